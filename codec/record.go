@@ -1,0 +1,238 @@
+package codec
+
+import (
+	"fmt"
+)
+
+// Format is the record format version that [EncodeRecord] writes and the
+// newest that [DecodeRecord] reads.
+const Format = 1
+
+// Record is the stored form of one workflow instance: which definition it
+// runs and the two CBOR documents that describe where it is.
+//
+// Encoded, it is a CBOR map with integer keys 1 to 4 (compact, and stable
+// under renaming the Go fields). Every format version keeps the version
+// number under key 1, so a reader can always tell a newer record from a
+// damaged one.
+type Record struct {
+	Format   uint64 `cbor:"1,keyasint"` // format version; EncodeRecord sets it to Format
+	Workflow string `cbor:"2,keyasint"` // definition name
+	State    []byte `cbor:"3,keyasint"` // CBOR of the user's state, already encoded
+	Meta     []byte `cbor:"4,keyasint"` // CBOR of the interpreter's meta, already encoded
+}
+
+// recordHeader reads only the version of a record whose other fields may
+// have a layout this build does not know.
+type recordHeader struct {
+	Format uint64 `cbor:"1,keyasint"`
+}
+
+// Map keys of the encoded record, as single-byte CBOR unsigned integers.
+const (
+	keyFormat   = 0x01
+	keyWorkflow = 0x02
+	keyState    = 0x03
+	keyMeta     = 0x04
+)
+
+// CBOR major types, shifted into the initial byte.
+const (
+	majorUint  = 0 << 5
+	majorBytes = 2 << 5
+	majorText  = 3 << 5
+	majorMap   = 5 << 5
+)
+
+// EncodeRecord encodes r with Format set to [Format]. r.State and r.Meta
+// must each be one well-formed CBOR data item within the decode limits (as
+// [Marshal] returns), or the error matches [ErrCorrupt] or [ErrTooLarge];
+// that way every record written can be read back by [DecodeRecord].
+// The result does not alias r's slices.
+func EncodeRecord(r Record) ([]byte, error) {
+	if err := validWhat("record state", r.State); err != nil {
+		return nil, fmt.Errorf("codec: encode record: %w", err)
+	}
+	if err := validWhat("record meta", r.Meta); err != nil {
+		return nil, fmt.Errorf("codec: encode record: %w", err)
+	}
+	// Written by hand: a map of four fields has one canonical form (keys 1
+	// to 4 in order, shortest heads), and building it directly takes a
+	// single exact-size allocation and no reflection. Tests check that it
+	// equals what the cbor library's deterministic mode writes.
+	n := 1 +
+		1 + headLen(Format) +
+		1 + headLen(uint64(len(r.Workflow))) + len(r.Workflow) +
+		1 + headLen(uint64(len(r.State))) + len(r.State) +
+		1 + headLen(uint64(len(r.Meta))) + len(r.Meta)
+	if n > MaxBytes {
+		return nil, fmt.Errorf("codec: encode record: %w: %d bytes, limit %d", ErrTooLarge, n, MaxBytes)
+	}
+	b := make([]byte, 0, n)
+	b = append(b, majorMap|4)
+	b = append(b, keyFormat)
+	b = appendHead(b, majorUint, Format)
+	b = append(b, keyWorkflow)
+	b = appendHead(b, majorText, uint64(len(r.Workflow)))
+	b = append(b, r.Workflow...)
+	b = append(b, keyState)
+	b = appendHead(b, majorBytes, uint64(len(r.State)))
+	b = append(b, r.State...)
+	b = append(b, keyMeta)
+	b = appendHead(b, majorBytes, uint64(len(r.Meta)))
+	b = append(b, r.Meta...)
+	return b, nil
+}
+
+// headLen is the length of the shortest CBOR head with argument n.
+func headLen(n uint64) int {
+	switch {
+	case n < 24:
+		return 1
+	case n <= 0xff:
+		return 2
+	case n <= 0xffff:
+		return 3
+	case n <= 0xffffffff:
+		return 5
+	}
+	return 9
+}
+
+// appendHead appends the shortest CBOR head of the given major type and
+// argument n, as deterministic encoding requires.
+func appendHead(b []byte, major byte, n uint64) []byte {
+	switch {
+	case n < 24:
+		return append(b, major|byte(n))
+	case n <= 0xff:
+		return append(b, major|24, byte(n))
+	case n <= 0xffff:
+		return append(b, major|25, byte(n>>8), byte(n))
+	case n <= 0xffffffff:
+		return append(b, major|26, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+	}
+	return append(b, major|27, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32),
+		byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
+}
+
+// DecodeRecord decodes a record written by [EncodeRecord], with the limits
+// and checks of [Unmarshal]. Failures are [*DecodeError]s:
+//
+//   - a record whose Format is newer than [Format], or zero, has Kind
+//     [ErrFormat] (and does not match [ErrCorrupt]): this build cannot read
+//     it, but a newer one may;
+//   - damaged or malformed data has Kind [ErrCorrupt] (or [ErrTooLarge]),
+//     including a State or Meta that is not one well-formed CBOR item
+//     (What is then "record state" or "record meta").
+//
+// The State and Meta of the result are copies and do not alias data, so
+// data may be reused afterwards. Unknown map keys are ignored. Encoding the
+// result with [EncodeRecord] gives back data whenever data is in the
+// canonical form that EncodeRecord writes.
+func DecodeRecord(data []byte) (Record, error) {
+	if len(data) > MaxBytes {
+		return Record{}, tooManyBytes("record", len(data))
+	}
+	r, ok := decodeCanonicalRecord(data)
+	if !ok {
+		var err error
+		if r, err = decodeAnyRecord(data); err != nil {
+			return Record{}, err
+		}
+	}
+	if r.Format == 0 || r.Format > Format {
+		return Record{}, formatError(r.Format)
+	}
+	if err := validWhat("record state", r.State); err != nil {
+		return Record{}, err
+	}
+	if err := validWhat("record meta", r.Meta); err != nil {
+		return Record{}, err
+	}
+	return r, nil
+}
+
+// decodeAnyRecord decodes a record in any form the cbor library accepts
+// within the limits.
+func decodeAnyRecord(data []byte) (Record, error) {
+	var r Record
+	if err := decMode.Unmarshal(data, &r); err != nil {
+		// A newer format may have changed the other fields; if its version
+		// is readable, say that rather than call the record corrupt.
+		var h recordHeader
+		if decMode.Unmarshal(data, &h) == nil && h.Format > Format {
+			return Record{}, formatError(h.Format)
+		}
+		return Record{}, decodeError("record", err)
+	}
+	return r, nil
+}
+
+func formatError(got uint64) *DecodeError {
+	var err error
+	if got == 0 {
+		err = fmt.Errorf("record has no format version (0); this build reads format %d", Format)
+	} else {
+		err = fmt.Errorf("record format %d is newer than format %d, the newest this build reads", got, Format)
+	}
+	return &DecodeError{What: "record", Kind: ErrFormat, Err: err}
+}
+
+// decodeCanonicalRecord decodes data if it is exactly in the canonical form
+// that EncodeRecord writes, which is what storage almost always holds. It
+// needs no reflection and makes two allocations: the name, and one buffer
+// that State and Meta share. ok is false for any other input, which the
+// general decoder then handles (and may still accept). For input it
+// accepts, the result is the general decoder's.
+func decodeCanonicalRecord(data []byte) (r Record, ok bool) {
+	if len(data) < 4 || data[0] != majorMap|4 || data[1] != keyFormat || data[2] != majorUint|Format || data[3] != keyWorkflow {
+		return Record{}, false
+	}
+	name, rest, ok := cutItem(data[4:], majorText)
+	if !ok || len(rest) == 0 || rest[0] != keyState {
+		return Record{}, false
+	}
+	state, rest, ok := cutItem(rest[1:], majorBytes)
+	if !ok || len(rest) == 0 || rest[0] != keyMeta {
+		return Record{}, false
+	}
+	meta, rest, ok := cutItem(rest[1:], majorBytes)
+	if !ok || len(rest) != 0 {
+		return Record{}, false
+	}
+	// Copy, so the record does not alias data. The full slice expression
+	// keeps an append to State from overwriting Meta.
+	buf := make([]byte, len(state)+len(meta))
+	n := copy(buf, state)
+	copy(buf[n:], meta)
+	return Record{Format: Format, Workflow: string(name), State: buf[:n:n], Meta: buf[n:]}, true
+}
+
+// cutItem splits a definite-length string of the given major type with a
+// shortest-form head off the front of b, returning its content and the rest.
+func cutItem(b []byte, major byte) (content, rest []byte, ok bool) {
+	if len(b) == 0 || b[0]&0xe0 != major {
+		return nil, nil, false
+	}
+	ai := b[0] & 0x1f
+	var n uint64
+	var head int
+	switch {
+	case ai < 24:
+		n, head = uint64(ai), 1
+	case ai == 24 && len(b) >= 2:
+		n, head = uint64(b[1]), 2
+	case ai == 25 && len(b) >= 3:
+		n, head = uint64(b[1])<<8|uint64(b[2]), 3
+	case ai == 26 && len(b) >= 5:
+		n, head = uint64(b[1])<<24|uint64(b[2])<<16|uint64(b[3])<<8|uint64(b[4]), 5
+	default:
+		return nil, nil, false // an 8-byte length cannot fit under MaxBytes; indefinite or reserved: not canonical
+	}
+	if headLen(n) != head || n > uint64(len(b)-head) {
+		return nil, nil, false // not the shortest head, or truncated
+	}
+	end := head + int(n)
+	return b[head:end], b[end:], true
+}

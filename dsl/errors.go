@@ -1,0 +1,33 @@
+package dsl
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrCompile matches every error [Compile] returns, via errors.Is.
+var ErrCompile = errors.New("dsl: invalid workflow definition")
+
+// ErrNoActivity is returned by [Definition.RunActivity] for a path that is
+// not a Call statement of the definition.
+var ErrNoActivity = errors.New("dsl: no activity at path")
+
+// CompileError is one problem found by [Compile]. Path is the statement's
+// position path; statements without one are named by their parent's path
+// and number, as in "decision/#2".
+type CompileError struct {
+	Workflow string
+	Path     string
+	Msg      string
+}
+
+func (e *CompileError) Error() string {
+	where := e.Path
+	if where == "" {
+		where = "workflow"
+	}
+	return fmt.Sprintf("dsl: %q: %s: %s", e.Workflow, where, e.Msg)
+}
+
+// Is reports whether target is [ErrCompile].
+func (e *CompileError) Is(target error) bool { return target == ErrCompile }

@@ -1,0 +1,434 @@
+package interp
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/internal/ast"
+)
+
+// Result is what an accepted event produces: the state and meta to persist
+// and the effects to perform after persisting them (see [Effect]).
+type Result struct {
+	State   []byte
+	Meta    Meta
+	Effects []Effect
+}
+
+// Apply is the interpreter: a pure function of its arguments. It decodes
+// state, resolves every thread's position in def, handles ev, runs threads
+// until each blocks, ends or the statement budget runs out, and encodes the
+// new state.
+//
+// On error the event was not accepted and nothing changed: the caller keeps
+// state and meta as they were (Apply never modifies its arguments). Errors
+// match the sentinels in this package: [ErrUnknownCallback],
+// [ErrDuplicateCallback], [ErrStaleCallback], [ErrNotDue], [ErrRejected],
+// [ErrFinished], [ErrPositionLost], [ErrBadEvent], [ErrCorrupt].
+//
+// Failures of the workflow itself (a Fail statement, a step out of
+// attempts, a panic in a condition) are not errors of Apply: they are
+// accepted transitions to the Failed status, recorded in Meta.Failure.
+func Apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, error) {
+	t := ast.TreeOf(def)
+	m := &machine{tree: t, meta: meta, now: ev.Time.UnixNano(), budget: t.Budget, input: state}
+	m.effects, m.queue = m.effectBuf[:0], m.queueBuf[:0]
+	if ev.Time.IsZero() {
+		return Result{}, fmt.Errorf("%w: %s event has no time", ErrBadEvent, ev.Kind)
+	}
+	switch {
+	case ev.Kind == Start:
+		if meta.Seq != 0 {
+			return Result{}, fmt.Errorf("%w: start of instance %q that has already started", ErrBadEvent, meta.Instance)
+		}
+	case ev.Kind < Start || ev.Kind > Cancel:
+		return Result{}, fmt.Errorf("%w: unknown event kind %d", ErrBadEvent, ev.Kind)
+	case meta.Seq == 0:
+		return Result{}, fmt.Errorf("%w: %s event for an instance that has not started", ErrBadEvent, ev.Kind)
+	case meta.Status.Finished():
+		return Result{}, fmt.Errorf("%w: instance %q is %s", ErrFinished, meta.Instance, meta.Status)
+	}
+	var err error
+	if ev.Kind == Start && len(state) == 0 {
+		m.s = t.NewState()
+	} else if m.s, err = t.Decode(state); err != nil {
+		return Result{}, fmt.Errorf("%w: instance %q: %w", ErrCorrupt, meta.Instance, err)
+	} else {
+		m.clean = true
+	}
+	if err := m.load(); err != nil {
+		return Result{}, err
+	}
+	switch ev.Kind {
+	case Start:
+		m.meta = Meta{Instance: ev.Instance, Started: m.now}
+		main := &thread{Thread: Thread{ID: "main", Phase: PhaseStart}, node: t.Main}
+		m.threads = []*thread{main}
+		m.queue = append(m.queue, main)
+	case Resume:
+		if !m.resume() {
+			return Result{}, fmt.Errorf("%w: nothing is due at %v for instance %q", ErrNotDue, ev.Time, meta.Instance)
+		}
+	case Callback:
+		if err := m.callback(ev); err != nil {
+			return Result{}, err
+		}
+	case Cancel:
+		if meta.Status == StatusCanceling {
+			return Result{}, fmt.Errorf("%w: instance %q is already canceling", ErrBadEvent, meta.Instance)
+		}
+		m.cancel()
+	}
+	m.runAll()
+	return m.result()
+}
+
+// thread is a Thread while a transition runs: its position resolved to a node.
+type thread struct {
+	Thread
+	node  *ast.Node
+	ended bool
+}
+
+type machine struct {
+	tree    *ast.Tree
+	s       any // *S
+	meta    Meta
+	threads []*thread // sorted by ID
+	queue   []*thread
+	effects []Effect
+	now     int64
+	budget  int
+	yielded bool // the budget ran out: runnable threads wait for Resume
+	done    bool // the instance finished in this transition
+
+	// input is the state as given; while clean (no user code has run on the
+	// decoded state) it doubles as the snapshot a failing step rolls back to.
+	input []byte
+	clean bool
+
+	// Small inline buffers: most transitions touch one or two threads and
+	// emit few effects, and the machine is allocated anyway.
+	threadBuf [2]thread
+	ptrBuf    [4]*thread
+	queueBuf  [4]*thread
+	effectBuf [2]Effect
+}
+
+// load resolves every thread's position in the current definition.
+func (m *machine) load() error {
+	if len(m.meta.Threads) == 0 {
+		return nil
+	}
+	buf := m.threadBuf[:0]
+	if len(m.meta.Threads) > len(m.threadBuf) {
+		buf = make([]thread, len(m.meta.Threads))
+	}
+	buf = buf[:len(m.meta.Threads)]
+	m.threads = m.ptrBuf[:len(buf)]
+	if len(buf) > len(m.ptrBuf) {
+		m.threads = make([]*thread, len(buf), len(buf)+1)
+	}
+	for i, th := range m.meta.Threads {
+		n := m.tree.Index[th.Path]
+		if n == nil {
+			return m.lost(th, th.Path, "no statement has this path")
+		}
+		if !phaseFits(th.Phase, n.Kind) {
+			return m.lost(th, th.Path, fmt.Sprintf("a %s cannot be in phase %s (the statement changed kind)", n.Kind, th.Phase))
+		}
+		for _, p := range th.Waits {
+			if n.Kind == ast.Call {
+				if p.Kind != Activity {
+					return m.lost(th, th.Path, "a call is waiting for a non-activity callback")
+				}
+				continue
+			}
+			on := onNamed(n, p.Event)
+			if on == nil {
+				return m.lost(th, th.Path+"/"+p.Event, "the wait has no such event")
+			}
+			if TriggerKind(on.Trigger.Kind) != p.Kind {
+				return m.lost(th, on.Path, fmt.Sprintf("the event changed from %s to %s", p.Kind, TriggerKind(on.Trigger.Kind)))
+			}
+		}
+		buf[i] = thread{Thread: th, node: n}
+		m.threads[i] = &buf[i]
+	}
+	return nil
+}
+
+func (m *machine) lost(th Thread, path, why string) error {
+	return &PositionLostError{Workflow: m.tree.Name, Thread: th.ID, Path: path, Reason: why}
+}
+
+func phaseFits(p Phase, k ast.Kind) bool {
+	switch p {
+	case PhaseStart:
+		return k == ast.Go || k == ast.Root
+	case PhaseIterate:
+		return k == ast.Loop
+	case PhaseWaiting:
+		return k == ast.Wait || k == ast.Call || k == ast.WaitFor || k == ast.Join
+	case PhaseRetry:
+		return k == ast.Step
+	case PhaseEnter, PhaseExit:
+		return k != ast.Root
+	}
+	return false
+}
+
+func onNamed(wait *ast.Node, name string) *ast.Node {
+	for _, on := range wait.Branches {
+		if on.Name == name {
+			return on
+		}
+	}
+	return nil
+}
+
+// resume queues runnable threads, steps whose retry is due and threads with
+// a due timer. It reports whether anything was due.
+func (m *machine) resume() bool {
+	for _, t := range m.threads {
+		switch {
+		case t.Phase.Runnable():
+			m.queue = append(m.queue, t)
+		case t.Phase == PhaseRetry && t.At <= m.now:
+			t.Phase, t.At = PhaseEnter, 0
+			m.queue = append(m.queue, t)
+		case t.Phase == PhaseWaiting:
+			best := -1
+			for i, p := range t.Waits {
+				if p.Kind == Timer && p.At <= m.now && (best < 0 || p.At < t.Waits[best].At) {
+					best = i
+				}
+			}
+			if best >= 0 {
+				m.accepted(t.Waits[best].Callback)
+				m.resolve(t, best)
+				m.queue = append(m.queue, t)
+			}
+		}
+	}
+	return len(m.queue) > 0
+}
+
+func (m *machine) cancel() {
+	m.teardownAll()
+	m.threads = m.threads[:0]
+	if m.tree.Cancel == nil {
+		m.finish(StatusCanceled, nil, nil)
+		return
+	}
+	m.meta.Status = StatusCanceling
+	c := &thread{Thread: Thread{ID: "cancel", Phase: PhaseStart}, node: m.tree.Cancel}
+	m.threads = append(m.threads, c)
+	m.queue = append(m.queue, c)
+}
+
+// runAll runs queued threads in order until every one blocks or ends, then
+// wakes WaitFor and Join statements whose condition now holds, until none
+// does. It stops early when the budget runs out or the instance finishes.
+func (m *machine) runAll() {
+	for {
+		for len(m.queue) > 0 && !m.done && !m.yielded {
+			t := m.queue[0]
+			m.queue = m.queue[1:]
+			if !t.ended {
+				m.run(t)
+			}
+		}
+		if m.done || m.yielded || !m.wake() {
+			return
+		}
+	}
+}
+
+func (m *machine) wake() bool {
+	woke := false
+	for _, t := range m.threads {
+		if t.ended || t.Phase != PhaseWaiting {
+			continue
+		}
+		ready := false
+		switch t.node.Kind {
+		case ast.WaitFor:
+			ok, err := m.cond(t.node)
+			if err != nil {
+				m.fail(t, t.node.Path, err)
+				return false
+			}
+			ready = ok
+		case ast.Join:
+			ready = m.joined(t.node)
+		}
+		if ready {
+			t.Phase = PhaseExit
+			m.queue = append(m.queue, t)
+			woke = true
+		}
+	}
+	return woke
+}
+
+// joined reports whether no live thread was started by the join's Go names.
+func (m *machine) joined(n *ast.Node) bool {
+	for _, t := range m.threads {
+		if t.ended {
+			continue
+		}
+		for _, name := range n.Threads {
+			if t.ID == name || (len(t.ID) > len(name) && t.ID[:len(name)] == name && t.ID[len(name)] == '[') {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// result finishes the transition: due time, sequence number, effect IDs,
+// encoded state and the new meta.
+func (m *machine) result() (Result, error) {
+	state, err := m.tree.Encode(m.s)
+	if err != nil {
+		return Result{}, fmt.Errorf("%w: encode state of %q: %w", ErrCorrupt, m.meta.Instance, err)
+	}
+	m.meta.Seq++
+	if m.yielded {
+		m.emit(Effect{Kind: ResumeAt, At: time.Unix(0, m.now).UTC()})
+	}
+	m.meta.Due = 0
+	var threads []Thread
+	if live := m.live(); live > 0 {
+		threads = make([]Thread, 0, live)
+	}
+	for _, t := range m.threads {
+		if t.ended {
+			continue
+		}
+		if t.node.Path != t.Path {
+			t.Path = t.node.Path
+		}
+		threads = append(threads, t.Thread)
+		m.meta.Due = minDue(m.meta.Due, m.threadDue(t))
+	}
+	m.meta.Threads = threads
+	for i := range m.effects {
+		m.effects[i].ID = EffectID{Instance: m.meta.Instance, Seq: m.meta.Seq, Index: uint32(i)}
+	}
+	return Result{State: state, Meta: m.meta, Effects: m.effects}, nil
+}
+
+func (m *machine) live() int {
+	n := 0
+	for _, t := range m.threads {
+		if !t.ended {
+			n++
+		}
+	}
+	return n
+}
+
+func (m *machine) threadDue(t *thread) int64 {
+	switch {
+	case t.Phase.Runnable():
+		return m.now
+	case t.Phase == PhaseRetry:
+		return t.At
+	}
+	var due int64
+	for _, p := range t.Waits {
+		if p.Kind == Timer {
+			due = minDue(due, p.At)
+		}
+	}
+	return due
+}
+
+func minDue(a, b int64) int64 {
+	if a == 0 || (b != 0 && b < a) {
+		return b
+	}
+	return a
+}
+
+func (m *machine) emit(e Effect) { m.effects = append(m.effects, e) }
+
+// finish ends the instance: every pending wait is torn down, threads end.
+func (m *machine) finish(s Status, output []byte, f *Failure) {
+	m.teardownAll()
+	for _, t := range m.threads {
+		t.ended = true
+	}
+	m.meta.Status, m.meta.Output, m.meta.Failure = s, output, f
+	m.done = true
+	switch s {
+	case StatusCompleted:
+		m.emit(Effect{Kind: Completed, Data: output})
+	case StatusFailed:
+		m.emit(Effect{Kind: Failed, Thread: f.Thread, Path: f.Path, Error: f.Message})
+	case StatusCanceled:
+		m.emit(Effect{Kind: Canceled})
+	}
+}
+
+func (m *machine) fail(t *thread, path string, err error) {
+	m.finish(StatusFailed, nil, &Failure{Path: path, Thread: t.ID, Message: err.Error()})
+}
+
+func (m *machine) complete(output any) {
+	b, err := codec.Marshal(output)
+	if err != nil {
+		m.finish(StatusFailed, nil, &Failure{Message: "encode output: " + err.Error()})
+		return
+	}
+	m.finish(StatusCompleted, b, nil)
+}
+
+func (m *machine) teardownAll() {
+	for _, t := range m.threads {
+		if t.ended {
+			continue
+		}
+		for _, p := range t.Waits {
+			m.teardown(t, p)
+		}
+		t.Waits = nil
+	}
+}
+
+// teardown undoes what parking emitted for p.
+func (m *machine) teardown(t *thread, p Pending) {
+	e := Effect{Thread: t.ID, Path: t.node.Path, Event: p.Event, Callback: p.Callback}
+	switch {
+	case p.Kind == Timer:
+		e.Kind = CancelTimer
+	case p.Kind == Activity:
+		e.Kind = CancelActivity
+	case p.Setup:
+		e.Kind = Teardown
+		if on := onNamed(t.node, p.Event); on != nil {
+			e.Type = on.Trigger.Type
+		}
+	default:
+		return
+	}
+	m.emit(e)
+}
+
+// accepted records a callback in the recent window used to tell duplicates
+// from stale callbacks.
+func (m *machine) accepted(id uint64) {
+	r := make([]uint64, 0, recentCallbacks)
+	if n := len(m.meta.Recent); n >= recentCallbacks {
+		r = append(r, m.meta.Recent[n-recentCallbacks+1:]...)
+	} else {
+		r = append(r, m.meta.Recent...)
+	}
+	m.meta.Recent = append(r, id)
+}
+
+func (m *machine) time(ns int64) time.Time { return time.Unix(0, ns).UTC() }

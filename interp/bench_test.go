@@ -1,0 +1,125 @@
+package interp_test
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/interp"
+)
+
+type w1 struct{ Counter int }
+
+// tenSteps is workload W1: ten steps, each adding one; returns the counter.
+func tenSteps(opts ...dsl.Option) *dsl.Definition {
+	var body []dsl.Stmt
+	for i := range 10 {
+		body = append(body, dsl.Step(fmt.Sprint("step ", i), func(s *w1) error { s.Counter++; return nil }))
+	}
+	body = append(body, dsl.ReturnWith(func(s *w1) int { return s.Counter }))
+	return dsl.MustCompile[w1]("w1", dsl.S(body...), opts...)
+}
+
+// BenchmarkSequentialCheckpointEveryStep runs W1 with a budget of one step
+// per transition, as a host that persists after every step does: each
+// transition decodes the meta, applies, and encodes the new meta (the state
+// is decoded and encoded by Apply itself).
+func BenchmarkSequentialCheckpointEveryStep(b *testing.B) {
+	def := tenSteps(dsl.Budget(1))
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	b.ReportAllocs()
+	transitions := 0
+	for b.Loop() {
+		r, err := interp.Apply(def, nil, interp.Meta{}, interp.Event{Kind: interp.Start, Time: now, Instance: "w"})
+		if err != nil {
+			b.Fatal(err)
+		}
+		state := r.State
+		metaBytes, _ := codec.Marshal(r.Meta)
+		transitions++
+		for {
+			var meta interp.Meta
+			if err := codec.Unmarshal(metaBytes, &meta); err != nil {
+				b.Fatal(err)
+			}
+			if meta.Status != interp.StatusRunning {
+				break
+			}
+			r, err = interp.Apply(def, state, meta, interp.Event{Kind: interp.Resume, Time: now})
+			if err != nil {
+				b.Fatal(err)
+			}
+			state = r.State
+			if metaBytes, err = codec.Marshal(r.Meta); err != nil {
+				b.Fatal(err)
+			}
+			transitions++
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(transitions), "ns/step")
+	b.ReportMetric(float64(transitions)/float64(b.N), "transitions/op")
+}
+
+// BenchmarkSequentialUntilBlocked runs W1 in one transition.
+func BenchmarkSequentialUntilBlocked(b *testing.B) {
+	def := tenSteps()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	b.ReportAllocs()
+	for b.Loop() {
+		r, err := interp.Apply(def, nil, interp.Meta{}, interp.Event{Kind: interp.Start, Time: now, Instance: "w"})
+		if err != nil || r.Meta.Status != interp.StatusCompleted {
+			b.Fatal(err, r.Meta.Status)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "workflows/s")
+}
+
+// BenchmarkResumeAfterK is workload W3: an instance that has looped K times
+// over a wait; the cost of the next tick must not depend on K.
+func BenchmarkResumeAfterK(b *testing.B) {
+	type w3 struct{ Ticks int }
+	def := dsl.MustCompile[w3]("w3", dsl.For("loop",
+		dsl.Wait("tick", dsl.On("tick", dsl.Signal(func(s *w3, _ struct{}) (int, error) { s.Ticks++; return s.Ticks, nil })))))
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	tick, _ := codec.Marshal(struct{}{})
+	for _, k := range []int{10, 1000, 100000} {
+		b.Run(fmt.Sprint("K=", k), func(b *testing.B) {
+			r, err := interp.Apply(def, nil, interp.Meta{}, interp.Event{Kind: interp.Start, Time: now, Instance: "w"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			for range k {
+				cb := r.Meta.Threads[0].Waits[0].Callback
+				if r, err = interp.Apply(def, r.State, r.Meta, interp.Event{Kind: interp.Callback, Time: now, Callback: cb, Payload: tick}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			state, metaBytes := r.State, must(codec.Marshal(r.Meta))
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				var meta interp.Meta
+				if err := codec.Unmarshal(metaBytes, &meta); err != nil {
+					b.Fatal(err)
+				}
+				cb := meta.Threads[0].Waits[0].Callback
+				r, err := interp.Apply(def, state, meta, interp.Event{Kind: interp.Callback, Time: now, Callback: cb, Payload: tick})
+				if err != nil {
+					b.Fatal(err)
+				}
+				if _, err := codec.Marshal(r.Meta); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}

@@ -1,0 +1,80 @@
+package interp
+
+import (
+	"strconv"
+	"time"
+)
+
+// EffectKind says what the host must do for an effect.
+type EffectKind uint8
+
+// Effect kinds. The engine keeps Setup, Teardown, RunActivity and the
+// finishing effects in its outbox; timers and ResumeAt are folded into
+// Meta.Due, so a host with its own scheduler may use them instead.
+const (
+	Setup          EffectKind = iota + 1 // create the outside task of a custom event (Data: setup data)
+	Teardown                             // undo a Setup (same Callback)
+	StartTimer                           // a timer pending until At
+	CancelTimer                          // a timer no longer needed
+	RunActivity                          // run the Call at Path on Data (state snapshot), not before At
+	CancelActivity                       // the Call's result is no longer wanted
+	ResumeAt                             // send Resume at At (budget ran out, or a step retry)
+	Reply                                // the reply to an accepted custom event (Data)
+	Completed                            // the instance completed (Data: output)
+	Failed                               // the instance failed (Error)
+	Canceled                             // the instance was canceled and cleaned up
+)
+
+var effectNames = [...]string{"", "setup", "teardown", "start-timer", "cancel-timer", "run-activity",
+	"cancel-activity", "resume-at", "reply", "completed", "failed", "canceled"}
+
+func (k EffectKind) String() string {
+	if int(k) < len(effectNames) && k > 0 {
+		return effectNames[k]
+	}
+	return "effect?"
+}
+
+// Effect is one thing the outside world must do because of a transition.
+//
+// # Ordering contract
+//
+// Like raft's Ready: the host must persist the new state, meta and effects
+// atomically BEFORE performing any effect, then perform them (in slice
+// order, or in parallel where order does not matter), retrying each until it
+// succeeds. Effects are therefore delivered at least once; ID is stable
+// across retries and crashes so receivers can de-duplicate. A Teardown
+// always follows its Setup in the effect stream.
+type Effect struct {
+	ID       EffectID
+	Kind     EffectKind
+	Thread   string        // the thread concerned
+	Path     string        // the Wait or Call statement
+	Event    string        // the On name (Setup, Teardown, timers)
+	Type     string        // Setup, Teardown: the custom event's type, for routing
+	Callback uint64        // the callback that answers it, or the one being torn down
+	At       time.Time     // StartTimer: deadline; RunActivity: not before; ResumeAt: when
+	Attempt  uint32        // RunActivity: 1-based attempt
+	Timeout  time.Duration // RunActivity: per-attempt timeout (0: none)
+	Data     []byte        // CBOR: setup data, activity input, reply or output
+	Error    string        // Failed: the failure message
+}
+
+// EffectID identifies an effect: the instance, the transition's sequence
+// number (Meta.Seq after it) and the effect's index in it.
+type EffectID struct {
+	Instance string
+	Seq      uint64
+	Index    uint32
+}
+
+// String renders the ID as "instance/seq/index", the form stores use as key.
+func (id EffectID) String() string {
+	b := make([]byte, 0, len(id.Instance)+24)
+	b = append(b, id.Instance...)
+	b = append(b, '/')
+	b = strconv.AppendUint(b, id.Seq, 10)
+	b = append(b, '/')
+	b = strconv.AppendUint(b, uint64(id.Index), 10)
+	return string(b)
+}

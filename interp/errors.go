@@ -1,0 +1,89 @@
+package interp
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors returned by [Apply]. An error from Apply means the event was not
+// accepted: the caller keeps its old state and meta, and nothing changed.
+var (
+	// ErrUnknownCallback: the callback ID was never issued by this instance.
+	ErrUnknownCallback = errors.New("interp: unknown callback")
+	// ErrDuplicateCallback: the callback was already accepted.
+	ErrDuplicateCallback = errors.New("interp: duplicate callback")
+	// ErrStaleCallback: the callback's wait was resolved by another event,
+	// canceled, or (beyond the recent window) the callback was accepted long ago.
+	ErrStaleCallback = errors.New("interp: stale callback")
+	// ErrNotDue: a timer callback arrived before the timer's deadline.
+	ErrNotDue = errors.New("interp: timer not due")
+	// ErrRejected: a custom event's handler refused the payload, or the
+	// payload or activity result did not decode.
+	ErrRejected = errors.New("interp: event rejected")
+	// ErrFinished: the instance has completed, failed or been canceled.
+	ErrFinished = errors.New("interp: instance finished")
+	// ErrPositionLost: a thread is parked at a path the definition no longer has.
+	ErrPositionLost = errors.New("interp: position lost")
+	// ErrBadEvent: the event does not fit the instance (a second Start, a
+	// Cancel while canceling, an unknown kind).
+	ErrBadEvent = errors.New("interp: bad event")
+	// ErrCorrupt: the state or meta handed to Apply is not valid.
+	ErrCorrupt = errors.New("interp: corrupt instance")
+)
+
+// CallbackError is returned for a callback that cannot be accepted. It
+// matches one of ErrUnknownCallback, ErrDuplicateCallback,
+// ErrStaleCallback, ErrNotDue or ErrRejected.
+type CallbackError struct {
+	Callback uint64
+	Thread   string // the waiting thread, when known
+	Path     string // the wait or call, when known
+	Reason   error  // the sentinel
+	Err      error  // the handler's or decoder's error, for ErrRejected
+}
+
+func (e *CallbackError) Error() string {
+	s := fmt.Sprintf("%v: callback %d", e.Reason, e.Callback)
+	if e.Path != "" {
+		s += fmt.Sprintf(" at %q (thread %s)", e.Path, e.Thread)
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns the sentinel and the underlying cause.
+func (e *CallbackError) Unwrap() []error {
+	if e.Err != nil {
+		return []error{e.Reason, e.Err}
+	}
+	return []error{e.Reason}
+}
+
+// PositionLostError names a thread whose recorded position no longer
+// resolves in the definition. Path may name an event of a wait
+// ("wait/event") when the wait exists but the event it is pending on does not.
+type PositionLostError struct {
+	Workflow string
+	Thread   string
+	Path     string
+	Reason   string
+}
+
+func (e *PositionLostError) Error() string {
+	return fmt.Sprintf("interp: position lost: workflow %q thread %s at %q: %s", e.Workflow, e.Thread, e.Path, e.Reason)
+}
+
+// Is reports whether target is [ErrPositionLost].
+func (e *PositionLostError) Is(target error) bool { return target == ErrPositionLost }
+
+// PanicError is a panic in user code, recovered with the statement's path.
+// For steps it is handled like a returned error (retried); in conditions and
+// other pure functions it fails the workflow; in handlers it rejects the event.
+type PanicError struct {
+	Path  string
+	Value any
+}
+
+func (e *PanicError) Error() string { return fmt.Sprintf("panic at %q: %v", e.Path, e.Value) }

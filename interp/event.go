@@ -1,0 +1,41 @@
+package interp
+
+import "time"
+
+// EventKind says what an event is.
+type EventKind uint8
+
+// Event kinds.
+const (
+	// Start begins an instance: Apply's state argument is the initial state
+	// and its meta the zero Meta.
+	Start EventKind = iota + 1
+	// Resume continues runnable threads, retries steps whose backoff has
+	// passed and fires due timers. Hosts send it at or after Meta.Due.
+	Resume
+	// Callback answers one pending callback: a timer firing, a custom event
+	// with its payload, or an activity's result or error.
+	Callback
+	// Cancel tears down every pending wait and runs the cleanup section.
+	Cancel
+)
+
+var eventNames = [...]string{"", "start", "resume", "callback", "cancel"}
+
+func (k EventKind) String() string {
+	if int(k) < len(eventNames) && k > 0 {
+		return eventNames[k]
+	}
+	return "event?"
+}
+
+// Event is one input to [Apply]. Time is the only clock the interpreter
+// knows: timers are measured from it and retries scheduled after it.
+type Event struct {
+	Kind     EventKind
+	Time     time.Time
+	Instance string // Start: the instance ID (used in effect IDs)
+	Callback uint64 // Callback: the pending callback answered
+	Payload  []byte // Callback: CBOR of a custom event's payload or an activity's result
+	Error    string // Callback for an activity: non-empty when the attempt failed
+}

@@ -1,0 +1,137 @@
+package interp
+
+import "time"
+
+// Meta is the interpreter's bookkeeping for one instance, stored next to the
+// state: where each thread is, what it waits for, and how the instance
+// ended. The host persists it as it is returned and passes it back with the
+// next event; it must not edit it.
+type Meta struct {
+	Instance     string   `cbor:"1,keyasint,omitempty"`  // the instance ID, from the start event
+	Seq          uint64   `cbor:"2,keyasint,omitempty"`  // accepted transitions so far
+	Status       Status   `cbor:"3,keyasint,omitempty"`  // lifecycle
+	Threads      []Thread `cbor:"4,keyasint,omitempty"`  // live threads, sorted by ID
+	NextCallback uint64   `cbor:"5,keyasint,omitempty"`  // the last callback ID issued
+	Due          int64    `cbor:"6,keyasint,omitempty"`  // unix ns when the host must send Resume; 0: never
+	Output       []byte   `cbor:"7,keyasint,omitempty"`  // CBOR of the Return value, when completed
+	Failure      *Failure `cbor:"8,keyasint,omitempty"`  // why it failed, when failed
+	Recent       []uint64 `cbor:"9,keyasint,omitempty"`  // the last accepted callback IDs, newest last
+	Started      int64    `cbor:"10,keyasint,omitempty"` // unix ns of the start event
+}
+
+// recentCallbacks bounds Meta.Recent: a re-delivery of one of the last
+// recentCallbacks accepted callbacks is reported as a duplicate, an older one
+// as stale. Both are rejected and change nothing.
+const recentCallbacks = 16
+
+// Status is an instance's lifecycle state.
+type Status uint8
+
+// Statuses. Only Running and Canceling instances accept events.
+const (
+	StatusRunning   Status = iota // started, not finished (the zero value is what Start produces)
+	StatusCompleted               // a Return ran, or the main body ended
+	StatusFailed                  // a Fail ran, or a step or call ran out of attempts
+	StatusCanceling               // a cancel event arrived; the cleanup section runs
+	StatusCanceled                // canceled, cleanup (if any) ended
+)
+
+var statusNames = [...]string{"running", "completed", "failed", "canceling", "canceled"}
+
+func (s Status) String() string {
+	if int(s) < len(statusNames) {
+		return statusNames[s]
+	}
+	return "status?"
+}
+
+// Finished reports whether the instance accepts no more events.
+func (s Status) Finished() bool { return s == StatusCompleted || s == StatusFailed || s == StatusCanceled }
+
+// DueTime returns Due as a time; the zero time when nothing is due.
+func (m *Meta) DueTime() time.Time { return unixTime(m.Due) }
+
+// Thread is one thread's position: a statement path in the definition and a
+// phase saying what the thread does there. Resolving Path in the current
+// definition, not an index, is what lets definitions change under running
+// instances.
+type Thread struct {
+	ID      string    `cbor:"1,keyasint"`           // "main", "cancel", a Go name, or name[id]
+	Path    string    `cbor:"2,keyasint,omitempty"` // the statement's path ("" is the main body)
+	Phase   Phase     `cbor:"3,keyasint,omitempty"`
+	Attempt uint32    `cbor:"4,keyasint,omitempty"` // failed attempts of the step at Path
+	At      int64     `cbor:"5,keyasint,omitempty"` // Retry: unix ns of the next attempt
+	Waits   []Pending `cbor:"6,keyasint,omitempty"` // Waiting at a Wait or Call: the callbacks that can resume it
+}
+
+// Phase says what a thread does at its statement.
+type Phase uint8
+
+// Phases. Enter, Exit, Iterate and Start are runnable: a transition that ran
+// out of budget left the thread there, and the next Resume continues it.
+const (
+	PhaseEnter   Phase = iota // about to run the statement
+	PhaseExit                 // the statement is done; continue with what follows it in the current definition
+	PhaseIterate              // about to test a loop's condition and run its next iteration
+	PhaseStart                // a new thread about to run its body (Path is the Go statement or a root)
+	PhaseWaiting              // parked at a Wait, Call, WaitFor or Join
+	PhaseRetry                // parked until At before the next attempt of a failed step
+)
+
+var phaseNames = [...]string{"enter", "exit", "iterate", "start", "waiting", "retry"}
+
+func (p Phase) String() string {
+	if int(p) < len(phaseNames) {
+		return phaseNames[p]
+	}
+	return "phase?"
+}
+
+// Runnable reports whether a thread in this phase continues on Resume.
+func (p Phase) Runnable() bool { return p <= PhaseStart }
+
+// Pending is one callback a waiting thread accepts.
+type Pending struct {
+	Callback uint64      `cbor:"1,keyasint"`           // the ID a callback event names
+	Event    string      `cbor:"2,keyasint,omitempty"` // the On name (empty for a Call)
+	Kind     TriggerKind `cbor:"3,keyasint"`
+	At       int64       `cbor:"4,keyasint,omitempty"` // Timer: unix ns deadline; Activity: not before
+	Attempt  uint32      `cbor:"5,keyasint,omitempty"` // Activity: 1 for the first attempt
+	Setup    bool        `cbor:"6,keyasint,omitempty"` // a setup effect was emitted; a teardown is owed
+}
+
+// TriggerKind is what resolves a pending callback.
+type TriggerKind uint8
+
+// Trigger kinds.
+const (
+	Timer    TriggerKind = iota + 1 // an After or At timer
+	Custom                          // a custom event with a payload
+	Activity                        // the result of a Call attempt
+)
+
+func (k TriggerKind) String() string {
+	switch k {
+	case Timer:
+		return "timer"
+	case Custom:
+		return "custom"
+	case Activity:
+		return "activity"
+	}
+	return "trigger?"
+}
+
+// Failure records why an instance failed.
+type Failure struct {
+	Path    string `cbor:"1,keyasint,omitempty"` // the statement that failed
+	Thread  string `cbor:"2,keyasint,omitempty"`
+	Message string `cbor:"3,keyasint"`
+}
+
+func unixTime(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
+}

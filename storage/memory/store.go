@@ -1,0 +1,313 @@
+// Package memory is an in-memory [storage.Store], for tests and
+// single-process use. Nothing survives the process: when it exits, every
+// instance and every unacknowledged effect is gone.
+//
+// The store passes the full conformance suite
+// ([github.com/weftflow/weft/storage/storagetest]) and is safe for
+// concurrent use: one read-write mutex guards everything, so reads (Load,
+// Outbox, DueBefore, List) run in parallel and writes run one at a time.
+//
+// # Complexity
+//
+// With n instances, p pending effects and B a fixed chunk size (512):
+//
+//   - Load is O(1) plus copying the record.
+//   - Create and Commit are O(log n + B + n/B) for the ID and due indexes plus
+//     O(log p + B + p/B) per effect, plus copying.
+//   - DueBefore is O(log n + k) for k results: the due index holds only
+//     instances with a non-zero Due, ordered by (Due, ID), so instances that
+//     are not due are never visited.
+//   - List is O(log n + k) for k results.
+//   - Outbox is O(k) for k results; Ack is O(log p + B + p/B) per ID.
+package memory
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/weftflow/weft/storage"
+)
+
+// Store is an in-memory [storage.Store]. Create one with [New]; the zero
+// value is not usable.
+type Store struct {
+	mu     sync.RWMutex
+	closed bool
+
+	instances map[string]*storage.Instance // by ID; private copies with normalized Due
+	ids       *sortedSet[string]           // every instance ID, for List
+	due       *sortedSet[dueKey]           // instances with a non-zero Due
+
+	seq     uint64                    // position of the last effect appended to the outbox
+	pending map[string]*pendingEffect // unacknowledged effects by ID
+	outbox  *sortedSet[*pendingEffect]
+}
+
+// dueKey is an entry of the due index.
+type dueKey struct {
+	at time.Time // normalized, never zero
+	id string
+}
+
+func compareDue(a, b dueKey) int {
+	if c := a.at.Compare(b.at); c != 0 {
+		return c
+	}
+	return strings.Compare(a.id, b.id)
+}
+
+// pendingEffect is an unacknowledged effect and its position in the outbox.
+type pendingEffect struct {
+	seq    uint64
+	effect storage.Effect // private copy
+}
+
+func compareSeq(a, b *pendingEffect) int { return cmp.Compare(a.seq, b.seq) }
+
+var _ storage.Store = (*Store)(nil)
+
+// New returns an empty store.
+func New() *Store {
+	return &Store{
+		instances: make(map[string]*storage.Instance),
+		ids:       newSortedSet(strings.Compare),
+		due:       newSortedSet(compareDue),
+		pending:   make(map[string]*pendingEffect),
+		outbox:    newSortedSet(compareSeq),
+	}
+}
+
+// Create implements [storage.Store.Create].
+func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []storage.Effect) (uint64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("storage: create %q: %w", inst.ID, err)
+	}
+	if err := inst.Validate(); err != nil {
+		return 0, err
+	}
+	if err := storage.ValidateEffects(inst.ID, effects); err != nil {
+		return 0, err
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, fmt.Errorf("storage: create %q: %w", inst.ID, storage.ErrClosed)
+	}
+	if _, ok := s.instances[inst.ID]; ok {
+		return 0, fmt.Errorf("storage: create %q: instance %w", inst.ID, storage.ErrExists)
+	}
+	if err := s.checkEffectIDs("create", inst.ID, effects); err != nil {
+		return 0, err
+	}
+
+	stored := clone(inst)
+	stored.Version = 1
+	s.instances[stored.ID] = &stored
+	s.ids.insert(stored.ID)
+	if !stored.Due.IsZero() {
+		s.due.insert(dueKey{stored.Due, stored.ID})
+	}
+	s.appendEffects(effects)
+	return 1, nil
+}
+
+// Load implements [storage.Store.Load].
+func (s *Store) Load(ctx context.Context, id string) (storage.Instance, error) {
+	if err := ctx.Err(); err != nil {
+		return storage.Instance{}, fmt.Errorf("storage: load %q: %w", id, err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return storage.Instance{}, fmt.Errorf("storage: load %q: %w", id, storage.ErrClosed)
+	}
+	inst, ok := s.instances[id]
+	if !ok {
+		return storage.Instance{}, fmt.Errorf("storage: load %q: instance %w", id, storage.ErrNotFound)
+	}
+	return clone(*inst), nil
+}
+
+// Commit implements [storage.Store.Commit].
+func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
+	id := c.Instance.ID
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("storage: commit %q: %w", id, err)
+	}
+	if err := c.Validate(); err != nil {
+		return 0, err
+	}
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return 0, fmt.Errorf("storage: commit %q: %w", id, storage.ErrClosed)
+	}
+	old, ok := s.instances[id]
+	if !ok {
+		return 0, fmt.Errorf("storage: commit %q: instance %w", id, storage.ErrNotFound)
+	}
+	if old.Version != c.Expect {
+		return 0, fmt.Errorf("storage: commit %q: %w (expected %d, stored %d)",
+			id, storage.ErrConflict, c.Expect, old.Version)
+	}
+	if err := s.checkEffectIDs("commit", id, c.Effects); err != nil {
+		return 0, err
+	}
+
+	stored := clone(c.Instance)
+	stored.Version = old.Version + 1
+	if !old.Due.Equal(stored.Due) {
+		if !old.Due.IsZero() {
+			s.due.delete(dueKey{old.Due, id})
+		}
+		if !stored.Due.IsZero() {
+			s.due.insert(dueKey{stored.Due, id})
+		}
+	}
+	*old = stored
+	s.appendEffects(c.Effects)
+	return stored.Version, nil
+}
+
+// checkEffectIDs fails with ErrExists if an effect ID is already pending.
+// The caller holds s.mu.
+func (s *Store) checkEffectIDs(op, id string, effects []storage.Effect) error {
+	for _, e := range effects {
+		if _, ok := s.pending[e.ID]; ok {
+			return fmt.Errorf("storage: %s %q: effect %q %w in the outbox", op, id, e.ID, storage.ErrExists)
+		}
+	}
+	return nil
+}
+
+// appendEffects adds copies of effects to the end of the outbox. The caller
+// holds s.mu and has checked the IDs.
+func (s *Store) appendEffects(effects []storage.Effect) {
+	for _, e := range effects {
+		s.seq++
+		p := &pendingEffect{seq: s.seq, effect: storage.Effect{
+			ID:       e.ID,
+			Instance: e.Instance,
+			Data:     bytes.Clone(e.Data),
+		}}
+		s.pending[e.ID] = p
+		s.outbox.insert(p)
+	}
+}
+
+// Outbox implements [storage.Store.Outbox].
+func (s *Store) Outbox(ctx context.Context, limit int) ([]storage.Effect, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("storage: outbox: %w", err)
+	}
+	if err := storage.ValidateLimit(limit); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, fmt.Errorf("storage: outbox: %w", storage.ErrClosed)
+	}
+	out := make([]storage.Effect, 0, min(limit, s.outbox.len()))
+	for p := range s.outbox.all() {
+		if len(out) == limit {
+			break
+		}
+		e := p.effect
+		e.Data = bytes.Clone(e.Data)
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Ack implements [storage.Store.Ack].
+func (s *Store) Ack(ctx context.Context, ids ...string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("storage: ack: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("storage: ack: %w", storage.ErrClosed)
+	}
+	for _, id := range ids {
+		if p, ok := s.pending[id]; ok {
+			delete(s.pending, id)
+			s.outbox.delete(p)
+		}
+	}
+	return nil
+}
+
+// DueBefore implements [storage.Store.DueBefore].
+func (s *Store) DueBefore(ctx context.Context, t time.Time, limit int) ([]storage.Due, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("storage: due before %v: %w", t, err)
+	}
+	if err := storage.ValidateLimit(limit); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, fmt.Errorf("storage: due before %v: %w", t, storage.ErrClosed)
+	}
+	var out []storage.Due
+	for k := range s.due.all() {
+		if len(out) == limit || k.at.After(t) {
+			break
+		}
+		out = append(out, storage.Due{ID: k.id, At: k.at})
+	}
+	return out, nil
+}
+
+// List implements [storage.Store.List].
+func (s *Store) List(ctx context.Context, after string, limit int) ([]storage.Instance, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("storage: list after %q: %w", after, err)
+	}
+	if err := storage.ValidateLimit(limit); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, fmt.Errorf("storage: list after %q: %w", after, storage.ErrClosed)
+	}
+	var out []storage.Instance
+	for id := range s.ids.from(func(id string) bool { return id > after }) {
+		if len(out) == limit {
+			break
+		}
+		out = append(out, clone(*s.instances[id]))
+	}
+	return out, nil
+}
+
+// Close implements [storage.Store.Close]. It drops every instance and effect.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil
+	}
+	s.closed = true
+	s.instances, s.ids, s.due, s.pending, s.outbox = nil, nil, nil, nil, nil
+	return nil
+}
+
+// clone returns a copy of inst that shares no memory with it, with Due
+// normalized.
+func clone(inst storage.Instance) storage.Instance {
+	inst.Data = bytes.Clone(inst.Data)
+	inst.Due = storage.NormalizeDue(inst.Due)
+	return inst
+}

@@ -1,0 +1,111 @@
+package storage
+
+import (
+	"context"
+	"time"
+)
+
+// Instance is one stored workflow instance.
+//
+// The store treats every field except ID, Version and Due as opaque: it keeps
+// them and hands them back, nothing more.
+type Instance struct {
+	// ID identifies the instance. It is unique within a store, non-empty and
+	// at most [MaxIDLen] bytes; any bytes are allowed and IDs order byte-wise.
+	ID string
+	// Workflow is the name of the workflow definition, kept for listing.
+	Workflow string
+	// Version is the compare-and-set version, set by the store: 1 after
+	// Create and one more after every successful Commit. It is ignored on
+	// input.
+	Version uint64
+	// Status is an opaque status kept for listing ("running", "completed", ...).
+	Status string
+	// Due is when the host must next resume the instance; the zero time means
+	// not due. Stores index it (see [Store.DueBefore]) and keep it at
+	// microsecond precision in UTC (see [NormalizeDue]).
+	Due time.Time
+	// Data is the encoded record. A nil and an empty Data are equivalent: a
+	// store may return either for both.
+	Data []byte
+}
+
+// Effect is one outbox entry, written atomically with its instance.
+type Effect struct {
+	// ID identifies the effect. The host derives it deterministically (for
+	// example from the instance ID and version) so that a receiver can
+	// deduplicate deliveries. It must be non-empty, at most [MaxIDLen] bytes,
+	// and not equal to the ID of any effect still in the outbox. Once an
+	// effect is acknowledged the store forgets its ID.
+	ID string
+	// Instance is the ID of the instance whose write produced the effect. It
+	// must equal the ID of the instance being created or committed.
+	Instance string
+	// Data is the opaque effect payload. Nil and empty are equivalent.
+	Data []byte
+}
+
+// Commit is one atomic write: the new contents of an instance, the version
+// the writer based them on, and the effects to append to the outbox.
+type Commit struct {
+	// Instance is the new contents of the instance, which must exist.
+	// Instance.Version is ignored.
+	Instance Instance
+	// Expect is the version the writer loaded. The commit applies only if the
+	// stored version still equals it.
+	Expect uint64
+	// Effects are appended to the outbox in slice order.
+	Effects []Effect
+}
+
+// Due is an entry of the due index: an instance and the time it is due at.
+type Due struct {
+	// ID is the instance ID.
+	ID string
+	// At is the instance's (normalized) Due time; never zero.
+	At time.Time
+}
+
+// Store persists workflow instances together with their outbox and due
+// index. Every method is safe for concurrent use. See the package
+// documentation for the full contract; storagetest.Run checks it.
+type Store interface {
+	// Create stores a new instance at version 1 together with its first
+	// effects, atomically, and returns 1. It fails with ErrExists if the ID
+	// is taken or an effect ID is already in the outbox.
+	Create(ctx context.Context, inst Instance, effects []Effect) (version uint64, err error)
+
+	// Load returns the instance with the given ID, or ErrNotFound.
+	Load(ctx context.Context, id string) (Instance, error)
+
+	// Commit applies c atomically (record, outbox and due index) if the
+	// stored version equals c.Expect, and returns the new version. It fails
+	// with ErrNotFound if the instance does not exist, ErrConflict if its
+	// version differs from c.Expect, and ErrExists if an effect ID is already
+	// in the outbox; a failed commit writes nothing.
+	Commit(ctx context.Context, c Commit) (version uint64, err error)
+
+	// Outbox returns the oldest limit unacknowledged effects (all of them if
+	// there are fewer), oldest first: in commit order, and within one commit
+	// in slice order. It does not remove them; Ack does.
+	Outbox(ctx context.Context, limit int) ([]Effect, error)
+
+	// Ack removes the effects with the given IDs from the outbox. Unknown IDs
+	// are ignored, so acknowledging is idempotent.
+	Ack(ctx context.Context, ids ...string) error
+
+	// DueBefore returns the first limit instances (all of them if there are
+	// fewer) whose Due is non-zero and not after t, earliest first, ties
+	// broken by ID.
+	DueBefore(ctx context.Context, t time.Time, limit int) ([]Due, error)
+
+	// List returns the first limit instances (all of them if there are
+	// fewer) with ID greater than after, in ascending byte-wise ID order. An
+	// empty after starts at the beginning; passing the last ID of a page
+	// fetches the next page, and a page shorter than limit is the last.
+	List(ctx context.Context, after string, limit int) ([]Instance, error)
+
+	// Close releases the store's resources. Afterwards every other method
+	// returns ErrClosed. Closing a closed store does nothing and returns nil.
+	Close() error
+}
