@@ -63,4 +63,3 @@ func arm[S any](name string, cond func(s *S) bool, body []Stmt) *node {
 	}
 	return a
 }
-

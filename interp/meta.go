@@ -46,7 +46,9 @@ func (s Status) String() string {
 }
 
 // Finished reports whether the instance accepts no more events.
-func (s Status) Finished() bool { return s == StatusCompleted || s == StatusFailed || s == StatusCanceled }
+func (s Status) Finished() bool {
+	return s == StatusCompleted || s == StatusFailed || s == StatusCanceled
+}
 
 // DueTime returns Due as a time; the zero time when nothing is due.
 func (m *Meta) DueTime() time.Time { return unixTime(m.Due) }

@@ -19,22 +19,22 @@ type Kind uint8
 // Node kinds. Containers own a Body (a sequence) or Branches (If arms, Wait
 // events); leaves do not.
 const (
-	Root    Kind = iota + 1 // the workflow body or the cancel cleanup section
-	Block                   // a named section
-	Step                    // user code over the state
-	If                      // If/ElseIf/Else and Switch/Case/Default: Branches
-	Branch                  // one arm of an If or Switch: Cond (nil = else) and Body
-	Loop                    // For/While: Cond (nil = forever) and Body
-	Break                   // leaves Target (a Loop)
-	Continue                // next iteration of Target (a Loop)
-	Wait                    // park until one of Branches (On nodes) fires
-	On                      // one event of a Wait: Trigger and Body
-	Call                    // activity run by the host; result resumes the thread
-	WaitFor                 // park until Cond holds
-	Go                      // start a thread running Body
-	Join                    // park until the threads started by Threads have ended
-	Return                  // complete the workflow with Output
-	Fail                    // fail the workflow with Err
+	Root     Kind = iota + 1 // the workflow body or the cancel cleanup section
+	Block                    // a named section
+	Step                     // user code over the state
+	If                       // If/ElseIf/Else and Switch/Case/Default: Branches
+	Branch                   // one arm of an If or Switch: Cond (nil = else) and Body
+	Loop                     // For/While: Cond (nil = forever) and Body
+	Break                    // leaves Target (a Loop)
+	Continue                 // next iteration of Target (a Loop)
+	Wait                     // park until one of Branches (On nodes) fires
+	On                       // one event of a Wait: Trigger and Body
+	Call                     // activity run by the host; result resumes the thread
+	WaitFor                  // park until Cond holds
+	Go                       // start a thread running Body
+	Join                     // park until the threads started by Threads have ended
+	Return                   // complete the workflow with Output
+	Fail                     // fail the workflow with Err
 )
 
 var kindNames = [...]string{Root: "root", Block: "section", Step: "step", If: "if", Branch: "branch",
@@ -73,10 +73,10 @@ func (k TriggerKind) String() string {
 // Trigger is what makes an On fire.
 type Trigger struct {
 	Kind  TriggerKind
-	After time.Duration       // Timer: relative to the time the wait was entered
+	After time.Duration         // Timer: relative to the time the wait was entered
 	At    func(s any) time.Time // Timer: absolute, computed from the state when entered (overrides After)
 	// Custom events.
-	Type   string                                       // routes setup/teardown effects to a host handler
+	Type   string                                      // routes setup/teardown effects to a host handler
 	Handle func(s any, payload []byte) ([]byte, error) // pure: decodes payload, mutates state, encodes reply
 	Setup  func(s any) ([]byte, error)                 // nil: no setup/teardown effects
 	// StateType is the *S the typed functions expect (nil for After).
