@@ -115,6 +115,7 @@ type machine struct {
 	ptrBuf    [4]*thread
 	queueBuf  [4]*thread
 	effectBuf [2]Effect
+	outBuf    [2]Thread
 }
 
 // load resolves every thread's position in the current definition.
@@ -302,8 +303,10 @@ func (m *machine) result() (Result, error) {
 	}
 	m.meta.Due = 0
 	var threads []Thread
-	if live := m.live(); live > 0 {
+	if live := m.live(); live > len(m.outBuf) {
 		threads = make([]Thread, 0, live)
+	} else if live > 0 {
+		threads = m.outBuf[:0]
 	}
 	for _, t := range m.threads {
 		if t.ended {

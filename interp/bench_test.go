@@ -31,6 +31,7 @@ func BenchmarkSequentialCheckpointEveryStep(b *testing.B) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	b.ReportAllocs()
 	transitions := 0
+	var meta interp.Meta // reused, as a host decoding records in a loop would
 	for b.Loop() {
 		r, err := interp.Apply(def, nil, interp.Meta{}, interp.Event{Kind: interp.Start, Time: now, Instance: "w"})
 		if err != nil {
@@ -40,7 +41,7 @@ func BenchmarkSequentialCheckpointEveryStep(b *testing.B) {
 		metaBytes, _ := codec.Marshal(r.Meta)
 		transitions++
 		for {
-			var meta interp.Meta
+			meta = interp.Meta{}
 			if err := codec.Unmarshal(metaBytes, &meta); err != nil {
 				b.Fatal(err)
 			}
