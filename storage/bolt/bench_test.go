@@ -1,0 +1,124 @@
+package bolt_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/weftflow/weft/storage"
+	"github.com/weftflow/weft/storage/bolt"
+)
+
+// benchModes runs bench with fsync on (the default) and off.
+func benchModes(b *testing.B, bench func(b *testing.B, opts ...bolt.Option)) {
+	b.Run("fsync", func(b *testing.B) { bench(b) })
+	b.Run("nosync", func(b *testing.B) { bench(b, bolt.WithUnsafeNoSync()) })
+}
+
+// report adds commits per second and commits per transaction (per group
+// commit, that is per pair of fsyncs) to b's results.
+func report(b *testing.B, s *bolt.Store, before bolt.Stats, elapsed time.Duration) {
+	after := s.Stats()
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "commits/s")
+	if txs := after.Transactions - before.Transactions; txs > 0 {
+		b.ReportMetric(float64(after.Writes-before.Writes)/float64(txs), "commits/tx")
+	}
+}
+
+// benchEffect is a typical commit's payload: a 200-byte record and one
+// 100-byte effect.
+var (
+	benchRecord = make([]byte, 200)
+	benchEffect = make([]byte, 100)
+)
+
+func commitOf(id string, v uint64) storage.Commit {
+	return storage.Commit{
+		Instance: storage.Instance{ID: id, Workflow: "bench", Status: "running", Due: time.Unix(int64(v), 0), Data: benchRecord},
+		Expect:   v,
+		Effects:  []storage.Effect{{ID: fmt.Sprintf("%s@%d", id, v+1), Instance: id, Data: benchEffect}},
+	}
+}
+
+// BenchmarkCommitSequential commits to one instance from one goroutine:
+// every commit waits for its own transaction.
+func BenchmarkCommitSequential(b *testing.B) {
+	benchModes(b, func(b *testing.B, opts ...bolt.Option) {
+		s := open(b, opts...)
+		ctx := context.Background()
+		if _, err := s.Create(ctx, storage.Instance{ID: "seq"}, nil); err != nil {
+			b.Fatal(err)
+		}
+		b.ReportAllocs()
+		before := s.Stats()
+		start := time.Now()
+		b.ResetTimer()
+		for v := uint64(1); v <= uint64(b.N); v++ {
+			if _, err := s.Commit(ctx, commitOf("seq", v)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		report(b, s, before, time.Since(start))
+	})
+}
+
+// BenchmarkCommitConcurrent commits from 1000 goroutines, each to its own
+// instance: group commit shares transactions between them.
+func BenchmarkCommitConcurrent(b *testing.B) {
+	const goroutines = 1000
+	benchModes(b, func(b *testing.B, opts ...bolt.Option) {
+		s := open(b, opts...)
+		ctx := context.Background()
+		var wg sync.WaitGroup
+		for g := range goroutines {
+			wg.Go(func() {
+				if _, err := s.Create(ctx, storage.Instance{ID: fmt.Sprintf("inst-%04d", g)}, nil); err != nil {
+					b.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		b.ReportAllocs()
+		before := s.Stats()
+		var left atomic.Int64
+		left.Store(int64(b.N))
+		startGate := make(chan struct{})
+		for g := range goroutines {
+			wg.Go(func() {
+				id := fmt.Sprintf("inst-%04d", g)
+				<-startGate
+				for v := uint64(1); left.Add(-1) >= 0; v++ {
+					if _, err := s.Commit(ctx, commitOf(id, v)); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		start := time.Now()
+		b.ResetTimer()
+		close(startGate)
+		wg.Wait()
+		b.StopTimer()
+		report(b, s, before, time.Since(start))
+	})
+}
+
+// BenchmarkLoad reads one instance.
+func BenchmarkLoad(b *testing.B) {
+	s := open(b)
+	ctx := context.Background()
+	if _, err := s.Create(ctx, storage.Instance{ID: "x", Data: benchRecord}, nil); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := s.Load(ctx, "x"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -1,0 +1,128 @@
+// Package bolt is weft's embedded [storage.Store]: everything lives in one
+// bbolt file (go.etcd.io/bbolt) owned by one process.
+//
+//	s, err := bolt.Open("weft.db")
+//	if err != nil { ... }
+//	defer s.Close()
+//
+// [Open] creates and initialises the file if it does not exist (or is
+// empty), and otherwise checks that it is a weft store of a format this code
+// reads before writing anything to it: a file that is something else fails
+// with [ErrNotWeftStore], one written by a newer weft with [ErrFormatTooNew].
+// The store passes the conformance suite
+// [github.com/weftflow/weft/storage/storagetest].
+//
+// # Layout
+//
+// Format version 1 uses five top-level buckets. Integers in keys are 8-byte
+// big-endian, so that byte order is numeric order.
+//
+//	weft       meta: "format" -> format version (1)
+//	                 "seq"    -> sequence number of the last effect appended
+//	instances  instance ID -> instance record
+//	outbox     sequence number -> effect
+//	effects    effect ID -> sequence number (pending effects only)
+//	due        Unix microseconds of Due ++ 0x00 ++ instance ID -> empty
+//
+// An instance record is the version as a uvarint, the workflow name and the
+// status each as a uvarint length and bytes, the due code as a uvarint (0 for
+// "not due", else Unix microseconds plus one), and then the data to the end
+// of the value. An effect is its ID and its instance ID, each as a uvarint
+// length and bytes, then the data to the end of the value.
+//
+// The outbox is read in key order, which is append order: Commit takes the
+// next sequence numbers from the meta bucket inside its transaction. The
+// effects bucket finds an effect's sequence number for Ack and detects
+// duplicate effect IDs. The due bucket holds one key per instance whose Due
+// is set, so DueBefore is a cursor scan from the start that stops at the
+// first key after its time: earliest first, ties by instance ID. Due is kept
+// at microsecond precision in UTC ([storage.NormalizeDue]); a Commit that
+// moves or clears Due deletes the old key.
+//
+// The format version changes whenever any of this does. A newer weft may
+// migrate older files; an older weft refuses newer ones.
+//
+// # Durability
+//
+// Create, Commit and Ack each write one bbolt read-write transaction: the
+// record, its due-index key and its outbox entries together, after the
+// version check (compare-and-set) and the effect-ID check, so a failed write
+// changes nothing. A write returns only after bbolt has written the
+// transaction and synced the file (bbolt syncs the data pages, then the meta
+// page that makes them current). A crash at any moment leaves the file at
+// the last synced transaction: every acknowledged write is there and no
+// half-written one is. A newly created file's directory is synced too.
+//
+// [WithUnsafeNoSync] turns fsync off, for tests and benchmarks: a crash of
+// the operating system or a power loss can then lose acknowledged writes or
+// corrupt the file.
+//
+// If writing or syncing the file fails (a full disk, an I/O error), the
+// write and every write sharing its transaction fail with an error wrapping
+// [ErrWriteFailed] and the underlying error (errors.Is(err,
+// syscall.ENOSPC) holds for a full disk), and the Store refuses every later
+// write the same way: bbolt's view of a file whose write failed halfway
+// cannot be trusted. Reads keep working. Close the store and open the file
+// again once the cause is fixed; the reopened store holds exactly the
+// acknowledged writes (but see the caveats).
+//
+// # Group commit
+//
+// A single writer goroutine applies writes. It takes every write waiting
+// for it (up to [WithMaxBatch], default 1000) and applies them one after the
+// other in one transaction, then commits and syncs once for all of them;
+// writes that arrive meanwhile wait for the next transaction. There is no
+// timer: a lone write is committed at once, and under concurrency the batch
+// size adapts to the fsync latency. Each write still gets its own result:
+// a write rejected by its checks (ErrConflict, ErrNotFound, ErrExists) writes
+// nothing and does not disturb the others, and a later write in the same
+// transaction sees the earlier ones (two racing commits from the same
+// version: the first wins, the second gets ErrConflict). [Store.Stats]
+// counts writes and transactions.
+//
+// A write whose context is canceled before the writer reaches it is dropped
+// with the context's error; once queued, a call waits for its outcome rather
+// than abandon it, so a returned error always means nothing was written
+// (except as described under Caveats).
+//
+// Reads (Load, Outbox, DueBefore, List) run in their own read-only
+// transactions, concurrently with each other and with the writer, and see
+// the last committed transaction.
+//
+// # Locking
+//
+// bbolt locks the file with flock: a read-write open takes an exclusive
+// lock, a read-only open ([WithReadOnly]) a shared one. Open waits for the
+// lock for [WithTimeout] (default [DefaultTimeout]) and then fails with
+// [ErrLocked], naming the file. The lock belongs to the open file, so a
+// second Store on the same file in the same process is refused just like
+// another process. Several read-only stores may share a file, but a
+// read-write holder blocks them and they block it: to inspect or verify a
+// live store, copy it with [Store.WriteTo] from inside the process (or copy
+// the file after Close) and open the copy read-only.
+//
+// # Caveats
+//
+//   - One process at a time. Several processes or machines need a
+//     server-backed store.
+//   - If a failure hits the very last step of a transaction (writing or
+//     syncing bbolt's meta page), the write returns [ErrWriteFailed] yet may
+//     have reached the file, and may be visible to reads in this process and
+//     present after reopening. Treat ErrWriteFailed as "outcome unknown":
+//     reopen and reload before retrying, as after a crash. Failures while
+//     writing the data pages (the usual case for a full disk) leave the file
+//     unchanged.
+//   - When bbolt fails to grow the file it reports the cause as text only,
+//     so errors.Is finds [ErrWriteFailed] but not, say, syscall.ENOSPC.
+//   - The file never shrinks: bbolt reuses freed pages but does not return
+//     them to the file system. Compact it offline (bbolt compact) if a
+//     burst of pending effects made it large.
+//   - The file is memory-mapped. A write that grows the map waits for read
+//     transactions in progress; every read here is one short transaction.
+//   - Ack is a write transaction like Commit (with its fsync); acknowledge
+//     effects in batches. An Ack of IDs none of which is pending writes
+//     nothing.
+//   - A value (an encoded record or effect) may not exceed bbolt's limit of
+//     about 2 GiB ([storage.ErrInvalid]); records of many megabytes make
+//     every commit copy them and are better kept elsewhere.
+package bolt

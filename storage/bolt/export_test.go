@@ -1,0 +1,9 @@
+package bolt
+
+import "go.etcd.io/bbolt"
+
+// WithBoltOptions lets a test adjust the bbolt options of the file's main
+// open (for example to install an OpenFile hook). Tests only.
+func WithBoltOptions(f func(*bbolt.Options)) Option {
+	return func(o *options) { o.tune = f }
+}

@@ -1,0 +1,444 @@
+package bolt
+
+import (
+	"context"
+	"encoding/binary"
+	"fmt"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/weftflow/weft/storage"
+)
+
+// request is one write (Create, Commit or Ack) waiting for the writer.
+type request struct {
+	ctx context.Context
+	op  string // for error messages: `create "id"`, `commit "id"`, `ack`
+	// apply checks the request against the transaction's state and, if it
+	// passes, writes it. It must check everything before its first write:
+	// an error returned without writing rejects this request only; an error
+	// after a write aborts the transaction.
+	apply func(w *txState) (uint64, error)
+
+	version uint64
+	err     error
+	done    chan struct{} // closed when version and err are final
+}
+
+// txState is a write transaction shared by a batch of requests.
+type txState struct {
+	tx                                     *bbolt.Tx
+	meta, instances, outbox, effects, dues *bbolt.Bucket
+
+	seq      uint64 // the last outbox sequence used
+	seqDirty bool
+	writes   int // number of Put and Delete calls so far
+}
+
+func (s *Store) begin() (*txState, error) {
+	tx, err := s.db.Begin(true)
+	if err != nil {
+		return nil, err
+	}
+	w := &txState{
+		tx:        tx,
+		meta:      tx.Bucket(bucketMeta),
+		instances: tx.Bucket(bucketInstances),
+		outbox:    tx.Bucket(bucketOutbox),
+		effects:   tx.Bucket(bucketEffects),
+		dues:      tx.Bucket(bucketDue),
+	}
+	v := w.meta.Get(keySeq)
+	if len(v) != 8 {
+		_ = tx.Rollback()
+		return nil, fmt.Errorf("bolt: %s: %w: bad outbox sequence", s.path, ErrCorrupt)
+	}
+	w.seq = binary.BigEndian.Uint64(v)
+	return w, nil
+}
+
+// put and del count writes. bbolt keeps key and value until the
+// transaction ends, so callers pass slices they never reuse.
+func (w *txState) put(b *bbolt.Bucket, k, v []byte) error {
+	w.writes++
+	return b.Put(k, v)
+}
+
+func (w *txState) del(b *bbolt.Bucket, k []byte) error {
+	w.writes++
+	return b.Delete(k)
+}
+
+// finish writes the outbox sequence back if it moved.
+func (w *txState) finish() error {
+	if !w.seqDirty {
+		return nil
+	}
+	return w.put(w.meta, keySeq, u64(w.seq))
+}
+
+// writeLoop is the writer goroutine: it takes every request queued (up to
+// maxBatch) and applies them in one transaction, so that concurrent writes
+// share the fsyncs. Requests arriving while a transaction commits queue up
+// for the next one.
+func (s *Store) writeLoop() {
+	defer close(s.writerDone)
+	batch := make([]*request, 0, s.maxBatch)
+	for {
+		select {
+		case r := <-s.reqs:
+			batch = append(batch[:0], r)
+		case <-s.quit:
+			return
+		}
+	drain:
+		for len(batch) < s.maxBatch {
+			select {
+			case r := <-s.reqs:
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		s.runBatch(batch)
+		clear(batch) // drop references for the garbage collector
+	}
+}
+
+// runBatch applies batch in one transaction and sets every request's result.
+func (s *Store) runBatch(batch []*request) {
+	defer func() {
+		for _, r := range batch {
+			close(r.done)
+		}
+	}()
+	if err := s.failure(); err != nil {
+		for _, r := range batch {
+			r.err = s.refused(r.op, err)
+		}
+		return
+	}
+
+	live := append([]*request(nil), batch...)
+	for len(live) > 0 {
+		w, err := s.begin()
+		if err != nil {
+			for _, r := range live {
+				r.version, r.err = 0, fmt.Errorf("storage: %s: %w", r.op, err)
+			}
+			return
+		}
+		aborted := -1
+		for i, r := range live {
+			r.version, r.err = 0, nil
+			if err := r.ctx.Err(); err != nil {
+				r.err = fmt.Errorf("storage: %s: %w", r.op, err)
+				continue
+			}
+			before := w.writes
+			v, err := safeApply(r, w)
+			if err != nil && w.writes != before {
+				// Partly written: drop this request and redo the others
+				// in a new transaction.
+				r.err = fmt.Errorf("storage: %s: %w", r.op, err)
+				aborted = i
+				break
+			}
+			r.version, r.err = v, err
+		}
+		if aborted >= 0 {
+			_ = w.tx.Rollback()
+			live = append(live[:aborted], live[aborted+1:]...)
+			continue
+		}
+		if w.writes == 0 { // every request was rejected: nothing to sync
+			_ = w.tx.Rollback()
+			return
+		}
+		err = w.finish()
+		if err != nil {
+			_ = w.tx.Rollback()
+		} else if err = w.tx.Commit(); err != nil {
+			// The file may now hold part of the transaction, and bbolt's
+			// view of it is uncertain: refuse further writes.
+			err = s.fail(err)
+		}
+		if err != nil {
+			for _, r := range live {
+				r.version, r.err = 0, fmt.Errorf("storage: %s: %w", r.op, err)
+			}
+			return
+		}
+		s.transactions.Add(1)
+		n := uint64(0)
+		for _, r := range live {
+			if r.err == nil {
+				n++
+			}
+		}
+		s.writes.Add(n)
+		return
+	}
+}
+
+// safeApply calls r.apply, turning a panic into an error that aborts the
+// transaction, so that a bug cannot kill the writer and hang every caller.
+func safeApply(r *request, w *txState) (v uint64, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			w.writes++ // abort the transaction: it may be half written
+			v, err = 0, fmt.Errorf("bolt: panic while writing: %v", p)
+		}
+	}()
+	return r.apply(w)
+}
+
+// fail records err as the store's write failure and returns it wrapped in
+// ErrWriteFailed.
+func (s *Store) fail(err error) error {
+	err = fmt.Errorf("%w: %w", ErrWriteFailed, err)
+	s.failed.CompareAndSwap(nil, &err)
+	return err
+}
+
+// failure returns the store's write failure, or nil.
+func (s *Store) failure() error {
+	if p := s.failed.Load(); p != nil {
+		return *p
+	}
+	return nil
+}
+
+// refused is the error of a write refused because of an earlier failure.
+func (s *Store) refused(op string, failure error) error {
+	return fmt.Errorf("storage: %s: bolt: %s refuses writes after an earlier one failed (close and reopen it): %w",
+		op, s.path, failure)
+}
+
+// write checks the store's state and hands r to the writer. The caller
+// holds s.mu for reading.
+func (s *Store) write(r *request) (uint64, error) {
+	if s.closed {
+		return 0, fmt.Errorf("storage: %s: %w", r.op, storage.ErrClosed)
+	}
+	if s.readOnly {
+		return 0, fmt.Errorf("storage: %s: bolt: %s: %w", r.op, s.path, ErrReadOnly)
+	}
+	if err := s.failure(); err != nil {
+		return 0, s.refused(r.op, err)
+	}
+	r.done = make(chan struct{})
+	s.reqs <- r
+	<-r.done // not abandoned on ctx cancellation: the outcome is always known
+	return r.version, r.err
+}
+
+// encodedEffect is an effect ready to be written.
+type encodedEffect struct {
+	id    []byte
+	value []byte
+}
+
+// encodeEffects encodes effects, checking bbolt's size limit.
+func encodeEffects(op string, effects []storage.Effect) ([]encodedEffect, error) {
+	out := make([]encodedEffect, len(effects))
+	for i, e := range effects {
+		out[i] = encodedEffect{id: []byte(e.ID), value: encodeEffect(e)}
+		if err := checkSize(op, "effect "+fmt.Sprintf("%q", e.ID), out[i].value); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// checkSize fails with ErrInvalid if v is too large for bbolt.
+func checkSize(op, what string, v []byte) error {
+	if int64(len(v)) > bbolt.MaxValueSize {
+		return fmt.Errorf("storage: %s: %s encodes to %d bytes, more than bbolt's limit of %d: %w",
+			op, what, len(v), int64(bbolt.MaxValueSize), storage.ErrInvalid)
+	}
+	return nil
+}
+
+// checkEffects fails with ErrExists if an effect ID is in the outbox.
+func (w *txState) checkEffects(effects []encodedEffect) error {
+	for _, e := range effects {
+		if w.effects.Get(e.id) != nil {
+			return fmt.Errorf("effect %q %w in the outbox", e.id, storage.ErrExists)
+		}
+	}
+	return nil
+}
+
+// appendEffects appends effects to the outbox and the effect index.
+func (w *txState) appendEffects(effects []encodedEffect) error {
+	for _, e := range effects {
+		w.seq++
+		w.seqDirty = true
+		seq := u64(w.seq)
+		if err := w.put(w.outbox, seq, e.value); err != nil {
+			return err
+		}
+		if err := w.put(w.effects, e.id, seq); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Create implements [storage.Store.Create].
+func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []storage.Effect) (uint64, error) {
+	op := fmt.Sprintf("create %q", inst.ID)
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("storage: %s: %w", op, err)
+	}
+	if err := inst.Validate(); err != nil {
+		return 0, err
+	}
+	if err := storage.ValidateEffects(inst.ID, effects); err != nil {
+		return 0, err
+	}
+	inst.Version = 1
+	inst.Due = storage.NormalizeDue(inst.Due)
+	id := []byte(inst.ID)
+	record := encodeInstance(inst)
+	if err := checkSize(op, "the instance", record); err != nil {
+		return 0, err
+	}
+	effs, err := encodeEffects(op, effects)
+	if err != nil {
+		return 0, err
+	}
+	var due []byte
+	if !inst.Due.IsZero() {
+		due = dueKey(inst.Due, inst.ID)
+	}
+
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.write(&request{ctx: ctx, op: op, apply: func(w *txState) (uint64, error) {
+		if w.instances.Get(id) != nil {
+			return 0, fmt.Errorf("storage: %s: instance %w", op, storage.ErrExists)
+		}
+		if err := w.checkEffects(effs); err != nil {
+			return 0, fmt.Errorf("storage: %s: %w", op, err)
+		}
+		if err := w.put(w.instances, id, record); err != nil {
+			return 0, err
+		}
+		if due != nil {
+			if err := w.put(w.dues, due, nil); err != nil {
+				return 0, err
+			}
+		}
+		return 1, w.appendEffects(effs)
+	}})
+}
+
+// Commit implements [storage.Store.Commit].
+func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
+	op := fmt.Sprintf("commit %q", c.Instance.ID)
+	if err := ctx.Err(); err != nil {
+		return 0, fmt.Errorf("storage: %s: %w", op, err)
+	}
+	if err := c.Validate(); err != nil {
+		return 0, err
+	}
+	inst := c.Instance
+	inst.Version = c.Expect + 1
+	inst.Due = storage.NormalizeDue(inst.Due)
+	id := []byte(inst.ID)
+	record := encodeInstance(inst)
+	if err := checkSize(op, "the instance", record); err != nil {
+		return 0, err
+	}
+	effs, err := encodeEffects(op, c.Effects)
+	if err != nil {
+		return 0, err
+	}
+	newDue := dueCode(inst.Due)
+
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.write(&request{ctx: ctx, op: op, apply: func(w *txState) (uint64, error) {
+		old := w.instances.Get(id)
+		if old == nil {
+			return 0, fmt.Errorf("storage: %s: instance %w", op, storage.ErrNotFound)
+		}
+		stored, oldDue, err := decodeHead(inst.ID, old)
+		if err != nil {
+			return 0, fmt.Errorf("storage: %s: %w", op, err)
+		}
+		if stored != c.Expect {
+			return 0, fmt.Errorf("storage: %s: %w (expected %d, stored %d)", op, storage.ErrConflict, c.Expect, stored)
+		}
+		if err := w.checkEffects(effs); err != nil {
+			return 0, fmt.Errorf("storage: %s: %w", op, err)
+		}
+		if err := w.put(w.instances, id, record); err != nil {
+			return 0, err
+		}
+		if oldDue != newDue {
+			if oldDue != 0 {
+				if err := w.del(w.dues, dueKey(dueTime(oldDue), inst.ID)); err != nil {
+					return 0, err
+				}
+			}
+			if newDue != 0 {
+				if err := w.put(w.dues, dueKey(inst.Due, inst.ID), nil); err != nil {
+					return 0, err
+				}
+			}
+		}
+		return inst.Version, w.appendEffects(effs)
+	}})
+}
+
+// Ack implements [storage.Store.Ack].
+func (s *Store) Ack(ctx context.Context, ids ...string) error {
+	const op = "ack"
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("storage: %s: %w", op, err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return fmt.Errorf("storage: %s: %w", op, storage.ErrClosed)
+	}
+	if s.readOnly {
+		return fmt.Errorf("storage: %s: bolt: %s: %w", op, s.path, ErrReadOnly)
+	}
+	// Skip the write transaction (and its fsync) if no ID is pending.
+	var keys [][]byte
+	if err := s.db.View(func(tx *bbolt.Tx) error {
+		b := tx.Bucket(bucketEffects)
+		for _, id := range ids {
+			if b.Get([]byte(id)) != nil {
+				keys = append(keys, []byte(id))
+			}
+		}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("storage: %s: %w", op, err)
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	_, err := s.write(&request{ctx: ctx, op: op, apply: func(w *txState) (uint64, error) {
+		for _, k := range keys {
+			seq := w.effects.Get(k)
+			if seq == nil {
+				continue // acknowledged concurrently
+			}
+			seq = append([]byte(nil), seq...)
+			if err := w.del(w.outbox, seq); err != nil {
+				return 0, err
+			}
+			if err := w.del(w.effects, k); err != nil {
+				return 0, err
+			}
+		}
+		return 0, nil
+	}})
+	return err
+}
