@@ -82,7 +82,9 @@ type Store interface {
 	// stored version equals c.Expect, and returns the new version. It fails
 	// with ErrNotFound if the instance does not exist, ErrConflict if its
 	// version differs from c.Expect, and ErrExists if an effect ID is already
-	// in the outbox; a failed commit writes nothing.
+	// in the outbox; a commit failing with one of these sentinels writes
+	// nothing. Any other error (an I/O error, a full disk) leaves the outcome
+	// unknown, as after a crash: the caller must reload before going on.
 	Commit(ctx context.Context, c Commit) (version uint64, err error)
 
 	// Outbox returns the oldest limit unacknowledged effects (all of them if
