@@ -51,7 +51,7 @@ func (s Status) Finished() bool {
 }
 
 // DueTime returns Due as a time; the zero time when nothing is due.
-func (m *Meta) DueTime() time.Time { return unixTime(m.Due) }
+func (m Meta) DueTime() time.Time { return unixTime(m.Due) }
 
 // Thread is one thread's position: a statement path in the definition and a
 // phase saying what the thread does there. Resolving Path in the current

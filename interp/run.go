@@ -225,6 +225,13 @@ func (m *machine) step(t *thread, n *ast.Node) bool {
 	return false
 }
 
+// Timer times are kept as Unix nanoseconds, and zero means "none": a time
+// outside (1970, 2262] cannot be represented.
+var (
+	minTime = time.Unix(0, 1).UTC()
+	maxTime = time.Unix(0, 1<<63-1).UTC()
+)
+
 // park enters a Wait: one callback per event, timers started, setups emitted.
 func (m *machine) park(t *thread, n *ast.Node) bool {
 	waits := make([]Pending, 0, len(n.Branches))
@@ -241,6 +248,11 @@ func (m *machine) park(t *thread, n *ast.Node) bool {
 				if err != nil {
 					m.effects = m.effects[:start]
 					m.fail(t, on.Path, err)
+					return false
+				}
+				if at.Before(minTime) || at.After(maxTime) {
+					m.effects = m.effects[:start]
+					m.fail(t, on.Path, fmt.Errorf("timer time %v is outside the supported range [%v, %v]", at, minTime, maxTime))
 					return false
 				}
 				p.At = at.UnixNano()

@@ -555,3 +555,16 @@ func effectKinds(es []interp.Effect) []interp.EffectKind {
 	}
 	return out
 }
+
+func TestAtTimerOutOfRangeFails(t *testing.T) {
+	type st struct{ Deadline time.Time }
+	def := dsl.MustCompile[st]("at", dsl.Wait("until",
+		dsl.On("deadline", dsl.At(func(s *st) time.Time { return s.Deadline }))))
+	for _, d := range []time.Time{{}, time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(1900, 1, 1, 0, 0, 0, 0, time.UTC)} {
+		i := start(t, def, st{Deadline: d})
+		i.wantStatus(interp.StatusFailed)
+		if i.meta.Failure.Path != "until/deadline" {
+			t.Fatalf("failure %+v", i.meta.Failure)
+		}
+	}
+}

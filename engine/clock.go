@@ -1,0 +1,97 @@
+package engine
+
+import (
+	"sync"
+	"time"
+)
+
+// Clock is the engine's only source of time. Every event the engine hands to
+// the interpreter carries Clock.Now, timers fire by it, and the run loop
+// sleeps on it, so a [FakeClock] makes a whole engine deterministic.
+type Clock interface {
+	// Now returns the current time.
+	Now() time.Time
+	// Timer returns a channel that receives the time once d has passed on
+	// this clock (at once if d <= 0), and a function that stops the timer
+	// and releases it; calling stop after the timer fired does nothing.
+	Timer(d time.Duration) (c <-chan time.Time, stop func())
+}
+
+// realClock is the wall clock.
+type realClock struct{}
+
+func (realClock) Now() time.Time { return time.Now() }
+
+func (realClock) Timer(d time.Duration) (<-chan time.Time, func()) {
+	t := time.NewTimer(d)
+	return t.C, func() { t.Stop() }
+}
+
+// FakeClock is a [Clock] that moves only when told to, for tests and
+// examples: start instances, [Engine.Drain], [FakeClock.Advance], drain
+// again. It is safe for concurrent use; timers (used by [Engine.Run]) fire
+// when the clock is moved to or past their deadline.
+type FakeClock struct {
+	mu     sync.Mutex
+	now    time.Time
+	timers map[*fakeTimer]struct{}
+}
+
+type fakeTimer struct {
+	at time.Time
+	c  chan time.Time
+}
+
+// NewFakeClock returns a FakeClock reading t0.
+func NewFakeClock(t0 time.Time) *FakeClock {
+	return &FakeClock{now: t0, timers: map[*fakeTimer]struct{}{}}
+}
+
+// Now returns the clock's time.
+func (c *FakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+// Timer implements [Clock].
+func (c *FakeClock) Timer(d time.Duration) (<-chan time.Time, func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	t := &fakeTimer{at: c.now.Add(d), c: make(chan time.Time, 1)}
+	if d <= 0 {
+		t.c <- c.now
+		return t.c, func() {}
+	}
+	c.timers[t] = struct{}{}
+	return t.c, func() {
+		c.mu.Lock()
+		delete(c.timers, t)
+		c.mu.Unlock()
+	}
+}
+
+// Advance moves the clock forward by d.
+func (c *FakeClock) Advance(d time.Duration) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.set(c.now.Add(d))
+}
+
+// Set moves the clock to t, which may be before its current time (a clock
+// jump backwards fires no timer).
+func (c *FakeClock) Set(t time.Time) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.set(t)
+}
+
+func (c *FakeClock) set(t time.Time) {
+	c.now = t
+	for tm := range c.timers {
+		if !tm.at.After(t) {
+			tm.c <- t
+			delete(c.timers, tm)
+		}
+	}
+}

@@ -1,0 +1,334 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/weftflow/weft/interp"
+	"github.com/weftflow/weft/storage"
+)
+
+// A pass reads the due index and the outbox and hands every job that is
+// ready to exec. Run's exec queues the job for a worker goroutine; Drain's
+// runs it inline. Everything else (what is ready, ordering, retries) is
+// this one code path.
+
+// job is one unit of work: resume a due instance, or perform an outbox effect.
+type job struct {
+	key      string          // names the job in the work table
+	instance string          // the instance to resume, when effect is nil
+	effect   *storage.Effect // the outbox entry to perform
+	oe       outboxEffect    // effect, decoded
+	bad      error           // the effect did not decode
+}
+
+const (
+	firstBatch = 256     // entries read from the due index or outbox per pass
+	lastBatch  = 1 << 16 // the most, when everything read was waiting
+	// notDueHold keeps an instance that the due index listed but that had
+	// nothing due from being resumed again at once: the index keeps due
+	// times at microsecond precision, so it can be up to 1µs early.
+	notDueHold = time.Microsecond
+)
+
+// pass hands ready jobs to exec (which returns false to stop the pass) and
+// returns the earliest time at which something it skipped becomes ready
+// (zero if none). Due instances are looked for up to now+horizon, so that
+// the next due time is known.
+func (e *Engine) pass(ctx context.Context, now time.Time, horizon time.Duration, exec func(job) bool) (time.Time, error) {
+	e.work.sweep(now.Add(-e.backoff.max))
+	var next time.Time
+	soon := func(t time.Time) {
+		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	if err := e.scanDue(ctx, now, horizon, exec, soon); err != nil {
+		return next, err
+	}
+	return next, e.scanOutbox(ctx, now, exec, soon)
+}
+
+// scanDue resumes instances whose due time has passed.
+func (e *Engine) scanDue(ctx context.Context, now time.Time, horizon time.Duration, exec func(job) bool, soon func(time.Time)) error {
+	for limit := firstBatch; ; limit *= 2 {
+		due, err := e.store.DueBefore(ctx, now.Add(horizon), limit)
+		if err != nil {
+			return fmt.Errorf("engine: %w", err)
+		}
+		started, sawLater := 0, false
+		for _, d := range due {
+			if d.At.After(now) {
+				soon(d.At)
+				sawLater = true
+				break
+			}
+			j := job{key: "resume " + d.ID, instance: d.ID}
+			if ok, retry := e.work.claim(j.key, now); !ok {
+				soon(retry)
+				continue
+			}
+			if !exec(j) {
+				return ctx.Err()
+			}
+			started++
+		}
+		if started > 0 || sawLater || len(due) < limit || limit >= lastBatch {
+			return nil
+		}
+	}
+}
+
+// orderKey says which earlier effects an effect must wait for. Effects of
+// one pending wait (same instance and callback: its Setup and Teardown) are
+// performed in outbox order, and an instance's finishing effect after its
+// setups and teardowns. Activity effects wait for nothing: a RunActivity
+// checks that its result is still wanted, and CancelActivity only stops a
+// running attempt.
+type orderKey struct {
+	instance string
+	callback uint64 // 0: the whole instance
+}
+
+// scanOutbox performs effects that are ready.
+func (e *Engine) scanOutbox(ctx context.Context, now time.Time, exec func(job) bool, soon func(time.Time)) error {
+	for limit := firstBatch; ; limit *= 2 {
+		effects, err := e.store.Outbox(ctx, limit)
+		if err != nil {
+			return fmt.Errorf("engine: %w", err)
+		}
+		blocked := map[orderKey]bool{}
+		started := 0
+		for i := range effects {
+			se := &effects[i]
+			j := job{key: "effect " + se.ID, effect: se}
+			j.oe, j.bad = decodeEffect(*se)
+			k := j.oe.Kind
+			ordered := k == interp.Setup || k == interp.Teardown
+			finishing := k == interp.Completed || k == interp.Failed || k == interp.Canceled
+			switch {
+			case ordered && blocked[orderKey{se.Instance, j.oe.Callback}]:
+				continue
+			case finishing && blocked[orderKey{se.Instance, 0}]:
+				continue
+			}
+			if ordered {
+				// Whatever happens to this one, later effects of the same
+				// wait and the instance's end wait until it is acknowledged.
+				blocked[orderKey{se.Instance, j.oe.Callback}] = true
+				blocked[orderKey{se.Instance, 0}] = true
+			}
+			if k == interp.RunActivity && j.bad == nil && j.oe.at().After(now) {
+				soon(j.oe.at())
+				continue
+			}
+			if ok, retry := e.work.claim(j.key, now); !ok {
+				soon(retry)
+				continue
+			}
+			if !exec(j) {
+				return ctx.Err()
+			}
+			started++
+		}
+		if started > 0 || len(effects) < limit || limit >= lastBatch {
+			return nil
+		}
+	}
+}
+
+// do runs a job and records its outcome in the work table. It reports
+// whether the job made progress: an accepted transition or an acknowledged
+// effect.
+func (e *Engine) do(ctx context.Context, j job) (progress bool, err error) {
+	var hold time.Time
+	if j.effect == nil {
+		progress, err = e.resume(ctx, j.instance)
+		if err == nil && !progress {
+			hold = e.clock.Now().Add(notDueHold)
+		}
+	} else {
+		err = e.perform(ctx, j)
+		progress = err == nil
+	}
+	if ctx.Err() != nil {
+		// Stopping: not a failure of the job, and nothing to retry here.
+		e.work.finish(j.key, time.Time{})
+		return progress, err
+	}
+	if err != nil {
+		retry := e.work.failed(j.key, e.clock.Now(), e.backoff)
+		e.log.Warn("engine: job failed", "job", j.key, "retry", retry, "err", err)
+		return progress, err
+	}
+	e.work.finish(j.key, hold)
+	return progress, nil
+}
+
+// perform performs one outbox effect and, once it succeeded, acknowledges it.
+func (e *Engine) perform(ctx context.Context, j job) error {
+	if j.bad != nil {
+		return j.bad
+	}
+	oe := &j.oe
+	info := oe.info(j.effect.ID, j.effect.Instance)
+	hctx := withEffectID(ctx, info.ID)
+	var err error
+	switch oe.Kind {
+	case interp.Setup, interp.Teardown:
+		err = e.setupOrTeardown(hctx, info)
+	case interp.RunActivity:
+		err = e.runActivity(ctx, info, oe)
+	case interp.CancelActivity:
+		e.work.cancel(attemptKey{info.Instance, oe.Callback})
+	case interp.Completed, interp.Failed, interp.Canceled:
+		if e.finish != nil {
+			err = protect(info, func() error { return e.finish(hctx, info) })
+		}
+	default:
+		// Perhaps written by a newer engine: keep it for one that knows it.
+		err = fmt.Errorf("engine: effect %s: unknown kind %d", info.ID, oe.Kind)
+	}
+	if err != nil {
+		return err
+	}
+	if err := e.store.Ack(ctx, info.ID); err != nil {
+		return fmt.Errorf("engine: ack %s: %w", info.ID, err)
+	}
+	return nil
+}
+
+// work is the engine's in-memory table of jobs: which are in flight, when
+// failed ones may run again, and which activity attempts are running. It is
+// not durable and need not be: after a restart every unacknowledged effect
+// and every due instance is simply found again.
+type work struct {
+	mu       sync.Mutex
+	inflight map[string]bool // job key -> finished; finished entries are dropped by the next sweep
+	retry    map[string]retryState
+	running  map[attemptKey]*attempt
+}
+
+type retryState struct {
+	failures int
+	next     time.Time
+}
+
+func (w *work) init() {
+	w.inflight = map[string]bool{}
+	w.retry = map[string]retryState{}
+	w.running = map[attemptKey]*attempt{}
+}
+
+// sweep forgets finished jobs, and retry times older than stale (jobs
+// that were not tried again: their effect was acknowledged elsewhere, or
+// the instance is no longer due). It runs at the start of a pass, before
+// the store is read: a job finished before the read no longer shows there
+// (it was acknowledged, or the instance committed), and one finishing after
+// it is still in flight and skipped. So no effect is handed out twice.
+func (w *work) sweep(stale time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for k, done := range w.inflight {
+		if done {
+			delete(w.inflight, k)
+		}
+	}
+	for k, r := range w.retry {
+		if r.next.Before(stale) {
+			delete(w.retry, k)
+		}
+	}
+}
+
+// claim marks a job in flight unless it already is or must wait for a
+// retry; then it returns false and when to look again (zero: when woken).
+func (w *work) claim(key string, now time.Time) (bool, time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if _, busy := w.inflight[key]; busy {
+		return false, time.Time{}
+	}
+	if r, ok := w.retry[key]; ok && r.next.After(now) {
+		return false, r.next
+	}
+	w.inflight[key] = false
+	return true, time.Time{}
+}
+
+// finish records a job that succeeded; hold, if not zero, is the earliest
+// time it may run again.
+func (w *work) finish(key string, hold time.Time) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.inflight[key] = true
+	if hold.IsZero() {
+		delete(w.retry, key)
+	} else {
+		w.retry[key] = retryState{next: hold}
+	}
+}
+
+// failed records a failed job and returns when it may be retried.
+func (w *work) failed(key string, now time.Time, b backoff) time.Time {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.inflight[key] = true
+	r := w.retry[key]
+	r.failures++
+	r.next = now.Add(b.delay(r.failures))
+	w.retry[key] = r
+	return r.next
+}
+
+// release returns a claimed job that was never run.
+func (w *work) release(key string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	delete(w.inflight, key)
+}
+
+func (w *work) started(k attemptKey, cancel context.CancelFunc) *attempt {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	a := &attempt{cancel: cancel}
+	w.running[k] = a
+	return a
+}
+
+func (w *work) stopped(k attemptKey, a *attempt) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.running[k] == a {
+		delete(w.running, k)
+	}
+}
+
+// cancel stops the running attempt k, if any.
+func (w *work) cancel(k attemptKey) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if a := w.running[k]; a != nil {
+		a.canceled = true
+		a.cancel()
+	}
+}
+
+func (w *work) wasCanceled(a *attempt) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return a.canceled
+}
+
+// backoff is the retry schedule of failed jobs: initial, doubling, capped at max.
+type backoff struct{ initial, max time.Duration }
+
+func (b backoff) delay(failures int) time.Duration {
+	d := b.initial
+	for i := 1; i < failures && d < b.max; i++ {
+		d *= 2
+	}
+	return min(d, b.max)
+}

@@ -1,0 +1,66 @@
+// Package engine hosts weft workflows: it is the thin, impure shell around
+// the pure interpreter (package interp). For every event it loads an
+// instance from a [storage.Store], calls interp.Apply, commits the result
+// atomically with the effects it asks for, and then performs those effects.
+//
+//	e := engine.New(memory.New())
+//	e.Register(approval)
+//	e.Start(ctx, approval, "req-1", Request{User: "ada"})
+//	e.Send(ctx, "req-1", "decide", Decision{Approve: true}, &reply)
+//	req, err := engine.Query[Request](ctx, e, "req-1")
+//	go e.Run(ctx) // timers, activities, setup handlers
+//
+// # What it does
+//
+// Callers change instances with [Engine.Start], [Engine.Send] (a custom
+// event by name), [Engine.Deliver] (any pending callback by ID) and
+// [Engine.Cancel], and read them with [Engine.Get], [Query] and
+// [Engine.List]. [Engine.Run] does the rest in the background: it resumes
+// instances when they are due (timers, step retries) and performs the
+// effects: setup and teardown of custom events go to the [SetupHandler]
+// registered with [Engine.Handle] for their type, Call activities run in
+// worker goroutines and their results come back as callbacks, and the
+// finish hook ([WithFinish]) hears of instances that ended.
+//
+// # The order it keeps
+//
+// Commit before dispatch. A transition's new state, meta, due time and
+// effects are written in one compare-and-set commit (a transactional
+// outbox); effects are read from the outbox and performed only after that.
+// A crash at any point loses no accepted event and leaves no half-written
+// record.
+//
+// At-least-once effects with IDs. An effect is acknowledged (removed from
+// the outbox) only after its handler, hook or activity delivery succeeded;
+// failures are retried with backoff ([WithRetryBackoff]), and after a
+// restart everything unacknowledged is performed again. Every effect has a
+// stable ID ([EffectInfo].ID, [EffectID] in an activity's context) so that
+// receivers can de-duplicate. A Teardown is performed only after its Setup
+// succeeded, and an instance's finishing effect after all its setups and
+// teardowns. Activity attempts are not performed once their result is no
+// longer wanted, and a running attempt's context is canceled when its wait
+// is torn down.
+//
+// Per-instance serialisation. Inside one process, transitions of one
+// instance take turns (a lock per instance), so concurrent callers never
+// race; across processes the store's compare-and-set decides, and the
+// loser reloads and retries. Each accepted event is applied exactly once.
+//
+// # The clock
+//
+// The engine reads time only from its [Clock] ([WithClock]): every event
+// carries Clock.Now, due instances are found by it, and backoff is measured
+// on it. A [FakeClock] with [Engine.Drain] makes tests deterministic and
+// instant: start, drain, advance the clock, drain again. Activity timeouts
+// are the exception: they bound real work, so they are real durations.
+//
+// # Errors
+//
+// The engine's own errors are the Err variables of this package (such as
+// [ErrNoSuchWait]), matched with [errors.Is].
+// Errors of the interpreter (interp.ErrUnknownCallback,
+// interp.ErrStaleCallback, interp.ErrRejected, interp.ErrFinished, ...) and
+// of the store (storage.ErrNotFound, ...) come through wrapped, so
+// errors.Is and errors.As work on them too. A rejected event changes
+// nothing.
+package engine

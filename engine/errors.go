@@ -1,0 +1,75 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+)
+
+// Sentinel errors of the engine. Errors from package interp (such as
+// interp.ErrUnknownCallback or interp.ErrRejected) and from package storage
+// (such as storage.ErrNotFound) are passed through wrapped, so test every
+// error with [errors.Is] or [errors.As], never by comparing strings.
+var (
+	// ErrUnregistered: the workflow named by a stored record, or the
+	// definition passed to [Engine.Start], is not registered with
+	// [Engine.Register] (or another definition has that name).
+	ErrUnregistered = errors.New("engine: workflow not registered")
+
+	// ErrDuplicate: [Engine.Register] got a workflow name that is already
+	// registered.
+	ErrDuplicate = errors.New("engine: workflow already registered")
+
+	// ErrExists: [Engine.Start] of an instance ID that is taken. The error
+	// also matches storage.ErrExists.
+	ErrExists = errors.New("engine: instance already exists")
+
+	// ErrStateType: a start input or a [Query] type is not the workflow's
+	// state type. The error is a *[StateTypeError].
+	ErrStateType = errors.New("engine: wrong state type")
+
+	// ErrNoSuchWait: [Engine.Send] found no thread waiting for the named
+	// custom event.
+	ErrNoSuchWait = errors.New("engine: no thread waits for the event")
+
+	// ErrNoHandler: a setup or teardown effect has a type that no
+	// [Engine.Handle] call registered. The effect stays in the outbox and is
+	// retried, so registering the handler later still performs it.
+	ErrNoHandler = errors.New("engine: no handler for the effect type")
+
+	// ErrInvalidID: an instance ID is empty or too long (see [MaxIDLen]).
+	ErrInvalidID = errors.New("engine: invalid instance ID")
+
+	// ErrNoOutput: [Instance.DecodeOutput] on an instance that has not
+	// completed.
+	ErrNoOutput = errors.New("engine: instance has no output")
+
+	// ErrRunning: [Engine.Run] or [Engine.Drain] was called while the engine
+	// is already being driven by one of them.
+	ErrRunning = errors.New("engine: already running")
+)
+
+// StateTypeError reports a value whose type is not the workflow's state
+// type. It matches [ErrStateType].
+type StateTypeError struct {
+	Workflow string
+	What     string       // "start input" or "query"
+	Want     reflect.Type // the definition's state type
+	Got      reflect.Type // nil for a nil value
+}
+
+// Error describes the mismatch.
+func (e *StateTypeError) Error() string {
+	got := "nil"
+	if e.Got != nil {
+		got = e.Got.String()
+	}
+	want := e.Want.String()
+	if e.What != "query" {
+		want += " or *" + want
+	}
+	return fmt.Sprintf("engine: workflow %q: %s has type %s, want %s", e.Workflow, e.What, got, want)
+}
+
+// Is reports whether target is [ErrStateType].
+func (e *StateTypeError) Is(target error) bool { return target == ErrStateType }

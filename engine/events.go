@@ -1,0 +1,177 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+
+	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/interp"
+	"github.com/weftflow/weft/storage"
+)
+
+// Start creates instance id of def, which must be registered, with input
+// as its initial state, and runs it until every thread blocks. The record
+// and the first effects are written in one atomic Create; the effects are
+// performed afterwards by [Engine.Run] or [Engine.Drain].
+//
+// input must be a value of def's state type S or a non-nil *S; otherwise
+// the error is a *[StateTypeError]. Other errors: [ErrUnregistered],
+// [ErrInvalidID], [ErrExists] (also matching storage.ErrExists) when id is
+// taken, errors of interp.Apply, and other storage errors.
+func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, input any) error {
+	if err := e.registered(def); err != nil {
+		return err
+	}
+	if err := checkID(id); err != nil {
+		return err
+	}
+	if err := checkState(def, "start input", reflect.TypeOf(input), input); err != nil {
+		return err
+	}
+	state, err := codec.Marshal(input)
+	if err != nil {
+		return fmt.Errorf("engine: start %q: encode input: %w", id, err)
+	}
+	res, err := interp.Apply(def, state, interp.Meta{}, interp.Event{Kind: interp.Start, Time: e.clock.Now(), Instance: id})
+	if err != nil {
+		return fmt.Errorf("engine: start %q: %w", id, err)
+	}
+	inst, effects, err := encode(id, def.Name(), res)
+	if err != nil {
+		return err
+	}
+	if _, err := e.store.Create(ctx, inst, effects); err != nil {
+		if errors.Is(err, storage.ErrExists) {
+			return fmt.Errorf("%w: %w", ErrExists, err)
+		}
+		return fmt.Errorf("engine: start %q: %w", id, err)
+	}
+	e.wake()
+	return nil
+}
+
+// checkState reports whether a value of type t (v itself, to tell a nil
+// pointer) may stand for def's state.
+func checkState(def *dsl.Definition, what string, t reflect.Type, v any) error {
+	want := def.StateType()
+	ok := t == want
+	if t != nil && t.Kind() == reflect.Pointer && t.Elem() == want {
+		ok = v != nil && !reflect.ValueOf(v).IsNil()
+	}
+	if !ok {
+		return &StateTypeError{Workflow: def.Name(), What: what, Want: want, Got: t}
+	}
+	return nil
+}
+
+// Deliver answers the pending callback of instance id: a custom event with
+// payload (encoded with the codec), a timer firing (payload ignored), or an
+// activity's result. It returns the handler's reply (CBOR) for a custom
+// event, nil otherwise.
+//
+// A callback that cannot be accepted changes nothing and returns an error
+// matching interp.ErrUnknownCallback, interp.ErrDuplicateCallback,
+// interp.ErrStaleCallback, interp.ErrNotDue or interp.ErrRejected (the
+// handler refused the payload); errors.As finds the *interp.CallbackError.
+// A finished instance gives interp.ErrFinished, a missing one
+// storage.ErrNotFound.
+func (e *Engine) Deliver(ctx context.Context, id string, callback uint64, payload any) (reply []byte, err error) {
+	b, err := codec.Marshal(payload)
+	if err != nil {
+		return nil, fmt.Errorf("engine: deliver to %q: encode payload: %w", id, err)
+	}
+	res, err := e.transition(ctx, id, event(interp.Event{Kind: interp.Callback, Callback: callback, Payload: b}))
+	if err != nil {
+		return nil, err
+	}
+	return replyTo(res, callback), nil
+}
+
+func replyTo(res interp.Result, callback uint64) []byte {
+	for _, ef := range res.Effects {
+		if ef.Kind == interp.Reply && ef.Callback == callback {
+			return ef.Data
+		}
+	}
+	return nil
+}
+
+// Send delivers the custom event named event (the name of its On) to
+// instance id: it answers the pending callback of the first thread, in
+// thread-ID order, that waits for that event. If reply is not nil, the
+// handler's reply is decoded into it (it must be a pointer).
+//
+// Errors: [ErrNoSuchWait] when no thread waits for event, interp.ErrFinished
+// when the instance has ended, interp.ErrRejected when the handler refused
+// the payload, storage.ErrNotFound, and the other errors of [Engine.Deliver].
+// If only decoding the reply fails, the event was accepted.
+func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply any) error {
+	b, err := codec.Marshal(payload)
+	if err != nil {
+		return fmt.Errorf("engine: send %q to %q: encode payload: %w", event, id, err)
+	}
+	var callback uint64
+	res, err := e.transition(ctx, id, func(m *interp.Meta) (interp.Event, error) {
+		if m.Status.Finished() {
+			return interp.Event{}, fmt.Errorf("engine: send %q to %q: %w: it is %s", event, id, interp.ErrFinished, m.Status)
+		}
+		callback = waiting(m, event)
+		if callback == 0 {
+			return interp.Event{}, fmt.Errorf("%w: %q in instance %q", ErrNoSuchWait, event, id)
+		}
+		return interp.Event{Kind: interp.Callback, Callback: callback, Payload: b}, nil
+	})
+	if err != nil {
+		return err
+	}
+	if reply != nil {
+		if err := codec.UnmarshalWhat("reply", replyTo(res, callback), reply); err != nil {
+			return fmt.Errorf("engine: send %q to %q: accepted, but the reply did not decode: %w", event, id, err)
+		}
+	}
+	return nil
+}
+
+// waiting returns the callback of the first thread that waits for the
+// custom event named event, or 0. Threads are sorted by ID.
+func waiting(m *interp.Meta, event string) uint64 {
+	for _, th := range m.Threads {
+		for _, p := range th.Waits {
+			if p.Kind == interp.Custom && p.Event == event {
+				return p.Callback
+			}
+		}
+	}
+	return 0
+}
+
+// Cancel cancels instance id: every pending wait is torn down (running
+// activities are told to stop) and the definition's cleanup section runs,
+// if it has one. Errors: interp.ErrFinished when the instance has ended,
+// interp.ErrBadEvent when it is already canceling, storage.ErrNotFound.
+func (e *Engine) Cancel(ctx context.Context, id string) error {
+	_, err := e.transition(ctx, id, event(interp.Event{Kind: interp.Cancel}))
+	return err
+}
+
+// Resume continues instance id if anything is due at the clock's time:
+// runnable threads, step retries whose backoff has passed, timers whose
+// deadline has passed. Nothing due is not an error. [Engine.Run] and
+// [Engine.Drain] call it for every due instance; call it yourself only to
+// drive an instance by hand.
+func (e *Engine) Resume(ctx context.Context, id string) error {
+	_, err := e.resume(ctx, id)
+	return err
+}
+
+// resume reports whether anything was due.
+func (e *Engine) resume(ctx context.Context, id string) (bool, error) {
+	_, err := e.transition(ctx, id, event(interp.Event{Kind: interp.Resume}))
+	if errors.Is(err, interp.ErrNotDue) {
+		return false, nil
+	}
+	return err == nil, err
+}

@@ -1,0 +1,121 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/interp"
+)
+
+// EffectInfo describes one effect handed to a [SetupHandler] or a
+// [FinishFunc].
+type EffectInfo struct {
+	// ID identifies the effect ("instance/seq/index"). It is the same every
+	// time the effect is retried, in this process or after a restart, so
+	// receivers de-duplicate on it.
+	ID       string
+	Kind     interp.EffectKind // Setup, Teardown, Completed, Failed or Canceled
+	Instance string
+	Workflow string
+	Thread   string // the waiting thread (Setup, Teardown)
+	Path     string // the Wait statement (Setup, Teardown); the failed statement (Failed)
+	Event    string // the On name (Setup, Teardown)
+	Type     string // the custom event's type, as given to dsl.Custom
+	// Callback is the ID that answers the wait (Setup, Teardown): give it to
+	// whoever will call back, and deliver their answer with
+	// [Engine.Deliver], or use [Engine.Send] with Event.
+	Callback uint64
+	Data     []byte // CBOR: the setup data (Setup), the output (Completed)
+	Error    string // Failed: why
+}
+
+// Decode decodes the effect's Data into v, a pointer.
+func (i EffectInfo) Decode(v any) error { return codec.UnmarshalWhat("effect data", i.Data, v) }
+
+// SetupHandler performs the setup and teardown effects of one custom event
+// type: Setup creates the outside task when a thread starts waiting (send
+// an approval request, register a webhook), Teardown removes it when the
+// wait is resolved or the instance ends. Both are called at least once per
+// effect, retried with backoff until they return nil; de-duplicate on
+// EffectInfo.ID. A Teardown is performed only after its Setup succeeded.
+type SetupHandler interface {
+	Setup(ctx context.Context, info EffectInfo) error
+	Teardown(ctx context.Context, info EffectInfo) error
+}
+
+// SetupFuncs adapts two functions to [SetupHandler]; a nil one does nothing.
+type SetupFuncs struct {
+	SetupFunc    func(ctx context.Context, info EffectInfo) error
+	TeardownFunc func(ctx context.Context, info EffectInfo) error
+}
+
+// Setup calls f.SetupFunc.
+func (f SetupFuncs) Setup(ctx context.Context, info EffectInfo) error {
+	if f.SetupFunc == nil {
+		return nil
+	}
+	return f.SetupFunc(ctx, info)
+}
+
+// Teardown calls f.TeardownFunc.
+func (f SetupFuncs) Teardown(ctx context.Context, info EffectInfo) error {
+	if f.TeardownFunc == nil {
+		return nil
+	}
+	return f.TeardownFunc(ctx, info)
+}
+
+// FinishFunc is told that an instance completed, failed or was canceled
+// (see [WithFinish]). It is called at least once per instance end, retried
+// with backoff until it returns nil.
+type FinishFunc func(ctx context.Context, info EffectInfo) error
+
+// Handle registers h for the setup and teardown effects of custom events
+// of type typ (the first argument of dsl.Custom). It panics if h is nil or
+// typ already has a handler. Until a type has a handler its effects fail
+// with [ErrNoHandler] and stay in the outbox.
+func (e *Engine) Handle(typ string, h SetupHandler) {
+	if h == nil {
+		panic("engine: Handle: nil handler")
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.handlers[typ] != nil {
+		panic(fmt.Sprintf("engine: Handle: type %q already has a handler", typ))
+	}
+	e.handlers[typ] = h
+}
+
+func (e *Engine) handler(typ string) SetupHandler {
+	e.mu.RLock()
+	defer e.mu.RUnlock()
+	return e.handlers[typ]
+}
+
+// setupOrTeardown performs a Setup or Teardown effect with its handler.
+func (e *Engine) setupOrTeardown(ctx context.Context, info EffectInfo) error {
+	h := e.handler(info.Type)
+	if h == nil {
+		return fmt.Errorf("%w: %q (effect %s)", ErrNoHandler, info.Type, info.ID)
+	}
+	return protect(info, func() error {
+		if info.Kind == interp.Setup {
+			return h.Setup(ctx, info)
+		}
+		return h.Teardown(ctx, info)
+	})
+}
+
+// protect runs a user callback, turning a panic into an error.
+func protect(info EffectInfo, f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("engine: %s effect %s: panic: %v", info.Kind, info.ID, r)
+		}
+	}()
+	if err := f(); err != nil {
+		return fmt.Errorf("engine: %s effect %s: %w", info.Kind, info.ID, err)
+	}
+	return nil
+}

@@ -1,0 +1,62 @@
+package engine
+
+import (
+	"context"
+	"sync"
+)
+
+// instanceLocks serialises transitions of one instance inside the process,
+// so that concurrent callers queue instead of losing compare-and-set races.
+// Entries are reference-counted and removed when unused, so the map holds
+// only instances someone is working on.
+type instanceLocks struct {
+	mu sync.Mutex
+	m  map[string]*instanceLock
+}
+
+type instanceLock struct {
+	held chan struct{} // a one-slot semaphore, so waiting can observe ctx
+	refs int
+}
+
+// lock waits for the instance's lock or for ctx to end, and returns the
+// function that releases it.
+func (l *instanceLocks) lock(ctx context.Context, id string) (unlock func(), err error) {
+	l.mu.Lock()
+	if l.m == nil {
+		l.m = map[string]*instanceLock{}
+	}
+	il := l.m[id]
+	if il == nil {
+		il = &instanceLock{held: make(chan struct{}, 1)}
+		l.m[id] = il
+	}
+	il.refs++
+	l.mu.Unlock()
+
+	select {
+	case il.held <- struct{}{}:
+		return func() {
+			<-il.held
+			l.release(id, il)
+		}, nil
+	case <-ctx.Done():
+		l.release(id, il)
+		return nil, ctx.Err()
+	}
+}
+
+func (l *instanceLocks) release(id string, il *instanceLock) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if il.refs--; il.refs == 0 {
+		delete(l.m, id)
+	}
+}
+
+// size is the number of instances with a lock entry (for tests of the refcount).
+func (l *instanceLocks) size() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.m)
+}

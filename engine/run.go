@@ -1,0 +1,120 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"time"
+)
+
+// minWait is the shortest sleep of the run loop when nothing woke it, so
+// that something due "now" that cannot run yet does not make it spin.
+const minWait = time.Millisecond
+
+// Run drives the engine until ctx is done: it resumes instances when they
+// are due (timers, step retries, budget yields), and performs outbox
+// effects (setup and teardown handlers, activities, the finish hook) in
+// worker goroutines (see [WithWorkers]), retrying failures with backoff.
+//
+// When ctx is done Run stops handing out work, cancels the context of
+// running activities and handlers, waits for the workers to return and
+// returns nil. Work cut short is not lost: an effect is acknowledged only
+// after it succeeded and a transition commits atomically or not at all, so
+// whatever was interrupted is found again by the next Run, here or in
+// another process. Run returns [ErrRunning] if the engine is already being
+// driven by Run or [Engine.Drain].
+func (e *Engine) Run(ctx context.Context) error {
+	if !e.driving.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer e.driving.Store(false)
+
+	jobs := make(chan job)
+	var wg sync.WaitGroup
+	for range e.workers {
+		wg.Go(func() {
+			for j := range jobs {
+				_, _ = e.do(ctx, j) // do logs failures and schedules retries
+				e.wake()
+			}
+		})
+	}
+	defer wg.Wait()
+	defer close(jobs)
+	submit := func(j job) bool {
+		select {
+		case jobs <- j:
+			return true
+		case <-ctx.Done():
+			e.work.release(j.key)
+			return false
+		}
+	}
+	for {
+		now := e.clock.Now()
+		next, err := e.pass(ctx, now, e.poll, submit)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			e.log.Warn("engine: reading the store failed", "err", err)
+		}
+		wait := e.poll
+		if !next.IsZero() {
+			wait = min(max(next.Sub(now), minWait), e.poll)
+		}
+		tick, stop := e.clock.Timer(wait)
+		select {
+		case <-ctx.Done():
+			stop()
+			return nil
+		case <-e.kick:
+		case <-tick:
+		}
+		stop()
+	}
+}
+
+// Drain is the synchronous driver for tests and examples: it resumes every
+// due instance and performs every due effect, running activities and
+// handlers inline in outbox order, and repeats until nothing is left that is
+// due at the clock's current time. With a [FakeClock]:
+//
+//	e.Start(ctx, def, "order-1", Order{})
+//	e.Drain(ctx)
+//	clock.Advance(10 * time.Minute) // the timer is due now
+//	e.Drain(ctx)
+//
+// Drain uses the same code as [Engine.Run]. A failed job is retried with
+// backoff measured on the clock, so not within the same Drain; Drain
+// returns the failures it met joined into one error, after doing all other
+// work. It returns early with an error only if the store fails or ctx ends.
+// A workflow that never blocks (a loop without a wait) keeps Drain busy
+// until ctx ends.
+func (e *Engine) Drain(ctx context.Context) error {
+	if !e.driving.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer e.driving.Store(false)
+	var errs []error
+	for {
+		if err := ctx.Err(); err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		progress := false
+		inline := func(j job) bool {
+			ok, err := e.do(ctx, j)
+			progress = progress || ok
+			if err != nil {
+				errs = append(errs, err)
+			}
+			return ctx.Err() == nil
+		}
+		if _, err := e.pass(ctx, e.clock.Now(), 0, inline); err != nil {
+			return errors.Join(append(errs, err)...)
+		}
+		if !progress {
+			return errors.Join(errs...)
+		}
+	}
+}

@@ -1,0 +1,176 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/interp"
+	"github.com/weftflow/weft/storage"
+)
+
+// MaxIDLen is the longest instance ID the engine accepts, in bytes: a store
+// takes IDs up to storage.MaxIDLen, and effect IDs add up to 32 bytes
+// ("/seq/index") to the instance ID.
+const MaxIDLen = storage.MaxIDLen - 32
+
+// maxConflicts bounds how often one transition reloads and retries after
+// another process committed first.
+const maxConflicts = 10
+
+// loaded is a stored instance, decoded.
+type loaded struct {
+	stored storage.Instance
+	rec    codec.Record
+	meta   interp.Meta
+}
+
+// load reads and decodes an instance; it needs no definition.
+func (e *Engine) load(ctx context.Context, id string) (loaded, error) {
+	si, err := e.store.Load(ctx, id)
+	if err != nil {
+		return loaded{}, fmt.Errorf("engine: %w", err)
+	}
+	return decodeStored(si)
+}
+
+// eventFor builds a transition's event from the instance as loaded. It runs
+// again after every conflict, so it sees the latest meta (Send uses this to
+// find the callback now waiting for an event). The engine sets Event.Time.
+type eventFor func(m *interp.Meta) (interp.Event, error)
+
+// event returns an eventFor that ignores the meta.
+func event(ev interp.Event) eventFor {
+	return func(*interp.Meta) (interp.Event, error) { return ev, nil }
+}
+
+// transition is the one way an existing instance changes: under the
+// instance's lock, load it, apply the event at the clock's time, and commit
+// the new record with its effects, compare-and-set on the loaded version.
+// After a conflict (another process committed first) it reloads and tries
+// again, up to maxConflicts times. Errors of Apply mean nothing changed and
+// are returned wrapped.
+func (e *Engine) transition(ctx context.Context, id string, build eventFor) (interp.Result, error) {
+	unlock, err := e.locks.lock(ctx, id)
+	if err != nil {
+		return interp.Result{}, fmt.Errorf("engine: instance %q: %w", id, err)
+	}
+	defer unlock()
+	for try := 1; ; try++ {
+		l, err := e.load(ctx, id)
+		if err != nil {
+			return interp.Result{}, err
+		}
+		def, err := e.definitionOf(l.rec.Workflow, id)
+		if err != nil {
+			return interp.Result{}, err
+		}
+		ev, err := build(&l.meta)
+		if err != nil {
+			return interp.Result{}, err
+		}
+		ev.Time = e.clock.Now()
+		res, err := interp.Apply(def, l.rec.State, l.meta, ev)
+		if err != nil {
+			return interp.Result{}, fmt.Errorf("engine: %s of %q: %w", ev.Kind, id, err)
+		}
+		inst, effects, err := encode(id, def.Name(), res)
+		if err != nil {
+			return interp.Result{}, err
+		}
+		_, err = e.store.Commit(ctx, storage.Commit{Instance: inst, Expect: l.stored.Version, Effects: effects})
+		if errors.Is(err, storage.ErrConflict) && try < maxConflicts {
+			if err := conflictPause(ctx, try); err != nil {
+				return interp.Result{}, fmt.Errorf("engine: %s of %q: %w", ev.Kind, id, err)
+			}
+			continue
+		}
+		if err != nil {
+			return interp.Result{}, fmt.Errorf("engine: %s of %q: %w", ev.Kind, id, err)
+		}
+		if len(effects) > 0 || !inst.Due.IsZero() {
+			e.wake()
+		}
+		return res, nil
+	}
+}
+
+// conflictPause waits a short random time before retry number try after a
+// conflict, so that processes racing for one instance stop colliding. It
+// is a real-time wait whatever the engine's clock: it spaces out work, it
+// does not measure workflow time.
+func conflictPause(ctx context.Context, try int) error {
+	t := time.NewTimer(rand.N(time.Duration(try) * 200 * time.Microsecond))
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// encode turns an accepted result into what the store keeps: the record
+// (with the status and due time the store indexes) and the outbox entries.
+func encode(id, workflow string, res interp.Result) (storage.Instance, []storage.Effect, error) {
+	meta, err := codec.Marshal(res.Meta)
+	if err != nil {
+		return storage.Instance{}, nil, fmt.Errorf("engine: instance %q: encode meta: %w", id, err)
+	}
+	data, err := codec.EncodeRecord(codec.Record{Workflow: workflow, State: res.State, Meta: meta})
+	if err != nil {
+		return storage.Instance{}, nil, fmt.Errorf("engine: instance %q: %w", id, err)
+	}
+	effects, err := outboxEffects(id, workflow, res.Effects)
+	if err != nil {
+		return storage.Instance{}, nil, err
+	}
+	inst := storage.Instance{
+		ID:       id,
+		Workflow: workflow,
+		Status:   res.Meta.Status.String(),
+		Due:      storableDue(res.Meta.DueTime()),
+		Data:     data,
+	}
+	return inst, effects, nil
+}
+
+// epoch is the earliest due time a store accepts.
+var epoch = time.Unix(0, 0).UTC()
+
+// storableDue clamps a due time before the Unix epoch (an At timer computed
+// from a zero time, say) to the epoch: it is due at once either way.
+func storableDue(t time.Time) time.Time {
+	if !t.IsZero() && t.Before(epoch) {
+		return epoch
+	}
+	return t
+}
+
+// checkID reports whether id can name an instance.
+func checkID(id string) error {
+	if id == "" || len(id) > MaxIDLen {
+		return fmt.Errorf("%w: %d bytes, want 1 to %d", ErrInvalidID, len(id), MaxIDLen)
+	}
+	return nil
+}
+
+// registered returns the definition registered under def's name, which
+// must be def itself.
+func (e *Engine) registered(def *dsl.Definition) error {
+	if def == nil {
+		return fmt.Errorf("%w: nil definition", ErrUnregistered)
+	}
+	got := e.definition(def.Name())
+	if got == nil {
+		return fmt.Errorf("%w: %q", ErrUnregistered, def.Name())
+	}
+	if got != def {
+		return fmt.Errorf("%w: another definition is registered as %q", ErrUnregistered, def.Name())
+	}
+	return nil
+}
