@@ -1,0 +1,48 @@
+package cli_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/weftflow/weft/cli"
+	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/examples/pizza"
+)
+
+// A team's own tool over its definitions, with one extra command.
+func ExampleProgram() {
+	p := &cli.Program{
+		Name:        "orders",
+		Version:     "1.4.0",
+		Definitions: []*dsl.Definition{pizza.Workflow},
+		Commands: []cli.Command{{
+			Name:    "paths",
+			Summary: "list the positions of the pizza workflow",
+			Run: func(ctx context.Context, p *cli.Program, args []string) error {
+				fmt.Fprintln(p.Stdout, len(p.Definitions[0].Positions()), "positions")
+				return nil
+			},
+		}},
+		Stdout: os.Stdout,
+		Stderr: os.Stdout,
+	}
+	ctx := context.Background()
+	fmt.Println(p.Main(ctx, []string{"--version"}))
+	fmt.Println(p.Main(ctx, []string{"paths"}))
+	fmt.Println(p.Main(ctx, []string{"help"}))
+	// Output:
+	// orders 1.4.0
+	// 0
+	// 20 positions
+	// 0
+	// Usage: orders COMMAND [ARGS]
+	//
+	// Commands:
+	//   inspect    list the instances of a store, or show one instance's state and meta
+	//   paths      list the positions of the pizza workflow
+	//   help       show this help, or a command's
+	//
+	// Run 'orders help COMMAND' for a command's arguments; 'orders --version' for the version.
+	// 0
+}

@@ -1,0 +1,244 @@
+package cli
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"reflect"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/interp"
+	"github.com/weftflow/weft/storage/bolt"
+)
+
+var inspectCommand = Command{
+	Name:    "inspect",
+	Summary: "list the instances of a store, or show one instance's state and meta",
+	Usage:   "--db FILE [ID]",
+	Help: `Flags:
+  --db FILE   the bbolt store; opened read-only, so a running process must
+              not hold it (copy the file first)
+  --json      print machine-readable JSON instead of a table
+`,
+	Run: runInspect,
+}
+
+func runInspect(ctx context.Context, p *Program, args []string) error {
+	fs := newFlags("inspect")
+	db := fs.String("db", "", "")
+	asJSON := fs.Bool("json", false, "")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case *db == "":
+		return &UsageError{Msg: "--db is required"}
+	case fs.NArg() > 1:
+		return &UsageError{Msg: "at most one instance ID"}
+	}
+	st, err := bolt.Open(*db, bolt.WithReadOnly(), bolt.WithTimeout(time.Second))
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	e := engine.New(st)
+	if fs.NArg() == 1 {
+		inst, err := e.Get(ctx, fs.Arg(0))
+		if err != nil {
+			return err
+		}
+		v, err := p.view(inst, true)
+		if err != nil {
+			return err
+		}
+		return writeJSON(p.Stdout, v)
+	}
+	var views []instanceView
+	tw := tabwriter.NewWriter(p.Stdout, 0, 4, 2, ' ', 0)
+	if !*asJSON {
+		fmt.Fprintln(tw, "ID\tWORKFLOW\tSTATUS\tTHREADS\tWAITING FOR\tDUE")
+	}
+	for after := ""; ; {
+		page, err := e.List(ctx, after, 500)
+		if err != nil {
+			return err
+		}
+		for _, inst := range page {
+			v, err := p.view(inst, false)
+			if err != nil {
+				return err
+			}
+			if *asJSON {
+				views = append(views, v)
+				continue
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", v.ID, v.Workflow, v.Status,
+				strings.Join(v.threadCells(), ", "), strings.Join(v.waitCells(), ", "), v.Due)
+		}
+		if len(page) < 500 {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	if *asJSON {
+		return writeJSON(p.Stdout, views)
+	}
+	return tw.Flush()
+}
+
+// instanceView is the readable form of an instance, for tables and JSON.
+type instanceView struct {
+	ID       string          `json:"id"`
+	Workflow string          `json:"workflow"`
+	Version  uint64          `json:"version"`
+	Status   string          `json:"status"`
+	Due      string          `json:"due,omitempty"`
+	Threads  []threadView    `json:"threads,omitempty"`
+	Failure  *interp.Failure `json:"failure,omitempty"`
+	Output   any             `json:"output,omitempty"`
+	State    any             `json:"state,omitempty"`
+	Meta     *metaView       `json:"meta,omitempty"`
+}
+
+type threadView struct {
+	ID      string     `json:"id"`
+	Path    string     `json:"path"`
+	Phase   string     `json:"phase"`
+	Attempt uint32     `json:"failedAttempts,omitempty"`
+	RetryAt string     `json:"retryAt,omitempty"`
+	Waits   []waitView `json:"waits,omitempty"`
+}
+
+type waitView struct {
+	Callback uint64 `json:"callback"`
+	Event    string `json:"event,omitempty"`
+	Kind     string `json:"kind"`
+	At       string `json:"at,omitempty"` // timer deadline, or activity not-before
+	Attempt  uint32 `json:"attempt,omitempty"`
+	Setup    bool   `json:"setup,omitempty"`
+}
+
+type metaView struct {
+	Instance     string   `json:"instance"`
+	Seq          uint64   `json:"seq"`
+	NextCallback uint64   `json:"nextCallback"`
+	Started      string   `json:"started,omitempty"`
+	Recent       []uint64 `json:"recentCallbacks,omitempty"`
+}
+
+func (p *Program) view(inst engine.Instance, full bool) (instanceView, error) {
+	m := inst.Meta
+	v := instanceView{ID: inst.ID, Workflow: inst.Workflow, Version: inst.Version, Status: m.Status.String(),
+		Due: stamp(m.Due), Failure: m.Failure}
+	for _, th := range m.Threads {
+		tv := threadView{ID: th.ID, Path: th.Path, Phase: th.Phase.String(), Attempt: th.Attempt}
+		if th.Phase == interp.PhaseRetry {
+			tv.RetryAt = stamp(th.At)
+		}
+		for _, w := range th.Waits {
+			tv.Waits = append(tv.Waits, waitView{Callback: w.Callback, Event: w.Event, Kind: w.Kind.String(),
+				At: stamp(w.At), Attempt: w.Attempt, Setup: w.Setup})
+		}
+		v.Threads = append(v.Threads, tv)
+	}
+	if !full {
+		return v, nil
+	}
+	if len(m.Output) > 0 {
+		out, err := decodeAny(m.Output)
+		if err != nil {
+			return v, fmt.Errorf("output of %q: %w", inst.ID, err)
+		}
+		v.Output = out
+	}
+	st, err := p.decodeState(inst)
+	if err != nil {
+		return v, err
+	}
+	v.State = st
+	v.Meta = &metaView{Instance: m.Instance, Seq: m.Seq, NextCallback: m.NextCallback, Started: stamp(m.Started), Recent: m.Recent}
+	return v, nil
+}
+
+// decodeState decodes the state into the workflow's state type when the
+// program knows the definition (so JSON shows Go field names), else into
+// generic values.
+func (p *Program) decodeState(inst engine.Instance) (any, error) {
+	if def := p.definition(inst.Workflow); def != nil {
+		ptr := reflect.New(def.StateType())
+		if err := codec.UnmarshalWhat("state", inst.State, ptr.Interface()); err != nil {
+			return nil, fmt.Errorf("state of %q: %w", inst.ID, err)
+		}
+		return ptr.Interface(), nil
+	}
+	return decodeAny(inst.State)
+}
+
+func (v instanceView) threadCells() []string {
+	var out []string
+	for _, th := range v.Threads {
+		out = append(out, th.ID+"@"+th.Path+" ("+th.Phase+")")
+	}
+	return out
+}
+
+func (v instanceView) waitCells() []string {
+	var out []string
+	for _, th := range v.Threads {
+		for _, w := range th.Waits {
+			switch {
+			case w.Kind == "activity":
+				out = append(out, fmt.Sprintf("%s: attempt %d", th.Path, w.Attempt))
+			case w.At != "":
+				out = append(out, fmt.Sprintf("%s until %s", w.Event, w.At))
+			default:
+				out = append(out, w.Event)
+			}
+		}
+	}
+	return out
+}
+
+func stamp(ns int64) string {
+	if ns == 0 {
+		return ""
+	}
+	return time.Unix(0, ns).UTC().Format(time.RFC3339)
+}
+
+// decodeAny decodes CBOR into values encoding/json can print.
+func decodeAny(b []byte) (any, error) {
+	var v any
+	if err := codec.Unmarshal(b, &v); err != nil {
+		return nil, err
+	}
+	return jsonable(v), nil
+}
+
+func jsonable(v any) any {
+	switch x := v.(type) {
+	case map[any]any:
+		m := make(map[string]any, len(x))
+		for k, e := range x {
+			m[fmt.Sprint(k)] = jsonable(e)
+		}
+		return m
+	case []any:
+		for i := range x {
+			x[i] = jsonable(x[i])
+		}
+		return x
+	}
+	return v
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

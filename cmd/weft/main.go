@@ -1,0 +1,39 @@
+// Command weft is weft's command line: a demo of durable workflows on an
+// embedded bbolt store, and tools to inspect a store. It is built with
+// package cli over weft's example workflows, the way a team builds its own
+// tool over its definitions.
+//
+//	go run ./cmd/weft demo                 # run the examples, print progress
+//	go run ./cmd/weft demo --db demo.db    # keep the store
+//	go run ./cmd/weft inspect --db demo.db [ID]
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+
+	"github.com/weftflow/weft/cli"
+	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/examples/approval"
+	"github.com/weftflow/weft/examples/pizza"
+)
+
+// version is the release this command belongs to.
+const version = "0.1.0-dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := program().Main(ctx, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
+
+func program() *cli.Program {
+	return &cli.Program{
+		Name:        "weft",
+		Version:     version,
+		Definitions: []*dsl.Definition{approval.Workflow, pizza.Workflow},
+		Commands:    []cli.Command{demoCommand},
+	}
+}
