@@ -40,6 +40,7 @@ func Call[S, O any](name string, fn func(ctx context.Context, s S) (O, error), s
 		}
 		return codec.Marshal(out)
 	}
+	n.resultT = typeOf[O]()
 	n.result = func(s any, output []byte) error {
 		var out O
 		if err := codec.UnmarshalWhat("activity result", output, &out); err != nil {

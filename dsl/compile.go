@@ -226,7 +226,7 @@ func (c *compiler) node(parent *ast.Node, p *node, index int, inBody bool, loop 
 		}
 		n.Body = c.seq(n, p.body, loop)
 	case ast.Call:
-		n.Activity, n.Result, n.Timeout = p.activity, p.result, p.timeout
+		n.Activity, n.Result, n.ResultType, n.Timeout = p.activity, p.result, p.resultT, p.timeout
 		n.Retry = c.retry(where, p.retry)
 		if p.timeout < 0 {
 			c.errorf(where, "call has a negative timeout %v", p.timeout)

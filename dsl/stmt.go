@@ -31,6 +31,7 @@ type node struct {
 	trigger  *ast.Trigger
 	activity func(context.Context, []byte) ([]byte, error)
 	result   func(any, []byte) error
+	resultT  reflect.Type
 	timeout  time.Duration
 	threadID func(any) string
 	threads  []string

@@ -94,7 +94,7 @@ func Custom[S, P, R any](typ string, h Handler[S, P, R]) Trigger {
 	if h == nil {
 		return Trigger{}
 	}
-	t := &ast.Trigger{Kind: ast.Custom, Type: typ, StateType: typeOf[S]()}
+	t := &ast.Trigger{Kind: ast.Custom, Type: typ, StateType: typeOf[S](), Payload: typeOf[P](), Reply: typeOf[R]()}
 	t.Handle = func(s any, payload []byte) ([]byte, error) {
 		var p P
 		if err := codec.UnmarshalWhat("payload", payload, &p); err != nil {

@@ -79,6 +79,9 @@ type Trigger struct {
 	Type   string                                      // routes setup/teardown effects to a host handler
 	Handle func(s any, payload []byte) ([]byte, error) // pure: decodes payload, mutates state, encodes reply
 	Setup  func(s any) ([]byte, error)                 // nil: no setup/teardown effects
+	// Payload and Reply are the custom event's P and R, for tools that
+	// generate payloads (the simulator) or print replies.
+	Payload, Reply reflect.Type
 	// StateType is the *S the typed functions expect (nil for After).
 	StateType reflect.Type
 }
@@ -127,9 +130,10 @@ type Node struct {
 
 	// Call: Activity runs outside the interpreter on the encoded state
 	// snapshot; Result applies its encoded output to the state.
-	Activity func(ctx context.Context, input []byte) ([]byte, error)
-	Result   func(s any, output []byte) error
-	Timeout  time.Duration
+	Activity   func(ctx context.Context, input []byte) ([]byte, error)
+	Result     func(s any, output []byte) error
+	ResultType reflect.Type // Call: the activity's result type O
+	Timeout    time.Duration
 
 	ThreadID func(s any) string // Go: dynamic thread ID (nil: the name alone)
 	Threads  []string           // Join: names of Go statements
