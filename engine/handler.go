@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/interp"
@@ -15,7 +16,7 @@ type EffectInfo struct {
 	// time the effect is retried, in this process or after a restart, so
 	// receivers de-duplicate on it.
 	ID       string
-	Kind     interp.EffectKind // Setup, Teardown, Completed, Failed or Canceled
+	Kind     interp.EffectKind // Setup, Teardown, Completed, Failed or Canceled (RunActivity and CancelActivity from DecodeEffect)
 	Instance string
 	Workflow string
 	Thread   string // the waiting thread (Setup, Teardown)
@@ -26,8 +27,12 @@ type EffectInfo struct {
 	// whoever will call back, and deliver their answer with
 	// [Engine.Deliver], or use [Engine.Send] with Event.
 	Callback uint64
-	Data     []byte // CBOR: the setup data (Setup), the output (Completed)
+	Data     []byte // CBOR: the setup data (Setup), the output (Completed), the state snapshot (RunActivity)
 	Error    string // Failed: why
+	// RunActivity only: the 1-based attempt, when it may start, and its timeout (0: none).
+	Attempt uint32
+	At      time.Time
+	Timeout time.Duration
 }
 
 // Decode decodes the effect's Data into v, a pointer.

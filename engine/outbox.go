@@ -83,6 +83,7 @@ func (oe *outboxEffect) info(id, instance string) EffectInfo {
 	return EffectInfo{
 		ID: id, Kind: oe.Kind, Instance: instance, Workflow: oe.Workflow, Thread: oe.Thread,
 		Path: oe.Path, Event: oe.Event, Type: oe.Type, Callback: oe.Callback, Data: oe.Data, Error: oe.Error,
+		Attempt: oe.Attempt, At: oe.at(), Timeout: oe.timeout(),
 	}
 }
 

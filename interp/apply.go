@@ -435,3 +435,12 @@ func (m *machine) accepted(id uint64) {
 }
 
 func (m *machine) time(ns int64) time.Time { return time.Unix(0, ns).UTC() }
+
+// Resolve checks, without applying anything, that every thread position
+// and pending wait recorded in meta resolves in def. It returns nil or a
+// *[PositionLostError]: what the next event would fail with. Upgrade
+// checks use it before moving instances to a new definition.
+func Resolve(def *dsl.Definition, meta Meta) error {
+	m := &machine{tree: ast.TreeOf(def), meta: meta}
+	return m.load()
+}

@@ -105,3 +105,15 @@ func TestDefinitionChangeInsideLoop(t *testing.T) {
 		t.Fatalf("log (-want +got):\n%s", diff)
 	}
 }
+
+func TestResolve(t *testing.T) {
+	i := start(t, v1, nil)
+	if err := interp.Resolve(v1, i.meta); err != nil {
+		t.Fatal(err)
+	}
+	v2 := dsl.MustCompile[counter]("up", dsl.S(logStep("a", "a")))
+	var pl *interp.PositionLostError
+	if err := interp.Resolve(v2, i.meta); !errors.As(err, &pl) || pl.Path != "w" {
+		t.Fatalf("Resolve = %v, want position lost at w", err)
+	}
+}

@@ -1,0 +1,32 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/weftflow/weft/interp"
+	"github.com/weftflow/weft/storage"
+)
+
+// Apply applies a raw interpreter event to instance id through the engine's
+// one commit path: under the instance's lock, load, interp.Apply at the
+// clock's time (ev.Time is overwritten), and a compare-and-set commit of the
+// record with its outbox effects. It is for simulators and tools that build
+// events themselves, such as an activity result carrying an error; hosts
+// use Deliver, Send, Resume and Cancel. Start events are refused: use Start.
+func (e *Engine) Apply(ctx context.Context, id string, ev interp.Event) (interp.Result, error) {
+	if ev.Kind == interp.Start {
+		return interp.Result{}, fmt.Errorf("engine: apply to %q: %w: use Start", id, interp.ErrBadEvent)
+	}
+	return e.transition(ctx, id, event(ev))
+}
+
+// DecodeEffect decodes an outbox entry written by the engine, for tools and
+// simulators that perform effects themselves. Errors wrap the codec's.
+func DecodeEffect(se storage.Effect) (EffectInfo, error) {
+	oe, err := decodeEffect(se)
+	if err != nil {
+		return EffectInfo{}, err
+	}
+	return oe.info(se.ID, se.Instance), nil
+}

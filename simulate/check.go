@@ -1,0 +1,430 @@
+package simulate
+
+import (
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/internal/ast"
+	"github.com/weftflow/weft/interp"
+	"pgregory.net/rapid"
+)
+
+// Check property-tests def: rapid draws sequences of actions (deliveries in
+// any order, timers, activity results, clock jumps, duplicates, stale and
+// unknown callbacks, crashes around commits and dispatches, a definition
+// swap, cancellation), runs them through the real interpreter and engine
+// over an in-memory store, and checks the invariants after every action;
+// then a liveness phase drives the instance to its end. A failure reports
+// the broken invariant, where, and the shrunk trace in plain words; rapid
+// prints the seed and saves a fail file to replay it.
+func Check[S any](t rapid.TB, def *dsl.Definition, opts Options[S]) {
+	t.Helper()
+	if st := reflect.TypeFor[S](); st != def.StateType() {
+		t.Fatalf("simulate: Options are for state type %v, but workflow %q has state type %v", st, def.Name(), def.StateType())
+		return
+	}
+	rapid.Check(t, func(rt *rapid.T) { run(rt, def, &opts) })
+}
+
+// Fuzz returns a fuzz target for go test -fuzz: the fuzzer's bytes choose
+// the actions.
+func Fuzz[S any](def *dsl.Definition, opts Options[S]) func(t *testing.T, data []byte) {
+	return rapid.MakeFuzz(func(rt *rapid.T) { run(rt, def, &opts) })
+}
+
+func run[S any](rt *rapid.T, def *dsl.Definition, opts *Options[S]) {
+	w := newWorld(def, opts)
+	var input S
+	if opts.Input != nil {
+		input = opts.Input(rt)
+	}
+	w.start(input)
+	w.check(rt)
+	a := &actions[S]{w: w}
+	m := map[string]func(*rapid.T){
+		"deliver an event":   func(rt *rapid.T) { a.deliver(rt, noCrash) },
+		"fire a timer":       func(rt *rapid.T) { a.timer(rt, noCrash) },
+		"finish an activity": func(rt *rapid.T) { a.activity(rt, noCrash) },
+		"advance the clock":  a.clock,
+		"dispatch effects":   a.dispatch,
+		"stale callback":     a.stale,
+		"unknown callback":   a.unknown,
+		"":                   w.check,
+	}
+	if !opts.NoDuplicates {
+		m["duplicate callback"] = a.duplicate
+	}
+	if !opts.NoCrashes {
+		m["crash"] = a.crash
+	}
+	if !opts.NoCancel {
+		m["cancel"] = a.cancel
+	}
+	if opts.Upgrade != nil {
+		m["upgrade the definition"] = a.swap
+	}
+	sim := &Sim{w: w}
+	for name, act := range opts.Actions {
+		m[name] = func(rt *rapid.T) { act(rt, sim) }
+	}
+	rt.Repeat(m)
+	w.liveness(rt, a)
+	w.check(rt)
+	// The same steps on a fresh host must reach the same end (FoundationDB's
+	// unseed check): nothing outside the recorded inputs may matter.
+	end := w.hash()
+	again := replay(def, opts, w.steps)
+	if again.failure == nil && again.hash() != end {
+		w.fail(InvReplay, "", "replaying the same %d steps on a fresh host reached a different end state", len(w.steps))
+	}
+	w.check(rt)
+}
+
+// check reports the first broken invariant.
+func (w *world[S]) check(rt *rapid.T) {
+	if w.failure == nil {
+		return
+	}
+	rt.Fatalf("%s", w.report())
+}
+
+func (w *world[S]) report() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "weft simulation of %q failed: %v\n", w.def.Name(), w.failure)
+	o := w.opts
+	fmt.Fprintf(&b, "options: crashes %v, duplicates %v, cancel %v, upgrade %v, liveness bound %d\n",
+		onOff(!o.NoCrashes), onOff(!o.NoDuplicates), onOff(!o.NoCancel), o.Upgrade != nil, o.livenessSteps())
+	b.WriteString("trace:\n")
+	for _, l := range w.trace {
+		b.WriteString("  " + l + "\n")
+	}
+	b.WriteString("replay: go test -run <this test> -rapid.seed=<the seed above>, or rerun: rapid keeps the fail file under testdata/rapid")
+	return b.String()
+}
+
+func onOff(b bool) string {
+	if b {
+		return "on"
+	}
+	return "off"
+}
+
+// pending is one callback the model's instance waits for.
+type pending struct {
+	thread string
+	path   string
+	p      interp.Pending
+	on     *ast.Node // the On of a custom event or timer
+}
+
+func (w *world[S]) pending(kind interp.TriggerKind) []pending {
+	tree := ast.TreeOf(w.def)
+	var out []pending
+	for _, th := range w.meta.Threads {
+		for _, p := range th.Waits {
+			if p.Kind != kind {
+				continue
+			}
+			pe := pending{thread: th.ID, path: th.Path, p: p}
+			if n := tree.Index[th.Path]; n != nil && n.Kind == ast.Wait {
+				for _, on := range n.Branches {
+					if on.Name == p.Event {
+						pe.on = on
+					}
+				}
+			}
+			out = append(out, pe)
+		}
+	}
+	return out
+}
+
+type actions[S any] struct{ w *world[S] }
+
+func pick[T any](rt *rapid.T, xs []T, label string) T {
+	if len(xs) == 0 {
+		rt.Skip("nothing to choose")
+	}
+	return xs[rapid.IntRange(0, len(xs)-1).Draw(rt, label)]
+}
+
+func (a *actions[S]) deliver(rt *rapid.T, crash crashPoint) {
+	w := a.w
+	pe := pick(rt, w.pending(interp.Custom), "event")
+	payload, text := w.payload(rt, pe)
+	label := fmt.Sprintf("deliver %s(%s) to thread %s at wait %q (callback %d)", pe.p.Event, text, pe.thread, pe.path, pe.p.Callback)
+	w.apply(interp.Event{Kind: interp.Callback, Callback: pe.p.Callback, Payload: payload}, crash, label)
+}
+
+// payload draws an event's payload: the user's generator, else a value of
+// the event's payload type.
+func (w *world[S]) payload(rt *rapid.T, pe pending) ([]byte, string) {
+	var v any
+	if gen, ok := w.opts.Payloads[pe.p.Event]; ok {
+		v = gen(rt)
+	} else if pe.on != nil && pe.on.Trigger.Payload != nil {
+		v = valueOf(rt, pe.on.Trigger.Payload, pe.p.Event).Interface()
+	}
+	b, err := codec.Marshal(v)
+	if err != nil {
+		panic(fmt.Sprintf("simulate: payload for %q does not encode: %v", pe.p.Event, err))
+	}
+	return b, fmt.Sprintf("%+v", v)
+}
+
+func (a *actions[S]) timer(rt *rapid.T, crash crashPoint) {
+	w := a.w
+	pe := pick(rt, w.pending(interp.Timer), "timer")
+	at := time.Unix(0, pe.p.At).UTC()
+	w.moveClock(at)
+	label := fmt.Sprintf("fire timer %s of thread %s at wait %q (due %s)", pe.p.Event, pe.thread, pe.path, at.Format(time.DateTime))
+	w.apply(interp.Event{Kind: interp.Callback, Callback: pe.p.Callback}, crash, label)
+}
+
+// moveClock moves the simulated clock forward to t (never back).
+func (w *world[S]) moveClock(t time.Time) {
+	if t.After(w.clock.Now()) {
+		w.clock.Set(t)
+		w.steps = append(w.steps, step{Kind: stepClock, To: t})
+	}
+}
+
+// activity completes a dispatched activity attempt with success (the real
+// activity run on its input), an error, or a timeout.
+func (a *actions[S]) activity(rt *rapid.T, crash crashPoint) {
+	w := a.w
+	var ready []engine.EffectInfo
+	for _, pe := range w.pending(interp.Activity) {
+		if info, ok := w.activity[pe.p.Callback]; ok {
+			ready = append(ready, info)
+		}
+	}
+	sort.Slice(ready, func(i, j int) bool { return ready[i].Callback < ready[j].Callback })
+	info := pick(rt, ready, "activity")
+	outcome := rapid.SampledFrom([]string{"success", "error", "timeout"}).Draw(rt, "outcome")
+	w.finishActivity(info, outcome, crash)
+}
+
+func (w *world[S]) finishActivity(info engine.EffectInfo, outcome string, crash crashPoint) {
+	w.moveClock(info.At)
+	ev := interp.Event{Kind: interp.Callback, Callback: info.Callback}
+	switch outcome {
+	case "success":
+		out, err := w.def.RunActivity(w.ctx, info.Path, info.Data)
+		if err != nil {
+			ev.Error = err.Error()
+			outcome = "error from the activity: " + err.Error()
+		} else {
+			ev.Payload = out
+		}
+	case "error":
+		ev.Error = "simulated failure"
+	case "timeout":
+		ev.Error = "simulated timeout: context deadline exceeded"
+	}
+	delete(w.activity, info.Callback)
+	label := fmt.Sprintf("activity %q of thread %s, attempt %d: %s", info.Path, info.Thread, info.Attempt, outcome)
+	applied, _ := w.apply(ev, crash, label)
+	if applied || !w.waitsFor(info.Callback) {
+		if err := w.store.Ack(w.ctx, info.ID); err != nil {
+			w.fail(InvEffects, info.Path, "ack of %s failed: %v", info.ID, err)
+		}
+	}
+}
+
+func (a *actions[S]) clock(rt *rapid.T) {
+	w := a.w
+	d := rapid.SampledFrom([]time.Duration{time.Second, time.Minute, 10 * time.Minute, time.Hour, 24 * time.Hour}).Draw(rt, "advance")
+	w.moveClock(w.clock.Now().Add(d))
+	w.apply(interp.Event{Kind: interp.Resume}, noCrash, fmt.Sprintf("advance the clock %v and resume", d))
+}
+
+func (a *actions[S]) dispatch(rt *rapid.T) {
+	a.w.dispatch(rapid.IntRange(1, 4).Draw(rt, "effects"), false)
+}
+
+func (a *actions[S]) duplicate(rt *rapid.T) {
+	w := a.w
+	d := pick(rt, w.history, "duplicate")
+	w.apply(d.ev, noCrash, "again: "+d.label)
+}
+
+func (a *actions[S]) stale(rt *rapid.T) {
+	w := a.w
+	live := map[uint64]bool{}
+	for _, th := range w.meta.Threads {
+		for _, p := range th.Waits {
+			live[p.Callback] = true
+		}
+	}
+	var stale []uint64
+	for cb := uint64(1); cb <= w.meta.NextCallback; cb++ {
+		if !live[cb] && !slices.ContainsFunc(w.history, func(d delivered) bool { return d.ev.Callback == cb }) {
+			stale = append(stale, cb)
+		}
+	}
+	cb := pick(rt, stale, "stale")
+	w.apply(interp.Event{Kind: interp.Callback, Callback: cb}, noCrash, fmt.Sprintf("deliver stale callback %d", cb))
+}
+
+func (a *actions[S]) unknown(rt *rapid.T) {
+	w := a.w
+	cb := w.meta.NextCallback + uint64(rapid.IntRange(1, 5).Draw(rt, "unknown"))
+	w.apply(interp.Event{Kind: interp.Callback, Callback: cb}, noCrash, fmt.Sprintf("deliver unknown callback %d", cb))
+}
+
+func (a *actions[S]) crash(rt *rapid.T) {
+	switch rapid.SampledFrom([]string{"before commit", "after commit", "mid-dispatch"}).Draw(rt, "crash") {
+	case "before commit":
+		a.eventWith(rt, beforeCommit)
+	case "after commit":
+		a.eventWith(rt, afterCommit)
+	default:
+		out, _ := a.w.store.Outbox(a.w.ctx, 5)
+		if len(out) == 0 {
+			rt.Skip("nothing to dispatch")
+		}
+		a.w.dispatch(rapid.IntRange(1, len(out)).Draw(rt, "effects"), true)
+	}
+}
+
+// eventWith performs one event action that crashes at point.
+func (a *actions[S]) eventWith(rt *rapid.T, point crashPoint) {
+	var options []func(*rapid.T, crashPoint)
+	if len(a.w.pending(interp.Custom)) > 0 {
+		options = append(options, a.deliver)
+	}
+	if len(a.w.pending(interp.Timer)) > 0 {
+		options = append(options, a.timer)
+	}
+	if len(a.w.activity) > 0 {
+		options = append(options, a.activity)
+	}
+	pick(rt, options, "crashing action")(rt, point)
+}
+
+func (a *actions[S]) cancel(rt *rapid.T) {
+	a.w.apply(interp.Event{Kind: interp.Cancel}, noCrash, "cancel")
+}
+
+func (a *actions[S]) swap(rt *rapid.T) {
+	w := a.w
+	if w.def == w.opts.Upgrade {
+		rt.Skip("already upgraded")
+	}
+	w.upgrade()
+}
+
+func (w *world[S]) upgrade() {
+	w.def = w.opts.Upgrade
+	w.steps = append(w.steps, step{Kind: stepSwap})
+	w.say("deploy the new definition (restart)")
+	w.restart()
+	if err := interp.Resolve(w.def, w.meta); err != nil && !w.meta.Status.Finished() {
+		var pl *interp.PositionLostError
+		path := ""
+		if errors.As(err, &pl) {
+			path = pl.Path
+		}
+		w.fail(InvPositions, path, "after the upgrade: %v", err)
+	}
+}
+
+// liveness drives the instance with crashes and duplicates off until it
+// ends or rests where the user allows, within the bound.
+func (w *world[S]) liveness(rt *rapid.T, a *actions[S]) {
+	if w.failure != nil {
+		return
+	}
+	w.say("liveness: deliver pending events until the instance ends")
+	for i := 0; i < w.opts.livenessSteps() && w.failure == nil; i++ {
+		w.dispatch(-1, false)
+		if w.meta.Status.Finished() {
+			break
+		}
+		// Activities first: they are work in flight, not choices.
+		var acts []engine.EffectInfo
+		for _, pe := range w.pending(interp.Activity) {
+			if info, ok := w.activity[pe.p.Callback]; ok {
+				acts = append(acts, info)
+			}
+		}
+		if len(acts) > 0 {
+			sort.Slice(acts, func(i, j int) bool { return acts[i].Callback < acts[j].Callback })
+			w.finishActivity(acts[0], "success", noCrash)
+			continue
+		}
+		var moves []func(*rapid.T, crashPoint)
+		if len(w.pending(interp.Custom)) > 0 {
+			moves = append(moves, a.deliver)
+		}
+		if len(w.pending(interp.Timer)) > 0 {
+			moves = append(moves, a.timer)
+		}
+		if len(moves) == 0 {
+			if w.runnable() {
+				w.moveClock(w.meta.DueTime())
+				w.apply(interp.Event{Kind: interp.Resume}, noCrash, "resume")
+				continue
+			}
+			break
+		}
+		moves[rapid.IntRange(0, len(moves)-1).Draw(rt, "liveness move")](rt, noCrash)
+	}
+	w.dispatch(-1, false)
+	if w.failure == nil && !w.meta.Status.Finished() && !w.resting() {
+		w.fail(InvLiveness, w.where(), "after %d liveness steps the instance is still %s, stuck at: %s",
+			w.opts.livenessSteps(), w.meta.Status, describe(w.meta))
+	}
+	if w.failure == nil {
+		w.finalChecks()
+	}
+}
+
+// runnable reports whether a thread waits only for a Resume (a step retry
+// or a budget yield).
+func (w *world[S]) runnable() bool {
+	for _, th := range w.meta.Threads {
+		if th.Phase.Runnable() || th.Phase == interp.PhaseRetry {
+			return true
+		}
+	}
+	return false
+}
+
+func (w *world[S]) resting() bool {
+	if len(w.opts.Resting) == 0 {
+		return false
+	}
+	for _, th := range w.meta.Threads {
+		if th.Phase != interp.PhaseWaiting || !slices.Contains(w.opts.Resting, th.Path) {
+			return false
+		}
+	}
+	return true
+}
+
+func describe(m interp.Meta) string {
+	var out []string
+	for _, th := range m.Threads {
+		s := fmt.Sprintf("thread %s at %q (%s)", th.ID, th.Path, th.Phase)
+		var ws []string
+		for _, p := range th.Waits {
+			ws = append(ws, fmt.Sprintf("%s %s", p.Kind, p.Event))
+		}
+		if len(ws) > 0 {
+			s += " waiting for " + strings.Join(ws, ", ")
+		}
+		out = append(out, s)
+	}
+	return strings.Join(out, "; ")
+}

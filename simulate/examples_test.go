@@ -1,0 +1,47 @@
+package simulate_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/weftflow/weft/examples/approval"
+	"github.com/weftflow/weft/examples/pizza"
+	"github.com/weftflow/weft/examples/quickstart"
+	"github.com/weftflow/weft/simulate"
+	"pgregory.net/rapid"
+)
+
+func TestApproval(t *testing.T) {
+	simulate.Check(t, approval.Workflow, simulate.Options[approval.Request]{
+		Input: func(t *rapid.T) approval.Request {
+			return approval.Request{ID: "r", User: rapid.SampledFrom([]string{"", "ada"}).Draw(t, "user"), Amount: rapid.IntRange(0, 500).Draw(t, "amount")}
+		},
+		Invariant: func(s *approval.Request) error {
+			if s.Approved && s.Reason == "timed out" {
+				return errors.New("approved and timed out")
+			}
+			return nil
+		},
+	})
+}
+
+func TestPizza(t *testing.T) {
+	simulate.Check(t, pizza.Workflow, simulate.Options[pizza.Order]{
+		Input: func(t *rapid.T) pizza.Order { return pizza.Order{Customer: "bo"} },
+		Payloads: map[string]func(*rapid.T) any{
+			"add": func(t *rapid.T) any {
+				return pizza.Add{Item: rapid.SampledFrom([]string{"margherita", "funghi", " "}).Draw(t, "item")}
+			},
+		},
+		Invariant: func(s *pizza.Order) error {
+			if s.Delivered && !s.Confirmed {
+				return errors.New("delivered without confirmation")
+			}
+			return nil
+		},
+	})
+}
+
+func TestQuickstart(t *testing.T) {
+	simulate.Check(t, quickstart.Workflow, simulate.Options[quickstart.Approval]{})
+}

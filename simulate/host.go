@@ -1,0 +1,72 @@
+package simulate
+
+import (
+	"context"
+	"errors"
+
+	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/interp"
+	"github.com/weftflow/weft/storage"
+)
+
+// Host is what the simulator drives: *engine.Engine implements it. A host
+// must return nil only after the event is committed.
+type Host interface {
+	Start(ctx context.Context, def *dsl.Definition, id string, input any) error
+	Apply(ctx context.Context, id string, ev interp.Event) (interp.Result, error)
+}
+
+// ErrCrash is what the simulated store returns when the simulator crashes
+// the host at a commit. Hosts must pass it through like any store error.
+var ErrCrash = errors.New("simulate: crash")
+
+// crashPoint says where the next commit crashes.
+type crashPoint uint8
+
+const (
+	noCrash      crashPoint = iota
+	beforeCommit            // the commit is lost
+	afterCommit             // the commit is durable, the caller never hears of it
+)
+
+func (c crashPoint) String() string {
+	switch c {
+	case beforeCommit:
+		return "before commit"
+	case afterCommit:
+		return "after commit"
+	}
+	return "no crash"
+}
+
+// faultStore is the store under the simulated host: it crashes at the armed
+// point of the next commit.
+type faultStore struct {
+	storage.Store
+	armed crashPoint
+	fired crashPoint // the point of the last crash, for the trace
+}
+
+func (f *faultStore) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
+	point := f.armed
+	f.armed = noCrash
+	switch point {
+	case beforeCommit:
+		f.fired = point
+		return 0, ErrCrash
+	case afterCommit:
+		if _, err := f.Store.Commit(ctx, c); err != nil {
+			return 0, err
+		}
+		f.fired = point
+		return 0, ErrCrash
+	}
+	return f.Store.Commit(ctx, c)
+}
+
+// crash tells the wrapped store a crash happened, if it cares.
+func (f *faultStore) crash() {
+	if c, ok := f.Store.(interface{ Crash() }); ok {
+		c.Crash()
+	}
+}

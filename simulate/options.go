@@ -1,0 +1,53 @@
+package simulate
+
+import (
+	"time"
+
+	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/storage"
+	"pgregory.net/rapid"
+)
+
+// Options configures [Check]. The zero value simulates everything the
+// simulator knows, with payloads drawn from each event's payload type.
+type Options[S any] struct {
+	// Input draws the start state; nil starts from the zero S.
+	Input func(t *rapid.T) S
+	// Payloads draws the payload of a custom event, by the name of its On.
+	// Events not listed get values drawn from their payload type.
+	Payloads map[string]func(t *rapid.T) any
+	// Invariant is checked on the committed state after every action.
+	Invariant func(s *S) error
+	// Resting lists the wait paths where the workflow may legitimately rest
+	// at the end of the liveness phase (a service loop that waits forever).
+	Resting []string
+	// Upgrade is a newer definition of the same workflow. When set, the
+	// simulator may swap to it mid-flight (a deploy) and checks that every
+	// parked thread still resolves.
+	Upgrade *dsl.Definition
+
+	// NoCrashes, NoDuplicates and NoCancel turn those actions off.
+	NoCrashes, NoDuplicates, NoCancel bool
+	// LivenessSteps bounds the liveness phase (default 200 deliveries).
+	LivenessSteps int
+
+	// Actions are extra actions drawn alongside the built-in ones.
+	Actions map[string]func(t *rapid.T, s *Sim)
+
+	// Store wraps the in-memory store the simulated host writes to, to check
+	// a storage adapter's behaviour; if the result implements
+	// interface{ Crash() }, it is called at every simulated crash.
+	Store func(storage.Store) storage.Store
+	// Host wraps the simulated host (the engine), to check a host's behaviour.
+	Host func(Host) Host
+}
+
+// simStart is the simulated clock's start.
+var simStart = time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
+
+func (o *Options[S]) livenessSteps() int {
+	if o.LivenessSteps > 0 {
+		return o.LivenessSteps
+	}
+	return 200
+}

@@ -1,0 +1,470 @@
+package simulate
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/interp"
+	"github.com/weftflow/weft/storage"
+	"github.com/weftflow/weft/storage/memory"
+)
+
+// instanceID is the simulated instance's ID.
+const instanceID = "sim"
+
+// Violation is an invariant the simulator found broken.
+type Violation struct {
+	Invariant string // "determinism", "crash equivalence", ...
+	Path      string // where in the definition, when known
+	Detail    string
+}
+
+func (v *Violation) Error() string {
+	s := "invariant broken: " + v.Invariant
+	if v.Path != "" {
+		s += fmt.Sprintf(" at %q", v.Path)
+	}
+	return s + "\n" + v.Detail
+}
+
+// Invariant names, as reported in a *Violation.
+const (
+	InvDeterminism    = "determinism"
+	InvCrash          = "crash equivalence"
+	InvLostEvent      = "no lost events"
+	InvInventedEvent  = "no invented events"
+	InvSetupTeardown  = "every setup torn down exactly once"
+	InvEffects        = "effects dispatched and de-duplicated"
+	InvPanic          = "no panics"
+	InvUser           = "user invariant"
+	InvLiveness       = "liveness"
+	InvPositions      = "positions resolve after an upgrade"
+	InvReplay         = "same seed, same end state"
+	InvRejectedChange = "rejected events change nothing"
+)
+
+// world is one simulated run: a host over a faulty store, the effect
+// receivers, and the model the store is checked against.
+type world[S any] struct {
+	opts  *Options[S]
+	def   *dsl.Definition
+	store *faultStore
+	clock *engine.FakeClock
+	host  Host
+	ctx   context.Context
+	steps []step   // what happened, for the replay
+	trace []string // the same, in words
+
+	// The model: the events the store applied, folded by the pure
+	// interpreter. The stored record must equal the fold byte for byte.
+	version uint64
+	state   []byte
+	meta    interp.Meta
+	metaB   []byte
+	applied int
+	history []delivered // accepted callbacks, for duplicates
+	effects map[string]interp.Effect
+
+	// The receivers: effects performed, by ID.
+	performed map[string]int
+	setups    map[uint64]string   // callback -> setup effect ID
+	teardowns map[uint64][]string // callback -> distinct teardown effect IDs
+	activity  map[uint64]engine.EffectInfo
+
+	failure *Violation
+}
+
+type delivered struct {
+	ev    interp.Event
+	label string
+}
+
+func newWorld[S any](def *dsl.Definition, opts *Options[S]) *world[S] {
+	var st storage.Store = memory.New()
+	if opts.Store != nil {
+		st = opts.Store(st)
+	}
+	w := &world[S]{
+		opts: opts, def: def, store: &faultStore{Store: st}, clock: engine.NewFakeClock(simStart),
+		ctx: context.Background(), effects: map[string]interp.Effect{}, performed: map[string]int{},
+		setups: map[uint64]string{}, teardowns: map[uint64][]string{}, activity: map[uint64]engine.EffectInfo{},
+	}
+	w.restart()
+	return w
+}
+
+// restart replaces the host by a new one over the same store, as a process
+// restart after a crash or a deploy does; nothing in memory survives.
+func (w *world[S]) restart() {
+	e := engine.New(w.store, engine.WithClock(w.clock))
+	if err := e.Register(w.def); err != nil {
+		panic(err) // one definition: cannot collide
+	}
+	w.host = e
+	if w.opts.Host != nil {
+		w.host = w.opts.Host(e)
+	}
+}
+
+func (w *world[S]) fail(inv, path, format string, args ...any) {
+	if w.failure == nil {
+		w.failure = &Violation{Invariant: inv, Path: path, Detail: fmt.Sprintf(format, args...)}
+	}
+}
+
+func (w *world[S]) say(format string, args ...any) {
+	w.trace = append(w.trace, fmt.Sprintf("%d. ", len(w.trace)+1)+fmt.Sprintf(format, args...))
+}
+
+// load reads the committed record.
+func (w *world[S]) load() (storage.Instance, codec.Record, interp.Meta) {
+	si, err := w.store.Load(w.ctx, instanceID)
+	if err != nil {
+		w.fail(InvCrash, "", "the instance cannot be loaded: %v", err)
+		return si, codec.Record{}, interp.Meta{}
+	}
+	rec, err := codec.DecodeRecord(si.Data)
+	if err != nil {
+		w.fail(InvCrash, "", "the stored record does not decode: %v", err)
+		return si, rec, interp.Meta{}
+	}
+	var m interp.Meta
+	if err := codec.UnmarshalWhat("meta", rec.Meta, &m); err != nil {
+		w.fail(InvCrash, "", "the stored meta does not decode: %v", err)
+	}
+	return si, rec, m
+}
+
+// start begins the instance with input.
+func (w *world[S]) start(input S) {
+	b, err := codec.Marshal(input)
+	if err != nil {
+		panic(fmt.Sprintf("simulate: the start state does not encode: %v", err))
+	}
+	ev := interp.Event{Kind: interp.Start, Time: w.clock.Now(), Instance: instanceID}
+	if err := w.host.Start(w.ctx, w.def, instanceID, input); err != nil {
+		w.fail(InvLiveness, "", "the instance does not start: %v", err)
+		return
+	}
+	w.steps = append(w.steps, step{Kind: stepStart, Input: b})
+	w.say("start with %+v", input)
+	w.fold(b, ev)
+	w.version = 1
+	w.compare()
+}
+
+// fold applies ev to the model twice, checking the interpreter is a
+// function, and keeps the result. state is the state to apply it to.
+func (w *world[S]) fold(state []byte, ev interp.Event) {
+	r1, err1 := interp.Apply(w.def, state, w.meta, ev)
+	r2, err2 := interp.Apply(w.def, state, w.meta, ev)
+	if err1 != nil || err2 != nil {
+		w.fail(InvInventedEvent, w.where(), "the store applied %s, which the interpreter rejects: %v / %v", ev.Kind, err1, err2)
+		return
+	}
+	m1, _ := codec.Marshal(r1.Meta)
+	m2, _ := codec.Marshal(r2.Meta)
+	if !bytes.Equal(r1.State, r2.State) || !bytes.Equal(m1, m2) || !reflect.DeepEqual(r1.Effects, r2.Effects) {
+		w.fail(InvDeterminism, w.changedPath(r1.Meta), "the same (state, meta, %s event) gave different results:\n%s%s",
+			ev.Kind, w.stateDiff(r1.State, r2.State), metaDiff(r1.Meta, r2.Meta))
+		return
+	}
+	for _, e := range r1.Effects {
+		id := e.ID.String()
+		if _, dup := w.effects[id]; dup {
+			w.fail(InvEffects, e.Path, "effect ID %s was issued twice", id)
+		}
+		if outboxed(e.Kind) {
+			w.effects[id] = e
+		}
+	}
+	w.state, w.meta, w.metaB = r1.State, r1.Meta, m1
+	w.applied++
+	if f := r1.Meta.Failure; f != nil && strings.Contains(f.Message, "panic at") {
+		w.fail(InvPanic, f.Path, "user code panicked: %s", f.Message)
+	}
+}
+
+// compare checks the stored record against the model: crash equivalence.
+func (w *world[S]) compare() {
+	si, rec, m := w.load()
+	if w.failure != nil {
+		return
+	}
+	if si.Version != w.version {
+		w.fail(InvCrash, "", "the store is at version %d, the model at %d", si.Version, w.version)
+		return
+	}
+	if !bytes.Equal(rec.State, w.state) || !bytes.Equal(rec.Meta, w.metaB) {
+		w.fail(InvCrash, w.where(), "the stored instance differs from the accepted events replayed without crashes (-replayed +stored):\n%s%s",
+			w.stateDiff(w.state, rec.State), metaDiff(w.meta, m))
+		return
+	}
+	if w.opts.Invariant != nil {
+		s, err := w.decodeState(rec.State)
+		if err == nil {
+			err = w.opts.Invariant(s)
+		}
+		if err != nil {
+			w.fail(InvUser, w.where(), "%v\nstate: %+v", err, s)
+		}
+	}
+}
+
+// apply sends ev through the host, arming crash first, and checks what the
+// store did against what the host said.
+func (w *world[S]) apply(ev interp.Event, crash crashPoint, label string) (applied bool, err error) {
+	ev.Time = w.clock.Now()
+	w.steps = append(w.steps, step{Kind: stepEvent, Event: ev, Crash: crash, Label: label})
+	w.store.armed, w.store.fired = crash, noCrash
+	_, err = w.host.Apply(w.ctx, instanceID, ev)
+	w.store.armed = noCrash
+	si, _, _ := w.load()
+	if w.failure != nil {
+		return false, err
+	}
+	applied = si.Version == w.version+1
+	crashed := w.store.fired != noCrash
+	outcome := "accepted"
+	switch {
+	case crashed && applied:
+		outcome = "the host crashed " + w.store.fired.String() + "; the store applied it"
+	case crashed:
+		outcome = "the host crashed " + w.store.fired.String() + "; the store did not apply it"
+	case err != nil:
+		outcome = "rejected: " + short(err)
+	}
+	w.say("%s: %s", label, outcome)
+	switch {
+	case si.Version != w.version && !applied:
+		w.fail(InvInventedEvent, "", "the store version jumped from %d to %d on one event", w.version, si.Version)
+	case err == nil && !applied:
+		w.fail(InvLostEvent, w.where(), "the host acknowledged %q but the store does not have it", label)
+	case err != nil && !crashed && !errors.Is(err, ErrCrash) && applied:
+		w.fail(InvRejectedChange, w.where(), "the host rejected %q (%v) but the store applied it", label, err)
+	}
+	if applied {
+		w.version++
+		w.fold(w.state, ev)
+		if ev.Kind == interp.Callback {
+			w.history = append(w.history, delivered{ev: ev, label: label})
+		}
+	}
+	if crashed || errors.Is(err, ErrCrash) {
+		w.crash()
+	}
+	if w.failure == nil {
+		w.compare()
+	}
+	return applied, err
+}
+
+// crash loses everything in memory: the host restarts over the store.
+func (w *world[S]) crash() {
+	w.store.crash()
+	w.activity = map[uint64]engine.EffectInfo{} // the runner's memory
+	w.restart()
+}
+
+// dispatch performs up to n effects of the outbox in order (n < 0: all),
+// acknowledging them; with crash, it performs them and crashes before
+// acknowledging the last one.
+func (w *world[S]) dispatch(n int, crash bool) {
+	w.steps = append(w.steps, step{Kind: stepDispatch, N: n, Mid: crash})
+	out, err := w.store.Outbox(w.ctx, 1000)
+	if err != nil {
+		w.fail(InvEffects, "", "the outbox cannot be read: %v", err)
+		return
+	}
+	if n < 0 || n > len(out) {
+		n = len(out)
+	}
+	var acks []string
+	var kinds []string
+	for _, se := range out[:n] {
+		info, err := engine.DecodeEffect(se)
+		if err != nil {
+			w.fail(InvEffects, "", "outbox entry %s does not decode: %v", se.ID, err)
+			return
+		}
+		w.perform(info)
+		kinds = append(kinds, info.Kind.String())
+		// As in the engine, an activity's effect is acknowledged once its
+		// result is delivered, so a crash before that runs it again.
+		if info.Kind != interp.RunActivity || !w.waitsFor(info.Callback) {
+			acks = append(acks, se.ID)
+		}
+	}
+	if crash && len(acks) > 0 {
+		acks = acks[:len(acks)-1]
+	}
+	if err := w.store.Ack(w.ctx, acks...); err != nil {
+		w.fail(InvEffects, "", "ack failed: %v", err)
+	}
+	if crash {
+		w.say("dispatch %d effects (%s), crash before the last acknowledgement", n, strings.Join(kinds, ", "))
+		w.crash()
+		return
+	}
+	w.say("dispatch %d effects (%s)", n, strings.Join(kinds, ", "))
+}
+
+// perform is the effect receivers: it de-duplicates by effect ID, as the
+// contract tells receivers to, and checks setups and teardowns pair up.
+func (w *world[S]) perform(info engine.EffectInfo) {
+	w.performed[info.ID]++
+	if info.Kind == interp.RunActivity && w.waitsFor(info.Callback) {
+		w.activity[info.Callback] = info // the runner's memory: lost at a crash, refilled on redelivery
+	}
+	if w.performed[info.ID] > 1 {
+		return // a re-delivery after a crash: de-duplicated
+	}
+	if _, ok := w.effects[info.ID]; !ok {
+		w.fail(InvInventedEvent, info.Path, "effect %s (%s) was dispatched but no accepted transition emitted it", info.ID, info.Kind)
+	}
+	switch info.Kind {
+	case interp.Setup:
+		if prev, ok := w.setups[info.Callback]; ok {
+			w.fail(InvSetupTeardown, info.Path, "callback %d was set up twice, by %s and %s", info.Callback, prev, info.ID)
+		}
+		w.setups[info.Callback] = info.ID
+	case interp.Teardown:
+		if _, ok := w.setups[info.Callback]; !ok {
+			w.fail(InvSetupTeardown, info.Path, "teardown %s of callback %d, whose setup was never performed", info.ID, info.Callback)
+		}
+		w.teardowns[info.Callback] = append(w.teardowns[info.Callback], info.ID)
+		if len(w.teardowns[info.Callback]) > 1 {
+			w.fail(InvSetupTeardown, info.Path, "callback %d was torn down twice: %v", info.Callback, w.teardowns[info.Callback])
+		}
+	case interp.CancelActivity:
+		delete(w.activity, info.Callback)
+	}
+}
+
+// waitsFor reports whether the model's instance waits for callback.
+func (w *world[S]) waitsFor(callback uint64) bool {
+	for _, th := range w.meta.Threads {
+		for _, p := range th.Waits {
+			if p.Callback == callback {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// finalChecks runs once the liveness phase is over and the outbox drained.
+func (w *world[S]) finalChecks() {
+	var missing []string
+	for id, e := range w.effects {
+		if w.performed[id] == 0 {
+			missing = append(missing, fmt.Sprintf("%s (%s at %q)", id, e.Kind, e.Path))
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		w.fail(InvEffects, "", "committed effects never dispatched: %s", strings.Join(missing, ", "))
+		return
+	}
+	if w.meta.Status.Finished() {
+		for cb, id := range w.setups {
+			if len(w.teardowns[cb]) != 1 {
+				w.fail(InvSetupTeardown, "", "setup %s of callback %d was torn down %d times by the end", id, cb, len(w.teardowns[cb]))
+				return
+			}
+		}
+	}
+}
+
+// hash is the end state's fingerprint for the replay check.
+func (w *world[S]) hash() [32]byte {
+	_, rec, _ := w.load()
+	h := sha256.New()
+	h.Write(rec.State)
+	h.Write(rec.Meta)
+	var out [32]byte
+	copy(out[:], h.Sum(nil))
+	return out
+}
+
+func (w *world[S]) decodeState(b []byte) (*S, error) {
+	s := new(S)
+	err := codec.UnmarshalWhat("state", b, s)
+	return s, err
+}
+
+func (w *world[S]) stateDiff(a, b []byte) string {
+	sa, errA := w.decodeState(a)
+	sb, errB := w.decodeState(b)
+	if errA != nil || errB != nil {
+		return fmt.Sprintf("state bytes %x vs %x\n", a, b)
+	}
+	if d := cmp.Diff(sa, sb); d != "" {
+		return "state:\n" + d
+	}
+	if !bytes.Equal(a, b) {
+		return fmt.Sprintf("state: equal values, different bytes %x vs %x\n", a, b)
+	}
+	return ""
+}
+
+func metaDiff(a, b interp.Meta) string {
+	if d := cmp.Diff(a, b); d != "" {
+		return "meta:\n" + d
+	}
+	return ""
+}
+
+// where names the positions of the model's threads, for reports.
+func (w *world[S]) where() string {
+	var ps []string
+	for _, th := range w.meta.Threads {
+		ps = append(ps, th.Path)
+	}
+	return strings.Join(ps, ", ")
+}
+
+func (w *world[S]) changedPath(m interp.Meta) string {
+	var ps []string
+	for _, th := range m.Threads {
+		ps = append(ps, th.Path)
+	}
+	if len(ps) == 0 && m.Failure != nil {
+		return m.Failure.Path
+	}
+	return strings.Join(ps, ", ")
+}
+
+func outboxed(k interp.EffectKind) bool {
+	switch k {
+	case interp.Setup, interp.Teardown, interp.RunActivity, interp.CancelActivity,
+		interp.Completed, interp.Failed, interp.Canceled:
+		return true
+	}
+	return false
+}
+
+// short is the last part of an error chain, for trace lines.
+func short(err error) string {
+	var ce *interp.CallbackError
+	if errors.As(err, &ce) {
+		if ce.Err != nil {
+			return ce.Reason.Error() + ": " + ce.Err.Error()
+		}
+		return ce.Reason.Error()
+	}
+	return err.Error()
+}
+
+func (w *world[S]) now() time.Time { return w.clock.Now() }
