@@ -381,6 +381,7 @@ func (w *world[S]) liveness(rt *rapid.T, a *actions[S]) {
 		moves[rapid.IntRange(0, len(moves)-1).Draw(rt, "liveness move")](rt, noCrash)
 	}
 	w.dispatch(-1, false)
+	w.missingEffects() // a lost effect explains a stuck instance better than "stuck"
 	if w.failure == nil && !w.meta.Status.Finished() && !w.resting() {
 		w.fail(InvLiveness, w.where(), "after %d liveness steps the instance is still %s, stuck at: %s",
 			w.opts.livenessSteps(), w.meta.Status, describe(w.meta))

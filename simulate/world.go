@@ -366,15 +366,8 @@ func (w *world[S]) waitsFor(callback uint64) bool {
 
 // finalChecks runs once the liveness phase is over and the outbox drained.
 func (w *world[S]) finalChecks() {
-	var missing []string
-	for id, e := range w.effects {
-		if w.performed[id] == 0 {
-			missing = append(missing, fmt.Sprintf("%s (%s at %q)", id, e.Kind, e.Path))
-		}
-	}
-	if len(missing) > 0 {
-		sort.Strings(missing)
-		w.fail(InvEffects, "", "committed effects never dispatched: %s", strings.Join(missing, ", "))
+	w.missingEffects()
+	if w.failure != nil {
 		return
 	}
 	if w.meta.Status.Finished() {
@@ -384,6 +377,21 @@ func (w *world[S]) finalChecks() {
 				return
 			}
 		}
+	}
+}
+
+// missingEffects checks every effect the accepted transitions emitted was
+// dispatched (called after the outbox was drained).
+func (w *world[S]) missingEffects() {
+	var missing []string
+	for id, e := range w.effects {
+		if w.performed[id] == 0 {
+			missing = append(missing, fmt.Sprintf("%s (%s at %q)", id, e.Kind, e.Path))
+		}
+	}
+	if len(missing) > 0 {
+		sort.Strings(missing)
+		w.fail(InvEffects, "", "committed effects never dispatched: %s", strings.Join(missing, ", "))
 	}
 }
 
