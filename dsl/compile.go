@@ -15,9 +15,11 @@ import (
 type Option func(*config)
 
 type config struct {
-	cancel []Stmt
-	budget int
-	retry  RetryPolicy
+	cancel     []Stmt
+	budget     int
+	retry      RetryPolicy
+	version    int
+	migrations []Migration
 }
 
 // OnCancel sets the cleanup section, run as thread "cancel" after a cancel
@@ -42,7 +44,7 @@ const DefaultBudget = 1000
 // *S. On failure it returns every problem found, each a *[CompileError]
 // naming the statement path, joined with errors.Join.
 func Compile[S any](name string, body Stmt, opts ...Option) (*Definition, error) {
-	cfg := config{budget: DefaultBudget, retry: defaultRetry}
+	cfg := config{budget: DefaultBudget, retry: defaultRetry, version: 1}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -88,6 +90,7 @@ func Compile[S any](name string, body Stmt, opts ...Option) (*Definition, error)
 		c.tree.Cancel, c.tree.Index[cl.Path] = cl, cl
 		cl.Body = c.seq(cl, cfg.cancel, nil)
 	}
+	c.compileMigrations(cfg)
 	for _, j := range c.joins {
 		for _, t := range j.Threads {
 			if c.tree.Gos[t] == nil {

@@ -22,6 +22,9 @@ type Definition struct {
 // Name returns the workflow's name, as stored with each instance.
 func (d *Definition) Name() string { return d.tree.Name }
 
+// Version returns the definition's version (see [Version]).
+func (d *Definition) Version() int { return d.tree.Version }
+
 // StateType returns the workflow's state type S.
 func (d *Definition) StateType() reflect.Type { return d.tree.StateType }
 

@@ -51,6 +51,11 @@ func Apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, erro
 		return Result{}, fmt.Errorf("%w: instance %q is %s", ErrFinished, meta.Instance, meta.Status)
 	}
 	var err error
+	if ev.Kind != Start {
+		if state, err = m.migrate(state); err != nil {
+			return Result{}, err
+		}
+	}
 	if ev.Kind == Start && len(state) == 0 {
 		m.s = t.NewState()
 	} else if m.s, err = t.Decode(state); err != nil {
@@ -63,7 +68,7 @@ func Apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, erro
 	}
 	switch ev.Kind {
 	case Start:
-		m.meta = Meta{Instance: ev.Instance, Started: m.now}
+		m.meta = Meta{Instance: ev.Instance, Started: m.now, Version: uint32(t.Version)}
 		main := &thread{Thread: Thread{ID: "main", Phase: PhaseStart}, node: t.Main}
 		m.threads = []*thread{main}
 		m.queue = append(m.queue, main)
@@ -404,8 +409,11 @@ func (m *machine) teardownAll() {
 }
 
 // teardown undoes what parking emitted for p.
-func (m *machine) teardown(t *thread, p Pending) {
-	e := Effect{Thread: t.ID, Path: t.node.Path, Event: p.Event, Callback: p.Callback}
+func (m *machine) teardown(t *thread, p Pending) { m.teardownAt(t.ID, t.node.Path, p) }
+
+// teardownAt needs no node: a migration tears down waits that are gone.
+func (m *machine) teardownAt(thread, path string, p Pending) {
+	e := Effect{Thread: thread, Path: path, Event: p.Event, Callback: p.Callback, Type: p.Type}
 	switch {
 	case p.Kind == Timer:
 		e.Kind = CancelTimer
@@ -413,9 +421,6 @@ func (m *machine) teardown(t *thread, p Pending) {
 		e.Kind = CancelActivity
 	case p.Setup:
 		e.Kind = Teardown
-		if on := onNamed(t.node, p.Event); on != nil {
-			e.Type = on.Trigger.Type
-		}
 	default:
 		return
 	}
@@ -442,5 +447,8 @@ func (m *machine) time(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 // checks use it before moving instances to a new definition.
 func Resolve(def *dsl.Definition, meta Meta) error {
 	m := &machine{tree: ast.TreeOf(def), meta: meta}
+	if _, err := m.migratePositions(); err != nil {
+		return err
+	}
 	return m.load()
 }

@@ -17,6 +17,8 @@ type Meta struct {
 	Failure      *Failure `cbor:"8,keyasint,omitempty"`  // why it failed, when failed
 	Recent       []uint64 `cbor:"9,keyasint,omitempty"`  // the last accepted callback IDs, newest last
 	Started      int64    `cbor:"10,keyasint,omitempty"` // unix ns of the start event
+	Version      uint32   `cbor:"11,keyasint,omitempty"` // the definition version that last wrote it (0 means 1)
+	Migrated     []uint32 `cbor:"12,keyasint,omitempty"` // the From of every migration applied to it, in order
 }
 
 // recentCallbacks bounds Meta.Recent: a re-delivery of one of the last
@@ -100,6 +102,7 @@ type Pending struct {
 	At       int64       `cbor:"4,keyasint,omitempty"` // Timer: unix ns deadline; Activity: not before
 	Attempt  uint32      `cbor:"5,keyasint,omitempty"` // Activity: 1 for the first attempt
 	Setup    bool        `cbor:"6,keyasint,omitempty"` // a setup effect was emitted; a teardown is owed
+	Type     string      `cbor:"7,keyasint,omitempty"` // Setup: the custom event's type, to route the teardown
 }
 
 // TriggerKind is what resolves a pending callback.

@@ -269,7 +269,7 @@ func (m *machine) park(t *thread, n *ast.Node) bool {
 				m.fail(t, on.Path, err)
 				return false
 			}
-			p.Setup = true
+			p.Setup, p.Type = true, on.Trigger.Type
 			e.Kind, e.Type, e.Data = Setup, on.Trigger.Type, data
 		}
 		waits = append(waits, p)

@@ -144,17 +144,28 @@ type Node struct {
 
 // Tree is a compiled workflow definition.
 type Tree struct {
-	Name      string
-	StateType reflect.Type // S (not *S)
-	Main      *Node        // Root, Path ""
-	Cancel    *Node        // Root of the cleanup section, Path CancelPath; nil if none
-	Index     map[string]*Node
-	Budget    int   // statements one transition may run before yielding
-	Retry     Retry // default for steps and calls
-	Gos       map[string]*Node
-	NewState  func() any                  // a new *S
-	Encode    func(s any) ([]byte, error) // deterministic CBOR of *S
-	Decode    func(b []byte) (any, error) // CBOR -> new *S
+	Name       string
+	StateType  reflect.Type // S (not *S)
+	Main       *Node        // Root, Path ""
+	Cancel     *Node        // Root of the cleanup section, Path CancelPath; nil if none
+	Index      map[string]*Node
+	Budget     int   // statements one transition may run before yielding
+	Retry      Retry // default for steps and calls
+	Gos        map[string]*Node
+	Version    int                         // the definition's version (>= 1)
+	Migrations []Migration                 // sorted by From
+	NewState   func() any                  // a new *S
+	Encode     func(s any) ([]byte, error) // deterministic CBOR of *S
+	Decode     func(b []byte) (any, error) // CBOR -> new *S
+}
+
+// Migration upgrades instances written by definition version From (or an
+// older one) towards the next version.
+type Migration struct {
+	From    int
+	Paths   map[string]string                // old path (or path prefix) -> new path
+	Removed map[string]string                // old path of a removed statement -> path to continue at
+	State   func(old []byte) ([]byte, error) // CBOR of the old state -> CBOR of the new
 }
 
 // CancelPath is the path of the cleanup section's root. Names may not start

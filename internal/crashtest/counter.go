@@ -24,8 +24,9 @@ type Counter struct {
 	// Dups are tokens delivered again after they had been applied. The
 	// handler records them instead of rejecting them, so that an engine that
 	// applied one accepted event twice is seen, not masked.
-	Dups   []string
-	Report string // the result of the report activity
+	Dups    []string
+	Tallied int    // tokens counted again, one step at a time, once the target is reached
+	Report  string // the result of the report activity
 }
 
 // Inc is the payload of the "inc" event: a token unique per increment.
@@ -54,9 +55,15 @@ func (incHandler) Setup(s *Counter) any { return len(s.Tokens) }
 // at least once per attempt, and its result is stored in Counter.Report.
 type ReportFunc func(ctx context.Context, s Counter) (string, error)
 
+// counterBudget is the counter's statement budget: small, so that the
+// tally loop yields to the host every few steps and the host must resume
+// it (through the due index, after a crash).
+const counterBudget = 8
+
 // NewCounter returns the counter definition: a loop that waits for "inc"
-// events until Target distinct tokens were applied, then runs the report
-// activity and returns the number of tokens. report may be nil for a
+// events until Target distinct tokens were applied; a tally loop that
+// counts them again one step at a time, yielding every few steps; the
+// report activity; and a Return of the tally. report may be nil for a
 // definition that is only used to read instances.
 func NewCounter(report ReportFunc) *dsl.Definition {
 	if report == nil {
@@ -67,9 +74,11 @@ func NewCounter(report ReportFunc) *dsl.Definition {
 	return dsl.MustCompile[Counter](CounterName, dsl.S(
 		dsl.While("count", func(s *Counter) bool { return len(s.Tokens) < s.Target },
 			dsl.Wait("next", dsl.On("inc", dsl.Custom[Counter, Inc, int](IncType, incHandler{})))),
+		dsl.While("tally", func(s *Counter) bool { return s.Tallied < len(s.Tokens) },
+			dsl.Step("one more", func(s *Counter) error { s.Tallied++; return nil })),
 		dsl.Call("report", report, func(s *Counter, r string) { s.Report = r }).
 			Timeout(20*time.Second).
 			Retry(dsl.RetryPolicy{MaxAttempts: 20, Initial: 10 * time.Millisecond, Max: 200 * time.Millisecond}),
-		dsl.ReturnWith(func(s *Counter) int { return len(s.Tokens) }),
-	))
+		dsl.ReturnWith(func(s *Counter) int { return s.Tallied }),
+	), dsl.Budget(counterBudget))
 }

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/weftflow/weft/engine"
 )
@@ -58,6 +59,8 @@ type Receiver struct {
 	life    int
 	size    int64 // bytes of complete lines in the file
 	handled map[string]Entry
+	late    []Entry // a lazy receiver's entries not yet written
+	stop    chan struct{}
 }
 
 // OpenReceiver opens (creating it if needed) the receiver log at path for
@@ -178,7 +181,9 @@ func (r *Receiver) record(e Entry) error {
 			e.Op = OpDup
 		}
 	}
-	if err := r.append(e); err != nil {
+	if r.stop != nil {
+		r.late = append(r.late, e)
+	} else if err := r.append(e); err != nil {
 		return err
 	}
 	if e.Op == OpHandled {
@@ -214,11 +219,50 @@ func (r *Receiver) cut() error {
 	return err
 }
 
-// Close closes the log file.
+// lazy breaks the receiver on purpose, for the test that shows that the
+// crash test can fail: from now on it acknowledges every delivery at once
+// and writes it to the log only at the next tick of every (or at Close), so
+// a kill loses what it acknowledged since the last tick.
+func (r *Receiver) lazy(every time.Duration) {
+	r.stop = make(chan struct{})
+	go func() {
+		tick := time.NewTicker(every)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+			case <-r.stop:
+				return
+			}
+			r.mu.Lock()
+			_ = r.flush() // what fails is tried again at the next tick
+			r.mu.Unlock()
+		}
+	}()
+}
+
+// Close closes the log file; a lazy receiver writes what it owes first.
 func (r *Receiver) Close() error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.f.Close()
+	var err error
+	if r.stop != nil {
+		close(r.stop)
+		err = r.flush()
+	}
+	return errors.Join(err, r.f.Close())
+}
+
+// flush writes the entries a lazy receiver owes.
+func (r *Receiver) flush() error {
+	for i, e := range r.late {
+		if err := r.append(e); err != nil {
+			r.late = r.late[i:]
+			return err
+		}
+	}
+	r.late = nil
+	return nil
 }
 
 // syncDir makes a new file's directory entry durable.

@@ -1,0 +1,87 @@
+// Package crashtest proves weft's durability guarantees against real
+// crashes: it kills processes running the engine on a bbolt file with
+// SIGKILL at random moments and checks what survives, and it makes the
+// store's writes fail under a running engine.
+//
+// The package holds the pieces the tests are made of: a counter workflow
+// ([NewCounter]) whose state records every applied token, a receiver of
+// effects that survives kills ([Receiver]), and a store wrapper that fails
+// writes on demand ([FaultyStore]). The tests are the point.
+//
+// # TestKill9
+//
+// The test re-executes its own binary as a child process: an engine with
+// the real clock and several workers, on a bbolt file with fsync on,
+// running the pizza and approval examples (some approvals are canceled)
+// and the counter (whose tally loop yields every few steps, so the engine
+// must resume it through the due index), with every
+// setup, teardown, finishing effect and counter activity reported to the
+// receiver. The parent sends commands over a pipe (start an instance,
+// send an event with a payload); the child answers only after the engine
+// call returned nil, that is after it committed. The parent kills the
+// child with SIGKILL after a random 20 to 300 ms, while commands are paced
+// in bursts, restarts it on the same files, and repeats (20 kills by
+// default, 5 with -short; -crash.kills or WEFT_CRASH_KILLS for more, and
+// -crash.seed or WEFT_CRASH_SEED to repeat a schedule; the seed is logged).
+// After the last kill a final child drives every instance to completion.
+//
+// After every kill the parent opens the file read-only and checks:
+//
+//   - the file opens and every record decodes (List, then Get and Query of
+//     every instance);
+//   - every acknowledged command is applied (no lost commit);
+//   - no command that was never sent is applied (no invented event);
+//   - the events of each instance are applied in the order they were sent,
+//     each once: the counter's tokens and the pizza's items are exact
+//     prefixes of what was sent, and no token was applied twice;
+//   - the receiver log holds every effect ID handled once.
+//
+// A command that was in flight at a kill has an unknown outcome. The parent
+// resends it only if the stored state shows it was not applied: that is
+// what a careful client does, and it keeps the check strong. The counter's
+// handler does not reject a token it has seen (which would hide an engine
+// that applied one event twice); it records it as a duplicate, and any
+// duplicate fails the test.
+//
+// At the end, every instance must have finished with the output its
+// inputs determine (the counter: the number of tokens, tallied again;
+// pizza: "delivered 2 items to ..., receipt ..."; approval: "approved";
+// the canceled approvals: canceled), every activity's result must be in
+// the state, the outbox must be empty, and the receiver must have handled,
+// exactly once, every effect the workflows emitted: one setup per wait for
+// a custom event with a distinct callback, one teardown for each setup and
+// after it, one completion (or cancellation) after all of them carrying
+// the instance's output from its last transition, and one report activity
+// per counter (the activity de-duplicates on [engine.EffectID]).
+// Duplicate deliveries across a kill are allowed and counted; within one
+// process, where nothing fails, there must be none.
+//
+// Each child gets a different number of workers (1 to 8) and group commit
+// size (1, 4 or the default); one kill in eight lands while the child
+// starts (opening the files, recovering).
+//
+// # The checks can fail
+//
+// A subtest of TestKill9 damages copies of the final data in one way each
+// (a lost token, a token applied twice, a teardown never performed, an
+// effect left in the outbox, ...) and checks that each damage is reported.
+// TestKill9LazyReceiver runs the kills with a broken receiver that
+// acknowledges effects before it writes them down, and must find the
+// effects it lost.
+//
+// # TestWriteFailures
+//
+// A [FaultyStore] over bbolt fails every write for a while, either before
+// performing it or after (an unknown outcome, as when the final fsync
+// fails), while Run performs effects. Start and Send must return errors
+// wrapping the store's, reads must show exactly what the store kept, the
+// same engine must go on once writes heal, and after reopening the file
+// every call that returned nil is applied exactly once and everything
+// completes.
+//
+// # Cost
+//
+// The default TestKill9 takes a few seconds, about ten with -race on two
+// cores; each kill adds a quarter to half a second. The whole package
+// takes about 15 s with -race.
+package crashtest
