@@ -156,4 +156,3 @@ func TestMigrationCompileErrors(t *testing.T) {
 		}
 	}
 }
-
