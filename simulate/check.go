@@ -32,24 +32,26 @@ func Check[S any](t rapid.TB, def *dsl.Definition, opts Options[S]) {
 		t.Fatalf("simulate: Options are for state type %v, but workflow %q has state type %v", st, def.Name(), def.StateType())
 		return
 	}
-	rapid.Check(t, func(rt *rapid.T) { run(rt, def, &opts) })
+	cfg := opts.config()
+	rapid.Check(t, func(rt *rapid.T) { run(rt, def, cfg) })
 }
 
 // Fuzz returns a fuzz target for go test -fuzz: the fuzzer's bytes choose
 // the actions.
 func Fuzz[S any](def *dsl.Definition, opts Options[S]) func(t *testing.T, data []byte) {
-	return rapid.MakeFuzz(func(rt *rapid.T) { run(rt, def, &opts) })
+	cfg := opts.config()
+	return rapid.MakeFuzz(func(rt *rapid.T) { run(rt, def, cfg) })
 }
 
-func run[S any](rt *rapid.T, def *dsl.Definition, opts *Options[S]) {
+func run(rt *rapid.T, def *dsl.Definition, opts *config) {
 	w := newWorld(def, opts)
-	var input S
-	if opts.Input != nil {
-		input = opts.Input(rt)
+	input := reflect.New(def.StateType()).Elem().Interface()
+	if opts.input != nil {
+		input = opts.input(rt)
 	}
 	w.start(input)
 	w.check(rt)
-	a := &actions[S]{w: w}
+	a := &actions{w: w}
 	m := map[string]func(*rapid.T){
 		"deliver an event":   func(rt *rapid.T) { a.deliver(rt, noCrash) },
 		"fire a timer":       func(rt *rapid.T) { a.timer(rt, noCrash) },
@@ -60,20 +62,20 @@ func run[S any](rt *rapid.T, def *dsl.Definition, opts *Options[S]) {
 		"unknown callback":   a.unknown,
 		"":                   w.check,
 	}
-	if !opts.NoDuplicates {
+	if !opts.noDuplicates {
 		m["duplicate callback"] = a.duplicate
 	}
-	if !opts.NoCrashes {
+	if !opts.noCrashes {
 		m["crash"] = a.crash
 	}
-	if !opts.NoCancel {
+	if !opts.noCancel {
 		m["cancel"] = a.cancel
 	}
-	if opts.Upgrade != nil {
+	if opts.upgrade != nil {
 		m["upgrade the definition"] = a.swap
 	}
 	sim := &Sim{w: w}
-	for name, act := range opts.Actions {
+	for name, act := range opts.actions {
 		m[name] = func(rt *rapid.T) { act(rt, sim) }
 	}
 	rt.Repeat(m)
@@ -90,19 +92,19 @@ func run[S any](rt *rapid.T, def *dsl.Definition, opts *Options[S]) {
 }
 
 // check reports the first broken invariant.
-func (w *world[S]) check(rt *rapid.T) {
+func (w *world) check(rt *rapid.T) {
 	if w.failure == nil {
 		return
 	}
 	rt.Fatalf("%s", w.report())
 }
 
-func (w *world[S]) report() string {
+func (w *world) report() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "weft simulation of %q failed: %v\n", w.def.Name(), w.failure)
 	o := w.opts
 	fmt.Fprintf(&b, "options: crashes %v, duplicates %v, cancel %v, upgrade %v, liveness bound %d\n",
-		onOff(!o.NoCrashes), onOff(!o.NoDuplicates), onOff(!o.NoCancel), o.Upgrade != nil, o.livenessSteps())
+		onOff(!o.noCrashes), onOff(!o.noDuplicates), onOff(!o.noCancel), o.upgrade != nil, o.liveness)
 	b.WriteString("trace:\n")
 	for _, l := range w.trace {
 		b.WriteString("  " + l + "\n")
@@ -126,7 +128,7 @@ type pending struct {
 	on     *ast.Node // the On of a custom event or timer
 }
 
-func (w *world[S]) pending(kind interp.TriggerKind) []pending {
+func (w *world) pending(kind interp.TriggerKind) []pending {
 	tree := ast.TreeOf(w.def)
 	var out []pending
 	for _, th := range w.meta.Threads {
@@ -148,7 +150,7 @@ func (w *world[S]) pending(kind interp.TriggerKind) []pending {
 	return out
 }
 
-type actions[S any] struct{ w *world[S] }
+type actions struct{ w *world }
 
 func pick[T any](rt *rapid.T, xs []T, label string) T {
 	if len(xs) == 0 {
@@ -157,7 +159,7 @@ func pick[T any](rt *rapid.T, xs []T, label string) T {
 	return xs[rapid.IntRange(0, len(xs)-1).Draw(rt, label)]
 }
 
-func (a *actions[S]) deliver(rt *rapid.T, crash crashPoint) {
+func (a *actions) deliver(rt *rapid.T, crash crashPoint) {
 	w := a.w
 	pe := pick(rt, w.pending(interp.Custom), "event")
 	payload, text := w.payload(rt, pe)
@@ -167,9 +169,9 @@ func (a *actions[S]) deliver(rt *rapid.T, crash crashPoint) {
 
 // payload draws an event's payload: the user's generator, else a value of
 // the event's payload type.
-func (w *world[S]) payload(rt *rapid.T, pe pending) ([]byte, string) {
+func (w *world) payload(rt *rapid.T, pe pending) ([]byte, string) {
 	var v any
-	if gen, ok := w.opts.Payloads[pe.p.Event]; ok {
+	if gen, ok := w.opts.payloads[pe.p.Event]; ok {
 		v = gen(rt)
 	} else if pe.on != nil && pe.on.Trigger.Payload != nil {
 		v = valueOf(rt, pe.on.Trigger.Payload, pe.p.Event).Interface()
@@ -181,7 +183,7 @@ func (w *world[S]) payload(rt *rapid.T, pe pending) ([]byte, string) {
 	return b, fmt.Sprintf("%+v", v)
 }
 
-func (a *actions[S]) timer(rt *rapid.T, crash crashPoint) {
+func (a *actions) timer(rt *rapid.T, crash crashPoint) {
 	w := a.w
 	pe := pick(rt, w.pending(interp.Timer), "timer")
 	at := time.Unix(0, pe.p.At).UTC()
@@ -191,7 +193,7 @@ func (a *actions[S]) timer(rt *rapid.T, crash crashPoint) {
 }
 
 // moveClock moves the simulated clock forward to t (never back).
-func (w *world[S]) moveClock(t time.Time) {
+func (w *world) moveClock(t time.Time) {
 	if t.After(w.clock.Now()) {
 		w.clock.Set(t)
 		w.steps = append(w.steps, step{Kind: stepClock, To: t})
@@ -200,7 +202,7 @@ func (w *world[S]) moveClock(t time.Time) {
 
 // activity completes a dispatched activity attempt with success (the real
 // activity run on its input), an error, or a timeout.
-func (a *actions[S]) activity(rt *rapid.T, crash crashPoint) {
+func (a *actions) activity(rt *rapid.T, crash crashPoint) {
 	w := a.w
 	var ready []engine.EffectInfo
 	for _, pe := range w.pending(interp.Activity) {
@@ -214,7 +216,7 @@ func (a *actions[S]) activity(rt *rapid.T, crash crashPoint) {
 	w.finishActivity(info, outcome, crash)
 }
 
-func (w *world[S]) finishActivity(info engine.EffectInfo, outcome string, crash crashPoint) {
+func (w *world) finishActivity(info engine.EffectInfo, outcome string, crash crashPoint) {
 	w.moveClock(info.At)
 	ev := interp.Event{Kind: interp.Callback, Callback: info.Callback}
 	switch outcome {
@@ -241,24 +243,24 @@ func (w *world[S]) finishActivity(info engine.EffectInfo, outcome string, crash 
 	}
 }
 
-func (a *actions[S]) clock(rt *rapid.T) {
+func (a *actions) clock(rt *rapid.T) {
 	w := a.w
 	d := rapid.SampledFrom([]time.Duration{time.Second, time.Minute, 10 * time.Minute, time.Hour, 24 * time.Hour}).Draw(rt, "advance")
 	w.moveClock(w.clock.Now().Add(d))
 	w.apply(interp.Event{Kind: interp.Resume}, noCrash, fmt.Sprintf("advance the clock %v and resume", d))
 }
 
-func (a *actions[S]) dispatch(rt *rapid.T) {
+func (a *actions) dispatch(rt *rapid.T) {
 	a.w.dispatch(rapid.IntRange(1, 4).Draw(rt, "effects"), false)
 }
 
-func (a *actions[S]) duplicate(rt *rapid.T) {
+func (a *actions) duplicate(rt *rapid.T) {
 	w := a.w
 	d := pick(rt, w.history, "duplicate")
 	w.apply(d.ev, noCrash, "again: "+d.label)
 }
 
-func (a *actions[S]) stale(rt *rapid.T) {
+func (a *actions) stale(rt *rapid.T) {
 	w := a.w
 	live := map[uint64]bool{}
 	for _, th := range w.meta.Threads {
@@ -276,13 +278,13 @@ func (a *actions[S]) stale(rt *rapid.T) {
 	w.apply(interp.Event{Kind: interp.Callback, Callback: cb}, noCrash, fmt.Sprintf("deliver stale callback %d", cb))
 }
 
-func (a *actions[S]) unknown(rt *rapid.T) {
+func (a *actions) unknown(rt *rapid.T) {
 	w := a.w
 	cb := w.meta.NextCallback + uint64(rapid.IntRange(1, 5).Draw(rt, "unknown"))
 	w.apply(interp.Event{Kind: interp.Callback, Callback: cb}, noCrash, fmt.Sprintf("deliver unknown callback %d", cb))
 }
 
-func (a *actions[S]) crash(rt *rapid.T) {
+func (a *actions) crash(rt *rapid.T) {
 	switch rapid.SampledFrom([]string{"before commit", "after commit", "mid-dispatch"}).Draw(rt, "crash") {
 	case "before commit":
 		a.eventWith(rt, beforeCommit)
@@ -298,7 +300,7 @@ func (a *actions[S]) crash(rt *rapid.T) {
 }
 
 // eventWith performs one event action that crashes at point.
-func (a *actions[S]) eventWith(rt *rapid.T, point crashPoint) {
+func (a *actions) eventWith(rt *rapid.T, point crashPoint) {
 	var options []func(*rapid.T, crashPoint)
 	if len(a.w.pending(interp.Custom)) > 0 {
 		options = append(options, a.deliver)
@@ -312,20 +314,20 @@ func (a *actions[S]) eventWith(rt *rapid.T, point crashPoint) {
 	pick(rt, options, "crashing action")(rt, point)
 }
 
-func (a *actions[S]) cancel(rt *rapid.T) {
+func (a *actions) cancel(rt *rapid.T) {
 	a.w.apply(interp.Event{Kind: interp.Cancel}, noCrash, "cancel")
 }
 
-func (a *actions[S]) swap(rt *rapid.T) {
+func (a *actions) swap(rt *rapid.T) {
 	w := a.w
-	if w.def == w.opts.Upgrade {
+	if w.def == w.opts.upgrade {
 		rt.Skip("already upgraded")
 	}
 	w.upgrade()
 }
 
-func (w *world[S]) upgrade() {
-	w.def = w.opts.Upgrade
+func (w *world) upgrade() {
+	w.def = w.opts.upgrade
 	w.steps = append(w.steps, step{Kind: stepSwap})
 	w.say("deploy the new definition (restart)")
 	w.restart()
@@ -341,12 +343,12 @@ func (w *world[S]) upgrade() {
 
 // liveness drives the instance with crashes and duplicates off until it
 // ends or rests where the user allows, within the bound.
-func (w *world[S]) liveness(rt *rapid.T, a *actions[S]) {
+func (w *world) liveness(rt *rapid.T, a *actions) {
 	if w.failure != nil {
 		return
 	}
 	w.say("liveness: deliver pending events until the instance ends")
-	for i := 0; i < w.opts.livenessSteps() && w.failure == nil; i++ {
+	for i := 0; i < w.opts.liveness && w.failure == nil; i++ {
 		w.dispatch(-1, false)
 		if w.meta.Status.Finished() {
 			break
@@ -384,7 +386,7 @@ func (w *world[S]) liveness(rt *rapid.T, a *actions[S]) {
 	w.missingEffects() // a lost effect explains a stuck instance better than "stuck"
 	if w.failure == nil && !w.meta.Status.Finished() && !w.resting() {
 		w.fail(InvLiveness, w.where(), "after %d liveness steps the instance is still %s, stuck at: %s",
-			w.opts.livenessSteps(), w.meta.Status, describe(w.meta))
+			w.opts.liveness, w.meta.Status, describe(w.meta))
 	}
 	if w.failure == nil {
 		w.finalChecks()
@@ -393,7 +395,7 @@ func (w *world[S]) liveness(rt *rapid.T, a *actions[S]) {
 
 // runnable reports whether a thread waits only for a Resume (a step retry
 // or a budget yield).
-func (w *world[S]) runnable() bool {
+func (w *world) runnable() bool {
 	for _, th := range w.meta.Threads {
 		if th.Phase.Runnable() || th.Phase == interp.PhaseRetry {
 			return true
@@ -402,12 +404,12 @@ func (w *world[S]) runnable() bool {
 	return false
 }
 
-func (w *world[S]) resting() bool {
-	if len(w.opts.Resting) == 0 {
+func (w *world) resting() bool {
+	if len(w.opts.resting) == 0 {
 		return false
 	}
 	for _, th := range w.meta.Threads {
-		if th.Phase != interp.PhaseWaiting || !slices.Contains(w.opts.Resting, th.Path) {
+		if th.Phase != interp.PhaseWaiting || !slices.Contains(w.opts.resting, th.Path) {
 			return false
 		}
 	}

@@ -45,9 +45,33 @@ type Options[S any] struct {
 // simStart is the simulated clock's start.
 var simStart = time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 
-func (o *Options[S]) livenessSteps() int {
-	if o.LivenessSteps > 0 {
-		return o.LivenessSteps
+// config is Options without the type parameter: the world works on any
+// state through the definition's state type.
+type config struct {
+	input                             func(*rapid.T) any
+	payloads                          map[string]func(*rapid.T) any
+	invariant                         func(any) error
+	resting                           []string
+	upgrade                           *dsl.Definition
+	noCrashes, noDuplicates, noCancel bool
+	liveness                          int
+	actions                           map[string]func(*rapid.T, *Sim)
+	store                             func(storage.Store) storage.Store
+	host                              func(Host) Host
+}
+
+func (o Options[S]) config() *config {
+	c := &config{payloads: o.Payloads, resting: o.Resting, upgrade: o.Upgrade, noCrashes: o.NoCrashes,
+		noDuplicates: o.NoDuplicates, noCancel: o.NoCancel, liveness: o.LivenessSteps, actions: o.Actions,
+		store: o.Store, host: o.Host}
+	if c.liveness <= 0 {
+		c.liveness = 200
 	}
-	return 200
+	if o.Input != nil {
+		c.input = func(t *rapid.T) any { return o.Input(t) }
+	}
+	if o.Invariant != nil {
+		c.invariant = func(s any) error { return o.Invariant(s.(*S)) }
+	}
+	return c
 }

@@ -2,6 +2,7 @@ package simulate
 
 import (
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/weftflow/weft/codec"
@@ -33,7 +34,7 @@ const (
 )
 
 // replay runs steps on a fresh world.
-func replay[S any](def *dsl.Definition, opts *Options[S], steps []step) *world[S] {
+func replay(def *dsl.Definition, opts *config, steps []step) *world {
 	w := newWorld(def, opts)
 	for _, st := range steps {
 		if w.failure != nil {
@@ -41,12 +42,12 @@ func replay[S any](def *dsl.Definition, opts *Options[S], steps []step) *world[S
 		}
 		switch st.Kind {
 		case stepStart:
-			var s S
-			if err := codec.Unmarshal(st.Input, &s); err != nil {
+			s, err := w.decodeState(st.Input)
+			if err != nil {
 				w.fail(InvReplay, "", "the recorded start state does not decode: %v", err)
 				break
 			}
-			w.start(s)
+			w.start(reflect.ValueOf(s).Elem().Interface())
 		case stepEvent:
 			w.moveClock(st.Event.Time)
 			w.apply(st.Event, st.Crash, st.Label)
@@ -78,7 +79,7 @@ func (s *Sim) Send(event string, payload any) error { return s.w.send(event, pay
 // State returns the committed state (a *S).
 func (s *Sim) State() (any, error) { return s.w.stateAny() }
 
-func (w *world[S]) send(event string, payload any) error {
+func (w *world) send(event string, payload any) error {
 	for _, pe := range w.pending(interp.Custom) {
 		if pe.p.Event != event {
 			continue
@@ -94,4 +95,4 @@ func (w *world[S]) send(event string, payload any) error {
 	return fmt.Errorf("simulate: no thread waits for %q", event)
 }
 
-func (w *world[S]) stateAny() (any, error) { return w.decodeState(w.state) }
+func (w *world) stateAny() (any, error) { return w.decodeState(w.state) }

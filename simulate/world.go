@@ -56,8 +56,8 @@ const (
 
 // world is one simulated run: a host over a faulty store, the effect
 // receivers, and the model the store is checked against.
-type world[S any] struct {
-	opts  *Options[S]
+type world struct {
+	opts  *config
 	def   *dsl.Definition
 	store *faultStore
 	clock *engine.FakeClock
@@ -90,12 +90,12 @@ type delivered struct {
 	label string
 }
 
-func newWorld[S any](def *dsl.Definition, opts *Options[S]) *world[S] {
+func newWorld(def *dsl.Definition, opts *config) *world {
 	var st storage.Store = memory.New()
-	if opts.Store != nil {
-		st = opts.Store(st)
+	if opts.store != nil {
+		st = opts.store(st)
 	}
-	w := &world[S]{
+	w := &world{
 		opts: opts, def: def, store: &faultStore{Store: st}, clock: engine.NewFakeClock(simStart),
 		ctx: context.Background(), effects: map[string]interp.Effect{}, performed: map[string]int{},
 		setups: map[uint64]string{}, teardowns: map[uint64][]string{}, activity: map[uint64]engine.EffectInfo{},
@@ -106,29 +106,29 @@ func newWorld[S any](def *dsl.Definition, opts *Options[S]) *world[S] {
 
 // restart replaces the host by a new one over the same store, as a process
 // restart after a crash or a deploy does; nothing in memory survives.
-func (w *world[S]) restart() {
+func (w *world) restart() {
 	e := engine.New(w.store, engine.WithClock(w.clock))
 	if err := e.Register(w.def); err != nil {
 		panic(err) // one definition: cannot collide
 	}
 	w.host = e
-	if w.opts.Host != nil {
-		w.host = w.opts.Host(e)
+	if w.opts.host != nil {
+		w.host = w.opts.host(e)
 	}
 }
 
-func (w *world[S]) fail(inv, path, format string, args ...any) {
+func (w *world) fail(inv, path, format string, args ...any) {
 	if w.failure == nil {
 		w.failure = &Violation{Invariant: inv, Path: path, Detail: fmt.Sprintf(format, args...)}
 	}
 }
 
-func (w *world[S]) say(format string, args ...any) {
+func (w *world) say(format string, args ...any) {
 	w.trace = append(w.trace, fmt.Sprintf("%d. ", len(w.trace)+1)+fmt.Sprintf(format, args...))
 }
 
 // load reads the committed record.
-func (w *world[S]) load() (storage.Instance, codec.Record, interp.Meta) {
+func (w *world) load() (storage.Instance, codec.Record, interp.Meta) {
 	si, err := w.store.Load(w.ctx, instanceID)
 	if err != nil {
 		w.fail(InvCrash, "", "the instance cannot be loaded: %v", err)
@@ -147,7 +147,7 @@ func (w *world[S]) load() (storage.Instance, codec.Record, interp.Meta) {
 }
 
 // start begins the instance with input.
-func (w *world[S]) start(input S) {
+func (w *world) start(input any) {
 	b, err := codec.Marshal(input)
 	if err != nil {
 		panic(fmt.Sprintf("simulate: the start state does not encode: %v", err))
@@ -166,7 +166,7 @@ func (w *world[S]) start(input S) {
 
 // fold applies ev to the model twice, checking the interpreter is a
 // function, and keeps the result. state is the state to apply it to.
-func (w *world[S]) fold(state []byte, ev interp.Event) {
+func (w *world) fold(state []byte, ev interp.Event) {
 	r1, err1 := interp.Apply(w.def, state, w.meta, ev)
 	r2, err2 := interp.Apply(w.def, state, w.meta, ev)
 	if err1 != nil || err2 != nil {
@@ -197,7 +197,7 @@ func (w *world[S]) fold(state []byte, ev interp.Event) {
 }
 
 // compare checks the stored record against the model: crash equivalence.
-func (w *world[S]) compare() {
+func (w *world) compare() {
 	si, rec, m := w.load()
 	if w.failure != nil {
 		return
@@ -211,10 +211,10 @@ func (w *world[S]) compare() {
 			w.stateDiff(w.state, rec.State), metaDiff(w.meta, m))
 		return
 	}
-	if w.opts.Invariant != nil {
+	if w.opts.invariant != nil {
 		s, err := w.decodeState(rec.State)
 		if err == nil {
-			err = w.opts.Invariant(s)
+			err = w.opts.invariant(s)
 		}
 		if err != nil {
 			w.fail(InvUser, w.where(), "%v\nstate: %+v", err, s)
@@ -224,7 +224,7 @@ func (w *world[S]) compare() {
 
 // apply sends ev through the host, arming crash first, and checks what the
 // store did against what the host said.
-func (w *world[S]) apply(ev interp.Event, crash crashPoint, label string) (applied bool, err error) {
+func (w *world) apply(ev interp.Event, crash crashPoint, label string) (applied bool, err error) {
 	ev.Time = w.clock.Now()
 	w.steps = append(w.steps, step{Kind: stepEvent, Event: ev, Crash: crash, Label: label})
 	w.store.armed, w.store.fired = crash, noCrash
@@ -271,7 +271,7 @@ func (w *world[S]) apply(ev interp.Event, crash crashPoint, label string) (appli
 }
 
 // crash loses everything in memory: the host restarts over the store.
-func (w *world[S]) crash() {
+func (w *world) crash() {
 	w.store.crash()
 	w.activity = map[uint64]engine.EffectInfo{} // the runner's memory
 	w.restart()
@@ -280,7 +280,7 @@ func (w *world[S]) crash() {
 // dispatch performs up to n effects of the outbox in order (n < 0: all),
 // acknowledging them; with crash, it performs them and crashes before
 // acknowledging the last one.
-func (w *world[S]) dispatch(n int, crash bool) {
+func (w *world) dispatch(n int, crash bool) {
 	w.steps = append(w.steps, step{Kind: stepDispatch, N: n, Mid: crash})
 	out, err := w.store.Outbox(w.ctx, 1000)
 	if err != nil {
@@ -322,7 +322,7 @@ func (w *world[S]) dispatch(n int, crash bool) {
 
 // perform is the effect receivers: it de-duplicates by effect ID, as the
 // contract tells receivers to, and checks setups and teardowns pair up.
-func (w *world[S]) perform(info engine.EffectInfo) {
+func (w *world) perform(info engine.EffectInfo) {
 	w.performed[info.ID]++
 	if info.Kind == interp.RunActivity && w.waitsFor(info.Callback) {
 		w.activity[info.Callback] = info // the runner's memory: lost at a crash, refilled on redelivery
@@ -353,7 +353,7 @@ func (w *world[S]) perform(info engine.EffectInfo) {
 }
 
 // waitsFor reports whether the model's instance waits for callback.
-func (w *world[S]) waitsFor(callback uint64) bool {
+func (w *world) waitsFor(callback uint64) bool {
 	for _, th := range w.meta.Threads {
 		for _, p := range th.Waits {
 			if p.Callback == callback {
@@ -365,7 +365,7 @@ func (w *world[S]) waitsFor(callback uint64) bool {
 }
 
 // finalChecks runs once the liveness phase is over and the outbox drained.
-func (w *world[S]) finalChecks() {
+func (w *world) finalChecks() {
 	w.missingEffects()
 	if w.failure != nil {
 		return
@@ -382,7 +382,7 @@ func (w *world[S]) finalChecks() {
 
 // missingEffects checks every effect the accepted transitions emitted was
 // dispatched (called after the outbox was drained).
-func (w *world[S]) missingEffects() {
+func (w *world) missingEffects() {
 	var missing []string
 	for id, e := range w.effects {
 		if w.performed[id] == 0 {
@@ -396,7 +396,7 @@ func (w *world[S]) missingEffects() {
 }
 
 // hash is the end state's fingerprint for the replay check.
-func (w *world[S]) hash() [32]byte {
+func (w *world) hash() [32]byte {
 	_, rec, _ := w.load()
 	h := sha256.New()
 	h.Write(rec.State)
@@ -406,13 +406,14 @@ func (w *world[S]) hash() [32]byte {
 	return out
 }
 
-func (w *world[S]) decodeState(b []byte) (*S, error) {
-	s := new(S)
-	err := codec.UnmarshalWhat("state", b, s)
-	return s, err
+// decodeState decodes state bytes into a new *S.
+func (w *world) decodeState(b []byte) (any, error) {
+	s := reflect.New(w.def.StateType())
+	err := codec.UnmarshalWhat("state", b, s.Interface())
+	return s.Interface(), err
 }
 
-func (w *world[S]) stateDiff(a, b []byte) string {
+func (w *world) stateDiff(a, b []byte) string {
 	sa, errA := w.decodeState(a)
 	sb, errB := w.decodeState(b)
 	if errA != nil || errB != nil {
@@ -435,7 +436,7 @@ func metaDiff(a, b interp.Meta) string {
 }
 
 // where names the positions of the model's threads, for reports.
-func (w *world[S]) where() string {
+func (w *world) where() string {
 	var ps []string
 	for _, th := range w.meta.Threads {
 		ps = append(ps, th.Path)
@@ -443,7 +444,7 @@ func (w *world[S]) where() string {
 	return strings.Join(ps, ", ")
 }
 
-func (w *world[S]) changedPath(m interp.Meta) string {
+func (w *world) changedPath(m interp.Meta) string {
 	var ps []string
 	for _, th := range m.Threads {
 		ps = append(ps, th.Path)
@@ -475,4 +476,4 @@ func short(err error) string {
 	return err.Error()
 }
 
-func (w *world[S]) now() time.Time { return w.clock.Now() }
+func (w *world) now() time.Time { return w.clock.Now() }
