@@ -53,9 +53,9 @@ func run(rt *rapid.T, def *dsl.Definition, opts *config) {
 	w.check(rt)
 	a := &actions{w: w}
 	m := map[string]func(*rapid.T){
-		"deliver an event":   func(rt *rapid.T) { a.deliver(rt, noCrash) },
-		"fire a timer":       func(rt *rapid.T) { a.timer(rt, noCrash) },
-		"finish an activity": func(rt *rapid.T) { a.activity(rt, noCrash) },
+		"deliver an event":   func(rt *rapid.T) { a.deliver(rapidSource{rt}, noCrash) },
+		"fire a timer":       func(rt *rapid.T) { a.timer(rapidSource{rt}, noCrash) },
+		"finish an activity": func(rt *rapid.T) { a.activity(rapidSource{rt}, noCrash) },
 		"advance the clock":  a.clock,
 		"dispatch effects":   a.dispatch,
 		"stale callback":     a.stale,
@@ -79,7 +79,7 @@ func run(rt *rapid.T, def *dsl.Definition, opts *config) {
 		m[name] = func(rt *rapid.T) { act(rt, sim) }
 	}
 	rt.Repeat(m)
-	w.liveness(rt, a)
+	w.liveness(rapidSource{rt}, a)
 	w.check(rt)
 	// The same steps on a fresh host must reach the same end (FoundationDB's
 	// unseed check): nothing outside the recorded inputs may matter.
@@ -152,29 +152,22 @@ func (w *world) pending(kind interp.TriggerKind) []pending {
 
 type actions struct{ w *world }
 
-func pick[T any](rt *rapid.T, xs []T, label string) T {
-	if len(xs) == 0 {
-		rt.Skip("nothing to choose")
-	}
-	return xs[rapid.IntRange(0, len(xs)-1).Draw(rt, label)]
-}
-
-func (a *actions) deliver(rt *rapid.T, crash crashPoint) {
+func (a *actions) deliver(src source, crash crashPoint) {
 	w := a.w
-	pe := pick(rt, w.pending(interp.Custom), "event")
-	payload, text := w.payload(rt, pe)
+	pe := pick(src, w.pending(interp.Custom), "event")
+	payload, text := w.payload(src, pe)
 	label := fmt.Sprintf("deliver %s(%s) to thread %s at wait %q (callback %d)", pe.p.Event, text, pe.thread, pe.path, pe.p.Callback)
 	w.apply(interp.Event{Kind: interp.Callback, Callback: pe.p.Callback, Payload: payload}, crash, label)
 }
 
 // payload draws an event's payload: the user's generator, else a value of
 // the event's payload type.
-func (w *world) payload(rt *rapid.T, pe pending) ([]byte, string) {
+func (w *world) payload(src source, pe pending) ([]byte, string) {
 	var v any
-	if gen, ok := w.opts.payloads[pe.p.Event]; ok {
-		v = gen(rt)
+	if gen, ok := w.opts.payloads[pe.p.Event]; ok && src.rapid() != nil {
+		v = gen(src.rapid())
 	} else if pe.on != nil && pe.on.Trigger.Payload != nil {
-		v = valueOf(rt, pe.on.Trigger.Payload, pe.p.Event).Interface()
+		v = valueOf(src, pe.on.Trigger.Payload, pe.p.Event).Interface()
 	}
 	b, err := codec.Marshal(v)
 	if err != nil {
@@ -183,9 +176,9 @@ func (w *world) payload(rt *rapid.T, pe pending) ([]byte, string) {
 	return b, fmt.Sprintf("%+v", v)
 }
 
-func (a *actions) timer(rt *rapid.T, crash crashPoint) {
+func (a *actions) timer(src source, crash crashPoint) {
 	w := a.w
-	pe := pick(rt, w.pending(interp.Timer), "timer")
+	pe := pick(src, w.pending(interp.Timer), "timer")
 	at := time.Unix(0, pe.p.At).UTC()
 	w.moveClock(at)
 	label := fmt.Sprintf("fire timer %s of thread %s at wait %q (due %s)", pe.p.Event, pe.thread, pe.path, at.Format(time.DateTime))
@@ -202,7 +195,7 @@ func (w *world) moveClock(t time.Time) {
 
 // activity completes a dispatched activity attempt with success (the real
 // activity run on its input), an error, or a timeout.
-func (a *actions) activity(rt *rapid.T, crash crashPoint) {
+func (a *actions) activity(src source, crash crashPoint) {
 	w := a.w
 	var ready []engine.EffectInfo
 	for _, pe := range w.pending(interp.Activity) {
@@ -211,8 +204,8 @@ func (a *actions) activity(rt *rapid.T, crash crashPoint) {
 		}
 	}
 	sort.Slice(ready, func(i, j int) bool { return ready[i].Callback < ready[j].Callback })
-	info := pick(rt, ready, "activity")
-	outcome := rapid.SampledFrom([]string{"success", "error", "timeout"}).Draw(rt, "outcome")
+	info := pick(src, ready, "activity")
+	outcome := pick(src, []string{"success", "error", "timeout"}, "outcome")
 	w.finishActivity(info, outcome, crash)
 }
 
@@ -256,7 +249,7 @@ func (a *actions) dispatch(rt *rapid.T) {
 
 func (a *actions) duplicate(rt *rapid.T) {
 	w := a.w
-	d := pick(rt, w.history, "duplicate")
+	d := pick(rapidSource{rt}, w.history, "duplicate")
 	w.apply(d.ev, noCrash, "again: "+d.label)
 }
 
@@ -274,7 +267,7 @@ func (a *actions) stale(rt *rapid.T) {
 			stale = append(stale, cb)
 		}
 	}
-	cb := pick(rt, stale, "stale")
+	cb := pick(rapidSource{rt}, stale, "stale")
 	w.apply(interp.Event{Kind: interp.Callback, Callback: cb}, noCrash, fmt.Sprintf("deliver stale callback %d", cb))
 }
 
@@ -301,7 +294,7 @@ func (a *actions) crash(rt *rapid.T) {
 
 // eventWith performs one event action that crashes at point.
 func (a *actions) eventWith(rt *rapid.T, point crashPoint) {
-	var options []func(*rapid.T, crashPoint)
+	var options []func(source, crashPoint)
 	if len(a.w.pending(interp.Custom)) > 0 {
 		options = append(options, a.deliver)
 	}
@@ -311,7 +304,7 @@ func (a *actions) eventWith(rt *rapid.T, point crashPoint) {
 	if len(a.w.activity) > 0 {
 		options = append(options, a.activity)
 	}
-	pick(rt, options, "crashing action")(rt, point)
+	pick(rapidSource{rt}, options, "crashing action")(rapidSource{rt}, point)
 }
 
 func (a *actions) cancel(rt *rapid.T) {
@@ -343,7 +336,7 @@ func (w *world) upgrade() {
 
 // liveness drives the instance with crashes and duplicates off until it
 // ends or rests where the user allows, within the bound.
-func (w *world) liveness(rt *rapid.T, a *actions) {
+func (w *world) liveness(src source, a *actions) {
 	if w.failure != nil {
 		return
 	}
@@ -365,7 +358,7 @@ func (w *world) liveness(rt *rapid.T, a *actions) {
 			w.finishActivity(acts[0], "success", noCrash)
 			continue
 		}
-		var moves []func(*rapid.T, crashPoint)
+		var moves []func(source, crashPoint)
 		if len(w.pending(interp.Custom)) > 0 {
 			moves = append(moves, a.deliver)
 		}
@@ -380,7 +373,7 @@ func (w *world) liveness(rt *rapid.T, a *actions) {
 			}
 			break
 		}
-		moves[rapid.IntRange(0, len(moves)-1).Draw(rt, "liveness move")](rt, noCrash)
+		pick(src, moves, "liveness move")(src, noCrash)
 	}
 	w.dispatch(-1, false)
 	w.missingEffects() // a lost effect explains a stuck instance better than "stuck"

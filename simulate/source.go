@@ -1,0 +1,43 @@
+package simulate
+
+import (
+	"math/rand/v2"
+
+	"pgregory.net/rapid"
+)
+
+// source is where the world's choices come from: rapid, so that failures
+// shrink to a minimal trace (Check), or a seeded generator (Verify's
+// schedules, which need no test to run in).
+type source interface {
+	intn(lo, hi int, label string) int // in [lo, hi]
+	rapid() *rapid.T                   // nil unless drawing from rapid
+}
+
+type rapidSource struct{ t *rapid.T }
+
+func (s rapidSource) intn(lo, hi int, label string) int {
+	return rapid.IntRange(lo, hi).Draw(s.t, label)
+}
+func (s rapidSource) rapid() *rapid.T { return s.t }
+
+type seededSource struct{ r *rand.Rand }
+
+func newSeeded(seed uint64) seededSource {
+	return seededSource{rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+}
+
+func (s seededSource) intn(lo, hi int, label string) int { return lo + s.r.IntN(hi-lo+1) }
+func (s seededSource) rapid() *rapid.T                   { return nil }
+
+// pick chooses one of xs; with nothing to choose, a rapid action is
+// skipped (callers outside rapid never pass an empty list).
+func pick[T any](src source, xs []T, label string) T {
+	if len(xs) == 0 {
+		if t := src.rapid(); t != nil {
+			t.Skip("nothing to choose")
+		}
+		panic("simulate: nothing to choose for " + label)
+	}
+	return xs[src.intn(0, len(xs)-1, label)]
+}
