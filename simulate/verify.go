@@ -1,0 +1,186 @@
+package simulate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"time"
+
+	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/interp"
+	"github.com/weftflow/weft/storage"
+)
+
+// VerifyOptions configures [Verify].
+type VerifyOptions struct {
+	// Schedules is how many random schedules drive each running instance
+	// forward under the new definition, after the static checks pass. Zero
+	// runs the static checks only.
+	Schedules int
+	// Seed makes the schedules reproducible; each instance derives its own
+	// seeds from it and its ID.
+	Seed uint64
+	// Resting and LivenessSteps are as in [Options].
+	Resting       []string
+	LivenessSteps int
+}
+
+// InstanceReport is the verdict on one stored instance.
+type InstanceReport struct {
+	ID       string   `json:"id"`
+	Workflow string   `json:"workflow"`
+	Status   string   `json:"status"`
+	OK       bool     `json:"ok"`
+	Cause    string   `json:"cause,omitempty"`  // what breaks: "position lost", "state does not decode", ...
+	Path     string   `json:"path,omitempty"`   // where, when known
+	Detail   string   `json:"detail,omitempty"` // the error, or the simulation's report
+	Migrated []uint32 `json:"migrated,omitempty"`
+}
+
+// VerifySummary counts the reports.
+type VerifySummary struct {
+	Instances int `json:"instances"` // instances of the definition's workflow
+	OK        int `json:"ok"`
+	Broken    int `json:"broken"`
+	Skipped   int `json:"skipped"` // instances of other workflows
+}
+
+// Causes reported by [Verify].
+const (
+	CauseRecord    = "record does not decode"
+	CausePosition  = "position lost"
+	CauseState     = "state does not decode"
+	CauseMigration = "migration failed"
+	CauseSimulated = "simulation failed"
+)
+
+// Verify checks every instance of def's workflow in store against def, a
+// new definition with its migrations, before it is deployed: the state
+// decodes into the new state type (after upcasting), every thread position
+// and pending wait resolves (after migrations), and, with Schedules > 0, the
+// simulator drives each running instance forward under def. Nothing in
+// store is written; a bbolt file copied from production can be opened
+// read-only for it.
+//
+// It streams: instances are read page by page and each verdict is passed to
+// each (which may be nil) as soon as it is known, so memory does not grow
+// with the number of instances. It returns the summary and the first error
+// from the store or from each.
+func Verify(ctx context.Context, store storage.Store, def *dsl.Definition, opts VerifyOptions, each func(InstanceReport) error) (VerifySummary, error) {
+	var sum VerifySummary
+	cfg := &config{resting: opts.Resting, liveness: opts.LivenessSteps, noCrashes: true, noDuplicates: true, noCancel: true}
+	if cfg.liveness <= 0 {
+		cfg.liveness = 200
+	}
+	const page = 256
+	for after := ""; ; {
+		insts, err := store.List(ctx, after, page)
+		if err != nil {
+			return sum, fmt.Errorf("simulate: verify: %w", err)
+		}
+		for _, si := range insts {
+			if si.Workflow != def.Name() {
+				sum.Skipped++
+				continue
+			}
+			rep := verifyOne(si, def, cfg, opts)
+			sum.Instances++
+			if rep.OK {
+				sum.OK++
+			} else {
+				sum.Broken++
+			}
+			if each != nil {
+				if err := each(rep); err != nil {
+					return sum, err
+				}
+			}
+		}
+		if len(insts) < page {
+			return sum, nil
+		}
+		after = insts[len(insts)-1].ID
+		if err := ctx.Err(); err != nil {
+			return sum, err
+		}
+	}
+}
+
+func verifyOne(si storage.Instance, def *dsl.Definition, cfg *config, opts VerifyOptions) InstanceReport {
+	rep := InstanceReport{ID: si.ID, Workflow: si.Workflow, Status: si.Status}
+	rec, err := codec.DecodeRecord(si.Data)
+	var meta interp.Meta
+	if err == nil {
+		err = codec.UnmarshalWhat("meta", rec.Meta, &meta)
+	}
+	if err != nil {
+		rep.Cause, rep.Detail = CauseRecord, err.Error()
+		return rep
+	}
+	res, err := interp.Upgrade(def, rec.State, meta)
+	var lost *interp.PositionLostError
+	switch {
+	case errors.As(err, &lost):
+		if meta.Status.Finished() {
+			break // finished instances have no positions to lose
+		}
+		rep.Cause, rep.Path, rep.Detail = CausePosition, lost.Path, err.Error()
+		return rep
+	case errors.Is(err, interp.ErrMigration):
+		rep.Cause, rep.Detail = CauseMigration, err.Error()
+		return rep
+	case err != nil:
+		rep.Cause, rep.Detail = CauseState, fmt.Sprintf("into %v: %v", def.StateType(), err)
+		return rep
+	default:
+		rep.Migrated = res.Meta.Migrated[len(meta.Migrated):]
+	}
+	if opts.Schedules > 0 && !meta.Status.Finished() {
+		h := fnv.New64a()
+		h.Write([]byte(si.ID))
+		for i := range opts.Schedules {
+			w := newWorld(def, cfg)
+			w.startFrom(si, res)
+			w.liveness(newSeeded(opts.Seed^h.Sum64()+uint64(i)), &actions{w: w})
+			if w.failure != nil {
+				rep.Cause, rep.Path = CauseSimulated+": "+w.failure.Invariant, w.failure.Path
+				rep.Detail = fmt.Sprintf("schedule %d of %d (seed %d): %s", i+1, opts.Schedules, opts.Seed, w.report())
+				return rep
+			}
+		}
+	}
+	rep.OK = true
+	return rep
+}
+
+// startFrom puts a stored instance, upgraded to the world's definition,
+// into the world's empty store and takes it as the model's starting point.
+// Setups it is waiting on were performed before the simulation began.
+func (w *world) startFrom(si storage.Instance, up interp.Result) {
+	if up.Meta.Started != 0 {
+		w.clock.Set(time.Unix(0, up.Meta.Started).UTC())
+	}
+	metaB, err := codec.Marshal(up.Meta)
+	if err == nil {
+		si.Data, err = codec.EncodeRecord(codec.Record{Workflow: si.Workflow, State: up.State, Meta: metaB})
+	}
+	if err == nil {
+		si.ID = instanceID
+		_, err = w.store.Create(w.ctx, si, nil)
+	}
+	if err != nil {
+		w.fail(InvCrash, "", "the stored instance cannot be loaded into the simulator: %v", err)
+		return
+	}
+	for _, th := range up.Meta.Threads {
+		for _, p := range th.Waits {
+			if p.Setup {
+				w.setups[p.Callback] = "(before the simulation)"
+			}
+		}
+	}
+	w.version, w.state, w.meta, w.metaB = 1, up.State, up.Meta, metaB
+	w.say("stored instance %s, upgraded: %s, %s", up.Meta.Instance, up.Meta.Status, describe(up.Meta))
+}
