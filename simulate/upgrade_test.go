@@ -222,4 +222,3 @@ func TestUpgradePizzaV1ToV2(t *testing.T) {
 		}
 	}
 }
-

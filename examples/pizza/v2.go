@@ -52,7 +52,10 @@ func (o OrderV2) Total() int {
 type ManagerV2 struct{}
 
 // Handle records the manager's answer.
-func (ManagerV2) Handle(s *OrderV2, c Confirmation) (bool, error) { s.Confirmed = c.OK; return c.OK, nil }
+func (ManagerV2) Handle(s *OrderV2, c Confirmation) (bool, error) {
+	s.Confirmed = c.OK
+	return c.OK, nil
+}
 
 // Setup says what the manager must confirm.
 func (ManagerV2) Setup(s *OrderV2) any {

@@ -33,7 +33,7 @@ func Example() {
 	if err := e.Send(ctx, "req-1", "answer", true, &reply); err != nil {
 		panic(err)
 	}
-	<-done // the notify activity ran and the workflow returned
+	<-done                                                     // the notify activity ran and the workflow returned
 	s, _ := engine.Query[quickstart.Approval](ctx, e, "req-1") // the typed state
 	inst, _ := e.Get(ctx, "req-1")
 	var out string
