@@ -114,3 +114,10 @@ func ChargeV2(ctx context.Context, o OrderV2) (string, error) {
 	}
 	return fmt.Sprintf("rcpt-%s-%d", o.Customer, o.Total()), nil
 }
+
+// WorkflowV2NoMigration is version 2 without its migration: what a deploy
+// that forgot it would run. The upgrade verifier and plan mode show what
+// breaks.
+func WorkflowV2NoMigration() *dsl.Definition {
+	return dsl.MustCompile[OrderV2]("pizza", BodyV2(), dsl.Version(2))
+}
