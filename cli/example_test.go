@@ -41,6 +41,8 @@ func ExampleProgram() {
 	// Commands:
 	//   inspect    list the instances of a store, or show one instance's state and meta
 	//   paths      list the positions of the pizza workflow
+	//   plan       show what the new definition would do with an event, next to what today's does
+	//   verify     check every stored instance against the new definitions before deploying them
 	//   help       show this help, or a command's
 	//
 	// Run 'orders help COMMAND' for a command's arguments; 'orders --version' for the version.

@@ -16,7 +16,8 @@ import (
 type Program struct {
 	Name        string            // the command's name, as typed ("weft")
 	Version     string            // printed by --version
-	Definitions []*dsl.Definition // workflows whose state the tool can decode
+	Definitions []*dsl.Definition // the workflows deployed today: their state the tool can decode
+	Upgrades    []*dsl.Definition // new versions (with migrations) that verify and plan check stored instances against
 	Commands    []Command         // extra commands, next to the built-in ones
 	Stdout      io.Writer         // default os.Stdout
 	Stderr      io.Writer         // default os.Stderr
@@ -96,7 +97,7 @@ func (p *Program) Main(ctx context.Context, args []string) int {
 }
 
 func (p *Program) commands() []Command {
-	cs := append([]Command{inspectCommand}, p.Commands...)
+	cs := append([]Command{inspectCommand, verifyCommand, planCommand}, p.Commands...)
 	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
 	return cs
 }
@@ -144,8 +145,19 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-func (p *Program) definition(name string) *dsl.Definition {
-	for _, d := range p.Definitions {
+func (p *Program) definition(name string) *dsl.Definition { return find(p.Definitions, name) }
+
+// upgrade returns the definition stored instances of workflow name are
+// checked against: its upgrade if there is one, else today's definition.
+func (p *Program) upgrade(name string) *dsl.Definition {
+	if d := find(p.Upgrades, name); d != nil {
+		return d
+	}
+	return find(p.Definitions, name)
+}
+
+func find(defs []*dsl.Definition, name string) *dsl.Definition {
+	for _, d := range defs {
 		if d.Name() == name {
 			return d
 		}

@@ -34,6 +34,7 @@ func program() *cli.Program {
 		Name:        "weft",
 		Version:     version,
 		Definitions: []*dsl.Definition{approval.Workflow, pizza.Workflow},
+		Upgrades:    []*dsl.Definition{pizza.WorkflowV2},
 		Commands:    []cli.Command{demoCommand},
 	}
 }

@@ -95,3 +95,37 @@ func TestErrorsAndHelp(t *testing.T) {
 		}
 	}
 }
+
+func TestVerifyAndPlanOnTheDemoStore(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "demo.db")
+	if code, _, errs := run(t, "demo", "--db", db); code != 0 {
+		t.Fatalf("demo: %s", errs)
+	}
+	code, out, errs := run(t, "verify", "--db", db, "--schedules", "2")
+	if code != 0 {
+		t.Fatalf("verify exit %d: %s%s", code, out, errs)
+	}
+	for _, want := range []string{"approval v1: 5 instances, 5 ok, 0 broken", "pizza v2: 4 instances, 4 ok, 0 broken"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("verify output lacks %q:\n%s", want, out)
+		}
+	}
+	code, out, errs = run(t, "verify", "--db", db, "--json")
+	if code != 0 || !strings.Contains(out, `{"summary":{"instances":9,"ok":9,"broken":0,"skipped":0}}`) {
+		t.Fatalf("verify --json exit %d:\n%s%s", code, out, errs)
+	}
+
+	code, out, errs = run(t, "plan", "--db", db, "order-4", "cooked")
+	if code != 0 {
+		t.Fatalf("plan exit %d: %s", code, errs)
+	}
+	for _, want := range []string{"old: pizza v1", "new: pizza v2", `- 		"kitch",`, `+ 	"Stamped":   bool(false),`} {
+		if !strings.Contains(out, want) {
+			t.Errorf("plan output lacks %q:\n%s", want, out)
+		}
+	}
+	code, _, errs = run(t, "plan", "--db", db, "order-4", "nonsense")
+	if code != 1 || !strings.Contains(errs, `waits for no event "nonsense"`) {
+		t.Fatalf("plan of a missing event: exit %d, %s", code, errs)
+	}
+}
