@@ -119,7 +119,7 @@ func TestVerifyAndPlanOnTheDemoStore(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("plan exit %d: %s", code, errs)
 	}
-	for _, want := range []string{"old: pizza v1", "new: pizza v2", `- 		"kitch",`, `+ 	"Stamped":   bool(false),`} {
+	for _, want := range []string{"old: pizza v1", "new: pizza v2", `"kitch"`, `"ov"`, `"Stamped"`, "effects (-old +new)"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("plan output lacks %q:\n%s", want, out)
 		}
