@@ -46,7 +46,7 @@ func (d *Definition) RunActivity(ctx context.Context, path string, input []byte)
 	}
 	defer func() {
 		if r := recover(); r != nil {
-			err = fmt.Errorf("activity %q panicked: %v", path, r)
+			err = fmt.Errorf("%w: activity %q: %v", ErrActivityPanic, path, r)
 		}
 	}()
 	return n.Activity(ctx, input)

@@ -12,6 +12,10 @@ var ErrCompile = errors.New("dsl: invalid workflow definition")
 // not a Call statement of the definition.
 var ErrNoActivity = errors.New("dsl: no activity at path")
 
+// ErrActivityPanic is wrapped by the error [Definition.RunActivity] returns
+// when the activity panicked.
+var ErrActivityPanic = errors.New("dsl: activity panicked")
+
 // CompileError is one problem found by [Compile]. Path is the statement's
 // position path; statements without one are named by their parent's path
 // and number, as in "decision/#2".

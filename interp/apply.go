@@ -1,6 +1,7 @@
 package interp
 
 import (
+	"errors"
 	"fmt"
 	"time"
 
@@ -384,7 +385,8 @@ func (m *machine) finish(s Status, output []byte, f *Failure) {
 }
 
 func (m *machine) fail(t *thread, path string, err error) {
-	m.finish(StatusFailed, nil, &Failure{Path: path, Thread: t.ID, Message: err.Error()})
+	var pe *PanicError
+	m.finish(StatusFailed, nil, &Failure{Path: path, Thread: t.ID, Message: err.Error(), Panic: errors.As(err, &pe)})
 }
 
 func (m *machine) complete(output any) {

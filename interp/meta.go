@@ -132,6 +132,7 @@ type Failure struct {
 	Path    string `cbor:"1,keyasint,omitempty"` // the statement that failed
 	Thread  string `cbor:"2,keyasint,omitempty"`
 	Message string `cbor:"3,keyasint"`
+	Panic   bool   `cbor:"4,keyasint,omitempty"` // the failure is a panic in user code
 }
 
 func unixTime(ns int64) time.Time {

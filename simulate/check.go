@@ -53,14 +53,18 @@ func run(rt *rapid.T, def *dsl.Definition, opts *config) {
 	w.check(rt)
 	a := &actions{w: w}
 	m := map[string]func(*rapid.T){
-		"deliver an event":   func(rt *rapid.T) { a.deliver(rapidSource{rt}, noCrash) },
-		"fire a timer":       func(rt *rapid.T) { a.timer(rapidSource{rt}, noCrash) },
-		"finish an activity": func(rt *rapid.T) { a.activity(rapidSource{rt}, noCrash) },
-		"advance the clock":  a.clock,
-		"dispatch effects":   a.dispatch,
-		"stale callback":     a.stale,
-		"unknown callback":   a.unknown,
-		"":                   w.check,
+		"deliver an event": func(rt *rapid.T) { a.deliver(rapidSource{rt}, noCrash) },
+		// Listed twice: rapid draws actions uniformly, and runs should get
+		// deep into a workflow, not end early by timer or cancel.
+		"deliver another event":   func(rt *rapid.T) { a.deliver(rapidSource{rt}, noCrash) },
+		"fire a timer":            func(rt *rapid.T) { a.timer(rapidSource{rt}, noCrash) },
+		"finish an activity":      func(rt *rapid.T) { a.activity(rapidSource{rt}, noCrash) },
+		"finish another activity": func(rt *rapid.T) { a.activity(rapidSource{rt}, noCrash) },
+		"advance the clock":       a.clock,
+		"dispatch effects":        a.dispatch,
+		"stale callback":          a.stale,
+		"unknown callback":        a.unknown,
+		"":                        w.check,
 	}
 	if !opts.noDuplicates {
 		m["duplicate callback"] = a.duplicate
@@ -76,7 +80,7 @@ func run(rt *rapid.T, def *dsl.Definition, opts *config) {
 	}
 	sim := &Sim{w: w}
 	for name, act := range opts.actions {
-		m[name] = func(rt *rapid.T) { act(rt, sim) }
+		m["user: "+name] = func(rt *rapid.T) { act(rt, sim) } // never replaces a built-in
 	}
 	rt.Repeat(m)
 	w.liveness(rapidSource{rt}, a)
@@ -109,7 +113,7 @@ func (w *world) report() string {
 	for _, l := range w.trace {
 		b.WriteString("  " + l + "\n")
 	}
-	b.WriteString("replay: go test -run <this test> -rapid.seed=<the seed above>, or rerun: rapid keeps the fail file under testdata/rapid")
+	b.WriteString("replay: rapid prints the seed (and, unless -rapid.nofailfile, the fail file) below; rerun with -rapid.seed=N or -rapid.failfile=FILE")
 	return b.String()
 }
 
@@ -131,7 +135,7 @@ type pending struct {
 func (w *world) pending(kind interp.TriggerKind) []pending {
 	tree := ast.TreeOf(w.def)
 	var out []pending
-	for _, th := range w.meta.Threads {
+	for _, th := range w.current().Threads {
 		for _, p := range th.Waits {
 			if p.Kind != kind {
 				continue
@@ -215,6 +219,9 @@ func (w *world) finishActivity(info engine.EffectInfo, outcome string, crash cra
 	switch outcome {
 	case "success":
 		out, err := w.def.RunActivity(w.ctx, info.Path, info.Data)
+		if errors.Is(err, dsl.ErrActivityPanic) {
+			w.fail(InvPanic, info.Path, "%v", err)
+		}
 		if err != nil {
 			ev.Error = err.Error()
 			outcome = "error from the activity: " + err.Error()
@@ -359,15 +366,19 @@ func (w *world) liveness(src source, a *actions) {
 			continue
 		}
 		var moves []func(source, crashPoint)
-		if len(w.pending(interp.Custom)) > 0 {
+		if len(w.pending(interp.Custom)) > 0 && i < w.opts.liveness/2 {
 			moves = append(moves, a.deliver)
 		}
-		if len(w.pending(interp.Timer)) > 0 {
+		if timers := w.pending(interp.Timer); len(timers) > 0 {
 			moves = append(moves, a.timer)
+		} else if len(w.pending(interp.Custom)) > 0 {
+			// Late in the phase, events only where no timer can move on:
+			// real time passes, so a workflow with a way out by timer takes it.
+			moves = append(moves, a.deliver)
 		}
 		if len(moves) == 0 {
 			if w.runnable() {
-				w.moveClock(w.meta.DueTime())
+				w.moveClock(w.current().DueTime())
 				w.apply(interp.Event{Kind: interp.Resume}, noCrash, "resume")
 				continue
 			}
@@ -389,7 +400,7 @@ func (w *world) liveness(src source, a *actions) {
 // runnable reports whether a thread waits only for a Resume (a step retry
 // or a budget yield).
 func (w *world) runnable() bool {
-	for _, th := range w.meta.Threads {
+	for _, th := range w.current().Threads {
 		if th.Phase.Runnable() || th.Phase == interp.PhaseRetry {
 			return true
 		}

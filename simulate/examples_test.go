@@ -45,3 +45,18 @@ func TestPizza(t *testing.T) {
 func TestQuickstart(t *testing.T) {
 	simulate.Check(t, quickstart.Workflow, simulate.Options[quickstart.Approval]{})
 }
+
+// A deploy of pizza v2 (with its migration) mid-flight: every instance keeps
+// working, whatever it was doing.
+func TestPizzaUpgradeMidFlight(t *testing.T) {
+	simulate.Check(t, pizza.Workflow, simulate.Options[pizza.Order]{
+		Input:   func(t *rapid.T) pizza.Order { return pizza.Order{Customer: "bo"} },
+		Upgrade: pizza.WorkflowV2,
+		Invariant: func(s *pizza.Order) error { // checked until the upgrade changes the state type
+			if s.Delivered && !s.Confirmed {
+				return errors.New("delivered without confirmation")
+			}
+			return nil
+		},
+	})
+}

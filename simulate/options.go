@@ -71,7 +71,12 @@ func (o Options[S]) config() *config {
 		c.input = func(t *rapid.T) any { return o.Input(t) }
 	}
 	if o.Invariant != nil {
-		c.invariant = func(s any) error { return o.Invariant(s.(*S)) }
+		c.invariant = func(s any) error {
+			if v, ok := s.(*S); ok {
+				return o.Invariant(v)
+			}
+			return nil // after an upgrade to another state type
+		}
 	}
 	return c
 }

@@ -191,7 +191,7 @@ func (w *world) fold(state []byte, ev interp.Event) {
 	}
 	w.state, w.meta, w.metaB = r1.State, r1.Meta, m1
 	w.applied++
-	if f := r1.Meta.Failure; f != nil && strings.Contains(f.Message, "panic at") {
+	if f := r1.Meta.Failure; f != nil && f.Panic {
 		w.fail(InvPanic, f.Path, "user code panicked: %s", f.Message)
 	}
 }
@@ -211,7 +211,9 @@ func (w *world) compare() {
 			w.stateDiff(w.state, rec.State), metaDiff(w.meta, m))
 		return
 	}
-	if w.opts.invariant != nil {
+	// Until its next event migrates it, an instance written by an older
+	// version holds the older state type: the invariant waits for that.
+	if w.opts.invariant != nil && int(max(m.Version, 1)) == w.def.Version() {
 		s, err := w.decodeState(rec.State)
 		if err == nil {
 			err = w.opts.invariant(s)
@@ -253,6 +255,10 @@ func (w *world) apply(ev interp.Event, crash crashPoint, label string) (applied 
 		w.fail(InvLostEvent, w.where(), "the host acknowledged %q but the store does not have it", label)
 	case err != nil && !crashed && !errors.Is(err, ErrCrash) && applied:
 		w.fail(InvRejectedChange, w.where(), "the host rejected %q (%v) but the store applied it", label, err)
+	}
+	var pe *interp.PanicError
+	if errors.As(err, &pe) {
+		w.fail(InvPanic, pe.Path, "an event handler panicked while handling %q: %v", label, pe.Value)
 	}
 	if applied {
 		w.version++
@@ -317,7 +323,9 @@ func (w *world) dispatch(n int, crash bool) {
 		w.crash()
 		return
 	}
-	w.say("dispatch %d effects (%s)", n, strings.Join(kinds, ", "))
+	if n > 0 {
+		w.say("dispatch %d effects (%s)", n, strings.Join(kinds, ", "))
+	}
 }
 
 // perform is the effect receivers: it de-duplicates by effect ID, as the
@@ -352,9 +360,23 @@ func (w *world) perform(info engine.EffectInfo) {
 	}
 }
 
+// current is the model's meta as the current definition sees it: after a
+// deploy, the engine migrates an instance at its next event, so pending
+// callbacks and runnable threads are those of the migrated meta.
+func (w *world) current() interp.Meta {
+	if int(w.meta.Version) >= w.def.Version() || w.meta.Status.Finished() {
+		return w.meta
+	}
+	up, err := interp.Upgrade(w.def, w.state, w.meta)
+	if err != nil {
+		return w.meta
+	}
+	return up.Meta
+}
+
 // waitsFor reports whether the model's instance waits for callback.
 func (w *world) waitsFor(callback uint64) bool {
-	for _, th := range w.meta.Threads {
+	for _, th := range w.current().Threads {
 		for _, p := range th.Waits {
 			if p.Callback == callback {
 				return true

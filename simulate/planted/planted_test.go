@@ -266,3 +266,21 @@ func TestHostAcknowledgesBeforeCommit(t *testing.T) {
 		})
 	})
 }
+
+// A handler that panics on some payloads: the panic rejects the event, and
+// the simulator reports it rather than treating it as a validation error.
+func TestPanickingHandler(t *testing.T) {
+	def := dsl.MustCompile[stamp]("panics", dsl.For("loop",
+		dsl.Wait("tick", dsl.On("tick", dsl.Signal(func(s *stamp, n int) (int, error) {
+			if n > 5 {
+				var m map[int]int
+				m[n] = n // the bug: a nil map
+			}
+			s.Count += n
+			return s.Count, nil
+		})), dsl.On("stop", dsl.After(time.Hour), dsl.Break())),
+	))
+	wantCaught(t, simulate.InvPanic, func(tb *report) {
+		simulate.Check(tb, def, simulate.Options[stamp]{})
+	})
+}

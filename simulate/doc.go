@@ -1,0 +1,189 @@
+// Package simulate property-tests your own workflow in go test: it runs a
+// definition through the real interpreter and engine under random
+// schedules, crashes, duplicate deliveries and definition upgrades, checks a
+// list of invariants after every step, and shrinks any failure to a short
+// trace in plain words that replays from a seed.
+//
+// Temporal's test suite runs the one schedule a test scripts, and its
+// replayer checks the histories you recorded; no durable-workflow library
+// explores schedules and crashes for you. This package does, with
+// pgregory.net/rapid doing the drawing and the shrinking. docs/simulation.md
+// is a tutorial.
+//
+// # Usage
+//
+// Call [Check] from a test with the definition and [Options] for its state
+// type:
+//
+//	func TestOrder(t *testing.T) {
+//		simulate.Check(t, order.Workflow, simulate.Options[order.State]{
+//			Input: func(t *rapid.T) order.State {
+//				return order.State{Amount: rapid.IntRange(1, 500).Draw(t, "amount")}
+//			},
+//			Invariant: func(s *order.State) error {
+//				if s.Refunded > s.Captured {
+//					return errors.New("refunded more than captured")
+//				}
+//				return nil
+//			},
+//		})
+//	}
+//
+// Each of rapid's checks (100 by default) starts one instance on a fresh
+// in-memory store under a fake clock, draws a sequence of actions (about 30
+// on average), checks the invariants after each, runs the liveness phase,
+// and finally replays the recorded steps on a fresh host.
+//
+// [Fuzz] makes the same run a fuzz target, the fuzzer's bytes choosing
+// every action and value:
+//
+//	func FuzzOrder(f *testing.F) {
+//		f.Fuzz(simulate.Fuzz(order.Workflow, simulate.Options[order.State]{...}))
+//	}
+//
+// # Actions
+//
+// Every action goes through the engine, as production traffic would:
+//
+//   - deliver an event: a custom event ([dsl.Signal], [dsl.Custom]) some
+//     thread waits for, with a payload from [Options.Payloads] or drawn from
+//     the payload type (small numbers, short strings, up to three elements);
+//   - fire a timer: move the clock to a pending timer's deadline and fire it;
+//   - finish an activity: complete a dispatched [dsl.Call] attempt with
+//     success (the activity function runs on its input snapshot), an error
+//     or a timeout;
+//   - advance the clock by a second up to a day, and resume;
+//   - dispatch effects: perform the next one to four outbox effects and
+//     acknowledge them, as the engine's dispatcher does;
+//   - stale callback: deliver a callback whose wait was resolved by another
+//     event; unknown callback: one never issued;
+//   - duplicate callback: deliver an accepted callback again;
+//   - crash: the host dies before a commit (the write is lost), after a
+//     commit (the write is durable, the caller hears [ErrCrash]), or in the
+//     middle of a dispatch (effects performed, the last acknowledgement
+//     lost); a new host restarts over the same store;
+//   - cancel the instance;
+//   - upgrade the definition to [Options.Upgrade] (once per run);
+//   - your own [Options.Actions].
+//
+// An action with nothing to act on (no timer pending, say) is skipped.
+//
+// # Invariants
+//
+// The simulator keeps a model: the events the store accepted, folded by the
+// pure interpreter with no host and no crashes. A [*Violation] names the
+// first invariant that broke:
+//
+//   - [InvDeterminism]: applying the same event to the same state twice
+//     gave different bytes; catches time.Now, randomness, map iteration
+//     order and package variables in steps, conditions and handlers.
+//   - [InvCrash]: the stored instance is not byte for byte the model (or
+//     does not load or decode); catches hosts and stores that persist
+//     something else than what was accepted, or lose writes on a crash.
+//   - [InvLostEvent]: the host said an event was accepted but the store
+//     does not have it; catches acknowledging before committing.
+//   - [InvInventedEvent]: the store applied an event the interpreter
+//     rejects, or jumped versions, or an effect was dispatched that no
+//     accepted transition emitted.
+//   - [InvSetupTeardown]: a custom event's setup performed twice, a teardown
+//     without its setup or performed twice, or, once the instance ended, a
+//     setup not torn down exactly once.
+//   - [InvEffects]: an effect ID issued twice, an outbox entry that does not
+//     decode, or a committed effect never dispatched by the end.
+//   - [InvPanic]: the workflow failed because user code panicked (a step on
+//     every attempt, a condition, a timer function, a setup). A panic in an
+//     event handler only rejects the event, and one in an activity fails
+//     the attempt; neither is reported.
+//   - [InvUser]: [Options.Invariant] returned an error for the committed
+//     state.
+//   - [InvLiveness]: after the liveness phase the instance neither ended
+//     nor rests where [Options.Resting] allows (or it never started).
+//   - [InvPositions]: after an upgrade, a parked thread's position or a
+//     pending event no longer exists in the new definition.
+//   - [InvReplay]: the recorded steps replayed on a fresh host reached a
+//     different end state; catches hidden inputs outside the recorded ones.
+//   - [InvRejectedChange]: the host rejected an event, without crashing,
+//     but the store applied it.
+//
+// # Liveness
+//
+// When the random actions are over, the liveness phase turns crashes and
+// duplicates off and drives the instance to its end: it dispatches the
+// outbox, completes activities successfully, delivers pending events and
+// fires timers (choosing among them at random), and resumes due retries,
+// for at most [Options.LivenessSteps] moves (default 200). An instance that
+// has not ended by then, and is not resting at waits listed in
+// [Options.Resting], breaks [InvLiveness]: a wait nobody can answer, a
+// WaitFor that never holds, a service loop meant to run forever that was
+// not declared. Then every committed effect must have been dispatched and,
+// if the instance ended, every setup torn down.
+//
+// # Failure reports
+//
+// A failing check fails the test with rapid's message wrapped around the
+// simulator's report: the invariant and the positions of the threads, the
+// detail (for a state, a go-cmp diff), the options, and the shrunk trace, one numbered line per step, each saying
+// what was done and what the host answered:
+//
+//	weft simulation of "refunds" failed: invariant broken: user invariant at "capture/charge, service/requests"
+//	refunded 1 cents but captured only 0
+//	...
+//	trace:
+//	  1. start with {Order:o-1 Amount:1 Captured:0 Refunded:0}
+//	  2. deliver refund({Cents:1}) to thread main at wait "service/requests" (callback 1): accepted
+//
+// rapid prints the seed and saves the shrunk case to
+// testdata/rapid/<Test>/<Test>-<time>-<pid>.fail; every later run of the
+// test replays the files there first, so the bug stays reproduced until it
+// is fixed (commit the file as a regression test). To replay explicitly:
+//
+//	go test -run '^TestOrder$' -rapid.seed=<seed>
+//	go test -run '^TestOrder$' -rapid.failfile=testdata/rapid/TestOrder/<file>.fail
+//
+// For a longer, nightly-style run: go test -run '^TestOrder$'
+// -rapid.checks=10000 (and -rapid.steps=100 for longer runs of actions).
+// -rapid.v logs every draw.
+//
+// # Options
+//
+// [Options] say what to draw and what to check: Input draws the start state;
+// Payloads draws the payload of an event by the name of its On; Invariant
+// checks the state; Resting lists the waits where the instance may stay
+// forever; Upgrade is the next definition, of the same state type, to swap
+// to; NoCrashes,
+// NoDuplicates and NoCancel remove actions; LivenessSteps bounds the
+// liveness phase; Actions adds actions, which drive the instance through a
+// [*Sim]. Store and Host wrap the store and the engine, so the same run
+// checks a storage adapter or a host of your own: a store implementing
+// Crash() is told of every simulated crash, and a Store option may return
+// an entirely different store, such as a bbolt file.
+//
+// # Upgrade verification
+//
+// [Verify] is the offline side of [Options.Upgrade]: given a new definition
+// (with its migrations) and a store, such as a bbolt file copied from
+// production and opened read-only, it checks every stored instance of the
+// workflow without writing anything. The state must decode into the new
+// state type after upcasting, every position and pending wait must resolve
+// after the path migrations, and with [VerifyOptions.Schedules] > 0 the
+// simulator's liveness phase drives each running instance to its end under
+// the new definition, on schedules drawn from [VerifyOptions.Seed]. Each
+// verdict is an [InstanceReport] whose Cause is one of the Cause constants.
+//
+// # What it is not
+//
+// It is random testing, not a proof: it explores the schedules it draws,
+// within the number of checks and steps. Actions that end the instance
+// (cancel, a timer) are drawn as often as any other, so many runs end
+// early; to reach deep states give the check payloads that make progress,
+// turn cancellation off or add Actions that drive the workflow there.
+//
+// It runs one instance at a time, in one goroutine, under a fake clock; it
+// does not test the engine's worker pool, real time, or several instances
+// sharing a store. It runs your activity functions for real on every
+// simulated success, so activities that talk to other systems need test
+// doubles. It does not check that a storage adapter meets the whole store
+// contract (package storage/storagetest does that). [Check] starts every
+// run from an instance it creates; [Verify] is the one that reads stored
+// instances.
+package simulate
