@@ -199,9 +199,12 @@ func (w *world) fold(state []byte, ev interp.Event) {
 // compare checks the stored record against the model: crash equivalence.
 func (w *world) compare() {
 	si, rec, m := w.load()
-	if w.failure != nil {
-		return
+	if w.failure == nil {
+		w.compareWith(si, rec, m)
 	}
+}
+
+func (w *world) compareWith(si storage.Instance, rec codec.Record, m interp.Meta) {
 	if si.Version != w.version {
 		w.fail(InvCrash, "", "the store is at version %d, the model at %d", si.Version, w.version)
 		return
@@ -232,7 +235,7 @@ func (w *world) apply(ev interp.Event, crash crashPoint, label string) (applied 
 	w.store.armed, w.store.fired = crash, noCrash
 	_, err = w.host.Apply(w.ctx, instanceID, ev)
 	w.store.armed = noCrash
-	si, _, _ := w.load()
+	si, rec, m := w.load()
 	if w.failure != nil {
 		return false, err
 	}
@@ -271,7 +274,7 @@ func (w *world) apply(ev interp.Event, crash crashPoint, label string) (applied 
 		w.crash()
 	}
 	if w.failure == nil {
-		w.compare()
+		w.compareWith(si, rec, m) // the crash changed nothing in the store
 	}
 	return applied, err
 }
