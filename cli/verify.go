@@ -13,7 +13,7 @@ import (
 var verifyCommand = Command{
 	Name:    "verify",
 	Summary: "check every stored instance against the new definitions before deploying them",
-	Usage:   "--db FILE [--schedules N] [--json]",
+	Usage:   "--db FILE [--schedules N] [--seed N] [--json] [--all]",
 	Help: `For each instance, against the upgrade of its workflow (or today's
 definition when there is none): its state decodes into the new state type
 after migrations, every thread position and pending wait resolves, and with
@@ -91,7 +91,8 @@ func runVerify(ctx context.Context, p *Program, args []string) error {
 		total.Broken += sum.Broken
 	}
 	if *asJSON {
-		if err := writeJSONLine(p.Stdout, map[string]any{"summary": total}); err != nil {
+		sum := map[string]int{"instances": total.Instances, "ok": total.OK, "broken": total.Broken}
+		if err := writeJSONLine(p.Stdout, map[string]any{"summary": sum}); err != nil {
 			return err
 		}
 	}

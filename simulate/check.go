@@ -113,7 +113,11 @@ func (w *world) report() string {
 	for _, l := range w.trace {
 		b.WriteString("  " + l + "\n")
 	}
-	b.WriteString("replay: rapid prints the seed (and, unless -rapid.nofailfile, the fail file) below; rerun with -rapid.seed=N or -rapid.failfile=FILE")
+	if w.replayHint != "" {
+		b.WriteString(w.replayHint)
+	} else {
+		b.WriteString("replay: rapid prints the seed (and, unless -rapid.nofailfile, the fail file) below; rerun with -rapid.seed=N or -rapid.failfile=FILE")
+	}
 	return b.String()
 }
 
@@ -389,7 +393,7 @@ func (w *world) liveness(src source, a *actions) {
 	w.dispatch(-1, false)
 	w.missingEffects() // a lost effect explains a stuck instance better than "stuck"
 	if w.failure == nil && !w.meta.Status.Finished() && !w.resting() {
-		w.fail(InvLiveness, w.where(), "after %d liveness steps the instance is still %s, stuck at: %s",
+		w.fail(InvLiveness, w.where(), "after the liveness phase (at most %d deliveries) the instance is still %s, stuck at: %s",
 			w.opts.liveness, w.meta.Status, describe(w.meta))
 	}
 	if w.failure == nil {

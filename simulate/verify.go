@@ -142,6 +142,7 @@ func verifyOne(si storage.Instance, def *dsl.Definition, cfg *config, opts Verif
 		h.Write([]byte(si.ID))
 		for i := range opts.Schedules {
 			w := newWorld(def, cfg)
+			w.replayHint = fmt.Sprintf("replay: verify again with the same seed (%d) and --schedules %d", opts.Seed, opts.Schedules)
 			w.startFrom(si, res)
 			w.liveness(newSeeded(opts.Seed^h.Sum64()+uint64(i)), &actions{w: w})
 			if w.failure != nil {

@@ -82,7 +82,8 @@ type world struct {
 	teardowns map[uint64][]string // callback -> distinct teardown effect IDs
 	activity  map[uint64]engine.EffectInfo
 
-	failure *Violation
+	failure    *Violation
+	replayHint string // how to replay a failure, when not from a rapid test
 }
 
 type delivered struct {
