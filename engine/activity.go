@@ -68,6 +68,7 @@ func (e *Engine) runActivity(ctx context.Context, info EffectInfo, oe *outboxEff
 		// The effect stays in the outbox and runs again after a restart.
 		return fmt.Errorf("engine: activity %s abandoned: %w", info.ID, ctx.Err())
 	}
+	e.metrics.Activity(oe.Workflow, oe.Path, runErr)
 	if e.work.wasCanceled(a) {
 		return nil
 	}

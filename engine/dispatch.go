@@ -145,7 +145,7 @@ func (e *Engine) scanOutbox(ctx context.Context, now time.Time, exec func(job) b
 func (e *Engine) do(ctx context.Context, j job) (progress bool, err error) {
 	var hold time.Time
 	if j.effect == nil {
-		progress, err = e.resume(ctx, j.instance)
+		progress, err = e.resumeDue(ctx, j.instance)
 		if err == nil && !progress {
 			hold = e.clock.Now().Add(notDueHold)
 		}
@@ -157,6 +157,9 @@ func (e *Engine) do(ctx context.Context, j job) (progress bool, err error) {
 		// Stopping: not a failure of the job, and nothing to retry here.
 		e.work.finish(j.key, time.Time{})
 		return progress, err
+	}
+	if j.effect != nil {
+		e.metrics.Effect(j.oe.Workflow, j.oe.Kind, err)
 	}
 	if err != nil {
 		retry := e.work.failed(j.key, e.clock.Now(), e.backoff)

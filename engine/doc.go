@@ -46,6 +46,13 @@
 // race; across processes the store's compare-and-set decides, and the
 // loser reloads and retries. Each accepted event is applied exactly once.
 //
+// # Metrics
+//
+// [WithMetrics] hands the engine a [Metrics] implementation, which hears of
+// every committed transition, compare-and-set conflict, performed or
+// failed effect and activity attempt; the engine depends on no metrics
+// library and keeps no global state. By default nothing is counted.
+//
 // # The clock
 //
 // The engine reads time only from its [Clock] ([WithClock]): every event

@@ -39,7 +39,7 @@ func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, inpu
 	if err != nil {
 		return fmt.Errorf("engine: start %q: %w", id, err)
 	}
-	inst, effects, err := encode(id, def.Name(), res)
+	inst, _, effects, err := encode(id, def.Name(), res)
 	if err != nil {
 		return err
 	}
@@ -49,6 +49,7 @@ func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, inpu
 		}
 		return fmt.Errorf("engine: start %q: %w", id, err)
 	}
+	e.metrics.Transition(def.Name(), interp.Start)
 	e.wake()
 	return nil
 }
@@ -174,4 +175,40 @@ func (e *Engine) resume(ctx context.Context, id string) (bool, error) {
 		return false, nil
 	}
 	return err == nil, err
+}
+
+// maxChain bounds how many transitions resumeDue runs for one instance
+// before it lets the run loop schedule others.
+const maxChain = 32
+
+// resumeDue is how the run loop resumes a due instance: like resume, but
+// while the instance is due again at once (a statement budget ran out) it
+// goes on with it, up to maxChain transitions, keeping the instance's lock
+// and the record it just committed instead of loading it again. Each
+// transition still commits on its own (a checkpoint per transition), and
+// the compare-and-set on the version guards against other processes. It
+// stops early when another caller waits for the instance's lock, so that
+// Send and Deliver do not wait behind a long chain. It reports whether
+// anything was due.
+func (e *Engine) resumeDue(ctx context.Context, id string) (bool, error) {
+	unlock, err := e.locks.lock(ctx, id)
+	if err != nil {
+		return false, fmt.Errorf("engine: instance %q: %w", id, err)
+	}
+	defer unlock()
+	var from *loaded
+	for n := 0; ; n++ {
+		res, next, err := e.transitionLocked(ctx, id, from, event(interp.Event{Kind: interp.Resume}))
+		if errors.Is(err, interp.ErrNotDue) {
+			return n > 0, nil
+		}
+		if err != nil {
+			return n > 0, err
+		}
+		due := res.Meta.DueTime()
+		if n+1 >= maxChain || due.IsZero() || due.After(e.clock.Now()) || ctx.Err() != nil || e.locks.contended(id) {
+			return true, nil
+		}
+		from = next
+	}
 }

@@ -54,6 +54,15 @@ func (l *instanceLocks) release(id string, il *instanceLock) {
 	}
 }
 
+// contended reports whether someone besides the holder wants the lock of
+// instance id.
+func (l *instanceLocks) contended(id string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	il := l.m[id]
+	return il != nil && il.refs > 1
+}
+
 // size is the number of instances with a lock entry (for tests of the refcount).
 func (l *instanceLocks) size() int {
 	l.mu.Lock()

@@ -15,6 +15,10 @@ const minWait = time.Millisecond
 // are due (timers, step retries, budget yields), and performs outbox
 // effects (setup and teardown handlers, activities, the finish hook) in
 // worker goroutines (see [WithWorkers]), retrying failures with backoff.
+// An instance that is due again at once after a transition (its
+// statement budget ran out) is resumed again by the same worker, up to a
+// bound, without reading it back from the store; each transition still
+// commits on its own.
 //
 // When ctx is done Run stops handing out work, cancels the context of
 // running activities and handlers, waits for the workers to return and

@@ -60,42 +60,62 @@ func (e *Engine) transition(ctx context.Context, id string, build eventFor) (int
 		return interp.Result{}, fmt.Errorf("engine: instance %q: %w", id, err)
 	}
 	defer unlock()
+	res, _, err := e.transitionLocked(ctx, id, nil, build)
+	return res, err
+}
+
+// transitionLocked is transition for a caller that holds the instance's
+// lock. If from is not nil it is the instance as this engine committed it
+// last, and it stands in for the first load: the compare-and-set on its
+// version proves it current, and a conflict reloads. It returns the result
+// and the instance as now committed.
+func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, build eventFor) (interp.Result, *loaded, error) {
 	for try := 1; ; try++ {
-		l, err := e.load(ctx, id)
-		if err != nil {
-			return interp.Result{}, err
+		var l loaded
+		if from != nil && try == 1 {
+			l = *from
+		} else {
+			var err error
+			if l, err = e.load(ctx, id); err != nil {
+				return interp.Result{}, nil, err
+			}
 		}
 		def, err := e.definitionOf(l.rec.Workflow, id)
 		if err != nil {
-			return interp.Result{}, err
+			return interp.Result{}, nil, err
 		}
 		ev, err := build(&l.meta)
 		if err != nil {
-			return interp.Result{}, err
+			return interp.Result{}, nil, err
 		}
 		ev.Time = e.clock.Now()
 		res, err := interp.Apply(def, l.rec.State, l.meta, ev)
 		if err != nil {
-			return interp.Result{}, fmt.Errorf("engine: %s of %q: %w", ev.Kind, id, err)
+			return interp.Result{}, nil, fmt.Errorf("engine: %s of %q: %w", ev.Kind, id, err)
 		}
-		inst, effects, err := encode(id, def.Name(), res)
+		inst, rec, effects, err := encode(id, def.Name(), res)
 		if err != nil {
-			return interp.Result{}, err
+			return interp.Result{}, nil, err
 		}
-		_, err = e.store.Commit(ctx, storage.Commit{Instance: inst, Expect: l.stored.Version, Effects: effects})
-		if errors.Is(err, storage.ErrConflict) && try < maxConflicts {
-			if err := conflictPause(ctx, try); err != nil {
-				return interp.Result{}, fmt.Errorf("engine: %s of %q: %w", ev.Kind, id, err)
+		version, err := e.store.Commit(ctx, storage.Commit{Instance: inst, Expect: l.stored.Version, Effects: effects})
+		if errors.Is(err, storage.ErrConflict) {
+			e.metrics.Conflict(def.Name())
+			if try < maxConflicts {
+				if err := conflictPause(ctx, try); err != nil {
+					return interp.Result{}, nil, fmt.Errorf("engine: %s of %q: %w", ev.Kind, id, err)
+				}
+				continue
 			}
-			continue
 		}
 		if err != nil {
-			return interp.Result{}, fmt.Errorf("engine: %s of %q: %w", ev.Kind, id, err)
+			return interp.Result{}, nil, fmt.Errorf("engine: %s of %q: %w", ev.Kind, id, err)
 		}
+		e.metrics.Transition(def.Name(), ev.Kind)
 		if len(effects) > 0 || !inst.Due.IsZero() {
 			e.wake()
 		}
-		return res, nil
+		inst.Version, inst.Data = version, nil // the record is in rec
+		return res, &loaded{stored: inst, rec: rec, meta: res.Meta}, nil
 	}
 }
 
@@ -116,18 +136,20 @@ func conflictPause(ctx context.Context, try int) error {
 
 // encode turns an accepted result into what the store keeps: the record
 // (with the status and due time the store indexes) and the outbox entries.
-func encode(id, workflow string, res interp.Result) (storage.Instance, []storage.Effect, error) {
+// It also returns the record unencoded.
+func encode(id, workflow string, res interp.Result) (storage.Instance, codec.Record, []storage.Effect, error) {
 	meta, err := codec.Marshal(res.Meta)
 	if err != nil {
-		return storage.Instance{}, nil, fmt.Errorf("engine: instance %q: encode meta: %w", id, err)
+		return storage.Instance{}, codec.Record{}, nil, fmt.Errorf("engine: instance %q: encode meta: %w", id, err)
 	}
-	data, err := codec.EncodeRecord(codec.Record{Workflow: workflow, State: res.State, Meta: meta})
+	rec := codec.Record{Format: codec.Format, Workflow: workflow, State: res.State, Meta: meta}
+	data, err := codec.EncodeRecord(rec)
 	if err != nil {
-		return storage.Instance{}, nil, fmt.Errorf("engine: instance %q: %w", id, err)
+		return storage.Instance{}, codec.Record{}, nil, fmt.Errorf("engine: instance %q: %w", id, err)
 	}
 	effects, err := outboxEffects(id, workflow, res.Effects)
 	if err != nil {
-		return storage.Instance{}, nil, err
+		return storage.Instance{}, codec.Record{}, nil, err
 	}
 	inst := storage.Instance{
 		ID:       id,
@@ -136,7 +158,7 @@ func encode(id, workflow string, res interp.Result) (storage.Instance, []storage
 		Due:      storableDue(res.Meta.DueTime()),
 		Data:     data,
 	}
-	return inst, effects, nil
+	return inst, rec, effects, nil
 }
 
 // epoch is the earliest due time a store accepts.
