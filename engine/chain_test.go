@@ -69,7 +69,7 @@ func TestChainedResumesMatchSingleResumes(t *testing.T) {
 		single.clock.Advance(time.Minute)
 	}
 	inst := chained.wantStatus("s", interp.StatusCompleted)
-	if out := output[string](t, inst); out != "4 3 [a a a a b b b]" || inst.Version < 10 {
+	if out := output[string](t, inst); out != "4 3 [a b a b a b a]" || inst.Version < 10 {
 		t.Fatalf("output %q at version %d", out, inst.Version)
 	}
 }

@@ -3,6 +3,7 @@ package interp
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/weftflow/weft/codec"
@@ -99,16 +100,17 @@ type thread struct {
 }
 
 type machine struct {
-	tree    *ast.Tree
-	s       any // *S
-	meta    Meta
-	threads []*thread // sorted by ID
-	queue   []*thread
-	effects []Effect
-	now     int64
-	budget  int
-	yielded bool // the budget ran out: runnable threads wait for Resume
-	done    bool // the instance finished in this transition
+	tree      *ast.Tree
+	s         any // *S
+	meta      Meta
+	threads   []*thread // sorted by ID
+	queue     []*thread
+	effects   []Effect
+	now       int64
+	budget    int
+	yielded   bool   // the budget ran out: runnable threads wait for Resume
+	yieldedBy string // the thread that ran out
+	done      bool   // the instance finished in this transition
 
 	// input is the state as given; while clean (no user code has run on the
 	// decoded state) it doubles as the snapshot a failing step rolls back to.
@@ -199,7 +201,14 @@ func onNamed(wait *ast.Node, name string) *ast.Node {
 // resume queues runnable threads, steps whose retry is due and threads with
 // a due timer. It reports whether anything was due.
 func (m *machine) resume() bool {
-	for _, t := range m.threads {
+	// Round robin: threads after the one that ran out of budget go first,
+	// so a thread that spins without blocking cannot starve the others.
+	first := sort.Search(len(m.threads), func(i int) bool { return m.threads[i].ID > m.meta.Yielded })
+	if m.meta.Yielded == "" {
+		first = 0
+	}
+	for k := range m.threads {
+		t := m.threads[(first+k)%len(m.threads)]
 		switch {
 		case t.Phase.Runnable():
 			m.queue = append(m.queue, t)
@@ -248,7 +257,9 @@ func (m *machine) runAll() {
 				m.run(t)
 			}
 		}
-		if m.done || m.yielded || !m.wake() {
+		// After a yield, waking still marks threads runnable for the next
+		// Resume, so a spinning thread cannot hide that a Join now holds.
+		if m.done || !m.wake() || m.yielded {
 			return
 		}
 	}
@@ -304,6 +315,7 @@ func (m *machine) result() (Result, error) {
 		return Result{}, fmt.Errorf("%w: encode state of %q: %w", ErrCorrupt, m.meta.Instance, err)
 	}
 	m.meta.Seq++
+	m.meta.Yielded = m.yieldedBy
 	if m.yielded {
 		m.emit(Effect{Kind: ResumeAt, At: time.Unix(0, m.now).UTC()})
 	}

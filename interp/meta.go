@@ -19,6 +19,7 @@ type Meta struct {
 	Started      int64    `cbor:"10,keyasint,omitempty"` // unix ns of the start event
 	Version      uint32   `cbor:"11,keyasint,omitempty"` // the definition version that last wrote it (0 means 1)
 	Migrated     []uint32 `cbor:"12,keyasint,omitempty"` // the From of every migration applied to it, in order
+	Yielded      string   `cbor:"13,keyasint,omitempty"` // the thread that ran out of budget last; the next Resume runs the others first
 }
 
 // recentCallbacks bounds Meta.Recent: a re-delivery of one of the last

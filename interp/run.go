@@ -23,7 +23,7 @@ func (m *machine) run(t *thread) {
 		case PhaseExit:
 			m.next(t, n)
 		case PhaseIterate:
-			if !m.spend() {
+			if !m.spend(t) {
 				return
 			}
 			ok := true
@@ -51,9 +51,9 @@ func (m *machine) run(t *thread) {
 
 // spend takes one statement from the budget; false means the thread must
 // yield where it is.
-func (m *machine) spend() bool {
+func (m *machine) spend(t *thread) bool {
 	if m.budget == 0 {
-		m.yielded = true
+		m.yielded, m.yieldedBy = true, t.ID
 		return false
 	}
 	m.budget--
@@ -183,7 +183,7 @@ func (m *machine) enter(t *thread, n *ast.Node) bool {
 }
 
 func (m *machine) step(t *thread, n *ast.Node) bool {
-	if !m.spend() {
+	if !m.spend(t) {
 		return false
 	}
 	// A failed attempt's changes must not leak into the next one, so the

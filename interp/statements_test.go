@@ -568,3 +568,36 @@ func TestAtTimerOutOfRangeFails(t *testing.T) {
 		}
 	}
 }
+
+// A thread that spins without blocking does not starve its siblings: after
+// a budget yield, the next Resume runs the other threads first.
+func TestSpinningThreadDoesNotStarveOthers(t *testing.T) {
+	def := dsl.MustCompile[counter]("fair", dsl.S(
+		dsl.Go("a spinner", dsl.For("spin", add("inc"))),
+		dsl.Go("b worker", logStep("work", "worked")),
+		dsl.Join("both", "b worker"),
+		dsl.Return("done"),
+	), dsl.Budget(5))
+	i := start(t, def, nil)
+	for range 5 {
+		if i.meta.Status != interp.StatusRunning {
+			break
+		}
+		if err := i.resume(0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	i.wantStatus(interp.StatusCompleted)
+	if got := decodeState[counter](i).Log; !slicesContains(got, "worked") {
+		t.Fatalf("the worker never ran: %v", got)
+	}
+}
+
+func slicesContains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
