@@ -11,6 +11,7 @@ import (
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
+	"github.com/weftflow/weft/storage/memory"
 )
 
 func TestStartSendQuery(t *testing.T) {
@@ -272,4 +273,37 @@ func TestList(t *testing.T) {
 	}
 	_, err = v.e.List(v.ctx, "", 0)
 	wantErr(t, err, storage.ErrInvalid)
+}
+
+// After a deploy that renames an event, Send by the new name reaches an
+// instance that has not been migrated yet.
+func TestSendByRenamedEventBeforeMigration(t *testing.T) {
+	type St struct{ Got bool }
+	sig := dsl.Signal(func(s *St, _ bool) (bool, error) { s.Got = true; return true, nil })
+	v1 := dsl.MustCompile[St]("rename", dsl.Wait("w", dsl.On("old", sig)))
+	v2 := dsl.MustCompile[St]("rename", dsl.Wait("w", dsl.On("new", sig)), dsl.Version(2),
+		dsl.Migrate(dsl.Migration{From: 1, Paths: map[string]string{"w/old": "w/new"}}))
+	ctx := context.Background()
+	st := memory.New()
+	e1 := engine.New(st)
+	if err := e1.Register(v1); err != nil {
+		t.Fatal(err)
+	}
+	if err := e1.Start(ctx, v1, "r", St{}); err != nil {
+		t.Fatal(err)
+	}
+	e2 := engine.New(st)
+	if err := e2.Register(v2); err != nil {
+		t.Fatal(err)
+	}
+	if err := e2.Send(ctx, "r", "new", true, nil); err != nil {
+		t.Fatalf("send by the new name: %v", err)
+	}
+	inst, err := e2.Get(ctx, "r")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inst.Meta.Status != interp.StatusCompleted || inst.Meta.Version != 2 {
+		t.Fatalf("status %s version %d", inst.Meta.Status, inst.Meta.Version)
+	}
 }

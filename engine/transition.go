@@ -84,7 +84,16 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 		if err != nil {
 			return interp.Result{}, nil, err
 		}
-		ev, err := build(&l.meta)
+		// Events are looked up in the meta as the current definition sees
+		// it: after a deploy, an instance is migrated by its next event, and
+		// a renamed event must already answer to its new name.
+		view := l.meta
+		if int(max(view.Version, 1)) < def.Version() {
+			if up, err := interp.Upgrade(def, l.rec.State, l.meta); err == nil {
+				view = up.Meta
+			}
+		}
+		ev, err := build(&view)
 		if err != nil {
 			return interp.Result{}, nil, err
 		}
