@@ -100,8 +100,8 @@ func decodeStored(si storage.Instance) (loaded, error) {
 	if err != nil {
 		return loaded{}, fmt.Errorf("engine: instance %q: %w", si.ID, err)
 	}
-	var m interp.Meta
-	if err := codec.UnmarshalWhat("meta", rec.Meta, &m); err != nil {
+	m, err := interp.DecodeMeta(rec.Meta)
+	if err != nil {
 		return loaded{}, fmt.Errorf("engine: instance %q: %w", si.ID, err)
 	}
 	return loaded{stored: si, rec: rec, meta: m}, nil

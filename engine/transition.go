@@ -147,10 +147,7 @@ func conflictPause(ctx context.Context, try int) error {
 // (with the status and due time the store indexes) and the outbox entries.
 // It also returns the record unencoded.
 func encode(id, workflow string, res interp.Result) (storage.Instance, codec.Record, []storage.Effect, error) {
-	meta, err := codec.Marshal(res.Meta)
-	if err != nil {
-		return storage.Instance{}, codec.Record{}, nil, fmt.Errorf("engine: instance %q: encode meta: %w", id, err)
-	}
+	meta := interp.EncodeMeta(res.Meta) // EncodeRecord checks it against the decode limits
 	rec := codec.Record{Format: codec.Format, Workflow: workflow, State: res.State, Meta: meta}
 	data, err := codec.EncodeRecord(rec)
 	if err != nil {

@@ -31,18 +31,18 @@ func BenchmarkSequentialCheckpointEveryStep(b *testing.B) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	b.ReportAllocs()
 	transitions := 0
-	var meta interp.Meta // reused, as a host decoding records in a loop would
+	var meta interp.Meta
 	for b.Loop() {
 		r, err := interp.Apply(def, nil, interp.Meta{}, interp.Event{Kind: interp.Start, Time: now, Instance: "w"})
 		if err != nil {
 			b.Fatal(err)
 		}
 		state := r.State
-		metaBytes, _ := codec.Marshal(r.Meta)
+		metaBytes := interp.EncodeMeta(r.Meta)
 		transitions++
 		for {
-			meta = interp.Meta{}
-			if err := codec.Unmarshal(metaBytes, &meta); err != nil {
+			var err error
+			if meta, err = interp.DecodeMeta(metaBytes); err != nil {
 				b.Fatal(err)
 			}
 			if meta.Status != interp.StatusRunning {
@@ -53,9 +53,7 @@ func BenchmarkSequentialCheckpointEveryStep(b *testing.B) {
 				b.Fatal(err)
 			}
 			state = r.State
-			if metaBytes, err = codec.Marshal(r.Meta); err != nil {
-				b.Fatal(err)
-			}
+			metaBytes = interp.EncodeMeta(r.Meta)
 			transitions++
 		}
 	}
@@ -97,12 +95,12 @@ func BenchmarkResumeAfterK(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
-			state, metaBytes := r.State, must(codec.Marshal(r.Meta))
+			state, metaBytes := r.State, interp.EncodeMeta(r.Meta)
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				var meta interp.Meta
-				if err := codec.Unmarshal(metaBytes, &meta); err != nil {
+				meta, err := interp.DecodeMeta(metaBytes)
+				if err != nil {
 					b.Fatal(err)
 				}
 				cb := meta.Threads[0].Waits[0].Callback
@@ -110,9 +108,7 @@ func BenchmarkResumeAfterK(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				if _, err := codec.Marshal(r.Meta); err != nil {
-					b.Fatal(err)
-				}
+				_ = interp.EncodeMeta(r.Meta)
 			}
 		})
 	}

@@ -113,7 +113,7 @@ func verifyOne(si storage.Instance, def *dsl.Definition, cfg *config, opts Verif
 	rec, err := codec.DecodeRecord(si.Data)
 	var meta interp.Meta
 	if err == nil {
-		err = codec.UnmarshalWhat("meta", rec.Meta, &meta)
+		meta, err = interp.DecodeMeta(rec.Meta)
 	}
 	if err != nil {
 		rep.Cause, rep.Detail = CauseRecord, err.Error()
@@ -163,10 +163,9 @@ func (w *world) startFrom(si storage.Instance, up interp.Result) {
 	if up.Meta.Started != 0 {
 		w.clock.Set(time.Unix(0, up.Meta.Started).UTC())
 	}
-	metaB, err := codec.Marshal(up.Meta)
-	if err == nil {
-		si.Data, err = codec.EncodeRecord(codec.Record{Workflow: si.Workflow, State: up.State, Meta: metaB})
-	}
+	metaB := interp.EncodeMeta(up.Meta)
+	var err error
+	si.Data, err = codec.EncodeRecord(codec.Record{Workflow: si.Workflow, State: up.State, Meta: metaB})
 	if err == nil {
 		si.ID = instanceID
 		_, err = w.store.Create(w.ctx, si, nil)

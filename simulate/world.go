@@ -140,8 +140,8 @@ func (w *world) load() (storage.Instance, codec.Record, interp.Meta) {
 		w.fail(InvCrash, "", "the stored record does not decode: %v", err)
 		return si, rec, interp.Meta{}
 	}
-	var m interp.Meta
-	if err := codec.UnmarshalWhat("meta", rec.Meta, &m); err != nil {
+	m, err := interp.DecodeMeta(rec.Meta)
+	if err != nil {
 		w.fail(InvCrash, "", "the stored meta does not decode: %v", err)
 	}
 	return si, rec, m
@@ -174,8 +174,7 @@ func (w *world) fold(state []byte, ev interp.Event) {
 		w.fail(InvInventedEvent, w.where(), "the store applied %s, which the interpreter rejects: %v / %v", ev.Kind, err1, err2)
 		return
 	}
-	m1, _ := codec.Marshal(r1.Meta)
-	m2, _ := codec.Marshal(r2.Meta)
+	m1, m2 := interp.EncodeMeta(r1.Meta), interp.EncodeMeta(r2.Meta)
 	if !bytes.Equal(r1.State, r2.State) || !bytes.Equal(m1, m2) || !reflect.DeepEqual(r1.Effects, r2.Effects) {
 		w.fail(InvDeterminism, w.changedPath(r1.Meta), "the same (state, meta, %s event) gave different results:\n%s%s",
 			ev.Kind, w.stateDiff(r1.State, r2.State), metaDiff(r1.Meta, r2.Meta))
