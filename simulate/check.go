@@ -158,7 +158,21 @@ func (w *world) pending(kind interp.TriggerKind) []pending {
 	return out
 }
 
-type actions struct{ w *world }
+type actions struct {
+	w      *world
+	probes int // events sent to the finished instance
+}
+
+// done reports whether the instance has finished and has already been shown
+// to reject late events: more of them would only repeat that check, so the
+// remaining actions of the run are no-ops.
+func (a *actions) done() bool {
+	if !a.w.meta.Status.Finished() {
+		return false
+	}
+	a.probes++
+	return a.probes > 3
+}
 
 func (a *actions) deliver(src source, crash crashPoint) {
 	w := a.w
@@ -248,6 +262,9 @@ func (w *world) finishActivity(info engine.EffectInfo, outcome string, crash cra
 }
 
 func (a *actions) clock(rt *rapid.T) {
+	if a.done() {
+		return
+	}
 	w := a.w
 	d := rapid.SampledFrom([]time.Duration{time.Second, time.Minute, 10 * time.Minute, time.Hour, 24 * time.Hour}).Draw(rt, "advance")
 	w.moveClock(w.clock.Now().Add(d))
@@ -259,12 +276,18 @@ func (a *actions) dispatch(rt *rapid.T) {
 }
 
 func (a *actions) duplicate(rt *rapid.T) {
+	if a.done() {
+		return
+	}
 	w := a.w
 	d := pick(rapidSource{rt}, w.history, "duplicate")
 	w.apply(d.ev, noCrash, "again: "+d.label)
 }
 
 func (a *actions) stale(rt *rapid.T) {
+	if a.done() {
+		return
+	}
 	w := a.w
 	live := map[uint64]bool{}
 	for _, th := range w.meta.Threads {
@@ -283,6 +306,9 @@ func (a *actions) stale(rt *rapid.T) {
 }
 
 func (a *actions) unknown(rt *rapid.T) {
+	if a.done() {
+		return
+	}
 	w := a.w
 	cb := w.meta.NextCallback + uint64(rapid.IntRange(1, 5).Draw(rt, "unknown"))
 	w.apply(interp.Event{Kind: interp.Callback, Callback: cb}, noCrash, fmt.Sprintf("deliver unknown callback %d", cb))
@@ -319,6 +345,9 @@ func (a *actions) eventWith(rt *rapid.T, point crashPoint) {
 }
 
 func (a *actions) cancel(rt *rapid.T) {
+	if a.done() {
+		return
+	}
 	a.w.apply(interp.Event{Kind: interp.Cancel}, noCrash, "cancel")
 }
 
