@@ -30,6 +30,10 @@
 //
 //	lint.Check(order.Workflow, lint.Disable("wait-without-timeout"))
 //
+// [Upgrade] checks a new version's migrations against the version it
+// upgrades from: positions that would be lost, migration entries that never
+// apply.
+//
 // [Checks] lists the checks with one-line summaries, for a command line's
 // help. Every check looks at the main body, the threads it starts and the
 // cleanup section ([dsl.OnCancel]), whose paths start with "@cancel".
