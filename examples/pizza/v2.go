@@ -91,8 +91,8 @@ func BodyV2() dsl.Stmt {
 
 // MigrationV1 carries version 1 instances over to version 2.
 var MigrationV1 = dsl.Migration{
-	From:    1,
-	Paths:   map[string]string{"kitchen": "oven"},
+	From:  1,
+	Paths: map[string]string{"kitchen": "oven"},
 	// The loop itself is listed too: a thread can be stored at a loop's
 	// next iteration (after a budget yield); lint.Upgrade finds such gaps.
 	Removed: map[string]string{"cart/shopping": "stamp", "cart": "stamp"},
