@@ -12,6 +12,10 @@
 //
 //   - inspect --db FILE [ID]: a table of the instances in a bbolt store, or one
 //     instance's state (as JSON, typed when its definition is known) and meta.
+//   - verify --db FILE: check every stored instance against the upgrades.
+//   - plan --db FILE ID EVENT [PAYLOAD]: one event under today's definition
+//     and under its upgrade, side by side.
+//   - lint [WORKFLOW]: the static checks of package lint.
 //   - help [COMMAND], and the --version flag.
 //
 // Errors go to standard error and the exit status is non-zero: 1 for a

@@ -40,6 +40,7 @@ func ExampleProgram() {
 	//
 	// Commands:
 	//   inspect    list the instances of a store, or show one instance's state and meta
+	//   lint       run the static checks on every definition, and on every upgrade's migration
 	//   paths      list the positions of the pizza workflow
 	//   plan       show what the new definition would do with an event, next to what today's does
 	//   verify     check every stored instance against the new definitions before deploying them

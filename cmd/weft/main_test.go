@@ -81,6 +81,8 @@ func TestErrorsAndHelp(t *testing.T) {
 	}{
 		{[]string{"--version"}, 0, "weft 0.1.0-dev", ""},
 		{[]string{"help"}, 0, "demo", ""},
+		{[]string{"lint"}, 0, `pizza v2: warning: oven: wait "oven" has no timer event`, ""},
+		{[]string{"lint", "nope"}, 1, "", `no workflow named "nope"`},
 		{[]string{"help", "inspect"}, 0, "Usage: weft inspect --db FILE [ID]", ""},
 		{nil, 2, "", "Usage: weft COMMAND"},
 		{[]string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
