@@ -27,10 +27,10 @@ type outboxEffect struct {
 	Error    string            `cbor:"12,keyasint,omitempty"`
 }
 
-// outboxed reports whether the engine keeps effects of kind k in the
-// outbox. Timers and ResumeAt are folded into Meta.Due, which the store
-// indexes; replies go back to the caller.
-func outboxed(k interp.EffectKind) bool {
+// Outboxed reports whether the engine keeps effects of kind k in the
+// outbox, to be performed after the commit. Timers and ResumeAt are folded
+// into Meta.Due, which the store indexes; replies go back to the caller.
+func Outboxed(k interp.EffectKind) bool {
 	switch k {
 	case interp.Setup, interp.Teardown, interp.RunActivity, interp.CancelActivity,
 		interp.Completed, interp.Failed, interp.Canceled:
@@ -43,7 +43,7 @@ func outboxed(k interp.EffectKind) bool {
 func outboxEffects(id, workflow string, effects []interp.Effect) ([]storage.Effect, error) {
 	var out []storage.Effect
 	for _, ef := range effects {
-		if !outboxed(ef.Kind) {
+		if !Outboxed(ef.Kind) {
 			continue
 		}
 		oe := outboxEffect{

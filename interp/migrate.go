@@ -97,12 +97,12 @@ func (m *machine) migrateThread(th Thread, mig ast.Migration) Thread {
 		return Thread{ID: th.ID, Path: next, Phase: PhaseEnter}
 	}
 	old := th.Path
-	th.Path = rewrite(mig.Paths, old)
+	th.Path = mig.Rewrite(old)
 	if len(th.Waits) > 0 {
 		waits := make([]Pending, len(th.Waits))
 		for i, p := range th.Waits {
 			if p.Event != "" {
-				if moved := rewrite(mig.Paths, old+"/"+p.Event); strings.HasPrefix(moved, th.Path+"/") {
+				if moved := mig.Rewrite(old + "/" + p.Event); strings.HasPrefix(moved, th.Path+"/") {
 					p.Event = moved[len(th.Path)+1:]
 				}
 			}
@@ -111,22 +111,6 @@ func (m *machine) migrateThread(th Thread, mig ast.Migration) Thread {
 		th.Waits = waits
 	}
 	return th
-}
-
-// rewrite maps path by the longest key of paths that equals it or is a
-// prefix of it at an element boundary.
-func rewrite(paths map[string]string, path string) string {
-	best := ""
-	found := false
-	for old := range paths {
-		if (path == old || strings.HasPrefix(path, old+"/")) && len(old) >= len(best) {
-			best, found = old, true
-		}
-	}
-	if !found {
-		return path
-	}
-	return paths[best] + path[len(best):]
 }
 
 func sortThreads(ts []Thread) {

@@ -67,7 +67,7 @@ func Upgrade(old, new *dsl.Definition) []Finding {
 				at, removed = next, true
 				continue
 			}
-			at = rewrite(m.Paths, at)
+			at = m.Rewrite(at)
 		}
 		node := n.Index[at]
 		switch {
@@ -100,21 +100,6 @@ func hasPrefixPosition(t *ast.Tree, key string) bool {
 		}
 	}
 	return false
-}
-
-// rewrite applies a path map as the interpreter does: the longest key equal
-// to the path or a prefix of it at an element boundary.
-func rewrite(paths map[string]string, path string) string {
-	best, found := "", false
-	for k := range paths {
-		if (path == k || strings.HasPrefix(path, k+"/")) && len(k) >= len(best) {
-			best, found = k, true
-		}
-	}
-	if !found {
-		return path
-	}
-	return paths[best] + path[len(best):]
 }
 
 func sortedKeys(m map[string]string) []string {

@@ -185,7 +185,7 @@ func (w *world) fold(state []byte, ev interp.Event) {
 		if _, dup := w.effects[id]; dup {
 			w.fail(InvEffects, e.Path, "effect ID %s was issued twice", id)
 		}
-		if outboxed(e.Kind) {
+		if engine.Outboxed(e.Kind) {
 			w.effects[id] = e
 		}
 	}
@@ -478,15 +478,6 @@ func (w *world) changedPath(m interp.Meta) string {
 		return m.Failure.Path
 	}
 	return strings.Join(ps, ", ")
-}
-
-func outboxed(k interp.EffectKind) bool {
-	switch k {
-	case interp.Setup, interp.Teardown, interp.RunActivity, interp.CancelActivity,
-		interp.Completed, interp.Failed, interp.Canceled:
-		return true
-	}
-	return false
 }
 
 // short is the last part of an error chain, for trace lines.

@@ -10,6 +10,7 @@ package ast
 import (
 	"context"
 	"reflect"
+	"strings"
 	"time"
 )
 
@@ -166,6 +167,21 @@ type Migration struct {
 	Paths   map[string]string                // old path (or path prefix) -> new path
 	Removed map[string]string                // old path of a removed statement -> path to continue at
 	State   func(old []byte) ([]byte, error) // CBOR of the old state -> CBOR of the new
+}
+
+// Rewrite maps path by the migration's Paths: the longest key equal to
+// path or a prefix of it at an element boundary is replaced by its value.
+func (m Migration) Rewrite(path string) string {
+	best, found := "", false
+	for old := range m.Paths {
+		if (path == old || strings.HasPrefix(path, old+"/")) && len(old) >= len(best) {
+			best, found = old, true
+		}
+	}
+	if !found {
+		return path
+	}
+	return m.Paths[best] + path[len(best):]
 }
 
 // CancelPath is the path of the cleanup section's root. Names may not start
