@@ -90,10 +90,10 @@
 //     setup not torn down exactly once.
 //   - [InvEffects]: an effect ID issued twice, an outbox entry that does not
 //     decode, or a committed effect never dispatched by the end.
-//   - [InvPanic]: the workflow failed because user code panicked (a step on
-//     every attempt, a condition, a timer function, a setup). A panic in an
-//     event handler only rejects the event, and one in an activity fails
-//     the attempt; neither is reported.
+//   - [InvPanic]: user code panicked: the workflow failed because of it (a
+//     step on every attempt, a condition, a timer function, a setup), an
+//     event handler panicked (which rejects the event), or an activity
+//     panicked (which fails the attempt).
 //   - [InvUser]: [Options.Invariant] returned an error for the committed
 //     state.
 //   - [InvLiveness]: after the liveness phase the instance neither ended
