@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage/bolt"
@@ -129,6 +130,9 @@ type metaView struct {
 	NextCallback uint64   `json:"nextCallback"`
 	Started      string   `json:"started,omitempty"`
 	Recent       []uint64 `json:"recentCallbacks,omitempty"`
+	Version      uint32   `json:"definitionVersion,omitempty"`
+	Migrated     []uint32 `json:"migratedFrom,omitempty"`
+	Yielded      string   `json:"lastYielded,omitempty"`
 }
 
 func (p *Program) view(inst engine.Instance, full bool) (instanceView, error) {
@@ -161,15 +165,28 @@ func (p *Program) view(inst engine.Instance, full bool) (instanceView, error) {
 		return v, err
 	}
 	v.State = st
-	v.Meta = &metaView{Instance: m.Instance, Seq: m.Seq, NextCallback: m.NextCallback, Started: stamp(m.Started), Recent: m.Recent}
+	v.Meta = &metaView{Instance: m.Instance, Seq: m.Seq, NextCallback: m.NextCallback, Started: stamp(m.Started),
+		Recent: m.Recent, Version: m.Version, Migrated: m.Migrated, Yielded: m.Yielded}
 	return v, nil
+}
+
+// writer returns the definition that wrote inst (its name and version),
+// whose state type its state has, or nil.
+func (p *Program) writer(inst engine.Instance) *dsl.Definition {
+	version := int(max(inst.Meta.Version, 1))
+	for _, d := range append(append([]*dsl.Definition(nil), p.Definitions...), p.Upgrades...) {
+		if d.Name() == inst.Workflow && d.Version() == version {
+			return d
+		}
+	}
+	return nil
 }
 
 // decodeState decodes the state into the workflow's state type when the
 // program knows the definition (so JSON shows Go field names), else into
 // generic values.
 func (p *Program) decodeState(inst engine.Instance) (any, error) {
-	if def := p.definition(inst.Workflow); def != nil {
+	if def := p.writer(inst); def != nil {
 		ptr := reflect.New(def.StateType())
 		if err := codec.UnmarshalWhat("state", inst.State, ptr.Interface()); err != nil {
 			return nil, fmt.Errorf("state of %q: %w", inst.ID, err)
