@@ -113,10 +113,3 @@ func BenchmarkResumeAfterK(b *testing.B) {
 		})
 	}
 }
-
-func must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
-}

@@ -9,7 +9,6 @@ import (
 	"reflect"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/weftflow/weft/codec"
@@ -491,5 +490,3 @@ func short(err error) string {
 	}
 	return err.Error()
 }
-
-func (w *world) now() time.Time { return w.clock.Now() }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/weftflow/weft/storage"
 )
@@ -262,7 +263,7 @@ func openDB(path string, o *options, readOnly bool, tune func(*bbolt.Options)) (
 	switch {
 	case err == nil:
 		return db, nil
-	case errors.Is(err, bbolt.ErrTimeout):
+	case errors.Is(err, berrors.ErrTimeout):
 		mode := "read-write" // as the caller asked, even for the read-only check
 		if o.readOnly {
 			mode = "read-only"
@@ -273,7 +274,7 @@ func openDB(path string, o *options, readOnly bool, tune func(*bbolt.Options)) (
 		}
 		return nil, fmt.Errorf("bolt: open %s %s: %w (gave up %s): %w",
 			path, mode, ErrLocked, wait, err)
-	case errors.Is(err, bbolt.ErrInvalid), errors.Is(err, bbolt.ErrChecksum), errors.Is(err, bbolt.ErrVersionMismatch),
+	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch),
 		!isSystemError(err) && !looksLikeBolt(path):
 		return nil, fmt.Errorf("bolt: open %s: %w: not a bbolt file: %w", path, ErrNotWeftStore, err)
 	default:

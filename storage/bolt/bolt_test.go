@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/weftflow/weft/storage"
 	"github.com/weftflow/weft/storage/bolt"
@@ -132,8 +133,8 @@ func TestOpenLocked(t *testing.T) {
 
 	start := time.Now()
 	_, err := bolt.Open(path, bolt.WithTimeout(100*time.Millisecond))
-	if !errors.Is(err, bolt.ErrLocked) || !errors.Is(err, bbolt.ErrTimeout) {
-		t.Fatalf("second Open = %v, want ErrLocked wrapping bbolt.ErrTimeout", err)
+	if !errors.Is(err, bolt.ErrLocked) || !errors.Is(err, berrors.ErrTimeout) {
+		t.Fatalf("second Open = %v, want ErrLocked wrapping berrors.ErrTimeout", err)
 	}
 	if !strings.Contains(err.Error(), path) {
 		t.Errorf("error %q does not name the file", err)
