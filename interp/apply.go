@@ -28,7 +28,8 @@ type Result struct {
 // state and meta as they were (Apply never modifies its arguments). Errors
 // match the sentinels in this package: [ErrUnknownCallback],
 // [ErrDuplicateCallback], [ErrStaleCallback], [ErrNotDue], [ErrRejected],
-// [ErrFinished], [ErrPositionLost], [ErrBadEvent], [ErrCorrupt].
+// [ErrFinished], [ErrPositionLost], [ErrMigration], [ErrBadEvent],
+// [ErrCorrupt].
 //
 // Failures of the workflow itself (a Fail statement, a step out of
 // attempts, a panic in a condition) are not errors of Apply: they are
@@ -57,6 +58,7 @@ func Apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, erro
 		if state, err = m.migrate(state); err != nil {
 			return Result{}, err
 		}
+		m.input = state // the rollback snapshot is of the migrated state
 	}
 	if ev.Kind == Start && len(state) == 0 {
 		m.s = t.NewState()
