@@ -51,10 +51,10 @@ var ticket = dsl.MustCompile[Ticket]("ticket", dsl.S(
 //		simulate.Check(t, ticket, simulate.Options[Ticket]{...})
 //	}
 //
-// An Example has no *testing.T, so this one passes a minimal rapid.TB that
-// prints the outcome.
+// An Example has no *testing.T, so this one passes a [simulate.Recorder]
+// and prints the outcome.
 func ExampleCheck() {
-	t := &printTB{name: "ExampleCheck"}
+	t := &simulate.Recorder{TestName: "ExampleCheck"}
 	simulate.Check(t, ticket, simulate.Options[Ticket]{
 		// Notes are short words or blank, the blank ones rejected.
 		Payloads: map[string]func(*rapid.T) any{
@@ -73,41 +73,11 @@ func ExampleCheck() {
 			return nil
 		},
 	})
-	t.print()
+	if t.Failed() {
+		fmt.Println(t.Report())
+	} else {
+		fmt.Println("ok")
+	}
 	// Output:
 	// ok
-}
-
-// printTB is the part of *testing.T that rapid.Check uses, printing the
-// failure report (if any) instead of failing a test.
-type printTB struct {
-	name   string
-	failed bool
-	report []string
-}
-
-func (t *printTB) Helper()                           {}
-func (t *printTB) Name() string                      { return t.name }
-func (t *printTB) Logf(format string, args ...any)   {}
-func (t *printTB) Log(args ...any)                   {}
-func (t *printTB) Skipf(format string, args ...any)  {}
-func (t *printTB) Skip(args ...any)                  {}
-func (t *printTB) SkipNow()                          {}
-func (t *printTB) Errorf(format string, args ...any) { t.Error(fmt.Sprintf(format, args...)) }
-func (t *printTB) Error(args ...any) {
-	t.failed = true
-	t.report = append(t.report, fmt.Sprint(args...))
-}
-func (t *printTB) Fatalf(format string, args ...any) { t.Errorf(format, args...) }
-func (t *printTB) Fatal(args ...any)                 { t.Error(args...) }
-func (t *printTB) FailNow()                          { t.failed = true }
-func (t *printTB) Fail()                             { t.failed = true }
-func (t *printTB) Failed() bool                      { return t.failed }
-
-func (t *printTB) print() {
-	if !t.failed {
-		fmt.Println("ok")
-		return
-	}
-	fmt.Println(strings.Join(t.report, "\n"))
 }

@@ -319,12 +319,12 @@ func (h retryingHost) Apply(ctx context.Context, id string, ev interp.Event) (in
 func expectFailure(t *testing.T, check func(rapid.TB)) string {
 	t.Helper()
 	t.Chdir(t.TempDir())
-	rec := &recorder{name: t.Name()}
+	rec := &simulate.Recorder{TestName: t.Name()}
 	check(rec)
 	if !rec.Failed() {
 		t.Fatal("the simulator found no failure")
 	}
-	report := strings.Join(rec.errs, "\n")
+	report := rec.Report()
 	t.Log(report)
 	return report
 }
@@ -338,31 +338,3 @@ func mustContain(t *testing.T, report string, want ...string) {
 	}
 }
 
-// recorder is a rapid.TB that records failures instead of failing the test.
-// rapid.Check reports a failure with Errorf and then calls FailNow; both
-// are recorded, and nothing stops the goroutine.
-type recorder struct {
-	name   string
-	failed bool
-	errs   []string
-}
-
-func (r *recorder) Helper()                           {}
-func (r *recorder) Name() string                      { return r.name }
-func (r *recorder) Logf(format string, args ...any)   {}
-func (r *recorder) Log(args ...any)                   {}
-func (r *recorder) Skipf(format string, args ...any)  {}
-func (r *recorder) Skip(args ...any)                  {}
-func (r *recorder) SkipNow()                          {}
-func (r *recorder) Errorf(format string, args ...any) { r.fail(fmt.Sprintf(format, args...)) }
-func (r *recorder) Error(args ...any)                 { r.fail(fmt.Sprint(args...)) }
-func (r *recorder) Fatalf(format string, args ...any) { r.fail(fmt.Sprintf(format, args...)) }
-func (r *recorder) Fatal(args ...any)                 { r.fail(fmt.Sprint(args...)) }
-func (r *recorder) FailNow()                          { r.failed = true }
-func (r *recorder) Fail()                             { r.failed = true }
-func (r *recorder) Failed() bool                      { return r.failed }
-
-func (r *recorder) fail(msg string) {
-	r.failed = true
-	r.errs = append(r.errs, msg)
-}

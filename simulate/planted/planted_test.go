@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"os"
 	"sort"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -27,48 +25,15 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// report captures the failure rapid.Check reports, instead of failing.
-type report struct {
-	mu     sync.Mutex
-	name   string
-	failed bool
-	msgs   []string
-}
-
-func (r *report) Helper()                         {}
-func (r *report) Name() string                    { return r.name }
-func (r *report) Logf(format string, args ...any) {}
-func (r *report) Log(args ...any)                 {}
-func (r *report) Skipf(string, ...any)            {}
-func (r *report) Skip(...any)                     {}
-func (r *report) SkipNow()                        {}
-func (r *report) Errorf(format string, args ...any) {
-	r.record(fmt.Sprintf(format, args...))
-}
-func (r *report) Error(args ...any) { r.record(fmt.Sprint(args...)) }
-func (r *report) Fatalf(format string, args ...any) {
-	r.record(fmt.Sprintf(format, args...))
-}
-func (r *report) Fatal(args ...any) { r.record(fmt.Sprint(args...)) }
-func (r *report) FailNow()          { r.record("FailNow") }
-func (r *report) Fail()             { r.record("Fail") }
-func (r *report) Failed() bool      { r.mu.Lock(); defer r.mu.Unlock(); return r.failed }
-func (r *report) record(msg string) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.failed = true
-	r.msgs = append(r.msgs, msg)
-}
-
 // wantCaught runs check and asserts it failed with invariant inv.
-func wantCaught(t *testing.T, inv string, check func(tb *report)) {
+func wantCaught(t *testing.T, inv string, check func(tb *simulate.Recorder)) {
 	t.Helper()
-	r := &report{name: t.Name()}
+	r := &simulate.Recorder{TestName: t.Name()}
 	check(r)
-	if !r.failed {
+	if !r.Failed() {
 		t.Fatalf("the simulator missed the planted bug (want %q to fire)", inv)
 	}
-	msg := strings.Join(r.msgs, "\n")
+	msg := r.Report()
 	if !strings.Contains(msg, "invariant broken: "+inv) {
 		t.Fatalf("the simulator reported the wrong invariant; want %q, got:\n%s", inv, msg)
 	}
@@ -117,7 +82,7 @@ func TestMapIteration(t *testing.T) {
 			}),
 		),
 	))
-	wantCaught(t, simulate.InvDeterminism, func(tb *report) {
+	wantCaught(t, simulate.InvDeterminism, func(tb *simulate.Recorder) {
 		simulate.Check(tb, def, simulate.Options[tally]{})
 	})
 
@@ -149,7 +114,7 @@ func TestWallClock(t *testing.T) {
 		dsl.Wait("go", dsl.On("go", dsl.Signal(func(s *stamp, _ bool) (bool, error) { s.Count++; return true, nil }))),
 		dsl.Step("stamp", func(s *stamp) error { s.At = time.Now().UnixNano(); return nil }),
 	))
-	wantCaught(t, simulate.InvDeterminism, func(tb *report) {
+	wantCaught(t, simulate.InvDeterminism, func(tb *simulate.Recorder) {
 		simulate.Check(tb, def, simulate.Options[stamp]{})
 	})
 }
@@ -166,7 +131,7 @@ func TestHandlerStateOutsideTheInterpreter(t *testing.T) {
 			return s.Count, nil
 		})), dsl.On("stop", dsl.After(time.Hour), dsl.Break())),
 	))
-	wantCaught(t, simulate.InvDeterminism, func(tb *report) {
+	wantCaught(t, simulate.InvDeterminism, func(tb *simulate.Recorder) {
 		simulate.Check(tb, def, simulate.Options[stamp]{})
 	})
 }
@@ -190,7 +155,7 @@ func TestUpgradeRemovesParkedWait(t *testing.T) {
 	v2 := dsl.MustCompile[order]("shop", dsl.S( // "cart" is gone
 		dsl.Wait("payment", dsl.On("pay", dsl.Signal(func(s *order, ok bool) (bool, error) { s.Paid = ok; return ok, nil }))),
 	))
-	wantCaught(t, simulate.InvPositions, func(tb *report) {
+	wantCaught(t, simulate.InvPositions, func(tb *simulate.Recorder) {
 		simulate.Check(tb, v1, simulate.Options[order]{Upgrade: v2})
 	})
 	// Inserting a step instead is safe.
@@ -240,7 +205,7 @@ func (l *lossy) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 func (l *lossy) Crash() { _ = l.Store.Ack(context.Background(), l.last...) }
 
 func TestAdapterDropsOutboxOnCrash(t *testing.T) {
-	wantCaught(t, simulate.InvEffects, func(tb *report) {
+	wantCaught(t, simulate.InvEffects, func(tb *simulate.Recorder) {
 		simulate.Check(tb, askWF, simulate.Options[request]{
 			Store: func(s storage.Store) storage.Store { return &lossy{Store: s} },
 		})
@@ -260,7 +225,7 @@ func (h ackFirst) Apply(ctx context.Context, id string, ev interp.Event) (interp
 }
 
 func TestHostAcknowledgesBeforeCommit(t *testing.T) {
-	wantCaught(t, simulate.InvLostEvent, func(tb *report) {
+	wantCaught(t, simulate.InvLostEvent, func(tb *simulate.Recorder) {
 		simulate.Check(tb, askWF, simulate.Options[request]{
 			Host: func(h simulate.Host) simulate.Host { return ackFirst{h} },
 		})
@@ -280,7 +245,7 @@ func TestPanickingHandler(t *testing.T) {
 			return s.Count, nil
 		})), dsl.On("stop", dsl.After(time.Hour), dsl.Break())),
 	))
-	wantCaught(t, simulate.InvPanic, func(tb *report) {
+	wantCaught(t, simulate.InvPanic, func(tb *simulate.Recorder) {
 		simulate.Check(tb, def, simulate.Options[stamp]{})
 	})
 }
