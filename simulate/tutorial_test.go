@@ -116,7 +116,7 @@ func TestRefunds(t *testing.T) {
 
 // TestRefundsBug is the tutorial's bug: a refund delivered before the charge
 // completes is accepted. The check is expected to fail, so it runs on a
-// recorder instead of t, and the test asserts what the report says.
+// simulate.Recorder instead of t, and the test asserts what the report says.
 func TestRefundsBug(t *testing.T) {
 	report := expectFailure(t, func(tb rapid.TB) { simulate.Check(tb, refundsBuggy, refundOptions()) })
 	mustContain(t, report,
@@ -311,7 +311,7 @@ func (h retryingHost) Apply(ctx context.Context, id string, ev interp.Event) (in
 	return res, err
 }
 
-// expectFailure runs a check that must fail on a recorder and returns the
+// expectFailure runs a check that must fail on a Recorder and returns the
 // failure report. rapid saves a fail file under testdata/rapid/<test> when
 // a check fails, and replays it first on every later run; an expected
 // failure must not leave one behind, so the check runs in a temporary
@@ -337,4 +337,3 @@ func mustContain(t *testing.T, report string, want ...string) {
 		}
 	}
 }
-
