@@ -307,3 +307,50 @@ func TestSendByRenamedEventBeforeMigration(t *testing.T) {
 		t.Fatalf("status %s version %d", inst.Meta.Status, inst.Meta.Version)
 	}
 }
+
+// After a deploy that removes a wait, MigrateAll moves the parked instances
+// on at once: their setups are torn down and they continue where the
+// migration says.
+func TestMigrateAll(t *testing.T) {
+	type St struct{ Log []string }
+	step := func(name string) dsl.Stmt {
+		return dsl.Step(name, func(s *St) error { s.Log = append(s.Log, name); return nil })
+	}
+	v1 := dsl.MustCompile[St]("mig", dsl.S(
+		dsl.Wait("old", dsl.On("go", dsl.Signal(func(s *St, _ bool) (bool, error) { return true, nil }))),
+		step("after"),
+	))
+	v2 := dsl.MustCompile[St]("mig", dsl.S(step("after")), dsl.Version(2),
+		dsl.Migrate(dsl.Migration{From: 1, Removed: map[string]string{"old": "after"}}))
+	ctx := context.Background()
+	st := memory.New()
+	e1 := engine.New(st)
+	if err := e1.Register(v1); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a", "b", "c"} {
+		if err := e1.Start(ctx, v1, id, St{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	e2 := engine.New(st)
+	if err := e2.Register(v2); err != nil {
+		t.Fatal(err)
+	}
+	n, err := e2.MigrateAll(ctx)
+	if err != nil || n != 3 {
+		t.Fatalf("MigrateAll = %d, %v; want 3", n, err)
+	}
+	for _, id := range []string{"a", "b", "c"} {
+		inst, err := e2.Get(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if inst.Meta.Status != interp.StatusCompleted || inst.Meta.Version != 2 {
+			t.Fatalf("%s: %s at version %d", id, inst.Meta.Status, inst.Meta.Version)
+		}
+	}
+	if n, err := e2.MigrateAll(ctx); err != nil || n != 0 {
+		t.Fatalf("second MigrateAll = %d, %v; want nothing to do", n, err)
+	}
+}

@@ -77,7 +77,10 @@ func Apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, erro
 		m.threads = []*thread{main}
 		m.queue = append(m.queue, main)
 	case Resume:
-		if !m.resume() {
+		// A Resume that only migrates the instance to the definition's
+		// version is accepted: it is how a host moves instances on after a
+		// deploy (engine.MigrateAll).
+		if !m.resume() && !m.upgraded {
 			return Result{}, fmt.Errorf("%w: nothing is due at %v for instance %q", ErrNotDue, ev.Time, meta.Instance)
 		}
 	case Callback:
@@ -113,6 +116,7 @@ type machine struct {
 	yielded   bool   // the budget ran out: runnable threads wait for Resume
 	yieldedBy string // the thread that ran out
 	done      bool   // the instance finished in this transition
+	upgraded  bool   // the instance was written by an older definition version
 
 	// input is the state as given; while clean (no user code has run on the
 	// decoded state) it doubles as the snapshot a failing step rolls back to.

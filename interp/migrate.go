@@ -69,6 +69,7 @@ func (m *machine) migratePositions() ([]ast.Migration, error) {
 	case from == m.tree.Version:
 		return nil, nil
 	}
+	m.upgraded = true
 	var due []ast.Migration
 	for _, mig := range m.tree.Migrations {
 		if mig.From >= from {

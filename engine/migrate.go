@@ -1,0 +1,45 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/weftflow/weft/interp"
+)
+
+// MigrateAll moves every running instance written by an older version of
+// a registered definition to the definition's version now, instead of at
+// its next event: each gets a Resume, which applies the definition's
+// migrations (tearing down removed waits, continuing threads where the
+// migration says) and runs whatever became runnable. Call it once after a
+// deploy. It returns how many instances it migrated and the first error;
+// an instance that cannot be migrated (a lost position) is reported in
+// that error and the others are still migrated.
+func (e *Engine) MigrateAll(ctx context.Context) (int, error) {
+	n := 0
+	var first error
+	for after := ""; ; {
+		page, err := e.List(ctx, after, 256)
+		if err != nil {
+			return n, err
+		}
+		for _, inst := range page {
+			def := e.definition(inst.Workflow)
+			if def == nil || inst.Meta.Status.Finished() || int(max(inst.Meta.Version, 1)) >= def.Version() {
+				continue
+			}
+			if err := e.Resume(ctx, inst.ID); err != nil && !errors.Is(err, interp.ErrFinished) {
+				if first == nil {
+					first = fmt.Errorf("engine: migrate %q: %w", inst.ID, err)
+				}
+				continue
+			}
+			n++
+		}
+		if len(page) < 256 {
+			return n, first
+		}
+		after = page[len(page)-1].ID
+	}
+}
