@@ -147,10 +147,11 @@
 // # Options
 //
 // [Options] say what to draw and what to check: Input draws the start state;
-// Payloads draws the payload of an event by the name of its On; Invariant
+// Payloads draws the payload of an event by the name of its On; Activities
+// stands in for Call activities by path; Invariant
 // checks the state; Resting lists the waits where the instance may stay
-// forever; Upgrade is the next definition, of the same state type, to swap
-// to; NoCrashes,
+// forever; Upgrade is the next definition, with its migrations, to deploy
+// mid-run; NoCrashes,
 // NoDuplicates and NoCancel remove actions; LivenessSteps bounds the
 // liveness phase; Actions adds actions, which drive the instance through a
 // [*Sim]. Store and Host wrap the store and the engine, so the same run

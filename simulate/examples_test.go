@@ -2,6 +2,8 @@ package simulate_test
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/weftflow/weft/examples/approval"
@@ -55,6 +57,23 @@ func TestPizzaUpgradeMidFlight(t *testing.T) {
 		Invariant: func(s *pizza.Order) error { // checked until the upgrade changes the state type
 			if s.Delivered && !s.Confirmed {
 				return errors.New("delivered without confirmation")
+			}
+			return nil
+		},
+	})
+}
+
+// The payment activity stubbed out: its result is drawn, the real charge
+// never runs.
+func TestPizzaWithStubbedPayment(t *testing.T) {
+	simulate.Check(t, pizza.Workflow, simulate.Options[pizza.Order]{
+		Input: func(t *rapid.T) pizza.Order { return pizza.Order{Customer: "bo"} },
+		Activities: map[string]func(*rapid.T) any{
+			"payment/charge": func(t *rapid.T) any { return rapid.SampledFrom([]string{"stub-1", "stub-2"}).Draw(t, "receipt") },
+		},
+		Invariant: func(s *pizza.Order) error {
+			if s.Receipt != "" && !strings.HasPrefix(s.Receipt, "stub-") {
+				return fmt.Errorf("the real payment ran: %q", s.Receipt)
 			}
 			return nil
 		},

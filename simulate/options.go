@@ -16,6 +16,11 @@ type Options[S any] struct {
 	// Payloads draws the payload of a custom event, by the name of its On.
 	// Events not listed get values drawn from their payload type.
 	Payloads map[string]func(t *rapid.T) any
+	// Activities stands in for Call activities, by the Call's path: a
+	// successful attempt draws its result from the function instead of
+	// running the activity (whose side effects do not belong in a test).
+	// Calls not listed run for real on their input.
+	Activities map[string]func(t *rapid.T) any
 	// Invariant is checked on the committed state after every action.
 	Invariant func(s *S) error
 	// Resting lists the wait paths where the workflow may legitimately rest
@@ -50,6 +55,7 @@ var simStart = time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 type config struct {
 	input                             func(*rapid.T) any
 	payloads                          map[string]func(*rapid.T) any
+	activities                        map[string]func(*rapid.T) any
 	invariant                         func(any) error
 	resting                           []string
 	upgrade                           *dsl.Definition
@@ -61,7 +67,7 @@ type config struct {
 }
 
 func (o Options[S]) config() *config {
-	c := &config{payloads: o.Payloads, resting: o.Resting, upgrade: o.Upgrade, noCrashes: o.NoCrashes,
+	c := &config{payloads: o.Payloads, activities: o.Activities, resting: o.Resting, upgrade: o.Upgrade, noCrashes: o.NoCrashes,
 		noDuplicates: o.NoDuplicates, noCancel: o.NoCancel, liveness: o.LivenessSteps, actions: o.Actions,
 		store: o.Store, host: o.Host}
 	if c.liveness <= 0 {
