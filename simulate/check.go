@@ -89,7 +89,10 @@ func run(rt *rapid.T, def *dsl.Definition, opts *config) {
 	// unseed check): nothing outside the recorded inputs may matter.
 	end := w.hash()
 	again := replay(def, opts, w.steps)
-	if again.failure == nil && again.hash() != end {
+	switch {
+	case again.failure != nil:
+		w.fail(InvReplay, again.failure.Path, "replaying the same %d steps on a fresh host broke an invariant the run kept: %v", len(w.steps), again.failure)
+	case again.hash() != end:
 		w.fail(InvReplay, "", "replaying the same %d steps on a fresh host reached a different end state", len(w.steps))
 	}
 	w.check(rt)
