@@ -249,3 +249,22 @@ func TestPanickingHandler(t *testing.T) {
 		simulate.Check(tb, def, simulate.Options[stamp]{})
 	})
 }
+
+// A step that reads a package variable the process sets at startup (a
+// config loaded once, a build number): each run is deterministic on its
+// own, but a restart with another value changes what the workflow does.
+// Only the replay on a fresh host sees it.
+var generation int
+
+func TestStartupStateOutsideTheWorkflow(t *testing.T) {
+	def := dsl.MustCompile[stamp]("config", dsl.S(
+		dsl.Wait("go", dsl.On("go", dsl.Signal(func(s *stamp, _ bool) (bool, error) { return true, nil }))),
+		dsl.Step("read config", func(s *stamp) error { s.Count = generation; return nil }),
+	))
+	wantCaught(t, simulate.InvReplay, func(tb *simulate.Recorder) {
+		simulate.Check(tb, def, simulate.Options[stamp]{
+			// Every simulated host starts a new "process".
+			Store: func(s storage.Store) storage.Store { generation++; return s },
+		})
+	})
+}
