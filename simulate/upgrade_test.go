@@ -222,3 +222,47 @@ func TestUpgradePizzaV1ToV2(t *testing.T) {
 		}
 	}
 }
+
+// An instance stored while its activity is in flight verifies, simulated
+// forward: the simulator runs the activity the production outbox holds.
+func TestVerifyInstanceWaitingOnAnActivity(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "activity.db")
+	ctx := context.Background()
+	st, err := bolt.Open(path, bolt.WithUnsafeNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := engine.New(st, engine.WithClock(engine.NewFakeClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))))
+	if err := e.Register(pizza.Workflow); err != nil {
+		t.Fatal(err)
+	}
+	e.Handle("confirm-order", engine.SetupFuncs{})
+	if err := e.Start(ctx, pizza.Workflow, "o", pizza.Order{Customer: "bo"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, step := range []struct {
+		event   string
+		payload any
+	}{{"add", pizza.Add{Item: "funghi"}}, {"submit", struct{}{}}, {"confirm", pizza.Confirmation{OK: true}}} {
+		if err := e.Send(ctx, "o", step.event, step.payload, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// No Drain: the charge is still in the outbox.
+	if err := st.Close(); err != nil {
+		t.Fatal(err)
+	}
+	ro, err := bolt.Open(path, bolt.WithReadOnly())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	var reports []simulate.InstanceReport
+	if _, err := simulate.Verify(ctx, ro, pizza.WorkflowV2, simulate.VerifyOptions{Schedules: 5},
+		func(r simulate.InstanceReport) error { reports = append(reports, r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(reports) != 1 || !reports[0].OK {
+		t.Fatalf("reports %+v", reports)
+	}
+}

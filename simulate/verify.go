@@ -9,6 +9,7 @@ import (
 
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -178,6 +179,13 @@ func (w *world) startFrom(si storage.Instance, up interp.Result) {
 		for _, p := range th.Waits {
 			if p.Setup {
 				w.setups[p.Callback] = "(before the simulation)"
+			}
+			if p.Kind == interp.Activity {
+				// Its effect is in the production outbox, not in this store:
+				// the runner starts out knowing the attempt, on today's state.
+				w.activity[p.Callback] = engine.EffectInfo{Kind: interp.RunActivity, Instance: instanceID,
+					Workflow: si.Workflow, Thread: th.ID, Path: th.Path, Callback: p.Callback,
+					Data: up.State, Attempt: p.Attempt, At: time.Unix(0, p.At).UTC()}
 			}
 		}
 	}

@@ -405,8 +405,21 @@ func (w *world) finalChecks() {
 }
 
 // missingEffects checks every effect the accepted transitions emitted was
-// dispatched (called after the outbox was drained).
+// dispatched, and that the effect of every activity still awaited is still
+// in the outbox (called after the outbox was drained): it is acknowledged
+// only once the activity's result is in.
 func (w *world) missingEffects() {
+	for _, th := range w.current().Threads {
+		for _, p := range th.Waits {
+			if p.Kind != interp.Activity {
+				continue
+			}
+			if _, ok := w.activity[p.Callback]; !ok {
+				w.fail(InvEffects, th.Path, "the run-activity effect of callback %d left the outbox before its result was delivered: the activity will never run again", p.Callback)
+				return
+			}
+		}
+	}
 	var missing []string
 	for id, e := range w.effects {
 		if w.performed[id] == 0 {
