@@ -38,6 +38,7 @@ type Command struct {
 // and exits with status 2.
 type UsageError struct{ Msg string }
 
+// Error returns the message.
 func (e *UsageError) Error() string { return e.Msg }
 
 // ErrHelp is returned by a command asked for -h: Main prints its usage and

@@ -25,6 +25,7 @@ type CompileError struct {
 	Msg      string
 }
 
+// Error formats the problem with the workflow and the path.
 func (e *CompileError) Error() string {
 	where := e.Path
 	if where == "" {

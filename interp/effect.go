@@ -28,6 +28,7 @@ const (
 var effectNames = [...]string{"", "setup", "teardown", "start-timer", "cancel-timer", "run-activity",
 	"cancel-activity", "resume-at", "reply", "completed", "failed", "canceled"}
 
+// String names the effect kind, as in the effect catalogue.
 func (k EffectKind) String() string {
 	if int(k) < len(effectNames) && k > 0 {
 		return effectNames[k]

@@ -42,6 +42,7 @@ type CallbackError struct {
 	Err      error  // the handler's or decoder's error, for ErrRejected
 }
 
+// Error says which callback was refused and why.
 func (e *CallbackError) Error() string {
 	s := fmt.Sprintf("%v: callback %d", e.Reason, e.Callback)
 	if e.Path != "" {
@@ -71,6 +72,7 @@ type PositionLostError struct {
 	Reason   string
 }
 
+// Error names the workflow, thread and path.
 func (e *PositionLostError) Error() string {
 	return fmt.Sprintf("interp: position lost: workflow %q thread %s at %q: %s", e.Workflow, e.Thread, e.Path, e.Reason)
 }
@@ -86,4 +88,5 @@ type PanicError struct {
 	Value any
 }
 
+// Error gives the path and the panic value.
 func (e *PanicError) Error() string { return fmt.Sprintf("panic at %q: %v", e.Path, e.Value) }

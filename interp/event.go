@@ -22,6 +22,7 @@ const (
 
 var eventNames = [...]string{"", "start", "resume", "callback", "cancel"}
 
+// String names the event kind.
 func (k EventKind) String() string {
 	if int(k) < len(eventNames) && k > 0 {
 		return eventNames[k]

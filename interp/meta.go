@@ -41,6 +41,7 @@ const (
 
 var statusNames = [...]string{"running", "completed", "failed", "canceling", "canceled"}
 
+// String names the status ("running", "completed", ...).
 func (s Status) String() string {
 	if int(s) < len(statusNames) {
 		return statusNames[s]
@@ -85,6 +86,7 @@ const (
 
 var phaseNames = [...]string{"enter", "exit", "iterate", "start", "waiting", "retry"}
 
+// String names the phase ("waiting", "retry", ...).
 func (p Phase) String() string {
 	if int(p) < len(phaseNames) {
 		return phaseNames[p]
@@ -116,6 +118,7 @@ const (
 	Activity                        // the result of a Call attempt
 )
 
+// String names the trigger kind.
 func (k TriggerKind) String() string {
 	switch k {
 	case Timer:

@@ -21,6 +21,7 @@ const (
 	Error
 )
 
+// String names the severity.
 func (s Severity) String() string {
 	switch s {
 	case Warning:

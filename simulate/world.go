@@ -29,6 +29,7 @@ type Violation struct {
 	Detail    string
 }
 
+// Error names the invariant, the path and the details.
 func (v *Violation) Error() string {
 	s := "invariant broken: " + v.Invariant
 	if v.Path != "" {

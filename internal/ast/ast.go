@@ -42,6 +42,7 @@ var kindNames = [...]string{Root: "root", Block: "section", Step: "step", If: "i
 	Loop: "loop", Break: "break", Continue: "continue", Wait: "wait", On: "on", Call: "call",
 	WaitFor: "waitfor", Go: "go", Join: "join", Return: "return", Fail: "fail"}
 
+// String names the kind.
 func (k Kind) String() string {
 	if int(k) < len(kindNames) && kindNames[k] != "" {
 		return kindNames[k]
@@ -59,6 +60,7 @@ const (
 	Activity                        // the result of a Call
 )
 
+// String names the trigger kind.
 func (k TriggerKind) String() string {
 	switch k {
 	case Timer:

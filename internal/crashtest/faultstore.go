@@ -27,6 +27,7 @@ const (
 	FailAfter
 )
 
+// String names the fault.
 func (f Fault) String() string {
 	switch f {
 	case NoFault:
