@@ -25,6 +25,7 @@ type Engine struct {
 	finish  FinishFunc
 	backoff backoff
 	metrics Metrics
+	migrate bool // Run calls MigrateAll when it starts
 
 	mu       sync.RWMutex
 	defs     map[string]*dsl.Definition
@@ -76,6 +77,12 @@ func WithPollInterval(d time.Duration) Option {
 // effect it is at least once: an error retries it with backoff, and the
 // EffectInfo.ID lets it de-duplicate.
 func WithFinish(f FinishFunc) Option { return func(e *Engine) { e.finish = f } }
+
+// WithMigrateOnRun makes [Engine.Run] call [Engine.MigrateAll] when it
+// starts, so that after a deploy every instance written by an older
+// definition version is migrated at once rather than at its next event.
+// Failures are logged; Run goes on.
+func WithMigrateOnRun() Option { return func(e *Engine) { e.migrate = true } }
 
 // WithRetryBackoff sets the delays between attempts of a failed effect
 // (handler, hook, activity delivery) or a failed resume: initial after the

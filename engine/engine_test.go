@@ -353,4 +353,34 @@ func TestMigrateAll(t *testing.T) {
 	if n, err := e2.MigrateAll(ctx); err != nil || n != 0 {
 		t.Fatalf("second MigrateAll = %d, %v; want nothing to do", n, err)
 	}
+
+	// The same through Run, with WithMigrateOnRun.
+	if err := e1.Start(ctx, v1, "d", St{}); err != nil {
+		t.Fatal(err)
+	}
+	e3 := engine.New(st, engine.WithMigrateOnRun())
+	if err := e3.Register(v2); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() { done <- e3.Run(runCtx) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		inst, err := e3.Get(ctx, "d")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if inst.Meta.Status == interp.StatusCompleted {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("d not migrated by Run: %s at version %d", inst.Meta.Status, inst.Meta.Version)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
 }

@@ -32,6 +32,14 @@ func (e *Engine) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	defer e.driving.Store(false)
+	if e.migrate {
+		n, err := e.MigrateAll(ctx)
+		if err != nil {
+			e.log.Error("migrating instances of older definition versions", "migrated", n, "err", err)
+		} else if n > 0 {
+			e.log.Info("migrated instances of older definition versions", "migrated", n)
+		}
+	}
 
 	jobs := make(chan job)
 	var wg sync.WaitGroup
