@@ -28,20 +28,7 @@ func TestApproval(t *testing.T) {
 }
 
 func TestPizza(t *testing.T) {
-	simulate.Check(t, pizza.Workflow, simulate.Options[pizza.Order]{
-		Input: func(t *rapid.T) pizza.Order { return pizza.Order{Customer: "bo"} },
-		Payloads: map[string]func(*rapid.T) any{
-			"add": func(t *rapid.T) any {
-				return pizza.Add{Item: rapid.SampledFrom([]string{"margherita", "funghi", " "}).Draw(t, "item")}
-			},
-		},
-		Invariant: func(s *pizza.Order) error {
-			if s.Delivered && !s.Confirmed {
-				return errors.New("delivered without confirmation")
-			}
-			return nil
-		},
-	})
+	simulate.Check(t, pizza.Workflow, pizzaOptions())
 }
 
 func TestQuickstart(t *testing.T) {
