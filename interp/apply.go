@@ -142,8 +142,11 @@ func (m *machine) load() error {
 		buf = make([]thread, len(m.meta.Threads))
 	}
 	buf = buf[:len(m.meta.Threads)]
-	m.threads = m.ptrBuf[:len(buf)]
-	if len(buf) > len(m.ptrBuf) {
+	// Check the length before slicing the inline buffer: slicing it past its
+	// capacity panicked on an instance with five or more live threads.
+	if len(buf) <= len(m.ptrBuf) {
+		m.threads = m.ptrBuf[:len(buf)]
+	} else {
 		m.threads = make([]*thread, len(buf), len(buf)+1)
 	}
 	for i, th := range m.meta.Threads {
