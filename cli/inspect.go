@@ -33,13 +33,14 @@ func runInspect(ctx context.Context, p *Program, args []string) error {
 	fs := newFlags("inspect")
 	db := fs.String("db", "", "")
 	asJSON := fs.Bool("json", false, "")
-	if err := parse(fs, args); err != nil {
+	ids, err := ParseFlags(fs, args)
+	if err != nil {
 		return err
 	}
 	switch {
 	case *db == "":
 		return &UsageError{Msg: "--db is required"}
-	case fs.NArg() > 1:
+	case len(ids) > 1:
 		return &UsageError{Msg: "at most one instance ID"}
 	}
 	st, err := bolt.Open(*db, bolt.WithReadOnly(), bolt.WithTimeout(time.Second))
@@ -48,8 +49,8 @@ func runInspect(ctx context.Context, p *Program, args []string) error {
 	}
 	defer st.Close()
 	e := engine.New(st)
-	if fs.NArg() == 1 {
-		inst, err := e.Get(ctx, fs.Arg(0))
+	if len(ids) == 1 {
+		inst, err := e.Get(ctx, ids[0])
 		if err != nil {
 			return err
 		}

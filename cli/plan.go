@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -23,6 +24,17 @@ var planCommand = Command{
 "resume" or "cancel". PAYLOAD-JSON is the custom event's payload as JSON
 (field names as in Go). Nothing is written.
 
+An instance that has finished takes no event: plan says how it finished
+(its status, and its output or failure) and exits with status 1.
+
+The report compares the two outcomes field by field (-old +new): the
+status; the threads and the effects as lists, where "  " marks one both
+emit, "-" one only today's emits, "+" one only the new one emits, and "~" one
+both emit that differs, followed by a line per changed field; and the state,
+one line per changed field path ("  .Items[0].Qty: 1 -> 3", "+ .Stamped:
+false" for a field only the new state has). List elements that moved read
+[old->new].
+
 Flags:
   --db FILE   the bbolt store (opened read-only)
   --at TIME   the event's time, RFC 3339 (default: the timer's deadline for a
@@ -37,13 +49,23 @@ func runPlan(ctx context.Context, p *Program, args []string) error {
 	db := fs.String("db", "", "")
 	at := fs.String("at", "", "")
 	asJSON := fs.Bool("json", false, "")
-	if err := parse(fs, args); err != nil {
+	pos, err := ParseFlags(fs, args)
+	if err != nil {
 		return err
 	}
-	if *db == "" || fs.NArg() < 2 || fs.NArg() > 3 {
+	if *db == "" || len(pos) < 2 || len(pos) > 3 {
 		return &UsageError{Msg: "want --db FILE ID EVENT [PAYLOAD-JSON]"}
 	}
-	id, event := fs.Arg(0), fs.Arg(1)
+	id, event, payload := pos[0], pos[1], ""
+	if len(pos) == 3 {
+		payload = pos[2]
+	}
+	var when time.Time
+	if *at != "" {
+		if when, err = time.Parse(time.RFC3339, *at); err != nil {
+			return &UsageError{Msg: "--at: " + err.Error()}
+		}
+	}
 	st, err := bolt.Open(*db, bolt.WithReadOnly(), bolt.WithTimeout(time.Second))
 	if err != nil {
 		return err
@@ -53,28 +75,68 @@ func runPlan(ctx context.Context, p *Program, args []string) error {
 	if err != nil {
 		return err
 	}
+	if inst.Meta.Status.Finished() {
+		return finishedError(inst)
+	}
 	old, next := p.definition(inst.Workflow), p.upgrade(inst.Workflow)
 	if old == nil || next == nil {
 		return fmt.Errorf("no definition of workflow %q in this program", inst.Workflow)
 	}
-	ev, err := planEvent(inst.Meta, event, fs.Arg(2))
+	ev, err := planEvent(inst.Meta, event, payload)
 	if err != nil {
 		return err
 	}
 	switch {
-	case *at != "":
-		if ev.Time, err = time.Parse(time.RFC3339, *at); err != nil {
-			return &UsageError{Msg: "--at: " + err.Error()}
-		}
+	case !when.IsZero():
+		ev.Time = when
 	case ev.Time.IsZero():
 		ev.Time = time.Now().UTC()
 	}
-	plan := simulate.Plan(old, next, inst.State, inst.Meta, ev)
 	if *asJSON {
-		return writeJSON(p.Stdout, plan)
+		return writeJSON(p.Stdout, simulate.Plan(old, next, inst.State, inst.Meta, ev))
 	}
-	_, err = io.WriteString(p.Stdout, plan.String())
+	report := renderPlan(id, describeEvent(event, ev),
+		applySide(old, inst.State, inst.Meta, ev), applySide(next, inst.State, inst.Meta, ev))
+	_, err = io.WriteString(p.Stdout, report)
 	return err
+}
+
+// finishedError says that a finished instance takes no event, with how it
+// finished.
+func finishedError(inst engine.Instance) error {
+	m := inst.Meta
+	how := m.Status.String()
+	switch {
+	case m.Failure != nil && m.Failure.Path != "":
+		how += fmt.Sprintf(" at %q: %s", m.Failure.Path, m.Failure.Message)
+	case m.Failure != nil:
+		how += ": " + m.Failure.Message
+	case len(m.Output) > 0:
+		out, err := decodeAny(m.Output)
+		if err != nil {
+			return fmt.Errorf("instance %q has finished (%s); its output does not decode: %w", inst.ID, how, err)
+		}
+		how += ", output " + renderValue(out)
+	}
+	return fmt.Errorf("instance %q has finished (%s): %w", inst.ID, how, errFinished)
+}
+
+// errFinished is why plan has nothing to show for a finished instance.
+var errFinished = errors.New("it takes no more events, so there is nothing to plan")
+
+// describeEvent names the event as the user typed it, with what was built
+// from it.
+func describeEvent(name string, ev interp.Event) string {
+	s := name
+	if ev.Kind == interp.Callback {
+		s += fmt.Sprintf(" (callback %d)", ev.Callback)
+		if len(ev.Payload) > 0 {
+			if v, err := decodeAny(ev.Payload); err == nil {
+				s += " with payload " + renderValue(v)
+			}
+		}
+	}
+	return s + " at " + ev.Time.UTC().Format(time.RFC3339)
 }
 
 // planEvent builds the event: the pending callback for a named event, or

@@ -21,6 +21,10 @@ type Program struct {
 	Commands    []Command         // extra commands, next to the built-in ones
 	Stdout      io.Writer         // default os.Stdout
 	Stderr      io.Writer         // default os.Stderr
+	// Terminal reports whether w is a terminal a person watches; long
+	// commands draw a progress line on Stderr only when it is. Default
+	// [IsTerminal].
+	Terminal func(w io.Writer) bool
 }
 
 // Command is one subcommand.
@@ -54,6 +58,9 @@ func (p *Program) Main(ctx context.Context, args []string) int {
 	if p.Stderr == nil {
 		p.Stderr = os.Stderr
 	}
+	if p.Terminal == nil {
+		p.Terminal = IsTerminal
+	}
 	if len(args) == 0 {
 		p.usage(p.Stderr)
 		return 2
@@ -63,21 +70,19 @@ func (p *Program) Main(ctx context.Context, args []string) int {
 		fmt.Fprintf(p.Stdout, "%s %s\n", p.Name, p.Version)
 		return 0
 	case "help", "-h", "--help", "-help":
-		if len(args) > 1 {
-			if c, ok := p.command(args[1]); ok {
-				p.commandUsage(p.Stdout, c)
-				return 0
-			}
-			fmt.Fprintf(p.Stderr, "%s: unknown command %q\n", p.Name, args[1])
-			return 2
-		}
-		p.usage(p.Stdout)
-		return 0
+		return p.help(args[1:])
 	}
 	c, ok := p.command(args[0])
 	if !ok {
-		fmt.Fprintf(p.Stderr, "%s: unknown command %q (run '%s help')\n", p.Name, args[0], p.Name)
+		fmt.Fprintf(p.Stderr, "%s: unknown command %q\n\n", p.Name, args[0])
+		p.usage(p.Stderr)
 		return 2
+	}
+	if len(args) > 1 && isHelpFlag(args[1]) {
+		// Every command answers "CMD --help", also an extra command that
+		// parses no flags.
+		p.commandUsage(p.Stdout, c)
+		return 0
 	}
 	err := c.Run(ctx, p, args[1:])
 	var ue *UsageError
@@ -95,6 +100,30 @@ func (p *Program) Main(ctx context.Context, args []string) int {
 		fmt.Fprintf(p.Stderr, "%s %s: %v\n", p.Name, c.Name, err)
 		return 1
 	}
+}
+
+func isHelpFlag(s string) bool { return s == "-h" || s == "--help" || s == "-help" }
+
+// help runs "help [COMMAND]": the command list, or one command's usage.
+func (p *Program) help(args []string) int {
+	switch {
+	case len(args) == 0:
+		p.usage(p.Stdout)
+		return 0
+	case len(args) > 1:
+		fmt.Fprintf(p.Stderr, "%s help: want at most one command name, got %q\n\n", p.Name, args)
+	case args[0] == "help":
+		fmt.Fprintf(p.Stdout, "Usage: %s help [COMMAND]\n\nshow the commands, or one command's arguments and flags\n", p.Name)
+		return 0
+	default:
+		if c, ok := p.command(args[0]); ok {
+			p.commandUsage(p.Stdout, c)
+			return 0
+		}
+		fmt.Fprintf(p.Stderr, "%s help: unknown command %q\n\n", p.Name, args[0])
+	}
+	p.usage(p.Stderr)
+	return 2
 }
 
 func (p *Program) commands() []Command {
@@ -126,24 +155,6 @@ func (p *Program) commandUsage(w io.Writer, c Command) {
 	if c.Help != "" {
 		fmt.Fprintf(w, "\n%s", c.Help)
 	}
-}
-
-// newFlags makes a flag set that reports errors instead of exiting.
-func newFlags(name string) *flag.FlagSet {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(io.Discard)
-	return fs
-}
-
-// parse parses args into fs, mapping errors to *UsageError.
-func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return ErrHelp
-		}
-		return &UsageError{Msg: err.Error()}
-	}
-	return nil
 }
 
 func (p *Program) definition(name string) *dsl.Definition { return find(p.Definitions, name) }

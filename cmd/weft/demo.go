@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -33,16 +34,16 @@ var demoCommand = cli.Command{
 var demoStart = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 
 func runDemo(ctx context.Context, p *cli.Program, args []string) error {
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
 	var db string
-	switch {
-	case len(args) == 2 && args[0] == "--db", len(args) == 2 && args[0] == "-db":
-		db = args[1]
-	case len(args) == 1 && strings.HasPrefix(args[0], "--db="):
-		db = strings.TrimPrefix(args[0], "--db=")
-	case len(args) == 1 && (args[0] == "-h" || args[0] == "--help"):
-		return cli.ErrHelp
-	case len(args) != 0:
-		return &cli.UsageError{Msg: fmt.Sprintf("unexpected arguments %q", args)}
+	fs.StringVar(&db, "db", "", "")
+	rest, err := cli.ParseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(rest) > 0 {
+		return &cli.UsageError{Msg: fmt.Sprintf("unexpected arguments %q", rest)}
 	}
 	if db == "" {
 		dir, err := os.MkdirTemp("", "weft-demo-")
