@@ -70,6 +70,18 @@ func takesValue(fs *flag.FlagSet, tok string) bool {
 	return true
 }
 
+// parse is [ParseFlags] for a command that reads its positional arguments
+// with fs.Arg and fs.Args: it leaves exactly those there, flags anywhere.
+func parse(fs *flag.FlagSet, args []string) error {
+	pos, err := ParseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	// Parsing "--" and the positional arguments sets no flag and leaves
+	// fs.Args() as the positional arguments.
+	return fs.Parse(append([]string{"--"}, pos...))
+}
+
 // newFlags makes a flag set that reports errors instead of exiting.
 func newFlags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)

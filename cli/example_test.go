@@ -2,7 +2,10 @@ package cli_test
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
 	"os"
 
 	"github.com/weftflow/weft/cli"
@@ -48,4 +51,24 @@ func ExampleProgram() {
 	//
 	// Run 'orders help COMMAND' for a command's arguments; 'orders --version' for the version.
 	// 0
+}
+
+// An extra command's flags, parsed the way the built-in commands parse
+// theirs: anywhere among the arguments, "--" ending them, and counts that
+// cannot be negative.
+func ExampleParseFlags() {
+	fs := flag.NewFlagSet("export", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	db := fs.String("db", "", "the store")
+	limit := cli.CountFlag(fs, "limit", 100, "instances at most")
+
+	args, err := cli.ParseFlags(fs, []string{"order-1", "--db", "prod.db", "order-2", "--limit=5", "--", "--odd-id"})
+	fmt.Println(args, *db, *limit, err)
+
+	_, err = cli.ParseFlags(fs, []string{"--limit", "-1"})
+	var ue *cli.UsageError
+	fmt.Println(errors.As(err, &ue), err)
+	// Output:
+	// [order-1 order-2 --odd-id] prod.db 5 <nil>
+	// true invalid value "-1" for flag -limit: a count cannot be negative (got -1)
 }

@@ -21,17 +21,13 @@ printed; exit status 1 when a finding is an error.
 
 func runLint(ctx context.Context, p *Program, args []string) error {
 	fs := newFlags("lint")
-	names, err := ParseFlags(fs, args)
-	if err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if len(names) > 1 {
+	if fs.NArg() > 1 {
 		return &UsageError{Msg: "at most one workflow name"}
 	}
-	only := ""
-	if len(names) == 1 {
-		only = names[0]
-	}
+	only := fs.Arg(0)
 	errors, seen := 0, 0
 	show := func(label string, fs []lint.Finding) {
 		for _, f := range fs {
