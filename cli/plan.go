@@ -90,7 +90,7 @@ func runPlan(ctx context.Context, p *Program, args []string) error {
 	case !when.IsZero():
 		ev.Time = when
 	case ev.Time.IsZero():
-		ev.Time = time.Now().UTC()
+		ev.Time = time.Now().UTC().Truncate(time.Second) // a plan needs no finer time, and reads better
 	}
 	if *asJSON {
 		return writeJSON(p.Stdout, simulate.Plan(old, next, inst.State, inst.Meta, ev))

@@ -47,13 +47,6 @@ program does not know and --allow-unknown does not name it.
 	Run: runVerify,
 }
 
-// errUnknownWorkflows is the failure of a run that met instances it cannot
-// check.
-var errUnknownWorkflows = errors.New("instances of workflows this program does not know")
-
-// errBroken is the failure of a run that found broken instances.
-var errBroken = errors.New("instances would break")
-
 func runVerify(ctx context.Context, p *Program, args []string) error {
 	fs := newFlags("verify")
 	db := fs.String("db", "", "")
@@ -145,7 +138,7 @@ func runVerify(ctx context.Context, p *Program, args []string) error {
 		}
 		pr.clear()
 		if !*asJSON {
-			fmt.Fprintf(p.Stdout, "%s v%d: %d instances, %d ok, %d broken\n", name, def.Version(), sum.Instances, sum.OK, sum.Broken)
+			fmt.Fprintf(p.Stdout, "%s v%d: %s, %d ok, %d broken\n", name, def.Version(), plural(sum.Instances, "instance"), sum.OK, sum.Broken)
 		}
 		total.Instances += sum.Instances
 		total.OK += sum.OK
@@ -166,9 +159,9 @@ func runVerify(ctx context.Context, p *Program, args []string) error {
 				return err
 			}
 		case ok:
-			fmt.Fprintf(p.Stdout, "skipped %s: %d instances of a workflow this program does not know (expected: --allow-unknown)\n", n, census[n])
+			fmt.Fprintf(p.Stdout, "skipped %s: %s of a workflow this program does not know (expected: --allow-unknown)\n", n, plural(census[n], "instance"))
 		default:
-			fmt.Fprintf(p.Stdout, "UNKNOWN %s: %d instances of a workflow this program does not know; not checked\n", n, census[n])
+			fmt.Fprintf(p.Stdout, "UNKNOWN %s: %s of a workflow this program does not know; not checked\n", n, plural(census[n], "instance"))
 		}
 	}
 	if *asJSON {
@@ -182,11 +175,11 @@ func runVerify(ctx context.Context, p *Program, args []string) error {
 
 	var problems []error
 	if total.Broken > 0 {
-		problems = append(problems, fmt.Errorf("%d of %d %w", total.Broken, total.Instances, errBroken))
+		problems = append(problems, fmt.Errorf("%d of %s would break", total.Broken, plural(total.Instances, "instance")))
 	}
 	if len(refused) > 0 {
-		problems = append(problems, fmt.Errorf("%d %w (%s); pass --allow-unknown=%s if they are expected",
-			refusedCount, errUnknownWorkflows, strings.Join(refused, ", "), strings.Join(unrefused(unknown, allow), ",")))
+		problems = append(problems, fmt.Errorf("%s of workflows this program does not know (%s); pass --allow-unknown=%s if they are expected",
+			plural(refusedCount, "instance"), strings.Join(refused, ", "), strings.Join(unrefused(unknown, allow), ",")))
 	}
 	return errors.Join(problems...)
 }
@@ -199,13 +192,21 @@ func verdictLine(total simulate.VerifySummary, workflows, unknown, unknownWorkfl
 	case total.Instances == 0 && unknown == 0:
 		return "the store holds no instances: nothing verified"
 	case total.Instances == 0:
-		return fmt.Sprintf("nothing verified: none of the store's %d instances belongs to a workflow this program knows", unknown)
+		return fmt.Sprintf("nothing verified: none of the store's %s belongs to a workflow this program knows", plural(unknown, "instance"))
 	}
-	s := fmt.Sprintf("verified %d instances of %d workflows: %d ok, %d broken", total.Instances, workflows, total.OK, total.Broken)
+	s := fmt.Sprintf("verified %s of %s: %d ok, %d broken", plural(total.Instances, "instance"), plural(workflows, "workflow"), total.OK, total.Broken)
 	if unknown > 0 {
-		s += fmt.Sprintf("; %d instances of %d unknown workflows not checked", unknown, unknownWorkflows)
+		s += fmt.Sprintf("; %s of %s not checked", plural(unknown, "instance"), plural(unknownWorkflows, "unknown workflow"))
 	}
 	return s
+}
+
+// plural is "1 instance", "2 instances".
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 // countByWorkflow counts the store's instances per workflow name.

@@ -79,7 +79,7 @@ func TestVerifyUnknownWorkflows(t *testing.T) {
 			[]string{
 				"approval v1: 3 instances, 3 ok, 0 broken\n",
 				"UNKNOWN pizza: 2 instances of a workflow this program does not know; not checked\n",
-				"verified 3 instances of 1 workflows: 3 ok, 0 broken; 2 instances of 1 unknown workflows not checked\n",
+				"verified 3 instances of 1 workflow: 3 ok, 0 broken; 2 instances of 1 unknown workflow not checked\n",
 			},
 			[]string{"orders verify: 2 instances of workflows this program does not know (pizza: 2); pass --allow-unknown=pizza if they are expected\n"}},
 		{"allowed by name", []string{"verify", "--db", mixed, "--allow-unknown=pizza"}, 0,
@@ -140,12 +140,12 @@ func TestVerifyBrokenAndUnknown(t *testing.T) {
 	if code := runTool(p, "verify", "--db", path); code != 1 {
 		t.Fatalf("exit %d\n%s%s", code, out, errb)
 	}
-	for _, w := range []string{"BROKEN pizza-00000", "pizza v2: 2 instances, 0 ok, 2 broken", "UNKNOWN approval: 1 instances"} {
+	for _, w := range []string{"BROKEN pizza-00000", "pizza v2: 2 instances, 0 ok, 2 broken", "UNKNOWN approval: 1 instance"} {
 		if !strings.Contains(out.String(), w) {
 			t.Errorf("stdout lacks %q:\n%s", w, out)
 		}
 	}
-	want := "orders verify: 2 of 2 instances would break\n1 instances of workflows this program does not know (approval: 1); pass --allow-unknown=approval if they are expected\n"
+	want := "orders verify: 2 of 2 instances would break\n1 instance of workflows this program does not know (approval: 1); pass --allow-unknown=approval if they are expected\n"
 	if errb.String() != want {
 		t.Errorf("stderr:\n%s\nwant:\n%s", errb, want)
 	}

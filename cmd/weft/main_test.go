@@ -269,7 +269,7 @@ func TestVerifyUnknownWorkflow(t *testing.T) {
 		"approval v1: 0 instances, 0 ok, 0 broken\n",
 		"pizza v2: 2 instances, 2 ok, 0 broken\n",
 		"UNKNOWN legacy: 3 instances of a workflow this program does not know; not checked\n",
-		"verified 2 instances of 2 workflows: 2 ok, 0 broken; 3 instances of 1 unknown workflows not checked\n",
+		"verified 2 instances of 2 workflows: 2 ok, 0 broken; 3 instances of 1 unknown workflow not checked\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("stdout lacks %q:\n%s", want, out)
@@ -343,7 +343,7 @@ func TestBuiltCommand(t *testing.T) {
 		t.Errorf("progress line drawn into a pipe:\n%q\n%q", out, errs)
 	}
 	code, out, errs = weft(t, "verify", "--allow-unknown=legacy", "--db", db)
-	if code != 0 || !strings.Contains(out, "verified 2 instances of 2 workflows: 2 ok, 0 broken; 3 instances of 1 unknown workflows not checked") {
+	if code != 0 || !strings.Contains(out, "verified 2 instances of 2 workflows: 2 ok, 0 broken; 3 instances of 1 unknown workflow not checked") {
 		t.Errorf("verify --allow-unknown=legacy: exit %d\n%s%s", code, out, errs)
 	}
 	for _, c := range []struct {
