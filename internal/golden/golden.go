@@ -213,3 +213,28 @@ func CompareText(what, want, got string) []string {
 	}
 	return []string{fmt.Sprintf("%s differs:\n--- stored\n%s--- now\n%s", what, want, got)}
 }
+
+// Orphans returns the files in dir whose name (without extension) is not
+// among names: goldens whose case was deleted. Stored formats are never
+// dropped, so tests report them.
+func Orphans(dir string, names []string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	known := map[string]bool{}
+	for _, n := range names {
+		known[n] = true
+	}
+	var out []string
+	for _, e := range entries {
+		name := e.Name()
+		if i := strings.LastIndexByte(name, '.'); i > 0 {
+			name = name[:i]
+		}
+		if !known[name] {
+			out = append(out, filepath.Join(dir, e.Name()))
+		}
+	}
+	return out, nil
+}
