@@ -229,6 +229,9 @@ func Orphans(dir string, names []string) ([]string, error) {
 	var out []string
 	for _, e := range entries {
 		name := e.Name()
+		if strings.HasPrefix(name, ".") {
+			continue // .gitattributes and the like
+		}
 		if i := strings.LastIndexByte(name, '.'); i > 0 {
 			name = name[:i]
 		}
