@@ -578,6 +578,13 @@ func init() {
 	register("up-event-removed", dsl.S(slog("a"), dsl.Wait("w", dsl.On("other", ssignal("other")))))
 	register("up-event-kind", dsl.S(slog("a"), dsl.Wait("w", dsl.On("go", dsl.After(time.Minute)))))
 	register("up-kind", dsl.S(slog("a"), slog("w")))
+	register("up-moved", dsl.S(slog("a"), dsl.If("new", func(*script) bool { return true }, waitW()), slog("b")))
+	register("up-drop-unparked", dsl.S(slog("a"), waitW(), slog("c")))
+	loop := func(extra ...dsl.Stmt) dsl.Stmt {
+		return dsl.While("l", func(s *script) bool { return s.N < 2 }, append([]dsl.Stmt{waitW()}, extra...)...)
+	}
+	register("loop-v1", loop(slog("n")))
+	register("loop-v2", loop(slog("new"), slog("n")))
 
 	// migrations.txt
 	register("mig-rename", dsl.S(slog("a"), dsl.Wait("wait", dsl.On("start", ssignal("go"))), slog("b")),
