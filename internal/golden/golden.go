@@ -22,17 +22,21 @@ import (
 	"github.com/fxamacker/cbor/v2"
 )
 
-// Update is the -update flag: regenerate golden files instead of checking
-// them. Only allowed together with a new format version (see [Rule]).
+// Update is the -update flag: write golden files instead of checking them.
+// It writes missing goldens and rewrites those whose case now writes other
+// content in the same format; it refuses to overwrite a golden whose
+// stored bytes the current code no longer reads back (see [MayOverwrite]
+// and [Rule]).
 var Update = flag.Bool("update", false, "regenerate the stored-format golden files under testdata/golden "+
-	"(only allowed with a new format version and an upgrade path: see docs/format.md)")
+	"(never over goldens the current code no longer reads: that needs a new format version, see docs/format.md)")
 
 // Rule is appended to every golden failure: what broke and what to do.
 const Rule = `
 Records written by an earlier weft must stay readable by every later one
 (docs/format.md). This golden file was written by an earlier version. Do
-NOT regenerate it with -update to make this test pass: that is only allowed
-together with a new format version (codec.Format, or the store's
+NOT regenerate it with -update to make this test pass (-update refuses to
+overwrite a golden that no longer reads back): a format change is only
+allowed together with a new format version (codec.Format, or the store's
 formatVersion) whose reader still decodes the old bytes, with the old
 golden kept as a test of that upgrade path. If the change was not meant
 to alter the stored form, revert it (a changed CBOR key number, a renamed
@@ -196,6 +200,23 @@ func Fail(t testing.TB, name string, problems []string) {
 		return
 	}
 	t.Errorf("golden %s: the stored format changed:\n  %s\n%s", name, strings.Join(problems, "\n  "), Rule)
+}
+
+// MayOverwrite reports whether -update may overwrite golden name, given
+// the problems found reading its stored bytes with the current code. It
+// may when there are none: the format is intact and only the case's
+// content changed (a different position, effect or message). When the
+// stored bytes no longer read back, it reports them with [Rule] and
+// returns false: that is a format change, which keeps the old golden and
+// adds a format version.
+func MayOverwrite(t testing.TB, name string, problems []string) bool {
+	t.Helper()
+	if len(problems) == 0 {
+		return true
+	}
+	t.Errorf("-update refuses to overwrite golden %s: its stored bytes no longer read back:\n  %s\n%s",
+		name, strings.Join(problems, "\n  "), Rule)
+	return false
 }
 
 // Compare returns a problem line when got differs from want, naming what.

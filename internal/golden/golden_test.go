@@ -77,3 +77,21 @@ func TestCompare(t *testing.T) {
 		t.Fatalf("Diag = %q", got)
 	}
 }
+
+type errRecorder struct {
+	testing.TB
+	errors int
+}
+
+func (r *errRecorder) Errorf(string, ...any) { r.errors++ }
+
+// -update overwrites only goldens that still read back.
+func TestMayOverwrite(t *testing.T) {
+	r := &errRecorder{TB: t}
+	if !MayOverwrite(r, "x", nil) || r.errors != 0 {
+		t.Fatal("a golden that reads back may be overwritten, silently")
+	}
+	if MayOverwrite(r, "x", []string{"decoded meta differs"}) || r.errors != 1 {
+		t.Fatal("a golden that no longer reads back was allowed to be overwritten")
+	}
+}
