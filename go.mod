@@ -3,6 +3,7 @@ module github.com/weftflow/weft
 go 1.26
 
 require (
+	github.com/cockroachdb/datadriven v1.0.3
 	github.com/fxamacker/cbor/v2 v2.10.0
 	github.com/google/go-cmp v0.7.0
 	go.etcd.io/bbolt v1.5.0
@@ -10,6 +11,7 @@ require (
 )
 
 require (
+	github.com/pmezard/go-difflib v1.0.0 // indirect
 	github.com/x448/float16 v0.8.4 // indirect
 	golang.org/x/sys v0.45.0 // indirect
 )
