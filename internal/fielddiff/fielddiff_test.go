@@ -1,4 +1,4 @@
-package cli
+package fielddiff
 
 import (
 	"encoding/json"
@@ -17,14 +17,14 @@ func js(t testing.TB, s string) any {
 	if s == "" {
 		return nil
 	}
-	v, err := jsonValue(json.RawMessage(s))
+	v, err := JSONValue(json.RawMessage(s))
 	if err != nil {
 		t.Fatalf("%s: %v", s, err)
 	}
 	return v
 }
 
-func renderChanges(cs []change) string {
+func renderChanges(cs []Change) string {
 	var b strings.Builder
 	for _, c := range cs {
 		b.WriteString(c.String() + "\n")
@@ -68,7 +68,7 @@ func TestFieldDiff(t *testing.T) {
 			"  .S: \"\" -> \"" + long[:159] + "... (202 bytes)\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got := renderChanges(fieldDiff(js(t, c.old), js(t, c.new)))
+			got := renderChanges(Diff(js(t, c.old), js(t, c.new)))
 			if diff := cmp.Diff(c.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
@@ -77,21 +77,20 @@ func TestFieldDiff(t *testing.T) {
 }
 
 func TestListDiff(t *testing.T) {
-	item := func(kind, path string, data any) listItem {
+	item := func(kind, path string, data any) Item {
 		v := map[string]any{"Kind": kind, "Path": path}
 		if data != nil {
 			v["Data"] = data
 		}
-		key, _ := marshalCompact(v)
-		return listItem{line: kind + " " + path, key: string(key), class: kind, value: v}
+		return NewItem(kind+" "+path, kind, v)
 	}
-	old := []listItem{
+	old := []Item{
 		item("reply", "kitchen", true),
 		item("setup", "manager", map[string]any{"items": []any{"a"}}),
 		item("start-timer", "courier", nil),
 		item("cancel-timer", "cart", nil),
 	}
-	new := []listItem{
+	new := []Item{
 		item("reply", "oven", true),
 		item("setup", "manager", map[string]any{"items": []any{"a", "b"}}),
 		item("run-activity", "charge", nil),
@@ -105,7 +104,7 @@ func TestListDiff(t *testing.T) {
   start-timer courier
 - cancel-timer cart
 `
-	got := strings.Join(listDiff(old, new), "\n") + "\n"
+	got := strings.Join(Lists(old, new), "\n") + "\n"
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
@@ -242,7 +241,7 @@ func jsonGen(depth int) *rapid.Generator[any] {
 	})
 }
 
-// fieldDiff finds a difference exactly when there is one, and each line
+// Diff finds a difference exactly when there is one, and each line
 // names a path.
 func TestFieldDiffProperties(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
@@ -251,11 +250,11 @@ func TestFieldDiffProperties(t *testing.T) {
 		if rapid.Bool().Draw(t, "same") {
 			y = x
 		}
-		cs := fieldDiff(x, y)
+		cs := Diff(x, y)
 		if (len(cs) == 0) != reflect.DeepEqual(x, y) {
 			t.Fatalf("%d changes between %v and %v:\n%s", len(cs), x, y, renderChanges(cs))
 		}
-		if len(fieldDiff(x, x)) != 0 {
+		if len(Diff(x, x)) != 0 {
 			t.Fatalf("a value differs from itself: %v", x)
 		}
 		_, xMap := x.(map[string]any)
@@ -263,11 +262,11 @@ func TestFieldDiffProperties(t *testing.T) {
 		_, xList := x.([]any)
 		_, yList := y.([]any)
 		for _, c := range cs {
-			if c.path == "" && (xMap && yMap || xList && yList) {
+			if c.Path == "" && (xMap && yMap || xList && yList) {
 				t.Fatalf("two objects or two lists differ as a whole, not by their elements: %q", c)
 			}
 		}
-		if renderChanges(cs) != renderChanges(fieldDiff(x, y)) {
+		if renderChanges(cs) != renderChanges(Diff(x, y)) {
 			t.Fatal("not deterministic")
 		}
 	})
