@@ -38,7 +38,7 @@ type PlanThread struct {
 	Path    string
 	Phase   string
 	Attempt uint32   `json:",omitempty"`
-	Waits   []string `json:",omitempty"` // "custom cooked (callback 11)"
+	Waits   []string `json:",omitempty"` // "custom cooked (callback 11)", "activity (callback 12)"
 }
 
 // String is the thread on one line: `main at "courier" (waiting)`.
@@ -116,7 +116,11 @@ func outcome(def *dsl.Definition, state []byte, meta interp.Meta, ev interp.Even
 	for _, th := range res.Meta.Threads {
 		t := PlanThread{ID: th.ID, Path: th.Path, Phase: th.Phase.String(), Attempt: th.Attempt}
 		for _, w := range th.Waits {
-			t.Waits = append(t.Waits, fmt.Sprintf("%s %s (callback %d)", w.Kind, w.Event, w.Callback))
+			what := w.Kind.String()
+			if w.Event != "" {
+				what += " " + w.Event
+			}
+			t.Waits = append(t.Waits, fmt.Sprintf("%s (callback %d)", what, w.Callback))
 		}
 		o.Threads = append(o.Threads, t)
 	}

@@ -2,16 +2,19 @@ package simulate_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/examples/pizza"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/simulate"
+	"pgregory.net/rapid"
 )
 
 var planTime = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
@@ -247,5 +250,142 @@ state (-old +new):
 `
 	if diff := cmp.Diff(want, plan.String()); diff != "" {
 		t.Errorf("report (-want +got):\n%s", diff)
+	}
+}
+
+// outcomeGen draws outcomes with a few threads and effects and a small
+// state, from few values, so that two draws often share elements.
+func outcomeGen() *rapid.Generator[simulate.Outcome] {
+	word := rapid.SampledFrom([]string{"a", "b", "c/d"})
+	return rapid.Custom(func(t *rapid.T) simulate.Outcome {
+		o := simulate.Outcome{Definition: "w v1", Status: rapid.SampledFrom([]string{"running", "completed"}).Draw(t, "status")}
+		for _, id := range rapid.SliceOfNDistinct(rapid.SampledFrom([]string{"main", "main/1", "main/2"}), 0, 3, rapid.ID[string]).Draw(t, "threads") {
+			o.Threads = append(o.Threads, simulate.PlanThread{ID: id, Path: word.Draw(t, "path"),
+				Phase: rapid.SampledFrom([]string{"waiting", "running"}).Draw(t, "phase")})
+		}
+		for range rapid.IntRange(0, 4).Draw(t, "effects") {
+			o.Effects = append(o.Effects, simulate.PlanEffect{Kind: rapid.SampledFrom([]string{"reply", "start-timer", "setup"}).Draw(t, "kind"),
+				Path: word.Draw(t, "path"), Callback: rapid.Uint64Range(0, 3).Draw(t, "callback"),
+				Data: rapid.SampledFrom([]any{nil, 1, "x", []any{1, 2}, map[string]any{"K": 1.5}}).Draw(t, "data")})
+		}
+		state := map[string]any{}
+		for _, k := range rapid.SliceOfNDistinct(word, 0, 3, rapid.ID[string]).Draw(t, "fields") {
+			state[k] = rapid.SampledFrom([]any{nil, true, 2, "s", []any{"x", "y"}}).Draw(t, "value")
+		}
+		o.State = state
+		return o
+	})
+}
+
+// A report marks a difference exactly where the outcomes differ, reads
+// the same on every call, and the same after a JSON round trip.
+func TestPlanStringProperties(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		old := outcomeGen().Draw(t, "old")
+		new := outcomeGen().Draw(t, "new")
+		if rapid.Bool().Draw(t, "same") {
+			new = old
+		}
+		plan := simulate.PlanResult{Instance: "i", Event: "resume", Old: old, New: new}
+		text := plan.String()
+		if text != plan.String() {
+			t.Fatal("not deterministic")
+		}
+		checkPlanSections(t, plan, text)
+		b, err := json.Marshal(plan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var back simulate.PlanResult
+		if err := json.Unmarshal(b, &back); err != nil {
+			t.Fatal(err)
+		}
+		if got := back.String(); got != text {
+			t.Fatalf("after a JSON round trip (-before +after):\n%s", cmp.Diff(text, got))
+		}
+	})
+}
+
+// checkPlanSections checks each section of a report against the outcomes:
+// a section says the parts differ exactly when they do and then shows a
+// change; a list shows every old element in order (as "  ", "- " or "~ "),
+// and as many new ones; a changed element is followed by its changed
+// fields.
+func checkPlanSections(t *rapid.T, plan simulate.PlanResult, text string) {
+	lines := func(xs []fmt.Stringer) []string {
+		out := make([]string, len(xs))
+		for i, x := range xs {
+			out[i] = x.String()
+		}
+		return out
+	}
+	var ot, nt, oe, ne []fmt.Stringer
+	for _, x := range plan.Old.Threads {
+		ot = append(ot, x)
+	}
+	for _, x := range plan.New.Threads {
+		nt = append(nt, x)
+	}
+	for _, x := range plan.Old.Effects {
+		oe = append(oe, x)
+	}
+	for _, x := range plan.New.Effects {
+		ne = append(ne, x)
+	}
+	parts := map[string]struct {
+		differs  bool
+		old, new []string // nil for the state
+	}{
+		"threads": {!cmp.Equal(plan.Old.Threads, plan.New.Threads), lines(ot), lines(nt)},
+		"effects": {!cmp.Equal(plan.Old.Effects, plan.New.Effects), lines(oe), lines(ne)},
+		"state":   {!cmp.Equal(plan.Old.State, plan.New.State), nil, nil},
+	}
+	seen := 0
+	for _, sec := range strings.Split(strings.TrimSuffix(text, "\n"), "\n\n") {
+		ls := strings.Split(sec, "\n")
+		name, _, _ := strings.Cut(ls[0], " ")
+		part, ok := parts[strings.TrimRight(name, ":,")]
+		if !ok {
+			continue
+		}
+		seen++
+		header, body := ls[0], ls[1:]
+		if strings.HasSuffix(header, "(-old +new):") != part.differs {
+			t.Fatalf("%q, but the parts differ: %v:\n%s", header, part.differs, text)
+		}
+		changed := name == "state" && len(body) > 0 // every line of the state is a change
+		for _, l := range body {
+			if !strings.HasPrefix(l, "  ") || strings.HasPrefix(l, "    ") {
+				changed = true
+			}
+		}
+		if changed != part.differs {
+			t.Fatalf("section %q shows a change: %v, but the parts differ: %v:\n%s", header, changed, part.differs, text)
+		}
+		if name == "state" {
+			continue
+		}
+		var olds, news []string
+		for i, l := range body {
+			if strings.HasPrefix(l, "    ") {
+				continue // a changed field
+			}
+			mark, el := l[:2], l[2:]
+			if mark != "+ " {
+				olds = append(olds, el)
+			}
+			if mark != "- " {
+				news = append(news, el)
+			}
+			if mark == "~ " && (i+1 == len(body) || !strings.HasPrefix(body[i+1], "    ")) {
+				t.Fatalf("changed element %q shows no changed field:\n%s", el, text)
+			}
+		}
+		if !cmp.Equal(olds, part.old, cmpopts.EquateEmpty()) || len(news) != len(part.new) {
+			t.Fatalf("%s: the old elements read %q, want %q; %d new, want %d:\n%s", name, olds, part.old, len(news), len(part.new), text)
+		}
+	}
+	if seen != len(parts) {
+		t.Fatalf("%d of the %d sections:\n%s", seen, len(parts), text)
 	}
 }

@@ -3,6 +3,7 @@ package fielddiff
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -295,5 +296,49 @@ func TestLCSLongLists(t *testing.T) {
 	}
 	if nx != len(a) || ny != len(b) {
 		t.Fatalf("covers %d and %d elements, want %d and %d", nx, ny, len(a), len(b))
+	}
+}
+
+// Records JSON cannot encode still compare, by their line, and render.
+func TestUnencodableValues(t *testing.T) {
+	nan := map[string]any{"X": math.NaN()}
+	a, b := NewItem("a", "k", nan), NewItem("b", "k", nan)
+	if Same([]Item{a}, []Item{b}) {
+		t.Error("two items with different lines and no JSON are the same")
+	}
+	if !Same([]Item{a}, []Item{NewItem("a", "k", nan)}) {
+		t.Error("an item differs from its copy")
+	}
+	want := "~ a\n      (the whole value): \"a\" -> \"b\"\n"
+	if got := strings.Join(Lists([]Item{a}, []Item{b}), "\n") + "\n"; got != want {
+		t.Errorf("Lists = %q, want %q", got, want)
+	}
+	if got := Render(nan); got != "map[X:NaN]" {
+		t.Errorf("Render = %q", got)
+	}
+	if _, err := JSONValue(nan); err == nil {
+		t.Error("JSONValue encoded a NaN")
+	}
+}
+
+// Records of different Go types compare by field name, numbers by value.
+func TestNewItemComparesByField(t *testing.T) {
+	type v1 struct {
+		Kind string
+		N    int
+	}
+	type v2 struct {
+		Kind string
+		N    float64
+		Tag  string `json:",omitempty"`
+	}
+	x := NewItem("x", "k", v1{"reply", 3})
+	if !Same([]Item{x}, []Item{NewItem("y", "k", v2{Kind: "reply", N: 3})}) {
+		t.Error("equal fields of different types differ")
+	}
+	got := Lists([]Item{x}, []Item{NewItem("y", "k", v2{Kind: "reply", N: 4, Tag: "t"})})
+	want := []string{"~ x", "      .N: 3 -> 4", "    + .Tag: \"t\""}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
