@@ -11,6 +11,7 @@ import (
 
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/internal/fielddiff"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/simulate"
 	"github.com/weftflow/weft/storage/bolt"
@@ -92,12 +93,11 @@ func runPlan(ctx context.Context, p *Program, args []string) error {
 	case ev.Time.IsZero():
 		ev.Time = time.Now().UTC().Truncate(time.Second) // a plan needs no finer time, and reads better
 	}
+	plan := simulate.Plan(old, next, inst.State, inst.Meta, ev)
 	if *asJSON {
-		return writeJSON(p.Stdout, simulate.Plan(old, next, inst.State, inst.Meta, ev))
+		return writeJSON(p.Stdout, plan)
 	}
-	report := renderPlan(id, describeEvent(event, ev),
-		applySide(old, inst.State, inst.Meta, ev), applySide(next, inst.State, inst.Meta, ev))
-	_, err = io.WriteString(p.Stdout, report)
+	_, err = io.WriteString(p.Stdout, plan.String())
 	return err
 }
 
@@ -116,28 +116,13 @@ func finishedError(inst engine.Instance) error {
 		if err != nil {
 			return fmt.Errorf("instance %q has finished (%s); its output does not decode: %w", inst.ID, how, err)
 		}
-		how += ", output " + renderValue(out)
+		how += ", output " + fielddiff.Render(out)
 	}
 	return fmt.Errorf("instance %q has finished (%s): %w", inst.ID, how, errFinished)
 }
 
 // errFinished is why plan has nothing to show for a finished instance.
 var errFinished = errors.New("it takes no more events, so there is nothing to plan")
-
-// describeEvent names the event as the user typed it, with what was built
-// from it.
-func describeEvent(name string, ev interp.Event) string {
-	s := name
-	if ev.Kind == interp.Callback {
-		s += fmt.Sprintf(" (callback %d)", ev.Callback)
-		if len(ev.Payload) > 0 {
-			if v, err := decodeAny(ev.Payload); err == nil {
-				s += " with payload " + renderValue(v)
-			}
-		}
-	}
-	return s + " at " + ev.Time.UTC().Format(time.RFC3339)
-}
 
 // planEvent builds the event: the pending callback for a named event, or
 // resume or cancel. A timer's time defaults to its deadline.

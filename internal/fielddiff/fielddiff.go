@@ -1,4 +1,9 @@
-package cli
+// Package fielddiff compares two JSON values field by field and renders
+// the differences one line per changed path (".Cart[2].Qty: 1 -> 3"),
+// and compares lists of records element by element ("+", "-", "~" with
+// the changed fields). It is the report of a plan (package simulate and
+// weft plan); it is not a general diff of Go values, which go-cmp is.
+package fielddiff
 
 import (
 	"bytes"
@@ -12,44 +17,40 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// This file holds the field-level diff that plan shows: one line per
-// changed leaf, named by its path (".Cart[2].Qty: 1 -> 3"), and lists
-// (effects, threads) compared element by element.
-//
 // go-cmp walks the two values and a Reporter collects each differing leaf
 // with its path. Slices are aligned here first, not by go-cmp: its edit
 // script starts in a direction chosen at random per process (on purpose,
 // see cmp/internal/diff), so the same plan could read differently on two
 // runs. align is a longest common subsequence, deterministic.
 
-// change is one difference at a path: in both values and changed ('~'),
+// Change is one difference at a path: in both values and changed ('~'),
 // only in the new one ('+'), or only in the old one ('-').
-type change struct {
-	op       byte
-	path     string
-	old, new any
+type Change struct {
+	Op       byte   // '~', '+' or '-'
+	Path     string // ".Items[0].Qty"; empty for the whole value
+	Old, New any
 }
 
 // String renders the change as one line.
-func (c change) String() string {
-	p := c.path
+func (c Change) String() string {
+	p := c.Path
 	if p == "" {
 		p = "(the whole value)"
 	}
-	switch c.op {
+	switch c.Op {
 	case '+':
-		return "+ " + p + ": " + renderValue(c.new)
+		return "+ " + p + ": " + Render(c.New)
 	case '-':
-		return "- " + p + ": " + renderValue(c.old)
+		return "- " + p + ": " + Render(c.Old)
 	}
-	return "  " + p + ": " + renderValue(c.old) + " -> " + renderValue(c.new)
+	return "  " + p + ": " + Render(c.Old) + " -> " + Render(c.New)
 }
 
-// fieldDiff returns the leaves at which x and y differ, in path order
-// (struct fields in declaration order, map keys sorted, list elements in
-// order). Values are Go values as encoding/json produces them when
-// decoding into any.
-func fieldDiff(x, y any) []change {
+// Diff returns the leaves at which x and y differ, in path order (object
+// keys sorted, list elements in order). Values are as [JSONValue] returns
+// them; two objects or two lists never differ as a whole, only by their
+// elements.
+func Diff(x, y any) []Change {
 	ax, ay := alignValues(x, y)
 	var r changeReporter
 	// Pointers, so that a nil value is a nil any and not a missing one.
@@ -61,7 +62,7 @@ func fieldDiff(x, y any) []change {
 // every unequal leaf.
 type changeReporter struct {
 	path    cmp.Path
-	changes []change
+	changes []Change
 }
 
 func (r *changeReporter) PushStep(ps cmp.PathStep) { r.path = append(r.path, ps) }
@@ -72,14 +73,14 @@ func (r *changeReporter) Report(res cmp.Result) {
 		return
 	}
 	vx, vy := r.path.Last().Values()
-	c := change{op: '~', path: renderPath(r.path)}
+	c := Change{Op: '~', Path: renderPath(r.path)}
 	switch {
 	case !vx.IsValid():
-		c.op, c.new = '+', vy.Interface()
+		c.Op, c.New = '+', vy.Interface()
 	case !vy.IsValid():
-		c.op, c.old = '-', vx.Interface()
+		c.Op, c.Old = '-', vx.Interface()
 	default:
-		c.old, c.new = vx.Interface(), vy.Interface()
+		c.Old, c.New = vx.Interface(), vy.Interface()
 	}
 	r.changes = append(r.changes, c)
 }
@@ -122,11 +123,13 @@ func isIdentifier(s string) bool {
 	return s != ""
 }
 
-// maxValueLen caps how much of one value a line shows; --json has all.
+// maxValueLen caps how much of one value a line shows; a plan's JSON has
+// all of it.
 const maxValueLen = 160
 
-// renderValue writes a value as compact JSON, cut short when long.
-func renderValue(v any) string {
+// Render writes a value as compact JSON, cut short when longer than 160
+// bytes; a value JSON cannot encode is written with fmt.
+func Render(v any) string {
 	b, err := marshalCompact(unalign(v))
 	s := string(b)
 	if err != nil {
@@ -370,19 +373,53 @@ func lcs(a, b []string) []pair {
 	return out
 }
 
-// listItem is an element of a list plan shows whole: an effect or a
+// Item is an element of a list compared whole, such as an effect or a
 // thread.
-type listItem struct {
+type Item struct {
 	line  string // the element on its own line
 	key   string // equal keys, equal elements
 	class string // unequal elements of one class show as one changed element
 	value any    // compared field by field when changed
 }
 
-// listDiff renders old against new: "  " for an element in both, "- " and
-// "+ " for one in only one of them, "~ " for a changed element, followed by
-// a line per changed field.
-func listDiff(old, new []listItem) []string {
+// NewItem returns the element shown as line, whose fields are those of v
+// (a record, turned into JSON values). Two elements are equal when their
+// fields are; unequal elements of the same class are shown as one changed
+// element, field by field. A v that JSON cannot encode is compared by its
+// line.
+func NewItem(line, class string, v any) Item {
+	it := Item{line: line, key: line, class: class, value: line}
+	jv, err := JSONValue(v)
+	if err != nil {
+		return it
+	}
+	key, err := marshalCompact(jv)
+	if err != nil {
+		return it
+	}
+	it.key, it.value = string(key), jv
+	return it
+}
+
+// Same reports whether two lists hold equal elements in the same order.
+func Same(a, b []Item) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].key != b[i].key {
+			return false
+		}
+	}
+	return true
+}
+
+// Lists renders old against new, a line per element: "  " for one in
+// both, "- " and "+ " for one in only one of them, "~ " for a changed
+// element, followed by a line per changed field. Equal elements are
+// aligned first, as a longest common subsequence, so an element added in
+// front shifts nothing.
+func Lists(old, new []Item) []string {
 	kx, ky, cx, cy := make([]string, len(old)), make([]string, len(new)), make([]string, len(old)), make([]string, len(new))
 	for i, it := range old {
 		kx[i], cx[i] = it.key, it.class
@@ -401,7 +438,7 @@ func listDiff(old, new []listItem) []string {
 			lines = append(lines, "  "+old[p.x].line)
 		default:
 			lines = append(lines, "~ "+old[p.x].line)
-			for _, c := range fieldDiff(old[p.x].value, new[p.y].value) {
+			for _, c := range Diff(old[p.x].value, new[p.y].value) {
 				lines = append(lines, "    "+c.String())
 			}
 		}
@@ -409,10 +446,10 @@ func listDiff(old, new []listItem) []string {
 	return lines
 }
 
-// jsonValue turns v into the values encoding/json decodes into any (with
+// JSONValue turns v into the values encoding/json decodes into any (with
 // numbers kept exact as json.Number), so that values of different Go types
-// compare field by field by name.
-func jsonValue(v any) (any, error) {
+// compare field by field by name. It fails when JSON cannot encode v.
+func JSONValue(v any) (any, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err

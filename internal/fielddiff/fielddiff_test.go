@@ -1,8 +1,9 @@
-package cli
+package fielddiff
 
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"reflect"
 	"strings"
 	"testing"
@@ -17,14 +18,14 @@ func js(t testing.TB, s string) any {
 	if s == "" {
 		return nil
 	}
-	v, err := jsonValue(json.RawMessage(s))
+	v, err := JSONValue(json.RawMessage(s))
 	if err != nil {
 		t.Fatalf("%s: %v", s, err)
 	}
 	return v
 }
 
-func renderChanges(cs []change) string {
+func renderChanges(cs []Change) string {
 	var b strings.Builder
 	for _, c := range cs {
 		b.WriteString(c.String() + "\n")
@@ -68,7 +69,7 @@ func TestFieldDiff(t *testing.T) {
 			"  .S: \"\" -> \"" + long[:159] + "... (202 bytes)\n"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			got := renderChanges(fieldDiff(js(t, c.old), js(t, c.new)))
+			got := renderChanges(Diff(js(t, c.old), js(t, c.new)))
 			if diff := cmp.Diff(c.want, got); diff != "" {
 				t.Errorf("(-want +got):\n%s", diff)
 			}
@@ -77,21 +78,20 @@ func TestFieldDiff(t *testing.T) {
 }
 
 func TestListDiff(t *testing.T) {
-	item := func(kind, path string, data any) listItem {
+	item := func(kind, path string, data any) Item {
 		v := map[string]any{"Kind": kind, "Path": path}
 		if data != nil {
 			v["Data"] = data
 		}
-		key, _ := marshalCompact(v)
-		return listItem{line: kind + " " + path, key: string(key), class: kind, value: v}
+		return NewItem(kind+" "+path, kind, v)
 	}
-	old := []listItem{
+	old := []Item{
 		item("reply", "kitchen", true),
 		item("setup", "manager", map[string]any{"items": []any{"a"}}),
 		item("start-timer", "courier", nil),
 		item("cancel-timer", "cart", nil),
 	}
-	new := []listItem{
+	new := []Item{
 		item("reply", "oven", true),
 		item("setup", "manager", map[string]any{"items": []any{"a", "b"}}),
 		item("run-activity", "charge", nil),
@@ -105,7 +105,7 @@ func TestListDiff(t *testing.T) {
   start-timer courier
 - cancel-timer cart
 `
-	got := strings.Join(listDiff(old, new), "\n") + "\n"
+	got := strings.Join(Lists(old, new), "\n") + "\n"
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
@@ -242,7 +242,7 @@ func jsonGen(depth int) *rapid.Generator[any] {
 	})
 }
 
-// fieldDiff finds a difference exactly when there is one, and each line
+// Diff finds a difference exactly when there is one, and each line
 // names a path.
 func TestFieldDiffProperties(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
@@ -251,11 +251,11 @@ func TestFieldDiffProperties(t *testing.T) {
 		if rapid.Bool().Draw(t, "same") {
 			y = x
 		}
-		cs := fieldDiff(x, y)
+		cs := Diff(x, y)
 		if (len(cs) == 0) != reflect.DeepEqual(x, y) {
 			t.Fatalf("%d changes between %v and %v:\n%s", len(cs), x, y, renderChanges(cs))
 		}
-		if len(fieldDiff(x, x)) != 0 {
+		if len(Diff(x, x)) != 0 {
 			t.Fatalf("a value differs from itself: %v", x)
 		}
 		_, xMap := x.(map[string]any)
@@ -263,11 +263,11 @@ func TestFieldDiffProperties(t *testing.T) {
 		_, xList := x.([]any)
 		_, yList := y.([]any)
 		for _, c := range cs {
-			if c.path == "" && (xMap && yMap || xList && yList) {
+			if c.Path == "" && (xMap && yMap || xList && yList) {
 				t.Fatalf("two objects or two lists differ as a whole, not by their elements: %q", c)
 			}
 		}
-		if renderChanges(cs) != renderChanges(fieldDiff(x, y)) {
+		if renderChanges(cs) != renderChanges(Diff(x, y)) {
 			t.Fatal("not deterministic")
 		}
 	})
@@ -296,5 +296,49 @@ func TestLCSLongLists(t *testing.T) {
 	}
 	if nx != len(a) || ny != len(b) {
 		t.Fatalf("covers %d and %d elements, want %d and %d", nx, ny, len(a), len(b))
+	}
+}
+
+// Records JSON cannot encode still compare, by their line, and render.
+func TestUnencodableValues(t *testing.T) {
+	nan := map[string]any{"X": math.NaN()}
+	a, b := NewItem("a", "k", nan), NewItem("b", "k", nan)
+	if Same([]Item{a}, []Item{b}) {
+		t.Error("two items with different lines and no JSON are the same")
+	}
+	if !Same([]Item{a}, []Item{NewItem("a", "k", nan)}) {
+		t.Error("an item differs from its copy")
+	}
+	want := "~ a\n      (the whole value): \"a\" -> \"b\"\n"
+	if got := strings.Join(Lists([]Item{a}, []Item{b}), "\n") + "\n"; got != want {
+		t.Errorf("Lists = %q, want %q", got, want)
+	}
+	if got := Render(nan); got != "map[X:NaN]" {
+		t.Errorf("Render = %q", got)
+	}
+	if _, err := JSONValue(nan); err == nil {
+		t.Error("JSONValue encoded a NaN")
+	}
+}
+
+// Records of different Go types compare by field name, numbers by value.
+func TestNewItemComparesByField(t *testing.T) {
+	type v1 struct {
+		Kind string
+		N    int
+	}
+	type v2 struct {
+		Kind string
+		N    float64
+		Tag  string `json:",omitempty"`
+	}
+	x := NewItem("x", "k", v1{"reply", 3})
+	if !Same([]Item{x}, []Item{NewItem("y", "k", v2{Kind: "reply", N: 3})}) {
+		t.Error("equal fields of different types differ")
+	}
+	got := Lists([]Item{x}, []Item{NewItem("y", "k", v2{Kind: "reply", N: 4, Tag: "t"})})
+	want := []string{"~ x", "      .N: 3 -> 4", "    + .Tag: \"t\""}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
 	}
 }
