@@ -38,15 +38,20 @@ func ParseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 }
 
 // endedByDashes reports whether the flag package stopped after consuming a
-// "--" terminator, rather than at a positional argument. The last consumed
-// argument is "--" in both that case and in "--db --", where it is a flag's
-// value; the token before it tells them apart.
+// "--" terminator, rather than at a positional argument. A "--" can also be
+// a flag's value ("--db --"), and so can a token that looks like a flag
+// ("--db -n --"), so the consumed tokens are walked from the start, skipping
+// each value the way the flag package took it.
 func endedByDashes(fs *flag.FlagSet, consumed []string) bool {
-	n := len(consumed)
-	if n == 0 || consumed[n-1] != "--" {
-		return false
+	for i := 0; i < len(consumed); i++ {
+		switch tok := consumed[i]; {
+		case tok == "--":
+			return i == len(consumed)-1
+		case takesValue(fs, tok):
+			i++ // the next token is this flag's value
+		}
 	}
-	return n < 2 || !takesValue(fs, consumed[n-2])
+	return false
 }
 
 // takesValue reports whether tok is a flag that takes its value from the

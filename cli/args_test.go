@@ -41,6 +41,9 @@ func TestParseFlagsAnywhere(t *testing.T) {
 		// A "--" that is a flag's value is the value, not the end of flags.
 		{[]string{"--db", "--", "ID", "--json"}, []string{"ID"}, "--", true, 7},
 		{[]string{"--json", "--", "--db"}, []string{"--db"}, "", true, 7},
+		// A flag's value that looks like a flag taking a value ("-n") does
+		// not make the "--" after it a value (found by the property below).
+		{[]string{"x", "--db", "-n", "--", "--json", "-x"}, []string{"x", "--json", "-x"}, "-n", false, 7},
 		// A lone "-" is positional (conventionally standard input).
 		{[]string{"-", "--json"}, []string{"-"}, "", true, 7},
 	} {
