@@ -67,8 +67,21 @@ func (ps Pendings) Len() int { return len(ps) }
 // Wait returns the i-th pending callback's event and trigger kind.
 func (ps Pendings) Wait(i int) (string, ast.TriggerKind) { return ps[i].Event, ps[i].Kind }
 
+// Why classifies a lost position, so that tools can say how to fix it.
+type Why uint8
+
+// Reasons a position is lost.
+const (
+	NoStatement  Why = iota + 1 // no statement has the path
+	KindChanged                 // the statement's kind does not fit the phase
+	NoEvent                     // a pending event is gone from the wait
+	EventChanged                // a pending event's trigger kind changed (or a call's callback is not an activity)
+	WrongThread                 // the statement is in a body the thread cannot run in
+)
+
 // Lost says why a position does not resolve.
 type Lost struct {
+	Why Why
 	// Path is where the position broke: the statement's path, or
 	// "wait/event" when the wait is there but a pending event is not.
 	Path string
@@ -125,29 +138,29 @@ func MoveEvent(mig ast.Migration, oldWait, newWait, event string) string {
 func Resolve[W Waits](t *ast.Tree, id, path string, phase Phase, waits W) (*ast.Node, string, *Lost) {
 	n := t.Index[path]
 	if n == nil {
-		return nil, "", &Lost{Path: path, Reason: "no statement has this path"}
+		return nil, "", &Lost{Why: NoStatement, Path: path, Reason: "no statement has this path"}
 	}
 	if !fits(phase, n.Kind) {
-		return nil, "", &Lost{Path: path, Reason: fmt.Sprintf("a %s cannot be in phase %s (the statement changed kind)", n.Kind, phase)}
+		return nil, "", &Lost{Why: KindChanged, Path: path, Reason: fmt.Sprintf("a %s cannot be in phase %s (the statement changed kind)", n.Kind, phase)}
 	}
 	for i := range waits.Len() {
 		event, kind := waits.Wait(i)
 		if n.Kind == ast.Call {
 			if kind != ast.Activity {
-				return nil, "", &Lost{Path: path, Event: event, Reason: "a call is waiting for a non-activity callback"}
+				return nil, "", &Lost{Why: EventChanged, Path: path, Event: event, Reason: "a call is waiting for a non-activity callback"}
 			}
 			continue
 		}
 		on := onNamed(n, event)
 		if on == nil {
-			return nil, "", &Lost{Path: path + "/" + event, Event: event, Reason: "the wait has no such event"}
+			return nil, "", &Lost{Why: NoEvent, Path: path + "/" + event, Event: event, Reason: "the wait has no such event"}
 		}
 		if on.Trigger == nil || on.Trigger.Kind != kind {
 			now := ast.TriggerKind(0)
 			if on.Trigger != nil {
 				now = on.Trigger.Kind
 			}
-			return nil, "", &Lost{Path: on.Path, Event: event, Reason: fmt.Sprintf("the event changed from %s to %s", kind, now)}
+			return nil, "", &Lost{Why: EventChanged, Path: on.Path, Event: event, Reason: fmt.Sprintf("the event changed from %s to %s", kind, now)}
 		}
 	}
 	newID, lost := identity(t, n, phase, id, path)
@@ -186,18 +199,18 @@ func identity(t *ast.Tree, n *ast.Node, phase Phase, id, path string) (string, *
 	base := Base(id)
 	switch {
 	case owner == nil:
-		return "", &Lost{Path: path, Reason: "the statement is in no thread's body"}
+		return "", &Lost{Why: WrongThread, Path: path, Reason: "the statement is in no thread's body"}
 	case owner == t.Main || owner == t.Cancel:
 		want := "main"
 		if owner == t.Cancel {
 			want = "cancel"
 		}
 		if id != want {
-			return "", &Lost{Path: path, Reason: fmt.Sprintf("thread %s cannot run here: the statement belongs to the %s thread", id, want)}
+			return "", &Lost{Why: WrongThread, Path: path, Reason: fmt.Sprintf("thread %s cannot run here: the statement belongs to the %s thread", id, want)}
 		}
 		return id, nil
 	case id == "main" || id == "cancel":
-		return "", &Lost{Path: path, Reason: fmt.Sprintf("the %s thread cannot run here: the statement belongs to the threads of Go statement %q", id, owner.Name)}
+		return "", &Lost{Why: WrongThread, Path: path, Reason: fmt.Sprintf("the %s thread cannot run here: the statement belongs to the threads of Go statement %q", id, owner.Name)}
 	case base == owner.Name:
 		return id, nil
 	}
