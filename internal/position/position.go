@@ -151,6 +151,14 @@ func Resolve[W Waits](t *ast.Tree, id, path string, phase Phase, waits W) (*ast.
 			}
 			continue
 		}
+		if n.Kind != ast.Wait || kind == ast.Activity {
+			what := fmt.Sprintf("%s event %q", kind, event)
+			if kind == ast.Activity {
+				what = "a call's activity result"
+			}
+			return nil, "", &Lost{Why: KindChanged, Path: path, Event: event,
+				Reason: fmt.Sprintf("the thread waits for %s, but the statement is now a %s (the statement changed kind)", what, n.Kind)}
+		}
 		on := onNamed(n, event)
 		if on == nil {
 			return nil, "", &Lost{Why: NoEvent, Path: path + "/" + event, Event: event, Reason: "the wait has no such event"}
