@@ -12,8 +12,8 @@ import (
 
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
-	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/internal/ast"
+	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/lint"
 	"pgregory.net/rapid"
 )
