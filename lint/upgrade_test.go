@@ -1,8 +1,11 @@
 package lint_test
 
 import (
+	"context"
+	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/examples/pizza"
@@ -102,5 +105,36 @@ func TestUpgradeEventLevel(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The messages docs/lint.md quotes for lint.Upgrade are what it prints.
+func TestUpgradeMessagesInDocs(t *testing.T) {
+	doc, err := os.ReadFile("../docs/lint.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer := dsl.Signal(func(s *S, n int) (int, error) { return n, nil })
+	notify := func(context.Context, S) (int, error) { return 0, nil }
+	v1 := dsl.MustCompile[S]("ticket", dsl.S(
+		dsl.Wait("reply", dsl.On("answer", answer), dsl.On("expired", dsl.After(7*24*time.Hour))),
+		dsl.Call("notify", notify, nil),
+	))
+	dropped := dsl.MustCompile[S]("ticket", dsl.S(dsl.Wait("reply", dsl.On("answer", answer)), dsl.Call("notify", notify, nil)), dsl.Version(2))
+	changed := dsl.MustCompile[S]("ticket", dsl.S(
+		dsl.Wait("reply", dsl.On("response", answer), dsl.On("expired", answer)),
+		dsl.Wait("notify", dsl.On("sent", answer)),
+	), dsl.Version(2))
+	n := 0
+	for _, v2 := range []*dsl.Definition{dropped, changed} {
+		for _, f := range lint.Upgrade(v1, v2) {
+			n++
+			if !strings.Contains(string(doc), f.String()) {
+				t.Errorf("docs/lint.md does not show\n%s", f)
+			}
+		}
+	}
+	if n != 4 {
+		t.Fatalf("%d findings, want the 4 the docs show", n)
 	}
 }
