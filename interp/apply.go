@@ -491,7 +491,10 @@ func (m *machine) time(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 // Resolve checks, without applying anything, that every thread position
 // and pending wait recorded in meta resolves in def. It returns nil or a
 // *[PositionLostError]: what the next event would fail with. Upgrade
-// checks use it before moving instances to a new definition.
+// checks use it before moving instances to a new definition. It also
+// returns an [ErrMigration] error for an instance written by a newer
+// version, or whose migration would give two threads one ID, and an
+// [ErrCorrupt] error for a meta with two threads of one ID.
 //
 // Like Apply, it never panics: see [ErrInternal].
 func Resolve(def *dsl.Definition, meta Meta) (err error) {
