@@ -44,32 +44,40 @@ func TestManyLiveThreads(t *testing.T) {
 			if got := len(i.meta.Threads); got != n+1 {
 				t.Fatalf("%d live threads, want %d workers and main", got, n+1)
 			}
-			finishSome(t, i, n)
+			done := finishSome(t, i, n)
 			i.wantStatus(interp.StatusCompleted)
 			s := decodeState[fan](i)
-			if done := (n + 1) / 2; s.Done != done || s.Late != n-done {
+			if s.Done != done || s.Late != n-done {
 				t.Fatalf("done %d late %d, want %d and %d", s.Done, s.Late, done, n-done)
 			}
 		})
 	}
 }
 
-// finishSome sends "finish" to half the workers (every other one, so
-// threads are removed from the middle of the list), each through a
-// transition that loads all live threads, then fires the others' timers.
-func finishSome(t *testing.T, i *inst, n int) {
+// finishSome sends "finish" to some workers (every other one, or every
+// tenth of many, so threads are removed from the middle of the list), each
+// through a transition that loads all live threads, then fires the others'
+// timers in one Resume. It returns how many it finished.
+func finishSome(t *testing.T, i *inst, n int) int {
 	t.Helper()
-	for k := 0; k < n; k += 2 {
+	step := 2
+	if n > 32 {
+		step = 10
+	}
+	done := 0
+	for k := 0; k < n; k += step {
 		p := i.callback(fmt.Sprintf("worker[%d]", k), "finish")
 		one, _ := marshal(1)
 		i.mustApply(interp.Event{Kind: interp.Callback, Callback: p.Callback, Payload: one})
-		if got, want := len(i.meta.Threads), n-k/2; got != want {
+		done++
+		if got, want := len(i.meta.Threads), n+1-done; got != want {
 			t.Fatalf("after finishing worker[%d]: %d live threads, want %d", k, got, want)
 		}
 	}
 	if err := i.resume(time.Hour); err != nil {
 		t.Fatalf("resume after an hour: %v", err)
 	}
+	return done
 }
 
 // The same through Upgrade and a migration: version 2 renames the loop
