@@ -95,7 +95,7 @@ func lostMessage(o, n *ast.Tree, p string, sh pos.Shape, mv pos.Moved, lost *pos
 	var fix string
 	switch lost.Why {
 	case pos.KindChanged:
-		fix = fmt.Sprintf("migrate it with Removed {%q: ...}", p)
+		fix = fmt.Sprintf("migrate it with Removed {%q: %q} to run the new statement from its start", p, mv.Path)
 	case pos.NoEvent:
 		fix = fmt.Sprintf("map the event to its new name (Paths {%q: %q}) or re-enter the wait (Removed {%q: %q})", p+"/"+sh.Waits[0].Event, mv.Path+"/...", p, mv.Path)
 	case pos.EventChanged:
