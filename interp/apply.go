@@ -6,9 +6,9 @@ import (
 	"sort"
 	"time"
 
-	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/internal/ast"
+	"github.com/weftflow/weft/internal/position"
 )
 
 // Result is what an accepted event produces: the state and meta to persist
@@ -29,12 +29,25 @@ type Result struct {
 // match the sentinels in this package: [ErrUnknownCallback],
 // [ErrDuplicateCallback], [ErrStaleCallback], [ErrNotDue], [ErrRejected],
 // [ErrFinished], [ErrPositionLost], [ErrMigration], [ErrBadEvent],
-// [ErrCorrupt].
+// [ErrCorrupt], [ErrInternal].
 //
 // Failures of the workflow itself (a Fail statement, a step out of
 // attempts, a panic in a condition) are not errors of Apply: they are
 // accepted transitions to the Failed status, recorded in Meta.Failure.
-func Apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, error) {
+//
+// Apply never panics. A panic in user code is handled as above; a panic
+// anywhere else (a bug in weft, met by some input) is recovered at this
+// boundary and returned as an *[InternalError] matching [ErrInternal], with
+// nothing changed, so a host serving many instances loses only this event.
+func Apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (res Result, err error) {
+	defer barrier("Apply", def, meta, &res, &err)
+	if def == nil {
+		return Result{}, nilDefinition("Apply", meta)
+	}
+	return apply(def, state, meta, ev)
+}
+
+func apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, error) {
 	t := ast.TreeOf(def)
 	m := &machine{tree: t, meta: meta, now: ev.Time.UnixNano(), budget: t.Budget, input: state}
 	m.effects, m.queue = m.effectBuf[:0], m.queueBuf[:0]
@@ -62,7 +75,7 @@ func Apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, erro
 	}
 	if ev.Kind == Start && len(state) == 0 {
 		m.s = t.NewState()
-	} else if m.s, err = t.Decode(state); err != nil {
+	} else if m.s, err = decodeState(t, state); err != nil {
 		return Result{}, fmt.Errorf("%w: instance %q: %w", ErrCorrupt, meta.Instance, err)
 	} else {
 		m.clean = true
@@ -132,7 +145,9 @@ type machine struct {
 	outBuf    [2]Thread
 }
 
-// load resolves every thread's position in the current definition.
+// load resolves every thread's position in the current definition with the
+// shared position rule, which also gives each thread its ID there: a thread
+// whose Go statement a migration renamed takes the new name.
 func (m *machine) load() error {
 	if len(m.meta.Threads) == 0 {
 		return nil
@@ -149,53 +164,62 @@ func (m *machine) load() error {
 	} else {
 		m.threads = make([]*thread, len(buf), len(buf)+1)
 	}
+	renamed := false
 	for i, th := range m.meta.Threads {
-		n := m.tree.Index[th.Path]
-		if n == nil {
-			return m.lost(th, th.Path, "no statement has this path")
+		n, id, lost := position.Resolve(m.tree, th.ID, th.Path, position.Phase(th.Phase), pendings(th.Waits))
+		if lost != nil {
+			return &PositionLostError{Workflow: m.tree.Name, Thread: th.ID, Path: lost.Path, Reason: lost.Reason}
 		}
-		if !phaseFits(th.Phase, n.Kind) {
-			return m.lost(th, th.Path, fmt.Sprintf("a %s cannot be in phase %s (the statement changed kind)", n.Kind, th.Phase))
-		}
-		for _, p := range th.Waits {
-			if n.Kind == ast.Call {
-				if p.Kind != Activity {
-					return m.lost(th, th.Path, "a call is waiting for a non-activity callback")
-				}
-				continue
+		if id != th.ID {
+			if m.meta.Yielded == th.ID {
+				m.meta.Yielded = id
 			}
-			on := onNamed(n, p.Event)
-			if on == nil {
-				return m.lost(th, th.Path+"/"+p.Event, "the wait has no such event")
-			}
-			if TriggerKind(on.Trigger.Kind) != p.Kind {
-				return m.lost(th, on.Path, fmt.Sprintf("the event changed from %s to %s", p.Kind, TriggerKind(on.Trigger.Kind)))
-			}
+			th.ID, renamed = id, true
 		}
 		buf[i] = thread{Thread: th, node: n}
 		m.threads[i] = &buf[i]
 	}
+	return m.checkIDs(renamed)
+}
+
+// checkIDs keeps m.threads sorted by ID with no ID twice. Threads come
+// sorted from the meta unless a migration renamed one; two threads with one
+// ID cannot both be joined or answered, so that is refused.
+func (m *machine) checkIDs(renamed bool) error {
+	ts := m.threads
+	for i := 1; i < len(ts); i++ {
+		for j := i; j > 0 && ts[j].ID < ts[j-1].ID; j-- {
+			ts[j], ts[j-1] = ts[j-1], ts[j]
+		}
+	}
+	for i := 1; i < len(ts); i++ {
+		if ts[i].ID != ts[i-1].ID {
+			continue
+		}
+		if renamed {
+			return fmt.Errorf("%w: instance %q: after the migration two threads have the ID %s (at %q and %q): the renamed Go statement's threads meet threads already running under that name",
+				ErrMigration, m.meta.Instance, ts[i].ID, ts[i-1].Path, ts[i].Path)
+		}
+		return fmt.Errorf("%w: instance %q: two threads have the ID %s", ErrCorrupt, m.meta.Instance, ts[i].ID)
+	}
+	if renamed {
+		// Upgrade and Resolve return m.meta: it must show the new IDs.
+		out := make([]Thread, len(ts))
+		for i, t := range ts {
+			out[i] = t.Thread
+		}
+		m.meta.Threads = out
+	}
 	return nil
 }
 
-func (m *machine) lost(th Thread, path, why string) error {
-	return &PositionLostError{Workflow: m.tree.Name, Thread: th.ID, Path: path, Reason: why}
-}
+// pendings shows a thread's waits to the position rule without copying.
+type pendings []Pending
 
-func phaseFits(p Phase, k ast.Kind) bool {
-	switch p {
-	case PhaseStart:
-		return k == ast.Go || k == ast.Root
-	case PhaseIterate:
-		return k == ast.Loop
-	case PhaseWaiting:
-		return k == ast.Wait || k == ast.Call || k == ast.WaitFor || k == ast.Join
-	case PhaseRetry:
-		return k == ast.Step
-	case PhaseEnter, PhaseExit:
-		return k != ast.Root
-	}
-	return false
+func (ps pendings) Len() int { return len(ps) }
+
+func (ps pendings) Wait(i int) (string, ast.TriggerKind) {
+	return ps[i].Event, ast.TriggerKind(ps[i].Kind)
 }
 
 func onNamed(wait *ast.Node, name string) *ast.Node {
@@ -319,7 +343,7 @@ func (m *machine) joined(n *ast.Node) bool {
 // result finishes the transition: due time, sequence number, effect IDs,
 // encoded state and the new meta.
 func (m *machine) result() (Result, error) {
-	state, err := m.tree.Encode(m.s)
+	state, err := encodeState(m.tree, m.s)
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: encode state of %q: %w", ErrCorrupt, m.meta.Instance, err)
 	}
@@ -411,7 +435,7 @@ func (m *machine) fail(t *thread, path string, err error) {
 }
 
 func (m *machine) complete(output any) {
-	b, err := codec.Marshal(output)
+	b, err := marshalOutput(output)
 	if err != nil {
 		m.finish(StatusFailed, nil, &Failure{Message: "encode output: " + err.Error()})
 		return
@@ -467,8 +491,17 @@ func (m *machine) time(ns int64) time.Time { return time.Unix(0, ns).UTC() }
 // Resolve checks, without applying anything, that every thread position
 // and pending wait recorded in meta resolves in def. It returns nil or a
 // *[PositionLostError]: what the next event would fail with. Upgrade
-// checks use it before moving instances to a new definition.
-func Resolve(def *dsl.Definition, meta Meta) error {
+// checks use it before moving instances to a new definition. It also
+// returns an [ErrMigration] error for an instance written by a newer
+// version, or whose migration would give two threads one ID, and an
+// [ErrCorrupt] error for a meta with two threads of one ID.
+//
+// Like Apply, it never panics: see [ErrInternal].
+func Resolve(def *dsl.Definition, meta Meta) (err error) {
+	defer barrier("Resolve", def, meta, nil, &err)
+	if def == nil {
+		return nilDefinition("Resolve", meta)
+	}
 	m := &machine{tree: ast.TreeOf(def), meta: meta}
 	if _, err := m.migratePositions(); err != nil {
 		return err

@@ -113,3 +113,39 @@ func BenchmarkResumeAfterK(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCallbackWithLiveThreads answers one worker's timer in an
+// instance with n live threads (fanOut's workers and main): the cost of
+// loading, resolving (the position rule and thread identity) and writing
+// back every thread, per transition.
+func BenchmarkCallbackWithLiveThreads(b *testing.B) {
+	for _, n := range []int{4, 5, 32, 200} {
+		b.Run(fmt.Sprint("threads=", n+1), func(b *testing.B) {
+			def := fanOut("spawn")
+			init, err := codec.Marshal(fan{N: n})
+			if err != nil {
+				b.Fatal(err)
+			}
+			now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+			r, err := interp.Apply(def, init, interp.Meta{}, interp.Event{Kind: interp.Start, Time: now, Instance: "w"})
+			if err != nil {
+				b.Fatal(err)
+			}
+			var cb uint64
+			for _, th := range r.Meta.Threads {
+				for _, p := range th.Waits {
+					if th.ID == "worker[0]" && p.Kind == interp.Timer {
+						cb = p.Callback
+					}
+				}
+			}
+			ev := interp.Event{Kind: interp.Callback, Callback: cb, Time: now.Add(time.Hour)}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := interp.Apply(def, r.State, r.Meta, ev); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -55,7 +55,7 @@ func (m *machine) retryActivity(t *thread, i int, cause string) {
 		m.fail(t, n.Path, fmt.Errorf("activity failed after %d attempts: %s", p.Attempt, cause))
 		return
 	}
-	input, err := m.tree.Encode(m.s)
+	input, err := encodeState(m.tree, m.s)
 	if err != nil {
 		m.fail(t, n.Path, fmt.Errorf("encode activity input: %w", err))
 		return

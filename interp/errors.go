@@ -29,6 +29,12 @@ var (
 	ErrBadEvent = errors.New("interp: bad event")
 	// ErrCorrupt: the state or meta handed to Apply is not valid.
 	ErrCorrupt = errors.New("interp: corrupt instance")
+	// ErrInternal: the interpreter itself panicked (a bug in weft, met by
+	// this input) or was given a nil definition. The panic was recovered at
+	// the exported boundary; the error is an *[InternalError] naming the
+	// workflow, the instance and the panic value. Nothing changed: the event
+	// was not accepted, and retrying it will most likely fail the same way.
+	ErrInternal = errors.New("interp: internal error")
 )
 
 // CallbackError is returned for a callback that cannot be accepted. It
@@ -90,3 +96,30 @@ type PanicError struct {
 
 // Error gives the path and the panic value.
 func (e *PanicError) Error() string { return fmt.Sprintf("panic at %q: %v", e.Path, e.Value) }
+
+// InternalError is a panic that escaped the interpreter's own code (not
+// user code: that is recovered into a [PanicError] and handled by the
+// workflow), recovered by [Apply], [Upgrade] or [Resolve] so that the host
+// never dies because of one instance. It matches [ErrInternal].
+type InternalError struct {
+	Op       string // "Apply", "Upgrade" or "Resolve"
+	Workflow string // the definition's name ("" for a nil definition)
+	Instance string // Meta.Instance of the input
+	Value    any    // the panic value
+}
+
+// Error names the operation, workflow, instance and panic value.
+func (e *InternalError) Error() string {
+	return fmt.Sprintf("interp: internal error in %s: workflow %q instance %q: %v", e.Op, e.Workflow, e.Instance, e.Value)
+}
+
+// Is reports whether target is [ErrInternal].
+func (e *InternalError) Is(target error) bool { return target == ErrInternal }
+
+// Unwrap returns the panic value when it is an error (a runtime error, say).
+func (e *InternalError) Unwrap() error {
+	if err, ok := e.Value.(error); ok {
+		return err
+	}
+	return nil
+}

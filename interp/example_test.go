@@ -1,6 +1,7 @@
 package interp_test
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -50,4 +51,17 @@ func ExampleApply() {
 	// g1/2/1 cancel-timer
 	// g1/2/2 completed greeted ada
 	// interp: instance finished: instance "g1" is completed
+}
+
+// Apply never panics: a panic of the interpreter itself (here, the nil
+// definition a host bug would pass) comes back as an error matching
+// ErrInternal, naming the instance, with nothing changed.
+func ExampleInternalError() {
+	_, err := interp.Apply(nil, nil, interp.Meta{Instance: "order-1", Seq: 1}, interp.Event{Kind: interp.Resume, Time: time.Unix(0, 0)})
+	var ie *interp.InternalError
+	fmt.Println(errors.Is(err, interp.ErrInternal), errors.As(err, &ie) && ie.Instance == "order-1")
+	fmt.Println(err)
+	// Output:
+	// true true
+	// interp: internal error in Apply: workflow "" instance "order-1": nil definition
 }

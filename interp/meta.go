@@ -1,6 +1,10 @@
 package interp
 
-import "time"
+import (
+	"time"
+
+	"github.com/weftflow/weft/internal/position"
+)
 
 // Meta is the interpreter's bookkeeping for one instance, stored next to the
 // state: where each thread is, what it waits for, and how the instance
@@ -76,23 +80,16 @@ type Phase uint8
 // Phases. Enter, Exit, Iterate and Start are runnable: a transition that ran
 // out of budget left the thread there, and the next Resume continues it.
 const (
-	PhaseEnter   Phase = iota // about to run the statement
-	PhaseExit                 // the statement is done; continue with what follows it in the current definition
-	PhaseIterate              // about to test a loop's condition and run its next iteration
-	PhaseStart                // a new thread about to run its body (Path is the Go statement or a root)
-	PhaseWaiting              // parked at a Wait, Call, WaitFor or Join
-	PhaseRetry                // parked until At before the next attempt of a failed step
+	PhaseEnter   = Phase(position.Enter)   // about to run the statement
+	PhaseExit    = Phase(position.Exit)    // the statement is done; continue with what follows it in the current definition
+	PhaseIterate = Phase(position.Iterate) // about to test a loop's condition and run its next iteration
+	PhaseStart   = Phase(position.Start)   // a new thread about to run its body (Path is the Go statement or a root)
+	PhaseWaiting = Phase(position.Waiting) // parked at a Wait, Call, WaitFor or Join
+	PhaseRetry   = Phase(position.Retry)   // parked until At before the next attempt of a failed step
 )
 
-var phaseNames = [...]string{"enter", "exit", "iterate", "start", "waiting", "retry"}
-
 // String names the phase ("waiting", "retry", ...).
-func (p Phase) String() string {
-	if int(p) < len(phaseNames) {
-		return phaseNames[p]
-	}
-	return "phase?"
-}
+func (p Phase) String() string { return position.Phase(p).String() }
 
 // Runnable reports whether a thread in this phase continues on Resume.
 func (p Phase) Runnable() bool { return p <= PhaseStart }

@@ -3,10 +3,10 @@ package interp
 import (
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/internal/ast"
+	"github.com/weftflow/weft/internal/position"
 )
 
 // ErrMigration: a migration could not be applied (its state upcaster
@@ -17,19 +17,24 @@ var ErrMigration = errors.New("interp: migration failed")
 // older version, without handling any event: the state, meta and effects
 // (teardowns of removed waits) the next event would start from. An instance
 // already at the definition's version comes back unchanged. Errors match
-// [ErrMigration], [ErrPositionLost] or [ErrCorrupt]. The upgrade verifier
-// and plan mode use it; Apply does the same before every event.
-func Upgrade(def *dsl.Definition, state []byte, meta Meta) (Result, error) {
+// [ErrMigration], [ErrPositionLost], [ErrCorrupt] or [ErrInternal]. The upgrade verifier
+// and plan mode use it; Apply does the same before every event. Like
+// Apply, it never panics: see [ErrInternal].
+func Upgrade(def *dsl.Definition, state []byte, meta Meta) (res Result, err error) {
+	defer barrier("Upgrade", def, meta, &res, &err)
+	if def == nil {
+		return Result{}, nilDefinition("Upgrade", meta)
+	}
 	t := ast.TreeOf(def)
 	m := &machine{tree: t, meta: meta}
-	state, err := m.migrate(state)
+	state, err = m.migrate(state)
 	if err != nil {
 		return Result{}, err
 	}
 	if err := m.load(); err != nil {
 		return Result{}, err
 	}
-	if _, err := t.Decode(state); err != nil {
+	if _, err := decodeState(t, state); err != nil {
 		return Result{}, fmt.Errorf("%w: instance %q: %w", ErrCorrupt, meta.Instance, err)
 	}
 	return Result{State: state, Meta: m.meta, Effects: m.effects}, nil
@@ -47,7 +52,7 @@ func (m *machine) migrate(state []byte) ([]byte, error) {
 		if mig.State == nil {
 			continue
 		}
-		if state, err = mig.State(state); err != nil {
+		if state, err = upcast(mig, state); err != nil {
 			return nil, fmt.Errorf("%w: instance %q: state upcast from version %d: %w", ErrMigration, m.meta.Instance, mig.From, err)
 		}
 	}
@@ -91,22 +96,19 @@ func (m *machine) migratePositions() ([]ast.Migration, error) {
 }
 
 func (m *machine) migrateThread(th Thread, mig ast.Migration) Thread {
-	if next, ok := mig.Removed[th.Path]; ok {
+	old := th.Path
+	next, removed := position.Move(mig, old)
+	if removed {
 		for _, p := range th.Waits {
-			m.teardownAt(th.ID, th.Path, p)
+			m.teardownAt(th.ID, old, p)
 		}
 		return Thread{ID: th.ID, Path: next, Phase: PhaseEnter}
 	}
-	old := th.Path
-	th.Path = mig.Rewrite(old)
+	th.Path = next
 	if len(th.Waits) > 0 {
 		waits := make([]Pending, len(th.Waits))
 		for i, p := range th.Waits {
-			if p.Event != "" {
-				if moved := mig.Rewrite(old + "/" + p.Event); strings.HasPrefix(moved, th.Path+"/") {
-					p.Event = moved[len(th.Path)+1:]
-				}
-			}
+			p.Event = position.MoveEvent(mig, old, next, p.Event)
 			waits[i] = p
 		}
 		th.Waits = waits

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/internal/ast"
 )
 
@@ -195,7 +196,7 @@ func (m *machine) step(t *thread, n *ast.Node) bool {
 			snap = m.input
 		} else {
 			var err error
-			if snap, err = m.tree.Encode(m.s); err != nil {
+			if snap, err = encodeState(m.tree, m.s); err != nil {
 				m.fail(t, n.Path, fmt.Errorf("snapshot state: %w", err))
 				return false
 			}
@@ -208,7 +209,7 @@ func (m *machine) step(t *thread, n *ast.Node) bool {
 		return true
 	}
 	if snap != nil {
-		s, derr := m.tree.Decode(snap)
+		s, derr := decodeState(m.tree, snap)
 		if derr != nil {
 			m.fail(t, n.Path, fmt.Errorf("restore state: %w", derr))
 			return false
@@ -281,7 +282,7 @@ func (m *machine) park(t *thread, n *ast.Node) bool {
 
 // call enters a Call: the activity's first attempt leaves as an effect.
 func (m *machine) call(t *thread, n *ast.Node) bool {
-	input, err := m.tree.Encode(m.s)
+	input, err := encodeState(m.tree, m.s)
 	if err != nil {
 		m.fail(t, n.Path, fmt.Errorf("encode activity input: %w", err))
 		return false
@@ -387,4 +388,28 @@ func (m *machine) applyResult(n *ast.Node, output []byte) (err error) {
 	defer recovered(n.Path, &err)
 	m.clean = false
 	return n.Result(m.s, output)
+}
+
+// The codec calls user code too: a state type's own CBOR marshalling
+// methods, and a migration's upcaster. A panic there is the user's, so it
+// becomes an error where it is handled, not an internal error.
+
+func encodeState(t *ast.Tree, s any) (b []byte, err error) {
+	defer recovered("(encode state)", &err)
+	return t.Encode(s)
+}
+
+func decodeState(t *ast.Tree, b []byte) (s any, err error) {
+	defer recovered("(decode state)", &err)
+	return t.Decode(b)
+}
+
+func marshalOutput(v any) (b []byte, err error) {
+	defer recovered("(encode output)", &err)
+	return codec.Marshal(v)
+}
+
+func upcast(mig ast.Migration, state []byte) (b []byte, err error) {
+	defer recovered(fmt.Sprintf("(migration from version %d)", mig.From), &err)
+	return mig.State(state)
 }

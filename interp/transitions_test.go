@@ -411,7 +411,7 @@ type scriptApprover struct{}
 func (scriptApprover) Handle(s *script, yes bool) (string, error) { s.Flag = yes; return "noted", nil }
 func (scriptApprover) Setup(s *script) any                        { return map[string]int{"n": s.N} }
 
-func approval() dsl.Trigger {
+func approvalEvent() dsl.Trigger {
 	return dsl.Custom[script, bool, string]("approval-request", scriptApprover{})
 }
 
@@ -486,10 +486,10 @@ func init() {
 	register("at", dsl.Wait("until", dsl.On("deadline", dsl.At(func(s *script) time.Time { return s.Until }), dsl.Return("late"))))
 	register("setup", dsl.S(
 		dsl.Wait("ask",
-			dsl.On("manager", approval(), slog("answered")),
+			dsl.On("manager", approvalEvent(), slog("answered")),
 			dsl.On("expire", dsl.After(time.Hour), slog("expired")),
 		),
-		dsl.Wait("again", dsl.On("manager", approval())),
+		dsl.Wait("again", dsl.On("manager", approvalEvent())),
 	))
 
 	// calls.txt
@@ -554,7 +554,7 @@ func init() {
 	register("cancel", dsl.S(
 		dsl.Go("side", dsl.Wait("w", dsl.On("t", dsl.After(time.Hour)))),
 		dsl.Go("payer", scriptCall),
-		dsl.Wait("main wait", dsl.On("m", approval())),
+		dsl.Wait("main wait", dsl.On("m", approvalEvent())),
 	), dsl.OnCancel(
 		slog("undo"),
 		dsl.Wait("grace", dsl.On("over", dsl.After(time.Minute))),
@@ -591,7 +591,7 @@ func init() {
 		dsl.Version(2), dsl.Migrate(dsl.Migration{From: 1, Paths: map[string]string{"w": "wait", "w/go": "wait/start"}}))
 	register("mig-removed", dsl.S(slog("a"), slog("b"), slog("c")),
 		dsl.Version(2), dsl.Migrate(dsl.Migration{From: 1, Removed: map[string]string{"w": "c"}}))
-	register("mig-setup-v1", dsl.S(dsl.Wait("ask", dsl.On("m", approval()), dsl.On("t", dsl.After(time.Hour))), slog("after")))
+	register("mig-setup-v1", dsl.S(dsl.Wait("ask", dsl.On("m", approvalEvent()), dsl.On("t", dsl.After(time.Hour))), slog("after")))
 	register("mig-setup-v2", dsl.S(slog("after")),
 		dsl.Version(2), dsl.Migrate(dsl.Migration{From: 1, Removed: map[string]string{"ask": "after"}}))
 	register("mig-upcast", dsl.S(slog("a"), waitW(), slog("b")),

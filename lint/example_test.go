@@ -50,3 +50,20 @@ func ExampleChecks() {
 	// thread-never-joined          warning a Go thread no Join waits for is stopped wherever it is when the workflow ends
 	// waitfor-unchangeable         warning a WaitFor with no other thread to change the state passes at once or never
 }
+
+// Version 2 turns the payment's timer into a custom event and forgets a
+// migration: orders waiting at "payment" would be lost.
+func ExampleUpgrade() {
+	paid := dsl.Signal(func(s *Order, _ struct{}) (bool, error) { s.Paid = true; return true, nil })
+	v1 := dsl.MustCompile[Order]("order", dsl.Wait("payment", dsl.On("paid", paid), dsl.On("expired", dsl.After(72*time.Hour))))
+	v2 := dsl.MustCompile[Order]("order", dsl.Wait("payment", dsl.On("paid", paid), dsl.On("expired", paid)), dsl.Version(2))
+	for _, f := range lint.Upgrade(v1, v2) {
+		fmt.Printf("%s %s at %q\n", f.Severity, f.Check, f.Path)
+	}
+	fixed := dsl.MustCompile[Order]("order", dsl.Wait("payment", dsl.On("paid", paid), dsl.On("expired", paid)), dsl.Version(2),
+		dsl.Migrate(dsl.Migration{From: 1, Removed: map[string]string{"payment": "payment"}}))
+	fmt.Println(len(lint.Upgrade(v1, fixed)))
+	// Output:
+	// error lost-position at "payment"
+	// 0
+}
