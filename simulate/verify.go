@@ -55,6 +55,7 @@ const (
 	CauseState     = "state does not decode"
 	CauseMigration = "migration failed"
 	CauseSimulated = "simulation failed"
+	CauseInternal  = "interpreter error" // a bug in weft itself (interp.ErrInternal), not in the instance
 )
 
 // Verify checks every instance of def's workflow in store against def, a
@@ -131,6 +132,9 @@ func verifyOne(si storage.Instance, def *dsl.Definition, cfg *config, opts Verif
 		return rep
 	case errors.Is(err, interp.ErrMigration):
 		rep.Cause, rep.Detail = CauseMigration, err.Error()
+		return rep
+	case errors.Is(err, interp.ErrInternal):
+		rep.Cause, rep.Detail = CauseInternal, err.Error()
 		return rep
 	case err != nil:
 		rep.Cause, rep.Detail = CauseState, fmt.Sprintf("into %v: %v", def.StateType(), err)
