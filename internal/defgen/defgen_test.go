@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
-	"time"
 
 	"github.com/weftflow/weft/internal/defgen"
 	"github.com/weftflow/weft/simulate"
@@ -14,20 +13,48 @@ import (
 )
 
 var (
-	simDefs = flag.Int("defgen.simdefs", 4, "generated definitions TestSimulateGenerated runs through simulate.Check")
+	simDefs = flag.Int("defgen.simdefs", 3, "generated definitions TestSimulateGenerated runs through simulate.Check")
 	seed    = flag.Uint64("defgen.seed", 0, "first seed of TestSimulateGenerated's definitions (0: random, printed)")
 )
 
 // TestInterpreterInvariants is property (a): random definitions driven
 // through interp.Apply by random pending events, checking the
 // interpreter's invariants after every event (see defgen.CheckInterp).
+//
+// It also keeps the generator from silently becoming weak: over the run it
+// must draw every statement kind and nesting six deep, reach five live
+// threads (never more than 32), and every wait and Call path it records
+// must exist in the compiled definition.
 func TestInterpreterInvariants(t *testing.T) {
 	var total defgen.Stats
 	rapid.Check(t, func(rt *rapid.T) {
-		d := defgen.Generator(defgen.Config{Panics: true}).Draw(rt, "definition")
-		total.Add(defgen.CheckInterp(rt, d))
+		// Three definitions a check, so that -short (a fifth of the checks)
+		// still drives sixty.
+		for i := range 3 {
+			d := defgen.Generator(defgen.Config{Panics: true}).Draw(rt, fmt.Sprintf("definition %d", i))
+			for _, p := range d.WaitPaths() {
+				if !d.Definition.Has(p) {
+					rt.Fatalf("wait path %q is not a position of the definition:\n%s", p, d.Source())
+				}
+			}
+			for p := range defgen.SimOptions(d).Activities {
+				if _, ok := d.Definition.ActivityTimeout(p); !ok {
+					rt.Fatalf("SimOptions gives an activity for %q, which is not a Call:\n%s", p, d.Source())
+				}
+			}
+			total.Add(defgen.CheckInterp(rt, d))
+		}
 	})
 	t.Logf("covered: %s", total)
+	if m := total.Missing(); len(m) > 0 {
+		t.Errorf("kinds never generated: %v", m)
+	}
+	if total.Depth < 6 {
+		t.Errorf("deepest nesting %d, want 6", total.Depth)
+	}
+	if total.MaxLive < 5 || total.MaxLive > defgen.MaxThreads {
+		t.Errorf("most live threads %d, want between 5 and %d", total.MaxLive, defgen.MaxThreads)
+	}
 }
 
 // TestSimulateGenerated is property (b): generated definitions (without
@@ -38,7 +65,7 @@ func TestSimulateGenerated(t *testing.T) {
 		base = rand.Uint64() >> 1
 	}
 	t.Logf("definitions from -defgen.seed=%d", base)
-	gen := defgen.Generator(defgen.Config{})
+	gen := defgen.Generator(defgen.Config{MaxStmts: 40})
 	for i := range *simDefs {
 		s := int(base + uint64(i))
 		d := gen.Example(s)
@@ -53,51 +80,18 @@ func TestSimulateGenerated(t *testing.T) {
 	}
 }
 
-// TestGeneratorCoverage keeps the generator from silently becoming weak:
-// over a fixed set of seeds it must draw every statement kind and nesting
-// six deep, every wait path must exist in the compiled definition, and
-// runs must reach at least five live threads, never more than 32.
-func TestGeneratorCoverage(t *testing.T) {
-	var total defgen.Stats
-	runs := 0
-	rapid.Check(t, func(rt *rapid.T) {
-		// Five definitions a check, so that -short (a fifth of the checks)
-		// still sees a hundred runs.
-		for i := range 5 {
-			runs++
-			d := defgen.Generator(defgen.Config{Panics: true}).Draw(rt, fmt.Sprintf("definition %d", i))
-			for _, p := range d.WaitPaths() {
-				if !d.Definition.Has(p) {
-					rt.Fatalf("wait path %q is not a position of the definition:\n%s", p, d.Source())
-				}
-			}
-			total.Add(defgen.CheckInterp(rt, d))
-		}
-	})
-	t.Logf("%d runs covered: %s", runs, total)
-	if m := total.Missing(); len(m) > 0 {
-		t.Errorf("kinds never generated: %v", m)
-	}
-	if total.Depth < 6 {
-		t.Errorf("deepest nesting %d, want 6", total.Depth)
-	}
-	if total.MaxLive < 5 || total.MaxLive > defgen.MaxThreads {
-		t.Errorf("most live threads %d, want between 5 and %d", total.MaxLive, defgen.MaxThreads)
-	}
-}
-
-// FuzzDefinitions is the fuzz target: the first half of the input draws a
-// definition and drives it through the interpreter's invariants; when the
-// definition has no panics, the second half runs it through the simulator.
+// FuzzDefinitions is the fuzz target: the first 32 KiB of the input draw a
+// definition and drive it through the interpreter's invariants; when the
+// definition has no panics, the rest runs it through the simulator.
 //
 //	go test -run '^$' -fuzz '^FuzzDefinitions$' -fuzztime 2000x ./internal/defgen/
 func FuzzDefinitions(f *testing.F) {
 	for i := range 4 {
-		f.Add(keystream(uint64(i+1), 8192))
+		f.Add(keystream(uint64(i+1), fuzzInterp+fuzzSim))
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		data = whiten(data)
-		half := len(data) / 16 * 8
+		half := min(len(data), fuzzInterp)
 		panics := len(data) > 0 && data[0]&1 == 1
 		var d *defgen.Def
 		rapid.MakeFuzz(func(rt *rapid.T) {
@@ -115,6 +109,14 @@ func FuzzDefinitions(f *testing.F) {
 		simulate.Fuzz(d.Definition, defgen.SimOptions(d))(t, data[half:])
 	})
 }
+
+// The fuzz input's bytes for the interpreter run (definition included) and
+// for the simulator run: each draw takes eight bytes, and a part that runs
+// out skips the input.
+const (
+	fuzzInterp = 32 << 10
+	fuzzSim    = 16 << 10
+)
 
 // whiten XORs the input with a fixed pseudo-random stream, one to one, so
 // the fuzzer's long runs of equal bytes do not become runs of equal choices.
@@ -134,5 +136,3 @@ func keystream(seed uint64, n int) []byte {
 	}
 	return b[:n]
 }
-
-var _ = time.Second

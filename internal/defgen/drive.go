@@ -42,6 +42,8 @@ var sentinels = []struct {
 // event after the end. It fails t if any transition breaks one of these:
 //
 //   - Apply never panics (the panic is reported with the definition);
+//   - every meta it returns resolves in the definition (interp.Resolve),
+//     and interp.Upgrade to the same version leaves the instance as it is;
 //   - every error is the documented sentinel for what was sent;
 //   - Apply is deterministic (the same input twice gives identical bytes)
 //     and leaves its inputs alone;
@@ -331,6 +333,10 @@ func (r *runner) apply(label string, ev interp.Event, want error) {
 		}
 		r.stats.Errors[name]++
 		r.trace = append(r.trace, fmt.Sprintf("%v %s: rejected: %v", ev.Time.Format(time.DateTime), label, err1))
+		var ce *interp.CallbackError
+		if ev.Kind == interp.Callback && name != "finished" && (!errors.As(err1, &ce) || ce.Callback != ev.Callback) {
+			r.fatalf("%s: the error of a refused callback is not a *interp.CallbackError naming callback %d: %#v", label, ev.Callback, err1)
+		}
 		if want == nil {
 			r.fatalf("%s: want it accepted, got %v", label, err1)
 		}
@@ -348,12 +354,8 @@ func (r *runner) apply(label string, ev interp.Event, want error) {
 
 func (r *runner) safeApply(label string, ev interp.Event) (res interp.Result, err error) {
 	r.t.Helper()
-	defer func() {
-		if p := recover(); p != nil {
-			r.fatalf("interp.Apply panicked on %s: %v\n%s", label, p, debug.Stack())
-		}
-	}()
-	return interp.Apply(r.d.Definition, r.state, r.meta, ev)
+	r.guard("interp.Apply on "+label, func() { res, err = interp.Apply(r.d.Definition, r.state, r.meta, ev) })
+	return res, err
 }
 
 // accepted checks the invariants of an accepted transition and adopts it.
@@ -515,8 +517,32 @@ func (r *runner) accepted(label string, ev interp.Event, res interp.Result, spen
 	} else if finishing != 0 {
 		r.fatalf("%s: a finishing effect, but the status is %s", label, m.Status)
 	}
+	// The instance resolves in its own definition, and upgrading it to the
+	// version that wrote it changes nothing.
+	r.guard(label+": interp.Resolve", func() {
+		if err := interp.Resolve(r.d.Definition, m); err != nil {
+			r.fatalf("%s: interp.Resolve of the new meta: %v", label, err)
+		}
+	})
+	r.guard(label+": interp.Upgrade", func() {
+		up, err := interp.Upgrade(r.d.Definition, res.State, m)
+		if err != nil || !bytes.Equal(up.State, res.State) || !bytes.Equal(interp.EncodeMeta(up.Meta), enc) || len(up.Effects) != 0 {
+			r.fatalf("%s: interp.Upgrade to the same version changed the instance (error %v, %d effects)", label, err, len(up.Effects))
+		}
+	})
 	r.stats.Transitions++
 	r.state, r.meta = res.State, m
+}
+
+// guard runs fn, reporting a panic in it as a failure with the definition.
+func (r *runner) guard(label string, fn func()) {
+	r.t.Helper()
+	defer func() {
+		if p := recover(); p != nil {
+			r.fatalf("%s panicked: %v\n%s", label, p, debug.Stack())
+		}
+	}()
+	fn()
 }
 
 // pendingKind is the kind of callback id in the meta before the transition.

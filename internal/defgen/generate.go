@@ -248,7 +248,7 @@ func (g *gen) stmt(c ctx, depth int, names map[string]bool, label string) *stmt 
 			s.cond = g.cond(label)
 		}
 		s.body = g.body(ctx{inLoop: true, thread: c.thread}, depth+1, 1, 4, label+" body")
-		if depth == 0 && rapid.Bool().Draw(g.t, label+" fan out") {
+		if depth == 0 && !chance(g.t, label+" no fan out", 25) {
 			// A loop at the top that starts a parked thread per iteration
 			// is what gets many threads live at once.
 			fan := &stmt{kind: KGoEach}
