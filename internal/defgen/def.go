@@ -21,10 +21,11 @@ var Epoch = time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 // [Def.Source]), the compiled definition and what the generator drew.
 type Def struct {
 	Definition *dsl.Definition
-	Budget     int
-	Main       []*stmt
-	Cancel     []*stmt // nil: no cancel section
-	Static     Stats   // kinds and depth drawn
+	Budget     int   // the definition's statement budget (dsl.Budget)
+	Static     Stats // kinds and depth drawn
+
+	main   []*stmt
+	cancel []*stmt // nil: no cancel section
 
 	// spent counts the statements that spend the budget (step attempts and
 	// loop iterations), so a test can check the budget of a transition.
@@ -32,20 +33,16 @@ type Def struct {
 	waits []string // paths of every Wait, Call, WaitFor and Join
 }
 
-// Spent returns how many budgeted statements (step attempts, loop
-// iterations) the definition has run so far, over all instances.
-func (d *Def) Spent() int64 { return d.spent.Load() }
-
 // WaitPaths lists the path of every statement a thread can park at (Wait,
 // Call, WaitFor, Join), sorted.
 func (d *Def) WaitPaths() []string { return d.waits }
 
 func (d *Def) compile() error {
 	opts := []dsl.Option{dsl.Budget(d.Budget)}
-	if d.Cancel != nil {
-		opts = append(opts, dsl.OnCancel(d.build(d.Cancel, "@cancel")...))
+	if d.cancel != nil {
+		opts = append(opts, dsl.OnCancel(d.build(d.cancel, "@cancel")...))
 	}
-	def, err := dsl.Compile[State]("generated", dsl.S(d.build(d.Main, "")...), opts...)
+	def, err := dsl.Compile[State]("generated", dsl.S(d.build(d.main, "")...), opts...)
 	if err != nil {
 		return err
 	}
@@ -255,11 +252,11 @@ func (h setupHandler) Setup(st *State) any { return st.C[h.e.slot] }
 func (d *Def) Source() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "dsl.Compile[defgen.State](\"generated\", dsl.S(\n")
-	printBody(&b, d.Main, 1)
+	printBody(&b, d.main, 1)
 	fmt.Fprintf(&b, "), dsl.Budget(%d)", d.Budget)
-	if d.Cancel != nil {
+	if d.cancel != nil {
 		b.WriteString(", dsl.OnCancel(\n")
-		printBody(&b, d.Cancel, 2)
+		printBody(&b, d.cancel, 2)
 		b.WriteString("\t)")
 	}
 	b.WriteString(")\n")

@@ -64,8 +64,8 @@ func CheckInterp(t *rapid.T, d *Def) Stats {
 	r := &runner{t: t, d: d, now: Epoch, seen: map[interp.EffectID]bool{},
 		setups: map[uint64]bool{}, timers: map[uint64]bool{}, activities: map[uint64][]byte{},
 		issued: map[uint64]bool{}, events: map[string]*event{}}
-	r.index(d.Main)
-	r.index(d.Cancel)
+	r.index(d.main)
+	r.index(d.cancel)
 	r.stats.Add(d.Static)
 	r.run()
 	r.stats.Runs = 1
@@ -107,8 +107,17 @@ func (r *runner) index(ss []*stmt) {
 
 func (r *runner) fatalf(format string, args ...any) {
 	r.t.Helper()
-	r.t.Fatalf("%s\n\ndefinition:\n%s\ntrace (accepted transitions and errors):\n  %s\nmeta: %+v",
-		fmt.Sprintf(format, args...), r.d.Source(), strings.Join(r.trace, "\n  "), r.meta)
+	state := "zero"
+	if len(r.state) > 0 {
+		var s State
+		if err := codec.Unmarshal(r.state, &s); err != nil {
+			state = fmt.Sprintf("undecodable (%v)", err)
+		} else {
+			state = s.String()
+		}
+	}
+	r.t.Fatalf("%s\n\ndefinition:\n%s\ntrace (accepted transitions and errors):\n  %s\nstate before: %s\nmeta before: %+v",
+		fmt.Sprintf(format, args...), r.d.Source(), strings.Join(r.trace, "\n  "), state, r.meta)
 }
 
 type pendingWait struct {
@@ -301,9 +310,9 @@ func (r *runner) apply(label string, ev interp.Event, want error) {
 	ev.Time = r.now
 	stateBefore := bytes.Clone(r.state)
 	metaBefore := interp.EncodeMeta(r.meta)
-	spentBefore := r.d.Spent()
+	spentBefore := r.d.spent.Load()
 	res1, err1 := r.safeApply(label, ev)
-	spent := r.d.Spent() - spentBefore
+	spent := r.d.spent.Load() - spentBefore
 	res2, err2 := r.safeApply(label, ev)
 	if !bytes.Equal(stateBefore, r.state) || !bytes.Equal(metaBefore, interp.EncodeMeta(r.meta)) {
 		r.fatalf("%s: Apply modified its inputs", label)

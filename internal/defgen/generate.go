@@ -31,25 +31,26 @@ func (c Config) withDefaults() Config {
 	return c
 }
 
-// Generator draws random well-formed definitions; each compiles with
-// dsl.Compile, or the draw fails the test as a generator bug.
+// Generator draws random well-formed definitions. Each compiles with
+// dsl.Compile; if one does not, the draw fails the test (t.Fatalf) with the
+// compile errors and the definition, as a bug of the generator.
 func Generator(cfg Config) *rapid.Generator[*Def] {
 	cfg = cfg.withDefaults()
 	return rapid.Custom(func(t *rapid.T) *Def {
 		g := &gen{t: t, cfg: cfg}
 		d := &Def{Budget: rapid.SampledFrom([]int{1000, 1, 2, 3, 5, 8, 20}).Draw(t, "budget")}
-		d.Main = g.body(ctx{}, 0, 3, 8, "main")
+		d.main = g.body(ctx{}, 0, 3, 8, "main")
 		if len(g.goNames) > 0 && !chance(t, "no join all", 25) {
 			// The main body ending completes the workflow; joining keeps
 			// it going while its threads run.
 			g.kind(KJoin)
-			d.Main = append(d.Main, &stmt{kind: KJoin, name: g.name("join"), threads: g.goNames})
+			d.main = append(d.main, &stmt{kind: KJoin, name: g.name("join"), threads: g.goNames})
 		}
 		if rapid.IntRange(0, 2).Draw(t, "has cancel") > 0 {
 			g.kind(KOnCancel)
-			d.Cancel = g.body(ctx{}, 1, 1, 3, "cancel")
-			if d.Cancel == nil {
-				d.Cancel = []*stmt{} // OnCancel() with an empty body still sets the section
+			d.cancel = g.body(ctx{}, 1, 1, 3, "cancel")
+			if d.cancel == nil {
+				d.cancel = []*stmt{} // OnCancel() with an empty body still sets the section
 			}
 		}
 		d.Static = g.stats

@@ -40,7 +40,7 @@ func SimOptions(d *Def) simulate.Options[State] {
 			walk(s.body, path)
 		}
 	}
-	walk(d.Main, "")
-	walk(d.Cancel, "@cancel")
+	walk(d.main, "")
+	walk(d.cancel, "@cancel")
 	return o
 }
