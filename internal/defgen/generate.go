@@ -147,20 +147,19 @@ func (g *gen) body(c ctx, depth, min, max int, label string) []*stmt {
 	if g.stmts >= g.cfg.MaxStmts {
 		max = min
 	}
-	n := rapid.IntRange(min, max).Draw(g.t, label+" length")
-	var out []*stmt
 	names := map[string]bool{}
-	for i := range n {
+	i := 0
+	// A slice generator, not a drawn length and a loop: rapid's shrinker
+	// can then delete any one statement of a failing definition.
+	one := rapid.Custom(func(t *rapid.T) *stmt {
 		s := g.stmt(c, depth, names, fmt.Sprintf("%s.%d", label, i))
-		if s == nil {
-			continue
-		}
+		i++
 		if s.name != "" {
 			names[s.name] = true
 		}
-		out = append(out, s)
-	}
-	return out
+		return s
+	})
+	return rapid.SliceOfN(one, min, max).Draw(g.t, label)
 }
 
 // stmt draws one statement; names holds the names of its siblings so far.
