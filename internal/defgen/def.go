@@ -38,17 +38,27 @@ type Def struct {
 func (d *Def) WaitPaths() []string { return d.waits }
 
 func (d *Def) compile() error {
-	opts := []dsl.Option{dsl.Budget(d.Budget)}
+	def, err := d.compileAt(1)
+	if err != nil {
+		return err
+	}
+	d.Definition = def
+	return nil
+}
+
+// Upgraded compiles the same definition again as version v (> 1): a deploy
+// that changes nothing, for the simulator's upgrade action.
+func (d *Def) Upgraded(v int) (*dsl.Definition, error) { return d.compileAt(v) }
+
+func (d *Def) compileAt(version int) (*dsl.Definition, error) {
+	d.waits = d.waits[:0] // build lists them again
+	opts := []dsl.Option{dsl.Budget(d.Budget), dsl.Version(version)}
 	if d.cancel != nil {
 		opts = append(opts, dsl.OnCancel(d.build(d.cancel, "@cancel")...))
 	}
 	def, err := dsl.Compile[State]("generated", dsl.S(d.build(d.main, "")...), opts...)
-	if err != nil {
-		return err
-	}
 	sort.Strings(d.waits)
-	d.Definition = def
-	return nil
+	return def, err
 }
 
 func join(parent, name string) string {

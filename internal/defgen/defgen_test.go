@@ -58,7 +58,9 @@ func TestInterpreterInvariants(t *testing.T) {
 }
 
 // TestSimulateGenerated is property (b): generated definitions (without
-// panics, which the simulator reports as bugs) under simulate.Check.
+// panics, which the simulator reports as bugs) under simulate.Check, with
+// the simulator's deploy action swapping in the same definition as
+// version 2.
 func TestSimulateGenerated(t *testing.T) {
 	base := *seed
 	if base == 0 {
@@ -75,7 +77,14 @@ func TestSimulateGenerated(t *testing.T) {
 					t.Logf("definition (-defgen.seed=%d -defgen.simdefs=1):\n%s", s, d.Source())
 				}
 			}()
-			simulate.Check(t, d.Definition, defgen.SimOptions(d))
+			opts := defgen.SimOptions(d)
+			// A deploy that changes nothing but the version, mid-flight.
+			up, err := d.Upgraded(2)
+			if err != nil {
+				t.Fatalf("the same definition as version 2 does not compile: %v", err)
+			}
+			opts.Upgrade = up
+			simulate.Check(t, d.Definition, opts)
 		})
 	}
 }
