@@ -13,6 +13,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/interp"
 	"pgregory.net/rapid"
 )
@@ -38,8 +39,8 @@ var sentinels = []struct {
 // resumes when due and too early; callbacks for pending timers (on time and
 // early), custom events (payloads accepted, rejected and undecodable) and
 // activities (the real result, a drawn one, an error, an undecodable one);
-// duplicate, stale and unknown callbacks; a second start; cancel; and an
-// event after the end. It fails t if any transition breaks one of these:
+// duplicate, stale and unknown callbacks; a second start; cancel; a deploy
+// of the same definition as version 2; and an event after the end. It fails t if any transition breaks one of these:
 //
 //   - Apply never panics (the panic is reported with the definition);
 //   - every meta it returns resolves in the definition (interp.Resolve),
@@ -61,7 +62,7 @@ var sentinels = []struct {
 //
 // It returns what the run covered.
 func CheckInterp(t *rapid.T, d *Def) Stats {
-	r := &runner{t: t, d: d, now: Epoch, seen: map[interp.EffectID]bool{},
+	r := &runner{t: t, d: d, def: d.Definition, now: Epoch, seen: map[interp.EffectID]bool{},
 		setups: map[uint64]bool{}, timers: map[uint64]bool{}, activities: map[uint64][]byte{},
 		issued: map[uint64]bool{}, events: map[string]*event{}}
 	r.index(d.main)
@@ -78,6 +79,7 @@ func CheckInterp(t *rapid.T, d *Def) Stats {
 type runner struct {
 	t     *rapid.T
 	d     *Def
+	def   *dsl.Definition // d's definition, or the same as version 2 after a deploy
 	state []byte
 	meta  interp.Meta
 	now   time.Time
@@ -180,6 +182,9 @@ func (r *runner) step() {
 	acts = append(acts, "resume now", "advance clock", "unknown callback")
 	if chance(r.t, "rare action", 5) {
 		acts = append(acts, "cancel", "start again")
+		if r.def == r.d.Definition {
+			acts = append(acts, "deploy version 2")
+		}
 	}
 	var old []uint64
 	for id := range r.issued {
@@ -201,8 +206,8 @@ func (r *runner) step() {
 		r.apply("resume when due", interp.Event{Kind: interp.Resume}, nil)
 	case "resume now":
 		var want error = interp.ErrNotDue
-		if r.meta.Due != 0 && r.meta.Due <= r.now.UnixNano() {
-			want = nil
+		if (r.meta.Due != 0 && r.meta.Due <= r.now.UnixNano()) || int(max(r.meta.Version, 1)) < r.def.Version() {
+			want = nil // something is due, or the resume only migrates the instance
 		}
 		r.apply("resume now", interp.Event{Kind: interp.Resume}, want)
 	case "advance clock":
@@ -226,6 +231,15 @@ func (r *runner) step() {
 			want = interp.ErrBadEvent
 		}
 		r.apply("cancel", interp.Event{Kind: interp.Cancel}, want)
+	case "deploy version 2":
+		// The same statements as a new version: the next event migrates
+		// the instance with no migration to apply.
+		up, err := r.d.Upgraded(2)
+		if err != nil {
+			r.fatalf("the same definition as version 2 does not compile: %v", err)
+		}
+		r.def = up
+		r.trace = append(r.trace, "deploy the same definition as version 2")
 	case "start again":
 		r.apply("start again", interp.Event{Kind: interp.Start, Instance: "gen-1"}, interp.ErrBadEvent)
 	}
@@ -283,7 +297,7 @@ func (r *runner) callback(w pendingWait) {
 		case 2:
 			ev.Payload = mustMarshal(rapid.IntRange(-5, 20).Draw(r.t, "result"))
 		default:
-			out, err := r.d.Definition.RunActivity(context.Background(), r.threadPath(w.thread), r.activities[p.Callback])
+			out, err := r.def.RunActivity(context.Background(), r.threadPath(w.thread), r.activities[p.Callback])
 			if err != nil {
 				ev.Error = err.Error()
 			} else {
@@ -363,7 +377,7 @@ func (r *runner) apply(label string, ev interp.Event, want error) {
 
 func (r *runner) safeApply(label string, ev interp.Event) (res interp.Result, err error) {
 	r.t.Helper()
-	r.guard("interp.Apply on "+label, func() { res, err = interp.Apply(r.d.Definition, r.state, r.meta, ev) })
+	r.guard("interp.Apply on "+label, func() { res, err = interp.Apply(r.def, r.state, r.meta, ev) })
 	return res, err
 }
 
@@ -529,12 +543,12 @@ func (r *runner) accepted(label string, ev interp.Event, res interp.Result, spen
 	// The instance resolves in its own definition, and upgrading it to the
 	// version that wrote it changes nothing.
 	r.guard(label+": interp.Resolve", func() {
-		if err := interp.Resolve(r.d.Definition, m); err != nil {
+		if err := interp.Resolve(r.def, m); err != nil {
 			r.fatalf("%s: interp.Resolve of the new meta: %v", label, err)
 		}
 	})
 	r.guard(label+": interp.Upgrade", func() {
-		up, err := interp.Upgrade(r.d.Definition, res.State, m)
+		up, err := interp.Upgrade(r.def, res.State, m)
 		if err != nil || !bytes.Equal(up.State, res.State) || !bytes.Equal(interp.EncodeMeta(up.Meta), enc) || len(up.Effects) != 0 {
 			r.fatalf("%s: interp.Upgrade to the same version changed the instance (error %v, %d effects)", label, err, len(up.Effects))
 		}
