@@ -49,9 +49,6 @@ func Generator(cfg Config) *rapid.Generator[*Def] {
 		if rapid.IntRange(0, 2).Draw(t, "has cancel") > 0 {
 			g.kind(KOnCancel)
 			d.cancel = g.body(ctx{}, 1, 1, 3, "cancel")
-			if d.cancel == nil {
-				d.cancel = []*stmt{} // OnCancel() with an empty body still sets the section
-			}
 		}
 		d.Static = g.stats
 		if err := d.compile(); err != nil {
