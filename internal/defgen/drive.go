@@ -196,7 +196,12 @@ func (r *runner) step() {
 	if len(old) > 0 {
 		acts = append(acts, "old callback")
 	}
-	switch rapid.SampledFrom(acts).Draw(r.t, "action") {
+	act := rapid.SampledFrom(acts).Draw(r.t, "action")
+	if r.stats.Actions == nil {
+		r.stats.Actions = map[string]int{}
+	}
+	r.stats.Actions[act]++
+	switch act {
 	case "callback":
 		r.callback(rapid.SampledFrom(pend).Draw(r.t, "pending"))
 	case "resume when due":

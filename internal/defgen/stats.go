@@ -8,13 +8,14 @@ import (
 
 // Stats is what generated definitions and their runs covered.
 type Stats struct {
-	Kinds       map[Kind]int // statements and triggers generated, by kind
-	Depth       int          // deepest nesting of statements
-	MaxLive     int          // most threads live at once in a run (main included)
-	Runs        int          // runs driven
-	RunsFive    int          // runs that had five or more threads live at once
-	Transitions int          // accepted transitions
-	Errors      map[string]int
+	Kinds       map[Kind]int   // statements and triggers generated, by kind
+	Depth       int            // deepest nesting of statements
+	MaxLive     int            // most threads live at once in a run (main included)
+	Runs        int            // runs driven
+	RunsFive    int            // runs that had five or more threads live at once
+	Transitions int            // accepted transitions
+	Actions     map[string]int // driver actions taken, by name
+	Errors      map[string]int // refused events, by sentinel
 	Finished    map[string]int // runs that ended, by status
 }
 
@@ -31,6 +32,7 @@ func (s *Stats) Add(o Stats) {
 	s.Transitions += o.Transitions
 	s.Runs += o.Runs
 	s.RunsFive += o.RunsFive
+	s.Actions = addCounts(s.Actions, o.Actions)
 	s.Errors = addCounts(s.Errors, o.Errors)
 	s.Finished = addCounts(s.Finished, o.Finished)
 }
@@ -72,7 +74,7 @@ func (s Stats) String() string {
 	for _, m := range []struct {
 		name string
 		m    map[string]int
-	}{{"errors", s.Errors}, {"ended", s.Finished}} {
+	}{{"actions", s.Actions}, {"errors", s.Errors}, {"ended", s.Finished}} {
 		keys := make([]string, 0, len(m.m))
 		for k := range m.m {
 			keys = append(keys, k)
