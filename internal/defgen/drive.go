@@ -32,6 +32,7 @@ var sentinels = []struct {
 	{"position lost", interp.ErrPositionLost},
 	{"bad event", interp.ErrBadEvent},
 	{"corrupt", interp.ErrCorrupt},
+	{"migration", interp.ErrMigration},
 }
 
 // CheckInterp drives d through interp.Apply directly, with a random
