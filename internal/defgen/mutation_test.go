@@ -65,7 +65,7 @@ func TestFindsFiveThreadPanic(t *testing.T) {
 	}
 	cmd := exec.CommandContext(ctx, "go", "test", "-count=1", "-run", "^TestInterpreterInvariants$", "./internal/defgen/", "-args", "-rapid.nofailfile")
 	cmd.Dir = dst
-	cmd.Env = append(os.Environ(), "GOWORK=off", "GOFLAGS=")
+	cmd.Env = append(os.Environ(), "GOWORK=off")
 	out, err := cmd.CombinedOutput()
 	if err == nil {
 		t.Fatalf("TestInterpreterInvariants passed on an interpreter with the five-thread panic planted; the generator no longer reaches five live threads:\n%s", out)
