@@ -208,7 +208,6 @@ func (c *checker) checkBuildOrder(rng *ast.RangeStmt, report func(token.Pos, str
 	}
 }
 
-
 // isConstructor reports whether call makes a dsl statement, clause or
 // trigger: an exported function or method of package dsl.
 func isConstructor(info *types.Info, call *ast.CallExpr) bool {

@@ -166,8 +166,8 @@ func (c *checker) scan(body ast.Node) []finding {
 			out = append(out, finding{pos: pos, why: why})
 		}
 	}
-	skip := map[ast.Node]bool{}  // activities: not scanned at all
-	quiet := map[ast.Node]bool{} // reported otherwise: their operands are still scanned
+	skip := map[ast.Node]bool{}                // activities: not scanned at all
+	quiet := map[ast.Node]bool{}               // reported otherwise: their operands are still scanned
 	follows := map[*ast.RangeStmt][]ast.Stmt{} // the statements after a range in its block
 	visit := func(n ast.Node) bool {
 		if skip[n] {
