@@ -1,6 +1,7 @@
 package vet
 
 import (
+	"fmt"
 	"go/ast"
 	"go/token"
 	"go/types"
@@ -31,11 +32,16 @@ func run(pass *analysis.Pass) (any, error) {
 	c := newChecker(pass)
 	c.exportFacts()
 	ins := pass.ResultOf[inspect.Analyzer].(*inspector.Inspector)
-	reported := map[token.Pos]bool{}
+	type key struct {
+		pos token.Pos
+		msg string
+	}
+	reported := map[key]bool{}
 	report := func(pos token.Pos, format string, args ...any) {
-		if !reported[pos] {
-			reported[pos] = true
-			pass.Reportf(pos, format, args...)
+		k := key{pos, fmt.Sprintf(format, args...)}
+		if !reported[k] {
+			reported[k] = true
+			pass.Report(analysis.Diagnostic{Pos: pos, Message: k.msg})
 		}
 	}
 	filter := []ast.Node{(*ast.CallExpr)(nil), (*ast.CompositeLit)(nil), (*ast.RangeStmt)(nil)}
@@ -47,7 +53,7 @@ func run(pass *analysis.Pass) (any, error) {
 		case *ast.CallExpr:
 			name := dslFunc(pass.TypesInfo, n)
 			if name == "" {
-				if conv := handlerFuncConversion(pass.TypesInfo, n); conv != nil {
+				if conv := handlerFuncConversion(pass.TypesInfo, n); conv != nil && !customArg(pass.TypesInfo, stack) {
 					c.checkCode(conv, "handler", report)
 				}
 				return true
@@ -213,4 +219,14 @@ func (c *checker) checkBuildOrder(rng *ast.RangeStmt, report func(token.Pos, str
 func isConstructor(info *types.Info, call *ast.CallExpr) bool {
 	fn, ok := typeutil.Callee(info, call).(*types.Func)
 	return ok && fn.Exported() && fn.Pkg() != nil && fn.Pkg().Path() == dslPath
+}
+
+// customArg reports whether the node on top of stack is an argument of
+// dsl.Custom, which checks it with the event's name.
+func customArg(info *types.Info, stack []ast.Node) bool {
+	if len(stack) < 2 {
+		return false
+	}
+	call, ok := stack[len(stack)-2].(*ast.CallExpr)
+	return ok && dslFunc(info, call) == "Custom"
 }

@@ -27,6 +27,7 @@ func (f *mutableVar) String() string { return "mutable(" + f.At + ")" }
 type writes struct {
 	roots   map[*ast.Ident]bool
 	mutable map[*types.Var]token.Pos
+	order   []*types.Var // the keys of mutable, in the order found
 }
 
 func findWrites(pass *analysis.Pass) *writes {
@@ -55,6 +56,7 @@ func (w *writes) scan(pass *analysis.Pass, n ast.Node, inInit bool) {
 		if ok && v.Pkg() == pass.Pkg && isGlobal(v) && !inInit {
 			if _, seen := w.mutable[v]; !seen {
 				w.mutable[v] = id.Pos()
+				w.order = append(w.order, v)
 			}
 		}
 	}

@@ -33,7 +33,11 @@ type nondeterministic struct {
 func (*nondeterministic) AFact() {}
 
 func (f *nondeterministic) String() string {
-	return "nondeterministic(" + renderChain("", f.Chain) + ": " + f.Why + ")"
+	from := ""
+	if len(f.Chain) > 0 {
+		from = f.Chain[0].Pkg
+	}
+	return "nondeterministic(" + renderChain(from, f.Chain) + ": " + f.Why + ")"
 }
 
 // renderChain joins the chain's names with " -> ", qualifying a name by its
@@ -67,8 +71,10 @@ type finding struct {
 type checker struct {
 	pass    *analysis.Pass
 	decls   map[*types.Func]*ast.FuncDecl
-	verdict map[*types.Func]*nondeterministic // nil: deterministic (or being computed)
-	done    map[*types.Func]bool
+	order   []*types.Func                     // the package's functions, in source order
+	verdict map[*types.Func]*nondeterministic // decided: nil is deterministic
+	busy    map[*types.Func]bool              // being decided (a recursion)
+	partial bool                              // the current decision met a recursion
 	writes  *writes
 	allow   suppressions
 }
@@ -78,7 +84,7 @@ func newChecker(pass *analysis.Pass) *checker {
 		pass:    pass,
 		decls:   map[*types.Func]*ast.FuncDecl{},
 		verdict: map[*types.Func]*nondeterministic{},
-		done:    map[*types.Func]bool{},
+		busy:    map[*types.Func]bool{},
 		writes:  findWrites(pass),
 		allow:   collectSuppressions(pass),
 	}
@@ -87,6 +93,7 @@ func newChecker(pass *analysis.Pass) *checker {
 			if fd, ok := d.(*ast.FuncDecl); ok && fd.Body != nil {
 				if fn, ok := pass.TypesInfo.Defs[fd.Name].(*types.Func); ok {
 					c.decls[fn] = fd
+					c.order = append(c.order, fn)
 				}
 			}
 		}
@@ -97,13 +104,16 @@ func newChecker(pass *analysis.Pass) *checker {
 // exportFacts records a fact for every nondeterministic function and every
 // mutable variable of the package, for the packages that import it.
 func (c *checker) exportFacts() {
-	for fn := range c.decls {
+	for _, fn := range c.order {
+		if decl := c.decls[fn]; decl.Recv == nil && decl.Name.Name == "init" {
+			continue // never called, and where package variables are set up
+		}
 		if v := c.funcVerdict(fn); v != nil {
 			c.pass.ExportObjectFact(fn, v)
 		}
 	}
-	for v, pos := range c.writes.mutable {
-		c.pass.ExportObjectFact(v, &mutableVar{At: c.where(pos)})
+	for _, v := range c.writes.order {
+		c.pass.ExportObjectFact(v, &mutableVar{At: c.where(c.writes.mutable[v])})
 	}
 }
 
@@ -120,24 +130,36 @@ func (c *checker) funcVerdict(fn *types.Func) *nondeterministic {
 		}
 		return nil
 	}
-	if c.done[fn] {
-		return c.verdict[fn] // nil while in progress: recursion adds nothing new
+	if v, ok := c.verdict[fn]; ok {
+		return v
 	}
-	c.done[fn] = true
+	if c.busy[fn] {
+		// A recursive call: its verdict is not known yet. A caller that
+		// finds nothing else is decided again later, not memoized.
+		c.partial = true
+		return nil
+	}
 	decl := c.decls[fn]
 	if decl == nil || c.allow.allowsFunc(c.pass.Fset, decl) {
+		c.verdict[fn] = nil
 		return nil
 	}
-	fs := c.scan(decl.Body)
-	if len(fs) == 0 {
-		return nil
+	c.busy[fn] = true
+	outer := c.partial
+	c.partial = false
+	var v *nondeterministic
+	if fs := c.scan(decl.Body); len(fs) > 0 {
+		f := fs[0]
+		v = &nondeterministic{Chain: append([]link{linkOf(fn)}, f.chain...), Why: f.why, At: f.at}
+		if v.At == "" {
+			v.At = c.where(f.pos)
+		}
 	}
-	f := fs[0]
-	v := &nondeterministic{Chain: append([]link{linkOf(fn)}, f.chain...), Why: f.why, At: f.at}
-	if v.At == "" {
-		v.At = c.where(f.pos)
+	delete(c.busy, fn)
+	if v != nil || !c.partial {
+		c.verdict[fn] = v
 	}
-	c.verdict[fn] = v
+	c.partial = outer || (v == nil && c.partial)
 	return v
 }
 
@@ -268,12 +290,12 @@ func (c *checker) scanCall(call *ast.CallExpr, skip, quiet map[ast.Node]bool, ad
 	}
 	if isStd(fn.Pkg().Path()) {
 		if why := stdRule(fn); why != "" {
-			add(call.Pos(), why)
+			add(callPos(call), why)
 		}
 		return
 	}
-	if v := c.funcVerdict(fn); v != nil && !c.allow.allows(c.pass.Fset, call.Pos()) {
-		*out = append(*out, finding{pos: call.Pos(), chain: v.Chain, why: v.Why, at: v.At})
+	if v := c.funcVerdict(fn); v != nil && !c.allow.allows(c.pass.Fset, callPos(call)) {
+		*out = append(*out, finding{pos: callPos(call), chain: v.Chain, why: v.Why, at: v.At})
 	}
 }
 
@@ -308,4 +330,13 @@ func (c *checker) scanVar(id *ast.Ident, add func(token.Pos, string)) {
 			add(id.Pos(), sprintf(whyRead, name, "at "+f.At))
 		}
 	}
+}
+
+// callPos is where a finding about call goes: the called name, so that
+// f().g() reports f and g at different columns.
+func callPos(call *ast.CallExpr) token.Pos {
+	if sel, ok := ast.Unparen(call.Fun).(*ast.SelectorExpr); ok {
+		return sel.Sel.Pos()
+	}
+	return call.Pos()
 }
