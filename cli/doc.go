@@ -16,6 +16,8 @@
 //   - plan --db FILE ID EVENT [PAYLOAD]: one event under today's definition
 //     and under its upgrade, side by side.
 //   - lint [WORKFLOW]: the static checks of package lint.
+//   - vet [PACKAGES]: the nondeterminism analyzer of package vet over Go
+//     packages (the code passed to dsl constructors).
 //   - help [COMMAND], and the --version flag.
 //
 // Errors go to standard error and the exit status is non-zero: 1 for a
