@@ -71,9 +71,9 @@
 //
 //	//weft:allow-nondeterminism the cache only speeds up a pure lookup
 //
-// on the line of a finding, or on the line above it, suppresses it; in the
-// doc comment of a function it marks the whole function as deterministic for
-// its callers. The reason is required: a suppression without one is itself
+// at the end of the line of a finding, or alone on the line above it,
+// suppresses it; in the doc comment of a function it marks the whole
+// function as deterministic for its callers. The reason is required: a suppression without one is itself
 // reported.
 //
 // # Running it

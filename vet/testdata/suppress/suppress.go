@@ -37,6 +37,11 @@ var Workflow = dsl.MustCompile[S]("suppress", dsl.S(
 		s.N = time.Now().Unix()                                    // want `step "no reason": time.Now`
 		return nil
 	}),
+	dsl.Step("trailing", func(s *S) error {
+		s.N = time.Now().Unix() //weft:allow-nondeterminism covers this line only
+		s.N += time.Now().Unix() // want `step "trailing": time.Now`
+		return nil
+	}),
 	dsl.Step("too far", func(s *S) error {
 		//weft:allow-nondeterminism two lines up does not count
 
