@@ -38,7 +38,7 @@ var Workflow = dsl.MustCompile[S]("suppress", dsl.S(
 		return nil
 	}),
 	dsl.Step("trailing", func(s *S) error {
-		s.N = time.Now().Unix() //weft:allow-nondeterminism covers this line only
+		s.N = time.Now().Unix()  //weft:allow-nondeterminism covers this line only
 		s.N += time.Now().Unix() // want `step "trailing": time.Now`
 		return nil
 	}),
