@@ -119,6 +119,15 @@ func (c *checker) checkCode(e ast.Expr, role string, report func(token.Pos, stri
 	}
 	if fn := funcOf(info, e); fn != nil {
 		c.reportFunc(e, fn, role+" runs", report)
+		return
+	}
+	// A variable holding a function literal: the literal is the code.
+	if id, ok := e.(*ast.Ident); ok {
+		if v, ok := info.Uses[id].(*types.Var); ok {
+			if lit := c.writes.funcLitOf(v); lit != nil && !c.allow.allows(c.pass.Fset, e.Pos()) {
+				c.checkCode(lit, role, report)
+			}
+		}
 	}
 }
 

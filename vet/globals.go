@@ -28,10 +28,16 @@ type writes struct {
 	roots   map[*ast.Ident]bool
 	mutable map[*types.Var]token.Pos
 	order   []*types.Var // the keys of mutable, in the order found
+	// init holds the initializer of every variable, local or not, that is
+	// declared with exactly one value and never written after, so a function
+	// literal stored in it is known where the variable is used.
+	init    map[*types.Var]ast.Expr
+	written map[*types.Var]bool
 }
 
 func findWrites(pass *analysis.Pass) *writes {
-	w := &writes{roots: map[*ast.Ident]bool{}, mutable: map[*types.Var]token.Pos{}}
+	w := &writes{roots: map[*ast.Ident]bool{}, mutable: map[*types.Var]token.Pos{},
+		init: map[*types.Var]ast.Expr{}, written: map[*types.Var]bool{}}
 	for _, f := range pass.Files {
 		for _, d := range f.Decls {
 			fd, ok := d.(*ast.FuncDecl)
@@ -53,6 +59,9 @@ func (w *writes) scan(pass *analysis.Pass, n ast.Node, inInit bool) {
 		}
 		w.roots[id] = true
 		v, ok := info.Uses[id].(*types.Var)
+		if ok {
+			w.written[v] = true
+		}
 		if ok && v.Pkg() == pass.Pkg && isGlobal(v) && !inInit {
 			if _, seen := w.mutable[v]; !seen {
 				w.mutable[v] = id.Pos()
@@ -71,6 +80,22 @@ func (w *writes) scan(pass *analysis.Pass, n ast.Node, inInit bool) {
 			if n.Tok != token.DEFINE {
 				for _, l := range n.Lhs {
 					mark(l)
+				}
+			} else if len(n.Lhs) == len(n.Rhs) {
+				for i, l := range n.Lhs {
+					if id, ok := l.(*ast.Ident); ok {
+						if v, ok := info.Defs[id].(*types.Var); ok {
+							w.init[v] = n.Rhs[i]
+						}
+					}
+				}
+			}
+		case *ast.ValueSpec:
+			if len(n.Names) == len(n.Values) {
+				for i, id := range n.Names {
+					if v, ok := info.Defs[id].(*types.Var); ok {
+						w.init[v] = n.Values[i]
+					}
 				}
 			}
 		case *ast.IncDecStmt:
@@ -159,4 +184,14 @@ func root(info *types.Info, e ast.Expr) *ast.Ident {
 // isGlobal reports whether v is a package-level variable.
 func isGlobal(v *types.Var) bool {
 	return v.Pkg() != nil && !v.IsField() && v.Parent() == v.Pkg().Scope()
+}
+
+// funcLitOf returns the function literal a variable that is never written
+// after its declaration holds, or nil.
+func (w *writes) funcLitOf(v *types.Var) *ast.FuncLit {
+	if w.written[v] {
+		return nil
+	}
+	lit, _ := ast.Unparen(w.init[v]).(*ast.FuncLit)
+	return lit
 }

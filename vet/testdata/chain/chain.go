@@ -69,3 +69,24 @@ func makeStep(n int64) func(*S) error { // want makeStep:`nondeterministic\(make
 		return nil
 	}
 }
+
+// A condition kept in a variable: its literal is checked where it is.
+var late = func(s *S) bool {
+	return time.Now().Unix() > s.N // want `condition of if "late": time.Now reads the wall clock`
+}
+
+// A variable that is reassigned is not followed (it may hold anything).
+var swapped = func(s *S) bool { return time.Now().Unix() > s.N } // want swapped:`mutable`
+
+func swap() { swapped = func(*S) bool { return false } } // want swap:`nondeterministic\(swap: writes package-level variable swapped`
+
+var Vars = dsl.MustCompile[S]("vars", dsl.S(
+	dsl.If("late", late, dsl.Return("late")),
+	dsl.If("swapped", swapped, dsl.Return("swapped")),
+	dsl.Step("local", func(s *S) error { return nil }),
+))
+
+func localCond() dsl.Stmt { // want localCond:`nondeterministic`
+	cond := func(s *S) bool { return s.N > int64(len(time.Now().String())) } // want `condition of while "local": time.Now reads the wall clock`
+	return dsl.While("local", cond)
+}
