@@ -22,7 +22,7 @@ var Analyzer = &analysis.Analyzer{
 	URL:       "https://pkg.go.dev/github.com/weftflow/weft/vet",
 	Requires:  []*analysis.Analyzer{inspect.Analyzer},
 	Run:       run,
-	FactTypes: []analysis.Fact{new(nondeterministic), new(mutableVar)},
+	FactTypes: []analysis.Fact{new(nondeterministic), new(mutableVar), new(wrapsCode)},
 }
 
 func run(pass *analysis.Pass) (any, error) {
@@ -51,23 +51,15 @@ func run(pass *analysis.Pass) (any, error) {
 		}
 		switch n := n.(type) {
 		case *ast.CallExpr:
-			name := dslFunc(pass.TypesInfo, n)
-			if name == "" {
-				if conv := handlerFuncConversion(pass.TypesInfo, n); conv != nil && !customArg(pass.TypesInfo, stack) {
-					c.checkCode(conv, "handler", report)
-				}
+			if conv := handlerFuncConversion(pass.TypesInfo, n); conv != nil && !customArg(pass.TypesInfo, stack) {
+				c.checkCode(conv, "handler", report)
 				return true
 			}
-			for _, a := range constructors[name] {
-				if a.index >= len(n.Args) {
-					continue
-				}
-				arg := n.Args[a.index]
-				role := label(pass.TypesInfo, n, a, stack)
+			for _, a := range c.codeArgs(n, stack) {
 				if a.handler {
-					c.checkHandler(arg, role, report)
+					c.checkHandler(a.expr, a.label(), report)
 				} else {
-					c.checkCode(arg, role, report)
+					c.checkCode(a.expr, a.label(), report)
 				}
 			}
 		case *ast.CompositeLit:

@@ -16,7 +16,7 @@ import (
 // migrations), allowed (deterministic code and activities: no findings),
 // suppress (the directive), build (statements made in map order).
 func TestAnalyzer(t *testing.T) {
-	pkgs := []string{"rules", "chain", "handlers", "allowed", "suppress", "build", "example"}
+	pkgs := []string{"rules", "chain", "handlers", "allowed", "suppress", "build", "example", "kit", "wrapped"}
 	for i, p := range pkgs {
 		pkgs[i] = "example.com/weftvet/" + p
 	}

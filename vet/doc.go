@@ -26,7 +26,9 @@
 //     package writes outside its declaration and init functions;
 //   - the process and the outside world: package os (environment, files,
 //     process), os/exec, os/signal, os/user, syscall, net, the I/O of
-//     net/http, runtime, and reading stdin with fmt.Scan.
+//     net/http, runtime, and reading stdin with fmt.Scan. Writing logs (log,
+//     slog, fmt.Print) is not reported: it changes nothing the workflow
+//     reads.
 //
 // Calls are followed into every function of the analysed packages, named
 // functions and methods called statically, across packages by means of
@@ -34,9 +36,15 @@
 //
 //	step "charge" calls pay -> now: time.Now reads the wall clock ...
 //
+// A function that passes one of its parameters on to a dsl constructor
+// (a team's own kit.Step wrapping dsl.Step) is a wrapper: the arguments of
+// its calls are checked as workflow code too, in any package, to any depth.
+//
 // The functions of the standard library are not followed: the list above is
 // what is known to be nondeterministic there, and the rest is trusted.
-// Calls through interfaces and function values are not followed.
+// Calls through interfaces and function values are not followed, except a
+// variable, never reassigned, that holds a function literal and is passed
+// to a constructor.
 //
 // The activity of a dsl.Call (its second argument) is exempt: activities
 // run outside the interpreter and their result is recorded, so they are the
@@ -51,7 +59,9 @@
 // assignment to it or through it (v = x, v[k] = x, v.f = x, *v = x, v++),
 // taking its address, calling a pointer method on it, copy, clear or delete
 // with it as the destination, and sorting it in place. Writes through an
-// alias made elsewhere (a pointer passed to a function) are not seen.
+// alias made elsewhere (a pointer passed to a function) are not seen, nor
+// are writes to an exported variable from another package, unless workflow
+// code makes them.
 // Variables of the standard library are trusted, except os.Args and
 // time.Local.
 //

@@ -75,6 +75,7 @@ type checker struct {
 	verdict map[*types.Func]*nondeterministic // decided: nil is deterministic
 	busy    map[*types.Func]bool              // being decided (a recursion)
 	partial bool                              // the current decision met a recursion
+	wraps   map[*types.Func]*wrapsCode        // functions that pass parameters on as workflow code
 	writes  *writes
 	allow   suppressions
 }
@@ -110,6 +111,12 @@ func (c *checker) exportFacts() {
 		}
 		if v := c.funcVerdict(fn); v != nil {
 			c.pass.ExportObjectFact(fn, v)
+		}
+	}
+	c.findWrappers()
+	for _, fn := range c.order {
+		if w := c.wraps[fn]; w != nil {
+			c.pass.ExportObjectFact(fn, w)
 		}
 	}
 	for _, v := range c.writes.order {
