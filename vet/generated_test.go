@@ -7,6 +7,7 @@ import (
 	"go/parser"
 	"go/token"
 	"go/types"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -295,4 +296,86 @@ func numbered(src string) string {
 		fmt.Fprintf(&b, "%3d %s\n", i+1, l)
 	}
 	return b.String()
+}
+
+// Helpers that call each other in any graph, cycles and self-calls
+// included: a step that calls a helper is reported exactly when the helper
+// reaches nondeterministic code, and the chain it names is a real path of
+// calls ending at a helper that does what the finding says.
+func TestGeneratedCallGraphs(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		n := rapid.IntRange(1, 8).Draw(t, "helpers")
+		calls := make([][]int, n)
+		direct := make([][]string, n)
+		p := &program{src: header}
+		for i := range n {
+			p.add("", fmt.Sprintf("func h%d(s *S) {", i))
+			for range rapid.IntRange(0, 3).Draw(t, "lines") {
+				if rapid.IntRange(0, 2).Draw(t, "call or code") > 0 {
+					j := rapid.IntRange(0, n-1).Draw(t, "callee")
+					calls[i] = append(calls[i], j)
+					p.add(fmt.Sprintf("h%d(s)", j))
+					continue
+				}
+				sn := rapid.SampledFrom(snippets).Draw(t, "snippet")
+				p.add(sn.code)
+				if sn.why != "" {
+					direct[i] = append(direct[i], sn.why)
+				}
+			}
+			p.add("}")
+		}
+		p.add("", "var Body = dsl.S(")
+		stepLine := make([]int, n)
+		for i := range n {
+			stepLine[i] = p.line()
+			p.add(fmt.Sprintf(`dsl.Step("s%d", func(s *S) error { h%d(s); return nil }),`, i, i))
+		}
+		p.add(")")
+
+		nondet := make([]bool, n)
+		for changed := true; changed; {
+			changed = false
+			for i := range n {
+				if nondet[i] {
+					continue
+				}
+				if len(direct[i]) > 0 || slices.ContainsFunc(calls[i], func(j int) bool { return nondet[j] }) {
+					nondet[i], changed = true, true
+				}
+			}
+		}
+
+		got := analyze(t, p.src)
+		for i := range n {
+			msgs := got[stepLine[i]]
+			delete(got, stepLine[i])
+			if !nondet[i] {
+				if len(msgs) > 0 {
+					t.Fatalf("step s%d: h%d reaches no nondeterminism, got %q\n%s", i, i, msgs, numbered(p.src))
+				}
+				continue
+			}
+			prefix := fmt.Sprintf(`step "s%d" calls `, i)
+			if len(msgs) != 1 || !strings.HasPrefix(msgs[0], prefix) {
+				t.Fatalf("step s%d: got %q, want one finding starting %q\n%s", i, msgs, prefix, numbered(p.src))
+			}
+			chain, why, _ := strings.Cut(strings.TrimPrefix(msgs[0], prefix), ": ")
+			names := strings.Split(chain, " -> ")
+			at := -1
+			for k, name := range names {
+				var h int
+				if _, err := fmt.Sscanf(name, "h%d", &h); err != nil || (k == 0 && h != i) || (k > 0 && !slices.Contains(calls[at], h)) {
+					t.Fatalf("step s%d: chain %q is not a path of calls from h%d\n%s", i, chain, i, numbered(p.src))
+				}
+				at = h
+			}
+			if !slices.ContainsFunc(direct[at], func(w string) bool { return strings.HasPrefix(why, w) }) {
+				t.Fatalf("step s%d: chain ends at h%d, which does not do %q\n%s", i, at, why, numbered(p.src))
+			}
+		}
+		if len(got) > 0 {
+			t.Fatalf("unexpected findings %v\n%s", got, numbered(p.src))
+		}
+	})
 }

@@ -163,7 +163,9 @@ func (c *checker) funcVerdict(fn *types.Func) *nondeterministic {
 		}
 	}
 	delete(c.busy, fn)
-	if v != nil || !c.partial {
+	// A nil verdict that met a recursion is final only at the top: then
+	// every function the recursion cut off has been explored from fn.
+	if v != nil || !c.partial || len(c.busy) == 0 {
 		c.verdict[fn] = v
 	}
 	c.partial = outer || (v == nil && c.partial)
