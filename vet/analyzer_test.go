@@ -14,7 +14,9 @@ import (
 // (calls within and across packages, recursion, variables holding
 // literals), handlers (handlers, setups, timers, IDs, outputs, call results,
 // migrations), allowed (deterministic code and activities: no findings),
-// suppress (the directive), build (statements made in map order).
+// suppress (the directive), build (statements made in map order), kit and
+// wrapped (wrappers of constructors). When weft's own requirements change,
+// run go mod tidy in testdata too.
 func TestAnalyzer(t *testing.T) {
 	pkgs := []string{"rules", "chain", "handlers", "allowed", "suppress", "build", "example", "kit", "wrapped"}
 	for i, p := range pkgs {
