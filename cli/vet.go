@@ -104,8 +104,12 @@ func runVet(ctx context.Context, p *Program, args []string) error {
 	for _, f := range found {
 		fmt.Fprintf(p.Stdout, "%s: %s\n", f.pos, f.msg)
 	}
-	if len(found) > 0 {
+	switch len(found) {
+	case 0:
+		return nil
+	case 1:
+		return fmt.Errorf("%w: 1 finding", ErrNondeterminism)
+	default:
 		return fmt.Errorf("%w: %d findings", ErrNondeterminism, len(found))
 	}
-	return nil
 }

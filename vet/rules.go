@@ -165,10 +165,25 @@ func sortsInPlace(fn *types.Func) bool {
 }
 
 // isStd reports whether path is a package of the standard library: its
-// first element has no dot (as go/build decides).
+// first element is one of the standard library's top-level directories. (A
+// dot-free first element alone is not enough: a module may be named
+// "myapp".)
 func isStd(path string) bool {
 	first, _, _ := strings.Cut(path, "/")
-	return !strings.Contains(first, ".")
+	return stdRoots[first]
+}
+
+// stdRoots are the top-level directories of GOROOT/src that hold packages.
+var stdRoots = map[string]bool{
+	"archive": true, "arena": true, "bufio": true, "builtin": true, "bytes": true, "cmd": true, "cmp": true,
+	"compress": true, "container": true, "context": true, "crypto": true, "database": true, "debug": true,
+	"embed": true, "encoding": true, "errors": true, "expvar": true, "flag": true, "fmt": true, "go": true,
+	"hash": true, "html": true, "image": true, "index": true, "internal": true, "io": true, "iter": true,
+	"log": true, "maps": true, "math": true, "mime": true, "net": true, "os": true, "path": true,
+	"plugin": true, "reflect": true, "regexp": true, "runtime": true, "simd": true, "slices": true,
+	"sort": true, "strconv": true, "strings": true, "structs": true, "sync": true, "syscall": true,
+	"testing": true, "text": true, "time": true, "unicode": true, "unique": true, "unsafe": true,
+	"vendor": true, "weak": true, "C": true,
 }
 
 // recvName returns the name of fn's receiver's type, or "" for a function.
