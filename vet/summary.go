@@ -250,7 +250,11 @@ func (c *checker) scan(body ast.Node) []finding {
 				add(n.For, sprintf(whyChan, "range over a channel"))
 			}
 		case *ast.Ident:
-			c.scanVar(n, add)
+			if fn, ok := info.Uses[n].(*types.Func); ok {
+				c.scanFuncRef(n, fn, add, &out) // a function used as a value may be called later
+			} else {
+				c.scanVar(n, add)
+			}
 		}
 		return true
 	}
@@ -287,10 +291,14 @@ func (c *checker) scanCall(call *ast.CallExpr, skip, quiet map[ast.Node]bool, ad
 	if !ok {
 		return
 	}
+	if id := calleeIdent(call); id != nil {
+		quiet[id] = true // reported here, as a call
+	}
 	if sortedIter(fn) && len(call.Args) > 0 {
 		if inner, ok := ast.Unparen(call.Args[0]).(*ast.CallExpr); ok {
 			if g, ok := typeutil.Callee(info, inner).(*types.Func); ok && g.Pkg() != nil && g.Pkg().Path() == "maps" {
 				quiet[inner] = true // slices.Sorted(maps.Keys(m)): sorted, so fine
+				quiet[calleeIdent(inner)] = true
 			}
 		}
 	}
@@ -348,4 +356,40 @@ func callPos(call *ast.CallExpr) token.Pos {
 		return sel.Sel.Pos()
 	}
 	return call.Pos()
+}
+
+// calleeIdent returns the identifier naming call's function: F, pkg.F, x.M,
+// F[T].
+func calleeIdent(call *ast.CallExpr) *ast.Ident {
+	fun := ast.Unparen(call.Fun)
+	switch x := fun.(type) {
+	case *ast.IndexExpr:
+		fun = x.X
+	case *ast.IndexListExpr:
+		fun = x.X
+	}
+	switch x := fun.(type) {
+	case *ast.Ident:
+		return x
+	case *ast.SelectorExpr:
+		return x.Sel
+	}
+	return nil
+}
+
+// scanFuncRef reports a function used as a value (f := time.Now, a method
+// value, a callback) as if it were called.
+func (c *checker) scanFuncRef(id *ast.Ident, fn *types.Func, add func(token.Pos, string), out *[]finding) {
+	if fn.Pkg() == nil {
+		return
+	}
+	if isStd(fn.Pkg().Path()) {
+		if why := stdRule(fn); why != "" {
+			add(id.Pos(), why)
+		}
+		return
+	}
+	if v := c.funcVerdict(fn); v != nil && !c.allow.allows(c.pass.Fset, id.Pos()) {
+		*out = append(*out, finding{pos: id.Pos(), chain: v.Chain, why: v.Why, at: v.At})
+	}
 }

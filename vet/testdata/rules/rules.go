@@ -122,3 +122,18 @@ var Outside = dsl.MustCompile[S]("outside", dsl.S(
 	dsl.Step("client", func(s *S) error { _, err := http.DefaultClient.Get("x"); return err }), // want `step "client": http.Client.Get does I/O`
 	dsl.Step("runtime", func(s *S) error { s.N = runtime.NumGoroutine(); return nil }),         // want `step "runtime": runtime.NumGoroutine depends on the process`
 ))
+
+// Functions used as values are reported as if called.
+var Values = dsl.MustCompile[S]("values", dsl.S(
+	dsl.Step("clock value", func(s *S) error {
+		now := time.Now // want `step "clock value": time.Now reads the wall clock`
+		s.At = now()
+		return nil
+	}),
+	dsl.Step("callback", func(s *S) error {
+		for _, f := range []func(){bump} { // want `step "callback" calls bump: writes package-level variable counter`
+			f()
+		}
+		return nil
+	}),
+))
