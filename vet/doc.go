@@ -1,7 +1,10 @@
 // Package vet is a static analyzer that finds nondeterminism in workflow
 // code: the functions passed to package dsl's constructors (steps,
 // conditions, event handlers, timer functions, thread IDs, outputs, call
-// results, migration upcasters).
+// results, migration upcasters). It also reports statements built in a loop
+// over a map, whose order would change the definition from one process to
+// the next. Its [Analyzer] runs under go vet (cmd/weft-vet), the weft
+// command line (weft vet) or any driver of golang.org/x/tools/go/analysis.
 //
 // That code runs inside the pure interpreter. It may run more than once for
 // one event (a retried step, a replayed transition, the simulator's
@@ -31,8 +34,10 @@
 //     reads.
 //
 // Calls are followed into every function of the analysed packages, named
-// functions and methods called statically, across packages by means of
-// analysis facts; a finding names the chain, as in
+// functions and methods called statically or used as values (f :=
+// time.Now, a callback), across packages by means of analysis facts;
+// function literals count as part of the function they appear in. A finding
+// names the chain, as in
 //
 //	step "charge" calls pay -> now: time.Now reads the wall clock ...
 //
