@@ -18,6 +18,8 @@
 //   - plan --db FILE ID EVENT [PAYLOAD]: one event under today's definition
 //     and under its upgrade, compared field by field.
 //   - lint [WORKFLOW]: the static checks of package lint.
+//   - vet [PACKAGES]: the nondeterminism analyzer of package vet over Go
+//     packages (the code passed to dsl constructors).
 //   - help [COMMAND], COMMAND --help, and the --version flag.
 //
 // # Arguments

@@ -47,6 +47,7 @@ func ExampleProgram() {
 	//   paths      list the positions of the pizza workflow
 	//   plan       show what the new definition would do with an event, next to what today's does
 	//   verify     check every stored instance against the new definitions before deploying them
+	//   vet        report nondeterminism in workflow code: clock, randomness, map order, goroutines, globals, I/O
 	//   help       show this help, or a command's
 	//
 	// Run 'orders help COMMAND' for a command's arguments; 'orders --version' for the version.
