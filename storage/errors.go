@@ -29,4 +29,13 @@ var (
 	// write, a Due outside the storable range, or a limit that is not
 	// positive.
 	ErrInvalid = errors.New("invalid argument")
+
+	// ErrFenced means a lease is no longer the instance's current one (it
+	// expired and was taken over, or was released): the write it guarded
+	// was refused and nothing changed. See [Claims].
+	ErrFenced = errors.New("lease fenced")
+
+	// ErrLeased means another process holds a live lease on the instance
+	// ([Claims.Acquire]).
+	ErrLeased = errors.New("instance leased")
 )

@@ -43,6 +43,19 @@ type Effect struct {
 	Instance string
 	// Data is the opaque effect payload. Nil and empty are equivalent.
 	Data []byte
+	// NotBefore is when the effect may be performed first (or, after a
+	// failed attempt, again); the zero time means at once. Stores index it
+	// so that claimers find ready effects without decoding Data.
+	NotBefore time.Time
+	// Attempts counts failed attempts, kept by the store ([Claims.Retry]);
+	// ignored on input.
+	Attempts uint32
+	// LastError is why the last attempt failed; ignored on input.
+	LastError string
+	// Seq is the effect's position in the outbox, assigned by the store: it
+	// grows with every effect written, so it is the outbox order. Ignored on
+	// input.
+	Seq uint64
 }
 
 // Commit is one atomic write: the new contents of an instance, the version
@@ -56,6 +69,11 @@ type Commit struct {
 	Expect uint64
 	// Effects are appended to the outbox in slice order.
 	Effects []Effect
+	// Lease, when set, fences the commit: it applies only while Lease is
+	// the instance's current lease, else it fails with ErrFenced and writes
+	// nothing (see [Claims]). Hosts set it when they commit work they
+	// claimed, so that a process paused past its lease cannot commit late.
+	Lease *Lease
 }
 
 // Due is an entry of the due index: an instance and the time it is due at.
