@@ -71,11 +71,17 @@ func (e *Engine) Run(ctx context.Context) error {
 		if err != nil {
 			e.log.Warn("engine: reading the store failed", "err", err)
 		}
-		wait := e.poll
-		if !next.IsZero() {
-			wait = min(max(next.Sub(now), minWait), e.poll)
+		// An absolute deadline, from the time the pass looked at: if the
+		// clock moved during the pass, past it, the timer fires at once
+		// and the next pass sees what became due.
+		deadline := now.Add(e.poll)
+		if !next.IsZero() && next.Before(deadline) {
+			deadline = next
+			if soonest := now.Add(minWait); deadline.Before(soonest) {
+				deadline = soonest
+			}
 		}
-		tick, stop := e.clock.Timer(wait)
+		tick, stop := timerAt(e.clock, deadline)
 		select {
 		case <-ctx.Done():
 			stop()
