@@ -78,7 +78,9 @@ func checkState(def *dsl.Definition, what string, t reflect.Type, v any) error {
 // interp.ErrStaleCallback, interp.ErrNotDue or interp.ErrRejected (the
 // handler refused the payload); errors.As finds the *interp.CallbackError.
 // A finished instance gives interp.ErrFinished, a missing one
-// storage.ErrNotFound.
+// storage.ErrNotFound. Deliver does not decode the reply, so when it
+// returns the reply, the event was applied; decoding the reply is the
+// caller's (see [Engine.Send] for the error it gives when that fails).
 func (e *Engine) Deliver(ctx context.Context, id string, callback uint64, payload any) (reply []byte, err error) {
 	b, err := codec.Marshal(payload)
 	if err != nil {
@@ -108,7 +110,10 @@ func replyTo(res interp.Result, callback uint64) []byte {
 // Errors: [ErrNoSuchWait] when no thread waits for event, interp.ErrFinished
 // when the instance has ended, interp.ErrRejected when the handler refused
 // the payload, storage.ErrNotFound, and the other errors of [Engine.Deliver].
-// If only decoding the reply fails, the event was accepted.
+// All of these mean the event was not applied. One error means it was: if
+// the event was applied and committed but its reply does not decode into
+// reply, the error is a *[ReplyDecodeError] matching [ErrReplyUndecodable]
+// (and not codec.ErrCorrupt); do not send the event again.
 func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply any) error {
 	b, err := codec.Marshal(payload)
 	if err != nil {
@@ -130,7 +135,7 @@ func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply 
 	}
 	if reply != nil {
 		if err := codec.UnmarshalWhat("reply", replyTo(res, callback), reply); err != nil {
-			return fmt.Errorf("engine: send %q to %q: accepted, but the reply did not decode: %w", event, id, err)
+			return &ReplyDecodeError{Instance: id, Event: event, Callback: callback, Err: err}
 		}
 	}
 	return nil
