@@ -45,10 +45,20 @@ func (e *Engine) pass(ctx context.Context, now time.Time, horizon time.Duration,
 			next = t
 		}
 	}
-	if err := e.scanDue(ctx, now, horizon, exec, soon); err != nil {
+	if err := e.guard("due scan", func() error { return e.scanDue(ctx, now, horizon, exec, soon) }); err != nil {
 		return next, err
 	}
-	return next, e.scanOutbox(ctx, now, exec, soon)
+	return next, e.guard("outbox scan", func() error { return e.scanOutbox(ctx, now, exec, soon) })
+}
+
+// guard runs f, turning a panic (in the store, say) into a *PanicError.
+func (e *Engine) guard(op string, f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = e.recovered("", "", op, r)
+		}
+	}()
+	return f()
 }
 
 // scanDue resumes instances whose due time has passed.
@@ -143,6 +153,19 @@ func (e *Engine) scanOutbox(ctx context.Context, now time.Time, exec func(job) b
 // whether the job made progress: an accepted transition or an acknowledged
 // effect.
 func (e *Engine) do(ctx context.Context, j job) (progress bool, err error) {
+	defer func() {
+		// The last line of defence of Run's workers: a panic here (in the
+		// Metrics hook or the logger, say) must not end the process. The
+		// job is retried.
+		if r := recover(); r != nil {
+			id := j.instance
+			if j.effect != nil {
+				id = j.effect.Instance
+			}
+			err = e.recovered(id, j.oe.Workflow, "job", r)
+			e.work.failed(j.key, e.clock.Now(), e.backoff)
+		}
+	}()
 	var hold time.Time
 	if j.effect == nil {
 		progress, err = e.resumeDue(ctx, j.instance)
@@ -150,7 +173,7 @@ func (e *Engine) do(ctx context.Context, j job) (progress bool, err error) {
 			hold = e.clock.Now().Add(notDueHold)
 		}
 	} else {
-		err = e.perform(ctx, j)
+		err = e.performContained(ctx, j)
 		progress = err == nil
 	}
 	if ctx.Err() != nil {
@@ -168,6 +191,18 @@ func (e *Engine) do(ctx context.Context, j job) (progress bool, err error) {
 	}
 	e.work.finish(j.key, hold)
 	return progress, nil
+}
+
+// performContained is perform, with a panic (in the store's Ack, say)
+// recovered into a *PanicError: the effect stays in the outbox and is
+// retried with backoff.
+func (e *Engine) performContained(ctx context.Context, j job) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = e.recovered(j.effect.Instance, j.oe.Workflow, "effect", r)
+		}
+	}()
+	return e.perform(ctx, j)
 }
 
 // perform performs one outbox effect and, once it succeeded, acknowledges it.

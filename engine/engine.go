@@ -27,6 +27,9 @@ type Engine struct {
 	metrics Metrics
 	migrate bool // Run calls MigrateAll when it starts
 
+	maxPayload int // bytes of an encoded payload or start input
+	maxState   int // bytes of an encoded state
+
 	mu       sync.RWMutex
 	defs     map[string]*dsl.Definition
 	handlers map[string]SetupHandler
@@ -103,16 +106,18 @@ func WithRetryBackoff(initial, maxDelay time.Duration) Option {
 // or [Engine.Drain] (tests).
 func New(store storage.Store, opts ...Option) *Engine {
 	e := &Engine{
-		store:    store,
-		clock:    realClock{},
-		log:      slog.New(slog.DiscardHandler),
-		workers:  128,
-		poll:     time.Second,
-		backoff:  backoff{initial: time.Second, max: time.Minute},
-		metrics:  NopMetrics{},
-		defs:     map[string]*dsl.Definition{},
-		handlers: map[string]SetupHandler{},
-		kick:     make(chan struct{}, 1),
+		store:      store,
+		clock:      realClock{},
+		log:        slog.New(slog.DiscardHandler),
+		workers:    128,
+		poll:       time.Second,
+		backoff:    backoff{initial: time.Second, max: time.Minute},
+		metrics:    NopMetrics{},
+		maxPayload: DefaultMaxPayload,
+		maxState:   DefaultMaxState,
+		defs:       map[string]*dsl.Definition{},
+		handlers:   map[string]SetupHandler{},
+		kick:       make(chan struct{}, 1),
 	}
 	for _, o := range opts {
 		o(e)

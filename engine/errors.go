@@ -48,6 +48,18 @@ var (
 	// is already being driven by one of them.
 	ErrRunning = errors.New("engine: already running")
 
+	// ErrPanic: a panic escaped the interpreter, the store or the codec
+	// while the engine worked on an instance; the engine recovered it and
+	// goes on serving other instances. The error is a *[PanicError], whose
+	// Op says whether anything was written.
+	ErrPanic = errors.New("engine: recovered panic")
+
+	// ErrTooLarge: an event was refused because its payload, the new
+	// state or the record would exceed a size limit ([WithMaxPayload],
+	// [WithMaxState], codec.MaxBytes). Nothing was written. The error is a
+	// *[TooLargeError]; it does not match codec.ErrCorrupt.
+	ErrTooLarge = errors.New("engine: too large")
+
 	// ErrReplyUndecodable: [Engine.Send] applied the event (it is committed
 	// and must not be sent again), but the handler's reply did not decode
 	// into the value given for it. The error is a *[ReplyDecodeError]. It
