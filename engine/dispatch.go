@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync"
@@ -22,6 +23,7 @@ type job struct {
 	effect   *storage.Effect // the outbox entry to perform
 	oe       outboxEffect    // effect, decoded
 	bad      error           // the effect did not decode
+	hot      bool            // handed out by the hot path (see hotPath)
 }
 
 const (
@@ -109,26 +111,30 @@ func (e *Engine) scanOutbox(ctx context.Context, now time.Time, exec func(job) b
 		if err != nil {
 			return fmt.Errorf("engine: %w", err)
 		}
-		blocked := map[orderKey]bool{}
+		blocked := map[orderKey]string{} // wait (or instance, callback 0) -> the first ordered effect's job key
+		var behind blockers              // what later effects were left waiting for
 		started := 0
 		for i := range effects {
-			se := &effects[i]
-			j := job{key: "effect " + se.ID, effect: se}
-			j.oe, j.bad = decodeEffect(*se)
+			j := e.seen.job(effects[i])
+			se := j.effect
 			k := j.oe.Kind
 			ordered := k == interp.Setup || k == interp.Teardown
 			finishing := k == interp.Completed || k == interp.Failed || k == interp.Canceled
-			switch {
-			case ordered && blocked[orderKey{se.Instance, j.oe.Callback}]:
+			if first, ok := blocked[orderKey{se.Instance, j.oe.Callback}]; ordered && ok {
+				if !e.work.busy(j.key) { // (a Teardown the hot path holds for its Setup is busy)
+					behind.effect(first)
+				}
 				continue
-			case finishing && blocked[orderKey{se.Instance, 0}]:
+			}
+			if _, ok := blocked[orderKey{se.Instance, 0}]; finishing && ok {
+				behind.instance(se.Instance)
 				continue
 			}
 			if ordered {
 				// Whatever happens to this one, later effects of the same
 				// wait and the instance's end wait until it is acknowledged.
-				blocked[orderKey{se.Instance, j.oe.Callback}] = true
-				blocked[orderKey{se.Instance, 0}] = true
+				blocked[orderKey{se.Instance, j.oe.Callback}] = j.key
+				blocked[orderKey{se.Instance, 0}] = j.key
 			}
 			if k == interp.RunActivity && j.bad == nil && j.oe.at().After(now) {
 				soon(j.oe.at())
@@ -144,9 +150,55 @@ func (e *Engine) scanOutbox(ctx context.Context, now time.Time, exec func(job) b
 			started++
 		}
 		if started > 0 || len(effects) < limit || limit >= lastBatch {
+			e.seen.forgetUnseen()
+			e.hot.scanned(behind)
 			return nil
 		}
 	}
+}
+
+// seenOutbox keeps the outbox entries that the last scan read, decoded, by
+// effect ID, so that an entry waiting in the outbox for many passes (in
+// flight, blocked behind an earlier effect, backing off) is decoded once.
+// Only the driver (Run's loop or Drain, never both) uses it.
+type seenOutbox struct {
+	scan    uint64
+	entries map[string]*seenEffect
+}
+
+type seenEffect struct {
+	j    job
+	scan uint64 // the last scan that read it
+}
+
+// job returns the job for an entry read from the outbox, decoding it only
+// if it was not read before. An entry is known by its ID and its bytes:
+// IDs are unique among unacknowledged effects, and comparing the bytes
+// keeps even a reused ID from being taken for the old entry.
+func (s *seenOutbox) job(se storage.Effect) job {
+	if s.entries == nil {
+		s.entries = map[string]*seenEffect{}
+	}
+	if c := s.entries[se.ID]; c != nil && c.j.effect.Instance == se.Instance && bytes.Equal(c.j.effect.Data, se.Data) {
+		c.scan = s.scan
+		return c.j
+	}
+	j := job{key: "effect " + se.ID, effect: &se}
+	j.oe, j.bad = decodeEffect(se)
+	s.entries[se.ID] = &seenEffect{j: j, scan: s.scan}
+	return j
+}
+
+// forgetUnseen ends a scan: entries it did not read (acknowledged, or
+// beyond the part of the outbox it read) are dropped, so the table holds
+// at most one scan's entries.
+func (s *seenOutbox) forgetUnseen() {
+	for id, c := range s.entries {
+		if c.scan != s.scan {
+			delete(s.entries, id)
+		}
+	}
+	s.scan++
 }
 
 // do runs a job and records its outcome in the work table. It reports
@@ -245,9 +297,14 @@ func (e *Engine) perform(ctx context.Context, j job) error {
 type work struct {
 	mu       sync.Mutex
 	inflight map[string]bool // job key -> finished; finished entries are dropped by the next sweep
+	done     []string        // the finished entries of inflight
 	retry    map[string]retryState
 	running  map[attemptKey]*attempt
 }
+
+// sweepEvery is how many finished jobs make the hot path ask for a pass,
+// whose sweep forgets them: the table must not grow between passes.
+const sweepEvery = 4096
 
 type retryState struct {
 	failures int
@@ -269,11 +326,11 @@ func (w *work) init() {
 func (w *work) sweep(stale time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for k, done := range w.inflight {
-		if done {
-			delete(w.inflight, k)
-		}
+	for _, k := range w.done {
+		delete(w.inflight, k)
 	}
+	clear(w.done)
+	w.done = w.done[:0]
 	for k, r := range w.retry {
 		if r.next.Before(stale) {
 			delete(w.retry, k)
@@ -301,7 +358,7 @@ func (w *work) claim(key string, now time.Time) (bool, time.Time) {
 func (w *work) finish(key string, hold time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.inflight[key] = true
+	w.finished(key)
 	if hold.IsZero() {
 		delete(w.retry, key)
 	} else {
@@ -313,12 +370,37 @@ func (w *work) finish(key string, hold time.Time) {
 func (w *work) failed(key string, now time.Time, b backoff) time.Time {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.inflight[key] = true
+	w.finished(key)
 	r := w.retry[key]
 	r.failures++
 	r.next = now.Add(b.delay(r.failures))
 	w.retry[key] = r
 	return r.next
+}
+
+// finished marks a job in flight as finished, once. The caller holds w.mu.
+func (w *work) finished(key string) {
+	if done, ok := w.inflight[key]; ok && done {
+		return
+	}
+	w.inflight[key] = true
+	w.done = append(w.done, key)
+}
+
+// busy reports whether a job is claimed and not finished.
+func (w *work) busy(key string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	done, ok := w.inflight[key]
+	return ok && !done
+}
+
+// sweepDue reports whether enough jobs finished since the last sweep that
+// a pass should sweep them.
+func (w *work) sweepDue() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.done) >= sweepEvery
 }
 
 // release returns a claimed job that was never run.

@@ -36,9 +36,12 @@ type Engine struct {
 
 	locks   instanceLocks
 	kick    chan struct{} // a wake-up for the run loop: something was committed or finished
+	rescan  atomic.Bool   // the run loop must read the store again before it sleeps
 	driving atomic.Bool   // Run or Drain is active
 
-	work work // in-flight jobs, retry times and running activity attempts
+	work work       // in-flight jobs, retry times and running activity attempts
+	seen seenOutbox // outbox entries decoded by the driver's last scan
+	hot  hotPath    // effects committed here, handed to Run without a scan
 }
 
 // Option configures an [Engine] at [New].
@@ -164,8 +167,16 @@ func (e *Engine) definitionOf(workflow, id string) (*dsl.Definition, error) {
 	return nil, fmt.Errorf("%w: %q (instance %q)", ErrUnregistered, workflow, id)
 }
 
-// wake tells the run loop that there may be new work.
+// wake tells the run loop that there may be new work in the store: it
+// reads the due index and the outbox again.
 func (e *Engine) wake() {
+	e.rescan.Store(true)
+	e.signal()
+}
+
+// signal wakes the run loop without asking for a read of the store: for
+// work handed to it in memory (see hotPath).
+func (e *Engine) signal() {
 	select {
 	case e.kick <- struct{}{}:
 	default:

@@ -39,8 +39,10 @@ func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, inpu
 		return err
 	}
 	op := "apply"
+	var hot []job // the effects, claimed for the hot path until handed to it
 	defer func() {
 		if r := recover(); r != nil {
+			e.unclaim(hot)
 			err = e.recovered(id, def.Name(), op, r)
 		}
 	}()
@@ -54,15 +56,19 @@ func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, inpu
 		return err
 	}
 	op = "create"
+	hot = e.claimHot(def.Name(), res.Effects, effects)
 	if _, err := e.store.Create(ctx, inst, effects); err != nil {
+		e.unclaim(hot)
+		hot = nil
 		if errors.Is(err, storage.ErrExists) {
 			return fmt.Errorf("%w: %w", ErrExists, err)
 		}
 		return fmt.Errorf("engine: start %q: %w", id, err)
 	}
+	e.committed(hot, len(effects) > 0, inst.Due)
+	hot = nil
 	op = "metrics"
 	e.metrics.Transition(def.Name(), interp.Start)
-	e.wake()
 	return nil
 }
 

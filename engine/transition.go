@@ -79,8 +79,10 @@ func (e *Engine) transition(ctx context.Context, id string, build eventFor) (int
 // recovered into a *[PanicError] for this instance.
 func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, build eventFor) (_ interp.Result, _ *loaded, err error) {
 	op, workflow := "load", ""
+	var hot []job // the commit's effects, claimed for the hot path until handed to it
 	defer func() {
 		if r := recover(); r != nil {
+			e.unclaim(hot)
 			err = e.recovered(id, workflow, op, r)
 		}
 	}()
@@ -124,7 +126,12 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 			return interp.Result{}, nil, err
 		}
 		op = "commit"
+		hot = e.claimHot(def.Name(), res.Effects, effects)
 		version, err := e.store.Commit(ctx, storage.Commit{Instance: inst, Expect: l.stored.Version, Effects: effects})
+		if err != nil {
+			e.unclaim(hot)
+			hot = nil
+		}
 		if errors.Is(err, storage.ErrConflict) {
 			op = "metrics"
 			e.metrics.Conflict(def.Name())
@@ -138,11 +145,10 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 		if err != nil {
 			return interp.Result{}, nil, fmt.Errorf("engine: %s of %q: %w", ev.Kind, id, err)
 		}
+		e.committed(hot, len(effects) > 0, inst.Due)
+		hot = nil
 		op = "metrics"
 		e.metrics.Transition(def.Name(), ev.Kind)
-		if len(effects) > 0 || !inst.Due.IsZero() {
-			e.wake()
-		}
 		inst.Version, inst.Data = version, nil // the record is in rec
 		return res, &loaded{stored: inst, rec: rec, meta: res.Meta}, nil
 	}
