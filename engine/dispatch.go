@@ -16,9 +16,25 @@ import (
 // runs it inline. Everything else (what is ready, ordering, retries) is
 // this one code path.
 
+// jobKey names a job: the resume of an instance, or an outbox effect (by
+// its ID). A struct, not a string such as "resume "+ID, so that no instance
+// ID can make the two collide and naming a job allocates nothing.
+type jobKey struct {
+	resume bool
+	id     string
+}
+
+// String is how logs show the job.
+func (k jobKey) String() string {
+	if k.resume {
+		return "resume " + k.id
+	}
+	return "effect " + k.id
+}
+
 // job is one unit of work: resume a due instance, or perform an outbox effect.
 type job struct {
-	key      string          // names the job in the work table
+	key      jobKey          // names the job in the work table
 	instance string          // the instance to resume, when effect is nil
 	effect   *storage.Effect // the outbox entry to perform
 	oe       outboxEffect    // effect, decoded
@@ -77,7 +93,7 @@ func (e *Engine) scanDue(ctx context.Context, now time.Time, horizon time.Durati
 				sawLater = true
 				break
 			}
-			j := job{key: "resume " + d.ID, instance: d.ID}
+			j := job{key: jobKey{resume: true, id: d.ID}, instance: d.ID}
 			if ok, retry := e.work.claim(j.key, now); !ok {
 				soon(retry)
 				continue
@@ -111,7 +127,7 @@ func (e *Engine) scanOutbox(ctx context.Context, now time.Time, exec func(job) b
 		if err != nil {
 			return fmt.Errorf("engine: %w", err)
 		}
-		blocked := map[orderKey]string{} // wait (or instance, callback 0) -> the first ordered effect's job key
+		blocked := map[orderKey]jobKey{} // wait (or instance, callback 0) -> the first ordered effect's job key
 		var behind blockers              // what later effects were left waiting for
 		started := 0
 		for i := range effects {
@@ -183,7 +199,7 @@ func (s *seenOutbox) job(se storage.Effect) job {
 		c.scan = s.scan
 		return c.j
 	}
-	j := job{key: "effect " + se.ID, effect: &se}
+	j := job{key: jobKey{id: se.ID}, effect: &se}
 	j.oe, j.bad = decodeEffect(se)
 	s.entries[se.ID] = &seenEffect{j: j, scan: s.scan}
 	return j
@@ -238,7 +254,7 @@ func (e *Engine) do(ctx context.Context, j job) (progress bool, err error) {
 	}
 	if err != nil {
 		retry := e.work.failed(j.key, e.clock.Now(), e.backoff)
-		e.log.Warn("engine: job failed", "job", j.key, "retry", retry, "err", err)
+		e.log.Warn("engine: job failed", "job", j.key.String(), "retry", retry, "err", err)
 		return progress, err
 	}
 	e.work.finish(j.key, hold)
@@ -296,9 +312,9 @@ func (e *Engine) perform(ctx context.Context, j job) error {
 // and every due instance is simply found again.
 type work struct {
 	mu       sync.Mutex
-	inflight map[string]bool // job key -> finished; finished entries are dropped by the next sweep
-	done     []string        // the finished entries of inflight
-	retry    map[string]retryState
+	inflight map[jobKey]bool // job key -> finished; finished entries are dropped by the next sweep
+	done     []jobKey        // the finished entries of inflight
+	retry    map[jobKey]retryState
 	running  map[attemptKey]*attempt
 }
 
@@ -312,8 +328,8 @@ type retryState struct {
 }
 
 func (w *work) init() {
-	w.inflight = map[string]bool{}
-	w.retry = map[string]retryState{}
+	w.inflight = map[jobKey]bool{}
+	w.retry = map[jobKey]retryState{}
 	w.running = map[attemptKey]*attempt{}
 }
 
@@ -340,7 +356,7 @@ func (w *work) sweep(stale time.Time) {
 
 // claim marks a job in flight unless it already is or must wait for a
 // retry; then it returns false and when to look again (zero: when woken).
-func (w *work) claim(key string, now time.Time) (bool, time.Time) {
+func (w *work) claim(key jobKey, now time.Time) (bool, time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if _, busy := w.inflight[key]; busy {
@@ -355,7 +371,7 @@ func (w *work) claim(key string, now time.Time) (bool, time.Time) {
 
 // finish records a job that succeeded; hold, if not zero, is the earliest
 // time it may run again.
-func (w *work) finish(key string, hold time.Time) {
+func (w *work) finish(key jobKey, hold time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.finished(key)
@@ -367,7 +383,7 @@ func (w *work) finish(key string, hold time.Time) {
 }
 
 // failed records a failed job and returns when it may be retried.
-func (w *work) failed(key string, now time.Time, b backoff) time.Time {
+func (w *work) failed(key jobKey, now time.Time, b backoff) time.Time {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.finished(key)
@@ -379,7 +395,7 @@ func (w *work) failed(key string, now time.Time, b backoff) time.Time {
 }
 
 // finished marks a job in flight as finished, once. The caller holds w.mu.
-func (w *work) finished(key string) {
+func (w *work) finished(key jobKey) {
 	if done, ok := w.inflight[key]; ok && done {
 		return
 	}
@@ -388,7 +404,7 @@ func (w *work) finished(key string) {
 }
 
 // busy reports whether a job is claimed and not finished.
-func (w *work) busy(key string) bool {
+func (w *work) busy(key jobKey) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	done, ok := w.inflight[key]
@@ -404,7 +420,7 @@ func (w *work) sweepDue() bool {
 }
 
 // release returns a claimed job that was never run.
-func (w *work) release(key string) {
+func (w *work) release(key jobKey) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	delete(w.inflight, key)

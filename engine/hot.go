@@ -9,8 +9,9 @@ import (
 )
 
 // The hot path. Under Run, the effects a transition of this engine commits
-// are also handed to the run loop in memory, so that it performs them
-// without reading the outbox. Reading it costs a copy and a look at every
+// are also handed to Run's workers in memory, right after the commit (to
+// an idle worker directly, or through the run loop when all are busy), so
+// that they are performed without reading the outbox. Reading it costs a copy and a look at every
 // entry still there, on every pass; with waits that have a setup and a
 // teardown, every event commits two effects, and sends spent most of their
 // time in those passes (docs/performance.md). The outbox stays the truth:
@@ -40,14 +41,15 @@ const (
 	maxSetups = 4096 // Setups remembered until their Teardown; beyond, Teardowns go to a pass
 )
 
-// hotPath is the run loop's in-memory queue of effects committed here.
+// hotPath hands the effects committed here to Run's workers.
 type hotPath struct {
 	mu     sync.Mutex
-	on     bool     // Run is driving
-	fresh  []job    // committed, not yet looked at
-	behind blockers // what the last pass left effects waiting for
+	on     bool       // Run is driving
+	jobs   chan<- job // Run's workers, while on
+	queue  []job      // ready and claimed, for the run loop to hand out when no worker was idle
+	spare  []job      // the run loop's buffer, reused
+	behind blockers   // what the last pass left effects waiting for
 	setups map[orderKey]*hotSetup
-	ready  []job // the run loop's buffer of jobs to hand out, reused
 }
 
 // hotSetup is a Setup the hot path handed out.
@@ -56,19 +58,27 @@ type hotSetup struct {
 	teardown *job // its Teardown, waiting for it
 }
 
-func (h *hotPath) start() {
+func (h *hotPath) start(jobs chan<- job) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.on, h.fresh, h.setups = true, nil, map[orderKey]*hotSetup{}
+	h.on, h.jobs, h.queue, h.setups = true, jobs, nil, map[orderKey]*hotSetup{}
 }
 
-// stop turns the hot path off once Run's workers have returned, releasing
-// the claims of the effects it still holds (queued, or parked behind a
+// close turns the hot path off before Run closes jobs: nothing is sent
+// to the workers any more.
+func (h *hotPath) close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.on, h.jobs = false, nil
+}
+
+// stop is called once Run's workers have returned: it releases the claims
+// of the effects the hot path still holds (queued, or parked behind a
 // Setup) for the next Run (or Drain) to find in the outbox.
 func (h *hotPath) stop(w *work) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	for _, j := range h.fresh {
+	for _, j := range h.queue {
 		w.release(j.key)
 	}
 	for _, s := range h.setups {
@@ -76,7 +86,7 @@ func (h *hotPath) stop(w *work) {
 			w.release(s.teardown.key)
 		}
 	}
-	h.on, h.fresh, h.setups, h.behind = false, nil, nil, blockers{}
+	h.queue, h.setups, h.behind = nil, nil, blockers{}
 }
 
 // claimHot claims the outbox entries of a transition about to be committed
@@ -88,7 +98,7 @@ func (e *Engine) claimHot(workflow string, effects []interp.Effect, stored []sto
 	}
 	h := &e.hot
 	h.mu.Lock()
-	on := h.on && len(h.fresh)+len(stored) <= maxFresh
+	on := h.on && len(h.queue)+len(stored) <= maxFresh
 	h.mu.Unlock()
 	if !on {
 		return nil
@@ -102,7 +112,7 @@ func (e *Engine) claimHot(workflow string, effects []interp.Effect, stored []sto
 		}
 		se := &stored[i]
 		i++
-		j := job{key: "effect " + se.ID, effect: se, oe: toOutbox(workflow, ef), hot: true}
+		j := job{key: jobKey{id: se.ID}, effect: se, oe: toOutbox(workflow, ef), hot: true}
 		if ok, _ := e.work.claim(j.key, now); !ok { // cannot happen: the IDs are new
 			e.unclaim(jobs)
 			return nil
@@ -122,29 +132,102 @@ func (e *Engine) unclaim(jobs []job) {
 
 // committed is called after every successful commit of this engine, with
 // the jobs claimHot returned for it (nil if none), whether it wrote
-// effects, and the instance's due time. It wakes the run loop.
+// effects, and the instance's due time. It hands the jobs out and wakes
+// the run loop if it has work.
 func (e *Engine) committed(jobs []job, effects bool, due time.Time) {
-	if jobs != nil && !e.hot.push(jobs) {
-		e.unclaim(jobs)
-		jobs = nil
+	needPass := !due.IsZero() // the due index changed
+	if effects {
+		if jobs == nil || !e.handOff(jobs) {
+			e.unclaim(jobs)
+			needPass = true // the effects are for a pass to find
+		}
 	}
-	switch {
-	case !due.IsZero() || (effects && jobs == nil):
-		e.wake() // the due index changed, or the effects are for a pass to find
-	case effects:
-		e.signal()
+	if needPass {
+		e.wake()
 	}
 }
 
-// push queues claimed jobs for the run loop; it returns false if the hot
-// path is off (Run stopped since they were claimed).
-func (h *hotPath) push(jobs []job) bool {
+// handOff hands out the claimed jobs of a commit that can go without a
+// pass, releasing the claims of the others and waking the run loop for
+// them. It returns false if the hot path is off (Run stopped since they
+// were claimed).
+func (e *Engine) handOff(jobs []job) bool {
+	h := &e.hot
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if !h.on {
 		return false
 	}
-	h.fresh = append(h.fresh, jobs...)
+	now := e.clock.Now()
+	needPass, queued := false, false
+	toPass := func(j job) {
+		e.work.release(j.key)
+		needPass = true
+	}
+	for _, j := range jobs {
+		key := orderKey{j.effect.Instance, j.oe.Callback}
+		switch j.oe.Kind {
+		case interp.Setup:
+			if len(h.setups) < maxSetups {
+				h.setups[key] = &hotSetup{}
+			}
+		case interp.Teardown:
+			s := h.setups[key]
+			switch {
+			case s == nil:
+				toPass(j)
+				continue
+			case !s.acked:
+				t := j // (a copy, so that only parked jobs are on the heap)
+				s.teardown = &t // its Setup's worker goes on with it
+				continue
+			}
+			delete(h.setups, key)
+		case interp.RunActivity, interp.CancelActivity:
+			if j.oe.at().After(now) {
+				toPass(j) // the pass works out when to look again
+				continue
+			}
+		default:
+			toPass(j)
+			continue
+		}
+		select {
+		case h.jobs <- j: // an idle worker took it
+		default:
+			h.queue = append(h.queue, j)
+			queued = true
+		}
+	}
+	switch {
+	case needPass:
+		e.wake()
+	case queued:
+		e.signal()
+	}
+	return true
+}
+
+// dispatchHot hands out, waiting for workers, the jobs handOff queued when
+// none was idle. exec returns false when the engine is stopping.
+func (e *Engine) dispatchHot(exec func(job) bool) bool {
+	h := &e.hot
+	h.mu.Lock()
+	queue := h.queue
+	h.queue = h.spare[:0]
+	h.mu.Unlock()
+	defer func() {
+		clear(queue) // keep the buffer, not what it pointed to
+		h.mu.Lock()
+		h.spare = queue[:0]
+		h.mu.Unlock()
+	}()
+	for i, j := range queue {
+		if !exec(j) {
+			e.unclaim(queue[i+1:])
+			return false
+		}
+	}
 	return true
 }
 
@@ -160,13 +243,13 @@ func (h *hotPath) scanned(b blockers) {
 // the same wait (by job key), or, for a finishing effect, every setup and
 // teardown of its instance.
 type blockers struct {
-	effects   map[string]bool
+	effects   map[jobKey]bool
 	instances map[string]bool
 }
 
-func (b *blockers) effect(key string) {
+func (b *blockers) effect(key jobKey) {
 	if b.effects == nil {
-		b.effects = map[string]bool{}
+		b.effects = map[jobKey]bool{}
 	}
 	b.effects[key] = true
 }
@@ -181,61 +264,6 @@ func (b *blockers) instance(id string) {
 // holds reports whether j may be what an effect waits for.
 func (b *blockers) holds(j job) bool {
 	return b.effects[j.key] || b.instances[j.effect.Instance]
-}
-
-// dispatchHot hands out the queued effects that can go without a pass, and
-// reports whether a pass is needed for the others, whose claims it
-// releases. exec returns false when the engine is stopping.
-func (e *Engine) dispatchHot(exec func(job) bool) (needPass, ok bool) {
-	h := &e.hot
-	h.mu.Lock()
-	fresh := h.fresh
-	ready := h.ready[:0]
-	now := e.clock.Now()
-	toPass := func(j job) {
-		e.work.release(j.key)
-		needPass = true
-	}
-	for _, j := range fresh {
-		key := orderKey{j.effect.Instance, j.oe.Callback}
-		switch j.oe.Kind {
-		case interp.Setup:
-			if len(h.setups) < maxSetups {
-				h.setups[key] = &hotSetup{}
-			}
-		case interp.Teardown:
-			s := h.setups[key]
-			switch {
-			case s == nil:
-				toPass(j)
-				continue
-			case !s.acked:
-				s.teardown = &j // its Setup's worker goes on with it
-				continue
-			}
-			delete(h.setups, key)
-		case interp.RunActivity, interp.CancelActivity:
-			if j.oe.at().After(now) {
-				toPass(j) // the pass works out when to look again
-				continue
-			}
-		default:
-			toPass(j)
-			continue
-		}
-		ready = append(ready, j)
-	}
-	clear(fresh) // keep the buffer, not what it pointed to
-	h.fresh = fresh[:0]
-	h.mu.Unlock()
-	defer func() { clear(ready); h.ready = ready[:0] }()
-	for i, j := range ready {
-		if !exec(j) {
-			e.unclaim(ready[i+1:])
-			return needPass, false
-		}
-	}
-	return needPass, true
 }
 
 // hotDone is called by the worker that performed a job from the hot path,

@@ -42,7 +42,16 @@ func Outboxed(k interp.EffectKind) bool {
 
 // outboxEffects encodes the effects of one transition that go to the outbox.
 func outboxEffects(id, workflow string, effects []interp.Effect) ([]storage.Effect, error) {
-	var out []storage.Effect
+	n := 0
+	for _, ef := range effects {
+		if Outboxed(ef.Kind) {
+			n++
+		}
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	out := make([]storage.Effect, 0, n)
 	for _, ef := range effects {
 		if !Outboxed(ef.Kind) {
 			continue
@@ -65,9 +74,9 @@ func outboxEffects(id, workflow string, effects []interp.Effect) ([]storage.Effe
 // unsigned integer; fields with omitempty are left out when zero.
 func (oe *outboxEffect) encode() ([]byte, error) {
 	n := 1 + // map head (at most 12 pairs)
-		2 + 2 + 9 + 2 + 9 + 2 + 9 + // kind, callback, at, attempt, timeout (keys and largest heads)
-		len(oe.Workflow) + len(oe.Thread) + len(oe.Path) + len(oe.Event) + len(oe.Type) + len(oe.Data) + len(oe.Error) +
-		7*(1+9) // keys and heads of the strings and the data
+		1 + headLen(uint64(oe.Kind)) + 1 + headLen(oe.Callback) + 1 + 9 + 1 + headLen(uint64(oe.Attempt)) + 1 + 9 +
+		textLen(oe.Workflow) + textLen(oe.Thread) + textLen(oe.Path) + textLen(oe.Event) + textLen(oe.Type) +
+		1 + headLen(uint64(len(oe.Data))) + len(oe.Data) + textLen(oe.Error)
 	if n > codec.MaxBytes {
 		// The codec has the error to say so.
 		return codec.Marshal(oe)
@@ -133,6 +142,25 @@ func appendTextField(b []byte, key byte, s string) []byte {
 	b = appendHead(append(b, key), cborText, uint64(len(s)))
 	return append(b, s...)
 }
+
+// headLen is the length of the shortest CBOR head with argument v.
+func headLen(v uint64) int {
+	switch {
+	case v < 24:
+		return 1
+	case v <= 0xff:
+		return 2
+	case v <= 0xffff:
+		return 3
+	case v <= 0xffffffff:
+		return 5
+	}
+	return 9
+}
+
+// textLen bounds the bytes a string or byte string field takes: key, head
+// and content.
+func textLen(s string) int { return 1 + headLen(uint64(len(s))) + len(s) }
 
 // appendHead appends the shortest CBOR head of the major type with
 // argument v, as deterministic encoding requires.

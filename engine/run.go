@@ -41,9 +41,9 @@ func (e *Engine) Run(ctx context.Context) error {
 		}
 	}
 
-	e.hot.start()
-	defer e.hot.stop(&e.work) // after the workers have returned (defers run last first)
 	jobs := make(chan job)
+	e.hot.start(jobs)
+	defer e.hot.stop(&e.work) // after the workers have returned (defers run last first)
 	var wg sync.WaitGroup
 	for range e.workers {
 		wg.Go(func() {
@@ -65,7 +65,10 @@ func (e *Engine) Run(ctx context.Context) error {
 		})
 	}
 	defer wg.Wait()
-	defer close(jobs)
+	defer func() {
+		e.hot.close()
+		close(jobs)
+	}()
 	submit := func(j job) bool {
 		select {
 		case jobs <- j:
@@ -77,15 +80,14 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	var deadline time.Time // of the next pass; the first is at once
 	for {
-		// The effects this engine committed come first, from memory (see
-		// hotPath). Then a pass when one is asked for (something was committed that only the
+		// The effects this engine committed that found no idle worker come
+		// first, from memory (see hotPath). Then a pass when one is asked for (something was committed that only the
 		// store shows, a job failed or others wait for it) or when the
 		// deadline has come.
-		needPass, ok := e.dispatchHot(submit)
-		if !ok {
+		if !e.dispatchHot(submit) {
 			return nil
 		}
-		if asked := e.rescan.Swap(false); asked || needPass || !e.clock.Now().Before(deadline) {
+		if e.rescan.Swap(false) || !e.clock.Now().Before(deadline) {
 			now := e.clock.Now()
 			next, err := e.pass(ctx, now, e.poll, submit)
 			if ctx.Err() != nil {
