@@ -178,7 +178,7 @@ func (e *Engine) handOff(jobs []job) bool {
 				toPass(j)
 				continue
 			case !s.acked:
-				t := j // (a copy, so that only parked jobs are on the heap)
+				t := j          // (a copy, so that only parked jobs are on the heap)
 				s.teardown = &t // its Setup's worker goes on with it
 				continue
 			}
