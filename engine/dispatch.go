@@ -300,8 +300,8 @@ func (e *Engine) perform(ctx context.Context, j job) error {
 	if err != nil {
 		return err
 	}
-	if err := e.store.Ack(ctx, info.ID); err != nil {
-		return fmt.Errorf("engine: ack %s: %w", info.ID, err)
+	if err := e.ack(ctx, info.ID); err != nil {
+		return err
 	}
 	return nil
 }

@@ -42,6 +42,7 @@ type Engine struct {
 	work work       // in-flight jobs, retry times and running activity attempts
 	seen seenOutbox // outbox entries decoded by the driver's last scan
 	hot  hotPath    // effects committed here, handed to Run without a scan
+	acks acks       // acknowledgements of effects, written in batches
 }
 
 // Option configures an [Engine] at [New].

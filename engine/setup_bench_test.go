@@ -12,6 +12,7 @@ import (
 
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/storage"
 	"github.com/weftflow/weft/storage/memory"
 )
 
@@ -41,10 +42,10 @@ var (
 // benchSendUnderRun sends b.N events in all, from clients goroutines each
 // sending to its own instance, with Run performing the effects; an op
 // ends when its effects have been performed too.
-func benchSendUnderRun(b *testing.B, def *dsl.Definition, clients int) {
+func benchSendUnderRun(b *testing.B, store storage.Store, def *dsl.Definition, clients int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var setups, teardowns atomic.Int64
-	e := engine.New(memory.New())
+	e := engine.New(store)
 	if err := e.Register(def); err != nil {
 		b.Fatal(err)
 	}
@@ -117,7 +118,25 @@ func BenchmarkSendUnderRun(b *testing.B) {
 			def  *dsl.Definition
 		}{{"plain", plainCounterWF}, {"setup", setupCounterWF}} {
 			b.Run(c.name+"/clients="+strconv.Itoa(clients), func(b *testing.B) {
-				benchSendUnderRun(b, c.def, clients)
+				benchSendUnderRun(b, memory.New(), c.def, clients)
+			})
+		}
+	}
+}
+
+// BenchmarkSendUnderRunDurable is BenchmarkSendUnderRun on a bbolt file
+// with fsync on, where every commit and every acknowledgement of an effect
+// is a write transaction (group commit shares fsyncs among concurrent ones).
+func BenchmarkSendUnderRunDurable(b *testing.B) {
+	for _, clients := range []int{1, 16} {
+		for _, c := range []struct {
+			name string
+			def  *dsl.Definition
+		}{{"plain", plainCounterWF}, {"setup", setupCounterWF}} {
+			b.Run(c.name+"/clients="+strconv.Itoa(clients), func(b *testing.B) {
+				store := openBolt(b)
+				defer store.Close()
+				benchSendUnderRun(b, store, c.def, clients)
 			})
 		}
 	}
