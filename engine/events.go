@@ -65,8 +65,9 @@ func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, inpu
 		}
 		return fmt.Errorf("engine: start %q: %w", id, err)
 	}
-	e.committed(hot, len(effects) > 0, inst.Due)
-	hot = nil
+	handed := hot
+	hot = nil // from here on, the hot path owns the claims
+	e.committed(handed, len(effects) > 0, inst.Due)
 	op = "metrics"
 	e.metrics.Transition(def.Name(), interp.Start)
 	return nil

@@ -11,11 +11,12 @@ import (
 // The hot path. Under Run, the effects a transition of this engine commits
 // are also handed to Run's workers in memory, right after the commit (to
 // an idle worker directly, or through the run loop when all are busy), so
-// that they are performed without reading the outbox. Reading it costs a copy and a look at every
-// entry still there, on every pass; with waits that have a setup and a
-// teardown, every event commits two effects, and sends spent most of their
-// time in those passes (docs/performance.md). The outbox stays the truth:
-// whatever the hot path does not hand out, a pass finds.
+// that they are performed without reading the outbox. A read of the
+// outbox costs a copy of, and a look at, every entry still there; with
+// waits that have a setup and a teardown every event commits two effects,
+// and sends spent most of their time in such passes (docs/performance.md).
+// The outbox stays the truth: whatever the hot path does not hand out, a
+// pass finds.
 //
 // The hot path hands out only what it can order without the store:
 //
@@ -37,7 +38,7 @@ import (
 // path then leaves to a pass, it releases first.
 
 const (
-	maxFresh  = 4096 // effects waiting for the run loop; beyond, a pass finds them
+	maxQueued = 4096 // effects waiting for the run loop; beyond, a pass finds them
 	maxSetups = 4096 // Setups remembered until their Teardown; beyond, Teardowns go to a pass
 )
 
@@ -98,7 +99,7 @@ func (e *Engine) claimHot(workflow string, effects []interp.Effect, stored []sto
 	}
 	h := &e.hot
 	h.mu.Lock()
-	on := h.on && len(h.queue)+len(stored) <= maxFresh
+	on := h.on && len(h.queue)+len(stored) <= maxQueued
 	h.mu.Unlock()
 	if !on {
 		return nil
@@ -269,10 +270,10 @@ func (b *blockers) holds(j job) bool {
 // hotDone is called by the worker that performed a job from the hot path,
 // with its outcome. After a Setup succeeded it returns the Teardown that
 // waited for it (claimed when it was parked) for the worker to perform
-// next. It reports
-// whether a pass must look at the store again: because the job failed (the
-// pass schedules its retry), because the last pass left an effect waiting
-// for this one, or because the work table has many finished jobs to sweep.
+// next. It reports whether a pass must look at the store again: because
+// the job failed (the pass schedules its retry), because the last pass
+// left an effect waiting for this one, or because the work table has many
+// finished jobs to sweep.
 func (e *Engine) hotDone(j job, err error) (next *job, needPass bool) {
 	h := &e.hot
 	h.mu.Lock()

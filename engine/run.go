@@ -80,10 +80,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	var deadline time.Time // of the next pass; the first is at once
 	for {
-		// The effects this engine committed that found no idle worker come
-		// first, from memory (see hotPath). Then a pass when one is asked for (something was committed that only the
-		// store shows, a job failed or others wait for it) or when the
-		// deadline has come.
+		// The effects this engine committed that found no idle worker
+		// come first, from memory (see hotPath). Then a pass when one is
+		// asked for (something was committed that only the store shows, a
+		// job failed or others wait for it) or when the deadline has come.
 		if !e.dispatchHot(submit) {
 			return nil
 		}

@@ -145,8 +145,9 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 		if err != nil {
 			return interp.Result{}, nil, fmt.Errorf("engine: %s of %q: %w", ev.Kind, id, err)
 		}
-		e.committed(hot, len(effects) > 0, inst.Due)
-		hot = nil
+		handed := hot
+		hot = nil // from here on, the hot path owns the claims
+		e.committed(handed, len(effects) > 0, inst.Due)
 		op = "metrics"
 		e.metrics.Transition(def.Name(), ev.Kind)
 		inst.Version, inst.Data = version, nil // the record is in rec
