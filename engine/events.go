@@ -40,6 +40,7 @@ func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, inpu
 	}
 	op := "apply"
 	var hot []job // the effects, claimed for the hot path until handed to it
+	var hotBuf [2]job
 	defer func() {
 		if r := recover(); r != nil {
 			e.unclaim(hot)
@@ -56,7 +57,7 @@ func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, inpu
 		return err
 	}
 	op = "create"
-	hot = e.claimHot(def.Name(), res.Effects, effects)
+	hot = e.claimHot(hotBuf[:0], def.Name(), res.Effects, effects)
 	if _, err := e.store.Create(ctx, inst, effects); err != nil {
 		e.unclaim(hot)
 		hot = nil

@@ -92,8 +92,10 @@ func (h *hotPath) stop(w *work) {
 
 // claimHot claims the outbox entries of a transition about to be committed
 // (stored, encoded from the Outboxed effects in effects, in order) and
-// returns them as jobs, or nil if the hot path is off or full.
-func (e *Engine) claimHot(workflow string, effects []interp.Effect, stored []storage.Effect) []job {
+// returns them as jobs appended to buf, or nil if the hot path is off or
+// full. (A transition commits one or two effects as a rule: the caller's
+// buf, on its stack, saves an allocation per commit.)
+func (e *Engine) claimHot(buf []job, workflow string, effects []interp.Effect, stored []storage.Effect) []job {
 	if len(stored) == 0 {
 		return nil
 	}
@@ -104,7 +106,7 @@ func (e *Engine) claimHot(workflow string, effects []interp.Effect, stored []sto
 	if !on {
 		return nil
 	}
-	jobs := make([]job, 0, len(stored))
+	jobs := buf[:0]
 	now := e.clock.Now()
 	i := 0
 	for _, ef := range effects {

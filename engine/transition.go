@@ -80,6 +80,7 @@ func (e *Engine) transition(ctx context.Context, id string, build eventFor) (int
 func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, build eventFor) (_ interp.Result, _ *loaded, err error) {
 	op, workflow := "load", ""
 	var hot []job // the commit's effects, claimed for the hot path until handed to it
+	var hotBuf [2]job
 	defer func() {
 		if r := recover(); r != nil {
 			e.unclaim(hot)
@@ -126,7 +127,7 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 			return interp.Result{}, nil, err
 		}
 		op = "commit"
-		hot = e.claimHot(def.Name(), res.Effects, effects)
+		hot = e.claimHot(hotBuf[:0], def.Name(), res.Effects, effects)
 		version, err := e.store.Commit(ctx, storage.Commit{Instance: inst, Expect: l.stored.Version, Effects: effects})
 		if err != nil {
 			e.unclaim(hot)
