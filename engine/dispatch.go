@@ -5,6 +5,7 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/weftflow/weft/interp"
@@ -314,6 +315,7 @@ type work struct {
 	mu       sync.Mutex
 	inflight map[jobKey]bool // job key -> finished; finished entries are dropped by the next sweep
 	done     []jobKey        // the finished entries of inflight
+	unswept  atomic.Int64    // len(done), for a look without the lock
 	retry    map[jobKey]retryState
 	running  map[attemptKey]*attempt
 }
@@ -347,6 +349,7 @@ func (w *work) sweep(stale time.Time) {
 	}
 	clear(w.done)
 	w.done = w.done[:0]
+	w.unswept.Store(0)
 	for k, r := range w.retry {
 		if r.next.Before(stale) {
 			delete(w.retry, k)
@@ -401,6 +404,7 @@ func (w *work) finished(key jobKey) {
 	}
 	w.inflight[key] = true
 	w.done = append(w.done, key)
+	w.unswept.Add(1)
 }
 
 // busy reports whether a job is claimed and not finished.
@@ -411,12 +415,21 @@ func (w *work) busy(key jobKey) bool {
 	return ok && !done
 }
 
-// sweepDue reports whether enough jobs finished since the last sweep that
-// a pass should sweep them.
-func (w *work) sweepDue() bool {
+// claimAll claims jobs that nothing can have claimed yet (the effects of
+// a commit about to be made) under one lock, or none of them.
+func (w *work) claimAll(jobs []job) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return len(w.done) >= sweepEvery
+	for i, j := range jobs {
+		if _, busy := w.inflight[j.key]; busy {
+			for _, c := range jobs[:i] {
+				delete(w.inflight, c.key)
+			}
+			return false
+		}
+		w.inflight[j.key] = false
+	}
+	return true
 }
 
 // release returns a claimed job that was never run.

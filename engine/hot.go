@@ -2,6 +2,7 @@ package engine
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/weftflow/weft/interp"
@@ -44,6 +45,8 @@ const (
 
 // hotPath hands the effects committed here to Run's workers.
 type hotPath struct {
+	running atomic.Bool // on, for a look without the lock
+
 	mu     sync.Mutex
 	on     bool       // Run is driving
 	jobs   chan<- job // Run's workers, while on
@@ -63,6 +66,7 @@ func (h *hotPath) start(jobs chan<- job) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.on, h.jobs, h.queue, h.setups = true, jobs, nil, map[orderKey]*hotSetup{}
+	h.running.Store(true)
 }
 
 // close turns the hot path off before Run closes jobs: nothing is sent
@@ -71,6 +75,7 @@ func (h *hotPath) close() {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.on, h.jobs = false, nil
+	h.running.Store(false)
 }
 
 // stop is called once Run's workers have returned: it releases the claims
@@ -92,22 +97,13 @@ func (h *hotPath) stop(w *work) {
 
 // claimHot claims the outbox entries of a transition about to be committed
 // (stored, encoded from the Outboxed effects in effects, in order) and
-// returns them as jobs appended to buf, or nil if the hot path is off or
-// full. (A transition commits one or two effects as a rule: the caller's
+// returns them as jobs appended to buf, or nil if the hot path is off. (A transition commits one or two effects as a rule: the caller's
 // buf, on its stack, saves an allocation per commit.)
 func (e *Engine) claimHot(buf []job, workflow string, effects []interp.Effect, stored []storage.Effect) []job {
-	if len(stored) == 0 {
-		return nil
-	}
-	h := &e.hot
-	h.mu.Lock()
-	on := h.on && len(h.queue)+len(stored) <= maxQueued
-	h.mu.Unlock()
-	if !on {
+	if len(stored) == 0 || !e.hot.running.Load() {
 		return nil
 	}
 	jobs := buf[:0]
-	now := e.clock.Now()
 	i := 0
 	for _, ef := range effects {
 		if !Outboxed(ef.Kind) {
@@ -115,12 +111,10 @@ func (e *Engine) claimHot(buf []job, workflow string, effects []interp.Effect, s
 		}
 		se := &stored[i]
 		i++
-		j := job{key: jobKey{id: se.ID}, effect: se, oe: toOutbox(workflow, ef), hot: true}
-		if ok, _ := e.work.claim(j.key, now); !ok { // cannot happen: the IDs are new
-			e.unclaim(jobs)
-			return nil
-		}
-		jobs = append(jobs, j)
+		jobs = append(jobs, job{key: jobKey{id: se.ID}, effect: se, oe: toOutbox(workflow, ef), hot: true})
+	}
+	if !e.work.claimAll(jobs) { // cannot happen: the IDs are new
+		return nil
 	}
 	return jobs
 }
@@ -153,13 +147,13 @@ func (e *Engine) committed(jobs []job, effects bool, due time.Time) {
 // handOff hands out the claimed jobs of a commit that can go without a
 // pass, releasing the claims of the others and waking the run loop for
 // them. It returns false if the hot path is off (Run stopped since they
-// were claimed).
+// were claimed) or full.
 func (e *Engine) handOff(jobs []job) bool {
 	h := &e.hot
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !h.on {
-		return false
+	if !h.on || len(h.queue) >= maxQueued {
+		return false // (too many waiting for a worker: a pass finds these)
 	}
 	now := e.clock.Now()
 	needPass, queued := false, false
@@ -280,7 +274,7 @@ func (e *Engine) hotDone(j job, err error) (next *job, needPass bool) {
 	h := &e.hot
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	needPass = err != nil || h.behind.holds(j) || e.work.sweepDue()
+	needPass = err != nil || h.behind.holds(j) || e.work.unswept.Load() >= sweepEvery
 	if j.oe.Kind != interp.Setup || h.setups == nil {
 		return nil, needPass
 	}
