@@ -162,6 +162,7 @@ func TestPanicInStoreDirectCalls(t *testing.T) {
 			wantPanic(t, err, "bad", "load")
 		}
 		// The others are served meanwhile.
+		v.start(counterWF, "other-"+op, Count{})
 		var n int
 		if err := v.e.Send(v.ctx, "good", "inc", 1, &n); err != nil {
 			t.Fatalf("%s bomb: good instance: %v", method, err)
@@ -371,10 +372,24 @@ var touchyWF = dsl.MustCompile[Touchy]("touchy", dsl.S(
 	dsl.If("check", func(s *Touchy) bool { panic("condition bomb") }, dsl.Return("never")),
 ))
 
+var fragileWF = dsl.MustCompile[Touchy]("fragile", dsl.S(
+	dsl.Step("explode", func(s *Touchy) error { panic("step bomb") }).Retry(dsl.RetryPolicy{MaxAttempts: 2, Initial: time.Second}),
+	dsl.Return("never"),
+))
+
 // Panics in workflow code are not engine panics: a handler's panic
-// rejects the event, a condition's panic fails the workflow, as before.
+// rejects the event, a condition's panic fails the workflow, a step's
+// panic is retried and then fails it, as before.
 func TestPanicInWorkflowCodeIsNotAnEnginePanic(t *testing.T) {
-	v := newEnv(t, []*dsl.Definition{touchyWF})
+	v := newEnv(t, []*dsl.Definition{touchyWF, fragileWF})
+	v.start(fragileWF, "f", Touchy{})
+	v.clock.Advance(time.Second)
+	v.drain()
+	inst := v.wantStatus("f", interp.StatusFailed)
+	if inst.Meta.Failure == nil || !strings.Contains(fmt.Sprint(inst.Meta.Failure), "step bomb") {
+		t.Fatalf("failure %+v", inst.Meta.Failure)
+	}
+
 	v.start(touchyWF, "t", Touchy{})
 	err := v.e.Send(v.ctx, "t", "poke", true, nil)
 	wantErr(t, err, interp.ErrRejected)
@@ -384,7 +399,7 @@ func TestPanicInWorkflowCodeIsNotAnEnginePanic(t *testing.T) {
 	if err := v.e.Send(v.ctx, "t", "poke", false, nil); err != nil {
 		t.Fatal(err)
 	}
-	inst := v.wantStatus("t", interp.StatusFailed)
+	inst = v.wantStatus("t", interp.StatusFailed)
 	if inst.Meta.Failure == nil || !strings.Contains(fmt.Sprint(inst.Meta.Failure), "condition bomb") {
 		t.Fatalf("failure %+v", inst.Meta.Failure)
 	}
