@@ -2,11 +2,9 @@ package engine_test
 
 import (
 	"context"
-	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -84,9 +82,6 @@ func benchSendUnderRun(b *testing.B, store storage.Store, def *dsl.Definition, c
 		})
 	}
 	wg.Wait()
-	if os.Getenv("DEBUG_BACKLOG") != "" {
-		b.Logf("N=%d backlog: setups %d teardowns %d", b.N, int64(b.N+clients)-setups.Load(), int64(b.N)-teardowns.Load())
-	}
 	// The effects are part of the work: wait until every setup and
 	// teardown committed by the sends has been performed.
 	for def == setupCounterWF && (teardowns.Load() < int64(b.N) || setups.Load() < int64(b.N+clients)) {
@@ -140,13 +135,4 @@ func BenchmarkSendUnderRunDurable(b *testing.B) {
 			})
 		}
 	}
-}
-
-// cpuTime is the CPU time (user and system) the process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
