@@ -19,7 +19,8 @@ import (
 // performs) against the same counters with a plain signal. Compare the
 // pair in one run:
 //
-//	go test -run '^$' -bench 'SendUnderRun' -count 5 ./engine/
+//	go test -run '^$' -bench 'SendUnderRun$' -benchtime 10000x -count 5 ./engine/
+//	go test -run '^$' -bench 'SendUnderRunDurable' -benchtime 2000x -count 5 ./engine/
 //
 // docs/performance.md ("Sends to waits with setup and teardown") has the
 // figures.
