@@ -77,32 +77,35 @@ func mustDecMode() cbor.DecMode {
 // offset with seconds (local mean time before about 1900) loses them, so
 // prefer UTC times.
 //
-// Marshal checks its output against the decode limits and returns an error
-// matching [ErrTooLarge] rather than bytes that [Unmarshal] would refuse.
+// Marshal checks its output against the decode limits and returns a
+// [*TooLargeError] (matching [ErrTooLarge], not [ErrCorrupt]) rather than
+// bytes that [Unmarshal] would refuse.
 func Marshal(v any) ([]byte, error) {
 	b, err := encMode.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("codec: encode: %w", err)
 	}
-	if err := checkEncoded(b); err != nil {
+	if err := checkEncoded("value", b); err != nil {
 		return nil, err
 	}
 	return b, nil
 }
 
-// checkEncoded makes sure freshly encoded bytes are within the decode
-// limits, so that nothing is written that cannot be read back.
-func checkEncoded(b []byte) error {
+// checkEncoded makes sure encoded bytes (what Marshal just wrote, or the
+// parts handed to EncodeRecord) are within the decode limits, so that
+// nothing is written that cannot be read back. Bytes beyond them give a
+// *TooLargeError; malformed bytes a *DecodeError matching ErrCorrupt.
+func checkEncoded(what string, b []byte) error {
 	if len(b) > MaxBytes {
-		return fmt.Errorf("codec: encode: %w: %d bytes, limit %d", ErrTooLarge, len(b), MaxBytes)
+		return &TooLargeError{What: what, Size: len(b), Limit: MaxBytes}
 	}
 	// The encoder has no depth or length limits; one well-formedness pass
 	// over the output applies the decoder's.
 	if err := decMode.Wellformed(b); err != nil {
 		if isLimitError(err) {
-			return fmt.Errorf("codec: encode: %w: %w", ErrTooLarge, err)
+			return &TooLargeError{What: what, Err: err}
 		}
-		return fmt.Errorf("codec: encode: output is not well-formed: %w", err)
+		return fmt.Errorf("codec: encode %s: %w", what, decodeError(what, err))
 	}
 	return nil
 }

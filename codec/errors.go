@@ -2,6 +2,7 @@ package codec
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 
 	"github.com/fxamacker/cbor/v2"
@@ -20,8 +21,10 @@ var (
 	// ErrTooLarge reports input beyond the decode limits: more than
 	// [MaxBytes] bytes, nesting deeper than [MaxDepth], or an array or map
 	// with more than [MaxArrayElements] or [MaxMapPairs] entries. On the
-	// encoding side, [Marshal] and [EncodeRecord] return it (wrapped) for
-	// output that the decoder would refuse.
+	// encoding side, [Marshal] and [EncodeRecord] return a
+	// [*TooLargeError] matching it for output that the decoder would
+	// refuse; that error does not match [ErrCorrupt], since the value is
+	// intact and only too large to write.
 	ErrTooLarge = errors.New("codec: data exceeds decode limits")
 
 	// ErrFormat reports a record written in a format version this build
@@ -84,6 +87,44 @@ func (e *DecodeError) Unwrap() []error {
 func (e *DecodeError) Is(target error) bool {
 	return target == ErrCorrupt && e.Kind == ErrTooLarge
 }
+
+// TooLargeError reports a value that [Marshal] or [EncodeRecord] refused
+// to write because its encoding would exceed the decode limits. It matches
+// [ErrTooLarge] but, unlike a [*DecodeError] of that kind, not
+// [ErrCorrupt]: nothing is damaged, the value is only too large (or too
+// deeply nested) to be stored, so callers can tell "refused, too big" from
+// "unreadable".
+type TooLargeError struct {
+	// What names the value: "value" ([Marshal]), "record", "record state"
+	// or "record meta" ([EncodeRecord]).
+	What string
+	// Size is the encoded size in bytes and Limit the limit it exceeds
+	// ([MaxBytes]); both are 0 when a nesting, array or map limit was hit
+	// instead, and Err says which.
+	Size, Limit int
+	// Err is the cbor library's limit error, for nesting, array and map
+	// limits.
+	Err error
+}
+
+// Error returns a message such as
+// "codec: encode record state: data exceeds decode limits: 17000000 bytes, limit 16777216".
+func (e *TooLargeError) Error() string {
+	msg := "codec: encode " + e.What + ": data exceeds decode limits"
+	if e.Size > 0 {
+		msg += fmt.Sprintf(": %d bytes, limit %d", e.Size, e.Limit)
+	}
+	if e.Err != nil {
+		msg += ": " + e.Err.Error()
+	}
+	return msg
+}
+
+// Is reports whether target is [ErrTooLarge].
+func (e *TooLargeError) Is(target error) bool { return target == ErrTooLarge }
+
+// Unwrap returns the cbor library's limit error, if any.
+func (e *TooLargeError) Unwrap() error { return e.Err }
 
 // decodeError classifies a decoding failure from the cbor library.
 func decodeError(what string, err error) *DecodeError {

@@ -45,16 +45,18 @@ const (
 )
 
 // EncodeRecord encodes r with Format set to [Format]. r.State and r.Meta
-// must each be one well-formed CBOR data item within the decode limits (as
-// [Marshal] returns), or the error matches [ErrCorrupt] or [ErrTooLarge];
-// that way every record written can be read back by [DecodeRecord].
-// The result does not alias r's slices.
+// must each be one well-formed CBOR data item (as [Marshal] returns), or
+// the error matches [ErrCorrupt]; that way every record written can be
+// read back by [DecodeRecord]. A record that would exceed the decode
+// limits (a State or Meta beyond them, or more than [MaxBytes] in all) is
+// refused with a [*TooLargeError], which matches [ErrTooLarge] and not
+// [ErrCorrupt]. The result does not alias r's slices.
 func EncodeRecord(r Record) ([]byte, error) {
-	if err := validWhat("record state", r.State); err != nil {
-		return nil, fmt.Errorf("codec: encode record: %w", err)
+	if err := checkEncoded("record state", r.State); err != nil {
+		return nil, err
 	}
-	if err := validWhat("record meta", r.Meta); err != nil {
-		return nil, fmt.Errorf("codec: encode record: %w", err)
+	if err := checkEncoded("record meta", r.Meta); err != nil {
+		return nil, err
 	}
 	// Written by hand: a map of four fields has one canonical form (keys 1
 	// to 4 in order, shortest heads), and building it directly takes a
@@ -66,7 +68,7 @@ func EncodeRecord(r Record) ([]byte, error) {
 		1 + headLen(uint64(len(r.State))) + len(r.State) +
 		1 + headLen(uint64(len(r.Meta))) + len(r.Meta)
 	if n > MaxBytes {
-		return nil, fmt.Errorf("codec: encode record: %w: %d bytes, limit %d", ErrTooLarge, n, MaxBytes)
+		return nil, &TooLargeError{What: "record", Size: n, Limit: MaxBytes}
 	}
 	b := make([]byte, 0, n)
 	b = append(b, majorMap|4)

@@ -2,6 +2,7 @@ package codec_test
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"strings"
 	"testing"
@@ -234,4 +235,71 @@ func TestEncodeRecordMatchesLibrary(t *testing.T) {
 			t.Errorf("n=%d: EncodeRecord differs from the library's encoding", n)
 		}
 	}
+}
+
+// A record refused for its size is too large, not corrupt: the error is a
+// *TooLargeError naming the part, its size and the limit, and it does not
+// match ErrCorrupt (the engine reports it as a size limit, not damage).
+func TestEncodeTooLargeIsNotCorrupt(t *testing.T) {
+	big := mustMarshal(t, make([]byte, codec.MaxBytes-16))
+	// A well-formed byte string of MaxBytes bytes, which Marshal would refuse.
+	overLimit := binary.BigEndian.AppendUint32([]byte{0x5a}, codec.MaxBytes)
+	overLimit = append(overLimit, make([]byte, codec.MaxBytes)...)
+	tests := []struct {
+		name       string
+		encode     func() ([]byte, error)
+		what       string
+		size       int // 0: a nesting or length limit
+		wantLimits bool
+	}{
+		{"marshal bytes", func() ([]byte, error) { return codec.Marshal(make([]byte, codec.MaxBytes)) }, "value", codec.MaxBytes + 5, true},
+		{"marshal depth", func() ([]byte, error) { return codec.Marshal(nestedValue(codec.MaxDepth + 1)) }, "value", 0, false},
+		{"marshal elements", func() ([]byte, error) { return codec.Marshal(make([]int, codec.MaxArrayElements+1)) }, "value", 0, false},
+		{"record state", func() ([]byte, error) {
+			return codec.EncodeRecord(codec.Record{State: overLimit, Meta: []byte{0}})
+		}, "record state", len(overLimit), true},
+		{"record meta depth", func() ([]byte, error) {
+			return codec.EncodeRecord(codec.Record{State: []byte{0}, Meta: nestedArrays(codec.MaxDepth + 1)})
+		}, "record meta", 0, false},
+		{"record in all", func() ([]byte, error) {
+			return codec.EncodeRecord(codec.Record{Workflow: "w", State: big, Meta: mustMarshal(t, make([]byte, 64))})
+		}, "record", 1 + 2 + 3 + (1 + 5 + len(big)) + (1 + 2 + 66), true}, // map head, format, workflow, state, meta
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			b, err := tt.encode()
+			if b != nil || !errors.Is(err, codec.ErrTooLarge) {
+				t.Fatalf("got %d bytes, %v; want ErrTooLarge", len(b), err)
+			}
+			if errors.Is(err, codec.ErrCorrupt) {
+				t.Fatalf("%v matches ErrCorrupt", err)
+			}
+			var tl *codec.TooLargeError
+			if !errors.As(err, &tl) {
+				t.Fatalf("%T is not a *TooLargeError", err)
+			}
+			if tl.What != tt.what {
+				t.Errorf("What = %q, want %q", tl.What, tt.what)
+			}
+			if tt.wantLimits && (tl.Size != tt.size || tl.Limit != codec.MaxBytes) {
+				t.Errorf("Size, Limit = %d, %d; want %d, %d", tl.Size, tl.Limit, tt.size, codec.MaxBytes)
+			}
+			if !tt.wantLimits && tl.Err == nil {
+				t.Error("no cause for a nesting or length limit")
+			}
+		})
+	}
+	// Malformed parts are still corrupt, not too large.
+	_, err := codec.EncodeRecord(codec.Record{State: []byte{0x18}, Meta: []byte{0}})
+	if !errors.Is(err, codec.ErrCorrupt) || errors.Is(err, codec.ErrTooLarge) {
+		t.Fatalf("truncated state: %v; want ErrCorrupt only", err)
+	}
+}
+
+func nestedValue(depth int) any {
+	var v any = []any{}
+	for range depth - 1 {
+		v = []any{v}
+	}
+	return v
 }

@@ -20,7 +20,21 @@ func EffectID(ctx context.Context) string {
 }
 
 func withEffectID(ctx context.Context, id string) context.Context {
-	return context.WithValue(ctx, effectIDKey{}, id)
+	return &effectContext{ctx, id}
+}
+
+// effectContext carries an effect's ID: context.WithValue would take two
+// allocations (the context and the boxed string) per effect performed.
+type effectContext struct {
+	context.Context
+	id string
+}
+
+func (c *effectContext) Value(key any) any {
+	if key == (effectIDKey{}) {
+		return c.id
+	}
+	return c.Context.Value(key)
 }
 
 // attemptKey names one activity attempt: callback IDs are unique per

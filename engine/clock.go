@@ -8,6 +8,16 @@ import (
 // Clock is the engine's only source of time. Every event the engine hands to
 // the interpreter carries Clock.Now, timers fire by it, and the run loop
 // sleeps on it, so a [FakeClock] makes a whole engine deterministic.
+//
+// [Engine.Run] sleeps until an absolute deadline. If the clock also has a
+// method
+//
+//	TimerAt(deadline time.Time) (c <-chan time.Time, stop func())
+//
+// (firing once the clock reads deadline or later, at once if it already
+// does), Run uses it, so that a clock moved between Run reading it and
+// arming its timer cannot leave Run asleep; [FakeClock] and the wall clock
+// have it. Otherwise Run arms Timer with the time left until the deadline.
 type Clock interface {
 	// Now returns the current time.
 	Now() time.Time
@@ -25,6 +35,23 @@ func (realClock) Now() time.Time { return time.Now() }
 func (realClock) Timer(d time.Duration) (<-chan time.Time, func()) {
 	t := time.NewTimer(d)
 	return t.C, func() { t.Stop() }
+}
+
+func (c realClock) TimerAt(deadline time.Time) (<-chan time.Time, func()) {
+	return c.Timer(time.Until(deadline))
+}
+
+// deadlineClock is a clock that can wait for an absolute time (see [Clock]).
+type deadlineClock interface {
+	TimerAt(deadline time.Time) (<-chan time.Time, func())
+}
+
+// timerAt returns a channel that receives once c reads deadline or later.
+func timerAt(c Clock, deadline time.Time) (<-chan time.Time, func()) {
+	if dc, ok := c.(deadlineClock); ok {
+		return dc.TimerAt(deadline)
+	}
+	return c.Timer(deadline.Sub(c.Now()))
 }
 
 // FakeClock is a [Clock] that moves only when told to, for tests and
@@ -58,8 +85,24 @@ func (c *FakeClock) Now() time.Time {
 func (c *FakeClock) Timer(d time.Duration) (<-chan time.Time, func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	t := &fakeTimer{at: c.now.Add(d), c: make(chan time.Time, 1)}
-	if d <= 0 {
+	return c.timerAt(c.now.Add(d))
+}
+
+// TimerAt returns a channel that receives the clock's time once the clock
+// reads deadline or later: at once if it already does, or when
+// [FakeClock.Advance] or [FakeClock.Set] moves it there. Unlike Timer it
+// cannot miss a move that lands between reading the clock and arming the
+// timer, which is why [Engine.Run] sleeps with it. The function returned
+// stops the timer.
+func (c *FakeClock) TimerAt(deadline time.Time) (<-chan time.Time, func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.timerAt(deadline)
+}
+
+func (c *FakeClock) timerAt(at time.Time) (<-chan time.Time, func()) {
+	t := &fakeTimer{at: at, c: make(chan time.Time, 1)}
+	if !at.After(c.now) {
 		t.c <- c.now
 		return t.c, func() {}
 	}

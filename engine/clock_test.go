@@ -2,6 +2,8 @@ package engine_test
 
 import (
 	"context"
+	"runtime"
+	"strconv"
 	"testing"
 	"time"
 
@@ -64,5 +66,83 @@ func TestRunWithFakeClock(t *testing.T) {
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatal(err)
+	}
+}
+
+// A timer armed with TimerAt for a time the clock has already reached
+// fires at once, even when the clock got there before the timer was armed.
+func TestFakeClockTimerAt(t *testing.T) {
+	c := engine.NewFakeClock(t0)
+	past, _ := c.TimerAt(t0.Add(-time.Second))
+	if got := <-past; !got.Equal(t0) {
+		t.Fatalf("fired with %v", got)
+	}
+	at, _ := c.TimerAt(t0.Add(time.Hour))
+	c.Advance(30 * time.Minute)
+	select {
+	case <-at:
+		t.Fatal("fired early")
+	default:
+	}
+	c.Advance(2 * time.Hour) // past the deadline: fires
+	if got := <-at; !got.Equal(t0.Add(150 * time.Minute)) {
+		t.Fatalf("fired with %v", got)
+	}
+	late, _ := c.TimerAt(t0.Add(time.Hour)) // armed after the clock passed it
+	<-late
+}
+
+type Doze struct{}
+
+var dozeWF = dsl.MustCompile[Doze]("doze", dsl.S(
+	dsl.Wait("sleep", dsl.On("wake", dsl.After(time.Hour))),
+	dsl.Return("rested"),
+))
+
+// Advance races with Run's passes: every instance sleeps an hour on the
+// fake clock, and the clock is advanced an hour while Run handles the
+// start, so the advance often lands during a pass. Run must never sleep
+// through it (it used to arm its sleep after the pass with a wait computed
+// before it, so an advance during the pass was missed and Run slept until
+// a poll that the stopped fake clock never reached).
+func TestRunAdvanceRacesPasses(t *testing.T) {
+	rounds := 3000
+	if testing.Short() {
+		rounds = 300
+	}
+	finished := make(chan string, 1)
+	v := newEnv(t, []*dsl.Definition{dozeWF}, engine.WithFinish(func(_ context.Context, info engine.EffectInfo) error {
+		finished <- info.Instance
+		return nil
+	}))
+	ctx, cancel := context.WithCancel(v.ctx)
+	done := make(chan error)
+	go func() { done <- v.e.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	for i := range rounds {
+		id := "d" + strconv.Itoa(i)
+		v.start(dozeWF, id, Doze{})
+		advanced := make(chan struct{})
+		go func() {
+			defer close(advanced)
+			for range i % 4 { // vary where in the pass the advance lands
+				runtime.Gosched()
+			}
+			v.clock.Advance(time.Hour)
+		}()
+		select {
+		case got := <-finished:
+			if got != id {
+				t.Fatalf("round %d: %s finished, want %s", i, got, id)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatalf("round %d: Run slept through an Advance; %s is %s", i, id, v.get(id).Meta.Status)
+		}
+		<-advanced
 	}
 }

@@ -1,9 +1,11 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/weftflow/weft/interp"
@@ -15,13 +17,30 @@ import (
 // runs it inline. Everything else (what is ready, ordering, retries) is
 // this one code path.
 
+// jobKey names a job: the resume of an instance, or an outbox effect (by
+// its ID). A struct, not a string such as "resume "+ID, so that no instance
+// ID can make the two collide and naming a job allocates nothing.
+type jobKey struct {
+	resume bool
+	id     string
+}
+
+// String is how logs show the job.
+func (k jobKey) String() string {
+	if k.resume {
+		return "resume " + k.id
+	}
+	return "effect " + k.id
+}
+
 // job is one unit of work: resume a due instance, or perform an outbox effect.
 type job struct {
-	key      string          // names the job in the work table
+	key      jobKey          // names the job in the work table
 	instance string          // the instance to resume, when effect is nil
 	effect   *storage.Effect // the outbox entry to perform
 	oe       outboxEffect    // effect, decoded
 	bad      error           // the effect did not decode
+	hot      bool            // handed out by the hot path (see hotPath)
 }
 
 const (
@@ -45,10 +64,20 @@ func (e *Engine) pass(ctx context.Context, now time.Time, horizon time.Duration,
 			next = t
 		}
 	}
-	if err := e.scanDue(ctx, now, horizon, exec, soon); err != nil {
+	if err := e.guard("due scan", func() error { return e.scanDue(ctx, now, horizon, exec, soon) }); err != nil {
 		return next, err
 	}
-	return next, e.scanOutbox(ctx, now, exec, soon)
+	return next, e.guard("outbox scan", func() error { return e.scanOutbox(ctx, now, exec, soon) })
+}
+
+// guard runs f, turning a panic (in the store, say) into a *PanicError.
+func (e *Engine) guard(op string, f func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = e.recovered("", "", op, r)
+		}
+	}()
+	return f()
 }
 
 // scanDue resumes instances whose due time has passed.
@@ -65,7 +94,7 @@ func (e *Engine) scanDue(ctx context.Context, now time.Time, horizon time.Durati
 				sawLater = true
 				break
 			}
-			j := job{key: "resume " + d.ID, instance: d.ID}
+			j := job{key: jobKey{resume: true, id: d.ID}, instance: d.ID}
 			if ok, retry := e.work.claim(j.key, now); !ok {
 				soon(retry)
 				continue
@@ -99,26 +128,30 @@ func (e *Engine) scanOutbox(ctx context.Context, now time.Time, exec func(job) b
 		if err != nil {
 			return fmt.Errorf("engine: %w", err)
 		}
-		blocked := map[orderKey]bool{}
+		blocked := map[orderKey]jobKey{} // wait (or instance, callback 0) -> the first ordered effect's job key
+		var behind blockers              // what later effects were left waiting for
 		started := 0
 		for i := range effects {
-			se := &effects[i]
-			j := job{key: "effect " + se.ID, effect: se}
-			j.oe, j.bad = decodeEffect(*se)
+			j := e.seen.job(effects[i])
+			se := j.effect
 			k := j.oe.Kind
 			ordered := k == interp.Setup || k == interp.Teardown
 			finishing := k == interp.Completed || k == interp.Failed || k == interp.Canceled
-			switch {
-			case ordered && blocked[orderKey{se.Instance, j.oe.Callback}]:
+			if first, ok := blocked[orderKey{se.Instance, j.oe.Callback}]; ordered && ok {
+				if !e.work.busy(j.key) { // (a Teardown the hot path holds for its Setup is busy)
+					behind.effect(first)
+				}
 				continue
-			case finishing && blocked[orderKey{se.Instance, 0}]:
+			}
+			if _, ok := blocked[orderKey{se.Instance, 0}]; finishing && ok {
+				behind.instance(se.Instance)
 				continue
 			}
 			if ordered {
 				// Whatever happens to this one, later effects of the same
 				// wait and the instance's end wait until it is acknowledged.
-				blocked[orderKey{se.Instance, j.oe.Callback}] = true
-				blocked[orderKey{se.Instance, 0}] = true
+				blocked[orderKey{se.Instance, j.oe.Callback}] = j.key
+				blocked[orderKey{se.Instance, 0}] = j.key
 			}
 			if k == interp.RunActivity && j.bad == nil && j.oe.at().After(now) {
 				soon(j.oe.at())
@@ -134,15 +167,74 @@ func (e *Engine) scanOutbox(ctx context.Context, now time.Time, exec func(job) b
 			started++
 		}
 		if started > 0 || len(effects) < limit || limit >= lastBatch {
+			e.seen.forgetUnseen()
+			e.hot.scanned(behind)
 			return nil
 		}
 	}
+}
+
+// seenOutbox keeps the outbox entries that the last scan read, decoded, by
+// effect ID, so that an entry waiting in the outbox for many passes (in
+// flight, blocked behind an earlier effect, backing off) is decoded once.
+// Only the driver (Run's loop or Drain, never both) uses it.
+type seenOutbox struct {
+	scan    uint64
+	entries map[string]*seenEffect
+}
+
+type seenEffect struct {
+	j    job
+	scan uint64 // the last scan that read it
+}
+
+// job returns the job for an entry read from the outbox, decoding it only
+// if it was not read before. An entry is known by its ID and its bytes:
+// IDs are unique among unacknowledged effects, and comparing the bytes
+// keeps even a reused ID from being taken for the old entry.
+func (s *seenOutbox) job(se storage.Effect) job {
+	if s.entries == nil {
+		s.entries = map[string]*seenEffect{}
+	}
+	if c := s.entries[se.ID]; c != nil && c.j.effect.Instance == se.Instance && bytes.Equal(c.j.effect.Data, se.Data) {
+		c.scan = s.scan
+		return c.j
+	}
+	j := job{key: jobKey{id: se.ID}, effect: &se}
+	j.oe, j.bad = decodeEffect(se)
+	s.entries[se.ID] = &seenEffect{j: j, scan: s.scan}
+	return j
+}
+
+// forgetUnseen ends a scan: entries it did not read (acknowledged, or
+// beyond the part of the outbox it read) are dropped, so the table holds
+// at most one scan's entries.
+func (s *seenOutbox) forgetUnseen() {
+	for id, c := range s.entries {
+		if c.scan != s.scan {
+			delete(s.entries, id)
+		}
+	}
+	s.scan++
 }
 
 // do runs a job and records its outcome in the work table. It reports
 // whether the job made progress: an accepted transition or an acknowledged
 // effect.
 func (e *Engine) do(ctx context.Context, j job) (progress bool, err error) {
+	defer func() {
+		// The last line of defence of Run's workers: a panic here (in the
+		// Metrics hook or the logger, say) must not end the process. The
+		// job is retried.
+		if r := recover(); r != nil {
+			id := j.instance
+			if j.effect != nil {
+				id = j.effect.Instance
+			}
+			err = e.recovered(id, j.oe.Workflow, "job", r)
+			e.work.failed(j.key, e.clock.Now(), e.backoff)
+		}
+	}()
 	var hold time.Time
 	if j.effect == nil {
 		progress, err = e.resumeDue(ctx, j.instance)
@@ -150,7 +242,7 @@ func (e *Engine) do(ctx context.Context, j job) (progress bool, err error) {
 			hold = e.clock.Now().Add(notDueHold)
 		}
 	} else {
-		err = e.perform(ctx, j)
+		err = e.performContained(ctx, j)
 		progress = err == nil
 	}
 	if ctx.Err() != nil {
@@ -163,11 +255,23 @@ func (e *Engine) do(ctx context.Context, j job) (progress bool, err error) {
 	}
 	if err != nil {
 		retry := e.work.failed(j.key, e.clock.Now(), e.backoff)
-		e.log.Warn("engine: job failed", "job", j.key, "retry", retry, "err", err)
+		e.log.Warn("engine: job failed", "job", j.key.String(), "retry", retry, "err", err)
 		return progress, err
 	}
 	e.work.finish(j.key, hold)
 	return progress, nil
+}
+
+// performContained is perform, with a panic (in the store's Ack, say)
+// recovered into a *PanicError: the effect stays in the outbox and is
+// retried with backoff.
+func (e *Engine) performContained(ctx context.Context, j job) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = e.recovered(j.effect.Instance, j.oe.Workflow, "effect", r)
+		}
+	}()
+	return e.perform(ctx, j)
 }
 
 // perform performs one outbox effect and, once it succeeded, acknowledges it.
@@ -197,8 +301,8 @@ func (e *Engine) perform(ctx context.Context, j job) error {
 	if err != nil {
 		return err
 	}
-	if err := e.store.Ack(ctx, info.ID); err != nil {
-		return fmt.Errorf("engine: ack %s: %w", info.ID, err)
+	if err := e.ack(ctx, info.ID); err != nil {
+		return err
 	}
 	return nil
 }
@@ -209,10 +313,16 @@ func (e *Engine) perform(ctx context.Context, j job) error {
 // and every due instance is simply found again.
 type work struct {
 	mu       sync.Mutex
-	inflight map[string]bool // job key -> finished; finished entries are dropped by the next sweep
-	retry    map[string]retryState
+	inflight map[jobKey]bool // job key -> finished; finished entries are dropped by the next sweep
+	done     []jobKey        // the finished entries of inflight
+	unswept  atomic.Int64    // len(done), for a look without the lock
+	retry    map[jobKey]retryState
 	running  map[attemptKey]*attempt
 }
+
+// sweepEvery is how many finished jobs make the hot path ask for a pass,
+// whose sweep forgets them: the table must not grow between passes.
+const sweepEvery = 4096
 
 type retryState struct {
 	failures int
@@ -220,8 +330,8 @@ type retryState struct {
 }
 
 func (w *work) init() {
-	w.inflight = map[string]bool{}
-	w.retry = map[string]retryState{}
+	w.inflight = map[jobKey]bool{}
+	w.retry = map[jobKey]retryState{}
 	w.running = map[attemptKey]*attempt{}
 }
 
@@ -234,11 +344,12 @@ func (w *work) init() {
 func (w *work) sweep(stale time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	for k, done := range w.inflight {
-		if done {
-			delete(w.inflight, k)
-		}
+	for _, k := range w.done {
+		delete(w.inflight, k)
 	}
+	clear(w.done)
+	w.done = w.done[:0]
+	w.unswept.Store(0)
 	for k, r := range w.retry {
 		if r.next.Before(stale) {
 			delete(w.retry, k)
@@ -248,7 +359,7 @@ func (w *work) sweep(stale time.Time) {
 
 // claim marks a job in flight unless it already is or must wait for a
 // retry; then it returns false and when to look again (zero: when woken).
-func (w *work) claim(key string, now time.Time) (bool, time.Time) {
+func (w *work) claim(key jobKey, now time.Time) (bool, time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	if _, busy := w.inflight[key]; busy {
@@ -263,10 +374,10 @@ func (w *work) claim(key string, now time.Time) (bool, time.Time) {
 
 // finish records a job that succeeded; hold, if not zero, is the earliest
 // time it may run again.
-func (w *work) finish(key string, hold time.Time) {
+func (w *work) finish(key jobKey, hold time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.inflight[key] = true
+	w.finished(key)
 	if hold.IsZero() {
 		delete(w.retry, key)
 	} else {
@@ -275,10 +386,10 @@ func (w *work) finish(key string, hold time.Time) {
 }
 
 // failed records a failed job and returns when it may be retried.
-func (w *work) failed(key string, now time.Time, b backoff) time.Time {
+func (w *work) failed(key jobKey, now time.Time, b backoff) time.Time {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.inflight[key] = true
+	w.finished(key)
 	r := w.retry[key]
 	r.failures++
 	r.next = now.Add(b.delay(r.failures))
@@ -286,8 +397,43 @@ func (w *work) failed(key string, now time.Time, b backoff) time.Time {
 	return r.next
 }
 
+// finished marks a job in flight as finished, once. The caller holds w.mu.
+func (w *work) finished(key jobKey) {
+	if done, ok := w.inflight[key]; ok && done {
+		return
+	}
+	w.inflight[key] = true
+	w.done = append(w.done, key)
+	w.unswept.Add(1)
+}
+
+// busy reports whether a job is claimed and not finished.
+func (w *work) busy(key jobKey) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	done, ok := w.inflight[key]
+	return ok && !done
+}
+
+// claimAll claims jobs that nothing can have claimed yet (the effects of
+// a commit about to be made) under one lock, or none of them.
+func (w *work) claimAll(jobs []job) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for i, j := range jobs {
+		if _, busy := w.inflight[j.key]; busy {
+			for _, c := range jobs[:i] {
+				delete(w.inflight, c.key)
+			}
+			return false
+		}
+		w.inflight[j.key] = false
+	}
+	return true
+}
+
 // release returns a claimed job that was never run.
-func (w *work) release(key string) {
+func (w *work) release(key jobKey) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	delete(w.inflight, key)

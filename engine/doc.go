@@ -61,6 +61,15 @@
 // instant: start, drain, advance the clock, drain again. Activity timeouts
 // are the exception: they bound real work, so they are real durations.
 //
+// # Containment and limits
+//
+// A panic that escapes the store, the codec or the interpreter while the
+// engine works on an instance becomes a *[PanicError] ([ErrPanic]) for that
+// instance, logged and counted ([PanicMetrics]); Run and its workers go on
+// serving the others. Payloads and states have size limits
+// ([WithMaxPayload], [WithMaxState]); an event that would exceed one is
+// refused with a *[TooLargeError] ([ErrTooLarge]) and changes nothing.
+//
 // # Errors
 //
 // The engine's own errors are the Err variables of this package (such as

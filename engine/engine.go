@@ -27,15 +27,22 @@ type Engine struct {
 	metrics Metrics
 	migrate bool // Run calls MigrateAll when it starts
 
+	maxPayload int // bytes of an encoded payload or start input
+	maxState   int // bytes of an encoded state
+
 	mu       sync.RWMutex
 	defs     map[string]*dsl.Definition
 	handlers map[string]SetupHandler
 
 	locks   instanceLocks
 	kick    chan struct{} // a wake-up for the run loop: something was committed or finished
+	rescan  atomic.Bool   // the run loop must read the store again before it sleeps
 	driving atomic.Bool   // Run or Drain is active
 
-	work work // in-flight jobs, retry times and running activity attempts
+	work work       // in-flight jobs, retry times and running activity attempts
+	seen seenOutbox // outbox entries decoded by the driver's last scan
+	hot  hotPath    // effects committed here, handed to Run without a scan
+	acks acks       // acknowledgements of effects, written in batches
 }
 
 // Option configures an [Engine] at [New].
@@ -103,16 +110,18 @@ func WithRetryBackoff(initial, maxDelay time.Duration) Option {
 // or [Engine.Drain] (tests).
 func New(store storage.Store, opts ...Option) *Engine {
 	e := &Engine{
-		store:    store,
-		clock:    realClock{},
-		log:      slog.New(slog.DiscardHandler),
-		workers:  128,
-		poll:     time.Second,
-		backoff:  backoff{initial: time.Second, max: time.Minute},
-		metrics:  NopMetrics{},
-		defs:     map[string]*dsl.Definition{},
-		handlers: map[string]SetupHandler{},
-		kick:     make(chan struct{}, 1),
+		store:      store,
+		clock:      realClock{},
+		log:        slog.New(slog.DiscardHandler),
+		workers:    128,
+		poll:       time.Second,
+		backoff:    backoff{initial: time.Second, max: time.Minute},
+		metrics:    NopMetrics{},
+		maxPayload: DefaultMaxPayload,
+		maxState:   DefaultMaxState,
+		defs:       map[string]*dsl.Definition{},
+		handlers:   map[string]SetupHandler{},
+		kick:       make(chan struct{}, 1),
 	}
 	for _, o := range opts {
 		o(e)
@@ -159,8 +168,16 @@ func (e *Engine) definitionOf(workflow, id string) (*dsl.Definition, error) {
 	return nil, fmt.Errorf("%w: %q (instance %q)", ErrUnregistered, workflow, id)
 }
 
-// wake tells the run loop that there may be new work.
+// wake tells the run loop that there may be new work in the store: it
+// reads the due index and the outbox again.
 func (e *Engine) wake() {
+	e.rescan.Store(true)
+	e.signal()
+}
+
+// signal wakes the run loop without asking for a read of the store: for
+// work handed to it in memory (see hotPath).
+func (e *Engine) signal() {
 	select {
 	case e.kick <- struct{}{}:
 	default:

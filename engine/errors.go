@@ -47,7 +47,46 @@ var (
 	// ErrRunning: [Engine.Run] or [Engine.Drain] was called while the engine
 	// is already being driven by one of them.
 	ErrRunning = errors.New("engine: already running")
+
+	// ErrPanic: a panic escaped the interpreter, the store or the codec
+	// while the engine worked on an instance; the engine recovered it and
+	// goes on serving other instances. The error is a *[PanicError], whose
+	// Op says whether anything was written.
+	ErrPanic = errors.New("engine: recovered panic")
+
+	// ErrTooLarge: an event was refused because its payload, the new
+	// state or the record would exceed a size limit ([WithMaxPayload],
+	// [WithMaxState], codec.MaxBytes). Nothing was written. The error is a
+	// *[TooLargeError]; it does not match codec.ErrCorrupt.
+	ErrTooLarge = errors.New("engine: too large")
+
+	// ErrReplyUndecodable: [Engine.Send] applied the event (it is committed
+	// and must not be sent again), but the handler's reply did not decode
+	// into the value given for it. The error is a *[ReplyDecodeError]. It
+	// does not match codec.ErrCorrupt: nothing stored is damaged, and an
+	// error matching ErrCorrupt means the event was not applied.
+	ErrReplyUndecodable = errors.New("engine: event applied, but its reply did not decode")
 )
+
+// ReplyDecodeError reports an event that [Engine.Send] applied and
+// committed whose reply did not decode into the caller's value. It matches
+// [ErrReplyUndecodable] only: the codec's error is kept in Err but not
+// unwrapped, so that it is never taken for an event that was not applied.
+type ReplyDecodeError struct {
+	Instance string
+	Event    string // the custom event's name
+	Callback uint64 // the callback the event answered
+	Err      error  // why the reply did not decode (a *codec.DecodeError, say)
+}
+
+// Error says that the event was applied and why its reply did not decode.
+func (e *ReplyDecodeError) Error() string {
+	return fmt.Sprintf("engine: send %q to %q: the event was applied (callback %d), but its reply did not decode: %v",
+		e.Event, e.Instance, e.Callback, e.Err)
+}
+
+// Is reports whether target is [ErrReplyUndecodable].
+func (e *ReplyDecodeError) Is(target error) bool { return target == ErrReplyUndecodable }
 
 // StateTypeError reports a value whose type is not the workflow's state
 // type. It matches [ErrStateType].

@@ -20,8 +20,11 @@ import (
 // input must be a value of def's state type S or a non-nil *S; otherwise
 // the error is a *[StateTypeError]. Other errors: [ErrUnregistered],
 // [ErrInvalidID], [ErrExists] (also matching storage.ErrExists) when id is
-// taken, errors of interp.Apply, and other storage errors.
-func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, input any) error {
+// taken, [ErrTooLarge] when the encoded input exceeds the payload limit or
+// the first state the state limit ([WithMaxPayload], [WithMaxState]),
+// [ErrPanic] when the codec, the interpreter or the store panicked, errors
+// of interp.Apply, and other storage errors.
+func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, input any) (err error) {
 	if err := e.registered(def); err != nil {
 		return err
 	}
@@ -31,26 +34,43 @@ func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, inpu
 	if err := checkState(def, "start input", reflect.TypeOf(input), input); err != nil {
 		return err
 	}
-	state, err := codec.Marshal(input)
+	state, err := e.encodePayload(id, "start input", input)
 	if err != nil {
-		return fmt.Errorf("engine: start %q: encode input: %w", id, err)
+		return err
 	}
-	res, err := interp.Apply(def, state, interp.Meta{}, interp.Event{Kind: interp.Start, Time: e.clock.Now(), Instance: id})
+	op := "apply"
+	var hot []job // the effects, claimed for the hot path until handed to it
+	var hotBuf [2]job
+	defer func() {
+		if r := recover(); r != nil {
+			e.unclaim(hot)
+			err = e.recovered(id, def.Name(), op, r)
+		}
+	}()
+	res, err := e.apply(def, state, interp.Meta{}, interp.Event{Kind: interp.Start, Time: e.clock.Now(), Instance: id}, id)
 	if err != nil {
-		return fmt.Errorf("engine: start %q: %w", id, err)
+		return err
 	}
+	op = "encode"
 	inst, _, effects, err := encode(id, def.Name(), res)
 	if err != nil {
 		return err
 	}
+	op = "create"
+	hot = e.claimHot(hotBuf[:0], def.Name(), res.Effects, effects)
 	if _, err := e.store.Create(ctx, inst, effects); err != nil {
+		e.unclaim(hot)
+		hot = nil
 		if errors.Is(err, storage.ErrExists) {
 			return fmt.Errorf("%w: %w", ErrExists, err)
 		}
 		return fmt.Errorf("engine: start %q: %w", id, err)
 	}
+	handed := hot
+	hot = nil // from here on, the hot path owns the claims
+	e.committed(handed, len(effects) > 0, inst.Due)
+	op = "metrics"
 	e.metrics.Transition(def.Name(), interp.Start)
-	e.wake()
 	return nil
 }
 
@@ -78,11 +98,17 @@ func checkState(def *dsl.Definition, what string, t reflect.Type, v any) error {
 // interp.ErrStaleCallback, interp.ErrNotDue or interp.ErrRejected (the
 // handler refused the payload); errors.As finds the *interp.CallbackError.
 // A finished instance gives interp.ErrFinished, a missing one
-// storage.ErrNotFound.
+// storage.ErrNotFound. A payload over the payload limit, or a transition
+// whose new state would exceed the state limit, is refused with
+// [ErrTooLarge] (a *[TooLargeError]) and changes nothing; a panic of the
+// codec, the interpreter or the store gives [ErrPanic] (a *[PanicError]).
+// Deliver does not decode the reply, so when it
+// returns the reply, the event was applied; decoding the reply is the
+// caller's (see [Engine.Send] for the error it gives when that fails).
 func (e *Engine) Deliver(ctx context.Context, id string, callback uint64, payload any) (reply []byte, err error) {
-	b, err := codec.Marshal(payload)
+	b, err := e.encodePayload(id, "payload", payload)
 	if err != nil {
-		return nil, fmt.Errorf("engine: deliver to %q: encode payload: %w", id, err)
+		return nil, err
 	}
 	res, err := e.transition(ctx, id, event(interp.Event{Kind: interp.Callback, Callback: callback, Payload: b}))
 	if err != nil {
@@ -108,11 +134,14 @@ func replyTo(res interp.Result, callback uint64) []byte {
 // Errors: [ErrNoSuchWait] when no thread waits for event, interp.ErrFinished
 // when the instance has ended, interp.ErrRejected when the handler refused
 // the payload, storage.ErrNotFound, and the other errors of [Engine.Deliver].
-// If only decoding the reply fails, the event was accepted.
+// All of these mean the event was not applied. One error means it was: if
+// the event was applied and committed but its reply does not decode into
+// reply, the error is a *[ReplyDecodeError] matching [ErrReplyUndecodable]
+// (and not codec.ErrCorrupt); do not send the event again.
 func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply any) error {
-	b, err := codec.Marshal(payload)
+	b, err := e.encodePayload(id, "payload", payload)
 	if err != nil {
-		return fmt.Errorf("engine: send %q to %q: encode payload: %w", event, id, err)
+		return fmt.Errorf("engine: send %q: %w", event, err)
 	}
 	var callback uint64
 	res, err := e.transition(ctx, id, func(m *interp.Meta) (interp.Event, error) {
@@ -130,7 +159,7 @@ func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply 
 	}
 	if reply != nil {
 		if err := codec.UnmarshalWhat("reply", replyTo(res, callback), reply); err != nil {
-			return fmt.Errorf("engine: send %q to %q: accepted, but the reply did not decode: %w", event, id, err)
+			return &ReplyDecodeError{Instance: id, Event: event, Callback: callback, Err: err}
 		}
 	}
 	return nil

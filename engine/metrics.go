@@ -40,6 +40,18 @@ type Metrics interface {
 	Activity(workflow, path string, err error)
 }
 
+// PanicMetrics is implemented by a [Metrics] that also counts the panics
+// the engine recovered (see [PanicError]). The engine looks for it with a
+// type assertion, so a Metrics without it still compiles; [NopMetrics] has
+// it, so an implementation embedding NopMetrics counts nothing unless it
+// defines Panic itself.
+type PanicMetrics interface {
+	// Panic is called once per recovered panic, with the workflow (empty
+	// when not known, as for a panic while loading the record) and the
+	// PanicError's Op.
+	Panic(workflow, op string)
+}
+
 // NopMetrics is a [Metrics] that counts nothing: the default, and a base to
 // embed.
 type NopMetrics struct{}
@@ -55,6 +67,9 @@ func (NopMetrics) Effect(string, interp.EffectKind, error) {}
 
 // Activity does nothing.
 func (NopMetrics) Activity(string, string, error) {}
+
+// Panic does nothing.
+func (NopMetrics) Panic(string, string) {}
 
 // WithMetrics makes the engine report its work to m (see [Metrics]). A nil
 // m counts nothing.

@@ -163,3 +163,7 @@ func TestMetricsCountConflicts(t *testing.T) {
 		{"transition", "counter", "callback", false}: 1,
 	})
 }
+
+func (c *counters) Panic(workflow, op string) { c.add(count{"panic", workflow, op, true}) }
+
+var _ engine.PanicMetrics = (*counters)(nil)

@@ -79,7 +79,12 @@ func Query[S any](ctx context.Context, e *Engine, id string) (S, error) {
 // byte-wise ID order; pass the last ID of a page to get the next. limit must
 // be positive (storage.ErrInvalid). Like [Engine.Get] it needs no
 // registered definitions.
-func (e *Engine) List(ctx context.Context, after string, limit int) ([]Instance, error) {
+func (e *Engine) List(ctx context.Context, after string, limit int) (_ []Instance, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = e.recovered("", "", "list", r)
+		}
+	}()
 	stored, err := e.store.List(ctx, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("engine: %w", err)

@@ -42,17 +42,33 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 
 	jobs := make(chan job)
+	e.hot.start(jobs)
+	defer e.hot.stop(&e.work) // after the workers have returned (defers run last first)
 	var wg sync.WaitGroup
 	for range e.workers {
 		wg.Go(func() {
 			for j := range jobs {
-				_, _ = e.do(ctx, j) // do logs failures and schedules retries
-				e.wake()
+				for next := &j; next != nil; {
+					cur := *next
+					next = nil
+					_, err := e.do(ctx, cur) // do logs failures and schedules retries
+					if !cur.hot {
+						e.wake() // a pass schedules retries and finds what this unblocked
+						continue
+					}
+					var needPass bool
+					if next, needPass = e.hotDone(cur, err); needPass {
+						e.wake()
+					}
+				}
 			}
 		})
 	}
 	defer wg.Wait()
-	defer close(jobs)
+	defer func() {
+		e.hot.close()
+		close(jobs)
+	}()
 	submit := func(j job) bool {
 		select {
 		case jobs <- j:
@@ -62,20 +78,37 @@ func (e *Engine) Run(ctx context.Context) error {
 			return false
 		}
 	}
+	var deadline time.Time // of the next pass; the first is at once
 	for {
-		now := e.clock.Now()
-		next, err := e.pass(ctx, now, e.poll, submit)
-		if ctx.Err() != nil {
+		// The effects this engine committed that found no idle worker
+		// come first, from memory (see hotPath). Then a pass when one is
+		// asked for (something was committed that only the store shows, a
+		// job failed or others wait for it) or when the deadline has come.
+		if !e.dispatchHot(submit) {
 			return nil
 		}
-		if err != nil {
-			e.log.Warn("engine: reading the store failed", "err", err)
+		if e.rescan.Swap(false) || !e.clock.Now().Before(deadline) {
+			now := e.clock.Now()
+			next, err := e.pass(ctx, now, e.poll, submit)
+			if ctx.Err() != nil {
+				return nil
+			}
+			if err != nil {
+				e.log.Warn("engine: reading the store failed", "err", err)
+			}
+			// An absolute deadline, from the time the pass looked at: if
+			// the clock moved during the pass, past it, the timer fires at
+			// once and the next pass sees what became due.
+			deadline = now.Add(e.poll)
+			if !next.IsZero() && next.Before(deadline) {
+				deadline = next
+				if soonest := now.Add(minWait); deadline.Before(soonest) {
+					deadline = soonest
+				}
+			}
+			continue
 		}
-		wait := e.poll
-		if !next.IsZero() {
-			wait = min(max(next.Sub(now), minWait), e.poll)
-		}
-		tick, stop := e.clock.Timer(wait)
+		tick, stop := timerAt(e.clock, deadline)
 		select {
 		case <-ctx.Done():
 			stop()

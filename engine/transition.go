@@ -30,7 +30,12 @@ type loaded struct {
 }
 
 // load reads and decodes an instance; it needs no definition.
-func (e *Engine) load(ctx context.Context, id string) (loaded, error) {
+func (e *Engine) load(ctx context.Context, id string) (l loaded, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			l, err = loaded{}, e.recovered(id, "", "load", r)
+		}
+	}()
 	si, err := e.store.Load(ctx, id)
 	if err != nil {
 		return loaded{}, fmt.Errorf("engine: %w", err)
@@ -69,8 +74,21 @@ func (e *Engine) transition(ctx context.Context, id string, build eventFor) (int
 // last, and it stands in for the first load: the compare-and-set on its
 // version proves it current, and a conflict reloads. It returns the result
 // and the instance as now committed.
-func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, build eventFor) (interp.Result, *loaded, error) {
+//
+// A panic on the way (in the store, the codec or the interpreter) is
+// recovered into a *[PanicError] for this instance.
+func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, build eventFor) (_ interp.Result, _ *loaded, err error) {
+	op, workflow := "load", ""
+	var hot []job // the commit's effects, claimed for the hot path until handed to it
+	var hotBuf [2]job
+	defer func() {
+		if r := recover(); r != nil {
+			e.unclaim(hot)
+			err = e.recovered(id, workflow, op, r)
+		}
+	}()
 	for try := 1; ; try++ {
+		op = "load"
 		var l loaded
 		if from != nil && try == 1 {
 			l = *from
@@ -84,6 +102,7 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 		if err != nil {
 			return interp.Result{}, nil, err
 		}
+		op, workflow = "apply", def.Name()
 		// Events are looked up in the meta as the current definition sees
 		// it: after a deploy, an instance is migrated by its next event, and
 		// a renamed event must already answer to its new name.
@@ -98,16 +117,24 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 			return interp.Result{}, nil, err
 		}
 		ev.Time = e.clock.Now()
-		res, err := interp.Apply(def, l.rec.State, l.meta, ev)
+		res, err := e.apply(def, l.rec.State, l.meta, ev, id)
 		if err != nil {
-			return interp.Result{}, nil, fmt.Errorf("engine: %s of %q: %w", ev.Kind, id, err)
+			return interp.Result{}, nil, err
 		}
+		op = "encode"
 		inst, rec, effects, err := encode(id, def.Name(), res)
 		if err != nil {
 			return interp.Result{}, nil, err
 		}
+		op = "commit"
+		hot = e.claimHot(hotBuf[:0], def.Name(), res.Effects, effects)
 		version, err := e.store.Commit(ctx, storage.Commit{Instance: inst, Expect: l.stored.Version, Effects: effects})
+		if err != nil {
+			e.unclaim(hot)
+			hot = nil
+		}
 		if errors.Is(err, storage.ErrConflict) {
+			op = "metrics"
 			e.metrics.Conflict(def.Name())
 			if try < maxConflicts {
 				if err := conflictPause(ctx, try); err != nil {
@@ -119,13 +146,33 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 		if err != nil {
 			return interp.Result{}, nil, fmt.Errorf("engine: %s of %q: %w", ev.Kind, id, err)
 		}
+		handed := hot
+		hot = nil // from here on, the hot path owns the claims
+		e.committed(handed, len(effects) > 0, inst.Due)
+		op = "metrics"
 		e.metrics.Transition(def.Name(), ev.Kind)
-		if len(effects) > 0 || !inst.Due.IsZero() {
-			e.wake()
-		}
 		inst.Version, inst.Data = version, nil // the record is in rec
 		return res, &loaded{stored: inst, rec: rec, meta: res.Meta}, nil
 	}
+}
+
+// apply runs the interpreter and checks the new state against the state
+// limit. A state the codec could not write for its size is reported as a
+// *TooLargeError, not as the corruption the interpreter calls it.
+func (e *Engine) apply(def *dsl.Definition, state []byte, meta interp.Meta, ev interp.Event, id string) (interp.Result, error) {
+	res, err := interp.Apply(def, state, meta, ev)
+	if err != nil {
+		if !errors.Is(err, interp.ErrRejected) { // a handler's reply too large is the handler's error
+			if tl := tooLarge(id, "state", err); tl != nil {
+				return interp.Result{}, tl
+			}
+		}
+		return interp.Result{}, fmt.Errorf("engine: %s of %q: %w", ev.Kind, id, err)
+	}
+	if err := e.checkSize(id, res.State); err != nil {
+		return interp.Result{}, err
+	}
+	return res, nil
 }
 
 // conflictPause waits a short random time before retry number try after a
@@ -151,10 +198,16 @@ func encode(id, workflow string, res interp.Result) (storage.Instance, codec.Rec
 	rec := codec.Record{Format: codec.Format, Workflow: workflow, State: res.State, Meta: meta}
 	data, err := codec.EncodeRecord(rec)
 	if err != nil {
+		if tl := tooLarge(id, "record", err); tl != nil {
+			return storage.Instance{}, codec.Record{}, nil, tl
+		}
 		return storage.Instance{}, codec.Record{}, nil, fmt.Errorf("engine: instance %q: %w", id, err)
 	}
 	effects, err := outboxEffects(id, workflow, res.Effects)
 	if err != nil {
+		if tl := tooLarge(id, "effect", err); tl != nil {
+			return storage.Instance{}, codec.Record{}, nil, tl
+		}
 		return storage.Instance{}, codec.Record{}, nil, err
 	}
 	inst := storage.Instance{

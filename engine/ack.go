@@ -1,0 +1,93 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+)
+
+// acks groups the acknowledgements of effects that workers finish at the
+// same time into one store.Ack, the way a store's group commit shares an
+// fsync among commits. On a durable store every Ack is a write
+// transaction: acknowledging each effect on its own made a send to a wait
+// with a setup and a teardown cost three transactions instead of one
+// (docs/performance.md). A worker that finds no batch being written
+// leads: it writes every ID waiting, its own among them, then hands the
+// lead to the first worker that arrived meanwhile, if any. So a batch
+// forms while the previous one is written, and no worker writes more than
+// one batch.
+type acks struct {
+	mu      sync.Mutex
+	pending []*ackRequest
+	leading bool // a batch is being written
+}
+
+type ackRequest struct {
+	id   string
+	done chan error // the batch's outcome, or errLead
+}
+
+// errLead tells a waiting worker that its ID has not been written yet and
+// that it writes the next batch.
+var errLead = errors.New("engine: lead the next batch of acknowledgements")
+
+var ackRequests = sync.Pool{New: func() any { return &ackRequest{done: make(chan error, 1)} }}
+
+// ack removes effect id from the outbox, in a batch with the
+// acknowledgements of other workers.
+func (e *Engine) ack(ctx context.Context, id string) error {
+	a := &e.acks
+	req := ackRequests.Get().(*ackRequest)
+	defer ackRequests.Put(req)
+	req.id = id
+	a.mu.Lock()
+	a.pending = append(a.pending, req)
+	lead := !a.leading
+	a.leading = true
+	a.mu.Unlock()
+	if !lead {
+		if err := <-req.done; err != errLead {
+			return err
+		}
+	}
+	a.mu.Lock()
+	batch := a.pending
+	a.pending = nil
+	a.mu.Unlock()
+	err := e.writeAcks(ctx, batch)
+	for _, r := range batch {
+		if r != req {
+			r.done <- err
+		}
+	}
+	a.mu.Lock()
+	if len(a.pending) > 0 {
+		a.pending[0].done <- errLead
+	} else {
+		a.leading = false
+	}
+	a.mu.Unlock()
+	return err
+}
+
+// writeAcks acknowledges a batch; a panic of the store is recovered, so
+// that the workers waiting for the batch hear of it.
+func (e *Engine) writeAcks(ctx context.Context, batch []*ackRequest) (err error) {
+	ids := make([]string, len(batch))
+	for i, r := range batch {
+		ids[i] = r.id
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			err = e.recovered("", "", "effect", r)
+		}
+	}()
+	if err := e.store.Ack(ctx, ids...); err != nil {
+		if len(ids) == 1 {
+			return fmt.Errorf("engine: ack %s: %w", ids[0], err)
+		}
+		return fmt.Errorf("engine: ack %d effects with %s: %w", len(ids), ids[0], err)
+	}
+	return nil
+}

@@ -1,0 +1,299 @@
+package engine
+
+import (
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/weftflow/weft/interp"
+	"github.com/weftflow/weft/storage"
+)
+
+// The hot path. Under Run, the effects a transition of this engine commits
+// are also handed to Run's workers in memory, right after the commit (to
+// an idle worker directly, or through the run loop when all are busy), so
+// that they are performed without reading the outbox. A read of the
+// outbox costs a copy of, and a look at, every entry still there; with
+// waits that have a setup and a teardown every event commits two effects,
+// and sends spent most of their time in such passes (docs/performance.md).
+// The outbox stays the truth: whatever the hot path does not hand out, a
+// pass finds.
+//
+// The hot path hands out only what it can order without the store:
+//
+//   - a Setup is always the first effect of its wait (the callback is new),
+//     so it goes at once;
+//   - a Teardown must follow its Setup's acknowledgement, which the hot
+//     path knows only for Setups it handed out itself: it goes at once if
+//     that Setup is acknowledged, or right after it (by the same worker)
+//     if it is in flight;
+//   - RunActivity (when due) and CancelActivity wait for nothing;
+//
+// and asks for a pass for the rest (a finishing effect, which waits for
+// every setup and teardown of its instance; a Teardown of a Setup handed
+// out by a pass, or by another process; an activity not yet due).
+//
+// The effects of a commit are claimed in the work table before the commit
+// (their IDs are known by then), so no pass can hand them out: a pass that
+// reads them from the outbox takes them for in flight. Whatever the hot
+// path then leaves to a pass, it releases first.
+
+const (
+	maxQueued = 4096 // effects waiting for the run loop; beyond, a pass finds them
+	maxSetups = 4096 // Setups remembered until their Teardown; beyond, Teardowns go to a pass
+)
+
+// hotPath hands the effects committed here to Run's workers.
+type hotPath struct {
+	running atomic.Bool // on, for a look without the lock
+
+	mu     sync.Mutex
+	on     bool       // Run is driving
+	jobs   chan<- job // Run's workers, while on
+	queue  []job      // ready and claimed, for the run loop to hand out when no worker was idle
+	spare  []job      // the run loop's buffer, reused
+	behind blockers   // what the last pass left effects waiting for
+	setups map[orderKey]*hotSetup
+}
+
+// hotSetup is a Setup the hot path handed out.
+type hotSetup struct {
+	acked    bool // performed and acknowledged
+	teardown *job // its Teardown, waiting for it
+}
+
+func (h *hotPath) start(jobs chan<- job) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.on, h.jobs, h.queue, h.setups = true, jobs, nil, map[orderKey]*hotSetup{}
+	h.running.Store(true)
+}
+
+// close turns the hot path off before Run closes jobs: nothing is sent
+// to the workers any more.
+func (h *hotPath) close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.on, h.jobs = false, nil
+	h.running.Store(false)
+}
+
+// stop is called once Run's workers have returned: it releases the claims
+// of the effects the hot path still holds (queued, or parked behind a
+// Setup) for the next Run (or Drain) to find in the outbox.
+func (h *hotPath) stop(w *work) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, j := range h.queue {
+		w.release(j.key)
+	}
+	for _, s := range h.setups {
+		if s.teardown != nil {
+			w.release(s.teardown.key)
+		}
+	}
+	h.queue, h.setups, h.behind = nil, nil, blockers{}
+}
+
+// claimHot claims the outbox entries of a transition about to be committed
+// (stored, encoded from the Outboxed effects in effects, in order) and
+// returns them as jobs appended to buf, or nil if the hot path is off. (A transition commits one or two effects as a rule: the caller's
+// buf, on its stack, saves an allocation per commit.)
+func (e *Engine) claimHot(buf []job, workflow string, effects []interp.Effect, stored []storage.Effect) []job {
+	if len(stored) == 0 || !e.hot.running.Load() {
+		return nil
+	}
+	jobs := buf[:0]
+	i := 0
+	for _, ef := range effects {
+		if !Outboxed(ef.Kind) {
+			continue
+		}
+		se := &stored[i]
+		i++
+		jobs = append(jobs, job{key: jobKey{id: se.ID}, effect: se, oe: toOutbox(workflow, ef), hot: true})
+	}
+	if !e.work.claimAll(jobs) { // cannot happen: the IDs are new
+		return nil
+	}
+	return jobs
+}
+
+// unclaim releases the claims of jobs that will not run (the commit
+// failed, or the hot path will not take them).
+func (e *Engine) unclaim(jobs []job) {
+	for _, j := range jobs {
+		e.work.release(j.key)
+	}
+}
+
+// committed is called after every successful commit of this engine, with
+// the jobs claimHot returned for it (nil if none), whether it wrote
+// effects, and the instance's due time. It hands the jobs out and wakes
+// the run loop if it has work.
+func (e *Engine) committed(jobs []job, effects bool, due time.Time) {
+	needPass := !due.IsZero() // the due index changed
+	if effects {
+		if jobs == nil || !e.handOff(jobs) {
+			e.unclaim(jobs)
+			needPass = true // the effects are for a pass to find
+		}
+	}
+	if needPass {
+		e.wake()
+	}
+}
+
+// handOff hands out the claimed jobs of a commit that can go without a
+// pass, releasing the claims of the others and waking the run loop for
+// them. It returns false if the hot path is off (Run stopped since they
+// were claimed) or full.
+func (e *Engine) handOff(jobs []job) bool {
+	h := &e.hot
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if !h.on || len(h.queue) >= maxQueued {
+		return false // (too many waiting for a worker: a pass finds these)
+	}
+	now := e.clock.Now()
+	needPass, queued := false, false
+	toPass := func(j job) {
+		e.work.release(j.key)
+		needPass = true
+	}
+	for _, j := range jobs {
+		key := orderKey{j.effect.Instance, j.oe.Callback}
+		switch j.oe.Kind {
+		case interp.Setup:
+			if len(h.setups) < maxSetups {
+				h.setups[key] = &hotSetup{}
+			}
+		case interp.Teardown:
+			s := h.setups[key]
+			switch {
+			case s == nil:
+				toPass(j)
+				continue
+			case !s.acked:
+				t := j          // (a copy, so that only parked jobs are on the heap)
+				s.teardown = &t // its Setup's worker goes on with it
+				continue
+			}
+			delete(h.setups, key)
+		case interp.RunActivity, interp.CancelActivity:
+			if j.oe.at().After(now) {
+				toPass(j) // the pass works out when to look again
+				continue
+			}
+		default:
+			toPass(j)
+			continue
+		}
+		select {
+		case h.jobs <- j: // an idle worker took it
+		default:
+			h.queue = append(h.queue, j)
+			queued = true
+		}
+	}
+	switch {
+	case needPass:
+		e.wake()
+	case queued:
+		e.signal()
+	}
+	return true
+}
+
+// dispatchHot hands out, waiting for workers, the jobs handOff queued when
+// none was idle. exec returns false when the engine is stopping.
+func (e *Engine) dispatchHot(exec func(job) bool) bool {
+	h := &e.hot
+	h.mu.Lock()
+	queue := h.queue
+	h.queue = h.spare[:0]
+	h.mu.Unlock()
+	defer func() {
+		clear(queue) // keep the buffer, not what it pointed to
+		h.mu.Lock()
+		h.spare = queue[:0]
+		h.mu.Unlock()
+	}()
+	for i, j := range queue {
+		if !exec(j) {
+			e.unclaim(queue[i+1:])
+			return false
+		}
+	}
+	return true
+}
+
+// scanned records what a pass's read of the outbox left effects waiting
+// for: when one of those finishes, a pass must look again.
+func (h *hotPath) scanned(b blockers) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.behind = b
+}
+
+// blockers are what a pass left effects waiting for: an earlier effect of
+// the same wait (by job key), or, for a finishing effect, every setup and
+// teardown of its instance.
+type blockers struct {
+	effects   map[jobKey]bool
+	instances map[string]bool
+}
+
+func (b *blockers) effect(key jobKey) {
+	if b.effects == nil {
+		b.effects = map[jobKey]bool{}
+	}
+	b.effects[key] = true
+}
+
+func (b *blockers) instance(id string) {
+	if b.instances == nil {
+		b.instances = map[string]bool{}
+	}
+	b.instances[id] = true
+}
+
+// holds reports whether j may be what an effect waits for.
+func (b *blockers) holds(j job) bool {
+	return b.effects[j.key] || b.instances[j.effect.Instance]
+}
+
+// hotDone is called by the worker that performed a job from the hot path,
+// with its outcome. After a Setup succeeded it returns the Teardown that
+// waited for it (claimed when it was parked) for the worker to perform
+// next. It reports whether a pass must look at the store again: because
+// the job failed (the pass schedules its retry), because the last pass
+// left an effect waiting for this one, or because the work table has many
+// finished jobs to sweep.
+func (e *Engine) hotDone(j job, err error) (next *job, needPass bool) {
+	h := &e.hot
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	needPass = err != nil || h.behind.holds(j) || e.work.unswept.Load() >= sweepEvery
+	if j.oe.Kind != interp.Setup || h.setups == nil {
+		return nil, needPass
+	}
+	key := orderKey{j.effect.Instance, j.oe.Callback}
+	s := h.setups[key]
+	if s == nil {
+		return nil, needPass
+	}
+	if err != nil {
+		delete(h.setups, key) // a pass orders what follows
+		if s.teardown != nil {
+			e.work.release(s.teardown.key)
+		}
+		return nil, true
+	}
+	if s.teardown == nil {
+		s.acked = true
+		return nil, needPass
+	}
+	delete(h.setups, key)
+	return s.teardown, needPass
+}

@@ -1,0 +1,159 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/interp"
+	"github.com/weftflow/weft/storage/memory"
+)
+
+// rounds is a workflow that waits K times for "inc" (a custom event with a
+// setup and a teardown), then completes.
+var roundsWF = dsl.MustCompile[Count]("rounds", dsl.S(
+	dsl.While("loop", func(s *Count) bool { return s.N < 12 },
+		dsl.Wait("next", dsl.On("inc", dsl.Custom[Count, int, int]("tally", tally{})))),
+	dsl.ReturnWith(func(s *Count) int { return s.N }),
+))
+
+// ledger records every setup, teardown and finish performed, and fails
+// some first attempts.
+type ledger struct {
+	mu      sync.Mutex
+	attempt map[string]int      // effect ID -> attempts
+	done    map[string]int      // effect ID -> successful performances
+	setup   map[string]bool     // "instance/callback" -> set up
+	down    map[string]bool     // "instance/callback" -> torn down
+	open    map[string]int      // instance -> setups not yet torn down
+	bad     []string            // order violations
+	finish  map[string]int      // instance -> finish hook successes
+	seen    map[string][]string // instance -> callbacks set up, for the report
+}
+
+func newLedger() *ledger {
+	return &ledger{attempt: map[string]int{}, done: map[string]int{}, setup: map[string]bool{}, down: map[string]bool{},
+		open: map[string]int{}, finish: map[string]int{}, seen: map[string][]string{}}
+}
+
+// flaky fails the first attempt of about one effect in three.
+func (l *ledger) flaky(id string) error {
+	h := fnv.New32a()
+	h.Write([]byte(id))
+	if l.attempt[id]++; l.attempt[id] == 1 && h.Sum32()%3 == 0 {
+		return errors.New("flaky: first attempt fails")
+	}
+	return nil
+}
+
+func (l *ledger) perform(kind string, info engine.EffectInfo) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if err := l.flaky(info.ID); err != nil {
+		return err
+	}
+	l.done[info.ID]++
+	wait := fmt.Sprintf("%s/%d", info.Instance, info.Callback)
+	switch kind {
+	case "setup":
+		if l.down[wait] {
+			l.bad = append(l.bad, "setup after teardown: "+info.ID)
+		}
+		l.setup[wait] = true
+		l.open[info.Instance]++
+		l.seen[info.Instance] = append(l.seen[info.Instance], wait)
+	case "teardown":
+		if !l.setup[wait] {
+			l.bad = append(l.bad, "teardown before its setup: "+info.ID)
+		}
+		if !l.down[wait] {
+			l.open[info.Instance]--
+		}
+		l.down[wait] = true
+	case "finish":
+		if l.open[info.Instance] != 0 {
+			l.bad = append(l.bad, fmt.Sprintf("finish of %s with %d setups not torn down", info.Instance, l.open[info.Instance]))
+		}
+		l.finish[info.Instance]++
+	}
+	return nil
+}
+
+// Under Run, effects committed by Send are handed out from memory (the
+// hot path) and, after failures and at polls, found by passes over the
+// outbox. Whichever way, the order holds: every Teardown after its Setup
+// succeeded, every instance's end after all its setups and teardowns, and
+// no effect that succeeded is performed again.
+func TestEffectOrderUnderRun(t *testing.T) {
+	const instances = 24
+	l := newLedger()
+	e := engine.New(memory.New(),
+		engine.WithRetryBackoff(time.Millisecond, 4*time.Millisecond),
+		engine.WithPollInterval(3*time.Millisecond),
+		engine.WithWorkers(8),
+		engine.WithFinish(func(_ context.Context, info engine.EffectInfo) error { return l.perform("finish", info) }))
+	if err := e.Register(roundsWF); err != nil {
+		t.Fatal(err)
+	}
+	e.Handle("tally", engine.SetupFuncs{
+		SetupFunc:    func(_ context.Context, info engine.EffectInfo) error { return l.perform("setup", info) },
+		TeardownFunc: func(_ context.Context, info engine.EffectInfo) error { return l.perform("teardown", info) },
+	})
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error)
+	go func() { done <- e.Run(ctx) }()
+	var wg sync.WaitGroup
+	for i := range instances {
+		id := "r" + strconv.Itoa(i)
+		wg.Go(func() {
+			if err := e.Start(t.Context(), roundsWF, id, Count{}); err != nil {
+				t.Error(err)
+				return
+			}
+			for range 12 {
+				if err := e.Send(t.Context(), id, "inc", 1, nil); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	waitFor(t, func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return len(l.finish) == instances
+	})
+	for i := range instances {
+		if inst, err := e.Get(t.Context(), "r"+strconv.Itoa(i)); err != nil || inst.Meta.Status != interp.StatusCompleted {
+			t.Fatalf("r%d: %+v, %v", i, inst.Meta.Status, err)
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, b := range l.bad {
+		t.Error(b)
+	}
+	for id, n := range l.done {
+		if n != 1 {
+			t.Errorf("effect %s succeeded %d times", id, n)
+		}
+	}
+	for i := range instances {
+		id := "r" + strconv.Itoa(i)
+		if len(l.seen[id]) != 12 || l.open[id] != 0 || l.finish[id] != 1 {
+			t.Errorf("%s: %d setups, %d not torn down, finished %d times", id, len(l.seen[id]), l.open[id], l.finish[id])
+		}
+	}
+}
