@@ -6,6 +6,7 @@ import (
 	"sort"
 	"time"
 
+	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/internal/ast"
 	"github.com/weftflow/weft/internal/position"
@@ -29,7 +30,8 @@ type Result struct {
 // match the sentinels in this package: [ErrUnknownCallback],
 // [ErrDuplicateCallback], [ErrStaleCallback], [ErrNotDue], [ErrRejected],
 // [ErrFinished], [ErrPositionLost], [ErrMigration], [ErrBadEvent],
-// [ErrCorrupt], [ErrInternal].
+// [ErrCorrupt], [ErrInternal]; a new state too large to encode matches
+// [codec.ErrTooLarge] (and not ErrCorrupt: nothing stored is damaged).
 //
 // Failures of the workflow itself (a Fail statement, a step out of
 // attempts, a panic in a condition) are not errors of Apply: they are
@@ -344,6 +346,11 @@ func (m *machine) joined(n *ast.Node) bool {
 // encoded state and the new meta.
 func (m *machine) result() (Result, error) {
 	state, err := encodeState(m.tree, m.s)
+	if tooLarge := (*codec.TooLargeError)(nil); errors.As(err, &tooLarge) {
+		// The state grew past what the codec stores: nothing is corrupt,
+		// and the caller's state is untouched.
+		return Result{}, fmt.Errorf("interp: encode state of %q: %w", m.meta.Instance, err)
+	}
 	if err != nil {
 		return Result{}, fmt.Errorf("%w: encode state of %q: %w", ErrCorrupt, m.meta.Instance, err)
 	}
