@@ -209,8 +209,9 @@ func (a *actions) timer(src source, crash crashPoint) {
 	pe := pick(src, w.pending(interp.Timer), "timer")
 	at := time.Unix(0, pe.p.At).UTC()
 	w.moveClock(at)
-	label := fmt.Sprintf("fire timer %s of thread %s at wait %q (due %s)", pe.p.Event, pe.thread, pe.path, at.Format(time.DateTime))
-	w.apply(interp.Event{Kind: interp.Callback, Callback: pe.p.Callback}, crash, label)
+	// As in the engine, a timer fires by a Resume of an instance the due
+	// index lists, not by its callback.
+	w.resumeDue(crash, fmt.Sprintf("time for timer %s of thread %s at wait %q (due %s)", pe.p.Event, pe.thread, pe.path, at.Format(time.DateTime)))
 }
 
 // moveClock moves the simulated clock forward to t (never back).
@@ -290,7 +291,7 @@ func (a *actions) clock(rt *rapid.T) {
 	// Mostly short jumps: a day is drawn rarely, as it fires every timer.
 	d := rapid.SampledFrom([]time.Duration{time.Second, time.Minute, 10 * time.Minute, time.Second, time.Minute, time.Hour, 24 * time.Hour}).Draw(rt, "advance")
 	w.moveClock(w.clock.Now().Add(d))
-	w.apply(interp.Event{Kind: interp.Resume}, noCrash, fmt.Sprintf("advance the clock %v and resume", d))
+	w.resumeDue(noCrash, fmt.Sprintf("advance the clock %v", d))
 }
 
 func (a *actions) dispatch(rt *rapid.T) {
@@ -439,9 +440,8 @@ func (w *world) liveness(src source, a *actions) {
 			moves = append(moves, a.deliver)
 		}
 		if len(moves) == 0 {
-			if w.runnable() {
-				w.moveClock(w.current().DueTime())
-				w.apply(interp.Event{Kind: interp.Resume}, noCrash, "resume")
+			if w.runnable() && w.nextDue() {
+				w.resumeDue(noCrash, "wait for the next due time")
 				continue
 			}
 			break

@@ -52,6 +52,7 @@ const (
 	InvPositions      = "positions resolve after an upgrade"
 	InvReplay         = "same seed, same end state"
 	InvRejectedChange = "rejected events change nothing"
+	InvDueIndex       = "due index"
 )
 
 // world is one simulated run: a host over a faulty store, the effect
@@ -225,6 +226,7 @@ func (w *world) compareWith(si storage.Instance, rec codec.Record, m interp.Meta
 			w.fail(InvUser, w.where(), "%v\nstate: %+v", err, s)
 		}
 	}
+	w.checkDue(si, m, "after this step")
 }
 
 // apply sends ev through the host, arming crash first, and checks what the
@@ -284,6 +286,10 @@ func (w *world) crash() {
 	w.store.crash()
 	w.activity = map[uint64]engine.EffectInfo{} // the runner's memory
 	w.restart()
+	if w.failure == nil {
+		si, _, m := w.load()
+		w.checkDue(si, m, "after the crash")
+	}
 }
 
 // dispatch performs up to n effects of the outbox in order (n < 0: all),
