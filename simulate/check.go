@@ -33,18 +33,20 @@ func Check[S any](t rapid.TB, def *dsl.Definition, opts Options[S]) {
 		return
 	}
 	cfg := opts.config()
-	rapid.Check(t, func(rt *rapid.T) { run(rt, def, cfg) })
+	tb := &reportTB{TB: t}
+	rapid.Check(tb, func(rt *rapid.T) { run(rt, def, cfg, tb) })
 }
 
 // Fuzz returns a fuzz target for go test -fuzz: the fuzzer's bytes choose
 // the actions.
 func Fuzz[S any](def *dsl.Definition, opts Options[S]) func(t *testing.T, data []byte) {
 	cfg := opts.config()
-	return rapid.MakeFuzz(func(rt *rapid.T) { run(rt, def, cfg) })
+	return rapid.MakeFuzz(func(rt *rapid.T) { run(rt, def, cfg, nil) })
 }
 
-func run(rt *rapid.T, def *dsl.Definition, opts *config) {
+func run(rt *rapid.T, def *dsl.Definition, opts *config, tb *reportTB) {
 	w := newWorld(def, opts)
+	w.reports = tb
 	input := reflect.New(def.StateType()).Elem().Interface()
 	if opts.input != nil {
 		input = opts.input(rt)
@@ -106,7 +108,11 @@ func (w *world) check(rt *rapid.T) {
 	if w.failure == nil {
 		return
 	}
-	rt.Fatalf("%s", w.report())
+	report := w.report()
+	if w.reports != nil {
+		w.reports.failed(report)
+	}
+	rt.Fatalf("%s", report)
 }
 
 func (w *world) report() string {

@@ -83,6 +83,8 @@ type world struct {
 	teardowns map[uint64][]string // callback -> distinct teardown effect IDs
 	activity  map[uint64]engine.EffectInfo
 
+	crashes    int       // simulated crashes so far
+	reports    *reportTB // where a failing run's report goes, in a Check
 	failure    *Violation
 	replayHint string // how to replay a failure, when not from a rapid test
 }
@@ -161,25 +163,41 @@ func (w *world) start(input any) {
 	}
 	w.steps = append(w.steps, step{Kind: stepStart, Input: b})
 	w.say("start with %+v", input)
-	w.fold(b, ev)
+	w.fold(b, ev, nil)
 	w.version = 1
 	w.compare()
 }
 
 // fold applies ev to the model twice, checking the interpreter is a
-// function, and keeps the result. state is the state to apply it to.
-func (w *world) fold(state []byte, ev interp.Event) {
+// function, and keeps the result. state is the state to apply it to; host
+// is what the host answered, when it applied ev (nil at the start).
+func (w *world) fold(state []byte, ev interp.Event, host *hostAnswer) (interp.Result, bool) {
 	r1, err1 := interp.Apply(w.def, state, w.meta, ev)
 	r2, err2 := interp.Apply(w.def, state, w.meta, ev)
-	if err1 != nil || err2 != nil {
+	switch {
+	case (err1 == nil) != (err2 == nil):
+		w.fail(InvDeterminism, w.where(), "%s\nApplied twice to the same state and meta, the %s event was accepted once and rejected once: %v / %v",
+			hiddenInputNote, ev.Kind, err1, err2)
+		return r1, false
+	case err1 != nil && (host != nil && host.ok || w.crashes == 0):
+		// The host's interpreter accepted what ours rejects, from the same
+		// state: the answer depends on something outside the inputs.
+		w.fail(InvDeterminism, w.where(), "%s\nThe host accepted and committed the %s event; applied again to the same state and meta it is rejected: %v",
+			hiddenInputNote, ev.Kind, err1)
+		return r1, false
+	case err1 != nil:
 		w.fail(InvInventedEvent, w.where(), "the store applied %s, which the interpreter rejects: %v / %v", ev.Kind, err1, err2)
-		return
+		return r1, false
 	}
 	m1, m2 := interp.EncodeMeta(r1.Meta), interp.EncodeMeta(r2.Meta)
-	if !bytes.Equal(r1.State, r2.State) || !bytes.Equal(m1, m2) || !reflect.DeepEqual(r1.Effects, r2.Effects) {
-		w.fail(InvDeterminism, w.changedPath(r1.Meta), "the same (state, meta, %s event) gave different results:\n%s%s",
-			ev.Kind, w.stateDiff(r1.State, r2.State), metaDiff(r1.Meta, r2.Meta))
-		return
+	if !bytes.Equal(r1.State, r2.State) || !bytes.Equal(m1, m2) || !effectsEqual(r1.Effects, r2.Effects) {
+		path := w.changedPath(r1.Meta)
+		if bytes.Equal(r1.State, r2.State) && bytes.Equal(m1, m2) {
+			path = effectsPath(r1.Effects, r2.Effects)
+		}
+		w.fail(InvDeterminism, path, "%s\nIn this run, the same (state, meta, %s event) gave different results (-first +second):\n%s%s%s",
+			hiddenInputNote, ev.Kind, w.stateDiff(r1.State, r2.State), metaDiff(r1.Meta, r2.Meta), w.effectsDiffIf(r1.Effects, r2.Effects))
+		return r1, false
 	}
 	for _, e := range r1.Effects {
 		id := e.ID.String()
@@ -195,22 +213,37 @@ func (w *world) fold(state []byte, ev interp.Event) {
 	if f := r1.Meta.Failure; f != nil && f.Panic {
 		w.fail(InvPanic, f.Path, "user code panicked: %s", f.Message)
 	}
+	return r1, true
+}
+
+func (w *world) effectsDiffIf(a, b []interp.Effect) string {
+	if effectsEqual(a, b) {
+		return ""
+	}
+	return effectsDiff(a, b)
 }
 
 // compare checks the stored record against the model: crash equivalence.
 func (w *world) compare() {
 	si, rec, m := w.load()
 	if w.failure == nil {
-		w.compareWith(si, rec, m)
+		w.compareWith(si, rec, m, nil)
 	}
 }
 
-func (w *world) compareWith(si storage.Instance, rec codec.Record, m interp.Meta) {
+// compareWith checks the stored instance against the model; host is the
+// host's answer to the event just applied, if any.
+func (w *world) compareWith(si storage.Instance, rec codec.Record, m interp.Meta, host *hostAnswer) {
 	if si.Version != w.version {
 		w.fail(InvCrash, "", "the store is at version %d, the model at %d", si.Version, w.version)
 		return
 	}
 	if !bytes.Equal(rec.State, w.state) || !bytes.Equal(rec.Meta, w.metaB) {
+		if w.hiddenInput(host, rec) {
+			w.fail(InvDeterminism, w.where(), "%s\nThe host committed one result and the model, applying the same event to the same state and meta, computed another (-model +stored):\n%s%s",
+				hiddenInputNote, w.stateDiff(w.state, rec.State), metaDiff(w.meta, m))
+			return
+		}
 		w.fail(InvCrash, w.where(), "the stored instance differs from the accepted events replayed without crashes (-replayed +stored):\n%s%s",
 			w.stateDiff(w.state, rec.State), metaDiff(w.meta, m))
 		return
@@ -235,7 +268,7 @@ func (w *world) apply(ev interp.Event, crash crashPoint, label string) (applied 
 	ev.Time = w.clock.Now()
 	w.steps = append(w.steps, step{Kind: stepEvent, Event: ev, Crash: crash, Label: label})
 	w.store.armed, w.store.fired = crash, noCrash
-	_, err = w.host.Apply(w.ctx, instanceID, ev)
+	res, err := w.host.Apply(w.ctx, instanceID, ev)
 	w.store.armed = noCrash
 	si, rec, m := w.load()
 	if w.failure != nil {
@@ -265,9 +298,13 @@ func (w *world) apply(ev interp.Event, crash crashPoint, label string) (applied 
 	if errors.As(err, &pe) {
 		w.fail(InvPanic, pe.Path, "an event handler panicked while handling %q: %v", label, pe.Value)
 	}
+	var host *hostAnswer
 	if applied {
+		host = &hostAnswer{res: res, ok: err == nil && !crashed}
 		w.version++
-		w.fold(w.state, ev)
+		if r, ok := w.fold(w.state, ev, host); ok {
+			w.checkHostEffects(host, r.Effects)
+		}
 		if ev.Kind == interp.Callback {
 			w.history = append(w.history, delivered{ev: ev, label: label})
 		}
@@ -276,13 +313,14 @@ func (w *world) apply(ev interp.Event, crash crashPoint, label string) (applied 
 		w.crash()
 	}
 	if w.failure == nil {
-		w.compareWith(si, rec, m) // the crash changed nothing in the store
+		w.compareWith(si, rec, m, host) // the crash changed nothing in the store
 	}
 	return applied, err
 }
 
 // crash loses everything in memory: the host restarts over the store.
 func (w *world) crash() {
+	w.crashes++
 	w.store.crash()
 	w.activity = map[uint64]engine.EffectInfo{} // the runner's memory
 	w.restart()
