@@ -26,68 +26,94 @@ import (
 // then a liveness phase drives the instance to its end. A failure reports
 // the broken invariant, where, and the shrunk trace in plain words; rapid
 // prints the seed and saves a fail file to replay it.
-func Check[S any](t rapid.TB, def *dsl.Definition, opts Options[S]) {
+func Check[S any](t rapid.TB, def *dsl.Definition, opts Options[S]) *Coverage {
 	t.Helper()
 	if st := reflect.TypeFor[S](); st != def.StateType() {
 		t.Fatalf("simulate: Options are for state type %v, but workflow %q has state type %v", st, def.Name(), def.StateType())
-		return
+		return nil
 	}
 	cfg := opts.config()
 	tb := &reportTB{TB: t}
-	rapid.Check(tb, func(rt *rapid.T) { run(rt, def, cfg, tb) })
+	x := newExplorer(def, cfg)
+	rapid.Check(tb, func(rt *rapid.T) { run(rt, def, cfg, tb, x) })
+	cov := x.coverage()
+	if !t.Failed() {
+		t.Logf("%s", cov)
+	}
+	if r, ok := t.(*Recorder); ok {
+		r.setCoverage(cov)
+	}
+	return cov
 }
 
 // Fuzz returns a fuzz target for go test -fuzz: the fuzzer's bytes choose
 // the actions.
 func Fuzz[S any](def *dsl.Definition, opts Options[S]) func(t *testing.T, data []byte) {
 	cfg := opts.config()
-	return rapid.MakeFuzz(func(rt *rapid.T) { run(rt, def, cfg, nil) })
+	return rapid.MakeFuzz(func(rt *rapid.T) { run(rt, def, cfg, nil, nil) })
 }
 
-func run(rt *rapid.T, def *dsl.Definition, opts *config, tb *reportTB) {
+// run is one run: a goal, a swarm configuration, a start state, random
+// actions, the liveness phase and the replay.
+func run(rt *rapid.T, def *dsl.Definition, opts *config, tb *reportTB, x *explorer) {
+	goal := drawGoal(rt, x)
+	a := &actions{goal: goal}
+	// The order is the one rapid shrinks towards: plain deliveries first,
+	// crashes last, so a shrunk trace keeps a crash only when the failure
+	// needs it.
+	kinds := []kind{
+		{name: "deliver", act: func(rt *rapid.T) { a.deliver(rapidSource{rt}, noCrash) },
+			ready: func() bool { return len(a.w.pending(interp.Custom)) > 0 }},
+		{name: "activity", act: func(rt *rapid.T) { a.activity(rapidSource{rt}, noCrash) },
+			ready: func() bool { return len(a.w.activity) > 0 }},
+		{name: "timer", act: func(rt *rapid.T) { a.timer(rapidSource{rt}, noCrash) },
+			ready: func() bool { return len(a.w.pending(interp.Timer)) > 0 }},
+		{name: "dispatch", act: a.dispatch},
+		{name: "clock", act: a.clock},
+		{name: "stale", act: a.stale},
+		{name: "unknown", act: a.unknown},
+	}
+	if !opts.noDuplicates {
+		kinds = append(kinds, kind{name: "duplicate", act: a.duplicate, ready: func() bool { return len(a.w.history) > 0 }})
+	}
+	if !opts.noCancel {
+		kinds = append(kinds, kind{name: "cancel", act: a.cancel})
+	}
+	if opts.upgrade != nil {
+		kinds = append(kinds, kind{name: "upgrade", act: a.swap, ready: func() bool { return a.w.def != opts.upgrade }})
+	}
+	var user []string
+	for name := range opts.actions {
+		user = append(user, name)
+	}
+	sort.Strings(user)
+	for _, name := range user {
+		act := opts.actions[name]
+		kinds = append(kinds, kind{name: "user: " + name, act: func(rt *rapid.T) { act(rt, a.sim) }})
+	}
+	if !opts.noCrashes {
+		kinds = append(kinds, kind{name: "crash", act: a.crash})
+	}
+	a.kinds = drawSwarm(rt, kinds)
+
 	w := newWorld(def, opts)
-	w.reports = tb
+	w.reports, w.explorer = tb, x
+	w.visits, w.reached = map[eventKey]int{}, map[string]int{}
+	w.swarm = describeSwarm(a.kinds)
+	if goal != nil {
+		w.goal = goal.String()
+	}
+	a.w, a.sim = w, &Sim{w: w}
+	if x != nil {
+		defer x.merge(w)
+	}
 	input := reflect.New(def.StateType()).Elem().Interface()
 	if opts.input != nil {
 		input = opts.input(rt)
 	}
 	w.start(input)
 	w.check(rt)
-	a := &actions{w: w}
-	// rapid sorts actions by name and shrinks towards the first ones, so
-	// the prefixes put plain deliveries first and crashes last: a shrunk
-	// trace keeps a crash only when the failure needs it.
-	m := map[string]func(*rapid.T){
-		"a deliver an event": func(rt *rapid.T) { a.deliver(rapidSource{rt}, noCrash) },
-		// Listed twice: rapid draws actions uniformly, and runs should get
-		// deep into a workflow, not end early by timer or cancel.
-		"a deliver another event":   func(rt *rapid.T) { a.deliver(rapidSource{rt}, noCrash) },
-		"b finish an activity":      func(rt *rapid.T) { a.activity(rapidSource{rt}, noCrash) },
-		"b finish another activity": func(rt *rapid.T) { a.activity(rapidSource{rt}, noCrash) },
-		"c fire a timer":            func(rt *rapid.T) { a.timer(rapidSource{rt}, noCrash) },
-		"d dispatch effects":        a.dispatch,
-		"e advance the clock":       a.clock,
-		"g stale callback":          a.stale,
-		"g unknown callback":        a.unknown,
-		"":                          w.check,
-	}
-	if !opts.noDuplicates {
-		m["f duplicate callback"] = a.duplicate
-	}
-	if !opts.noCancel {
-		m["h cancel"] = a.cancel
-	}
-	if opts.upgrade != nil {
-		m["i upgrade the definition"] = a.swap
-	}
-	if !opts.noCrashes {
-		m["z crash"] = a.crash
-	}
-	sim := &Sim{w: w}
-	for name, act := range opts.actions {
-		m["u user: "+name] = func(rt *rapid.T) { act(rt, sim) } // never replaces a built-in
-	}
-	rt.Repeat(m)
+	rt.Repeat(map[string]func(*rapid.T){"action": a.step, "": w.check})
 	w.liveness(rapidSource{rt}, a)
 	w.check(rt)
 	// The same steps on a fresh host must reach the same end (FoundationDB's
@@ -112,6 +138,9 @@ func (w *world) check(rt *rapid.T) {
 	if w.reports != nil {
 		w.reports.failed(report)
 	}
+	if w.explorer != nil {
+		w.explorer.frozen = true // rapid shrinks next: the same bits must make the same run
+	}
 	rt.Fatalf("%s", report)
 }
 
@@ -121,6 +150,12 @@ func (w *world) report() string {
 	o := w.opts
 	fmt.Fprintf(&b, "options: crashes %v, duplicates %v, cancel %v, upgrade %v, liveness bound %d\n",
 		onOff(!o.noCrashes), onOff(!o.noDuplicates), onOff(!o.noCancel), o.upgrade != nil, o.liveness)
+	if w.swarm != "" {
+		fmt.Fprintf(&b, "swarm (this run's action weights): %s\n", w.swarm)
+	}
+	if w.goal != "" {
+		fmt.Fprintf(&b, "goal (an event no earlier run reached): %s\n", w.goal)
+	}
 	b.WriteString("trace:\n")
 	for _, l := range w.trace {
 		b.WriteString("  " + l + "\n")
@@ -172,7 +207,11 @@ func (w *world) pending(kind interp.TriggerKind) []pending {
 
 type actions struct {
 	w      *world
-	probes int // events sent to the finished instance
+	sim    *Sim
+	probes int       // events sent to the finished instance
+	kinds  []kind    // the run's swarm configuration
+	goal   *eventKey // the event the run aims at, if any
+	tries  int       // attempts at the goal
 }
 
 // done reports whether the instance has finished and has already been shown
@@ -187,8 +226,11 @@ func (a *actions) done() bool {
 }
 
 func (a *actions) deliver(src source, crash crashPoint) {
+	a.deliverTo(src, pick(src, a.w.pending(interp.Custom), "event"), crash)
+}
+
+func (a *actions) deliverTo(src source, pe pending, crash crashPoint) {
 	w := a.w
-	pe := pick(src, w.pending(interp.Custom), "event")
 	payload, text := w.payload(src, pe)
 	label := fmt.Sprintf("deliver %s(%s) to thread %s at wait %q (callback %d)", pe.p.Event, text, pe.thread, pe.path, pe.p.Callback)
 	w.apply(interp.Event{Kind: interp.Callback, Callback: pe.p.Callback, Payload: payload}, crash, label)
@@ -211,8 +253,13 @@ func (w *world) payload(src source, pe pending) ([]byte, string) {
 }
 
 func (a *actions) timer(src source, crash crashPoint) {
+	a.fire(pick(src, a.w.pending(interp.Timer), "timer"), crash)
+}
+
+// fire moves the clock to a pending timer's deadline and resumes the
+// instance through the due index.
+func (a *actions) fire(pe pending, crash crashPoint) {
 	w := a.w
-	pe := pick(src, w.pending(interp.Timer), "timer")
 	at := time.Unix(0, pe.p.At).UTC()
 	w.moveClock(at)
 	// As in the engine, a timer fires by a Resume of an instance the due
@@ -420,6 +467,10 @@ func (w *world) liveness(src source, a *actions) {
 		if w.meta.Status.Finished() {
 			break
 		}
+		if a.goalReady() {
+			a.pursue(src)
+			continue
+		}
 		// Activities first: they are work in flight, not choices.
 		var acts []engine.EffectInfo
 		for _, pe := range w.pending(interp.Activity) {
@@ -433,12 +484,16 @@ func (w *world) liveness(src source, a *actions) {
 			continue
 		}
 		var moves []func(source, crashPoint)
-		if len(w.pending(interp.Custom)) > 0 && i < w.opts.liveness/2 {
+		events := len(w.pending(interp.Custom)) > 0
+		if events && i < w.opts.liveness/2 {
 			// Events three times as likely as timers: runs should get deep
 			// into the workflow before a timeout ends it.
 			moves = append(moves, a.deliver, a.deliver, a.deliver)
 		}
-		if timers := w.pending(interp.Timer); len(timers) > 0 {
+		if events && i < w.opts.liveness/2 && a.pursuing() {
+			// A run with a goal still open moves by events alone while it
+			// can: a timeout would end it before the goal.
+		} else if timers := w.pending(interp.Timer); len(timers) > 0 {
 			moves = append(moves, a.timer)
 		} else if len(w.pending(interp.Custom)) > 0 {
 			// Late in the phase, events only where no timer can move on:

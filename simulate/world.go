@@ -83,8 +83,16 @@ type world struct {
 	teardowns map[uint64][]string // callback -> distinct teardown effect IDs
 	activity  map[uint64]engine.EffectInfo
 
-	crashes    int       // simulated crashes so far
-	reports    *reportTB // where a failing run's report goes, in a Check
+	crashes  int       // simulated crashes so far
+	reports  *reportTB // where a failing run's report goes, in a Check
+	explorer *explorer // the Check's memory across runs, if any
+	swarm    string    // the run's swarm configuration, for the report
+	goal     string    // the run's goal, for the report
+
+	// Coverage of this run: events caused and waiting positions reached
+	// (nil maps: not counted).
+	visits     map[eventKey]int
+	reached    map[string]int
 	failure    *Violation
 	replayHint string // how to replay a failure, when not from a rapid test
 }
@@ -208,6 +216,7 @@ func (w *world) fold(state []byte, ev interp.Event, host *hostAnswer) (interp.Re
 			w.effects[id] = e
 		}
 	}
+	w.observe(w.meta, ev, r1.Meta)
 	w.state, w.meta, w.metaB = r1.State, r1.Meta, m1
 	w.applied++
 	if f := r1.Meta.Failure; f != nil && f.Panic {
