@@ -3,7 +3,6 @@ package simulate
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"reflect"
@@ -83,11 +82,12 @@ type world struct {
 	teardowns map[uint64][]string // callback -> distinct teardown effect IDs
 	activity  map[uint64]engine.EffectInfo
 
-	crashes  int       // simulated crashes so far
-	reports  *reportTB // where a failing run's report goes, in a Check
-	explorer *explorer // the Check's memory across runs, if any
-	swarm    string    // the run's swarm configuration, for the report
-	goal     string    // the run's goal, for the report
+	crashes     int       // simulated crashes so far
+	invariantOK []byte    // the last state Options.Invariant passed
+	reports     *reportTB // where a failing run's report goes, in a Check
+	explorer    *explorer // the Check's memory across runs, if any
+	swarm       string    // the run's swarm configuration, for the report
+	goal        string    // the run's goal, for the report
 
 	// Coverage of this run: events caused and waiting positions reached
 	// (nil maps: not counted).
@@ -140,22 +140,37 @@ func (w *world) say(format string, args ...any) {
 }
 
 // load reads the committed record.
-func (w *world) load() (storage.Instance, codec.Record, interp.Meta) {
+func (w *world) load() (storage.Instance, codec.Record) {
 	si, err := w.store.Load(w.ctx, instanceID)
 	if err != nil {
 		w.fail(InvCrash, "", "the instance cannot be loaded: %v", err)
-		return si, codec.Record{}, interp.Meta{}
+		return si, codec.Record{}
 	}
 	rec, err := codec.DecodeRecord(si.Data)
 	if err != nil {
 		w.fail(InvCrash, "", "the stored record does not decode: %v", err)
-		return si, rec, interp.Meta{}
+	}
+	return si, rec
+}
+
+// storedMeta decodes a stored record's meta; the model's meta when the
+// bytes are the model's (the common case: no decoding).
+func (w *world) storedMeta(rec codec.Record) interp.Meta {
+	if bytes.Equal(rec.Meta, w.metaB) {
+		return w.meta
 	}
 	m, err := interp.DecodeMeta(rec.Meta)
 	if err != nil {
 		w.fail(InvCrash, "", "the stored meta does not decode: %v", err)
 	}
-	return si, rec, m
+	return m
+}
+
+// record notes in the run's last step what the store holds after it, for
+// the replay to compare with.
+func (w *world) record(si storage.Instance) {
+	st := &w.steps[len(w.steps)-1]
+	st.Version, st.Stored, st.Checked = si.Version, si.Data, true
 }
 
 // start begins the instance with input.
@@ -173,15 +188,27 @@ func (w *world) start(input any) {
 	w.say("start with %+v", input)
 	w.fold(b, ev, nil)
 	w.version = 1
-	w.compare()
+	si, rec := w.load()
+	if w.failure == nil {
+		w.record(si)
+		w.compareWith(si, rec, nil)
+	}
 }
 
-// fold applies ev to the model twice, checking the interpreter is a
-// function, and keeps the result. state is the state to apply it to; host
-// is what the host answered, when it applied ev (nil at the start).
+// fold applies ev to the model and keeps the result; state is the state to
+// apply it to. The interpreter must be a function: when the host answered
+// (host.ok), its transition was one application of ev to the same state
+// and meta, and the model's is a second one, compared with it by
+// compareWith and checkHostEffects; otherwise (the start, or a host that
+// crashed) fold applies ev twice and compares.
 func (w *world) fold(state []byte, ev interp.Event, host *hostAnswer) (interp.Result, bool) {
 	r1, err1 := interp.Apply(w.def, state, w.meta, ev)
-	r2, err2 := interp.Apply(w.def, state, w.meta, ev)
+	second := host == nil || !host.ok
+	var r2 interp.Result
+	err2 := err1
+	if second {
+		r2, err2 = interp.Apply(w.def, state, w.meta, ev)
+	}
 	switch {
 	case (err1 == nil) != (err2 == nil):
 		w.fail(InvDeterminism, w.where(), "%s\nApplied twice to the same state and meta, the %s event was accepted once and rejected once: %v / %v",
@@ -197,10 +224,10 @@ func (w *world) fold(state []byte, ev interp.Event, host *hostAnswer) (interp.Re
 		w.fail(InvInventedEvent, w.where(), "the store applied %s, which the interpreter rejects: %v / %v", ev.Kind, err1, err2)
 		return r1, false
 	}
-	m1, m2 := interp.EncodeMeta(r1.Meta), interp.EncodeMeta(r2.Meta)
-	if !bytes.Equal(r1.State, r2.State) || !bytes.Equal(m1, m2) || !effectsEqual(r1.Effects, r2.Effects) {
+	m1 := interp.EncodeMeta(r1.Meta)
+	if second && (!bytes.Equal(r1.State, r2.State) || !bytes.Equal(m1, interp.EncodeMeta(r2.Meta)) || !effectsEqual(r1.Effects, r2.Effects)) {
 		path := w.changedPath(r1.Meta)
-		if bytes.Equal(r1.State, r2.State) && bytes.Equal(m1, m2) {
+		if bytes.Equal(r1.State, r2.State) && bytes.Equal(m1, interp.EncodeMeta(r2.Meta)) {
 			path = effectsPath(r1.Effects, r2.Effects)
 		}
 		w.fail(InvDeterminism, path, "%s\nIn this run, the same (state, meta, %s event) gave different results (-first +second):\n%s%s%s",
@@ -232,22 +259,15 @@ func (w *world) effectsDiffIf(a, b []interp.Effect) string {
 	return effectsDiff(a, b)
 }
 
-// compare checks the stored record against the model: crash equivalence.
-func (w *world) compare() {
-	si, rec, m := w.load()
-	if w.failure == nil {
-		w.compareWith(si, rec, m, nil)
-	}
-}
-
 // compareWith checks the stored instance against the model; host is the
 // host's answer to the event just applied, if any.
-func (w *world) compareWith(si storage.Instance, rec codec.Record, m interp.Meta, host *hostAnswer) {
+func (w *world) compareWith(si storage.Instance, rec codec.Record, host *hostAnswer) {
 	if si.Version != w.version {
 		w.fail(InvCrash, "", "the store is at version %d, the model at %d", si.Version, w.version)
 		return
 	}
 	if !bytes.Equal(rec.State, w.state) || !bytes.Equal(rec.Meta, w.metaB) {
+		m := w.storedMeta(rec)
 		if w.hiddenInput(host, rec) {
 			w.fail(InvDeterminism, w.where(), "%s\nThe host committed one result and the model, applying the same event to the same state and meta, computed another (-model +stored):\n%s%s",
 				hiddenInputNote, w.stateDiff(w.state, rec.State), metaDiff(w.meta, m))
@@ -257,18 +277,22 @@ func (w *world) compareWith(si storage.Instance, rec codec.Record, m interp.Meta
 			w.stateDiff(w.state, rec.State), metaDiff(w.meta, m))
 		return
 	}
-	// Until its next event migrates it, an instance written by an older
-	// version holds the older state type: the invariant waits for that.
-	if w.opts.invariant != nil && int(max(m.Version, 1)) == w.def.Version() {
+	// The stored meta is the model's. Until its next event migrates it, an
+	// instance written by an older version holds the older state type: the
+	// invariant waits for that. A state the invariant passed already is
+	// not checked again.
+	if w.opts.invariant != nil && int(max(w.meta.Version, 1)) == w.def.Version() && !bytes.Equal(rec.State, w.invariantOK) {
 		s, err := w.decodeState(rec.State)
 		if err == nil {
 			err = w.opts.invariant(s)
 		}
 		if err != nil {
 			w.fail(InvUser, w.where(), "%v\nstate: %+v", err, s)
+		} else {
+			w.invariantOK = rec.State
 		}
 	}
-	w.checkDue(si, m, "after this step")
+	w.checkDue(si, w.meta, "after this step")
 }
 
 // apply sends ev through the host, arming crash first, and checks what the
@@ -279,10 +303,11 @@ func (w *world) apply(ev interp.Event, crash crashPoint, label string) (applied 
 	w.store.armed, w.store.fired = crash, noCrash
 	res, err := w.host.Apply(w.ctx, instanceID, ev)
 	w.store.armed = noCrash
-	si, rec, m := w.load()
+	si, rec := w.load()
 	if w.failure != nil {
 		return false, err
 	}
+	w.record(si)
 	applied = si.Version == w.version+1
 	crashed := w.store.fired != noCrash
 	outcome := "accepted"
@@ -308,11 +333,15 @@ func (w *world) apply(ev interp.Event, crash crashPoint, label string) (applied 
 		w.fail(InvPanic, pe.Path, "an event handler panicked while handling %q: %v", label, pe.Value)
 	}
 	var host *hostAnswer
+	var modelEffects []interp.Effect
 	if applied {
 		host = &hostAnswer{res: res, ok: err == nil && !crashed}
 		w.version++
 		if r, ok := w.fold(w.state, ev, host); ok {
-			w.checkHostEffects(host, r.Effects)
+			modelEffects = r.Effects
+			if host.ok {
+				w.steps[len(w.steps)-1].Effects = append([]interp.Effect{}, r.Effects...)
+			}
 		}
 		if ev.Kind == interp.Callback {
 			w.history = append(w.history, delivered{ev: ev, label: label})
@@ -322,7 +351,10 @@ func (w *world) apply(ev interp.Event, crash crashPoint, label string) (applied 
 		w.crash()
 	}
 	if w.failure == nil {
-		w.compareWith(si, rec, m, host) // the crash changed nothing in the store
+		w.compareWith(si, rec, host) // the crash changed nothing in the store
+	}
+	if applied {
+		w.checkHostEffects(host, modelEffects)
 	}
 	return applied, err
 }
@@ -334,8 +366,10 @@ func (w *world) crash() {
 	w.activity = map[uint64]engine.EffectInfo{} // the runner's memory
 	w.restart()
 	if w.failure == nil {
-		si, _, m := w.load()
-		w.checkDue(si, m, "after the crash")
+		si, rec := w.load()
+		if m := w.storedMeta(rec); w.failure == nil {
+			w.checkDue(si, m, "after the crash")
+		}
 	}
 }
 
@@ -343,6 +377,7 @@ func (w *world) crash() {
 // acknowledging them; with crash, it performs them and crashes before
 // acknowledging the last one.
 func (w *world) dispatch(n int, crash bool) {
+	stepAt := len(w.steps)
 	w.steps = append(w.steps, step{Kind: stepDispatch, N: n, Mid: crash})
 	out, err := w.store.Outbox(w.ctx, 1000)
 	if err != nil {
@@ -371,6 +406,7 @@ func (w *world) dispatch(n int, crash bool) {
 	if crash && len(acks) > 0 {
 		acks = acks[:len(acks)-1]
 	}
+	w.steps[stepAt].Acks = acks
 	if err := w.store.Ack(w.ctx, acks...); err != nil {
 		w.fail(InvEffects, "", "ack failed: %v", err)
 	}
@@ -484,17 +520,6 @@ func (w *world) missingEffects() {
 		sort.Strings(missing)
 		w.fail(InvEffects, "", "committed effects never dispatched: %s", strings.Join(missing, ", "))
 	}
-}
-
-// hash is the end state's fingerprint for the replay check.
-func (w *world) hash() [32]byte {
-	_, rec, _ := w.load()
-	h := sha256.New()
-	h.Write(rec.State)
-	h.Write(rec.Meta)
-	var out [32]byte
-	copy(out[:], h.Sum(nil))
-	return out
 }
 
 // decodeState decodes state bytes into a new *S.
