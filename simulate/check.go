@@ -99,7 +99,7 @@ func run(rt *rapid.T, def *dsl.Definition, opts *config, tb *reportTB, x *explor
 	w := newWorld(def, opts)
 	w.reports, w.explorer = tb, x
 	w.visits, w.reached = map[eventKey]int{}, map[string]int{}
-	w.swarm = describeSwarm(a.kinds)
+	w.swarm = a.kinds
 	if goal != nil {
 		w.goal = goal.String()
 	}
@@ -146,15 +146,15 @@ func (w *world) report() string {
 	o := w.opts
 	fmt.Fprintf(&b, "options: crashes %v, duplicates %v, cancel %v, upgrade %v, liveness bound %d\n",
 		onOff(!o.noCrashes), onOff(!o.noDuplicates), onOff(!o.noCancel), o.upgrade != nil, o.liveness)
-	if w.swarm != "" {
-		fmt.Fprintf(&b, "swarm (this run's action weights): %s\n", w.swarm)
+	if len(w.swarm) > 0 {
+		fmt.Fprintf(&b, "swarm (this run's action weights): %s\n", describeSwarm(w.swarm))
 	}
 	if w.goal != "" {
 		fmt.Fprintf(&b, "goal (an event no earlier run reached): %s\n", w.goal)
 	}
 	b.WriteString("trace:\n")
-	for _, l := range w.trace {
-		b.WriteString("  " + l + "\n")
+	for i, l := range w.trace {
+		fmt.Fprintf(&b, "  %d. %s\n", i+1, l)
 	}
 	if w.replayHint != "" {
 		b.WriteString(w.replayHint)
@@ -179,35 +179,54 @@ type pending struct {
 	on     *ast.Node // the On of a custom event or timer
 }
 
+// pending lists the callbacks of kind the model's instance waits for. The
+// lists are computed once per model state (actions ask many times); the
+// caller must not modify them.
 func (w *world) pending(kind interp.TriggerKind) []pending {
-	tree := ast.TreeOf(w.def)
-	var out []pending
-	for _, th := range w.current().Threads {
-		for _, p := range th.Waits {
-			if p.Kind != kind {
-				continue
-			}
-			pe := pending{thread: th.ID, path: th.Path, p: p}
-			if n := tree.Index[th.Path]; n != nil && n.Kind == ast.Wait {
-				for _, on := range n.Branches {
-					if on.Name == p.Event {
-						pe.on = on
+	c := &w.pendingCache
+	if !c.valid || c.applied != w.applied || c.def != w.def {
+		*c = pendingCache{valid: true, applied: w.applied, def: w.def}
+		tree := ast.TreeOf(w.def)
+		for _, th := range w.current().Threads {
+			for _, p := range th.Waits {
+				if int(p.Kind) >= len(c.byKind) {
+					continue
+				}
+				pe := pending{thread: th.ID, path: th.Path, p: p}
+				if n := tree.Index[th.Path]; n != nil && n.Kind == ast.Wait {
+					for _, on := range n.Branches {
+						if on.Name == p.Event {
+							pe.on = on
+						}
 					}
 				}
+				c.byKind[p.Kind] = append(c.byKind[p.Kind], pe)
 			}
-			out = append(out, pe)
 		}
 	}
-	return out
+	if int(kind) >= len(c.byKind) {
+		return nil
+	}
+	return c.byKind[kind]
+}
+
+// pendingCache holds pending's lists for one model state: the model
+// changes only by fold (applied) and by an upgrade (def).
+type pendingCache struct {
+	valid   bool
+	applied int
+	def     *dsl.Definition
+	byKind  [4][]pending // by interp.TriggerKind
 }
 
 type actions struct {
-	w      *world
-	sim    *Sim
-	probes int       // events sent to the finished instance
-	kinds  []kind    // the run's swarm configuration
-	goal   *eventKey // the event the run aims at, if any
-	tries  int       // attempts at the goal
+	w       *world
+	sim     *Sim
+	probes  int       // events sent to the finished instance
+	kinds   []kind    // the run's swarm configuration
+	weights []int     // pickKind's buffer
+	goal    *eventKey // the event the run aims at, if any
+	tries   int       // attempts at the goal
 }
 
 // done reports whether the instance has finished and has already been shown
@@ -227,14 +246,14 @@ func (a *actions) deliver(src source, crash crashPoint) {
 
 func (a *actions) deliverTo(src source, pe pending, crash crashPoint) {
 	w := a.w
-	payload, text := w.payload(src, pe)
-	label := fmt.Sprintf("deliver %s(%s) to thread %s at wait %q (callback %d)", pe.p.Event, text, pe.thread, pe.path, pe.p.Callback)
+	payload, v := w.payload(src, pe)
+	label := say("deliver %s(%+v) to thread %s at wait %q (callback %d)", pe.p.Event, v, pe.thread, pe.path, pe.p.Callback)
 	w.apply(interp.Event{Kind: interp.Callback, Callback: pe.p.Callback, Payload: payload}, crash, label)
 }
 
 // payload draws an event's payload: the user's generator, else a value of
 // the event's payload type.
-func (w *world) payload(src source, pe pending) ([]byte, string) {
+func (w *world) payload(src source, pe pending) ([]byte, any) {
 	var v any
 	if gen, ok := w.opts.payloads[pe.p.Event]; ok && src.rapid() != nil {
 		v = gen(src.rapid())
@@ -245,7 +264,7 @@ func (w *world) payload(src source, pe pending) ([]byte, string) {
 	if err != nil {
 		panic(fmt.Sprintf("simulate: payload for %q does not encode: %v", pe.p.Event, err))
 	}
-	return b, fmt.Sprintf("%+v", v)
+	return b, v
 }
 
 func (a *actions) timer(src source, crash crashPoint) {
@@ -260,7 +279,7 @@ func (a *actions) fire(pe pending, crash crashPoint) {
 	w.moveClock(at)
 	// As in the engine, a timer fires by a Resume of an instance the due
 	// index lists, not by its callback.
-	w.resumeDue(crash, fmt.Sprintf("time for timer %s of thread %s at wait %q (due %s)", pe.p.Event, pe.thread, pe.path, at.Format(time.DateTime)))
+	w.resumeDue(crash, say("time for timer %s of thread %s at wait %q (due %s)", pe.p.Event, pe.thread, pe.path, dateTime(at)))
 }
 
 // moveClock moves the simulated clock forward to t (never back).
@@ -304,7 +323,7 @@ func (w *world) finishActivity(src source, info engine.EffectInfo, outcome strin
 				panic(fmt.Sprintf("simulate: the stub result for %q does not encode: %v", info.Path, err))
 			}
 			ev.Payload = b
-			outcome = fmt.Sprintf("success (stub: %+v)", v)
+			outcome = fmt.Sprintf("success (stub: %+v)", v) // rare: stubs only
 			break
 		}
 		out, err := w.def.RunActivity(w.ctx, info.Path, info.Data)
@@ -323,7 +342,7 @@ func (w *world) finishActivity(src source, info engine.EffectInfo, outcome strin
 		ev.Error = "simulated timeout: context deadline exceeded"
 	}
 	delete(w.activity, info.Callback)
-	label := fmt.Sprintf("activity %q of thread %s, attempt %d: %s", info.Path, info.Thread, info.Attempt, outcome)
+	label := say("activity %q of thread %s, attempt %d: %s", info.Path, info.Thread, info.Attempt, outcome)
 	applied, _ := w.apply(ev, crash, label)
 	if info.ID != "" && (applied || !w.waitsFor(info.Callback)) {
 		if err := w.store.Ack(w.ctx, info.ID); err != nil {
@@ -332,19 +351,22 @@ func (w *world) finishActivity(src source, info engine.EffectInfo, outcome strin
 	}
 }
 
+// clockJumps are the clock action's jumps: mostly short, as a day fires
+// every timer.
+var clockJumps = []time.Duration{time.Second, time.Minute, 10 * time.Minute, time.Second, time.Minute, time.Hour, 24 * time.Hour}
+
 func (a *actions) clock(rt *rapid.T) {
 	if a.done() {
 		return
 	}
 	w := a.w
-	// Mostly short jumps: a day is drawn rarely, as it fires every timer.
-	d := rapid.SampledFrom([]time.Duration{time.Second, time.Minute, 10 * time.Minute, time.Second, time.Minute, time.Hour, 24 * time.Hour}).Draw(rt, "advance")
+	d := clockJumps[ints(0, len(clockJumps)-1).Draw(rt, "advance")]
 	w.moveClock(w.clock.Now().Add(d))
-	w.resumeDue(noCrash, fmt.Sprintf("advance the clock %v", d))
+	w.resumeDue(noCrash, say("advance the clock %v", d))
 }
 
 func (a *actions) dispatch(rt *rapid.T) {
-	a.w.dispatch(rapid.IntRange(1, 4).Draw(rt, "effects"), false)
+	a.w.dispatch(ints(1, 4).Draw(rt, "effects"), false)
 }
 
 func (a *actions) duplicate(rt *rapid.T) {
@@ -353,7 +375,7 @@ func (a *actions) duplicate(rt *rapid.T) {
 	}
 	w := a.w
 	d := pick(rapidSource{rt}, w.history, "duplicate")
-	w.apply(d.ev, noCrash, "again: "+d.label)
+	w.apply(d.ev, noCrash, say("again: %s", d.label))
 }
 
 func (a *actions) stale(rt *rapid.T) {
@@ -374,7 +396,7 @@ func (a *actions) stale(rt *rapid.T) {
 		}
 	}
 	cb := pick(rapidSource{rt}, stale, "stale")
-	w.apply(interp.Event{Kind: interp.Callback, Callback: cb}, noCrash, fmt.Sprintf("deliver stale callback %d", cb))
+	w.apply(interp.Event{Kind: interp.Callback, Callback: cb}, noCrash, say("deliver stale callback %d", cb))
 }
 
 func (a *actions) unknown(rt *rapid.T) {
@@ -382,22 +404,22 @@ func (a *actions) unknown(rt *rapid.T) {
 		return
 	}
 	w := a.w
-	cb := w.meta.NextCallback + uint64(rapid.IntRange(1, 5).Draw(rt, "unknown"))
-	w.apply(interp.Event{Kind: interp.Callback, Callback: cb}, noCrash, fmt.Sprintf("deliver unknown callback %d", cb))
+	cb := w.meta.NextCallback + uint64(ints(1, 5).Draw(rt, "unknown"))
+	w.apply(interp.Event{Kind: interp.Callback, Callback: cb}, noCrash, say("deliver unknown callback %d", cb))
 }
 
 func (a *actions) crash(rt *rapid.T) {
-	switch rapid.SampledFrom([]string{"before commit", "after commit", "mid-dispatch"}).Draw(rt, "crash") {
-	case "before commit":
+	switch ints(0, 2).Draw(rt, "crash: before commit, after commit, mid-dispatch") {
+	case 0:
 		a.eventWith(rt, beforeCommit)
-	case "after commit":
+	case 1:
 		a.eventWith(rt, afterCommit)
 	default:
 		out, _ := a.w.store.Outbox(a.w.ctx, 5)
 		if len(out) == 0 {
 			rt.Skip("nothing to dispatch")
 		}
-		a.w.dispatch(rapid.IntRange(1, len(out)).Draw(rt, "effects"), true)
+		a.w.dispatch(ints(1, len(out)).Draw(rt, "effects"), true)
 	}
 }
 
@@ -422,10 +444,10 @@ func (a *actions) cancel(rt *rapid.T) {
 	}
 	// Cancel ends most workflows at once; drawn at full rate it would cut
 	// nearly every run short, so it goes through one time in eight.
-	if rapid.IntRange(0, 7).Draw(rt, "cancel now") != 0 {
+	if ints(0, 7).Draw(rt, "cancel now") != 0 {
 		return
 	}
-	a.w.apply(interp.Event{Kind: interp.Cancel}, noCrash, "cancel")
+	a.w.apply(interp.Event{Kind: interp.Cancel}, noCrash, say("cancel"))
 }
 
 func (a *actions) swap(rt *rapid.T) {
@@ -498,7 +520,7 @@ func (w *world) liveness(src source, a *actions) {
 		}
 		if len(moves) == 0 {
 			if w.runnable() && w.nextDue() {
-				w.resumeDue(noCrash, "wait for the next due time")
+				w.resumeDue(noCrash, say("wait for the next due time"))
 				continue
 			}
 			break

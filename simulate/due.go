@@ -1,7 +1,6 @@
 package simulate
 
 import (
-	"fmt"
 	"time"
 
 	"github.com/weftflow/weft/interp"
@@ -33,15 +32,20 @@ func storedDue(m interp.Meta) time.Time {
 	return storage.NormalizeDue(t)
 }
 
-// checkDue checks that the stored instance si and the due index agree with
-// the committed meta m; when names the moment, for the report.
-func (w *world) checkDue(si storage.Instance, m interp.Meta, when string) {
+// checkDue checks that the stored instance si and, with index, the due
+// index agree with the committed meta m; when names the moment, for the
+// report. The index is read after every commit and every crash: nothing
+// else writes it.
+func (w *world) checkDue(si storage.Instance, m interp.Meta, index bool, when string) {
 	if w.failure != nil {
 		return
 	}
 	want := storedDue(m)
 	if !si.Due.Equal(want) {
 		w.fail(InvDueIndex, w.where(), "%s the stored instance's Due is %s, but its meta says %s", when, showDue(si.Due), showDue(want))
+		return
+	}
+	if !index {
 		return
 	}
 	listed, ok := w.dueEntry(dueHorizon)
@@ -73,7 +77,7 @@ func (w *world) dueEntry(t time.Time) (time.Time, bool) {
 // resumeDue does what the engine's dispatcher does when the clock reaches
 // a due time: it asks the due index and, if the index lists the instance
 // as due now, sends it a Resume. It reports whether it sent one.
-func (w *world) resumeDue(crash crashPoint, label string) bool {
+func (w *world) resumeDue(crash crashPoint, label text) bool {
 	at, ok := w.dueEntry(w.clock.Now())
 	if !ok {
 		if w.failure == nil {
@@ -81,7 +85,7 @@ func (w *world) resumeDue(crash crashPoint, label string) bool {
 		}
 		return false
 	}
-	w.apply(interp.Event{Kind: interp.Resume}, crash, fmt.Sprintf("%s: the due index lists the instance (due %s), resume", label, showDue(at)))
+	w.apply(interp.Event{Kind: interp.Resume}, crash, say("%s: the due index lists the instance (due %s), resume", label, dueTime(at)))
 	return true
 }
 
@@ -97,6 +101,16 @@ func (w *world) nextDue() bool {
 	w.moveClock(at.Add(storage.DuePrecision - time.Nanosecond))
 	return true
 }
+
+// dueTime shows a due time when formatted.
+type dueTime time.Time
+
+func (t dueTime) String() string { return showDue(time.Time(t)) }
+
+// dateTime shows a time to the second when formatted.
+type dateTime time.Time
+
+func (t dateTime) String() string { return time.Time(t).Format(time.DateTime) }
 
 func showDue(t time.Time) string {
 	if t.IsZero() {

@@ -40,6 +40,11 @@ func (r *reportTB) failed(report string) {
 	r.seen = append(r.seen, report)
 }
 
+// Helper does nothing: rapid calls it before every action, and
+// testing's Helper walks the stack each time. Failures are reported from
+// rapid's code either way.
+func (r *reportTB) Helper() {}
+
 // Errorf reports a failure, weft's report first.
 func (r *reportTB) Errorf(format string, args ...any) {
 	r.TB.Helper()

@@ -2,6 +2,7 @@ package simulate
 
 import (
 	"math/rand/v2"
+	"sync"
 
 	"pgregory.net/rapid"
 )
@@ -17,7 +18,21 @@ type source interface {
 type rapidSource struct{ t *rapid.T }
 
 func (s rapidSource) intn(lo, hi int, label string) int {
-	return rapid.IntRange(lo, hi).Draw(s.t, label)
+	return ints(lo, hi).Draw(s.t, label)
+}
+
+// intGens caches rapid's generators by range: making one allocates, and a
+// run draws hundreds of integers from a handful of ranges.
+var intGens sync.Map // [2]int -> *rapid.Generator[int]
+
+// ints is rapid.IntRange(lo, hi), made once per range.
+func ints(lo, hi int) *rapid.Generator[int] {
+	k := [2]int{lo, hi}
+	if g, ok := intGens.Load(k); ok {
+		return g.(*rapid.Generator[int])
+	}
+	g, _ := intGens.LoadOrStore(k, rapid.IntRange(lo, hi))
+	return g.(*rapid.Generator[int])
 }
 func (s rapidSource) rapid() *rapid.T { return s.t }
 

@@ -23,7 +23,7 @@ type step struct {
 	Input []byte       // start: the encoded start state
 	Event interp.Event // event: what was applied (Time included)
 	Crash crashPoint   // event: where the host crashed
-	Label string
+	Label text
 	N     int       // dispatch: how many effects
 	Mid   bool      // dispatch: crash before the last acknowledgement
 	Acks  []string  // dispatch: the effects acknowledged
@@ -152,7 +152,7 @@ func (r *replayer) compare(i int, s *step) *Violation {
 }
 
 func (r *replayer) diverged(i int, s *step, detail string) *Violation {
-	what := s.Label
+	what := s.Label.String()
 	switch s.Kind {
 	case stepStart:
 		what = "start"
@@ -207,7 +207,7 @@ func (w *world) send(event string, payload any) error {
 			return err
 		}
 		_, err = w.apply(interp.Event{Kind: interp.Callback, Callback: pe.p.Callback, Payload: b}, noCrash,
-			fmt.Sprintf("user action: deliver %s%+v to thread %s at wait %q", event, payload, pe.thread, pe.path))
+			say("user action: deliver %s%+v to thread %s at wait %q", event, payload, pe.thread, pe.path))
 		return err
 	}
 	return fmt.Errorf("simulate: no thread waits for %q", event)

@@ -42,7 +42,7 @@ const maxWeight = 4
 func drawSwarm(rt *rapid.T, kinds []kind) []kind {
 	on := 0
 	for i := range kinds {
-		kinds[i].weight = rapid.IntRange(0, maxWeight).Draw(rt, "swarm: "+kinds[i].name)
+		kinds[i].weight = ints(0, maxWeight).Draw(rt, kinds[i].name)
 		if kinds[i].name == "deliver" || kinds[i].name == "activity" {
 			kinds[i].weight *= 2
 		}
@@ -59,8 +59,7 @@ func drawSwarm(rt *rapid.T, kinds []kind) []kind {
 // of a timer), falling back to every kind that is ready, then to all.
 // Kinds are in the order rapid shrinks towards (deliveries first, crashes
 // last).
-func pickKind(rt *rapid.T, kinds []kind) kind {
-	weights := make([]int, len(kinds))
+func pickKind(rt *rapid.T, kinds []kind, weights []int) kind {
 	total := 0
 	for i, k := range kinds {
 		if k.weight > 0 && (k.ready == nil || k.ready()) {
@@ -82,7 +81,7 @@ func pickKind(rt *rapid.T, kinds []kind) kind {
 		}
 		total = len(weights)
 	}
-	n := rapid.IntRange(0, total-1).Draw(rt, "action")
+	n := ints(0, total-1).Draw(rt, "action")
 	for i, k := range kinds {
 		if n < weights[i] {
 			return k
@@ -108,11 +107,15 @@ func describeSwarm(kinds []kind) string {
 // step is one action of a run: the goal's when it is at hand (three times
 // in four), else a kind drawn by the swarm's weights.
 func (a *actions) step(rt *rapid.T) {
-	if a.goalReady() && rapid.IntRange(0, 3).Draw(rt, "pursue the goal") > 0 {
+	if a.goalReady() && ints(0, 3).Draw(rt, "pursue the goal") > 0 {
 		a.pursue(rapidSource{rt})
 		return
 	}
-	pickKind(rt, a.kinds).act(rt)
+	if len(a.weights) != len(a.kinds) {
+		a.weights = make([]int, len(a.kinds))
+	}
+	clear(a.weights)
+	pickKind(rt, a.kinds, a.weights).act(rt)
 }
 
 // goalReady reports whether the run's goal is open and its action can be
@@ -189,7 +192,7 @@ func (a *actions) pursue(src source) {
 	case evActivityFailed:
 		w.finishActivity(src, pick(src, a.goalActivities(), "goal activity"), pick(src, []string{"error", "timeout"}, "goal outcome"), noCrash)
 	case evCancel:
-		w.apply(interp.Event{Kind: interp.Cancel}, noCrash, fmt.Sprintf("cancel (the run's goal: %s)", g))
+		w.apply(interp.Event{Kind: interp.Cancel}, noCrash, say("cancel (the run's goal: %s)", g))
 	}
 }
 
@@ -200,7 +203,7 @@ func drawGoal(rt *rapid.T, x *explorer) *eventKey {
 	if x == nil || len(x.goals) == 0 {
 		return nil
 	}
-	g := x.goals[rapid.IntRange(0, len(x.goals)-1).Draw(rt, "goal")]
+	g := x.goals[ints(0, len(x.goals)-1).Draw(rt, "goal")]
 	if x.steer(g) {
 		rt.Skip("goal reached by an earlier run")
 	}

@@ -63,8 +63,8 @@ type world struct {
 	clock *engine.FakeClock
 	host  Host
 	ctx   context.Context
-	steps []step   // what happened, for the replay
-	trace []string // the same, in words
+	steps []step // what happened, for the replay
+	trace []text // the same, in words
 
 	// The model: the events the store applied, folded by the pure
 	// interpreter. The stored record must equal the fold byte for byte.
@@ -82,24 +82,27 @@ type world struct {
 	teardowns map[uint64][]string // callback -> distinct teardown effect IDs
 	activity  map[uint64]engine.EffectInfo
 
-	crashes     int       // simulated crashes so far
-	invariantOK []byte    // the last state Options.Invariant passed
+	crashes     int    // simulated crashes so far
+	invariantOK []byte // the last state Options.Invariant passed
+	lastData    []byte // the record loaded last, and decoded
+	lastRec     codec.Record
 	reports     *reportTB // where a failing run's report goes, in a Check
 	explorer    *explorer // the Check's memory across runs, if any
-	swarm       string    // the run's swarm configuration, for the report
+	swarm       []kind    // the run's swarm configuration, for the report
 	goal        string    // the run's goal, for the report
 
 	// Coverage of this run: events caused and waiting positions reached
 	// (nil maps: not counted).
-	visits     map[eventKey]int
-	reached    map[string]int
-	failure    *Violation
-	replayHint string // how to replay a failure, when not from a rapid test
+	visits       map[eventKey]int
+	reached      map[string]int
+	pendingCache pendingCache
+	failure      *Violation
+	replayHint   string // how to replay a failure, when not from a rapid test
 }
 
 type delivered struct {
 	ev    interp.Event
-	label string
+	label text
 }
 
 func newWorld(def *dsl.Definition, opts *config) *world {
@@ -136,17 +139,24 @@ func (w *world) fail(inv, path, format string, args ...any) {
 }
 
 func (w *world) say(format string, args ...any) {
-	w.trace = append(w.trace, fmt.Sprintf("%d. ", len(w.trace)+1)+fmt.Sprintf(format, args...))
+	w.trace = append(w.trace, say(format, args...))
 }
 
-// load reads the committed record.
+// load reads the committed record. A record byte for byte the one loaded
+// last (most steps change nothing) is not decoded again.
 func (w *world) load() (storage.Instance, codec.Record) {
 	si, err := w.store.Load(w.ctx, instanceID)
 	if err != nil {
 		w.fail(InvCrash, "", "the instance cannot be loaded: %v", err)
 		return si, codec.Record{}
 	}
+	if w.lastData != nil && bytes.Equal(si.Data, w.lastData) {
+		return si, w.lastRec
+	}
 	rec, err := codec.DecodeRecord(si.Data)
+	if err == nil {
+		w.lastData, w.lastRec = si.Data, rec
+	}
 	if err != nil {
 		w.fail(InvCrash, "", "the stored record does not decode: %v", err)
 	}
@@ -191,7 +201,7 @@ func (w *world) start(input any) {
 	si, rec := w.load()
 	if w.failure == nil {
 		w.record(si)
-		w.compareWith(si, rec, nil)
+		w.compareWith(si, rec, nil, true)
 	}
 }
 
@@ -260,8 +270,9 @@ func (w *world) effectsDiffIf(a, b []interp.Effect) string {
 }
 
 // compareWith checks the stored instance against the model; host is the
-// host's answer to the event just applied, if any.
-func (w *world) compareWith(si storage.Instance, rec codec.Record, host *hostAnswer) {
+// host's answer to the event just applied, if any, and committed says
+// whether the step committed.
+func (w *world) compareWith(si storage.Instance, rec codec.Record, host *hostAnswer, committed bool) {
 	if si.Version != w.version {
 		w.fail(InvCrash, "", "the store is at version %d, the model at %d", si.Version, w.version)
 		return
@@ -292,12 +303,12 @@ func (w *world) compareWith(si storage.Instance, rec codec.Record, host *hostAns
 			w.invariantOK = rec.State
 		}
 	}
-	w.checkDue(si, w.meta, "after this step")
+	w.checkDue(si, w.meta, committed, "after this step")
 }
 
 // apply sends ev through the host, arming crash first, and checks what the
 // store did against what the host said.
-func (w *world) apply(ev interp.Event, crash crashPoint, label string) (applied bool, err error) {
+func (w *world) apply(ev interp.Event, crash crashPoint, label text) (applied bool, err error) {
 	ev.Time = w.clock.Now()
 	w.steps = append(w.steps, step{Kind: stepEvent, Event: ev, Crash: crash, Label: label})
 	w.store.armed, w.store.fired = crash, noCrash
@@ -310,27 +321,27 @@ func (w *world) apply(ev interp.Event, crash crashPoint, label string) (applied 
 	w.record(si)
 	applied = si.Version == w.version+1
 	crashed := w.store.fired != noCrash
-	outcome := "accepted"
+	outcome := say("accepted")
 	switch {
 	case crashed && applied:
-		outcome = "the host crashed " + w.store.fired.String() + "; the store applied it"
+		outcome = say("the host crashed %s; the store applied it", w.store.fired)
 	case crashed:
-		outcome = "the host crashed " + w.store.fired.String() + "; the store did not apply it"
+		outcome = say("the host crashed %s; the store did not apply it", w.store.fired)
 	case err != nil:
-		outcome = "rejected: " + short(err)
+		outcome = say("rejected: %s", shortError{err})
 	}
 	w.say("%s: %s", label, outcome)
 	switch {
 	case si.Version != w.version && !applied:
 		w.fail(InvInventedEvent, "", "the store version jumped from %d to %d on one event", w.version, si.Version)
 	case err == nil && !applied:
-		w.fail(InvLostEvent, w.where(), "the host acknowledged %q but the store does not have it", label)
+		w.fail(InvLostEvent, w.where(), "the host acknowledged %q but the store does not have it", label.String())
 	case err != nil && !crashed && !errors.Is(err, ErrCrash) && applied:
-		w.fail(InvRejectedChange, w.where(), "the host rejected %q (%v) but the store applied it", label, err)
+		w.fail(InvRejectedChange, w.where(), "the host rejected %q (%v) but the store applied it", label.String(), err)
 	}
 	var pe *interp.PanicError
 	if errors.As(err, &pe) {
-		w.fail(InvPanic, pe.Path, "an event handler panicked while handling %q: %v", label, pe.Value)
+		w.fail(InvPanic, pe.Path, "an event handler panicked while handling %q: %v", label.String(), pe.Value)
 	}
 	var host *hostAnswer
 	var modelEffects []interp.Effect
@@ -351,7 +362,7 @@ func (w *world) apply(ev interp.Event, crash crashPoint, label string) (applied 
 		w.crash()
 	}
 	if w.failure == nil {
-		w.compareWith(si, rec, host) // the crash changed nothing in the store
+		w.compareWith(si, rec, host, applied) // the crash changed nothing in the store
 	}
 	if applied {
 		w.checkHostEffects(host, modelEffects)
@@ -368,7 +379,7 @@ func (w *world) crash() {
 	if w.failure == nil {
 		si, rec := w.load()
 		if m := w.storedMeta(rec); w.failure == nil {
-			w.checkDue(si, m, "after the crash")
+			w.checkDue(si, m, true, "after the crash")
 		}
 	}
 }
@@ -388,7 +399,7 @@ func (w *world) dispatch(n int, crash bool) {
 		n = len(out)
 	}
 	var acks []string
-	var kinds []string
+	var kinds []interp.EffectKind
 	for _, se := range out[:n] {
 		info, err := engine.DecodeEffect(se)
 		if err != nil {
@@ -396,7 +407,7 @@ func (w *world) dispatch(n int, crash bool) {
 			return
 		}
 		w.perform(info)
-		kinds = append(kinds, info.Kind.String())
+		kinds = append(kinds, info.Kind)
 		// As in the engine, an activity's effect is acknowledged once its
 		// result is delivered, so a crash before that runs it again.
 		if info.Kind != interp.RunActivity || !w.waitsFor(info.Callback) {
@@ -411,12 +422,12 @@ func (w *world) dispatch(n int, crash bool) {
 		w.fail(InvEffects, "", "ack failed: %v", err)
 	}
 	if crash {
-		w.say("dispatch %d effects (%s), crash before the last acknowledgement", n, strings.Join(kinds, ", "))
+		w.say("dispatch %d effects (%s), crash before the last acknowledgement", n, joined(kinds))
 		w.crash()
 		return
 	}
 	if n > 0 {
-		w.say("dispatch %d effects (%s)", n, strings.Join(kinds, ", "))
+		w.say("dispatch %d effects (%s)", n, joined(kinds))
 	}
 }
 
@@ -570,6 +581,22 @@ func (w *world) changedPath(m interp.Meta) string {
 	}
 	return strings.Join(ps, ", ")
 }
+
+// joined shows effect kinds as a list when formatted.
+type joined []interp.EffectKind
+
+func (j joined) String() string {
+	s := make([]string, len(j))
+	for i, k := range j {
+		s[i] = k.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+// shortError shows an error as short does, when formatted.
+type shortError struct{ err error }
+
+func (e shortError) String() string { return short(e.err) }
 
 // short is the last part of an error chain, for trace lines.
 func short(err error) string {
