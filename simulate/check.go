@@ -150,7 +150,7 @@ func (w *world) report() string {
 		fmt.Fprintf(&b, "swarm (this run's action weights): %s\n", describeSwarm(w.swarm))
 	}
 	if w.goal != "" {
-		fmt.Fprintf(&b, "goal (an event no earlier run reached): %s\n", w.goal)
+		fmt.Fprintf(&b, "goal (the event this run aimed at): %s\n", w.goal)
 	}
 	b.WriteString("trace:\n")
 	for i, l := range w.trace {
