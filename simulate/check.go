@@ -35,7 +35,18 @@ func Check[S any](t rapid.TB, def *dsl.Definition, opts Options[S]) *Coverage {
 	cfg := opts.config()
 	tb := &reportTB{TB: t}
 	x := newExplorer(def, cfg)
-	rapid.Check(tb, func(rt *rapid.T) { run(rt, def, cfg, tb, x) })
+	clock := newBudget(t)
+	rapid.Check(tb, func(rt *rapid.T) {
+		if clock.over() && !x.frozen {
+			return // the test's -timeout is near: pass the remaining checks untried
+		}
+		start := time.Now()
+		run(rt, def, cfg, tb, x)
+		clock.spent(time.Since(start))
+	})
+	if clock.skipped > 0 {
+		t.Logf("weft: stopped after %d runs, %d left untried: the test's -timeout is near", x.runs, clock.skipped)
+	}
 	cov := x.coverage()
 	if !t.Failed() {
 		t.Logf("%s", cov)
