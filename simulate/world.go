@@ -114,6 +114,7 @@ func newWorld(def *dsl.Definition, opts *config) *world {
 		opts: opts, def: def, store: &faultStore{Store: st}, clock: engine.NewFakeClock(simStart),
 		ctx: context.Background(), effects: map[string]interp.Effect{}, performed: map[string]int{},
 		setups: map[uint64]string{}, teardowns: map[uint64][]string{}, activity: map[uint64]engine.EffectInfo{},
+		steps: make([]step, 0, 32),
 	}
 	w.restart()
 	return w
@@ -351,7 +352,7 @@ func (w *world) apply(ev interp.Event, crash crashPoint, label text) (applied bo
 		if r, ok := w.fold(w.state, ev, host); ok {
 			modelEffects = r.Effects
 			if host.ok {
-				w.steps[len(w.steps)-1].Effects = append([]interp.Effect{}, r.Effects...)
+				w.steps[len(w.steps)-1].Effects = r.Effects // a fresh slice from Apply
 			}
 		}
 		if ev.Kind == interp.Callback {
@@ -388,8 +389,6 @@ func (w *world) crash() {
 // acknowledging them; with crash, it performs them and crashes before
 // acknowledging the last one.
 func (w *world) dispatch(n int, crash bool) {
-	stepAt := len(w.steps)
-	w.steps = append(w.steps, step{Kind: stepDispatch, N: n, Mid: crash})
 	out, err := w.store.Outbox(w.ctx, 1000)
 	if err != nil {
 		w.fail(InvEffects, "", "the outbox cannot be read: %v", err)
@@ -398,6 +397,11 @@ func (w *world) dispatch(n int, crash bool) {
 	if n < 0 || n > len(out) {
 		n = len(out)
 	}
+	if n == 0 && !crash {
+		return // nothing to do, nothing to replay
+	}
+	stepAt := len(w.steps)
+	w.steps = append(w.steps, step{Kind: stepDispatch, N: n, Mid: crash})
 	var acks []string
 	var kinds []interp.EffectKind
 	for _, se := range out[:n] {
