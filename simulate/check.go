@@ -23,9 +23,14 @@ import (
 // unknown callbacks, crashes around commits and dispatches, a definition
 // swap, cancellation), runs them through the real interpreter and engine
 // over an in-memory store, and checks the invariants after every action;
-// then a liveness phase drives the instance to its end. A failure reports
-// the broken invariant, where, and the shrunk trace in plain words; rapid
-// prints the seed and saves a fail file to replay it.
+// then a liveness phase drives the instance to its end. Each run draws its
+// own weights for the kinds of action (swarm testing) and aims at an event
+// no earlier run reached. A failure reports the broken invariant, where,
+// and the shrunk trace in plain words; rapid prints the seed and saves a
+// fail file to replay it.
+//
+// Check returns the [Coverage] its runs reached, and logs it through t when
+// they passed; nil if opts is for another state type than def's.
 func Check[S any](t rapid.TB, def *dsl.Definition, opts Options[S]) *Coverage {
 	t.Helper()
 	if st := reflect.TypeFor[S](); st != def.StateType() {

@@ -124,8 +124,10 @@
 //     nor rests where [Options.Resting] allows (or it never started).
 //   - [InvPositions]: after an upgrade, a parked thread's position or a
 //     pending event no longer exists in the new definition.
-//   - [InvReplay]: the recorded steps replayed on a fresh host reached a
-//     different end state; catches hidden inputs outside the recorded ones.
+//   - [InvReplay]: the recorded steps replayed on a fresh store and host
+//     stored a different instance (or transition effects) after some step;
+//     catches hidden inputs that only a new process sees, such as a
+//     package variable set at startup.
 //   - [InvRejectedChange]: the host rejected an event, without crashing,
 //     but the store applied it.
 //   - [InvDueIndex]: after a commit or a crash, the stored Instance.Due or
