@@ -79,11 +79,11 @@ func TestHiddenInputOnlyInTheEffects(t *testing.T) {
 }
 
 // clockTicks stands for a wall clock read by a handler, whose reading the
-// host sees differently from every later one: each delivery is handled
-// three times (by the host, then twice by the model), and only the host's
-// call sees an odd tick. The model agrees with itself; the store holds what
-// the host computed. Without crashes in the trace this was reported as
-// "crash equivalence", which points at the store.
+// host sees differently from the model: a delivery is handled by the host
+// and then by the model, and the host's first call is the only one to see
+// tick 1. The store holds what the host computed. Before hidden inputs had
+// their own report, a difference the model's two applications agreed on
+// was reported as "crash equivalence", which points at the store.
 var clockTicks int
 
 func TestHiddenInputSeenOnlyByTheHost(t *testing.T) {
@@ -104,8 +104,8 @@ func TestHiddenInputSeenOnlyByTheHost(t *testing.T) {
 }
 
 // gate rejects a delivery unless a package variable says otherwise: the
-// host accepts, the model (applying the same event to the same state)
-// rejects. This was reported as "no invented events".
+// host accepts (its call is the first), the model, applying the same event
+// to the same state, rejects. This was reported as "no invented events".
 var gate int
 
 func TestHiddenInputRejectsOnTheModel(t *testing.T) {
