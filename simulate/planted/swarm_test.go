@@ -3,7 +3,10 @@ package planted_test
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -109,4 +112,30 @@ func BenchmarkCancelAfterPayment(b *testing.B) {
 	}
 	b.ReportMetric(float64(runs)/float64(b.N), "runs-to-find")
 	b.ReportMetric(float64(missed), "missed")
+}
+
+// The failing run's seed replays it as the first run of a new Check: which
+// runs a Check skips depends on earlier runs, but a run itself depends only
+// on its draws.
+func TestSteeredFailureReplaysFromItsSeed(t *testing.T) {
+	for i := range 3 {
+		r := &simulate.Recorder{TestName: t.Name()}
+		simulate.Check(r, checkout, simulate.Options[purchase]{Invariant: checkoutInvariant})
+		m := regexp.MustCompile(`-rapid\.seed=(\d+)`).FindStringSubmatch(r.Report())
+		if m == nil {
+			t.Fatalf("attempt %d: no seed in the report:\n%s", i, r.Report())
+		}
+		old := flag.Lookup("rapid.seed").Value.String()
+		if err := flag.Set("rapid.seed", m[1]); err != nil {
+			t.Fatal(err)
+		}
+		again := &simulate.Recorder{TestName: t.Name()}
+		simulate.Check(again, checkout, simulate.Options[purchase]{Invariant: checkoutInvariant})
+		if err := flag.Set("rapid.seed", old); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(again.Report(), "invariant broken: "+simulate.InvUser) || !strings.Contains(again.Report(), "failed after 0 tests") {
+			t.Fatalf("attempt %d: -rapid.seed=%s did not replay the failure as the first run:\n%s", i, m[1], again.Report())
+		}
+	}
 }
