@@ -40,17 +40,17 @@ func Check[S any](t rapid.TB, def *dsl.Definition, opts Options[S]) *Coverage {
 	cfg := opts.config()
 	tb := &reportTB{TB: t}
 	x := newExplorer(def, cfg)
-	clock := newBudget(t)
+	limit := newBudget(t)
 	rapid.Check(tb, func(rt *rapid.T) {
-		if clock.over() && !x.frozen {
+		if limit.over() && !x.frozen {
 			return // the test's -timeout is near: pass the remaining checks untried
 		}
 		start := time.Now()
 		run(rt, def, cfg, tb, x)
-		clock.spent(time.Since(start))
+		limit.spent(time.Since(start))
 	})
-	if clock.skipped > 0 {
-		t.Logf("weft: stopped after %d runs, %d left untried: the test's -timeout is near", x.runs, clock.skipped)
+	if limit.skipped > 0 {
+		t.Logf("weft: stopped after %d runs, %d left untried: the test's -timeout is near", x.runs, limit.skipped)
 	}
 	cov := x.coverage()
 	if !t.Failed() {
