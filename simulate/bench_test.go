@@ -5,9 +5,7 @@ import (
 	"errors"
 	"flag"
 	"strconv"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/examples/pizza"
@@ -60,7 +58,9 @@ func benchmarkSimulate(b *testing.B, opts simulate.Options[pizza.Order]) {
 	b.ReportMetric(float64(transitions)/b.Elapsed().Seconds(), "transitions/s")
 	// The machine may be shared: per CPU second of this process (the run,
 	// the replay and the garbage collector) is what one core does.
-	b.ReportMetric(float64(transitions)/cpu.Seconds(), "transitions/cpu-s")
+	if cpu > 0 {
+		b.ReportMetric(float64(transitions)/cpu.Seconds(), "transitions/cpu-s")
+	}
 	b.ReportMetric(float64(transitions)/float64(b.N), "transitions/op")
 	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
 }
@@ -81,15 +81,6 @@ func pizzaOptions() simulate.Options[pizza.Order] {
 			return nil
 		},
 	}
-}
-
-// cpuTime is the CPU time (user and system) the process has used.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // countingStore counts successful writes of an instance: its creation and
