@@ -23,80 +23,120 @@ import (
 // unknown callbacks, crashes around commits and dispatches, a definition
 // swap, cancellation), runs them through the real interpreter and engine
 // over an in-memory store, and checks the invariants after every action;
-// then a liveness phase drives the instance to its end. A failure reports
-// the broken invariant, where, and the shrunk trace in plain words; rapid
-// prints the seed and saves a fail file to replay it.
-func Check[S any](t rapid.TB, def *dsl.Definition, opts Options[S]) {
+// then a liveness phase drives the instance to its end. Each run draws its
+// own weights for the kinds of action (swarm testing) and aims at an event
+// no earlier run reached. A failure reports the broken invariant, where,
+// and the shrunk trace in plain words; rapid prints the seed and saves a
+// fail file to replay it.
+//
+// Check returns the [Coverage] its runs reached, and logs it through t when
+// they passed; nil if opts is for another state type than def's.
+func Check[S any](t rapid.TB, def *dsl.Definition, opts Options[S]) *Coverage {
 	t.Helper()
 	if st := reflect.TypeFor[S](); st != def.StateType() {
 		t.Fatalf("simulate: Options are for state type %v, but workflow %q has state type %v", st, def.Name(), def.StateType())
-		return
+		return nil
 	}
 	cfg := opts.config()
-	rapid.Check(t, func(rt *rapid.T) { run(rt, def, cfg) })
+	tb := &reportTB{TB: t}
+	x := newExplorer(def, cfg)
+	limit := newBudget(t)
+	rapid.Check(tb, func(rt *rapid.T) {
+		if limit.over() && !x.frozen {
+			return // the test's -timeout is near: pass the remaining checks untried
+		}
+		start := time.Now()
+		run(rt, def, cfg, tb, x)
+		limit.spent(time.Since(start))
+	})
+	if limit.skipped > 0 {
+		t.Logf("weft: stopped after %d runs, %d left untried: the test's -timeout is near", x.runs, limit.skipped)
+	}
+	cov := x.coverage()
+	if !t.Failed() {
+		t.Logf("%s", cov)
+	}
+	if r, ok := t.(*Recorder); ok {
+		r.setCoverage(cov)
+	}
+	return cov
 }
 
 // Fuzz returns a fuzz target for go test -fuzz: the fuzzer's bytes choose
 // the actions.
 func Fuzz[S any](def *dsl.Definition, opts Options[S]) func(t *testing.T, data []byte) {
 	cfg := opts.config()
-	return rapid.MakeFuzz(func(rt *rapid.T) { run(rt, def, cfg) })
+	return rapid.MakeFuzz(func(rt *rapid.T) { run(rt, def, cfg, nil, nil) })
 }
 
-func run(rt *rapid.T, def *dsl.Definition, opts *config) {
+// run is one run: a goal, a swarm configuration, a start state, random
+// actions, the liveness phase and the replay.
+func run(rt *rapid.T, def *dsl.Definition, opts *config, tb *reportTB, x *explorer) {
+	goal := drawGoal(rt, x)
+	a := &actions{goal: goal}
+	// The order is the one rapid shrinks towards: plain deliveries first,
+	// crashes last, so a shrunk trace keeps a crash only when the failure
+	// needs it.
+	kinds := []kind{
+		{name: "deliver", act: func(rt *rapid.T) { a.deliver(rapidSource{rt}, noCrash) },
+			ready: func() bool { return len(a.w.pending(interp.Custom)) > 0 }},
+		{name: "activity", act: func(rt *rapid.T) { a.activity(rapidSource{rt}, noCrash) },
+			ready: func() bool { return len(a.w.activity) > 0 }},
+		{name: "timer", act: func(rt *rapid.T) { a.timer(rapidSource{rt}, noCrash) },
+			ready: func() bool { return len(a.w.pending(interp.Timer)) > 0 }},
+		{name: "dispatch", act: a.dispatch},
+		{name: "clock", act: a.clock},
+		{name: "stale", act: a.stale},
+		{name: "unknown", act: a.unknown},
+	}
+	if !opts.noDuplicates {
+		kinds = append(kinds, kind{name: "duplicate", act: a.duplicate, ready: func() bool { return len(a.w.history) > 0 }})
+	}
+	if !opts.noCancel {
+		kinds = append(kinds, kind{name: "cancel", act: a.cancel})
+	}
+	if opts.upgrade != nil {
+		kinds = append(kinds, kind{name: "upgrade", act: a.swap, ready: func() bool { return a.w.def != opts.upgrade }})
+	}
+	var user []string
+	for name := range opts.actions {
+		user = append(user, name)
+	}
+	sort.Strings(user)
+	for _, name := range user {
+		act := opts.actions[name]
+		kinds = append(kinds, kind{name: "user: " + name, act: func(rt *rapid.T) { act(rt, a.sim) }})
+	}
+	if !opts.noCrashes {
+		kinds = append(kinds, kind{name: "crash", act: a.crash})
+	}
+	a.kinds = drawSwarm(rt, kinds)
+
 	w := newWorld(def, opts)
+	w.reports, w.explorer = tb, x
+	w.visits, w.reached = map[eventKey]int{}, map[string]int{}
+	w.swarm = a.kinds
+	if goal != nil {
+		w.goal = goal.String()
+	}
+	a.w, a.sim = w, &Sim{w: w}
+	if x != nil {
+		defer x.merge(w)
+	}
 	input := reflect.New(def.StateType()).Elem().Interface()
 	if opts.input != nil {
 		input = opts.input(rt)
 	}
 	w.start(input)
 	w.check(rt)
-	a := &actions{w: w}
-	// rapid sorts actions by name and shrinks towards the first ones, so
-	// the prefixes put plain deliveries first and crashes last: a shrunk
-	// trace keeps a crash only when the failure needs it.
-	m := map[string]func(*rapid.T){
-		"a deliver an event": func(rt *rapid.T) { a.deliver(rapidSource{rt}, noCrash) },
-		// Listed twice: rapid draws actions uniformly, and runs should get
-		// deep into a workflow, not end early by timer or cancel.
-		"a deliver another event":   func(rt *rapid.T) { a.deliver(rapidSource{rt}, noCrash) },
-		"b finish an activity":      func(rt *rapid.T) { a.activity(rapidSource{rt}, noCrash) },
-		"b finish another activity": func(rt *rapid.T) { a.activity(rapidSource{rt}, noCrash) },
-		"c fire a timer":            func(rt *rapid.T) { a.timer(rapidSource{rt}, noCrash) },
-		"d dispatch effects":        a.dispatch,
-		"e advance the clock":       a.clock,
-		"g stale callback":          a.stale,
-		"g unknown callback":        a.unknown,
-		"":                          w.check,
-	}
-	if !opts.noDuplicates {
-		m["f duplicate callback"] = a.duplicate
-	}
-	if !opts.noCancel {
-		m["h cancel"] = a.cancel
-	}
-	if opts.upgrade != nil {
-		m["i upgrade the definition"] = a.swap
-	}
-	if !opts.noCrashes {
-		m["z crash"] = a.crash
-	}
-	sim := &Sim{w: w}
-	for name, act := range opts.actions {
-		m["u user: "+name] = func(rt *rapid.T) { act(rt, sim) } // never replaces a built-in
-	}
-	rt.Repeat(m)
+	rt.Repeat(map[string]func(*rapid.T){"action": a.step, "": w.check})
 	w.liveness(rapidSource{rt}, a)
 	w.check(rt)
-	// The same steps on a fresh host must reach the same end (FoundationDB's
-	// unseed check): nothing outside the recorded inputs may matter.
-	end := w.hash()
-	again := replay(def, opts, w.steps)
-	switch {
-	case again.failure != nil:
-		w.fail(InvReplay, again.failure.Path, "replaying the same %d steps on a fresh host broke an invariant the run kept: %v", len(w.steps), again.failure)
-	case again.hash() != end:
-		w.fail(InvReplay, "", "replaying the same %d steps on a fresh host reached a different end state", len(w.steps))
+	// The same steps on a fresh host must store the same bytes after every
+	// step (FoundationDB's unseed check): nothing outside the recorded
+	// inputs may matter.
+	if v := replay(def, opts, w.steps); v != nil {
+		w.fail(v.Invariant, v.Path, "%s", v.Detail)
 	}
 	w.check(rt)
 }
@@ -106,7 +146,14 @@ func (w *world) check(rt *rapid.T) {
 	if w.failure == nil {
 		return
 	}
-	rt.Fatalf("%s", w.report())
+	report := w.report()
+	if w.reports != nil {
+		w.reports.failed(report)
+	}
+	if w.explorer != nil {
+		w.explorer.frozen = true // rapid shrinks next: the same bits must make the same run
+	}
+	rt.Fatalf("%s", report)
 }
 
 func (w *world) report() string {
@@ -115,9 +162,15 @@ func (w *world) report() string {
 	o := w.opts
 	fmt.Fprintf(&b, "options: crashes %v, duplicates %v, cancel %v, upgrade %v, liveness bound %d\n",
 		onOff(!o.noCrashes), onOff(!o.noDuplicates), onOff(!o.noCancel), o.upgrade != nil, o.liveness)
+	if len(w.swarm) > 0 {
+		fmt.Fprintf(&b, "swarm (this run's action weights): %s\n", describeSwarm(w.swarm))
+	}
+	if w.goal != "" {
+		fmt.Fprintf(&b, "goal (the event this run aimed at): %s\n", w.goal)
+	}
 	b.WriteString("trace:\n")
-	for _, l := range w.trace {
-		b.WriteString("  " + l + "\n")
+	for i, l := range w.trace {
+		fmt.Fprintf(&b, "  %d. %s\n", i+1, l)
 	}
 	if w.replayHint != "" {
 		b.WriteString(w.replayHint)
@@ -142,31 +195,54 @@ type pending struct {
 	on     *ast.Node // the On of a custom event or timer
 }
 
+// pending lists the callbacks of kind the model's instance waits for. The
+// lists are computed once per model state (actions ask many times); the
+// caller must not modify them.
 func (w *world) pending(kind interp.TriggerKind) []pending {
-	tree := ast.TreeOf(w.def)
-	var out []pending
-	for _, th := range w.current().Threads {
-		for _, p := range th.Waits {
-			if p.Kind != kind {
-				continue
-			}
-			pe := pending{thread: th.ID, path: th.Path, p: p}
-			if n := tree.Index[th.Path]; n != nil && n.Kind == ast.Wait {
-				for _, on := range n.Branches {
-					if on.Name == p.Event {
-						pe.on = on
+	c := &w.pendingCache
+	if !c.valid || c.applied != w.applied || c.def != w.def {
+		*c = pendingCache{valid: true, applied: w.applied, def: w.def}
+		tree := ast.TreeOf(w.def)
+		for _, th := range w.current().Threads {
+			for _, p := range th.Waits {
+				if int(p.Kind) >= len(c.byKind) {
+					continue
+				}
+				pe := pending{thread: th.ID, path: th.Path, p: p}
+				if n := tree.Index[th.Path]; n != nil && n.Kind == ast.Wait {
+					for _, on := range n.Branches {
+						if on.Name == p.Event {
+							pe.on = on
+						}
 					}
 				}
+				c.byKind[p.Kind] = append(c.byKind[p.Kind], pe)
 			}
-			out = append(out, pe)
 		}
 	}
-	return out
+	if int(kind) >= len(c.byKind) {
+		return nil
+	}
+	return c.byKind[kind]
+}
+
+// pendingCache holds pending's lists for one model state: the model
+// changes only by fold (applied) and by an upgrade (def).
+type pendingCache struct {
+	valid   bool
+	applied int
+	def     *dsl.Definition
+	byKind  [4][]pending // by interp.TriggerKind
 }
 
 type actions struct {
-	w      *world
-	probes int // events sent to the finished instance
+	w       *world
+	sim     *Sim
+	probes  int       // events sent to the finished instance
+	kinds   []kind    // the run's swarm configuration
+	weights []int     // pickKind's buffer
+	goal    *eventKey // the event the run aims at, if any
+	tries   int       // attempts at the goal
 }
 
 // done reports whether the instance has finished and has already been shown
@@ -181,16 +257,19 @@ func (a *actions) done() bool {
 }
 
 func (a *actions) deliver(src source, crash crashPoint) {
+	a.deliverTo(src, pick(src, a.w.pending(interp.Custom), "event"), crash)
+}
+
+func (a *actions) deliverTo(src source, pe pending, crash crashPoint) {
 	w := a.w
-	pe := pick(src, w.pending(interp.Custom), "event")
-	payload, text := w.payload(src, pe)
-	label := fmt.Sprintf("deliver %s(%s) to thread %s at wait %q (callback %d)", pe.p.Event, text, pe.thread, pe.path, pe.p.Callback)
+	payload, v := w.payload(src, pe)
+	label := say("deliver %s(%+v) to thread %s at wait %q (callback %d)", pe.p.Event, v, pe.thread, pe.path, pe.p.Callback)
 	w.apply(interp.Event{Kind: interp.Callback, Callback: pe.p.Callback, Payload: payload}, crash, label)
 }
 
 // payload draws an event's payload: the user's generator, else a value of
 // the event's payload type.
-func (w *world) payload(src source, pe pending) ([]byte, string) {
+func (w *world) payload(src source, pe pending) ([]byte, any) {
 	var v any
 	if gen, ok := w.opts.payloads[pe.p.Event]; ok && src.rapid() != nil {
 		v = gen(src.rapid())
@@ -201,16 +280,22 @@ func (w *world) payload(src source, pe pending) ([]byte, string) {
 	if err != nil {
 		panic(fmt.Sprintf("simulate: payload for %q does not encode: %v", pe.p.Event, err))
 	}
-	return b, fmt.Sprintf("%+v", v)
+	return b, v
 }
 
 func (a *actions) timer(src source, crash crashPoint) {
+	a.fire(pick(src, a.w.pending(interp.Timer), "timer"), crash)
+}
+
+// fire moves the clock to a pending timer's deadline and resumes the
+// instance through the due index.
+func (a *actions) fire(pe pending, crash crashPoint) {
 	w := a.w
-	pe := pick(src, w.pending(interp.Timer), "timer")
 	at := time.Unix(0, pe.p.At).UTC()
 	w.moveClock(at)
-	label := fmt.Sprintf("fire timer %s of thread %s at wait %q (due %s)", pe.p.Event, pe.thread, pe.path, at.Format(time.DateTime))
-	w.apply(interp.Event{Kind: interp.Callback, Callback: pe.p.Callback}, crash, label)
+	// As in the engine, a timer fires by a Resume of an instance the due
+	// index lists, not by its callback.
+	w.resumeDue(crash, say("time for timer %s of thread %s at wait %q (due %s)", pe.p.Event, pe.thread, pe.path, dateTime(at)))
 }
 
 // moveClock moves the simulated clock forward to t (never back).
@@ -254,7 +339,7 @@ func (w *world) finishActivity(src source, info engine.EffectInfo, outcome strin
 				panic(fmt.Sprintf("simulate: the stub result for %q does not encode: %v", info.Path, err))
 			}
 			ev.Payload = b
-			outcome = fmt.Sprintf("success (stub: %+v)", v)
+			outcome = fmt.Sprintf("success (stub: %+v)", v) // rare: stubs only
 			break
 		}
 		out, err := w.def.RunActivity(w.ctx, info.Path, info.Data)
@@ -273,7 +358,7 @@ func (w *world) finishActivity(src source, info engine.EffectInfo, outcome strin
 		ev.Error = "simulated timeout: context deadline exceeded"
 	}
 	delete(w.activity, info.Callback)
-	label := fmt.Sprintf("activity %q of thread %s, attempt %d: %s", info.Path, info.Thread, info.Attempt, outcome)
+	label := say("activity %q of thread %s, attempt %d: %s", info.Path, info.Thread, info.Attempt, outcome)
 	applied, _ := w.apply(ev, crash, label)
 	if info.ID != "" && (applied || !w.waitsFor(info.Callback)) {
 		if err := w.store.Ack(w.ctx, info.ID); err != nil {
@@ -282,19 +367,22 @@ func (w *world) finishActivity(src source, info engine.EffectInfo, outcome strin
 	}
 }
 
+// clockJumps are the clock action's jumps: mostly short, as a day fires
+// every timer.
+var clockJumps = []time.Duration{time.Second, time.Minute, 10 * time.Minute, time.Second, time.Minute, time.Hour, 24 * time.Hour}
+
 func (a *actions) clock(rt *rapid.T) {
 	if a.done() {
 		return
 	}
 	w := a.w
-	// Mostly short jumps: a day is drawn rarely, as it fires every timer.
-	d := rapid.SampledFrom([]time.Duration{time.Second, time.Minute, 10 * time.Minute, time.Second, time.Minute, time.Hour, 24 * time.Hour}).Draw(rt, "advance")
+	d := clockJumps[ints(0, len(clockJumps)-1).Draw(rt, "advance")]
 	w.moveClock(w.clock.Now().Add(d))
-	w.apply(interp.Event{Kind: interp.Resume}, noCrash, fmt.Sprintf("advance the clock %v and resume", d))
+	w.resumeDue(noCrash, say("advance the clock %v", d))
 }
 
 func (a *actions) dispatch(rt *rapid.T) {
-	a.w.dispatch(rapid.IntRange(1, 4).Draw(rt, "effects"), false)
+	a.w.dispatch(ints(1, 4).Draw(rt, "effects"), false)
 }
 
 func (a *actions) duplicate(rt *rapid.T) {
@@ -303,7 +391,7 @@ func (a *actions) duplicate(rt *rapid.T) {
 	}
 	w := a.w
 	d := pick(rapidSource{rt}, w.history, "duplicate")
-	w.apply(d.ev, noCrash, "again: "+d.label)
+	w.apply(d.ev, noCrash, say("again: %s", d.label))
 }
 
 func (a *actions) stale(rt *rapid.T) {
@@ -324,7 +412,7 @@ func (a *actions) stale(rt *rapid.T) {
 		}
 	}
 	cb := pick(rapidSource{rt}, stale, "stale")
-	w.apply(interp.Event{Kind: interp.Callback, Callback: cb}, noCrash, fmt.Sprintf("deliver stale callback %d", cb))
+	w.apply(interp.Event{Kind: interp.Callback, Callback: cb}, noCrash, say("deliver stale callback %d", cb))
 }
 
 func (a *actions) unknown(rt *rapid.T) {
@@ -332,22 +420,22 @@ func (a *actions) unknown(rt *rapid.T) {
 		return
 	}
 	w := a.w
-	cb := w.meta.NextCallback + uint64(rapid.IntRange(1, 5).Draw(rt, "unknown"))
-	w.apply(interp.Event{Kind: interp.Callback, Callback: cb}, noCrash, fmt.Sprintf("deliver unknown callback %d", cb))
+	cb := w.meta.NextCallback + uint64(ints(1, 5).Draw(rt, "unknown"))
+	w.apply(interp.Event{Kind: interp.Callback, Callback: cb}, noCrash, say("deliver unknown callback %d", cb))
 }
 
 func (a *actions) crash(rt *rapid.T) {
-	switch rapid.SampledFrom([]string{"before commit", "after commit", "mid-dispatch"}).Draw(rt, "crash") {
-	case "before commit":
+	switch ints(0, 2).Draw(rt, "crash: before commit, after commit, mid-dispatch") {
+	case 0:
 		a.eventWith(rt, beforeCommit)
-	case "after commit":
+	case 1:
 		a.eventWith(rt, afterCommit)
 	default:
 		out, _ := a.w.store.Outbox(a.w.ctx, 5)
 		if len(out) == 0 {
 			rt.Skip("nothing to dispatch")
 		}
-		a.w.dispatch(rapid.IntRange(1, len(out)).Draw(rt, "effects"), true)
+		a.w.dispatch(ints(1, len(out)).Draw(rt, "effects"), true)
 	}
 }
 
@@ -372,10 +460,10 @@ func (a *actions) cancel(rt *rapid.T) {
 	}
 	// Cancel ends most workflows at once; drawn at full rate it would cut
 	// nearly every run short, so it goes through one time in eight.
-	if rapid.IntRange(0, 7).Draw(rt, "cancel now") != 0 {
+	if ints(0, 7).Draw(rt, "cancel now") != 0 {
 		return
 	}
-	a.w.apply(interp.Event{Kind: interp.Cancel}, noCrash, "cancel")
+	a.w.apply(interp.Event{Kind: interp.Cancel}, noCrash, say("cancel"))
 }
 
 func (a *actions) swap(rt *rapid.T) {
@@ -413,6 +501,10 @@ func (w *world) liveness(src source, a *actions) {
 		if w.meta.Status.Finished() {
 			break
 		}
+		if a.goalReady() {
+			a.pursue(src)
+			continue
+		}
 		// Activities first: they are work in flight, not choices.
 		var acts []engine.EffectInfo
 		for _, pe := range w.pending(interp.Activity) {
@@ -426,12 +518,16 @@ func (w *world) liveness(src source, a *actions) {
 			continue
 		}
 		var moves []func(source, crashPoint)
-		if len(w.pending(interp.Custom)) > 0 && i < w.opts.liveness/2 {
+		events := len(w.pending(interp.Custom)) > 0
+		if events && i < w.opts.liveness/2 {
 			// Events three times as likely as timers: runs should get deep
 			// into the workflow before a timeout ends it.
 			moves = append(moves, a.deliver, a.deliver, a.deliver)
 		}
-		if timers := w.pending(interp.Timer); len(timers) > 0 {
+		if events && i < w.opts.liveness/2 && a.pursuing() {
+			// A run with a goal still open moves by events alone while it
+			// can: a timeout would end it before the goal.
+		} else if timers := w.pending(interp.Timer); len(timers) > 0 {
 			moves = append(moves, a.timer)
 		} else if len(w.pending(interp.Custom)) > 0 {
 			// Late in the phase, events only where no timer can move on:
@@ -439,9 +535,8 @@ func (w *world) liveness(src source, a *actions) {
 			moves = append(moves, a.deliver)
 		}
 		if len(moves) == 0 {
-			if w.runnable() {
-				w.moveClock(w.current().DueTime())
-				w.apply(interp.Event{Kind: interp.Resume}, noCrash, "resume")
+			if w.runnable() && w.nextDue() {
+				w.resumeDue(noCrash, say("wait for the next due time"))
 				continue
 			}
 			break

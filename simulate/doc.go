@@ -32,7 +32,8 @@
 // Each of rapid's checks (100 by default) starts one instance on a fresh
 // in-memory store under a fake clock, draws a sequence of actions (about 30
 // on average), checks the invariants after each, runs the liveness phase,
-// and finally replays the recorded steps on a fresh host.
+// and finally replays the recorded steps on a fresh host. Check returns
+// the [Coverage] its runs reached and logs it when they all passed.
 //
 // [Fuzz] makes the same run a fuzz target, the fuzzer's bytes choosing
 // every action and value:
@@ -48,11 +49,13 @@
 //   - deliver an event: a custom event ([dsl.Signal], [dsl.Custom]) some
 //     thread waits for, with a payload from [Options.Payloads] or drawn from
 //     the payload type (small numbers, short strings, up to three elements);
-//   - fire a timer: move the clock to a pending timer's deadline and fire it;
+//   - fire a timer: move the clock to a pending timer's deadline and, as the
+//     engine does, resume the instance if the store's due index lists it;
 //   - finish an activity: complete a dispatched [dsl.Call] attempt with
 //     success (the activity function runs on its input snapshot), an error
 //     or a timeout;
-//   - advance the clock by a second up to a day, and resume;
+//   - advance the clock by a second up to a day, and resume the instance
+//     if the due index lists it as due;
 //   - dispatch effects: perform the next one to four outbox effects and
 //     acknowledge them, as the engine's dispatcher does;
 //   - stale callback: deliver a callback whose wait was resolved by another
@@ -68,6 +71,23 @@
 //
 // An action with nothing to act on (no timer pending, say) is skipped.
 //
+// # Swarm testing and goals
+//
+// Actions are not drawn uniformly. Each run first draws its own swarm
+// configuration (Groce et al., "Swarm Testing", ISSTA 2012; TigerBeetle's
+// VOPR): a weight from 0 to 4 for every kind of action, 0 switching the
+// kind off for the run, so that some runs never cancel and get deep, some
+// crash at every turn, some only deliver. Each run also aims at a goal:
+// one event of the definition (a delivery at a given wait, a timer, an
+// activity succeeding or failing, a cancellation while a thread waits at
+// a given statement) that no earlier run of the same Check reached. Runs
+// whose goal was reached already are skipped while others are open (rapid
+// draws another), and the run takes its goal's action whenever it can,
+// in the random phase and in the liveness phase. A failure report prints
+// the run's configuration and goal. Skipping depends on earlier runs, but
+// a run itself depends only on rapid's draws, so a seed, a fail file and
+// the shrinker replay it exactly.
+//
 // # Invariants
 //
 // The simulator keeps a model: the events the store accepted, folded by the
@@ -75,8 +95,12 @@
 // first invariant that broke:
 //
 //   - [InvDeterminism]: applying the same event to the same state twice
-//     gave different bytes; catches time.Now, randomness, map iteration
-//     order and package variables in steps, conditions and handlers.
+//     gave different results (state, meta, reply or effects), or the
+//     host's transition and the model's differ while the trace holds no
+//     crash or the host's own answer is what the store holds; catches
+//     time.Now, randomness, map iteration order and package variables in
+//     steps, conditions, handlers and setups. Reported as a hidden input,
+//     with a diff of what differs.
 //   - [InvCrash]: the stored instance is not byte for byte the model (or
 //     does not load or decode); catches hosts and stores that persist
 //     something else than what was accepted, or lose writes on a crash.
@@ -100,10 +124,16 @@
 //     nor rests where [Options.Resting] allows (or it never started).
 //   - [InvPositions]: after an upgrade, a parked thread's position or a
 //     pending event no longer exists in the new definition.
-//   - [InvReplay]: the recorded steps replayed on a fresh host reached a
-//     different end state; catches hidden inputs outside the recorded ones.
+//   - [InvReplay]: the recorded steps replayed on a fresh store and host
+//     stored a different instance (or transition effects) after some step;
+//     catches hidden inputs that only a new process sees, such as a
+//     package variable set at startup.
 //   - [InvRejectedChange]: the host rejected an event, without crashing,
 //     but the store applied it.
+//   - [InvDueIndex]: after a commit or a crash, the stored Instance.Due or
+//     the store's due index (Store.DueBefore) disagrees with the due time
+//     of the committed meta; catches stores that lose due entries, on a
+//     crash or always, which would leave timers that never fire.
 //
 // # Liveness
 //
@@ -120,10 +150,11 @@
 //
 // # Failure reports
 //
-// A failing check fails the test with rapid's message wrapped around the
-// simulator's report: the invariant and the positions of the threads, the
-// detail (for a state, a go-cmp diff), the options, and the shrunk trace, one numbered line per step, each saying
-// what was done and what the host answered:
+// A failing check fails the test with the simulator's report first and
+// rapid's message after it: the invariant and the positions of the
+// threads, the detail (for a state, a go-cmp diff), the options, the run's
+// swarm configuration and goal, and the shrunk trace, one numbered line
+// per step, each saying what was done and what the host answered:
 //
 //	weft simulation of "refunds" failed: invariant broken: user invariant at "capture/charge, service/requests"
 //	refunded 1 cents but captured only 0
@@ -131,6 +162,10 @@
 //	trace:
 //	  1. start with {Order:o-1 Amount:1 Captured:0 Refunded:0}
 //	  2. deliver refund({Cents:1}) to thread main at wait "service/requests" (callback 1): accepted
+//
+// When rapid cannot make a failure happen again from the same draws it
+// calls the test flaky; the report then says that something outside the
+// recorded inputs changed the outcome between runs (a hidden input).
 //
 // rapid prints the seed and saves the shrunk case to
 // testdata/rapid/<Test>/<Test>-<time>-<pid>.fail; every later run of the
@@ -159,6 +194,18 @@
 // Crash() is told of every simulated crash, and a Store option may return
 // an entirely different store, such as a bbolt file.
 //
+// # Coverage
+//
+// [Check] returns a [*Coverage]: for every statement where a thread can
+// wait (Wait, Call, WaitFor, Join) and every event the simulator can cause
+// (deliveries and timers by wait, activity successes and failures,
+// cancellations by position, the ways the instance ends), how many times
+// the runs reached it, zero for never. When the runs pass it is logged
+// (go test -v shows it); [Coverage.Missed] lists what no run reached: a
+// wait no payload gets past, a timer that always loses its race, a cancel
+// never tried after the payment. Steps and branches run inside a
+// transition and are not listed.
+//
 // # Upgrade verification
 //
 // [Verify] is the offline side of [Options.Upgrade]: given a new definition
@@ -174,10 +221,10 @@
 // # What it is not
 //
 // It is random testing, not a proof: it explores the schedules it draws,
-// within the number of checks and steps. Actions that end the instance
-// (cancel, a timer) are drawn as often as any other, so many runs end
-// early; to reach deep states give the check payloads that make progress,
-// turn cancellation off or add Actions that drive the workflow there.
+// within the number of checks and steps. Swarm configurations and goals
+// get runs deep, but a wait whose handler rejects every drawn payload
+// stays a wall: give the check payloads that make progress, or Actions
+// that drive the workflow there, and read the coverage report.
 //
 // It runs one instance at a time, in one goroutine, under a fake clock; it
 // does not test the engine's worker pool, real time, or several instances

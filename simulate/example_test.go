@@ -81,3 +81,37 @@ func ExampleCheck() {
 	// Output:
 	// ok
 }
+
+// Check returns the coverage its runs reached: every statement where a
+// thread can wait and every event the simulator can cause, each with how
+// many times the runs reached it (Count, zero for never). Missed lists
+// those no run reached; a test can fail on them, or log cov.String().
+func ExampleCoverage() {
+	t := &simulate.Recorder{TestName: "ExampleCoverage"}
+	cov := simulate.Check(t, ticket, simulate.Options[Ticket]{
+		Payloads: map[string]func(*rapid.T) any{
+			"note": func(t *rapid.T) any { return rapid.SampledFrom([]string{"hi", "bug", " "}).Draw(t, "note") },
+		},
+	})
+	fmt.Println("runs:", cov.Runs > 0)
+	for _, v := range cov.Positions {
+		fmt.Println(v.Name)
+	}
+	for _, v := range cov.Events {
+		fmt.Println(v.Name)
+	}
+	// Output:
+	// runs: true
+	// "open/activity" (wait)
+	// "notify" (call)
+	// deliver note at "open/activity"
+	// deliver close at "open/activity"
+	// timer stale at "open/activity"
+	// cancel at "open/activity"
+	// activity "notify" succeeds
+	// activity "notify" fails
+	// cancel at "notify"
+	// end completed
+	// end failed
+	// end canceled
+}

@@ -18,10 +18,16 @@ type Recorder struct {
 	// TestName is what Name returns (rapid names fail files after it).
 	TestName string
 
-	mu     sync.Mutex
-	failed bool
-	msgs   []string
+	mu       sync.Mutex
+	failed   bool
+	msgs     []string
+	coverage *Coverage
 }
+
+// Coverage returns the coverage report of the last [Check] run with r.
+func (r *Recorder) Coverage() *Coverage { r.mu.Lock(); defer r.mu.Unlock(); return r.coverage }
+
+func (r *Recorder) setCoverage(c *Coverage) { r.mu.Lock(); r.coverage = c; r.mu.Unlock() }
 
 // Helper does nothing.
 func (r *Recorder) Helper() {}

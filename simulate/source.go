@@ -2,6 +2,7 @@ package simulate
 
 import (
 	"math/rand/v2"
+	"sync"
 
 	"pgregory.net/rapid"
 )
@@ -17,7 +18,36 @@ type source interface {
 type rapidSource struct{ t *rapid.T }
 
 func (s rapidSource) intn(lo, hi int, label string) int {
-	return rapid.IntRange(lo, hi).Draw(s.t, label)
+	return ints(lo, hi).Draw(s.t, label)
+}
+
+// smallInts holds rapid's generators for the ranges a run draws from most,
+// [0, hi] and [1, hi] for small hi, made once: making one allocates, and a
+// run draws hundreds of integers. Read-only after init.
+var smallInts [2][128]*rapid.Generator[int]
+
+func init() {
+	for lo := range smallInts {
+		for hi := lo; hi < len(smallInts[lo]); hi++ {
+			smallInts[lo][hi] = rapid.IntRange(lo, hi)
+		}
+	}
+}
+
+// intGens caches the generators of other ranges.
+var intGens sync.Map // [2]int -> *rapid.Generator[int]
+
+// ints is rapid.IntRange(lo, hi), made once per range.
+func ints(lo, hi int) *rapid.Generator[int] {
+	if lo >= 0 && lo < len(smallInts) && hi >= lo && hi < len(smallInts[lo]) {
+		return smallInts[lo][hi]
+	}
+	k := [2]int{lo, hi}
+	if g, ok := intGens.Load(k); ok {
+		return g.(*rapid.Generator[int])
+	}
+	g, _ := intGens.LoadOrStore(k, rapid.IntRange(lo, hi))
+	return g.(*rapid.Generator[int])
 }
 func (s rapidSource) rapid() *rapid.T { return s.t }
 

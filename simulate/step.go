@@ -1,26 +1,40 @@
 package simulate
 
 import (
+	"bytes"
+	"context"
+	"errors"
 	"fmt"
 	"reflect"
 	"time"
 
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/interp"
+	"github.com/weftflow/weft/storage"
+	"github.com/weftflow/weft/storage/memory"
 )
 
 // step is one recorded input of a run, with every value it drew, so the run
-// can be replayed without rapid.
+// can be replayed without rapid, and what the run's store held after it.
 type step struct {
 	Kind  stepKind
 	Input []byte       // start: the encoded start state
 	Event interp.Event // event: what was applied (Time included)
 	Crash crashPoint   // event: where the host crashed
-	Label string
+	Label text
 	N     int       // dispatch: how many effects
 	Mid   bool      // dispatch: crash before the last acknowledgement
+	Acks  []string  // dispatch: the effects acknowledged
 	To    time.Time // clock: where the clock moved
+
+	// start, event: the stored instance after the step, and (when the host
+	// answered) the effects of the transition.
+	Version uint64
+	Stored  []byte
+	Effects []interp.Effect
+	Checked bool // Version and Stored were recorded
 }
 
 type stepKind uint8
@@ -33,33 +47,137 @@ const (
 	stepSwap
 )
 
-// replay runs steps on a fresh world.
-func replay(def *dsl.Definition, opts *config, steps []step) *world {
-	w := newWorld(def, opts)
-	for _, st := range steps {
-		if w.failure != nil {
-			break
-		}
-		switch st.Kind {
+// replay runs a passing run's steps again on a fresh store and a fresh
+// host (FoundationDB's unseed check) and compares, after every step, the
+// stored instance byte for byte and the transition's effects with the
+// run's: nothing outside the recorded inputs may matter. The run already
+// checked every other invariant on the same inputs; the replay looks only
+// for a difference, and names the first step where one appears.
+func replay(def *dsl.Definition, opts *config, steps []step) *Violation {
+	var st storage.Store = memory.New()
+	if opts.store != nil {
+		st = opts.store(st)
+	}
+	r := &replayer{def: def, opts: opts, store: &faultStore{Store: st}, clock: engine.NewFakeClock(simStart), ctx: context.Background()}
+	r.restart()
+	for i := range steps {
+		s := &steps[i]
+		switch s.Kind {
 		case stepStart:
-			s, err := w.decodeState(st.Input)
-			if err != nil {
-				w.fail(InvReplay, "", "the recorded start state does not decode: %v", err)
-				break
+			v := reflect.New(def.StateType())
+			if err := codec.UnmarshalWhat("state", s.Input, v.Interface()); err != nil {
+				return &Violation{Invariant: InvReplay, Detail: fmt.Sprintf("the recorded start state does not decode: %v", err)}
 			}
-			w.start(reflect.ValueOf(s).Elem().Interface())
+			if err := r.host.Start(r.ctx, r.def, instanceID, v.Elem().Interface()); err != nil {
+				return r.diverged(i, s, fmt.Sprintf("the instance does not start: %v", err))
+			}
 		case stepEvent:
-			w.moveClock(st.Event.Time)
-			w.apply(st.Event, st.Crash, st.Label)
+			r.moveClock(s.Event.Time)
+			r.store.armed, r.store.fired = s.Crash, noCrash
+			res, err := r.host.Apply(r.ctx, instanceID, s.Event)
+			r.store.armed = noCrash
+			if r.store.fired != noCrash || errors.Is(err, ErrCrash) {
+				r.crash()
+			} else if s.Effects != nil && err == nil && !effectsEqual(s.Effects, res.Effects) {
+				return r.diverged(i, s, "the transition's effects differ (-run +replay):\n"+effectsDiff(s.Effects, res.Effects))
+			}
 		case stepDispatch:
-			w.dispatch(st.N, st.Mid)
+			if err := r.store.Ack(r.ctx, s.Acks...); err != nil {
+				return r.diverged(i, s, fmt.Sprintf("ack failed: %v", err))
+			}
+			if s.Mid {
+				r.crash()
+			}
 		case stepClock:
-			w.moveClock(st.To)
+			r.moveClock(s.To)
 		case stepSwap:
-			w.upgrade()
+			r.def = opts.upgrade
+			r.restart()
+		}
+		if s.Checked {
+			if v := r.compare(i, s); v != nil {
+				return v
+			}
 		}
 	}
-	return w
+	return nil
+}
+
+// replayer is the fresh store and host of a replay.
+type replayer struct {
+	def   *dsl.Definition
+	opts  *config
+	store *faultStore
+	clock *engine.FakeClock
+	host  Host
+	ctx   context.Context
+}
+
+func (r *replayer) restart() {
+	e := engine.New(r.store, engine.WithClock(r.clock))
+	if err := e.Register(r.def); err != nil {
+		panic(err) // one definition: cannot collide
+	}
+	r.host = e
+	if r.opts.host != nil {
+		r.host = r.opts.host(e)
+	}
+}
+
+func (r *replayer) crash() {
+	r.store.crash()
+	r.restart()
+}
+
+func (r *replayer) moveClock(t time.Time) {
+	if t.After(r.clock.Now()) {
+		r.clock.Set(t)
+	}
+}
+
+// compare checks the stored instance against the run's after step i.
+func (r *replayer) compare(i int, s *step) *Violation {
+	si, err := r.store.Load(r.ctx, instanceID)
+	if err != nil {
+		return r.diverged(i, s, fmt.Sprintf("the instance cannot be loaded: %v", err))
+	}
+	if si.Version == s.Version && bytes.Equal(si.Data, s.Stored) {
+		return nil
+	}
+	detail := fmt.Sprintf("the store is at version %d, the run's was at %d", si.Version, s.Version)
+	if si.Version == s.Version {
+		detail = "the stored instance differs (-run +replay):\n" + recordDiff(r.def, s.Stored, si.Data)
+	}
+	return r.diverged(i, s, detail)
+}
+
+func (r *replayer) diverged(i int, s *step, detail string) *Violation {
+	what := s.Label.String()
+	switch s.Kind {
+	case stepStart:
+		what = "start"
+	case stepDispatch:
+		what = "dispatch"
+	}
+	return &Violation{Invariant: InvReplay, Detail: fmt.Sprintf(
+		"replaying the run's steps on a fresh host diverged at step %d (%s): %s", i+1, what, detail)}
+}
+
+// recordDiff shows how two encoded records differ: state and meta.
+func recordDiff(def *dsl.Definition, a, b []byte) string {
+	ra, errA := codec.DecodeRecord(a)
+	rb, errB := codec.DecodeRecord(b)
+	if errA != nil || errB != nil {
+		return fmt.Sprintf("record bytes %x vs %x (%v / %v)\n", a, b, errA, errB)
+	}
+	w := &world{def: def}
+	out := w.stateDiff(ra.State, rb.State)
+	ma, errA := interp.DecodeMeta(ra.Meta)
+	mb, errB := interp.DecodeMeta(rb.Meta)
+	if errA != nil || errB != nil {
+		return out + fmt.Sprintf("meta bytes %x vs %x\n", ra.Meta, rb.Meta)
+	}
+	return out + metaDiff(ma, mb)
 }
 
 // Sim is what a user's action sees: a way to send events to the simulated
@@ -89,7 +207,7 @@ func (w *world) send(event string, payload any) error {
 			return err
 		}
 		_, err = w.apply(interp.Event{Kind: interp.Callback, Callback: pe.p.Callback, Payload: b}, noCrash,
-			fmt.Sprintf("user action: deliver %s%+v to thread %s at wait %q", event, payload, pe.thread, pe.path))
+			say("user action: deliver %s%+v to thread %s at wait %q", event, payload, pe.thread, pe.path))
 		return err
 	}
 	return fmt.Errorf("simulate: no thread waits for %q", event)

@@ -172,7 +172,7 @@ func (w *world) startFrom(si storage.Instance, up interp.Result) {
 	var err error
 	si.Data, err = codec.EncodeRecord(codec.Record{Workflow: si.Workflow, State: up.State, Meta: metaB})
 	if err == nil {
-		si.ID = instanceID
+		si.ID, si.Due = instanceID, storedDue(up.Meta)
 		_, err = w.store.Create(w.ctx, si, nil)
 	}
 	if err != nil {

@@ -3,7 +3,6 @@ package simulate
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"reflect"
@@ -52,6 +51,7 @@ const (
 	InvPositions      = "positions resolve after an upgrade"
 	InvReplay         = "same seed, same end state"
 	InvRejectedChange = "rejected events change nothing"
+	InvDueIndex       = "due index"
 )
 
 // world is one simulated run: a host over a faulty store, the effect
@@ -63,8 +63,8 @@ type world struct {
 	clock *engine.FakeClock
 	host  Host
 	ctx   context.Context
-	steps []step   // what happened, for the replay
-	trace []string // the same, in words
+	steps []step // what happened, for the replay
+	trace []text // the same, in words
 
 	// The model: the events the store applied, folded by the pure
 	// interpreter. The stored record must equal the fold byte for byte.
@@ -82,13 +82,27 @@ type world struct {
 	teardowns map[uint64][]string // callback -> distinct teardown effect IDs
 	activity  map[uint64]engine.EffectInfo
 
-	failure    *Violation
-	replayHint string // how to replay a failure, when not from a rapid test
+	crashes     int    // simulated crashes so far
+	invariantOK []byte // the last state Options.Invariant passed
+	lastData    []byte // the record loaded last, and decoded
+	lastRec     codec.Record
+	reports     *reportTB // where a failing run's report goes, in a Check
+	explorer    *explorer // the Check's memory across runs, if any
+	swarm       []kind    // the run's swarm configuration, for the report
+	goal        string    // the run's goal, for the report
+
+	// Coverage of this run: events caused and waiting positions reached
+	// (nil maps: not counted).
+	visits       map[eventKey]int
+	reached      map[string]int
+	pendingCache pendingCache
+	failure      *Violation
+	replayHint   string // how to replay a failure, when not from a rapid test
 }
 
 type delivered struct {
 	ev    interp.Event
-	label string
+	label text
 }
 
 func newWorld(def *dsl.Definition, opts *config) *world {
@@ -100,6 +114,7 @@ func newWorld(def *dsl.Definition, opts *config) *world {
 		opts: opts, def: def, store: &faultStore{Store: st}, clock: engine.NewFakeClock(simStart),
 		ctx: context.Background(), effects: map[string]interp.Effect{}, performed: map[string]int{},
 		setups: map[uint64]string{}, teardowns: map[uint64][]string{}, activity: map[uint64]engine.EffectInfo{},
+		steps: make([]step, 0, 32),
 	}
 	w.restart()
 	return w
@@ -125,26 +140,48 @@ func (w *world) fail(inv, path, format string, args ...any) {
 }
 
 func (w *world) say(format string, args ...any) {
-	w.trace = append(w.trace, fmt.Sprintf("%d. ", len(w.trace)+1)+fmt.Sprintf(format, args...))
+	w.trace = append(w.trace, say(format, args...))
 }
 
-// load reads the committed record.
-func (w *world) load() (storage.Instance, codec.Record, interp.Meta) {
+// load reads the committed record. A record byte for byte the one loaded
+// last (most steps change nothing) is not decoded again.
+func (w *world) load() (storage.Instance, codec.Record) {
 	si, err := w.store.Load(w.ctx, instanceID)
 	if err != nil {
 		w.fail(InvCrash, "", "the instance cannot be loaded: %v", err)
-		return si, codec.Record{}, interp.Meta{}
+		return si, codec.Record{}
+	}
+	if w.lastData != nil && bytes.Equal(si.Data, w.lastData) {
+		return si, w.lastRec
 	}
 	rec, err := codec.DecodeRecord(si.Data)
+	if err == nil {
+		w.lastData, w.lastRec = si.Data, rec
+	}
 	if err != nil {
 		w.fail(InvCrash, "", "the stored record does not decode: %v", err)
-		return si, rec, interp.Meta{}
+	}
+	return si, rec
+}
+
+// storedMeta decodes a stored record's meta; the model's meta when the
+// bytes are the model's (the common case: no decoding).
+func (w *world) storedMeta(rec codec.Record) interp.Meta {
+	if bytes.Equal(rec.Meta, w.metaB) {
+		return w.meta
 	}
 	m, err := interp.DecodeMeta(rec.Meta)
 	if err != nil {
 		w.fail(InvCrash, "", "the stored meta does not decode: %v", err)
 	}
-	return si, rec, m
+	return m
+}
+
+// record notes in the run's last step what the store holds after it, for
+// the replay to compare with.
+func (w *world) record(si storage.Instance) {
+	st := &w.steps[len(w.steps)-1]
+	st.Version, st.Stored, st.Checked = si.Version, si.Data, true
 }
 
 // start begins the instance with input.
@@ -160,25 +197,53 @@ func (w *world) start(input any) {
 	}
 	w.steps = append(w.steps, step{Kind: stepStart, Input: b})
 	w.say("start with %+v", input)
-	w.fold(b, ev)
+	w.fold(b, ev, nil)
 	w.version = 1
-	w.compare()
+	si, rec := w.load()
+	if w.failure == nil {
+		w.record(si)
+		w.compareWith(si, rec, nil, true)
+	}
 }
 
-// fold applies ev to the model twice, checking the interpreter is a
-// function, and keeps the result. state is the state to apply it to.
-func (w *world) fold(state []byte, ev interp.Event) {
+// fold applies ev to the model and keeps the result; state is the state to
+// apply it to. The interpreter must be a function: when the host answered
+// (host.ok), its transition was one application of ev to the same state
+// and meta, and the model's is a second one, compared with it by
+// compareWith and checkHostEffects; otherwise (the start, or a host that
+// crashed) fold applies ev twice and compares.
+func (w *world) fold(state []byte, ev interp.Event, host *hostAnswer) (interp.Result, bool) {
 	r1, err1 := interp.Apply(w.def, state, w.meta, ev)
-	r2, err2 := interp.Apply(w.def, state, w.meta, ev)
-	if err1 != nil || err2 != nil {
-		w.fail(InvInventedEvent, w.where(), "the store applied %s, which the interpreter rejects: %v / %v", ev.Kind, err1, err2)
-		return
+	second := host == nil || !host.ok
+	var r2 interp.Result
+	err2 := err1
+	if second {
+		r2, err2 = interp.Apply(w.def, state, w.meta, ev)
 	}
-	m1, m2 := interp.EncodeMeta(r1.Meta), interp.EncodeMeta(r2.Meta)
-	if !bytes.Equal(r1.State, r2.State) || !bytes.Equal(m1, m2) || !reflect.DeepEqual(r1.Effects, r2.Effects) {
-		w.fail(InvDeterminism, w.changedPath(r1.Meta), "the same (state, meta, %s event) gave different results:\n%s%s",
-			ev.Kind, w.stateDiff(r1.State, r2.State), metaDiff(r1.Meta, r2.Meta))
-		return
+	switch {
+	case (err1 == nil) != (err2 == nil):
+		w.fail(InvDeterminism, w.where(), "%s\nApplied twice to the same state and meta, the %s event was accepted once and rejected once: %v / %v",
+			hiddenInputNote, ev.Kind, err1, err2)
+		return r1, false
+	case err1 != nil && (host != nil && host.ok || w.crashes == 0):
+		// The host's interpreter accepted what ours rejects, from the same
+		// state: the answer depends on something outside the inputs.
+		w.fail(InvDeterminism, w.where(), "%s\nThe host accepted and committed the %s event; applied again to the same state and meta it is rejected: %v",
+			hiddenInputNote, ev.Kind, err1)
+		return r1, false
+	case err1 != nil:
+		w.fail(InvInventedEvent, w.where(), "the store applied %s, which the interpreter rejects: %v / %v", ev.Kind, err1, err2)
+		return r1, false
+	}
+	m1 := interp.EncodeMeta(r1.Meta)
+	if second && (!bytes.Equal(r1.State, r2.State) || !bytes.Equal(m1, interp.EncodeMeta(r2.Meta)) || !effectsEqual(r1.Effects, r2.Effects)) {
+		path := w.changedPath(r1.Meta)
+		if bytes.Equal(r1.State, r2.State) && bytes.Equal(m1, interp.EncodeMeta(r2.Meta)) {
+			path = effectsPath(r1.Effects, r2.Effects)
+		}
+		w.fail(InvDeterminism, path, "%s\nIn this run, the same (state, meta, %s event) gave different results (-first +second):\n%s%s%s",
+			hiddenInputNote, ev.Kind, w.stateDiff(r1.State, r2.State), metaDiff(r1.Meta, r2.Meta), w.effectsDiffIf(r1.Effects, r2.Effects))
+		return r1, false
 	}
 	for _, e := range r1.Effects {
 		id := e.ID.String()
@@ -189,83 +254,107 @@ func (w *world) fold(state []byte, ev interp.Event) {
 			w.effects[id] = e
 		}
 	}
+	w.observe(w.meta, ev, r1.Meta)
 	w.state, w.meta, w.metaB = r1.State, r1.Meta, m1
 	w.applied++
 	if f := r1.Meta.Failure; f != nil && f.Panic {
 		w.fail(InvPanic, f.Path, "user code panicked: %s", f.Message)
 	}
+	return r1, true
 }
 
-// compare checks the stored record against the model: crash equivalence.
-func (w *world) compare() {
-	si, rec, m := w.load()
-	if w.failure == nil {
-		w.compareWith(si, rec, m)
+func (w *world) effectsDiffIf(a, b []interp.Effect) string {
+	if effectsEqual(a, b) {
+		return ""
 	}
+	return effectsDiff(a, b)
 }
 
-func (w *world) compareWith(si storage.Instance, rec codec.Record, m interp.Meta) {
+// compareWith checks the stored instance against the model; host is the
+// host's answer to the event just applied, if any, and committed says
+// whether the step committed.
+func (w *world) compareWith(si storage.Instance, rec codec.Record, host *hostAnswer, committed bool) {
 	if si.Version != w.version {
 		w.fail(InvCrash, "", "the store is at version %d, the model at %d", si.Version, w.version)
 		return
 	}
 	if !bytes.Equal(rec.State, w.state) || !bytes.Equal(rec.Meta, w.metaB) {
+		m := w.storedMeta(rec)
+		if w.hiddenInput(host, rec) {
+			w.fail(InvDeterminism, w.where(), "%s\nThe host committed one result and the model, applying the same event to the same state and meta, computed another (-model +stored):\n%s%s",
+				hiddenInputNote, w.stateDiff(w.state, rec.State), metaDiff(w.meta, m))
+			return
+		}
 		w.fail(InvCrash, w.where(), "the stored instance differs from the accepted events replayed without crashes (-replayed +stored):\n%s%s",
 			w.stateDiff(w.state, rec.State), metaDiff(w.meta, m))
 		return
 	}
-	// Until its next event migrates it, an instance written by an older
-	// version holds the older state type: the invariant waits for that.
-	if w.opts.invariant != nil && int(max(m.Version, 1)) == w.def.Version() {
+	// The stored meta is the model's. Until its next event migrates it, an
+	// instance written by an older version holds the older state type: the
+	// invariant waits for that. A state the invariant passed already is
+	// not checked again.
+	if w.opts.invariant != nil && int(max(w.meta.Version, 1)) == w.def.Version() && !bytes.Equal(rec.State, w.invariantOK) {
 		s, err := w.decodeState(rec.State)
 		if err == nil {
 			err = w.opts.invariant(s)
 		}
 		if err != nil {
 			w.fail(InvUser, w.where(), "%v\nstate: %+v", err, s)
+		} else {
+			w.invariantOK = rec.State
 		}
 	}
+	w.checkDue(si, w.meta, committed, "after this step")
 }
 
 // apply sends ev through the host, arming crash first, and checks what the
 // store did against what the host said.
-func (w *world) apply(ev interp.Event, crash crashPoint, label string) (applied bool, err error) {
+func (w *world) apply(ev interp.Event, crash crashPoint, label text) (applied bool, err error) {
 	ev.Time = w.clock.Now()
 	w.steps = append(w.steps, step{Kind: stepEvent, Event: ev, Crash: crash, Label: label})
 	w.store.armed, w.store.fired = crash, noCrash
-	_, err = w.host.Apply(w.ctx, instanceID, ev)
+	res, err := w.host.Apply(w.ctx, instanceID, ev)
 	w.store.armed = noCrash
-	si, rec, m := w.load()
+	si, rec := w.load()
 	if w.failure != nil {
 		return false, err
 	}
+	w.record(si)
 	applied = si.Version == w.version+1
 	crashed := w.store.fired != noCrash
-	outcome := "accepted"
+	outcome := say("accepted")
 	switch {
 	case crashed && applied:
-		outcome = "the host crashed " + w.store.fired.String() + "; the store applied it"
+		outcome = say("the host crashed %s; the store applied it", w.store.fired)
 	case crashed:
-		outcome = "the host crashed " + w.store.fired.String() + "; the store did not apply it"
+		outcome = say("the host crashed %s; the store did not apply it", w.store.fired)
 	case err != nil:
-		outcome = "rejected: " + short(err)
+		outcome = say("rejected: %s", shortError{err})
 	}
 	w.say("%s: %s", label, outcome)
 	switch {
 	case si.Version != w.version && !applied:
 		w.fail(InvInventedEvent, "", "the store version jumped from %d to %d on one event", w.version, si.Version)
 	case err == nil && !applied:
-		w.fail(InvLostEvent, w.where(), "the host acknowledged %q but the store does not have it", label)
+		w.fail(InvLostEvent, w.where(), "the host acknowledged %q but the store does not have it", label.String())
 	case err != nil && !crashed && !errors.Is(err, ErrCrash) && applied:
-		w.fail(InvRejectedChange, w.where(), "the host rejected %q (%v) but the store applied it", label, err)
+		w.fail(InvRejectedChange, w.where(), "the host rejected %q (%v) but the store applied it", label.String(), err)
 	}
 	var pe *interp.PanicError
 	if errors.As(err, &pe) {
-		w.fail(InvPanic, pe.Path, "an event handler panicked while handling %q: %v", label, pe.Value)
+		w.fail(InvPanic, pe.Path, "an event handler panicked while handling %q: %v", label.String(), pe.Value)
 	}
+	var host *hostAnswer
+	var modelEffects []interp.Effect
 	if applied {
+		host = &hostAnswer{res: res, ok: err == nil && !crashed}
 		w.version++
-		w.fold(w.state, ev)
+		if r, ok := w.fold(w.state, ev, host); ok {
+			modelEffects = r.Effects
+			if host.ok {
+				w.steps[len(w.steps)-1].Effects = r.Effects // a fresh slice from Apply
+			}
+		}
 		if ev.Kind == interp.Callback {
 			w.history = append(w.history, delivered{ev: ev, label: label})
 		}
@@ -274,23 +363,32 @@ func (w *world) apply(ev interp.Event, crash crashPoint, label string) (applied 
 		w.crash()
 	}
 	if w.failure == nil {
-		w.compareWith(si, rec, m) // the crash changed nothing in the store
+		w.compareWith(si, rec, host, applied) // the crash changed nothing in the store
+	}
+	if applied {
+		w.checkHostEffects(host, modelEffects)
 	}
 	return applied, err
 }
 
 // crash loses everything in memory: the host restarts over the store.
 func (w *world) crash() {
+	w.crashes++
 	w.store.crash()
 	w.activity = map[uint64]engine.EffectInfo{} // the runner's memory
 	w.restart()
+	if w.failure == nil {
+		si, rec := w.load()
+		if m := w.storedMeta(rec); w.failure == nil {
+			w.checkDue(si, m, true, "after the crash")
+		}
+	}
 }
 
 // dispatch performs up to n effects of the outbox in order (n < 0: all),
 // acknowledging them; with crash, it performs them and crashes before
 // acknowledging the last one.
 func (w *world) dispatch(n int, crash bool) {
-	w.steps = append(w.steps, step{Kind: stepDispatch, N: n, Mid: crash})
 	out, err := w.store.Outbox(w.ctx, 1000)
 	if err != nil {
 		w.fail(InvEffects, "", "the outbox cannot be read: %v", err)
@@ -299,8 +397,13 @@ func (w *world) dispatch(n int, crash bool) {
 	if n < 0 || n > len(out) {
 		n = len(out)
 	}
+	if n == 0 && !crash {
+		return // nothing to do, nothing to replay
+	}
+	stepAt := len(w.steps)
+	w.steps = append(w.steps, step{Kind: stepDispatch, N: n, Mid: crash})
 	var acks []string
-	var kinds []string
+	var kinds []interp.EffectKind
 	for _, se := range out[:n] {
 		info, err := engine.DecodeEffect(se)
 		if err != nil {
@@ -308,7 +411,7 @@ func (w *world) dispatch(n int, crash bool) {
 			return
 		}
 		w.perform(info)
-		kinds = append(kinds, info.Kind.String())
+		kinds = append(kinds, info.Kind)
 		// As in the engine, an activity's effect is acknowledged once its
 		// result is delivered, so a crash before that runs it again.
 		if info.Kind != interp.RunActivity || !w.waitsFor(info.Callback) {
@@ -318,16 +421,17 @@ func (w *world) dispatch(n int, crash bool) {
 	if crash && len(acks) > 0 {
 		acks = acks[:len(acks)-1]
 	}
+	w.steps[stepAt].Acks = acks
 	if err := w.store.Ack(w.ctx, acks...); err != nil {
 		w.fail(InvEffects, "", "ack failed: %v", err)
 	}
 	if crash {
-		w.say("dispatch %d effects (%s), crash before the last acknowledgement", n, strings.Join(kinds, ", "))
+		w.say("dispatch %d effects (%s), crash before the last acknowledgement", n, joined(kinds))
 		w.crash()
 		return
 	}
 	if n > 0 {
-		w.say("dispatch %d effects (%s)", n, strings.Join(kinds, ", "))
+		w.say("dispatch %d effects (%s)", n, joined(kinds))
 	}
 }
 
@@ -433,17 +537,6 @@ func (w *world) missingEffects() {
 	}
 }
 
-// hash is the end state's fingerprint for the replay check.
-func (w *world) hash() [32]byte {
-	_, rec, _ := w.load()
-	h := sha256.New()
-	h.Write(rec.State)
-	h.Write(rec.Meta)
-	var out [32]byte
-	copy(out[:], h.Sum(nil))
-	return out
-}
-
 // decodeState decodes state bytes into a new *S.
 func (w *world) decodeState(b []byte) (any, error) {
 	s := reflect.New(w.def.StateType())
@@ -492,6 +585,22 @@ func (w *world) changedPath(m interp.Meta) string {
 	}
 	return strings.Join(ps, ", ")
 }
+
+// joined shows effect kinds as a list when formatted.
+type joined []interp.EffectKind
+
+func (j joined) String() string {
+	s := make([]string, len(j))
+	for i, k := range j {
+		s[i] = k.String()
+	}
+	return strings.Join(s, ", ")
+}
+
+// shortError shows an error as short does, when formatted.
+type shortError struct{ err error }
+
+func (e shortError) String() string { return short(e.err) }
 
 // short is the last part of an error chain, for trace lines.
 func short(err error) string {

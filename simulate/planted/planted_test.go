@@ -22,6 +22,13 @@ func TestMain(m *testing.M) {
 	if err := flag.Set("rapid.nofailfile", "true"); err != nil {
 		panic(err)
 	}
+	// Each planted bug must be found within rapid's default budget of 100
+	// checks, which -short would cut to 20.
+	if testing.Short() && flag.Lookup("rapid.checks").Value.String() == "100" {
+		if err := flag.Set("rapid.checks", "500"); err != nil {
+			panic(err)
+		}
+	}
 	os.Exit(m.Run())
 }
 

@@ -1,0 +1,211 @@
+package simulate
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/interp"
+	"pgregory.net/rapid"
+)
+
+// Swarm testing (Groce et al., "Swarm Testing", ISSTA 2012; TigerBeetle's
+// VOPR): every run draws its own configuration, a weight for each kind of
+// action, zero switching the kind off. A run where timers and cancellation
+// are off goes deep into the workflow; one with crashes weighted up
+// hammers recovery. Uniform choice among all actions makes every run the
+// same average mix, and a bug that needs a rare combination (cancel, but
+// only after the payment went through) waits for a rare run.
+//
+// On top of that each run aims at a goal: an event (a delivery at a given
+// wait, an activity failing, a cancellation while a thread waits at a
+// given statement) that no earlier run of the same Check reached. The run
+// takes the goal's action whenever it can; the liveness phase, which
+// drives the instance through its waits, takes it too.
+
+// kind is one kind of action and its weight in a run's swarm.
+type kind struct {
+	name   string
+	weight int // 0: off in this run
+	act    func(*rapid.T)
+	ready  func() bool // whether the kind has something to act on now; nil: always
+}
+
+// maxWeight is the largest weight a kind draws; 0 switches it off.
+const maxWeight = 4
+
+// drawSwarm draws the run's configuration over kinds. Deliveries and
+// activity results, the actions that make progress, count double. If
+// every kind is off, deliveries are on: a run must be able to do
+// something.
+func drawSwarm(rt *rapid.T, kinds []kind) []kind {
+	on := 0
+	for i := range kinds {
+		kinds[i].weight = ints(0, maxWeight).Draw(rt, kinds[i].name)
+		if kinds[i].name == "deliver" || kinds[i].name == "activity" {
+			kinds[i].weight *= 2
+		}
+		on += kinds[i].weight
+	}
+	if on == 0 {
+		kinds[0].weight = 1
+	}
+	return kinds
+}
+
+// pickKind draws one kind by weight among those with something to act on
+// (so that a run whose swarm weighs timers up does not stop early for want
+// of a timer), falling back to every kind that is ready, then to all.
+// Kinds are in the order rapid shrinks towards (deliveries first, crashes
+// last).
+func pickKind(rt *rapid.T, kinds []kind, weights []int) kind {
+	total := 0
+	for i, k := range kinds {
+		if k.weight > 0 && (k.ready == nil || k.ready()) {
+			weights[i] = k.weight
+			total += k.weight
+		}
+	}
+	if total == 0 {
+		for i, k := range kinds {
+			if k.ready == nil || k.ready() {
+				weights[i] = 1
+				total++
+			}
+		}
+	}
+	if total == 0 {
+		for i := range weights {
+			weights[i] = 1
+		}
+		total = len(weights)
+	}
+	n := ints(0, total-1).Draw(rt, "action")
+	for i, k := range kinds {
+		if n < weights[i] {
+			return k
+		}
+		n -= weights[i]
+	}
+	panic("simulate: unreachable")
+}
+
+// describeSwarm is the configuration line of a failure report.
+func describeSwarm(kinds []kind) string {
+	var parts []string
+	for _, k := range kinds {
+		if k.weight == 0 {
+			parts = append(parts, k.name+" off")
+		} else {
+			parts = append(parts, fmt.Sprintf("%s %d", k.name, k.weight))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// step is one action of a run: the goal's when it is at hand (three times
+// in four), else a kind drawn by the swarm's weights.
+func (a *actions) step(rt *rapid.T) {
+	if a.goalReady() && ints(0, 3).Draw(rt, "pursue the goal") > 0 {
+		a.pursue(rapidSource{rt})
+		return
+	}
+	if len(a.weights) != len(a.kinds) {
+		a.weights = make([]int, len(a.kinds))
+	}
+	clear(a.weights)
+	pickKind(rt, a.kinds, a.weights).act(rt)
+}
+
+// goalReady reports whether the run's goal is open and its action can be
+// taken now.
+func (a *actions) goalReady() bool {
+	w := a.w
+	if a.goal == nil || a.tries >= maxTries || w.visits[*a.goal] > 0 || w.meta.Status.Finished() {
+		return false
+	}
+	g := *a.goal
+	switch g.kind {
+	case evDeliver:
+		return len(a.goalPending(interp.Custom)) > 0
+	case evTimer:
+		return len(a.goalPending(interp.Timer)) > 0
+	case evActivityOK, evActivityFailed:
+		return len(a.goalActivities()) > 0
+	case evCancel:
+		if w.meta.Status != interp.StatusRunning {
+			return false
+		}
+		for _, th := range w.current().Threads {
+			if th.Path == g.path && th.Phase == interp.PhaseWaiting {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// pursuing reports whether the run has a goal it has not reached and may
+// still try.
+func (a *actions) pursuing() bool {
+	return a.goal != nil && a.tries < maxTries && a.w.visits[*a.goal] == 0
+}
+
+func (a *actions) goalPending(k interp.TriggerKind) []pending {
+	var out []pending
+	for _, pe := range a.w.pending(k) {
+		if pe.path == a.goal.path && pe.p.Event == a.goal.name {
+			out = append(out, pe)
+		}
+	}
+	return out
+}
+
+func (a *actions) goalActivities() []engine.EffectInfo {
+	var out []engine.EffectInfo
+	for _, pe := range a.w.pending(interp.Activity) {
+		if info, ok := a.w.activity[pe.p.Callback]; ok && info.Path == a.goal.path {
+			out = append(out, info)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Callback < out[j].Callback })
+	return out
+}
+
+// maxTries bounds the attempts at a goal in one run: a delivery whose
+// payloads the handler keeps rejecting must not stall the run.
+const maxTries = 4
+
+// pursue takes the goal's action; goalReady must hold.
+func (a *actions) pursue(src source) {
+	w := a.w
+	a.tries++
+	g := *a.goal
+	switch g.kind {
+	case evDeliver:
+		a.deliverTo(src, pick(src, a.goalPending(interp.Custom), "goal event"), noCrash)
+	case evTimer:
+		a.fire(pick(src, a.goalPending(interp.Timer), "goal timer"), noCrash)
+	case evActivityOK:
+		w.finishActivity(src, pick(src, a.goalActivities(), "goal activity"), "success", noCrash)
+	case evActivityFailed:
+		w.finishActivity(src, pick(src, a.goalActivities(), "goal activity"), pick(src, []string{"error", "timeout"}, "goal outcome"), noCrash)
+	case evCancel:
+		w.apply(interp.Event{Kind: interp.Cancel}, noCrash, say("cancel (the run's goal: %s)", g))
+	}
+}
+
+// drawGoal draws the run's goal among every goal of the definition; the
+// explorer skips the run when the goal was reached before and others are
+// still open.
+func drawGoal(rt *rapid.T, x *explorer) *eventKey {
+	if x == nil || len(x.goals) == 0 {
+		return nil
+	}
+	g := x.goals[ints(0, len(x.goals)-1).Draw(rt, "goal")]
+	if x.steer(g) {
+		rt.Skip("goal reached by an earlier run")
+	}
+	return &g
+}
