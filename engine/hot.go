@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -86,6 +87,9 @@ func (h *hotPath) stop(w *work) {
 	defer h.mu.Unlock()
 	for _, j := range h.queue {
 		w.release(j.key)
+		for _, g := range j.group {
+			w.release(g.key)
+		}
 	}
 	for _, s := range h.setups {
 		if s.teardown != nil {
@@ -124,6 +128,7 @@ func (e *Engine) claimHot(buf []job, workflow string, effects []interp.Effect, s
 func (e *Engine) unclaim(jobs []job) {
 	for _, j := range jobs {
 		e.work.release(j.key)
+		e.unclaim(j.group)
 	}
 }
 
@@ -147,7 +152,11 @@ func (e *Engine) committed(jobs []job, effects bool, due time.Time) {
 // handOff hands out the claimed jobs of a commit that can go without a
 // pass, releasing the claims of the others and waking the run loop for
 // them. It returns false if the hot path is off (Run stopped since they
-// were claimed) or full.
+// were claimed) or full. The jobs that go wait for nothing among
+// themselves (a Teardown that waits for its Setup is parked, not handed
+// out), so they go together, as one job and its group, to one worker:
+// one handoff between goroutines and one acknowledgement for the commit,
+// instead of one each.
 func (e *Engine) handOff(jobs []job) bool {
 	h := &e.hot
 	h.mu.Lock()
@@ -157,6 +166,8 @@ func (e *Engine) handOff(jobs []job) bool {
 	}
 	now := e.clock.Now()
 	needPass, queued := false, false
+	var buf [2]job
+	ready := buf[:0]
 	toPass := func(j job) {
 		e.work.release(j.key)
 		needPass = true
@@ -188,6 +199,13 @@ func (e *Engine) handOff(jobs []job) bool {
 		default:
 			toPass(j)
 			continue
+		}
+		ready = append(ready, j)
+	}
+	if len(ready) > 0 {
+		j := ready[0]
+		if len(ready) > 1 {
+			j.group = slices.Clone(ready[1:])
 		}
 		select {
 		case h.jobs <- j: // an idle worker took it
@@ -269,12 +287,12 @@ func (b *blockers) holds(j job) bool {
 // next. It reports whether a pass must look at the store again: because
 // the job failed (the pass schedules its retry), because the last pass
 // left an effect waiting for this one, or because the work table has many
-// finished jobs to sweep.
+// finished jobs to sweep and a pass is under way (else it sweeps them).
 func (e *Engine) hotDone(j job, err error) (next *job, needPass bool) {
 	h := &e.hot
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	needPass = err != nil || h.behind.holds(j) || e.work.unswept.Load() >= sweepEvery
+	needPass = err != nil || h.behind.holds(j) || e.work.unswept.Load() >= sweepEvery && !e.work.sweepFinished()
 	if j.oe.Kind != interp.Setup || h.setups == nil {
 		return nil, needPass
 	}

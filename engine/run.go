@@ -47,19 +47,31 @@ func (e *Engine) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for range e.workers {
 		wg.Go(func() {
+			var batch []job
 			for j := range jobs {
-				for next := &j; next != nil; {
-					cur := *next
-					next = nil
-					_, err := e.do(ctx, cur) // do logs failures and schedules retries
-					if !cur.hot {
-						e.wake() // a pass schedules retries and finds what this unblocked
-						continue
+				if !j.hot {
+					e.do(ctx, j) // do logs failures and schedules retries
+					e.wake()     // a pass schedules retries and finds what this unblocked
+					continue
+				}
+				// A commit's effects, then the Teardowns their Setups
+				// released, each round acknowledged in one Ack.
+				batch = append(append(batch[:0], j), j.group...)
+				for len(batch) > 0 {
+					errs := e.doGroup(ctx, batch)
+					n := 0
+					for i, cur := range batch {
+						next, needPass := e.hotDone(cur, errs[i])
+						if needPass {
+							e.wake()
+						}
+						if next != nil {
+							batch[n] = *next // (n <= i: cur is read already)
+							n++
+						}
 					}
-					var needPass bool
-					if next, needPass = e.hotDone(cur, err); needPass {
-						e.wake()
-					}
+					clear(batch[n:])
+					batch = batch[:n]
 				}
 			}
 		})
@@ -75,6 +87,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			return true
 		case <-ctx.Done():
 			e.work.release(j.key)
+			e.unclaim(j.group)
 			return false
 		}
 	}
