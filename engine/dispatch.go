@@ -281,10 +281,10 @@ func (e *Engine) settle(ctx context.Context, j job, err error, hold time.Time) {
 // (the effects of one commit that the hot path handed out together) and
 // acknowledges those that succeeded in one Ack, so that a commit's
 // effects cost one acknowledgement, one write transaction on a durable
-// store, instead of one each. It returns each job's outcome.
-func (e *Engine) doGroup(ctx context.Context, jobs []job) []error {
-	errs := make([]error, len(jobs))
-	ids := make([]string, 0, len(jobs))
+// store, instead of one each. It sets errs[i] to the outcome of jobs[i];
+// ids is a buffer for the IDs to acknowledge (the worker's, reused).
+func (e *Engine) doGroup(ctx context.Context, jobs []job, errs []error, ids []string) {
+	ids = ids[:0]
 	for i, j := range jobs {
 		if errs[i] = e.effectContained(ctx, j); errs[i] == nil {
 			ids = append(ids, j.effect.ID)
@@ -309,7 +309,6 @@ func (e *Engine) doGroup(ctx context.Context, jobs []job) []error {
 			e.settle(ctx, j, errs[i], time.Time{})
 		}()
 	}
-	return errs
 }
 
 // effectContained is effect, with a panic recovered into a *PanicError.

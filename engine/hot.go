@@ -49,12 +49,12 @@ type hotPath struct {
 	running atomic.Bool // on, for a look without the lock
 
 	mu     sync.Mutex
-	on     bool       // Run is driving
-	jobs   chan<- job // Run's workers, while on
-	queue  []job      // ready and claimed, for the run loop to hand out when no worker was idle
-	spare  []job      // the run loop's buffer, reused
-	behind blockers   // what the last pass left effects waiting for
-	setups map[orderKey]*hotSetup
+	on     bool                  // Run is driving
+	jobs   chan<- job            // Run's workers, while on
+	queue  []job                 // ready and claimed, for the run loop to hand out when no worker was idle
+	spare  []job                 // the run loop's buffer, reused
+	behind blockers              // what the last pass left effects waiting for
+	setups map[orderKey]hotSetup // by value: one allocation less per Setup
 }
 
 // hotSetup is a Setup the hot path handed out.
@@ -66,7 +66,7 @@ type hotSetup struct {
 func (h *hotPath) start(jobs chan<- job) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.on, h.jobs, h.queue, h.setups = true, jobs, nil, map[orderKey]*hotSetup{}
+	h.on, h.jobs, h.queue, h.setups = true, jobs, nil, map[orderKey]hotSetup{}
 	h.running.Store(true)
 }
 
@@ -177,17 +177,18 @@ func (e *Engine) handOff(jobs []job) bool {
 		switch j.oe.Kind {
 		case interp.Setup:
 			if len(h.setups) < maxSetups {
-				h.setups[key] = &hotSetup{}
+				h.setups[key] = hotSetup{}
 			}
 		case interp.Teardown:
-			s := h.setups[key]
+			s, ok := h.setups[key]
 			switch {
-			case s == nil:
+			case !ok:
 				toPass(j)
 				continue
 			case !s.acked:
 				t := j          // (a copy, so that only parked jobs are on the heap)
 				s.teardown = &t // its Setup's worker goes on with it
+				h.setups[key] = s
 				continue
 			}
 			delete(h.setups, key)
@@ -202,17 +203,28 @@ func (e *Engine) handOff(jobs []job) bool {
 		}
 		ready = append(ready, j)
 	}
-	if len(ready) > 0 {
-		j := ready[0]
-		if len(ready) > 1 {
-			j.group = slices.Clone(ready[1:])
-		}
+	give := func(j job) {
 		select {
 		case h.jobs <- j: // an idle worker took it
 		default:
 			h.queue = append(h.queue, j)
 			queued = true
 		}
+	}
+	grouped := ready[:0] // (activities go alone: see groupable)
+	for _, j := range ready {
+		if groupable(j) {
+			grouped = append(grouped, j)
+		} else {
+			give(j)
+		}
+	}
+	if len(grouped) > 0 {
+		j := grouped[0]
+		if len(grouped) > 1 {
+			j.group = slices.Clone(grouped[1:])
+		}
+		give(j)
 	}
 	switch {
 	case needPass:
@@ -223,8 +235,22 @@ func (e *Engine) handOff(jobs []job) bool {
 	return true
 }
 
+// maxGroup is the most jobs handed to a worker at once (see dispatchHot).
+const maxGroup = 32
+
+// groupable reports whether j may share a worker with other jobs: a
+// RunActivity may run for long, and must not hold back the others.
+func groupable(j job) bool { return j.oe.Kind != interp.RunActivity }
+
 // dispatchHot hands out, waiting for workers, the jobs handOff queued when
-// none was idle. exec returns false when the engine is stopping.
+// none was idle. exec returns false when the engine is stopping. Queued
+// jobs wait for nothing among themselves (a Teardown whose Setup is not
+// acknowledged is parked, never queued), so they go in groups of up to
+// maxGroup, each performed by one worker and acknowledged in one Ack: when
+// the workers fall behind the commits (sends from many goroutines on few
+// cores), a handoff and an acknowledgement per job made the queue grow
+// past maxQueued, and the effects beyond it went to passes, each reading
+// the whole outbox.
 func (e *Engine) dispatchHot(exec func(job) bool) bool {
 	h := &e.hot
 	h.mu.Lock()
@@ -237,9 +263,22 @@ func (e *Engine) dispatchHot(exec func(job) bool) bool {
 		h.spare = queue[:0]
 		h.mu.Unlock()
 	}()
-	for i, j := range queue {
-		if !exec(j) {
-			e.unclaim(queue[i+1:])
+	for i := 0; i < len(queue); {
+		j := queue[i]
+		i++
+		if groupable(j) && i < len(queue) && 1+len(j.group) < maxGroup {
+			group := slices.Clone(j.group)
+			for i < len(queue) && groupable(queue[i]) && 1+len(group)+1+len(queue[i].group) <= maxGroup {
+				q := queue[i]
+				i++
+				more := q.group
+				q.group = nil
+				group = append(append(group, q), more...)
+			}
+			j.group = group
+		}
+		if !exec(j) { // (exec released j and its group)
+			e.unclaim(queue[i:])
 			return false
 		}
 	}
@@ -297,8 +336,8 @@ func (e *Engine) hotDone(j job, err error) (next *job, needPass bool) {
 		return nil, needPass
 	}
 	key := orderKey{j.effect.Instance, j.oe.Callback}
-	s := h.setups[key]
-	if s == nil {
+	s, ok := h.setups[key]
+	if !ok {
 		return nil, needPass
 	}
 	if err != nil {
@@ -310,6 +349,7 @@ func (e *Engine) hotDone(j job, err error) (next *job, needPass bool) {
 	}
 	if s.teardown == nil {
 		s.acked = true
+		h.setups[key] = s
 		return nil, needPass
 	}
 	delete(h.setups, key)

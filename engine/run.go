@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 )
@@ -47,7 +48,11 @@ func (e *Engine) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for range e.workers {
 		wg.Go(func() {
-			var batch []job
+			var (
+				batch []job
+				errs  []error
+				ids   []string
+			)
 			for j := range jobs {
 				if !j.hot {
 					e.do(ctx, j) // do logs failures and schedules retries
@@ -58,7 +63,9 @@ func (e *Engine) Run(ctx context.Context) error {
 				// released, each round acknowledged in one Ack.
 				batch = append(append(batch[:0], j), j.group...)
 				for len(batch) > 0 {
-					errs := e.doGroup(ctx, batch)
+					errs = slices.Grow(errs[:0], len(batch))[:len(batch)]
+					ids = slices.Grow(ids[:0], len(batch))
+					e.doGroup(ctx, batch, errs, ids)
 					n := 0
 					for i, cur := range batch {
 						next, needPass := e.hotDone(cur, errs[i])
@@ -71,6 +78,8 @@ func (e *Engine) Run(ctx context.Context) error {
 						}
 					}
 					clear(batch[n:])
+					clear(errs)
+					clear(ids[:cap(ids)])
 					batch = batch[:n]
 				}
 			}
