@@ -24,7 +24,7 @@ type acks struct {
 }
 
 type ackRequest struct {
-	id   string
+	ids  []string
 	done chan error // the batch's outcome, or errLead
 }
 
@@ -34,13 +34,15 @@ var errLead = errors.New("engine: lead the next batch of acknowledgements")
 
 var ackRequests = sync.Pool{New: func() any { return &ackRequest{done: make(chan error, 1)} }}
 
-// ack removes effect id from the outbox, in a batch with the
+// ack removes effects ids (one, or those of a group of jobs a worker
+// performed together) from the outbox, in a batch with the
 // acknowledgements of other workers.
-func (e *Engine) ack(ctx context.Context, id string) error {
+func (e *Engine) ack(ctx context.Context, ids ...string) error {
 	a := &e.acks
 	req := ackRequests.Get().(*ackRequest)
 	defer ackRequests.Put(req)
-	req.id = id
+	req.ids = ids
+	defer func() { req.ids = nil }()
 	a.mu.Lock()
 	a.pending = append(a.pending, req)
 	lead := !a.leading
@@ -74,9 +76,12 @@ func (e *Engine) ack(ctx context.Context, id string) error {
 // writeAcks acknowledges a batch; a panic of the store is recovered, so
 // that the workers waiting for the batch hear of it.
 func (e *Engine) writeAcks(ctx context.Context, batch []*ackRequest) (err error) {
-	ids := make([]string, len(batch))
-	for i, r := range batch {
-		ids[i] = r.id
+	ids := batch[0].ids
+	if len(batch) > 1 {
+		ids = nil
+		for _, r := range batch {
+			ids = append(ids, r.ids...)
+		}
 	}
 	defer func() {
 		if r := recover(); r != nil {

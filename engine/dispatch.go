@@ -41,6 +41,7 @@ type job struct {
 	oe       outboxEffect    // effect, decoded
 	bad      error           // the effect did not decode
 	hot      bool            // handed out by the hot path (see hotPath)
+	group    []job           // more hot jobs of the same commit, for the same worker (see handOff)
 }
 
 const (
@@ -58,6 +59,7 @@ const (
 // the next due time is known.
 func (e *Engine) pass(ctx context.Context, now time.Time, horizon time.Duration, exec func(job) bool) (time.Time, error) {
 	e.work.sweep(now.Add(-e.backoff.max))
+	defer e.work.passDone()
 	var next time.Time
 	soon := func(t time.Time) {
 		if !t.IsZero() && (next.IsZero() || t.Before(next)) {
@@ -227,12 +229,7 @@ func (e *Engine) do(ctx context.Context, j job) (progress bool, err error) {
 		// Metrics hook or the logger, say) must not end the process. The
 		// job is retried.
 		if r := recover(); r != nil {
-			id := j.instance
-			if j.effect != nil {
-				id = j.effect.Instance
-			}
-			err = e.recovered(id, j.oe.Workflow, "job", r)
-			e.work.failed(j.key, e.clock.Now(), e.backoff)
+			err = e.recoveredJob(j, r)
 		}
 	}()
 	var hold time.Time
@@ -245,10 +242,29 @@ func (e *Engine) do(ctx context.Context, j job) (progress bool, err error) {
 		err = e.performContained(ctx, j)
 		progress = err == nil
 	}
+	e.settle(ctx, j, err, hold)
+	return progress, err
+}
+
+// recoveredJob turns a panic while running j into a *PanicError and
+// schedules j's retry.
+func (e *Engine) recoveredJob(j job, r any) error {
+	id := j.instance
+	if j.effect != nil {
+		id = j.effect.Instance
+	}
+	err := e.recovered(id, j.oe.Workflow, "job", r)
+	e.work.failed(j.key, e.clock.Now(), e.backoff)
+	return err
+}
+
+// settle records the outcome of a job in the work table: finished (held
+// until hold, if not zero) or failed, to be retried with backoff.
+func (e *Engine) settle(ctx context.Context, j job, err error, hold time.Time) {
 	if ctx.Err() != nil {
 		// Stopping: not a failure of the job, and nothing to retry here.
 		e.work.finish(j.key, time.Time{})
-		return progress, err
+		return
 	}
 	if j.effect != nil {
 		e.metrics.Effect(j.oe.Workflow, j.oe.Kind, err)
@@ -256,10 +272,63 @@ func (e *Engine) do(ctx context.Context, j job) (progress bool, err error) {
 	if err != nil {
 		retry := e.work.failed(j.key, e.clock.Now(), e.backoff)
 		e.log.Warn("engine: job failed", "job", j.key.String(), "retry", retry, "err", err)
-		return progress, err
+		return
 	}
 	e.work.finish(j.key, hold)
-	return progress, nil
+}
+
+// doGroup performs outbox effects that wait for nothing among themselves
+// (the effects of one commit that the hot path handed out together) and
+// acknowledges those that succeeded in one Ack, so that a commit's
+// effects cost one acknowledgement, one write transaction on a durable
+// store, instead of one each. It sets errs[i] to the outcome of jobs[i];
+// ids is a buffer for the IDs to acknowledge (the worker's, reused).
+func (e *Engine) doGroup(ctx context.Context, jobs []job, errs []error, ids []string) {
+	ids = ids[:0]
+	for i, j := range jobs {
+		if errs[i] = e.effectContained(ctx, j); errs[i] == nil {
+			ids = append(ids, j.effect.ID)
+		}
+	}
+	if len(ids) > 0 {
+		if err := e.ackContained(ctx, ids); err != nil {
+			for i := range errs {
+				if errs[i] == nil {
+					errs[i] = err
+				}
+			}
+		}
+	}
+	for i, j := range jobs {
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					errs[i] = e.recoveredJob(j, r)
+				}
+			}()
+			e.settle(ctx, j, errs[i], time.Time{})
+		}()
+	}
+}
+
+// effectContained is effect, with a panic recovered into a *PanicError.
+func (e *Engine) effectContained(ctx context.Context, j job) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = e.recovered(j.effect.Instance, j.oe.Workflow, "effect", r)
+		}
+	}()
+	return e.effect(ctx, j)
+}
+
+// ackContained is ack, with a panic recovered into a *PanicError.
+func (e *Engine) ackContained(ctx context.Context, ids []string) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = e.recovered("", "", "effect", r)
+		}
+	}()
+	return e.ack(ctx, ids...)
 }
 
 // performContained is perform, with a panic (in the store's Ack, say)
@@ -276,6 +345,14 @@ func (e *Engine) performContained(ctx context.Context, j job) (err error) {
 
 // perform performs one outbox effect and, once it succeeded, acknowledges it.
 func (e *Engine) perform(ctx context.Context, j job) error {
+	if err := e.effect(ctx, j); err != nil {
+		return err
+	}
+	return e.ack(ctx, j.effect.ID)
+}
+
+// effect performs one outbox effect, without acknowledging it.
+func (e *Engine) effect(ctx context.Context, j job) error {
 	if j.bad != nil {
 		return j.bad
 	}
@@ -298,13 +375,7 @@ func (e *Engine) perform(ctx context.Context, j job) error {
 		// Perhaps written by a newer engine: keep it for one that knows it.
 		err = fmt.Errorf("engine: effect %s: unknown kind %d", info.ID, oe.Kind)
 	}
-	if err != nil {
-		return err
-	}
-	if err := e.ack(ctx, info.ID); err != nil {
-		return err
-	}
-	return nil
+	return err
 }
 
 // work is the engine's in-memory table of jobs: which are in flight, when
@@ -318,10 +389,11 @@ type work struct {
 	unswept  atomic.Int64    // len(done), for a look without the lock
 	retry    map[jobKey]retryState
 	running  map[attemptKey]*attempt
+	passing  bool // a pass is between its sweep and its end
 }
 
-// sweepEvery is how many finished jobs make the hot path ask for a pass,
-// whose sweep forgets them: the table must not grow between passes.
+// sweepEvery is how many finished jobs make the hot path sweep the table
+// (see sweepFinished): it must not grow between passes.
 const sweepEvery = 4096
 
 type retryState struct {
@@ -355,6 +427,37 @@ func (w *work) sweep(stale time.Time) {
 			delete(w.retry, k)
 		}
 	}
+	w.passing = true
+}
+
+// passDone ends a pass: no read of the store made before it is in use.
+func (w *work) passDone() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.passing = false
+}
+
+// sweepFinished forgets finished jobs, as a pass's sweep does, unless a
+// pass is under way: one that read the store before a job finished may
+// still see its effect there and must find it in flight. With no pass
+// under way, the next one reads the store after this, when a finished
+// effect is acknowledged (or held back by its retry time). So the hot
+// path keeps the table small without a pass, whose read of a long outbox
+// (every entry in flight, when sends run ahead of the effects) cost more
+// than the sweep. It reports whether it swept.
+func (w *work) sweepFinished() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.passing {
+		return false
+	}
+	for _, k := range w.done {
+		delete(w.inflight, k)
+	}
+	clear(w.done)
+	w.done = w.done[:0]
+	w.unswept.Store(0)
+	return true
 }
 
 // claim marks a job in flight unless it already is or must wait for a

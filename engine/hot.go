@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -48,12 +49,12 @@ type hotPath struct {
 	running atomic.Bool // on, for a look without the lock
 
 	mu     sync.Mutex
-	on     bool       // Run is driving
-	jobs   chan<- job // Run's workers, while on
-	queue  []job      // ready and claimed, for the run loop to hand out when no worker was idle
-	spare  []job      // the run loop's buffer, reused
-	behind blockers   // what the last pass left effects waiting for
-	setups map[orderKey]*hotSetup
+	on     bool                  // Run is driving
+	jobs   chan<- job            // Run's workers, while on
+	queue  []job                 // ready and claimed, for the run loop to hand out when no worker was idle
+	spare  []job                 // the run loop's buffer, reused
+	behind blockers              // what the last pass left effects waiting for
+	setups map[orderKey]hotSetup // by value: one allocation less per Setup
 }
 
 // hotSetup is a Setup the hot path handed out.
@@ -65,7 +66,7 @@ type hotSetup struct {
 func (h *hotPath) start(jobs chan<- job) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	h.on, h.jobs, h.queue, h.setups = true, jobs, nil, map[orderKey]*hotSetup{}
+	h.on, h.jobs, h.queue, h.setups = true, jobs, nil, map[orderKey]hotSetup{}
 	h.running.Store(true)
 }
 
@@ -86,6 +87,9 @@ func (h *hotPath) stop(w *work) {
 	defer h.mu.Unlock()
 	for _, j := range h.queue {
 		w.release(j.key)
+		for _, g := range j.group {
+			w.release(g.key)
+		}
 	}
 	for _, s := range h.setups {
 		if s.teardown != nil {
@@ -124,6 +128,7 @@ func (e *Engine) claimHot(buf []job, workflow string, effects []interp.Effect, s
 func (e *Engine) unclaim(jobs []job) {
 	for _, j := range jobs {
 		e.work.release(j.key)
+		e.unclaim(j.group)
 	}
 }
 
@@ -147,7 +152,11 @@ func (e *Engine) committed(jobs []job, effects bool, due time.Time) {
 // handOff hands out the claimed jobs of a commit that can go without a
 // pass, releasing the claims of the others and waking the run loop for
 // them. It returns false if the hot path is off (Run stopped since they
-// were claimed) or full.
+// were claimed) or full. The jobs that go wait for nothing among
+// themselves (a Teardown that waits for its Setup is parked, not handed
+// out), so they go together, as one job and its group, to one worker:
+// one handoff between goroutines and one acknowledgement for the commit,
+// instead of one each.
 func (e *Engine) handOff(jobs []job) bool {
 	h := &e.hot
 	h.mu.Lock()
@@ -157,6 +166,8 @@ func (e *Engine) handOff(jobs []job) bool {
 	}
 	now := e.clock.Now()
 	needPass, queued := false, false
+	var buf [2]job
+	ready := buf[:0]
 	toPass := func(j job) {
 		e.work.release(j.key)
 		needPass = true
@@ -166,17 +177,18 @@ func (e *Engine) handOff(jobs []job) bool {
 		switch j.oe.Kind {
 		case interp.Setup:
 			if len(h.setups) < maxSetups {
-				h.setups[key] = &hotSetup{}
+				h.setups[key] = hotSetup{}
 			}
 		case interp.Teardown:
-			s := h.setups[key]
+			s, ok := h.setups[key]
 			switch {
-			case s == nil:
+			case !ok:
 				toPass(j)
 				continue
 			case !s.acked:
 				t := j          // (a copy, so that only parked jobs are on the heap)
 				s.teardown = &t // its Setup's worker goes on with it
+				h.setups[key] = s
 				continue
 			}
 			delete(h.setups, key)
@@ -189,12 +201,30 @@ func (e *Engine) handOff(jobs []job) bool {
 			toPass(j)
 			continue
 		}
+		ready = append(ready, j)
+	}
+	give := func(j job) {
 		select {
 		case h.jobs <- j: // an idle worker took it
 		default:
 			h.queue = append(h.queue, j)
 			queued = true
 		}
+	}
+	grouped := ready[:0] // (activities go alone: see groupable)
+	for _, j := range ready {
+		if groupable(j) {
+			grouped = append(grouped, j)
+		} else {
+			give(j)
+		}
+	}
+	if len(grouped) > 0 {
+		j := grouped[0]
+		if len(grouped) > 1 {
+			j.group = slices.Clone(grouped[1:])
+		}
+		give(j)
 	}
 	switch {
 	case needPass:
@@ -205,8 +235,22 @@ func (e *Engine) handOff(jobs []job) bool {
 	return true
 }
 
+// maxGroup is the most jobs handed to a worker at once (see dispatchHot).
+const maxGroup = 32
+
+// groupable reports whether j may share a worker with other jobs: a
+// RunActivity may run for long, and must not hold back the others.
+func groupable(j job) bool { return j.oe.Kind != interp.RunActivity }
+
 // dispatchHot hands out, waiting for workers, the jobs handOff queued when
-// none was idle. exec returns false when the engine is stopping.
+// none was idle. exec returns false when the engine is stopping. Queued
+// jobs wait for nothing among themselves (a Teardown whose Setup is not
+// acknowledged is parked, never queued), so they go in groups of up to
+// maxGroup, each performed by one worker and acknowledged in one Ack: when
+// the workers fall behind the commits (sends from many goroutines on few
+// cores), a handoff and an acknowledgement per job made the queue grow
+// past maxQueued, and the effects beyond it went to passes, each reading
+// the whole outbox.
 func (e *Engine) dispatchHot(exec func(job) bool) bool {
 	h := &e.hot
 	h.mu.Lock()
@@ -219,9 +263,22 @@ func (e *Engine) dispatchHot(exec func(job) bool) bool {
 		h.spare = queue[:0]
 		h.mu.Unlock()
 	}()
-	for i, j := range queue {
-		if !exec(j) {
-			e.unclaim(queue[i+1:])
+	for i := 0; i < len(queue); {
+		j := queue[i]
+		i++
+		if groupable(j) && i < len(queue) && 1+len(j.group) < maxGroup {
+			group := slices.Clone(j.group)
+			for i < len(queue) && groupable(queue[i]) && 1+len(group)+1+len(queue[i].group) <= maxGroup {
+				q := queue[i]
+				i++
+				more := q.group
+				q.group = nil
+				group = append(append(group, q), more...)
+			}
+			j.group = group
+		}
+		if !exec(j) { // (exec released j and its group)
+			e.unclaim(queue[i:])
 			return false
 		}
 	}
@@ -269,18 +326,18 @@ func (b *blockers) holds(j job) bool {
 // next. It reports whether a pass must look at the store again: because
 // the job failed (the pass schedules its retry), because the last pass
 // left an effect waiting for this one, or because the work table has many
-// finished jobs to sweep.
+// finished jobs to sweep and a pass is under way (else it sweeps them).
 func (e *Engine) hotDone(j job, err error) (next *job, needPass bool) {
 	h := &e.hot
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	needPass = err != nil || h.behind.holds(j) || e.work.unswept.Load() >= sweepEvery
+	needPass = err != nil || h.behind.holds(j) || e.work.unswept.Load() >= sweepEvery && !e.work.sweepFinished()
 	if j.oe.Kind != interp.Setup || h.setups == nil {
 		return nil, needPass
 	}
 	key := orderKey{j.effect.Instance, j.oe.Callback}
-	s := h.setups[key]
-	if s == nil {
+	s, ok := h.setups[key]
+	if !ok {
 		return nil, needPass
 	}
 	if err != nil {
@@ -292,6 +349,7 @@ func (e *Engine) hotDone(j job, err error) (next *job, needPass bool) {
 	}
 	if s.teardown == nil {
 		s.acked = true
+		h.setups[key] = s
 		return nil, needPass
 	}
 	delete(h.setups, key)

@@ -3,6 +3,7 @@ package engine
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"time"
 )
@@ -47,19 +48,39 @@ func (e *Engine) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
 	for range e.workers {
 		wg.Go(func() {
+			var (
+				batch []job
+				errs  []error
+				ids   []string
+			)
 			for j := range jobs {
-				for next := &j; next != nil; {
-					cur := *next
-					next = nil
-					_, err := e.do(ctx, cur) // do logs failures and schedules retries
-					if !cur.hot {
-						e.wake() // a pass schedules retries and finds what this unblocked
-						continue
+				if !j.hot {
+					e.do(ctx, j) // do logs failures and schedules retries
+					e.wake()     // a pass schedules retries and finds what this unblocked
+					continue
+				}
+				// A commit's effects, then the Teardowns their Setups
+				// released, each round acknowledged in one Ack.
+				batch = append(append(batch[:0], j), j.group...)
+				for len(batch) > 0 {
+					errs = slices.Grow(errs[:0], len(batch))[:len(batch)]
+					ids = slices.Grow(ids[:0], len(batch))
+					e.doGroup(ctx, batch, errs, ids)
+					n := 0
+					for i, cur := range batch {
+						next, needPass := e.hotDone(cur, errs[i])
+						if needPass {
+							e.wake()
+						}
+						if next != nil {
+							batch[n] = *next // (n <= i: cur is read already)
+							n++
+						}
 					}
-					var needPass bool
-					if next, needPass = e.hotDone(cur, err); needPass {
-						e.wake()
-					}
+					clear(batch[n:])
+					clear(errs)
+					clear(ids[:cap(ids)])
+					batch = batch[:n]
 				}
 			}
 		})
@@ -75,6 +96,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			return true
 		case <-ctx.Done():
 			e.work.release(j.key)
+			e.unclaim(j.group)
 			return false
 		}
 	}

@@ -67,6 +67,10 @@ func benchSendUnderRun(b *testing.B, store storage.Store, def *dsl.Definition, c
 	}()
 
 	b.ReportAllocs()
+	var tx0 uint64
+	if s, ok := store.(benchStore); ok && s.bolt != nil {
+		tx0 = s.bolt.Stats().Transactions
+	}
 	cpu0 := cpuTime()
 	b.ResetTimer()
 	var next atomic.Int64
@@ -91,6 +95,10 @@ func benchSendUnderRun(b *testing.B, store storage.Store, def *dsl.Definition, c
 	b.StopTimer()
 	// The machine may be shared: CPU time per op is steadier than wall time.
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	if s, ok := store.(benchStore); ok && s.bolt != nil {
+		// Write transactions (fsyncs) per send, acknowledgements included.
+		b.ReportMetric(float64(s.bolt.Stats().Transactions-tx0)/float64(b.N), "tx/op")
+	}
 	total := 0
 	for c := range clients {
 		s, err := engine.Query[Count](ctx, e, "c"+strconv.Itoa(c))

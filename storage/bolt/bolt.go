@@ -79,6 +79,8 @@ type options struct {
 	// read-only open of the file itself (not of the read-only format check
 	// that precedes a read-write open of an existing file). Tests only.
 	tune func(*bbolt.Options)
+	// linger, if set, replaces ackLinger. Tests only.
+	linger *time.Duration
 }
 
 // WithTimeout sets how long Open waits for the file lock before it fails
@@ -116,10 +118,11 @@ func WithMaxBatch(n int) Option {
 // Store is a [storage.Store] kept in one bbolt file. Create one with [Open];
 // it is safe for concurrent use.
 type Store struct {
-	db       *bbolt.DB
-	path     string
-	readOnly bool
-	maxBatch int
+	db        *bbolt.DB
+	path      string
+	readOnly  bool
+	maxBatch  int
+	ackLinger time.Duration // see writeLoop
 
 	// mu is held for reading by every method for its whole duration, and
 	// for writing by Close, so that Close waits for calls in flight.
@@ -235,6 +238,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		db:         db,
 		path:       path,
 		maxBatch:   o.maxBatch,
+		ackLinger:  ackLingerFor(o),
 		reqs:       make(chan *request, o.maxBatch),
 		quit:       make(chan struct{}),
 		writerDone: make(chan struct{}),

@@ -71,11 +71,18 @@
 // A single writer goroutine applies writes. It takes every write waiting
 // for it (up to [WithMaxBatch], default 1000) and applies them one after the
 // other in one transaction, then commits and syncs once for all of them;
-// writes that arrive meanwhile wait for the next transaction. There is no
-// timer: a lone write is committed at once, and under concurrency the batch
-// size adapts to the fsync latency. Each write still gets its own result:
-// a write rejected by its checks (ErrConflict, ErrNotFound, ErrExists) writes
-// nothing and does not disturb the others, and a later write in the same
+// writes that arrive meanwhile wait for the next transaction. A lone
+// Create or Commit is committed at once, and under concurrency the batch
+// size adapts to the fsync latency. The one wait: a batch of Acks alone,
+// right after a transaction that held a Create or Commit, waits up to a
+// millisecond for a Create or Commit to share its transaction (an engine
+// acknowledges a commit's effects while the next commit is being
+// prepared; without the wait every such send paid two fsyncs). An Ack
+// still returns only after its transaction is synced.
+//
+// Each write gets its own result: a write rejected by its checks
+// (ErrConflict, ErrNotFound, ErrExists) writes nothing and does not
+// disturb the others, and a later write in the same
 // transaction sees the earlier ones (two racing commits from the same
 // version: the first wins, the second gets ErrConflict). [Store.Stats]
 // counts writes and transactions.

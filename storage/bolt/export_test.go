@@ -1,9 +1,19 @@
 package bolt
 
-import "go.etcd.io/bbolt"
+import (
+	"time"
+
+	"go.etcd.io/bbolt"
+)
 
 // WithBoltOptions lets a test adjust the bbolt options of the file's main
 // open (for example to install an OpenFile hook). Tests only.
 func WithBoltOptions(f func(*bbolt.Options)) Option {
 	return func(o *options) { o.tune = f }
+}
+
+// WithAckLinger sets how long a batch of Acks alone waits for a Create or
+// Commit to share its transaction (see writeLoop). Tests only.
+func WithAckLinger(d time.Duration) Option {
+	return func(o *options) { o.linger = &d }
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"slices"
+	"time"
 
 	"go.etcd.io/bbolt"
 
@@ -14,6 +16,7 @@ import (
 type request struct {
 	ctx context.Context
 	op  string // for error messages: `create "id"`, `commit "id"`, `ack`
+	ack bool   // an Ack (see writeLoop)
 	// apply checks the request against the transaction's state and, if it
 	// passes, writes it. It must check everything before its first write:
 	// an error returned without writing rejects this request only; an error
@@ -77,13 +80,39 @@ func (w *txState) finish() error {
 	return w.put(w.meta, keySeq, u64(w.seq))
 }
 
+// ackLinger is how long a batch of acknowledgements alone waits for a
+// Create or Commit to share its transaction (see writeLoop).
+const ackLinger = time.Millisecond
+
+// ackLingerFor is the store's ackLinger: none without fsync (there is
+// nothing to share) or without group commit.
+func ackLingerFor(o options) time.Duration {
+	if o.linger != nil {
+		return *o.linger
+	}
+	if o.noSync || o.maxBatch == 1 {
+		return 0
+	}
+	return ackLinger
+}
+
 // writeLoop is the writer goroutine: it takes every request queued (up to
 // maxBatch) and applies them in one transaction, so that concurrent writes
 // share the fsyncs. Requests arriving while a transaction commits queue up
 // for the next one.
+//
+// A batch of Acks alone, after a transaction that held a Create or Commit,
+// waits up to ackLinger for one to join it. An engine acknowledges the
+// effects of a commit while its caller prepares the next commit, so
+// without the wait the two alternate, each with its own fsync; with it
+// they share one (docs/performance.md). Only acknowledgements wait, and
+// only while commits are coming: a lone Ack is not held back. An Ack still
+// returns only once its transaction is durable.
 func (s *Store) writeLoop() {
 	defer close(s.writerDone)
 	batch := make([]*request, 0, s.maxBatch)
+	var linger *time.Timer
+	committed := false // the last transaction held a Create or Commit
 	for {
 		select {
 		case r := <-s.reqs:
@@ -100,7 +129,32 @@ func (s *Store) writeLoop() {
 				break drain
 			}
 		}
+		acksOnly := !slices.ContainsFunc(batch, func(r *request) bool { return !r.ack })
+		if acksOnly && committed && s.ackLinger > 0 {
+			if linger == nil {
+				linger = time.NewTimer(s.ackLinger)
+			} else {
+				linger.Reset(s.ackLinger)
+			}
+		wait:
+			for len(batch) < s.maxBatch {
+				select {
+				case r := <-s.reqs:
+					batch = append(batch, r)
+					if !r.ack {
+						break wait
+					}
+				case <-linger.C:
+					break wait
+				case <-s.quit: // (Close waits for calls in flight: not while a batch waits)
+					break wait
+				}
+			}
+			linger.Stop()
+			acksOnly = !slices.ContainsFunc(batch, func(r *request) bool { return !r.ack })
+		}
 		s.runBatch(batch)
+		committed = !acksOnly
 		clear(batch) // drop references for the garbage collector
 	}
 }
@@ -424,7 +478,7 @@ func (s *Store) Ack(ctx context.Context, ids ...string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	_, err := s.write(&request{ctx: ctx, op: op, apply: func(w *txState) (uint64, error) {
+	_, err := s.write(&request{ctx: ctx, op: op, ack: true, apply: func(w *txState) (uint64, error) {
 		for _, k := range keys {
 			seq := w.effects.Get(k)
 			if seq == nil {

@@ -13,17 +13,17 @@
 //
 //   - Load is O(1) plus copying the record.
 //   - Create and Commit are O(log n + B + n/B) for the ID and due indexes plus
-//     O(log p + B + p/B) per effect, plus copying.
+//     O(1) amortized per effect, plus copying.
 //   - DueBefore is O(log n + k) for k results: the due index holds only
 //     instances with a non-zero Due, ordered by (Due, ID), so instances that
 //     are not due are never visited.
 //   - List is O(log n + k) for k results.
-//   - Outbox is O(k) for k results; Ack is O(log p + B + p/B) per ID.
+//   - Outbox is O(k) for k results; Ack is O(1) amortized per ID (see
+//     outboxLog).
 package memory
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"fmt"
 	"strings"
@@ -45,7 +45,7 @@ type Store struct {
 
 	seq     uint64                    // position of the last effect appended to the outbox
 	pending map[string]*pendingEffect // unacknowledged effects by ID
-	outbox  *sortedSet[*pendingEffect]
+	outbox  outboxLog
 }
 
 // dueKey is an entry of the due index.
@@ -61,13 +61,12 @@ func compareDue(a, b dueKey) int {
 	return strings.Compare(a.id, b.id)
 }
 
-// pendingEffect is an unacknowledged effect and its position in the outbox.
+// pendingEffect is an unacknowledged effect and its place in the outbox.
 type pendingEffect struct {
 	seq    uint64
+	pos    int            // index in outbox.slots
 	effect storage.Effect // private copy
 }
-
-func compareSeq(a, b *pendingEffect) int { return cmp.Compare(a.seq, b.seq) }
 
 var _ storage.Store = (*Store)(nil)
 
@@ -78,7 +77,6 @@ func New() *Store {
 		ids:       newSortedSet(strings.Compare),
 		due:       newSortedSet(compareDue),
 		pending:   make(map[string]*pendingEffect),
-		outbox:    newSortedSet(compareSeq),
 	}
 }
 
@@ -188,17 +186,35 @@ func (s *Store) checkEffectIDs(op, id string, effects []storage.Effect) error {
 }
 
 // appendEffects adds copies of effects to the end of the outbox. The caller
-// holds s.mu and has checked the IDs.
+// holds s.mu and has checked the IDs. The copies of one call share two
+// allocations (the entries, and their data), since a commit writes one
+// or two effects as a rule.
 func (s *Store) appendEffects(effects []storage.Effect) {
+	if len(effects) == 0 {
+		return
+	}
+	size := 0
 	for _, e := range effects {
+		size += len(e.Data)
+	}
+	data := make([]byte, 0, size)
+	ps := make([]pendingEffect, len(effects))
+	for i, e := range effects {
 		s.seq++
-		p := &pendingEffect{seq: s.seq, effect: storage.Effect{
+		start := len(data)
+		data = append(data, e.Data...)
+		p := &ps[i]
+		p.seq = s.seq
+		p.effect = storage.Effect{
 			ID:       e.ID,
 			Instance: e.Instance,
-			Data:     bytes.Clone(e.Data),
-		}}
+			Data:     data[start:len(data):len(data)],
+		}
+		if e.Data == nil {
+			p.effect.Data = nil
+		}
 		s.pending[e.ID] = p
-		s.outbox.insert(p)
+		s.outbox.append(p)
 	}
 }
 
@@ -240,7 +256,7 @@ func (s *Store) Ack(ctx context.Context, ids ...string) error {
 	for _, id := range ids {
 		if p, ok := s.pending[id]; ok {
 			delete(s.pending, id)
-			s.outbox.delete(p)
+			s.outbox.remove(p)
 		}
 	}
 	return nil
@@ -300,7 +316,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
-	s.instances, s.ids, s.due, s.pending, s.outbox = nil, nil, nil, nil, nil
+	s.instances, s.ids, s.due, s.pending, s.outbox = nil, nil, nil, nil, outboxLog{}
 	return nil
 }
 

@@ -1,0 +1,107 @@
+package engine_test
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/storage"
+	"github.com/weftflow/weft/storage/memory"
+)
+
+// ackLog is a store that records the IDs of every Ack call.
+type ackLog struct {
+	storage.Store
+	mu    sync.Mutex
+	calls [][]string
+}
+
+func (s *ackLog) Ack(ctx context.Context, ids ...string) error {
+	s.mu.Lock()
+	s.calls = append(s.calls, slices.Clone(ids))
+	s.mu.Unlock()
+	return s.Store.Ack(ctx, ids...)
+}
+
+// TestCommitEffectsShareAnAck checks that under Run the effects of one
+// commit (the Teardown of the wait a send answers and the Setup of the
+// next) are performed together and acknowledged in one Ack, not one each.
+func TestCommitEffectsShareAnAck(t *testing.T) {
+	const sends = 20
+	ctx, cancel := context.WithCancel(t.Context())
+	store := &ackLog{Store: memory.New()}
+	e := engine.New(store)
+	if err := e.Register(setupCounterWF); err != nil {
+		t.Fatal(err)
+	}
+	var setups, teardowns atomic.Int64
+	e.Handle("tally", engine.SetupFuncs{
+		SetupFunc:    func(context.Context, engine.EffectInfo) error { setups.Add(1); return nil },
+		TeardownFunc: func(context.Context, engine.EffectInfo) error { teardowns.Add(1); return nil },
+	})
+	if err := e.Start(ctx, setupCounterWF, "c", Count{}); err != nil {
+		t.Fatal(err)
+	}
+	ran := make(chan error, 1)
+	go func() { ran <- e.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-ran; err != nil {
+			t.Error(err)
+		}
+	}()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	acked := func() int {
+		store.mu.Lock()
+		defer store.mu.Unlock()
+		n := 0
+		for _, c := range store.calls {
+			n += len(c)
+		}
+		return n
+	}
+	// The first Setup was committed before Run: a pass performs it.
+	waitFor("the first setup", func() bool { return acked() == 1 })
+	for i := 1; i <= sends; i++ {
+		if err := e.Send(ctx, "c", "inc", 1, nil); err != nil {
+			t.Fatal(err)
+		}
+		// One send at a time, so that every Teardown finds its Setup
+		// acknowledged (the engine records it just after the Ack returns:
+		// the sleep is the margin).
+		waitFor("send "+strconv.Itoa(i)+"'s effects", func() bool { return acked() == 1+2*i })
+		time.Sleep(50 * time.Millisecond)
+	}
+	if setups.Load() != sends+1 || teardowns.Load() != sends {
+		t.Fatalf("%d setups and %d teardowns, want %d and %d", setups.Load(), teardowns.Load(), sends+1, sends)
+	}
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	// The first send's Teardown follows a Setup a pass performed, so a
+	// pass performs it too; from the second send on, every send's two
+	// effects share one Ack.
+	pairs := 0
+	for _, c := range store.calls {
+		if len(c) == 2 {
+			pairs++
+		}
+	}
+	if pairs != sends-1 {
+		t.Errorf("%d of %d sends had their effects acknowledged together, want %d; Acks: %q",
+			pairs, sends, sends-1, store.calls)
+	}
+}
