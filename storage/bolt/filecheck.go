@@ -1,0 +1,490 @@
+package bolt
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"io"
+	"io/fs"
+	"os"
+	"slices"
+	"time"
+)
+
+// bbolt's on-disk layout (go.etcd.io/bbolt v1.5, internal/common), as far as
+// checkFile reads it. Integers are in the byte order of the machine that
+// wrote the file, which bbolt assumes is this machine's.
+const (
+	pageHeaderSize   = 16 // id u64, flags u16, count u16, overflow u32
+	elementSize      = 16 // branch: pos u32, ksize u32, pgid u64; leaf: flags u32, pos u32, ksize u32, vsize u32
+	bucketHeaderSize = 16 // root pgid u64, sequence u64
+
+	// A meta page is a page header followed by magic u32, version u32,
+	// page size u32, flags u32, root bucket (root pgid u64, sequence u64),
+	// freelist pgid u64, high-water pgid u64, txid u64 and an FNV-64a
+	// checksum of the meta fields before it.
+	metaChecksumAt = pageHeaderSize + 56
+	metaEnd        = metaChecksumAt + 8
+	boltVersion    = 2
+
+	branchPageFlag   = 0x01
+	leafPageFlag     = 0x02
+	freelistPageFlag = 0x10
+	bucketLeafFlag   = 0x01
+
+	noFreelist = ^uint64(0) // freelist pgid of a file whose freelist is not saved
+
+	// maxTreeDepth bounds the depth of a bucket's B+tree. A real tree is at
+	// most a few dozen levels deep even for the largest files; a deeper one
+	// has a page that refers back to an ancestor, which would send bbolt
+	// into endless recursion.
+	maxTreeDepth = 64
+)
+
+// native is the byte order bbolt uses on this machine.
+var native = binary.NativeEndian
+
+// boltMeta is a decoded meta page.
+type boltMeta struct {
+	pageSize                  uint32
+	root, freelist, hwm, txid uint64
+	valid                     bool // magic, version and checksum are right
+}
+
+// parseMeta decodes the meta in the page that starts b. It reports
+// whether b holds bbolt's magic number at all.
+func parseMeta(b []byte) (m boltMeta, magic bool) {
+	if len(b) < metaEnd {
+		return m, len(b) >= pageHeaderSize+4 && native.Uint32(b[pageHeaderSize:]) == boltMagic
+	}
+	magic = native.Uint32(b[pageHeaderSize:]) == boltMagic
+	h := fnv.New64a()
+	h.Write(b[pageHeaderSize:metaChecksumAt])
+	m = boltMeta{
+		pageSize: native.Uint32(b[pageHeaderSize+8:]),
+		root:     native.Uint64(b[pageHeaderSize+16:]),
+		freelist: native.Uint64(b[pageHeaderSize+32:]),
+		hwm:      native.Uint64(b[pageHeaderSize+40:]),
+		txid:     native.Uint64(b[pageHeaderSize+48:]),
+	}
+	m.valid = magic && native.Uint32(b[pageHeaderSize+4:]) == boltVersion &&
+		native.Uint64(b[metaChecksumAt:]) == h.Sum64()
+	return m, magic
+}
+
+// pageHeader is the header at the start of every page but the meta pages'
+// own fields.
+type pageHeader struct {
+	id       uint64
+	flags    uint16
+	count    uint16
+	overflow uint32
+}
+
+func parseHeader(b []byte) pageHeader {
+	return pageHeader{
+		id:       native.Uint64(b),
+		flags:    native.Uint16(b[8:]),
+		count:    native.Uint16(b[10:]),
+		overflow: native.Uint32(b[12:]),
+	}
+}
+
+// fileCheck checks a bbolt file with plain reads, before bbolt maps it.
+type fileCheck struct {
+	f    *os.File
+	path string
+	size int64
+	full bool // check every leaf page too
+
+	pageSize int64
+	meta     boltMeta
+	used     []uint64 // bit set of pages reachable from the meta or free
+	freed    []uint64 // bit set of free pages
+}
+
+// checkFile checks the file at path before bbolt opens it, so that a
+// damaged file is refused with an error instead of crashing the process:
+// bbolt maps the file into memory and trusts what it finds, and a page
+// beyond the end of a file cut short faults (SIGBUS) when read.
+//
+// It reads both meta pages and picks the one bbolt would use (the valid one
+// with the highest transaction ID), and checks that the file holds every
+// page that meta counts, that the freelist page is a freelist whose pages
+// exist and are not in use, and that the branch pages of the root bucket and
+// of every top-level bucket form trees: every page they refer to exists,
+// is a branch or leaf page of the right ID, and is used once, with no path
+// deeper than maxTreeDepth. With full, it also checks that every key and
+// value of every leaf page lies inside its page.
+//
+// A missing or empty file passes (Open creates or initialises it). The
+// check holds a shared lock on the file (where the platform has flock), so
+// that no writer changes the file under it; it fails with bbolt's timeout
+// error if it cannot take the lock within timeout. It fails with
+// ErrNotWeftStore for a file without a bbolt meta page and with ErrCorrupt
+// for a damaged bbolt file. It writes nothing.
+func checkFile(path string, timeout time.Duration, full bool) error {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("bolt: open %s: %w", path, err)
+	}
+	defer f.Close() // releases the lock
+	info, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("bolt: open %s: %w", path, err)
+	}
+	if info.Size() == 0 || info.IsDir() {
+		return nil
+	}
+	if err := lockShared(f, timeout); err != nil {
+		return err
+	}
+	// Stat again under the lock: a writer may have grown the file.
+	if info, err = f.Stat(); err != nil {
+		return fmt.Errorf("bolt: open %s: %w", path, err)
+	}
+	c := &fileCheck{f: f, path: path, size: info.Size(), full: full}
+	return c.run()
+}
+
+func (c *fileCheck) corrupt(format string, args ...any) error {
+	return fmt.Errorf("bolt: open %s: %w: "+format, append([]any{c.path, ErrCorrupt}, args...)...)
+}
+
+func (c *fileCheck) notWeft(format string, args ...any) error {
+	return fmt.Errorf("bolt: open %s: %w: "+format, append([]any{c.path, ErrNotWeftStore}, args...)...)
+}
+
+// read reads n bytes at off. Reading past the end of the file is damage.
+func (c *fileCheck) read(off, n int64, what string) ([]byte, error) {
+	if off < 0 || n < 0 || off > c.size || n > c.size-off {
+		return nil, c.corrupt("%s (%d bytes at offset %d) lies past the end of the %d-byte file", what, n, off, c.size)
+	}
+	b := make([]byte, n)
+	if _, err := c.f.ReadAt(b, off); err != nil {
+		if errors.Is(err, io.EOF) {
+			return nil, c.corrupt("%s (%d bytes at offset %d): the file ended early", what, n, off)
+		}
+		return nil, fmt.Errorf("bolt: open %s: %w", c.path, err)
+	}
+	return b, nil
+}
+
+func (c *fileCheck) run() error {
+	if err := c.findPageSize(); err != nil {
+		return err
+	}
+	if err := c.pickMeta(); err != nil {
+		return err
+	}
+	words := (c.meta.hwm + 63) / 64
+	c.used = make([]uint64, words)
+	c.freed = make([]uint64, words)
+	c.mark(0)
+	c.mark(1)
+	if err := c.checkFreelist(); err != nil {
+		return err
+	}
+	return c.walkTree("the root bucket", c.meta.root, 0, true)
+}
+
+// findPageSize finds the page size as bbolt does: from the first meta page
+// if it is valid, else from a valid second meta page at any power-of-two
+// offset from 1 KiB to 16 MiB.
+func (c *fileCheck) findPageSize() error {
+	buf := make([]byte, 4096)
+	n, _ := c.f.ReadAt(buf, 0)
+	m, magic := parseMeta(buf[:n])
+	sawMagic := magic
+	if !m.valid {
+		for i := range 15 {
+			pos := int64(1024) << i
+			if pos >= c.size-1024 {
+				break
+			}
+			n, _ := c.f.ReadAt(buf, pos)
+			var magic bool
+			if m, magic = parseMeta(buf[:n]); m.valid {
+				break
+			}
+			sawMagic = sawMagic || magic
+		}
+	}
+	switch ps := int64(m.pageSize); {
+	case !m.valid && sawMagic:
+		return c.corrupt("no meta page is intact (bbolt's magic number is there, but the checksums or versions are wrong)")
+	case !m.valid && looksLikeBolt(c.path):
+		return c.notWeft("a bbolt file written on a machine of the other byte order")
+	case !m.valid:
+		return c.notWeft("not a bbolt file (no meta page)")
+	case ps < 1024 || ps > 16<<20 || ps&(ps-1) != 0:
+		return c.notWeft("a bbolt file with page size %d (weft uses the system page size)", ps)
+	default:
+		c.pageSize = ps
+		return nil
+	}
+}
+
+// pickMeta reads both meta pages and picks the one bbolt uses, then checks
+// it against the file.
+func (c *fileCheck) pickMeta() error {
+	ps := c.pageSize
+	if c.size < 2*ps {
+		return c.corrupt("the file has %d bytes, fewer than its two meta pages of %d bytes: it was cut short", c.size, ps)
+	}
+	var metas [2]boltMeta
+	for i := range metas {
+		b, err := c.read(int64(i)*ps, metaEnd, fmt.Sprintf("meta page %d", i))
+		if err != nil {
+			return err
+		}
+		metas[i], _ = parseMeta(b)
+	}
+	// bbolt prefers the page with the higher transaction ID, valid or not,
+	// if it is valid, and otherwise the other one.
+	a, b := metas[0], metas[1]
+	if b.txid > a.txid {
+		a, b = b, a
+	}
+	m := a
+	if !m.valid {
+		m = b
+	}
+	if !m.valid {
+		return c.corrupt("both meta pages are damaged")
+	}
+	c.meta = m
+	switch pages := uint64(c.size / ps); {
+	case int64(m.pageSize) != ps:
+		return c.corrupt("the meta page of transaction %d says the page size is %d, the other %d", m.txid, m.pageSize, ps)
+	case m.hwm > pages:
+		return c.corrupt("the file is cut short: transaction %d counts %d pages of %d bytes (%d bytes), the file has %d bytes",
+			m.txid, m.hwm, ps, m.hwm*uint64(ps), c.size)
+	case m.root < 2 || m.root >= m.hwm:
+		return c.corrupt("the root bucket's page %d is out of range [2, %d)", m.root, m.hwm)
+	case m.freelist == noFreelist:
+		return c.corrupt("the freelist is not saved in the file (weft always saves it)")
+	case m.freelist < 2 || m.freelist >= m.hwm:
+		return c.corrupt("the freelist page %d is out of range [2, %d)", m.freelist, m.hwm)
+	}
+	return nil
+}
+
+func (c *fileCheck) mark(id uint64)         { c.used[id/64] |= 1 << (id % 64) }
+func (c *fileCheck) isUsed(id uint64) bool  { return c.used[id/64]&(1<<(id%64)) != 0 }
+func (c *fileCheck) isFreed(id uint64) bool { return c.freed[id/64]&(1<<(id%64)) != 0 }
+
+// header reads and checks the header of page id, which must be of one of
+// the given types, and claims the page and its overflow pages.
+func (c *fileCheck) header(id uint64, what string, flags ...uint16) (pageHeader, error) {
+	if id < 2 || id >= c.meta.hwm {
+		return pageHeader{}, c.corrupt("%s: page %d is out of range [2, %d)", what, id, c.meta.hwm)
+	}
+	b, err := c.read(int64(id)*c.pageSize, pageHeaderSize, fmt.Sprintf("%s: page %d", what, id))
+	if err != nil {
+		return pageHeader{}, err
+	}
+	h := parseHeader(b)
+	switch {
+	case h.id != id:
+		return h, c.corrupt("%s: page %d identifies itself as page %d", what, id, h.id)
+	case !slices.Contains(flags, h.flags):
+		return h, c.corrupt("%s: page %d has type %#x", what, id, h.flags)
+	case uint64(h.overflow) >= c.meta.hwm-id:
+		return h, c.corrupt("%s: page %d runs %d pages past the last page", what, id, uint64(h.overflow)+id+1-c.meta.hwm)
+	}
+	for p := id; p <= id+uint64(h.overflow); p++ {
+		switch {
+		case c.isFreed(p):
+			return h, c.corrupt("%s: page %d is in use and free", what, p)
+		case c.isUsed(p):
+			return h, c.corrupt("%s: page %d is used twice (a page refers back to an ancestor, or two pages share a child)", what, p)
+		}
+		c.mark(p)
+	}
+	return h, nil
+}
+
+// elements reads the element array of page id, checking that it fits in
+// the page.
+func (c *fileCheck) elements(id uint64, h pageHeader, what string) ([]byte, error) {
+	n := int64(h.count) * elementSize
+	if pageHeaderSize+n > (int64(h.overflow)+1)*c.pageSize {
+		return nil, c.corrupt("%s: page %d claims %d elements, more than fit in it", what, id, h.count)
+	}
+	return c.read(int64(id)*c.pageSize+pageHeaderSize, n, fmt.Sprintf("%s: the elements of page %d", what, id))
+}
+
+// checkFreelist checks the freelist page: every page it lists exists, is
+// listed once and is not one of the meta pages.
+func (c *fileCheck) checkFreelist() error {
+	const what = "the freelist"
+	id := c.meta.freelist
+	h, err := c.header(id, what, freelistPageFlag)
+	if err != nil {
+		return err
+	}
+	off := int64(id)*c.pageSize + pageHeaderSize
+	count, skip := uint64(h.count), int64(0)
+	if h.count == 0xFFFF { // the count is in the first element
+		b, err := c.read(off, 8, what+": its count")
+		if err != nil {
+			return err
+		}
+		count, skip = native.Uint64(b), 8
+	}
+	room := (int64(h.overflow)+1)*c.pageSize - pageHeaderSize - skip
+	if count > uint64(room/8) {
+		return c.corrupt("%s: page %d claims %d free pages, more than it holds", what, id, count)
+	}
+	b, err := c.read(off+skip, int64(count)*8, what)
+	if err != nil {
+		return err
+	}
+	for i := range count {
+		p := native.Uint64(b[i*8:])
+		switch {
+		case p < 2 || p >= c.meta.hwm:
+			return c.corrupt("%s lists page %d, out of range [2, %d)", what, p, c.meta.hwm)
+		case c.isFreed(p):
+			return c.corrupt("%s lists page %d twice", what, p)
+		case c.isUsed(p):
+			return c.corrupt("%s lists page %d, which is the freelist's own", what, p)
+		}
+		c.freed[p/64] |= 1 << (p % 64)
+	}
+	return nil
+}
+
+// walkTree checks the tree of pages under page id, at the given depth. If
+// buckets, it reads its leaf pages and checks the buckets they hold (only
+// one level down: weft opens no nested bucket).
+func (c *fileCheck) walkTree(what string, id uint64, depth int, buckets bool) error {
+	if depth > maxTreeDepth {
+		return c.corrupt("%s: the tree is deeper than %d levels at page %d", what, maxTreeDepth, id)
+	}
+	h, err := c.header(id, what, branchPageFlag, leafPageFlag)
+	if err != nil {
+		return err
+	}
+	pageEnd := (int64(h.overflow) + 1) * c.pageSize // from the start of the page
+	if h.flags == branchPageFlag {
+		if h.count == 0 {
+			return c.corrupt("%s: branch page %d is empty", what, id)
+		}
+		elems, err := c.elements(id, h, what)
+		if err != nil {
+			return err
+		}
+		for i := range int64(h.count) {
+			e := elems[i*elementSize:]
+			at := pageHeaderSize + i*elementSize
+			if at+int64(native.Uint32(e))+int64(native.Uint32(e[4:])) > pageEnd {
+				return c.corrupt("%s: a key of branch page %d lies outside the page", what, id)
+			}
+			if err := c.walkTree(what, native.Uint64(e[8:]), depth+1, buckets); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if !buckets && !c.full {
+		return nil
+	}
+	return c.checkLeaf(what, id, h, pageEnd, depth, buckets)
+}
+
+// checkLeaf checks that every key and value of leaf page id lies inside
+// the page and, if buckets, checks the buckets it holds.
+func (c *fileCheck) checkLeaf(what string, id uint64, h pageHeader, pageEnd int64, depth int, buckets bool) error {
+	if h.count == 0 && buckets {
+		if err := c.checkBlank(what, id, depth, pageEnd); err != nil {
+			return err
+		}
+	}
+	elems, err := c.elements(id, h, what)
+	if err != nil {
+		return err
+	}
+	base := int64(id) * c.pageSize
+	for i := range int64(h.count) {
+		e := elems[i*elementSize:]
+		at := pageHeaderSize + i*elementSize
+		kOff := at + int64(native.Uint32(e[4:]))
+		vOff := kOff + int64(native.Uint32(e[8:]))
+		vEnd := vOff + int64(native.Uint32(e[12:]))
+		if vEnd > pageEnd {
+			return c.corrupt("%s: a key or value of leaf page %d lies outside the page", what, id)
+		}
+		if !buckets || native.Uint32(e)&bucketLeafFlag == 0 {
+			continue
+		}
+		key, err := c.read(base+kOff, vOff-kOff, what+": a bucket name")
+		if err != nil {
+			return err
+		}
+		value, err := c.read(base+vOff, vEnd-vOff, what+": a bucket header")
+		if err != nil {
+			return err
+		}
+		if err := c.checkBucket(fmt.Sprintf("bucket %q", key), value, depth+1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkBucket checks the bucket whose header (and inline page, if any) is
+// value.
+func (c *fileCheck) checkBucket(what string, value []byte, depth int) error {
+	if len(value) < bucketHeaderSize {
+		return c.corrupt("%s: its header has %d bytes", what, len(value))
+	}
+	if root := native.Uint64(value); root != 0 {
+		return c.walkTree(what, root, depth, false)
+	}
+	// An inline bucket: a leaf page inside the value.
+	page := value[bucketHeaderSize:]
+	if len(page) < pageHeaderSize {
+		return c.corrupt("%s: its inline page has %d bytes", what, len(page))
+	}
+	h := parseHeader(page)
+	if h.flags != leafPageFlag {
+		return c.corrupt("%s: its inline page has type %#x", what, h.flags)
+	}
+	n := int64(h.count)
+	if pageHeaderSize+n*elementSize > int64(len(page)) {
+		return c.corrupt("%s: its inline page claims %d elements, more than fit in it", what, h.count)
+	}
+	for i := range n {
+		e := page[pageHeaderSize+i*elementSize:]
+		at := pageHeaderSize + i*elementSize
+		end := at + int64(native.Uint32(e[4:])) + int64(native.Uint32(e[8:])) + int64(native.Uint32(e[12:]))
+		if end > int64(len(page)) {
+			return c.corrupt("%s: a key or value of its inline page lies outside it", what)
+		}
+	}
+	return nil
+}
+
+// checkBlank checks an empty leaf page of the root bucket. Open initialises
+// a bbolt file without buckets as a new store, so an empty root bucket must
+// really be one: the only page of the tree, and all zeros after its header
+// as bbolt writes it, not a weft store's root page whose count was damaged.
+func (c *fileCheck) checkBlank(what string, id uint64, depth int, pageEnd int64) error {
+	if depth > 0 {
+		return c.corrupt("%s: leaf page %d under a branch page is empty", what, id)
+	}
+	b, err := c.read(int64(id)*c.pageSize+pageHeaderSize, pageEnd-pageHeaderSize, what)
+	if err != nil {
+		return err
+	}
+	if slices.ContainsFunc(b, func(x byte) bool { return x != 0 }) {
+		return c.corrupt("%s: its page %d counts no keys but holds data", what, id)
+	}
+	return nil
+}
