@@ -215,6 +215,8 @@ func (c *fileCheck) findPageSize() error {
 		}
 	}
 	switch ps := int64(m.pageSize); {
+	case !m.valid && magic && n < metaEnd:
+		return c.corrupt("the file has %d bytes and ends inside its first meta page: it was cut short", c.size)
 	case !m.valid && sawMagic:
 		return c.corrupt("no meta page is intact (bbolt's magic number is there, but the checksums or versions are wrong)")
 	case !m.valid && looksLikeBolt(c.path):

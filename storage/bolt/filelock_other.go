@@ -11,3 +11,6 @@ import (
 // then reads the file unlocked, and a writer in another process changing
 // the file under it can make it fail spuriously.
 func lockShared(*os.File, time.Duration) error { return nil }
+
+// unlock does nothing here: bbolt's lock goes with the file.
+func unlock(*os.File) {}

@@ -33,3 +33,8 @@ func lockShared(f *os.File, timeout time.Duration) error {
 		time.Sleep(min(lockRetry, time.Until(deadline)))
 	}
 }
+
+// unlock releases a flock on f explicitly. Closing f alone does not when a
+// memory map of the file is left behind: the map keeps the open file, and
+// with it the lock, alive.
+func unlock(f *os.File) { _ = syscall.Flock(int(f.Fd()), syscall.LOCK_UN) }

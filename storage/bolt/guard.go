@@ -32,9 +32,9 @@ func (s *Store) view(fn func(tx *bbolt.Tx) error) error {
 	return guard(func() error { return s.db.View(fn) })
 }
 
-// guardedOpen is bbolt.Open under guard. If bbolt panics, the file it
-// opened is closed, which releases its lock (its memory map, if any, stays
-// until the process ends).
+// guardedOpen is bbolt.Open under guard. If bbolt panics, guardedOpen
+// releases the lock bbolt took and closes the file; bbolt's memory map of
+// the file, if it made one, stays until the process ends.
 func guardedOpen(path string, bo *bbolt.Options) (db *bbolt.DB, err error) {
 	var file *os.File
 	openFile := bo.OpenFile
@@ -51,8 +51,9 @@ func guardedOpen(path string, bo *bbolt.Options) (db *bbolt.DB, err error) {
 		db, err = bbolt.Open(path, fileMode, bo)
 		return err
 	})
-	if db == nil && file != nil {
-		_ = file.Close() // bbolt closed it already unless it panicked
+	if db == nil && file != nil { // bbolt closed it already unless it panicked
+		unlock(file)
+		_ = file.Close()
 	}
 	return db, err
 }

@@ -1,0 +1,405 @@
+package bolt_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash/crc32"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"go.etcd.io/bbolt"
+
+	"github.com/weftflow/weft/storage"
+	"github.com/weftflow/weft/storage/bolt"
+)
+
+// Damaged files are opened in a child process: a damaged file that made
+// bbolt fault (SIGBUS) would kill the process, which no recover catches.
+// The parent writes a job file, runs this test binary with envDamageJob set
+// to its path, and reads one JSON line per open from the child's output.
+
+const envDamageJob = "WEFT_BOLT_DAMAGE_JOB"
+
+// childTimeout is how long a child may take before it counts as hung.
+const childTimeout = 5 * time.Minute
+
+// damageCase is one file the child opens, read-write and read-only.
+type damageCase struct {
+	Path string
+	// Sizes, if set, are sizes to cut the file to, largest first: the
+	// child truncates the file to each in turn and opens it each time.
+	Sizes []int64
+}
+
+// openResult is what the child reports for one open.
+type openResult struct {
+	Case  int
+	Size  int64 // the file's size when opened
+	Mode  string
+	Start bool `json:",omitempty"` // printed before the open
+
+	Class    string // ok, corrupt, notweft, toonew, locked, other
+	Err      string
+	Modified bool   // the file's hash changed
+	Reads    string // after a successful open: ok, corrupt, or other: ...
+	Records  int    // instances, effects and due entries read
+}
+
+// TestDamageChild is the child's side. It does nothing unless run by
+// openDamaged.
+func TestDamageChild(t *testing.T) {
+	job := os.Getenv(envDamageJob)
+	if job == "" {
+		t.Skip("run in a child process by the damaged-file tests")
+	}
+	raw, err := os.ReadFile(job)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var cases []damageCase
+	if err := json.Unmarshal(raw, &cases); err != nil {
+		t.Fatal(err)
+	}
+	out := json.NewEncoder(os.Stdout)
+	emit := func(r openResult) {
+		if err := out.Encode(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, c := range cases {
+		sizes := c.Sizes
+		if len(sizes) == 0 {
+			sizes = []int64{-1}
+		}
+		for _, size := range sizes {
+			if size >= 0 {
+				if err := os.Truncate(c.Path, size); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := fileHash(t, c.Path)
+			for _, mode := range []string{"rw", "ro"} {
+				r := openResult{Case: i, Size: fileSize(t, c.Path), Mode: mode, Start: true}
+				emit(r)
+				r.Start = false
+				var opts []bolt.Option
+				if mode == "ro" {
+					opts = append(opts, bolt.WithReadOnly())
+				}
+				s, err := bolt.Open(c.Path, opts...)
+				r.Class = errClass(err)
+				if err != nil {
+					r.Err = err.Error()
+				} else {
+					r.Records, r.Reads = readAll(s)
+					if err := s.Close(); err != nil {
+						r.Reads += "; close: " + err.Error()
+					}
+				}
+				after := fileHash(t, c.Path)
+				r.Modified = after != before
+				before = after
+				emit(r)
+			}
+		}
+	}
+}
+
+// errClass names the kind of error Open returned.
+func errClass(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, bolt.ErrCorrupt):
+		return "corrupt"
+	case errors.Is(err, bolt.ErrNotWeftStore):
+		return "notweft"
+	case errors.Is(err, bolt.ErrFormatTooNew):
+		return "toonew"
+	case errors.Is(err, bolt.ErrLocked):
+		return "locked"
+	}
+	return "other"
+}
+
+// readAll reads everything s holds, as a tool reading a store does: every
+// page of List, Load of every instance listed, the outbox and the due
+// index. Every read must succeed or fail with ErrCorrupt.
+func readAll(s *bolt.Store) (records int, verdict string) {
+	ctx := context.Background()
+	verdict = "ok"
+	note := func(err error) bool {
+		switch {
+		case err == nil:
+			return true
+		case errors.Is(err, bolt.ErrCorrupt):
+			if verdict == "ok" {
+				verdict = "corrupt"
+			}
+		default:
+			verdict = "other: " + err.Error()
+		}
+		return false
+	}
+	after := ""
+	for {
+		insts, err := s.List(ctx, after, 100)
+		if !note(err) || len(insts) == 0 {
+			break
+		}
+		for _, inst := range insts {
+			records++
+			if _, err := s.Load(ctx, inst.ID); note(err) {
+				records++
+			}
+		}
+		after = insts[len(insts)-1].ID
+	}
+	effs, err := s.Outbox(ctx, 1<<30)
+	note(err)
+	dues, err := s.DueBefore(ctx, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), 1<<30)
+	note(err)
+	return records + len(effs) + len(dues), verdict
+}
+
+// fileHash hashes the file at path (CRC-32C: fast, and any change the
+// tests could make is caught).
+func fileHash(t *testing.T, path string) uint32 {
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	h := crc32.New(crc32.MakeTable(crc32.Castagnoli))
+	if _, err := io.Copy(h, f); err != nil {
+		t.Fatal(err)
+	}
+	return h.Sum32()
+}
+
+func fileSize(t *testing.T, path string) int64 {
+	info, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.Size()
+}
+
+// openDamaged runs the child on cases and returns its reports, two per
+// open (rw, then ro) per size. It fails t if the child died: the message
+// names the open that killed it.
+func openDamaged(t testing.TB, cases []damageCase) []openResult {
+	t.Helper()
+	raw, err := json.Marshal(cases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	job := filepath.Join(t.TempDir(), "job.json")
+	if err := os.WriteFile(job, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A child that hangs is killed with SIGQUIT, which makes it print
+	// every goroutine's stack.
+	timeout := childTimeout
+	if d, ok := t.(interface{ Deadline() (time.Time, bool) }); ok {
+		if dl, ok := d.Deadline(); ok {
+			timeout = min(timeout, time.Until(dl)*3/4)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestDamageChild$", "-test.count=1")
+	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGQUIT) }
+	cmd.WaitDelay = 10 * time.Second
+	cmd.Env = append(os.Environ(), envDamageJob+"="+job)
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	runErr := cmd.Run()
+
+	var results []openResult
+	var last *openResult
+	sc := bufio.NewScanner(&stdout)
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		line := sc.Bytes()
+		if !bytes.HasPrefix(line, []byte("{")) {
+			continue
+		}
+		var r openResult
+		if err := json.Unmarshal(line, &r); err != nil {
+			t.Fatalf("child printed %q: %v", line, err)
+		}
+		if r.Start {
+			last = &r
+			continue
+		}
+		last = nil
+		results = append(results, r)
+	}
+	if runErr != nil || last != nil {
+		where := "before its first open"
+		if last != nil {
+			where = fmt.Sprintf("while opening %s (case %d, %d bytes, %s)", cases[last.Case].Path, last.Case, last.Size, last.Mode)
+		}
+		t.Fatalf("the child died %s: %v\nstderr:\n%s\nstdout tail:\n%s", where, runErr, tail(stderr.String()), tail(stdout.String()))
+	}
+	return results
+}
+
+func tail(s string) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[:min(len(lines), 400)], "\n")
+}
+
+// check fails t unless r is of one of the classes want, left the file as
+// it was, and, if it opened, read only records that decode or typed errors.
+func (r openResult) check(t testing.TB, what string, want ...string) {
+	t.Helper()
+	if !slices.Contains(want, r.Class) {
+		t.Errorf("%s (%d bytes, %s): Open = %s (%s), want %v", what, r.Size, r.Mode, r.Class, r.Err, want)
+	}
+	if r.Modified {
+		t.Errorf("%s (%d bytes, %s): Open changed the file (%s: %s)", what, r.Size, r.Mode, r.Class, r.Err)
+	}
+	if r.Class == "ok" && r.Reads != "ok" && r.Reads != "corrupt" {
+		t.Errorf("%s (%d bytes, %s): reading the opened store: %s", what, r.Size, r.Mode, r.Reads)
+	}
+}
+
+// makeStore writes a store at path with n instances (some with large data,
+// which takes overflow pages, some due, some with pending effects, some
+// committed several times, which frees pages) and returns the number of
+// bytes its pages take (high-water page times page size).
+func makeStore(t testing.TB, path string, n int, opts ...bolt.Option) int64 {
+	t.Helper()
+	s := mustOpen(t, path, opts...)
+	ctx := context.Background()
+	for i := range n {
+		id := fmt.Sprintf("inst-%05d", i)
+		data := bytes.Repeat([]byte{byte(i)}, 100+(i%7)*1000)
+		if i%50 == 7 {
+			data = bytes.Repeat([]byte("big"), 10000) // 30 KB: an overflow page
+		}
+		inst := storage.Instance{ID: id, Workflow: "wf", Status: "running", Data: data}
+		if i%3 == 0 {
+			inst.Due = base.Add(time.Duration(i) * time.Second)
+		}
+		if _, err := s.Create(ctx, inst, []storage.Effect{eff(id, id+"/1")}); err != nil {
+			t.Fatal(err)
+		}
+		if i%4 == 0 {
+			inst.Data = inst.Data[:len(inst.Data)/2]
+			inst.Due = base.Add(-time.Duration(i) * time.Second)
+			if _, err := s.Commit(ctx, storage.Commit{Instance: inst, Expect: 1, Effects: []storage.Effect{eff(id, id+"/2")}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if i%5 == 0 {
+			if err := s.Ack(ctx, id+"/1"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	mustClose(t, s)
+	return dataSize(t, path)
+}
+
+// dataSize returns the high-water page times the page size of the bbolt
+// file at path: the bytes its current meta page says the file holds.
+func dataSize(t testing.TB, path string) int64 {
+	t.Helper()
+	db, err := bbolt.Open(path, 0o600, &bbolt.Options{ReadOnly: true, Timeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var size int64
+	if err := db.View(func(tx *bbolt.Tx) error { size = tx.Size(); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return size
+}
+
+func copyFile(t testing.TB, from, to string) {
+	t.Helper()
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestOpenTruncated cuts stores short at every page boundary, in the middle
+// of every page and at odd offsets inside the meta pages: an open fails
+// with ErrCorrupt (ErrNotWeftStore when too little is left to tell),
+// writing nothing, whenever the file no longer holds every page its meta
+// page counts, and succeeds otherwise.
+func TestOpenTruncated(t *testing.T) {
+	dir := t.TempDir()
+	ps := int64(os.Getpagesize())
+	type store struct {
+		name string
+		n    int
+		opts []bolt.Option
+	}
+	stores := []store{
+		{"small, fsync on", 5, nil}, // bbolt grows the file past its pages
+		{"multi-MB", 500, []bolt.Option{bolt.WithUnsafeNoSync()}},
+	}
+	if testing.Short() {
+		stores[1].n = 200
+	}
+	var cases []damageCase
+	var need []int64
+	for i, st := range stores {
+		path := filepath.Join(dir, fmt.Sprintf("store-%d.db", i))
+		need = append(need, makeStore(t, path, st.n, st.opts...))
+		full := fileSize(t, path)
+		sizes := []int64{full}
+		for off := range full / ps {
+			sizes = append(sizes, off*ps, off*ps+ps/2)
+		}
+		sizes = append(sizes, 1, 15, 16, 19, 20, 79, 80, 81, ps+20, ps+80)
+		slices.Sort(sizes)
+		sizes = slices.Compact(sizes)
+		slices.Reverse(sizes)
+		sizes = slices.DeleteFunc(sizes, func(n int64) bool { return n <= 0 || n > full })
+		t.Logf("%s: %d bytes, %d of them pages; %d cuts", st.name, full, need[i], len(sizes))
+		cases = append(cases, damageCase{Path: path, Sizes: sizes})
+	}
+	opened := 0
+	for _, r := range openDamaged(t, cases) {
+		what := stores[r.Case].name
+		switch {
+		case r.Size >= need[r.Case]:
+			r.check(t, what, "ok")
+			if r.Reads != "ok" {
+				t.Errorf("%s (%d bytes, %s): reads after opening: %s", what, r.Size, r.Mode, r.Reads)
+			}
+			opened++
+		case r.Size < 20: // bbolt's magic number is not even there
+			r.check(t, what, "notweft")
+		default:
+			r.check(t, what, "corrupt")
+			if !strings.Contains(r.Err, "cut short") {
+				t.Errorf("%s (%d bytes, %s): error %q does not say the file was cut short", what, r.Size, r.Mode, r.Err)
+			}
+		}
+	}
+	if opened < 4 {
+		t.Errorf("only %d opens of whole files succeeded", opened)
+	}
+}
