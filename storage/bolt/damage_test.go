@@ -4,10 +4,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"hash/fnv"
 	"io"
 	"os"
 	"os/exec"
@@ -19,6 +21,7 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+	"pgregory.net/rapid"
 
 	"github.com/weftflow/weft/storage"
 	"github.com/weftflow/weft/storage/bolt"
@@ -199,15 +202,15 @@ func fileSize(t *testing.T, path string) int64 {
 // openDamaged runs the child on cases and returns its reports, two per
 // open (rw, then ro) per size. It fails t if the child died: the message
 // names the open that killed it.
-func openDamaged(t testing.TB, cases []damageCase) []openResult {
+func openDamaged(t tb, dir string, cases []damageCase) []openResult {
 	t.Helper()
 	raw, err := json.Marshal(cases)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
-	job := filepath.Join(t.TempDir(), "job.json")
+	job := filepath.Join(dir, "job.json")
 	if err := os.WriteFile(job, raw, 0o600); err != nil {
-		t.Fatal(err)
+		t.Fatalf("%v", err)
 	}
 	// A child that hangs is killed with SIGQUIT, which makes it print
 	// every goroutine's stack.
@@ -262,9 +265,16 @@ func tail(s string) string {
 	return strings.Join(lines[:min(len(lines), 400)], "\n")
 }
 
+// tb is what openDamaged and check need of *testing.T and *rapid.T.
+type tb interface {
+	Helper()
+	Errorf(format string, args ...any)
+	Fatalf(format string, args ...any)
+}
+
 // check fails t unless r is of one of the classes want, left the file as
 // it was, and, if it opened, read only records that decode or typed errors.
-func (r openResult) check(t testing.TB, what string, want ...string) {
+func (r openResult) check(t tb, what string, want ...string) {
 	t.Helper()
 	if !slices.Contains(want, r.Class) {
 		t.Errorf("%s (%d bytes, %s): Open = %s (%s), want %v", what, r.Size, r.Mode, r.Class, r.Err, want)
@@ -381,7 +391,7 @@ func TestOpenTruncated(t *testing.T) {
 		cases = append(cases, damageCase{Path: path, Sizes: sizes})
 	}
 	opened := 0
-	for _, r := range openDamaged(t, cases) {
+	for _, r := range openDamaged(t, dir, cases) {
 		what := stores[r.Case].name
 		switch {
 		case r.Size >= need[r.Case]:
@@ -401,5 +411,277 @@ func TestOpenTruncated(t *testing.T) {
 	}
 	if opened < 4 {
 		t.Errorf("only %d opens of whole files succeeded", opened)
+	}
+}
+
+// metaField offsets in a meta page (see filecheck.go).
+const (
+	metaPageSizeAt = 24
+	metaRootAt     = 32
+	metaFreelistAt = 48
+	metaHWMAt      = 56
+	metaTxidAt     = 64
+	metaSumAt      = 72
+)
+
+// currentMeta returns the offset of the meta page bbolt uses in b: the
+// one with the higher transaction ID (both are valid in the files these
+// tests start from).
+func currentMeta(b []byte, ps int) int {
+	if binary.NativeEndian.Uint64(b[ps+metaTxidAt:]) > binary.NativeEndian.Uint64(b[metaTxidAt:]) {
+		return ps
+	}
+	return 0
+}
+
+// resum rewrites the checksum of the meta page at off, making a meta page
+// whose fields lie but which bbolt takes as valid.
+func resum(b []byte, off int) {
+	h := fnv.New64a()
+	h.Write(b[off+16 : off+metaSumAt])
+	binary.NativeEndian.PutUint64(b[off+metaSumAt:], h.Sum64())
+}
+
+// TestOpenDamaged opens stores damaged in many ways, and files that are no
+// stores: each open fails with the expected error, or succeeds with a store
+// whose reads succeed or fail with ErrCorrupt, and no open writes to the
+// file (but one initialising an empty file).
+func TestOpenDamaged(t *testing.T) {
+	dir := t.TempDir()
+	ps := os.Getpagesize()
+	orig := filepath.Join(dir, "orig.db")
+	makeStore(t, orig, 120, bolt.WithUnsafeNoSync())
+	good, err := os.ReadFile(orig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cur := currentMeta(good, ps)
+	old := ps - cur
+
+	type variant struct {
+		name string
+		want []string
+		make func() []byte // the file's contents
+	}
+	damaged := func(f func(b []byte)) func() []byte {
+		return func() []byte {
+			b := slices.Clone(good)
+			f(b)
+			return b
+		}
+	}
+	var variants []variant
+	add := func(name string, make func() []byte, want ...string) {
+		variants = append(variants, variant{name, want, make})
+	}
+
+	// Any one byte of either meta page: bbolt falls back to the other one,
+	// which still describes a whole store.
+	for _, page := range []int{0, ps} {
+		for off := range metaSumAt + 8 {
+			add(fmt.Sprintf("meta page %d, byte %d flipped", page/ps, off),
+				damaged(func(b []byte) { b[page+off] ^= 0xA5 }), "ok")
+		}
+	}
+	add("both meta pages damaged", damaged(func(b []byte) { b[20] ^= 1; b[ps+20] ^= 1 }), "corrupt")
+	add("both meta pages zeroed", damaged(func(b []byte) { clear(b[:2*ps]) }), "notweft")
+	add("the older meta page zeroed", damaged(func(b []byte) { clear(b[old : old+ps]) }), "ok")
+	add("the current meta page zeroed", damaged(func(b []byte) { clear(b[cur : cur+ps]) }), "ok")
+
+	// A current meta page with a valid checksum whose fields lie.
+	lie := func(name string, at int, v uint64, want string) {
+		add("current meta page claims "+name, damaged(func(b []byte) {
+			if at == metaPageSizeAt {
+				binary.NativeEndian.PutUint32(b[cur+at:], uint32(v))
+			} else {
+				binary.NativeEndian.PutUint64(b[cur+at:], v)
+			}
+			resum(b, cur)
+		}), want)
+	}
+	pages := uint64(len(good) / ps)
+	lie("more pages than the file holds", metaHWMAt, pages+1, "corrupt")
+	lie("a root past the last page", metaRootAt, pages+3, "corrupt")
+	lie("a meta page as root", metaRootAt, 1, "corrupt")
+	lie("a freelist past the last page", metaFreelistAt, pages+3, "corrupt")
+	lie("no saved freelist", metaFreelistAt, ^uint64(0), "notweft")
+	lie("the root as freelist", metaFreelistAt, binary.NativeEndian.Uint64(good[cur+metaRootAt:]), "corrupt")
+	lie("a page size twice the real one", metaPageSizeAt, uint64(2*ps), "corrupt")
+	lie("a page size of 100", metaPageSizeAt, 100, "notweft")
+
+	// Every page zeroed in turn, and every page header damaged in turn: the
+	// open fails if the page is in use, and succeeds if it is free.
+	for p := 2; p < len(good)/ps; p++ {
+		add(fmt.Sprintf("page %d zeroed", p), damaged(func(b []byte) { clear(b[p*ps : (p+1)*ps]) }), "ok", "corrupt")
+		add(fmt.Sprintf("page %d: id damaged", p), damaged(func(b []byte) { b[p*ps] ^= 0x40 }), "ok", "corrupt")
+		add(fmt.Sprintf("page %d: count damaged", p), damaged(func(b []byte) { b[p*ps+11] ^= 0x7f }), "ok", "corrupt")
+		add(fmt.Sprintf("page %d: first element damaged", p), damaged(func(b []byte) { b[p*ps+16+7] ^= 0x33 }), "ok", "corrupt")
+	}
+
+	// Files that are no weft stores.
+	for _, n := range []int{1, 15, 100, 4096, 10000, 64 << 10} {
+		add(fmt.Sprintf("%d random bytes", n), func() []byte { return randomBytes(n) }, "notweft")
+	}
+	add("random bytes with bbolt's magic number", func() []byte {
+		b := randomBytes(64 << 10)
+		binary.NativeEndian.PutUint32(b[16:], 0xED0CDAED)
+		binary.NativeEndian.PutUint32(b[ps+16:], 0xED0CDAED)
+		return b
+	}, "corrupt")
+	foreign := filepath.Join(dir, "foreign.db")
+	rawBolt(t, foreign, func(tx *bbolt.Tx) error {
+		b, err := tx.CreateBucket([]byte("users"))
+		if err != nil {
+			return err
+		}
+		for i := range 500 {
+			if err := b.Put(fmt.Appendf(nil, "user-%04d", i), bytes.Repeat([]byte("x"), 100)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	add("another application's bbolt file", func() []byte {
+		b, err := os.ReadFile(foreign)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}, "notweft")
+
+	cases := make([]damageCase, len(variants))
+	for i, v := range variants {
+		cases[i].Path = filepath.Join(dir, fmt.Sprintf("case-%04d.db", i))
+		if err := os.WriteFile(cases[i].Path, v.make(), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The empty file: read-write initialises it, read-only refuses it.
+	empty := filepath.Join(dir, "empty.db")
+	if err := os.WriteFile(empty, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cases = append(cases, damageCase{Path: empty})
+
+	counts := map[string]int{}
+	for _, r := range openDamaged(t, dir, cases) {
+		if r.Case == len(variants) {
+			if r.Mode == "rw" && (r.Class != "ok" || r.Reads != "ok" || r.Records != 0) {
+				t.Errorf("read-write Open of an empty file = %s (%s), reads %s", r.Class, r.Err, r.Reads)
+			}
+			if r.Mode == "ro" && r.Class != "ok" { // initialised by the read-write open
+				t.Errorf("read-only Open of the initialised file = %s (%s)", r.Class, r.Err)
+			}
+			continue
+		}
+		v := variants[r.Case]
+		r.check(t, v.name, v.want...)
+		if r.Class == "ok" && len(v.want) == 1 && r.Reads != "ok" {
+			t.Errorf("%s (%s): reads after opening: %s", v.name, r.Mode, r.Reads)
+		}
+		counts[r.Class]++
+	}
+	t.Logf("%d files, opens by outcome: %v", len(variants), counts)
+}
+
+// TestOpenDamagedProperty damages random stores at random (cuts them short,
+// flips bytes, zeroes pages, favouring the meta pages and page headers) and
+// opens each in a child process: the child never dies, no open changes the
+// file, and an open either fails with ErrCorrupt or ErrNotWeftStore or
+// gives a store whose every read succeeds or fails with ErrCorrupt.
+func TestOpenDamagedProperty(t *testing.T) {
+	dir := t.TempDir()
+	ps := int64(os.Getpagesize())
+	n := 0
+	rapid.Check(t, func(rt *rapid.T) {
+		n++
+		path := filepath.Join(dir, fmt.Sprintf("store-%d.db", n))
+		var opts []bolt.Option
+		if rapid.Bool().Draw(rt, "nosync") {
+			opts = append(opts, bolt.WithUnsafeNoSync())
+		}
+		makeRandomStore(rt, path, opts...)
+		b, err := os.ReadFile(path)
+		if err != nil {
+			rt.Fatalf("%v", err)
+		}
+		for range rapid.IntRange(1, 3).Draw(rt, "damages") {
+			size := int64(len(b))
+			pageOf := rapid.Int64Range(0, max(0, size/ps-1))
+			switch rapid.SampledFrom([]string{"cut", "flip meta", "flip header", "flip", "zero page"}).Draw(rt, "damage") {
+			case "cut":
+				at := pageOf.Draw(rt, "cut page")*ps + rapid.SampledFrom([]int64{0, 0, 1, 16, ps / 2, ps - 1}).Draw(rt, "cut offset")
+				b = b[:min(at, size)]
+			case "flip meta":
+				if at := rapid.Int64Range(0, 1).Draw(rt, "meta page")*ps + rapid.Int64Range(0, 79).Draw(rt, "meta byte"); at < size {
+					b[at] ^= byte(rapid.IntRange(1, 255).Draw(rt, "xor"))
+				}
+			case "flip header":
+				if at := pageOf.Draw(rt, "page")*ps + rapid.Int64Range(0, 47).Draw(rt, "header byte"); at < size {
+					b[at] ^= byte(rapid.IntRange(1, 255).Draw(rt, "xor"))
+				}
+			case "flip":
+				if size > 0 {
+					b[rapid.Int64Range(0, size-1).Draw(rt, "byte")] ^= byte(rapid.IntRange(1, 255).Draw(rt, "xor"))
+				}
+			case "zero page":
+				p := pageOf.Draw(rt, "page")
+				clear(b[min(p*ps, size):min((p+1)*ps, size)])
+			}
+		}
+		if len(b) == 0 {
+			b = []byte{0} // an empty file is a new store, not a damaged one
+		}
+		if err := os.WriteFile(path, b, 0o600); err != nil {
+			rt.Fatalf("%v", err)
+		}
+		for _, r := range openDamaged(rt, dir, []damageCase{{Path: path}}) {
+			// A read-write open writes to a file only to initialise one
+			// without buckets, as a damaged current meta page can leave
+			// a new store (bbolt then uses the other, older meta page),
+			// and the store it gives is empty.
+			if r.Mode == "rw" && r.Class == "ok" && r.Reads == "ok" && r.Records == 0 {
+				r.Modified = false
+			}
+			r.check(rt, "a damaged store", "ok", "corrupt", "notweft")
+		}
+	})
+}
+
+// makeRandomStore writes a random store at path.
+func makeRandomStore(t *rapid.T, path string, opts ...bolt.Option) {
+	s, err := bolt.Open(path, opts...)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	versions := map[string]uint64{}
+	var pending []string
+	ids := rapid.SampledFrom([]string{"a", "b", "c", "d", "e", "f", "g", "h"})
+	for i := range rapid.IntRange(0, 150).Draw(t, "writes") {
+		id := fmt.Sprintf("%s-%d", ids.Draw(t, "id"), rapid.IntRange(0, 20).Draw(t, "n"))
+		size := rapid.SampledFrom([]int{0, 10, 300, 3000, 20000}).Draw(t, "size")
+		inst := storage.Instance{ID: id, Workflow: "wf", Status: "running", Data: bytes.Repeat([]byte{byte(i)}, size)}
+		if rapid.Bool().Draw(t, "due") {
+			inst.Due = base.Add(time.Duration(rapid.IntRange(0, 1000).Draw(t, "at")) * time.Second)
+		}
+		effID := fmt.Sprintf("%s/%d", id, i)
+		effs := []storage.Effect{eff(id, effID)}
+		if v, ok := versions[id]; ok {
+			if _, err := s.Commit(ctx, storage.Commit{Instance: inst, Expect: v, Effects: effs}); err != nil {
+				t.Fatalf("%v", err)
+			}
+		} else if _, err := s.Create(ctx, inst, effs); err != nil {
+			t.Fatalf("%v", err)
+		}
+		versions[id]++
+		pending = append(pending, effID)
+		if len(pending) > 3 && rapid.Bool().Draw(t, "ack") {
+			if err := s.Ack(ctx, pending[:2]...); err != nil {
+				t.Fatalf("%v", err)
+			}
+			pending = pending[2:]
+		}
 	}
 }

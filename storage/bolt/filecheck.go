@@ -269,7 +269,7 @@ func (c *fileCheck) pickMeta() error {
 	case m.root < 2 || m.root >= m.hwm:
 		return c.corrupt("the root bucket's page %d is out of range [2, %d)", m.root, m.hwm)
 	case m.freelist == noFreelist:
-		return c.corrupt("the freelist is not saved in the file (weft always saves it)")
+		return c.notWeft("a bbolt file without a saved freelist (weft always saves it)")
 	case m.freelist < 2 || m.freelist >= m.hwm:
 		return c.corrupt("the freelist page %d is out of range [2, %d)", m.freelist, m.hwm)
 	}
