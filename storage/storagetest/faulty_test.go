@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -232,6 +233,8 @@ func TestSuiteFailsLossyDueIndex(t *testing.T) {
 			t.Parallel()
 			cmd := exec.Command(os.Args[0], "-test.run=^TestFaultChild$", "-test.count=1", "-rapid.checks=50")
 			cmd.Env = append(os.Environ(), envFault+"="+string(tc.fault))
+			// Under the race detector a process sleeps a second at exit unless told not to.
+			cmd.Env = append(cmd.Env, "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 			out, err := cmd.CombinedOutput()
 			if err == nil {
 				t.Fatalf("the suite passed a store whose due index drops entries (%s):\n%s", tc.fault, out)
