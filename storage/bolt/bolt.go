@@ -157,9 +157,11 @@ var _ storage.Store = (*Store)(nil)
 // initialising the file if it does not exist or is empty.
 //
 // It fails with [ErrLocked] if another process or Store holds the file,
-// [ErrNotWeftStore] if the file is something else, and [ErrFormatTooNew] if
-// a newer weft wrote it; in these cases it writes nothing to the file. The
-// caller must Close the store.
+// [ErrNotWeftStore] if the file is something else, [ErrFormatTooNew] if a
+// newer weft wrote it, and [ErrCorrupt] if the file is damaged (cut short,
+// or with pages that are not what they should be: see "Damaged files" in
+// the package documentation); in these cases it writes nothing to the
+// file. The caller must Close the store.
 func Open(path string, opts ...Option) (*Store, error) {
 	o := options{timeout: DefaultTimeout, maxBatch: DefaultMaxBatch}
 	for _, opt := range opts {

@@ -102,6 +102,8 @@ type fileCheck struct {
 	meta     boltMeta
 	used     []uint64 // bit set of pages reachable from the meta or free
 	freed    []uint64 // bit set of free pages
+
+	hdr [pageHeaderSize]byte // buffer for page headers
 }
 
 // checkFile checks the file at path before bbolt opens it, so that a
@@ -165,13 +167,30 @@ func (c *fileCheck) read(off, n int64, what string) ([]byte, error) {
 		return nil, c.corrupt("%s (%d bytes at offset %d) lies past the end of the %d-byte file", what, n, off, c.size)
 	}
 	b := make([]byte, n)
-	if _, err := c.f.ReadAt(b, off); err != nil {
-		if errors.Is(err, io.EOF) {
-			return nil, c.corrupt("%s (%d bytes at offset %d): the file ended early", what, n, off)
-		}
-		return nil, fmt.Errorf("bolt: open %s: %w", c.path, err)
+	if err := c.readAt(b, off); err != nil {
+		return nil, c.readError(err, what)
 	}
 	return b, nil
+}
+
+// errEarlyEOF reports a file that ended before its size said.
+var errEarlyEOF = errors.New("the file ended early")
+
+// readAt fills b from off, which the caller checked lies in the file.
+func (c *fileCheck) readAt(b []byte, off int64) error {
+	_, err := c.f.ReadAt(b, off)
+	if errors.Is(err, io.EOF) {
+		return errEarlyEOF
+	}
+	return err
+}
+
+// readError describes a failed read of what.
+func (c *fileCheck) readError(err error, what string) error {
+	if errors.Is(err, errEarlyEOF) {
+		return c.corrupt("%s: %v", what, err)
+	}
+	return fmt.Errorf("bolt: open %s: %w", c.path, err)
 }
 
 func (c *fileCheck) run() error {
@@ -286,11 +305,11 @@ func (c *fileCheck) header(id uint64, what string, flags ...uint16) (pageHeader,
 	if id < 2 || id >= c.meta.hwm {
 		return pageHeader{}, c.corrupt("%s: page %d is out of range [2, %d)", what, id, c.meta.hwm)
 	}
-	b, err := c.read(int64(id)*c.pageSize, pageHeaderSize, fmt.Sprintf("%s: page %d", what, id))
-	if err != nil {
-		return pageHeader{}, err
+	// id < hwm and the file holds hwm pages, so the header is in the file.
+	if err := c.readAt(c.hdr[:], int64(id)*c.pageSize); err != nil {
+		return pageHeader{}, c.readError(err, fmt.Sprintf("%s: page %d", what, id))
 	}
-	h := parseHeader(b)
+	h := parseHeader(c.hdr[:])
 	switch {
 	case h.id != id:
 		return h, c.corrupt("%s: page %d identifies itself as page %d", what, id, h.id)
@@ -318,7 +337,11 @@ func (c *fileCheck) elements(id uint64, h pageHeader, what string) ([]byte, erro
 	if pageHeaderSize+n > (int64(h.overflow)+1)*c.pageSize {
 		return nil, c.corrupt("%s: page %d claims %d elements, more than fit in it", what, id, h.count)
 	}
-	return c.read(int64(id)*c.pageSize+pageHeaderSize, n, fmt.Sprintf("%s: the elements of page %d", what, id))
+	b := make([]byte, n)
+	if err := c.readAt(b, int64(id)*c.pageSize+pageHeaderSize); err != nil {
+		return nil, c.readError(err, fmt.Sprintf("%s: the elements of page %d", what, id))
+	}
+	return b, nil
 }
 
 // checkFreelist checks the freelist page: every page it lists exists, is

@@ -231,7 +231,7 @@ func TestSuiteFailsLossyDueIndex(t *testing.T) {
 	} {
 		t.Run(string(tc.fault), func(t *testing.T) {
 			t.Parallel()
-			cmd := exec.Command(os.Args[0], "-test.run=^TestFaultChild$", "-test.count=1", "-rapid.checks=50")
+			cmd := exec.Command(os.Args[0], "-test.run=^TestFaultChild$", "-test.count=1", "-rapid.checks=50", "-rapid.nofailfile")
 			cmd.Env = append(os.Environ(), envFault+"="+string(tc.fault))
 			// Under the race detector a process sleeps a second at exit unless told not to.
 			cmd.Env = append(cmd.Env, "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))

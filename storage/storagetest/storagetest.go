@@ -10,7 +10,16 @@
 //			}
 //			t.Cleanup(func() { s.Close() })
 //			return s
-//		})
+//		}, storagetest.WithReopen(func(t *testing.T, s storage.Store) storage.Store {
+//			path := s.(*mystore.Store).Path()
+//			s.Close()
+//			s, err := mystore.Open(path)
+//			if err != nil {
+//				t.Fatal(err)
+//			}
+//			t.Cleanup(func() { s.Close() })
+//			return s
+//		}))
 //	}
 //
 // The suite checks only what the storage package documents: the results of
