@@ -128,7 +128,7 @@ func BenchmarkLoad(b *testing.B) {
 	}
 }
 
-// BenchmarkOpen opens a store of 20,000 instances (about 10 MB) read-only
+// BenchmarkOpen opens a store of 20,000 instances (about 20 MB) read-only
 // and closes it: with the checks Open makes by default, with
 // WithFullCheck, and, for comparison, bbolt's own open and a read of one
 // bucket, which checks nothing.
