@@ -309,7 +309,7 @@ func openDB(path string, o *options, readOnly bool, tune func(*bbolt.Options)) (
 		!isSystemError(err) && !looksLikeBolt(path):
 		return nil, fmt.Errorf("bolt: open %s: %w: not a bbolt file: %w", path, ErrNotWeftStore, err)
 	default:
-		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
+		return nil, inOpen(path, err) // checkFile's errors name the file already
 	}
 }
 

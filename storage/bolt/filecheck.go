@@ -116,9 +116,10 @@ type fileCheck struct {
 // page that meta counts, that the freelist page is a freelist whose pages
 // exist and are not in use, and that the branch pages of the root bucket and
 // of every top-level bucket form trees: every page they refer to exists,
-// is a branch or leaf page of the right ID, and is used once, with no path
-// deeper than maxTreeDepth. With full, it also checks that every key and
-// value of every leaf page lies inside its page.
+// is a branch or leaf page of the right ID, is used once and is not free,
+// with no path deeper than maxTreeDepth. It reads the root bucket's leaf
+// pages element by element, for the buckets they hold. With full, it also
+// checks that every key and value of every leaf page lies inside its page.
 //
 // A missing or empty file passes (Open creates or initialises it). The
 // check holds a shared lock on the file (where the platform has flock), so
