@@ -210,7 +210,7 @@ func writeCopy(t *testing.T, path string) string {
 		return "other: reopening the copy: " + err.Error()
 	}
 	ctx := context.Background()
-	insts, err := s.List(ctx, "", 20)
+	insts, err := s.List(ctx, "", 5)
 	note(err)
 	for i, inst := range insts {
 		inst.Data = append(inst.Data, "written"...)
