@@ -34,6 +34,9 @@ import (
 
 const envDamageJob = "WEFT_BOLT_DAMAGE_JOB"
 
+// envNoCheck, set for the child, makes it open files WithoutFileCheck.
+const envNoCheck = "WEFT_BOLT_NO_FILE_CHECK"
+
 // childTimeout is how long a child may take before it counts as hung.
 const childTimeout = 5 * time.Minute
 
@@ -101,6 +104,9 @@ func TestDamageChild(t *testing.T) {
 				emit(r)
 				r.Start = false
 				var opts []bolt.Option
+				if os.Getenv(envNoCheck) != "" {
+					opts = append(opts, bolt.WithoutFileCheck())
+				}
 				if mode == "ro" {
 					opts = append(opts, bolt.WithReadOnly())
 				}
@@ -265,6 +271,17 @@ func fileSize(t *testing.T, path string) int64 {
 // names the open that killed it.
 func openDamaged(t tb, dir string, cases []damageCase) []openResult {
 	t.Helper()
+	results, err := runDamageChild(t, dir, cases)
+	if err != nil {
+		t.Fatalf("%v", err)
+	}
+	return results
+}
+
+// runDamageChild is openDamaged, returning an error if the child died, with
+// the reports it made until then; env is added to the child's environment.
+func runDamageChild(t tb, dir string, cases []damageCase, env ...string) ([]openResult, error) {
+	t.Helper()
 	raw, err := json.Marshal(cases)
 	if err != nil {
 		t.Fatalf("%v", err)
@@ -286,7 +303,7 @@ func openDamaged(t tb, dir string, cases []damageCase) []openResult {
 	cmd := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestDamageChild$", "-test.count=1")
 	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGQUIT) }
 	cmd.WaitDelay = 10 * time.Second
-	cmd.Env = append(os.Environ(), envDamageJob+"="+job)
+	cmd.Env = append(append(os.Environ(), envDamageJob+"="+job), env...)
 	// Under the race detector a process sleeps a second at exit unless told not to.
 	cmd.Env = append(cmd.Env, "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 	var stdout, stderr bytes.Buffer
@@ -318,9 +335,9 @@ func openDamaged(t tb, dir string, cases []damageCase) []openResult {
 		if last != nil {
 			where = fmt.Sprintf("while opening %s (case %d, %d bytes, %s)", cases[last.Case].Path, last.Case, last.Size, last.Mode)
 		}
-		t.Fatalf("the child died %s: %v\nstderr:\n%s\nstdout tail:\n%s", where, runErr, tail(stderr.String()), tail(stdout.String()))
+		return results, fmt.Errorf("the child died %s: %v\nstderr:\n%s\nstdout tail:\n%s", where, runErr, tail(stderr.String()), tail(stdout.String()))
 	}
-	return results
+	return results, nil
 }
 
 func tail(s string) string {
@@ -758,4 +775,34 @@ func makeRandomStore(t *rapid.T, path string, opts ...bolt.Option) {
 			pending = pending[2:]
 		}
 	}
+}
+
+// TestOpenTruncatedWithoutCheck is the planted bug for TestOpenTruncated:
+// without the check before bbolt maps the file, opens of stores cut short
+// succeed (bbolt reads only the first pages on open) or kill the process,
+// and the reads after them fail: the check is what refuses such files.
+func TestOpenTruncatedWithoutCheck(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "weft.db")
+	need := makeStore(t, path, 200, bolt.WithUnsafeNoSync())
+	ps := int64(os.Getpagesize())
+	var sizes []int64
+	for at := need - ps; at >= need/2; at -= 7 * ps {
+		sizes = append(sizes, at)
+	}
+	results, err := runDamageChild(t, dir, []damageCase{{Path: path, Sizes: sizes}}, envNoCheck+"=1")
+	if err != nil {
+		t.Logf("without the check, the child died: %.300s", err)
+		return
+	}
+	missed := 0
+	for _, r := range results {
+		if r.Class != "corrupt" {
+			missed++
+		}
+	}
+	if missed == 0 {
+		t.Fatalf("without the check, all %d opens of stores cut short still failed with ErrCorrupt: TestOpenTruncated proves nothing", len(results))
+	}
+	t.Logf("without the check, %d of %d opens of stores cut short were not refused", missed, len(results))
 }
