@@ -121,9 +121,10 @@ func WithMaxBatch(n int) Option {
 }
 
 // WithFullCheck makes Open also check every leaf page of the store before
-// using it: that every key and value lies inside its page. Open then reads
-// a page header and element array for every page of the file rather than
-// for branch pages only, which takes time in proportion to the file's size.
+// using it: that every key and value lies inside its page and that the keys
+// are in order. Open then reads every page of the trees rather than the
+// branch pages and a header of each leaf, which takes time in proportion to
+// the file's size.
 // Offline tools reading a file of unknown origin (a copy, a backup) may want
 // it; see "Damaged files" in the package documentation for what Open checks
 // without it.

@@ -1,6 +1,7 @@
 package bolt
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -103,7 +104,9 @@ type fileCheck struct {
 	used     []uint64 // bit set of pages reachable from the meta or free
 	freed    []uint64 // bit set of free pages
 
-	hdr [pageHeaderSize]byte // buffer for page headers
+	hdr  [pageHeaderSize]byte // buffer for page headers
+	leaf []byte               // buffer for data leaf pages
+	keys [][]byte             // buffer for the keys of a leaf page
 }
 
 // checkFile checks the file at path before bbolt opens it, so that a
@@ -117,9 +120,11 @@ type fileCheck struct {
 // exist and are not in use, and that the branch pages of the root bucket and
 // of every top-level bucket form trees: every page they refer to exists,
 // is a branch or leaf page of the right ID, is used once and is not free,
-// with no path deeper than maxTreeDepth. It reads the root bucket's leaf
-// pages element by element, for the buckets they hold. With full, it also
-// checks that every key and value of every leaf page lies inside its page.
+// with no path deeper than maxTreeDepth, and the keys of every branch page
+// are in order within the range its parent gives it. It reads the root
+// bucket's leaf pages element by element, for the buckets they hold. With
+// full, it also checks every leaf page: every key and value lies inside the
+// page, and the keys are in order within their range.
 //
 // A missing or empty file passes (Open creates or initialises it). The
 // check holds a shared lock on the file (where the platform has flock), so
@@ -209,7 +214,7 @@ func (c *fileCheck) run() error {
 	if err := c.checkFreelist(); err != nil {
 		return err
 	}
-	return c.walkTree("the root bucket", c.meta.root, 0, true)
+	return c.walkTree("the root bucket", c.meta.root, 0, true, bounds{})
 }
 
 // findPageSize finds the page size as bbolt does: from the first meta page
@@ -331,20 +336,6 @@ func (c *fileCheck) header(id uint64, what string, flags ...uint16) (pageHeader,
 	return h, nil
 }
 
-// elements reads the element array of page id, checking that it fits in
-// the page.
-func (c *fileCheck) elements(id uint64, h pageHeader, what string) ([]byte, error) {
-	n := int64(h.count) * elementSize
-	if pageHeaderSize+n > (int64(h.overflow)+1)*c.pageSize {
-		return nil, c.corrupt("%s: page %d claims %d elements, more than fit in it", what, id, h.count)
-	}
-	b := make([]byte, n)
-	if err := c.readAt(b, int64(id)*c.pageSize+pageHeaderSize); err != nil {
-		return nil, c.readError(err, fmt.Sprintf("%s: the elements of page %d", what, id))
-	}
-	return b, nil
-}
-
 // checkFreelist checks the freelist page: every page it lists exists, is
 // listed once and is not one of the meta pages.
 func (c *fileCheck) checkFreelist() error {
@@ -386,10 +377,15 @@ func (c *fileCheck) checkFreelist() error {
 	return nil
 }
 
-// walkTree checks the tree of pages under page id, at the given depth. If
-// buckets, it reads its leaf pages and checks the buckets they hold (only
-// one level down: weft opens no nested bucket).
-func (c *fileCheck) walkTree(what string, id uint64, depth int, buckets bool) error {
+// bounds are the keys a subtree may hold, lo <= key < hi (nil: unbounded):
+// a branch page's key is the least key under it, and the next key of the
+// branch is greater than every key under it.
+type bounds struct{ lo, hi []byte }
+
+// walkTree checks the tree of pages under page id, at the given depth, whose
+// keys must lie within b. If buckets, it reads its leaf pages and checks the
+// buckets they hold (only one level down: weft opens no nested bucket).
+func (c *fileCheck) walkTree(what string, id uint64, depth int, buckets bool, b bounds) error {
 	if depth > maxTreeDepth {
 		return c.corrupt("%s: the tree is deeper than %d levels at page %d", what, maxTreeDepth, id)
 	}
@@ -397,67 +393,126 @@ func (c *fileCheck) walkTree(what string, id uint64, depth int, buckets bool) er
 	if err != nil {
 		return err
 	}
+	if h.flags == leafPageFlag && !buckets && !c.full {
+		return nil
+	}
 	pageEnd := (int64(h.overflow) + 1) * c.pageSize // from the start of the page
-	if h.flags == branchPageFlag {
-		if h.count == 0 {
-			return c.corrupt("%s: branch page %d is empty", what, id)
-		}
-		elems, err := c.elements(id, h, what)
-		if err != nil {
-			return err
-		}
-		for i := range int64(h.count) {
-			e := elems[i*elementSize:]
-			at := pageHeaderSize + i*elementSize
-			if at+int64(native.Uint32(e))+int64(native.Uint32(e[4:])) > pageEnd {
-				return c.corrupt("%s: a key of branch page %d lies outside the page", what, id)
-			}
-			if err := c.walkTree(what, native.Uint64(e[8:]), depth+1, buckets); err != nil {
-				return err
-			}
-		}
-		return nil
+	if pageHeaderSize+int64(h.count)*elementSize > pageEnd {
+		return c.corrupt("%s: page %d claims %d elements, more than fit in it", what, id, h.count)
 	}
-	if !buckets && !c.full {
-		return nil
-	}
-	return c.checkLeaf(what, id, h, pageEnd, depth, buckets)
-}
-
-// checkLeaf checks that every key and value of leaf page id lies inside
-// the page and, if buckets, checks the buckets it holds.
-func (c *fileCheck) checkLeaf(what string, id uint64, h pageHeader, pageEnd int64, depth int, buckets bool) error {
-	if h.count == 0 && buckets {
-		if err := c.checkBlank(what, id, depth, pageEnd); err != nil {
-			return err
+	if h.flags == leafPageFlag && !buckets {
+		// Nothing of a data leaf is kept after checkLeaf: reuse a buffer.
+		if int64(cap(c.leaf)) < pageEnd {
+			c.leaf = make([]byte, pageEnd)
 		}
+		page := c.leaf[:pageEnd]
+		if err := c.readAt(page, int64(id)*c.pageSize); err != nil {
+			return c.readError(err, fmt.Sprintf("%s: page %d", what, id))
+		}
+		return c.checkLeaf(what, id, h, page, depth, buckets, b)
 	}
-	elems, err := c.elements(id, h, what)
+	page, err := c.read(int64(id)*c.pageSize, pageEnd, fmt.Sprintf("%s: page %d", what, id))
 	if err != nil {
 		return err
 	}
-	base := int64(id) * c.pageSize
+	if h.flags == leafPageFlag {
+		return c.checkLeaf(what, id, h, page, depth, buckets, b)
+	}
+	if h.count == 0 {
+		return c.corrupt("%s: branch page %d is empty", what, id)
+	}
+	keys := make([][]byte, h.count)
 	for i := range int64(h.count) {
-		e := elems[i*elementSize:]
 		at := pageHeaderSize + i*elementSize
+		e := page[at:]
+		kOff := at + int64(native.Uint32(e))
+		kEnd := kOff + int64(native.Uint32(e[4:]))
+		if kEnd > pageEnd {
+			return c.corrupt("%s: a key of branch page %d lies outside the page", what, id)
+		}
+		keys[i] = page[kOff:kEnd]
+	}
+	if err := c.checkOrder(what, "branch", id, keys, b); err != nil {
+		return err
+	}
+	for i := range int64(h.count) {
+		child := bounds{lo: keys[i], hi: b.hi}
+		if i+1 < int64(h.count) {
+			child.hi = keys[i+1]
+		}
+		if err := c.walkTree(what, native.Uint64(page[pageHeaderSize+i*elementSize+8:]), depth+1, buckets, child); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// checkOrder checks that the keys of a page are non-empty, strictly
+// increasing and within b; otherwise bbolt's searches (Get, Seek) go astray
+// while its iteration still finds every key.
+func (c *fileCheck) checkOrder(what, kind string, id uint64, keys [][]byte, b bounds) error {
+	for i, k := range keys {
+		switch {
+		case len(k) == 0:
+			return c.corrupt("%s: %s page %d has an empty key", what, kind, id)
+		case i > 0 && bytes.Compare(keys[i-1], k) >= 0:
+			return c.corrupt("%s: the keys of %s page %d are out of order", what, kind, id)
+		}
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	if b.lo != nil && bytes.Compare(keys[0], b.lo) < 0 || b.hi != nil && bytes.Compare(keys[len(keys)-1], b.hi) >= 0 {
+		return c.corrupt("%s: the keys of %s page %d lie outside the range its parent gives it", what, kind, id)
+	}
+	return nil
+}
+
+// checkLeaf checks that every key and value of leaf page id lies inside
+// the page and that its keys are in order within b and, if buckets, checks
+// the buckets it holds. page is the whole page.
+func (c *fileCheck) checkLeaf(what string, id uint64, h pageHeader, page []byte, depth int, buckets bool, b bounds) error {
+	if h.count == 0 && buckets {
+		if err := c.checkBlank(what, id, depth, page); err != nil {
+			return err
+		}
+	}
+	pageEnd := int64(len(page))
+	var keys [][]byte
+	if buckets { // kept while checkBucket checks the leaves under it
+		keys = make([][]byte, h.count)
+	} else {
+		if cap(c.keys) < int(h.count) {
+			c.keys = make([][]byte, h.count)
+		}
+		keys = c.keys[:h.count]
+	}
+	for i := range int64(h.count) {
+		at := pageHeaderSize + i*elementSize
+		e := page[at:]
 		kOff := at + int64(native.Uint32(e[4:]))
 		vOff := kOff + int64(native.Uint32(e[8:]))
 		vEnd := vOff + int64(native.Uint32(e[12:]))
 		if vEnd > pageEnd {
 			return c.corrupt("%s: a key or value of leaf page %d lies outside the page", what, id)
 		}
-		if !buckets || native.Uint32(e)&bucketLeafFlag == 0 {
+		keys[i] = page[kOff:vOff]
+	}
+	if err := c.checkOrder(what, "leaf", id, keys, b); err != nil {
+		return err
+	}
+	if !buckets {
+		return nil
+	}
+	for i := range int64(h.count) {
+		at := pageHeaderSize + i*elementSize
+		e := page[at:]
+		if native.Uint32(e)&bucketLeafFlag == 0 {
 			continue
 		}
-		key, err := c.read(base+kOff, vOff-kOff, what+": a bucket name")
-		if err != nil {
-			return err
-		}
-		value, err := c.read(base+vOff, vEnd-vOff, what+": a bucket header")
-		if err != nil {
-			return err
-		}
-		if err := c.checkBucket(fmt.Sprintf("bucket %q", key), value, depth+1); err != nil {
+		vOff := at + int64(native.Uint32(e[4:])) + int64(native.Uint32(e[8:]))
+		value := page[vOff : vOff+int64(native.Uint32(e[12:]))]
+		if err := c.checkBucket(fmt.Sprintf("bucket %q", keys[i]), value, depth+1); err != nil {
 			return err
 		}
 	}
@@ -471,7 +526,7 @@ func (c *fileCheck) checkBucket(what string, value []byte, depth int) error {
 		return c.corrupt("%s: its header has %d bytes", what, len(value))
 	}
 	if root := native.Uint64(value); root != 0 {
-		return c.walkTree(what, root, depth, false)
+		return c.walkTree(what, root, depth, false, bounds{})
 	}
 	// An inline bucket: a leaf page inside the value.
 	page := value[bucketHeaderSize:]
@@ -486,30 +541,29 @@ func (c *fileCheck) checkBucket(what string, value []byte, depth int) error {
 	if pageHeaderSize+n*elementSize > int64(len(page)) {
 		return c.corrupt("%s: its inline page claims %d elements, more than fit in it", what, h.count)
 	}
+	keys := make([][]byte, n)
 	for i := range n {
 		e := page[pageHeaderSize+i*elementSize:]
 		at := pageHeaderSize + i*elementSize
-		end := at + int64(native.Uint32(e[4:])) + int64(native.Uint32(e[8:])) + int64(native.Uint32(e[12:]))
-		if end > int64(len(page)) {
+		kOff := at + int64(native.Uint32(e[4:]))
+		vOff := kOff + int64(native.Uint32(e[8:]))
+		if vOff+int64(native.Uint32(e[12:])) > int64(len(page)) {
 			return c.corrupt("%s: a key or value of its inline page lies outside it", what)
 		}
+		keys[i] = page[kOff:vOff]
 	}
-	return nil
+	return c.checkOrder(what, "inline", 0, keys, bounds{})
 }
 
 // checkBlank checks an empty leaf page of the root bucket. Open initialises
 // a bbolt file without buckets as a new store, so an empty root bucket must
 // really be one: the only page of the tree, and all zeros after its header
 // as bbolt writes it, not a weft store's root page whose count was damaged.
-func (c *fileCheck) checkBlank(what string, id uint64, depth int, pageEnd int64) error {
+func (c *fileCheck) checkBlank(what string, id uint64, depth int, page []byte) error {
 	if depth > 0 {
 		return c.corrupt("%s: leaf page %d under a branch page is empty", what, id)
 	}
-	b, err := c.read(int64(id)*c.pageSize+pageHeaderSize, pageEnd-pageHeaderSize, what)
-	if err != nil {
-		return err
-	}
-	if slices.ContainsFunc(b, func(x byte) bool { return x != 0 }) {
+	if slices.ContainsFunc(page[pageHeaderSize:], func(x byte) bool { return x != 0 }) {
 		return c.corrupt("%s: its page %d counts no keys but holds data", what, id)
 	}
 	return nil
