@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -52,7 +53,9 @@ var (
 	// later write with ErrWriteFailed: close it and open the file again.
 	ErrWriteFailed = errors.New("write failed")
 
-	// ErrCorrupt means a stored value or the bucket layout does not decode.
+	// ErrCorrupt means the file is damaged: Open found it cut short or its
+	// pages inconsistent (and wrote nothing to it), or a stored value or the
+	// bucket layout does not decode, or bbolt failed reading a damaged page.
 	ErrCorrupt = errors.New("corrupt store")
 )
 
@@ -75,12 +78,16 @@ type options struct {
 	noSync   bool
 	readOnly bool
 	maxBatch int
+	full     bool
 	// tune, if set, adjusts the bbolt options of the read-write or
 	// read-only open of the file itself (not of the read-only format check
 	// that precedes a read-write open of an existing file). Tests only.
 	tune func(*bbolt.Options)
 	// linger, if set, replaces ackLinger. Tests only.
 	linger *time.Duration
+	// noCheck skips checkFile, to show that the tests of damaged files
+	// fail without it. Tests only.
+	noCheck bool
 }
 
 // WithTimeout sets how long Open waits for the file lock before it fails
@@ -115,6 +122,18 @@ func WithMaxBatch(n int) Option {
 	return func(o *options) { o.maxBatch = max(n, 1) }
 }
 
+// WithFullCheck makes Open also check every leaf page of the store before
+// using it: that every key and value lies inside its page and that the keys
+// are in order. Open then reads every page of the trees rather than the
+// branch pages and a header of each leaf, which takes time in proportion to
+// the file's size.
+// Offline tools reading a file of unknown origin (a copy, a backup) may want
+// it; see "Damaged files" in the package documentation for what Open checks
+// without it.
+func WithFullCheck() Option {
+	return func(o *options) { o.full = true }
+}
+
 // Store is a [storage.Store] kept in one bbolt file. Create one with [Open];
 // it is safe for concurrent use.
 type Store struct {
@@ -145,9 +164,11 @@ var _ storage.Store = (*Store)(nil)
 // initialising the file if it does not exist or is empty.
 //
 // It fails with [ErrLocked] if another process or Store holds the file,
-// [ErrNotWeftStore] if the file is something else, and [ErrFormatTooNew] if
-// a newer weft wrote it; in these cases it writes nothing to the file. The
-// caller must Close the store.
+// [ErrNotWeftStore] if the file is something else, [ErrFormatTooNew] if a
+// newer weft wrote it, and [ErrCorrupt] if the file is damaged (cut short,
+// or with pages that are not what they should be: see "Damaged files" in
+// the package documentation); in these cases it writes nothing to the
+// file. The caller must Close the store.
 func Open(path string, opts ...Option) (*Store, error) {
 	o := options{timeout: DefaultTimeout, maxBatch: DefaultMaxBatch}
 	for _, opt := range opts {
@@ -172,13 +193,16 @@ func Open(path string, opts ...Option) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := db.View(func(tx *bbolt.Tx) error {
-			fresh, err := checkLayout(tx, path)
-			if err == nil && fresh {
-				err = fmt.Errorf("bolt: open %s read-only: an empty bbolt file: %w", path, ErrNotWeftStore)
-			}
-			return err
+		if err := guard(func() error {
+			return db.View(func(tx *bbolt.Tx) error {
+				fresh, err := checkLayout(tx, path)
+				if err == nil && fresh {
+					err = fmt.Errorf("bolt: open %s read-only: an empty bbolt file: %w", path, ErrNotWeftStore)
+				}
+				return err
+			})
 		}); err != nil {
+			err = inOpen(path, err)
 			_ = db.Close()
 			return nil, err
 		}
@@ -192,10 +216,13 @@ func Open(path string, opts ...Option) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
-		err = db.View(func(tx *bbolt.Tx) error {
-			_, err := checkLayout(tx, path)
-			return err
+		err = guard(func() error {
+			return db.View(func(tx *bbolt.Tx) error {
+				_, err := checkLayout(tx, path)
+				return err
+			})
 		})
+		err = inOpen(path, err)
 		if cerr := db.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("bolt: open %s: %w", path, cerr)
 		}
@@ -211,26 +238,28 @@ func Open(path string, opts ...Option) (*Store, error) {
 	// Check again (the file may have changed between the two opens), and
 	// initialise a new file in a transaction that rolls back on error.
 	var fresh bool
-	err = db.View(func(tx *bbolt.Tx) error {
-		fresh, err = checkLayout(tx, path)
-		return err
+	err = guard(func() error {
+		return db.View(func(tx *bbolt.Tx) error {
+			fresh, err = checkLayout(tx, path)
+			return err
+		})
 	})
 	if err == nil && fresh {
-		err = db.Update(func(tx *bbolt.Tx) error {
-			if fresh, err := checkLayout(tx, path); err != nil || !fresh {
-				return err
-			}
-			return initLayout(tx)
+		err = guard(func() error {
+			return db.Update(func(tx *bbolt.Tx) error {
+				if fresh, err := checkLayout(tx, path); err != nil || !fresh {
+					return err
+				}
+				return initLayout(tx)
+			})
 		})
 	}
+	err = inOpen(path, err)
 	if err == nil && !exists && !o.noSync {
 		err = syncDir(filepath.Dir(path))
 	}
 	if err != nil {
 		_ = db.Close()
-		if !errors.Is(err, ErrNotWeftStore) && !errors.Is(err, ErrFormatTooNew) && !errors.Is(err, ErrCorrupt) {
-			err = fmt.Errorf("bolt: open %s: %w", path, err)
-		}
 		return nil, err
 	}
 
@@ -263,10 +292,19 @@ func openDB(path string, o *options, readOnly bool, tune func(*bbolt.Options)) (
 	if tune != nil {
 		tune(bo)
 	}
-	db, err := bbolt.Open(path, fileMode, bo)
+	var err error
+	if !o.noCheck {
+		err = checkFile(path, timeout, o.full)
+	}
+	var db *bbolt.DB
+	if err == nil {
+		db, err = guardedOpen(path, bo)
+	}
 	switch {
 	case err == nil:
 		return db, nil
+	case errors.Is(err, ErrCorrupt), errors.Is(err, ErrNotWeftStore):
+		return nil, inOpen(path, err)
 	case errors.Is(err, berrors.ErrTimeout):
 		mode := "read-write" // as the caller asked, even for the read-only check
 		if o.readOnly {
@@ -282,8 +320,17 @@ func openDB(path string, o *options, readOnly bool, tune func(*bbolt.Options)) (
 		!isSystemError(err) && !looksLikeBolt(path):
 		return nil, fmt.Errorf("bolt: open %s: %w: not a bbolt file: %w", path, ErrNotWeftStore, err)
 	default:
-		return nil, fmt.Errorf("bolt: open %s: %w", path, err)
+		return nil, inOpen(path, err) // checkFile's errors name the file already
 	}
+}
+
+// inOpen names path in err unless err already does (the errors of
+// checkLayout and checkFile do).
+func inOpen(path string, err error) error {
+	if err == nil || strings.HasPrefix(err.Error(), "bolt: open "+path) {
+		return err
+	}
+	return fmt.Errorf("bolt: open %s: %w", path, err)
 }
 
 // isSystemError reports whether err comes from the operating system rather
@@ -425,7 +472,7 @@ func (s *Store) WriteTo(w io.Writer) (int64, error) {
 		return 0, fmt.Errorf("bolt: copy %s: %w", s.path, storage.ErrClosed)
 	}
 	var n int64
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		var err error
 		n, err = tx.WriteTo(w)
 		return err
@@ -466,7 +513,7 @@ func (s *Store) Load(ctx context.Context, id string) (storage.Instance, error) {
 		return storage.Instance{}, fmt.Errorf("storage: load %q: %w", id, storage.ErrClosed)
 	}
 	var inst storage.Instance
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		v := tx.Bucket(bucketInstances).Get([]byte(id))
 		if v == nil {
 			return fmt.Errorf("instance %w", storage.ErrNotFound)
@@ -495,7 +542,7 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]storage.Effect, error)
 		return nil, fmt.Errorf("storage: outbox: %w", storage.ErrClosed)
 	}
 	var out []storage.Effect
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketOutbox).Cursor()
 		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
 			e, err := decodeEffect(k, v)
@@ -533,7 +580,7 @@ func (s *Store) DueBefore(ctx context.Context, t time.Time, limit int) ([]storag
 		end = uint64(t.UnixMicro()) // t is after the epoch: truncating is flooring
 	}
 	var out []storage.Due
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketDue).Cursor()
 		for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
 			if len(k) >= 8 && binary.BigEndian.Uint64(k) > end {
@@ -567,7 +614,7 @@ func (s *Store) List(ctx context.Context, after string, limit int) ([]storage.In
 		return nil, fmt.Errorf("storage: list after %q: %w", after, storage.ErrClosed)
 	}
 	var out []storage.Instance
-	err := s.db.View(func(tx *bbolt.Tx) error {
+	err := s.view(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketInstances).Cursor()
 		k, v := c.Seek([]byte(after))
 		if k != nil && string(k) == after {

@@ -524,3 +524,52 @@ func TestOpenWritesNothing(t *testing.T) {
 		t.Error("opening, reading and closing the store changed the file")
 	}
 }
+
+// TestCorruptKeys stores records under keys no write could have made, as
+// damaged pages can make a key run into its value: reads fail with
+// ErrCorrupt rather than return an instance, effect or due entry whose ID
+// is invalid.
+func TestCorruptKeys(t *testing.T) {
+	long := strings.Repeat("k", storage.MaxIDLen+1)
+	for _, tc := range []struct {
+		name string
+		put  func(tx *bbolt.Tx) error
+		read func(s *bolt.Store) error
+	}{
+		{"instance under an overlong ID", func(tx *bbolt.Tx) error {
+			return tx.Bucket([]byte("instances")).Put([]byte(long), []byte{1, 0, 0, 0})
+		}, func(s *bolt.Store) error {
+			_, err := s.List(context.Background(), "", 100)
+			return err
+		}},
+		{"due entry with an overlong ID", func(tx *bbolt.Tx) error {
+			return tx.Bucket([]byte("due")).Put(append(append(make([]byte, 8), 0), long...), nil)
+		}, func(s *bolt.Store) error {
+			_, err := s.DueBefore(context.Background(), base.Add(1000*time.Hour), 100)
+			return err
+		}},
+		{"effect of an overlong instance ID", func(tx *bbolt.Tx) error {
+			v := binary.AppendUvarint(nil, 1)
+			v = append(v, 'e')
+			v = binary.AppendUvarint(v, uint64(len(long)))
+			v = append(v, long...)
+			return tx.Bucket([]byte("outbox")).Put(binary.BigEndian.AppendUint64(nil, 1<<40), v)
+		}, func(s *bolt.Store) error {
+			_, err := s.Outbox(context.Background(), 100)
+			return err
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "weft.db")
+			s := mustOpen(t, path)
+			fill(t, s)
+			mustClose(t, s)
+			rawBolt(t, path, tc.put)
+			s = mustOpen(t, path, bolt.WithReadOnly())
+			defer mustClose(t, s)
+			if err := tc.read(s); !errors.Is(err, bolt.ErrCorrupt) {
+				t.Errorf("read = %v, want ErrCorrupt", err)
+			}
+		})
+	}
+}

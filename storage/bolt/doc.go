@@ -108,6 +108,32 @@
 // live store, copy it with [Store.WriteTo] from inside the process (or copy
 // the file after Close) and open the copy read-only.
 //
+// # Damaged files
+//
+// bbolt maps the file into memory and trusts it: a page past the end of a
+// file cut short (a partial copy) faults with SIGBUS when read, which kills
+// the process, and damaged pages make bbolt panic, even inside its Open. So
+// Open first reads the file with plain reads, under a shared lock, before
+// bbolt maps it: both meta pages (magic, version, checksum), picking the one
+// bbolt will use (the valid one with the higher transaction ID); that the
+// file holds every page that meta page counts; the freelist page; and the
+// trees of the root bucket and of every top-level bucket down to their leaf
+// pages (each page exists, carries its own ID and a branch or leaf type, is
+// used once and is not free, so no tree loops; the keys of branch pages are
+// in order). A damaged file fails with [ErrCorrupt] ([ErrNotWeftStore] if no
+// bbolt meta page is there at all), read-only or not, and Open writes
+// nothing to it. [WithFullCheck] also checks every leaf page: its keys and
+// values lie inside it and its keys are in order; without it, a damaged key
+// of a data page can make a search miss a record that iteration finds.
+//
+// Every read through bbolt, in Open and later, runs with
+// runtime/debug.SetPanicOnFault and turns a panic into an error wrapping
+// ErrCorrupt, so damage the check did not look at fails that call, not the
+// process. A write that meets a damaged page fails with ErrCorrupt; if its
+// commit does, the store refuses later writes as after [ErrWriteFailed].
+// Open does not check page accounting or record contents (records are
+// checked as they are read).
+//
 // # Caveats
 //
 //   - One process at a time. Several processes or machines need a

@@ -115,6 +115,9 @@ func encodeInstance(inst storage.Instance) []byte {
 // decodeInstance decodes a value written by encodeInstance; the result
 // shares no memory with v.
 func decodeInstance(id string, v []byte) (storage.Instance, error) {
+	if err := storage.ValidateID(id); err != nil { // a damaged key
+		return storage.Instance{}, fmt.Errorf("bolt: instance %.32q: %w: stored under an invalid ID (%v)", id, ErrCorrupt, err)
+	}
 	r := reader{b: v}
 	inst := storage.Instance{ID: id}
 	inst.Version = r.uvarint()
@@ -189,6 +192,9 @@ func parseDueKey(k []byte) (storage.Due, error) {
 		return storage.Due{}, fmt.Errorf("bolt: due index key %q: %w", k, ErrCorrupt)
 	}
 	micros := binary.BigEndian.Uint64(k[:8])
+	if err := storage.ValidateID(string(k[9:])); err != nil {
+		return storage.Due{}, fmt.Errorf("bolt: due index key %.40q: %w: an invalid instance ID (%v)", k, ErrCorrupt, err)
+	}
 	if micros >= maxDueCode {
 		return storage.Due{}, fmt.Errorf("bolt: due index key %q: %w: time out of range", k, ErrCorrupt)
 	}
@@ -217,8 +223,8 @@ func decodeEffect(seq, v []byte) (storage.Effect, error) {
 	if r.err != nil {
 		return storage.Effect{}, fmt.Errorf("bolt: outbox entry %x: %w: %w", seq, ErrCorrupt, r.err)
 	}
-	if e.ID == "" {
-		return storage.Effect{}, fmt.Errorf("bolt: outbox entry %x: %w: empty effect ID", seq, ErrCorrupt)
+	if err := errors.Join(storage.ValidateID(e.Instance), storage.ValidateEffects(e.Instance, []storage.Effect{e})); err != nil {
+		return storage.Effect{}, fmt.Errorf("bolt: outbox entry %x: %w: an invalid effect (%v)", seq, ErrCorrupt, err)
 	}
 	return e, nil
 }

@@ -66,3 +66,51 @@ func Example() {
 	// dispatch order-17/2: notify user
 	// due: 0
 }
+
+// A copy of a store cut short, as an interrupted copy leaves it, is refused
+// with ErrCorrupt, read-only or not, and left as it is.
+func ExampleOpen_damaged() {
+	dir, err := os.MkdirTemp("", "weft-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+
+	path := filepath.Join(dir, "weft.db")
+	s, err := bolt.Open(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	ctx := context.Background()
+	for i := range 100 {
+		id := fmt.Sprintf("order-%d", i)
+		if _, err := s.Create(ctx, storage.Instance{ID: id, Data: make([]byte, 1000)}, nil); err != nil {
+			log.Fatal(err)
+		}
+	}
+	if err := s.Close(); err != nil {
+		log.Fatal(err)
+	}
+
+	// Copy the first half of the file only.
+	data, err := os.ReadFile(path)
+	if err != nil {
+		log.Fatal(err)
+	}
+	partial := filepath.Join(dir, "partial.db")
+	if err := os.WriteFile(partial, data[:len(data)/2], 0o600); err != nil {
+		log.Fatal(err)
+	}
+
+	_, err = bolt.Open(partial, bolt.WithReadOnly())
+	fmt.Println("read-only:", errors.Is(err, bolt.ErrCorrupt))
+	_, err = bolt.Open(partial)
+	fmt.Println("read-write:", errors.Is(err, bolt.ErrCorrupt))
+	after, _ := os.ReadFile(partial)
+	fmt.Println("unchanged:", len(after) == len(data)/2)
+
+	// Output:
+	// read-only: true
+	// read-write: true
+	// unchanged: true
+}

@@ -17,3 +17,9 @@ func WithBoltOptions(f func(*bbolt.Options)) Option {
 func WithAckLinger(d time.Duration) Option {
 	return func(o *options) { o.linger = &d }
 }
+
+// WithoutFileCheck makes Open skip its check of the file before bbolt maps
+// it. Tests only: it shows that the damaged-file tests fail without it.
+func WithoutFileCheck() Option {
+	return func(o *options) { o.noCheck = true }
+}

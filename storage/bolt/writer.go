@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -38,12 +39,18 @@ type txState struct {
 	writes   int // number of Put and Delete calls so far
 }
 
-func (s *Store) begin() (*txState, error) {
+func (s *Store) begin() (w *txState, err error) {
 	tx, err := s.db.Begin(true)
 	if err != nil {
 		return nil, err
 	}
-	w := &txState{
+	defer func() {
+		if p := recover(); p != nil { // a damaged page: see guard
+			_ = tx.Rollback()
+			w, err = nil, fmt.Errorf("bolt: %s: %w: bbolt failed reading the file: %v", s.path, ErrCorrupt, p)
+		}
+	}()
+	w = &txState{
 		tx:        tx,
 		meta:      tx.Bucket(bucketMeta),
 		instances: tx.Bucket(bucketInstances),
@@ -110,6 +117,9 @@ func ackLingerFor(o options) time.Duration {
 // returns only once its transaction is durable.
 func (s *Store) writeLoop() {
 	defer close(s.writerDone)
+	// Let reads of a damaged page panic rather than fault; begin, safeApply
+	// and commit recover the panics (see guard).
+	debug.SetPanicOnFault(true)
 	batch := make([]*request, 0, s.maxBatch)
 	var linger *time.Timer
 	committed := false // the last transaction held a Create or Commit
@@ -212,7 +222,7 @@ func (s *Store) runBatch(batch []*request) {
 		err = w.finish()
 		if err != nil {
 			_ = w.tx.Rollback()
-		} else if err = w.tx.Commit(); err != nil {
+		} else if err = commit(w.tx); err != nil {
 			// The file may now hold part of the transaction, and bbolt's
 			// view of it is uncertain: refuse further writes.
 			err = s.fail(err)
@@ -236,15 +246,30 @@ func (s *Store) runBatch(batch []*request) {
 }
 
 // safeApply calls r.apply, turning a panic into an error that aborts the
-// transaction, so that a bug cannot kill the writer and hang every caller.
+// transaction, so that a damaged page (or a bug) cannot kill the writer and
+// hang every caller.
 func safeApply(r *request, w *txState) (v uint64, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			w.writes++ // abort the transaction: it may be half written
-			v, err = 0, fmt.Errorf("bolt: panic while writing: %v", p)
+			v, err = 0, fmt.Errorf("%w: bbolt failed while writing: %v", ErrCorrupt, p)
 		}
 	}()
 	return r.apply(w)
+}
+
+// commit commits tx. If bbolt panics (rebalancing and spilling read the
+// pages the transaction touched, which may be damaged), it rolls tx back
+// and returns an error wrapping ErrCorrupt.
+func commit(tx *bbolt.Tx) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("%w: bbolt failed while committing: %v", ErrCorrupt, p)
+			defer func() { _ = recover() }() // the rollback may fail the same way
+			_ = tx.Rollback()
+		}
+	}()
+	return tx.Commit()
 }
 
 // fail records err as the store's write failure and returns it wrapped in
@@ -464,7 +489,7 @@ func (s *Store) Ack(ctx context.Context, ids ...string) error {
 	}
 	// Skip the write transaction (and its fsync) if no ID is pending.
 	var keys [][]byte
-	if err := s.db.View(func(tx *bbolt.Tx) error {
+	if err := s.view(func(tx *bbolt.Tx) error {
 		b := tx.Bucket(bucketEffects)
 		for _, id := range ids {
 			if b.Get([]byte(id)) != nil {
