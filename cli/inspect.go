@@ -43,7 +43,7 @@ func runInspect(ctx context.Context, p *Program, args []string) error {
 	case len(ids) > 1:
 		return &UsageError{Msg: "at most one instance ID"}
 	}
-	st, err := bolt.Open(*db, bolt.WithReadOnly(), bolt.WithTimeout(time.Second))
+	st, err := bolt.Open(*db, bolt.WithReadOnly(), bolt.WithFullCheck(), bolt.WithTimeout(time.Second))
 	if err != nil {
 		return err
 	}

@@ -67,7 +67,7 @@ func runPlan(ctx context.Context, p *Program, args []string) error {
 			return &UsageError{Msg: "--at: " + err.Error()}
 		}
 	}
-	st, err := bolt.Open(*db, bolt.WithReadOnly(), bolt.WithTimeout(time.Second))
+	st, err := bolt.Open(*db, bolt.WithReadOnly(), bolt.WithFullCheck(), bolt.WithTimeout(time.Second))
 	if err != nil {
 		return err
 	}

@@ -72,7 +72,7 @@ func runVerify(ctx context.Context, p *Program, args []string) error {
 			return &UsageError{Msg: fmt.Sprintf("--allow-unknown: this program has a definition of workflow %q", n)}
 		}
 	}
-	st, err := bolt.Open(*db, bolt.WithReadOnly(), bolt.WithTimeout(time.Second))
+	st, err := bolt.Open(*db, bolt.WithReadOnly(), bolt.WithFullCheck(), bolt.WithTimeout(time.Second))
 	if err != nil {
 		return err
 	}
