@@ -52,13 +52,15 @@ func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, inpu
 		return err
 	}
 	op = "encode"
-	inst, _, effects, err := encode(id, def.Name(), res)
+	inst, rec, effects, err := encode(id, def.Name(), res)
 	if err != nil {
 		return err
 	}
 	op = "create"
 	hot = e.claimHot(hotBuf[:0], def.Name(), res.Effects, effects)
-	if _, err := e.store.Create(ctx, inst, effects); err != nil {
+	e.cache.drop(id) // whatever the outcome, only a confirmed record is cached
+	version, err := e.store.Create(ctx, inst, effects)
+	if err != nil {
 		e.unclaim(hot)
 		hot = nil
 		if errors.Is(err, storage.ErrExists) {
@@ -69,6 +71,8 @@ func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, inpu
 	handed := hot
 	hot = nil // from here on, the hot path owns the claims
 	e.committed(handed, len(effects) > 0, inst.Due)
+	inst.Version = version
+	e.cache.put(id, loaded{stored: inst, rec: rec, meta: res.Meta}) // res goes nowhere else
 	op = "metrics"
 	e.metrics.Transition(def.Name(), interp.Start)
 	return nil
