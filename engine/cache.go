@@ -30,16 +30,22 @@ const (
 // whose outcome is unknown leaves nothing cached.
 //
 // Entries are immutable once put: readers get a copy of the loaded value
-// whose slices nobody writes.
+// whose slices nobody writes. The entry put last is kept apart from the
+// map, so that an engine busy with one instance (a simulator's, a test's)
+// allocates nothing for it.
 type recordCache struct {
-	mu sync.Mutex
-	m  map[string]*loaded
+	mu   sync.Mutex
+	last loaded // the entry put last, if last.stored.ID is not empty
+	m    map[string]*loaded
 }
 
 // get returns the cached record of id.
 func (c *recordCache) get(id string) (loaded, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.last.stored.ID == id && id != "" {
+		return c.last, true
+	}
 	l, ok := c.m[id]
 	if !ok {
 		return loaded{}, false
@@ -47,33 +53,59 @@ func (c *recordCache) get(id string) (loaded, bool) {
 	return *l, true
 }
 
-// put caches l as the record of id at l.stored.Version. l.stored.Data must
-// be the record's encoding, which no one writes to afterwards; l.rec.State
-// and l.meta must not be shared with code that may write to them.
+// put caches l as the record of id at l.stored.Version. l.stored.ID must be
+// id and l.stored.Data the record's encoding, which no one writes to
+// afterwards; l.rec.State and l.meta must not be shared with code that may
+// write to them.
 func (c *recordCache) put(id string, l loaded) {
-	if len(l.stored.Data) > cacheMaxData || l.meta.Status.Finished() {
+	if id == "" || l.stored.ID != id || len(l.stored.Data) > cacheMaxData || l.meta.Status.Finished() {
 		c.drop(id) // a finished instance takes no events worth caching for
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = make(map[string]*loaded)
-	}
-	if _, ok := c.m[id]; !ok && len(c.m) >= cacheEntries {
-		for k := range c.m { // evict one entry, the map's choice
-			delete(c.m, k)
-			break
+	if prev := c.last; prev.stored.ID != "" && prev.stored.ID != id {
+		if c.m == nil {
+			c.m = make(map[string]*loaded)
 		}
+		if len(c.m) >= cacheEntries-1 {
+			for k := range c.m { // evict one entry, the map's choice
+				delete(c.m, k)
+				break
+			}
+		}
+		c.m[prev.stored.ID] = &prev
 	}
-	c.m[id] = &l
+	delete(c.m, id)
+	c.last = l
 }
 
 // drop forgets the record of id.
 func (c *recordCache) drop(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.last.stored.ID == id {
+		c.last = loaded{}
+	}
 	delete(c.m, id)
+}
+
+// size is the number of records cached.
+func (c *recordCache) size() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := len(c.m)
+	if c.last.stored.ID != "" {
+		n++
+	}
+	return n
+}
+
+// forget empties the cache.
+func (c *recordCache) forget() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.last, c.m = loaded{}, nil
 }
 
 // cloneMeta returns a copy of m that shares no memory with it.

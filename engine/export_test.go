@@ -7,15 +7,7 @@ func LockedInstances(e *Engine) int { return e.locks.size() }
 // ForgetRecords empties the engine's record cache, so that the next
 // transition of every instance loads its record from the store, as an
 // engine just started does.
-func ForgetRecords(e *Engine) {
-	e.cache.mu.Lock()
-	defer e.cache.mu.Unlock()
-	e.cache.m = nil
-}
+func ForgetRecords(e *Engine) { e.cache.forget() }
 
 // CachedRecords reports how many records the engine's record cache holds.
-func CachedRecords(e *Engine) int {
-	e.cache.mu.Lock()
-	defer e.cache.mu.Unlock()
-	return len(e.cache.m)
-}
+func CachedRecords(e *Engine) int { return e.cache.size() }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/weftflow/weft/codec"
@@ -234,13 +235,28 @@ func (e *Engine) apply(def *dsl.Definition, state []byte, meta interp.Meta, ev i
 				return interp.Result{}, tl
 			}
 		}
-		return interp.Result{}, fmt.Errorf("engine: %s of %q: %w", ev.Kind, id, err)
+		return interp.Result{}, &eventError{kind: ev.Kind, id: id, err: err}
 	}
 	if err := e.checkSize(id, res.State); err != nil {
 		return interp.Result{}, err
 	}
 	return res, nil
 }
+
+// eventError is an error of the interpreter for an event, "engine: KIND of
+// "ID": ERR". Most are rejections a caller may never print (a simulator
+// sends many), so the message is built only when read.
+type eventError struct {
+	kind interp.EventKind
+	id   string
+	err  error
+}
+
+func (e *eventError) Error() string {
+	return "engine: " + e.kind.String() + " of " + strconv.Quote(e.id) + ": " + e.err.Error()
+}
+
+func (e *eventError) Unwrap() error { return e.err }
 
 // conflictPause waits a short random time before retry number try after a
 // conflict, so that processes racing for one instance stop colliding. It
