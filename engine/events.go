@@ -148,7 +148,7 @@ func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply 
 		return fmt.Errorf("engine: send %q: %w", event, err)
 	}
 	var callback uint64
-	res, err := e.transition(ctx, id, func(m *interp.Meta) (interp.Event, error) {
+	res, err := e.transition(ctx, id, eventFor{build: func(m *interp.Meta) (interp.Event, error) {
 		if m.Status.Finished() {
 			return interp.Event{}, fmt.Errorf("engine: send %q to %q: %w: it is %s", event, id, interp.ErrFinished, m.Status)
 		}
@@ -157,7 +157,7 @@ func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply 
 			return interp.Event{}, fmt.Errorf("%w: %q in instance %q", ErrNoSuchWait, event, id)
 		}
 		return interp.Event{Kind: interp.Callback, Callback: callback, Payload: b}, nil
-	})
+	}})
 	if err != nil {
 		return err
 	}
@@ -230,6 +230,7 @@ func (e *Engine) resumeDue(ctx context.Context, id string) (bool, error) {
 	}
 	defer unlock()
 	var from *loaded
+	var last loaded // what from points to after the first transition
 	for n := 0; ; n++ {
 		res, next, err := e.transitionLocked(ctx, id, from, event(interp.Event{Kind: interp.Resume}))
 		if errors.Is(err, interp.ErrNotDue) {
@@ -242,6 +243,7 @@ func (e *Engine) resumeDue(ctx context.Context, id string) (bool, error) {
 		if n+1 >= maxChain || due.IsZero() || due.After(e.clock.Now()) || ctx.Err() != nil || e.locks.contended(id) {
 			return true, nil
 		}
-		from = next
+		last = next
+		from = &last
 	}
 }

@@ -10,9 +10,13 @@ import (
 // Entries are reference-counted and removed when unused, so the map holds
 // only instances someone is working on.
 type instanceLocks struct {
-	mu sync.Mutex
-	m  map[string]*instanceLock
+	mu   sync.Mutex
+	m    map[string]*instanceLock
+	free []*instanceLock // unused entries, kept for reuse (an entry per transition is garbage otherwise)
 }
+
+// maxFreeLocks bounds instanceLocks.free.
+const maxFreeLocks = 32
 
 type instanceLock struct {
 	held chan struct{} // a one-slot semaphore, so waiting can observe ctx
@@ -28,7 +32,11 @@ func (l *instanceLocks) lock(ctx context.Context, id string) (unlock func(), err
 	}
 	il := l.m[id]
 	if il == nil {
-		il = &instanceLock{held: make(chan struct{}, 1)}
+		if n := len(l.free); n > 0 {
+			il, l.free = l.free[n-1], l.free[:n-1]
+		} else {
+			il = &instanceLock{held: make(chan struct{}, 1)}
+		}
 		l.m[id] = il
 	}
 	il.refs++
@@ -51,6 +59,9 @@ func (l *instanceLocks) release(id string, il *instanceLock) {
 	defer l.mu.Unlock()
 	if il.refs--; il.refs == 0 {
 		delete(l.m, id)
+		if len(l.free) < maxFreeLocks { // nobody refers to il now, and its semaphore is empty
+			l.free = append(l.free, il)
+		}
 	}
 }
 

@@ -45,15 +45,17 @@ func (e *Engine) load(ctx context.Context, id string) (l loaded, err error) {
 	return decodeStored(si)
 }
 
-// eventFor builds a transition's event from the instance as loaded. It runs
-// again after every conflict, so it sees the latest meta (Send uses this to
-// find the callback now waiting for an event). The engine sets Event.Time.
-type eventFor func(m *interp.Meta) (interp.Event, error)
-
-// event returns an eventFor that ignores the meta.
-func event(ev interp.Event) eventFor {
-	return func(*interp.Meta) (interp.Event, error) { return ev, nil }
+// eventFor is a transition's event: ev, or if build is not nil, the event
+// build makes from the instance as loaded. build runs again after every
+// conflict, so it sees the latest meta (Send uses this to find the callback
+// now waiting for an event). The engine sets Event.Time.
+type eventFor struct {
+	ev    interp.Event
+	build func(m *interp.Meta) (interp.Event, error)
 }
+
+// event returns the eventFor of a fixed event.
+func event(ev interp.Event) eventFor { return eventFor{ev: ev} }
 
 // transition is the one way an existing instance changes: under the
 // instance's lock, load it, apply the event at the clock's time, and commit
@@ -83,7 +85,7 @@ func (e *Engine) transition(ctx context.Context, id string, build eventFor) (int
 //
 // A panic on the way (in the store, the codec or the interpreter) is
 // recovered into a *[PanicError] for this instance.
-func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, build eventFor) (_ interp.Result, _ *loaded, err error) {
+func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, build eventFor) (_ interp.Result, _ loaded, err error) {
 	op, workflow := "load", ""
 	var hot []job // the commit's effects, claimed for the hot path until handed to it
 	var hotBuf [2]job
@@ -109,7 +111,7 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 		if !have {
 			var err error
 			if l, err = e.load(ctx, id); err != nil {
-				return interp.Result{}, nil, err
+				return interp.Result{}, loaded{}, err
 			}
 			e.cache.put(id, l)
 		}
@@ -124,12 +126,12 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 					continue
 				}
 			}
-			return interp.Result{}, nil, err
+			return interp.Result{}, loaded{}, err
 		}
 		op = "encode"
 		inst, rec, effects, err := encode(id, workflow, res.Result)
 		if err != nil {
-			return interp.Result{}, nil, err
+			return interp.Result{}, loaded{}, err
 		}
 		op = "commit"
 		hot = e.claimHot(hotBuf[:0], workflow, res.Effects, effects)
@@ -144,13 +146,13 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 			e.metrics.Conflict(workflow)
 			if try < maxConflicts {
 				if err := conflictPause(ctx, try); err != nil {
-					return interp.Result{}, nil, fmt.Errorf("engine: %s of %q: %w", res.kind, id, err)
+					return interp.Result{}, loaded{}, fmt.Errorf("engine: %s of %q: %w", res.kind, id, err)
 				}
 				continue
 			}
 		}
 		if err != nil {
-			return interp.Result{}, nil, fmt.Errorf("engine: %s of %q: %w", res.kind, id, err)
+			return interp.Result{}, loaded{}, fmt.Errorf("engine: %s of %q: %w", res.kind, id, err)
 		}
 		handed := hot
 		hot = nil // from here on, the hot path owns the claims
@@ -162,7 +164,7 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 		rec.State = bytes.Clone(res.State)
 		now := loaded{stored: inst, rec: rec, meta: cloneMeta(res.Meta)}
 		e.cache.put(id, now)
-		return res.Result, &now, nil
+		return res.Result, now, nil
 	}
 }
 
@@ -189,9 +191,12 @@ func (e *Engine) attempt(ctx context.Context, id string, l loaded, build eventFo
 			view = up.Meta
 		}
 	}
-	ev, err := build(&view)
-	if err != nil {
-		return applied{}, err
+	ev := build.ev
+	if build.build != nil {
+		v := view // escapes to build, which is why only here
+		if ev, err = build.build(&v); err != nil {
+			return applied{}, err
+		}
 	}
 	ev.Time = e.clock.Now()
 	res, err := e.apply(def, l.rec.State, l.meta, ev, id)
