@@ -224,11 +224,11 @@ const maxChain = 32
 // Send and Deliver do not wait behind a long chain. It reports whether
 // anything was due.
 func (e *Engine) resumeDue(ctx context.Context, id string) (bool, error) {
-	unlock, err := e.locks.lock(ctx, id)
+	il, err := e.locks.lock(ctx, id)
 	if err != nil {
 		return false, fmt.Errorf("engine: instance %q: %w", id, err)
 	}
-	defer unlock()
+	defer e.locks.unlock(id, il)
 	var from *loaded
 	var last loaded // what from points to after the first transition
 	for n := 0; ; n++ {

@@ -23,14 +23,14 @@ type instanceLock struct {
 	refs int
 }
 
-// lock waits for the instance's lock or for ctx to end, and returns the
-// function that releases it.
-func (l *instanceLocks) lock(ctx context.Context, id string) (unlock func(), err error) {
+// lock waits for the instance's lock or for ctx to end. The caller
+// releases it with unlock(id, il).
+func (l *instanceLocks) lock(ctx context.Context, id string) (il *instanceLock, err error) {
 	l.mu.Lock()
 	if l.m == nil {
 		l.m = map[string]*instanceLock{}
 	}
-	il := l.m[id]
+	il = l.m[id]
 	if il == nil {
 		if n := len(l.free); n > 0 {
 			il, l.free = l.free[n-1], l.free[:n-1]
@@ -44,14 +44,17 @@ func (l *instanceLocks) lock(ctx context.Context, id string) (unlock func(), err
 
 	select {
 	case il.held <- struct{}{}:
-		return func() {
-			<-il.held
-			l.release(id, il)
-		}, nil
+		return il, nil
 	case <-ctx.Done():
 		l.release(id, il)
 		return nil, ctx.Err()
 	}
+}
+
+// unlock releases the lock of instance id that lock returned.
+func (l *instanceLocks) unlock(id string, il *instanceLock) {
+	<-il.held
+	l.release(id, il)
 }
 
 func (l *instanceLocks) release(id string, il *instanceLock) {

@@ -64,11 +64,11 @@ func event(ev interp.Event) eventFor { return eventFor{ev: ev} }
 // again, up to maxConflicts times. Errors of Apply mean nothing changed and
 // are returned wrapped.
 func (e *Engine) transition(ctx context.Context, id string, build eventFor) (interp.Result, error) {
-	unlock, err := e.locks.lock(ctx, id)
+	il, err := e.locks.lock(ctx, id)
 	if err != nil {
 		return interp.Result{}, fmt.Errorf("engine: instance %q: %w", id, err)
 	}
-	defer unlock()
+	defer e.locks.unlock(id, il)
 	res, _, err := e.transitionLocked(ctx, id, nil, build)
 	return res, err
 }
