@@ -88,8 +88,9 @@ func apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, erro
 	switch ev.Kind {
 	case Start:
 		m.meta = Meta{Instance: ev.Instance, Started: m.now, Version: uint32(t.Version)}
-		main := &thread{Thread: Thread{ID: "main", Phase: PhaseStart}, node: t.Main}
-		m.threads = []*thread{main}
+		m.threadBuf[0] = thread{Thread: Thread{ID: "main", Phase: PhaseStart}, node: t.Main} // a started instance has no threads to load
+		main := &m.threadBuf[0]
+		m.threads = append(m.ptrBuf[:0], main)
 		m.queue = append(m.queue, main)
 	case Resume:
 		// A Resume that only migrates the instance to the definition's
@@ -346,12 +347,12 @@ func (m *machine) joined(n *ast.Node) bool {
 // encoded state and the new meta.
 func (m *machine) result() (Result, error) {
 	state, err := encodeState(m.tree, m.s)
-	if tooLarge := (*codec.TooLargeError)(nil); errors.As(err, &tooLarge) {
-		// The state grew past what the codec stores: nothing is corrupt,
-		// and the caller's state is untouched.
-		return Result{}, fmt.Errorf("interp: encode state of %q: %w", m.meta.Instance, err)
-	}
 	if err != nil {
+		if tooLarge := (*codec.TooLargeError)(nil); errors.As(err, &tooLarge) {
+			// The state grew past what the codec stores: nothing is corrupt,
+			// and the caller's state is untouched.
+			return Result{}, fmt.Errorf("interp: encode state of %q: %w", m.meta.Instance, err)
+		}
 		return Result{}, fmt.Errorf("%w: encode state of %q: %w", ErrCorrupt, m.meta.Instance, err)
 	}
 	m.meta.Seq++
