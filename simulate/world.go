@@ -331,7 +331,7 @@ func (w *world) apply(ev interp.Event, crash crashPoint, label text) (applied bo
 	case err != nil:
 		outcome = say("rejected: %s", shortError{err})
 	}
-	w.say("%s: %s", label, outcome)
+	w.trace = append(w.trace, join(label, ": ", outcome))
 	switch {
 	case si.Version != w.version && !applied:
 		w.fail(InvInventedEvent, "", "the store version jumped from %d to %d on one event", w.version, si.Version)
