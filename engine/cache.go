@@ -29,6 +29,12 @@ const (
 // every commit and put back only after the store confirmed it, so a commit
 // whose outcome is unknown leaves nothing cached.
 //
+// The compare-and-set relies on what storage.Instance.Version promises:
+// an instance's version only grows, so a version names one record. A store
+// file put back from a copy under a running engine breaks that promise
+// (the same version may come back with other bytes); restart engines after
+// restoring a store, as after any change to it from outside weft.
+//
 // Entries are immutable once put: readers get a copy of the loaded value
 // whose slices nobody writes. The entry put last is kept apart from the
 // map, so that an engine busy with one instance (a simulator's, a test's)
