@@ -297,3 +297,24 @@ func TestCacheTwoEnginesConcurrent(t *testing.T) {
 		t.Fatalf("%d events applied, want %d", total, 2*callers*sends)
 	}
 }
+
+// A store that panics while a rejection by the cached record is checked:
+// the panic is recovered into a *PanicError for the instance, and nothing
+// stays cached.
+func TestCachePanicWhileChecking(t *testing.T) {
+	v := newEnv(t, []*dsl.Definition{twoStepWF})
+	store := &bombStore{Store: v.store, bad: "a"}
+	v.e = engine.New(store, engine.WithClock(v.clock))
+	if err := v.e.Register(twoStepWF); err != nil {
+		t.Fatal(err)
+	}
+	v.start(twoStepWF, "a", Count{}) // cached, waiting for "go"
+	store.arm("Load", 1)
+	wantPanic(t, v.e.Send(v.ctx, "a", "second", 1, nil), "a", "load")
+	if n := engine.CachedRecords(v.e); n != 0 {
+		t.Fatalf("%d records cached after a panic, want 0", n)
+	}
+	if got := send(t, v.e, "a", "go", 1); got != 1 {
+		t.Fatalf("reply %d, want 1", got)
+	}
+}
