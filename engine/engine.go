@@ -35,6 +35,7 @@ type Engine struct {
 	handlers map[string]SetupHandler
 
 	locks   instanceLocks
+	cache   recordCache   // the records last committed or loaded here; checked by the store before use
 	kick    chan struct{} // a wake-up for the run loop: something was committed or finished
 	rescan  atomic.Bool   // the run loop must read the store again before it sleeps
 	driving atomic.Bool   // Run or Drain is active

@@ -52,13 +52,15 @@ func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, inpu
 		return err
 	}
 	op = "encode"
-	inst, _, effects, err := encode(id, def.Name(), res)
+	inst, rec, effects, err := encode(id, def.Name(), res)
 	if err != nil {
 		return err
 	}
 	op = "create"
 	hot = e.claimHot(hotBuf[:0], def.Name(), res.Effects, effects)
-	if _, err := e.store.Create(ctx, inst, effects); err != nil {
+	e.cache.drop(id) // whatever the outcome, only a confirmed record is cached
+	version, err := e.store.Create(ctx, inst, effects)
+	if err != nil {
 		e.unclaim(hot)
 		hot = nil
 		if errors.Is(err, storage.ErrExists) {
@@ -69,6 +71,8 @@ func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, inpu
 	handed := hot
 	hot = nil // from here on, the hot path owns the claims
 	e.committed(handed, len(effects) > 0, inst.Due)
+	inst.Version = version
+	e.cache.put(id, loaded{stored: inst, rec: rec, meta: res.Meta}) // res goes nowhere else
 	op = "metrics"
 	e.metrics.Transition(def.Name(), interp.Start)
 	return nil
@@ -144,7 +148,7 @@ func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply 
 		return fmt.Errorf("engine: send %q: %w", event, err)
 	}
 	var callback uint64
-	res, err := e.transition(ctx, id, func(m *interp.Meta) (interp.Event, error) {
+	res, err := e.transition(ctx, id, eventFor{build: func(m *interp.Meta) (interp.Event, error) {
 		if m.Status.Finished() {
 			return interp.Event{}, fmt.Errorf("engine: send %q to %q: %w: it is %s", event, id, interp.ErrFinished, m.Status)
 		}
@@ -153,7 +157,7 @@ func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply 
 			return interp.Event{}, fmt.Errorf("%w: %q in instance %q", ErrNoSuchWait, event, id)
 		}
 		return interp.Event{Kind: interp.Callback, Callback: callback, Payload: b}, nil
-	})
+	}})
 	if err != nil {
 		return err
 	}
@@ -220,12 +224,13 @@ const maxChain = 32
 // Send and Deliver do not wait behind a long chain. It reports whether
 // anything was due.
 func (e *Engine) resumeDue(ctx context.Context, id string) (bool, error) {
-	unlock, err := e.locks.lock(ctx, id)
+	il, err := e.locks.lock(ctx, id)
 	if err != nil {
 		return false, fmt.Errorf("engine: instance %q: %w", id, err)
 	}
-	defer unlock()
+	defer e.locks.unlock(id, il)
 	var from *loaded
+	var last loaded // what from points to after the first transition
 	for n := 0; ; n++ {
 		res, next, err := e.transitionLocked(ctx, id, from, event(interp.Event{Kind: interp.Resume}))
 		if errors.Is(err, interp.ErrNotDue) {
@@ -238,6 +243,7 @@ func (e *Engine) resumeDue(ctx context.Context, id string) (bool, error) {
 		if n+1 >= maxChain || due.IsZero() || due.After(e.clock.Now()) || ctx.Err() != nil || e.locks.contended(id) {
 			return true, nil
 		}
-		from = next
+		last = next
+		from = &last
 	}
 }

@@ -149,6 +149,7 @@ func TestPanicInStoreDirectCalls(t *testing.T) {
 
 	for _, method := range []string{"Load", "Commit"} {
 		store.arm(method, -1)
+		engine.ForgetRecords(v.e) // so that every call loads, as in a process just started
 		op := strings.ToLower(method)
 		wantPanic(t, v.e.Send(v.ctx, "bad", "inc", 1, nil), "bad", op)
 		_, err := v.e.Deliver(v.ctx, "bad", callback, 1)
@@ -235,6 +236,7 @@ func TestPanicInStoreUnderRun(t *testing.T) {
 				times = 20 // every scan panics for a while
 			}
 			store.arm(method, times)
+			engine.ForgetRecords(v.e) // so that resuming loads, as in a process just started
 
 			ctx, cancel := context.WithCancel(v.ctx)
 			done := make(chan error)

@@ -1,10 +1,12 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/weftflow/weft/codec"
@@ -43,15 +45,17 @@ func (e *Engine) load(ctx context.Context, id string) (l loaded, err error) {
 	return decodeStored(si)
 }
 
-// eventFor builds a transition's event from the instance as loaded. It runs
-// again after every conflict, so it sees the latest meta (Send uses this to
-// find the callback now waiting for an event). The engine sets Event.Time.
-type eventFor func(m *interp.Meta) (interp.Event, error)
-
-// event returns an eventFor that ignores the meta.
-func event(ev interp.Event) eventFor {
-	return func(*interp.Meta) (interp.Event, error) { return ev, nil }
+// eventFor is a transition's event: ev, or if build is not nil, the event
+// build makes from the instance as loaded. build runs again after every
+// conflict, so it sees the latest meta (Send uses this to find the callback
+// now waiting for an event). The engine sets Event.Time.
+type eventFor struct {
+	ev    interp.Event
+	build func(m *interp.Meta) (interp.Event, error)
 }
+
+// event returns the eventFor of a fixed event.
+func event(ev interp.Event) eventFor { return eventFor{ev: ev} }
 
 // transition is the one way an existing instance changes: under the
 // instance's lock, load it, apply the event at the clock's time, and commit
@@ -60,74 +64,78 @@ func event(ev interp.Event) eventFor {
 // again, up to maxConflicts times. Errors of Apply mean nothing changed and
 // are returned wrapped.
 func (e *Engine) transition(ctx context.Context, id string, build eventFor) (interp.Result, error) {
-	unlock, err := e.locks.lock(ctx, id)
+	il, err := e.locks.lock(ctx, id)
 	if err != nil {
 		return interp.Result{}, fmt.Errorf("engine: instance %q: %w", id, err)
 	}
-	defer unlock()
+	defer e.locks.unlock(id, il)
 	res, _, err := e.transitionLocked(ctx, id, nil, build)
 	return res, err
 }
 
 // transitionLocked is transition for a caller that holds the instance's
 // lock. If from is not nil it is the instance as this engine committed it
-// last, and it stands in for the first load: the compare-and-set on its
-// version proves it current, and a conflict reloads. It returns the result
-// and the instance as now committed.
+// last, and it stands in for the first load; otherwise the record cache may.
+// It returns the result and the instance as now committed.
+//
+// A record that did not come from the store in this call is trusted only
+// through the store: an accepted event commits with a compare-and-set on
+// its version (a conflict reloads), and an event that ends in an error
+// (rejected, say) is checked by loading the record (see Engine.fresh).
 //
 // A panic on the way (in the store, the codec or the interpreter) is
 // recovered into a *[PanicError] for this instance.
-func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, build eventFor) (_ interp.Result, _ *loaded, err error) {
+func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, build eventFor) (_ interp.Result, _ loaded, err error) {
 	op, workflow := "load", ""
 	var hot []job // the commit's effects, claimed for the hot path until handed to it
 	var hotBuf [2]job
 	defer func() {
 		if r := recover(); r != nil {
 			e.unclaim(hot)
+			e.cache.drop(id)
 			err = e.recovered(id, workflow, op, r)
 		}
 	}()
+	// next is the record the next try starts from, if have is set (else
+	// it loads); unverified says the store has not vouched for it here.
+	var next loaded
+	have, unverified := false, false
+	if from != nil {
+		next, have, unverified = *from, true, true
+	} else if c, ok := e.cache.get(id); ok {
+		next, have, unverified = c, true, true
+	}
 	for try := 1; ; try++ {
 		op = "load"
-		var l loaded
-		if from != nil && try == 1 {
-			l = *from
-		} else {
+		l, cached := next, unverified
+		if !have {
 			var err error
 			if l, err = e.load(ctx, id); err != nil {
-				return interp.Result{}, nil, err
+				return interp.Result{}, loaded{}, err
 			}
+			e.cache.put(id, l)
 		}
-		def, err := e.definitionOf(l.rec.Workflow, id)
+		next, have, unverified = loaded{}, false, false
+		res, err := e.attempt(ctx, id, l, build, &op, &workflow)
 		if err != nil {
-			return interp.Result{}, nil, err
-		}
-		op, workflow = "apply", def.Name()
-		// Events are looked up in the meta as the current definition sees
-		// it: after a deploy, an instance is migrated by its next event, and
-		// a renamed event must already answer to its new name.
-		view := l.meta
-		if int(max(view.Version, 1)) < def.Version() {
-			if up, err := interp.Upgrade(def, l.rec.State, l.meta); err == nil {
-				view = up.Meta
+			if cached {
+				// The cached record may be stale: ask the store.
+				op = "load"
+				if next, have, err = e.fresh(ctx, id, l, err); have {
+					try--
+					continue
+				}
 			}
-		}
-		ev, err := build(&view)
-		if err != nil {
-			return interp.Result{}, nil, err
-		}
-		ev.Time = e.clock.Now()
-		res, err := e.apply(def, l.rec.State, l.meta, ev, id)
-		if err != nil {
-			return interp.Result{}, nil, err
+			return interp.Result{}, loaded{}, err
 		}
 		op = "encode"
-		inst, rec, effects, err := encode(id, def.Name(), res)
+		inst, rec, effects, err := encode(id, workflow, res.Result)
 		if err != nil {
-			return interp.Result{}, nil, err
+			return interp.Result{}, loaded{}, err
 		}
 		op = "commit"
-		hot = e.claimHot(hotBuf[:0], def.Name(), res.Effects, effects)
+		hot = e.claimHot(hotBuf[:0], workflow, res.Effects, effects)
+		e.cache.drop(id) // whatever the outcome, only a confirmed record is cached
 		version, err := e.store.Commit(ctx, storage.Commit{Instance: inst, Expect: l.stored.Version, Effects: effects})
 		if err != nil {
 			e.unclaim(hot)
@@ -135,25 +143,90 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 		}
 		if errors.Is(err, storage.ErrConflict) {
 			op = "metrics"
-			e.metrics.Conflict(def.Name())
+			e.metrics.Conflict(workflow)
 			if try < maxConflicts {
 				if err := conflictPause(ctx, try); err != nil {
-					return interp.Result{}, nil, fmt.Errorf("engine: %s of %q: %w", ev.Kind, id, err)
+					return interp.Result{}, loaded{}, fmt.Errorf("engine: %s of %q: %w", res.kind, id, err)
 				}
 				continue
 			}
 		}
 		if err != nil {
-			return interp.Result{}, nil, fmt.Errorf("engine: %s of %q: %w", ev.Kind, id, err)
+			return interp.Result{}, loaded{}, fmt.Errorf("engine: %s of %q: %w", res.kind, id, err)
 		}
 		handed := hot
 		hot = nil // from here on, the hot path owns the claims
 		e.committed(handed, len(effects) > 0, inst.Due)
 		op = "metrics"
-		e.metrics.Transition(def.Name(), ev.Kind)
-		inst.Version, inst.Data = version, nil // the record is in rec
-		return res, &loaded{stored: inst, rec: rec, meta: res.Meta}, nil
+		e.metrics.Transition(workflow, res.kind)
+		// The caller gets res; the cache keeps copies it cannot write to.
+		inst.Version = version
+		rec.State = bytes.Clone(res.State)
+		now := loaded{stored: inst, rec: rec, meta: cloneMeta(res.Meta)}
+		e.cache.put(id, now)
+		return res.Result, now, nil
 	}
+}
+
+// applied is an accepted result with the kind of its event.
+type applied struct {
+	interp.Result
+	kind interp.EventKind
+}
+
+// attempt builds the event for the instance as l holds it and applies it;
+// it sets *op and *workflow for panic reports.
+func (e *Engine) attempt(ctx context.Context, id string, l loaded, build eventFor, op, workflow *string) (applied, error) {
+	def, err := e.definitionOf(l.rec.Workflow, id)
+	if err != nil {
+		return applied{}, err
+	}
+	*op, *workflow = "apply", def.Name()
+	// Events are looked up in the meta as the current definition sees
+	// it: after a deploy, an instance is migrated by its next event, and
+	// a renamed event must already answer to its new name.
+	view := l.meta
+	if int(max(view.Version, 1)) < def.Version() {
+		if up, err := interp.Upgrade(def, l.rec.State, l.meta); err == nil {
+			view = up.Meta
+		}
+	}
+	ev := build.ev
+	if build.build != nil {
+		v := view // escapes to build, which is why only here
+		if ev, err = build.build(&v); err != nil {
+			return applied{}, err
+		}
+	}
+	ev.Time = e.clock.Now()
+	res, err := e.apply(def, l.rec.State, l.meta, ev, id)
+	if err != nil {
+		return applied{}, err
+	}
+	return applied{Result: res, kind: ev.Kind}, nil
+}
+
+// fresh is how a transition that started from a cached record and failed
+// with err learns whether err stands: it loads the record, and if the store
+// holds the cached version byte for byte, err is the answer. Otherwise
+// next is the stored record, to try again from (ok is set), and err is
+// nil. An error of the load is returned instead.
+func (e *Engine) fresh(ctx context.Context, id string, cached loaded, err error) (next loaded, ok bool, _ error) {
+	si, lerr := e.store.Load(ctx, id) // a panic is the caller's to recover, as for its own load
+	if lerr != nil {
+		e.cache.drop(id)
+		return loaded{}, false, fmt.Errorf("engine: %w", lerr)
+	}
+	if si.Version == cached.stored.Version && bytes.Equal(si.Data, cached.stored.Data) {
+		return loaded{}, false, err
+	}
+	e.cache.drop(id)
+	l, lerr := decodeStored(si)
+	if lerr != nil {
+		return loaded{}, false, lerr
+	}
+	e.cache.put(id, l)
+	return l, true, nil
 }
 
 // apply runs the interpreter and checks the new state against the state
@@ -167,13 +240,28 @@ func (e *Engine) apply(def *dsl.Definition, state []byte, meta interp.Meta, ev i
 				return interp.Result{}, tl
 			}
 		}
-		return interp.Result{}, fmt.Errorf("engine: %s of %q: %w", ev.Kind, id, err)
+		return interp.Result{}, &eventError{kind: ev.Kind, id: id, err: err}
 	}
 	if err := e.checkSize(id, res.State); err != nil {
 		return interp.Result{}, err
 	}
 	return res, nil
 }
+
+// eventError is an error of the interpreter for an event, "engine: KIND of
+// "ID": ERR". Most are rejections a caller may never print (a simulator
+// sends many), so the message is built only when read.
+type eventError struct {
+	kind interp.EventKind
+	id   string
+	err  error
+}
+
+func (e *eventError) Error() string {
+	return "engine: " + e.kind.String() + " of " + strconv.Quote(e.id) + ": " + e.err.Error()
+}
+
+func (e *eventError) Unwrap() error { return e.err }
 
 // conflictPause waits a short random time before retry number try after a
 // conflict, so that processes racing for one instance stop colliding. It

@@ -31,7 +31,10 @@ type Result struct {
 // [ErrDuplicateCallback], [ErrStaleCallback], [ErrNotDue], [ErrRejected],
 // [ErrFinished], [ErrPositionLost], [ErrMigration], [ErrBadEvent],
 // [ErrCorrupt], [ErrInternal]; a new state too large to encode matches
-// [codec.ErrTooLarge] (and not ErrCorrupt: nothing stored is damaged).
+// [codec.ErrTooLarge] (and not ErrCorrupt: nothing stored is damaged). A
+// callback that no thread waits for is refused from meta alone, before the
+// state is decoded, so a state that does not decode gives ErrCorrupt only
+// for events that need it.
 //
 // Failures of the workflow itself (a Fail statement, a step out of
 // attempts, a panic in a condition) are not errors of Apply: they are
@@ -75,6 +78,11 @@ func apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, erro
 		}
 		m.input = state // the rollback snapshot is of the migrated state
 	}
+	if ev.Kind == Callback && !m.upgraded && !awaited(m.meta.Threads, ev.Callback) {
+		// Refused by the meta alone (as m.callback would refuse it): a
+		// host sends many such events, and the state need not be decoded.
+		return Result{}, callbackError(CallbackError{Callback: ev.Callback, Reason: m.classify(ev.Callback)})
+	}
 	if ev.Kind == Start && len(state) == 0 {
 		m.s = t.NewState()
 	} else if m.s, err = decodeState(t, state); err != nil {
@@ -88,8 +96,9 @@ func apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, erro
 	switch ev.Kind {
 	case Start:
 		m.meta = Meta{Instance: ev.Instance, Started: m.now, Version: uint32(t.Version)}
-		main := &thread{Thread: Thread{ID: "main", Phase: PhaseStart}, node: t.Main}
-		m.threads = []*thread{main}
+		m.threadBuf[0] = thread{Thread: Thread{ID: "main", Phase: PhaseStart}, node: t.Main} // a started instance has no threads to load
+		main := &m.threadBuf[0]
+		m.threads = append(m.ptrBuf[:0], main)
 		m.queue = append(m.queue, main)
 	case Resume:
 		// A Resume that only migrates the instance to the definition's
@@ -110,6 +119,18 @@ func apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, erro
 	}
 	m.runAll()
 	return m.result()
+}
+
+// awaited reports whether a thread waits for callback.
+func awaited(threads []Thread, callback uint64) bool {
+	for _, th := range threads {
+		for _, p := range th.Waits {
+			if p.Callback == callback {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // thread is a Thread while a transition runs: its position resolved to a node.
@@ -346,12 +367,12 @@ func (m *machine) joined(n *ast.Node) bool {
 // encoded state and the new meta.
 func (m *machine) result() (Result, error) {
 	state, err := encodeState(m.tree, m.s)
-	if tooLarge := (*codec.TooLargeError)(nil); errors.As(err, &tooLarge) {
-		// The state grew past what the codec stores: nothing is corrupt,
-		// and the caller's state is untouched.
-		return Result{}, fmt.Errorf("interp: encode state of %q: %w", m.meta.Instance, err)
-	}
 	if err != nil {
+		if tooLarge := (*codec.TooLargeError)(nil); errors.As(err, &tooLarge) {
+			// The state grew past what the codec stores: nothing is corrupt,
+			// and the caller's state is untouched.
+			return Result{}, fmt.Errorf("interp: encode state of %q: %w", m.meta.Instance, err)
+		}
 		return Result{}, fmt.Errorf("%w: encode state of %q: %w", ErrCorrupt, m.meta.Instance, err)
 	}
 	m.meta.Seq++

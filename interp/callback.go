@@ -12,11 +12,11 @@ import (
 func (m *machine) callback(ev Event) error {
 	t, i := m.pending(ev.Callback)
 	if t == nil {
-		return &CallbackError{Callback: ev.Callback, Reason: m.classify(ev.Callback)}
+		return callbackError(CallbackError{Callback: ev.Callback, Reason: m.classify(ev.Callback)})
 	}
 	p := t.Waits[i]
 	reject := func(reason, err error) error {
-		return &CallbackError{Callback: p.Callback, Thread: t.ID, Path: t.node.Path, Reason: reason, Err: err}
+		return callbackError(CallbackError{Callback: p.Callback, Thread: t.ID, Path: t.node.Path, Reason: reason, Err: err})
 	}
 	switch p.Kind {
 	case Timer:

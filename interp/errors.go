@@ -3,6 +3,7 @@ package interp
 import (
 	"errors"
 	"fmt"
+	"reflect"
 )
 
 // Errors returned by [Apply]. An error from Apply means the event was not
@@ -46,6 +47,15 @@ type CallbackError struct {
 	Path     string // the wait or call, when known
 	Reason   error  // the sentinel
 	Err      error  // the handler's or decoder's error, for ErrRejected
+
+	causes [2]error // Reason and Err as the interpreter made them, so Unwrap need not allocate
+}
+
+// callbackError makes a CallbackError with its causes ready for Unwrap,
+// which errors.Is calls for every sentinel a caller tries.
+func callbackError(e CallbackError) *CallbackError {
+	e.causes = [2]error{e.Reason, e.Err}
+	return &e
 }
 
 // Error says which callback was refused and why.
@@ -62,6 +72,12 @@ func (e *CallbackError) Error() string {
 
 // Unwrap returns the sentinel and the underlying cause.
 func (e *CallbackError) Unwrap() []error {
+	if e.causes[0] != nil && e.causes[0] == e.Reason && sameError(e.causes[1], e.Err) { // as made
+		if e.Err != nil {
+			return e.causes[:2:2]
+		}
+		return e.causes[:1:1]
+	}
 	if e.Err != nil {
 		return []error{e.Reason, e.Err}
 	}
@@ -122,4 +138,14 @@ func (e *InternalError) Unwrap() error {
 		return err
 	}
 	return nil
+}
+
+// sameError reports whether a and b are the same error value; errors of an
+// incomparable type are never the same (== would panic on them).
+func sameError(a, b error) bool {
+	if a == nil || b == nil {
+		return a == b
+	}
+	ta := reflect.TypeOf(a)
+	return ta == reflect.TypeOf(b) && ta.Comparable() && a == b
 }

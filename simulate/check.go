@@ -263,8 +263,19 @@ func (a *actions) deliver(src source, crash crashPoint) {
 func (a *actions) deliverTo(src source, pe pending, crash crashPoint) {
 	w := a.w
 	payload, v := w.payload(src, pe)
-	label := say("deliver %s(%+v) to thread %s at wait %q (callback %d)", pe.p.Event, v, pe.thread, pe.path, pe.p.Callback)
+	label := say("%v", deliverLine{pe, v})
 	w.apply(interp.Event{Kind: interp.Callback, Callback: pe.p.Callback, Payload: payload}, crash, label)
+}
+
+// deliverLine is the trace line of a delivery, kept as one value (its
+// fields boxed one by one cost an allocation each, for every delivery).
+type deliverLine struct {
+	pe pending
+	v  any
+}
+
+func (d deliverLine) String() string {
+	return fmt.Sprintf("deliver %s(%+v) to thread %s at wait %q (callback %d)", d.pe.p.Event, d.v, d.pe.thread, d.pe.path, d.pe.p.Callback)
 }
 
 // payload draws an event's payload: the user's generator, else a value of

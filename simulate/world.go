@@ -331,7 +331,7 @@ func (w *world) apply(ev interp.Event, crash crashPoint, label text) (applied bo
 	case err != nil:
 		outcome = say("rejected: %s", shortError{err})
 	}
-	w.say("%s: %s", label, outcome)
+	w.trace = append(w.trace, join(label, ": ", outcome))
 	switch {
 	case si.Version != w.version && !applied:
 		w.fail(InvInventedEvent, "", "the store version jumped from %d to %d on one event", w.version, si.Version)
@@ -340,9 +340,11 @@ func (w *world) apply(ev interp.Event, crash crashPoint, label text) (applied bo
 	case err != nil && !crashed && !errors.Is(err, ErrCrash) && applied:
 		w.fail(InvRejectedChange, w.where(), "the host rejected %q (%v) but the store applied it", label.String(), err)
 	}
-	var pe *interp.PanicError
-	if errors.As(err, &pe) {
-		w.fail(InvPanic, pe.Path, "an event handler panicked while handling %q: %v", label.String(), pe.Value)
+	if err != nil { // (pe escapes: declared here, it costs an allocation only for errors)
+		var pe *interp.PanicError
+		if errors.As(err, &pe) {
+			w.fail(InvPanic, pe.Path, "an event handler panicked while handling %q: %v", label.String(), pe.Value)
+		}
 	}
 	var host *hostAnswer
 	var modelEffects []interp.Effect

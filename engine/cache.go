@@ -1,0 +1,148 @@
+package engine
+
+import (
+	"bytes"
+	"sync"
+
+	"github.com/weftflow/weft/interp"
+)
+
+// Bounds of the record cache: how many instances it holds, and the largest
+// encoded record it keeps (bigger ones are loaded every time, so the cache
+// holds at most a few tens of megabytes).
+const (
+	cacheEntries = 1024
+	cacheMaxData = 16 << 10
+)
+
+// recordCache keeps, per instance, the record this engine committed or
+// loaded last, decoded, so that the next event of a busy instance skips the
+// store's load and the decoding of record and meta.
+//
+// Nothing trusts it. A transition that starts from a cached record commits
+// with a compare-and-set on the cached version, so a record that another
+// engine (or anything else) replaced fails the commit with a conflict and
+// the transition reloads. A transition that ends without a commit (the
+// event is rejected, say) has not been checked by the store: the engine
+// loads the record and keeps the answer only if the stored version and
+// bytes are the cached ones (see Engine.fresh). An entry is dropped before
+// every commit and put back only after the store confirmed it, so a commit
+// whose outcome is unknown leaves nothing cached.
+//
+// The compare-and-set relies on what storage.Instance.Version promises:
+// an instance's version only grows, so a version names one record. A store
+// file put back from a copy under a running engine breaks that promise
+// (the same version may come back with other bytes); restart engines after
+// restoring a store, as after any change to it from outside weft.
+//
+// Entries are immutable once put: readers get a copy of the loaded value
+// whose slices nobody writes. The entry put last is kept apart from the
+// map, so that an engine busy with one instance (a simulator's, a test's)
+// allocates nothing for it.
+type recordCache struct {
+	mu   sync.Mutex
+	last loaded // the entry put last, if last.stored.ID is not empty
+	m    map[string]*loaded
+}
+
+// get returns the cached record of id.
+func (c *recordCache) get(id string) (loaded, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.last.stored.ID == id && id != "" {
+		return c.last, true
+	}
+	l, ok := c.m[id]
+	if !ok {
+		return loaded{}, false
+	}
+	return *l, true
+}
+
+// put caches l as the record of id at l.stored.Version. l.stored.ID must be
+// id and l.stored.Data the record's encoding, which no one writes to
+// afterwards; l.rec.State and l.meta must not be shared with code that may
+// write to them.
+func (c *recordCache) put(id string, l loaded) {
+	if id == "" || l.stored.ID != id || len(l.stored.Data) > cacheMaxData || l.meta.Status.Finished() {
+		c.drop(id) // a finished instance takes no events worth caching for
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if prev := c.last; prev.stored.ID != "" && prev.stored.ID != id {
+		if c.m == nil {
+			c.m = make(map[string]*loaded)
+		}
+		if len(c.m) >= cacheEntries-1 {
+			for k := range c.m { // evict one entry, the map's choice
+				delete(c.m, k)
+				break
+			}
+		}
+		c.m[prev.stored.ID] = &prev
+	}
+	delete(c.m, id)
+	c.last = l
+}
+
+// drop forgets the record of id.
+func (c *recordCache) drop(id string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.last.stored.ID == id {
+		c.last = loaded{}
+	}
+	delete(c.m, id)
+}
+
+// size is the number of records cached.
+func (c *recordCache) size() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := len(c.m)
+	if c.last.stored.ID != "" {
+		n++
+	}
+	return n
+}
+
+// forget empties the cache.
+func (c *recordCache) forget() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.last, c.m = loaded{}, nil
+}
+
+// cloneMeta returns a copy of m that shares no memory with it.
+func cloneMeta(m interp.Meta) interp.Meta {
+	n := 0
+	for _, th := range m.Threads {
+		n += len(th.Waits)
+	}
+	waits := make([]interp.Pending, 0, n)
+	if m.Threads != nil {
+		threads := make([]interp.Thread, len(m.Threads))
+		for i, th := range m.Threads {
+			if th.Waits != nil {
+				start := len(waits)
+				waits = append(waits, th.Waits...)
+				th.Waits = waits[start:len(waits):len(waits)]
+			}
+			threads[i] = th
+		}
+		m.Threads = threads
+	}
+	m.Output = bytes.Clone(m.Output)
+	if m.Failure != nil {
+		f := *m.Failure
+		m.Failure = &f
+	}
+	if m.Recent != nil {
+		m.Recent = append([]uint64(nil), m.Recent...)
+	}
+	if m.Migrated != nil {
+		m.Migrated = append([]uint32(nil), m.Migrated...)
+	}
+	return m
+}
