@@ -24,10 +24,31 @@ func open(t testing.TB, opts ...bolt.Option) *bolt.Store {
 	return s
 }
 
+// reopen closes s and opens its file again with opts.
+func reopen(opts ...bolt.Option) storagetest.Option {
+	return storagetest.WithReopen(func(t *testing.T, s storage.Store) storage.Store {
+		t.Helper()
+		path := s.(*bolt.Store).Path()
+		if err := s.Close(); err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		s, err := bolt.Open(path, opts...)
+		if err != nil {
+			t.Fatalf("reopen: %v", err)
+		}
+		t.Cleanup(func() {
+			if err := s.Close(); err != nil {
+				t.Errorf("Close: %v", err)
+			}
+		})
+		return s
+	})
+}
+
 func TestConformance(t *testing.T) {
 	storagetest.Run(t, func(t *testing.T) storage.Store {
 		return open(t, bolt.WithUnsafeNoSync())
-	})
+	}, reopen(bolt.WithUnsafeNoSync()))
 }
 
 // TestConformanceSync runs the suite with fsync on, as in production.
@@ -35,5 +56,5 @@ func TestConformanceSync(t *testing.T) {
 	if testing.Short() {
 		t.Skip("slow with fsync on")
 	}
-	storagetest.Run(t, func(t *testing.T) storage.Store { return open(t) })
+	storagetest.Run(t, func(t *testing.T) storage.Store { return open(t) }, reopen())
 }

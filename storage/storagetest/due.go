@@ -26,7 +26,7 @@ func testDueIndex(t *testing.T, open opener) {
 	check := func(when string, before time.Time, limit int, want ...storage.Due) {
 		t.Helper()
 		if d := diff(want, mustDue(t, s, before, limit)); d != "" {
-			t.Errorf("%s: DueBefore(%v, %d) (-want +got):\n%s", when, before, limit, d)
+			t.Errorf("due index %s: DueBefore(%v, %d) (-want +got):\n%s", when, before, limit, d)
 		}
 	}
 	a, b, c, d, e, f := "a", "b", "c", "d", "e", "f"
@@ -90,7 +90,7 @@ func testDueLimit(t *testing.T, open opener) {
 	})
 	for _, limit := range []int{1, 2, 5, 13, len(want), len(want) + 1} {
 		if d := diff(want[:min(limit, len(want))], mustDue(t, s, farFuture, limit)); d != "" {
-			t.Errorf("DueBefore(far future, %d) (-want +got):\n%s", limit, d)
+			t.Errorf("due index: DueBefore(far future, %d) (-want +got):\n%s", limit, d)
 		}
 	}
 	cut := at(3 * time.Minute)
@@ -102,7 +102,7 @@ func testDueLimit(t *testing.T, open opener) {
 	}
 	for _, limit := range []int{1, 4, len(upTo), all} {
 		if d := diff(upTo[:min(limit, len(upTo))], mustDue(t, s, cut, limit)); d != "" {
-			t.Errorf("DueBefore(+3m, %d) (-want +got):\n%s", limit, d)
+			t.Errorf("due index: DueBefore(+3m, %d) (-want +got):\n%s", limit, d)
 		}
 	}
 }

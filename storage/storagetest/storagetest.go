@@ -20,6 +20,12 @@
 // randomized state-machine test (pgregory.net/rapid), agreement with a simple
 // model over long sequences of operations.
 //
+// Adapters of durable stores should pass [WithReopen], so that the suite
+// also checks that what a store holds survives closing and reopening it:
+// in particular the due index, which a store keeps apart from its records
+// and which can go wrong only on disk (lost on a crash, not rebuilt, rebuilt
+// from stale data) while every check in one process passes.
+//
 // It performs a few thousand writes. Adapters whose durable writes are slow
 // may relax syncing in the store they open for the suite. The rapid flags
 // (-rapid.checks, -rapid.steps, -rapid.seed) tune the state-machine test.
@@ -32,7 +38,7 @@ import (
 )
 
 // Run runs the conformance suite against the stores open returns, each test
-// as a subtest of t.
+// as a subtest of t, configured by opts.
 //
 // open must return a new, empty store, independent of every other store it
 // returned, and arrange with t.Cleanup for its resources to be released. The
@@ -41,22 +47,58 @@ import (
 // Close will usually be called twice, as the contract allows. Subtests run
 // one after another, never in parallel, but a subtest may use its store from
 // many goroutines.
-func Run(t *testing.T, open func(t *testing.T) storage.Store) {
+func Run(t *testing.T, open func(t *testing.T) storage.Store, opts ...Option) {
 	t.Helper()
+	o := opener{open: open}
+	for _, opt := range opts {
+		opt(&o)
+	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			tc.run(t, opener(open))
+			tc.run(t, o)
 		})
 	}
 }
 
+// An Option configures [Run].
+type Option func(*opener)
+
+// WithReopen lets the suite reopen stores. reopen must close s (cleanly, or
+// as a crash of the process would leave it: the adapter chooses) and return
+// a store over the same data, arranging with t.Cleanup for it to be
+// released. s is always a store that open or reopen returned.
+//
+// With it, the suite checks that everything a store holds, and its due
+// index in particular, is the same after reopening, and the state-machine
+// test reopens stores at random moments. Without it, those tests check the
+// same things without reopening.
+func WithReopen(reopen func(t *testing.T, s storage.Store) storage.Store) Option {
+	return func(o *opener) { o.reopen = reopen }
+}
+
 // opener opens stores for a test.
-type opener func(t *testing.T) storage.Store
+type opener struct {
+	open   func(t *testing.T) storage.Store
+	reopen func(t *testing.T, s storage.Store) storage.Store // nil if the adapter gave none
+}
+
+// again reopens s if the adapter can, and otherwise returns s.
+func (o opener) again(t *testing.T, s storage.Store) storage.Store {
+	t.Helper()
+	if o.reopen == nil {
+		return s
+	}
+	r := o.reopen(t, s)
+	if r == nil {
+		t.Fatal("reopen returned a nil store")
+	}
+	return r
+}
 
 // fresh opens a store, checks that it is empty, and closes it when t ends.
-func (open opener) fresh(t *testing.T) storage.Store {
+func (o opener) fresh(t *testing.T) storage.Store {
 	t.Helper()
-	s := open(t)
+	s := o.open(t)
 	if s == nil {
 		t.Fatal("open returned a nil store")
 	}
@@ -91,6 +133,8 @@ var tests = []struct {
 	{"ConflictBeforeExists", testConflictBeforeExists},
 	{"DueIndex", testDueIndex},
 	{"DueLimit", testDueLimit},
+	{"DueAfterReopen", testDueAfterReopen},
+	{"Reopen", testReopen},
 	{"List", testList},
 	{"NoAliasing", testNoAliasing},
 	{"ContextCanceled", testContextCanceled},
