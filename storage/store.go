@@ -85,9 +85,12 @@ type Due struct {
 }
 
 // Store persists workflow instances together with their outbox and due
-// index. Every method is safe for concurrent use. See the package
-// documentation for the full contract; storagetest.Run checks it.
+// index, and leases their work to processes ([Claims]). Every method is
+// safe for concurrent use. See the package documentation for the full
+// contract; storagetest.Run checks it.
 type Store interface {
+	Claims
+
 	// Create stores a new instance at version 1 together with its first
 	// effects, atomically, and returns 1. It fails with ErrExists if the ID
 	// is taken or an effect ID is already in the outbox.

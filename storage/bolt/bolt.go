@@ -220,6 +220,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 			return initLayout(tx)
 		})
 	}
+	if err == nil {
+		err = prepareClaims(db)
+	}
 	if err == nil && !exists && !o.noSync {
 		err = syncDir(filepath.Dir(path))
 	}
@@ -496,6 +499,9 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]storage.Effect, error)
 		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
 			e, err := decodeEffect(k, v)
 			if err != nil {
+				return err
+			}
+			if err := fillEffect(tx, k, &e); err != nil {
 				return err
 			}
 			out = append(out, e)

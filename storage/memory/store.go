@@ -46,6 +46,8 @@ type Store struct {
 	seq     uint64                    // position of the last effect appended to the outbox
 	pending map[string]*pendingEffect // unacknowledged effects by ID
 	outbox  *sortedSet[*pendingEffect]
+
+	cl *claimState // leases, effect indexes and dead letters (claims.go)
 }
 
 // dueKey is an entry of the due index.
@@ -79,6 +81,7 @@ func New() *Store {
 		due:       newSortedSet(compareDue),
 		pending:   make(map[string]*pendingEffect),
 		outbox:    newSortedSet(compareSeq),
+		cl:        newClaimState(),
 	}
 }
 
@@ -153,6 +156,11 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 	if !ok {
 		return 0, fmt.Errorf("storage: commit %q: instance %w", id, storage.ErrNotFound)
 	}
+	if c.Lease != nil {
+		if err := s.cl.fence("commit", *c.Lease); err != nil {
+			return 0, err
+		}
+	}
 	if old.Version != c.Expect {
 		return 0, fmt.Errorf("storage: commit %q: %w (expected %d, stored %d)",
 			id, storage.ErrConflict, c.Expect, old.Version)
@@ -183,6 +191,9 @@ func (s *Store) checkEffectIDs(op, id string, effects []storage.Effect) error {
 		if _, ok := s.pending[e.ID]; ok {
 			return fmt.Errorf("storage: %s %q: effect %q %w in the outbox", op, id, e.ID, storage.ErrExists)
 		}
+		if _, ok := s.cl.dead[e.ID]; ok {
+			return fmt.Errorf("storage: %s %q: effect %q %w among the dead letters", op, id, e.ID, storage.ErrExists)
+		}
 	}
 	return nil
 }
@@ -193,12 +204,15 @@ func (s *Store) appendEffects(effects []storage.Effect) {
 	for _, e := range effects {
 		s.seq++
 		p := &pendingEffect{seq: s.seq, effect: storage.Effect{
-			ID:       e.ID,
-			Instance: e.Instance,
-			Data:     bytes.Clone(e.Data),
+			ID:        e.ID,
+			Instance:  e.Instance,
+			Data:      bytes.Clone(e.Data),
+			NotBefore: storage.NormalizeDue(e.NotBefore),
+			Seq:       s.seq,
 		}}
 		s.pending[e.ID] = p
 		s.outbox.insert(p)
+		s.cl.added(p)
 	}
 }
 
@@ -239,8 +253,7 @@ func (s *Store) Ack(ctx context.Context, ids ...string) error {
 	}
 	for _, id := range ids {
 		if p, ok := s.pending[id]; ok {
-			delete(s.pending, id)
-			s.outbox.delete(p)
+			s.removePending(p)
 		}
 	}
 	return nil
@@ -300,7 +313,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
-	s.instances, s.ids, s.due, s.pending, s.outbox = nil, nil, nil, nil, nil
+	s.instances, s.ids, s.due, s.pending, s.outbox, s.cl = nil, nil, nil, nil, nil, nil
 	return nil
 }
 

@@ -35,7 +35,22 @@ func at(d time.Duration) time.Time { return base.Add(d) }
 
 // opts compares stored values: nil and empty byte slices are equivalent, and
 // times compare with time.Time.Equal (cmp's default for types with Equal).
-var opts = cmp.Options{cmpopts.EquateEmpty()}
+// Effect.Seq is assigned by the store and only has to grow, so it is left
+// out of comparisons and checked on its own (see checkSeq).
+var opts = cmp.Options{cmpopts.EquateEmpty(), cmpopts.IgnoreFields(storage.Effect{}, "Seq")}
+
+// checkSeq fails t unless the effects, read in outbox order, have growing,
+// non-zero Seq.
+func checkSeq(t tb, op string, effs []storage.Effect) {
+	t.Helper()
+	prev := uint64(0)
+	for _, e := range effs {
+		if e.Seq <= prev {
+			t.Fatalf("%s: effect %q has Seq %d after %d: Seq must be positive and grow in outbox order", op, e.ID, e.Seq, prev)
+		}
+		prev = e.Seq
+	}
+}
 
 // diff returns a cmp.Diff of want and got, "(-want +got)".
 func diff(want, got any) string { return cmp.Diff(want, got, opts) }
@@ -103,6 +118,7 @@ func mustOutbox(t tb, s storage.Store, limit int) []storage.Effect {
 	if err != nil {
 		t.Fatalf("Outbox(%d): %v", limit, err)
 	}
+	checkSeq(t, "Outbox", got)
 	return got
 }
 
