@@ -167,22 +167,24 @@ func dueIDs(dues []storage.Due) []string {
 
 // state is everything a store observably holds.
 type state struct {
-	Instances []storage.Instance
-	Outbox    []storage.Effect
-	Due       []storage.Due
+	Instances   []storage.Instance
+	Outbox      []storage.Effect
+	Due         []storage.Due
+	DeadLetters []storage.Effect
 }
 
 func (st state) empty() bool {
-	return len(st.Instances) == 0 && len(st.Outbox) == 0 && len(st.Due) == 0
+	return len(st.Instances) == 0 && len(st.Outbox) == 0 && len(st.Due) == 0 && len(st.DeadLetters) == 0
 }
 
 // snapshot reads the whole state of s.
 func snapshot(t tb, s storage.Store) state {
 	t.Helper()
 	return state{
-		Instances: mustList(t, s, "", all),
-		Outbox:    mustOutbox(t, s, all),
-		Due:       mustDue(t, s, farFuture, all),
+		Instances:   mustList(t, s, "", all),
+		Outbox:      mustOutbox(t, s, all),
+		Due:         mustDue(t, s, farFuture, all),
+		DeadLetters: mustDeadLetters(t, s, "", all),
 	}
 }
 

@@ -42,6 +42,42 @@ func calls(s storage.Store) []opCase {
 			_, err := s.List(ctx, "", 10)
 			return err
 		}},
+		{"Claim", func(ctx context.Context) error {
+			_, err := s.Claim(ctx, storage.ClaimRequest{Owner: "p", Now: farFuture, TTL: time.Minute, Limit: 10})
+			return err
+		}},
+		{"Acquire", func(ctx context.Context) error {
+			_, err := s.Acquire(ctx, "a", storage.ClaimRequest{Owner: "p", Now: farFuture, TTL: time.Minute})
+			return err
+		}},
+		{"Renew", func(ctx context.Context) error {
+			_, err := s.Renew(ctx, lease1, at(0), time.Minute)
+			return err
+		}},
+		{"Release", func(ctx context.Context) error { return s.Release(ctx, lease1) }},
+		{"Pending", func(ctx context.Context) error {
+			_, err := s.Pending(ctx, lease1, 10)
+			return err
+		}},
+		{"AckLeased", func(ctx context.Context) error { return s.AckLeased(ctx, lease1, "a/1") }},
+		{"Retry", func(ctx context.Context) error {
+			return s.Retry(ctx, lease1, "a/1", storage.RetryState{Attempts: 1, LastError: "x"})
+		}},
+		{"DeadLetter", func(ctx context.Context) error {
+			return s.DeadLetter(ctx, lease1, "a/1", storage.RetryState{Attempts: 1, LastError: "x"})
+		}},
+		{"DeadLetters", func(ctx context.Context) error {
+			_, err := s.DeadLetters(ctx, "", 10)
+			return err
+		}},
+		{"Requeue", func(ctx context.Context) error {
+			_, err := s.Requeue(ctx, "a/1")
+			return err
+		}},
+		{"NextWork", func(ctx context.Context) error {
+			_, err := s.NextWork(ctx, at(0))
+			return err
+		}},
 	}
 }
 

@@ -76,10 +76,25 @@ func WithReopen(reopen func(t *testing.T, s storage.Store) storage.Store) Option
 	return func(o *opener) { o.reopen = reopen }
 }
 
+// WithShared lets the suite open a second store over the data of a first,
+// as a second process opens the same database. share must return a new
+// store, open on the same data as first (which open returned), and arrange
+// with t.Cleanup for it to be released; closing either must leave the
+// other usable until the test ends.
+//
+// With it, the suite checks claims across the two stores: they race for
+// the same work, and each sees the other's leases and fenced writes. An
+// adapter that cannot open its data twice (bbolt locks its file) omits it
+// and those tests are skipped.
+func WithShared(share func(t *testing.T, first storage.Store) storage.Store) Option {
+	return func(o *opener) { o.share = share }
+}
+
 // opener opens stores for a test.
 type opener struct {
 	open   func(t *testing.T) storage.Store
 	reopen func(t *testing.T, s storage.Store) storage.Store // nil if the adapter gave none
+	share  func(t *testing.T, first storage.Store) storage.Store
 }
 
 // again reopens s if the adapter can, and otherwise returns s.
@@ -138,6 +153,22 @@ var tests = []struct {
 	{"List", testList},
 	{"NoAliasing", testNoAliasing},
 	{"ContextCanceled", testContextCanceled},
+	{"ClaimOnlyWork", testClaimOnlyWork},
+	{"ClaimOrderAndLimit", testClaimOrderAndLimit},
+	{"ClaimExclusive", testClaimExclusive},
+	{"LeaseExpiry", testLeaseExpiry},
+	{"TokensGrow", testTokensGrow},
+	{"Fenced", testFenced},
+	{"FencedCommitErrors", testFencedCommitErrors},
+	{"RetryState", testRetryState},
+	{"NotBefore", testNotBefore},
+	{"DeadLetters", testDeadLetters},
+	{"NextWork", testNextWork},
+	{"ClaimsInvalid", testClaimsInvalid},
+	{"ClaimsAfterReopen", testClaimsAfterReopen},
+	{"ConcurrentClaims", testConcurrentClaims},
+	{"SharedClaims", testSharedClaims},
+	{"SharedTakeover", testSharedTakeover},
 	{"Close", testClose},
 	{"ConcurrentSameVersion", testConcurrentSameVersion},
 	{"ConcurrentRetryLoops", testConcurrentRetryLoops},
