@@ -55,7 +55,7 @@ func mustClaim(t tb, s storage.Store, req storage.ClaimRequest) []storage.Lease 
 	}
 	for _, l := range got {
 		if l.Owner != req.Owner || l.Token == 0 {
-			t.Fatalf("Claim(%+v) returned lease %+v: want owner %q and a positive token", req, l, req.Owner)
+			t.Fatalf("Claim(%+v) returned lease %+v, not a new lease of owner %q with a positive token: a lease handed out twice?", req, l, req.Owner)
 		}
 		if !storeClock(s) && !l.Expires.Equal(storage.NormalizeDue(req.Now.Add(req.TTL))) {
 			t.Fatalf("Claim at %v for %v: lease expires at %v, want %v", req.Now, req.TTL, l.Expires, storage.NormalizeDue(req.Now.Add(req.TTL)))
@@ -694,17 +694,17 @@ func testClaimsAfterReopen(t *testing.T, open opener) {
 	if d := diff(before, snapshot(t, s)); d != "" {
 		t.Fatalf("store changed on reopen (-before +after):\n%s", d)
 	}
-	if d := diff(pending, mustPending(t, s, la)); d != "" {
-		t.Fatalf("Pending changed on reopen (-before +after):\n%s", d)
-	}
-	// a's lease survived: nobody else gets it, and its holder goes on.
-	_, err := s.Acquire(ctx, "a", claimReq("q", now(), time.Hour, 0))
-	wantErr(t, "Acquire of an instance leased before reopening", err, storage.ErrLeased, `"a"`)
 	// b's tokens go on from where they were.
 	lb2 := mustClaim(t, s, claimReq("q", now(), time.Hour, 5))
 	wantLeased(t, "Claim after reopen", lb2, "b")
 	if lb2[0].Token <= lb.Token {
 		t.Fatalf("token of b after reopen %d, want more than %d: tokens must never go back", lb2[0].Token, lb.Token)
+	}
+	// a's lease survived: nobody else gets it, and its holder goes on.
+	_, err := s.Acquire(ctx, "a", claimReq("q", now(), time.Hour, 0))
+	wantErr(t, "Acquire of an instance leased before reopening", err, storage.ErrLeased, `"a"`)
+	if d := diff(pending, mustPending(t, s, la)); d != "" {
+		t.Fatalf("Pending changed on reopen (-before +after):\n%s", d)
 	}
 	wantErr(t, "AckLeased with b's lease from before reopening", s.AckLeased(ctx, lb, "b/1"), storage.ErrFenced, `"b"`)
 	if err := s.Release(ctx, la); err != nil {
