@@ -63,6 +63,8 @@ type Claims interface {
 
 	// AckLeased removes effects of the leased instance from the outbox, like
 	// Store.Ack but fenced: a stale lease gets ErrFenced and removes nothing.
+	// IDs that are unknown, dead-lettered or of another instance are
+	// ignored.
 	AckLeased(ctx context.Context, l Lease, ids ...string) error
 
 	// Retry records a failed attempt of the leased instance's effect id: its

@@ -19,6 +19,13 @@
 //     are not due are never visited.
 //   - List is O(log n + k) for k results.
 //   - Outbox is O(k) for k results; Ack is O(log p + B + p/B) per ID.
+//   - Claim is O(w log w) for w instances with work at its time (it ranks
+//     them all); Pending is O(k) for k results; NextWork stops at the first
+//     work no earlier than the best found.
+//
+// Claims are kept like everything else, in memory and for one process;
+// [Store.Share] hands out a second handle on the same data, which the
+// conformance suite uses to race two stores.
 package memory
 
 import (
