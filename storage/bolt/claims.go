@@ -690,6 +690,11 @@ func (s *Store) Requeue(ctx context.Context, ids ...string) (int, error) {
 			if v == nil || slices.ContainsFunc(found, func(e storage.Effect) bool { return e.ID == id }) {
 				continue
 			}
+			if w.effects.Get([]byte(id)) != nil {
+				// An older weft, which does not know dead letters, reused
+				// the ID: the dead letter waits until that effect is gone.
+				continue
+			}
 			e, err := decodeDead([]byte(id), v)
 			if err != nil {
 				return 0, err

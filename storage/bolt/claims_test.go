@@ -221,3 +221,50 @@ func TestIndexesRebuiltAfterOldWriter(t *testing.T) {
 		t.Fatalf("Pending(b) = %v, want [c/1]", got)
 	}
 }
+
+// An older weft does not know dead letters and may reuse a dead-lettered
+// ID; Requeue then leaves the dead letter where it is rather than put two
+// effects with one ID in the outbox.
+func TestRequeueWaitsForReusedID(t *testing.T) {
+	path := writeFile(t)
+	ctx := context.Background()
+	s := openAt(t, path, WithUnsafeNoSync())
+	l, err := s.Acquire(ctx, "a", storage.ClaimRequest{Owner: "p", Now: time.Now(), TTL: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeadLetter(ctx, l, "a/1", storage.RetryState{Attempts: 9}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rawUpdate(t, path, func(tx *bbolt.Tx) error {
+		meta := tx.Bucket(bucketMeta)
+		seq := u64(binary.BigEndian.Uint64(meta.Get(keySeq)) + 1)
+		if err := meta.Put(keySeq, seq); err != nil {
+			return err
+		}
+		if err := tx.Bucket(bucketOutbox).Put(seq, encodeEffect(storage.Effect{ID: "a/1", Instance: "a", Data: []byte("again")})); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketEffects).Put([]byte("a/1"), seq)
+	})
+	s = openAt(t, path, WithUnsafeNoSync())
+	if n, err := s.Requeue(ctx, "a/1"); err != nil || n != 0 {
+		t.Fatalf("Requeue of a dead letter whose ID is pending again = %d, %v, want 0", n, err)
+	}
+	if dead, err := s.DeadLetters(ctx, "", 10); err != nil || len(dead) != 1 {
+		t.Fatalf("DeadLetters = %v, %v", dead, err)
+	}
+	if err := s.Ack(ctx, "a/1"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Requeue(ctx, "a/1"); err != nil || n != 1 {
+		t.Fatalf("Requeue after the reused ID was acknowledged = %d, %v, want 1", n, err)
+	}
+	out, err := s.Outbox(ctx, 10)
+	if err != nil || len(out) != 3 || out[2].ID != "a/1" || string(out[2].Data) != "a/1" {
+		t.Fatalf("Outbox = %+v, %v", out, err)
+	}
+}
