@@ -26,6 +26,16 @@
 // and which can go wrong only on disk (lost on a crash, not rebuilt, rebuilt
 // from stale data) while every check in one process passes.
 //
+// The claims tests ([storage.Claims]) check that only instances with work
+// are claimed, that an instance has one live lease at a time, expiry and
+// takeover, that fence tokens only grow (across reopening too), that every
+// fenced write with a stale lease fails with [storage.ErrFenced] and writes
+// nothing, retry state, NotBefore, dead letters and NextWork. Adapters that
+// can open their data twice (a database server) should pass [WithShared]:
+// the suite then races two stores on the same data for the same work. Tests
+// that set the time skip stores whose own clock decides
+// ([storage.Clocked]).
+//
 // It performs a few thousand writes. Adapters whose durable writes are slow
 // may relax syncing in the store they open for the suite. The rapid flags
 // (-rapid.checks, -rapid.steps, -rapid.seed) tune the state-machine test.
