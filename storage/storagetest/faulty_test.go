@@ -230,7 +230,7 @@ func TestSuiteFailsLossyDueIndex(t *testing.T) {
 	} {
 		t.Run(string(tc.fault), func(t *testing.T) {
 			t.Parallel()
-			cmd := exec.Command(os.Args[0], "-test.run=^TestFaultChild$", "-test.count=1", "-rapid.checks=50")
+			cmd := exec.Command(os.Args[0], "-test.run=^TestFaultChild$", "-test.count=1", "-rapid.checks=50", "-rapid.nofailfile")
 			cmd.Env = append(os.Environ(), envFault+"="+string(tc.fault))
 			out, err := cmd.CombinedOutput()
 			if err == nil {
