@@ -2,6 +2,7 @@ package storage
 
 import (
 	"context"
+	"fmt"
 	"time"
 )
 
@@ -11,8 +12,8 @@ import (
 // process claims such instances for a bounded time and gets a [Lease]; only
 // the holder of an instance's current lease performs its work. A lease that
 // runs out is taken over by the next claimer, with a higher fence token, and
-// every write made with an older token ([Commit.Lease], [Claims.Ack] with a
-// lease, [Claims.Retry], [Claims.DeadLetter], [Claims.Renew],
+// every write made with an older token ([Commit.Lease], [Claims.AckLeased],
+// [Claims.Pending], [Claims.Retry], [Claims.DeadLetter], [Claims.Renew],
 // [Claims.Release]) fails with [ErrFenced]: a process paused past its lease
 // (a zombie) cannot undo its successor's work.
 //
@@ -29,9 +30,13 @@ import (
 type Claims interface {
 	// Claim leases up to req.Limit instances that have work at req.Now and
 	// hold no live lease (none, or one that expired at or before req.Now),
-	// earliest work first. Each returned lease has a Token greater than
-	// every token the store issued before for that instance, and expires at
-	// req.Now + req.TTL.
+	// earliest work first: an instance's work time is the earliest of its
+	// Due and its ready effects' NotBefore (an effect with no NotBefore
+	// counts as earliest of all), ties broken by instance ID. Each returned
+	// lease has a Token greater than every token the store issued before
+	// for that instance, and expires at req.Now + req.TTL (normalized as
+	// [NormalizeDue] does). It returns no leases, and no error, when no
+	// instance has work.
 	Claim(ctx context.Context, req ClaimRequest) ([]Lease, error)
 
 	// Acquire leases the instance id whether or not it has work, as Claim
@@ -41,7 +46,8 @@ type Claims interface {
 
 	// Renew extends a live lease to now + ttl, keeping its token. It fails
 	// with ErrFenced if the lease is no longer the instance's current one or
-	// has expired.
+	// has expired (Expires not after now), and with ErrInvalid if ttl is
+	// less than [DuePrecision].
 	Renew(ctx context.Context, l Lease, now time.Time, ttl time.Duration) (Lease, error)
 
 	// Release ends a lease early, so that the next claimer need not wait for
@@ -57,6 +63,8 @@ type Claims interface {
 
 	// AckLeased removes effects of the leased instance from the outbox, like
 	// Store.Ack but fenced: a stale lease gets ErrFenced and removes nothing.
+	// IDs that are unknown, dead-lettered or of another instance are
+	// ignored.
 	AckLeased(ctx context.Context, l Lease, ids ...string) error
 
 	// Retry records a failed attempt of the leased instance's effect id: its
@@ -73,14 +81,17 @@ type Claims interface {
 	DeadLetters(ctx context.Context, after string, limit int) ([]Effect, error)
 
 	// Requeue moves dead-lettered effects back into the outbox, ready at
-	// once, with Attempts reset to 0, and returns how many it moved.
-	// Unknown IDs are ignored.
+	// once, with Attempts reset to 0 and LastError kept, and returns how
+	// many it moved. A requeued effect goes to the end of the outbox with a
+	// new Seq. Unknown IDs are ignored.
 	Requeue(ctx context.Context, ids ...string) (int, error)
 
-	// NextWork returns the earliest time after which some instance that
-	// holds no live lease at now will have work (a due time, an effect's
-	// NotBefore, or a lease's expiry), or the zero time if there is none. A
-	// time not after now means work is ready.
+	// NextWork returns when Claim will next find work: now itself if some
+	// instance that holds no live lease has work at now; else the earliest
+	// later time at which an instance will have work and hold no live lease
+	// (a due time, an effect's NotBefore, or the expiry of a lease on an
+	// instance with work, whichever is latest for that instance); else the
+	// zero time. Hosts sleep until then (or until woken).
 	NextWork(ctx context.Context, now time.Time) (time.Time, error)
 }
 
@@ -88,8 +99,54 @@ type Claims interface {
 type ClaimRequest struct {
 	Owner string        // names the claiming process, for tools and logs
 	Now   time.Time     // the claimer's clock (see Claims on whose clock decides)
-	TTL   time.Duration // how long the lease lasts; must be positive
+	TTL   time.Duration // how long the lease lasts; at least DuePrecision
 	Limit int           // at most this many leases (Claim only); must be positive
+}
+
+// Validate reports whether r is usable by Claim: its TTL must pass
+// [ValidateTTL] and its Limit [ValidateLimit]. Acquire checks the TTL
+// alone. Errors wrap [ErrInvalid].
+func (r ClaimRequest) Validate() error {
+	if err := ValidateTTL(r.TTL); err != nil {
+		return err
+	}
+	return ValidateLimit(r.Limit)
+}
+
+// ValidateTTL reports whether d is usable as a lease's time to live: it
+// must be at least [DuePrecision], the precision at which stores keep
+// Lease.Expires, so that a new lease is live. Errors wrap [ErrInvalid].
+func ValidateTTL(d time.Duration) error {
+	if d < DuePrecision {
+		return fmt.Errorf("storage: lease TTL %v is less than %v: %w", d, DuePrecision, ErrInvalid)
+	}
+	return nil
+}
+
+// Validate reports whether l can name a lease: its Instance must pass
+// [ValidateID]. Errors wrap [ErrInvalid].
+func (l Lease) Validate() error {
+	if problem := checkID(l.Instance); problem != "" {
+		return fmt.Errorf("storage: lease: %s: %w", problem, ErrInvalid)
+	}
+	return nil
+}
+
+// Validate reports whether the effect id of lease l can be given retry
+// state r: l must pass [Lease.Validate], id [ValidateID], and a non-zero
+// r.NotBefore must lie in the range of a Due. Errors wrap [ErrInvalid].
+func (r RetryState) Validate(l Lease, id string) error {
+	if err := l.Validate(); err != nil {
+		return err
+	}
+	if err := ValidateID(id); err != nil {
+		return err
+	}
+	if !inDueRange(r.NotBefore) {
+		return fmt.Errorf("storage: effect %q: not-before %v outside [%v, %v): %w",
+			id, r.NotBefore, minDue, maxDue, ErrInvalid)
+	}
+	return nil
 }
 
 // Lease is a process's claim on one instance's work.

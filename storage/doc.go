@@ -54,6 +54,11 @@
 // visible together; when it fails, for whatever reason, none of them is
 // written and the version is unchanged. Within one process every operation is
 // linearizable: once a method returns, every later call observes its effect.
+// An adapter whose data several processes may open at once (a database
+// server) says so in its package documentation, and for it the promise
+// holds across processes: once a method returns in one process, every call
+// that starts later, in any process, observes its effect. memory and bolt
+// are single-process adapters (bolt locks its file).
 //
 // # Ordering
 //
@@ -65,10 +70,65 @@
 // DueBefore orders by Due, earliest first, breaking ties by instance ID; List
 // orders by instance ID. Both compare IDs byte-wise, as Go compares strings.
 //
+// # Claims
+//
+// [Claims] lets several processes share a store without doing the same
+// work twice. The memory and bolt adapters implement it; the postgres
+// adapter does not yet, and the engine does not use claims yet (both come
+// with the multi-process engine). storagetest checks the claims of every
+// store that implements them.
+//
+// An instance has work at a time now when its Due is set and not after now,
+// or when it has an effect in the outbox (not dead-lettered) whose
+// [Effect.NotBefore] is zero or not after now. [Claims.Claim] leases such
+// instances, earliest work first (an effect without NotBefore counts as the
+// earliest), ties by ID; an instance with no work is leased only by
+// [Claims.Acquire]. A lease is live before its Expires; an instance holds at
+// most one live lease, and its current lease is the last one issued unless
+// it was released. An expired lease stays current until another is issued,
+// so a slow holder nobody replaced may still finish.
+//
+// Every lease carries a fence token. Tokens are per instance and only grow:
+// every lease of an instance has a greater token than every earlier lease of
+// it, across releases, expiries, takeovers by other processes, restarts and
+// reopenings. Tokens of different instances are unrelated.
+//
+// Fenced calls apply only with the instance's current lease, and otherwise
+// fail with [ErrFenced] and change nothing: [Commit] with [Commit.Lease] set,
+// [Claims.Renew] (which also needs a live lease), [Claims.Release],
+// [Claims.Pending], [Claims.AckLeased], [Claims.Retry] and
+// [Claims.DeadLetter]. AckLeased, Retry and DeadLetter touch only effects of
+// the leased instance. The unfenced writes (Create, Commit without a lease,
+// Ack, Requeue) stay for tools and single-process hosts.
+//
+// Retry state lives with the effect: Retry sets its Attempts, NotBefore and
+// LastError (and so when it is work again); a NotBefore given on input
+// (Create, Commit) is kept and indexed like Due, at the same precision;
+// Attempts and LastError are ignored on input. [Effect.Seq] is the effect's
+// outbox position, assigned by the store: it grows with every effect
+// appended, in outbox order, and Outbox, Pending and DeadLetters return it.
+// [Claims.Pending] lists a leased instance's effects whether or not they
+// are ready; [Store.Outbox] lists every instance's effects, ready or not,
+// and neither lists dead letters. [Claims.DeadLetter] moves an effect out of
+// the outbox into the dead letters, where it keeps its ID (a write of an
+// effect with that ID fails with [ErrExists]) and [Store.Ack] does not
+// reach it, until [Claims.Requeue] appends it to the outbox again, ready at
+// once, with Attempts reset.
+//
+// [Claims.NextWork] tells a host when to look again: now if work is ready,
+// else the earliest time at which an instance will have work and no live
+// lease, else the zero time.
+//
+// Every claims method takes the caller's clock (ClaimRequest.Now, the now of
+// Renew and NextWork), except in an adapter that implements [Clocked] and
+// reports true: then its own clock decides, so that one clock rules expiry
+// and readiness across machines.
+//
 // # Errors
 //
 // Methods return errors wrapping the sentinels [ErrNotFound], [ErrExists],
-// [ErrConflict], [ErrClosed] and [ErrInvalid], with context such as the
+// [ErrConflict], [ErrFenced], [ErrLeased], [ErrClosed] and [ErrInvalid],
+// with context such as the
 // operation and the instance ID, as in
 //
 //	storage: commit "order-17": version conflict (expected 3, stored 4)
@@ -79,11 +139,16 @@
 // errors.Is(err, context.Canceled) holds.
 //
 // [ErrInvalid] depends on the arguments alone and is reported without
-// touching stored state. When several state-dependent errors apply to one
-// Commit, the first of [ErrNotFound], [ErrConflict], [ErrExists] wins. The
-// order matters: two writers racing from the same version derive the same
-// effect IDs, and the loser must see ErrConflict (reload and retry), not
-// ErrExists.
+// touching stored state: besides bad IDs, Dues and limits, a lease TTL
+// under [DuePrecision], an effect NotBefore outside the range of a Due, and
+// a [Commit.Lease] of another instance. When several state-dependent errors
+// apply to one Commit, the first of [ErrNotFound], [ErrFenced],
+// [ErrConflict], [ErrExists] wins. The order matters: two writers racing
+// from the same version derive the same effect IDs, and the loser must see
+// ErrConflict (reload and retry), not ErrExists; and a zombie whose lease
+// was taken over must see ErrFenced (stop), not ErrConflict (reload and
+// retry). Fenced claims calls check the lease before the effect
+// ([ErrFenced] before [ErrNotFound]).
 //
 // # Writing an adapter
 //
@@ -116,4 +181,14 @@
 //   - Copy byte slices on the way in and out.
 //   - Make Close idempotent and make every other method return [ErrClosed]
 //     afterwards.
+//   - Keep per instance the last token issued, apart from the lease itself,
+//     so that releasing never lets a token repeat; check the fence in the
+//     same transaction as the write it guards.
+//   - Index ready effects by (NotBefore, outbox position) and effects by
+//     (instance, outbox position), so that Claim and Pending do not scan
+//     the outbox.
+//   - If processes on several machines share the store, implement
+//     [Clocked] and use the database's clock.
+//   - Pass [github.com/weftflow/weft/storage/storagetest.WithShared] if the
+//     adapter can open its data twice, so that the suite races two stores.
 package storage

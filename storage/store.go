@@ -87,6 +87,10 @@ type Due struct {
 // Store persists workflow instances together with their outbox and due
 // index. Every method is safe for concurrent use. See the package
 // documentation for the full contract; storagetest.Run checks it.
+//
+// Stores that lease work to processes also implement [Claims] (memory and
+// bolt do); storagetest checks the claims of every store that implements
+// them.
 type Store interface {
 	// Create stores a new instance at version 1 together with its first
 	// effects, atomically, and returns 1. It fails with ErrExists if the ID

@@ -57,16 +57,23 @@ func (inst Instance) Validate() error {
 	if problem := checkID(inst.ID); problem != "" {
 		return fmt.Errorf("storage: instance: %s: %w", problem, ErrInvalid)
 	}
-	if !inst.Due.IsZero() && (inst.Due.Before(minDue) || !inst.Due.Before(maxDue)) {
+	if !inDueRange(inst.Due) {
 		return fmt.Errorf("storage: instance %q: due %v outside [%v, %v): %w",
 			inst.ID, inst.Due, minDue, maxDue, ErrInvalid)
 	}
 	return nil
 }
 
+// inDueRange reports whether t is zero or within the storable range of a
+// Due.
+func inDueRange(t time.Time) bool {
+	return t.IsZero() || (!t.Before(minDue) && t.Before(maxDue))
+}
+
 // ValidateEffects reports whether effects can be written with the instance
 // whose ID is instance: every effect needs a valid ID that no other effect in
-// the slice has, and its Instance must equal instance. It does not look for
+// the slice has, a NotBefore that is zero or in the range of a Due, and its
+// Instance must equal instance. It does not look for
 // clashes with the outbox; that is the store's job ([ErrExists]). Errors wrap
 // [ErrInvalid].
 func ValidateEffects(instance string, effects []Effect) error {
@@ -77,6 +84,10 @@ func ValidateEffects(instance string, effects []Effect) error {
 	for i, e := range effects {
 		if problem := checkID(e.ID); problem != "" {
 			return fmt.Errorf("storage: instance %q: effect %d: %s: %w", instance, i, problem, ErrInvalid)
+		}
+		if !inDueRange(e.NotBefore) {
+			return fmt.Errorf("storage: instance %q: effect %q: not-before %v outside [%v, %v): %w",
+				instance, e.ID, e.NotBefore, minDue, maxDue, ErrInvalid)
 		}
 		if e.Instance != instance {
 			return fmt.Errorf("storage: instance %q: effect %q belongs to instance %q: %w",
@@ -94,11 +105,16 @@ func ValidateEffects(instance string, effects []Effect) error {
 }
 
 // Validate reports whether c is well-formed on its own: its Instance passes
-// [Instance.Validate] and its Effects pass [ValidateEffects]. Expect is not
-// checked. Errors wrap [ErrInvalid].
+// [Instance.Validate], its Effects pass [ValidateEffects], and a Lease, if
+// set, is for the same instance. Expect is not checked. Errors wrap
+// [ErrInvalid].
 func (c Commit) Validate() error {
 	if err := c.Instance.Validate(); err != nil {
 		return err
+	}
+	if c.Lease != nil && c.Lease.Instance != c.Instance.ID {
+		return fmt.Errorf("storage: commit %q: lease is for instance %q: %w",
+			c.Instance.ID, c.Lease.Instance, ErrInvalid)
 	}
 	return ValidateEffects(c.Instance.ID, c.Effects)
 }

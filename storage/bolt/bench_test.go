@@ -182,3 +182,48 @@ func BenchmarkOpen(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkClaimCycle is one unit of claimed work from one goroutine: a
+// commit that leaves an effect, then Claim, Pending, AckLeased and
+// Release (five write transactions, one read).
+func BenchmarkClaimCycle(b *testing.B) {
+	benchModes(b, func(b *testing.B, opts ...bolt.Option) {
+		s := open(b, opts...)
+		benchClaimCycle(b, s)
+	})
+}
+
+func benchClaimCycle(b *testing.B, s *bolt.Store) {
+	ctx := context.Background()
+	const instances = 1000
+	for i := range instances {
+		if _, err := s.Create(ctx, storage.Instance{ID: fmt.Sprint("i", i)}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	now := time.Unix(1, 0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for n := range b.N {
+		id := fmt.Sprint("i", n%instances)
+		c := commitOf(id, uint64(n/instances+1))
+		c.Instance.Due = time.Time{}
+		if _, err := s.Commit(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+		ls, err := s.Claim(ctx, storage.ClaimRequest{Owner: "bench", Now: now, TTL: time.Minute, Limit: 1})
+		if err != nil || len(ls) != 1 || ls[0].Instance != id {
+			b.Fatalf("Claim = %v, %v, want %s", ls, err, id)
+		}
+		effs, err := s.Pending(ctx, ls[0], 10)
+		if err != nil || len(effs) != 1 {
+			b.Fatalf("Pending = %v, %v", effs, err)
+		}
+		if err := s.AckLeased(ctx, ls[0], effs[0].ID); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Release(ctx, ls[0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

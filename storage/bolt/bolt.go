@@ -216,15 +216,27 @@ func Open(path string, opts ...Option) (*Store, error) {
 		if err != nil {
 			return nil, err
 		}
+		rebuild := false
 		err = guard(func() error {
 			return db.View(func(tx *bbolt.Tx) error {
-				_, err := checkLayout(tx, path)
+				if _, err := checkLayout(tx, path); err != nil {
+					return err
+				}
+				var err error
+				rebuild, err = claimsStale(tx)
 				return err
 			})
 		})
 		err = inOpen(path, err)
 		if cerr := db.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("bolt: open %s: %w", path, cerr)
+		}
+		// Claims indexes that disagree with the outbox were left by an
+		// older weft, or read through damage: check every page before
+		// prepareClaims rebuilds them, so a damaged file is refused, never
+		// written.
+		if err == nil && rebuild && !o.full && !o.noCheck {
+			err = checkFile(path, o.timeout, true)
 		}
 		if err != nil {
 			return nil, err
@@ -253,6 +265,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 				return initLayout(tx)
 			})
 		})
+	}
+	if err == nil {
+		err = guard(func() error { return prepareClaims(db) })
 	}
 	err = inOpen(path, err)
 	if err == nil && !exists && !o.noSync {
@@ -547,6 +562,9 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]storage.Effect, error)
 		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
 			e, err := decodeEffect(k, v)
 			if err != nil {
+				return err
+			}
+			if err := fillEffect(tx, k, &e); err != nil {
 				return err
 			}
 			out = append(out, e)

@@ -45,6 +45,9 @@ func reopen(opts ...bolt.Option) storagetest.Option {
 	})
 }
 
+// The suite runs without storagetest.WithShared: bbolt locks its file, so
+// one process cannot open a store twice (a second Open fails with
+// ErrLocked), and the tests of two stores on the same data skip.
 func TestConformance(t *testing.T) {
 	storagetest.Run(t, func(t *testing.T) storage.Store {
 		return open(t, bolt.WithUnsafeNoSync())

@@ -609,7 +609,7 @@ func TestOpenDamaged(t *testing.T) {
 	add("the current meta page zeroed", damaged(func(b []byte) { clear(b[cur : cur+ps]) }), "ok")
 
 	// A current meta page with a valid checksum whose fields lie.
-	lie := func(name string, at int, v uint64, want string) {
+	lie := func(name string, at int, v uint64, want ...string) {
 		add("current meta page claims "+name, damaged(func(b []byte) {
 			if at == metaPageSizeAt {
 				binary.NativeEndian.PutUint32(b[cur+at:], uint32(v))
@@ -617,7 +617,7 @@ func TestOpenDamaged(t *testing.T) {
 				binary.NativeEndian.PutUint64(b[cur+at:], v)
 			}
 			resum(b, cur)
-		}), want)
+		}), want...)
 	}
 	pages := uint64(len(good) / ps)
 	lie("more pages than the file holds", metaHWMAt, pages+1, "corrupt")
@@ -627,7 +627,10 @@ func TestOpenDamaged(t *testing.T) {
 	lie("no saved freelist", metaFreelistAt, ^uint64(0), "notweft")
 	lie("the root as freelist", metaFreelistAt, binary.NativeEndian.Uint64(good[cur+metaRootAt:]), "corrupt")
 	lie("a page size twice the real one", metaPageSizeAt, uint64(2*ps), "corrupt")
-	lie("a page size of 100", metaPageSizeAt, 100, "notweft")
+	// The page size is first read from meta page 0: when the current meta
+	// is page 1, the file reads as a 4 KiB-page store whose current meta
+	// lies (corrupt); when it is page 0, as a file of another page size.
+	lie("a page size of 100", metaPageSizeAt, 100, "notweft", "corrupt")
 
 	// Every page zeroed in turn, and every page header damaged in turn: the
 	// open fails if the page is in use, and succeeds if it is free.

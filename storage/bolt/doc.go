@@ -42,6 +42,25 @@
 // The format version changes whenever any of this does. A newer weft may
 // migrate older files; an older weft refuses newer ones.
 //
+// # Claims
+//
+// Claims ([storage.Claims]) add five buckets to format 1, additively: a
+// file without them opens read-write and gains them.
+//
+//	leases   instance ID -> token, expiry code (0: released), owner
+//	retry    effect ID -> attempts, not-before code, last error
+//	dead     effect ID -> outbox sequence, retry state, effect
+//	ready    not-before code ++ sequence number -> instance ID
+//	pending  uvarint length ++ instance ID ++ sequence number -> empty
+//
+// A lease record outlives its release, so that tokens only grow, across
+// reopenings too. ready and pending index the outbox for Claim and
+// Pending; every read-write Open checks them against the outbox and
+// rebuilds them if they disagree (as after writes by an older weft that did
+// not know them). The store is single-process: its claims are linearizable
+// within the process that holds the file lock, and the caller's clock
+// decides expiry and readiness.
+//
 // # Durability
 //
 // Create, Commit and Ack each write one bbolt read-write transaction: the

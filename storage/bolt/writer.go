@@ -314,15 +314,18 @@ func (s *Store) write(r *request) (uint64, error) {
 
 // encodedEffect is an effect ready to be written.
 type encodedEffect struct {
-	id    []byte
-	value []byte
+	id        []byte
+	value     []byte
+	instance  []byte // for the claims indexes
+	notBefore uint64 // due code of NotBefore
 }
 
 // encodeEffects encodes effects, checking bbolt's size limit.
 func encodeEffects(op string, effects []storage.Effect) ([]encodedEffect, error) {
 	out := make([]encodedEffect, len(effects))
 	for i, e := range effects {
-		out[i] = encodedEffect{id: []byte(e.ID), value: encodeEffect(e)}
+		out[i] = encodedEffect{id: []byte(e.ID), value: encodeEffect(e),
+			instance: []byte(e.Instance), notBefore: dueCode(storage.NormalizeDue(e.NotBefore))}
 		if err := checkSize(op, "effect "+fmt.Sprintf("%q", e.ID), out[i].value); err != nil {
 			return nil, err
 		}
@@ -345,6 +348,9 @@ func (w *txState) checkEffects(effects []encodedEffect) error {
 		if w.effects.Get(e.id) != nil {
 			return fmt.Errorf("effect %q %w in the outbox", e.id, storage.ErrExists)
 		}
+		if w.tx.Bucket(bucketDead).Get(e.id) != nil {
+			return fmt.Errorf("effect %q %w among the dead letters", e.id, storage.ErrExists)
+		}
 	}
 	return nil
 }
@@ -359,6 +365,9 @@ func (w *txState) appendEffects(effects []encodedEffect) error {
 			return err
 		}
 		if err := w.put(w.effects, e.id, seq); err != nil {
+			return err
+		}
+		if err := w.indexEffect(e, seq); err != nil {
 			return err
 		}
 	}
@@ -448,6 +457,11 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 		if err != nil {
 			return 0, fmt.Errorf("storage: %s: %w", op, err)
 		}
+		if c.Lease != nil {
+			if _, err := fence(w.tx, "commit", *c.Lease); err != nil {
+				return 0, err
+			}
+		}
 		if stored != c.Expect {
 			return 0, fmt.Errorf("storage: %s: %w (expected %d, stored %d)", op, storage.ErrConflict, c.Expect, stored)
 		}
@@ -509,11 +523,7 @@ func (s *Store) Ack(ctx context.Context, ids ...string) error {
 			if seq == nil {
 				continue // acknowledged concurrently
 			}
-			seq = append([]byte(nil), seq...)
-			if err := w.del(w.outbox, seq); err != nil {
-				return 0, err
-			}
-			if err := w.del(w.effects, k); err != nil {
+			if err := w.removeEffect(k, append([]byte(nil), seq...), false); err != nil {
 				return 0, err
 			}
 		}

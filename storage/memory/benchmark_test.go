@@ -126,3 +126,42 @@ func BenchmarkDueBefore(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkClaimCycle is one unit of claimed work: a commit that leaves an
+// effect, then Claim, Pending, AckLeased and Release.
+func BenchmarkClaimCycle(b *testing.B) {
+	s := memory.New()
+	defer s.Close()
+	ctx := context.Background()
+	const instances = 1000
+	for i := range instances {
+		if _, err := s.Create(ctx, storage.Instance{ID: fmt.Sprint("i", i)}, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	now := time.Unix(1, 0)
+	b.ReportAllocs()
+	b.ResetTimer()
+	for n := range b.N {
+		id := fmt.Sprint("i", n%instances)
+		c := storage.Commit{Instance: storage.Instance{ID: id, Data: make([]byte, 200)}, Expect: uint64(n/instances + 1),
+			Effects: []storage.Effect{{ID: fmt.Sprint(id, "@", n), Instance: id, Data: make([]byte, 100)}}}
+		if _, err := s.Commit(ctx, c); err != nil {
+			b.Fatal(err)
+		}
+		ls, err := s.Claim(ctx, storage.ClaimRequest{Owner: "bench", Now: now, TTL: time.Minute, Limit: 1})
+		if err != nil || len(ls) != 1 || ls[0].Instance != id {
+			b.Fatalf("Claim = %v, %v, want %s", ls, err, id)
+		}
+		effs, err := s.Pending(ctx, ls[0], 10)
+		if err != nil || len(effs) != 1 {
+			b.Fatalf("Pending = %v, %v", effs, err)
+		}
+		if err := s.AckLeased(ctx, ls[0], effs[0].ID); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Release(ctx, ls[0]); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

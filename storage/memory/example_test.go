@@ -83,3 +83,34 @@ func Example() {
 	// dispatch order-1@2/0: ship
 	// pending: 0 due: 0
 }
+
+// A process claims an instance's work, performs its effects, acknowledges
+// them under its lease and releases it. A process whose lease was taken
+// over (here: released and acquired again) is fenced.
+func ExampleStore_Claim() {
+	ctx := context.Background()
+	s := memory.New()
+	defer s.Close()
+	s.Create(ctx, storage.Instance{ID: "order-1"}, []storage.Effect{
+		{ID: "order-1/charge", Instance: "order-1", Data: []byte("charge 10 EUR")},
+	})
+
+	now := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	leases, _ := s.Claim(ctx, storage.ClaimRequest{Owner: "host-a", Now: now, TTL: time.Minute, Limit: 10})
+	for _, l := range leases {
+		effs, _ := s.Pending(ctx, l, 100)
+		for _, e := range effs {
+			fmt.Printf("%s (token %d) performs %s: %s\n", l.Owner, l.Token, e.ID, e.Data)
+		}
+		// A successor takes the instance over before host-a acknowledges.
+		s.Release(ctx, l)
+		next, _ := s.Acquire(ctx, l.Instance, storage.ClaimRequest{Owner: "host-b", Now: now, TTL: time.Minute})
+		err := s.AckLeased(ctx, l, "order-1/charge")
+		fmt.Println("host-a's late ack fenced:", errors.Is(err, storage.ErrFenced))
+		fmt.Println("host-b's token:", next.Token)
+	}
+	// Output:
+	// host-a (token 1) performs order-1/charge: charge 10 EUR
+	// host-a's late ack fenced: true
+	// host-b's token: 2
+}

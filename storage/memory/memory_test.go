@@ -18,7 +18,12 @@ import (
 )
 
 func TestConformance(t *testing.T) {
-	storagetest.Run(t, func(t *testing.T) storage.Store { return memory.New() })
+	storagetest.Run(t, func(t *testing.T) storage.Store { return memory.New() },
+		// A second handle on the same data stands for a second process
+		// on a shared database: the suite races claims across the two.
+		storagetest.WithShared(func(t *testing.T, first storage.Store) storage.Store {
+			return first.(*memory.Store).Share()
+		}))
 }
 
 // TestLargeIndexes drives the indexes far past the sizes of the conformance

@@ -18,8 +18,15 @@
 //     instances with a non-zero Due, ordered by (Due, ID), so instances that
 //     are not due are never visited.
 //   - List is O(log n + k) for k results.
-//   - Outbox is O(k) for k results; Ack is O(1) amortized per ID (see
-//     outboxLog).
+//   - Outbox is O(k) for k results; Ack is O(1) amortized per ID in the
+//     outbox (see outboxLog) plus O(log p) in the claims indexes.
+//   - Claim is O(w log w) for w instances with work at its time (it ranks
+//     them all); Pending is O(k) for k results; NextWork stops at the first
+//     work no earlier than the best found.
+//
+// Claims are kept like everything else, in memory and for one process;
+// [Store.Share] hands out a second handle on the same data, which the
+// conformance suite uses to race two stores.
 package memory
 
 import (
@@ -46,6 +53,8 @@ type Store struct {
 	seq     uint64                    // position of the last effect appended to the outbox
 	pending map[string]*pendingEffect // unacknowledged effects by ID
 	outbox  outboxLog
+
+	cl *claimState // leases, effect indexes and dead letters (claims.go)
 }
 
 // dueKey is an entry of the due index.
@@ -77,6 +86,7 @@ func New() *Store {
 		ids:       newSortedSet(strings.Compare),
 		due:       newSortedSet(compareDue),
 		pending:   make(map[string]*pendingEffect),
+		cl:        newClaimState(),
 	}
 }
 
@@ -151,6 +161,11 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 	if !ok {
 		return 0, fmt.Errorf("storage: commit %q: instance %w", id, storage.ErrNotFound)
 	}
+	if c.Lease != nil {
+		if err := s.cl.fence("commit", *c.Lease); err != nil {
+			return 0, err
+		}
+	}
 	if old.Version != c.Expect {
 		return 0, fmt.Errorf("storage: commit %q: %w (expected %d, stored %d)",
 			id, storage.ErrConflict, c.Expect, old.Version)
@@ -181,6 +196,9 @@ func (s *Store) checkEffectIDs(op, id string, effects []storage.Effect) error {
 		if _, ok := s.pending[e.ID]; ok {
 			return fmt.Errorf("storage: %s %q: effect %q %w in the outbox", op, id, e.ID, storage.ErrExists)
 		}
+		if _, ok := s.cl.dead[e.ID]; ok {
+			return fmt.Errorf("storage: %s %q: effect %q %w among the dead letters", op, id, e.ID, storage.ErrExists)
+		}
 	}
 	return nil
 }
@@ -206,15 +224,18 @@ func (s *Store) appendEffects(effects []storage.Effect) {
 		p := &ps[i]
 		p.seq = s.seq
 		p.effect = storage.Effect{
-			ID:       e.ID,
-			Instance: e.Instance,
-			Data:     data[start:len(data):len(data)],
+			ID:        e.ID,
+			Instance:  e.Instance,
+			Data:      data[start:len(data):len(data)],
+			NotBefore: storage.NormalizeDue(e.NotBefore),
+			Seq:       s.seq,
 		}
 		if e.Data == nil {
 			p.effect.Data = nil
 		}
 		s.pending[e.ID] = p
 		s.outbox.append(p)
+		s.cl.added(p)
 	}
 }
 
@@ -255,8 +276,7 @@ func (s *Store) Ack(ctx context.Context, ids ...string) error {
 	}
 	for _, id := range ids {
 		if p, ok := s.pending[id]; ok {
-			delete(s.pending, id)
-			s.outbox.remove(p)
+			s.removePending(p)
 		}
 	}
 	return nil
@@ -316,7 +336,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
-	s.instances, s.ids, s.due, s.pending, s.outbox = nil, nil, nil, nil, outboxLog{}
+	s.instances, s.ids, s.due, s.pending, s.outbox, s.cl = nil, nil, nil, nil, outboxLog{}, nil
 	return nil
 }
 

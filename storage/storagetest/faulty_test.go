@@ -33,7 +33,7 @@ const envFault = "WEFT_STORAGETEST_FAULT"
 // that Close ends without dropping the data, so that a new handle on the
 // same memory.Store is a reopened store.
 type handle struct {
-	storage.Store // the shared *memory.Store
+	*memory.Store // the shared store
 	closed        atomic.Bool
 }
 

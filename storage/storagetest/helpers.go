@@ -35,7 +35,22 @@ func at(d time.Duration) time.Time { return base.Add(d) }
 
 // opts compares stored values: nil and empty byte slices are equivalent, and
 // times compare with time.Time.Equal (cmp's default for types with Equal).
-var opts = cmp.Options{cmpopts.EquateEmpty()}
+// Effect.Seq is assigned by the store and only has to grow, so it is left
+// out of comparisons and checked on its own (see checkSeq).
+var opts = cmp.Options{cmpopts.EquateEmpty(), cmpopts.IgnoreFields(storage.Effect{}, "Seq")}
+
+// checkSeq fails t unless the effects, read in outbox order, have growing,
+// non-zero Seq.
+func checkSeq(t tb, op string, effs []storage.Effect) {
+	t.Helper()
+	prev := uint64(0)
+	for _, e := range effs {
+		if e.Seq <= prev {
+			t.Fatalf("%s: effect %q has Seq %d after %d: Seq must be positive and grow in outbox order", op, e.ID, e.Seq, prev)
+		}
+		prev = e.Seq
+	}
+}
 
 // diff returns a cmp.Diff of want and got, "(-want +got)".
 func diff(want, got any) string { return cmp.Diff(want, got, opts) }
@@ -103,6 +118,7 @@ func mustOutbox(t tb, s storage.Store, limit int) []storage.Effect {
 	if err != nil {
 		t.Fatalf("Outbox(%d): %v", limit, err)
 	}
+	checkSeq(t, "Outbox", got)
 	return got
 }
 
@@ -151,23 +167,35 @@ func dueIDs(dues []storage.Due) []string {
 
 // state is everything a store observably holds.
 type state struct {
-	Instances []storage.Instance
-	Outbox    []storage.Effect
-	Due       []storage.Due
+	Instances   []storage.Instance
+	Outbox      []storage.Effect
+	Due         []storage.Due
+	DeadLetters []storage.Effect
 }
 
 func (st state) empty() bool {
-	return len(st.Instances) == 0 && len(st.Outbox) == 0 && len(st.Due) == 0
+	return len(st.Instances) == 0 && len(st.Outbox) == 0 && len(st.Due) == 0 && len(st.DeadLetters) == 0
 }
 
 // snapshot reads the whole state of s.
 func snapshot(t tb, s storage.Store) state {
 	t.Helper()
 	return state{
-		Instances: mustList(t, s, "", all),
-		Outbox:    mustOutbox(t, s, all),
-		Due:       mustDue(t, s, farFuture, all),
+		Instances:   mustList(t, s, "", all),
+		Outbox:      mustOutbox(t, s, all),
+		Due:         mustDue(t, s, farFuture, all),
+		DeadLetters: deadLettersOf(t, s),
 	}
+}
+
+// deadLettersOf reads every dead letter of s; none for a store without
+// claims.
+func deadLettersOf(t tb, s storage.Store) []storage.Effect {
+	t.Helper()
+	if cs, ok := s.(claimStore); ok {
+		return mustDeadLetters(t, cs, "", all)
+	}
+	return nil
 }
 
 // unchanged fails t if s no longer holds before.

@@ -12,7 +12,7 @@ import (
 // calls returns one call of every method but Close, each of which would
 // change s or read from it if it succeeded.
 func calls(s storage.Store) []opCase {
-	return []opCase{
+	cases := []opCase{
 		{"Create", func(ctx context.Context) error {
 			_, err := s.Create(ctx, storage.Instance{ID: "new", Due: at(0)}, effects("new", "new/1"))
 			return err
@@ -40,6 +40,52 @@ func calls(s storage.Store) []opCase {
 		}},
 		{"List", func(ctx context.Context) error {
 			_, err := s.List(ctx, "", 10)
+			return err
+		}},
+	}
+	if cs, ok := s.(claimStore); ok {
+		cases = append(cases, claimCalls(cs)...)
+	}
+	return cases
+}
+
+// claimCalls returns one call of every method of the claims.
+func claimCalls(s claimStore) []opCase {
+	return []opCase{
+		{"Claim", func(ctx context.Context) error {
+			_, err := s.Claim(ctx, storage.ClaimRequest{Owner: "p", Now: farFuture, TTL: time.Minute, Limit: 10})
+			return err
+		}},
+		{"Acquire", func(ctx context.Context) error {
+			_, err := s.Acquire(ctx, "a", storage.ClaimRequest{Owner: "p", Now: farFuture, TTL: time.Minute})
+			return err
+		}},
+		{"Renew", func(ctx context.Context) error {
+			_, err := s.Renew(ctx, lease1, at(0), time.Minute)
+			return err
+		}},
+		{"Release", func(ctx context.Context) error { return s.Release(ctx, lease1) }},
+		{"Pending", func(ctx context.Context) error {
+			_, err := s.Pending(ctx, lease1, 10)
+			return err
+		}},
+		{"AckLeased", func(ctx context.Context) error { return s.AckLeased(ctx, lease1, "a/1") }},
+		{"Retry", func(ctx context.Context) error {
+			return s.Retry(ctx, lease1, "a/1", storage.RetryState{Attempts: 1, LastError: "x"})
+		}},
+		{"DeadLetter", func(ctx context.Context) error {
+			return s.DeadLetter(ctx, lease1, "a/1", storage.RetryState{Attempts: 1, LastError: "x"})
+		}},
+		{"DeadLetters", func(ctx context.Context) error {
+			_, err := s.DeadLetters(ctx, "", 10)
+			return err
+		}},
+		{"Requeue", func(ctx context.Context) error {
+			_, err := s.Requeue(ctx, "a/1")
+			return err
+		}},
+		{"NextWork", func(ctx context.Context) error {
+			_, err := s.NextWork(ctx, at(0))
 			return err
 		}},
 	}

@@ -3,6 +3,7 @@ package storagetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -18,11 +19,126 @@ import (
 type model struct {
 	instances map[string]storage.Instance // as Load should return them
 	outbox    []storage.Effect            // pending, oldest first
+	dead      []storage.Effect            // dead letters, by ID
+	leases    map[string]*modelLease      // by instance
 }
 
-// pendingID reports whether an effect with the given ID is in the outbox.
+// modelLease is an instance's last lease and whether it is current.
+type modelLease struct {
+	storage.Lease
+	held bool
+}
+
+// pendingID reports whether an effect with the given ID is in the outbox
+// or among the dead letters (where it still holds its ID).
 func (m *model) pendingID(id string) bool {
-	return slices.ContainsFunc(m.outbox, func(e storage.Effect) bool { return e.ID == id })
+	has := func(e storage.Effect) bool { return e.ID == id }
+	return slices.ContainsFunc(m.outbox, has) || slices.ContainsFunc(m.dead, has)
+}
+
+// stored returns effects as the store keeps them: NotBefore normalized,
+// retry state cleared (it is ignored on input).
+func stored(effs []storage.Effect) []storage.Effect {
+	out := make([]storage.Effect, len(effs))
+	for i, e := range effs {
+		e.NotBefore = storage.NormalizeDue(e.NotBefore)
+		e.Attempts, e.LastError, e.Seq = 0, "", 0
+		out[i] = e
+	}
+	return out
+}
+
+// current reports whether l is its instance's current lease.
+func (m *model) current(l storage.Lease) bool {
+	r := m.leases[l.Instance]
+	return r != nil && r.held && r.Token == l.Token
+}
+
+// live reports whether the instance id holds a lease live at now.
+func (m *model) live(id string, now time.Time) bool {
+	r := m.leases[id]
+	return r != nil && r.held && r.Expires.After(now)
+}
+
+// workAt returns when the instance id's work began, if it has work at now.
+func (m *model) workAt(id string, now time.Time) (time.Time, bool) {
+	var first time.Time
+	found := false
+	note := func(t time.Time) {
+		if !t.After(now) && (!found || t.Before(first)) {
+			first, found = t, true
+		}
+	}
+	if d := m.instances[id].Due; !d.IsZero() {
+		note(d)
+	}
+	for _, e := range m.outbox {
+		if e.Instance == id {
+			note(e.NotBefore)
+		}
+	}
+	return first, found
+}
+
+// claimable returns the instances Claim at now must lease, in order.
+func (m *model) claimable(now time.Time, limit int) []string {
+	type work struct {
+		id string
+		at time.Time
+	}
+	var ws []work
+	for id := range m.instances {
+		if at, ok := m.workAt(id, now); ok && !m.live(id, now) {
+			ws = append(ws, work{id, at})
+		}
+	}
+	slices.SortFunc(ws, func(a, b work) int {
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		return strings.Compare(a.id, b.id)
+	})
+	out := make([]string, 0, len(ws))
+	for _, w := range ws[:min(limit, len(ws))] {
+		out = append(out, w.id)
+	}
+	return out
+}
+
+// nextWork is NextWork's answer.
+func (m *model) nextWork(now time.Time) time.Time {
+	var best time.Time
+	for id := range m.instances {
+		at, ok := m.workAt(id, farFuture.AddDate(1, 0, 0))
+		if !ok {
+			continue
+		}
+		if r := m.leases[id]; r != nil && r.held && r.Expires.After(now) && r.Expires.After(at) {
+			at = r.Expires
+		}
+		if !at.After(now) {
+			at = now
+		}
+		if best.IsZero() || at.Before(best) {
+			best = at
+		}
+	}
+	return best
+}
+
+// grant records a lease the store issued, checking that its token grew.
+func (m *model) grant(l storage.Lease) error {
+	r := m.leases[l.Instance]
+	if r != nil && l.Token <= r.Token {
+		return fmt.Errorf("lease of %q has token %d, not more than the earlier %d", l.Instance, l.Token, r.Token)
+	}
+	m.leases[l.Instance] = &modelLease{Lease: l, held: true}
+	return nil
+}
+
+// effectOf returns the index in the outbox of the effect id of instance.
+func (m *model) effectOf(instance, id string) int {
+	return slices.IndexFunc(m.outbox, func(e storage.Effect) bool { return e.ID == id && e.Instance == instance })
 }
 
 // create returns the error Create must fail with (nil if it must succeed)
@@ -45,7 +161,7 @@ func (m *model) create(inst storage.Instance, effs []storage.Effect) error {
 	inst.Version = 1
 	inst.Due = storage.NormalizeDue(inst.Due)
 	m.instances[inst.ID] = inst
-	m.outbox = append(m.outbox, effs...)
+	m.outbox = append(m.outbox, stored(effs)...)
 	return nil
 }
 
@@ -57,6 +173,9 @@ func (m *model) commit(c storage.Commit) error {
 	old, ok := m.instances[c.Instance.ID]
 	if !ok {
 		return storage.ErrNotFound
+	}
+	if c.Lease != nil && !m.current(*c.Lease) {
+		return storage.ErrFenced
 	}
 	if old.Version != c.Expect {
 		return storage.ErrConflict
@@ -70,7 +189,7 @@ func (m *model) commit(c storage.Commit) error {
 	inst.Version = old.Version + 1
 	inst.Due = storage.NormalizeDue(inst.Due)
 	m.instances[inst.ID] = inst
-	m.outbox = append(m.outbox, c.Effects...)
+	m.outbox = append(m.outbox, stored(c.Effects)...)
 	return nil
 }
 
@@ -140,14 +259,31 @@ func genInstance(t *rapid.T, id string) storage.Instance {
 	}
 }
 
-// genEffects draws up to three effects of instance; sometimes two share an ID.
+// genEffects draws up to three effects of instance; sometimes two share an
+// ID, some have a NotBefore, and some carry retry state the store must
+// ignore.
 func genEffects(t *rapid.T, instance string) []storage.Effect {
 	ids := rapid.SliceOfN(genEffectID, 0, 3).Draw(t, "effects")
 	effs := make([]storage.Effect, len(ids))
 	for i, id := range ids {
 		effs[i] = storage.Effect{ID: id, Instance: instance, Data: genData.Draw(t, "effect data")}
+		if rapid.IntRange(0, 3).Draw(t, "not before") == 0 {
+			effs[i].NotBefore = genTime.Draw(t, "not before")
+		}
+		if rapid.IntRange(0, 7).Draw(t, "junk") == 0 {
+			effs[i].Attempts, effs[i].LastError, effs[i].Seq = 3, "ignored", 99
+		}
 	}
 	return effs
+}
+
+// genRetry draws a retry state.
+func genRetry(t *rapid.T) storage.RetryState {
+	return storage.RetryState{
+		Attempts:  rapid.Uint32Range(0, 5).Draw(t, "attempts"),
+		NotBefore: genDue.Draw(t, "not before"),
+		LastError: rapid.SampledFrom([]string{"", "timeout", "refused"}).Draw(t, "last error"),
+	}
 }
 
 // testModel runs random sequences of operations against a store and the
@@ -161,7 +297,19 @@ func testModel(t *testing.T, open opener) {
 			}
 		})
 		ctx := context.Background()
-		m := &model{instances: make(map[string]storage.Instance)}
+		m := &model{instances: make(map[string]storage.Instance), leases: make(map[string]*modelLease)}
+		// now is the claimers' clock: it moves forward by steps that make
+		// leases expire and effects become ready. issued is every lease
+		// the store handed out, current or stale, for fenced calls.
+		now := base.Add(-2 * time.Second)
+		var issued []storage.Lease
+		genLease := func(rt *rapid.T) storage.Lease {
+			if len(issued) == 0 || rapid.IntRange(0, 9).Draw(rt, "unknown lease") == 0 {
+				return storage.Lease{Instance: genInstanceID.Draw(rt, "lease instance"), Token: rapid.Uint64Range(1, 3).Draw(rt, "token")}
+			}
+			return rapid.SampledFrom(issued).Draw(rt, "lease")
+		}
+		genTTL := rapid.SampledFrom([]time.Duration{time.Microsecond, 500 * time.Millisecond, time.Second, 3 * time.Second})
 
 		// checkErr compares an error with the model's verdict.
 		checkErr := func(rt *rapid.T, op string, err, want error) {
@@ -192,6 +340,11 @@ func testModel(t *testing.T, open opener) {
 					expect = cur.Version // usually commit on top of the current version
 				}
 				c := storage.Commit{Instance: inst, Expect: expect, Effects: genEffects(rt, inst.ID)}
+				if hasClaims(s) && !storeClock(s) && rapid.Bool().Draw(rt, "fenced") {
+					l := genLease(rt)
+					l.Instance = inst.ID
+					c.Lease = &l
+				}
 				want := m.commit(c)
 				v, err := s.Commit(ctx, c)
 				checkErr(rt, "Commit", err, want)
@@ -245,9 +398,10 @@ func testModel(t *testing.T, open opener) {
 			},
 			"": func(rt *rapid.T) {
 				want := state{
-					Instances: m.list("", all),
-					Outbox:    m.outbox,
-					Due:       m.due(farFuture, all),
+					Instances:   m.list("", all),
+					Outbox:      m.outbox,
+					Due:         m.due(farFuture, all),
+					DeadLetters: m.dead,
 				}
 				got := snapshot(rt, s)
 				if d := diff(want.Due, got.Due); d != "" {
@@ -258,6 +412,9 @@ func testModel(t *testing.T, open opener) {
 				}
 			},
 		}
+		if hasClaims(s) && !storeClock(s) {
+			addClaimActions(actions, &s, m, &now, &issued, genLease, genTTL, checkErr)
+		}
 		if open.reopen != nil {
 			// Close and reopen: the "" check that follows compares the
 			// reopened store, due index included, with the model.
@@ -265,4 +422,182 @@ func testModel(t *testing.T, open opener) {
 		}
 		rt.Repeat(actions)
 	})
+}
+
+// addClaimActions adds the claims operations to the state-machine test.
+// They set the time, so stores with their own clock skip them.
+func addClaimActions(actions map[string]func(*rapid.T), sp *storage.Store, m *model, now *time.Time,
+	issued *[]storage.Lease, genLease func(*rapid.T) storage.Lease, genTTL *rapid.Generator[time.Duration],
+	checkErr func(*rapid.T, string, error, error)) {
+	ctx := context.Background()
+	st := func() claimStore { return (*sp).(claimStore) } // reopening replaces the store
+	actions["tick"] = func(rt *rapid.T) {
+		*now = now.Add(rapid.SampledFrom([]time.Duration{0, time.Microsecond, 499 * time.Millisecond, time.Second, 2 * time.Second}).Draw(rt, "tick"))
+	}
+	actions["claim"] = func(rt *rapid.T) {
+		req := storage.ClaimRequest{Owner: "p", Now: *now, TTL: genTTL.Draw(rt, "ttl"), Limit: genLimit.Draw(rt, "limit")}
+		want := m.claimable(*now, req.Limit)
+		got, err := st().Claim(ctx, req)
+		if err != nil {
+			rt.Fatalf("Claim: %v", err)
+		}
+		if d := diff(want, leased(got)); d != "" {
+			rt.Fatalf("Claim at %v (-want +got):\n%s", *now, d)
+		}
+		for _, l := range got {
+			if !l.Expires.Equal(storage.NormalizeDue(now.Add(req.TTL))) || l.Owner != req.Owner {
+				rt.Fatalf("Claim returned %+v, want expiry %v", l, storage.NormalizeDue(now.Add(req.TTL)))
+			}
+			if err := m.grant(l); err != nil {
+				rt.Fatalf("Claim: %v", err)
+			}
+			*issued = append(*issued, l)
+		}
+	}
+	actions["acquire"] = func(rt *rapid.T) {
+		id := genInstanceID.Draw(rt, "id")
+		req := storage.ClaimRequest{Owner: "q", Now: *now, TTL: genTTL.Draw(rt, "ttl")}
+		l, err := st().Acquire(ctx, id, req)
+		switch _, ok := m.instances[id]; {
+		case !ok:
+			checkErr(rt, "Acquire", err, storage.ErrNotFound)
+		case m.live(id, *now):
+			checkErr(rt, "Acquire", err, storage.ErrLeased)
+		default:
+			checkErr(rt, "Acquire", err, nil)
+			if l.Instance != id || !l.Expires.Equal(storage.NormalizeDue(now.Add(req.TTL))) {
+				rt.Fatalf("Acquire(%q) = %+v", id, l)
+			}
+			if err := m.grant(l); err != nil {
+				rt.Fatalf("Acquire: %v", err)
+			}
+			*issued = append(*issued, l)
+		}
+	}
+	actions["renew"] = func(rt *rapid.T) {
+		l := genLease(rt)
+		ttl := genTTL.Draw(rt, "ttl")
+		got, err := st().Renew(ctx, l, *now, ttl)
+		if !m.current(l) || !m.live(l.Instance, *now) {
+			checkErr(rt, "Renew", err, storage.ErrFenced)
+			return
+		}
+		checkErr(rt, "Renew", err, nil)
+		r := m.leases[l.Instance]
+		r.Expires = storage.NormalizeDue(now.Add(ttl))
+		if got.Token != l.Token || !got.Expires.Equal(r.Expires) {
+			rt.Fatalf("Renew = %+v, want token %d until %v", got, l.Token, r.Expires)
+		}
+	}
+	actions["release"] = func(rt *rapid.T) {
+		l := genLease(rt)
+		err := st().Release(ctx, l)
+		if !m.current(l) {
+			checkErr(rt, "Release", err, storage.ErrFenced)
+			return
+		}
+		checkErr(rt, "Release", err, nil)
+		m.leases[l.Instance].held = false
+	}
+	actions["pending"] = func(rt *rapid.T) {
+		l := genLease(rt)
+		limit := genLimit.Draw(rt, "limit")
+		got, err := st().Pending(ctx, l, limit)
+		if !m.current(l) {
+			checkErr(rt, "Pending", err, storage.ErrFenced)
+			return
+		}
+		checkErr(rt, "Pending", err, nil)
+		var want []storage.Effect
+		for _, e := range m.outbox {
+			if e.Instance == l.Instance && len(want) < limit {
+				want = append(want, e)
+			}
+		}
+		if d := diff(want, got); d != "" {
+			rt.Fatalf("Pending(%q, %d) (-want +got):\n%s", l.Instance, limit, d)
+		}
+	}
+	actions["ack leased"] = func(rt *rapid.T) {
+		l := genLease(rt)
+		ids := rapid.SliceOfN(genEffectID, 0, 3).Draw(rt, "ids")
+		err := st().AckLeased(ctx, l, ids...)
+		if !m.current(l) {
+			checkErr(rt, "AckLeased", err, storage.ErrFenced)
+			return
+		}
+		checkErr(rt, "AckLeased", err, nil)
+		m.outbox = slices.DeleteFunc(m.outbox, func(e storage.Effect) bool {
+			return e.Instance == l.Instance && slices.Contains(ids, e.ID)
+		})
+	}
+	retryOrDead := func(dead bool) func(*rapid.T) {
+		return func(rt *rapid.T) {
+			l := genLease(rt)
+			id := genEffectID.Draw(rt, "id")
+			r := genRetry(rt)
+			var err error
+			if dead {
+				err = st().DeadLetter(ctx, l, id, r)
+			} else {
+				err = st().Retry(ctx, l, id, r)
+			}
+			i := m.effectOf(l.Instance, id)
+			switch {
+			case !m.current(l):
+				checkErr(rt, "Retry/DeadLetter", err, storage.ErrFenced)
+				return
+			case i < 0:
+				checkErr(rt, "Retry/DeadLetter", err, storage.ErrNotFound)
+				return
+			}
+			checkErr(rt, "Retry/DeadLetter", err, nil)
+			e := &m.outbox[i]
+			e.Attempts, e.NotBefore, e.LastError = r.Attempts, storage.NormalizeDue(r.NotBefore), r.LastError
+			if dead {
+				m.dead = append(m.dead, *e)
+				slices.SortFunc(m.dead, func(a, b storage.Effect) int { return strings.Compare(a.ID, b.ID) })
+				m.outbox = slices.Delete(m.outbox, i, i+1)
+			}
+		}
+	}
+	actions["retry"] = retryOrDead(false)
+	actions["dead letter"] = retryOrDead(true)
+	actions["requeue"] = func(rt *rapid.T) {
+		ids := rapid.SliceOfN(genEffectID, 0, 3).Draw(rt, "ids")
+		want := 0
+		for _, id := range ids {
+			i := slices.IndexFunc(m.dead, func(e storage.Effect) bool { return e.ID == id })
+			if i < 0 {
+				continue
+			}
+			e := m.dead[i]
+			e.Attempts, e.NotBefore = 0, time.Time{}
+			m.outbox = append(m.outbox, e)
+			m.dead = slices.Delete(m.dead, i, i+1)
+			want++
+		}
+		n, err := st().Requeue(ctx, ids...)
+		if err != nil || n != want {
+			rt.Fatalf("Requeue(%q) = %d, %v, want %d", ids, n, err, want)
+		}
+	}
+	actions["dead letters"] = func(rt *rapid.T) {
+		after := rapid.SampledFrom([]string{"", "e1", "e5", "e9"}).Draw(rt, "after")
+		limit := genLimit.Draw(rt, "limit")
+		var want []storage.Effect
+		for _, e := range m.dead {
+			if e.ID > after && len(want) < limit {
+				want = append(want, e)
+			}
+		}
+		if d := diff(want, mustDeadLetters(rt, st(), after, limit)); d != "" {
+			rt.Fatalf("DeadLetters(%q, %d) (-want +got):\n%s", after, limit, d)
+		}
+	}
+	actions["next work"] = func(rt *rapid.T) {
+		if got, want := mustNextWork(rt, st(), *now), m.nextWork(*now); !got.Equal(want) {
+			rt.Fatalf("NextWork(%v) = %v, want %v", *now, got, want)
+		}
+	}
 }

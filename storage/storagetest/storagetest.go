@@ -35,6 +35,16 @@
 // and which can go wrong only on disk (lost on a crash, not rebuilt, rebuilt
 // from stale data) while every check in one process passes.
 //
+// The claims tests ([storage.Claims]) check that only instances with work
+// are claimed, that an instance has one live lease at a time, expiry and
+// takeover, that fence tokens only grow (across reopening too), that every
+// fenced write with a stale lease fails with [storage.ErrFenced] and writes
+// nothing, retry state, NotBefore, dead letters and NextWork. Adapters that
+// can open their data twice (a database server) should pass [WithShared]:
+// the suite then races two stores on the same data for the same work. Tests
+// that set the time skip stores whose own clock decides
+// ([storage.Clocked]).
+//
 // It performs a few thousand writes. Adapters whose durable writes are slow
 // may relax syncing in the store they open for the suite. The rapid flags
 // (-rapid.checks, -rapid.steps, -rapid.seed) tune the state-machine test.
@@ -85,10 +95,25 @@ func WithReopen(reopen func(t *testing.T, s storage.Store) storage.Store) Option
 	return func(o *opener) { o.reopen = reopen }
 }
 
+// WithShared lets the suite open a second store over the data of a first,
+// as a second process opens the same database. share must return a new
+// store, open on the same data as first (which open returned), and arrange
+// with t.Cleanup for it to be released; closing either must leave the
+// other usable until the test ends.
+//
+// With it, the suite checks claims across the two stores: they race for
+// the same work, and each sees the other's leases and fenced writes. An
+// adapter that cannot open its data twice (bbolt locks its file) omits it
+// and those tests are skipped.
+func WithShared(share func(t *testing.T, first storage.Store) storage.Store) Option {
+	return func(o *opener) { o.share = share }
+}
+
 // opener opens stores for a test.
 type opener struct {
 	open   func(t *testing.T) storage.Store
 	reopen func(t *testing.T, s storage.Store) storage.Store // nil if the adapter gave none
+	share  func(t *testing.T, first storage.Store) storage.Store
 }
 
 // again reopens s if the adapter can, and otherwise returns s.
@@ -147,6 +172,22 @@ var tests = []struct {
 	{"List", testList},
 	{"NoAliasing", testNoAliasing},
 	{"ContextCanceled", testContextCanceled},
+	{"ClaimOnlyWork", testClaimOnlyWork},
+	{"ClaimOrderAndLimit", testClaimOrderAndLimit},
+	{"ClaimExclusive", testClaimExclusive},
+	{"LeaseExpiry", testLeaseExpiry},
+	{"TokensGrow", testTokensGrow},
+	{"Fenced", testFenced},
+	{"FencedCommitErrors", testFencedCommitErrors},
+	{"RetryState", testRetryState},
+	{"NotBefore", testNotBefore},
+	{"DeadLetters", testDeadLetters},
+	{"NextWork", testNextWork},
+	{"ClaimsInvalid", testClaimsInvalid},
+	{"ClaimsAfterReopen", testClaimsAfterReopen},
+	{"ConcurrentClaims", testConcurrentClaims},
+	{"SharedClaims", testSharedClaims},
+	{"SharedTakeover", testSharedTakeover},
 	{"Close", testClose},
 	{"ConcurrentSameVersion", testConcurrentSameVersion},
 	{"ConcurrentRetryLoops", testConcurrentRetryLoops},
