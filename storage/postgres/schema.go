@@ -143,7 +143,7 @@ func MigrationSQL(schema string, from int) (string, error) {
 	fmt.Fprintf(&b, `DO $weft$
 BEGIN
     IF (%s) <> %d THEN
-        RAISE EXCEPTION 'weft: schema %%s is not at version %d', %s;
+        RAISE EXCEPTION 'weft: schema %% is not at version %d', %s;
     END IF;
 END
 $weft$;
