@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"sync/atomic"
+	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/weftflow/weft/storage"
@@ -45,6 +48,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		// pgx redacts the password from the connection string it quotes.
 		return nil, fmt.Errorf("storage: postgres: open: %w: %w", storage.ErrInvalid, err)
 	}
+	pc.ConnConfig.BuildContextWatcherHandler = cancelOnServer
 	pool, err := pgxpool.NewWithConfig(ctx, pc)
 	if err != nil {
 		return nil, fmt.Errorf("storage: postgres: open: %w", err)
@@ -58,9 +62,21 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
+// cancelOnServer makes a canceled context cancel the statement on the server
+// too (pgx's default only stops waiting for it). A statement abandoned by its
+// caller, such as a Commit waiting for a row lock, would otherwise still run,
+// and could commit, after the call returned; with the cancel request it
+// almost never does. The connection is closed if the server has not answered
+// a second later.
+func cancelOnServer(c *pgconn.PgConn) ctxwatch.Handler {
+	return &pgconn.CancelRequestContextWatcherHandler{Conn: c, DeadlineDelay: time.Second}
+}
+
 // OpenPool is [Open] on a pool the caller manages: the store uses it and
 // Close leaves it open. Use it to share one pool between the store and the
-// application, or to configure the pool in code.
+// application, or to configure the pool in code. Open sets the connections'
+// BuildContextWatcherHandler to send the server a cancel request when a
+// context ends; a pool made elsewhere keeps its own setting.
 func OpenPool(ctx context.Context, pool *pgxpool.Pool, opts ...Option) (*Store, error) {
 	cfg, err := newConfig(opts)
 	if err != nil {
