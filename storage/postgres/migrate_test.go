@@ -229,5 +229,12 @@ func TestSchemaNames(t *testing.T) {
 		if !strings.Contains(script, pgx.Identifier{name}.Sanitize()) {
 			t.Errorf("MigrationSQL(%q) does not quote the schema name", name)
 		}
+		// The script from the current version only locks and checks, with
+		// the name in literals too.
+		current, err := postgres.MigrationSQL(name, postgres.SchemaVersion)
+		if err != nil {
+			t.Fatal(err)
+		}
+		exec(t, current)
 	}
 }

@@ -78,15 +78,19 @@ func loadMigrations(fsys fs.FS) ([]migration, error) {
 // quote returns name as a quoted SQL identifier.
 func quote(name string) string { return pgx.Identifier{name}.Sanitize() }
 
-// quoteLiteral returns s as a quoted SQL string literal. s is valid UTF-8
-// without NUL (see ValidateSchemaName), and standard_conforming_strings is on
-// in every supported Postgres, so doubling quotes is enough.
+// quoteLiteral returns s as a quoted SQL string literal, for the operator's
+// script (Open passes the name as a parameter). s is valid UTF-8 without NUL
+// (see ValidateSchemaName), and standard_conforming_strings is on by default
+// since PostgreSQL 9.1, so doubling quotes is enough.
 func quoteLiteral(s string) string { return "'" + strings.ReplaceAll(s, "'", "''") + "'" }
 
-// lockSQL takes the transaction-scoped advisory lock that serializes
-// migrations of one schema across processes.
+// lockQuery takes the transaction-scoped advisory lock that serializes
+// migrations of one schema across processes; $1 is the schema name.
+const lockQuery = "SELECT pg_advisory_xact_lock(hashtext('weft/storage/postgres'), hashtext($1))"
+
+// lockSQL is lockQuery with the schema name as a literal, for scripts.
 func lockSQL(schema string) string {
-	return "SELECT pg_advisory_xact_lock(hashtext('weft/storage/postgres'), hashtext(" + quoteLiteral(schema) + "))"
+	return strings.Replace(lockQuery, "$1", quoteLiteral(schema), 1)
 }
 
 // prologue creates the schema and its version table if they are missing.
@@ -184,8 +188,10 @@ func migrate(ctx context.Context, pool *pgxpool.Pool, schema string) error {
 		return fmt.Errorf("storage: postgres: migrate schema %q: %w", schema, err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	stmts := append([]string{lockSQL(schema)}, prologue(schema)...)
-	for _, stmt := range stmts {
+	if _, err := tx.Exec(ctx, lockQuery, schema); err != nil {
+		return fmt.Errorf("storage: postgres: migrate schema %q: lock: %w", schema, err)
+	}
+	for _, stmt := range prologue(schema) {
 		if _, err := tx.Exec(ctx, stmt); err != nil {
 			return fmt.Errorf("storage: postgres: migrate schema %q: %w", schema, err)
 		}
