@@ -31,7 +31,8 @@ var _ storage.Store = (*Store)(nil)
 
 // Open connects to the database named by dsn (a URL or keyword/value
 // connection string, as [pgxpool.ParseConfig] reads it, pool settings such
-// as pool_max_conns included), brings the schema up to date (unless
+// as pool_max_conns included; an empty dsn uses the PG* environment variables
+// and libpq's defaults), brings the schema up to date (unless
 // [WithoutMigrate]) and returns a store on it. Close closes the connections.
 //
 // Connection errors are returned wrapped; Open fails with [ErrSchemaTooNew]
