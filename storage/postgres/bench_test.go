@@ -1,0 +1,129 @@
+package postgres_test
+
+import (
+	"fmt"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/weftflow/weft/storage"
+	"github.com/weftflow/weft/storage/postgres"
+)
+
+// openBench opens a store on a fresh schema through a pool of at most conns
+// connections.
+func openBench(b *testing.B, conns int32) *postgres.Store {
+	b.Helper()
+	schema := newSchema(b)
+	cfg, err := pgxpool.ParseConfig(dsn())
+	if err != nil {
+		b.Fatal(err)
+	}
+	cfg.MaxConns = conns
+	pool, err := pgxpool.NewWithConfig(b.Context(), cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(pool.Close)
+	s, err := postgres.OpenPool(b.Context(), pool, postgres.WithSchema(schema))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s
+}
+
+// commitLoop commits n times on its own instance, as a host checkpointing a
+// workflow step does: a 200-byte record, a new Due and one 64-byte effect per
+// commit.
+func commitLoop(b *testing.B, s *postgres.Store, id string, next func() bool) {
+	ctx := b.Context()
+	record, payload := make([]byte, 200), make([]byte, 64)
+	inst := storage.Instance{ID: id, Workflow: "bench", Status: "running", Data: record}
+	v, err := s.Create(ctx, inst, nil)
+	if err != nil {
+		b.Error(err)
+		return
+	}
+	effects := []storage.Effect{{Instance: id, Data: payload}}
+	for next() {
+		inst.Due = base.Add(time.Duration(v) * time.Second)
+		effects[0].ID = fmt.Sprintf("%s/%d", id, v+1)
+		if v, err = s.Commit(ctx, storage.Commit{Instance: inst, Expect: v, Effects: effects}); err != nil {
+			b.Error(err)
+			return
+		}
+	}
+}
+
+// BenchmarkCommit measures Commit, one statement per call, from one client
+// on one connection and from 32 goroutines, each on its own instance, on 32
+// connections and on fewer (the goroutines then queue for a connection).
+func BenchmarkCommit(b *testing.B) {
+	b.Run("conns=1", func(b *testing.B) {
+		s := openBench(b, 1)
+		b.ReportAllocs()
+		b.ResetTimer()
+		i := 0
+		commitLoop(b, s, "one", func() bool { i++; return i <= b.N })
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "commits/s")
+	})
+	for _, conns := range []int32{32, 16, 8, 4} {
+		name := "goroutines=32"
+		if conns != 32 {
+			name += fmt.Sprintf(",conns=%d", conns)
+		}
+		b.Run(name, func(b *testing.B) {
+			s := openBench(b, conns)
+			var n atomic.Int64
+			b.ReportAllocs()
+			// RunParallel starts parallelism × GOMAXPROCS goroutines.
+			b.SetParallelism(max(1, 32/runtime.GOMAXPROCS(0)))
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				commitLoop(b, s, fmt.Sprintf("g%d", n.Add(1)), pb.Next)
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "commits/s")
+		})
+	}
+}
+
+// BenchmarkFloor measures what no commit can beat on this machine, for
+// comparison with BenchmarkCommit: a round trip that does nothing
+// ("SELECT 1") and the smallest durable write (a one-row UPDATE in its own
+// transaction, which waits for the WAL flush as every commit does).
+func BenchmarkFloor(b *testing.B) {
+	for _, c := range []struct{ name, sql string }{
+		{"select", "SELECT 1"},
+		{"update", "UPDATE %s.instances SET version = version + 1 WHERE id = 'floor'"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			s := openBench(b, 1)
+			ctx := b.Context()
+			if _, err := s.Create(ctx, storage.Instance{ID: "floor"}, nil); err != nil {
+				b.Fatal(err)
+			}
+			pool, err := pgxpool.New(ctx, dsn())
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer pool.Close()
+			sql := c.sql
+			if c.name == "update" {
+				sql = fmt.Sprintf(sql, pgx.Identifier{s.Schema()}.Sanitize())
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := pool.Exec(ctx, sql); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+		})
+	}
+}

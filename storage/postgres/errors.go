@@ -1,0 +1,77 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/weftflow/weft/storage"
+)
+
+// Errors about the database schema, returned by [Open], [OpenPool] and
+// [Migrate] wrapped with the schema name and both versions. Test for them with
+// [errors.Is].
+var (
+	// ErrSchemaTooNew means the schema was migrated by a newer version of
+	// this package than the running one: its tables may mean something this
+	// binary does not know, so it refuses to touch them. Upgrade the binary.
+	ErrSchemaTooNew = errors.New("schema is newer than this binary")
+
+	// ErrSchemaTooOld means the schema is missing or older than this package
+	// needs, and the store was opened [WithoutMigrate]: apply the SQL of
+	// [MigrationSQL] (or call [Migrate]) first.
+	ErrSchemaTooOld = errors.New("schema is missing or older than this binary")
+)
+
+// Postgres error codes the store tells apart.
+const (
+	codeUniqueViolation = "23505"
+	codeUndefinedTable  = "42P01"
+	codeInvalidSchema   = "3F000"
+)
+
+// pgCode returns the SQLSTATE of err, or "".
+func pgCode(err error) string {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Code
+	}
+	return ""
+}
+
+// isEffectIDTaken reports whether err is the outbox's unique index refusing an
+// effect ID.
+func isEffectIDTaken(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == codeUniqueViolation &&
+		pgErr.ConstraintName == "outbox_effect_id"
+}
+
+// fail wraps an error from the database with the operation (already
+// formatted, as in `commit "a"`). A call made on a closed store reports
+// [storage.ErrClosed]; a call whose ctx ended reports ctx.Err() too, so that
+// errors.Is(err, context.Canceled) holds whatever pgx wrapped.
+func (s *Store) fail(ctx context.Context, op string, err error) error {
+	switch {
+	case s.closed.Load():
+		return fmt.Errorf("storage: %s: %w (%w)", op, storage.ErrClosed, err)
+	case ctx.Err() != nil && !errors.Is(err, ctx.Err()):
+		return fmt.Errorf("storage: %s: %w: %w", op, ctx.Err(), err)
+	}
+	return fmt.Errorf("storage: %s: %w", op, err)
+}
+
+// check checks what every method checks before touching the database: the
+// context, then (after the caller validated its arguments) that the store is
+// open.
+func (s *Store) check(ctx context.Context, op string) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("storage: %s: %w", op, err)
+	}
+	if s.closed.Load() {
+		return fmt.Errorf("storage: %s: %w", op, storage.ErrClosed)
+	}
+	return nil
+}
