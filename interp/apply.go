@@ -33,8 +33,9 @@ type Result struct {
 // [ErrCorrupt], [ErrInternal]; a new state too large to encode matches
 // [codec.ErrTooLarge] (and not ErrCorrupt: nothing stored is damaged). A
 // callback that no thread waits for is refused from meta alone, before the
-// state is decoded, so a state that does not decode gives ErrCorrupt only
-// for events that need it.
+// state is decoded, and a Resume decodes it only once it finds something
+// due, so a state that does not decode gives ErrCorrupt only for events
+// that need it (for a Resume, after [ErrPositionLost] and [ErrNotDue]).
 //
 // Failures of the workflow itself (a Fail statement, a step out of
 // attempts, a panic in a condition) are not errors of Apply: they are
@@ -85,10 +86,11 @@ func apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, erro
 	}
 	if ev.Kind == Start && len(state) == 0 {
 		m.s = t.NewState()
-	} else if m.s, err = decodeState(t, state); err != nil {
-		return Result{}, fmt.Errorf("%w: instance %q: %w", ErrCorrupt, meta.Instance, err)
-	} else {
-		m.clean = true
+	} else if ev.Kind != Resume {
+		// A Resume decodes the state once it knows something is due.
+		if err := m.decode(state); err != nil {
+			return Result{}, err
+		}
 	}
 	if err := m.load(); err != nil {
 		return Result{}, err
@@ -107,6 +109,9 @@ func apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, erro
 		if !m.resume() && !m.upgraded {
 			return Result{}, fmt.Errorf("%w: nothing is due at %v for instance %q", ErrNotDue, ev.Time, meta.Instance)
 		}
+		if err := m.decode(state); err != nil {
+			return Result{}, err
+		}
 	case Callback:
 		if err := m.callback(ev); err != nil {
 			return Result{}, err
@@ -119,6 +124,16 @@ func apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, erro
 	}
 	m.runAll()
 	return m.result()
+}
+
+// decode sets the machine's state to the decoded state.
+func (m *machine) decode(state []byte) error {
+	s, err := decodeState(m.tree, state)
+	if err != nil {
+		return fmt.Errorf("%w: instance %q: %w", ErrCorrupt, m.meta.Instance, err)
+	}
+	m.s, m.clean = s, true
+	return nil
 }
 
 // awaited reports whether a thread waits for callback.

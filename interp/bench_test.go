@@ -1,6 +1,7 @@
 package interp_test
 
 import (
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -147,5 +148,31 @@ func BenchmarkCallbackWithLiveThreads(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkResumeNotDue refuses a Resume that finds nothing due in an
+// instance parked on a timer, as a host polling early does: the refusal
+// needs only the meta.
+func BenchmarkResumeNotDue(b *testing.B) {
+	type w4 struct {
+		Items []string
+		Note  string
+	}
+	def := dsl.MustCompile[w4]("w4", dsl.S(
+		dsl.Step("fill", func(s *w4) error { s.Items, s.Note = []string{"a", "b", "c", "d"}, "filled"; return nil }),
+		dsl.Wait("later", dsl.On("tick", dsl.After(time.Hour))),
+	))
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	r, err := interp.Apply(def, nil, interp.Meta{}, interp.Event{Kind: interp.Start, Time: now, Instance: "w"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	early := interp.Event{Kind: interp.Resume, Time: now.Add(time.Minute)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := interp.Apply(def, r.State, r.Meta, early); !errors.Is(err, interp.ErrNotDue) {
+			b.Fatalf("early Resume: %v, want ErrNotDue", err)
+		}
 	}
 }

@@ -42,3 +42,29 @@ func TestCallbackRefusedBeforeState(t *testing.T) {
 		t.Errorf("awaited callback on a state that does not decode: %v, want ErrCorrupt", err)
 	}
 }
+
+// A Resume with nothing due is refused before the state is decoded, with
+// ErrNotDue whatever the state holds; one that finds a due timer still
+// meets a state that does not decode, and then changes nothing.
+func TestResumeNotDueBeforeState(t *testing.T) {
+	def := dsl.MustCompile[counter]("c", dsl.Wait("w",
+		dsl.On("tick", dsl.After(time.Hour)),
+	))
+	i := start(t, def, nil)
+	early := interp.Event{Kind: interp.Resume, Time: t0.Add(time.Minute)}
+	for _, state := range [][]byte{i.state, {0xff}, nil} {
+		if _, err := interp.Apply(def, state, i.meta, early); !errors.Is(err, interp.ErrNotDue) {
+			t.Errorf("early Resume, state %x: %v, want ErrNotDue", state, err)
+		}
+	}
+	due := interp.Event{Kind: interp.Resume, Time: t0.Add(2 * time.Hour)}
+	for _, state := range [][]byte{{0xff}, {0x81, 0x01}} {
+		if _, err := interp.Apply(def, state, i.meta, due); !errors.Is(err, interp.ErrCorrupt) {
+			t.Errorf("due Resume on state %x that does not decode: %v, want ErrCorrupt", state, err)
+		}
+	}
+	res, err := interp.Apply(def, i.state, i.meta, due)
+	if err != nil || res.Meta.Status != interp.StatusCompleted {
+		t.Fatalf("due Resume: status %v, err %v; want Completed", res.Meta.Status, err)
+	}
+}
