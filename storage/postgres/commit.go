@@ -2,9 +2,11 @@ package postgres
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/weftflow/weft/storage"
@@ -72,7 +74,7 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 	).Scan(&created)
 	switch {
 	case isEffectIDTaken(err):
-		return 0, fmt.Errorf("storage: %s: an effect ID is already in the outbox: %w", op, storage.ErrExists)
+		return 0, fmt.Errorf("storage: %s: %s: %w", op, takenEffect(err), storage.ErrExists)
 	case err != nil:
 		return 0, s.fail(ctx, op, err)
 	case created == 0:
@@ -94,11 +96,6 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 	if err := c.Validate(); err != nil {
 		return 0, err
 	}
-	if c.Lease != nil {
-		// A fenced commit needs the store's leases, which this adapter
-		// does not keep yet (it does not implement storage.Claims).
-		return 0, fmt.Errorf("storage: %s: a fenced commit (Commit.Lease) needs storage.Claims, which the postgres adapter does not implement yet: %w", op, storage.ErrInvalid)
-	}
 	if err := s.check(ctx, op); err != nil {
 		return 0, err
 	}
@@ -111,15 +108,23 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 	ids, data, notBefore := effectColumns(c.Effects)
 	var next, stored pgtype.Int8
 	inst := c.Instance
-	err := s.pool.QueryRow(ctx, s.q.commit,
-		[]byte(id), expect, []byte(inst.Workflow), []byte(inst.Status), dueParam(inst), inst.Data,
-		ids, data, notBefore,
-	).Scan(&next, &stored)
+	args := []any{[]byte(id), expect, []byte(inst.Workflow), []byte(inst.Status), dueParam(inst), inst.Data,
+		ids, data, notBefore}
+	var err error
+	if c.Lease == nil {
+		err = s.pool.QueryRow(ctx, s.q.commit, args...).Scan(&next, &stored)
+	} else {
+		var done bool
+		done, err = s.fencedCommit(ctx, op, *c.Lease, args, &next, &stored)
+		if done {
+			return 0, err
+		}
+	}
 	switch {
 	case isEffectIDTaken(err):
 		// The version matched (the insert runs only after the update), so
 		// ErrExists is the right answer by the contract's order.
-		return 0, fmt.Errorf("storage: %s: an effect ID is already in the outbox: %w", op, storage.ErrExists)
+		return 0, fmt.Errorf("storage: %s: %s: %w", op, takenEffect(err), storage.ErrExists)
 	case err != nil:
 		return 0, s.fail(ctx, op, err)
 	case next.Valid:
@@ -132,6 +137,43 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 		return 0, fmt.Errorf("storage: %s: %w (expected %d, changed by a concurrent commit)", op, storage.ErrConflict, c.Expect)
 	}
 	return 0, fmt.Errorf("storage: %s: %w (expected %d, stored %d)", op, storage.ErrConflict, c.Expect, stored.Int64)
+}
+
+// fencedCommit runs the commit statement in a transaction that first holds
+// the lease row FOR SHARE (see Store.fence), so that a takeover cannot slip
+// between the fence check and the write. It reports done with the error to
+// return when the fence decided (ErrNotFound, ErrFenced, a failed commit),
+// and otherwise the statement's outcome, for Commit to read as unfenced.
+func (s *Store) fencedCommit(ctx context.Context, op string, l storage.Lease, args []any, next, stored *pgtype.Int8) (done bool, err error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return true, s.fail(ctx, op, err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if leased, err := s.fence(ctx, tx, op, l); err != nil {
+		if errors.Is(err, storage.ErrFenced) && !leased {
+			// Only instances that exist were ever leased: ErrNotFound
+			// comes first.
+			var one int
+			switch err := tx.QueryRow(ctx, s.cq.exists, []byte(l.Instance)).Scan(&one); {
+			case errors.Is(err, pgx.ErrNoRows):
+				return true, fmt.Errorf("storage: %s: instance %w", op, storage.ErrNotFound)
+			case err != nil:
+				return true, s.fail(ctx, op, err)
+			}
+		}
+		return true, err
+	}
+	if err := tx.QueryRow(ctx, s.q.commit, args...).Scan(next, stored); err != nil {
+		return false, err
+	}
+	if !next.Valid {
+		return false, nil // nothing written: Commit reports why
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return true, s.fail(ctx, op, err)
+	}
+	return false, nil
 }
 
 // effectColumns returns the IDs, payloads and not-before times of effects

@@ -2,8 +2,10 @@ package postgres
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
 
@@ -47,6 +49,23 @@ func isEffectIDTaken(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && pgErr.Code == codeUniqueViolation &&
 		pgErr.ConstraintName == "outbox_effect_id"
+}
+
+// takenEffect describes the effect ID that err, the outbox's unique index
+// refusing one, names in its detail ("Key (id)=(\x612f31) already
+// exists."), and falls back to a description without the ID.
+func takenEffect(err error) string {
+	const prefix, suffix = `Key (id)=(\x`, `) already exists.`
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		d := pgErr.Detail
+		if strings.HasPrefix(d, prefix) && strings.HasSuffix(d, suffix) {
+			if id, err := hex.DecodeString(d[len(prefix) : len(d)-len(suffix)]); err == nil {
+				return fmt.Sprintf("effect ID %q is already taken (in the outbox or its dead letters)", id)
+			}
+		}
+	}
+	return "an effect ID is already taken (in the outbox or its dead letters)"
 }
 
 // fail wraps an error from the database with the operation (already

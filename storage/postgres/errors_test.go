@@ -62,26 +62,6 @@ func TestExpectBeyondStoredRange(t *testing.T) {
 	}
 }
 
-// TestFencedCommitRefused: the adapter keeps no leases yet, so a commit
-// fenced by one is refused as invalid and writes nothing, rather than
-// applied unfenced.
-func TestFencedCommitRefused(t *testing.T) {
-	t.Parallel()
-	s := openFresh(t)
-	ctx := t.Context()
-	if _, err := s.Create(ctx, storage.Instance{ID: "a"}, nil); err != nil {
-		t.Fatal(err)
-	}
-	l := storage.Lease{Instance: "a", Owner: "p", Token: 1, Expires: time.Now().Add(time.Hour)}
-	_, err := s.Commit(ctx, storage.Commit{Instance: storage.Instance{ID: "a", Data: []byte("x")}, Expect: 1, Lease: &l})
-	if !errors.Is(err, storage.ErrInvalid) {
-		t.Fatalf("fenced Commit: %v, want ErrInvalid", err)
-	}
-	if got, err := s.Load(ctx, "a"); err != nil || got.Version != 1 {
-		t.Fatalf("after a refused commit: %+v, %v", got, err)
-	}
-}
-
 // TestConnectionLost kills the store's server connections: calls fail with
 // a wrapped error, not a sentinel and not a panic, and the store recovers.
 func TestConnectionLost(t *testing.T) {

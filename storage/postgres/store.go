@@ -24,6 +24,7 @@ type Store struct {
 	ownPool bool // Close closes the pool only if Open created it
 	schema  string
 	q       queries
+	cq      claimQueries
 	closed  atomic.Bool
 }
 
@@ -102,7 +103,7 @@ func open(ctx context.Context, pool *pgxpool.Pool, cfg config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{pool: pool, schema: cfg.schema, q: newQueries(quote(cfg.schema))}, nil
+	return &Store{pool: pool, schema: cfg.schema, q: newQueries(quote(cfg.schema)), cq: newClaimQueries(quote(cfg.schema))}, nil
 }
 
 // Schema returns the name of the schema the store keeps its tables in.

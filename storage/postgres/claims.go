@@ -1,0 +1,543 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/weftflow/weft/storage"
+)
+
+var _ storage.Claims = (*Store)(nil)
+
+// Leases live in their own table (migration 3), one row per instance ever
+// leased, kept after release so that tokens only grow. Fenced calls read the
+// lease row FOR SHARE in the transaction of their write, and every grant
+// updates it, so a takeover and a fenced write of the old lease serialize:
+// whichever commits second sees the other. The caller's now decides expiry
+// and readiness (the adapter does not implement storage.Clocked).
+
+// workSQL lists each instance with work at $1 and the time of its earliest
+// work: its due, or its earliest ready effect's not_before (-infinity for an
+// effect ready at once).
+func workSQL(schema string) string {
+	return `SELECT id, min(at) AS at FROM (
+        SELECT id, due AS at FROM ` + schema + `.instances WHERE due IS NOT NULL AND due <= $1::timestamptz
+        UNION ALL
+        SELECT instance, coalesce(not_before, '-infinity') FROM ` + schema + `.outbox
+         WHERE NOT dead AND (not_before IS NULL OR not_before <= $1)
+    ) w GROUP BY id`
+}
+
+// grantSQL issues a lease on the instances of the rows of cand (columns id)
+// that hold no live lease at $1; $2 is the owner, $3 the expiry. The
+// conditional upsert re-reads the lease row after waiting for its lock, so
+// two claimers never both get a lease on one instance.
+func grantSQL(schema string) string {
+	return `INSERT INTO ` + schema + `.leases AS l (instance, owner, token, held, expires)
+    SELECT id, $2::bytea, 1, true, $3::timestamptz FROM cand
+    ON CONFLICT (instance) DO UPDATE
+       SET owner = EXCLUDED.owner, token = l.token + 1, held = true, expires = EXCLUDED.expires
+     WHERE NOT (l.held AND l.expires > $1::timestamptz)
+    RETURNING instance, owner, token, expires`
+}
+
+// claimSQL takes the candidates in work order, locking their instance rows
+// with SKIP LOCKED so that concurrent claimers pass over each other's
+// candidates instead of queuing on them.
+func claimSQL(schema string) string {
+	return `WITH work AS (` + workSQL(schema) + `), cand AS (
+    SELECT i.id, w.at FROM work w JOIN ` + schema + `.instances i ON i.id = w.id
+     WHERE NOT EXISTS (SELECT 1 FROM ` + schema + `.leases l WHERE l.instance = i.id AND l.held AND l.expires > $1)
+     ORDER BY w.at, i.id
+     LIMIT $4
+       FOR NO KEY UPDATE OF i SKIP LOCKED
+), granted AS (` + grantSQL(schema) + `)
+SELECT g.instance, g.owner, g.token, g.expires FROM granted g JOIN cand c ON c.id = g.instance ORDER BY c.at, c.id`
+}
+
+// acquireSQL grants a lease on instance $4 if it exists and holds no live
+// lease.
+func acquireSQL(schema string) string {
+	return `WITH cand AS (SELECT id FROM ` + schema + `.instances WHERE id = $4::bytea)
+` + grantSQL(schema)
+}
+
+func leaseSQL(schema string) string {
+	return "SELECT owner, token, held, expires FROM " + schema + ".leases WHERE instance = $1"
+}
+
+func fenceSQL(schema string) string {
+	return "SELECT token, held FROM " + schema + ".leases WHERE instance = $1 FOR SHARE"
+}
+
+func renewSQL(schema string) string {
+	return "UPDATE " + schema + ".leases SET expires = $4 WHERE instance = $1 AND token = $2 AND held AND expires > $3 RETURNING owner"
+}
+
+func releaseSQL(schema string) string {
+	return "UPDATE " + schema + ".leases SET held = false WHERE instance = $1 AND token = $2 AND held"
+}
+
+// effectColumnsSQL are the columns scanEffect reads, in its order.
+const effectColumnsSQL = "position, id, instance, data, not_before, attempts, last_error"
+
+func pendingSQL(schema string) string {
+	return "SELECT " + effectColumnsSQL + " FROM " + schema + ".outbox WHERE instance = $1 AND NOT dead ORDER BY position LIMIT $2"
+}
+
+func ackLeasedSQL(schema string) string {
+	return "DELETE FROM " + schema + ".outbox WHERE id = ANY($1::bytea[]) AND instance = $2 AND NOT dead"
+}
+
+// retrySQL sets an outbox effect's retry state; $5 makes it a dead letter.
+func retrySQL(schema string) string {
+	return "UPDATE " + schema + ".outbox SET attempts = $3, not_before = $4, last_error = $5, dead = $6 WHERE id = $1 AND instance = $2 AND NOT dead"
+}
+
+func deadLettersSQL(schema string) string {
+	return "SELECT " + effectColumnsSQL + " FROM " + schema + ".outbox WHERE dead AND id > $1 ORDER BY id LIMIT $2"
+}
+
+// requeueSQL moves a dead letter back to the end of the outbox: a new
+// position from the identity, ready at once, attempts reset.
+func requeueSQL(schema string) string {
+	return "UPDATE " + schema + ".outbox SET position = DEFAULT, attempts = 0, not_before = NULL, dead = false WHERE id = $1 AND dead"
+}
+
+// nextWorkSQL returns the earliest time, not before $1, at which an instance
+// has work and no live lease, or NULL if no instance will have work.
+func nextWorkSQL(schema string) string {
+	return `WITH work AS (
+    SELECT id, min(at) AS at FROM (
+        SELECT id, due AS at FROM ` + schema + `.instances WHERE due IS NOT NULL
+        UNION ALL
+        SELECT instance, coalesce(not_before, '-infinity') FROM ` + schema + `.outbox WHERE NOT dead
+    ) w GROUP BY id
+)
+SELECT min(greatest(w.at, l.expires, $1::timestamptz)) FROM work w
+  LEFT JOIN ` + schema + `.leases l ON l.instance = w.id AND l.held AND l.expires > $1`
+}
+
+// claimQueries holds the claims SQL, with the schema name filled in once.
+type claimQueries struct {
+	claim, acquire, lease, fence string
+	renew, release               string
+	pending, ackLeased, retry    string
+	deadLetters, requeue         string
+	nextWork, exists             string
+}
+
+func newClaimQueries(schema string) claimQueries {
+	return claimQueries{
+		claim:       claimSQL(schema),
+		acquire:     acquireSQL(schema),
+		lease:       leaseSQL(schema),
+		fence:       fenceSQL(schema),
+		renew:       renewSQL(schema),
+		release:     releaseSQL(schema),
+		pending:     pendingSQL(schema),
+		ackLeased:   ackLeasedSQL(schema),
+		retry:       retrySQL(schema),
+		deadLetters: deadLettersSQL(schema),
+		requeue:     requeueSQL(schema),
+		nextWork:    nextWorkSQL(schema),
+		exists:      "SELECT 1 FROM " + schema + ".instances WHERE id = $1",
+	}
+}
+
+// timeParam returns t as the database compares it: truncated to the stored
+// precision, which changes no comparison with a stored (truncated) time.
+func timeParam(t time.Time) time.Time { return t.Truncate(storage.DuePrecision).UTC() }
+
+// Claim implements [storage.Claims.Claim] in one statement.
+func (s *Store) Claim(ctx context.Context, req storage.ClaimRequest) ([]storage.Lease, error) {
+	const op = "claim"
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("storage: %s: %w", op, err)
+	}
+	if err := req.Validate(); err != nil {
+		return nil, err
+	}
+	if err := s.check(ctx, op); err != nil {
+		return nil, err
+	}
+	rows, err := s.pool.Query(ctx, s.cq.claim,
+		timeParam(req.Now), []byte(req.Owner), storage.NormalizeDue(req.Now.Add(req.TTL)), req.Limit)
+	if err != nil {
+		return nil, s.fail(ctx, op, err)
+	}
+	defer rows.Close()
+	var out []storage.Lease
+	for rows.Next() {
+		l, err := scanLease(rows)
+		if err != nil {
+			return nil, s.fail(ctx, op, err)
+		}
+		out = append(out, l)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(ctx, op, err)
+	}
+	return out, nil
+}
+
+// scanLease reads a row of instance, owner, token, expires.
+func scanLease(row pgx.Row) (storage.Lease, error) {
+	var (
+		id, owner []byte
+		token     int64
+		expires   time.Time
+	)
+	if err := row.Scan(&id, &owner, &token, &expires); err != nil {
+		return storage.Lease{}, err
+	}
+	return storage.Lease{Instance: string(id), Owner: string(owner), Token: uint64(token), Expires: expires.UTC()}, nil
+}
+
+// Acquire implements [storage.Claims.Acquire].
+func (s *Store) Acquire(ctx context.Context, id string, req storage.ClaimRequest) (storage.Lease, error) {
+	op := fmt.Sprintf("acquire %q", id)
+	if err := ctx.Err(); err != nil {
+		return storage.Lease{}, fmt.Errorf("storage: %s: %w", op, err)
+	}
+	if err := storage.ValidateID(id); err != nil {
+		return storage.Lease{}, err
+	}
+	if err := storage.ValidateTTL(req.TTL); err != nil {
+		return storage.Lease{}, err
+	}
+	if err := s.check(ctx, op); err != nil {
+		return storage.Lease{}, err
+	}
+	l, err := scanLease(s.pool.QueryRow(ctx, s.cq.acquire,
+		timeParam(req.Now), []byte(req.Owner), storage.NormalizeDue(req.Now.Add(req.TTL)), []byte(id)))
+	switch {
+	case err == nil:
+		return l, nil
+	case !errors.Is(err, pgx.ErrNoRows):
+		return storage.Lease{}, s.fail(ctx, op, err)
+	}
+	// No lease issued: the instance is missing or leased.
+	var (
+		owner   []byte
+		token   int64
+		held    bool
+		expires time.Time
+	)
+	err = s.pool.QueryRow(ctx, s.cq.lease, []byte(id)).Scan(&owner, &token, &held, &expires)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return storage.Lease{}, fmt.Errorf("storage: %s: instance %w", op, storage.ErrNotFound)
+	case err != nil:
+		return storage.Lease{}, s.fail(ctx, op, err)
+	}
+	return storage.Lease{}, fmt.Errorf("storage: %s: %w by %q until %v", op, storage.ErrLeased, owner, expires.UTC())
+}
+
+// Renew implements [storage.Claims.Renew].
+func (s *Store) Renew(ctx context.Context, l storage.Lease, now time.Time, ttl time.Duration) (storage.Lease, error) {
+	op := fmt.Sprintf("renew %q", l.Instance)
+	if err := ctx.Err(); err != nil {
+		return storage.Lease{}, fmt.Errorf("storage: %s: %w", op, err)
+	}
+	if err := l.Validate(); err != nil {
+		return storage.Lease{}, err
+	}
+	if err := storage.ValidateTTL(ttl); err != nil {
+		return storage.Lease{}, err
+	}
+	if err := s.check(ctx, op); err != nil {
+		return storage.Lease{}, err
+	}
+	expires := storage.NormalizeDue(now.Add(ttl))
+	var owner []byte
+	err := s.pool.QueryRow(ctx, s.cq.renew, []byte(l.Instance), tokenParam(l.Token), timeParam(now), expires).Scan(&owner)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return storage.Lease{}, fmt.Errorf("storage: %s: lease token %d: %w (not the current lease, or expired)",
+			op, l.Token, storage.ErrFenced)
+	case err != nil:
+		return storage.Lease{}, s.fail(ctx, op, err)
+	}
+	return storage.Lease{Instance: l.Instance, Owner: string(owner), Token: l.Token, Expires: expires}, nil
+}
+
+// tokenParam returns a token as the bigint column holds it; tokens beyond
+// it were never issued, and -1 matches none.
+func tokenParam(t uint64) int64 {
+	if t > 1<<63-1 {
+		return -1
+	}
+	return int64(t)
+}
+
+// Release implements [storage.Claims.Release].
+func (s *Store) Release(ctx context.Context, l storage.Lease) error {
+	op := fmt.Sprintf("release %q", l.Instance)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("storage: %s: %w", op, err)
+	}
+	if err := l.Validate(); err != nil {
+		return err
+	}
+	if err := s.check(ctx, op); err != nil {
+		return err
+	}
+	tag, err := s.pool.Exec(ctx, s.cq.release, []byte(l.Instance), tokenParam(l.Token))
+	if err != nil {
+		return s.fail(ctx, op, err)
+	}
+	if tag.RowsAffected() == 0 {
+		return fmt.Errorf("storage: %s: lease token %d: %w (not the current lease)", op, l.Token, storage.ErrFenced)
+	}
+	return nil
+}
+
+// fence fails with ErrFenced unless l is its instance's current lease, and
+// holds the lease row FOR SHARE until tx ends so that no grant overtakes the
+// write fenced by it. It reports whether the instance has a lease row.
+func (s *Store) fence(ctx context.Context, tx pgx.Tx, op string, l storage.Lease) (bool, error) {
+	var (
+		token int64
+		held  bool
+	)
+	err := tx.QueryRow(ctx, s.cq.fence, []byte(l.Instance)).Scan(&token, &held)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return false, fmt.Errorf("storage: %s: lease token %d: %w (current lease: none)", op, l.Token, storage.ErrFenced)
+	case err != nil:
+		return false, s.fail(ctx, op, err)
+	case !held:
+		return true, fmt.Errorf("storage: %s: lease token %d: %w (current lease: none)", op, l.Token, storage.ErrFenced)
+	case token != tokenParam(l.Token):
+		return true, fmt.Errorf("storage: %s: lease token %d: %w (current lease: token %d)", op, l.Token, storage.ErrFenced, token)
+	}
+	return true, nil
+}
+
+// fenced runs write in a transaction after fencing it with l.
+func (s *Store) fenced(ctx context.Context, op string, l storage.Lease, write func(tx pgx.Tx) error) error {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return s.fail(ctx, op, err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	if _, err := s.fence(ctx, tx, op, l); err != nil {
+		return err
+	}
+	if err := write(tx); err != nil {
+		return err
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return s.fail(ctx, op, err)
+	}
+	return nil
+}
+
+// Pending implements [storage.Claims.Pending].
+func (s *Store) Pending(ctx context.Context, l storage.Lease, limit int) ([]storage.Effect, error) {
+	op := fmt.Sprintf("pending %q", l.Instance)
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("storage: %s: %w", op, err)
+	}
+	if err := l.Validate(); err != nil {
+		return nil, err
+	}
+	if err := storage.ValidateLimit(limit); err != nil {
+		return nil, err
+	}
+	if err := s.check(ctx, op); err != nil {
+		return nil, err
+	}
+	var out []storage.Effect
+	err := s.fenced(ctx, op, l, func(tx pgx.Tx) error {
+		var err error
+		out, err = s.queryEffects(ctx, tx, op, s.cq.pending, []byte(l.Instance), limit)
+		return err
+	})
+	return out, err
+}
+
+// queryer is a pool or a transaction.
+type queryer interface {
+	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
+}
+
+// queryEffects runs a query whose rows are effectColumnsSQL.
+func (s *Store) queryEffects(ctx context.Context, q queryer, op, sql string, args ...any) ([]storage.Effect, error) {
+	rows, err := q.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, s.fail(ctx, op, err)
+	}
+	defer rows.Close()
+	var out []storage.Effect
+	for rows.Next() {
+		e, err := scanEffect(rows)
+		if err != nil {
+			return nil, s.fail(ctx, op, err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, s.fail(ctx, op, err)
+	}
+	return out, nil
+}
+
+// scanEffect reads a row of effectColumnsSQL.
+func scanEffect(row pgx.Row) (storage.Effect, error) {
+	var (
+		pos, attempts                 int64
+		id, instance, data, lastError []byte
+		notBefore                     pgtype.Timestamptz
+	)
+	if err := row.Scan(&pos, &id, &instance, &data, &notBefore, &attempts, &lastError); err != nil {
+		return storage.Effect{}, err
+	}
+	e := storage.Effect{
+		ID: string(id), Instance: string(instance), Data: data, Seq: uint64(pos),
+		Attempts: uint32(attempts), LastError: string(lastError),
+	}
+	if notBefore.Valid {
+		e.NotBefore = storage.NormalizeDue(notBefore.Time)
+	}
+	return e, nil
+}
+
+// AckLeased implements [storage.Claims.AckLeased].
+func (s *Store) AckLeased(ctx context.Context, l storage.Lease, ids ...string) error {
+	op := fmt.Sprintf("ack %q", l.Instance)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("storage: %s: %w", op, err)
+	}
+	if err := l.Validate(); err != nil {
+		return err
+	}
+	if err := s.check(ctx, op); err != nil {
+		return err
+	}
+	return s.fenced(ctx, op, l, func(tx pgx.Tx) error {
+		if len(ids) == 0 {
+			return nil
+		}
+		if _, err := tx.Exec(ctx, s.cq.ackLeased, byteKeys(ids), []byte(l.Instance)); err != nil {
+			return s.fail(ctx, op, err)
+		}
+		return nil
+	})
+}
+
+// byteKeys returns ids as bytea values.
+func byteKeys(ids []string) [][]byte {
+	keys := make([][]byte, len(ids))
+	for i, id := range ids {
+		keys[i] = []byte(id)
+	}
+	return keys
+}
+
+// Retry implements [storage.Claims.Retry].
+func (s *Store) Retry(ctx context.Context, l storage.Lease, id string, r storage.RetryState) error {
+	return s.setRetry(ctx, "retry", l, id, r, false)
+}
+
+// DeadLetter implements [storage.Claims.DeadLetter].
+func (s *Store) DeadLetter(ctx context.Context, l storage.Lease, id string, r storage.RetryState) error {
+	return s.setRetry(ctx, "dead letter", l, id, r, true)
+}
+
+func (s *Store) setRetry(ctx context.Context, verb string, l storage.Lease, id string, r storage.RetryState, dead bool) error {
+	op := fmt.Sprintf("%s %q", verb, l.Instance)
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("storage: %s: %w", op, err)
+	}
+	if err := r.Validate(l, id); err != nil {
+		return err
+	}
+	if err := s.check(ctx, op); err != nil {
+		return err
+	}
+	var notBefore pgtype.Timestamptz
+	if nb := storage.NormalizeDue(r.NotBefore); !nb.IsZero() {
+		notBefore = pgtype.Timestamptz{Time: nb, Valid: true}
+	}
+	return s.fenced(ctx, op, l, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, s.cq.retry, []byte(id), []byte(l.Instance),
+			int64(r.Attempts), notBefore, []byte(r.LastError), dead)
+		switch {
+		case err != nil:
+			return s.fail(ctx, op, err)
+		case tag.RowsAffected() == 0:
+			return fmt.Errorf("storage: %s: effect %q %w in its outbox", op, id, storage.ErrNotFound)
+		}
+		return nil
+	})
+}
+
+// DeadLetters implements [storage.Claims.DeadLetters].
+func (s *Store) DeadLetters(ctx context.Context, after string, limit int) ([]storage.Effect, error) {
+	const op = "dead letters"
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("storage: %s: %w", op, err)
+	}
+	if err := storage.ValidateLimit(limit); err != nil {
+		return nil, err
+	}
+	if err := s.check(ctx, op); err != nil {
+		return nil, err
+	}
+	return s.queryEffects(ctx, s.pool, op, s.cq.deadLetters, []byte(after), limit)
+}
+
+// Requeue implements [storage.Claims.Requeue]: one transaction, one update
+// per ID so that the new positions follow the order of ids.
+func (s *Store) Requeue(ctx context.Context, ids ...string) (int, error) {
+	const op = "requeue"
+	if err := s.check(ctx, op); err != nil {
+		return 0, err
+	}
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	n := 0
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		n = 0
+		for _, id := range ids {
+			tag, err := tx.Exec(ctx, s.cq.requeue, []byte(id))
+			if err != nil {
+				return err
+			}
+			n += int(tag.RowsAffected())
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, s.fail(ctx, op, err)
+	}
+	return n, nil
+}
+
+// NextWork implements [storage.Claims.NextWork].
+func (s *Store) NextWork(ctx context.Context, now time.Time) (time.Time, error) {
+	const op = "next work"
+	if err := s.check(ctx, op); err != nil {
+		return time.Time{}, err
+	}
+	var next pgtype.Timestamptz
+	param := timeParam(now)
+	if err := s.pool.QueryRow(ctx, s.cq.nextWork, param).Scan(&next); err != nil {
+		return time.Time{}, s.fail(ctx, op, err)
+	}
+	switch {
+	case !next.Valid:
+		return time.Time{}, nil
+	case !next.Time.After(param):
+		return now, nil
+	}
+	return next.Time.UTC(), nil
+}
