@@ -73,10 +73,9 @@
 // # Claims
 //
 // [Claims] lets several processes share a store without doing the same
-// work twice. The memory and bolt adapters implement it; the postgres
-// adapter does not yet, and the engine does not use claims yet (both come
-// with the multi-process engine). storagetest checks the claims of every
-// store that implements them.
+// work twice. Every [Store] implements it (memory, bolt and postgres do);
+// the engine does not use claims yet (that comes with the multi-process
+// engine). storagetest checks them.
 //
 // An instance has work at a time now when its Due is set and not after now,
 // or when it has an effect in the outbox (not dead-lettered) whose

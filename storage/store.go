@@ -88,10 +88,11 @@ type Due struct {
 // index. Every method is safe for concurrent use. See the package
 // documentation for the full contract; storagetest.Run checks it.
 //
-// Stores that lease work to processes also implement [Claims] (memory and
-// bolt do); storagetest checks the claims of every store that implements
-// them.
+// Every Store also implements [Claims], so that processes sharing it can
+// lease its work; storagetest checks them.
 type Store interface {
+	Claims
+
 	// Create stores a new instance at version 1 together with its first
 	// effects, atomically, and returns 1. It fails with ErrExists if the ID
 	// is taken or an effect ID is already in the outbox.

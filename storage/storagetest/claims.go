@@ -23,26 +23,11 @@ var (
 	lease1 = storage.Lease{Instance: "a", Owner: "p", Token: 1}
 )
 
-// claimStore is a store that implements the claims.
-type claimStore interface {
-	storage.Store
-	storage.Claims
-}
-
-// claimsOf returns s as a claimStore, or skips t if s has no claims.
-func claimsOf(t *testing.T, s storage.Store) claimStore {
+// claimsOf returns s for a claims test; every store implements the claims
+// (storage.Store embeds storage.Claims).
+func claimsOf(t *testing.T, s storage.Store) storage.Store {
 	t.Helper()
-	cs, ok := s.(claimStore)
-	if !ok {
-		t.Skip("the store does not implement storage.Claims")
-	}
-	return cs
-}
-
-// hasClaims reports whether s implements the claims.
-func hasClaims(s storage.Store) bool {
-	_, ok := s.(claimStore)
-	return ok
+	return s
 }
 
 // storeClock reports whether s decides time with its own clock.
@@ -52,7 +37,7 @@ func storeClock(s storage.Store) bool {
 }
 
 // needCallerClock skips t if s decides time with its own clock.
-func needCallerClock(t *testing.T, s claimStore) {
+func needCallerClock(t *testing.T, s storage.Store) {
 	t.Helper()
 	if storeClock(s) {
 		t.Skip("the store decides time with its own clock (storage.Clocked); this test sets the time")
@@ -66,7 +51,7 @@ func claimReq(owner string, now time.Time, ttl time.Duration, limit int) storage
 	return storage.ClaimRequest{Owner: owner, Now: now, TTL: ttl, Limit: limit}
 }
 
-func mustClaim(t tb, s claimStore, req storage.ClaimRequest) []storage.Lease {
+func mustClaim(t tb, s storage.Store, req storage.ClaimRequest) []storage.Lease {
 	t.Helper()
 	got, err := s.Claim(context.Background(), req)
 	if err != nil {
@@ -86,7 +71,7 @@ func mustClaim(t tb, s claimStore, req storage.ClaimRequest) []storage.Lease {
 	return got
 }
 
-func mustAcquire(t tb, s claimStore, id string, req storage.ClaimRequest) storage.Lease {
+func mustAcquire(t tb, s storage.Store, id string, req storage.ClaimRequest) storage.Lease {
 	t.Helper()
 	l, err := s.Acquire(context.Background(), id, req)
 	if err != nil {
@@ -98,7 +83,7 @@ func mustAcquire(t tb, s claimStore, id string, req storage.ClaimRequest) storag
 	return l
 }
 
-func mustPending(t tb, s claimStore, l storage.Lease) []storage.Effect {
+func mustPending(t tb, s storage.Store, l storage.Lease) []storage.Effect {
 	t.Helper()
 	got, err := s.Pending(context.Background(), l, all)
 	if err != nil {
@@ -108,7 +93,7 @@ func mustPending(t tb, s claimStore, l storage.Lease) []storage.Effect {
 	return got
 }
 
-func mustDeadLetters(t tb, s claimStore, after string, limit int) []storage.Effect {
+func mustDeadLetters(t tb, s storage.Store, after string, limit int) []storage.Effect {
 	t.Helper()
 	got, err := s.DeadLetters(context.Background(), after, limit)
 	if err != nil {
@@ -117,7 +102,7 @@ func mustDeadLetters(t tb, s claimStore, after string, limit int) []storage.Effe
 	return got
 }
 
-func mustNextWork(t tb, s claimStore, now time.Time) time.Time {
+func mustNextWork(t tb, s storage.Store, now time.Time) time.Time {
 	t.Helper()
 	got, err := s.NextWork(context.Background(), now)
 	if err != nil {
@@ -321,7 +306,7 @@ func testTokensGrow(t *testing.T, open opener) {
 // stale returns a lease of id that is no longer current: it claims id,
 // releases it and acquires it again. It returns the stale and the current
 // lease.
-func stale(t *testing.T, s claimStore, id string) (old, cur storage.Lease) {
+func stale(t *testing.T, s storage.Store, id string) (old, cur storage.Lease) {
 	t.Helper()
 	old = mustAcquire(t, s, id, claimReq("zombie", now(), time.Hour, 0))
 	if err := s.Release(context.Background(), old); err != nil {
@@ -394,7 +379,7 @@ func testFenced(t *testing.T, open opener) {
 	wantErr(t, "Commit with a released lease", err, storage.ErrFenced, `"a"`)
 }
 
-func mustCommitLeased(t tb, s claimStore, expect uint64, l storage.Lease, inst storage.Instance, effs ...storage.Effect) {
+func mustCommitLeased(t tb, s storage.Store, expect uint64, l storage.Lease, inst storage.Instance, effs ...storage.Effect) {
 	t.Helper()
 	v, err := s.Commit(context.Background(), storage.Commit{Instance: inst, Expect: expect, Effects: effs, Lease: &l})
 	if err != nil {
@@ -744,7 +729,7 @@ func testClaimsAfterReopen(t *testing.T, open opener) {
 // (records) and acknowledges the pending effects with its lease, and
 // releases. It fails t if an instance is held twice at once or an effect is
 // performed twice.
-func claimWorkers(t *testing.T, stores []claimStore, perStore int, total int) {
+func claimWorkers(t *testing.T, stores []storage.Store, perStore int, total int) {
 	t.Helper()
 	var (
 		mu        sync.Mutex
@@ -845,7 +830,7 @@ func claimWorkers(t *testing.T, stores []claimStore, perStore int, total int) {
 
 // seedWork creates n instances with three effects each, returning the
 // number of effects.
-func seedWork(t *testing.T, s claimStore, n int) int {
+func seedWork(t *testing.T, s storage.Store, n int) int {
 	t.Helper()
 	for i := range n {
 		id := fmt.Sprintf("i%03d", i)
@@ -858,7 +843,7 @@ func seedWork(t *testing.T, s claimStore, n int) int {
 func testConcurrentClaims(t *testing.T, open opener) {
 	s := claimsOf(t, open.fresh(t))
 	total := seedWork(t, s, 60)
-	claimWorkers(t, []claimStore{s}, 8, total)
+	claimWorkers(t, []storage.Store{s}, 8, total)
 }
 
 // second opens a second store on the data of first, or skips t.
@@ -885,7 +870,7 @@ func testSharedClaims(t *testing.T, open opener) {
 	s := claimsOf(t, open.fresh(t))
 	s2 := claimsOf(t, open.second(t, s))
 	total := seedWork(t, s, 60)
-	claimWorkers(t, []claimStore{s, s2}, 4, total)
+	claimWorkers(t, []storage.Store{s, s2}, 4, total)
 }
 
 // testSharedTakeover: a lease expires in one store and is taken over in

@@ -188,14 +188,10 @@ func snapshot(t tb, s storage.Store) state {
 	}
 }
 
-// deadLettersOf reads every dead letter of s; none for a store without
-// claims.
+// deadLettersOf reads every dead letter of s.
 func deadLettersOf(t tb, s storage.Store) []storage.Effect {
 	t.Helper()
-	if cs, ok := s.(claimStore); ok {
-		return mustDeadLetters(t, cs, "", all)
-	}
-	return nil
+	return mustDeadLetters(t, s, "", all)
 }
 
 // unchanged fails t if s no longer holds before.

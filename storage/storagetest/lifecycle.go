@@ -43,14 +43,11 @@ func calls(s storage.Store) []opCase {
 			return err
 		}},
 	}
-	if cs, ok := s.(claimStore); ok {
-		cases = append(cases, claimCalls(cs)...)
-	}
-	return cases
+	return append(cases, claimCalls(s)...)
 }
 
 // claimCalls returns one call of every method of the claims.
-func claimCalls(s claimStore) []opCase {
+func claimCalls(s storage.Store) []opCase {
 	return []opCase{
 		{"Claim", func(ctx context.Context) error {
 			_, err := s.Claim(ctx, storage.ClaimRequest{Owner: "p", Now: farFuture, TTL: time.Minute, Limit: 10})

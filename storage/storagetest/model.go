@@ -340,7 +340,7 @@ func testModel(t *testing.T, open opener) {
 					expect = cur.Version // usually commit on top of the current version
 				}
 				c := storage.Commit{Instance: inst, Expect: expect, Effects: genEffects(rt, inst.ID)}
-				if hasClaims(s) && !storeClock(s) && rapid.Bool().Draw(rt, "fenced") {
+				if !storeClock(s) && rapid.Bool().Draw(rt, "fenced") {
 					l := genLease(rt)
 					l.Instance = inst.ID
 					c.Lease = &l
@@ -412,7 +412,7 @@ func testModel(t *testing.T, open opener) {
 				}
 			},
 		}
-		if hasClaims(s) && !storeClock(s) {
+		if !storeClock(s) {
 			addClaimActions(actions, &s, m, &now, &issued, genLease, genTTL, checkErr)
 		}
 		if open.reopen != nil {
@@ -430,7 +430,7 @@ func addClaimActions(actions map[string]func(*rapid.T), sp *storage.Store, m *mo
 	issued *[]storage.Lease, genLease func(*rapid.T) storage.Lease, genTTL *rapid.Generator[time.Duration],
 	checkErr func(*rapid.T, string, error, error)) {
 	ctx := context.Background()
-	st := func() claimStore { return (*sp).(claimStore) } // reopening replaces the store
+	st := func() storage.Store { return *sp } // reopening replaces the store
 	actions["tick"] = func(rt *rapid.T) {
 		*now = now.Add(rapid.SampledFrom([]time.Duration{0, time.Microsecond, 499 * time.Millisecond, time.Second, 2 * time.Second}).Draw(rt, "tick"))
 	}
