@@ -2,11 +2,15 @@ package postgres_test
 
 import (
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/weftflow/weft/storage"
+	"github.com/weftflow/weft/storage/postgres"
 )
 
 // TestFencedCommit checks a fenced Commit across two stores on one schema,
@@ -142,5 +146,48 @@ func TestClaimRace(t *testing.T) {
 		if k != 1 {
 			t.Errorf("instance %q leased %d times", id, k)
 		}
+	}
+}
+
+// TestUpgradeToClaims migrates a schema holding data at version 2 (before
+// claims) to the current version: its effects keep their positions, get no
+// retry state, and can be claimed, dead-lettered and requeued.
+func TestUpgradeToClaims(t *testing.T) {
+	t.Parallel()
+	schema := newSchema(t)
+	script, err := postgres.MigrationSQL(schema, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _, ok := strings.Cut(script, "\n-- 0003_claims.sql\n")
+	if !ok {
+		t.Fatalf("no migration 0003_claims.sql in\n%s", script)
+	}
+	q := pgx.Identifier{schema}.Sanitize()
+	exec(t, head+"\n"+
+		"INSERT INTO "+q+".instances (id, version, workflow, status, data) VALUES ('\\x61', 1, '\\x77', '\\x73', NULL);\n"+
+		"INSERT INTO "+q+".outbox (id, instance, data, not_before) VALUES ('\\x612f31', '\\x61', '\\x01', NULL), ('\\x612f32', '\\x61', NULL, '2030-01-01T00:00:00Z');\n"+
+		"COMMIT;\n")
+
+	s := openSchema(t, schema)
+	ctx := t.Context()
+	out, err := s.Outbox(ctx, 10)
+	if err != nil || len(out) != 2 || out[0].ID != "a/1" || out[1].ID != "a/2" || out[0].Seq >= out[1].Seq ||
+		out[0].Attempts != 0 || out[0].LastError != "" || !out[0].NotBefore.IsZero() || out[1].NotBefore.IsZero() {
+		t.Fatalf("outbox after the upgrade: %+v, %v", out, err)
+	}
+	leases, err := s.Claim(ctx, storage.ClaimRequest{Owner: "p", Now: time.Date(2029, 1, 1, 0, 0, 0, 0, time.UTC), TTL: time.Minute, Limit: 5})
+	if err != nil || len(leases) != 1 || leases[0].Instance != "a" || leases[0].Token != 1 {
+		t.Fatalf("claim after the upgrade: %+v, %v", leases, err)
+	}
+	if err := s.DeadLetter(ctx, leases[0], "a/1", storage.RetryState{Attempts: 3, LastError: "down"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.Requeue(ctx, "a/1"); err != nil || n != 1 {
+		t.Fatalf("Requeue: %d, %v", n, err)
+	}
+	out, err = s.Outbox(ctx, 10)
+	if err != nil || len(out) != 2 || out[1].ID != "a/1" || out[1].Seq <= out[0].Seq || out[1].LastError != "down" || out[1].Attempts != 0 {
+		t.Fatalf("outbox after a requeue: %+v, %v", out, err)
 	}
 }
