@@ -127,3 +127,32 @@ func BenchmarkFloor(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkClaim claims and releases one instance among n that each have a
+// ready effect: the cost of finding the earliest work as the outbox grows.
+func BenchmarkClaim(b *testing.B) {
+	for _, n := range []int{100, 10000} {
+		b.Run(fmt.Sprintf("instances=%d", n), func(b *testing.B) {
+			s := openBench(b, 4)
+			ctx := b.Context()
+			for i := range n {
+				id := fmt.Sprintf("i%06d", i)
+				if _, err := s.Create(ctx, storage.Instance{ID: id}, []storage.Effect{{ID: id + "/0", Instance: id}}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			req := storage.ClaimRequest{Owner: "bench", Now: base, TTL: time.Minute, Limit: 1}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				leases, err := s.Claim(ctx, req)
+				if err != nil || len(leases) != 1 {
+					b.Fatalf("Claim: %v, %v", leases, err)
+				}
+				if err := s.Release(ctx, leases[0]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
