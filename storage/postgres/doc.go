@@ -33,6 +33,18 @@
 // instance's effects follow its versions and writes that do not overlap in
 // time are read back in the order they were made.
 //
+// # Claims
+//
+// The store implements [storage.Claims]: leases with fence tokens are rows
+// of a leases table, kept after release so that tokens only grow; Claim is
+// one statement that locks its candidate instances FOR NO KEY UPDATE SKIP
+// LOCKED and grants with a conditional upsert, so two claimers in any
+// processes never lease one instance twice; fenced writes, a fenced Commit
+// included, hold the lease row FOR SHARE in the transaction of the write. A
+// dead letter stays in its outbox row, flagged, keeping its ID taken. The
+// caller's now decides expiry and readiness (the store does not implement
+// [storage.Clocked]): processes sharing a schema need synchronized clocks.
+//
 // # Schema and migrations
 //
 // The schema's SQL ships with the package (migrations/*.sql, embedded).
