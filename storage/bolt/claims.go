@@ -37,22 +37,31 @@ type leaseRecord struct {
 	owner   string
 }
 
-func (r leaseRecord) encode() []byte {
-	b := make([]byte, 0, 2*binary.MaxVarintLen64+len(r.owner))
-	b = binary.AppendUvarint(b, r.token)
-	b = binary.AppendUvarint(b, r.expires)
-	return append(b, r.owner...)
+// The leases and retry buckets store the same shape: two unsigned varints,
+// then the rest of the value as a string.
+
+func encodePair(a, b uint64, rest string) []byte {
+	v := make([]byte, 0, 2*binary.MaxVarintLen64+len(rest))
+	v = binary.AppendUvarint(v, a)
+	v = binary.AppendUvarint(v, b)
+	return append(v, rest...)
 }
 
-func decodeLease(id, v []byte) (leaseRecord, error) {
+func decodePair(v []byte) (a, b uint64, rest string, err error) {
 	r := reader{b: v}
+	a, b = r.uvarint(), r.uvarint()
+	return a, b, string(r.b), r.err
+}
+
+func (r leaseRecord) encode() []byte { return encodePair(r.token, r.expires, r.owner) }
+
+func decodeLease(id, v []byte) (leaseRecord, error) {
 	var l leaseRecord
-	l.token = r.uvarint()
-	l.expires = r.uvarint()
-	if r.err != nil || l.token == 0 || l.expires > maxDueCode {
+	var err error
+	l.token, l.expires, l.owner, err = decodePair(v)
+	if err != nil || l.token == 0 || l.expires > maxDueCode {
 		return leaseRecord{}, fmt.Errorf("bolt: lease of %q: %w", id, ErrCorrupt)
 	}
-	l.owner = string(r.b)
 	return l, nil
 }
 
@@ -72,22 +81,15 @@ type retryRecord struct {
 	lastError string
 }
 
-func (r retryRecord) encode() []byte {
-	b := make([]byte, 0, 2*binary.MaxVarintLen64+len(r.lastError))
-	b = binary.AppendUvarint(b, r.attempts)
-	b = binary.AppendUvarint(b, r.notBefore)
-	return append(b, r.lastError...)
-}
+func (r retryRecord) encode() []byte { return encodePair(r.attempts, r.notBefore, r.lastError) }
 
 func decodeRetry(id, v []byte) (retryRecord, error) {
-	r := reader{b: v}
 	var rr retryRecord
-	rr.attempts = r.uvarint()
-	rr.notBefore = r.uvarint()
-	if r.err != nil || rr.notBefore > maxDueCode || rr.attempts > 1<<32-1 {
+	var err error
+	rr.attempts, rr.notBefore, rr.lastError, err = decodePair(v)
+	if err != nil || rr.notBefore > maxDueCode || rr.attempts > 1<<32-1 {
 		return retryRecord{}, fmt.Errorf("bolt: retry state of effect %q: %w", id, ErrCorrupt)
 	}
-	rr.lastError = string(r.b)
 	return rr, nil
 }
 
