@@ -168,22 +168,7 @@ func (s *Store) Claim(ctx context.Context, req storage.ClaimRequest) ([]storage.
 	}
 	rows, err := s.pool.Query(ctx, s.cq.claim,
 		timeParam(req.Now), []byte(req.Owner), storage.NormalizeDue(req.Now.Add(req.TTL)), req.Limit)
-	if err != nil {
-		return nil, s.fail(ctx, op, err)
-	}
-	defer rows.Close()
-	var out []storage.Lease
-	for rows.Next() {
-		l, err := scanLease(rows)
-		if err != nil {
-			return nil, s.fail(ctx, op, err)
-		}
-		out = append(out, l)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail(ctx, op, err)
-	}
-	return out, nil
+	return collect(ctx, s, op, rows, err, scanLease)
 }
 
 // scanLease reads a row of instance, owner, token, expires.
@@ -371,22 +356,7 @@ type queryer interface {
 // queryEffects runs a query whose rows are effectColumnsSQL.
 func (s *Store) queryEffects(ctx context.Context, q queryer, op, sql string, args ...any) ([]storage.Effect, error) {
 	rows, err := q.Query(ctx, sql, args...)
-	if err != nil {
-		return nil, s.fail(ctx, op, err)
-	}
-	defer rows.Close()
-	var out []storage.Effect
-	for rows.Next() {
-		e, err := scanEffect(rows)
-		if err != nil {
-			return nil, s.fail(ctx, op, err)
-		}
-		out = append(out, e)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail(ctx, op, err)
-	}
-	return out, nil
+	return collect(ctx, s, op, rows, err, scanEffect)
 }
 
 // scanEffect reads a row of effectColumnsSQL.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/weftflow/weft/storage"
 )
 
@@ -42,21 +44,10 @@ func (s *Store) DueBefore(ctx context.Context, t time.Time, limit int) ([]storag
 		t = maxDue
 	}
 	rows, err := s.pool.Query(ctx, s.q.dueBefore, t.Truncate(storage.DuePrecision).UTC(), limit)
-	if err != nil {
-		return nil, s.fail(ctx, op, err)
-	}
-	defer rows.Close()
-	var out []storage.Due
-	for rows.Next() {
+	return collect(ctx, s, op, rows, err, func(row pgx.Row) (storage.Due, error) {
 		var id []byte
 		var at time.Time
-		if err := rows.Scan(&id, &at); err != nil {
-			return nil, s.fail(ctx, op, err)
-		}
-		out = append(out, storage.Due{ID: string(id), At: at.UTC()})
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail(ctx, op, err)
-	}
-	return out, nil
+		err := row.Scan(&id, &at)
+		return storage.Due{ID: string(id), At: at.UTC()}, err
+	})
 }

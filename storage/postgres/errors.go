@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/weftflow/weft/storage"
@@ -93,4 +94,21 @@ func (s *Store) check(ctx context.Context, op string) error {
 		return fmt.Errorf("storage: %s: %w", op, storage.ErrClosed)
 	}
 	return nil
+}
+
+// collect reads every row of a query with scan (pgx.CollectRows), turning a
+// failure of the query or of any row into the store's error for op. An
+// empty result is nil.
+func collect[T any](ctx context.Context, s *Store, op string, rows pgx.Rows, err error, scan func(pgx.Row) (T, error)) ([]T, error) {
+	if err != nil {
+		return nil, s.fail(ctx, op, err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (T, error) { return scan(r) })
+	if err != nil {
+		return nil, s.fail(ctx, op, err)
+	}
+	if len(out) == 0 {
+		return nil, nil
+	}
+	return out, nil
 }

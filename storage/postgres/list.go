@@ -26,20 +26,5 @@ func (s *Store) List(ctx context.Context, after string, limit int) ([]storage.In
 		return nil, err
 	}
 	rows, err := s.pool.Query(ctx, s.q.list, []byte(after), limit)
-	if err != nil {
-		return nil, s.fail(ctx, op, err)
-	}
-	defer rows.Close()
-	var out []storage.Instance
-	for rows.Next() {
-		inst, err := scanInstance(rows)
-		if err != nil {
-			return nil, s.fail(ctx, op, err)
-		}
-		out = append(out, inst)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, s.fail(ctx, op, err)
-	}
-	return out, nil
+	return collect(ctx, s, op, rows, err, scanInstance)
 }
