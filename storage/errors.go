@@ -38,4 +38,10 @@ var (
 	// ErrLeased means another process holds a live lease on the instance
 	// ([Claims.Acquire]).
 	ErrLeased = errors.New("instance leased")
+
+	// ErrOutcomeUnknown means a write was sent but the store cannot tell
+	// whether it took effect (the connection to the database broke during
+	// the commit, or the store failed while the write was in flight).
+	// Reload before retrying: the instance's version says.
+	ErrOutcomeUnknown = errors.New("outcome unknown")
 )

@@ -138,6 +138,7 @@ func WithFullCheck() Option {
 // it is safe for concurrent use.
 type Store struct {
 	db        *bbolt.DB
+	file      *os.File // db's file, for abandon
 	path      string
 	readOnly  bool
 	maxBatch  int
@@ -152,7 +153,9 @@ type Store struct {
 	quit       chan struct{} // closed by Close to stop the writer
 	writerDone chan struct{} // closed by the writer when it stops
 
-	failed atomic.Pointer[error] // the first write failure, if any
+	failed   atomic.Pointer[error] // the first write failure, if any
+	wedged   atomic.Bool           // bbolt panicked in its own transaction code (see wedge)
+	wedgedCh chan struct{}         // closed when wedged is set
 
 	transactions atomic.Uint64
 	writes       atomic.Uint64
@@ -189,7 +192,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 	}
 
 	if o.readOnly {
-		db, err := openDB(path, &o, true, o.tune)
+		db, file, err := openDB(path, &o, true, o.tune)
 		if err != nil {
 			return nil, err
 		}
@@ -202,17 +205,16 @@ func Open(path string, opts ...Option) (*Store, error) {
 				return err
 			})
 		}); err != nil {
-			err = inOpen(path, err)
-			_ = db.Close()
-			return nil, err
+			closeDB(db, file, err)
+			return nil, inOpen(path, err)
 		}
-		return &Store{db: db, path: path, readOnly: true}, nil
+		return &Store{db: db, file: file, path: path, readOnly: true, wedgedCh: make(chan struct{})}, nil
 	}
 
 	// Check an existing file read-only before opening it read-write: bbolt
 	// itself may write to a file when it opens it read-write.
 	if exists && info.Size() > 0 {
-		db, err := openDB(path, &o, true, nil)
+		db, file, err := openDB(path, &o, true, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -227,10 +229,12 @@ func Open(path string, opts ...Option) (*Store, error) {
 				return err
 			})
 		})
-		err = inOpen(path, err)
-		if cerr := db.Close(); err == nil && cerr != nil {
+		if panicked(err) {
+			abandon(file)
+		} else if cerr := db.Close(); err == nil && cerr != nil {
 			err = fmt.Errorf("bolt: open %s: %w", path, cerr)
 		}
+		err = inOpen(path, err)
 		// Claims indexes that disagree with the outbox were left by an
 		// older weft, or read through damage: check every page before
 		// prepareClaims rebuilds them, so a damaged file is refused, never
@@ -243,7 +247,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		}
 	}
 
-	db, err := openDB(path, &o, false, o.tune)
+	db, file, err := openDB(path, &o, false, o.tune)
 	if err != nil {
 		return nil, err
 	}
@@ -274,12 +278,14 @@ func Open(path string, opts ...Option) (*Store, error) {
 		err = syncDir(filepath.Dir(path))
 	}
 	if err != nil {
-		_ = db.Close()
+		closeDB(db, file, err)
 		return nil, err
 	}
 
 	s := &Store{
 		db:         db,
+		file:       file,
+		wedgedCh:   make(chan struct{}),
 		path:       path,
 		maxBatch:   o.maxBatch,
 		ackLinger:  ackLingerFor(o),
@@ -292,7 +298,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 }
 
 // openDB opens the bbolt file and translates bbolt's errors.
-func openDB(path string, o *options, readOnly bool, tune func(*bbolt.Options)) (*bbolt.DB, error) {
+func openDB(path string, o *options, readOnly bool, tune func(*bbolt.Options)) (*bbolt.DB, *os.File, error) {
 	timeout := o.timeout
 	if timeout <= 0 {
 		timeout = time.Nanosecond // bbolt: zero waits forever; this tries once
@@ -312,14 +318,15 @@ func openDB(path string, o *options, readOnly bool, tune func(*bbolt.Options)) (
 		err = checkFile(path, timeout, o.full)
 	}
 	var db *bbolt.DB
+	var file *os.File
 	if err == nil {
-		db, err = guardedOpen(path, bo)
+		db, file, err = guardedOpen(path, bo)
 	}
 	switch {
 	case err == nil:
-		return db, nil
+		return db, file, nil
 	case errors.Is(err, ErrCorrupt), errors.Is(err, ErrNotWeftStore):
-		return nil, inOpen(path, err)
+		return nil, nil, inOpen(path, err)
 	case errors.Is(err, berrors.ErrTimeout):
 		mode := "read-write" // as the caller asked, even for the read-only check
 		if o.readOnly {
@@ -329,13 +336,13 @@ func openDB(path string, o *options, readOnly bool, tune func(*bbolt.Options)) (
 		if o.timeout > 0 {
 			wait = "after waiting " + o.timeout.String()
 		}
-		return nil, fmt.Errorf("bolt: open %s %s: %w (gave up %s): %w",
+		return nil, nil, fmt.Errorf("bolt: open %s %s: %w (gave up %s): %w",
 			path, mode, ErrLocked, wait, err)
 	case errors.Is(err, berrors.ErrInvalid), errors.Is(err, berrors.ErrChecksum), errors.Is(err, berrors.ErrVersionMismatch),
 		!isSystemError(err) && !looksLikeBolt(path):
-		return nil, fmt.Errorf("bolt: open %s: %w: not a bbolt file: %w", path, ErrNotWeftStore, err)
+		return nil, nil, fmt.Errorf("bolt: open %s: %w: not a bbolt file: %w", path, ErrNotWeftStore, err)
 	default:
-		return nil, inOpen(path, err) // checkFile's errors name the file already
+		return nil, nil, inOpen(path, err) // checkFile's errors name the file already
 	}
 }
 
@@ -509,7 +516,14 @@ func (s *Store) Close() error {
 	s.closed = true
 	if !s.readOnly {
 		close(s.quit)
-		<-s.writerDone
+		select {
+		case <-s.writerDone:
+		case <-s.wedgedCh: // the writer may wait for bbolt's locks forever
+		}
+	}
+	if s.wedged.Load() {
+		abandon(s.file)
+		return nil
 	}
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("bolt: close %s: %w", s.path, err)

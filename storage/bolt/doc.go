@@ -150,7 +150,12 @@
 // ErrCorrupt, so damage the check did not look at fails that call, not the
 // process. A write that meets a damaged page fails with ErrCorrupt; if its
 // commit does, the store refuses later writes as after [ErrWriteFailed].
-// Open does not check page accounting or record contents (records are
+// A panic inside bbolt's own transaction code (beginning, committing or
+// rolling back, as when the file's meta pages are damaged under a running
+// store) can leave bbolt's locks held; the store is then wedged: every later
+// call fails with ErrCorrupt at once, a write in flight fails with
+// [storage.ErrOutcomeUnknown], and Close releases the file without waiting
+// for bbolt (its memory map stays until the process ends). Open does not check page accounting or record contents (records are
 // checked as they are read).
 //
 // # Caveats

@@ -40,13 +40,17 @@ type txState struct {
 }
 
 func (s *Store) begin() (w *txState, err error) {
-	tx, err := s.db.Begin(true)
-	if err != nil {
+	if s.wedged.Load() {
+		return nil, s.errWedged()
+	}
+	var tx *bbolt.Tx
+	if err := guard(func() (err error) { tx, err = s.db.Begin(true); return err }); err != nil {
+		s.wedge(err)
 		return nil, err
 	}
 	defer func() {
 		if p := recover(); p != nil { // a damaged page: see guard
-			_ = tx.Rollback()
+			s.rollback(tx)
 			w, err = nil, fmt.Errorf("bolt: %s: %w: bbolt failed reading the file: %v", s.path, ErrCorrupt, p)
 		}
 	}()
@@ -60,7 +64,7 @@ func (s *Store) begin() (w *txState, err error) {
 	}
 	v := w.meta.Get(keySeq)
 	if len(v) != 8 {
-		_ = tx.Rollback()
+		s.rollback(tx)
 		return nil, fmt.Errorf("bolt: %s: %w: bad outbox sequence", s.path, ErrCorrupt)
 	}
 	w.seq = binary.BigEndian.Uint64(v)
@@ -211,18 +215,18 @@ func (s *Store) runBatch(batch []*request) {
 			r.version, r.err = v, err
 		}
 		if aborted >= 0 {
-			_ = w.tx.Rollback()
+			s.rollback(w.tx)
 			live = append(live[:aborted], live[aborted+1:]...)
 			continue
 		}
 		if w.writes == 0 { // every request was rejected: nothing to sync
-			_ = w.tx.Rollback()
+			s.rollback(w.tx)
 			return
 		}
 		err = w.finish()
 		if err != nil {
-			_ = w.tx.Rollback()
-		} else if err = commit(w.tx); err != nil {
+			s.rollback(w.tx)
+		} else if err = s.commit(w.tx); err != nil {
 			// The file may now hold part of the transaction, and bbolt's
 			// view of it is uncertain: refuse further writes.
 			err = s.fail(err)
@@ -260,16 +264,15 @@ func safeApply(r *request, w *txState) (v uint64, err error) {
 
 // commit commits tx. If bbolt panics (rebalancing and spilling read the
 // pages the transaction touched, which may be damaged), it rolls tx back
-// and returns an error wrapping ErrCorrupt.
-func commit(tx *bbolt.Tx) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("%w: bbolt failed while committing: %v", ErrCorrupt, p)
-			defer func() { _ = recover() }() // the rollback may fail the same way
-			_ = tx.Rollback()
-		}
-	}()
-	return tx.Commit()
+// and returns an error wrapping ErrCorrupt; if the rollback panics too, the
+// store is wedged (see wedge).
+func (s *Store) commit(tx *bbolt.Tx) error {
+	err := guard(tx.Commit)
+	if panicked(err) {
+		s.rollback(tx)
+		return fmt.Errorf("%w: bbolt failed while committing: %v", ErrCorrupt, err.(*bboltPanic).p)
+	}
+	return err
 }
 
 // fail records err as the store's write failure and returns it wrapped in
@@ -306,10 +309,28 @@ func (s *Store) write(r *request) (uint64, error) {
 	if err := s.failure(); err != nil {
 		return 0, s.refused(r.op, err)
 	}
+	if s.wedged.Load() {
+		return 0, fmt.Errorf("storage: %s: %w", r.op, s.errWedged())
+	}
 	r.done = make(chan struct{})
-	s.reqs <- r
-	<-r.done // not abandoned on ctx cancellation: the outcome is always known
-	return r.version, r.err
+	select {
+	case s.reqs <- r:
+	case <-s.wedgedCh:
+		return 0, fmt.Errorf("storage: %s: %w", r.op, s.errWedged())
+	}
+	// Not abandoned on ctx cancellation: the outcome is known, except on a
+	// wedged store, whose writer may never answer.
+	select {
+	case <-r.done:
+		return r.version, r.err
+	case <-s.wedgedCh:
+		select {
+		case <-r.done:
+			return r.version, r.err
+		case <-time.After(wedgedGrace):
+			return 0, fmt.Errorf("storage: %s: %w: %w", r.op, storage.ErrOutcomeUnknown, s.errWedged())
+		}
+	}
 }
 
 // encodedEffect is an effect ready to be written.
