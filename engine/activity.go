@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/weftflow/weft/interp"
+	"github.com/weftflow/weft/storage"
 )
 
 type effectIDKey struct{}
@@ -55,7 +56,7 @@ type attempt struct {
 // the state snapshot, with the attempt's timeout, and delivers the result
 // or the error as the callback that resumes the waiting thread. A nil error
 // means the effect is done and may be acknowledged.
-func (e *Engine) runActivity(ctx context.Context, info EffectInfo, oe *outboxEffect) error {
+func (e *Engine) runActivity(ctx context.Context, info EffectInfo, oe *outboxEffect, lease *storage.Lease) error {
 	def, err := e.definitionOf(oe.Workflow, info.Instance)
 	if err != nil {
 		return err
@@ -90,13 +91,13 @@ func (e *Engine) runActivity(ctx context.Context, info EffectInfo, oe *outboxEff
 	if runErr != nil {
 		ev.Payload, ev.Error = nil, attemptError(runErr, actx, oe)
 	}
-	_, err = e.transition(ctx, info.Instance, event(ev))
+	_, err = e.transition(ctx, info.Instance, eventFor{ev: ev, lease: lease})
 	if err != nil && runErr == nil && errors.Is(err, interp.ErrRejected) {
 		// The result does not fit the Call (it did not decode): count it as
 		// a failed attempt, so the Call's retry policy decides, instead of
 		// running the activity again forever.
 		ev.Payload, ev.Error = nil, "result rejected: "+err.Error()
-		_, err = e.transition(ctx, info.Instance, event(ev))
+		_, err = e.transition(ctx, info.Instance, eventFor{ev: ev, lease: lease})
 	}
 	if errors.Is(err, interp.ErrStaleCallback) || errors.Is(err, interp.ErrDuplicateCallback) || errors.Is(err, interp.ErrFinished) {
 		return nil // the instance moved on (canceled, say); the result is not wanted

@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"sync"
 	"sync/atomic"
@@ -41,6 +42,7 @@ type job struct {
 	oe       outboxEffect    // effect, decoded
 	bad      error           // the effect did not decode
 	hot      bool            // handed out by the hot path (see hotPath)
+	lease    *storage.Lease  // the lease it is performed under (leases.go), or nil
 	group    []job           // more hot jobs of the same commit, for the same worker (see handOff)
 }
 
@@ -243,6 +245,9 @@ func (e *Engine) do(ctx context.Context, j job) (progress bool, err error) {
 		progress = err == nil
 	}
 	e.settle(ctx, j, err, hold)
+	if errors.Is(err, errDeadAhead) {
+		return true, nil // dead-lettered with what it waits behind: not a failure
+	}
 	return progress, err
 }
 
@@ -254,7 +259,7 @@ func (e *Engine) recoveredJob(j job, r any) error {
 		id = j.effect.Instance
 	}
 	err := e.recovered(id, j.oe.Workflow, "job", r)
-	e.work.failed(j.key, e.clock.Now(), e.backoff)
+	_, _ = e.work.failed(j.key, e.clock.Now(), e.backoff)
 	return err
 }
 
@@ -269,8 +274,19 @@ func (e *Engine) settle(ctx context.Context, j job, err error, hold time.Time) {
 	if j.effect != nil {
 		e.metrics.Effect(j.oe.Workflow, j.oe.Kind, err)
 	}
+	if errors.Is(err, errDeadAhead) {
+		if e.deadLetterUnleased(ctx, j.effect, 0, err) {
+			e.work.finish(j.key, time.Time{})
+		} else {
+			e.work.finish(j.key, e.clock.Now().Add(e.backoff.max)) // look again later
+		}
+		return
+	}
 	if err != nil {
-		retry := e.work.failed(j.key, e.clock.Now(), e.backoff)
+		retry, failures := e.work.failed(j.key, e.clock.Now(), e.backoff)
+		if j.effect != nil && e.maxAttempts > 0 && failures >= e.maxAttempts && e.deadLetterUnleased(ctx, j.effect, failures, err) {
+			return
+		}
 		e.log.Warn("engine: job failed", "job", j.key.String(), "retry", retry, "err", err)
 		return
 	}
@@ -356,15 +372,21 @@ func (e *Engine) effect(ctx context.Context, j job) error {
 	if j.bad != nil {
 		return j.bad
 	}
+	if err := e.checkDeadAhead(ctx, j); err != nil {
+		return err
+	}
 	oe := &j.oe
 	info := oe.info(j.effect.ID, j.effect.Instance)
+	if j.lease != nil {
+		info.Fence = j.lease.Token
+	}
 	hctx := withEffectID(ctx, info.ID)
 	var err error
 	switch oe.Kind {
 	case interp.Setup, interp.Teardown:
 		err = e.setupOrTeardown(hctx, info)
 	case interp.RunActivity:
-		err = e.runActivity(ctx, info, oe)
+		err = e.runActivity(ctx, info, oe, j.lease)
 	case interp.CancelActivity:
 		e.work.cancel(attemptKey{info.Instance, oe.Callback})
 	case interp.Completed, interp.Failed, interp.Canceled:
@@ -488,8 +510,9 @@ func (w *work) finish(key jobKey, hold time.Time) {
 	}
 }
 
-// failed records a failed job and returns when it may be retried.
-func (w *work) failed(key jobKey, now time.Time, b backoff) time.Time {
+// failed records a failed job and returns when it may be retried and how
+// many times it failed in a row.
+func (w *work) failed(key jobKey, now time.Time, b backoff) (time.Time, int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.finished(key)
@@ -497,7 +520,7 @@ func (w *work) failed(key jobKey, now time.Time, b backoff) time.Time {
 	r.failures++
 	r.next = now.Add(b.delay(r.failures))
 	w.retry[key] = r
-	return r.next
+	return r.next, r.failures
 }
 
 // finished marks a job in flight as finished, once. The caller holds w.mu.

@@ -27,6 +27,10 @@ type Engine struct {
 	metrics Metrics
 	migrate bool // Run calls MigrateAll when it starts
 
+	shared      *leaseConf   // Run and Drain work through leases (leases.go); nil: this process alone
+	maxAttempts int          // tries of an effect before it is dead-lettered; 0: no limit
+	dead        atomic.Int32 // what this engine knows of dead letters in the store (deadletters.go)
+
 	maxPayload int // bytes of an encoded payload or start input
 	maxState   int // bytes of an encoded state
 
@@ -111,18 +115,19 @@ func WithRetryBackoff(initial, maxDelay time.Duration) Option {
 // or [Engine.Drain] (tests).
 func New(store storage.Store, opts ...Option) *Engine {
 	e := &Engine{
-		store:      store,
-		clock:      realClock{},
-		log:        slog.New(slog.DiscardHandler),
-		workers:    128,
-		poll:       time.Second,
-		backoff:    backoff{initial: time.Second, max: time.Minute},
-		metrics:    NopMetrics{},
-		maxPayload: DefaultMaxPayload,
-		maxState:   DefaultMaxState,
-		defs:       map[string]*dsl.Definition{},
-		handlers:   map[string]SetupHandler{},
-		kick:       make(chan struct{}, 1),
+		store:       store,
+		clock:       realClock{},
+		log:         slog.New(slog.DiscardHandler),
+		workers:     128,
+		poll:        time.Second,
+		backoff:     backoff{initial: time.Second, max: time.Minute},
+		metrics:     NopMetrics{},
+		maxPayload:  DefaultMaxPayload,
+		maxState:    DefaultMaxState,
+		maxAttempts: DefaultMaxAttempts,
+		defs:        map[string]*dsl.Definition{},
+		handlers:    map[string]SetupHandler{},
+		kick:        make(chan struct{}, 1),
 	}
 	for _, o := range opts {
 		o(e)

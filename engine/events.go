@@ -224,24 +224,31 @@ const maxChain = 32
 // Send and Deliver do not wait behind a long chain. It reports whether
 // anything was due.
 func (e *Engine) resumeDue(ctx context.Context, id string) (bool, error) {
+	n, err := e.resumeChain(ctx, id, nil)
+	return n > 0, err
+}
+
+// resumeChain is resumeDue, committing under lease if it is not nil; it
+// returns how many transitions it committed.
+func (e *Engine) resumeChain(ctx context.Context, id string, lease *storage.Lease) (int, error) {
 	il, err := e.locks.lock(ctx, id)
 	if err != nil {
-		return false, fmt.Errorf("engine: instance %q: %w", id, err)
+		return 0, fmt.Errorf("engine: instance %q: %w", id, err)
 	}
 	defer e.locks.unlock(id, il)
 	var from *loaded
 	var last loaded // what from points to after the first transition
 	for n := 0; ; n++ {
-		res, next, err := e.transitionLocked(ctx, id, from, event(interp.Event{Kind: interp.Resume}))
+		res, next, err := e.transitionLocked(ctx, id, from, eventFor{ev: interp.Event{Kind: interp.Resume}, lease: lease})
 		if errors.Is(err, interp.ErrNotDue) {
-			return n > 0, nil
+			return n, nil
 		}
 		if err != nil {
-			return n > 0, err
+			return n, err
 		}
 		due := res.Meta.DueTime()
 		if n+1 >= maxChain || due.IsZero() || due.After(e.clock.Now()) || ctx.Err() != nil || e.locks.contended(id) {
-			return true, nil
+			return n + 1, nil
 		}
 		last = next
 		from = &last

@@ -33,6 +33,13 @@ type EffectInfo struct {
 	Attempt uint32
 	At      time.Time
 	Timeout time.Duration
+	// Fence is the fence token of the lease under which the effect is
+	// performed, when the engine works with leases ([WithLeases],
+	// [Engine.RunDue]); 0 otherwise. It grows with every lease of the
+	// instance, so a receiver that has seen a higher token for the
+	// instance may refuse the call: it comes from a process that lost its
+	// lease (a zombie paused past it).
+	Fence uint64
 }
 
 // Decode decodes the effect's Data into v, a pointer.

@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/weftflow/weft/interp"
+	"github.com/weftflow/weft/storage"
 )
 
 // MigrateAll moves every running instance written by an older version of
@@ -41,5 +42,35 @@ func (e *Engine) MigrateAll(ctx context.Context) (int, error) {
 			return n, first
 		}
 		after = page[len(page)-1].ID
+	}
+}
+
+// migrateLock names the lock under which one process at a time migrates
+// on Run (see storage.Locker).
+const migrateLock = "weft.migrate-on-run"
+
+// migrateOnRun is MigrateAll for Run's start: in one process at a time
+// when the store can lock across processes (storage.Locker), so that
+// replicas deployed together do not all migrate the same instances. A
+// process that finds the lock held skips the migration: the holder does
+// it, and instances it has not reached yet migrate at their next event.
+func (e *Engine) migrateOnRun(ctx context.Context) {
+	if lk, ok := e.store.(storage.Locker); ok {
+		l, held, err := lk.TryLock(ctx, migrateLock)
+		if err != nil {
+			e.log.Error("engine: taking the migration lock failed; not migrating", "err", err)
+			return
+		}
+		if !held {
+			e.log.Info("engine: another process is migrating instances")
+			return
+		}
+		defer l.Unlock()
+	}
+	n, err := e.MigrateAll(ctx)
+	if err != nil {
+		e.log.Error("migrating instances of older definition versions", "migrated", n, "err", err)
+	} else if n > 0 {
+		e.log.Info("migrated instances of older definition versions", "migrated", n)
 	}
 }

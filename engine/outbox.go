@@ -61,7 +61,9 @@ func outboxEffects(id, workflow string, effects []interp.Effect) ([]storage.Effe
 		if err != nil {
 			return nil, fmt.Errorf("engine: instance %q: encode %s effect: %w", id, ef.Kind, err)
 		}
-		out = append(out, storage.Effect{ID: ef.ID.String(), Instance: id, Data: data})
+		// The store indexes the not-before time of a retried activity
+		// attempt, so that claimers find it ready without decoding Data.
+		out = append(out, storage.Effect{ID: ef.ID.String(), Instance: id, Data: data, NotBefore: storableDue(ef.At)})
 	}
 	return out, nil
 }

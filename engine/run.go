@@ -34,12 +34,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	}
 	defer e.driving.Store(false)
 	if e.migrate {
-		n, err := e.MigrateAll(ctx)
-		if err != nil {
-			e.log.Error("migrating instances of older definition versions", "migrated", n, "err", err)
-		} else if n > 0 {
-			e.log.Info("migrated instances of older definition versions", "migrated", n)
-		}
+		e.migrateOnRun(ctx)
+	}
+	if e.shared != nil {
+		return e.runShared(ctx)
 	}
 
 	jobs := make(chan job)
@@ -163,6 +161,9 @@ func (e *Engine) Drain(ctx context.Context) error {
 		return ErrRunning
 	}
 	defer e.driving.Store(false)
+	if e.shared != nil {
+		return e.drainShared(ctx)
+	}
 	var errs []error
 	for {
 		if err := ctx.Err(); err != nil {

@@ -52,6 +52,7 @@ func (e *Engine) load(ctx context.Context, id string) (l loaded, err error) {
 type eventFor struct {
 	ev    interp.Event
 	build func(m *interp.Meta) (interp.Event, error)
+	lease *storage.Lease // if set, the commit is fenced by it
 }
 
 // event returns the eventFor of a fixed event.
@@ -136,7 +137,7 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 		op = "commit"
 		hot = e.claimHot(hotBuf[:0], workflow, res.Effects, effects)
 		e.cache.drop(id) // whatever the outcome, only a confirmed record is cached
-		version, err := e.store.Commit(ctx, storage.Commit{Instance: inst, Expect: l.stored.Version, Effects: effects})
+		version, err := e.store.Commit(ctx, storage.Commit{Instance: inst, Expect: l.stored.Version, Effects: effects, Lease: build.lease})
 		if err != nil {
 			e.unclaim(hot)
 			hot = nil
