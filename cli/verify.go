@@ -20,9 +20,10 @@ var verifyCommand = Command{
 definition when there is none): its state decodes into the new state type
 after migrations, every thread position and pending wait resolves, and with
 --schedules N the simulator drives it forward N random times under the new
-definition. Nothing is written: the store is opened read-only, so run it on
-a copy of production data (a bbolt file a running service has open cannot
-be opened; a PostgreSQL store is read in read-only transactions).
+definition. Nothing is written: the store is opened read-only. Verify a
+copy of a bbolt file (a running service's lock excludes readers); a
+PostgreSQL store can be verified in place, in read-only transactions, or on
+a copy to spare production the load.
 
 Instances of a workflow this program has no definition of cannot be
 checked: they are reported with their count per workflow, and they fail
