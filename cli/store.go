@@ -44,8 +44,8 @@ type StoreFlags struct {
 	// missing store is an error and a Postgres schema is never changed.
 	Create bool
 
-	// Timeout is how long a bbolt open waits for the file lock; 0 is one
-	// second.
+	// Timeout is how long a bbolt open waits for the file lock: 0 is one
+	// second, less than 0 does not wait.
 	Timeout time.Duration
 
 	// postgresSet and schemaSet record that the flags were given, even
