@@ -10,17 +10,34 @@
 //
 // # Commands
 //
-//   - inspect --db FILE [ID]: a table of the instances in a bbolt store, or one
-//     instance's state (as JSON, typed when its definition is known) and meta.
-//   - verify --db FILE: check every stored instance against the upgrades.
+//   - inspect STORE [ID]: a table of the instances in a store, with the
+//     number of dead-lettered effects, or one instance's state (as JSON,
+//     typed when its definition is known) and meta; with --dead, the dead
+//     letters (ID, instance, kind, attempts, last error).
+//   - verify STORE: check every stored instance against the upgrades.
 //     Instances of workflows the program has no definition of fail the run,
 //     with their count per workflow, unless --allow-unknown expects them.
-//   - plan --db FILE ID EVENT [PAYLOAD]: one event under today's definition
+//   - plan STORE ID EVENT [PAYLOAD]: one event under today's definition
 //     and under its upgrade, compared field by field.
+//   - requeue STORE EFFECT-ID... (or --all): put dead letters back into the
+//     outbox, through [storage.Claims.Requeue].
 //   - lint [WORKFLOW]: the static checks of package lint.
 //   - vet [PACKAGES]: the nondeterminism analyzer of package vet over Go
 //     packages (the code passed to dsl constructors).
 //   - help [COMMAND], COMMAND --help, and the --version flag.
+//
+// # Stores
+//
+// STORE is --db FILE, a bbolt file, or --postgres DSN with an optional
+// --schema NAME, a PostgreSQL store (package storage/postgres): exactly
+// one of the two. [StoreFlags] defines these flags and opens the store, for
+// the built-in commands and for extra ones. inspect, verify and plan open
+// it read-only: a bbolt file with a shared lock that a running service's
+// lock excludes (work on a copy), a PostgreSQL store in read-only
+// transactions, never migrating its schema. requeue opens it read-write: a
+// bbolt file then needs its service stopped; a PostgreSQL store does not.
+// A store that cannot be opened is a *[StoreError] naming it (without the
+// DSN's password) and saying why.
 //
 // # Arguments
 //

@@ -46,6 +46,7 @@ func ExampleProgram() {
 	//   lint       run the static checks on every definition, and on every upgrade's migration
 	//   paths      list the positions of the pizza workflow
 	//   plan       show what the new definition would do with an event, next to what today's does
+	//   requeue    put dead-lettered effects back into the outbox, to be tried again
 	//   verify     check every stored instance against the new definitions before deploying them
 	//   vet        report nondeterminism in workflow code: clock, randomness, map order, goroutines, globals, I/O
 	//   help       show this help, or a command's
@@ -72,4 +73,37 @@ func ExampleParseFlags() {
 	// Output:
 	// [order-1 order-2 --odd-id] prod.db 5 <nil>
 	// true invalid value "-1" for flag -limit: a count cannot be negative (got -1)
+}
+
+// An extra command that opens its store the way the built-in commands do:
+// --db FILE or --postgres DSN [--schema NAME], read-only here.
+func ExampleStoreFlags() {
+	count := cli.Command{
+		Name:    "count",
+		Summary: "count the instances of a store",
+		Usage:   "--db FILE|--postgres DSN",
+		Help:    "Flags:\n" + cli.StoreUsage,
+		Run: func(ctx context.Context, p *cli.Program, args []string) error {
+			fs := flag.NewFlagSet("count", flag.ContinueOnError)
+			fs.SetOutput(io.Discard)
+			var sf cli.StoreFlags
+			sf.Register(fs)
+			if _, err := cli.ParseFlags(fs, args); err != nil {
+				return err
+			}
+			st, closeStore, err := sf.Open(ctx, true) // a *cli.UsageError, or a *cli.StoreError
+			if err != nil {
+				return err
+			}
+			defer closeStore()
+			insts, err := st.List(ctx, "", 1000)
+			if err != nil {
+				return err
+			}
+			_, err = fmt.Fprintf(p.Stdout, "%d instances in %s\n", len(insts), sf.String())
+			return err
+		},
+	}
+	p := &cli.Program{Name: "orders", Commands: []cli.Command{count}}
+	os.Exit(p.Main(context.Background(), os.Args[1:]))
 }

@@ -14,40 +14,60 @@ import (
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/interp"
-	"github.com/weftflow/weft/storage/bolt"
+	"github.com/weftflow/weft/storage"
 )
 
 var inspectCommand = Command{
 	Name:    "inspect",
 	Summary: "list the instances of a store, or show one instance's state and meta",
-	Usage:   "--db FILE [ID]",
-	Help: `Flags:
-  --db FILE   the bbolt store; opened read-only, so a running process must
-              not hold it (copy the file first)
-  --json      print machine-readable JSON instead of a table
+	Usage:   "--db FILE|--postgres DSN [--dead] [--json] [ID]",
+	Help: `Without ID, a table of the store's instances, and the number of
+dead-lettered effects (effects whose delivery failed too often: they stay
+in the store, out of the outbox, until 'requeue' puts them back). With ID,
+that instance's state (as JSON, typed when the program knows its
+definition) and meta. With --dead, the dead letters instead: ID, instance,
+kind, failed attempts and last error (of instance ID only, when given).
+
+The store is opened read-only. A bbolt file that a running service has
+open cannot be opened (its lock excludes readers): inspect a copy of the
+file. A PostgreSQL store is read in read-only transactions, next to the
+services using it.
+
+Flags:
+` + StoreUsage + `  --dead           list the dead-lettered effects
+  --json           print machine-readable JSON instead of a table
 `,
 	Run: runInspect,
 }
 
 func runInspect(ctx context.Context, p *Program, args []string) error {
 	fs := newFlags("inspect")
-	db := fs.String("db", "", "")
+	var sf StoreFlags
+	sf.Register(fs)
 	asJSON := fs.Bool("json", false, "")
+	dead := fs.Bool("dead", false, "")
 	ids, err := ParseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	switch {
-	case *db == "":
-		return &UsageError{Msg: "--db is required"}
-	case len(ids) > 1:
+	if err := sf.Check(); err != nil {
+		return err
+	}
+	if len(ids) > 1 {
 		return &UsageError{Msg: "at most one instance ID"}
 	}
-	st, err := bolt.Open(*db, bolt.WithReadOnly(), bolt.WithFullCheck(), bolt.WithTimeout(time.Second))
+	st, closeStore, err := sf.Open(ctx, true)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closeStore()
+	if *dead {
+		instance := ""
+		if len(ids) == 1 {
+			instance = ids[0]
+		}
+		return p.deadLetters(ctx, st, instance, *asJSON)
+	}
 	e := engine.New(st)
 	if len(ids) == 1 {
 		inst, err := e.Get(ctx, ids[0])
@@ -90,7 +110,24 @@ func runInspect(ctx context.Context, p *Program, args []string) error {
 	if *asJSON {
 		return writeJSON(p.Stdout, views)
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	claims, ok := st.(storage.Claims)
+	if !ok {
+		return nil // a store without claims keeps no dead letters
+	}
+	n, err := countDeadLetters(ctx, claims)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		_, err = fmt.Fprintln(p.Stdout, "\nno dead letters")
+		return err
+	}
+	_, err = fmt.Fprintf(p.Stdout, "\n%s: list them with '%s inspect --dead', put them back with '%s requeue'\n",
+		plural(n, "dead letter"), p.Name, p.Name)
+	return err
 }
 
 // instanceView is the readable form of an instance, for tables and JSON.

@@ -14,13 +14,12 @@ import (
 	"github.com/weftflow/weft/internal/fielddiff"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/simulate"
-	"github.com/weftflow/weft/storage/bolt"
 )
 
 var planCommand = Command{
 	Name:    "plan",
 	Summary: "show what the new definition would do with an event, next to what today's does",
-	Usage:   "--db FILE ID EVENT [PAYLOAD-JSON]",
+	Usage:   "--db FILE|--postgres DSN ID EVENT [PAYLOAD-JSON]",
 	Help: `EVENT is the name of a custom event or timer the instance waits for,
 "resume" or "cancel". PAYLOAD-JSON is the custom event's payload as JSON
 (field names as in Go). Nothing is written.
@@ -36,26 +35,32 @@ one line per changed field path ("  .Items[0].Qty: 1 -> 3", "+ .Stamped:
 false" for a field only the new state has). List elements that moved read
 [old->new].
 
+The store is opened read-only (a bbolt file that a running service has
+open cannot be: plan on a copy).
+
 Flags:
-  --db FILE   the bbolt store (opened read-only)
-  --at TIME   the event's time, RFC 3339 (default: the timer's deadline for a
-              timer, else now)
-  --json      the plan as JSON
+` + StoreUsage + `  --at TIME         the event's time, RFC 3339 (default: the timer's deadline
+                   for a timer, else now)
+  --json           the plan as JSON
 `,
 	Run: runPlan,
 }
 
 func runPlan(ctx context.Context, p *Program, args []string) error {
 	fs := newFlags("plan")
-	db := fs.String("db", "", "")
+	var sf StoreFlags
+	sf.Register(fs)
 	at := fs.String("at", "", "")
 	asJSON := fs.Bool("json", false, "")
 	pos, err := ParseFlags(fs, args)
 	if err != nil {
 		return err
 	}
-	if *db == "" || len(pos) < 2 || len(pos) > 3 {
-		return &UsageError{Msg: "want --db FILE ID EVENT [PAYLOAD-JSON]"}
+	if err := sf.Check(); err != nil {
+		return err
+	}
+	if len(pos) < 2 || len(pos) > 3 {
+		return &UsageError{Msg: "want ID EVENT [PAYLOAD-JSON]"}
 	}
 	id, event, payload := pos[0], pos[1], ""
 	if len(pos) == 3 {
@@ -67,11 +72,11 @@ func runPlan(ctx context.Context, p *Program, args []string) error {
 			return &UsageError{Msg: "--at: " + err.Error()}
 		}
 	}
-	st, err := bolt.Open(*db, bolt.WithReadOnly(), bolt.WithFullCheck(), bolt.WithTimeout(time.Second))
+	st, closeStore, err := sf.Open(ctx, true)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closeStore()
 	inst, err := engine.New(st).Get(ctx, id)
 	if err != nil {
 		return err

@@ -6,32 +6,31 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/simulate"
 	"github.com/weftflow/weft/storage"
-	"github.com/weftflow/weft/storage/bolt"
 )
 
 var verifyCommand = Command{
 	Name:    "verify",
 	Summary: "check every stored instance against the new definitions before deploying them",
-	Usage:   "--db FILE [--schedules N] [--seed N] [--allow-unknown[=WORKFLOW,...]] [--json] [--all]",
+	Usage:   "--db FILE|--postgres DSN [--schedules N] [--seed N] [--allow-unknown[=WORKFLOW,...]] [--json] [--all]",
 	Help: `For each instance, against the upgrade of its workflow (or today's
 definition when there is none): its state decodes into the new state type
 after migrations, every thread position and pending wait resolves, and with
 --schedules N the simulator drives it forward N random times under the new
-definition. Nothing is written: the store is opened read-only, so run it on
-a copy of production data.
+definition. Nothing is written: the store is opened read-only. Verify a
+copy of a bbolt file (a running service's lock excludes readers); a
+PostgreSQL store can be verified in place, in read-only transactions, or on
+a copy to spare production the load.
 
 Instances of a workflow this program has no definition of cannot be
 checked: they are reported with their count per workflow, and they fail
 the run unless --allow-unknown says they are expected.
 
 Flags:
-  --db FILE        the bbolt store
-  --schedules N    random schedules per running instance (default 0: static checks only)
+` + StoreUsage + `  --schedules N    random schedules per running instance (default 0: static checks only)
   --seed N         seed of the schedules (default 1)
   --allow-unknown  expect instances of workflows this program does not know:
                    all of them, or with =WORKFLOW,... only those (repeatable)
@@ -49,7 +48,8 @@ program does not know and --allow-unknown does not name it.
 
 func runVerify(ctx context.Context, p *Program, args []string) error {
 	fs := newFlags("verify")
-	db := fs.String("db", "", "")
+	var sf StoreFlags
+	sf.Register(fs)
 	schedules := CountFlag(fs, "schedules", 0, "")
 	seed := fs.Uint64("seed", 1, "")
 	asJSON := fs.Bool("json", false, "")
@@ -63,8 +63,11 @@ func runVerify(ctx context.Context, p *Program, args []string) error {
 	switch {
 	case len(rest) > 0 && allow.all:
 		return &UsageError{Msg: fmt.Sprintf("unexpected argument %q (name the expected workflows with '=': --allow-unknown=%s)", rest[0], rest[0])}
-	case *db == "" || len(rest) > 0:
-		return &UsageError{Msg: "want --db FILE and no arguments"}
+	case len(rest) > 0:
+		return &UsageError{Msg: fmt.Sprintf("unexpected arguments %q", rest)}
+	}
+	if err := sf.Check(); err != nil {
+		return err
 	}
 	known := p.workflows()
 	for _, n := range allow.names {
@@ -72,11 +75,11 @@ func runVerify(ctx context.Context, p *Program, args []string) error {
 			return &UsageError{Msg: fmt.Sprintf("--allow-unknown: this program has a definition of workflow %q", n)}
 		}
 	}
-	st, err := bolt.Open(*db, bolt.WithReadOnly(), bolt.WithFullCheck(), bolt.WithTimeout(time.Second))
+	st, closeStore, err := sf.Open(ctx, true)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closeStore()
 	census, err := countByWorkflow(ctx, st)
 	if err != nil {
 		return err

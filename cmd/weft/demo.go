@@ -16,19 +16,32 @@ import (
 	"github.com/weftflow/weft/examples/approval"
 	"github.com/weftflow/weft/examples/pizza"
 	"github.com/weftflow/weft/interp"
-	"github.com/weftflow/weft/storage/bolt"
 )
 
 var demoCommand = cli.Command{
 	Name:    "demo",
-	Summary: "run the example workflows on an embedded bbolt store, with simulated users and a simulated clock",
-	Usage:   "[--db FILE]",
-	Help: `Flags:
-  --db FILE   keep the store in FILE (default: a temporary file, removed at the end);
-              look at it afterwards with 'weft inspect --db FILE'
+	Summary: "run the example workflows on an embedded bbolt store (or PostgreSQL), with simulated users and a simulated clock",
+	Usage:   "[--db FILE | --postgres DSN [--schema NAME]]",
+	Help: `With no flag the demo needs no database: it runs on a temporary bbolt
+file, removed at the end. With --db it keeps the store in FILE; with
+--postgres it runs on a PostgreSQL schema (created if missing; the demo
+refuses one that already holds instances: name a fresh one with --schema).
+Look at the store afterwards with 'weft inspect' and the same flags.
+
+Flags:
+  --db FILE        keep the store in FILE (a new or empty bbolt file)
+  --postgres DSN   run on PostgreSQL: a connection URL or key=value string;
+                   libpq's PG* environment variables and ~/.pgpass fill in
+                   what it leaves out
+  --schema NAME    the Postgres schema (default "weft_demo")
 `,
 	Run: runDemo,
 }
+
+// demoSchema is the Postgres schema of the demo unless --schema names
+// another: not the default "weft", so that a demo cannot mix its instances
+// into a real store.
+const demoSchema = "weft_demo"
 
 // start of the demo's simulated day.
 var demoStart = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
@@ -36,8 +49,8 @@ var demoStart = time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC)
 func runDemo(ctx context.Context, p *cli.Program, args []string) error {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	var db string
-	fs.StringVar(&db, "db", "", "")
+	sf := cli.StoreFlags{Schema: demoSchema, Create: true}
+	sf.Register(fs)
 	rest, err := cli.ParseFlags(fs, args)
 	if err != nil {
 		return err
@@ -45,19 +58,30 @@ func runDemo(ctx context.Context, p *cli.Program, args []string) error {
 	if len(rest) > 0 {
 		return &cli.UsageError{Msg: fmt.Sprintf("unexpected arguments %q", rest)}
 	}
-	if db == "" {
+	if !sf.Named() {
 		dir, err := os.MkdirTemp("", "weft-demo-")
 		if err != nil {
 			return err
 		}
 		defer os.RemoveAll(dir)
-		db = filepath.Join(dir, "demo.db")
+		sf.DB = filepath.Join(dir, "demo.db")
 	}
-	st, err := bolt.Open(db)
+	st, closeStore, err := sf.Open(ctx, false)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closeStore()
+	// The script starts instances under fixed IDs: a store that holds some
+	// already (an earlier demo) would refuse them halfway.
+	if insts, err := st.List(ctx, "", 1); err != nil {
+		return err
+	} else if len(insts) > 0 {
+		return fmt.Errorf("%s already holds instances (%q, ...): run the demo on a new store (another --db file, or --schema)", sf.String(), insts[0].ID)
+	}
+	where := "bbolt file " + sf.DB + " (fsync on)"
+	if sf.DB == "" {
+		where = sf.String()
+	}
 	d := &demo{out: p.Stdout, clock: engine.NewFakeClock(demoStart), versions: map[string]uint64{}}
 	d.e = engine.New(st, engine.WithClock(d.clock), engine.WithFinish(d.finished))
 	if err := d.e.Register(approval.Workflow, pizza.Workflow); err != nil {
@@ -66,11 +90,11 @@ func runDemo(ctx context.Context, p *cli.Program, args []string) error {
 	d.e.Handle("ask-manager", engine.SetupFuncs{SetupFunc: d.askManager, TeardownFunc: d.withdraw})
 	d.e.Handle("confirm-order", engine.SetupFuncs{SetupFunc: d.askConfirm, TeardownFunc: d.withdraw})
 
-	fmt.Fprintf(d.out, "weft demo: workflows approval and pizza on %s (fsync on), simulated clock\n", db)
+	fmt.Fprintf(d.out, "weft demo: workflows approval and pizza on %s, simulated clock\n", where)
 	if err := d.script(ctx); err != nil {
 		return err
 	}
-	return d.summary(ctx, db)
+	return d.summary(ctx, sf.String())
 }
 
 type demo struct {

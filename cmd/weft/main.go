@@ -1,11 +1,14 @@
 // Command weft is weft's command line: a demo of durable workflows on an
-// embedded bbolt store, and tools to inspect a store. It is built with
-// package cli over weft's example workflows, the way a team builds its own
-// tool over its definitions.
+// embedded bbolt store (or PostgreSQL), and tools to inspect a store and
+// requeue its dead letters. It is built with package cli over weft's
+// example workflows, the way a team builds its own tool over its
+// definitions.
 //
 //	go run ./cmd/weft demo                 # run the examples, print progress
 //	go run ./cmd/weft demo --db demo.db    # keep the store
 //	go run ./cmd/weft inspect --db demo.db [ID]
+//	go run ./cmd/weft demo --postgres postgres://postgres@127.0.0.1/test
+//	go run ./cmd/weft inspect --postgres postgres://postgres@127.0.0.1/test --schema weft_demo
 package main
 
 import (

@@ -93,10 +93,16 @@ func TestErrorsAndHelp(t *testing.T) {
 		{[]string{"help"}, 0, "demo", ""},
 		{[]string{"lint"}, 0, `pizza v2: warning: oven: wait "oven" has no timer event`, ""},
 		{[]string{"lint", "nope"}, 1, "", `no workflow named "nope"`},
-		{[]string{"help", "inspect"}, 0, "Usage: weft inspect --db FILE [ID]", ""},
+		{[]string{"help", "inspect"}, 0, "Usage: weft inspect --db FILE|--postgres DSN [--dead] [--json] [ID]", ""},
+		{[]string{"help", "requeue"}, 0, "Usage: weft requeue --db FILE|--postgres DSN (EFFECT-ID... | --all)", ""},
+		{[]string{"help", "demo"}, 0, "Usage: weft demo [--db FILE | --postgres DSN [--schema NAME]]", ""},
 		{nil, 2, "", "Usage: weft COMMAND"},
 		{[]string{"frobnicate"}, 2, "", `unknown command "frobnicate"`},
-		{[]string{"inspect"}, 2, "", "--db is required"},
+		{[]string{"inspect"}, 2, "", "--db FILE or --postgres DSN is required"},
+		{[]string{"requeue", "--all"}, 2, "", "--db FILE or --postgres DSN is required"},
+		{[]string{"demo", "--db", filepath.Join(dir, "d.db"), "--postgres", "postgres://h/d"}, 2, "", "--db and --postgres both name a store: give one"},
+		{[]string{"demo", "--db", filepath.Join(dir, "d.db"), "--schema", "s"}, 2, "", "--schema names a PostgreSQL schema: it goes with --postgres"},
+		{[]string{"demo", "--postgres", "postgres://u:sekret@127.0.0.1:1/d"}, 1, "", "weft demo: cannot reach postgres at u@127.0.0.1:1/d: "},
 		{[]string{"inspect", "--db", filepath.Join(dir, "missing", "x.db")}, 1, "", "weft inspect:"},
 		{[]string{"demo", "extra"}, 2, "", "unexpected arguments"},
 	} {
@@ -145,7 +151,7 @@ func TestVerifyAndPlanOnTheDemoStore(t *testing.T) {
 }
 
 func TestHelpForEveryCommand(t *testing.T) {
-	for _, name := range []string{"demo", "inspect", "lint", "plan", "verify"} {
+	for _, name := range []string{"demo", "inspect", "lint", "plan", "requeue", "verify"} {
 		want := "Usage: weft " + name + " "
 		for _, args := range [][]string{{"help", name}, {name, "--help"}, {name, "-h"}, {name, "-help"}, {"--help", name}} {
 			code, out, errs := run(t, args...)

@@ -1,0 +1,245 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"text/tabwriter"
+	"unicode/utf8"
+
+	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/interp"
+	"github.com/weftflow/weft/storage"
+)
+
+// deadPage is how many dead letters one call reads.
+const deadPage = 500
+
+var requeueCommand = Command{
+	Name:    "requeue",
+	Summary: "put dead-lettered effects back into the outbox, to be tried again",
+	Usage:   "--db FILE|--postgres DSN (EFFECT-ID... | --all)",
+	Help: `A dead letter is an effect whose delivery failed too often: it stays in
+the store, out of the outbox, until it is requeued. 'inspect --dead' lists
+them. Requeue puts the named ones (or with --all every one) back at the end
+of the outbox, ready at once, with their attempts reset to 0 and their last
+error kept, and prints how many it moved.
+
+The store is opened read-write. A PostgreSQL store can be requeued while
+services run on it. A bbolt file cannot: a running service holds its
+file's lock, and requeue then fails saying the file is locked; stop the
+service first (or requeue from inside it, with storage.Claims.Requeue).
+
+Exit status 1 when a named ID is not a dead letter (already requeued,
+acknowledged, or mistyped); the others are requeued all the same.
+
+Flags:
+` + StoreUsage + `  --all            requeue every dead letter
+`,
+	Run: runRequeue,
+}
+
+func runRequeue(ctx context.Context, p *Program, args []string) error {
+	fs := newFlags("requeue")
+	var sf StoreFlags
+	sf.Register(fs)
+	all := fs.Bool("all", false, "")
+	ids, err := ParseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if err := sf.Check(); err != nil {
+		return err
+	}
+	switch {
+	case *all && len(ids) > 0:
+		return &UsageError{Msg: "--all requeues every dead letter: give it or effect IDs, not both"}
+	case !*all && len(ids) == 0:
+		return &UsageError{Msg: "want effect IDs to requeue, or --all"}
+	}
+	st, closeStore, err := sf.Open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer closeStore()
+	claims, err := claimsOf(st)
+	if err != nil {
+		return err
+	}
+	if *all {
+		n, err := requeueAll(ctx, claims)
+		if n > 0 || err == nil {
+			fmt.Fprintf(p.Stdout, "requeued %s\n", plural(n, "dead letter"))
+		}
+		return err
+	}
+	// One call per ID, in the order given, so that the report can name the
+	// IDs that were not dead letters.
+	moved, seen := 0, map[string]bool{}
+	var missed []string
+	for _, id := range ids {
+		if seen[id] {
+			continue
+		}
+		seen[id] = true
+		n, err := claims.Requeue(ctx, id)
+		if err != nil {
+			fmt.Fprintf(p.Stdout, "requeued %s\n", plural(moved, "dead letter"))
+			return err
+		}
+		if n == 0 {
+			missed = append(missed, fmt.Sprintf("%q", id))
+		}
+		moved += n
+	}
+	fmt.Fprintf(p.Stdout, "requeued %s\n", plural(moved, "dead letter"))
+	if len(missed) > 0 {
+		return fmt.Errorf("%d of %s named no dead letter (acknowledged, already requeued, or mistyped): %s",
+			len(missed), plural(len(seen), "ID"), strings.Join(missed, ", "))
+	}
+	return nil
+}
+
+// requeueAll requeues every dead letter, a page at a time, and returns how
+// many it moved.
+func requeueAll(ctx context.Context, claims storage.Claims) (int, error) {
+	moved := 0
+	for after := ""; ; {
+		page, err := claims.DeadLetters(ctx, after, deadPage)
+		if err != nil {
+			return moved, err
+		}
+		if len(page) == 0 {
+			return moved, nil
+		}
+		ids := make([]string, len(page))
+		for i, e := range page {
+			ids[i] = e.ID
+		}
+		n, err := claims.Requeue(ctx, ids...)
+		moved += n
+		if err != nil || len(page) < deadPage {
+			return moved, err
+		}
+		after = ids[len(ids)-1]
+	}
+}
+
+// errNoClaims is why a store without claims has no dead letters to requeue.
+var errNoClaims = errors.New("the store keeps no dead letters (it does not implement storage.Claims)")
+
+func claimsOf(st storage.Store) (storage.Claims, error) {
+	c, ok := st.(storage.Claims)
+	if !ok {
+		return nil, errNoClaims
+	}
+	return c, nil
+}
+
+// countDeadLetters counts the store's dead letters.
+func countDeadLetters(ctx context.Context, claims storage.Claims) (int, error) {
+	n := 0
+	for after := ""; ; {
+		page, err := claims.DeadLetters(ctx, after, deadPage)
+		if err != nil {
+			return n, err
+		}
+		n += len(page)
+		if len(page) < deadPage {
+			return n, nil
+		}
+		after = page[len(page)-1].ID
+	}
+}
+
+// deadLetterView is the readable form of a dead letter.
+type deadLetterView struct {
+	ID        string `json:"id"`
+	Instance  string `json:"instance"`
+	Workflow  string `json:"workflow,omitempty"`
+	Kind      string `json:"kind"`                // the effect's kind, with its custom event type or statement
+	Attempts  uint32 `json:"attempts"`            // failed attempts
+	LastError string `json:"lastError"`           // why the last one failed
+	Undecoded string `json:"undecoded,omitempty"` // why the effect's data does not decode as the engine's
+}
+
+func deadView(e storage.Effect) deadLetterView {
+	v := deadLetterView{ID: e.ID, Instance: e.Instance, Attempts: e.Attempts, LastError: e.LastError}
+	info, err := engine.DecodeEffect(e)
+	if err != nil {
+		v.Kind, v.Undecoded = "?", err.Error()
+		return v
+	}
+	v.Workflow, v.Kind = info.Workflow, info.Kind.String()
+	switch {
+	case (info.Kind == interp.Setup || info.Kind == interp.Teardown) && info.Type != "":
+		v.Kind += " " + info.Type
+	case (info.Kind == interp.RunActivity || info.Kind == interp.CancelActivity) && info.Path != "":
+		v.Kind += " " + info.Path
+	}
+	return v
+}
+
+// deadLetters prints the store's dead letters (of one instance, if
+// instance is not empty), as a table or as JSON.
+func (p *Program) deadLetters(ctx context.Context, st storage.Store, instance string, asJSON bool) error {
+	claims, err := claimsOf(st)
+	if err != nil {
+		return err
+	}
+	views := []deadLetterView{}
+	for after := ""; ; {
+		page, err := claims.DeadLetters(ctx, after, deadPage)
+		if err != nil {
+			return err
+		}
+		for _, e := range page {
+			if instance == "" || e.Instance == instance {
+				views = append(views, deadView(e))
+			}
+		}
+		if len(page) < deadPage {
+			break
+		}
+		after = page[len(page)-1].ID
+	}
+	if asJSON {
+		return writeJSON(p.Stdout, views)
+	}
+	if len(views) == 0 {
+		if instance != "" {
+			_, err := fmt.Fprintf(p.Stdout, "no dead letters of %q\n", instance)
+			return err
+		}
+		_, err := fmt.Fprintln(p.Stdout, "no dead letters")
+		return err
+	}
+	tw := tabwriter.NewWriter(p.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tINSTANCE\tKIND\tATTEMPTS\tLAST ERROR")
+	for _, v := range views {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\n", v.ID, v.Instance, v.Kind, v.Attempts, cell(v.LastError, 72))
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(p.Stdout, "\n%s; put them back with '%s requeue ID...' or '%s requeue --all'\n",
+		plural(len(views), "dead letter"), p.Name, p.Name)
+	return err
+}
+
+// cell is s for a table cell: its first line, at most n runes, marked
+// when cut.
+func cell(s string, n int) string {
+	cut := false
+	if i := strings.IndexAny(s, "\r\n"); i >= 0 {
+		s, cut = s[:i], true
+	}
+	if utf8.RuneCountInString(s) > n {
+		s, cut = string([]rune(s)[:n]), true
+	}
+	if cut {
+		s += "…"
+	}
+	return s
+}
