@@ -74,26 +74,29 @@ func runRequeue(ctx context.Context, p *Program, args []string) error {
 		}
 		return err
 	}
-	// One call per ID, in the order given, so that the report can name the
-	// IDs that were not dead letters.
-	moved, seen := 0, map[string]bool{}
+	// engine.RequeueDead brings back, with each ID, the dead letters of
+	// its instance that waited behind it, in the order the instance
+	// emitted them. The IDs that name no dead letter are reported.
+	dead, err := allDead(ctx, claims)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
 	var missed []string
 	for _, id := range ids {
 		if seen[id] {
 			continue
 		}
 		seen[id] = true
-		n, err := claims.Requeue(ctx, id)
-		if err != nil {
-			fmt.Fprintf(p.Stdout, "requeued %s\n", plural(moved, "dead letter"))
-			return err
-		}
-		if n == 0 {
+		if !dead[id] {
 			missed = append(missed, fmt.Sprintf("%q", id))
 		}
-		moved += n
 	}
+	moved, err := engine.RequeueDead(ctx, claims, ids...)
 	fmt.Fprintf(p.Stdout, "requeued %s\n", plural(moved, "dead letter"))
+	if err != nil {
+		return err
+	}
 	if len(missed) > 0 {
 		return fmt.Errorf("%d of %s named no dead letter (acknowledged, already requeued, or mistyped): %s",
 			len(missed), plural(len(seen), "ID"), strings.Join(missed, ", "))
@@ -101,29 +104,35 @@ func runRequeue(ctx context.Context, p *Program, args []string) error {
 	return nil
 }
 
-// requeueAll requeues every dead letter, a page at a time, and returns how
-// many it moved.
-func requeueAll(ctx context.Context, claims storage.Claims) (int, error) {
-	moved := 0
+// allDead returns the IDs of every dead letter.
+func allDead(ctx context.Context, claims storage.Claims) (map[string]bool, error) {
+	ids := map[string]bool{}
 	for after := ""; ; {
 		page, err := claims.DeadLetters(ctx, after, deadPage)
 		if err != nil {
-			return moved, err
+			return nil, err
 		}
-		if len(page) == 0 {
-			return moved, nil
+		for _, e := range page {
+			ids[e.ID] = true
 		}
-		ids := make([]string, len(page))
-		for i, e := range page {
-			ids[i] = e.ID
+		if len(page) < deadPage {
+			return ids, nil
 		}
-		n, err := claims.Requeue(ctx, ids...)
-		moved += n
-		if err != nil || len(page) < deadPage {
-			return moved, err
-		}
-		after = ids[len(ids)-1]
+		after = page[len(page)-1].ID
 	}
+}
+
+// requeueAll requeues every dead letter and returns how many it moved.
+func requeueAll(ctx context.Context, claims storage.Claims) (int, error) {
+	dead, err := allDead(ctx, claims)
+	if err != nil {
+		return 0, err
+	}
+	ids := make([]string, 0, len(dead))
+	for id := range dead {
+		ids = append(ids, id)
+	}
+	return engine.RequeueDead(ctx, claims, ids...)
 }
 
 // errNoClaims is why a store without claims has no dead letters to requeue.
