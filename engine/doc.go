@@ -3,7 +3,7 @@
 // instance from a [storage.Store], calls interp.Apply, commits the result
 // atomically with the effects it asks for, and then performs those effects.
 //
-//	e := engine.New(memory.New())
+//	e, err := engine.New(memory.New()) // err: an invalid option (ErrInvalidOption)
 //	e.Register(approval)
 //	e.Start(ctx, approval, "req-1", Request{User: "ada"})
 //	e.Send(ctx, "req-1", "decide", Decision{Approve: true}, &reply)

@@ -66,6 +66,11 @@ var (
 	// does not match codec.ErrCorrupt: nothing stored is damaged, and an
 	// error matching ErrCorrupt means the event was not applied.
 	ErrReplyUndecodable = errors.New("engine: event applied, but its reply did not decode")
+
+	// ErrInvalidOption: [New] got a nil store, a nil option, or an option
+	// with a value it cannot use. The error is an *[OptionError].
+	ErrInvalidOption = errors.New("engine: invalid option")
+
 )
 
 // ReplyDecodeError reports an event that [Engine.Send] applied and
