@@ -68,7 +68,10 @@ func runInspect(ctx context.Context, p *Program, args []string) error {
 		}
 		return p.deadLetters(ctx, st, instance, *asJSON)
 	}
-	e := engine.New(st)
+	e, err := engine.New(st)
+	if err != nil {
+		return err
+	}
 	if len(ids) == 1 {
 		inst, err := e.Get(ctx, ids[0])
 		if err != nil {

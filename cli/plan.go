@@ -77,7 +77,11 @@ func runPlan(ctx context.Context, p *Program, args []string) error {
 		return err
 	}
 	defer closeStore()
-	inst, err := engine.New(st).Get(ctx, id)
+	e, err := engine.New(st)
+	if err != nil {
+		return err
+	}
+	inst, err := e.Get(ctx, id)
 	if err != nil {
 		return err
 	}

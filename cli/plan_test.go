@@ -31,7 +31,7 @@ func planStore(t *testing.T) string {
 	}
 	defer st.Close()
 	clock := engine.NewFakeClock(planStart)
-	e := engine.New(st, engine.WithClock(clock))
+	e := newEngine(t, st, engine.WithClock(clock))
 	if err := e.Register(pizza.Workflow, approval.Workflow); err != nil {
 		t.Fatal(err)
 	}

@@ -73,7 +73,7 @@ func deadLetterStore(t *testing.T, b backend) (string, string) {
 	ctx := context.Background()
 	st := b.open(t)
 	defer st.Close()
-	e := engine.New(st, engine.WithClock(engine.NewFakeClock(t0)))
+	e := newEngine(t, st, engine.WithClock(engine.NewFakeClock(t0)))
 	if err := e.Register(approval.Workflow, pizza.Workflow); err != nil {
 		t.Fatal(err)
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/weftflow/weft/cli"
 	"github.com/weftflow/weft/dsl"
-	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/examples/approval"
 	"github.com/weftflow/weft/examples/pizza"
 	"github.com/weftflow/weft/storage/bolt"
@@ -29,7 +28,7 @@ func newStore(t testing.TB, counts map[*dsl.Definition]int) string {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	e := engine.New(st)
+	e := newEngine(t, st)
 	ctx := context.Background()
 	for def, n := range counts {
 		if err := e.Register(def); err != nil {

@@ -18,7 +18,8 @@ func recordSeeds(t testing.TB) [][]byte {
 	x := doc{Name: "n", Tags: []string{"a"}, Attrs: map[string]int{"k": 1}, When: time.Date(2024, 1, 2, 3, 4, 5, 6, time.UTC)}
 	rich := codec.Record{Workflow: "rich", State: mustMarshal(t, &x), Meta: mustMarshal(t, []any{1, "two", []byte{3}})}
 	var seeds [][]byte
-	for _, r := range []codec.Record{small, empty, rich} {
+	hosted := codec.Record{Workflow: "h", State: []byte{0xf6}, Meta: []byte{0xa0}, Host: mustMarshal(t, map[int][]string{1: {"k"}})}
+	for _, r := range []codec.Record{small, empty, rich, hosted} {
 		b, err := codec.EncodeRecord(r)
 		if err != nil {
 			t.Fatalf("EncodeRecord: %v", err)
@@ -85,7 +86,8 @@ func FuzzDecodeRecord(f *testing.F) {
 // isCanonicalRecord reports whether data is in the deterministic encoding
 // and holds exactly the four record fields as plain (untagged) values: a
 // map with keys 1 to 4 to an unsigned integer, a text string and two byte
-// strings. That is exactly what EncodeRecord writes.
+// strings, and optionally key 5 to a non-empty byte string. That is exactly
+// what EncodeRecord writes.
 func isCanonicalRecord(data []byte) bool {
 	var v any
 	if codec.Unmarshal(data, &v) != nil {
@@ -96,8 +98,13 @@ func isCanonicalRecord(data []byte) bool {
 		return false
 	}
 	m, ok := v.(map[any]any)
-	if !ok || len(m) != 4 {
+	if !ok || (len(m) != 4 && len(m) != 5) {
 		return false
+	}
+	if len(m) == 5 {
+		if host, ok := m[uint64(5)].([]byte); !ok || len(host) == 0 {
+			return false
+		}
 	}
 	_, ok1 := m[uint64(1)].(uint64)
 	_, ok2 := m[uint64(2)].(string)

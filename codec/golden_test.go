@@ -101,6 +101,7 @@ var codecGoldens = []codecGolden{
 	{"state-full", func() any { return fullState() }, decodeAs[goldenState]},
 	{"record-small", func() any { return recordWithState(3) }, decodeRecord},
 	{"record-300", func() any { return recordWithState(300) }, decodeRecord},
+	{"record-host", func() any { r := recordWithState(3); r.Host = []byte{0xa1, 0x01, 0x80}; return r }, decodeRecord},
 }
 
 func TestCodecGolden(t *testing.T) {
@@ -202,7 +203,13 @@ func renderValue(v reflect.Value, indent string) string {
 		var b strings.Builder
 		b.WriteString(v.Type().Name() + "\n")
 		for i := range v.NumField() {
-			b.WriteString(indent + "  " + v.Type().Field(i).Name + ": " + renderValue(v.Field(i), indent+"  "))
+			f := v.Type().Field(i)
+			if fv := v.Field(i); fv.Kind() == reflect.Slice && fv.IsNil() && strings.Contains(f.Tag.Get("cbor"), "omitempty") {
+				// Absent from the bytes, so not rendered: adding such a
+				// field (Record.Host) leaves the goldens as they were.
+				continue
+			}
+			b.WriteString(indent + "  " + f.Name + ": " + renderValue(v.Field(i), indent+"  "))
 		}
 		return b.String()
 	case reflect.Slice, reflect.Map:

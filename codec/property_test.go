@@ -210,6 +210,9 @@ func TestPropertyRecordRoundTrip(t *testing.T) {
 			State:    genDocument.Draw(t, "state"),
 			Meta:     genDocument.Draw(t, "meta"),
 		}
+		if rapid.Bool().Draw(t, "hasHost") {
+			r.Host = genDocument.Draw(t, "host")
+		}
 		b, err := codec.EncodeRecord(r)
 		if err != nil {
 			t.Fatalf("EncodeRecord: %v", err)

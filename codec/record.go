@@ -11,15 +11,22 @@ const Format = 1
 // Record is the stored form of one workflow instance: which definition it
 // runs and the two CBOR documents that describe where it is.
 //
-// Encoded, it is a CBOR map with integer keys 1 to 4 (compact, and stable
-// under renaming the Go fields). Every format version keeps the version
-// number under key 1, so a reader can always tell a newer record from a
-// damaged one.
+// Encoded, it is a CBOR map with integer keys 1 to 4, and 5 when Host is
+// not empty (compact, and stable under renaming the Go fields). Every
+// format version keeps the version number under key 1, so a reader can
+// always tell a newer record from a damaged one. A reader that predates
+// key 5 ignores it (unknown keys are ignored), so adding Host needed no new
+// format version.
 type Record struct {
 	Format   uint64 `cbor:"1,keyasint"` // format version; EncodeRecord sets it to Format
 	Workflow string `cbor:"2,keyasint"` // definition name
 	State    []byte `cbor:"3,keyasint"` // CBOR of the user's state, already encoded
 	Meta     []byte `cbor:"4,keyasint"` // CBOR of the interpreter's meta, already encoded
+	// Host is CBOR of the host's own bookkeeping for the instance, already
+	// encoded, or empty: the engine keeps the idempotency keys of the
+	// events it applied there, so that they commit atomically with the
+	// transition they caused.
+	Host []byte `cbor:"5,keyasint,omitempty"`
 }
 
 // recordHeader reads only the version of a record whose other fields may
@@ -34,6 +41,7 @@ const (
 	keyWorkflow = 0x02
 	keyState    = 0x03
 	keyMeta     = 0x04
+	keyHost     = 0x05
 )
 
 // CBOR major types, shifted into the initial byte.
@@ -58,20 +66,30 @@ func EncodeRecord(r Record) ([]byte, error) {
 	if err := checkEncoded("record meta", r.Meta); err != nil {
 		return nil, err
 	}
-	// Written by hand: a map of four fields has one canonical form (keys 1
-	// to 4 in order, shortest heads), and building it directly takes a
-	// single exact-size allocation and no reflection. Tests check that it
+	fields := byte(4)
+	if len(r.Host) > 0 {
+		if err := checkEncoded("record host", r.Host); err != nil {
+			return nil, err
+		}
+		fields = 5
+	}
+	// Written by hand: a map of four (or five) fields has one canonical
+	// form (keys in order, shortest heads), and building it directly takes
+	// a single exact-size allocation and no reflection. Tests check that it
 	// equals what the cbor library's deterministic mode writes.
 	n := 1 +
 		1 + headLen(Format) +
 		1 + headLen(uint64(len(r.Workflow))) + len(r.Workflow) +
 		1 + headLen(uint64(len(r.State))) + len(r.State) +
 		1 + headLen(uint64(len(r.Meta))) + len(r.Meta)
+	if fields == 5 {
+		n += 1 + headLen(uint64(len(r.Host))) + len(r.Host)
+	}
 	if n > MaxBytes {
 		return nil, &TooLargeError{What: "record", Size: n, Limit: MaxBytes}
 	}
 	b := make([]byte, 0, n)
-	b = append(b, majorMap|4)
+	b = append(b, majorMap|fields)
 	b = append(b, keyFormat)
 	b = appendHead(b, majorUint, Format)
 	b = append(b, keyWorkflow)
@@ -83,6 +101,11 @@ func EncodeRecord(r Record) ([]byte, error) {
 	b = append(b, keyMeta)
 	b = appendHead(b, majorBytes, uint64(len(r.Meta)))
 	b = append(b, r.Meta...)
+	if fields == 5 {
+		b = append(b, keyHost)
+		b = appendHead(b, majorBytes, uint64(len(r.Host)))
+		b = append(b, r.Host...)
+	}
 	return b, nil
 }
 
@@ -152,6 +175,11 @@ func DecodeRecord(data []byte) (Record, error) {
 	if err := validWhat("record meta", r.Meta); err != nil {
 		return Record{}, err
 	}
+	if len(r.Host) == 0 {
+		r.Host = nil // an empty Host is no Host
+	} else if err := validWhat("record host", r.Host); err != nil {
+		return Record{}, err
+	}
 	return r, nil
 }
 
@@ -184,11 +212,11 @@ func formatError(got uint64) *DecodeError {
 // decodeCanonicalRecord decodes data if it is exactly in the canonical form
 // that EncodeRecord writes, which is what storage almost always holds. It
 // needs no reflection and makes two allocations: the name, and one buffer
-// that State and Meta share. ok is false for any other input, which the
+// that State, Meta and Host share. ok is false for any other input, which the
 // general decoder then handles (and may still accept). For input it
 // accepts, the result is the general decoder's.
 func decodeCanonicalRecord(data []byte) (r Record, ok bool) {
-	if len(data) < 4 || data[0] != majorMap|4 || data[1] != keyFormat || data[2] != majorUint|Format || data[3] != keyWorkflow {
+	if len(data) < 4 || (data[0] != majorMap|4 && data[0] != majorMap|5) || data[1] != keyFormat || data[2] != majorUint|Format || data[3] != keyWorkflow {
 		return Record{}, false
 	}
 	name, rest, ok := cutItem(data[4:], majorText)
@@ -200,15 +228,32 @@ func decodeCanonicalRecord(data []byte) (r Record, ok bool) {
 		return Record{}, false
 	}
 	meta, rest, ok := cutItem(rest[1:], majorBytes)
-	if !ok || len(rest) != 0 {
+	if !ok {
 		return Record{}, false
 	}
-	// Copy, so the record does not alias data. The full slice expression
-	// keeps an append to State from overwriting Meta.
-	buf := make([]byte, len(state)+len(meta))
+	var host []byte
+	if data[0] == majorMap|5 {
+		if len(rest) == 0 || rest[0] != keyHost {
+			return Record{}, false
+		}
+		if host, rest, ok = cutItem(rest[1:], majorBytes); !ok || len(host) == 0 {
+			return Record{}, false // an empty Host is written as no key 5
+		}
+	}
+	if len(rest) != 0 {
+		return Record{}, false
+	}
+	// Copy, so the record does not alias data. The full slice expressions
+	// keep an append to State or Meta from overwriting what follows.
+	buf := make([]byte, len(state)+len(meta)+len(host))
 	n := copy(buf, state)
-	copy(buf[n:], meta)
-	return Record{Format: Format, Workflow: string(name), State: buf[:n:n], Meta: buf[n:]}, true
+	m := n + copy(buf[n:], meta)
+	copy(buf[m:], host)
+	r = Record{Format: Format, Workflow: string(name), State: buf[:n:n], Meta: buf[n:m:m]}
+	if len(host) > 0 {
+		r.Host = buf[m:]
+	}
+	return r, true
 }
 
 // cutItem splits a definite-length string of the given major type with a

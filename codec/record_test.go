@@ -121,6 +121,9 @@ func TestDecodeRecordErrors(t *testing.T) {
 		{"state with trailing bytes", with(3, []byte{0x01, 0x02}), codec.ErrCorrupt, "record state", ""},
 		{"meta truncated", with(4, []byte{0x62, 0x61}), codec.ErrCorrupt, "record meta", ""},
 		{"meta too deep", with(4, nestedArrays(codec.MaxDepth+1)), codec.ErrTooLarge, "record meta", ""},
+		{"host not CBOR", with(5, []byte{0x1c}), codec.ErrCorrupt, "record host", ""},
+		{"host with trailing bytes", with(5, []byte{0x01, 0x02}), codec.ErrCorrupt, "record host", ""},
+		{"host as text", with(5, "h"), codec.ErrCorrupt, "record", ""},
 		{"indefinite length", mustHex(t, "bf 01 01 02 62 7766 03 41 00 04 41 00 ff"), codec.ErrCorrupt, "record", "indefinite"},
 		{"too large", append(append([]byte{}, valid...), make([]byte, codec.MaxBytes)...), codec.ErrTooLarge, "record", "limit"},
 	}

@@ -48,7 +48,10 @@ func (s *ackCounter) Ack(ctx context.Context, ids ...string) error {
 // blocks nobody.
 func TestAcksAreBatched(t *testing.T) {
 	store := &ackCounter{Store: memory.New(), acked: map[string]int{}}
-	e := New(store)
+	e, err := New(store)
+	if err != nil {
+		t.Fatal(err)
+	}
 	const workers, each = 32, 50
 	var wg sync.WaitGroup
 	for w := range workers {

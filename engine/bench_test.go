@@ -5,7 +5,6 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/storage/memory"
 )
 
@@ -14,7 +13,7 @@ import (
 // must not grow with the number of events already handled.
 func BenchmarkSend(b *testing.B) {
 	ctx := context.Background()
-	e := engine.New(memory.New())
+	e := newEngine(b, memory.New())
 	if err := e.Register(counterWF); err != nil {
 		b.Fatal(err)
 	}
@@ -33,7 +32,7 @@ func BenchmarkSend(b *testing.B) {
 // finish effect dispatched by Drain every 1000 instances.
 func BenchmarkStartSend(b *testing.B) {
 	ctx := context.Background()
-	e := engine.New(memory.New())
+	e := newEngine(b, memory.New())
 	if err := e.Register(approvalWF); err != nil {
 		b.Fatal(err)
 	}

@@ -84,7 +84,7 @@ func spyEnv(t *testing.T, defs ...*dsl.Definition) (*env, *spyStore) {
 	t.Helper()
 	v := newEnv(t, defs)
 	spy := &spyStore{Store: v.store}
-	v.e = engine.New(spy, engine.WithClock(v.clock))
+	v.e = newEngine(t, spy, engine.WithClock(v.clock))
 	if err := v.e.Register(defs...); err != nil {
 		t.Fatal(err)
 	}
@@ -304,7 +304,7 @@ func TestCacheTwoEnginesConcurrent(t *testing.T) {
 func TestCachePanicWhileChecking(t *testing.T) {
 	v := newEnv(t, []*dsl.Definition{twoStepWF})
 	store := &bombStore{Store: v.store, bad: "a"}
-	v.e = engine.New(store, engine.WithClock(v.clock))
+	v.e = newEngine(t, store, engine.WithClock(v.clock))
 	if err := v.e.Register(twoStepWF); err != nil {
 		t.Fatal(err)
 	}

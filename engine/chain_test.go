@@ -84,7 +84,7 @@ func TestChainedResumesYieldToCallers(t *testing.T) {
 		dsl.Return("stopped"),
 	), dsl.Budget(1))
 	m := &counters{}
-	e := engine.New(memory.New(), engine.WithMetrics(m))
+	e := newEngine(t, memory.New(), engine.WithMetrics(m))
 	if err := e.Register(spin); err != nil {
 		t.Fatal(err)
 	}

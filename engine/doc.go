@@ -3,7 +3,7 @@
 // instance from a [storage.Store], calls interp.Apply, commits the result
 // atomically with the effects it asks for, and then performs those effects.
 //
-//	e := engine.New(memory.New())
+//	e, err := engine.New(memory.New()) // err: an invalid option (ErrInvalidOption)
 //	e.Register(approval)
 //	e.Start(ctx, approval, "req-1", Request{User: "ada"})
 //	e.Send(ctx, "req-1", "decide", Decision{Approve: true}, &reply)
@@ -79,4 +79,14 @@
 // of the store (storage.ErrNotFound, ...) come through wrapped, so
 // errors.Is and errors.As work on them too. A rejected event changes
 // nothing.
+//
+// # Retrying safely
+//
+// When the store cannot tell whether a commit took effect, Start, Send,
+// Deliver and Cancel return an *[OutcomeUnknownError] ([ErrOutcomeUnknown],
+// also matching storage.ErrOutcomeUnknown). Give a Send an
+// [IdempotencyKey] and retry it with the same key: the key commits with
+// the event, so a retry applies it at most once and never to the
+// instance's next wait for the same event. The error's doc lists the
+// retry of each call.
 package engine

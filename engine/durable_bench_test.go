@@ -90,7 +90,7 @@ func runEngine(b *testing.B, store storage.Store, def *dsl.Definition, opts ...e
 			return nil
 		}),
 	}, opts...)
-	r.e = engine.New(store, opts...)
+	r.e = newEngine(b, store, opts...)
 	if err := r.e.Register(def); err != nil {
 		b.Fatal(err)
 	}

@@ -50,70 +50,17 @@ type Engine struct {
 	acks acks       // acknowledgements of effects, written in batches
 }
 
-// Option configures an [Engine] at [New].
-type Option func(*Engine)
-
-// WithClock sets the clock (default: the wall clock). Use a [FakeClock] in
-// tests.
-func WithClock(c Clock) Option { return func(e *Engine) { e.clock = c } }
-
-// WithLogger sets the logger for effect failures and retries (default: discard).
-func WithLogger(l *slog.Logger) Option { return func(e *Engine) { e.log = l } }
-
-// WithWorkers sets how many goroutines [Engine.Run] uses to resume instances,
-// run activities and call handlers (default 128). Values below 1 mean 1.
-//
-// A worker spends most of its time waiting: for the store to commit a
-// transition, or for an activity or handler. A store with group commit
-// (storage/bolt) shares one fsync among all commits in flight, so durable
-// throughput grows with the number of workers: on a 2-core machine whose
-// disk does 3,500 fsyncs/s, 8 workers give about 6,500 checkpointed
-// transitions/s and 128 about 45,000 (docs/performance-durable.md). The number also bounds how many
-// activities and handlers run at once.
-func WithWorkers(n int) Option { return func(e *Engine) { e.workers = max(n, 1) } }
-
-// WithPollInterval sets how often [Engine.Run] looks at the store when
-// nothing woke it (default 1s). Work committed through this engine wakes it
-// at once, and it sleeps only until the next known due time, so the interval
-// matters mostly for work committed by other processes.
-func WithPollInterval(d time.Duration) Option {
-	return func(e *Engine) {
-		if d > 0 {
-			e.poll = d
-		}
-	}
-}
-
-// WithFinish sets a hook called once an instance has completed, failed or
-// been canceled, with the Completed, Failed or Canceled effect. Like every
-// effect it is at least once: an error retries it with backoff, and the
-// EffectInfo.ID lets it de-duplicate.
-func WithFinish(f FinishFunc) Option { return func(e *Engine) { e.finish = f } }
-
-// WithMigrateOnRun makes [Engine.Run] call [Engine.MigrateAll] when it
-// starts, so that after a deploy every instance written by an older
-// definition version is migrated at once rather than at its next event.
-// Failures are logged; Run goes on.
-func WithMigrateOnRun() Option { return func(e *Engine) { e.migrate = true } }
-
-// WithRetryBackoff sets the delays between attempts of a failed effect
-// (handler, hook, activity delivery) or a failed resume: initial after the
-// first failure, doubling up to maxDelay (defaults 1s and 1m). initial must
-// be positive and maxDelay at least initial, or the option is ignored.
-// Failed activity attempts are not retried by this: the Call's retry
-// policy, in the definition, decides.
-func WithRetryBackoff(initial, maxDelay time.Duration) Option {
-	return func(e *Engine) {
-		if initial > 0 && maxDelay >= initial {
-			e.backoff = backoff{initial: initial, max: maxDelay}
-		}
-	}
-}
-
 // New returns an engine over store. Register definitions before starting
 // or loading their instances, then drive it with [Engine.Run] (production)
 // or [Engine.Drain] (tests).
-func New(store storage.Store, opts ...Option) *Engine {
+//
+// A nil store, a nil option, or an option given a value it cannot use
+// (see each option) is an error: an *[OptionError] matching
+// [ErrInvalidOption], naming the option and its value.
+func New(store storage.Store, opts ...Option) (*Engine, error) {
+	if isNil(store) {
+		return nil, invalid("store", store, "the store must not be nil")
+	}
 	e := &Engine{
 		store:       store,
 		clock:       realClock{},
@@ -129,11 +76,16 @@ func New(store storage.Store, opts ...Option) *Engine {
 		handlers:    map[string]SetupHandler{},
 		kick:        make(chan struct{}, 1),
 	}
-	for _, o := range opts {
-		o(e)
+	for i, o := range opts {
+		if o == nil {
+			return nil, invalid(fmt.Sprintf("option %d", i), nil, "an option must not be nil")
+		}
+		if err := o(e); err != nil {
+			return nil, err
+		}
 	}
 	e.work.init()
-	return e
+	return e, nil
 }
 
 // Register makes definitions known by name, so that stored instances of

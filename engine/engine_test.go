@@ -285,14 +285,14 @@ func TestSendByRenamedEventBeforeMigration(t *testing.T) {
 		dsl.Migrate(dsl.Migration{From: 1, Paths: map[string]string{"w/old": "w/new"}}))
 	ctx := context.Background()
 	st := memory.New()
-	e1 := engine.New(st)
+	e1 := newEngine(t, st)
 	if err := e1.Register(v1); err != nil {
 		t.Fatal(err)
 	}
 	if err := e1.Start(ctx, v1, "r", St{}); err != nil {
 		t.Fatal(err)
 	}
-	e2 := engine.New(st)
+	e2 := newEngine(t, st)
 	if err := e2.Register(v2); err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +324,7 @@ func TestMigrateAll(t *testing.T) {
 		dsl.Migrate(dsl.Migration{From: 1, Removed: map[string]string{"old": "after"}}))
 	ctx := context.Background()
 	st := memory.New()
-	e1 := engine.New(st)
+	e1 := newEngine(t, st)
 	if err := e1.Register(v1); err != nil {
 		t.Fatal(err)
 	}
@@ -333,7 +333,7 @@ func TestMigrateAll(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	e2 := engine.New(st)
+	e2 := newEngine(t, st)
 	if err := e2.Register(v2); err != nil {
 		t.Fatal(err)
 	}
@@ -358,7 +358,7 @@ func TestMigrateAll(t *testing.T) {
 	if err := e1.Start(ctx, v1, "d", St{}); err != nil {
 		t.Fatal(err)
 	}
-	e3 := engine.New(st, engine.WithMigrateOnRun())
+	e3 := newEngine(t, st, engine.WithMigrateOnRun())
 	if err := e3.Register(v2); err != nil {
 		t.Fatal(err)
 	}

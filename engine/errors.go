@@ -66,6 +66,23 @@ var (
 	// does not match codec.ErrCorrupt: nothing stored is damaged, and an
 	// error matching ErrCorrupt means the event was not applied.
 	ErrReplyUndecodable = errors.New("engine: event applied, but its reply did not decode")
+
+	// ErrInvalidOption: [New] got a nil store, a nil option, or an option
+	// with a value it cannot use. The error is an *[OptionError].
+	ErrInvalidOption = errors.New("engine: invalid option")
+
+	// ErrOutcomeUnknown: the store could not tell whether a write took
+	// effect (the connection broke during the commit, or the disk failed
+	// while syncing it), so the event may or may not have been applied.
+	// The error is an *[OutcomeUnknownError]; it also matches
+	// storage.ErrOutcomeUnknown. See the error's type for how to retry
+	// without applying an event twice.
+	ErrOutcomeUnknown = errors.New("engine: outcome unknown")
+
+	// ErrInvalidKey: an idempotency key given to [Engine.Send] (see
+	// [IdempotencyKey]) is empty or longer than [MaxKeyLen], or was
+	// already used with this instance for another event.
+	ErrInvalidKey = errors.New("engine: invalid idempotency key")
 )
 
 // ReplyDecodeError reports an event that [Engine.Send] applied and

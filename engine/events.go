@@ -23,7 +23,10 @@ import (
 // taken, [ErrTooLarge] when the encoded input exceeds the payload limit or
 // the first state the state limit ([WithMaxPayload], [WithMaxState]),
 // [ErrPanic] when the codec, the interpreter or the store panicked, errors
-// of interp.Apply, and other storage errors.
+// of interp.Apply, and other storage errors. When the store cannot tell
+// whether the instance was created, the error is an *[OutcomeUnknownError]
+// matching [ErrOutcomeUnknown]: Start again with the same id, and
+// [ErrExists] then means it was.
 func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, input any) (err error) {
 	if err := e.registered(def); err != nil {
 		return err
@@ -52,7 +55,7 @@ func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, inpu
 		return err
 	}
 	op = "encode"
-	inst, rec, effects, err := encode(id, def.Name(), res)
+	inst, rec, effects, err := encode(id, def.Name(), res, nil)
 	if err != nil {
 		return err
 	}
@@ -66,7 +69,7 @@ func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, inpu
 		if errors.Is(err, storage.ErrExists) {
 			return fmt.Errorf("%w: %w", ErrExists, err)
 		}
-		return fmt.Errorf("engine: start %q: %w", id, err)
+		return outcomeUnknown(fmt.Errorf("engine: start %q: %w", id, err), OutcomeUnknownError{Op: "start", Instance: id})
 	}
 	handed := hot
 	hot = nil // from here on, the hot path owns the claims
@@ -109,6 +112,11 @@ func checkState(def *dsl.Definition, what string, t reflect.Type, v any) error {
 // Deliver does not decode the reply, so when it
 // returns the reply, the event was applied; decoding the reply is the
 // caller's (see [Engine.Send] for the error it gives when that fails).
+//
+// When the store cannot tell whether the event was committed, the error
+// is an *[OutcomeUnknownError] matching [ErrOutcomeUnknown]. Deliver is
+// safe to retry with the same callback: it can only answer that one wait,
+// and interp.ErrDuplicateCallback then means the wait was answered.
 func (e *Engine) Deliver(ctx context.Context, id string, callback uint64, payload any) (reply []byte, err error) {
 	b, err := e.encodePayload(id, "payload", payload)
 	if err != nil {
@@ -116,7 +124,7 @@ func (e *Engine) Deliver(ctx context.Context, id string, callback uint64, payloa
 	}
 	res, err := e.transition(ctx, id, event(interp.Event{Kind: interp.Callback, Callback: callback, Payload: b}))
 	if err != nil {
-		return nil, err
+		return nil, outcomeUnknown(err, OutcomeUnknownError{Op: "deliver", Instance: id, Callback: callback})
 	}
 	return replyTo(res, callback), nil
 }
@@ -141,14 +149,40 @@ func replyTo(res interp.Result, callback uint64) []byte {
 // All of these mean the event was not applied. One error means it was: if
 // the event was applied and committed but its reply does not decode into
 // reply, the error is a *[ReplyDecodeError] matching [ErrReplyUndecodable]
-// (and not codec.ErrCorrupt); do not send the event again.
-func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply any) error {
+// (and not codec.ErrCorrupt); do not send the event again. And one means
+// it may have been: when the store cannot tell whether the commit took
+// effect, the error is an *[OutcomeUnknownError] matching
+// [ErrOutcomeUnknown] (and storage.ErrOutcomeUnknown).
+//
+// Send looks the callback up by event name on every call, so retrying a
+// Send that may have been applied can apply the event to the instance's
+// next wait for the same name. To retry safely, give the send an
+// [IdempotencyKey] and retry with the same key: a key already applied
+// makes Send return nil (and the first send's reply) without applying
+// anything, whatever the instance does meanwhile, even if it finished.
+// Without a key, retry with [Engine.Deliver] and the error's Callback
+// (see [OutcomeUnknownError]). A key that is empty or too long, or was
+// used with this instance for another event, gives [ErrInvalidKey].
+func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply any, opts ...SendOption) error {
+	var so sendOptions
+	for _, o := range opts {
+		if o != nil {
+			o(&so)
+		}
+	}
+	var key *sendKey
+	if so.keyed {
+		if err := checkKey(so.key); err != nil {
+			return fmt.Errorf("engine: send %q to %q: %w", event, id, err)
+		}
+		key = &sendKey{key: so.key, event: event}
+	}
 	b, err := e.encodePayload(id, "payload", payload)
 	if err != nil {
 		return fmt.Errorf("engine: send %q: %w", event, err)
 	}
 	var callback uint64
-	res, err := e.transition(ctx, id, eventFor{build: func(m *interp.Meta) (interp.Event, error) {
+	res, err := e.transition(ctx, id, eventFor{key: key, build: func(m *interp.Meta) (interp.Event, error) {
 		if m.Status.Finished() {
 			return interp.Event{}, fmt.Errorf("engine: send %q to %q: %w: it is %s", event, id, interp.ErrFinished, m.Status)
 		}
@@ -158,13 +192,32 @@ func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply 
 		}
 		return interp.Event{Kind: interp.Callback, Callback: callback, Payload: b}, nil
 	}})
-	if err != nil {
-		return err
+	var done *keyApplied
+	switch {
+	case errors.As(err, &done):
+		return sentBefore(id, done.kept, reply)
+	case err != nil:
+		return outcomeUnknown(err, OutcomeUnknownError{Op: "send", Instance: id, Event: event, Callback: callback, Key: so.key})
 	}
 	if reply != nil {
 		if err := codec.UnmarshalWhat("reply", replyTo(res, callback), reply); err != nil {
 			return &ReplyDecodeError{Instance: id, Event: event, Callback: callback, Err: err}
 		}
+	}
+	return nil
+}
+
+// sentBefore is the result of a keyed Send whose key was applied before:
+// nil, with the reply then kept decoded into reply.
+func sentBefore(id string, kept keptKey, reply any) error {
+	if reply == nil {
+		return nil
+	}
+	if kept.Dropped {
+		return &ReplyDecodeError{Instance: id, Event: kept.Event, Callback: kept.Callback, Err: errReplyNotKept}
+	}
+	if err := codec.UnmarshalWhat("reply", kept.Reply, reply); err != nil {
+		return &ReplyDecodeError{Instance: id, Event: kept.Event, Callback: kept.Callback, Err: err}
 	}
 	return nil
 }
@@ -186,9 +239,12 @@ func waiting(m *interp.Meta, event string) uint64 {
 // activities are told to stop) and the definition's cleanup section runs,
 // if it has one. Errors: interp.ErrFinished when the instance has ended,
 // interp.ErrBadEvent when it is already canceling, storage.ErrNotFound.
+// When the store cannot tell whether the cancel was committed, the error
+// is an *[OutcomeUnknownError] matching [ErrOutcomeUnknown]: Cancel again,
+// and interp.ErrBadEvent or interp.ErrFinished then means it was.
 func (e *Engine) Cancel(ctx context.Context, id string) error {
 	_, err := e.transition(ctx, id, event(interp.Event{Kind: interp.Cancel}))
-	return err
+	return outcomeUnknown(err, OutcomeUnknownError{Op: "cancel", Instance: id})
 }
 
 // Resume continues instance id if anything is due at the clock's time:

@@ -25,7 +25,11 @@ var notes = dsl.MustCompile[Notes]("notes", dsl.For("loop", dsl.Wait("next",
 // the next event that fits.
 func ExampleWithMaxState() {
 	ctx := context.Background()
-	e := engine.New(memory.New(), engine.WithMaxPayload(1024), engine.WithMaxState(4096))
+	e, err := engine.New(memory.New(), engine.WithMaxPayload(1024), engine.WithMaxState(4096))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	if err := e.Register(notes); err != nil {
 		panic(err)
 	}
@@ -33,7 +37,7 @@ func ExampleWithMaxState() {
 		panic(err)
 	}
 
-	err := e.Send(ctx, "n", "note", strings.Repeat("x", 2000), nil)
+	err = e.Send(ctx, "n", "note", strings.Repeat("x", 2000), nil)
 	var tl *engine.TooLargeError
 	if errors.As(err, &tl) {
 		fmt.Printf("%s too large: limit %d\n", tl.What, tl.Limit)
@@ -64,7 +68,11 @@ func ExampleWithMaxState() {
 // applied: Send says so with a *ReplyDecodeError, not a codec error.
 func ExampleReplyDecodeError() {
 	ctx := context.Background()
-	e := engine.New(memory.New())
+	e, err := engine.New(memory.New())
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	if err := e.Register(notes); err != nil {
 		panic(err)
 	}
@@ -72,7 +80,7 @@ func ExampleReplyDecodeError() {
 		panic(err)
 	}
 	var wrong string // the reply is a count
-	err := e.Send(ctx, "n", "note", "hello", &wrong)
+	err = e.Send(ctx, "n", "note", "hello", &wrong)
 	fmt.Println(errors.Is(err, engine.ErrReplyUndecodable))
 	s, _ := engine.Query[Notes](ctx, e, "n")
 	fmt.Println(s.Text)

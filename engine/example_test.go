@@ -45,7 +45,11 @@ var expense = dsl.MustCompile[Expense]("expense", dsl.S(
 func Example() {
 	ctx := context.Background()
 	clock := engine.NewFakeClock(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
-	e := engine.New(memory.New(), engine.WithClock(clock))
+	e, err := engine.New(memory.New(), engine.WithClock(clock))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	if err := e.Register(expense); err != nil {
 		panic(err)
 	}
@@ -91,7 +95,11 @@ func Example() {
 func ExampleEngine_Drain() {
 	ctx := context.Background()
 	clock := engine.NewFakeClock(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
-	e := engine.New(memory.New(), engine.WithClock(clock))
+	e, err := engine.New(memory.New(), engine.WithClock(clock))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	_ = e.Register(expense)
 	_ = e.Start(ctx, expense, "exp-2", Expense{Who: "bo", Amount: 80})
 
@@ -126,7 +134,11 @@ var reminder = dsl.MustCompile[Reminder]("reminder",
 func ExampleEngine_Handle() {
 	ctx := context.Background()
 	clock := engine.NewFakeClock(time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC))
-	e := engine.New(memory.New(), engine.WithClock(clock))
+	e, err := engine.New(memory.New(), engine.WithClock(clock))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	_ = e.Register(reminder)
 	failOnce := true
 	var callback uint64 // whoever is notified answers with it
@@ -169,7 +181,7 @@ func ExampleEngine_Handle() {
 // Run is the production driver: start it once, in its own goroutine.
 func ExampleEngine_Run() {
 	done := make(chan string, 1)
-	e := engine.New(memory.New(), engine.WithFinish(func(ctx context.Context, info engine.EffectInfo) error {
+	e, err := engine.New(memory.New(), engine.WithFinish(func(ctx context.Context, info engine.EffectInfo) error {
 		var out string
 		_ = info.Decode(&out)
 		select {
@@ -178,6 +190,10 @@ func ExampleEngine_Run() {
 		}
 		return nil
 	}))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	_ = e.Register(napWF)
 	ctx, stop := context.WithCancel(context.Background())
 	stopped := make(chan error)

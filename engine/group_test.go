@@ -35,7 +35,7 @@ func TestCommitEffectsShareAnAck(t *testing.T) {
 	const sends = 20
 	ctx, cancel := context.WithCancel(t.Context())
 	store := &ackLog{Store: memory.New()}
-	e := engine.New(store)
+	e := newEngine(t, store)
 	if err := e.Register(setupCounterWF); err != nil {
 		t.Fatal(err)
 	}

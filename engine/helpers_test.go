@@ -35,7 +35,7 @@ func newEnv(t *testing.T, defs []*dsl.Definition, opts ...engine.Option) *env {
 // engine returns another engine on the same store and clock (a restart).
 func (v *env) engine(defs []*dsl.Definition, opts ...engine.Option) *engine.Engine {
 	v.t.Helper()
-	e := engine.New(v.store, append([]engine.Option{engine.WithClock(v.clock)}, opts...)...)
+	e := newEngine(v.t, v.store, append([]engine.Option{engine.WithClock(v.clock)}, opts...)...)
 	if err := e.Register(defs...); err != nil {
 		v.t.Fatal(err)
 	}

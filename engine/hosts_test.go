@@ -102,7 +102,7 @@ func TestHostsProperty(t *testing.T) {
 		m := memory.New()
 		mk := func(i int, crashAt int64) (*engine.Engine, *crashable) {
 			st := &crashable{Store: m.Share(), crashAt: crashAt}
-			e := engine.New(st, engine.WithClock(clock), engine.WithLeases(fmt.Sprintf("host-%d", i), time.Minute),
+			e := newEngine(t, st, engine.WithClock(clock), engine.WithLeases(fmt.Sprintf("host-%d", i), time.Minute),
 				engine.WithFinish(log.finish), engine.WithRetryBackoff(time.Second, 4*time.Second), engine.WithMaxAttempts(0),
 				engine.WithWorkers(1))
 			if err := e.Register(requestWF); err != nil {

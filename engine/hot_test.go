@@ -94,7 +94,7 @@ func (l *ledger) perform(kind string, info engine.EffectInfo) error {
 func TestEffectOrderUnderRun(t *testing.T) {
 	const instances = 24
 	l := newLedger()
-	e := engine.New(memory.New(),
+	e := newEngine(t, memory.New(),
 		engine.WithRetryBackoff(time.Millisecond, 4*time.Millisecond),
 		engine.WithPollInterval(3*time.Millisecond),
 		engine.WithWorkers(8),

@@ -51,14 +51,18 @@ type leaseConf struct {
 // on the store (bolt's file lock makes that so); it is faster there,
 // handing a commit's effects to a worker without reading them back.
 func WithLeases(owner string, ttl time.Duration) Option {
-	return func(e *Engine) {
+	return func(e *Engine) error {
 		if owner == "" {
 			owner = defaultOwner()
 		}
 		if ttl == 0 {
 			ttl = DefaultLeaseTTL
 		}
+		if err := storage.ValidateTTL(ttl); err != nil {
+			return invalid("WithLeases", ttl, fmt.Sprintf("the lease TTL must be 0 (the default) or at least %v", storage.DuePrecision))
+		}
 		e.shared = &leaseConf{owner: owner, ttl: ttl}
+		return nil
 	}
 }
 
@@ -68,7 +72,15 @@ func WithLeases(owner string, ttl time.Duration) Option {
 // storage.Claims.DeadLetters and `weft inspect --dead`, until
 // [Engine.Requeue] puts it back. Default [DefaultMaxAttempts]; 0 means
 // retry forever.
-func WithMaxAttempts(n int) Option { return func(e *Engine) { e.maxAttempts = n } }
+func WithMaxAttempts(n int) Option {
+	return func(e *Engine) error {
+		if n < 0 {
+			return invalid("WithMaxAttempts", n, "the number of attempts must be 0 (no limit) or positive")
+		}
+		e.maxAttempts = n
+		return nil
+	}
+}
 
 func defaultOwner() string {
 	host, err := os.Hostname()

@@ -82,7 +82,7 @@ func newHosts(t *testing.T, n int, clock engine.Clock, log *effectLog, opts ...e
 		if clock != nil { // else the wall clock
 			base = append(base, engine.WithClock(clock))
 		}
-		e := engine.New(st, append(base, opts...)...)
+		e := newEngine(t, st, append(base, opts...)...)
 		if err := e.Register(requestWF); err != nil {
 			t.Fatal(err)
 		}
@@ -188,7 +188,7 @@ func TestZombieIsFenced(t *testing.T) {
 	m := memory.New()
 	zombieStore := &pausing{Store: m}
 	mk := func(st storage.Store, owner string) *engine.Engine {
-		e := engine.New(st, engine.WithClock(clock), engine.WithLeases(owner, time.Minute), engine.WithFinish(log.finish))
+		e := newEngine(t, st, engine.WithClock(clock), engine.WithLeases(owner, time.Minute), engine.WithFinish(log.finish))
 		if err := e.Register(requestWF); err != nil {
 			t.Fatal(err)
 		}
@@ -265,7 +265,7 @@ func TestDeadLetter(t *testing.T) {
 			if shared {
 				opts = append(opts, engine.WithLeases("h", time.Minute))
 			}
-			e := engine.New(m, opts...)
+			e := newEngine(t, m, opts...)
 			if err := e.Register(requestWF); err != nil {
 				t.Fatal(err)
 			}

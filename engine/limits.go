@@ -16,32 +16,6 @@ const (
 	DefaultMaxState   = 8 << 20 // 8 MiB
 )
 
-// WithMaxPayload sets the largest event payload the engine accepts, in
-// encoded bytes: the payload of [Engine.Send] and [Engine.Deliver], and the
-// input of [Engine.Start] (default [DefaultMaxPayload]). A larger one is
-// refused with a *[TooLargeError] before anything is loaded. Values below 1
-// mean the default; values above codec.MaxBytes mean codec.MaxBytes.
-func WithMaxPayload(n int) Option {
-	return func(e *Engine) { e.maxPayload = sizeLimit(n, DefaultMaxPayload) }
-}
-
-// WithMaxState sets the largest workflow state the engine commits, in
-// encoded bytes (default [DefaultMaxState]). A transition whose new state
-// is larger is refused with a *[TooLargeError]: nothing is written, the
-// instance keeps its last committed state and meta, no effect is queued,
-// and other events can still be applied. Values below 1 mean the default;
-// values above codec.MaxBytes mean codec.MaxBytes.
-func WithMaxState(n int) Option {
-	return func(e *Engine) { e.maxState = sizeLimit(n, DefaultMaxState) }
-}
-
-func sizeLimit(n, def int) int {
-	if n < 1 {
-		return def
-	}
-	return min(n, codec.MaxBytes)
-}
-
 // TooLargeError reports an event refused because something would exceed a
 // size limit: the payload, the new state, the whole record (state and meta
 // together, which must fit codec.MaxBytes) or an effect's data. Nothing

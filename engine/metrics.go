@@ -70,14 +70,3 @@ func (NopMetrics) Activity(string, string, error) {}
 
 // Panic does nothing.
 func (NopMetrics) Panic(string, string) {}
-
-// WithMetrics makes the engine report its work to m (see [Metrics]). A nil
-// m counts nothing.
-func WithMetrics(m Metrics) Option {
-	return func(e *Engine) {
-		if m == nil {
-			m = NopMetrics{}
-		}
-		e.metrics = m
-	}
-}

@@ -147,7 +147,7 @@ func TestMetricsCountConflicts(t *testing.T) {
 		}
 	}
 	ma := &counters{}
-	a := engine.New(cs, engine.WithClock(v.clock), engine.WithMetrics(ma))
+	a := newEngine(t, cs, engine.WithClock(v.clock), engine.WithMetrics(ma))
 	if err := a.Register(counterWF); err != nil {
 		t.Fatal(err)
 	}

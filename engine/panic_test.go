@@ -135,7 +135,7 @@ func TestPanicInStoreDirectCalls(t *testing.T) {
 	m := &counters{}
 	v := newEnv(t, []*dsl.Definition{counterWF})
 	store := &bombStore{Store: v.store, bad: "bad"}
-	v.e = engine.New(store, engine.WithClock(v.clock), engine.WithMetrics(m),
+	v.e = newEngine(t, store, engine.WithClock(v.clock), engine.WithMetrics(m),
 		engine.WithLogger(slog.New(slog.NewTextHandler(&log, nil))))
 	if err := v.e.Register(counterWF); err != nil {
 		t.Fatal(err)
@@ -211,7 +211,7 @@ func TestPanicInStoreUnderRun(t *testing.T) {
 			var log syncBuffer
 			v := newEnv(t, []*dsl.Definition{dozeWF})
 			store := &bombStore{Store: v.store, bad: "bad"}
-			v.e = engine.New(store, engine.WithClock(v.clock),
+			v.e = newEngine(t, store, engine.WithClock(v.clock),
 				engine.WithRetryBackoff(time.Millisecond, time.Millisecond),
 				engine.WithPollInterval(time.Millisecond),
 				engine.WithLogger(slog.New(slog.NewTextHandler(&log, nil))),

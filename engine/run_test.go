@@ -24,7 +24,7 @@ var napWF = dsl.MustCompile[Nap]("nap", dsl.S(
 func TestRunWithRealClock(t *testing.T) {
 	store := memory.New()
 	finished := make(chan engine.EffectInfo, 1)
-	e := engine.New(store,
+	e := newEngine(t, store,
 		engine.WithPollInterval(time.Hour),
 		engine.WithFinish(func(_ context.Context, info engine.EffectInfo) error {
 			finished <- info
@@ -83,7 +83,7 @@ func TestRunCancelStopsRunningActivity(t *testing.T) {
 	c := &charges{block: true}
 	wf := paymentWF(c, 3, 0)
 	store := memory.New()
-	e := engine.New(store, engine.WithPollInterval(10*time.Millisecond), engine.WithWorkers(2))
+	e := newEngine(t, store, engine.WithPollInterval(10*time.Millisecond), engine.WithWorkers(2))
 	if err := e.Register(wf); err != nil {
 		t.Fatal(err)
 	}
@@ -121,7 +121,7 @@ func TestRunManyInstances(t *testing.T) {
 	c := &charges{}
 	pay := paymentWF(c, 3, time.Second)
 	store := memory.New()
-	e := engine.New(store, engine.WithWorkers(4))
+	e := newEngine(t, store, engine.WithWorkers(4))
 	if err := e.Register(pay, napWF); err != nil {
 		t.Fatal(err)
 	}

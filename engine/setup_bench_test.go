@@ -44,7 +44,7 @@ var (
 func benchSendUnderRun(b *testing.B, store storage.Store, def *dsl.Definition, clients int) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var setups, teardowns atomic.Int64
-	e := engine.New(store)
+	e := newEngine(b, store)
 	if err := e.Register(def); err != nil {
 		b.Fatal(err)
 	}

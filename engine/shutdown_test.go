@@ -131,7 +131,7 @@ func TestRunStopMidWorkThenRestart(t *testing.T) {
 	}
 	w := newJobWork()
 	wf := jobWF(w)
-	e := engine.New(store, engine.WithWorkers(16), engine.WithPollInterval(10*time.Millisecond))
+	e := newEngine(t, store, engine.WithWorkers(16), engine.WithPollInterval(10*time.Millisecond))
 	if err := e.Register(wf); err != nil {
 		t.Fatal(err)
 	}
@@ -177,7 +177,7 @@ func TestRunStopMidWorkThenRestart(t *testing.T) {
 	}
 	defer store.Close()
 	w.unblock()
-	restarted := engine.New(store, engine.WithPollInterval(10*time.Millisecond))
+	restarted := newEngine(t, store, engine.WithPollInterval(10*time.Millisecond))
 	if err := restarted.Register(wf); err != nil {
 		t.Fatal(err)
 	}

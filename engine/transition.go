@@ -48,10 +48,13 @@ func (e *Engine) load(ctx context.Context, id string) (l loaded, err error) {
 // eventFor is a transition's event: ev, or if build is not nil, the event
 // build makes from the instance as loaded. build runs again after every
 // conflict, so it sees the latest meta (Send uses this to find the callback
-// now waiting for an event). The engine sets Event.Time.
+// now waiting for an event). The engine sets Event.Time. If key is not nil
+// (a keyed Send), the instance's kept keys are checked before the event is
+// built, and the key is committed with the event.
 type eventFor struct {
 	ev    interp.Event
 	build func(m *interp.Meta) (interp.Event, error)
+	key   *sendKey
 	lease *storage.Lease // if set, the commit is fenced by it
 }
 
@@ -130,7 +133,7 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 			return interp.Result{}, loaded{}, err
 		}
 		op = "encode"
-		inst, rec, effects, err := encode(id, workflow, res.Result)
+		inst, rec, effects, err := encode(id, workflow, res.Result, res.host)
 		if err != nil {
 			return interp.Result{}, loaded{}, err
 		}
@@ -169,10 +172,12 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 	}
 }
 
-// applied is an accepted result with the kind of its event.
+// applied is an accepted result with the kind of its event and the
+// record's new host data.
 type applied struct {
 	interp.Result
 	kind interp.EventKind
+	host []byte
 }
 
 // attempt builds the event for the instance as l holds it and applies it;
@@ -192,6 +197,11 @@ func (e *Engine) attempt(ctx context.Context, id string, l loaded, build eventFo
 			view = up.Meta
 		}
 	}
+	if build.key != nil {
+		if err := build.key.check(id, l.rec.Host); err != nil {
+			return applied{}, err
+		}
+	}
 	ev := build.ev
 	if build.build != nil {
 		v := view // escapes to build, which is why only here
@@ -204,7 +214,13 @@ func (e *Engine) attempt(ctx context.Context, id string, l loaded, build eventFo
 	if err != nil {
 		return applied{}, err
 	}
-	return applied{Result: res, kind: ev.Kind}, nil
+	host := l.rec.Host // carried over unchanged by every other event
+	if build.key != nil {
+		if host, err = build.key.add(id, host, ev.Callback, replyTo(res, ev.Callback)); err != nil {
+			return applied{}, err
+		}
+	}
+	return applied{Result: res, kind: ev.Kind, host: host}, nil
 }
 
 // fresh is how a transition that started from a cached record and failed
@@ -281,10 +297,11 @@ func conflictPause(ctx context.Context, try int) error {
 
 // encode turns an accepted result into what the store keeps: the record
 // (with the status and due time the store indexes) and the outbox entries.
-// It also returns the record unencoded.
-func encode(id, workflow string, res interp.Result) (storage.Instance, codec.Record, []storage.Effect, error) {
+// host is the engine's own data for the instance (see hostData). It also
+// returns the record unencoded.
+func encode(id, workflow string, res interp.Result, host []byte) (storage.Instance, codec.Record, []storage.Effect, error) {
 	meta := interp.EncodeMeta(res.Meta) // EncodeRecord checks it against the decode limits
-	rec := codec.Record{Format: codec.Format, Workflow: workflow, State: res.State, Meta: meta}
+	rec := codec.Record{Format: codec.Format, Workflow: workflow, State: res.State, Meta: meta, Host: host}
 	data, err := codec.EncodeRecord(rec)
 	if err != nil {
 		if tl := tooLarge(id, "record", err); tl != nil {

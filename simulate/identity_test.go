@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/weftflow/weft/dsl"
-	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/simulate"
 	"github.com/weftflow/weft/storage/bolt"
 )
@@ -66,7 +65,7 @@ func TestVerifyRenamedThreads(t *testing.T) {
 	}
 	defer st.Close()
 	v1 := teamVersion("helper")
-	e := engine.New(st)
+	e := newEngine(t, st)
 	if err := e.Register(v1); err != nil {
 		t.Fatal(err)
 	}

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/weftflow/weft/dsl"
-	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/lint"
 	"github.com/weftflow/weft/simulate"
@@ -43,7 +42,7 @@ func TestLintVerifyAndApplyAgreeOnEventChanges(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			ctx := context.Background()
 			st := memory.New()
-			e := engine.New(st)
+			e := newEngine(t, st)
 			if err := e.Register(v1); err != nil {
 				t.Fatal(err)
 			}

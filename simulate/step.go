@@ -114,7 +114,10 @@ type replayer struct {
 }
 
 func (r *replayer) restart() {
-	e := engine.New(r.store, engine.WithClock(r.clock))
+	e, err := engine.New(r.store, engine.WithClock(r.clock))
+	if err != nil {
+		panic(err) // a store and a clock of our own: cannot be invalid
+	}
 	if err := e.Register(r.def); err != nil {
 		panic(err) // one definition: cannot collide
 	}

@@ -33,7 +33,7 @@ func runPizzaV1(t *testing.T, path string, n int) {
 	}
 	defer st.Close()
 	clock := engine.NewFakeClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))
-	e := engine.New(st, engine.WithClock(clock))
+	e := newEngine(t, st, engine.WithClock(clock))
 	if err := e.Register(pizza.Workflow); err != nil {
 		t.Fatal(err)
 	}
@@ -67,13 +67,13 @@ func runPizzaV1(t *testing.T, path string, n int) {
 func expectation(t *testing.T, st *bolt.Store) map[string]string {
 	t.Helper()
 	ctx := context.Background()
-	e := engine.New(st)
+	e := newEngine(t, st)
 	want := map[string]string{}
 	insts, err := e.List(ctx, "", 1000)
 	if err != nil {
 		t.Fatal(err)
 	}
-	reader := engine.New(st)
+	reader := newEngine(t, st)
 	if err := reader.Register(pizza.Workflow); err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +185,7 @@ func TestUpgradePizzaV1ToV2(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	e := engine.New(st, engine.WithClock(engine.NewFakeClock(time.Date(2026, 11, 25, 12, 30, 0, 0, time.UTC))))
+	e := newEngine(t, st, engine.WithClock(engine.NewFakeClock(time.Date(2026, 11, 25, 12, 30, 0, 0, time.UTC))))
 	if err := e.Register(pizza.WorkflowV2); err != nil {
 		t.Fatal(err)
 	}
@@ -232,7 +232,7 @@ func TestVerifyInstanceWaitingOnAnActivity(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := engine.New(st, engine.WithClock(engine.NewFakeClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))))
+	e := newEngine(t, st, engine.WithClock(engine.NewFakeClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC))))
 	if err := e.Register(pizza.Workflow); err != nil {
 		t.Fatal(err)
 	}

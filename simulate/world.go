@@ -123,7 +123,10 @@ func newWorld(def *dsl.Definition, opts *config) *world {
 // restart replaces the host by a new one over the same store, as a process
 // restart after a crash or a deploy does; nothing in memory survives.
 func (w *world) restart() {
-	e := engine.New(w.store, engine.WithClock(w.clock))
+	e, err := engine.New(w.store, engine.WithClock(w.clock))
+	if err != nil {
+		panic(err) // a store and a clock of our own: cannot be invalid
+	}
 	if err := e.Register(w.def); err != nil {
 		panic(err) // one definition: cannot collide
 	}

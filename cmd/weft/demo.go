@@ -83,7 +83,9 @@ func runDemo(ctx context.Context, p *cli.Program, args []string) error {
 		where = sf.String()
 	}
 	d := &demo{out: p.Stdout, clock: engine.NewFakeClock(demoStart), versions: map[string]uint64{}}
-	d.e = engine.New(st, engine.WithClock(d.clock), engine.WithFinish(d.finished))
+	if d.e, err = engine.New(st, engine.WithClock(d.clock), engine.WithFinish(d.finished)); err != nil {
+		return err
+	}
 	if err := d.e.Register(approval.Workflow, pizza.Workflow); err != nil {
 		return err
 	}

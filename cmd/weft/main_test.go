@@ -14,7 +14,6 @@ import (
 	"testing"
 
 	"github.com/weftflow/weft/dsl"
-	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/examples/pizza"
 	"github.com/weftflow/weft/storage/bolt"
 )
@@ -248,7 +247,7 @@ func storeWithLegacy(t *testing.T) string {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	e := engine.New(st)
+	e := newEngine(t, st)
 	if err := e.Register(legacy, pizza.Workflow); err != nil {
 		t.Fatal(err)
 	}

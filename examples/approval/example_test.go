@@ -16,7 +16,11 @@ import (
 func Example() {
 	ctx := context.Background()
 	clock := engine.NewFakeClock(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))
-	e := engine.New(memory.New(), engine.WithClock(clock))
+	e, err := engine.New(memory.New(), engine.WithClock(clock))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	if err := e.Register(approval.Workflow); err != nil {
 		panic(err)
 	}
@@ -65,10 +69,14 @@ func Example() {
 // the wait stays pending.
 func Example_rejected() {
 	ctx := context.Background()
-	e := engine.New(memory.New(), engine.WithClock(engine.NewFakeClock(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))))
+	e, err := engine.New(memory.New(), engine.WithClock(engine.NewFakeClock(time.Date(2026, 11, 25, 9, 0, 0, 0, time.UTC))))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	must(e.Register(approval.Workflow))
 	must(e.Start(ctx, approval.Workflow, "req-2", approval.Request{ID: "req-2", User: "bo", Amount: 50}))
-	err := e.Send(ctx, "req-2", "decide", approval.Decision{Approve: false}, nil)
+	err = e.Send(ctx, "req-2", "decide", approval.Decision{Approve: false}, nil)
 	fmt.Println(err)
 	inst, _ := e.Get(ctx, "req-2")
 	fmt.Println(inst.Meta.Status, inst.Meta.Threads[0].Path)

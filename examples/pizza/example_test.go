@@ -16,7 +16,11 @@ import (
 func Example() {
 	ctx := context.Background()
 	clock := engine.NewFakeClock(time.Date(2026, 11, 25, 19, 0, 0, 0, time.UTC))
-	e := engine.New(memory.New(), engine.WithClock(clock))
+	e, err := engine.New(memory.New(), engine.WithClock(clock))
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
 	must(e.Register(pizza.Workflow))
 	e.Handle("confirm-order", engine.SetupFuncs{
 		SetupFunc: func(ctx context.Context, info engine.EffectInfo) error {

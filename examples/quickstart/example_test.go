@@ -15,10 +15,15 @@ func Example() {
 	ctx, stop := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	var once sync.Once // the finish hook is at least once
-	e := engine.New(memory.New(), engine.WithFinish(func(ctx context.Context, info engine.EffectInfo) error {
+	e, err := engine.New(memory.New(), engine.WithFinish(func(ctx context.Context, info engine.EffectInfo) error {
 		once.Do(func() { close(done) })
 		return nil
 	}))
+	if err != nil {
+		stop()
+		fmt.Println(err)
+		return
+	}
 	approval := quickstart.Workflow
 	if err := e.Register(approval); err != nil {
 		panic(err)

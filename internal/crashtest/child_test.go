@@ -39,7 +39,10 @@ func newServer(store storage.Store, recv *Receiver, opts ...engine.Option) (*ser
 		}
 		return reportOf(s.Name, len(s.Tokens)), nil
 	})
-	e := engine.New(store, append([]engine.Option{engine.WithFinish(recv.Finish)}, opts...)...)
+	e, err := engine.New(store, append([]engine.Option{engine.WithFinish(recv.Finish)}, opts...)...)
+	if err != nil {
+		return nil, err
+	}
 	if err := e.Register(counter, pizza.Workflow, approval.Workflow); err != nil {
 		return nil, err
 	}

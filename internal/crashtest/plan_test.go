@@ -319,7 +319,10 @@ func readSnapshot(dbPath, logPath string) (*snapshot, error) {
 		return nil, fmt.Errorf("the store does not open: %w", err)
 	}
 	defer store.Close()
-	e := engine.New(store)
+	e, err := engine.New(store)
+	if err != nil {
+		return nil, err
+	}
 	if err := e.Register(NewCounter(nil), pizza.Workflow, approval.Workflow); err != nil {
 		return nil, err
 	}

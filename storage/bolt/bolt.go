@@ -51,6 +51,9 @@ var (
 	// file (disk full, I/O error, failed fsync). The error also wraps the
 	// underlying error. After the first such failure the Store refuses every
 	// later write with ErrWriteFailed: close it and open the file again.
+	// The writes of the failing transaction also match
+	// storage.ErrOutcomeUnknown (they may have reached the file); the
+	// refused ones do not (they wrote nothing).
 	ErrWriteFailed = errors.New("write failed")
 
 	// ErrCorrupt means the file is damaged: Open found it cut short or its

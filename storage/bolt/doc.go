@@ -166,7 +166,10 @@
 //     syncing bbolt's meta page), the write returns [ErrWriteFailed] yet may
 //     have reached the file, and may be visible to reads in this process and
 //     present after reopening. Treat ErrWriteFailed as "outcome unknown":
-//     reopen and reload before retrying, as after a crash. Failures while
+//     reopen and reload before retrying, as after a crash. The writes of
+//     the failing transaction also match [storage.ErrOutcomeUnknown], so
+//     callers (the engine's OutcomeUnknownError) need not know this
+//     package; the writes refused after it do not, as they wrote nothing. Failures while
 //     writing the data pages (the usual case for a full disk) leave the file
 //     unchanged.
 //   - When bbolt fails to grow the file it reports the cause as text only,

@@ -276,11 +276,14 @@ func (s *Store) commit(tx *bbolt.Tx) error {
 }
 
 // fail records err as the store's write failure and returns it wrapped in
-// ErrWriteFailed.
+// ErrWriteFailed and storage.ErrOutcomeUnknown: the failing transaction
+// may have reached the file (see the Caveats of the package doc). The
+// writes refused afterwards wrap the recorded failure alone, since they
+// certainly wrote nothing.
 func (s *Store) fail(err error) error {
 	err = fmt.Errorf("%w: %w", ErrWriteFailed, err)
 	s.failed.CompareAndSwap(nil, &err)
-	return err
+	return fmt.Errorf("%w: %w", storage.ErrOutcomeUnknown, err)
 }
 
 // failure returns the store's write failure, or nil.

@@ -1,0 +1,90 @@
+package engine
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/internal/golden"
+)
+
+// This file freezes the engine's host data (codec.Record.Host): the
+// idempotency keys of keyed sends, which later versions must still
+// recognize. The rule for changing it is in docs/format.md.
+
+const hostGoldenDir = "testdata/golden-host"
+
+// hostGolden is the host data after two keyed sends, one whose reply was
+// kept and one whose reply was too large to keep.
+func hostGolden(t *testing.T) []byte {
+	t.Helper()
+	reply, err := codec.Marshal(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, err := (&sendKey{key: "line-17", event: "item"}).add("order-1", nil, 4, reply)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, err = (&sendKey{key: "hook-9f2", event: "paid"}).add("order-1", host, 7, make([]byte, MaxKeptReply+1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return host
+}
+
+func renderHost(h hostData) string {
+	var b strings.Builder
+	for _, k := range h.Keys {
+		fmt.Fprintf(&b, "key=%q event=%q callback=%d reply=%x dropped=%v\n", k.Key, k.Event, k.Callback, k.Reply, k.Dropped)
+	}
+	return b.String()
+}
+
+func readHost(raw []byte, want golden.File) []string {
+	h, err := decodeHost("order-1", raw)
+	if err != nil {
+		return []string{"the stored host data does not decode: " + err.Error()}
+	}
+	text, _ := want.Get("keys")
+	problems := golden.CompareText("decoded keys", text, renderHost(h))
+	again, err := codec.Marshal(h)
+	if err != nil {
+		problems = append(problems, "the decoded host data does not re-encode: "+err.Error())
+	}
+	return append(problems, golden.Compare("re-encoded host data", raw, again)...)
+}
+
+func TestHostGolden(t *testing.T) {
+	const name = "keys"
+	now := hostGolden(t)
+	h, err := decodeHost("order-1", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := golden.File{
+		Header: "# keys: the engine's host data (codec.Record.Host) holding two idempotency keys.\n# Written by `go test ./engine -run TestHostGolden -update`. Never regenerate\n# without a new format version: see docs/format.md.\n",
+		Sections: []golden.Section{
+			{Name: "hex", Text: golden.Hex(now)},
+			{Name: "diagnostic", Text: golden.Diag(now)},
+			{Name: "keys", Text: renderHost(h)},
+		},
+	}
+	if *golden.Update {
+		if raw, want, err := golden.Files(hostGoldenDir, name, ".cbor"); err == nil &&
+			!golden.MayOverwrite(t, name, readHost(raw, want)) {
+			return
+		}
+		golden.Write(t, hostGoldenDir, name, ".cbor", now, f)
+		return
+	}
+	raw, want, err := golden.Files(hostGoldenDir, name, ".cbor")
+	if err != nil {
+		t.Fatalf("%v (a new case is written with -update; see docs/format.md)", err)
+	}
+	golden.Fail(t, name, readHost(raw, want))
+	if problems := golden.Compare("host data written now", raw, now); len(problems) > 0 {
+		t.Errorf("golden %s: the engine now stores something else:\n  %s\n%s", name, strings.Join(problems, "\n  "), golden.Rule)
+	}
+}
