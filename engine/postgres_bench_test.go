@@ -1,0 +1,91 @@
+package engine_test
+
+// W1 through engines made WithLeases on one PostgreSQL schema, as
+// several replicas of a service would run it (each "process" here is an
+// engine with its own connection pool). docs/performance-postgres.md has
+// the figures and the commands:
+//
+//	go test -run '^$' -bench W1Postgres -benchtime 2x ./engine/
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/internal/pgtest"
+	"github.com/weftflow/weft/storage/postgres"
+)
+
+// BenchmarkW1Postgres is W1 with a checkpoint after every step, 1,000
+// instances started at once, driven by Run in 1, 2 and 4 engines sharing
+// one schema through leases.
+func BenchmarkW1Postgres(b *testing.B) {
+	def := w1Def(dsl.Budget(1))
+	for _, procs := range []int{1, 2, 4} {
+		b.Run(fmt.Sprintf("processes=%d", procs), func(b *testing.B) {
+			b.ReportAllocs()
+			const n = 1000
+			var elapsed time.Duration
+			var transitions int64
+			for range b.N {
+				b.StopTimer()
+				schema := pgtest.Schema(b, "bench_w1_")
+				ctx, cancel := context.WithCancel(context.Background())
+				var finished, steps atomic.Int64
+				done := make(chan struct{})
+				var engines []*engine.Engine
+				var stops []func()
+				for p := range procs {
+					st, err := postgres.Open(ctx, pgtest.DSN(), postgres.WithSchema(schema))
+					if err != nil {
+						b.Fatal(err)
+					}
+					m := &counters{}
+					e := newEngine(b, st, engine.WithLeases("bench-"+strconv.Itoa(p), 10*time.Second),
+						engine.WithPollInterval(50*time.Millisecond), engine.WithMetrics(m),
+						engine.WithFinish(func(context.Context, engine.EffectInfo) error {
+							if finished.Add(1) == n {
+								close(done)
+							}
+							return nil
+						}))
+					if err := e.Register(def); err != nil {
+						b.Fatal(err)
+					}
+					engines = append(engines, e)
+					ran := make(chan error)
+					go func() { ran <- e.Run(ctx) }()
+					stops = append(stops, func() {
+						<-ran
+						steps.Add(m.transitions.Load())
+						st.Close()
+					})
+				}
+				b.StartTimer()
+				began := time.Now()
+				parallel(b, n, 32, func(i int) error {
+					return engines[i%procs].Start(ctx, def, "w1-"+strconv.Itoa(i), W1{})
+				})
+				select {
+				case <-done:
+				case <-time.After(5 * time.Minute):
+					b.Fatalf("only %d of %d finished", finished.Load(), n)
+				}
+				elapsed += time.Since(began)
+				b.StopTimer()
+				cancel()
+				for _, stop := range stops {
+					stop()
+				}
+				transitions += steps.Load()
+			}
+			b.ReportMetric(float64(transitions)/elapsed.Seconds(), "transitions/s")
+			b.ReportMetric(float64(b.N*n)/elapsed.Seconds(), "workflows/s")
+		})
+	}
+}
