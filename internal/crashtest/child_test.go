@@ -85,11 +85,15 @@ func runChild(t *testing.T) {
 	if lazy {
 		recv.lazy(200 * time.Millisecond)
 	}
+	level := slog.LevelWarn
+	if pg != nil {
+		level = slog.LevelInfo // "lease lost": the parent counts them
+	}
 	opts := []engine.Option{
 		engine.WithWorkers(workers),
 		engine.WithPollInterval(100 * time.Millisecond),
 		engine.WithRetryBackoff(10*time.Millisecond, 500*time.Millisecond),
-		engine.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))),
+		engine.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))),
 	}
 	var store storage.Store
 	if pg != nil {

@@ -1,9 +1,11 @@
 package crashtest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	mrand "math/rand/v2"
@@ -152,7 +154,42 @@ func TestKill9Postgres(t *testing.T) {
 	}
 	pc.span = time.Duration(pc.kills) * (minDelay + maxDelay) / 2
 	pc.size = size{counters: 20, target: max(10, pc.kills/4), pizzas: 10, approvals: 10, cancels: 5}
-	pgRun(t, pc)
+	p, sn := pgRun(t, pc)
+	t.Run("the checks can fail", func(t *testing.T) {
+		checkMutations(t, p, sn)
+		checkFenceMutations(t, sn)
+	})
+}
+
+// checkFenceMutations damages copies of a good receiver log, one way
+// each, and makes sure checkFences reports every damage.
+func checkFenceMutations(t *testing.T, good *snapshot) {
+	if r := checkFences(good.log); len(r.problems) > 0 {
+		t.Fatalf("the good log has problems: %v", r.problems)
+	}
+	first := slices.IndexFunc(good.log, func(e Entry) bool { return e.Kind == "setup" })
+	mutations := []struct {
+		name, want string
+		damage     func(log []Entry) []Entry
+	}{
+		{"an effect performed without a lease", "without a lease", func(log []Entry) []Entry {
+			log[first].Fence = 0
+			return log
+		}},
+		{"an effect delivered twice under one lease", "twice under fence", func(log []Entry) []Entry {
+			e := log[first]
+			e.Op = OpDup
+			return append(log, e)
+		}},
+	}
+	for _, m := range mutations {
+		r := checkFences(m.damage(slices.Clone(good.log)))
+		if !slices.ContainsFunc(r.problems, func(s string) bool { return strings.Contains(s, m.want) }) {
+			t.Errorf("%s: not detected; want a problem with %q, got %q", m.name, m.want, r.problems)
+			continue
+		}
+		t.Logf("%s: detected: %s", m.name, r.problems[0])
+	}
 }
 
 // TestKill9PostgresNoFaults runs the same three processes and workload with
@@ -161,7 +198,7 @@ func TestKill9Postgres(t *testing.T) {
 func TestKill9PostgresNoFaults(t *testing.T) {
 	needFork(t)
 	cfg := configure(t)
-	pgRun(t, pgConfig{seed: cfg.seed, ttl: pgTTL, span: 3 * time.Second,
+	_, _ = pgRun(t, pgConfig{seed: cfg.seed, ttl: pgTTL, span: 3 * time.Second,
 		size: size{counters: 12, target: 25, pizzas: 6, approvals: 6, cancels: 3}})
 }
 
@@ -317,6 +354,37 @@ func (h *pgHarness) stop(i int, d time.Duration) bool {
 	return true
 }
 
+// busiest returns the slot whose process wrote the last line of the
+// receiver log, or -1.
+func (h *pgHarness) busiest() int {
+	f, err := os.Open(h.log)
+	if err != nil {
+		return -1
+	}
+	defer f.Close()
+	tail := make([]byte, 4096)
+	fi, err := f.Stat()
+	if err != nil {
+		return -1
+	}
+	off := max(0, fi.Size()-int64(len(tail)))
+	n, _ := f.ReadAt(tail, off)
+	lines := bytes.Split(bytes.TrimRight(tail[:n], "\n"), []byte("\n"))
+	var last Entry
+	if json.Unmarshal(lines[len(lines)-1], &last) != nil {
+		return -1
+	}
+	life := last.Life
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for i, p := range h.slots {
+		if p != nil && p.life == life {
+			return i
+		}
+	}
+	return -1
+}
+
 // call sends req to the next running process, round-robin. false means
 // the process died with the call in flight; by then it has settled, so
 // the stored state tells whether the call was applied.
@@ -355,7 +423,10 @@ func (h *pgHarness) drive(p *plan, rng *mrand.Rand) (wait func()) {
 	var wg sync.WaitGroup
 	for _, s := range p.scripts {
 		srng := mrand.New(mrand.NewPCG(rng.Uint64(), rng.Uint64()))
-		gap := 2 * h.cfg.span / time.Duration(len(s.cmds))
+		// Three quarters of the span on average, so that with the time
+		// the calls take, and the calls made again, the commands go on
+		// while the kills do and are mostly done when they end.
+		gap := 3 * h.cfg.span / 2 / time.Duration(len(s.cmds))
 		wg.Go(func() {
 			for cmd := s.next(); cmd != nil; cmd = s.next() {
 				if cmd.sends == 0 && !h.hurry.Load() && gap > 0 {
@@ -392,8 +463,9 @@ func (h *pgHarness) drive(p *plan, rng *mrand.Rand) (wait func()) {
 }
 
 // pgRun runs the workload of cfg on pgProcs processes sharing a fresh
-// schema, with cfg.kills kills and cfg.stops stops, and checks the end.
-func pgRun(t *testing.T, cfg pgConfig) {
+// schema, with cfg.kills kills and cfg.stops stops, checks the end, and
+// returns the plan and the final snapshot.
+func pgRun(t *testing.T, cfg pgConfig) (*plan, *snapshot) {
 	schema := newPGSchema(t)
 	t.Logf("seed %d (rerun with -crash.seed=%d), schema %s, %d processes, lease TTL %v, %d kills, %d stops; %d counters x %d incs, %d pizzas, %d approvals, %d canceled",
 		cfg.seed, cfg.seed, schema, pgProcs, cfg.ttl, cfg.kills, cfg.stops,
@@ -444,6 +516,7 @@ func pgRun(t *testing.T, cfg pgConfig) {
 	// process past its lease, spread over the kills.
 	var stops sync.WaitGroup
 	kills, stopped := 0, 0
+	var zombies []*pgProc // the processes stopped
 	killsEnded := time.Now()
 	if cfg.faults {
 		stopAt := map[int]bool{}
@@ -453,13 +526,25 @@ func pgRun(t *testing.T, cfg pgConfig) {
 		for k := 0; k < cfg.kills && ctx.Err() == nil; k++ {
 			time.Sleep(minDelay + time.Duration(rng.Int64N(int64(maxDelay-minDelay)+1)))
 			if stopAt[k] {
-				i := rng.IntN(pgProcs)
 				d := cfg.ttl + cfg.ttl/2 + time.Duration(rng.Int64N(int64(cfg.ttl/2)))
+				// The process that performed the latest effect is likely
+				// in the middle of others: its late writes must be fenced.
+				order := append([]int{h.busiest()}, rng.Perm(pgProcs)...)
 				stops.Go(func() {
-					if h.stop(i, d) {
+					for _, i := range order {
+						if i < 0 {
+							continue
+						}
 						h.mu.Lock()
-						stopped++
+						z := h.slots[i]
 						h.mu.Unlock()
+						if h.stop(i, d) {
+							h.mu.Lock()
+							stopped++
+							zombies = append(zombies, z)
+							h.mu.Unlock()
+							return
+						}
 					}
 				})
 			}
@@ -492,6 +577,7 @@ func pgRun(t *testing.T, cfg pgConfig) {
 	if problems := h.takeProblems(p); len(problems) > 0 {
 		t.Fatalf("seed %d:\n%s", cfg.seed, strings.Join(problems, "\n"))
 	}
+	driven := time.Since(began)
 	h.mu.Lock()
 	procs := h.slots
 	h.mu.Unlock()
@@ -503,6 +589,7 @@ func pgRun(t *testing.T, cfg pgConfig) {
 	if r, ok := procs[0].call(request{Op: opIdle}); !ok || r.Err != "" {
 		t.Fatalf("seed %d: the work was not finished (answered %v): %s\n%s", cfg.seed, ok, r.Err, procs[0].output.tail())
 	}
+	idled := time.Since(began)
 	var warnings int
 	var warned []string
 	for i, c := range procs {
@@ -521,7 +608,12 @@ func pgRun(t *testing.T, cfg pgConfig) {
 	h.mu.Lock()
 	all := slices.Clone(h.all)
 	h.mu.Unlock()
+	lost, zombieLost := 0, 0
 	for _, c := range all {
+		lost += c.output.leasesLost()
+		if slices.Contains(zombies, c) {
+			zombieLost += c.output.leasesLost()
+		}
 		alarms, warns, n := c.output.result()
 		if len(alarms) > 0 {
 			t.Fatalf("seed %d: life %s:\n%s\n--- its last output:\n%s", cfg.seed, c.app, strings.Join(alarms, "\n"), c.output.tail())
@@ -554,18 +646,21 @@ func pgRun(t *testing.T, cfg pgConfig) {
 	for _, k := range n {
 		total += k
 	}
-	t.Logf("%d kills and %d stops in %v, then the final phase; %d process lives; %v in all",
-		kills, stopped, faultPhase.Round(time.Millisecond), len(all), time.Since(began).Round(time.Millisecond))
+	t.Logf("%d kills and %d stops in %v; all commands made at %v, all work done at %v; %d process lives; %v in all",
+		kills, stopped, faultPhase.Round(time.Millisecond), driven.Round(time.Millisecond), idled.Round(time.Millisecond),
+		len(all), time.Since(began).Round(time.Millisecond))
 	t.Logf("commands: %d, acknowledged %d, in flight at a kill and found applied %d, sent again %d",
 		total, n[acked], n[recovered], resent)
 	t.Logf("effects handled once: %d; duplicate deliveries: %d %v, of which %d late (a fence below the first delivery's: a zombie's, fenced) and %d within one life; engine warnings: %d",
 		st.handled, st.dups, st.dupsByKind, fences.late, st.sameLife, warnings)
+	t.Logf("work stopped on a lost lease (its writes fenced): %d times, %d of them in the stopped processes", lost, zombieLost)
 	for _, w := range warned {
 		t.Logf("engine warning: %s", w)
 	}
 	if len(problems) > 0 {
 		t.Fatalf("seed %d: %d problems:\n%s", cfg.seed, len(problems), strings.Join(problems, "\n"))
 	}
+	return p, sn
 }
 
 func (h *pgHarness) takeProblems(p *plan) []string {

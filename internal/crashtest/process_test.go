@@ -209,6 +209,7 @@ type outputWatch struct {
 	alarms    []string
 	warnings  []string // the first few engine warnings
 	nwarnings int
+	lost      int // "lease lost" lines: work this process stopped because its lease was taken over
 }
 
 func (w *outputWatch) Write(b []byte) (int, error) {
@@ -231,6 +232,8 @@ func (w *outputWatch) line(s string) {
 	case strings.Contains(s, "DATA RACE"), strings.Contains(s, "panic:"), strings.Contains(s, "fatal error:"),
 		strings.HasPrefix(s, "--- FAIL"), s == "FAIL", strings.HasPrefix(s, "FAIL\t"):
 		w.alarms = append(w.alarms, s)
+	case strings.Contains(s, "lease lost"):
+		w.lost++
 	case strings.Contains(s, "level=WARN"):
 		if w.warnings = append(w.warnings, s); len(w.warnings) > 5 {
 			w.warnings = w.warnings[:5]
@@ -254,6 +257,13 @@ func (w *outputWatch) tail() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return strings.Join(append(w.last, string(w.partial)), "\n")
+}
+
+// leasesLost returns how many times the process reported a lost lease.
+func (w *outputWatch) leasesLost() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.lost
 }
 
 // result returns the lines that show a failure, the first few engine
