@@ -71,7 +71,7 @@
 // sends the TestKill9 workload to them round-robin (a command is
 // acknowledged only after its engine call committed), paced over the
 // kills. Every 20 to 300 ms it SIGKILLs a random process and restarts it
-// in its slot; twice it SIGSTOPs the process that performed the latest
+// in its slot; three times it SIGSTOPs the process that performed the latest
 // effect for 1.5 to 2 TTLs, so that its leases are taken over, and then
 // SIGCONTs it: its late writes must be refused. 200 kills by default, 40
 // with -short; -crash.kills or WEFT_CRASH_KILLS for more, -crash.seed or

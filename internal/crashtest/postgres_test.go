@@ -1,3 +1,5 @@
+//go:build unix
+
 package crashtest
 
 import (
@@ -116,7 +118,7 @@ const (
 	pgProcs     = 3               // child processes on the schema at once
 	pgTTL       = 2 * time.Second // their leases' time to live
 	pgPoll      = 50 * time.Millisecond
-	pgStops     = 2 // SIGSTOPs past the lease, during the kills
+	pgStops     = 3 // SIGSTOPs past the lease, during the kills
 	pgKillsCI   = 200
 	pgKillsFast = 40 // with -short
 )
@@ -423,10 +425,11 @@ func (h *pgHarness) drive(p *plan, rng *mrand.Rand) (wait func()) {
 	var wg sync.WaitGroup
 	for _, s := range p.scripts {
 		srng := mrand.New(mrand.NewPCG(rng.Uint64(), rng.Uint64()))
-		// Three quarters of the span on average, so that with the time
-		// the calls take, and the calls made again, the commands go on
-		// while the kills do and are mostly done when they end.
-		gap := 3 * h.cfg.span / 2 / time.Duration(len(s.cmds))
+		// Half the span on average: with the time the calls take (a
+		// call to a process that is killed waits for it to settle), the
+		// commands go on while the kills do and are done about when they
+		// end.
+		gap := h.cfg.span / time.Duration(len(s.cmds))
 		wg.Go(func() {
 			for cmd := s.next(); cmd != nil; cmd = s.next() {
 				if cmd.sends == 0 && !h.hurry.Load() && gap > 0 {
@@ -530,8 +533,16 @@ func pgRun(t *testing.T, cfg pgConfig) (*plan, *snapshot) {
 				// The process that performed the latest effect is likely
 				// in the middle of others: its late writes must be fenced.
 				order := append([]int{h.busiest()}, rng.Perm(pgProcs)...)
+				rng2 := mrand.New(mrand.NewPCG(rng.Uint64(), 0))
 				stops.Go(func() {
-					for _, i := range order {
+					// Processes may all be restarting: try for a while.
+					for range 50 {
+						order = append(order, rng2.IntN(pgProcs))
+					}
+					for n, i := range order {
+						if n > pgProcs {
+							time.Sleep(20 * time.Millisecond)
+						}
 						if i < 0 {
 							continue
 						}
