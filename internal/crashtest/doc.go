@@ -133,6 +133,6 @@
 // The default TestKill9 takes a few seconds, about ten with -race on two
 // cores; each kill adds a quarter to half a second. TestKill9Postgres
 // takes about 40 s with -race on two cores (its 200 kills take about
-// 35 s), 12 s with -short; TestKill9PostgresNoFaults about 6 s. The whole
+// 35 s), about 15 s with -short; TestKill9PostgresNoFaults about 6 s. The whole
 // package takes about 80 s with -race on two cores.
 package crashtest
