@@ -234,7 +234,7 @@ func (e *Engine) processLease(ctx context.Context, l storage.Lease) (w Work, err
 		n, err := e.resumeLeased(lctx, h)
 		w.Transitions += n
 		if err != nil {
-			return w, e.leaseErr(ctx, l, err)
+			return w, e.leaseErr(ctx, lctx, l, err)
 		}
 		p, err := e.performPending(lctx, h)
 		w.Transitions += p.Transitions
@@ -242,7 +242,7 @@ func (e *Engine) processLease(ctx context.Context, l storage.Lease) (w Work, err
 		w.Retried += p.Retried
 		w.DeadLetters += p.DeadLetters
 		if err != nil {
-			return w, e.leaseErr(ctx, l, err)
+			return w, e.leaseErr(ctx, lctx, l, err)
 		}
 		if n == 0 && p.Effects == 0 && p.Transitions == 0 {
 			break
@@ -252,10 +252,12 @@ func (e *Engine) processLease(ctx context.Context, l storage.Lease) (w Work, err
 }
 
 // leaseErr is what processLease returns for err: nothing if the lease was
-// lost or the caller is stopping (the work is found again), else err.
-func (e *Engine) leaseErr(ctx context.Context, l storage.Lease, err error) error {
+// lost or the caller is stopping (the work is found again), else err. The
+// loss shows as ErrFenced from a write, or as lctx, the context of the work
+// on the lease, canceled by keepLease when a renewal was fenced.
+func (e *Engine) leaseErr(ctx, lctx context.Context, l storage.Lease, err error) error {
 	switch {
-	case errors.Is(err, storage.ErrFenced):
+	case errors.Is(err, storage.ErrFenced), lctx.Err() != nil && ctx.Err() == nil:
 		e.log.Info("engine: lease lost; another process has the instance", "instance", l.Instance, "token", l.Token)
 		return nil
 	case ctx.Err() != nil:

@@ -20,6 +20,7 @@ import (
 	"github.com/weftflow/weft/examples/pizza"
 	"github.com/weftflow/weft/storage"
 	"github.com/weftflow/weft/storage/bolt"
+	"github.com/weftflow/weft/storage/postgres"
 )
 
 // server performs the parent's requests on an engine: in a child
@@ -64,7 +65,18 @@ func runChild(t *testing.T) {
 		t.Fatalf("child: %s: %v", envLife, err)
 	}
 	in, out := os.NewFile(requestFD, "requests"), os.NewFile(responseFD, "responses")
-	recv, err := OpenReceiver(os.Getenv(envLog), life)
+	var pg *pgChild
+	if s := os.Getenv(envPG); s != "" {
+		pg = new(pgChild)
+		if err := json.Unmarshal([]byte(s), pg); err != nil {
+			t.Fatalf("child: %s: %v", envPG, err)
+		}
+	}
+	openRecv := OpenReceiver
+	if pg != nil {
+		openRecv = OpenSharedReceiver
+	}
+	recv, err := openRecv(os.Getenv(envLog), life)
 	if err != nil {
 		t.Fatalf("child: %v", err)
 	}
@@ -76,16 +88,28 @@ func runChild(t *testing.T) {
 	if lazy {
 		recv.lazy(200 * time.Millisecond)
 	}
-	store, err := bolt.Open(os.Getenv(envDB), bolt.WithTimeout(10*time.Second), bolt.WithMaxBatch(batch))
+	level := slog.LevelWarn
+	if pg != nil {
+		level = slog.LevelInfo // "lease lost": the parent counts them
+	}
+	opts := []engine.Option{
+		engine.WithWorkers(workers),
+		engine.WithPollInterval(100 * time.Millisecond),
+		engine.WithRetryBackoff(10*time.Millisecond, 500*time.Millisecond),
+		engine.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level}))),
+	}
+	var store storage.Store
+	if pg != nil {
+		// Many processes on one schema: claims, leases and fenced writes.
+		store, err = postgres.Open(context.Background(), pg.DSN, postgres.WithSchema(pg.Schema))
+		opts = append(opts, engine.WithLeases(pg.Owner, pg.TTL), engine.WithPollInterval(pg.Poll))
+	} else {
+		store, err = bolt.Open(os.Getenv(envDB), bolt.WithTimeout(10*time.Second), bolt.WithMaxBatch(batch))
+	}
 	if err != nil {
 		t.Fatalf("child: %v", err)
 	}
-	srv, err := newServer(store, recv,
-		engine.WithWorkers(workers),
-		engine.WithPollInterval(100*time.Millisecond),
-		engine.WithRetryBackoff(10*time.Millisecond, 500*time.Millisecond),
-		engine.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))),
-	)
+	srv, err := newServer(store, recv, opts...)
 	if err != nil {
 		t.Fatalf("child: %v", err)
 	}

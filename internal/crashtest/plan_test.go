@@ -3,6 +3,7 @@ package crashtest
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -340,26 +341,9 @@ func snapshotOf(ctx context.Context, e *engine.Engine, store storage.Store, logP
 			return nil, fmt.Errorf("list: %w", err)
 		}
 		for _, listed := range page {
-			v := &view{exists: true}
-			if v.inst, err = e.Get(ctx, listed.ID); err != nil {
-				return nil, fmt.Errorf("get: %w", err)
-			}
-			switch v.inst.Workflow {
-			case CounterName:
-				v.counter, err = engine.Query[Counter](ctx, e, listed.ID)
-				v.tokens = map[string]bool{}
-				for _, tok := range v.counter.Tokens {
-					v.tokens[tok] = true
-				}
-			case pizza.Workflow.Name():
-				v.order, err = engine.Query[pizza.Order](ctx, e, listed.ID)
-			case approval.Workflow.Name():
-				v.request, err = engine.Query[approval.Request](ctx, e, listed.ID)
-			default:
-				err = fmt.Errorf("unknown workflow %q", v.inst.Workflow)
-			}
+			v, err := viewOf(ctx, e, listed.ID)
 			if err != nil {
-				return nil, fmt.Errorf("query: %w", err)
+				return nil, err
 			}
 			sn.views[listed.ID] = v
 		}
@@ -376,6 +360,36 @@ func snapshotOf(ctx context.Context, e *engine.Engine, store storage.Store, logP
 		return nil, err
 	}
 	return sn, nil
+}
+
+// viewOf loads instance id with Get and decodes its state with Query; an
+// instance that does not exist is a view with exists false.
+func viewOf(ctx context.Context, e *engine.Engine, id string) (*view, error) {
+	v := &view{exists: true}
+	var err error
+	if v.inst, err = e.Get(ctx, id); errors.Is(err, storage.ErrNotFound) {
+		return &view{}, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("get: %w", err)
+	}
+	switch v.inst.Workflow {
+	case CounterName:
+		v.counter, err = engine.Query[Counter](ctx, e, id)
+		v.tokens = map[string]bool{}
+		for _, tok := range v.counter.Tokens {
+			v.tokens[tok] = true
+		}
+	case pizza.Workflow.Name():
+		v.order, err = engine.Query[pizza.Order](ctx, e, id)
+	case approval.Workflow.Name():
+		v.request, err = engine.Query[approval.Request](ctx, e, id)
+	default:
+		err = fmt.Errorf("unknown workflow %q", v.inst.Workflow)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("query: %w", err)
+	}
+	return v, nil
 }
 
 // reconcile compares what the parent knows with what is stored after a

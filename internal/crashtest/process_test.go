@@ -18,6 +18,18 @@ type childTune struct {
 	workers  int  // engine.WithWorkers
 	maxBatch int  // bolt.WithMaxBatch: 1 turns group commit off
 	lazy     bool // a broken receiver that writes a second after it acknowledged
+	pg       *pgChild
+}
+
+// pgChild makes a child run its engine on a Postgres schema shared with
+// other children, WithLeases, and write to a shared receiver log
+// (TestKill9Postgres).
+type pgChild struct {
+	DSN    string        `json:"dsn"` // with an application_name naming the incarnation
+	Schema string        `json:"schema"`
+	Owner  string        `json:"owner"` // the engine's lease owner
+	TTL    time.Duration `json:"ttl"`   // of its leases
+	Poll   time.Duration `json:"poll"`  // engine.WithPollInterval
 }
 
 // childProc is the parent's handle on a child process.
@@ -68,6 +80,13 @@ func startChild(db, log string, life int, tune childTune, early time.Duration) (
 	c.cmd = exec.Command(bin, "-test.run=^TestKill9$", "-test.count=1")
 	c.cmd.Env = append(os.Environ(), envChild+"=1", envDB+"="+db, envLog+"="+log, envLife+"="+strconv.Itoa(life),
 		fmt.Sprintf("%s=%d,%d,%v", envTune, tune.workers, tune.maxBatch, tune.lazy))
+	if tune.pg != nil {
+		b, err := json.Marshal(tune.pg)
+		if err != nil {
+			return nil, err
+		}
+		c.cmd.Env = append(c.cmd.Env, envPG+"="+string(b))
+	}
 	if os.Getenv("GORACE") == "" {
 		// Under -race, a data race in the child ends it at once, and the
 		// parent reports the unexpected exit with the race report.
@@ -172,6 +191,9 @@ func (c *childProc) call(req request) (response, bool) {
 
 func (c *childProc) gone() <-chan struct{} { return c.dead }
 
+// signal sends sig to the process.
+func (c *childProc) signal(sig os.Signal) error { return c.cmd.Process.Signal(sig) }
+
 // kill sends SIGKILL and waits for the process to be gone.
 func (c *childProc) kill() {
 	_ = c.cmd.Process.Kill()
@@ -187,6 +209,7 @@ type outputWatch struct {
 	alarms    []string
 	warnings  []string // the first few engine warnings
 	nwarnings int
+	lost      int // "lease lost" lines: work this process stopped because its lease was taken over
 }
 
 func (w *outputWatch) Write(b []byte) (int, error) {
@@ -209,6 +232,8 @@ func (w *outputWatch) line(s string) {
 	case strings.Contains(s, "DATA RACE"), strings.Contains(s, "panic:"), strings.Contains(s, "fatal error:"),
 		strings.HasPrefix(s, "--- FAIL"), s == "FAIL", strings.HasPrefix(s, "FAIL\t"):
 		w.alarms = append(w.alarms, s)
+	case strings.Contains(s, "lease lost"):
+		w.lost++
 	case strings.Contains(s, "level=WARN"):
 		if w.warnings = append(w.warnings, s); len(w.warnings) > 5 {
 			w.warnings = w.warnings[:5]
@@ -232,6 +257,13 @@ func (w *outputWatch) tail() string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return strings.Join(append(w.last, string(w.partial)), "\n")
+}
+
+// leasesLost returns how many times the process reported a lost lease.
+func (w *outputWatch) leasesLost() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.lost
 }
 
 // result returns the lines that show a failure, the first few engine

@@ -18,6 +18,7 @@ const (
 	envLog   = "WEFT_CRASH_LOG"   // the receiver log
 	envLife  = "WEFT_CRASH_LIFE"  // the incarnation number, recorded in the receiver log
 	envTune  = "WEFT_CRASH_TUNE"  // "workers,maxbatch,lazy": see childTune
+	envPG    = "WEFT_CRASH_PG"    // JSON of a pgChild: run on Postgres with leases instead of bbolt
 )
 
 // Operations of a request.

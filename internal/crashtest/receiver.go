@@ -36,9 +36,14 @@ type Entry struct {
 	Callback uint64 `json:"cb,omitempty"`
 	Data     []byte `json:"data,omitempty"` // setup data; the output of a completed instance
 	Life     int    `json:"life"`           // the process incarnation that wrote the entry
+	// Fence is the fence token of the lease the effect was performed
+	// under (engine.EffectInfo.Fence): 0 for an engine without leases and
+	// for activities.
+	Fence uint64 `json:"fence,omitempty"`
 }
 
-// same reports whether two deliveries carry the same effect.
+// same reports whether two deliveries carry the same effect (whatever
+// lease they were performed under).
 func (e Entry) same(o Entry) bool {
 	return e.ID == o.ID && e.Kind == o.Kind && e.Instance == o.Instance && e.Type == o.Type &&
 		e.Callback == o.Callback && bytes.Equal(e.Data, o.Data)
@@ -61,6 +66,7 @@ type Receiver struct {
 	handled map[string]Entry
 	late    []Entry // a lazy receiver's entries not yet written
 	stop    chan struct{}
+	shared  bool // other processes append to the file too (OpenSharedReceiver)
 }
 
 // OpenReceiver opens (creating it if needed) the receiver log at path for
@@ -73,6 +79,36 @@ func OpenReceiver(path string, life int) (*Receiver, error) {
 	}
 	r := &Receiver{f: f, life: life, handled: map[string]Entry{}}
 	if err := r.load(path); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// OpenSharedReceiver opens the receiver log at path, like [OpenReceiver],
+// for one of several processes that append to it at once: every delivery
+// takes an exclusive lock on the file (flock), first reads what the other
+// processes appended since (so that an effect handled by another process is
+// logged as a duplicate here), then appends its line, releases the lock and
+// fsyncs. The log is thus one sequence, in the order the deliveries were
+// made, with one de-duplication across all the processes. A process killed
+// while it holds the lock releases it (the kernel does), and the torn line
+// it may leave is cut off by the next writer. life must be unique across
+// the processes and their incarnations. Only on Unix.
+func OpenSharedReceiver(path string, life int) (*Receiver, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	r := &Receiver{f: f, life: life, handled: map[string]Entry{}, shared: true}
+	unlock, err := lockFile(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("receiver log %s: %w", path, err)
+	}
+	err = r.load(path)
+	unlock()
+	if err != nil {
 		f.Close()
 		return nil, err
 	}
@@ -158,7 +194,7 @@ func (r *Receiver) Finish(_ context.Context, info engine.EffectInfo) error { ret
 // Receive records the delivery of an effect.
 func (r *Receiver) Receive(info engine.EffectInfo) error {
 	return r.record(Entry{ID: info.ID, Kind: info.Kind.String(), Instance: info.Instance,
-		Type: info.Type, Callback: info.Callback, Data: info.Data})
+		Type: info.Type, Callback: info.Callback, Data: info.Data, Fence: info.Fence})
 }
 
 // Activity records an attempt of an activity of instance, identified by
@@ -174,6 +210,9 @@ func (r *Receiver) Activity(ctx context.Context, instance string) error {
 func (r *Receiver) record(e Entry) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.shared {
+		return r.recordShared(e)
+	}
 	e.Op, e.Life = OpHandled, r.life
 	if prev, ok := r.handled[e.ID]; ok {
 		e.Op = OpConflict
@@ -208,6 +247,81 @@ func (r *Receiver) append(e Entry) error {
 		return errors.Join(err, r.cut())
 	}
 	r.size += int64(len(b))
+	return nil
+}
+
+// recordShared is record for a shared log: under the file lock, it reads
+// what the other processes appended, classifies e against all of it and
+// appends it; then, the lock released, it fsyncs.
+func (r *Receiver) recordShared(e Entry) error {
+	unlock, err := lockFile(r.f)
+	if err != nil {
+		return err
+	}
+	if err := r.catchUp(); err != nil {
+		unlock()
+		return err
+	}
+	e.Op, e.Life = OpHandled, r.life
+	if prev, ok := r.handled[e.ID]; ok {
+		e.Op = OpConflict
+		if prev.same(e) {
+			e.Op = OpDup
+		}
+	}
+	b, err := json.Marshal(e)
+	if err != nil {
+		unlock()
+		return err
+	}
+	b = append(b, '\n')
+	if _, err := r.f.WriteAt(b, r.size); err != nil {
+		err = errors.Join(err, r.f.Truncate(r.size))
+		unlock()
+		return err
+	}
+	r.size += int64(len(b))
+	if e.Op == OpHandled {
+		r.handled[e.ID] = e
+	}
+	unlock()
+	// The line is in the file for every reader now; a failed fsync makes
+	// the engine deliver the effect again, which is logged as a duplicate.
+	return r.f.Sync()
+}
+
+// catchUp reads the lines other processes appended to a shared log since
+// this receiver last looked, with the file locked. A torn last line was
+// left by a process killed while appending (the lock is free, so it is
+// not writing any more): it is cut off.
+func (r *Receiver) catchUp() error {
+	fi, err := r.f.Stat()
+	if err != nil {
+		return err
+	}
+	if fi.Size() == r.size {
+		return nil
+	}
+	if fi.Size() < r.size {
+		return fmt.Errorf("receiver log shrank from %d to %d bytes", r.size, fi.Size())
+	}
+	data := make([]byte, fi.Size()-r.size)
+	if _, err := r.f.ReadAt(data, r.size); err != nil {
+		return err
+	}
+	entries, good, err := parseLog(data)
+	if err != nil {
+		return fmt.Errorf("receiver log after byte %d: %w", r.size, err)
+	}
+	for _, e := range entries {
+		if e.Op == OpHandled {
+			r.handled[e.ID] = e
+		}
+	}
+	r.size += int64(good)
+	if good < len(data) {
+		return r.f.Truncate(r.size)
+	}
 	return nil
 }
 
