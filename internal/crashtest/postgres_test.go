@@ -482,7 +482,9 @@ func pgRun(t *testing.T, cfg pgConfig) (*plan, *snapshot) {
 		t.Fatal(err)
 	}
 	defer h.store.Close()
-	h.eng = engine.New(h.store)
+	if h.eng, err = engine.New(h.store); err != nil {
+		t.Fatal(err)
+	}
 	if err := h.eng.Register(NewCounter(nil), pizza.Workflow, approval.Workflow); err != nil {
 		t.Fatal(err)
 	}
