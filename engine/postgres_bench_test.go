@@ -9,6 +9,7 @@ package engine_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"sync/atomic"
@@ -18,6 +19,7 @@ import (
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/internal/pgtest"
+	"github.com/weftflow/weft/storage"
 	"github.com/weftflow/weft/storage/postgres"
 )
 
@@ -88,4 +90,69 @@ func BenchmarkW1Postgres(b *testing.B) {
 			b.ReportMetric(float64(b.N*n)/elapsed.Seconds(), "workflows/s")
 		})
 	}
+}
+
+// BenchmarkTakeoverPostgres measures how long an instance whose lease
+// holder died waits before another process performs its work: one engine
+// leases the instance and never comes back (as if killed), another runs
+// Run with a 200 ms lease TTL and a 1 s poll interval. The target is the
+// lease TTL plus the poll interval; the engine sleeps until the lease's
+// expiry (NextWork), so it is about the TTL.
+func BenchmarkTakeoverPostgres(b *testing.B) {
+	const ttl, poll = 200 * time.Millisecond, time.Second
+	schema := pgtest.Schema(b, "bench_takeover_")
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	st, err := postgres.Open(ctx, pgtest.DSN(), postgres.WithSchema(schema))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	performed := make(chan time.Time, 1)
+	e := newEngine(b, st, engine.WithLeases("survivor", ttl), engine.WithPollInterval(poll))
+	if err := e.Register(requestWF); err != nil {
+		b.Fatal(err)
+	}
+	e.Handle("ask-manager", engine.SetupFuncs{SetupFunc: func(context.Context, engine.EffectInfo) error {
+		performed <- time.Now()
+		return nil
+	}})
+	// Instances are started by another engine, so that the survivor hears
+	// of them only from the store.
+	starter := newEngine(b, st)
+	if err := starter.Register(requestWF); err != nil {
+		b.Fatal(err)
+	}
+	ran := make(chan error)
+	var worst, total time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		id := "t" + strconv.Itoa(i)
+		if err := starter.Start(ctx, requestWF, id, Request{}); err != nil {
+			b.Fatal(err)
+		}
+		// The dead process's lease. (Rarely the survivor polls in between
+		// and claims the instance first: that round does not count.)
+		killed, err := st.Acquire(ctx, id, storage.ClaimRequest{Owner: "killed", Now: time.Now(), TTL: ttl, Limit: 1})
+		if errors.Is(err, storage.ErrLeased) {
+			<-performed
+			i--
+			continue
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+		if i == 0 {
+			go func() { ran <- e.Run(ctx) }()
+		}
+		at := <-performed
+		d := at.Sub(killed.Expires)
+		total += d
+		worst = max(worst, d)
+	}
+	b.StopTimer()
+	cancel()
+	<-ran
+	b.ReportMetric(float64((total/time.Duration(b.N)+ttl).Milliseconds()), "takeover-ms")
+	b.ReportMetric(float64((worst+ttl).Milliseconds()), "worst-takeover-ms")
 }
