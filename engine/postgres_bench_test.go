@@ -153,6 +153,6 @@ func BenchmarkTakeoverPostgres(b *testing.B) {
 	b.StopTimer()
 	cancel()
 	<-ran
-	b.ReportMetric(float64((total/time.Duration(b.N)+ttl).Milliseconds()), "takeover-ms")
-	b.ReportMetric(float64((worst+ttl).Milliseconds()), "worst-takeover-ms")
+	b.ReportMetric(float64((total/time.Duration(b.N) + ttl).Milliseconds()), "takeover-ms")
+	b.ReportMetric(float64((worst + ttl).Milliseconds()), "worst-takeover-ms")
 }
