@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -249,3 +250,43 @@ func TestWakeupOnlyForNewDueTimes(t *testing.T) {
 		t.Errorf("wake-ups:\n got %q\nwant %q", wk.list(), want)
 	}
 }
+
+var spinWF = dsl.MustCompile[Fetch]("spin", dsl.S(
+	dsl.For("spin",
+		dsl.Step("count", func(s *Fetch) error { s.Got++; return nil }),
+		dsl.If("enough", func(s *Fetch) bool { return s.Got >= 200 }, dsl.Break()),
+	),
+), dsl.Budget(16))
+
+// A chain of resumes of an instance that stays due hands over one
+// wake-up, for the time it became due, not one per transition.
+func TestWakeupNotForAChainOfResumes(t *testing.T) {
+	wk := &wakeups{}
+	v := newEnv(t, []*dsl.Definition{spinWF})
+	// A clock that moves on every reading, as the wall clock does: each
+	// transition of the chain is due at its own time.
+	e := v.engine([]*dsl.Definition{spinWF}, engine.WithClock(tickingClock{v.clock}),
+		engine.WithScheduler(wk.schedule), engine.WithLeases("a", time.Minute))
+	v.e = e
+	v.start(spinWF, "s", Fetch{})
+	w := runDue(t, v.e)
+	if w.Transitions < 10 {
+		t.Fatalf("the spin took %d transitions; the test wants a long chain", w.Transitions)
+	}
+	if s := v.get("s").Meta.Status.String(); s != "completed" {
+		t.Fatalf("spin is %s", s)
+	}
+	if got := wk.list(); len(got) != 1 || !strings.HasPrefix(got[0], "s/1/1 s ") {
+		t.Errorf("wake-ups: %q, want one, from the start", got)
+	}
+}
+
+// tickingClock advances its FakeClock by a microsecond on every reading.
+type tickingClock struct{ c *engine.FakeClock }
+
+func (k tickingClock) Now() time.Time {
+	k.c.Advance(time.Microsecond)
+	return k.c.Now()
+}
+
+func (k tickingClock) Timer(d time.Duration) (<-chan time.Time, func()) { return k.c.Timer(d) }
