@@ -74,7 +74,7 @@ func newFixture(t *testing.T, store storage.Store, eopts []engine.Option, hopts 
 	if err != nil {
 		t.Fatal(err)
 	}
-	reg, err := httpapi.NewRegistry(orderWF)
+	reg, err := httpapi.NewRegistry(orderWF, surveyWF)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -446,4 +446,36 @@ func TestErrorCode(t *testing.T) {
 			t.Errorf("ErrorCode(%v) = %s, want %s", c.err, got, c.want)
 		}
 	}
+}
+
+// Survey is a workflow with one event name at two waits, of two payload
+// types, and a struct output.
+type Survey struct {
+	Age  int
+	Name string
+}
+
+var surveyWF = dsl.MustCompile[Survey]("survey", dsl.S(
+	dsl.Wait("first", dsl.On("answer", dsl.Signal(func(s *Survey, age int) (int, error) { s.Age = age; return age + 1, nil }))),
+	dsl.Wait("second", dsl.On("answer", dsl.Signal(func(s *Survey, name string) (string, error) { s.Name = name; return "hi " + name, nil }))),
+	dsl.ReturnWith(func(s *Survey) Survey { return *s }),
+))
+
+// The payload type is the one of the wait the instance is at.
+func TestPayloadTypeOfTheWait(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	f.want(201, "POST", "/workflows/survey/instances/s", ``)
+	f.wantError(422, httpapi.CodeWrongType, "POST", "/instances/s/events/answer", `"bo"`)
+	if out := f.want(200, "POST", "/instances/s/events/answer", `41`); out["reply"] != 42.0 {
+		t.Errorf("first answer: %v", out)
+	}
+	f.wantError(422, httpapi.CodeWrongType, "POST", "/instances/s/events/answer", `41`)
+	if out := f.want(200, "POST", "/instances/s/events/answer", `"bo"`); out["reply"] != "hi bo" {
+		t.Errorf("second answer: %v", out)
+	}
+	q := f.want(200, "GET", "/instances/s", "")
+	if diff := cmp.Diff(map[string]any{"Age": 41.0, "Name": "bo"}, q["output"]); diff != "" {
+		t.Errorf("output (-want +got):\n%s", diff)
+	}
+	f.wantError(404, httpapi.CodeUnknownEvent, "POST", "/instances/s/events/pay", `{}`) // another workflow's event
 }
