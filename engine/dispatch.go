@@ -393,6 +393,8 @@ func (e *Engine) effect(ctx context.Context, j job) error {
 		if e.finish != nil {
 			err = protect(info, func() error { return e.finish(hctx, info) })
 		}
+	case wakeupKind:
+		err = e.wakeup(hctx, info)
 	default:
 		// Perhaps written by a newer engine: keep it for one that knows it.
 		err = fmt.Errorf("engine: effect %s: unknown kind %d", info.ID, oe.Kind)

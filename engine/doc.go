@@ -89,4 +89,15 @@
 // the event, so a retry applies it at most once and never to the
 // instance's next wait for the same event. The error's doc lists the
 // retry of each call.
+//
+// # Hosting without a loop
+//
+// A stateless host (a function per request) makes an engine per request
+// [WithLeases] over a shared store and calls [Engine.ProcessInstance]
+// after each event and [Engine.RunDue] (or [Engine.RunDueWithin], with a
+// time limit) from its scheduler; retry state is in the store, so fresh
+// engines keep each failed effect's backoff. [WithScheduler] hands every
+// new due time to a delayed-call service as a durable effect ([Wakeup]).
+// Package httpapi serves all of this over HTTP; docs/serverless.md shows
+// the deployment.
 package engine

@@ -29,6 +29,7 @@ type Engine struct {
 
 	shared      *leaseConf   // Run and Drain work through leases (leases.go); nil: this process alone
 	maxAttempts int          // tries of an effect before it is dead-lettered; 0: no limit
+	scheduler   Scheduler    // hands wake-ups to a delayed-call service (scheduler.go); nil: none
 	dead        atomic.Int32 // what this engine knows of dead letters in the store (deadletters.go)
 
 	maxPayload int // bytes of an encoded payload or start input

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"time"
 
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
@@ -57,6 +58,9 @@ func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, inpu
 	op = "encode"
 	inst, rec, effects, err := encode(id, def.Name(), res, nil)
 	if err != nil {
+		return err
+	}
+	if effects, err = e.withWakeups(id, def.Name(), time.Time{}, res, effects); err != nil {
 		return err
 	}
 	op = "create"

@@ -137,6 +137,9 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 		if err != nil {
 			return interp.Result{}, loaded{}, err
 		}
+		if effects, err = e.withWakeups(id, workflow, l.meta.DueTime(), res.Result, effects); err != nil {
+			return interp.Result{}, loaded{}, err
+		}
 		op = "commit"
 		hot = e.claimHot(hotBuf[:0], workflow, res.Effects, effects)
 		e.cache.drop(id) // whatever the outcome, only a confirmed record is cached
