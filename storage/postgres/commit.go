@@ -21,8 +21,8 @@ import (
 
 func createSQL(schema string) string {
 	return `WITH ins AS (
-    INSERT INTO ` + schema + `.instances (id, version, workflow, status, due, data)
-    VALUES ($1, 1, $2, $3, $4, $5)
+    INSERT INTO ` + schema + `.instances (id, version, workflow, status, due, data, effects_at)
+    VALUES ($1, 1, $2, $3, $4, $5, ` + effectsAtSQL("$8") + `)
     ON CONFLICT (id) DO NOTHING
     RETURNING id
 ), eff AS (
@@ -34,12 +34,22 @@ func createSQL(schema string) string {
 SELECT count(*) FROM ins`
 }
 
+// effectsAtSQL is the earliest of the not-before times in the array param
+// (the new effects of a write), -infinity for one ready at once, NULL for
+// none: what the write contributes to the instance's effects_at (migration
+// 4). A commit only adds effects, so least() of it and the stored value is
+// the new value, whatever else the outbox holds.
+func effectsAtSQL(param string) string {
+	return "(SELECT min(coalesce(nb, '-infinity')) FROM unnest(" + param + "::timestamptz[]) AS nb)"
+}
+
 // commitSQL returns the new version, or NULL and the version stored before
 // the statement (NULL if the instance does not exist).
 func commitSQL(schema string) string {
 	return `WITH upd AS (
     UPDATE ` + schema + `.instances
-       SET version = version + 1, workflow = $3, status = $4, due = $5, data = $6
+       SET version = version + 1, workflow = $3, status = $4, due = $5, data = $6,
+           effects_at = least(effects_at, ` + effectsAtSQL("$9") + `)
      WHERE id = $1 AND version = $2
     RETURNING id, version
 ), eff AS (
@@ -150,7 +160,7 @@ func (s *Store) fencedCommit(ctx context.Context, op string, l storage.Lease, ar
 		return true, s.fail(ctx, op, err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if leased, err := s.fence(ctx, tx, op, l); err != nil {
+	if leased, err := s.fence(ctx, tx, s.cq.fence, op, l); err != nil {
 		if errors.Is(err, storage.ErrFenced) && !leased {
 			// Only instances that exist were ever leased: ErrNotFound
 			// comes first.

@@ -126,17 +126,23 @@ type queries struct {
 	create, commit string
 	load, list     string
 	outbox, ack    string
+	ackLock        string
+	recompute      string
+	lockInstances  string
 	dueBefore      string
 }
 
 func newQueries(schema string) queries {
 	return queries{
-		create:    createSQL(schema),
-		commit:    commitSQL(schema),
-		load:      loadSQL(schema),
-		list:      listSQL(schema),
-		outbox:    outboxSQL(schema),
-		ack:       ackSQL(schema),
-		dueBefore: dueBeforeSQL(schema),
+		create:        createSQL(schema),
+		commit:        commitSQL(schema),
+		load:          loadSQL(schema),
+		list:          listSQL(schema),
+		outbox:        outboxSQL(schema),
+		ack:           ackSQL(schema),
+		ackLock:       ackLockSQL(schema),
+		recompute:     recomputeSQL(schema),
+		lockInstances: lockInstancesSQL(schema),
+		dueBefore:     dueBeforeSQL(schema),
 	}
 }
