@@ -553,6 +553,9 @@ func (s *Store) Requeue(ctx context.Context, ids ...string) (int, error) {
 	if err != nil {
 		return 0, s.fail(ctx, op, err)
 	}
+	if n > 0 {
+		s.requestWake()
+	}
 	return n, nil
 }
 

@@ -90,6 +90,7 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 	case created == 0:
 		return 0, fmt.Errorf("storage: %s: instance %w", op, storage.ErrExists)
 	}
+	s.wakeAfter(len(effects), inst.Due)
 	return 1, nil
 }
 
@@ -138,6 +139,7 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 	case err != nil:
 		return 0, s.fail(ctx, op, err)
 	case next.Valid:
+		s.wakeAfter(len(c.Effects), inst.Due)
 		return uint64(next.Int64), nil
 	case !stored.Valid:
 		return 0, fmt.Errorf("storage: %s: instance %w", op, storage.ErrNotFound)

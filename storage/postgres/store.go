@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,6 +27,13 @@ type Store struct {
 	q       queries
 	cq      claimQueries
 	closed  atomic.Bool
+
+	// Background work (the notifier, listeners, lock watchers) runs under
+	// bg and is waited for by Close.
+	bg     context.Context
+	stopBg context.CancelFunc
+	wg     sync.WaitGroup
+	wake   chan struct{} // 1-buffered: the notifier has a wake-up to send
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -103,18 +111,27 @@ func open(ctx context.Context, pool *pgxpool.Pool, cfg config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{pool: pool, schema: cfg.schema, q: newQueries(quote(cfg.schema)), cq: newClaimQueries(quote(cfg.schema))}, nil
+	s := &Store{pool: pool, schema: cfg.schema, q: newQueries(quote(cfg.schema)), cq: newClaimQueries(quote(cfg.schema)),
+		wake: make(chan struct{}, 1)}
+	s.bg, s.stopBg = context.WithCancel(context.Background())
+	s.wg.Add(1)
+	go s.notifier()
+	return s, nil
 }
 
 // Schema returns the name of the schema the store keeps its tables in.
 func (s *Store) Schema() string { return s.schema }
 
-// Close implements [storage.Store.Close]. It waits for calls in flight to
-// release their connections, and closes the pool if [Open] created it.
+// Close implements [storage.Store.Close]. It stops the store's background
+// work (closing the channels of [Store.Wakeups] and losing the locks of
+// [Store.TryLock]), waits for calls in flight to release their
+// connections, and closes the pool if [Open] created it.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.stopBg()
+	s.wg.Wait()
 	if s.ownPool {
 		s.pool.Close()
 	}
