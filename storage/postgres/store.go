@@ -29,9 +29,11 @@ type Store struct {
 	closed  atomic.Bool
 
 	// Background work (the notifier, listeners, lock watchers) runs under
-	// bg and is waited for by Close.
+	// bg and is waited for by Close; bgMu orders starting it (goBackground)
+	// with Close.
 	bg     context.Context
 	stopBg context.CancelFunc
+	bgMu   sync.Mutex
 	wg     sync.WaitGroup
 	wake   chan struct{} // 1-buffered: the notifier has a wake-up to send
 }
@@ -114,9 +116,25 @@ func open(ctx context.Context, pool *pgxpool.Pool, cfg config) (*Store, error) {
 	s := &Store{pool: pool, schema: cfg.schema, q: newQueries(quote(cfg.schema)), cq: newClaimQueries(quote(cfg.schema)),
 		wake: make(chan struct{}, 1)}
 	s.bg, s.stopBg = context.WithCancel(context.Background())
-	s.wg.Add(1)
-	go s.notifier()
+	s.goBackground(s.notifier)
 	return s, nil
+}
+
+// goBackground runs f in a goroutine that Close waits for, unless the
+// store is closing; it reports whether it started f. f must return soon
+// after s.bg ends.
+func (s *Store) goBackground(f func()) bool {
+	s.bgMu.Lock()
+	defer s.bgMu.Unlock()
+	if s.bg.Err() != nil {
+		return false
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+	return true
 }
 
 // Schema returns the name of the schema the store keeps its tables in.
@@ -130,7 +148,9 @@ func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.bgMu.Lock()
 	s.stopBg()
+	s.bgMu.Unlock()
 	s.wg.Wait()
 	if s.ownPool {
 		s.pool.Close()

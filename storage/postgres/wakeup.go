@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -67,7 +68,6 @@ func (s *Store) requestWake() {
 // until the store is closed. A notification that fails is dropped: it is a
 // hint, and pollers find the work anyway.
 func (s *Store) notifier() {
-	defer s.wg.Done()
 	channel := channelName(s.schema)
 	for {
 		select {
@@ -109,14 +109,18 @@ func (s *Store) Wakeups(ctx context.Context) (<-chan struct{}, error) {
 	out := make(chan struct{}, 1)
 	lctx, cancel := context.WithCancel(ctx)
 	stop := context.AfterFunc(s.bg, cancel)
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
+	started := s.goBackground(func() {
 		defer close(out)
 		defer stop()
 		defer cancel()
 		s.deliver(lctx, conn, out)
-	}()
+	})
+	if !started {
+		stop()
+		cancel()
+		_ = conn.Close(context.Background())
+		return nil, fmt.Errorf("storage: %s: %w", op, storage.ErrClosed)
+	}
 	return out, nil
 }
 
