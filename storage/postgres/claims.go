@@ -212,9 +212,26 @@ func (s *Store) Claim(ctx context.Context, req storage.ClaimRequest) ([]storage.
 	if err := s.check(ctx, op); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, s.cq.claim,
+	conn, err := s.acquire(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Release()
+	rows, err := conn.Query(ctx, s.cq.claim,
 		timeParam(req.Now), []byte(req.Owner), storage.NormalizeDue(req.Now.Add(req.TTL)), req.Limit)
-	return collect(ctx, s, op, rows, err, scanLease)
+	if err != nil {
+		return nil, s.failWrite(ctx, op, err)
+	}
+	// The statement commits when its last row is sent: a failure while
+	// reading them leaves the grants unknown too.
+	leases, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.Lease, error) { return scanLease(r) })
+	if err != nil {
+		return nil, s.failWrite(ctx, op, err)
+	}
+	if len(leases) == 0 {
+		return nil, nil
+	}
+	return leases, nil
 }
 
 // scanLease reads a row of instance, owner, token, expires.
@@ -245,13 +262,18 @@ func (s *Store) Acquire(ctx context.Context, id string, req storage.ClaimRequest
 	if err := s.check(ctx, op); err != nil {
 		return storage.Lease{}, err
 	}
-	l, err := scanLease(s.pool.QueryRow(ctx, s.cq.acquire,
+	conn, err := s.acquire(ctx, op)
+	if err != nil {
+		return storage.Lease{}, err
+	}
+	defer conn.Release()
+	l, err := scanLease(conn.QueryRow(ctx, s.cq.acquire,
 		timeParam(req.Now), []byte(req.Owner), storage.NormalizeDue(req.Now.Add(req.TTL)), []byte(id)))
 	switch {
 	case err == nil:
 		return l, nil
 	case !errors.Is(err, pgx.ErrNoRows):
-		return storage.Lease{}, s.fail(ctx, op, err)
+		return storage.Lease{}, s.failWrite(ctx, op, err)
 	}
 	// No lease issued: the instance is missing or leased.
 	var (
@@ -260,7 +282,7 @@ func (s *Store) Acquire(ctx context.Context, id string, req storage.ClaimRequest
 		held    bool
 		expires time.Time
 	)
-	err = s.pool.QueryRow(ctx, s.cq.lease, []byte(id)).Scan(&owner, &token, &held, &expires)
+	err = conn.QueryRow(ctx, s.cq.lease, []byte(id)).Scan(&owner, &token, &held, &expires)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return storage.Lease{}, fmt.Errorf("storage: %s: instance %w", op, storage.ErrNotFound)
@@ -286,14 +308,19 @@ func (s *Store) Renew(ctx context.Context, l storage.Lease, now time.Time, ttl t
 		return storage.Lease{}, err
 	}
 	expires := storage.NormalizeDue(now.Add(ttl))
+	conn, err := s.acquire(ctx, op)
+	if err != nil {
+		return storage.Lease{}, err
+	}
+	defer conn.Release()
 	var owner []byte
-	err := s.pool.QueryRow(ctx, s.cq.renew, []byte(l.Instance), tokenParam(l.Token), timeParam(now), expires).Scan(&owner)
+	err = conn.QueryRow(ctx, s.cq.renew, []byte(l.Instance), tokenParam(l.Token), timeParam(now), expires).Scan(&owner)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return storage.Lease{}, fmt.Errorf("storage: %s: lease token %d: %w (not the current lease, or expired)",
 			op, l.Token, storage.ErrFenced)
 	case err != nil:
-		return storage.Lease{}, s.fail(ctx, op, err)
+		return storage.Lease{}, s.failWrite(ctx, op, err)
 	}
 	return storage.Lease{Instance: l.Instance, Owner: string(owner), Token: l.Token, Expires: expires}, nil
 }
@@ -331,8 +358,13 @@ func (s *Store) Release(ctx context.Context, l storage.Lease) error {
 		tag = t
 		return nil
 	})
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return s.fail(ctx, op, err)
+	conn, err := s.acquire(ctx, op)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return s.failWrite(ctx, op, err)
 	}
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("storage: %s: lease token %d: %w (not the current lease)", op, l.Token, storage.ErrFenced)
@@ -383,7 +415,7 @@ func (s *Store) fenced(ctx context.Context, fence, op string, l storage.Lease, w
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return s.fail(ctx, op, err)
+		return s.failWrite(ctx, op, err)
 	}
 	return nil
 }
@@ -538,20 +570,21 @@ func (s *Store) Requeue(ctx context.Context, ids ...string) (int, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	n := 0
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		n = 0
-		for _, id := range ids {
-			tag, err := tx.Exec(ctx, s.cq.requeue, []byte(id))
-			if err != nil {
-				return err
-			}
-			n += int(tag.RowsAffected())
-		}
-		return nil
-	})
+	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return 0, s.fail(ctx, op, err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	n := 0
+	for _, id := range ids {
+		tag, err := tx.Exec(ctx, s.cq.requeue, []byte(id))
+		if err != nil {
+			return 0, s.fail(ctx, op, err)
+		}
+		n += int(tag.RowsAffected())
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, s.failWrite(ctx, op, err)
 	}
 	if n > 0 {
 		s.requestWake()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/weftflow/weft/storage"
 )
@@ -77,8 +78,13 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 		return 0, err
 	}
 	ids, data, notBefore := effectColumns(effects)
+	conn, err := s.acquire(ctx, op)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Release()
 	var created int64
-	err := s.pool.QueryRow(ctx, s.q.create,
+	err = conn.QueryRow(ctx, s.q.create,
 		[]byte(inst.ID), []byte(inst.Workflow), []byte(inst.Status), dueParam(inst), inst.Data,
 		ids, data, notBefore,
 	).Scan(&created)
@@ -86,7 +92,7 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 	case isEffectIDTaken(err):
 		return 0, fmt.Errorf("storage: %s: %s: %w", op, takenEffect(err), storage.ErrExists)
 	case err != nil:
-		return 0, s.fail(ctx, op, err)
+		return 0, s.failWrite(ctx, op, err)
 	case created == 0:
 		return 0, fmt.Errorf("storage: %s: instance %w", op, storage.ErrExists)
 	}
@@ -94,10 +100,11 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 	return 1, nil
 }
 
-// Commit implements [storage.Store.Commit]. An error wrapping none of
-// [storage.ErrNotFound], [storage.ErrConflict], [storage.ErrExists] and
-// [storage.ErrInvalid] (a lost connection, a canceled context) leaves the
-// outcome unknown: the statement may have committed.
+// Commit implements [storage.Store.Commit]. An error wrapping
+// [storage.ErrOutcomeUnknown] (a connection lost, or a session ended by the
+// server, while the statement or the COMMIT was in flight) leaves the
+// outcome unknown: the write may have committed. Other errors mean it did
+// not.
 func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 	id := c.Instance.ID
 	op := fmt.Sprintf("commit %q", id)
@@ -123,7 +130,14 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 		ids, data, notBefore}
 	var err error
 	if c.Lease == nil {
-		err = s.pool.QueryRow(ctx, s.q.commit, args...).Scan(&next, &stored)
+		var conn *pgxpool.Conn
+		if conn, err = s.acquire(ctx, op); err != nil {
+			return 0, err
+		}
+		defer conn.Release()
+		if err = conn.QueryRow(ctx, s.q.commit, args...).Scan(&next, &stored); err != nil && !isEffectIDTaken(err) {
+			return 0, s.failWrite(ctx, op, err)
+		}
 	} else {
 		var done bool
 		done, err = s.fencedCommit(ctx, op, *c.Lease, args, &next, &stored)
@@ -183,7 +197,7 @@ func (s *Store) fencedCommit(ctx context.Context, op string, l storage.Lease, ar
 		return false, nil // nothing written: Commit reports why
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return true, s.fail(ctx, op, err)
+		return true, s.failWrite(ctx, op, err)
 	}
 	return false, nil
 }

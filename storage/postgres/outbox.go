@@ -99,8 +99,13 @@ func (s *Store) Ack(ctx context.Context, ids ...string) error {
 		changed, err = pgx.CollectRows(rows, pgx.RowTo[[]byte])
 		return err
 	})
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return s.fail(ctx, op, err)
+	conn, err := s.acquire(ctx, op)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return s.failWrite(ctx, op, err)
 	}
 	late := unlocked(changed, locked)
 	if len(late) == 0 {
@@ -110,8 +115,8 @@ func (s *Store) Ack(ctx context.Context, ids ...string) error {
 	b = &pgx.Batch{}
 	b.Queue(s.q.lockInstances, late)
 	b.Queue(s.q.recompute, late)
-	if err := s.pool.SendBatch(ctx, b).Close(); err != nil {
-		return s.fail(ctx, op, err)
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return s.failWrite(ctx, op, err)
 	}
 	return nil
 }
