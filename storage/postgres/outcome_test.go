@@ -21,8 +21,15 @@ import (
 // blockThen runs call while another transaction holds the lock taken by
 // lockSQL (run on schema's tables), waits until call's statement waits for
 // that lock, then does what to the waiting backend (its pid given), and
-// returns call's error.
+// returns call's error. The other transaction is rolled back at the end.
 func blockThen(t *testing.T, schema, lockSQL string, call func() error, what func(conn *pgx.Conn, pid int)) error {
+	t.Helper()
+	return blockThenTx(t, schema, lockSQL, call, func(_ pgx.Tx, conn *pgx.Conn, pid int) { what(conn, pid) })
+}
+
+// blockThenTx is blockThen with the lock holder's transaction passed to
+// what, which may commit it.
+func blockThenTx(t *testing.T, schema, lockSQL string, call func() error, what func(tx pgx.Tx, conn *pgx.Conn, pid int)) error {
 	t.Helper()
 	ctx := t.Context()
 	holder, err := pgx.Connect(ctx, dsn())
@@ -53,7 +60,7 @@ func blockThen(t *testing.T, schema, lockSQL string, call func() error, what fun
 			WHERE wait_event_type = 'Lock' AND position($1 in query) > 0 AND pid <> pg_backend_pid()`,
 			pgx.Identifier{schema}.Sanitize()).Scan(&pid)
 		if err == nil {
-			what(admin, pid)
+			what(tx, admin, pid)
 			break
 		}
 		if !errors.Is(err, pgx.ErrNoRows) {
