@@ -27,6 +27,11 @@
 // Claims are kept like everything else, in memory and for one process;
 // [Store.Share] hands out a second handle on the same data, which the
 // conformance suite uses to race two stores.
+//
+// The store is a [storage.Waker] and a [storage.Locker] for its handles:
+// a write with work through any handle wakes the [Store.Wakeups] channels
+// of all of them, and [Store.TryLock] locks are shared by all of them, so
+// that tests of hosts sharing a store can use both.
 package memory
 
 import (
