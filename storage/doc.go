@@ -149,6 +149,23 @@
 // retry). Fenced claims calls check the lease before the effect
 // ([ErrFenced] before [ErrNotFound]).
 //
+// A write that fails with an error wrapping [ErrOutcomeUnknown] may or may
+// not have taken effect (the connection broke while it was in flight);
+// reload before retrying. Adapters that can tell report it; the others
+// leave every error but the sentinels above ambiguous, as [Store.Commit]
+// says.
+//
+// # Wake-ups and locks
+//
+// Two optional interfaces serve hosts that share a store between
+// processes. A [Waker] tells a process soon after another committed work,
+// so that it polls [Claims.NextWork] less often; a wake-up is a hint and
+// may be lost. A [Locker] holds a named lock across every process using
+// the data, released when its holder unlocks, dies or loses its
+// connection ([Lock.Lost] says so), for maintenance that must run in one
+// process at a time. Test for them with a type assertion; storagetest
+// checks Locker when a store implements it.
+//
 // # Writing an adapter
 //
 // An adapter implements [Store] and must pass
@@ -190,4 +207,10 @@
 //     [Clocked] and use the database's clock.
 //   - Pass [github.com/weftflow/weft/storage/storagetest.WithShared] if the
 //     adapter can open its data twice, so that the suite races two stores.
+//   - Keep each instance's earliest work time (the least of its Due and its
+//     outbox effects' NotBefore, which does not depend on now) with the
+//     instance and index it with the ID, so that Claim and NextWork read
+//     instances in work order and stop early instead of ranking the whole
+//     backlog. Writes that only add effects can lower it; writes that
+//     remove or postpone effects must recompute it.
 package storage

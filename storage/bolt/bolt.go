@@ -21,6 +21,7 @@ import (
 	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/weftflow/weft/storage"
+	"github.com/weftflow/weft/storage/internal/locktable"
 )
 
 // Errors returned by [Open] and by the methods of [Store], besides the
@@ -162,6 +163,8 @@ type Store struct {
 
 	transactions atomic.Uint64
 	writes       atomic.Uint64
+
+	locks *locktable.Table // TryLock's (locker.go)
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -211,7 +214,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 			closeDB(db, file, err)
 			return nil, inOpen(path, err)
 		}
-		return &Store{db: db, file: file, path: path, readOnly: true, wedgedCh: make(chan struct{})}, nil
+		return &Store{db: db, file: file, path: path, readOnly: true, wedgedCh: make(chan struct{}), locks: locktable.New()}, nil
 	}
 
 	// Check an existing file read-only before opening it read-write: bbolt
@@ -295,6 +298,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 		reqs:       make(chan *request, o.maxBatch),
 		quit:       make(chan struct{}),
 		writerDone: make(chan struct{}),
+		locks:      locktable.New(),
 	}
 	go s.writeLoop()
 	return s, nil
@@ -517,6 +521,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.locks.Close()
 	if !s.readOnly {
 		close(s.quit)
 		select {

@@ -422,6 +422,9 @@ func (s *Store) Requeue(ctx context.Context, ids ...string) (int, error) {
 		s.cl.added(p)
 		n++
 	}
+	if n > 0 {
+		s.hub.wake()
+	}
 	return n, nil
 }
 
@@ -623,7 +626,11 @@ func (h *handle) NextWork(ctx context.Context, now time.Time) (time.Time, error)
 
 // Close closes the handle only.
 func (h *handle) Close() error {
-	h.closed.Store(true)
+	if h.closed.Swap(true) {
+		return nil
+	}
+	h.Store.hub.closeOwner(h)
+	h.Store.locks.ReleaseOwner(h)
 	return nil
 }
 

@@ -27,6 +27,11 @@
 // Claims are kept like everything else, in memory and for one process;
 // [Store.Share] hands out a second handle on the same data, which the
 // conformance suite uses to race two stores.
+//
+// The store is a [storage.Waker] and a [storage.Locker] for its handles:
+// a write with work through any handle wakes the [Store.Wakeups] channels
+// of all of them, and [Store.TryLock] locks are shared by all of them, so
+// that tests of hosts sharing a store can use both.
 package memory
 
 import (
@@ -38,6 +43,7 @@ import (
 	"time"
 
 	"github.com/weftflow/weft/storage"
+	"github.com/weftflow/weft/storage/internal/locktable"
 )
 
 // Store is an in-memory [storage.Store]. Create one with [New]; the zero
@@ -55,6 +61,11 @@ type Store struct {
 	outbox  outboxLog
 
 	cl *claimState // leases, effect indexes and dead letters (claims.go)
+
+	// Shared with every Share handle, with locks of their own: the
+	// Wakeups channels (wakeup.go) and the named locks (locker.go).
+	hub   *wakeHub
+	locks *locktable.Table
 }
 
 // dueKey is an entry of the due index.
@@ -87,6 +98,8 @@ func New() *Store {
 		due:       newSortedSet(compareDue),
 		pending:   make(map[string]*pendingEffect),
 		cl:        newClaimState(),
+		hub:       newWakeHub(),
+		locks:     locktable.New(),
 	}
 }
 
@@ -122,6 +135,7 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 		s.due.insert(dueKey{stored.Due, stored.ID})
 	}
 	s.appendEffects(effects)
+	s.wakeAfter(len(effects), stored.Due)
 	return 1, nil
 }
 
@@ -186,6 +200,7 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 	}
 	*old = stored
 	s.appendEffects(c.Effects)
+	s.wakeAfter(len(c.Effects), stored.Due)
 	return stored.Version, nil
 }
 
@@ -328,7 +343,9 @@ func (s *Store) List(ctx context.Context, after string, limit int) ([]storage.In
 	return out, nil
 }
 
-// Close implements [storage.Store.Close]. It drops every instance and effect.
+// Close implements [storage.Store.Close]. It drops every instance and
+// effect, closes every [Store.Wakeups] channel and releases every
+// [Store.TryLock] lock, of the store and of its [Store.Share] handles.
 func (s *Store) Close() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -336,6 +353,8 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.hub.closeAll()
+	s.locks.Close()
 	s.instances, s.ids, s.due, s.pending, s.outbox, s.cl = nil, nil, nil, nil, outboxLog{}, nil
 	return nil
 }

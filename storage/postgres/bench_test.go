@@ -3,6 +3,7 @@ package postgres_test
 import (
 	"fmt"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -150,6 +151,100 @@ func BenchmarkClaim(b *testing.B) {
 					b.Fatalf("Claim: %v, %v", leases, err)
 				}
 				if err := s.Release(ctx, leases[0]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkClaimBatch claims instances in batches of limit and releases
+// every lease, from claimers goroutines on as many connections, among
+// 10,000 instances that each have a ready effect: the rate at which hosts
+// can take and hand back work. One op is one instance claimed and
+// released. With keep, leases are not released: that measures Claim
+// alone, and stops when every instance is leased (run it with -benchtime
+// of at most 10000x).
+func BenchmarkClaimBatch(b *testing.B) {
+	const n = 10000
+	for _, c := range []struct {
+		limit, claimers int
+		keep            bool
+	}{{100, 1, false}, {100, 4, false}, {100, 8, false}, {100, 1, true}} {
+		name := fmt.Sprintf("limit=%d,claimers=%d", c.limit, c.claimers)
+		if c.keep {
+			name += ",keep"
+		}
+		b.Run(name, func(b *testing.B) {
+			s := openBench(b, int32(c.claimers))
+			ctx := b.Context()
+			seed(b, s, n)
+			b.ReportAllocs()
+			b.ResetTimer()
+			var done atomic.Int64
+			var wg sync.WaitGroup
+			for g := range c.claimers {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					req := storage.ClaimRequest{Owner: fmt.Sprintf("bench%d", g), Now: base, TTL: time.Minute, Limit: c.limit}
+					for done.Load() < int64(b.N) {
+						leases, err := s.Claim(ctx, req)
+						if err != nil {
+							b.Error(err)
+							return
+						}
+						if c.keep && len(leases) == 0 {
+							return // every instance is leased
+						}
+						for _, l := range leases {
+							if c.keep {
+								break
+							}
+							if err := s.Release(ctx, l); err != nil {
+								b.Error(err)
+								return
+							}
+						}
+						done.Add(int64(len(leases)))
+					}
+				}()
+			}
+			wg.Wait()
+			b.ReportMetric(float64(done.Load())/b.Elapsed().Seconds(), "instances/s")
+		})
+	}
+}
+
+// seed creates n instances named i000000, i000001, ..., each with one
+// effect ready at once.
+func seed(b *testing.B, s *postgres.Store, n int) {
+	b.Helper()
+	ctx := b.Context()
+	for i := range n {
+		id := fmt.Sprintf("i%06d", i)
+		if _, err := s.Create(ctx, storage.Instance{ID: id}, []storage.Effect{{ID: id + "/0", Instance: id}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkNextWork asks when work is next among n instances that each
+// have a ready effect, 100 of them leased: it reads the work index and the
+// live leases, not the backlog.
+func BenchmarkNextWork(b *testing.B) {
+	for _, n := range []int{100, 10000} {
+		b.Run(fmt.Sprintf("instances=%d", n), func(b *testing.B) {
+			s := openBench(b, 1)
+			ctx := b.Context()
+			seed(b, s, n)
+			if _, err := s.Claim(ctx, storage.ClaimRequest{Owner: "bench", Now: base, TTL: time.Hour, Limit: 100}); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := s.NextWork(ctx, base); err != nil {
 					b.Fatal(err)
 				}
 			}

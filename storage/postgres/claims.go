@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/weftflow/weft/storage"
@@ -21,18 +22,6 @@ var _ storage.Claims = (*Store)(nil)
 // whichever commits second sees the other. The caller's now decides expiry
 // and readiness (the adapter does not implement storage.Clocked).
 
-// workSQL lists each instance with work at $1 and the time of its earliest
-// work: its due, or its earliest ready effect's not_before (-infinity for an
-// effect ready at once).
-func workSQL(schema string) string {
-	return `SELECT id, min(at) AS at FROM (
-        SELECT id, due AS at FROM ` + schema + `.instances WHERE due IS NOT NULL AND due <= $1::timestamptz
-        UNION ALL
-        SELECT instance, coalesce(not_before, '-infinity') FROM ` + schema + `.outbox
-         WHERE NOT dead AND (not_before IS NULL OR not_before <= $1)
-    ) w GROUP BY id`
-}
-
 // grantSQL issues a lease on the instances of the rows of cand (columns id)
 // that hold no live lease at $1; $2 is the owner, $3 the expiry. The
 // conditional upsert re-reads the lease row after waiting for its lock, so
@@ -46,18 +35,22 @@ func grantSQL(schema string) string {
     RETURNING instance, owner, token, expires`
 }
 
-// claimSQL takes the candidates in work order, locking their instance rows
-// with SKIP LOCKED so that concurrent claimers pass over each other's
-// candidates instead of queuing on them.
+// claimSQL takes the candidates in work order from the index
+// instances_work (migration 4), locking their instance rows with SKIP
+// LOCKED so that concurrent claimers pass over each other's candidates
+// instead of queuing on them. It reads the instances with work in order and
+// stops after $4 of them without a live lease: its cost grows with the
+// limit and the live leases it passes over, not with the backlog.
 func claimSQL(schema string) string {
-	return `WITH work AS (` + workSQL(schema) + `), cand AS (
-    SELECT i.id, w.at FROM work w JOIN ` + schema + `.instances i ON i.id = w.id
-     WHERE NOT EXISTS (SELECT 1 FROM ` + schema + `.leases l WHERE l.instance = i.id AND l.held AND l.expires > $1)
-     ORDER BY w.at, i.id
+	return `WITH cand AS (
+    SELECT i.id, i.work_at FROM ` + schema + `.instances i
+     WHERE i.work_at IS NOT NULL AND i.work_at <= $1::timestamptz
+       AND NOT EXISTS (SELECT 1 FROM ` + schema + `.leases l WHERE l.instance = i.id AND l.held AND l.expires > $1)
+     ORDER BY i.work_at, i.id
      LIMIT $4
        FOR NO KEY UPDATE OF i SKIP LOCKED
 ), granted AS (` + grantSQL(schema) + `)
-SELECT g.instance, g.owner, g.token, g.expires FROM granted g JOIN cand c ON c.id = g.instance ORDER BY c.at, c.id`
+SELECT g.instance, g.owner, g.token, g.expires FROM granted g JOIN cand c ON c.id = g.instance ORDER BY c.work_at, c.id`
 }
 
 // acquireSQL grants a lease on instance $4 if it exists and holds no live
@@ -75,6 +68,13 @@ func fenceSQL(schema string) string {
 	return "SELECT token, held FROM " + schema + ".leases WHERE instance = $1 FOR SHARE"
 }
 
+// fenceLockSQL is fenceSQL that also locks the instance's row, for fenced
+// writes that recompute its effects_at (see effectsAfterSQL).
+func fenceLockSQL(schema string) string {
+	return "SELECT l.token, l.held FROM " + schema + ".leases l JOIN " + schema + ".instances i ON i.id = l.instance" +
+		" WHERE l.instance = $1 FOR SHARE OF l FOR NO KEY UPDATE OF i"
+}
+
 func renewSQL(schema string) string {
 	return "UPDATE " + schema + ".leases SET expires = $4 WHERE instance = $1 AND token = $2 AND held AND expires > $3 RETURNING owner"
 }
@@ -90,13 +90,28 @@ func pendingSQL(schema string) string {
 	return "SELECT " + effectColumnsSQL + " FROM " + schema + ".outbox WHERE instance = $1 AND NOT dead ORDER BY position LIMIT $2"
 }
 
+// ackLeasedSQL deletes effects of instance $2 and recomputes its
+// effects_at; it runs after fenceLockSQL.
 func ackLeasedSQL(schema string) string {
-	return "DELETE FROM " + schema + ".outbox WHERE id = ANY($1::bytea[]) AND instance = $2 AND NOT dead"
+	return `WITH del AS (
+    DELETE FROM ` + schema + `.outbox WHERE id = ANY($1::bytea[]) AND instance = $2 AND NOT dead
+    RETURNING position, not_before, true AS dead
+)
+UPDATE ` + schema + `.instances SET effects_at = ` + effectsAfterSQL(schema, "$2", "del") + `
+ WHERE id = $2 AND EXISTS (SELECT 1 FROM del)`
 }
 
-// retrySQL sets an outbox effect's retry state; $5 makes it a dead letter.
+// retrySQL sets an outbox effect's retry state ($6 makes it a dead letter)
+// and recomputes its instance's effects_at; it runs after fenceLockSQL. It
+// updates no row if the effect is not in the instance's outbox.
 func retrySQL(schema string) string {
-	return "UPDATE " + schema + ".outbox SET attempts = $3, not_before = $4, last_error = $5, dead = $6 WHERE id = $1 AND instance = $2 AND NOT dead"
+	return `WITH upd AS (
+    UPDATE ` + schema + `.outbox SET attempts = $3, not_before = $4, last_error = $5, dead = $6
+     WHERE id = $1 AND instance = $2 AND NOT dead
+    RETURNING position, not_before, dead
+)
+UPDATE ` + schema + `.instances SET effects_at = ` + effectsAfterSQL(schema, "$2", "upd") + `
+ WHERE id = $2 AND EXISTS (SELECT 1 FROM upd)`
 }
 
 func deadLettersSQL(schema string) string {
@@ -105,27 +120,57 @@ func deadLettersSQL(schema string) string {
 
 // requeueSQL moves a dead letter back to the end of the outbox: a new
 // position from the identity, ready at once, attempts reset.
+// An effect ready at once is the earliest work there is, so its instance's
+// effects_at becomes -infinity whatever else happens to the row.
 func requeueSQL(schema string) string {
-	return "UPDATE " + schema + ".outbox SET position = DEFAULT, attempts = 0, not_before = NULL, dead = false WHERE id = $1 AND dead"
+	return `WITH req AS (
+    UPDATE ` + schema + `.outbox SET position = DEFAULT, attempts = 0, not_before = NULL, dead = false
+     WHERE id = $1 AND dead
+    RETURNING instance
+)
+UPDATE ` + schema + `.instances SET effects_at = '-infinity' WHERE id IN (SELECT instance FROM req)`
 }
 
-// nextWorkSQL returns the earliest time, not before $1, at which an instance
-// has work and no live lease, or NULL if no instance will have work.
+// nextWorkSQL returns the earliest time, not before $1, at which an
+// instance has work and no live lease, or NULL if no instance will have
+// work: the least of the first instance in work order without a live lease
+// (read from instances_work, passing over the leased ones) and, for each
+// live lease on an instance with work, the later of its expiry and the
+// work (read from leases_held, each lease's instance looked up by its key:
+// the LIMIT keeps the planner from joining every instance, which it would
+// do on stale statistics).
 func nextWorkSQL(schema string) string {
-	return `WITH work AS (
-    SELECT id, min(at) AS at FROM (
-        SELECT id, due AS at FROM ` + schema + `.instances WHERE due IS NOT NULL
+	return `SELECT least(
+    (SELECT greatest(i.work_at, $1::timestamptz) FROM ` + schema + `.instances i
+      WHERE i.work_at IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM ` + schema + `.leases l WHERE l.instance = i.id AND l.held AND l.expires > $1)
+      ORDER BY i.work_at, i.id LIMIT 1),
+    (SELECT min(greatest(w.work_at, l.expires)) FROM ` + schema + `.leases l,
+       LATERAL (SELECT i.work_at FROM ` + schema + `.instances i
+                 WHERE i.id = l.instance AND i.work_at IS NOT NULL LIMIT 1) w
+      WHERE l.held AND l.expires > $1))`
+}
+
+// effectsAfterSQL recomputes the effects_at of instance param after the
+// statement's CTE changed (whose rows are position, not_before, dead: the
+// changed effects' new state, or dead for removed ones) replaced some of its
+// outbox rows. The statement's snapshot does not see its own CTE's writes,
+// so the changed rows are read from the CTE. It must run while the
+// transaction holds the instance's row lock taken by an earlier statement:
+// then its snapshot sees every effect committed before it.
+func effectsAfterSQL(schema, param, changed string) string {
+	return `(SELECT min(x) FROM (
+        SELECT coalesce(o.not_before, '-infinity') AS x FROM ` + schema + `.outbox o
+         WHERE o.instance = ` + param + ` AND NOT o.dead AND o.position NOT IN (SELECT position FROM ` + changed + `)
         UNION ALL
-        SELECT instance, coalesce(not_before, '-infinity') FROM ` + schema + `.outbox WHERE NOT dead
-    ) w GROUP BY id
-)
-SELECT min(greatest(w.at, l.expires, $1::timestamptz)) FROM work w
-  LEFT JOIN ` + schema + `.leases l ON l.instance = w.id AND l.held AND l.expires > $1`
+        SELECT coalesce(not_before, '-infinity') FROM ` + changed + ` WHERE NOT dead
+    ) m)`
 }
 
 // claimQueries holds the claims SQL, with the schema name filled in once.
 type claimQueries struct {
 	claim, acquire, lease, fence string
+	fenceLock                    string
 	renew, release               string
 	pending, ackLeased, retry    string
 	deadLetters, requeue         string
@@ -138,6 +183,7 @@ func newClaimQueries(schema string) claimQueries {
 		acquire:     acquireSQL(schema),
 		lease:       leaseSQL(schema),
 		fence:       fenceSQL(schema),
+		fenceLock:   fenceLockSQL(schema),
 		renew:       renewSQL(schema),
 		release:     releaseSQL(schema),
 		pending:     pendingSQL(schema),
@@ -166,9 +212,26 @@ func (s *Store) Claim(ctx context.Context, req storage.ClaimRequest) ([]storage.
 	if err := s.check(ctx, op); err != nil {
 		return nil, err
 	}
-	rows, err := s.pool.Query(ctx, s.cq.claim,
+	conn, err := s.acquire(ctx, op)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Release()
+	rows, err := conn.Query(ctx, s.cq.claim,
 		timeParam(req.Now), []byte(req.Owner), storage.NormalizeDue(req.Now.Add(req.TTL)), req.Limit)
-	return collect(ctx, s, op, rows, err, scanLease)
+	if err != nil {
+		return nil, s.failWrite(ctx, op, err)
+	}
+	// The statement commits when its last row is sent: a failure while
+	// reading them leaves the grants unknown too.
+	leases, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (storage.Lease, error) { return scanLease(r) })
+	if err != nil {
+		return nil, s.failWrite(ctx, op, err)
+	}
+	if len(leases) == 0 {
+		return nil, nil
+	}
+	return leases, nil
 }
 
 // scanLease reads a row of instance, owner, token, expires.
@@ -199,13 +262,18 @@ func (s *Store) Acquire(ctx context.Context, id string, req storage.ClaimRequest
 	if err := s.check(ctx, op); err != nil {
 		return storage.Lease{}, err
 	}
-	l, err := scanLease(s.pool.QueryRow(ctx, s.cq.acquire,
+	conn, err := s.acquire(ctx, op)
+	if err != nil {
+		return storage.Lease{}, err
+	}
+	defer conn.Release()
+	l, err := scanLease(conn.QueryRow(ctx, s.cq.acquire,
 		timeParam(req.Now), []byte(req.Owner), storage.NormalizeDue(req.Now.Add(req.TTL)), []byte(id)))
 	switch {
 	case err == nil:
 		return l, nil
 	case !errors.Is(err, pgx.ErrNoRows):
-		return storage.Lease{}, s.fail(ctx, op, err)
+		return storage.Lease{}, s.failWrite(ctx, op, err)
 	}
 	// No lease issued: the instance is missing or leased.
 	var (
@@ -214,7 +282,7 @@ func (s *Store) Acquire(ctx context.Context, id string, req storage.ClaimRequest
 		held    bool
 		expires time.Time
 	)
-	err = s.pool.QueryRow(ctx, s.cq.lease, []byte(id)).Scan(&owner, &token, &held, &expires)
+	err = conn.QueryRow(ctx, s.cq.lease, []byte(id)).Scan(&owner, &token, &held, &expires)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return storage.Lease{}, fmt.Errorf("storage: %s: instance %w", op, storage.ErrNotFound)
@@ -240,14 +308,19 @@ func (s *Store) Renew(ctx context.Context, l storage.Lease, now time.Time, ttl t
 		return storage.Lease{}, err
 	}
 	expires := storage.NormalizeDue(now.Add(ttl))
+	conn, err := s.acquire(ctx, op)
+	if err != nil {
+		return storage.Lease{}, err
+	}
+	defer conn.Release()
 	var owner []byte
-	err := s.pool.QueryRow(ctx, s.cq.renew, []byte(l.Instance), tokenParam(l.Token), timeParam(now), expires).Scan(&owner)
+	err = conn.QueryRow(ctx, s.cq.renew, []byte(l.Instance), tokenParam(l.Token), timeParam(now), expires).Scan(&owner)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return storage.Lease{}, fmt.Errorf("storage: %s: lease token %d: %w (not the current lease, or expired)",
 			op, l.Token, storage.ErrFenced)
 	case err != nil:
-		return storage.Lease{}, s.fail(ctx, op, err)
+		return storage.Lease{}, s.failWrite(ctx, op, err)
 	}
 	return storage.Lease{Instance: l.Instance, Owner: string(owner), Token: l.Token, Expires: expires}, nil
 }
@@ -261,7 +334,12 @@ func tokenParam(t uint64) int64 {
 	return int64(t)
 }
 
-// Release implements [storage.Claims.Release].
+// Release implements [storage.Claims.Release]. It does not wait for the
+// release to reach the disk (synchronous_commit off for its transaction):
+// a release lost in a crash of the server only leaves the lease held until
+// it expires, which the contract allows of any lease, and the tokens it
+// issued stay durable because Claim waits. So a batch of releases costs
+// round trips, not WAL flushes.
 func (s *Store) Release(ctx context.Context, l storage.Lease) error {
 	op := fmt.Sprintf("release %q", l.Instance)
 	if err := ctx.Err(); err != nil {
@@ -273,9 +351,20 @@ func (s *Store) Release(ctx context.Context, l storage.Lease) error {
 	if err := s.check(ctx, op); err != nil {
 		return err
 	}
-	tag, err := s.pool.Exec(ctx, s.cq.release, []byte(l.Instance), tokenParam(l.Token))
+	var tag pgconn.CommandTag
+	b := &pgx.Batch{}
+	b.Queue(asyncCommitSQL)
+	b.Queue(s.cq.release, []byte(l.Instance), tokenParam(l.Token)).Exec(func(t pgconn.CommandTag) error {
+		tag = t
+		return nil
+	})
+	conn, err := s.acquire(ctx, op)
 	if err != nil {
-		return s.fail(ctx, op, err)
+		return err
+	}
+	defer conn.Release()
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		return s.failWrite(ctx, op, err)
 	}
 	if tag.RowsAffected() == 0 {
 		return fmt.Errorf("storage: %s: lease token %d: %w (not the current lease)", op, l.Token, storage.ErrFenced)
@@ -283,15 +372,21 @@ func (s *Store) Release(ctx context.Context, l storage.Lease) error {
 	return nil
 }
 
+// asyncCommitSQL, sent in a batch (one implicit transaction) before a
+// write, makes that transaction's commit not wait for the WAL flush.
+const asyncCommitSQL = "SELECT set_config('synchronous_commit', 'off', true)"
+
 // fence fails with ErrFenced unless l is its instance's current lease, and
 // holds the lease row FOR SHARE until tx ends so that no grant overtakes the
 // write fenced by it. It reports whether the instance has a lease row.
-func (s *Store) fence(ctx context.Context, tx pgx.Tx, op string, l storage.Lease) (bool, error) {
+//
+// fence is s.cq.fence, or s.cq.fenceLock to lock the instance's row too.
+func (s *Store) fence(ctx context.Context, tx pgx.Tx, fence, op string, l storage.Lease) (bool, error) {
 	var (
 		token int64
 		held  bool
 	)
-	err := tx.QueryRow(ctx, s.cq.fence, []byte(l.Instance)).Scan(&token, &held)
+	err := tx.QueryRow(ctx, fence, []byte(l.Instance)).Scan(&token, &held)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return false, fmt.Errorf("storage: %s: lease token %d: %w (current lease: none)", op, l.Token, storage.ErrFenced)
@@ -305,21 +400,22 @@ func (s *Store) fence(ctx context.Context, tx pgx.Tx, op string, l storage.Lease
 	return true, nil
 }
 
-// fenced runs write in a transaction after fencing it with l.
-func (s *Store) fenced(ctx context.Context, op string, l storage.Lease, write func(tx pgx.Tx) error) error {
+// fenced runs write in a transaction after fencing it with l by the query
+// fence (see Store.fence).
+func (s *Store) fenced(ctx context.Context, fence, op string, l storage.Lease, write func(tx pgx.Tx) error) error {
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return s.fail(ctx, op, err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if _, err := s.fence(ctx, tx, op, l); err != nil {
+	if _, err := s.fence(ctx, tx, fence, op, l); err != nil {
 		return err
 	}
 	if err := write(tx); err != nil {
 		return err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return s.fail(ctx, op, err)
+		return s.failWrite(ctx, op, err)
 	}
 	return nil
 }
@@ -340,7 +436,7 @@ func (s *Store) Pending(ctx context.Context, l storage.Lease, limit int) ([]stor
 		return nil, err
 	}
 	var out []storage.Effect
-	err := s.fenced(ctx, op, l, func(tx pgx.Tx) error {
+	err := s.fenced(ctx, s.cq.fence, op, l, func(tx pgx.Tx) error {
 		var err error
 		out, err = s.queryEffects(ctx, tx, op, s.cq.pending, []byte(l.Instance), limit)
 		return err
@@ -391,7 +487,7 @@ func (s *Store) AckLeased(ctx context.Context, l storage.Lease, ids ...string) e
 	if err := s.check(ctx, op); err != nil {
 		return err
 	}
-	return s.fenced(ctx, op, l, func(tx pgx.Tx) error {
+	return s.fenced(ctx, s.cq.fenceLock, op, l, func(tx pgx.Tx) error {
 		if len(ids) == 0 {
 			return nil
 		}
@@ -436,7 +532,7 @@ func (s *Store) setRetry(ctx context.Context, verb string, l storage.Lease, id s
 	if nb := storage.NormalizeDue(r.NotBefore); !nb.IsZero() {
 		notBefore = pgtype.Timestamptz{Time: nb, Valid: true}
 	}
-	return s.fenced(ctx, op, l, func(tx pgx.Tx) error {
+	return s.fenced(ctx, s.cq.fenceLock, op, l, func(tx pgx.Tx) error {
 		tag, err := tx.Exec(ctx, s.cq.retry, []byte(id), []byte(l.Instance),
 			int64(r.Attempts), notBefore, []byte(r.LastError), dead)
 		switch {
@@ -474,20 +570,24 @@ func (s *Store) Requeue(ctx context.Context, ids ...string) (int, error) {
 	if len(ids) == 0 {
 		return 0, nil
 	}
-	n := 0
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		n = 0
-		for _, id := range ids {
-			tag, err := tx.Exec(ctx, s.cq.requeue, []byte(id))
-			if err != nil {
-				return err
-			}
-			n += int(tag.RowsAffected())
-		}
-		return nil
-	})
+	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return 0, s.fail(ctx, op, err)
+	}
+	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
+	n := 0
+	for _, id := range ids {
+		tag, err := tx.Exec(ctx, s.cq.requeue, []byte(id))
+		if err != nil {
+			return 0, s.fail(ctx, op, err)
+		}
+		n += int(tag.RowsAffected())
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, s.failWrite(ctx, op, err)
+	}
+	if n > 0 {
+		s.requestWake()
 	}
 	return n, nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/weftflow/weft/storage"
 )
@@ -21,8 +22,8 @@ import (
 
 func createSQL(schema string) string {
 	return `WITH ins AS (
-    INSERT INTO ` + schema + `.instances (id, version, workflow, status, due, data)
-    VALUES ($1, 1, $2, $3, $4, $5)
+    INSERT INTO ` + schema + `.instances (id, version, workflow, status, due, data, effects_at)
+    VALUES ($1, 1, $2, $3, $4, $5, ` + effectsAtSQL("$8") + `)
     ON CONFLICT (id) DO NOTHING
     RETURNING id
 ), eff AS (
@@ -34,12 +35,22 @@ func createSQL(schema string) string {
 SELECT count(*) FROM ins`
 }
 
+// effectsAtSQL is the earliest of the not-before times in the array param
+// (the new effects of a write), -infinity for one ready at once, NULL for
+// none: what the write contributes to the instance's effects_at (migration
+// 4). A commit only adds effects, so least() of it and the stored value is
+// the new value, whatever else the outbox holds.
+func effectsAtSQL(param string) string {
+	return "(SELECT min(coalesce(nb, '-infinity')) FROM unnest(" + param + "::timestamptz[]) AS nb)"
+}
+
 // commitSQL returns the new version, or NULL and the version stored before
 // the statement (NULL if the instance does not exist).
 func commitSQL(schema string) string {
 	return `WITH upd AS (
     UPDATE ` + schema + `.instances
-       SET version = version + 1, workflow = $3, status = $4, due = $5, data = $6
+       SET version = version + 1, workflow = $3, status = $4, due = $5, data = $6,
+           effects_at = least(effects_at, ` + effectsAtSQL("$9") + `)
      WHERE id = $1 AND version = $2
     RETURNING id, version
 ), eff AS (
@@ -67,8 +78,13 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 		return 0, err
 	}
 	ids, data, notBefore := effectColumns(effects)
+	conn, err := s.acquire(ctx, op)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Release()
 	var created int64
-	err := s.pool.QueryRow(ctx, s.q.create,
+	err = conn.QueryRow(ctx, s.q.create,
 		[]byte(inst.ID), []byte(inst.Workflow), []byte(inst.Status), dueParam(inst), inst.Data,
 		ids, data, notBefore,
 	).Scan(&created)
@@ -76,17 +92,19 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 	case isEffectIDTaken(err):
 		return 0, fmt.Errorf("storage: %s: %s: %w", op, takenEffect(err), storage.ErrExists)
 	case err != nil:
-		return 0, s.fail(ctx, op, err)
+		return 0, s.failWrite(ctx, op, err)
 	case created == 0:
 		return 0, fmt.Errorf("storage: %s: instance %w", op, storage.ErrExists)
 	}
+	s.wakeAfter(len(effects), inst.Due)
 	return 1, nil
 }
 
-// Commit implements [storage.Store.Commit]. An error wrapping none of
-// [storage.ErrNotFound], [storage.ErrConflict], [storage.ErrExists] and
-// [storage.ErrInvalid] (a lost connection, a canceled context) leaves the
-// outcome unknown: the statement may have committed.
+// Commit implements [storage.Store.Commit]. An error wrapping
+// [storage.ErrOutcomeUnknown] (a connection lost, or a session ended by the
+// server, while the statement or the COMMIT was in flight) leaves the
+// outcome unknown: the write may have committed. Other errors mean it did
+// not.
 func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 	id := c.Instance.ID
 	op := fmt.Sprintf("commit %q", id)
@@ -112,7 +130,14 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 		ids, data, notBefore}
 	var err error
 	if c.Lease == nil {
-		err = s.pool.QueryRow(ctx, s.q.commit, args...).Scan(&next, &stored)
+		var conn *pgxpool.Conn
+		if conn, err = s.acquire(ctx, op); err != nil {
+			return 0, err
+		}
+		defer conn.Release()
+		if err = conn.QueryRow(ctx, s.q.commit, args...).Scan(&next, &stored); err != nil && !isEffectIDTaken(err) {
+			return 0, s.failWrite(ctx, op, err)
+		}
 	} else {
 		var done bool
 		done, err = s.fencedCommit(ctx, op, *c.Lease, args, &next, &stored)
@@ -128,6 +153,7 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 	case err != nil:
 		return 0, s.fail(ctx, op, err)
 	case next.Valid:
+		s.wakeAfter(len(c.Effects), inst.Due)
 		return uint64(next.Int64), nil
 	case !stored.Valid:
 		return 0, fmt.Errorf("storage: %s: instance %w", op, storage.ErrNotFound)
@@ -150,7 +176,7 @@ func (s *Store) fencedCommit(ctx context.Context, op string, l storage.Lease, ar
 		return true, s.fail(ctx, op, err)
 	}
 	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if leased, err := s.fence(ctx, tx, op, l); err != nil {
+	if leased, err := s.fence(ctx, tx, s.cq.fence, op, l); err != nil {
 		if errors.Is(err, storage.ErrFenced) && !leased {
 			// Only instances that exist were ever leased: ErrNotFound
 			// comes first.
@@ -171,7 +197,7 @@ func (s *Store) fencedCommit(ctx context.Context, op string, l storage.Lease, ar
 		return false, nil // nothing written: Commit reports why
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return true, s.fail(ctx, op, err)
+		return true, s.failWrite(ctx, op, err)
 	}
 	return false, nil
 }

@@ -45,6 +45,54 @@
 // caller's now decides expiry and readiness (the store does not implement
 // [storage.Clocked]): processes sharing a schema need synchronized clocks.
 //
+// Claim and NextWork do not rank the backlog: each instance row stores its
+// earliest work time (work_at, the least of its due and its outbox
+// effects' not_before; migration 4), indexed with its ID, so Claim reads
+// the index in work order and stops after Limit instances without a live
+// lease, and NextWork reads the first such instance and the live leases.
+// Create and Commit lower the stored time in their one statement; Ack,
+// AckLeased, Retry and DeadLetter recompute it while holding the
+// instance's row lock. Release does not wait for the WAL flush: a release
+// lost in a crash of the server only leaves the lease to expire.
+//
+// # Wake-ups
+//
+// The store implements [storage.Waker] with LISTEN/NOTIFY on one channel
+// per schema ("weft_" and 16 hex digits of the SHA-256 of the schema name).
+// A Create or Commit that writes effects or sets a Due less than a minute
+// after the process's clock, and a Requeue that moves an effect, ask the
+// store's notifier goroutine for a notification; it sends pg_notify from
+// a pooled connection after the write committed (a NOTIFY inside the
+// write's transaction serializes commits), at most one every 5 ms, so a
+// burst of commits gives one notification. [Store.Wakeups] opens a
+// connection of its own, outside the pool, that LISTENs and delivers into
+// a 1-buffered channel; it reconnects with backoff (50 ms to 5 s) and
+// delivers a value after reconnecting, for what it may have missed. Close
+// stops the notifier and closes every Wakeups channel.
+//
+// # Locks
+//
+// The store implements [storage.Locker] with session-level advisory locks:
+// [Store.TryLock] takes a connection from the pool, runs
+// pg_try_advisory_lock on the key [LockKey] derives from the schema and
+// the lock's name, and keeps the connection until Unlock, so a lock lasts
+// as long as its session: Postgres releases it when the process dies or
+// the connection breaks. A goroutine pings the connection every second and
+// closes [storage.Lock.Lost] when the session is gone. Each held lock takes
+// one of the pool's connections; Close unlocks them all.
+//
+// # Outcome unknown
+//
+// Writes (Create, Commit and the claims writes) report
+// [storage.ErrOutcomeUnknown] when the statement that commits them, or
+// their transaction's COMMIT, may have reached the server before the
+// failure: a broken connection (pgconn.SafeToRetry false) or a session the
+// server ended (a FATAL error, as pg_terminate_backend gives). An error the
+// server reported for the statement (a constraint violation, a statement
+// canceled because the context ended), a failure before anything was sent
+// (no connection to be had), and a failure before a transaction's COMMIT
+// mean the write did not happen, and do not wrap it.
+//
 // # Schema and migrations
 //
 // The schema's SQL ships with the package (migrations/*.sql, embedded).

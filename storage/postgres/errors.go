@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/weftflow/weft/storage"
 )
@@ -81,6 +82,44 @@ func (s *Store) fail(ctx context.Context, op string, err error) error {
 		return fmt.Errorf("storage: %s: %w: %w", op, ctx.Err(), err)
 	}
 	return fmt.Errorf("storage: %s: %w", op, err)
+}
+
+// failWrite is fail for the error of the statement that commits a write
+// (a single-statement write, a batch, or the COMMIT of a transaction). It
+// adds [storage.ErrOutcomeUnknown] unless the error shows that the write
+// did not commit: an error the server reported for the statement (a
+// constraint violation, a canceled statement), or one pgx raised before
+// sending anything (pgconn.SafeToRetry). A broken connection, a timeout
+// while waiting for the answer, or a server that ended the session (a FATAL
+// error, such as pg_terminate_backend's) leave it unknown: the statement
+// may have committed before the answer was lost.
+func (s *Store) failWrite(ctx context.Context, op string, err error) error {
+	if outcomeUnknown(err) {
+		err = fmt.Errorf("%w: %w", storage.ErrOutcomeUnknown, err)
+	}
+	return s.fail(ctx, op, err)
+}
+
+// outcomeUnknown reports whether err, from the statement that commits a
+// write, leaves it unknown whether the write committed (see failWrite).
+func outcomeUnknown(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		return pgErr.Severity == "FATAL" || pgErr.Severity == "PANIC"
+	}
+	return !pgconn.SafeToRetry(err)
+}
+
+// acquire takes a connection from the pool for a write. Its failure sent
+// nothing, so it is never an unknown outcome (pgxpool's own acquisition
+// inside QueryRow reports connection failures that pgconn.SafeToRetry
+// does not recognize).
+func (s *Store) acquire(ctx context.Context, op string) (*pgxpool.Conn, error) {
+	c, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, s.fail(ctx, op, err)
+	}
+	return c, nil
 }
 
 // check checks what every method checks before touching the database: the

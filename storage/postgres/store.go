@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -26,6 +27,15 @@ type Store struct {
 	q       queries
 	cq      claimQueries
 	closed  atomic.Bool
+
+	// Background work (the notifier, listeners, lock watchers) runs under
+	// bg and is waited for by Close; bgMu orders starting it (goBackground)
+	// with Close.
+	bg     context.Context
+	stopBg context.CancelFunc
+	bgMu   sync.Mutex
+	wg     sync.WaitGroup
+	wake   chan struct{} // 1-buffered: the notifier has a wake-up to send
 }
 
 var _ storage.Store = (*Store)(nil)
@@ -103,18 +113,45 @@ func open(ctx context.Context, pool *pgxpool.Pool, cfg config) (*Store, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Store{pool: pool, schema: cfg.schema, q: newQueries(quote(cfg.schema)), cq: newClaimQueries(quote(cfg.schema))}, nil
+	s := &Store{pool: pool, schema: cfg.schema, q: newQueries(quote(cfg.schema)), cq: newClaimQueries(quote(cfg.schema)),
+		wake: make(chan struct{}, 1)}
+	s.bg, s.stopBg = context.WithCancel(context.Background())
+	s.goBackground(s.notifier)
+	return s, nil
+}
+
+// goBackground runs f in a goroutine that Close waits for, unless the
+// store is closing; it reports whether it started f. f must return soon
+// after s.bg ends.
+func (s *Store) goBackground(f func()) bool {
+	s.bgMu.Lock()
+	defer s.bgMu.Unlock()
+	if s.bg.Err() != nil {
+		return false
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+	return true
 }
 
 // Schema returns the name of the schema the store keeps its tables in.
 func (s *Store) Schema() string { return s.schema }
 
-// Close implements [storage.Store.Close]. It waits for calls in flight to
-// release their connections, and closes the pool if [Open] created it.
+// Close implements [storage.Store.Close]. It stops the store's background
+// work (closing the channels of [Store.Wakeups] and losing the locks of
+// [Store.TryLock]), waits for calls in flight to release their
+// connections, and closes the pool if [Open] created it.
 func (s *Store) Close() error {
 	if s.closed.Swap(true) {
 		return nil
 	}
+	s.bgMu.Lock()
+	s.stopBg()
+	s.bgMu.Unlock()
+	s.wg.Wait()
 	if s.ownPool {
 		s.pool.Close()
 	}
@@ -126,17 +163,23 @@ type queries struct {
 	create, commit string
 	load, list     string
 	outbox, ack    string
+	ackLock        string
+	recompute      string
+	lockInstances  string
 	dueBefore      string
 }
 
 func newQueries(schema string) queries {
 	return queries{
-		create:    createSQL(schema),
-		commit:    commitSQL(schema),
-		load:      loadSQL(schema),
-		list:      listSQL(schema),
-		outbox:    outboxSQL(schema),
-		ack:       ackSQL(schema),
-		dueBefore: dueBeforeSQL(schema),
+		create:        createSQL(schema),
+		commit:        commitSQL(schema),
+		load:          loadSQL(schema),
+		list:          listSQL(schema),
+		outbox:        outboxSQL(schema),
+		ack:           ackSQL(schema),
+		ackLock:       ackLockSQL(schema),
+		recompute:     recomputeSQL(schema),
+		lockInstances: lockInstancesSQL(schema),
+		dueBefore:     dueBeforeSQL(schema),
 	}
 }

@@ -45,6 +45,10 @@
 // that set the time skip stores whose own clock decides
 // ([storage.Clocked]).
 //
+// Stores that implement [storage.Locker] are checked for it too: one holder
+// of a name at a time (across the two stores of [WithShared] when given),
+// Unlock idempotent, Lost closed by Unlock and by closing the store.
+//
 // It performs a few thousand writes. Adapters whose durable writes are slow
 // may relax syncing in the store they open for the suite. The rapid flags
 // (-rapid.checks, -rapid.steps, -rapid.seed) tune the state-machine test.
@@ -188,6 +192,8 @@ var tests = []struct {
 	{"ConcurrentClaims", testConcurrentClaims},
 	{"SharedClaims", testSharedClaims},
 	{"SharedTakeover", testSharedTakeover},
+	{"Locker", testLocker},
+	{"LockerClose", testLockerClose},
 	{"Close", testClose},
 	{"ConcurrentSameVersion", testConcurrentSameVersion},
 	{"ConcurrentRetryLoops", testConcurrentRetryLoops},
