@@ -354,10 +354,28 @@ func TestMigrateAll(t *testing.T) {
 		t.Fatalf("second MigrateAll = %d, %v; want nothing to do", n, err)
 	}
 
-	// The same through Run, with WithMigrateOnRun.
+	// The same through Run, with WithMigrateOnRun. While another process
+	// holds the migration lock, Run leaves the migration to it.
 	if err := e1.Start(ctx, v1, "d", St{}); err != nil {
 		t.Fatal(err)
 	}
+	held, ok, err := st.TryLock(ctx, "weft.migrate-on-run")
+	if err != nil || !ok {
+		t.Fatalf("TryLock = %v, %v", ok, err)
+	}
+	e4 := newEngine(t, st, engine.WithMigrateOnRun())
+	if err := e4.Register(v2); err != nil {
+		t.Fatal(err)
+	}
+	briefly, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	if err := e4.Run(briefly); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if inst, err := e4.Get(ctx, "d"); err != nil || inst.Meta.Version != 1 || inst.Meta.Status.Finished() {
+		t.Fatalf("d migrated while another process held the migration lock: %+v, %v", inst.Meta, err)
+	}
+	held.Unlock()
 	e3 := newEngine(t, st, engine.WithMigrateOnRun())
 	if err := e3.Register(v2); err != nil {
 		t.Fatal(err)
