@@ -174,7 +174,7 @@ type claimQueries struct {
 	renew, release               string
 	pending, ackLeased, retry    string
 	deadLetters, requeue         string
-	nextWork, exists             string
+	nextWork                     string
 }
 
 func newClaimQueries(schema string) claimQueries {
@@ -192,7 +192,6 @@ func newClaimQueries(schema string) claimQueries {
 		deadLetters: deadLettersSQL(schema),
 		requeue:     requeueSQL(schema),
 		nextWork:    nextWorkSQL(schema),
-		exists:      "SELECT 1 FROM " + schema + ".instances WHERE id = $1",
 	}
 }
 

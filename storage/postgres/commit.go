@@ -2,13 +2,10 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"math"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
-	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/weftflow/weft/storage"
 )
@@ -60,6 +57,31 @@ func commitSQL(schema string) string {
      ORDER BY e.ord
 )
 SELECT (SELECT version FROM upd), (SELECT version FROM ` + schema + `.instances WHERE id = $1)`
+}
+
+// fencedCommitSQL is commitSQL fenced by the lease token $10, still one
+// statement: it holds the instance's lease row FOR SHARE (a takeover, which
+// updates that row, waits for the commit or is seen by it) and writes only
+// if the lease is held with that token. Besides the versions it returns the
+// lease's token and whether it is held (NULLs if the instance was never
+// leased), so that Commit can say why nothing was written.
+func fencedCommitSQL(schema string) string {
+	return `WITH fence AS (
+    SELECT token, held FROM ` + schema + `.leases WHERE instance = $1 FOR SHARE
+), upd AS (
+    UPDATE ` + schema + `.instances
+       SET version = version + 1, workflow = $3, status = $4, due = $5, data = $6,
+           effects_at = least(effects_at, ` + effectsAtSQL("$9") + `)
+     WHERE id = $1 AND version = $2 AND EXISTS (SELECT 1 FROM fence WHERE held AND token = $10)
+    RETURNING id, version
+), eff AS (
+    INSERT INTO ` + schema + `.outbox (id, instance, data, not_before)
+    SELECT e.id, upd.id, e.data, e.not_before
+      FROM upd, unnest($7::bytea[], $8::bytea[], $9::timestamptz[]) WITH ORDINALITY AS e(id, data, not_before, ord)
+     ORDER BY e.ord
+)
+SELECT (SELECT version FROM upd), (SELECT version FROM ` + schema + `.instances WHERE id = $1),
+       (SELECT token FROM fence), (SELECT held FROM fence)`
 }
 
 // Create implements [storage.Store.Create].
@@ -128,21 +150,31 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 	inst := c.Instance
 	args := []any{[]byte(id), expect, []byte(inst.Workflow), []byte(inst.Status), dueParam(inst), inst.Data,
 		ids, data, notBefore}
-	var err error
+	var (
+		token pgtype.Int8
+		held  pgtype.Bool
+	)
+	conn, err := s.acquire(ctx, op)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Release()
 	if c.Lease == nil {
-		var conn *pgxpool.Conn
-		if conn, err = s.acquire(ctx, op); err != nil {
-			return 0, err
-		}
-		defer conn.Release()
-		if err = conn.QueryRow(ctx, s.q.commit, args...).Scan(&next, &stored); err != nil && !isEffectIDTaken(err) {
-			return 0, s.failWrite(ctx, op, err)
-		}
+		err = conn.QueryRow(ctx, s.q.commit, args...).Scan(&next, &stored)
 	} else {
-		var done bool
-		done, err = s.fencedCommit(ctx, op, *c.Lease, args, &next, &stored)
-		if done {
-			return 0, err
+		args = append(args, tokenParam(c.Lease.Token))
+		err = conn.QueryRow(ctx, s.q.fencedCommit, args...).Scan(&next, &stored, &token, &held)
+	}
+	if err != nil && !isEffectIDTaken(err) {
+		return 0, s.failWrite(ctx, op, err)
+	}
+	if err == nil && !next.Valid && stored.Valid && c.Lease != nil {
+		// The contract's order: not found, then fenced, then conflict.
+		switch {
+		case !token.Valid || !held.Bool:
+			return 0, fmt.Errorf("storage: %s: lease token %d: %w (current lease: none)", op, c.Lease.Token, storage.ErrFenced)
+		case token.Int64 != tokenParam(c.Lease.Token):
+			return 0, fmt.Errorf("storage: %s: lease token %d: %w (current lease: token %d)", op, c.Lease.Token, storage.ErrFenced, token.Int64)
 		}
 	}
 	switch {
@@ -163,43 +195,6 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 		return 0, fmt.Errorf("storage: %s: %w (expected %d, changed by a concurrent commit)", op, storage.ErrConflict, c.Expect)
 	}
 	return 0, fmt.Errorf("storage: %s: %w (expected %d, stored %d)", op, storage.ErrConflict, c.Expect, stored.Int64)
-}
-
-// fencedCommit runs the commit statement in a transaction that first holds
-// the lease row FOR SHARE (see Store.fence), so that a takeover cannot slip
-// between the fence check and the write. It reports done with the error to
-// return when the fence decided (ErrNotFound, ErrFenced, a failed commit),
-// and otherwise the statement's outcome, for Commit to read as unfenced.
-func (s *Store) fencedCommit(ctx context.Context, op string, l storage.Lease, args []any, next, stored *pgtype.Int8) (done bool, err error) {
-	tx, err := s.pool.Begin(ctx)
-	if err != nil {
-		return true, s.fail(ctx, op, err)
-	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if leased, err := s.fence(ctx, tx, s.cq.fence, op, l); err != nil {
-		if errors.Is(err, storage.ErrFenced) && !leased {
-			// Only instances that exist were ever leased: ErrNotFound
-			// comes first.
-			var one int
-			switch err := tx.QueryRow(ctx, s.cq.exists, []byte(l.Instance)).Scan(&one); {
-			case errors.Is(err, pgx.ErrNoRows):
-				return true, fmt.Errorf("storage: %s: instance %w", op, storage.ErrNotFound)
-			case err != nil:
-				return true, s.fail(ctx, op, err)
-			}
-		}
-		return true, err
-	}
-	if err := tx.QueryRow(ctx, s.q.commit, args...).Scan(next, stored); err != nil {
-		return false, err
-	}
-	if !next.Valid {
-		return false, nil // nothing written: Commit reports why
-	}
-	if err := tx.Commit(ctx); err != nil {
-		return true, s.failWrite(ctx, op, err)
-	}
-	return false, nil
 }
 
 // effectColumns returns the IDs, payloads and not-before times of effects

@@ -39,8 +39,9 @@
 // of a leases table, kept after release so that tokens only grow; Claim is
 // one statement that locks its candidate instances FOR NO KEY UPDATE SKIP
 // LOCKED and grants with a conditional upsert, so two claimers in any
-// processes never lease one instance twice; fenced writes, a fenced Commit
-// included, hold the lease row FOR SHARE in the transaction of the write. A
+// processes never lease one instance twice; fenced writes hold the lease row
+// FOR SHARE in the transaction of the write (a fenced Commit in its one
+// statement, so it costs one round trip like an unfenced one). A
 // dead letter stays in its outbox row, flagged, keeping its ID taken. The
 // caller's now decides expiry and readiness (the store does not implement
 // [storage.Clocked]): processes sharing a schema need synchronized clocks.

@@ -161,6 +161,7 @@ func (s *Store) Close() error {
 // queries holds the store's SQL, with the schema name filled in once.
 type queries struct {
 	create, commit string
+	fencedCommit   string
 	load, list     string
 	outbox, ack    string
 	ackLock        string
@@ -173,6 +174,7 @@ func newQueries(schema string) queries {
 	return queries{
 		create:        createSQL(schema),
 		commit:        commitSQL(schema),
+		fencedCommit:  fencedCommitSQL(schema),
 		load:          loadSQL(schema),
 		list:          listSQL(schema),
 		outbox:        outboxSQL(schema),
