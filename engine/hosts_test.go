@@ -57,11 +57,11 @@ func (c *crashable) Retry(ctx context.Context, l storage.Lease, id string, r sto
 	return c.Store.Retry(ctx, l, id, r)
 }
 
-func (c *crashable) Release(ctx context.Context, l storage.Lease) error {
+func (c *crashable) Release(ctx context.Context, ls ...storage.Lease) error {
 	if err := c.write(); err != nil {
 		return err
 	}
-	return c.Store.Release(ctx, l)
+	return c.Store.Release(ctx, ls...)
 }
 
 func (c *crashable) Claim(ctx context.Context, req storage.ClaimRequest) ([]storage.Lease, error) {

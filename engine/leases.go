@@ -142,19 +142,25 @@ func (e *Engine) RunDue(ctx context.Context, limit int) (Work, error) {
 	var w Work
 	errs := make([]error, len(leases))
 	works := make([]Work, len(leases))
+	done := make([]storage.Lease, len(leases))
 	sem := make(chan struct{}, e.workers)
 	var wg sync.WaitGroup
 	for i, l := range leases {
 		sem <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-sem }()
-			works[i], errs[i] = e.processLease(ctx, l)
+			works[i], done[i], errs[i] = e.workLease(ctx, l)
 		})
 	}
 	wg.Wait()
-	for _, o := range works {
+	var release []storage.Lease // in one call (see workLease for the others)
+	for i, o := range works {
 		w.add(o)
+		if errs[i] == nil {
+			release = append(release, done[i])
+		}
 	}
+	e.release(ctx, release...)
 	next, err := e.store.NextWork(ctx, e.clock.Now())
 	if err != nil {
 		errs = append(errs, fmt.Errorf("engine: next work: %w", err))
@@ -202,11 +208,36 @@ func (h *heldLease) set(l storage.Lease) {
 	h.l = l
 }
 
-// processLease works on a leased instance until it has nothing ready (or
-// maxLeaseRound rounds), then releases the lease. Losing the lease (it was
-// taken over: this process was too slow) ends the work without an error:
-// the new holder does it.
-func (e *Engine) processLease(ctx context.Context, l storage.Lease) (w Work, err error) {
+// processLease works on a leased instance (see workLease) and releases
+// the lease, unless the work failed.
+func (e *Engine) processLease(ctx context.Context, l storage.Lease) (Work, error) {
+	w, last, err := e.workLease(ctx, l)
+	if err == nil {
+		e.release(ctx, last)
+	}
+	return w, err
+}
+
+// release releases leases, in one call to the store.
+func (e *Engine) release(ctx context.Context, ls ...storage.Lease) {
+	if len(ls) == 0 {
+		return
+	}
+	rctx, stop := context.WithTimeout(context.WithoutCancel(ctx), releaseWithin)
+	defer stop()
+	if err := e.store.Release(rctx, ls...); err != nil && !errors.Is(err, storage.ErrFenced) && ctx.Err() == nil {
+		e.log.Warn("engine: releasing leases failed", "leases", len(ls), "err", err)
+	}
+}
+
+// workLease works on a leased instance until it has nothing ready (or
+// maxLeaseRound rounds) and returns the lease as last renewed, for the
+// caller to release. Losing the lease (it was taken over: this process was
+// too slow) ends the work without an error: the new holder does it. After
+// an error the caller keeps the lease until it expires: that is the
+// backoff of an instance whose resume fails (else it is claimed again at
+// once).
+func (e *Engine) workLease(ctx context.Context, l storage.Lease) (w Work, last storage.Lease, err error) {
 	w.Instances = 1
 	h := &heldLease{l: l}
 	lctx, cancel := context.WithCancel(ctx)
@@ -214,16 +245,7 @@ func (e *Engine) processLease(ctx context.Context, l storage.Lease) (w Work, err
 	defer func() {
 		cancel()
 		<-renewed
-		if err != nil {
-			// Keep the lease until it expires: that is the backoff of an
-			// instance whose resume fails (else it is claimed again at once).
-			return
-		}
-		rctx, stop := context.WithTimeout(context.WithoutCancel(ctx), releaseWithin)
-		defer stop()
-		if rerr := e.store.Release(rctx, h.get()); rerr != nil && !errors.Is(rerr, storage.ErrFenced) && ctx.Err() == nil {
-			e.log.Warn("engine: releasing a lease failed", "instance", l.Instance, "err", rerr)
-		}
+		last = h.get()
 	}()
 	defer func() {
 		if r := recover(); r != nil {
@@ -234,7 +256,7 @@ func (e *Engine) processLease(ctx context.Context, l storage.Lease) (w Work, err
 		n, err := e.resumeLeased(lctx, h)
 		w.Transitions += n
 		if err != nil {
-			return w, e.leaseErr(ctx, lctx, l, err)
+			return w, l, e.leaseErr(ctx, lctx, l, err)
 		}
 		p, err := e.performPending(lctx, h)
 		w.Transitions += p.Transitions
@@ -242,16 +264,16 @@ func (e *Engine) processLease(ctx context.Context, l storage.Lease) (w Work, err
 		w.Retried += p.Retried
 		w.DeadLetters += p.DeadLetters
 		if err != nil {
-			return w, e.leaseErr(ctx, lctx, l, err)
+			return w, l, e.leaseErr(ctx, lctx, l, err)
 		}
 		if n == 0 && p.Effects == 0 && p.Transitions == 0 {
 			break
 		}
 	}
-	return w, nil
+	return w, l, nil
 }
 
-// leaseErr is what processLease returns for err: nothing if the lease was
+// leaseErr is what workLease returns for err: nothing if the lease was
 // lost or the caller is stopping (the work is found again), else err. The
 // loss shows as ErrFenced from a write, or as lctx, the context of the work
 // on the lease, canceled by keepLease when a renewal was fenced.

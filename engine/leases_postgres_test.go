@@ -31,8 +31,12 @@ func TestLeasesPostgres(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
-		e := newEngine(t, st, engine.WithLeases(fmt.Sprintf("pg-%d", i), 5*time.Second),
-			engine.WithPollInterval(20*time.Millisecond), engine.WithFinish(log.finish))
+		// Workers to match the pool (four connections on two cores): with
+		// more, a lease renewal can wait for a connection behind the work
+		// until the lease has run out, and another engine performs the
+		// effect again (allowed, but this test counts duplicates).
+		e := newEngine(t, st, engine.WithLeases(fmt.Sprintf("pg-%d", i), 10*time.Second),
+			engine.WithPollInterval(20*time.Millisecond), engine.WithFinish(log.finish), engine.WithWorkers(4))
 		if err := e.Register(requestWF); err != nil {
 			t.Fatal(err)
 		}

@@ -50,11 +50,14 @@ type Claims interface {
 	// less than [DuePrecision].
 	Renew(ctx context.Context, l Lease, now time.Time, ttl time.Duration) (Lease, error)
 
-	// Release ends a lease early, so that the next claimer need not wait for
-	// it to expire. It fails with ErrFenced if the lease is no longer the
-	// instance's current one; releasing an expired but still current lease
-	// succeeds.
-	Release(ctx context.Context, l Lease) error
+	// Release ends leases early, so that the next claimer need not wait for
+	// them to expire: a host releases a batch of claimed instances in one
+	// call. It releases every lease in ls that is still its instance's
+	// current one (an expired but still current lease included) and fails
+	// with ErrFenced, naming the instances, if some were not; those change
+	// nothing. With no leases it does nothing. Invalid leases (see
+	// [Lease.Validate]) fail the whole call with ErrInvalid.
+	Release(ctx context.Context, ls ...Lease) error
 
 	// Pending returns up to limit effects of the leased instance that are in
 	// the outbox (not dead-lettered), in outbox order, whatever their

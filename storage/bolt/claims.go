@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -392,25 +393,44 @@ func (s *Store) Renew(ctx context.Context, l storage.Lease, now time.Time, ttl t
 }
 
 // Release implements [storage.Claims.Release].
-func (s *Store) Release(ctx context.Context, l storage.Lease) error {
+func (s *Store) Release(ctx context.Context, ls ...storage.Lease) error {
 	const op = "release"
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("storage: %s %q: %w", op, l.Instance, err)
+		return fmt.Errorf("storage: %s: %w", op, err)
 	}
-	if err := l.Validate(); err != nil {
-		return err
+	for _, l := range ls {
+		if err := l.Validate(); err != nil {
+			return err
+		}
+	}
+	if len(ls) == 0 {
+		return nil
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	var fenced []error
 	_, err := s.write(&request{ctx: ctx, op: op, apply: func(w *txState) (uint64, error) {
-		r, err := fence(w.tx, op, l)
-		if err != nil {
-			return 0, err
+		fenced = fenced[:0] // (a batch may apply the request again)
+		for _, l := range ls {
+			r, err := fence(w.tx, op, l)
+			if errors.Is(err, storage.ErrFenced) {
+				fenced = append(fenced, err)
+				continue
+			}
+			if err != nil {
+				return 0, err
+			}
+			r.expires = 0 // keep the token, so that the next one is greater
+			if err := w.put(w.tx.Bucket(bucketLeases), []byte(l.Instance), r.encode()); err != nil {
+				return 0, err
+			}
 		}
-		r.expires = 0 // keep the token, so that the next one is greater
-		return 0, w.put(w.tx.Bucket(bucketLeases), []byte(l.Instance), r.encode())
+		return 0, nil
 	}})
-	return err
+	if err != nil {
+		return err
+	}
+	return errors.Join(fenced...)
 }
 
 // checkedView runs f in a read transaction (under guard) after the usual

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -226,23 +227,29 @@ func (s *Store) Renew(ctx context.Context, l storage.Lease, now time.Time, ttl t
 }
 
 // Release implements [storage.Claims.Release].
-func (s *Store) Release(ctx context.Context, l storage.Lease) error {
+func (s *Store) Release(ctx context.Context, ls ...storage.Lease) error {
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("storage: release %q: %w", l.Instance, err)
+		return fmt.Errorf("storage: release: %w", err)
 	}
-	if err := l.Validate(); err != nil {
-		return err
+	for _, l := range ls {
+		if err := l.Validate(); err != nil {
+			return err
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err := s.check(ctx, "release"); err != nil {
 		return err
 	}
-	if err := s.cl.fence("release", l); err != nil {
-		return err
+	var fenced []error
+	for _, l := range ls {
+		if err := s.cl.fence("release", l); err != nil {
+			fenced = append(fenced, err)
+			continue
+		}
+		s.cl.leases[l.Instance].held = false
 	}
-	s.cl.leases[l.Instance].held = false
-	return nil
+	return errors.Join(fenced...)
 }
 
 // Pending implements [storage.Claims.Pending].
@@ -568,11 +575,11 @@ func (h *handle) Renew(ctx context.Context, l storage.Lease, now time.Time, ttl 
 	return h.Store.Renew(ctx, l, now, ttl)
 }
 
-func (h *handle) Release(ctx context.Context, l storage.Lease) error {
+func (h *handle) Release(ctx context.Context, ls ...storage.Lease) error {
 	if err := h.err("release"); err != nil {
 		return err
 	}
-	return h.Store.Release(ctx, l)
+	return h.Store.Release(ctx, ls...)
 }
 
 func (h *handle) Pending(ctx context.Context, l storage.Lease, limit int) ([]storage.Effect, error) {

@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/weftflow/weft/storage"
@@ -80,7 +79,9 @@ func renewSQL(schema string) string {
 }
 
 func releaseSQL(schema string) string {
-	return "UPDATE " + schema + ".leases SET held = false WHERE instance = $1 AND token = $2 AND held"
+	return "UPDATE " + schema + ".leases AS l SET held = false" +
+		" FROM unnest($1::bytea[], $2::bigint[]) AS r(instance, token)" +
+		" WHERE l.instance = r.instance AND l.token = r.token AND l.held RETURNING l.instance"
 }
 
 // effectColumnsSQL are the columns scanEffect reads, in its order.
@@ -333,29 +334,49 @@ func tokenParam(t uint64) int64 {
 	return int64(t)
 }
 
-// Release implements [storage.Claims.Release]. It does not wait for the
-// release to reach the disk (synchronous_commit off for its transaction):
-// a release lost in a crash of the server only leaves the lease held until
-// it expires, which the contract allows of any lease, and the tokens it
-// issued stay durable because Claim waits. So a batch of releases costs
-// round trips, not WAL flushes.
-func (s *Store) Release(ctx context.Context, l storage.Lease) error {
-	op := fmt.Sprintf("release %q", l.Instance)
+// Release implements [storage.Claims.Release]: one statement for all the
+// leases. It does not wait for the release to reach the disk
+// (synchronous_commit off for its transaction): a release lost in a crash
+// of the server only leaves the lease held until it expires, which the
+// contract allows of any lease, and the tokens it issued stay durable
+// because Claim waits. So releasing a batch costs one round trip, not a
+// WAL flush.
+func (s *Store) Release(ctx context.Context, ls ...storage.Lease) error {
+	op := "release"
+	if len(ls) == 1 {
+		op = fmt.Sprintf("release %q", ls[0].Instance)
+	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("storage: %s: %w", op, err)
 	}
-	if err := l.Validate(); err != nil {
-		return err
+	for _, l := range ls {
+		if err := l.Validate(); err != nil {
+			return err
+		}
+	}
+	if len(ls) == 0 {
+		return nil
 	}
 	if err := s.check(ctx, op); err != nil {
 		return err
 	}
-	var tag pgconn.CommandTag
+	instances := make([][]byte, len(ls))
+	tokens := make([]int64, len(ls))
+	for i, l := range ls {
+		instances[i], tokens[i] = []byte(l.Instance), tokenParam(l.Token)
+	}
+	released := map[string]bool{}
 	b := &pgx.Batch{}
 	b.Queue(asyncCommitSQL)
-	b.Queue(s.cq.release, []byte(l.Instance), tokenParam(l.Token)).Exec(func(t pgconn.CommandTag) error {
-		tag = t
-		return nil
+	b.Queue(s.cq.release, instances, tokens).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var id []byte
+			if err := rows.Scan(&id); err != nil {
+				return err
+			}
+			released[string(id)] = true
+		}
+		return rows.Err()
 	})
 	conn, err := s.acquire(ctx, op)
 	if err != nil {
@@ -365,10 +386,13 @@ func (s *Store) Release(ctx context.Context, l storage.Lease) error {
 	if err := conn.SendBatch(ctx, b).Close(); err != nil {
 		return s.failWrite(ctx, op, err)
 	}
-	if tag.RowsAffected() == 0 {
-		return fmt.Errorf("storage: %s: lease token %d: %w (not the current lease)", op, l.Token, storage.ErrFenced)
+	var fenced []error
+	for _, l := range ls {
+		if !released[l.Instance] {
+			fenced = append(fenced, fmt.Errorf("storage: release %q: lease token %d: %w (not the current lease)", l.Instance, l.Token, storage.ErrFenced))
+		}
 	}
-	return nil
+	return errors.Join(fenced...)
 }
 
 // asyncCommitSQL, sent in a batch (one implicit transaction) before a

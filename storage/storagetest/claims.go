@@ -494,6 +494,30 @@ func testNotBefore(t *testing.T, open opener) {
 	wantLeased(t, "Claim at the retry's NotBefore", mustClaim(t, s, claimReq("p", at(time.Hour), time.Minute, 5)), "a")
 }
 
+// testReleaseBatch: Release of several leases releases the current ones
+// and names the stale ones in an ErrFenced; none at all does nothing.
+func testReleaseBatch(t *testing.T, open opener) {
+	s := claimsOf(t, open.fresh(t))
+	ctx := context.Background()
+	for _, id := range []string{"a", "b", "c"} {
+		mustCreate(t, s, storage.Instance{ID: id}, effects(id, id+"/1")...)
+	}
+	l := mustClaim(t, s, claimReq("p", at(0), time.Minute, 3))
+	wantLeased(t, "Claim", l, "a", "b", "c")
+	if err := s.Release(ctx); err != nil {
+		t.Fatalf("Release of no leases: %v", err)
+	}
+	if err := s.Release(ctx, l[1]); err != nil { // b, so that it is stale below
+		t.Fatalf("Release(b): %v", err)
+	}
+	wantErr(t, "Release of a, a stale b, and c", s.Release(ctx, l...), storage.ErrFenced, `"b"`)
+	// a and c were released all the same: another claimer gets all three.
+	wantLeased(t, "Claim after the batch release", mustClaim(t, s, claimReq("q", at(time.Second), time.Minute, 5)), "a", "b", "c")
+	if err := s.Release(ctx, storage.Lease{Instance: "a"}, storage.Lease{}); !errors.Is(err, storage.ErrInvalid) {
+		t.Fatalf("Release with an invalid lease = %v, want ErrInvalid", err)
+	}
+}
+
 // testDeadLetters: DeadLetter, DeadLetters, Requeue.
 func testDeadLetters(t *testing.T, open opener) {
 	s := claimsOf(t, open.fresh(t))

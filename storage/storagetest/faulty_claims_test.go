@@ -47,11 +47,11 @@ func (h *handle) Renew(ctx context.Context, l storage.Lease, now time.Time, ttl 
 	return h.Store.Renew(ctx, l, now, ttl)
 }
 
-func (h *handle) Release(ctx context.Context, l storage.Lease) error {
+func (h *handle) Release(ctx context.Context, ls ...storage.Lease) error {
 	if err := h.check("release"); err != nil {
 		return err
 	}
-	return h.Store.Release(ctx, l)
+	return h.Store.Release(ctx, ls...)
 }
 
 func (h *handle) Pending(ctx context.Context, l storage.Lease, limit int) ([]storage.Effect, error) {
@@ -193,11 +193,17 @@ func (p *plantedClaims) Renew(ctx context.Context, l storage.Lease, now time.Tim
 	return p.out(r), nil
 }
 
-func (p *plantedClaims) Release(ctx context.Context, l storage.Lease) error {
-	err := p.handle.Release(ctx, p.in(l))
+func (p *plantedClaims) Release(ctx context.Context, ls ...storage.Lease) error {
+	in := make([]storage.Lease, len(ls))
+	for i, l := range ls {
+		in[i] = p.in(l)
+	}
+	err := p.handle.Release(ctx, in...)
 	if err == nil {
 		p.st.mu.Lock()
-		delete(p.st.issued, l.Instance)
+		for _, l := range ls {
+			delete(p.st.issued, l.Instance)
+		}
 		p.st.mu.Unlock()
 	}
 	return err

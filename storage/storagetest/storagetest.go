@@ -186,6 +186,7 @@ var tests = []struct {
 	{"RetryState", testRetryState},
 	{"NotBefore", testNotBefore},
 	{"DeadLetters", testDeadLetters},
+	{"ReleaseBatch", testReleaseBatch},
 	{"NextWork", testNextWork},
 	{"ClaimsInvalid", testClaimsInvalid},
 	{"ClaimsAfterReopen", testClaimsAfterReopen},
