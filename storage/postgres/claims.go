@@ -27,7 +27,7 @@ var _ storage.Claims = (*Store)(nil)
 // two claimers never both get a lease on one instance.
 func grantSQL(schema string) string {
 	return `INSERT INTO ` + schema + `.leases AS l (instance, owner, token, held, expires)
-    SELECT id, $2::bytea, 1, true, $3::timestamptz FROM cand
+    SELECT id, $2::bytea, 1, true, $3::timestamptz FROM cand ORDER BY id
     ON CONFLICT (instance) DO UPDATE
        SET owner = EXCLUDED.owner, token = l.token + 1, held = true, expires = EXCLUDED.expires
      WHERE NOT (l.held AND l.expires > $1::timestamptz)
@@ -78,10 +78,21 @@ func renewSQL(schema string) string {
 	return "UPDATE " + schema + ".leases SET expires = $4 WHERE instance = $1 AND token = $2 AND held AND expires > $3 RETURNING owner"
 }
 
+// releaseSQL releases the leases ($1 instances, $2 tokens) that are
+// current. It locks their rows in instance order, as Claim's grant does,
+// so that a batch release and a claim waiting for one of its rows cannot
+// deadlock.
 func releaseSQL(schema string) string {
-	return "UPDATE " + schema + ".leases AS l SET held = false" +
-		" FROM unnest($1::bytea[], $2::bigint[]) AS r(instance, token)" +
-		" WHERE l.instance = r.instance AND l.token = r.token AND l.held RETURNING l.instance"
+	return `WITH cur AS (
+    SELECT l.instance FROM ` + schema + `.leases l
+      JOIN unnest($1::bytea[], $2::bigint[]) AS r(instance, token) ON l.instance = r.instance AND l.token = r.token
+     WHERE l.held
+     ORDER BY l.instance
+       FOR NO KEY UPDATE OF l
+)
+UPDATE ` + schema + `.leases AS l SET held = false FROM cur
+ WHERE l.instance = cur.instance AND l.held
+RETURNING l.instance`
 }
 
 // effectColumnsSQL are the columns scanEffect reads, in its order.
