@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -43,12 +44,15 @@ func BenchmarkW1Postgres(b *testing.B) {
 				var engines []*engine.Engine
 				var stops []func()
 				for p := range procs {
-					st, err := postgres.Open(ctx, pgtest.DSN(), postgres.WithSchema(schema))
+					// A pool as large as the workers: pgxpool's default (four
+					// connections here) would bound the engine to four
+					// commits in flight.
+					st, err := postgres.Open(ctx, withPoolSize(pgtest.DSN(), 20), postgres.WithSchema(schema))
 					if err != nil {
 						b.Fatal(err)
 					}
 					m := &counters{}
-					e := newEngine(b, st, engine.WithLeases("bench-"+strconv.Itoa(p), 10*time.Second),
+					e := newEngine(b, st, engine.WithLeases("bench-"+strconv.Itoa(p), 10*time.Second), engine.WithWorkers(20),
 						engine.WithPollInterval(50*time.Millisecond), engine.WithMetrics(m),
 						engine.WithFinish(func(context.Context, engine.EffectInfo) error {
 							if finished.Add(1) == n {
@@ -155,4 +159,13 @@ func BenchmarkTakeoverPostgres(b *testing.B) {
 	<-ran
 	b.ReportMetric(float64((total/time.Duration(b.N) + ttl).Milliseconds()), "takeover-ms")
 	b.ReportMetric(float64((worst + ttl).Milliseconds()), "worst-takeover-ms")
+}
+
+// withPoolSize adds pgxpool's pool_max_conns to a DSN (URL form).
+func withPoolSize(dsn string, n int) string {
+	sep := "?"
+	if strings.Contains(dsn, "?") {
+		sep = "&"
+	}
+	return dsn + sep + "pool_max_conns=" + strconv.Itoa(n)
 }
