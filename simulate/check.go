@@ -448,11 +448,11 @@ func (a *actions) crash(rt *rapid.T) {
 	case 1:
 		a.eventWith(rt, afterCommit)
 	default:
-		// The host dies at one of its writes: its claim, a commit, a
-		// retry, the acknowledgement of what it performed, its release.
+		// The host dies at one of its writes after the claim: a commit,
+		// the acknowledgement of what it performed, its release.
 		src := rapidSource{rt}
 		args := dispatchArgs{host: a.w.pickHost(src), process: ints(0, 1).Draw(rt, "RunDue or ProcessInstance") == 1,
-			crashAt: ints(1, 6).Draw(rt, "write")}
+			crashAt: 2 + ints(0, 4).Draw(rt, "write after the claim")}
 		a.w.dispatch(src, args, say("dispatch, crashing"))
 	}
 }
@@ -468,6 +468,14 @@ func (a *actions) eventWith(rt *rapid.T, point crashPoint) {
 	}
 	if len(a.w.activity) > 0 {
 		options = append(options, a.activity)
+	}
+	if !a.w.opts.noCancel && a.w.meta.Status == interp.StatusRunning {
+		// Activity results commit in a host's dispatch; a cancel is an
+		// event sent through a host at any point of the workflow.
+		options = append(options, func(src source, point crashPoint) {
+			a.w.pickVia(src)
+			a.w.apply(interp.Event{Kind: interp.Cancel}, point, say("cancel"))
+		})
 	}
 	pick(rapidSource{rt}, options, "crashing action")(rapidSource{rt}, point)
 }

@@ -3,6 +3,7 @@ package simulate
 import (
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -17,10 +18,10 @@ import (
 // dispatching is the state of a dispatch under way: the engine of a host
 // is in RunDue or ProcessInstance, calling back into the world.
 type dispatching struct {
-	step    int             // its step in w.steps
-	src     source          // where activity outcomes are drawn from
-	outcome string          // "": drawn; else every activity attempt has it ("success", "error", "timeout")
-	goal    string          // attempts of the Call at this path have goalOutcome instead
+	step    int    // its step in w.steps
+	src     source // where activity outcomes are drawn from
+	outcome string // "": drawn; else every activity attempt has it ("success", "error", "timeout")
+	goal    string // attempts of the Call at this path have goalOutcome instead
 	goalOut string
 	pause   *pauseAt        // the host to stall, if any
 	expect  []*interp.Event // per host: the activity result it is about to commit
@@ -79,9 +80,18 @@ func (w *world) dispatch(src source, a dispatchArgs, label text) engine.Work {
 	var b strings.Builder
 	b.WriteString(label.String())
 	fmt.Fprintf(&b, ": host %d %s: %d transitions, %d effects", a.host, procName(a.process), work.Transitions, work.Effects)
-	for _, l := range d.lines {
+	for i := 0; i < len(d.lines); {
+		l := d.lines[i].String()
+		n := 1
+		for i+n < len(d.lines) && d.lines[i+n].String() == l {
+			n++
+		}
 		b.WriteString("; ")
-		b.WriteString(l.String())
+		b.WriteString(l)
+		if n > 1 {
+			fmt.Fprintf(&b, " (%d times)", n)
+		}
+		i += n
 	}
 	if died {
 		fmt.Fprintf(&b, "; the host crashed at its write %d and restarts", a.crashAt)
@@ -138,9 +148,9 @@ func (w *world) pauseHere(host int) {
 	to := w.clock.Now().Add(leaseTTL + time.Second)
 	w.clock.Set(to)
 	w.steps[d.step].PauseTo = to
+	d.lines = append(d.lines, say("host %d stalls past its lease (clock +%v) and host %d takes the instance over", host, leaseTTL+time.Second, d.pause.other))
 	work, err := w.runHost(d.pause.other, true, 0)
-	line := say("host %d stalls past its lease (clock +%v); host %d takes the instance over: %d transitions, %d effects",
-		host, leaseTTL+time.Second, d.pause.other, work.Transitions, work.Effects)
+	line := say("host %d is done (%d transitions, %d effects) and host %d goes on", d.pause.other, work.Transitions, work.Effects, host)
 	if err != nil {
 		line = join(line, "; ", say("%s", shortError{err}))
 	}
@@ -177,14 +187,50 @@ func (w *world) perform(host int, info engine.EffectInfo) error {
 			w.fail(InvSetupTeardown, info.Path, "callback %d was torn down twice: %v", info.Callback, w.teardowns[info.Callback])
 		}
 	case interp.Completed, interp.Failed, interp.Canceled:
-		for id, e := range w.effects {
-			if (e.Kind == interp.Setup || e.Kind == interp.Teardown) && w.performed[id] == 0 {
-				w.fail(InvSetupTeardown, e.Path, "the instance's end (%s %s) was performed before %s %s", info.Kind, info.ID, e.Kind, id)
-				break
-			}
-		}
+		w.endAfterAll(info)
 	}
 	return nil
+}
+
+// endAfterAll checks, as the instance's end is performed, that every setup
+// and teardown it emitted was performed before: one still in the outbox
+// was passed over; one gone from it unperformed was lost.
+func (w *world) endAfterAll(info engine.EffectInfo) {
+	var inOutbox map[string]bool
+	for _, id := range sortedKeys(w.effects) {
+		e := w.effects[id]
+		if (e.Kind != interp.Setup && e.Kind != interp.Teardown) || w.performed[id] > 0 {
+			continue
+		}
+		if inOutbox == nil {
+			inOutbox = map[string]bool{}
+			out, err := w.store.Outbox(w.ctx, 1000)
+			if err != nil {
+				w.fail(InvEffects, "", "the outbox cannot be read: %v", err)
+				return
+			}
+			for _, se := range out {
+				inOutbox[se.ID] = true
+			}
+		}
+		if !inOutbox[id] {
+			w.fail(InvEffects, e.Path, "committed effects never dispatched: %s (%s at %q) left the outbox unperformed, and the instance's end (%s %s) was performed",
+				id, e.Kind, e.Path, info.Kind, info.ID)
+		} else {
+			w.fail(InvSetupTeardown, e.Path, "the instance's end (%s %s) was performed before %s %s", info.Kind, info.ID, e.Kind, id)
+		}
+		return
+	}
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }
 
 // seen counts a performance of an effect and reports whether it was
@@ -396,7 +442,9 @@ func (w *world) drain(src source, a *actions) {
 				args.goalOutcome = pick(src, []string{"error", "timeout"}, "goal outcome")
 			}
 		}
-		w.dispatch(src, args, say("drain"))
+		if work := w.dispatch(src, args, say("drain")); work.Transitions+work.Effects == 0 && round >= len(w.hosts) {
+			return // the hosts find nothing they can do: what is left is for the checks to explain
+		}
 	}
 }
 
