@@ -44,3 +44,15 @@ func (e *Engine) runAttempt(ctx context.Context, def *dsl.Definition, info Effec
 	}()
 	return e.runner(ctx, def, info)
 }
+
+// WithoutConflictPause makes the engine reload and retry at once after a
+// commit conflict (another process committed the instance first), instead
+// of pausing a short random time so that racing processes stop colliding.
+// It is for simulators that run several engines over one store in one
+// goroutine, where nothing races and the pause is only lost wall time.
+func WithoutConflictPause() Option {
+	return func(e *Engine) error {
+		e.noConflictPause = true
+		return nil
+	}
+}

@@ -25,8 +25,10 @@ type Engine struct {
 	finish  FinishFunc
 	backoff backoff
 	metrics Metrics
-	migrate bool           // Run calls MigrateAll when it starts
-	runner  ActivityRunner // runs activity attempts instead of the definition (activityrunner.go); nil: the definition
+	migrate bool // Run calls MigrateAll when it starts
+
+	runner          ActivityRunner // runs activity attempts instead of the definition (activityrunner.go); nil: the definition
+	noConflictPause bool           // retry at once after a commit conflict (WithoutConflictPause)
 
 	shared      *leaseConf   // Run and Drain work through leases (leases.go); nil: this process alone
 	maxAttempts int          // tries of an effect before it is dead-lettered; 0: no limit

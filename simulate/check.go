@@ -309,7 +309,9 @@ func (a *actions) fire(src source, pe pending, crash crashPoint) {
 	w := a.w
 	at := time.Unix(0, pe.p.At).UTC()
 	w.moveClock(at)
-	args := dispatchArgs{host: w.pickHost(src), process: true}
+	// Activity attempts the host runs on the way succeed: failures are the
+	// dispatch action's to draw, so that timers do not end runs early.
+	args := dispatchArgs{host: w.pickHost(src), process: true, outcome: "success"}
 	switch crash {
 	case beforeCommit:
 		args.crashAt = 2
@@ -379,7 +381,7 @@ func (a *actions) clock(rt *rapid.T) {
 	d := clockJumps[ints(0, len(clockJumps)-1).Draw(rt, "advance")]
 	w.moveClock(w.clock.Now().Add(d))
 	src := rapidSource{rt}
-	w.dispatch(src, dispatchArgs{host: w.pickHost(src)}, say("advance the clock %v", d))
+	w.dispatch(src, dispatchArgs{host: w.pickHost(src), outcome: "success"}, say("advance the clock %v", d))
 }
 
 // dispatch has a host's engine do the work the store has for it.
@@ -469,9 +471,10 @@ func (a *actions) eventWith(rt *rapid.T, point crashPoint) {
 	if len(a.w.activity) > 0 {
 		options = append(options, a.activity)
 	}
-	if !a.w.opts.noCancel && a.w.meta.Status == interp.StatusRunning {
-		// Activity results commit in a host's dispatch; a cancel is an
-		// event sent through a host at any point of the workflow.
+	if len(options) == 0 && !a.w.opts.noCancel && a.w.meta.Status == interp.StatusRunning {
+		// Activity results commit in a host's dispatch: where the instance
+		// waits only for activities, a cancel is the event that can crash
+		// (only there: a cancel ends most runs).
 		options = append(options, func(src source, point crashPoint) {
 			a.w.pickVia(src)
 			a.w.apply(interp.Event{Kind: interp.Cancel}, point, say("cancel"))
@@ -524,6 +527,12 @@ func (w *world) liveness(src source, a *actions) {
 	}
 	w.say("liveness: deliver pending events until the instance ends")
 	for i := 0; i < w.opts.liveness && w.failure == nil; i++ {
+		if a.goalReady() {
+			// Before the drain, which would run the activities a goal
+			// such as "cancel while it runs" needs to find in flight.
+			a.pursue(src)
+			continue
+		}
 		w.drain(src, a)
 		if w.meta.Status.Finished() {
 			break

@@ -48,7 +48,7 @@ func newHost(i int, def *dsl.Definition, opts *config, base storage.Store, clock
 	e, err := engine.New(st, engine.WithClock(stillClock{clock}), engine.WithWorkers(1),
 		engine.WithLeases(fmt.Sprintf("host-%d", i), leaseTTL), engine.WithMaxAttempts(0),
 		engine.WithRetryBackoff(time.Second, time.Minute),
-		engine.WithFinish(rc.finish), engine.WithActivityRunner(rc.activity))
+		engine.WithFinish(rc.finish), engine.WithActivityRunner(rc.activity), engine.WithoutConflictPause())
 	if err != nil {
 		panic(err) // a store, clock and options of our own: cannot be invalid
 	}
