@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -391,6 +392,14 @@ func (w *world) committed(host int, c *storage.Commit) {
 		ev, d.expect[host] = *x, nil
 		ev.Time = w.clock.Now()
 		line = say("host %d commits the activity's result (callback %d)", host, ev.Callback)
+		if ev.Error == "" {
+			// A result the Call cannot take (it does not decode) is
+			// delivered by the engine as a failed attempt instead.
+			if _, err := interp.Apply(w.def, w.state, w.meta, ev); errors.Is(err, interp.ErrRejected) {
+				ev.Payload, ev.Error = nil, "result rejected: engine: "+interp.Callback.String()+" of "+strconv.Quote(instanceID)+": "+err.Error()
+				line = say("host %d commits the activity's result (callback %d), rejected: %s", host, ev.Callback, shortError{err})
+			}
+		}
 	}
 	d.lines = append(d.lines, line)
 	w.version++
