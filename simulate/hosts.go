@@ -2,7 +2,6 @@ package simulate
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -232,9 +231,6 @@ func (s *hostStore) Acquire(ctx context.Context, id string, req storage.ClaimReq
 	s.r.wrote(s.host, "acquire", nil, nil, nil, err)
 	return l, err
 }
-
-// crashed reports whether err is the simulated death of a host.
-func crashed(err error) bool { return errors.Is(err, ErrCrash) }
 
 // crashStore tells the run's store a crash happened, if it cares.
 func crashStore(s storage.Store) {
