@@ -77,7 +77,7 @@ func (e *Engine) runActivity(ctx context.Context, info EffectInfo, oe *outboxEff
 		actx, stop = context.WithTimeout(actx, oe.timeout())
 		defer stop()
 	}
-	out, runErr := def.RunActivity(withEffectID(actx, info.ID), oe.Path, oe.Data)
+	out, runErr := e.runAttempt(withEffectID(actx, info.ID), def, info, oe)
 	if ctx.Err() != nil {
 		// The engine is stopping: the attempt was abandoned, not failed.
 		// The effect stays in the outbox and runs again after a restart.

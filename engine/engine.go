@@ -27,6 +27,9 @@ type Engine struct {
 	metrics Metrics
 	migrate bool // Run calls MigrateAll when it starts
 
+	runner          ActivityRunner // runs activity attempts instead of the definition (activityrunner.go); nil: the definition
+	noConflictPause bool           // retry at once after a commit conflict (WithoutConflictPause)
+
 	shared      *leaseConf   // Run and Drain work through leases (leases.go); nil: this process alone
 	maxAttempts int          // tries of an effect before it is dead-lettered; 0: no limit
 	scheduler   Scheduler    // hands wake-ups to a delayed-call service (scheduler.go); nil: none

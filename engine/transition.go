@@ -152,7 +152,7 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 			op = "metrics"
 			e.metrics.Conflict(workflow)
 			if try < maxConflicts {
-				if err := conflictPause(ctx, try); err != nil {
+				if err := conflictPause(ctx, try, e.noConflictPause); err != nil {
 					return interp.Result{}, loaded{}, fmt.Errorf("engine: %s of %q: %w", res.kind, id, err)
 				}
 				continue
@@ -284,10 +284,14 @@ func (e *eventError) Error() string {
 func (e *eventError) Unwrap() error { return e.err }
 
 // conflictPause waits a short random time before retry number try after a
-// conflict, so that processes racing for one instance stop colliding. It
+// conflict, so that processes racing for one instance stop colliding
+// (unless none: see WithoutConflictPause). It
 // is a real-time wait whatever the engine's clock: it spaces out work, it
 // does not measure workflow time.
-func conflictPause(ctx context.Context, try int) error {
+func conflictPause(ctx context.Context, try int, none bool) error {
+	if none {
+		return ctx.Err()
+	}
 	t := time.NewTimer(rand.N(time.Duration(try) * 200 * time.Microsecond))
 	defer t.Stop()
 	select {

@@ -80,8 +80,6 @@ func run(rt *rapid.T, def *dsl.Definition, opts *config, tb *reportTB, x *explor
 	kinds := []kind{
 		{name: "deliver", act: func(rt *rapid.T) { a.deliver(rapidSource{rt}, noCrash) },
 			ready: func() bool { return len(a.w.pending(interp.Custom)) > 0 }},
-		{name: "activity", act: func(rt *rapid.T) { a.activity(rapidSource{rt}, noCrash) },
-			ready: func() bool { return len(a.w.activity) > 0 }},
 		{name: "timer", act: func(rt *rapid.T) { a.timer(rapidSource{rt}, noCrash) },
 			ready: func() bool { return len(a.w.pending(interp.Timer)) > 0 }},
 		{name: "dispatch", act: a.dispatch},
@@ -109,6 +107,9 @@ func run(rt *rapid.T, def *dsl.Definition, opts *config, tb *reportTB, x *explor
 	}
 	if !opts.noCrashes {
 		kinds = append(kinds, kind{name: "crash", act: a.crash})
+		if opts.hosts > 1 {
+			kinds = append(kinds, kind{name: "stall", act: a.stall})
+		}
 	}
 	a.kinds = drawSwarm(rt, kinds)
 
@@ -264,6 +265,7 @@ func (a *actions) deliverTo(src source, pe pending, crash crashPoint) {
 	w := a.w
 	payload, v := w.payload(src, pe)
 	label := say("%v", deliverLine{pe, v})
+	w.pickVia(src)
 	w.apply(interp.Event{Kind: interp.Callback, Callback: pe.p.Callback, Payload: payload}, crash, label)
 }
 
@@ -295,19 +297,40 @@ func (w *world) payload(src source, pe pending) ([]byte, any) {
 }
 
 func (a *actions) timer(src source, crash crashPoint) {
-	a.fire(pick(src, a.w.pending(interp.Timer), "timer"), crash)
+	a.fire(src, pick(src, a.w.pending(interp.Timer), "timer"), crash)
 }
 
-// fire moves the clock to a pending timer's deadline and resumes the
-// instance through the due index.
-func (a *actions) fire(pe pending, crash crashPoint) {
+// fire moves the clock to a pending timer's deadline and has a host's
+// engine resume the instance: a timer fires by a Resume of an instance
+// the store lists as due, not by its callback. A crash before commit
+// kills the host at the commit (its second write, after the claim), a
+// crash after commit at the write after it.
+func (a *actions) fire(src source, pe pending, crash crashPoint) {
 	w := a.w
 	at := time.Unix(0, pe.p.At).UTC()
 	w.moveClock(at)
-	// As in the engine, a timer fires by a Resume of an instance the due
-	// index lists, not by its callback.
-	w.resumeDue(crash, say("time for timer %s of thread %s at wait %q (due %s)", pe.p.Event, pe.thread, pe.path, dateTime(at)))
+	// Activity attempts the host runs on the way succeed: failures are the
+	// dispatch action's to draw, so that timers do not end runs early.
+	args := dispatchArgs{host: w.pickHost(src), process: true, outcome: "success"}
+	switch crash {
+	case beforeCommit:
+		args.crashAt = 2
+	case afterCommit:
+		args.crashAt = 3
+	}
+	w.dispatch(src, args, say("time for timer %s of thread %s at wait %q (due %s)", pe.p.Event, pe.thread, pe.path, dateTime(at)))
 }
+
+// pickHost draws a host (with one host, without a draw).
+func (w *world) pickHost(src source) int {
+	if len(w.hosts) == 1 || src == nil {
+		return 0
+	}
+	return src.intn(0, len(w.hosts)-1, "host")
+}
+
+// pickVia draws the host the next event goes through.
+func (w *world) pickVia(src source) { w.via = w.pickHost(src) }
 
 // moveClock moves the simulated clock forward to t (never back).
 func (w *world) moveClock(t time.Time) {
@@ -317,8 +340,11 @@ func (w *world) moveClock(t time.Time) {
 	}
 }
 
-// activity completes a dispatched activity attempt with success (the real
-// activity run on its input), an error, or a timeout.
+// activity completes an attempt of an activity the instance waited for
+// when it was loaded (Verify), whose effect is in another store's outbox,
+// with success (the real activity run on its input), an error, or a
+// timeout. Activities whose effects are in the simulated outbox are run by
+// the engines' dispatch instead.
 func (a *actions) activity(src source, crash crashPoint) {
 	w := a.w
 	var ready []engine.EffectInfo
@@ -335,47 +361,12 @@ func (a *actions) activity(src source, crash crashPoint) {
 
 func (w *world) finishActivity(src source, info engine.EffectInfo, outcome string, crash crashPoint) {
 	w.moveClock(info.At)
-	ev := interp.Event{Kind: interp.Callback, Callback: info.Callback}
-	switch outcome {
-	case "success":
-		if stub, ok := w.opts.activities[info.Path]; ok {
-			var v any
-			if t := src.rapid(); t != nil {
-				v = stub(t)
-			} else if n := ast.TreeOf(w.def).Index[info.Path]; n != nil && n.ResultType != nil {
-				v = valueOf(src, n.ResultType, info.Path).Interface()
-			}
-			b, err := codec.Marshal(v)
-			if err != nil {
-				panic(fmt.Sprintf("simulate: the stub result for %q does not encode: %v", info.Path, err))
-			}
-			ev.Payload = b
-			outcome = fmt.Sprintf("success (stub: %+v)", v) // rare: stubs only
-			break
-		}
-		out, err := w.def.RunActivity(w.ctx, info.Path, info.Data)
-		if errors.Is(err, dsl.ErrActivityPanic) {
-			w.fail(InvPanic, info.Path, "%v", err)
-		}
-		if err != nil {
-			ev.Error = err.Error()
-			outcome = "error from the activity: " + err.Error()
-		} else {
-			ev.Payload = out
-		}
-	case "error":
-		ev.Error = "simulated failure"
-	case "timeout":
-		ev.Error = "simulated timeout: context deadline exceeded"
-	}
+	out, msg, shown := w.attempt(src, info, outcome)
+	ev := interp.Event{Kind: interp.Callback, Callback: info.Callback, Payload: out, Error: msg}
 	delete(w.activity, info.Callback)
-	label := say("activity %q of thread %s, attempt %d: %s", info.Path, info.Thread, info.Attempt, outcome)
-	applied, _ := w.apply(ev, crash, label)
-	if info.ID != "" && (applied || !w.waitsFor(info.Callback)) {
-		if err := w.store.Ack(w.ctx, info.ID); err != nil {
-			w.fail(InvEffects, info.Path, "ack of %s failed: %v", info.ID, err)
-		}
-	}
+	label := say("activity %q of thread %s, attempt %d: %s", info.Path, info.Thread, info.Attempt, shown)
+	w.pickVia(src)
+	w.apply(ev, crash, label)
 }
 
 // clockJumps are the clock action's jumps: mostly short, as a day fires
@@ -389,11 +380,25 @@ func (a *actions) clock(rt *rapid.T) {
 	w := a.w
 	d := clockJumps[ints(0, len(clockJumps)-1).Draw(rt, "advance")]
 	w.moveClock(w.clock.Now().Add(d))
-	w.resumeDue(noCrash, say("advance the clock %v", d))
+	src := rapidSource{rt}
+	w.dispatch(src, dispatchArgs{host: w.pickHost(src), outcome: "success"}, say("advance the clock %v", d))
 }
 
+// dispatch has a host's engine do the work the store has for it.
 func (a *actions) dispatch(rt *rapid.T) {
-	a.w.dispatch(ints(1, 4).Draw(rt, "effects"), false)
+	src := rapidSource{rt}
+	args := dispatchArgs{host: a.w.pickHost(src), process: ints(0, 1).Draw(rt, "RunDue or ProcessInstance") == 1}
+	a.w.dispatch(src, args, say("dispatch"))
+}
+
+// stall has a host stall at its first effect past its lease, while
+// another host takes the instance over.
+func (a *actions) stall(rt *rapid.T) {
+	w := a.w
+	src := rapidSource{rt}
+	h := w.pickHost(src)
+	other := (h + 1 + ints(0, len(w.hosts)-2).Draw(rt, "other host")) % len(w.hosts)
+	w.dispatch(src, dispatchArgs{host: h, process: true, pause: &pauseAt{host: h, other: other}}, say("dispatch, stalling"))
 }
 
 func (a *actions) duplicate(rt *rapid.T) {
@@ -402,6 +407,7 @@ func (a *actions) duplicate(rt *rapid.T) {
 	}
 	w := a.w
 	d := pick(rapidSource{rt}, w.history, "duplicate")
+	w.pickVia(rapidSource{rt})
 	w.apply(d.ev, noCrash, say("again: %s", d.label))
 }
 
@@ -423,6 +429,7 @@ func (a *actions) stale(rt *rapid.T) {
 		}
 	}
 	cb := pick(rapidSource{rt}, stale, "stale")
+	w.pickVia(rapidSource{rt})
 	w.apply(interp.Event{Kind: interp.Callback, Callback: cb}, noCrash, say("deliver stale callback %d", cb))
 }
 
@@ -432,6 +439,7 @@ func (a *actions) unknown(rt *rapid.T) {
 	}
 	w := a.w
 	cb := w.meta.NextCallback + uint64(ints(1, 5).Draw(rt, "unknown"))
+	w.pickVia(rapidSource{rt})
 	w.apply(interp.Event{Kind: interp.Callback, Callback: cb}, noCrash, say("deliver unknown callback %d", cb))
 }
 
@@ -442,11 +450,12 @@ func (a *actions) crash(rt *rapid.T) {
 	case 1:
 		a.eventWith(rt, afterCommit)
 	default:
-		out, _ := a.w.store.Outbox(a.w.ctx, 5)
-		if len(out) == 0 {
-			rt.Skip("nothing to dispatch")
-		}
-		a.w.dispatch(ints(1, len(out)).Draw(rt, "effects"), true)
+		// The host dies at one of its writes after the claim: a commit,
+		// the acknowledgement of what it performed, its release.
+		src := rapidSource{rt}
+		args := dispatchArgs{host: a.w.pickHost(src), process: ints(0, 1).Draw(rt, "RunDue or ProcessInstance") == 1,
+			crashAt: 2 + ints(0, 4).Draw(rt, "write after the claim")}
+		a.w.dispatch(src, args, say("dispatch, crashing"))
 	}
 }
 
@@ -462,6 +471,15 @@ func (a *actions) eventWith(rt *rapid.T, point crashPoint) {
 	if len(a.w.activity) > 0 {
 		options = append(options, a.activity)
 	}
+	if len(options) == 0 && !a.w.opts.noCancel && a.w.meta.Status == interp.StatusRunning {
+		// Activity results commit in a host's dispatch: where the instance
+		// waits only for activities, a cancel is the event that can crash
+		// (only there: a cancel ends most runs).
+		options = append(options, func(src source, point crashPoint) {
+			a.w.pickVia(src)
+			a.w.apply(interp.Event{Kind: interp.Cancel}, point, say("cancel"))
+		})
+	}
 	pick(rapidSource{rt}, options, "crashing action")(rapidSource{rt}, point)
 }
 
@@ -474,6 +492,7 @@ func (a *actions) cancel(rt *rapid.T) {
 	if ints(0, 7).Draw(rt, "cancel now") != 0 {
 		return
 	}
+	a.w.pickVia(rapidSource{rt})
 	a.w.apply(interp.Event{Kind: interp.Cancel}, noCrash, say("cancel"))
 }
 
@@ -508,7 +527,13 @@ func (w *world) liveness(src source, a *actions) {
 	}
 	w.say("liveness: deliver pending events until the instance ends")
 	for i := 0; i < w.opts.liveness && w.failure == nil; i++ {
-		w.dispatch(-1, false)
+		if a.goalReady() {
+			// Before the drain, which would run the activities a goal
+			// such as "cancel while it runs" needs to find in flight.
+			a.pursue(src)
+			continue
+		}
+		w.drain(src, a)
 		if w.meta.Status.Finished() {
 			break
 		}
@@ -516,7 +541,9 @@ func (w *world) liveness(src source, a *actions) {
 			a.pursue(src)
 			continue
 		}
-		// Activities first: they are work in flight, not choices.
+		// Activities first: they are work in flight, not choices. (Those
+		// with effects in the outbox ran in the drain; these are the
+		// attempts of an instance loaded by Verify.)
 		var acts []engine.EffectInfo
 		for _, pe := range w.pending(interp.Activity) {
 			if info, ok := w.activity[pe.p.Callback]; ok {
@@ -547,14 +574,14 @@ func (w *world) liveness(src source, a *actions) {
 		}
 		if len(moves) == 0 {
 			if w.runnable() && w.nextDue() {
-				w.resumeDue(noCrash, say("wait for the next due time"))
+				w.dispatch(src, dispatchArgs{host: w.pickHost(src), outcome: "success"}, say("wait for the next due time"))
 				continue
 			}
 			break
 		}
 		pick(src, moves, "liveness move")(src, noCrash)
 	}
-	w.dispatch(-1, false)
+	w.drain(src, a)
 	w.missingEffects() // a lost effect explains a stuck instance better than "stuck"
 	if w.failure == nil && !w.meta.Status.Finished() && !w.resting() {
 		w.fail(InvLiveness, w.where(), "after the liveness phase (at most %d deliveries) the instance is still %s, stuck at: %s",

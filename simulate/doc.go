@@ -32,7 +32,7 @@
 // Each of rapid's checks (100 by default) starts one instance on a fresh
 // in-memory store under a fake clock, draws a sequence of actions (about 30
 // on average), checks the invariants after each, runs the liveness phase,
-// and finally replays the recorded steps on a fresh host. Check returns
+// and finally replays the recorded steps on fresh hosts. Check returns
 // the [Coverage] its runs reached and logs it when they all passed.
 //
 // [Fuzz] makes the same run a fuzz target, the fuzzer's bytes choosing
@@ -42,31 +42,53 @@
 //		f.Fuzz(simulate.Fuzz(order.Workflow, simulate.Options[order.State]{...}))
 //	}
 //
+// # Hosts
+//
+// The simulated hosts are real engines ([Options.Hosts] of them, default
+// 2) sharing the run's store, each made with engine.WithLeases, the
+// simulator's fake clock and one worker, as processes on several machines
+// would be. Events go through a host's Apply; due resumes and the outbox
+// are worked on only by the engines' own synchronous core, RunDue and
+// ProcessInstance: their claims and leases, fencing, ordering of effects,
+// retries and acknowledgements are what runs, not a copy of them. The
+// simulator is the receiver of the effects: every engine's SetupHandler,
+// finish hook and activity runner (engine.WithActivityRunner) call back
+// into it, and it watches every write a host makes, to fold into the model
+// the transitions an engine commits on its own and to check fencing.
+//
 // # Actions
 //
-// Every action goes through the engine, as production traffic would:
+// Every action goes through the engines, as production traffic would;
+// each draws the host it uses:
 //
 //   - deliver an event: a custom event ([dsl.Signal], [dsl.Custom]) some
 //     thread waits for, with a payload from [Options.Payloads] or drawn from
 //     the payload type (small numbers, short strings, up to three elements);
-//   - fire a timer: move the clock to a pending timer's deadline and, as the
-//     engine does, resume the instance if the store's due index lists it;
-//   - finish an activity: complete a dispatched [dsl.Call] attempt with
-//     success (the activity function runs on its input snapshot), an error
-//     or a timeout;
-//   - advance the clock by a second up to a day, and resume the instance
-//     if the due index lists it as due;
-//   - dispatch effects: perform the next one to four outbox effects and
-//     acknowledge them, as the engine's dispatcher does;
+//   - fire a timer: move the clock to a pending timer's deadline and have a
+//     host's ProcessInstance resume the instance (and perform what is ready);
+//   - advance the clock by a second up to a day, and have a host's RunDue
+//     claim and do what is due;
+//   - dispatch: a host's RunDue or ProcessInstance performs the ready
+//     effects in the engine's order and acknowledges them under its lease;
+//     it runs [dsl.Call] attempts, each drawn to succeed (the activity
+//     function runs on its input snapshot, or [Options.Activities] stands
+//     in), fail or time out (timers and clock jumps let attempts succeed);
 //   - stale callback: deliver a callback whose wait was resolved by another
 //     event; unknown callback: one never issued;
 //   - duplicate callback: deliver an accepted callback again;
-//   - crash: the host dies before a commit (the write is lost), after a
+//   - crash: a host dies before a commit (the write is lost), after a
 //     commit (the write is durable, the caller hears [ErrCrash]), or in the
-//     middle of a dispatch (effects performed, the last acknowledgement
-//     lost); a new host restarts over the same store;
+//     middle of a dispatch, at one of its writes after the claim (a commit,
+//     the acknowledgement of the effects it performed, the release: every
+//     write from there on fails); a new process restarts over the same
+//     store, and the dead one's lease holds the instance until it expires;
+//   - stall (with two hosts or more): a host stops at its first effect
+//     while the clock moves past its lease and another host takes the
+//     instance over and does its work; then it goes on, performing again
+//     what it had read, and its writes must be fenced;
 //   - cancel the instance;
-//   - upgrade the definition to [Options.Upgrade] (once per run);
+//   - upgrade the definition to [Options.Upgrade] (once per run; every host
+//     restarts with it);
 //   - your own [Options.Actions].
 //
 // An action with nothing to act on (no timer pending, say) is skipped.
@@ -110,10 +132,19 @@
 //     rejects, or jumped versions, or an effect was dispatched that no
 //     accepted transition emitted.
 //   - [InvSetupTeardown]: a custom event's setup performed twice, a teardown
-//     without its setup or performed twice, or, once the instance ended, a
-//     setup not torn down exactly once.
+//     without its setup or performed twice, the instance's end performed
+//     while one of its setups or teardowns waits in the outbox, or, once the
+//     instance ended, a setup not torn down exactly once.
 //   - [InvEffects]: an effect ID issued twice, an outbox entry that does not
-//     decode, or a committed effect never dispatched by the end.
+//     decode, an effect performed again with no crash or stalled host to
+//     explain it (with faults, a repeat of the same ID is allowed: the
+//     receivers de-duplicate), a committed effect never acknowledged by the
+//     end, or after the liveness phase anything left in the outbox (but the
+//     effects of activities still awaited), a dead letter, or work the
+//     store lists that no host did.
+//   - [InvFencing]: a write under a superseded lease (a commit, an
+//     acknowledgement, a retry, a release) that did not fail with
+//     storage.ErrFenced, or a lease whose fence token did not grow.
 //   - [InvPanic]: user code panicked: the workflow failed because of it (a
 //     step on every attempt, a condition, a timer function, a setup), an
 //     event handler panicked (which rejects the event), or an activity
@@ -138,15 +169,20 @@
 // # Liveness
 //
 // When the random actions are over, the liveness phase turns crashes and
-// duplicates off and drives the instance to its end: it dispatches the
-// outbox, completes activities successfully, delivers pending events and
-// fires timers (choosing among them at random), and resumes due retries,
+// duplicates off and drives the instance to its end: it has the hosts, in
+// turn, drain the store (their activity attempts succeed; the clock moves
+// past a dead host's lease or an effect's retry time when that is all
+// that holds work back), delivers pending events and fires timers
+// (choosing among them at random), and resumes due retries,
 // for at most [Options.LivenessSteps] moves (default 200). An instance that
 // has not ended by then, and is not resting at waits listed in
 // [Options.Resting], breaks [InvLiveness]: a wait nobody can answer, a
 // WaitFor that never holds, a service loop meant to run forever that was
-// not declared. Then every committed effect must have been dispatched and,
-// if the instance ended, every setup torn down.
+// not declared. Then every committed effect must have been acknowledged,
+// the outbox must be empty (but for activities still awaited), no effect
+// dead-lettered (the simulated receivers never fail for good, and the
+// engines retry forever), and, if the instance ended, every setup torn
+// down.
 //
 // # Failure reports
 //

@@ -74,21 +74,6 @@ func (w *world) dueEntry(t time.Time) (time.Time, bool) {
 	return time.Time{}, false
 }
 
-// resumeDue does what the engine's dispatcher does when the clock reaches
-// a due time: it asks the due index and, if the index lists the instance
-// as due now, sends it a Resume. It reports whether it sent one.
-func (w *world) resumeDue(crash crashPoint, label text) bool {
-	at, ok := w.dueEntry(w.clock.Now())
-	if !ok {
-		if w.failure == nil {
-			w.say("%s: the due index lists nothing due", label)
-		}
-		return false
-	}
-	w.apply(interp.Event{Kind: interp.Resume}, crash, say("%s: the due index lists the instance (due %s), resume", label, dueTime(at)))
-	return true
-}
-
 // nextDue moves the clock to the earliest due time in the due index, as a
 // sleeping engine wakes up for it, and reports whether there was one. The
 // index keeps microseconds, so the clock moves to the end of that

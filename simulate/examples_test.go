@@ -66,3 +66,21 @@ func TestPizzaWithStubbedPayment(t *testing.T) {
 		},
 	})
 }
+
+// A stub whose result the Call cannot take (an int for a string) fails
+// the attempt, as the engine delivers it: the simulator folds the failure
+// the engine committed, not the result it was given.
+func TestPizzaWithABadStub(t *testing.T) {
+	simulate.Check(t, pizza.Workflow, simulate.Options[pizza.Order]{
+		Input: func(t *rapid.T) pizza.Order { return pizza.Order{Customer: "bo"} },
+		Activities: map[string]func(*rapid.T) any{
+			"payment/charge": func(t *rapid.T) any { return 42 },
+		},
+		Invariant: func(s *pizza.Order) error {
+			if s.Receipt != "" {
+				return fmt.Errorf("a rejected result was taken: %q", s.Receipt)
+			}
+			return nil
+		},
+	})
+}

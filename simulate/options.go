@@ -31,6 +31,15 @@ type Options[S any] struct {
 	// parked thread still resolves.
 	Upgrade *dsl.Definition
 
+	// Hosts is how many engines share the simulated store (default 2; at
+	// most 8), as processes on several machines do. Each is a real engine
+	// made WithLeases: the simulator's dispatch actions call its RunDue or
+	// ProcessInstance, so due resumes and effects are claimed, ordered,
+	// performed and acknowledged by the engine's own code, and a host can
+	// crash mid-dispatch or stall past its lease while another takes over.
+	// With one host, nothing stalls (there is no one to take over).
+	Hosts int
+
 	// NoCrashes, NoDuplicates and NoCancel turn those actions off.
 	NoCrashes, NoDuplicates, NoCancel bool
 	// LivenessSteps bounds the liveness phase (default 200 deliveries).
@@ -39,13 +48,22 @@ type Options[S any] struct {
 	// Actions are extra actions drawn alongside the built-in ones.
 	Actions map[string]func(t *rapid.T, s *Sim)
 
-	// Store wraps the in-memory store the simulated host writes to, to check
-	// a storage adapter's behaviour; if the result implements
-	// interface{ Crash() }, it is called at every simulated crash.
+	// Store wraps the in-memory store the simulated hosts write to (once
+	// per run: every host shares the result), to check a storage adapter's
+	// behaviour; if the result implements interface{ Crash() }, it is
+	// called at every simulated crash of a host.
 	Store func(storage.Store) storage.Store
-	// Host wraps the simulated host (the engine), to check a host's behaviour.
+	// Host wraps each simulated host (an engine) for the events the
+	// simulator sends it (Start and Apply), to check a host's behaviour.
+	// Dispatch (RunDue, ProcessInstance) is always the engine's own.
 	Host func(Host) Host
 }
+
+// defaultHosts and maxHosts bound Options.Hosts.
+const (
+	defaultHosts = 2
+	maxHosts     = 8
+)
 
 // simStart is the simulated clock's start.
 var simStart = time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
@@ -61,6 +79,7 @@ type config struct {
 	upgrade                           *dsl.Definition
 	noCrashes, noDuplicates, noCancel bool
 	liveness                          int
+	hosts                             int
 	actions                           map[string]func(*rapid.T, *Sim)
 	store                             func(storage.Store) storage.Store
 	host                              func(Host) Host
@@ -72,6 +91,10 @@ func (o Options[S]) config() *config {
 		store: o.Store, host: o.Host}
 	if c.liveness <= 0 {
 		c.liveness = 200
+	}
+	c.hosts = min(o.Hosts, maxHosts)
+	if c.hosts <= 0 {
+		c.hosts = defaultHosts
 	}
 	if o.Input != nil {
 		c.input = func(t *rapid.T) any { return o.Input(t) }

@@ -24,10 +24,19 @@ type step struct {
 	Event interp.Event // event: what was applied (Time included)
 	Crash crashPoint   // event: where the host crashed
 	Label text
-	N     int       // dispatch: how many effects
-	Mid   bool      // dispatch: crash before the last acknowledgement
-	Acks  []string  // dispatch: the effects acknowledged
+	Host  int       // event, dispatch: the host
 	To    time.Time // clock: where the clock moved
+
+	// dispatch: ProcessInstance (else RunDue), the write at which the host
+	// died (0: none), whether it stalled past its lease for host Other to
+	// take over (the clock then moved to PauseTo), and the outcomes of the
+	// activity attempts, in the order the engines ran them.
+	Process  bool
+	CrashAt  int
+	Pause    bool
+	Other    int
+	PauseTo  time.Time
+	Outcomes []attemptOutcome
 
 	// start, event: the stored instance after the step, and (when the host
 	// answered) the effects of the transition.
@@ -58,7 +67,8 @@ func replay(def *dsl.Definition, opts *config, steps []step) *Violation {
 	if opts.store != nil {
 		st = opts.store(st)
 	}
-	r := &replayer{def: def, opts: opts, store: &faultStore{Store: st}, clock: engine.NewFakeClock(simStart), ctx: context.Background()}
+	r := &replayer{def: def, opts: opts, store: st, clock: engine.NewFakeClock(simStart), ctx: context.Background(),
+		hosts: make([]*simHost, max(opts.hosts, 1))}
 	r.restart()
 	for i := range steps {
 		s := &steps[i]
@@ -68,25 +78,36 @@ func replay(def *dsl.Definition, opts *config, steps []step) *Violation {
 			if err := codec.UnmarshalWhat("state", s.Input, v.Interface()); err != nil {
 				return &Violation{Invariant: InvReplay, Detail: fmt.Sprintf("the recorded start state does not decode: %v", err)}
 			}
-			if err := r.host.Start(r.ctx, r.def, instanceID, v.Elem().Interface()); err != nil {
+			if err := r.hosts[0].api.Start(r.ctx, r.def, instanceID, v.Elem().Interface()); err != nil {
 				return r.diverged(i, s, fmt.Sprintf("the instance does not start: %v", err))
 			}
 		case stepEvent:
 			r.moveClock(s.Event.Time)
-			r.store.armed, r.store.fired = s.Crash, noCrash
-			res, err := r.host.Apply(r.ctx, instanceID, s.Event)
-			r.store.armed = noCrash
-			if r.store.fired != noCrash || errors.Is(err, ErrCrash) {
-				r.crash()
+			h := r.hosts[s.Host]
+			h.store.armed, h.store.fired = s.Crash, noCrash
+			res, err := h.api.Apply(r.ctx, instanceID, s.Event)
+			h.store.armed = noCrash
+			if h.store.fired != noCrash || errors.Is(err, ErrCrash) {
+				r.crash(s.Host)
 			} else if s.Effects != nil && err == nil && !effectsEqual(s.Effects, res.Effects) {
 				return r.diverged(i, s, "the transition's effects differ (-run +replay):\n"+effectsDiff(s.Effects, res.Effects))
 			}
 		case stepDispatch:
-			if err := r.store.Ack(r.ctx, s.Acks...); err != nil {
-				return r.diverged(i, s, fmt.Sprintf("ack failed: %v", err))
+			r.step, r.next, r.paused = s, 0, false
+			h := r.hosts[s.Host]
+			h.store.crashAt, h.store.writes = s.CrashAt, 0
+			if s.Process {
+				_, _ = h.e.ProcessInstance(r.ctx, instanceID)
+			} else {
+				_, _ = h.e.RunDue(r.ctx, dispatchLimit)
 			}
-			if s.Mid {
-				r.crash()
+			h.store.crashAt = 0
+			r.step = nil
+			if h.store.dead {
+				r.crash(s.Host)
+			}
+			if r.problem != "" {
+				return r.diverged(i, s, r.problem)
 			}
 		case stepClock:
 			r.moveClock(s.To)
@@ -103,33 +124,32 @@ func replay(def *dsl.Definition, opts *config, steps []step) *Violation {
 	return nil
 }
 
-// replayer is the fresh store and host of a replay.
+// replayer is the fresh store and hosts of a replay. It is the hosts'
+// receiver: activity attempts get the run's outcomes, in order, and a
+// host the run stalled stalls again at the same point.
 type replayer struct {
 	def   *dsl.Definition
 	opts  *config
-	store *faultStore
+	store storage.Store
 	clock *engine.FakeClock
-	host  Host
+	hosts []*simHost
 	ctx   context.Context
+
+	step    *step  // the dispatch being replayed
+	next    int    // its next activity outcome
+	paused  bool   // its stalled host has stalled
+	problem string // how the replay's dispatch differed from the run's
 }
 
 func (r *replayer) restart() {
-	e, err := engine.New(r.store, engine.WithClock(r.clock))
-	if err != nil {
-		panic(err) // a store and a clock of our own: cannot be invalid
-	}
-	if err := e.Register(r.def); err != nil {
-		panic(err) // one definition: cannot collide
-	}
-	r.host = e
-	if r.opts.host != nil {
-		r.host = r.opts.host(e)
+	for i := range r.hosts {
+		r.hosts[i] = newHost(i, r.def, r.opts, r.store, r.clock, r)
 	}
 }
 
-func (r *replayer) crash() {
-	r.store.crash()
-	r.restart()
+func (r *replayer) crash(i int) {
+	crashStore(r.store)
+	r.hosts[i] = newHost(i, r.def, r.opts, r.store, r.clock, r)
 }
 
 func (r *replayer) moveClock(t time.Time) {
@@ -137,6 +157,42 @@ func (r *replayer) moveClock(t time.Time) {
 		r.clock.Set(t)
 	}
 }
+
+// pauseHere stalls host as the run did.
+func (r *replayer) pauseHere(host int) {
+	s := r.step
+	if s == nil || !s.Pause || r.paused || host != s.Host {
+		return
+	}
+	r.paused = true
+	r.moveClock(s.PauseTo)
+	_, _ = r.hosts[s.Other].e.ProcessInstance(r.ctx, instanceID)
+}
+
+func (r *replayer) perform(host int, _ engine.EffectInfo) error {
+	r.pauseHere(host)
+	return nil
+}
+
+func (r *replayer) runActivity(host int, info engine.EffectInfo) ([]byte, error) {
+	r.pauseHere(host)
+	if r.step == nil || r.next >= len(r.step.Outcomes) {
+		if r.problem == "" {
+			r.problem = fmt.Sprintf("the engine ran activity %q (effect %s), which the run's dispatch did not", info.Path, info.ID)
+		}
+		return nil, errors.New("simulate: replay diverged")
+	}
+	o := r.step.Outcomes[r.next]
+	r.next++
+	if o.Error != "" {
+		return nil, errors.New(o.Error)
+	}
+	return o.Payload, nil
+}
+
+func (r *replayer) wrote(int, string, *storage.Lease, *storage.Commit, []string, error) {}
+
+func (r *replayer) leased(int, storage.Lease) {}
 
 // compare checks the stored instance against the run's after step i.
 func (r *replayer) compare(i int, s *step) *Violation {
@@ -163,7 +219,7 @@ func (r *replayer) diverged(i int, s *step, detail string) *Violation {
 		what = "dispatch"
 	}
 	return &Violation{Invariant: InvReplay, Detail: fmt.Sprintf(
-		"replaying the run's steps on a fresh host diverged at step %d (%s): %s", i+1, what, detail)}
+		"replaying the run's steps on fresh hosts diverged at step %d (%s): %s", i+1, what, detail)}
 }
 
 // recordDiff shows how two encoded records differ: state and meta.

@@ -162,15 +162,66 @@ func (a *actions) goalPending(k interp.TriggerKind) []pending {
 	return out
 }
 
-func (a *actions) goalActivities() []engine.EffectInfo {
-	var out []engine.EffectInfo
+// goalActivities lists the attempts of the goal's activity the instance
+// waits for: those whose effects are in the outbox, for a host's engine
+// to run, and those of an instance loaded by Verify (external).
+func (a *actions) goalActivities() []goalAttempt {
+	var out []goalAttempt
+	var inOutbox map[uint64]engine.EffectInfo
 	for _, pe := range a.w.pending(interp.Activity) {
-		if info, ok := a.w.activity[pe.p.Callback]; ok && info.Path == a.goal.path {
-			out = append(out, info)
+		if pe.path != a.goal.path {
+			continue
+		}
+		if info, ok := a.w.activity[pe.p.Callback]; ok {
+			out = append(out, goalAttempt{info: info, external: true})
+			continue
+		}
+		if inOutbox == nil {
+			inOutbox = a.w.outboxActivities()
+		}
+		if info, ok := inOutbox[pe.p.Callback]; ok {
+			out = append(out, goalAttempt{info: info})
 		}
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].Callback < out[j].Callback })
+	sort.Slice(out, func(i, j int) bool { return out[i].info.Callback < out[j].info.Callback })
 	return out
+}
+
+// goalAttempt is an activity attempt the goal may take.
+type goalAttempt struct {
+	info     engine.EffectInfo
+	external bool // its effect is in another store (Verify): the simulator delivers its result
+}
+
+// outboxActivities returns the run-activity effects in the outbox, by
+// callback.
+func (w *world) outboxActivities() map[uint64]engine.EffectInfo {
+	out := map[uint64]engine.EffectInfo{}
+	effects, err := w.store.Outbox(w.ctx, 1000)
+	if err != nil {
+		w.fail(InvEffects, "", "the outbox cannot be read: %v", err)
+		return out
+	}
+	for _, se := range effects {
+		if info, err := engine.DecodeEffect(se); err == nil && info.Kind == interp.RunActivity {
+			out[info.Callback] = info
+		}
+	}
+	return out
+}
+
+// finishGoalActivity completes the goal's activity attempt g with
+// outcome: through a host's engine if its effect is in the outbox (the
+// clock moves to when the attempt may start), else by delivering it.
+func (a *actions) finishGoalActivity(src source, g goalAttempt, outcome string) {
+	w := a.w
+	if g.external {
+		w.finishActivity(src, g.info, outcome, noCrash)
+		return
+	}
+	w.moveClock(g.info.At)
+	w.dispatch(src, dispatchArgs{host: w.pickHost(src), process: true, goalPath: g.info.Path, goalOutcome: outcome},
+		say("run activity %q (the run's goal)", g.info.Path))
 }
 
 // maxTries bounds the attempts at a goal in one run: a delivery whose
@@ -186,11 +237,11 @@ func (a *actions) pursue(src source) {
 	case evDeliver:
 		a.deliverTo(src, pick(src, a.goalPending(interp.Custom), "goal event"), noCrash)
 	case evTimer:
-		a.fire(pick(src, a.goalPending(interp.Timer), "goal timer"), noCrash)
+		a.fire(src, pick(src, a.goalPending(interp.Timer), "goal timer"), noCrash)
 	case evActivityOK:
-		w.finishActivity(src, pick(src, a.goalActivities(), "goal activity"), "success", noCrash)
+		a.finishGoalActivity(src, pick(src, a.goalActivities(), "goal activity"), "success")
 	case evActivityFailed:
-		w.finishActivity(src, pick(src, a.goalActivities(), "goal activity"), pick(src, []string{"error", "timeout"}, "goal outcome"), noCrash)
+		a.finishGoalActivity(src, pick(src, a.goalActivities(), "goal activity"), pick(src, []string{"error", "timeout"}, "goal outcome"))
 	case evCancel:
 		w.apply(interp.Event{Kind: interp.Cancel}, noCrash, say("cancel (the run's goal: %s)", g))
 	}

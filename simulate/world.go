@@ -52,16 +52,18 @@ const (
 	InvReplay         = "same seed, same end state"
 	InvRejectedChange = "rejected events change nothing"
 	InvDueIndex       = "due index"
+	InvFencing        = "writes under a superseded lease are fenced"
 )
 
-// world is one simulated run: a host over a faulty store, the effect
-// receivers, and the model the store is checked against.
+// world is one simulated run: hosts (real engines) over one store, the
+// effect receivers, and the model the store is checked against.
 type world struct {
 	opts  *config
 	def   *dsl.Definition
-	store *faultStore
+	store storage.Store // the run's store, as the hosts share it
 	clock *engine.FakeClock
-	host  Host
+	hosts []*simHost
+	via   int // the host the next event goes through
 	ctx   context.Context
 	steps []step // what happened, for the replay
 	trace []text // the same, in words
@@ -78,9 +80,17 @@ type world struct {
 
 	// The receivers: effects performed, by ID.
 	performed map[string]int
+	acked     map[string]bool     // effects a host acknowledged
 	setups    map[uint64]string   // callback -> setup effect ID
 	teardowns map[uint64][]string // callback -> distinct teardown effect IDs
-	activity  map[uint64]engine.EffectInfo
+	// activity holds the attempts of activities the instance waited for
+	// when it was loaded into the simulator (Verify): their effects are in
+	// another store's outbox, so the simulator delivers their results.
+	activity map[uint64]engine.EffectInfo
+
+	disp   *dispatching // the dispatch under way, if any
+	faults int          // host crashes during a dispatch, and pauses: effects may be performed again
+	token  uint64       // the highest fence token a host obtained
 
 	crashes     int    // simulated crashes so far
 	invariantOK []byte // the last state Options.Invariant passed
@@ -111,29 +121,27 @@ func newWorld(def *dsl.Definition, opts *config) *world {
 		st = opts.store(st)
 	}
 	w := &world{
-		opts: opts, def: def, store: &faultStore{Store: st}, clock: engine.NewFakeClock(simStart),
-		ctx: context.Background(), effects: map[string]interp.Effect{}, performed: map[string]int{},
+		opts: opts, def: def, store: st, clock: engine.NewFakeClock(simStart),
+		ctx: context.Background(), effects: map[string]interp.Effect{}, performed: map[string]int{}, acked: map[string]bool{},
 		setups: map[uint64]string{}, teardowns: map[uint64][]string{}, activity: map[uint64]engine.EffectInfo{},
-		steps: make([]step, 0, 32),
+		steps: make([]step, 0, 32), hosts: make([]*simHost, max(opts.hosts, 1)),
 	}
 	w.restart()
 	return w
 }
 
-// restart replaces the host by a new one over the same store, as a process
-// restart after a crash or a deploy does; nothing in memory survives.
+// restart replaces every host by a new one over the same store, as a
+// deploy does; nothing in memory survives.
 func (w *world) restart() {
-	e, err := engine.New(w.store, engine.WithClock(w.clock))
-	if err != nil {
-		panic(err) // a store and a clock of our own: cannot be invalid
+	for i := range w.hosts {
+		w.restartHost(i)
 	}
-	if err := e.Register(w.def); err != nil {
-		panic(err) // one definition: cannot collide
-	}
-	w.host = e
-	if w.opts.host != nil {
-		w.host = w.opts.host(e)
-	}
+}
+
+// restartHost replaces host i by a new process over the same store, as a
+// restart after a crash does.
+func (w *world) restartHost(i int) {
+	w.hosts[i] = newHost(i, w.def, w.opts, w.store, w.clock, w)
 }
 
 func (w *world) fail(inv, path, format string, args ...any) {
@@ -194,7 +202,7 @@ func (w *world) start(input any) {
 		panic(fmt.Sprintf("simulate: the start state does not encode: %v", err))
 	}
 	ev := interp.Event{Kind: interp.Start, Time: w.clock.Now(), Instance: instanceID}
-	if err := w.host.Start(w.ctx, w.def, instanceID, input); err != nil {
+	if err := w.hosts[0].api.Start(w.ctx, w.def, instanceID, input); err != nil {
 		w.fail(InvLiveness, "", "the instance does not start: %v", err)
 		return
 	}
@@ -314,25 +322,30 @@ func (w *world) compareWith(si storage.Instance, rec codec.Record, host *hostAns
 // store did against what the host said.
 func (w *world) apply(ev interp.Event, crash crashPoint, label text) (applied bool, err error) {
 	ev.Time = w.clock.Now()
-	w.steps = append(w.steps, step{Kind: stepEvent, Event: ev, Crash: crash, Label: label})
-	w.store.armed, w.store.fired = crash, noCrash
-	res, err := w.host.Apply(w.ctx, instanceID, ev)
-	w.store.armed = noCrash
+	via := w.via
+	h := w.hosts[via]
+	w.steps = append(w.steps, step{Kind: stepEvent, Event: ev, Crash: crash, Label: label, Host: via})
+	h.store.armed, h.store.fired = crash, noCrash
+	res, err := h.api.Apply(w.ctx, instanceID, ev)
+	h.store.armed = noCrash
 	si, rec := w.load()
 	if w.failure != nil {
 		return false, err
 	}
 	w.record(si)
 	applied = si.Version == w.version+1
-	crashed := w.store.fired != noCrash
+	crashed := h.store.fired != noCrash
 	outcome := say("accepted")
 	switch {
 	case crashed && applied:
-		outcome = say("the host crashed %s; the store applied it", w.store.fired)
+		outcome = say("the host crashed %s; the store applied it", h.store.fired)
 	case crashed:
-		outcome = say("the host crashed %s; the store did not apply it", w.store.fired)
+		outcome = say("the host crashed %s; the store did not apply it", h.store.fired)
 	case err != nil:
 		outcome = say("rejected: %s", shortError{err})
+	}
+	if len(w.hosts) > 1 {
+		outcome = join(say("host %d: ", via), "", outcome)
 	}
 	w.trace = append(w.trace, join(label, ": ", outcome))
 	switch {
@@ -365,7 +378,7 @@ func (w *world) apply(ev interp.Event, crash crashPoint, label text) (applied bo
 		}
 	}
 	if crashed || errors.Is(err, ErrCrash) {
-		w.crash()
+		w.crash(via)
 	}
 	if w.failure == nil {
 		w.compareWith(si, rec, host, applied) // the crash changed nothing in the store
@@ -376,99 +389,16 @@ func (w *world) apply(ev interp.Event, crash crashPoint, label text) (applied bo
 	return applied, err
 }
 
-// crash loses everything in memory: the host restarts over the store.
-func (w *world) crash() {
+// crash loses everything host i had in memory: it restarts over the store.
+func (w *world) crash(i int) {
 	w.crashes++
-	w.store.crash()
-	w.activity = map[uint64]engine.EffectInfo{} // the runner's memory
-	w.restart()
+	crashStore(w.store)
+	w.restartHost(i)
 	if w.failure == nil {
 		si, rec := w.load()
 		if m := w.storedMeta(rec); w.failure == nil {
 			w.checkDue(si, m, true, "after the crash")
 		}
-	}
-}
-
-// dispatch performs up to n effects of the outbox in order (n < 0: all),
-// acknowledging them; with crash, it performs them and crashes before
-// acknowledging the last one.
-func (w *world) dispatch(n int, crash bool) {
-	out, err := w.store.Outbox(w.ctx, 1000)
-	if err != nil {
-		w.fail(InvEffects, "", "the outbox cannot be read: %v", err)
-		return
-	}
-	if n < 0 || n > len(out) {
-		n = len(out)
-	}
-	if n == 0 && !crash {
-		return // nothing to do, nothing to replay
-	}
-	stepAt := len(w.steps)
-	w.steps = append(w.steps, step{Kind: stepDispatch, N: n, Mid: crash})
-	var acks []string
-	var kinds []interp.EffectKind
-	for _, se := range out[:n] {
-		info, err := engine.DecodeEffect(se)
-		if err != nil {
-			w.fail(InvEffects, "", "outbox entry %s does not decode: %v", se.ID, err)
-			return
-		}
-		w.perform(info)
-		kinds = append(kinds, info.Kind)
-		// As in the engine, an activity's effect is acknowledged once its
-		// result is delivered, so a crash before that runs it again.
-		if info.Kind != interp.RunActivity || !w.waitsFor(info.Callback) {
-			acks = append(acks, se.ID)
-		}
-	}
-	if crash && len(acks) > 0 {
-		acks = acks[:len(acks)-1]
-	}
-	w.steps[stepAt].Acks = acks
-	if err := w.store.Ack(w.ctx, acks...); err != nil {
-		w.fail(InvEffects, "", "ack failed: %v", err)
-	}
-	if crash {
-		w.say("dispatch %d effects (%s), crash before the last acknowledgement", n, joined(kinds))
-		w.crash()
-		return
-	}
-	if n > 0 {
-		w.say("dispatch %d effects (%s)", n, joined(kinds))
-	}
-}
-
-// perform is the effect receivers: it de-duplicates by effect ID, as the
-// contract tells receivers to, and checks setups and teardowns pair up.
-func (w *world) perform(info engine.EffectInfo) {
-	w.performed[info.ID]++
-	if info.Kind == interp.RunActivity && w.waitsFor(info.Callback) {
-		w.activity[info.Callback] = info // the runner's memory: lost at a crash, refilled on redelivery
-	}
-	if w.performed[info.ID] > 1 {
-		return // a re-delivery after a crash: de-duplicated
-	}
-	if _, ok := w.effects[info.ID]; !ok {
-		w.fail(InvInventedEvent, info.Path, "effect %s (%s) was dispatched but no accepted transition emitted it", info.ID, info.Kind)
-	}
-	switch info.Kind {
-	case interp.Setup:
-		if prev, ok := w.setups[info.Callback]; ok {
-			w.fail(InvSetupTeardown, info.Path, "callback %d was set up twice, by %s and %s", info.Callback, prev, info.ID)
-		}
-		w.setups[info.Callback] = info.ID
-	case interp.Teardown:
-		if _, ok := w.setups[info.Callback]; !ok {
-			w.fail(InvSetupTeardown, info.Path, "teardown %s of callback %d, whose setup was never performed", info.ID, info.Callback)
-		}
-		w.teardowns[info.Callback] = append(w.teardowns[info.Callback], info.ID)
-		if len(w.teardowns[info.Callback]) > 1 {
-			w.fail(InvSetupTeardown, info.Path, "callback %d was torn down twice: %v", info.Callback, w.teardowns[info.Callback])
-		}
-	case interp.CancelActivity:
-		delete(w.activity, info.Callback)
 	}
 }
 
@@ -501,6 +431,9 @@ func (w *world) waitsFor(callback uint64) bool {
 // finalChecks runs once the liveness phase is over and the outbox drained.
 func (w *world) finalChecks() {
 	w.missingEffects()
+	if w.failure == nil {
+		w.finalWork()
+	}
 	if w.failure != nil {
 		return
 	}
@@ -514,17 +447,28 @@ func (w *world) finalChecks() {
 	}
 }
 
-// missingEffects checks every effect the accepted transitions emitted was
-// dispatched, and that the effect of every activity still awaited is still
-// in the outbox (called after the outbox was drained): it is acknowledged
-// only once the activity's result is in.
+// missingEffects checks that every effect the accepted transitions
+// emitted was acknowledged by a host (called after the outbox was
+// drained), and that the effect of every activity still awaited is still
+// in the outbox: it is acknowledged only once the activity's result is in.
 func (w *world) missingEffects() {
+	out, err := w.store.Outbox(w.ctx, 1000)
+	if err != nil {
+		w.fail(InvEffects, "", "the outbox cannot be read: %v", err)
+		return
+	}
+	inOutbox := map[uint64]bool{}
+	for _, se := range out {
+		if info, err := engine.DecodeEffect(se); err == nil && info.Kind == interp.RunActivity {
+			inOutbox[info.Callback] = true
+		}
+	}
 	for _, th := range w.current().Threads {
 		for _, p := range th.Waits {
 			if p.Kind != interp.Activity {
 				continue
 			}
-			if _, ok := w.activity[p.Callback]; !ok {
+			if _, ok := w.activity[p.Callback]; !ok && !inOutbox[p.Callback] {
 				w.fail(InvEffects, th.Path, "the run-activity effect of callback %d left the outbox before its result was delivered: the activity will never run again", p.Callback)
 				return
 			}
@@ -532,7 +476,7 @@ func (w *world) missingEffects() {
 	}
 	var missing []string
 	for id, e := range w.effects {
-		if w.performed[id] == 0 {
+		if !w.acked[id] && !(e.Kind == interp.RunActivity && inOutbox[e.Callback]) {
 			missing = append(missing, fmt.Sprintf("%s (%s at %q)", id, e.Kind, e.Path))
 		}
 	}

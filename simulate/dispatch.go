@@ -1,0 +1,488 @@
+package simulate
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/internal/ast"
+	"github.com/weftflow/weft/interp"
+	"github.com/weftflow/weft/storage"
+)
+
+// dispatching is the state of a dispatch under way: the engine of a host
+// is in RunDue or ProcessInstance, calling back into the world.
+type dispatching struct {
+	step    int    // its step in w.steps
+	src     source // where activity outcomes are drawn from
+	outcome string // "": drawn; else every activity attempt has it ("success", "error", "timeout")
+	goal    string // attempts of the Call at this path have goalOutcome instead
+	goalOut string
+	pause   *pauseAt        // the host to stall, if any
+	expect  []*interp.Event // per host: the activity result it is about to commit
+	lines   []text          // what happened, for the trace
+	// aborted holds a panic of a draw in an engine's callback (rapid ends
+	// a run that way): raised again once the engine returned, on rapid's
+	// goroutine, instead of being delivered as the attempt's failure.
+	aborted any
+}
+
+// pauseAt stalls host at its first effect until its lease has expired and
+// host other has taken the instance over.
+type pauseAt struct {
+	host, other int
+	done        bool
+}
+
+// attemptOutcome is one activity attempt's result in a dispatch,
+// recorded for the replay.
+type attemptOutcome struct {
+	Payload []byte
+	Error   string
+}
+
+// dispatchArgs says what a dispatch does.
+type dispatchArgs struct {
+	host    int
+	process bool // ProcessInstance; else RunDue
+	crashAt int  // the write at which the host dies (0: never)
+	pause   *pauseAt
+	outcome string // see dispatching.outcome
+	// goalPath and goalOutcome: the attempts of the Call at goalPath have
+	// goalOutcome (a run's goal: "success", "error" or "timeout").
+	goalPath, goalOutcome string
+}
+
+// dispatch has a host's engine do the work the store has: RunDue (claim
+// what has work, resume what is due, perform ready effects in order,
+// acknowledge them under the lease) or ProcessInstance (the same for the
+// instance, whether or not it is due). It returns what the engine did.
+func (w *world) dispatch(src source, a dispatchArgs, label text) engine.Work {
+	w.steps = append(w.steps, step{Kind: stepDispatch, Host: a.host, Process: a.process, CrashAt: a.crashAt})
+	if a.pause != nil {
+		w.steps[len(w.steps)-1].Pause, w.steps[len(w.steps)-1].Other = true, a.pause.other
+	}
+	d := &dispatching{step: len(w.steps) - 1, src: src, outcome: a.outcome, goal: a.goalPath, goalOut: a.goalOutcome,
+		pause: a.pause, expect: make([]*interp.Event, len(w.hosts))}
+	w.disp = d
+	work, err := w.runHost(a.host, a.process, a.crashAt)
+	w.disp = nil
+	if d.aborted != nil {
+		panic(d.aborted)
+	}
+	h := w.hosts[a.host]
+	died := h.store.dead
+	var b strings.Builder
+	b.WriteString(label.String())
+	fmt.Fprintf(&b, ": host %d %s: %d transitions, %d effects", a.host, procName(a.process), work.Transitions, work.Effects)
+	for i := 0; i < len(d.lines); {
+		l := d.lines[i].String()
+		n := 1
+		for i+n < len(d.lines) && d.lines[i+n].String() == l {
+			n++
+		}
+		b.WriteString("; ")
+		b.WriteString(l)
+		if n > 1 {
+			fmt.Fprintf(&b, " (%d times)", n)
+		}
+		i += n
+	}
+	if died {
+		fmt.Fprintf(&b, "; the host crashed at its write %d and restarts", a.crashAt)
+	} else if err != nil {
+		fmt.Fprintf(&b, "; %s", shortError{err})
+	}
+	w.trace = append(w.trace, say("%s", b.String()))
+	if died {
+		w.faults++
+		w.crash(a.host)
+	} else if err != nil && !errors.Is(err, storage.ErrLeased) {
+		w.fail(InvEffects, w.where(), "host %d's %s failed: %v", a.host, procName(a.process), err)
+	}
+	if w.failure == nil {
+		si, rec := w.load()
+		if w.failure == nil {
+			w.record(si)
+			w.compareWith(si, rec, nil, true)
+		}
+	}
+	return work
+}
+
+func procName(process bool) string {
+	if process {
+		return "ProcessInstance"
+	}
+	return "RunDue"
+}
+
+// runHost calls host i's engine: ProcessInstance or RunDue, with the host
+// dying at its crashAt-th write (0: never).
+func (w *world) runHost(i int, process bool, crashAt int) (engine.Work, error) {
+	h := w.hosts[i]
+	h.store.crashAt, h.store.writes = crashAt, 0
+	defer func() { h.store.crashAt = 0 }()
+	if process {
+		return h.e.ProcessInstance(w.ctx, instanceID)
+	}
+	return h.e.RunDue(w.ctx, dispatchLimit)
+}
+
+// pauseHere stalls host if the dispatch under way is to pause it at its
+// first effect: the clock moves past its lease, and the other host takes
+// the instance over and does its work, before host goes on (and finds its
+// lease gone when it next writes).
+func (w *world) pauseHere(host int) {
+	d := w.disp
+	if d == nil || d.pause == nil || d.pause.done || d.pause.host != host {
+		return
+	}
+	d.pause.done = true
+	w.faults++
+	to := w.clock.Now().Add(leaseTTL + time.Second)
+	w.clock.Set(to)
+	w.steps[d.step].PauseTo = to
+	d.lines = append(d.lines, say("host %d stalls past its lease (clock +%v) and host %d takes the instance over", host, leaseTTL+time.Second, d.pause.other))
+	work, err := w.runHost(d.pause.other, true, 0)
+	line := say("host %d is done (%d transitions, %d effects) and host %d goes on", d.pause.other, work.Transitions, work.Effects, host)
+	if err != nil {
+		line = join(line, "; ", say("%s", shortError{err}))
+	}
+	d.lines = append(d.lines, line)
+	if err != nil && !errors.Is(err, storage.ErrLeased) {
+		w.fail(InvEffects, w.where(), "host %d's ProcessInstance, taking over from a stalled host, failed: %v", d.pause.other, err)
+	}
+}
+
+// perform is the receiver of setup, teardown and finishing effects: it
+// de-duplicates by effect ID, as the contract tells receivers to, and
+// checks that effects come once without faults, that setups and teardowns
+// pair up, and that an instance's end comes after all of them.
+func (w *world) perform(host int, info engine.EffectInfo) error {
+	w.pauseHere(host)
+	if w.disp != nil {
+		w.disp.lines = append(w.disp.lines, say("host %d performs %s %s", host, info.Kind, info.ID))
+	}
+	if w.seen(info) {
+		return nil
+	}
+	switch info.Kind {
+	case interp.Setup:
+		if prev, ok := w.setups[info.Callback]; ok {
+			w.fail(InvSetupTeardown, info.Path, "callback %d was set up twice, by %s and %s", info.Callback, prev, info.ID)
+		}
+		w.setups[info.Callback] = info.ID
+	case interp.Teardown:
+		if _, ok := w.setups[info.Callback]; !ok {
+			w.fail(InvSetupTeardown, info.Path, "teardown %s of callback %d, whose setup was never performed", info.ID, info.Callback)
+		}
+		w.teardowns[info.Callback] = append(w.teardowns[info.Callback], info.ID)
+		if len(w.teardowns[info.Callback]) > 1 {
+			w.fail(InvSetupTeardown, info.Path, "callback %d was torn down twice: %v", info.Callback, w.teardowns[info.Callback])
+		}
+	case interp.Completed, interp.Failed, interp.Canceled:
+		w.endAfterAll(info)
+	}
+	return nil
+}
+
+// endAfterAll checks, as the instance's end is performed, that every setup
+// and teardown it emitted was performed before: one still in the outbox
+// was passed over; one gone from it unperformed was lost.
+func (w *world) endAfterAll(info engine.EffectInfo) {
+	var inOutbox map[string]bool
+	for _, id := range sortedKeys(w.effects) {
+		e := w.effects[id]
+		if (e.Kind != interp.Setup && e.Kind != interp.Teardown) || w.performed[id] > 0 {
+			continue
+		}
+		if inOutbox == nil {
+			inOutbox = map[string]bool{}
+			out, err := w.store.Outbox(w.ctx, 1000)
+			if err != nil {
+				w.fail(InvEffects, "", "the outbox cannot be read: %v", err)
+				return
+			}
+			for _, se := range out {
+				inOutbox[se.ID] = true
+			}
+		}
+		if !inOutbox[id] {
+			w.fail(InvEffects, e.Path, "committed effects never dispatched: %s (%s at %q) left the outbox unperformed, and the instance's end (%s %s) was performed",
+				id, e.Kind, e.Path, info.Kind, info.ID)
+		} else {
+			w.fail(InvSetupTeardown, e.Path, "the instance's end (%s %s) was performed before %s %s", info.Kind, info.ID, e.Kind, id)
+		}
+		return
+	}
+}
+
+// sortedKeys returns m's keys in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// seen counts a performance of an effect and reports whether it was
+// performed before: a repeat is allowed only after a fault (a host that
+// crashed or stalled before its acknowledgement), and the receiver
+// ignores it.
+func (w *world) seen(info engine.EffectInfo) bool {
+	w.performed[info.ID]++
+	if n := w.performed[info.ID]; n > 1 {
+		if w.faults == 0 {
+			w.fail(InvEffects, info.Path, "effect %s (%s) was performed %d times, with no crash or stalled host to explain it", info.ID, info.Kind, n)
+		}
+		return true
+	}
+	if _, ok := w.effects[info.ID]; !ok {
+		w.fail(InvInventedEvent, info.Path, "effect %s (%s) was dispatched but no accepted transition emitted it", info.ID, info.Kind)
+	}
+	return false
+}
+
+// runActivity is the engines' ActivityRunner: it draws the attempt's outcome
+// (success: the stub's result or the activity run on its input; an error;
+// a timeout), records it for the replay, and tells the model what the
+// engine is about to commit.
+func (w *world) runActivity(host int, info engine.EffectInfo) (_ []byte, err error) {
+	w.pauseHere(host)
+	d := w.disp
+	if d != nil {
+		defer func() {
+			if r := recover(); r != nil {
+				d.aborted = r
+				err = errAborted
+			}
+		}()
+	}
+	w.seen(info)
+	var src source
+	what := "success"
+	if d != nil {
+		src = d.src
+		what = d.outcome
+		if d.goal != "" && d.goal == info.Path {
+			what = d.goalOut
+		}
+	}
+	if what == "" {
+		what = "success"
+		if src != nil {
+			what = pick(src, []string{"success", "error", "timeout"}, "outcome")
+		}
+	}
+	out, msg, shown := w.attempt(src, info, what)
+	ev := interp.Event{Kind: interp.Callback, Callback: info.Callback, Payload: out, Error: msg}
+	if d != nil {
+		d.expect[host] = &ev
+		st := &w.steps[d.step]
+		st.Outcomes = append(st.Outcomes, attemptOutcome{Payload: out, Error: msg})
+		d.lines = append(d.lines, say("host %d runs activity %q of thread %s, attempt %d: %s", host, info.Path, info.Thread, info.Attempt, shown))
+	}
+	if msg != "" {
+		return nil, errors.New(msg)
+	}
+	return out, nil
+}
+
+// errAborted is the outcome of an activity attempt whose draw ended the
+// run (see dispatching.aborted).
+var errAborted = errors.New("simulate: the run was aborted")
+
+// attempt is an activity attempt's outcome what: its result or error
+// message, and how to show it.
+func (w *world) attempt(src source, info engine.EffectInfo, what string) (out []byte, msg, shown string) {
+	switch what {
+	case "error":
+		return nil, "simulated failure", "error"
+	case "timeout":
+		return nil, "simulated timeout: context deadline exceeded", "timeout"
+	}
+	if stub, ok := w.opts.activities[info.Path]; ok {
+		var v any
+		if src != nil && src.rapid() != nil {
+			v = stub(src.rapid())
+		} else if n := ast.TreeOf(w.def).Index[info.Path]; n != nil && n.ResultType != nil && src != nil {
+			v = valueOf(src, n.ResultType, info.Path).Interface()
+		}
+		b, err := codec.Marshal(v)
+		if err != nil {
+			panic(fmt.Sprintf("simulate: the stub result for %q does not encode: %v", info.Path, err))
+		}
+		return b, "", fmt.Sprintf("success (stub: %+v)", v)
+	}
+	out, err := w.def.RunActivity(w.ctx, info.Path, info.Data)
+	if errors.Is(err, dsl.ErrActivityPanic) {
+		w.fail(InvPanic, info.Path, "%v", err)
+	}
+	if err != nil {
+		msg := err.Error()
+		if msg == "" {
+			msg = "activity failed"
+		}
+		return nil, msg, "error from the activity: " + msg
+	}
+	return out, "", "success"
+}
+
+// leased is told of every lease a host obtains.
+func (w *world) leased(host int, l storage.Lease) {
+	if l.Instance != instanceID {
+		return
+	}
+	if l.Token <= w.token {
+		w.fail(InvFencing, w.where(), "host %d got a lease with fence token %d, not above the last one issued (%d)", host, l.Token, w.token)
+	}
+	w.token = max(w.token, l.Token)
+}
+
+// wrote is told of every write of a host: it checks that a write under a
+// superseded lease was fenced, notes acknowledgements, and folds a
+// transition the engine committed on its own into the model.
+func (w *world) wrote(host int, op string, l *storage.Lease, c *storage.Commit, ids []string, err error) {
+	if l != nil && l.Token < w.token && !errors.Is(err, storage.ErrFenced) {
+		outcome := "succeeded"
+		if err != nil {
+			outcome = "failed with " + err.Error()
+		}
+		w.fail(InvFencing, w.where(), "host %d's %s under lease token %d, superseded by token %d, %s instead of failing with storage.ErrFenced",
+			host, op, l.Token, w.token, outcome)
+	}
+	d := w.disp
+	if op != "commit" && d != nil {
+		d.expect[host] = nil // a commit after this one is not that activity's
+	}
+	if err != nil {
+		return
+	}
+	switch op {
+	case "ack":
+		for _, id := range ids {
+			w.acked[id] = true
+		}
+	case "commit":
+		if d != nil {
+			w.committed(host, c)
+		}
+	}
+}
+
+// committed folds a transition the engine committed in a dispatch: the
+// activity result the runner just returned, or else a due Resume.
+func (w *world) committed(host int, c *storage.Commit) {
+	if w.failure != nil {
+		return
+	}
+	d := w.disp
+	ev := interp.Event{Kind: interp.Resume, Time: w.clock.Now()}
+	line := say("host %d resumes the instance", host)
+	if x := d.expect[host]; x != nil {
+		ev, d.expect[host] = *x, nil
+		ev.Time = w.clock.Now()
+		line = say("host %d commits the activity's result (callback %d)", host, ev.Callback)
+		if ev.Error == "" {
+			// A result the Call cannot take (it does not decode) is
+			// delivered by the engine as a failed attempt instead.
+			if _, err := interp.Apply(w.def, w.state, w.meta, ev); errors.Is(err, interp.ErrRejected) {
+				ev.Payload, ev.Error = nil, "result rejected: engine: "+interp.Callback.String()+" of "+strconv.Quote(instanceID)+": "+err.Error()
+				line = say("host %d commits the activity's result (callback %d), rejected: %s", host, ev.Callback, shortError{err})
+			}
+		}
+	}
+	d.lines = append(d.lines, line)
+	w.version++
+	if _, ok := w.fold(w.state, ev, nil); !ok {
+		return
+	}
+	si, rec := w.load() // what the store made of the commit (it normalizes Due)
+	if w.failure == nil {
+		w.compareWith(si, rec, nil, true)
+	}
+	if ev.Kind == interp.Callback && w.failure == nil {
+		w.history = append(w.history, delivered{ev: ev, label: say("the result of callback %d", ev.Callback)})
+	}
+}
+
+// drain has the hosts, in turn, do all the work the store has now, each
+// activity attempt succeeding, and moves the clock past what holds work
+// back other than the instance's own due time (a timer is the liveness
+// phase's choice): the lease of a host that crashed, an effect's retry
+// backoff, the start of an activity's next attempt.
+func (w *world) drain(src source, a *actions) {
+	for round := 0; round < 64 && w.failure == nil; round++ {
+		now := w.clock.Now()
+		next, err := w.store.NextWork(w.ctx, now)
+		if err != nil {
+			w.fail(InvEffects, "", "the store's next work time cannot be read: %v", err)
+			return
+		}
+		if next.IsZero() {
+			return
+		}
+		if next.After(now) {
+			out, err := w.store.Outbox(w.ctx, 1)
+			if err != nil {
+				w.fail(InvEffects, "", "the outbox cannot be read: %v", err)
+				return
+			}
+			si, _ := w.load()
+			if len(out) == 0 && next.Equal(si.Due) {
+				return // the instance's own due time: not the drain's to reach
+			}
+			w.moveClock(next.Add(storage.DuePrecision - time.Nanosecond))
+		}
+		args := dispatchArgs{host: round % len(w.hosts), outcome: "success"}
+		if a != nil && a.pursuing() && (a.goal.kind == evActivityOK || a.goal.kind == evActivityFailed) {
+			// The goal's activity gets the goal's outcome, not the drain's.
+			args.goalPath, args.goalOutcome = a.goal.path, "success"
+			if a.goal.kind == evActivityFailed {
+				args.goalOutcome = pick(src, []string{"error", "timeout"}, "goal outcome")
+			}
+		}
+		if work := w.dispatch(src, args, say("drain")); work.Transitions+work.Effects == 0 && round >= len(w.hosts) {
+			return // the hosts find nothing they can do: what is left is for the checks to explain
+		}
+	}
+}
+
+// finalWork checks, once the liveness phase drained the store, that
+// nothing is left in the outbox but the effects of activities the
+// instance still waits for, that nothing was dead-lettered, and that the
+// store knows of no work but the instance's own due time.
+func (w *world) finalWork() {
+	out, err := w.store.Outbox(w.ctx, 1000)
+	if err != nil {
+		w.fail(InvEffects, "", "the outbox cannot be read: %v", err)
+		return
+	}
+	for _, se := range out {
+		info, err := engine.DecodeEffect(se)
+		if err != nil || info.Kind != interp.RunActivity || !w.waitsFor(info.Callback) {
+			w.fail(InvEffects, info.Path, "effect %s (%s) is still in the outbox after the liveness phase drained it", se.ID, info.Kind)
+			return
+		}
+	}
+	dead, err := w.store.DeadLetters(w.ctx, "", 10)
+	if err != nil || len(dead) > 0 {
+		w.fail(InvEffects, "", "the store holds dead letters (%d, %v); the simulated receivers never fail for good", len(dead), err)
+		return
+	}
+	si, _ := w.load()
+	next, err := w.store.NextWork(w.ctx, w.clock.Now())
+	if err != nil || (!next.IsZero() && !next.Equal(si.Due)) {
+		w.fail(InvEffects, w.where(), "after the liveness phase the store has work at %s (%v), and the instance is due at %s",
+			showDue(next), err, showDue(si.Due))
+	}
+}
