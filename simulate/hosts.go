@@ -2,6 +2,7 @@ package simulate
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"sort"
 	"time"
@@ -190,13 +191,19 @@ func (s *hostStore) DeadLetter(ctx context.Context, l storage.Lease, id string, 
 	return err
 }
 
-func (s *hostStore) Release(ctx context.Context, l storage.Lease) error {
+// Release releases a batch lease by lease, so that the fencing check sees
+// each (it is one write for the crash points).
+func (s *hostStore) Release(ctx context.Context, ls ...storage.Lease) error {
 	if err := s.write(); err != nil {
 		return err
 	}
-	err := s.Store.Release(ctx, l)
-	s.r.wrote(s.host, "release", &l, nil, nil, err)
-	return err
+	var errs []error
+	for _, l := range ls {
+		err := s.Store.Release(ctx, l)
+		s.r.wrote(s.host, "release", &l, nil, nil, err)
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
 }
 
 func (s *hostStore) Renew(ctx context.Context, l storage.Lease, now time.Time, ttl time.Duration) (storage.Lease, error) {
