@@ -213,6 +213,12 @@ func (e *Engine) attempt(ctx context.Context, id string, l loaded, build eventFo
 		}
 	}
 	ev.Time = e.clock.Now()
+	if notDue(def, l.meta, ev) {
+		// What Apply would say, without loading the threads: a host tries
+		// a Resume of every instance it works on, most of them not due.
+		return applied{}, &eventError{kind: ev.Kind, id: id,
+			err: fmt.Errorf("%w: nothing is due at %v for instance %q", interp.ErrNotDue, ev.Time, id)}
+	}
 	res, err := e.apply(def, l.rec.State, l.meta, ev, id)
 	if err != nil {
 		return applied{}, err
@@ -224,6 +230,20 @@ func (e *Engine) attempt(ctx context.Context, id string, l loaded, build eventFo
 		}
 	}
 	return applied{Result: res, kind: ev.Kind, host: host}, nil
+}
+
+// notDue reports whether ev is a Resume that Apply would refuse with
+// interp.ErrNotDue: the instance is running at the definition's version (a
+// Resume of an older one migrates it) and its due time, which the
+// interpreter keeps as the earliest time anything in it is due, is unset
+// or after ev.Time. (internal/defgen's "resume now" property checks that
+// Apply refuses exactly those Resumes.)
+func notDue(def *dsl.Definition, m interp.Meta, ev interp.Event) bool {
+	if ev.Kind != interp.Resume || m.Status.Finished() || int(max(m.Version, 1)) < def.Version() {
+		return false
+	}
+	due := m.DueTime()
+	return due.IsZero() || due.After(ev.Time)
 }
 
 // fresh is how a transition that started from a cached record and failed
