@@ -247,7 +247,7 @@ func (p *plantedClaims) reopen() *plantedClaims {
 		}
 		p.st.mu.Unlock()
 	}
-	return &plantedClaims{handle: &handle{Store: p.handle.Store}, fault: p.fault, st: p.st}
+	return &plantedClaims{handle: newHandle(p.handle.mem), fault: p.fault, st: p.st}
 }
 
 // runClaimsSuite runs the conformance suite on plantedClaims stores with
@@ -255,7 +255,7 @@ func (p *plantedClaims) reopen() *plantedClaims {
 func runClaimsSuite(t *testing.T, f claimFault) {
 	storagetest.Run(t, func(t *testing.T) storage.Store {
 		return &plantedClaims{
-			handle: &handle{Store: memory.New()},
+			handle: newHandle(memory.New()),
 			fault:  f,
 			st:     &plantState{issued: map[string]storage.Lease{}, base: map[string]uint64{}, last: map[string]uint64{}},
 		}
@@ -263,7 +263,7 @@ func runClaimsSuite(t *testing.T, f claimFault) {
 		return s.(*plantedClaims).reopen()
 	}), storagetest.WithShared(func(t *testing.T, first storage.Store) storage.Store {
 		p := first.(*plantedClaims)
-		return &plantedClaims{handle: &handle{Store: p.handle.Store}, fault: p.fault, st: p.st}
+		return &plantedClaims{handle: newHandle(p.handle.mem), fault: p.fault, st: p.st}
 	}))
 }
 

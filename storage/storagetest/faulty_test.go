@@ -33,8 +33,18 @@ const envFault = "WEFT_STORAGETEST_FAULT"
 // that Close ends without dropping the data, so that a new handle on the
 // same memory.Store is a reopened store.
 type handle struct {
-	*memory.Store // the shared store
+	storage.Store               // a Share handle of mem: closing it releases its locks
+	mem           *memory.Store // the shared data
 	closed        atomic.Bool
+}
+
+func newHandle(m *memory.Store) *handle { return &handle{Store: m.Share(), mem: m} }
+
+func (h *handle) TryLock(ctx context.Context, name string) (storage.Lock, bool, error) {
+	if err := h.check("lock"); err != nil {
+		return nil, false, err
+	}
+	return h.Store.(storage.Locker).TryLock(ctx, name)
 }
 
 func (h *handle) check(op string) error {
@@ -95,7 +105,7 @@ func (h *handle) List(ctx context.Context, after string, limit int) ([]storage.I
 
 func (h *handle) Close() error {
 	h.closed.Store(true)
-	return nil
+	return h.Store.Close() // the data stays in mem
 }
 
 // A fault says which due entries a lossyDue store loses.
@@ -171,7 +181,7 @@ func (l *lossyDue) reopen() *lossyDue {
 	defer l.lost.mu.Unlock()
 	switch l.fault {
 	case dropOnReopen:
-		all, _ := l.handle.Store.DueBefore(context.Background(), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), 1<<30)
+		all, _ := l.handle.mem.DueBefore(context.Background(), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), 1<<30)
 		for _, d := range all {
 			l.lost.lost[d.ID] = true
 		}
@@ -181,14 +191,14 @@ func (l *lossyDue) reopen() *lossyDue {
 		}
 	}
 	clear(l.lost.recent)
-	return &lossyDue{handle: &handle{Store: l.handle.Store}, fault: l.fault, lost: l.lost}
+	return &lossyDue{handle: newHandle(l.handle.mem), fault: l.fault, lost: l.lost}
 }
 
 // runSuite runs the conformance suite on lossyDue stores with fault f.
 func runSuite(t *testing.T, f fault) {
 	storagetest.Run(t, func(t *testing.T) storage.Store {
 		return &lossyDue{
-			handle: &handle{Store: memory.New()},
+			handle: newHandle(memory.New()),
 			fault:  f,
 			lost:   &lostSet{lost: map[string]bool{}, recent: map[string]bool{}},
 		}
