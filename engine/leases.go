@@ -353,21 +353,30 @@ func (e *Engine) runShared(ctx context.Context) error {
 	defer wg.Wait()
 	slots := make(chan struct{}, e.workers)
 	finished := make(chan struct{}, 1) // a lease was released: claim again
+	// While leases are in work, claim again only once a quarter of the
+	// workers are free: a claim per finished lease made this one goroutine,
+	// with a claim and a NextWork read per lease, the limit of the engine.
+	batch := max(1, e.workers/4)
 	for {
 		if ctx.Err() != nil {
 			return nil
 		}
-		free := e.workers - len(slots)
-		var leases []storage.Lease
-		if free > 0 {
-			var err error
-			leases, err = e.store.Claim(ctx, storage.ClaimRequest{Owner: conf.owner, Now: e.clock.Now(), TTL: conf.ttl, Limit: free})
-			if ctx.Err() != nil {
-				return nil
+		busy := len(slots)
+		free := e.workers - busy
+		if free <= 0 || (busy > 0 && free < batch) {
+			// Enough in work: wait for a lease to finish (or ctx).
+			select {
+			case <-ctx.Done():
+			case <-finished:
 			}
-			if err != nil {
-				e.log.Warn("engine: claiming work failed", "err", err)
-			}
+			continue
+		}
+		leases, err := e.store.Claim(ctx, storage.ClaimRequest{Owner: conf.owner, Now: e.clock.Now(), TTL: conf.ttl, Limit: free})
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			e.log.Warn("engine: claiming work failed", "err", err)
 		}
 		for _, l := range leases {
 			slots <- struct{}{}
@@ -382,7 +391,7 @@ func (e *Engine) runShared(ctx context.Context) error {
 				_, _ = e.processLease(ctx, l) // logs its failures
 			})
 		}
-		if len(leases) == free && free > 0 {
+		if len(leases) == free {
 			continue // there may be more
 		}
 		now := e.clock.Now()
