@@ -180,7 +180,7 @@ func deadView(e storage.Effect) deadLetterView {
 		v.Kind, v.Undecoded = "?", err.Error()
 		return v
 	}
-	v.Workflow, v.Kind = info.Workflow, info.Kind.String()
+	v.Workflow, v.Kind = info.Workflow, engine.KindName(info.Kind)
 	switch {
 	case (info.Kind == interp.Setup || info.Kind == interp.Teardown) && info.Type != "":
 		v.Kind += " " + info.Type

@@ -25,6 +25,15 @@ import (
 // so the two cannot meet.
 const wakeupKind interp.EffectKind = 0xF0
 
+// KindName names an effect kind for people: interp's names, and "wake-up"
+// for the engine's own wake-up effects, which interp does not know.
+func KindName(k interp.EffectKind) string {
+	if k == wakeupKind {
+		return "wake-up"
+	}
+	return k.String()
+}
+
 // ErrNoScheduler: a wake-up effect (written by an engine made
 // [WithScheduler]) is performed by an engine without a scheduler. It
 // stays in the outbox and is retried like an effect without a handler, so

@@ -13,6 +13,7 @@ import (
 
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/interp"
 )
 
 // wakeups records the wake-ups handed to a scheduler, failing the first
@@ -290,3 +291,12 @@ func (k tickingClock) Now() time.Time {
 }
 
 func (k tickingClock) Timer(d time.Duration) (<-chan time.Time, func()) { return k.c.Timer(d) }
+
+func TestKindName(t *testing.T) {
+	if got := engine.KindName(interp.Setup); got != interp.Setup.String() {
+		t.Errorf("KindName(Setup) = %q", got)
+	}
+	if got := engine.KindName(0xF0); got != "wake-up" {
+		t.Errorf("KindName of a wake-up = %q", got)
+	}
+}
