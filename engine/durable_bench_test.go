@@ -340,3 +340,39 @@ func parked(b *testing.B, n int) {
 	b.ReportMetric(delta(ms0.HeapInuse, ms1.HeapInuse)/1024, "heapinuse-delta-KiB")
 	b.ReportMetric(float64(locked), "lock-entries")
 }
+
+// BenchmarkW1Sequential is W1 without checkpoints (one transition per
+// workflow) on a bbolt file with fsync on, started by one sequential
+// client while Run performs the finish effects: it reports the bbolt write
+// transactions per workflow, which the finish effects' acknowledgements
+// should not add to (issue 9: at most 1.1).
+func BenchmarkW1Sequential(b *testing.B) {
+	def := w1Def()
+	b.ReportAllocs()
+	const n = 500
+	var txs uint64
+	var elapsed time.Duration
+	for range b.N {
+		b.StopTimer()
+		store := openBolt(b)
+		r := runEngine(b, store.Store, def)
+		r.expect(n)
+		ctx := context.Background()
+		before := store.bolt.Stats()
+		b.StartTimer()
+		began := time.Now()
+		for i := range n {
+			if err := r.e.Start(ctx, def, "w1-"+strconv.Itoa(i), W1{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		r.wait(b)
+		elapsed += time.Since(began)
+		b.StopTimer()
+		r.stop()
+		txs += store.bolt.Stats().Transactions - before.Transactions
+		store.Close()
+	}
+	b.ReportMetric(float64(txs)/float64(b.N*n), "tx/wf")
+	b.ReportMetric(float64(b.N*n)/elapsed.Seconds(), "workflows/s")
+}
