@@ -43,36 +43,35 @@ func effectsAtSQL(param string) string {
 
 // commitSQL returns the new version, or NULL and the version stored before
 // the statement (NULL if the instance does not exist).
-func commitSQL(schema string) string {
-	return `WITH upd AS (
-    UPDATE ` + schema + `.instances
-       SET version = version + 1, workflow = $3, status = $4, due = $5, data = $6,
-           effects_at = least(effects_at, ` + effectsAtSQL("$9") + `)
-     WHERE id = $1 AND version = $2
-    RETURNING id, version
-), eff AS (
-    INSERT INTO ` + schema + `.outbox (id, instance, data, not_before)
-    SELECT e.id, upd.id, e.data, e.not_before
-      FROM upd, unnest($7::bytea[], $8::bytea[], $9::timestamptz[]) WITH ORDINALITY AS e(id, data, not_before, ord)
-     ORDER BY e.ord
-)
-SELECT (SELECT version FROM upd), (SELECT version FROM ` + schema + `.instances WHERE id = $1)`
-}
+func commitSQL(schema string) string { return commitStatement(schema, false) }
 
 // fencedCommitSQL is commitSQL fenced by the lease token $10, still one
-// statement: it holds the instance's lease row FOR SHARE (a takeover, which
+// statement: it locks the instance's row, then holds its lease row FOR
+// SHARE (a takeover, which
 // updates that row, waits for the commit or is seen by it) and writes only
 // if the lease is held with that token. Besides the versions it returns the
 // lease's token and whether it is held (NULLs if the instance was never
 // leased), so that Commit can say why nothing was written.
-func fencedCommitSQL(schema string) string {
-	return `WITH fence AS (
-    SELECT token, held FROM ` + schema + `.leases WHERE instance = $1 FOR SHARE
-), upd AS (
+func fencedCommitSQL(schema string) string { return commitStatement(schema, true) }
+
+func commitStatement(schema string, fenced bool) string {
+	fence, guard, why := "", "", ""
+	if fenced {
+		// The instance's row before the lease row, as fenceLockSQL and
+		// Claim take them.
+		fence = `inst AS (
+    SELECT id FROM ` + schema + `.instances WHERE id = $1 FOR NO KEY UPDATE
+), fence AS (
+    SELECT l.token, l.held FROM ` + schema + `.leases l, inst WHERE l.instance = inst.id FOR SHARE OF l
+), `
+		guard = " AND EXISTS (SELECT 1 FROM fence WHERE held AND token = $10)"
+		why = ",\n       (SELECT token FROM fence), (SELECT held FROM fence)"
+	}
+	return `WITH ` + fence + `upd AS (
     UPDATE ` + schema + `.instances
        SET version = version + 1, workflow = $3, status = $4, due = $5, data = $6,
            effects_at = least(effects_at, ` + effectsAtSQL("$9") + `)
-     WHERE id = $1 AND version = $2 AND EXISTS (SELECT 1 FROM fence WHERE held AND token = $10)
+     WHERE id = $1 AND version = $2` + guard + `
     RETURNING id, version
 ), eff AS (
     INSERT INTO ` + schema + `.outbox (id, instance, data, not_before)
@@ -80,8 +79,7 @@ func fencedCommitSQL(schema string) string {
       FROM upd, unnest($7::bytea[], $8::bytea[], $9::timestamptz[]) WITH ORDINALITY AS e(id, data, not_before, ord)
      ORDER BY e.ord
 )
-SELECT (SELECT version FROM upd), (SELECT version FROM ` + schema + `.instances WHERE id = $1),
-       (SELECT token FROM fence), (SELECT held FROM fence)`
+SELECT (SELECT version FROM upd), (SELECT version FROM ` + schema + `.instances WHERE id = $1)` + why
 }
 
 // Create implements [storage.Store.Create].
