@@ -13,6 +13,7 @@ import (
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/internal/cborjson"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -270,30 +271,7 @@ func stamp(ns int64) string {
 }
 
 // decodeAny decodes CBOR into values encoding/json can print.
-func decodeAny(b []byte) (any, error) {
-	var v any
-	if err := codec.Unmarshal(b, &v); err != nil {
-		return nil, err
-	}
-	return jsonable(v), nil
-}
-
-func jsonable(v any) any {
-	switch x := v.(type) {
-	case map[any]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[fmt.Sprint(k)] = jsonable(e)
-		}
-		return m
-	case []any:
-		for i := range x {
-			x[i] = jsonable(x[i])
-		}
-		return x
-	}
-	return v
-}
+func decodeAny(b []byte) (any, error) { return cborjson.Decode(b) }
 
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)

@@ -72,22 +72,3 @@ func jsonError(err error, t reflect.Type) error {
 	// An UnmarshalJSON method of the type refused it.
 	return fail(CodeWrongType, fmt.Sprintf("the body does not fit %s: %v", t, err))
 }
-
-// jsonable turns a value decoded from CBOR into one encoding/json can
-// write: maps with keys of any type become maps with string keys.
-func jsonable(v any) any {
-	switch x := v.(type) {
-	case map[any]any:
-		m := make(map[string]any, len(x))
-		for k, e := range x {
-			m[fmt.Sprint(k)] = jsonable(e)
-		}
-		return m
-	case []any:
-		for i := range x {
-			x[i] = jsonable(x[i])
-		}
-		return x
-	}
-	return v
-}

@@ -13,6 +13,7 @@ import (
 
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/internal/cborjson"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -455,7 +456,7 @@ func (h *Handler) query(w http.ResponseWriter, r *http.Request) (int, any, error
 		if err := codec.UnmarshalWhat("output", inst.Output, &o); err != nil {
 			return 0, nil, fmt.Errorf("httpapi: instance %q: %w", inst.ID, err)
 		}
-		out.Output = jsonable(o)
+		out.Output = cborjson.Plain(o)
 	}
 	return http.StatusOK, out, nil
 }
