@@ -5,8 +5,6 @@ package crashtest
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -27,78 +25,22 @@ import (
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/examples/approval"
 	"github.com/weftflow/weft/examples/pizza"
+	"github.com/weftflow/weft/internal/pgtest"
 	"github.com/weftflow/weft/storage"
 	"github.com/weftflow/weft/storage/postgres"
 )
 
-// The Postgres server of the tests, as in storage/postgres's tests.
-const (
-	envPostgresDSN = "WEFT_POSTGRES_DSN"
-	defaultPGDSN   = "postgres://postgres@127.0.0.1:5432/test"
-)
+// The Postgres server of the tests and throwaway schemas are
+// internal/pgtest's.
 
-func pgDSN() string {
-	if d := os.Getenv(envPostgresDSN); d != "" {
-		return d
-	}
-	return defaultPGDSN
-}
+func pgDSN() string { return pgtest.DSN() }
 
-var pgProbe struct {
-	once sync.Once
-	err  error
-}
-
-// needPostgres skips t when no server answers at pgDSN(), saying how to run
-// the test; under CI=true it fails t instead, so that CI cannot pass by
-// skipping.
-func needPostgres(t testing.TB) {
-	t.Helper()
-	pgProbe.once.Do(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, pgDSN())
-		if err == nil {
-			err = conn.Ping(ctx)
-			conn.Close(ctx)
-		}
-		pgProbe.err = err
-	})
-	if pgProbe.err == nil {
-		return
-	}
-	msg := "no PostgreSQL server answers (" + pgProbe.err.Error() + "); start one (for example " +
-		"`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start`) with a database " +
-		"`test`, or set " + envPostgresDSN + " to a server's connection string, to run this test"
-	if os.Getenv("CI") == "true" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-}
+// needPostgres skips t when no server answers, or fails it under CI=true.
+func needPostgres(t testing.TB) { t.Helper(); pgtest.Need(t) }
 
 // newPGSchema returns the name of a schema no other test uses, and drops
 // it when t ends.
-func newPGSchema(t testing.TB) string {
-	t.Helper()
-	needPostgres(t)
-	var b [6]byte
-	_, _ = rand.Read(b[:])
-	schema := "weft_crash_" + hex.EncodeToString(b[:])
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, pgDSN())
-		if err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-			return
-		}
-		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	return schema
-}
+func newPGSchema(t testing.TB) string { t.Helper(); return pgtest.Schema(t, "weft_crash_") }
 
 // withAppName returns dsn with its application_name set to name, so that
 // the backends of one child process can be told apart in pg_stat_activity.
