@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"slices"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/simulate"
 	"github.com/weftflow/weft/storage"
 	"github.com/weftflow/weft/storage/memory"
 )
@@ -87,7 +89,40 @@ func (c *crashable) Acquire(ctx context.Context, id string, req storage.ClaimReq
 // after a fault); at the end every instance has finished with each effect
 // performed, and nothing is left in the outbox, dead-lettered or leased.
 func TestHostsProperty(t *testing.T) {
-	rapid.Check(t, func(rt *rapid.T) {
+	rapid.Check(t, hostsProperty(nil))
+}
+
+// lostAcks is a store whose AckLeased reports success and removes
+// nothing: the property must find the effects performed again.
+type lostAcks struct{ storage.Store }
+
+func (lostAcks) AckLeased(context.Context, storage.Lease, ...string) error { return nil }
+
+// TestHostsPropertyFindsLostAcks plants a store that loses
+// acknowledgements under the hosts: the property must fail.
+func TestHostsPropertyFindsLostAcks(t *testing.T) {
+	t.Chdir(t.TempDir()) // no fail file left behind for an expected failure
+	// Finding it is quick; a minimal example is not needed here.
+	shrink := flag.Lookup("rapid.shrinktime")
+	old := shrink.Value.String()
+	if err := shrink.Value.Set("1s"); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = shrink.Value.Set(old) }()
+	rec := &simulate.Recorder{TestName: t.Name()}
+	rapid.Check(rec, hostsProperty(func(s storage.Store) storage.Store { return lostAcks{s} }))
+	if !rec.Failed() {
+		t.Fatal("the hosts property passed a store that loses acknowledgements")
+	}
+	if r := rec.Report(); !strings.Contains(r, "twice without a fault") && !strings.Contains(r, "work never ends") {
+		t.Fatalf("the failure does not name the repeated effects:\n%s", r)
+	}
+}
+
+// hostsProperty is TestHostsProperty's property; wrap, if not nil, wraps
+// each host's handle of the store (to plant a bug).
+func hostsProperty(wrap func(storage.Store) storage.Store) func(*rapid.T) {
+	return func(rt *rapid.T) {
 		ctx := context.Background()
 		clock := engine.NewFakeClock(t0)
 		log := newEffectLog()
@@ -101,10 +136,17 @@ func TestHostsProperty(t *testing.T) {
 		}
 		m := memory.New()
 		mk := func(i int, crashAt int64) (*engine.Engine, *crashable) {
-			st := &crashable{Store: m.Share(), crashAt: crashAt}
-			e := newEngine(t, st, engine.WithClock(clock), engine.WithLeases(fmt.Sprintf("host-%d", i), time.Minute),
+			var handle storage.Store = m.Share()
+			if wrap != nil {
+				handle = wrap(handle)
+			}
+			st := &crashable{Store: handle, crashAt: crashAt}
+			e, err := engine.New(st, engine.WithClock(clock), engine.WithLeases(fmt.Sprintf("host-%d", i), time.Minute),
 				engine.WithFinish(log.finish), engine.WithRetryBackoff(time.Second, 4*time.Second), engine.WithMaxAttempts(0),
 				engine.WithWorkers(1))
+			if err != nil {
+				rt.Fatal(err)
+			}
 			if err := e.Register(requestWF); err != nil {
 				rt.Fatal(err)
 			}
@@ -208,7 +250,7 @@ func TestHostsProperty(t *testing.T) {
 		if next, err := m.NextWork(ctx, clock.Now()); err != nil || !next.IsZero() {
 			rt.Fatalf("next work %v, %v; want none", next, err)
 		}
-	})
+	}
 }
 
 // checkEffectOrder checks that each instance's effects were first
