@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -63,12 +62,8 @@ func runRequeue(ctx context.Context, p *Program, args []string) error {
 		return err
 	}
 	defer closeStore()
-	claims, err := claimsOf(st)
-	if err != nil {
-		return err
-	}
 	if *all {
-		n, err := requeueAll(ctx, claims)
+		n, err := requeueAll(ctx, st)
 		if n > 0 || err == nil {
 			fmt.Fprintf(p.Stdout, "requeued %s\n", plural(n, "dead letter"))
 		}
@@ -77,7 +72,7 @@ func runRequeue(ctx context.Context, p *Program, args []string) error {
 	// engine.RequeueDead brings back, with each ID, the dead letters of
 	// its instance that waited behind it, in the order the instance
 	// emitted them. The IDs that name no dead letter are reported.
-	dead, err := allDead(ctx, claims)
+	dead, err := allDead(ctx, st)
 	if err != nil {
 		return err
 	}
@@ -92,7 +87,7 @@ func runRequeue(ctx context.Context, p *Program, args []string) error {
 			missed = append(missed, fmt.Sprintf("%q", id))
 		}
 	}
-	moved, err := engine.RequeueDead(ctx, claims, ids...)
+	moved, err := engine.RequeueDead(ctx, st, ids...)
 	fmt.Fprintf(p.Stdout, "requeued %s\n", plural(moved, "dead letter"))
 	if err != nil {
 		return err
@@ -133,17 +128,6 @@ func requeueAll(ctx context.Context, claims storage.Claims) (int, error) {
 		ids = append(ids, id)
 	}
 	return engine.RequeueDead(ctx, claims, ids...)
-}
-
-// errNoClaims is why a store without claims has no dead letters to requeue.
-var errNoClaims = errors.New("the store keeps no dead letters (it does not implement storage.Claims)")
-
-func claimsOf(st storage.Store) (storage.Claims, error) {
-	c, ok := st.(storage.Claims)
-	if !ok {
-		return nil, errNoClaims
-	}
-	return c, nil
 }
 
 // countDeadLetters counts the store's dead letters.
@@ -193,13 +177,9 @@ func deadView(e storage.Effect) deadLetterView {
 // deadLetters prints the store's dead letters (of one instance, if
 // instance is not empty), as a table or as JSON.
 func (p *Program) deadLetters(ctx context.Context, st storage.Store, instance string, asJSON bool) error {
-	claims, err := claimsOf(st)
-	if err != nil {
-		return err
-	}
 	views := []deadLetterView{}
 	for after := ""; ; {
-		page, err := claims.DeadLetters(ctx, after, deadPage)
+		page, err := st.DeadLetters(ctx, after, deadPage)
 		if err != nil {
 			return err
 		}
@@ -232,7 +212,7 @@ func (p *Program) deadLetters(ctx context.Context, st storage.Store, instance st
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err = fmt.Fprintf(p.Stdout, "\n%s; put them back with '%s requeue ID...' or '%s requeue --all'\n",
+	_, err := fmt.Fprintf(p.Stdout, "\n%s; put them back with '%s requeue ID...' or '%s requeue --all'\n",
 		plural(len(views), "dead letter"), p.Name, p.Name)
 	return err
 }

@@ -15,7 +15,6 @@ import (
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/internal/cborjson"
 	"github.com/weftflow/weft/interp"
-	"github.com/weftflow/weft/storage"
 )
 
 var inspectCommand = Command{
@@ -117,11 +116,7 @@ func runInspect(ctx context.Context, p *Program, args []string) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	claims, ok := st.(storage.Claims)
-	if !ok {
-		return nil // a store without claims keeps no dead letters
-	}
-	n, err := countDeadLetters(ctx, claims)
+	n, err := countDeadLetters(ctx, st)
 	if err != nil {
 		return err
 	}
