@@ -132,18 +132,8 @@ func requeueAll(ctx context.Context, claims storage.Claims) (int, error) {
 
 // countDeadLetters counts the store's dead letters.
 func countDeadLetters(ctx context.Context, claims storage.Claims) (int, error) {
-	n := 0
-	for after := ""; ; {
-		page, err := claims.DeadLetters(ctx, after, deadPage)
-		if err != nil {
-			return n, err
-		}
-		n += len(page)
-		if len(page) < deadPage {
-			return n, nil
-		}
-		after = page[len(page)-1].ID
-	}
+	dead, err := allDead(ctx, claims)
+	return len(dead), err
 }
 
 // deadLetterView is the readable form of a dead letter.
