@@ -101,6 +101,13 @@ func Compile[S any](name string, body Stmt, opts ...Option) (*Definition, error)
 	if len(c.errs) > 0 {
 		return nil, errors.Join(c.errs...)
 	}
+	for _, n := range c.tree.Index {
+		for _, on := range n.Branches {
+			if on.Trigger != nil && on.Trigger.Setup != nil {
+				c.tree.Setups = true
+			}
+		}
+	}
 	return &Definition{tree: c.tree}, nil
 }
 

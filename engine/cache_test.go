@@ -238,11 +238,11 @@ func TestCacheResultIsTheCallers(t *testing.T) {
 // The cache is bounded and keeps no finished instance.
 func TestCacheBounded(t *testing.T) {
 	v := newEnv(t, []*dsl.Definition{counterWF, doneWF})
-	for i := range 1500 {
+	for i := range engine.CacheEntries + 500 {
 		v.start(counterWF, "c"+strconv.Itoa(i), Count{})
 	}
-	if n := engine.CachedRecords(v.e); n > 1024 || n < 1000 {
-		t.Fatalf("%d records cached after 1500 starts, want 1000 to 1024", n)
+	if n := engine.CachedRecords(v.e); n > engine.CacheEntries || n < engine.CacheEntries-30 {
+		t.Fatalf("%d records cached after %d starts, want %d to %d", n, engine.CacheEntries+500, engine.CacheEntries-30, engine.CacheEntries)
 	}
 	engine.ForgetRecords(v.e)
 	v.start(doneWF, "d", Count{})

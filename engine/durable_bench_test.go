@@ -70,6 +70,7 @@ func openMemory(*testing.B) benchStore { return benchStore{Store: memory.New()} 
 // that signals when a number of instances have finished.
 type running struct {
 	e        *engine.Engine
+	def      *dsl.Definition // the definition registered, where a benchmark needs it
 	m        *counters
 	stop     func()
 	finished atomic.Int64

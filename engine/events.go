@@ -64,7 +64,7 @@ func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, inpu
 		return err
 	}
 	op = "create"
-	hot = e.claimHot(hotBuf[:0], def.Name(), res.Effects, effects)
+	hot = e.claimHot(hotBuf[:0], def.Name(), res.Effects, effects, quietEnd(def, res.Meta))
 	e.cache.drop(id) // whatever the outcome, only a confirmed record is cached
 	version, err := e.store.Create(ctx, inst, effects)
 	if err != nil {
@@ -169,10 +169,8 @@ func replyTo(res interp.Result, callback uint64) []byte {
 // used with this instance for another event, gives [ErrInvalidKey].
 func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply any, opts ...SendOption) error {
 	var so sendOptions
-	for _, o := range opts {
-		if o != nil {
-			o(&so)
-		}
+	if len(opts) > 0 {
+		so = collectSendOptions(opts) // (apart, so that a Send without options allocates none)
 	}
 	var key *sendKey
 	if so.keyed {
@@ -186,21 +184,21 @@ func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply 
 		return fmt.Errorf("engine: send %q: %w", event, err)
 	}
 	var callback uint64
-	res, err := e.transition(ctx, id, eventFor{key: key, build: func(m *interp.Meta) (interp.Event, error) {
+	res, err := e.transition(ctx, id, eventFor{key: key, build: func(m interp.Meta) (interp.Event, error) {
 		if m.Status.Finished() {
 			return interp.Event{}, fmt.Errorf("engine: send %q to %q: %w: it is %s", event, id, interp.ErrFinished, m.Status)
 		}
-		callback = waiting(m, event)
+		callback = waiting(&m, event)
 		if callback == 0 {
 			return interp.Event{}, fmt.Errorf("%w: %q in instance %q", ErrNoSuchWait, event, id)
 		}
 		return interp.Event{Kind: interp.Callback, Callback: callback, Payload: b}, nil
 	}})
-	var done *keyApplied
-	switch {
-	case errors.As(err, &done):
-		return sentBefore(id, done.kept, reply)
-	case err != nil:
+	if err != nil {
+		var done *keyApplied
+		if errors.As(err, &done) {
+			return sentBefore(id, done.kept, reply)
+		}
 		return outcomeUnknown(err, OutcomeUnknownError{Op: "send", Instance: id, Event: event, Callback: callback, Key: so.key})
 	}
 	if reply != nil {
@@ -209,6 +207,17 @@ func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply 
 		}
 	}
 	return nil
+}
+
+// collectSendOptions applies opts.
+func collectSendOptions(opts []SendOption) sendOptions {
+	var so sendOptions
+	for _, o := range opts {
+		if o != nil {
+			o(&so)
+		}
+	}
+	return so
 }
 
 // sentBefore is the result of a keyed Send whose key was applied before:

@@ -53,7 +53,7 @@ func (e *Engine) load(ctx context.Context, id string) (l loaded, err error) {
 // built, and the key is committed with the event.
 type eventFor struct {
 	ev    interp.Event
-	build func(m *interp.Meta) (interp.Event, error)
+	build func(m interp.Meta) (interp.Event, error)
 	key   *sendKey
 	lease *storage.Lease // if set, the commit is fenced by it
 }
@@ -141,7 +141,7 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 			return interp.Result{}, loaded{}, err
 		}
 		op = "commit"
-		hot = e.claimHot(hotBuf[:0], workflow, res.Effects, effects)
+		hot = e.claimHot(hotBuf[:0], workflow, res.Effects, effects, res.quiet)
 		e.cache.drop(id) // whatever the outcome, only a confirmed record is cached
 		version, err := e.store.Commit(ctx, storage.Commit{Instance: inst, Expect: l.stored.Version, Effects: effects, Lease: build.lease})
 		if err != nil {
@@ -179,8 +179,9 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 // record's new host data.
 type applied struct {
 	interp.Result
-	kind interp.EventKind
-	host []byte
+	kind  interp.EventKind
+	host  []byte
+	quiet bool // see quietEnd
 }
 
 // attempt builds the event for the instance as l holds it and applies it;
@@ -207,8 +208,7 @@ func (e *Engine) attempt(ctx context.Context, id string, l loaded, build eventFo
 	}
 	ev := build.ev
 	if build.build != nil {
-		v := view // escapes to build, which is why only here
-		if ev, err = build.build(&v); err != nil {
+		if ev, err = build.build(view); err != nil {
 			return applied{}, err
 		}
 	}
@@ -229,7 +229,7 @@ func (e *Engine) attempt(ctx context.Context, id string, l loaded, build eventFo
 			return applied{}, err
 		}
 	}
-	return applied{Result: res, kind: ev.Kind, host: host}, nil
+	return applied{Result: res, kind: ev.Kind, host: host, quiet: quietEnd(def, res.Meta)}, nil
 }
 
 // notDue reports whether ev is a Resume that Apply would refuse with

@@ -160,6 +160,9 @@ type Tree struct {
 	NewState   func() any                  // a new *S
 	Encode     func(s any) ([]byte, error) // deterministic CBOR of *S
 	Decode     func(b []byte) (any, error) // CBOR -> new *S
+	// Setups reports whether any wait has a custom event with a setup (and
+	// so a teardown): hosts order an instance's end after those.
+	Setups bool
 }
 
 // Migration upgrades instances written by definition version From (or an
