@@ -94,6 +94,9 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 	if err := storage.ValidateEffects(inst.ID, effects); err != nil {
 		return 0, err
 	}
+	if err := noJournal(op, inst.Journal); err != nil {
+		return 0, err
+	}
 	if err := s.check(ctx, op); err != nil {
 		return 0, err
 	}
@@ -132,6 +135,9 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 		return 0, fmt.Errorf("storage: %s: %w", op, err)
 	}
 	if err := c.Validate(); err != nil {
+		return 0, err
+	}
+	if err := noJournal(op, c.Instance.Journal); err != nil {
 		return 0, err
 	}
 	if err := s.check(ctx, op); err != nil {
