@@ -410,9 +410,6 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 	if err := storage.ValidateEffects(inst.ID, effects); err != nil {
 		return 0, err
 	}
-	if err := noJournal(op, inst.Journal); err != nil {
-		return 0, err
-	}
 	inst.Version = 1
 	inst.Due = storage.NormalizeDue(inst.Due)
 	id := []byte(inst.ID)
@@ -421,6 +418,10 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 		return 0, err
 	}
 	effs, err := encodeEffects(op, effects)
+	if err != nil {
+		return 0, err
+	}
+	journal, err := encodeJournal(op, inst.ID, inst.Journal)
 	if err != nil {
 		return 0, err
 	}
@@ -438,6 +439,9 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 		if err := w.checkEffects(effs); err != nil {
 			return 0, fmt.Errorf("storage: %s: %w", op, err)
 		}
+		if err := w.checkJournal(id, journal); err != nil {
+			return 0, fmt.Errorf("storage: %s: %w", op, err)
+		}
 		if err := w.put(w.instances, id, record); err != nil {
 			return 0, err
 		}
@@ -445,6 +449,9 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 			if err := w.put(w.dues, due, nil); err != nil {
 				return 0, err
 			}
+		}
+		if err := w.appendJournal(id, journal); err != nil {
+			return 0, err
 		}
 		return 1, w.appendEffects(effs)
 	}})
@@ -459,9 +466,6 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 	if err := c.Validate(); err != nil {
 		return 0, err
 	}
-	if err := noJournal(op, c.Instance.Journal); err != nil {
-		return 0, err
-	}
 	inst := c.Instance
 	inst.Version = c.Expect + 1
 	inst.Due = storage.NormalizeDue(inst.Due)
@@ -471,6 +475,10 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 		return 0, err
 	}
 	effs, err := encodeEffects(op, c.Effects)
+	if err != nil {
+		return 0, err
+	}
+	journal, err := encodeJournal(op, inst.ID, inst.Journal)
 	if err != nil {
 		return 0, err
 	}
@@ -495,6 +503,9 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 		if stored != c.Expect {
 			return 0, fmt.Errorf("storage: %s: %w (expected %d, stored %d)", op, storage.ErrConflict, c.Expect, stored)
 		}
+		if err := w.checkJournal(id, journal); err != nil {
+			return 0, fmt.Errorf("storage: %s: %w", op, err)
+		}
 		if err := w.checkEffects(effs); err != nil {
 			return 0, fmt.Errorf("storage: %s: %w", op, err)
 		}
@@ -512,6 +523,9 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 					return 0, err
 				}
 			}
+		}
+		if err := w.appendJournal(id, journal); err != nil {
+			return 0, err
 		}
 		return inst.Version, w.appendEffects(effs)
 	}})
