@@ -20,13 +20,15 @@ import (
 var inspectCommand = Command{
 	Name:    "inspect",
 	Summary: "list the instances of a store, or show one instance's state and meta",
-	Usage:   "--db FILE|--postgres DSN [--dead] [--json] [ID]",
+	Usage:   "--db FILE|--postgres DSN [--dead] [--json] [ID] [--history]",
 	Help: `Without ID, a table of the store's instances, and the number of
 dead-lettered effects (effects whose delivery failed too often: they stay
 in the store, out of the outbox, until 'requeue' puts them back). With ID,
 that instance's state (as JSON, typed when the program knows its
 definition) and meta. With --dead, the dead letters instead: ID, instance,
 kind, failed attempts and last error (of instance ID only, when given).
+With ID and --history, the instance's journal, one line per transition
+(kept when the program's engine has a journal: engine.WithJournal).
 
 The store is opened read-only. A bbolt file that a running service has
 open cannot be opened (its lock excludes readers): inspect a copy of the
@@ -36,6 +38,7 @@ services using it.
 Flags:
 ` + StoreUsage + `  --dead           list the dead-lettered effects
   --json           print machine-readable JSON instead of a table
+  --history        with ID: print the instance's journal as a timeline
 `,
 	Run: runInspect,
 }
@@ -46,6 +49,7 @@ func runInspect(ctx context.Context, p *Program, args []string) error {
 	sf.Register(fs)
 	asJSON := fs.Bool("json", false, "")
 	dead := fs.Bool("dead", false, "")
+	history := fs.Bool("history", false, "")
 	ids, err := ParseFlags(fs, args)
 	if err != nil {
 		return err
@@ -55,6 +59,9 @@ func runInspect(ctx context.Context, p *Program, args []string) error {
 	}
 	if len(ids) > 1 {
 		return &UsageError{Msg: "at most one instance ID"}
+	}
+	if *history && len(ids) != 1 {
+		return &UsageError{Msg: "--history needs an instance ID"}
 	}
 	st, closeStore, err := sf.Open(ctx, true)
 	if err != nil {
@@ -71,6 +78,9 @@ func runInspect(ctx context.Context, p *Program, args []string) error {
 	e, err := engine.New(st)
 	if err != nil {
 		return err
+	}
+	if *history {
+		return p.history(ctx, e, ids[0], *asJSON)
 	}
 	if len(ids) == 1 {
 		inst, err := e.Get(ctx, ids[0])

@@ -254,13 +254,13 @@ func BenchmarkW1Memory(b *testing.B) {
 // benchW2 starts n W2 instances, waits until all are parked (Start returns
 // once the instance is committed at its wait), then sends each its event
 // and waits until all have finished: end to end.
-func benchW2(b *testing.B, open func(*testing.B) benchStore, n int) {
+func benchW2(b *testing.B, open func(*testing.B) benchStore, n int, opts ...engine.Option) {
 	b.ReportAllocs()
 	var t totals
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		store := open(b)
-		r := runEngine(b, store, w2Def)
+		r := runEngine(b, store, w2Def, opts...)
 		r.expect(int64(n))
 		ctx := context.Background()
 		t.measure(b, store, r, n, func() {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/journal"
 	"github.com/weftflow/weft/storage"
 )
 
@@ -37,6 +38,8 @@ type Engine struct {
 
 	maxPayload int // bytes of an encoded payload or start input
 	maxState   int // bytes of an encoded state
+
+	journals map[string]journal.Policy // by workflow, "" for every other (journal.go); nil: no journal
 
 	mu       sync.RWMutex
 	defs     map[string]*dsl.Definition

@@ -51,7 +51,13 @@ func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, inpu
 			err = e.recovered(id, def.Name(), op, r)
 		}
 	}()
-	res, err := e.apply(def, state, interp.Meta{}, interp.Event{Kind: interp.Start, Time: e.clock.Now(), Instance: id}, id)
+	ev := interp.Event{Kind: interp.Start, Time: e.clock.Now(), Instance: id}
+	res, err := e.apply(def, state, interp.Meta{}, ev, id)
+	if err != nil {
+		return err
+	}
+	ev.Payload = state // the input, as the journal keeps it
+	jw, err := e.journalWrite(id, def, interp.Meta{}, nil, ev, res)
 	if err != nil {
 		return err
 	}
@@ -63,6 +69,7 @@ func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, inpu
 	if effects, err = e.withWakeups(id, def.Name(), time.Time{}, res, effects); err != nil {
 		return err
 	}
+	inst.Journal = jw
 	op = "create"
 	hot = e.claimHot(hotBuf[:0], def.Name(), res.Effects, effects, quietEnd(def, res.Meta))
 	e.cache.drop(id) // whatever the outcome, only a confirmed record is cached

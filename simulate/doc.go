@@ -145,6 +145,10 @@
 //   - [InvFencing]: a write under a superseded lease (a commit, an
 //     acknowledgement, a retry, a release) that did not fail with
 //     storage.ErrFenced, or a lease whose fence token did not grow.
+//   - [InvJournal]: the instance's journal (the hosts keep one) does not
+//     hold exactly one entry per committed transition, with its event and
+//     effects, in order: an entry of a commit that did not land, or one
+//     missing for a commit that did.
 //   - [InvPanic]: user code panicked: the workflow failed because of it (a
 //     step on every attempt, a condition, a timer function, a setup), an
 //     event handler panicked (which rejects the event), or an activity

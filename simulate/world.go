@@ -106,6 +106,7 @@ type world struct {
 	visits       map[eventKey]int
 	reached      map[string]int
 	pendingCache pendingCache
+	journalLog   []journalWant // the committed transitions, for InvJournal
 	failure      *Violation
 	replayHint   string // how to replay a failure, when not from a rapid test
 }
@@ -266,6 +267,7 @@ func (w *world) fold(state []byte, ev interp.Event, host *hostAnswer) (interp.Re
 		}
 	}
 	w.observe(w.meta, ev, r1.Meta)
+	w.logTransition(ev, r1)
 	w.state, w.meta, w.metaB = r1.State, r1.Meta, m1
 	w.applied++
 	if f := r1.Meta.Failure; f != nil && f.Panic {
@@ -433,6 +435,9 @@ func (w *world) finalChecks() {
 	w.missingEffects()
 	if w.failure == nil {
 		w.finalWork()
+	}
+	if w.failure == nil {
+		w.checkJournal()
 	}
 	if w.failure != nil {
 		return

@@ -1,0 +1,104 @@
+package journal_test
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/journal"
+)
+
+func TestEncodeDecode(t *testing.T) {
+	e := journal.Entry{
+		Seq: 3, At: 1_700_000_000_000_000_000, Version: 2,
+		Event:     journal.Event{Kind: "callback", Name: "paid", Trigger: "custom", Path: "pay/wait", Thread: "main", Callback: 4, Payload: []byte{0x0c}, Size: 1},
+		Effects:   []journal.Effect{{ID: "o/3/0", Kind: "completed"}},
+		Moves:     []journal.Move{{Thread: "main", From: "pay/wait", Ended: true}},
+		StateSize: 40, Status: "completed", Migrated: []int{1},
+	}
+	b, err := journal.Encode(e)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := journal.Decode(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(e, got); d != "" {
+		t.Fatalf("round trip (-want +got):\n%s", d)
+	}
+	s := got.String()
+	for _, want := range []string{"#3", `event "paid" received at pay/wait`, "with 12", "thread main ends", "emits completed [o/3/0]", "now completed", "migrated from version [1] to 2"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("%q lacks %q", s, want)
+		}
+	}
+	if _, err := journal.Decode([]byte{0xff, 0x00}); !errors.Is(err, codec.ErrCorrupt) {
+		t.Fatalf("damaged entry: %v, want ErrCorrupt", err)
+	}
+}
+
+func TestPolicyPayload(t *testing.T) {
+	big := bytes.Repeat([]byte{1}, 100)
+	payload, err := codec.Marshal(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ev journal.Event
+	if err := (journal.Policy{MaxPayload: 10}).Payload(&ev, "e", payload); err != nil {
+		t.Fatal(err)
+	}
+	if ev.Payload != nil || len(ev.Hash) != 32 || ev.Size != len(payload) {
+		t.Fatalf("over the limit: %+v", ev)
+	}
+	ev = journal.Event{}
+	if err := (journal.Policy{MaxPayload: -1}).Payload(&ev, "e", []byte{1}); err != nil || ev.Payload != nil || ev.Hash == nil {
+		t.Fatalf("MaxPayload -1 kept %+v, %v", ev, err)
+	}
+	ev = journal.Event{}
+	if err := (journal.Policy{}).Payload(&ev, "e", payload); err != nil || !bytes.Equal(ev.Payload, payload) {
+		t.Fatalf("default limit: %+v, %v", ev, err)
+	}
+	boom := errors.New("boom")
+	p := journal.Policy{Redact: func(string, []byte) ([]byte, error) { return nil, boom }}
+	if err := p.Payload(&ev, "e", payload); !errors.Is(err, boom) {
+		t.Fatalf("a failing redaction: %v", err)
+	}
+	if err := (journal.Policy{Keep: -1}).Validate(); err == nil {
+		t.Fatal("a negative Keep validated")
+	}
+}
+
+func TestRedactFields(t *testing.T) {
+	type Address struct{ Street, City string }
+	type Customer struct {
+		Name    string
+		Email   string
+		Address Address
+		Orders  []Address
+	}
+	in, err := codec.Marshal(Customer{Name: "Ada", Email: "ada@example.com", Address: Address{"1 Main", "Paris"}, Orders: []Address{{"2 Side", "Lyon"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := journal.RedactFields("Email", "Street")("signup", in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, gone := range []string{"ada@example.com", "1 Main", "2 Side"} {
+		if bytes.Contains(out, []byte(gone)) {
+			t.Errorf("%q survived redaction", gone)
+		}
+	}
+	for _, kept := range []string{"Ada", "Paris", "Lyon"} {
+		if !bytes.Contains(out, []byte(kept)) {
+			t.Errorf("%q was lost", kept)
+		}
+	}
+	if _, err := journal.RedactFields("x")("e", []byte{0xff}); !errors.Is(err, codec.ErrCorrupt) {
+		t.Fatalf("damaged payload: %v", err)
+	}
+}
