@@ -24,8 +24,10 @@ type Policy struct {
 	Keep int
 	// For bounds the journal to the entries of the last For (0: no bound
 	// by age); with Keep as well, an entry wanted by either is kept.
-	// Entries past their age are trimmed when the instance next commits
-	// and by the engine's background sweep.
+	// Entries past their age are trimmed when the instance commits its
+	// next snapshot entry (see SnapshotEvery), so an instance that stops
+	// committing keeps what it had (storage.Journal.TrimJournal trims it
+	// on demand).
 	For time.Duration
 	// MaxPayload is the largest payload kept as bytes: a larger one is
 	// kept as its SHA-256 hash and size. 0 means DefaultMaxPayload; a
