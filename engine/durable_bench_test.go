@@ -147,6 +147,7 @@ type totals struct {
 	transitions         int64
 	transactions, write uint64
 	mallocs             uint64
+	cpu                 time.Duration // of the whole process, while measured
 }
 
 func (t *totals) report(b *testing.B) {
@@ -155,6 +156,8 @@ func (t *totals) report(b *testing.B) {
 	b.ReportMetric(float64(t.transitions)/s, "transitions/s")
 	b.ReportMetric(float64(t.transitions)/float64(t.workflows), "transitions/wf")
 	b.ReportMetric(float64(t.mallocs)/float64(t.transitions), "allocs/transition")
+	// CPU per workflow says more than workflows/s on a shared machine.
+	b.ReportMetric(float64(t.cpu.Microseconds())/float64(t.workflows), "cpu-µs/wf")
 	if t.transactions > 0 {
 		b.ReportMetric(float64(t.write)/float64(t.transactions), "commits/fsync")
 	}
@@ -172,9 +175,10 @@ func (t *totals) measure(b *testing.B, store benchStore, r *running, n int, body
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
 	b.StartTimer()
-	began := time.Now()
+	began, cpu := time.Now(), cpuTime()
 	body()
 	t.elapsed += time.Since(began)
+	t.cpu += cpuTime() - cpu
 	b.StopTimer()
 	runtime.ReadMemStats(&ms1)
 	if store.bolt != nil {

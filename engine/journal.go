@@ -67,6 +67,9 @@ func (e *Engine) journalWrite(id string, def *dsl.Definition, before interp.Meta
 	if err := p.Payload(&entry.Event, payloadName, ev.Payload); err != nil {
 		return nil, fmt.Errorf("engine: instance %q: %w", id, err)
 	}
+	if len(res.Effects) > 0 {
+		entry.Effects = make([]journal.Effect, 0, len(res.Effects))
+	}
 	for _, ef := range res.Effects {
 		entry.Effects = append(entry.Effects, journal.Effect{
 			ID: ef.ID.String(), Kind: ef.Kind.String(), Thread: ef.Thread, Path: ef.Path,

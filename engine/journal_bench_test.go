@@ -11,6 +11,7 @@ import (
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/journal"
+	"github.com/weftflow/weft/storage/memory"
 )
 
 func BenchmarkJournal(b *testing.B) {
@@ -30,6 +31,25 @@ func BenchmarkJournal(b *testing.B) {
 			b.Run("W2/"+store.name+"/journal="+j.name, func(b *testing.B) {
 				benchW2(b, store.open, store.n, j.opts...)
 			})
+		}
+	}
+}
+
+// BenchmarkSendJournal is BenchmarkSend with a journal: the cost of an
+// entry per transition, on its own.
+func BenchmarkSendJournal(b *testing.B) {
+	ctx := b.Context()
+	e := newEngine(b, memory.New(), engine.WithJournal("", journal.Policy{Keep: 100}))
+	if err := e.Register(counterWF); err != nil {
+		b.Fatal(err)
+	}
+	if err := e.Start(ctx, counterWF, "c", Count{}); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := e.Send(ctx, "c", "inc", 1, nil); err != nil {
+			b.Fatal(err)
 		}
 	}
 }

@@ -76,7 +76,6 @@ func BenchmarkOwnCost(b *testing.B) {
 func ownCost(b *testing.B, def *dsl.Definition, n int, opts []engine.Option, start, then func(*running, string) error) {
 	b.ReportAllocs()
 	var t totals
-	var cpu time.Duration
 	ids := make([]string, n)
 	for i := range ids {
 		ids[i] = strconv.Itoa(i)
@@ -87,7 +86,6 @@ func ownCost(b *testing.B, def *dsl.Definition, n int, opts []engine.Option, sta
 		r := runEngine(b, store.Store, def, opts...)
 		r.def = def
 		r.expect(int64(n))
-		cpu0 := cpuTime()
 		t.measure(b, store, r, n, func() {
 			for _, id := range ids {
 				if err := start(r, id); err != nil {
@@ -103,10 +101,7 @@ func ownCost(b *testing.B, def *dsl.Definition, n int, opts []engine.Option, sta
 			}
 			r.wait(b)
 		})
-		cpu += cpuTime() - cpu0
 		store.Close()
 	}
 	t.report(b)
-	// CPU per workflow says more than workflows/s on a shared machine.
-	b.ReportMetric(float64(cpu.Microseconds())/float64(t.workflows), "cpu-µs/wf")
 }

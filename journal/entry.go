@@ -93,9 +93,9 @@ func (e Entry) Time() time.Time { return time.Unix(0, e.At).UTC() }
 
 // Encode returns the CBOR of e.
 func Encode(e Entry) ([]byte, error) {
-	b, err := codec.Marshal(e)
-	if err != nil {
-		return nil, fmt.Errorf("journal: encode entry %d: %w", e.Seq, err)
+	b := appendEntry(make([]byte, 0, 128+len(e.Event.Payload)+48*len(e.Effects)), e)
+	if err := checkSize(b, e); err != nil {
+		return nil, err
 	}
 	return b, nil
 }

@@ -67,7 +67,7 @@ func (p Policy) SnapshotEvery() uint64 {
 }
 
 // Payload fills ev's Payload (or Hash), Size and Redacted for payload
-// under the policy.
+// under the policy. ev.Payload may share payload's memory.
 func (p Policy) Payload(ev *Event, event string, payload []byte) error {
 	if len(payload) == 0 {
 		return nil
@@ -91,7 +91,7 @@ func (p Policy) Payload(ev *Event, event string, payload []byte) error {
 		ev.Hash = h[:]
 		return nil
 	}
-	ev.Payload = append([]byte(nil), payload...)
+	ev.Payload = payload // (Encode copies it)
 	return nil
 }
 
