@@ -57,7 +57,9 @@ type JournalEntry struct {
 type JournalWrite struct {
 	// Entry is appended. Its Seq must be greater than the Seq of every
 	// entry of the instance's journal, else the write fails with
-	// ErrInvalid and nothing is written.
+	// ErrInvalid and nothing is written (after the checks that fail with
+	// ErrNotFound, ErrFenced or ErrConflict, before those that fail with
+	// ErrExists). [JournalWrite.Validate] says what else it must be.
 	Entry JournalEntry
 	// Keep, if set, is applied after Entry is appended, in the same write.
 	Keep *JournalKeep

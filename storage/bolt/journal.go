@@ -48,7 +48,7 @@ func decodeJournalEntry(prefix, k, v []byte) (storage.JournalEntry, error) {
 	e := storage.JournalEntry{Seq: binary.BigEndian.Uint64(k[len(prefix):])}
 	r := reader{b: v}
 	code := r.uvarint()
-	e.Data = []byte(r.string())
+	e.Data = r.bytes()
 	e.Base = r.rest()
 	if r.err != nil {
 		return storage.JournalEntry{}, fmt.Errorf("bolt: journal entry %x: %w: %w", k, ErrCorrupt, r.err)
@@ -56,11 +56,26 @@ func decodeJournalEntry(prefix, k, v []byte) (storage.JournalEntry, error) {
 	if code > maxDueCode || e.Seq == 0 || e.Seq > storage.MaxJournalSeq {
 		return storage.JournalEntry{}, fmt.Errorf("bolt: journal entry %x: %w: seq %d, time code %d", k, ErrCorrupt, e.Seq, code)
 	}
-	if len(e.Data) == 0 {
-		e.Data = nil
-	}
 	e.Time = dueTime(code)
 	return e, nil
+}
+
+// bytes reads a length-prefixed byte string as a copy, nil if it is empty.
+func (r *reader) bytes() []byte {
+	n := r.uvarint()
+	if r.err != nil {
+		return nil
+	}
+	if n > uint64(len(r.b)) {
+		r.err = errShort
+		return nil
+	}
+	var b []byte
+	if n > 0 {
+		b = append([]byte(nil), r.b[:n]...)
+	}
+	r.b = r.b[n:]
+	return b
 }
 
 // journalMark is what trimming needs of an entry: its key, Time and

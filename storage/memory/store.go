@@ -23,6 +23,9 @@
 //   - Claim is O(w log w) for w instances with work at its time (it ranks
 //     them all); Pending is O(k) for k results; NextWork stops at the first
 //     work no earlier than the best found.
+//   - With j entries in an instance's journal, ReadJournal is O(log j + k)
+//     for k results; appending an entry is O(1) amortized plus copying,
+//     and applying a Keep (in the write or by TrimJournal) O(j).
 //
 // Claims are kept like everything else, in memory and for one process;
 // [Store.Share] hands out a second handle on the same data, which the
