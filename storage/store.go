@@ -92,6 +92,8 @@ type Due struct {
 // lease its work; storagetest checks them.
 type Store interface {
 	Claims
+	Listing   // Find and Count (listing.go)
+	Retention // Delete (listing.go)
 
 	// Create stores a new instance at version 1 together with its first
 	// effects, atomically, and returns 1. It fails with ErrExists if the ID

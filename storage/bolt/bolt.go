@@ -231,7 +231,10 @@ func Open(path string, opts ...Option) (*Store, error) {
 					return err
 				}
 				var err error
-				rebuild, err = claimsStale(tx)
+				if rebuild, err = claimsStale(tx); err != nil || rebuild {
+					return err
+				}
+				rebuild, err = listingStale(tx)
 				return err
 			})
 		})
@@ -278,6 +281,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 	}
 	if err == nil {
 		err = guard(func() error { return prepareClaims(db) })
+	}
+	if err == nil {
+		err = guard(func() error { return prepareListing(db) })
 	}
 	err = inOpen(path, err)
 	if err == nil && !exists && !o.noSync {

@@ -43,7 +43,7 @@ func calls(s storage.Store) []opCase {
 			return err
 		}},
 	}
-	return append(cases, claimCalls(s)...)
+	return append(append(cases, claimCalls(s)...), listingCalls(s)...)
 }
 
 // claimCalls returns one call of every method of the claims.
