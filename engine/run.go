@@ -36,6 +36,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	if e.migrate {
 		e.migrateOnRun(ctx)
 	}
+	if e.retention.enabled() {
+		stop := e.startRetention(ctx)
+		defer stop()
+	}
 	if e.shared != nil {
 		return e.runShared(ctx)
 	}

@@ -229,6 +229,11 @@ func (e *Engine) attempt(ctx context.Context, id string, l loaded, build eventFo
 			return applied{}, err
 		}
 	}
+	if res.Meta.Status.Finished() { // for retention (retention.go)
+		if host, err = markEnded(id, host, ev.Time); err != nil {
+			return applied{}, err
+		}
+	}
 	return applied{Result: res, kind: ev.Kind, host: host}, nil
 }
 
