@@ -231,10 +231,8 @@ func Open(path string, opts ...Option) (*Store, error) {
 					return err
 				}
 				var err error
-				if rebuild, err = claimsStale(tx); err != nil || rebuild {
-					return err
-				}
-				rebuild, err = listingStale(tx)
+				rebuild, err = claimsStale(tx)
+				rebuild = rebuild || listingStale(tx)
 				return err
 			})
 		})

@@ -85,37 +85,32 @@ func (w *txState) unlisted(kind []byte, id string) error {
 	return w.addCount(kind, -1)
 }
 
-// listingConsistent reports whether the listing buckets exist and hold
-// exactly one entry per instance, under its kind, and its count.
-func listingConsistent(tx *bbolt.Tx) (bool, error) {
-	kinds, counts := tx.Bucket(bucketKinds), tx.Bucket(bucketCounts)
-	if kinds == nil || counts == nil {
-		return false, nil
-	}
-	want := map[string]uint64{}
-	n := 0
-	c := tx.Bucket(bucketInstances).Cursor()
-	for k, v := c.First(); k != nil; k, v = c.Next() {
-		wf, st, err := decodeKind(string(k), v)
-		if err != nil {
-			continue // a damaged record stays out of the index: Load reports it
-		}
-		n++
-		kind := kindKey(wf, st)
-		if kinds.Get(append(kind, k...)) == nil {
-			return false, nil
-		}
-		want[string(kind)]++
-	}
-	if kinds.Stats().KeyN != n || counts.Stats().KeyN != len(want) {
-		return false, nil
-	}
-	for kind, m := range want {
-		if v := counts.Get([]byte(kind)); len(v) != 8 || binary.BigEndian.Uint64(v) != m {
-			return false, nil
+// keyListed, in the meta bucket, holds the ID (8 bytes, big-endian) of the
+// last write transaction that kept the listing buckets: every transaction
+// of this code's writer does (txState.finish). An older weft's writes do
+// not, so a file it wrote to last holds an older ID, and Open rebuilds the
+// listing buckets: checking that the ID is the file's last one costs
+// nothing, where comparing the buckets with the instances costs a read of
+// every instance.
+var keyListed = []byte("listed")
+
+// listingCurrent reports whether the listing buckets exist and were kept
+// by the file's last write transaction. tx is a read transaction.
+func listingCurrent(tx *bbolt.Tx) bool {
+	for _, name := range listingBuckets {
+		if tx.Bucket(name) == nil {
+			return false
 		}
 	}
-	return true, nil
+	v := tx.Bucket(bucketMeta).Get(keyListed)
+	return len(v) == 8 && binary.BigEndian.Uint64(v) == uint64(tx.ID())
+}
+
+// listingStale reports whether the listing buckets exist but may disagree
+// with the instances: an older weft wrote to the file since, or it is
+// damaged. tx is a read transaction.
+func listingStale(tx *bbolt.Tx) bool {
+	return tx.Bucket(bucketKinds) != nil && !listingCurrent(tx)
 }
 
 // rebuildListing recreates the listing buckets from the instances.
@@ -149,19 +144,7 @@ func rebuildListing(tx *bbolt.Tx) error {
 			return err
 		}
 	}
-	return nil
-}
-
-// listingStale reports whether the listing buckets exist but disagree
-// with the instances: an older weft wrote to the file, or it is damaged.
-func listingStale(tx *bbolt.Tx) (bool, error) {
-	for _, name := range listingBuckets {
-		if tx.Bucket(name) == nil {
-			return false, nil
-		}
-	}
-	ok, err := listingConsistent(tx)
-	return !ok, err
+	return tx.Bucket(bucketMeta).Put(keyListed, u64(uint64(tx.ID())))
 }
 
 // prepareListing makes the listing buckets of a read-write store whole,
@@ -169,9 +152,8 @@ func listingStale(tx *bbolt.Tx) (bool, error) {
 func prepareListing(db *bbolt.DB) error {
 	var ok bool
 	if err := db.View(func(tx *bbolt.Tx) error {
-		var err error
-		ok, err = listingConsistent(tx)
-		return err
+		ok = listingCurrent(tx)
+		return nil
 	}); err != nil || ok {
 		return err
 	}

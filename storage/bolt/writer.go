@@ -85,6 +85,9 @@ func (w *txState) del(b *bbolt.Bucket, k []byte) error {
 
 // finish writes the outbox sequence back if it moved.
 func (w *txState) finish() error {
+	if err := w.put(w.meta, keyListed, u64(uint64(w.tx.ID()))); err != nil { // see keyListed
+		return err
+	}
 	if !w.seqDirty {
 		return nil
 	}
