@@ -190,10 +190,8 @@ func (e *Engine) GC(ctx context.Context) (rep GCReport, err error) {
 			if err != nil {
 				return rep, fmt.Errorf("engine: gc: %w", err)
 			}
-			for _, si := range page.Instances {
-				if err := e.expire(ctx, si, &rep); err != nil {
-					return rep, err
-				}
+			if err := e.expirePage(ctx, page.Instances, &rep); err != nil {
+				return rep, err
 			}
 			if page.Next == "" {
 				break
@@ -202,6 +200,47 @@ func (e *Engine) GC(ctx context.Context) (rep GCReport, err error) {
 		}
 	}
 	return rep, nil
+}
+
+// gcParallel is how many deletes GC has in flight at once, so that a
+// store with group commit (storage/bolt) shares its syncs among them.
+const gcParallel = 16
+
+// expirePage runs expire on every instance of a page, gcParallel at a
+// time, and returns the first error.
+func (e *Engine) expirePage(ctx context.Context, page []storage.Instance, rep *GCReport) error {
+	var (
+		mu    sync.Mutex
+		first error
+		wg    sync.WaitGroup
+	)
+	next := make(chan storage.Instance)
+	for range min(gcParallel, len(page)) {
+		wg.Go(func() {
+			for si := range next {
+				var r GCReport
+				err := e.expire(ctx, si, &r)
+				mu.Lock()
+				rep.Deleted, rep.Held, rep.Dated = rep.Deleted+r.Deleted, rep.Held+r.Held, rep.Dated+r.Dated
+				if err != nil && first == nil {
+					first = err
+				}
+				mu.Unlock()
+			}
+		})
+	}
+	for _, si := range page {
+		mu.Lock()
+		stop := first != nil
+		mu.Unlock()
+		if stop {
+			break
+		}
+		next <- si
+	}
+	close(next)
+	wg.Wait()
+	return first
 }
 
 // expire deletes the finished instance si if its retention has ended, or
