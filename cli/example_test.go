@@ -42,6 +42,7 @@ func ExampleProgram() {
 	// Usage: orders COMMAND [ARGS]
 	//
 	// Commands:
+	//   gc         delete finished instances whose retention period has passed
 	//   inspect    list the instances of a store, or show one instance's state and meta
 	//   lint       run the static checks on every definition, and on every upgrade's migration
 	//   paths      list the positions of the pizza workflow

@@ -15,12 +15,13 @@ import (
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/internal/cborjson"
 	"github.com/weftflow/weft/interp"
+	"github.com/weftflow/weft/storage"
 )
 
 var inspectCommand = Command{
 	Name:    "inspect",
 	Summary: "list the instances of a store, or show one instance's state and meta",
-	Usage:   "--db FILE|--postgres DSN [--dead] [--json] [ID] [--history]",
+	Usage:   "--db FILE|--postgres DSN [--dead] [--json] [--workflow W] [--status S] [--counts] [ID] [--history]",
 	Help: `Without ID, a table of the store's instances, and the number of
 dead-lettered effects (effects whose delivery failed too often: they stay
 in the store, out of the outbox, until 'requeue' puts them back). With ID,
@@ -35,9 +36,18 @@ open cannot be opened (its lock excludes readers): inspect a copy of the
 file. A PostgreSQL store is read in read-only transactions, next to the
 services using it.
 
+With --workflow, --status or both, only the instances of that workflow
+and with that status ("running", "canceling", "completed", "failed",
+"canceled"), read from the store's listing indexes, then how many
+instances of the workflow (of every workflow without --workflow) there are
+per status. With --counts, only those counts.
+
 Flags:
 ` + StoreUsage + `  --dead           list the dead-lettered effects
   --json           print machine-readable JSON instead of a table
+  --workflow W     only instances of workflow W
+  --status S       only instances with status S
+  --counts         print only the number of instances per status
   --history        with ID: print the instance's journal as a timeline
 `,
 	Run: runInspect,
@@ -50,6 +60,10 @@ func runInspect(ctx context.Context, p *Program, args []string) error {
 	asJSON := fs.Bool("json", false, "")
 	dead := fs.Bool("dead", false, "")
 	history := fs.Bool("history", false, "")
+	var filter storage.Filter
+	fs.StringVar(&filter.Workflow, "workflow", "", "")
+	fs.StringVar(&filter.Status, "status", "", "")
+	countsOnly := fs.Bool("counts", false, "")
 	ids, err := ParseFlags(fs, args)
 	if err != nil {
 		return err
@@ -81,6 +95,12 @@ func runInspect(ctx context.Context, p *Program, args []string) error {
 	}
 	if *history {
 		return p.history(ctx, e, ids[0], *asJSON)
+	}
+	if filter != (storage.Filter{}) || *countsOnly {
+		if len(ids) > 0 {
+			return &UsageError{Msg: "--workflow, --status and --counts list instances: give them or an instance ID, not both"}
+		}
+		return p.inspectFiltered(ctx, e, filter, *countsOnly, *asJSON)
 	}
 	if len(ids) == 1 {
 		inst, err := e.Get(ctx, ids[0])

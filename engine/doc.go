@@ -100,4 +100,15 @@
 // new due time to a delayed-call service as a durable effect ([Wakeup]).
 // Package httpapi serves all of this over HTTP; docs/serverless.md shows
 // the deployment.
+//
+// # Listing and retention
+//
+// [Engine.Find] pages through instances by workflow, status, ID prefix
+// and due time, and [Engine.Count] counts them per status, from the
+// store's indexes ([storage.Listing]). Finished instances are kept
+// forever unless [WithRetention] or [WithWorkflowRetention] gives a
+// period: then [Engine.GC] (and [Engine.Run], in the background, in one
+// process at a time) deletes those that finished longer ago, never one
+// whose effects are still in the outbox or dead-lettered.
+// docs/lifecycle.md has the details.
 package engine

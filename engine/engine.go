@@ -18,15 +18,16 @@ import (
 // result atomically with its effects, and performs the effects. Make one
 // with [New]; it is safe for concurrent use.
 type Engine struct {
-	store   storage.Store
-	clock   Clock
-	log     *slog.Logger
-	workers int
-	poll    time.Duration
-	finish  FinishFunc
-	backoff backoff
-	metrics Metrics
-	migrate bool // Run calls MigrateAll when it starts
+	store     storage.Store
+	clock     Clock
+	log       *slog.Logger
+	workers   int
+	poll      time.Duration
+	finish    FinishFunc
+	backoff   backoff
+	metrics   Metrics
+	migrate   bool      // Run calls MigrateAll when it starts
+	retention retention // which finished instances GC deletes, and how often Run does (retention.go)
 
 	runner          ActivityRunner // runs activity attempts instead of the definition (activityrunner.go); nil: the definition
 	noConflictPause bool           // retry at once after a commit conflict (WithoutConflictPause)

@@ -51,7 +51,8 @@ func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, inpu
 			err = e.recovered(id, def.Name(), op, r)
 		}
 	}()
-	ev := interp.Event{Kind: interp.Start, Time: e.clock.Now(), Instance: id}
+	now := e.clock.Now()
+	ev := interp.Event{Kind: interp.Start, Time: now, Instance: id}
 	res, err := e.apply(def, state, interp.Meta{}, ev, id)
 	if err != nil {
 		return err
@@ -62,7 +63,13 @@ func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, inpu
 		return err
 	}
 	op = "encode"
-	inst, rec, effects, err := encode(id, def.Name(), res, nil)
+	var host []byte
+	if res.Meta.Status.Finished() { // for retention (retention.go)
+		if host, err = markEnded(id, nil, now); err != nil {
+			return err
+		}
+	}
+	inst, rec, effects, err := encode(id, def.Name(), res, host)
 	if err != nil {
 		return err
 	}

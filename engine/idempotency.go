@@ -61,7 +61,8 @@ type sendKey struct {
 
 // hostData is what the engine keeps in codec.Record.Host.
 type hostData struct {
-	Keys []keptKey `cbor:"1,keyasint,omitempty"` // oldest first
+	Keys  []keptKey `cbor:"1,keyasint,omitempty"` // oldest first
+	Ended int64     `cbor:"2,keyasint,omitempty"` // unix ns when the instance finished; 0: running, or finished before weft kept it (retention.go)
 }
 
 // keptKey is the key of a send that was applied.

@@ -28,6 +28,11 @@ const minWait = time.Millisecond
 // whatever was interrupted is found again by the next Run, here or in
 // another process. Run returns [ErrRunning] if the engine is already being
 // driven by Run or [Engine.Drain].
+//
+// With a retention period ([WithRetention], [WithWorkflowRetention]) Run
+// also calls [Engine.GC] in the background, at once and then every
+// [WithRetentionInterval] of the engine's clock, under a store lock
+// ([storage.Locker]) so that one process of those sharing a store does it.
 func (e *Engine) Run(ctx context.Context) error {
 	if !e.driving.CompareAndSwap(false, true) {
 		return ErrRunning
@@ -35,6 +40,10 @@ func (e *Engine) Run(ctx context.Context) error {
 	defer e.driving.Store(false)
 	if e.migrate {
 		e.migrateOnRun(ctx)
+	}
+	if e.retention.enabled() {
+		stop := e.startRetention(ctx)
+		defer stop()
 	}
 	if e.shared != nil {
 		return e.runShared(ctx)

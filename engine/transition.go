@@ -232,6 +232,11 @@ func (e *Engine) attempt(ctx context.Context, id string, l loaded, build eventFo
 			return applied{}, err
 		}
 	}
+	if res.Meta.Status.Finished() { // for retention (retention.go)
+		if host, err = markEnded(id, host, ev.Time); err != nil {
+			return applied{}, err
+		}
+	}
 	jw, err := e.journalWrite(id, def, l.meta, l.stored.Data, ev, res)
 	if err != nil {
 		return applied{}, err

@@ -22,7 +22,8 @@
 // compare-and-set is the only concurrency control: a writer loads an
 // instance, computes, and commits with Expect set to the version it loaded;
 // if another writer got there first it receives [ErrConflict] and must reload.
-// Instances are never deleted.
+// Instances are deleted only by [Retention.Delete], which a host calls for
+// instances that ended, and which refuses while they have effects left.
 //
 // Every write also appends effects to the outbox. [Store.Outbox] reads the
 // oldest unacknowledged effects without removing them; the host dispatches
@@ -37,7 +38,10 @@
 // restart. The zero time means "not due". Stores keep Due at microsecond
 // precision in UTC ([NormalizeDue]), and a non-zero Due must lie between the
 // Unix epoch and the year 10000. [Store.List] pages through all instances by
-// ID for tools and scans.
+// ID for tools and scans; [Listing.Find] pages through the instances of a
+// workflow, of a status or with a due time, by ID or by due time, with an
+// opaque cursor, and [Listing.Count] counts them per status, from indexes
+// that make neither read every instance.
 //
 // Values cross the interface by copy: a store never keeps a caller's slices
 // and never returns its own, so callers may mutate both inputs and results.

@@ -44,4 +44,9 @@ var (
 	// the commit, or the store failed while the write was in flight).
 	// Reload before retrying: the instance's version says.
 	ErrOutcomeUnknown = errors.New("outcome unknown")
+
+	// ErrHasEffects means [Retention.Delete] found effects of the
+	// instance still in the outbox or in the dead letters: deleting it
+	// now could lose what it asked the world to do. Nothing was deleted.
+	ErrHasEffects = errors.New("instance has effects")
 )

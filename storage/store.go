@@ -97,6 +97,8 @@ type Due struct {
 type Store interface {
 	Claims
 	Journal
+	Listing   // Find and Count (listing.go)
+	Retention // Delete (listing.go)
 
 	// Create stores a new instance at version 1 together with its first
 	// effects, atomically, and returns 1. It fails with ErrExists if the ID

@@ -232,6 +232,7 @@ func Open(path string, opts ...Option) (*Store, error) {
 				}
 				var err error
 				rebuild, err = claimsStale(tx)
+				rebuild = rebuild || listingStale(tx)
 				return err
 			})
 		})
@@ -278,6 +279,9 @@ func Open(path string, opts ...Option) (*Store, error) {
 	}
 	if err == nil {
 		err = guard(func() error { return prepareClaims(db) })
+	}
+	if err == nil {
+		err = guard(func() error { return prepareListing(db) })
 	}
 	err = inOpen(path, err)
 	if err == nil && !exists && !o.noSync {

@@ -80,6 +80,24 @@
 // (which group commit may share with other writes), after every check: a
 // refused write, or a crash, leaves no entry without its record.
 //
+// # Listing
+//
+// Listing ([storage.Listing]) adds two buckets to format 1, additively,
+// and a key to the meta bucket:
+//
+//	kinds    uvarint length ++ workflow ++ uvarint length ++ status ++ instance ID -> empty
+//	counts   uvarint length ++ workflow ++ uvarint length ++ status -> 8-byte count
+//	weft/listed  ID of the last write transaction that kept them
+//
+// Create, Commit (when the workflow or status changes) and Delete keep
+// them in the same transaction as the instance, so Find reads a page of
+// one workflow and status from kinds and Count reads counts, whatever the
+// file holds. Every write transaction records its ID under listed; a
+// read-write Open that finds another ID there (an older weft wrote last)
+// or no buckets rebuilds them from the instances, after checking every
+// page. Delete keeps the instance's lease record (released), so that a
+// re-created instance's tokens still grow.
+//
 // # Durability
 //
 // Create, Commit and Ack each write one bbolt read-write transaction: the

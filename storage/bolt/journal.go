@@ -267,3 +267,20 @@ func (s *Store) TrimJournal(ctx context.Context, id string, keep storage.Journal
 	}})
 	return int(n), err
 }
+
+// deleteJournal deletes every entry of instance id's journal, in w's
+// transaction.
+func (w *txState) deleteJournal(id []byte) error {
+	b := w.tx.Bucket(bucketJournal)
+	if b == nil {
+		return nil
+	}
+	prefix := instancePrefix(id)
+	c := b.Cursor()
+	for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Seek(prefix) {
+		if err := w.del(b, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}

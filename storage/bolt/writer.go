@@ -85,6 +85,9 @@ func (w *txState) del(b *bbolt.Bucket, k []byte) error {
 
 // finish writes the outbox sequence back if it moved.
 func (w *txState) finish() error {
+	if err := w.put(w.meta, keyListed, u64(uint64(w.tx.ID()))); err != nil { // see keyListed
+		return err
+	}
 	if !w.seqDirty {
 		return nil
 	}
@@ -429,6 +432,7 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 	if !inst.Due.IsZero() {
 		due = dueKey(inst.Due, inst.ID)
 	}
+	kind := kindKey(inst.Workflow, inst.Status)
 
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -451,6 +455,9 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 			}
 		}
 		if err := w.appendJournal(id, journal); err != nil {
+			return 0, err
+		}
+		if err := w.listed(kind, inst.ID); err != nil {
 			return 0, err
 		}
 		return 1, w.appendEffects(effs)
@@ -483,6 +490,7 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 		return 0, err
 	}
 	newDue := dueCode(inst.Due)
+	kind := kindKey(inst.Workflow, inst.Status)
 
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -509,8 +517,20 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 		if err := w.checkEffects(effs); err != nil {
 			return 0, fmt.Errorf("storage: %s: %w", op, err)
 		}
+		oldWorkflow, oldStatus, err := decodeKind(inst.ID, old)
+		if err != nil {
+			return 0, fmt.Errorf("storage: %s: %w", op, err)
+		}
 		if err := w.put(w.instances, id, record); err != nil {
 			return 0, err
+		}
+		if oldWorkflow != inst.Workflow || oldStatus != inst.Status {
+			if err := w.unlisted(kindKey(oldWorkflow, oldStatus), inst.ID); err != nil {
+				return 0, err
+			}
+			if err := w.listed(kind, inst.ID); err != nil {
+				return 0, err
+			}
 		}
 		if oldDue != newDue {
 			if oldDue != 0 {

@@ -554,6 +554,27 @@ func (h *handle) List(ctx context.Context, after string, limit int) ([]storage.I
 	return h.Store.List(ctx, after, limit)
 }
 
+func (h *handle) Find(ctx context.Context, q storage.Query) (storage.Page, error) {
+	if err := h.err("find"); err != nil {
+		return storage.Page{}, err
+	}
+	return h.Store.Find(ctx, q)
+}
+
+func (h *handle) Count(ctx context.Context, f storage.Filter) (map[string]int, error) {
+	if err := h.err("count"); err != nil {
+		return nil, err
+	}
+	return h.Store.Count(ctx, f)
+}
+
+func (h *handle) Delete(ctx context.Context, id string, expect uint64) error {
+	if err := h.err("delete"); err != nil {
+		return err
+	}
+	return h.Store.Delete(ctx, id, expect)
+}
+
 func (h *handle) Claim(ctx context.Context, req storage.ClaimRequest) ([]storage.Lease, error) {
 	if err := h.err("claim"); err != nil {
 		return nil, err

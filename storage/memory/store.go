@@ -18,6 +18,11 @@
 //     instances with a non-zero Due, ordered by (Due, ID), so instances that
 //     are not due are never visited.
 //   - List is O(log n + k) for k results.
+//   - Find by ID is O(m (log n + k)) for k results and m (workflow,
+//     status) pairs the filter admits (one when it names both); by due
+//     time it walks the due index and skips what the filter refuses.
+//     Count is O(m) without an ID prefix. Delete is O(log n + B + n/B)
+//     plus the dead letters.
 //   - Outbox is O(k) for k results; Ack is O(1) amortized per ID in the
 //     outbox (see outboxLog) plus O(log p) in the claims indexes.
 //   - Claim is O(w log w) for w instances with work at its time (it ranks
@@ -58,6 +63,7 @@ type Store struct {
 	instances map[string]*storage.Instance // by ID; private copies with normalized Due
 	ids       *sortedSet[string]           // every instance ID, for List
 	due       *sortedSet[dueKey]           // instances with a non-zero Due
+	byKind    map[kind]*sortedSet[string]  // instance IDs by workflow and status, for Find and Count (listing.go)
 
 	seq     uint64                    // position of the last effect appended to the outbox
 	pending map[string]*pendingEffect // unacknowledged effects by ID
@@ -101,6 +107,7 @@ func New() *Store {
 		instances: make(map[string]*storage.Instance),
 		ids:       newSortedSet(strings.Compare),
 		due:       newSortedSet(compareDue),
+		byKind:    make(map[kind]*sortedSet[string]),
 		pending:   make(map[string]*pendingEffect),
 		cl:        newClaimState(),
 		journals:  make(map[string]*journal),
@@ -143,6 +150,7 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 	if !stored.Due.IsZero() {
 		s.due.insert(dueKey{stored.Due, stored.ID})
 	}
+	s.kindAdd(stored)
 	s.appendEffects(effects)
 	s.appendJournal(stored.ID, inst.Journal)
 	s.wakeAfter(len(effects), stored.Due)
@@ -210,6 +218,10 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 		if !stored.Due.IsZero() {
 			s.due.insert(dueKey{stored.Due, id})
 		}
+	}
+	if old.Workflow != stored.Workflow || old.Status != stored.Status {
+		s.kindRemove(*old)
+		s.kindAdd(stored)
 	}
 	*old = stored
 	s.appendEffects(c.Effects)
@@ -371,6 +383,7 @@ func (s *Store) Close() error {
 	s.locks.Close()
 	s.instances, s.ids, s.due, s.pending, s.outbox, s.cl = nil, nil, nil, nil, outboxLog{}, nil
 	s.journals = nil
+	s.byKind = nil
 	return nil
 }
 

@@ -122,7 +122,10 @@
 // treats them as opaque strings that need not be UTF-8. Due is a nullable
 // timestamptz with a partial index on (due, id), which holds only instances
 // that are due at some time. docs/storage-postgres.md describes the tables
-// and indexes.
+// and indexes. Migration 5 indexes instances by (workflow, status, id) and
+// (status, id) for [Store.Find] and [Store.Count], and dead letters by
+// instance for [Store.Delete], which deletes in one statement under the
+// instance's row lock and keeps its lease row (released) for the token.
 //
 // # Tests
 //

@@ -11,7 +11,7 @@ import (
 	"github.com/weftflow/weft/storage"
 )
 
-// The journal (migration 5) is written by the statement that writes the
+// The journal (migration 6) is written by the statement that writes the
 // record: Create and Commit with an Instance.Journal add CTEs that insert
 // the entry from the row the record write returns, so the entry goes in
 // only with the record, in the same round trip. A Commit's Seq check is a

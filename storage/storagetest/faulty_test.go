@@ -237,7 +237,7 @@ func TestSuiteFailsLossyDueIndex(t *testing.T) {
 	}{
 		{dropOnReopen, []string{"DueAfterReopen", "Reopen", "Model"}, nil},
 		{dropOnCrash, []string{"DueAfterReopen", "Reopen", "Model"}, nil},
-		{dropAlways, []string{"DueIndex", "DueLimit", "DueAfterReopen", "Model"}, []string{"Boundaries", "IDsAreBytes", "Reopen", "NoAliasing", "ContextCanceled"}},
+		{dropAlways, []string{"DueIndex", "DueLimit", "DueAfterReopen", "Model"}, []string{"Boundaries", "IDsAreBytes", "Reopen", "NoAliasing", "ContextCanceled", "Delete"}},
 	} {
 		t.Run(string(tc.fault), func(t *testing.T) {
 			t.Parallel()

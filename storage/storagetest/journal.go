@@ -816,3 +816,19 @@ func testJournalShared(t *testing.T, open opener) {
 
 // isConflict reports whether err wraps storage.ErrConflict.
 func isConflict(err error) bool { return errors.Is(err, storage.ErrConflict) }
+
+// testJournalDeleted: deleting an instance deletes its journal, and an
+// instance created again under its ID starts a journal of its own.
+func testJournalDeleted(t *testing.T, open opener) {
+	s := open.fresh(t)
+	mustCreate(t, s, storage.Instance{ID: "gone", Workflow: "w", Status: "running", Data: []byte("g1"), Journal: write(entry(1), nil)})
+	mustCommit(t, s, 1, storage.Instance{ID: "gone", Workflow: "w", Status: "completed", Data: []byte("g2"), Journal: write(withBase(entry(2)), nil)})
+	mustCreate(t, s, storage.Instance{ID: "kept", Workflow: "w", Data: []byte("k1"), Journal: write(entry(1), nil)})
+	mustCreate(t, s, storage.Instance{ID: "gone2", Workflow: "w", Data: []byte("x1"), Journal: write(entry(1), nil)}) // a prefix of no other ID's key, but close
+	mustDelete(t, s, "gone", 2)
+	wantJournal(t, s, "gone", "after Delete", nil)
+	wantJournal(t, s, "kept", "after another instance's Delete", storedEntries(entry(1)))
+	wantJournal(t, s, "gone2", "after another instance's Delete", storedEntries(entry(1)))
+	mustCreate(t, s, storage.Instance{ID: "gone", Workflow: "w", Data: []byte("g1"), Journal: write(entry(1), nil)})
+	wantJournal(t, s, "gone", "after the ID was created again", storedEntries(entry(1)))
+}

@@ -44,7 +44,7 @@ func calls(s storage.Store) []opCase {
 		}},
 	}
 	cases = append(cases, journalCalls(s)...)
-	return append(cases, claimCalls(s)...)
+	return append(append(cases, claimCalls(s)...), listingCalls(s)...)
 }
 
 // claimCalls returns one call of every method of the claims.

@@ -412,6 +412,7 @@ func testModel(t *testing.T, open opener) {
 				}
 			},
 		}
+		addListingActions(actions, &s, m, checkErr)
 		if !storeClock(s) {
 			addClaimActions(actions, &s, m, &now, &issued, genLease, genTTL, checkErr)
 		}

@@ -45,6 +45,14 @@
 // that set the time skip stores whose own clock decides
 // ([storage.Clocked]).
 //
+// The listing tests ([storage.Listing], [storage.Retention]) check Find
+// and Count against List for every combination of filters, both orders
+// and several page sizes, with byte IDs, workflows and statuses holding
+// NUL and 0xff, over a thousand instances, and while statuses change
+// between pages; Delete's conditions (version, effects in the outbox or
+// dead letters), its precedence of errors, a race with Commit, and that a
+// re-created ID's leases fence the deleted instance's.
+//
 // Stores that implement [storage.Locker] are checked for it too: one holder
 // of a name at a time (across the two stores of [WithShared] when given),
 // Unlock idempotent, Lost closed by Unlock and by closing the store.
@@ -174,6 +182,13 @@ var tests = []struct {
 	{"DueAfterReopen", testDueAfterReopen},
 	{"Reopen", testReopen},
 	{"List", testList},
+	{"Find", testFind},
+	{"FindBytes", testFindBytes},
+	{"FindMany", testFindMany},
+	{"FindWhileChanging", testFindWhileChanging},
+	{"FindInvalid", testFindInvalid},
+	{"Delete", testDelete},
+	{"DeleteRace", testDeleteRace},
 	{"NoAliasing", testNoAliasing},
 	{"ContextCanceled", testContextCanceled},
 	{"ClaimOnlyWork", testClaimOnlyWork},
@@ -211,4 +226,5 @@ var tests = []struct {
 	{"JournalIDsAreBytes", testJournalIDsAreBytes},
 	{"JournalReopen", testJournalReopen},
 	{"JournalShared", testJournalShared},
+	{"JournalDeleted", testJournalDeleted},
 }

@@ -5,10 +5,9 @@
 -- time; base is the record before the entry, NULL for none. An instance's
 -- entries are read and trimmed in seq order through the primary key.
 --
--- No foreign key to instances: the store never deletes instances, and a key
--- would make every write of an instance's row check for referencing rows.
--- A store that deletes instances deletes their journal rows in the same
--- statement.
+-- No foreign key to instances: a key would make every write of an
+-- instance's row check for referencing rows. Delete removes an instance's
+-- journal rows in the same statement as the instance.
 
 CREATE TABLE journal (
     instance bytea  NOT NULL,

@@ -1,0 +1,188 @@
+package memory
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/weftflow/weft/storage"
+)
+
+// kind is an instance's workflow and status: Find and Count read the IDs
+// of one kind from Store.byKind instead of every instance.
+type kind struct{ workflow, status string }
+
+// kindAdd indexes inst under its kind. The caller holds s.mu.
+func (s *Store) kindAdd(inst storage.Instance) {
+	k := kind{inst.Workflow, inst.Status}
+	set := s.byKind[k]
+	if set == nil {
+		set = newSortedSet(strings.Compare)
+		s.byKind[k] = set
+	}
+	set.insert(inst.ID)
+}
+
+// kindRemove unindexes inst from its kind. The caller holds s.mu.
+func (s *Store) kindRemove(inst storage.Instance) {
+	k := kind{inst.Workflow, inst.Status}
+	if set := s.byKind[k]; set != nil {
+		set.delete(inst.ID)
+		if set.len() == 0 {
+			delete(s.byKind, k)
+		}
+	}
+}
+
+// kinds returns the ID sets of the kinds f admits. The caller holds s.mu.
+func (s *Store) kinds(f storage.Filter) []*sortedSet[string] {
+	if f.Workflow != "" && f.Status != "" {
+		if set := s.byKind[kind{f.Workflow, f.Status}]; set != nil {
+			return []*sortedSet[string]{set}
+		}
+		return nil
+	}
+	var out []*sortedSet[string]
+	for k, set := range s.byKind {
+		if (f.Workflow == "" || k.workflow == f.Workflow) && (f.Status == "" || k.status == f.Status) {
+			out = append(out, set)
+		}
+	}
+	return out
+}
+
+// idsFrom returns up to n IDs of set that come after c and start with
+// prefix, in order.
+func idsFrom(set *sortedSet[string], c storage.Cursor, prefix string, n int) []string {
+	var out []string
+	for id := range set.from(func(id string) bool { return (!c.Set || id > c.ID) && id >= prefix }) {
+		if len(out) == n || !strings.HasPrefix(id, prefix) {
+			break
+		}
+		out = append(out, id)
+	}
+	return out
+}
+
+// Find implements [storage.Listing.Find]. By ID, it reads at most
+// q.Limit+1 IDs from each (workflow, status) index the filter admits, so a
+// page costs O(k (log n + q.Limit)) for k such indexes (one when both are
+// given). By due time it walks the due index from the cursor and skips
+// instances the filter refuses.
+func (s *Store) Find(ctx context.Context, q storage.Query) (storage.Page, error) {
+	if err := ctx.Err(); err != nil {
+		return storage.Page{}, fmt.Errorf("storage: find: %w", err)
+	}
+	c, err := q.Validate()
+	if err != nil {
+		return storage.Page{}, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return storage.Page{}, fmt.Errorf("storage: find: %w", storage.ErrClosed)
+	}
+	var ids []string
+	if q.Order == storage.ByDue {
+		for k := range s.due.from(func(k dueKey) bool { return c.Before(storage.ByDue, k.at, k.id) }) {
+			if len(ids) > q.Limit {
+				break
+			}
+			if q.Filter.Matches(*s.instances[k.id]) {
+				ids = append(ids, k.id)
+			}
+		}
+	} else {
+		sets := []*sortedSet[string]{s.ids}
+		if q.Workflow != "" || q.Status != "" {
+			sets = s.kinds(q.Filter)
+		}
+		for _, set := range sets {
+			ids = append(ids, idsFrom(set, c, q.IDPrefix, q.Limit+1)...)
+		}
+		if len(sets) > 1 {
+			slices.Sort(ids)
+		}
+		ids = ids[:min(len(ids), q.Limit+1)]
+	}
+	var p storage.Page
+	for i, id := range ids {
+		if i == q.Limit {
+			p.Next = storage.NextCursor(q.Order, p.Instances[i-1])
+			break
+		}
+		p.Instances = append(p.Instances, clone(*s.instances[id]))
+	}
+	return p, nil
+}
+
+// Count implements [storage.Listing.Count]. Without an IDPrefix it costs
+// O(k) for the k (workflow, status) indexes the filter admits; with one it
+// also reads the matching IDs.
+func (s *Store) Count(ctx context.Context, f storage.Filter) (map[string]int, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("storage: count: %w", err)
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return nil, fmt.Errorf("storage: count: %w", storage.ErrClosed)
+	}
+	out := map[string]int{}
+	for k, set := range s.byKind {
+		if (f.Workflow != "" && k.workflow != f.Workflow) || (f.Status != "" && k.status != f.Status) {
+			continue
+		}
+		n := set.len()
+		if f.IDPrefix != "" {
+			n = len(idsFrom(set, storage.Cursor{}, f.IDPrefix, set.len()))
+		}
+		if n > 0 {
+			out[k.status] += n
+		}
+	}
+	return out, nil
+}
+
+// Delete implements [storage.Retention.Delete]. It costs O(log n) plus
+// O(d) for d dead letters in the store.
+func (s *Store) Delete(ctx context.Context, id string, expect uint64) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("storage: delete %q: %w", id, err)
+	}
+	if err := storage.ValidateID(id); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return fmt.Errorf("storage: delete %q: %w", id, storage.ErrClosed)
+	}
+	inst, ok := s.instances[id]
+	if !ok {
+		return fmt.Errorf("storage: delete %q: instance %w", id, storage.ErrNotFound)
+	}
+	if inst.Version != expect {
+		return fmt.Errorf("storage: delete %q: %w (expected %d, stored %d)", id, storage.ErrConflict, expect, inst.Version)
+	}
+	if set := s.cl.byInstance[id]; set != nil && set.len() > 0 {
+		return fmt.Errorf("storage: delete %q: %w: %d in the outbox", id, storage.ErrHasEffects, set.len())
+	}
+	for _, p := range s.cl.dead {
+		if p.effect.Instance == id {
+			return fmt.Errorf("storage: delete %q: %w: effect %q among the dead letters", id, storage.ErrHasEffects, p.effect.ID)
+		}
+	}
+	delete(s.instances, id)
+	s.ids.delete(id)
+	if !inst.Due.IsZero() {
+		s.due.delete(dueKey{inst.Due, id})
+	}
+	s.kindRemove(*inst)
+	delete(s.journals, id) // the journal goes with its instance
+	if r := s.cl.leases[id]; r != nil {
+		r.held = false // the token stays, so that a new instance with this ID gets greater ones
+	}
+	return nil
+}
