@@ -47,42 +47,32 @@ func (e *Engine) journalWrite(id string, def *dsl.Definition, before interp.Meta
 	if !ok {
 		return nil, nil
 	}
-	entry := journal.Entry{
+	t := journal.Transition{
 		Seq:       res.Meta.Seq,
 		At:        ev.Time.UnixNano(),
 		Version:   def.Version(),
 		Event:     journalEvent(before, ev),
+		Effects:   res.Effects,
+		Before:    before.Threads,
+		After:     res.Meta.Threads,
 		StateSize: len(res.State),
 		Status:    res.Meta.Status.String(),
 	}
 	if n := len(res.Meta.Migrated) - len(before.Migrated); n > 0 {
 		for _, v := range res.Meta.Migrated[len(before.Migrated):] {
-			entry.Migrated = append(entry.Migrated, int(max(v, 1)))
+			t.Migrated = append(t.Migrated, int(max(v, 1)))
 		}
 	}
-	payloadName := entry.Event.Name
+	payloadName := t.Event.Name
 	if ev.Kind == interp.Start {
 		payloadName = "start"
 	}
-	if err := p.Payload(&entry.Event, payloadName, ev.Payload); err != nil {
+	if err := p.Payload(&t.Event, payloadName, ev.Payload); err != nil {
 		return nil, fmt.Errorf("engine: instance %q: %w", id, err)
 	}
-	if len(res.Effects) > 0 {
-		entry.Effects = make([]journal.Effect, 0, len(res.Effects))
-	}
-	for _, ef := range res.Effects {
-		entry.Effects = append(entry.Effects, journal.Effect{
-			ID: ef.ID.String(), Kind: ef.Kind.String(), Thread: ef.Thread, Path: ef.Path,
-			Event: ef.Event, Callback: ef.Callback, Error: ef.Error,
-		})
-	}
-	entry.Moves = moves(before.Threads, res.Meta.Threads)
-	data, err := journal.Encode(entry)
-	if err != nil {
-		return nil, fmt.Errorf("engine: instance %q: %w", id, err)
-	}
-	w := &storage.JournalWrite{Entry: storage.JournalEntry{Seq: entry.Seq, Time: ev.Time, Data: data}}
-	if every := p.SnapshotEvery(); every > 0 && entry.Seq > 1 && (entry.Seq-1)%every == 0 {
+	data := t.Append(make([]byte, 0, 96+len(t.Event.Payload)+40*len(t.Effects)+24*len(t.After)))
+	w := &storage.JournalWrite{Entry: storage.JournalEntry{Seq: t.Seq, Time: ev.Time, Data: data}}
+	if every := p.SnapshotEvery(); every > 0 && t.Seq > 1 && (t.Seq-1)%every == 0 {
 		// A starting point: the record before this entry, so that the
 		// entries before it can go.
 		w.Entry.Base = base
@@ -110,30 +100,6 @@ func journalEvent(before interp.Meta, ev interp.Event) journal.Event {
 		}
 	}
 	return je
-}
-
-// moves pairs the threads before and after a transition by ID (both are
-// sorted by ID).
-func moves(before, after []interp.Thread) []journal.Move {
-	var out []journal.Move
-	i, j := 0, 0
-	for i < len(before) || j < len(after) {
-		switch {
-		case j == len(after) || i < len(before) && before[i].ID < after[j].ID:
-			out = append(out, journal.Move{Thread: before[i].ID, From: before[i].Path, Ended: true})
-			i++
-		case i == len(before) || after[j].ID < before[i].ID:
-			out = append(out, journal.Move{Thread: after[j].ID, To: after[j].Path, Started: true})
-			j++
-		default:
-			if before[i].Path != after[j].Path {
-				out = append(out, journal.Move{Thread: after[j].ID, From: before[i].Path, To: after[j].Path})
-			}
-			i++
-			j++
-		}
-	}
-	return out
 }
 
 // History returns up to limit entries (all if limit < 1) of instance id's

@@ -3,11 +3,13 @@ package journal_test
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/journal"
 	"pgregory.net/rapid"
 )
@@ -142,6 +144,45 @@ func TestEncodeMatchesCodec(t *testing.T) {
 		}
 		if !bytes.Equal(got, want) {
 			rt.Fatalf("hand-written encoding differs:\n got %x\nwant %x", got, want)
+		}
+	})
+}
+
+// Transition.Append writes what Encode writes of Transition.Entry.
+func TestTransitionEncoding(t *testing.T) {
+	str := rapid.SampledFrom([]string{"", "a", "main", "loop/next", "w[7]", "ü"})
+	threads := func(rt *rapid.T, label string) []interp.Thread {
+		ids := rapid.SliceOfNDistinct(rapid.SampledFrom([]string{"a", "b", "main", "w[1]", "w[2]", "z"}), 0, 6, rapid.ID[string]).Draw(rt, label)
+		slices.Sort(ids)
+		var out []interp.Thread
+		for _, id := range ids {
+			out = append(out, interp.Thread{ID: id, Path: str.Draw(rt, label+" path")})
+		}
+		return out
+	}
+	rapid.Check(t, func(rt *rapid.T) {
+		tr := journal.Transition{
+			Seq: rapid.Uint64().Draw(rt, "seq"), At: rapid.Int64().Draw(rt, "at"), Version: rapid.IntRange(0, 9).Draw(rt, "version"),
+			Event:  journal.Event{Kind: str.Draw(rt, "kind"), Name: str.Draw(rt, "name"), Callback: rapid.Uint64().Draw(rt, "cb")},
+			Before: threads(rt, "before"), After: threads(rt, "after"),
+			StateSize: rapid.IntRange(0, 1<<20).Draw(rt, "size"), Status: str.Draw(rt, "status"),
+		}
+		for range rapid.IntRange(0, 5).Draw(rt, "effects") {
+			tr.Effects = append(tr.Effects, interp.Effect{
+				ID:   interp.EffectID{Instance: str.Draw(rt, "inst"), Seq: rapid.Uint64().Draw(rt, "eseq"), Index: rapid.Uint32().Draw(rt, "index")},
+				Kind: interp.EffectKind(rapid.IntRange(0, 12).Draw(rt, "ekind")), Thread: str.Draw(rt, "ethread"), Path: str.Draw(rt, "epath"),
+				Event: str.Draw(rt, "eevent"), Callback: rapid.Uint64().Draw(rt, "ecb"), Error: str.Draw(rt, "eerr"),
+			})
+		}
+		if rapid.Bool().Draw(rt, "migrated") {
+			tr.Migrated = []int{1, 2}
+		}
+		want, err := journal.Encode(tr.Entry())
+		if err != nil {
+			rt.Fatal(err)
+		}
+		if got := tr.Append(nil); !bytes.Equal(got, want) {
+			rt.Fatalf("Append differs from Encode(Entry()):\n got %x\nwant %x", got, want)
 		}
 	})
 }
