@@ -147,7 +147,16 @@ func replyTo(res interp.Result, callback uint64) []byte {
 // thread-ID order, that waits for that event. If reply is not nil, the
 // handler's reply is decoded into it (it must be a pointer).
 //
-// Errors: [ErrNoSuchWait] when no thread waits for event, interp.ErrFinished
+// If no thread waits for event yet, the event goes to the instance's
+// inbox, in the same kind of atomic commit, and Send returns nil without
+// touching reply: the first wait that takes the event to open later
+// receives it (the order and the rules are in interp.Buffered and
+// docs/lifecycle.md, "Buffered events"). A full inbox refuses the event
+// with [ErrInboxFull] (see [WithInboxLimit]); the [NoBuffer] option
+// refuses it with [ErrNoSuchWait] instead of buffering.
+//
+// Errors: [ErrNoSuchWait] when no wait in the definition takes event (or
+// with NoBuffer, when no thread waits for it), [ErrInboxFull], interp.ErrFinished
 // when the instance has ended, interp.ErrRejected when the handler refused
 // the payload, storage.ErrNotFound, and the other errors of [Engine.Deliver].
 // All of these mean the event was not applied. One error means it was: if
@@ -192,7 +201,10 @@ func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply 
 		}
 		callback = waiting(m, event)
 		if callback == 0 {
-			return interp.Event{}, fmt.Errorf("%w: %q in instance %q", ErrNoSuchWait, event, id)
+			if so.noBuffer {
+				return interp.Event{}, fmt.Errorf("%w: %q in instance %q", ErrNoSuchWait, event, id)
+			}
+			return e.signalEvent(event, b), nil // to the inbox (see inbox.go)
 		}
 		return interp.Event{Kind: interp.Callback, Callback: callback, Payload: b}, nil
 	}})
@@ -200,10 +212,12 @@ func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply 
 	switch {
 	case errors.As(err, &done):
 		return sentBefore(id, done.kept, reply)
+	case errors.Is(err, interp.ErrUnknownEvent):
+		return fmt.Errorf("%w: %w", ErrNoSuchWait, err)
 	case err != nil:
 		return outcomeUnknown(err, OutcomeUnknownError{Op: "send", Instance: id, Event: event, Callback: callback, Key: so.key})
 	}
-	if reply != nil {
+	if reply != nil && callback != 0 { // a buffered event has no reply yet
 		if err := codec.UnmarshalWhat("reply", replyTo(res, callback), reply); err != nil {
 			return &ReplyDecodeError{Instance: id, Event: event, Callback: callback, Err: err}
 		}

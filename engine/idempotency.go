@@ -29,8 +29,9 @@ const (
 type SendOption func(*sendOptions)
 
 type sendOptions struct {
-	key   string
-	keyed bool
+	key      string
+	keyed    bool
+	noBuffer bool // NoBuffer: refuse instead of buffering (inbox.go)
 }
 
 // IdempotencyKey makes a [Engine.Send] safe to retry: the instance

@@ -166,6 +166,7 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 		e.committed(handed, len(effects) > 0, inst.Due)
 		op = "metrics"
 		e.metrics.Transition(workflow, res.kind)
+		e.reportDropped(id, workflow, res.Effects)
 		// The caller gets res; the cache keeps copies it cannot write to.
 		inst.Version = version
 		rec.State = bytes.Clone(res.State)
