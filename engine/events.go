@@ -211,11 +211,17 @@ func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply 
 	var done *keyApplied
 	switch {
 	case errors.As(err, &done):
+		if so.buffered != nil {
+			*so.buffered = done.kept.Callback == 0
+		}
 		return sentBefore(id, done.kept, reply)
 	case errors.Is(err, interp.ErrUnknownEvent):
 		return fmt.Errorf("%w: %w", ErrNoSuchWait, err)
 	case err != nil:
 		return outcomeUnknown(err, OutcomeUnknownError{Op: "send", Instance: id, Event: event, Callback: callback, Key: so.key})
+	}
+	if so.buffered != nil {
+		*so.buffered = callback == 0
 	}
 	if reply != nil && callback != 0 { // a buffered event has no reply yet
 		if err := codec.UnmarshalWhat("reply", replyTo(res, callback), reply); err != nil {
@@ -228,7 +234,7 @@ func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply 
 // sentBefore is the result of a keyed Send whose key was applied before:
 // nil, with the reply then kept decoded into reply.
 func sentBefore(id string, kept keptKey, reply any) error {
-	if reply == nil {
+	if reply == nil || kept.Callback == 0 { // (0: the send was buffered, and had no reply)
 		return nil
 	}
 	if kept.Dropped {

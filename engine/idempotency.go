@@ -31,7 +31,8 @@ type SendOption func(*sendOptions)
 type sendOptions struct {
 	key      string
 	keyed    bool
-	noBuffer bool // NoBuffer: refuse instead of buffering (inbox.go)
+	noBuffer bool  // NoBuffer: refuse instead of buffering (inbox.go)
+	buffered *bool // ReportBuffered's destination, if any
 }
 
 // IdempotencyKey makes a [Engine.Send] safe to retry: the instance

@@ -43,6 +43,15 @@ func NoBuffer() SendOption {
 	return func(o *sendOptions) { o.noBuffer = true }
 }
 
+// ReportBuffered makes a [Engine.Send] that returns nil set *buffered to
+// whether the event went to the inbox (true: no wait took it yet, and
+// the reply was not written) or was applied to a waiting thread (false).
+// For a retry with an [IdempotencyKey] already applied, it reports what
+// the first send did.
+func ReportBuffered(buffered *bool) SendOption {
+	return func(o *sendOptions) { o.buffered = buffered }
+}
+
 // signalEvent is the interpreter event that buffers the custom event named
 // event with encoded payload, or delivers it to a thread that waits for
 // it by the time the event is applied.
