@@ -6,9 +6,12 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
 	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/simulate"
+	"github.com/weftflow/weft/storage/memory"
 )
 
 // Basket takes lines only once it is opened; lines sent earlier wait in the
@@ -93,5 +96,44 @@ func TestEarlySendsAreSimulated(t *testing.T) {
 	simulate.Check(t, basketWF, simulate.Options[Basket]{NoEarlySends: true, Host: func(h simulate.Host) simulate.Host { return spyHost{h, off} }})
 	if off.buffered != 0 {
 		t.Errorf("NoEarlySends: %d events buffered", off.buffered)
+	}
+}
+
+// Verify reports the buffered events an upgrade drops: names no wait of
+// the new version takes.
+func TestVerifyReportsDroppedBufferedEvents(t *testing.T) {
+	v2 := dsl.MustCompile[Basket]("basket", dsl.S(
+		dsl.Wait("open", dsl.On("open", dsl.Signal(func(s *Basket, _ bool) (bool, error) { s.Open = true; return true, nil }))),
+		dsl.Wait("line", dsl.On("close", dsl.Signal(func(s *Basket, _ bool) (bool, error) { return true, nil }))),
+	), dsl.Version(2), dsl.Migrate(dsl.Migration{From: 1}))
+	st := memory.New()
+	e, err := engine.New(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Register(basketWF); err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	if err := e.Start(ctx, basketWF, "b1", Basket{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, ev := range []struct {
+		name string
+		p    any
+	}{{"add", 2}, {"close", true}, {"add", 3}} {
+		if err := e.Send(ctx, "b1", ev.name, ev.p, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var reports []simulate.InstanceReport
+	if _, err := simulate.Verify(ctx, st, v2, simulate.VerifyOptions{}, func(r simulate.InstanceReport) error {
+		reports = append(reports, r)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(reports) != 1 || !reports[0].OK || !cmp.Equal(reports[0].Dropped, []string{"add", "add"}) {
+		t.Errorf("reports %+v, want b1 ok with two adds dropped", reports)
 	}
 }
