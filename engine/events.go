@@ -174,7 +174,8 @@ func replyTo(res interp.Result, callback uint64) []byte {
 // makes Send return nil (and the first send's reply) without applying
 // anything, whatever the instance does meanwhile, even if it finished.
 // Without a key, retry with [Engine.Deliver] and the error's Callback
-// (see [OutcomeUnknownError]). A key that is empty or too long, or was
+// (see [OutcomeUnknownError]); a send that was being buffered has no
+// callback (0), so only a key makes its retry safe. A key that is empty or too long, or was
 // used with this instance for another event, gives [ErrInvalidKey].
 func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply any, opts ...SendOption) error {
 	var so sendOptions
