@@ -81,8 +81,9 @@ func (e *Engine) reportDropped(id, workflow string, effects []interp.Effect) {
 // and delivers to it.
 //
 // opts are Send's: an [IdempotencyKey] makes it safe to retry (a retry
-// after the instance was started by the first call finds the key), and
-// [NoBuffer] refuses an event no thread waits for. The handler's reply is
+// after the instance was started by the first call finds the key),
+// [NoBuffer] refuses an event no thread waits for, and [ReportBuffered]
+// tells whether the event was buffered. The handler's reply is
 // not returned; use Send for that.
 //
 // Errors: those of [Engine.Start] for the input, and of [Engine.Send] for
@@ -157,6 +158,9 @@ func (e *Engine) startWithSignal(ctx context.Context, def *dsl.Definition, id st
 		return fmt.Errorf("%w: %q in instance %q (just started)", ErrNoSuchWait, event, id)
 	}
 	ev.Time = now
+	if so.buffered != nil {
+		*so.buffered = ev.Kind == interp.Signal // (else an error, or a wait took it)
+	}
 	sent, err := e.apply(def, started.State, started.Meta, ev, id)
 	if errors.Is(err, interp.ErrUnknownEvent) {
 		return fmt.Errorf("%w: %w", ErrNoSuchWait, err)

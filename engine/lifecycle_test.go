@@ -499,3 +499,23 @@ func TestQueryCompileErrors(t *testing.T) {
 		t.Error("two queries named q: compiled")
 	}
 }
+
+// terminatedStore shows every instance with the stored status a
+// terminated instance has.
+type terminatedStore struct{ storage.Store }
+
+func (s terminatedStore) Load(ctx context.Context, id string) (storage.Instance, error) {
+	si, err := s.Store.Load(ctx, id)
+	si.Status = "terminated"
+	return si, err
+}
+
+func TestAwaitTerminated(t *testing.T) {
+	st := memory.New()
+	e := cartEngine(t, st)
+	if err := e.Start(t.Context(), cartWF, "c1", Cart{}); err != nil {
+		t.Fatal(err)
+	}
+	other := cartEngine(t, terminatedStore{st})
+	wantErr(t, other.Await(t.Context(), "c1", nil), engine.ErrTerminated)
+}

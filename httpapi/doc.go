@@ -23,6 +23,16 @@
 //	                                            "buffered": true} when no wait takes it yet and
 //	                                            it went to the inbox (?buffer=false: refuse
 //	                                            with no_such_wait instead, engine.NoBuffer)
+//	POST /workflows/{workflow}/instances/{id}/events/{event}
+//	                                            signal-with-start: body {"input": S, "payload": P};
+//	                                            starts the instance with input if it does not
+//	                                            exist, and sends the event, in one commit;
+//	                                            200 {"id", "workflow", "buffered"}
+//	GET  /instances/{id}/result?wait=D          engine.Engine.Await for up to D (a Go duration,
+//	                                            at most a minute; default: look once): 200
+//	                                            {"status": "completed", "output": ...}, or
+//	                                            "failed" with "failure", "canceled",
+//	                                            "terminated"; 202 {"status": "running"}
 //	POST /instances/{id}/callbacks/{callback}   deliver to one pending callback (custom event,
 //	                                            timer once due, activity result); 200 {"reply": ...}
 //	POST /instances/{id}/cancel                 cancel; 200

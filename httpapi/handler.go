@@ -130,6 +130,8 @@ func New(e *engine.Engine, reg *Registry, opts ...Option) (*Handler, error) {
 	h.route("/workflows/{workflow}/instances/{id}", http.MethodPost, h.start)
 	h.route("/instances/{id}", http.MethodGet, h.query)
 	h.route("/instances/{id}/queries/{name}", http.MethodGet, h.runQuery)
+	h.route("/instances/{id}/result", http.MethodGet, h.result)
+	h.route("/workflows/{workflow}/instances/{id}/events/{event}", http.MethodPost, h.signalWithStart)
 	h.route("/instances/{id}/events/{event}", http.MethodPost, h.send)
 	h.route("/instances/{id}/callbacks/{callback}", http.MethodPost, h.deliver)
 	h.route("/instances/{id}/cancel", http.MethodPost, h.cancel)

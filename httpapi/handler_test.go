@@ -526,3 +526,50 @@ func TestQueryRoute(t *testing.T) {
 		t.Errorf("queries listed (-want +got):\n%s", diff)
 	}
 }
+
+func TestResultRoute(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	f.want(201, "POST", "/workflows/order/instances/o1", `{"Item":"tea"}`)
+	running := f.want(202, "GET", "/instances/o1/result", "")
+	if running["status"] != "running" {
+		t.Errorf("running: %v", running)
+	}
+	f.wantError(400, httpapi.CodeBadRequest, "GET", "/instances/o1/result?wait=forever", "")
+	f.wantError(400, httpapi.CodeBadRequest, "GET", "/instances/o1/result?wait=2h", "")
+	f.wantError(404, httpapi.CodeUnknownInst, "GET", "/instances/nope/result", "")
+	f.want(200, "POST", "/instances/o1/events/pay", `{"Amount":5}`)
+	f.want(200, "POST", "/instances/o1/events/ship", `"t"`)
+	if diff := cmp.Diff(map[string]any{"id": "o1", "status": "completed", "output": "done"}, f.want(200, "GET", "/instances/o1/result?wait=1s", "")); diff != "" {
+		t.Errorf("completed (-want +got):\n%s", diff)
+	}
+	f.want(201, "POST", "/workflows/order/instances/o2", `{"Item":"tea"}`)
+	f.want(200, "POST", "/instances/o2/cancel", "")
+	f.clock.Advance(time.Hour) // the cleanup section's timer
+	if err := f.eng.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.want(200, "GET", "/instances/o2/result?wait=1s", ""); got["status"] != "canceled" {
+		t.Errorf("canceled: %v", got)
+	}
+}
+
+func TestSignalWithStartRoute(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	out := f.want(200, "POST", "/workflows/order/instances/o1/events/ship", `{"input":{"Item":"tea"},"payload":"track-1"}`)
+	if diff := cmp.Diff(map[string]any{"id": "o1", "workflow": "order", "buffered": true}, out); diff != "" {
+		t.Errorf("signal-with-start (-want +got):\n%s", diff)
+	}
+	out = f.want(200, "POST", "/workflows/order/instances/o1/events/pay", `{"payload":{"Amount":5}}`)
+	if out["buffered"] != nil {
+		t.Errorf("pay to the open wait: %v", out)
+	}
+	if got := f.want(200, "GET", "/instances/o1/result", ""); got["status"] != "completed" {
+		t.Errorf("after pay the buffered ship was taken: %v", got)
+	}
+	f.wantError(404, httpapi.CodeUnknownWF, "POST", "/workflows/nope/instances/o2/events/pay", `{}`)
+	f.wantError(404, httpapi.CodeUnknownEvent, "POST", "/workflows/order/instances/o2/events/nope", `{}`)
+	f.wantError(400, httpapi.CodeBadJSON, "POST", "/workflows/order/instances/o2/events/pay", `{"inputs":{}}`)
+	f.wantError(422, httpapi.CodeWrongType, "POST", "/workflows/order/instances/o2/events/pay", `{"payload":{"Amount":"x"}}`)
+	f.wantError(422, httpapi.CodeRejected, "POST", "/workflows/order/instances/o2/events/pay", `{"payload":{"Amount":0}}`)
+	f.wantError(404, httpapi.CodeUnknownInst, "GET", "/instances/o2", "")
+}
