@@ -79,6 +79,9 @@ const (
 // growing interval up to the poll interval (50ms on a store without
 // wake-ups). Await needs no registered definition and changes nothing.
 //
+// Its waits are in real time, whatever the engine's clock ([WithClock]):
+// they pace reads of the store, they do not measure workflow time.
+//
 // It returns nil when the instance completed, with the output (the value
 // of its Return) decoded into out if out is not nil (a pointer, as for
 // codec.Unmarshal; a body that ended without Return has a nil output,
@@ -169,15 +172,28 @@ func (h *awaitHub) join(e *Engine) {
 		return
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	h.stop = cancel
+	go h.listen(ctx, wk, e) // subscribing may take a connection: not under the lock
+}
+
+// listen forwards the store's wake-ups until ctx ends.
+func (h *awaitHub) listen(ctx context.Context, wk storage.Waker, e *Engine) {
 	ch, err := wk.Wakeups(ctx)
 	if err != nil {
 		// Wake-ups are hints: Await polls without them.
-		cancel()
-		e.log.Debug("weft: await without store wake-ups", "error", err)
+		if ctx.Err() == nil {
+			e.log.Debug("weft: await without store wake-ups", "error", err)
+		}
 		return
 	}
-	h.stop = cancel
-	go h.forward(ch)
+	for range ch {
+		h.mu.Lock()
+		if h.changed != nil {
+			close(h.changed)
+			h.changed = nil
+		}
+		h.mu.Unlock()
+	}
 }
 
 func (h *awaitHub) leave() {
@@ -198,15 +214,4 @@ func (h *awaitHub) next() <-chan struct{} {
 		h.changed = make(chan struct{})
 	}
 	return h.changed
-}
-
-func (h *awaitHub) forward(ch <-chan struct{}) {
-	for range ch {
-		h.mu.Lock()
-		if h.changed != nil {
-			close(h.changed)
-			h.changed = nil
-		}
-		h.mu.Unlock()
-	}
 }
