@@ -162,14 +162,15 @@ type waitView struct {
 }
 
 type metaView struct {
-	Instance     string   `json:"instance"`
-	Seq          uint64   `json:"seq"`
-	NextCallback uint64   `json:"nextCallback"`
-	Started      string   `json:"started,omitempty"`
-	Recent       []uint64 `json:"recentCallbacks,omitempty"`
-	Version      uint32   `json:"definitionVersion,omitempty"`
-	Migrated     []uint32 `json:"migratedFrom,omitempty"`
-	Yielded      string   `json:"lastYielded,omitempty"`
+	Instance     string         `json:"instance"`
+	Seq          uint64         `json:"seq"`
+	NextCallback uint64         `json:"nextCallback"`
+	Started      string         `json:"started,omitempty"`
+	Recent       []uint64       `json:"recentCallbacks,omitempty"`
+	Version      uint32         `json:"definitionVersion,omitempty"`
+	Migrated     []uint32       `json:"migratedFrom,omitempty"`
+	Yielded      string         `json:"lastYielded,omitempty"`
+	Inbox        []bufferedView `json:"inbox,omitempty"` // buffered events, oldest first (query.go)
 }
 
 func (p *Program) view(inst engine.Instance, full bool) (instanceView, error) {
@@ -204,6 +205,9 @@ func (p *Program) view(inst engine.Instance, full bool) (instanceView, error) {
 	v.State = st
 	v.Meta = &metaView{Instance: m.Instance, Seq: m.Seq, NextCallback: m.NextCallback, Started: stamp(m.Started),
 		Recent: m.Recent, Version: m.Version, Migrated: m.Migrated, Yielded: m.Yielded}
+	if v.Meta.Inbox, err = inboxView(m.Inbox); err != nil {
+		return v, fmt.Errorf("inbox of %q: %w", inst.ID, err)
+	}
 	return v, nil
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/internal/cborjson"
+	"github.com/weftflow/weft/interp"
 )
 
 var queryCommand = Command{
@@ -69,4 +70,27 @@ func runQuery(ctx context.Context, p *Program, args []string) error {
 		return err
 	}
 	return writeJSON(p.Stdout, cborjson.Plain(v))
+}
+
+// bufferedView is an event in an instance's inbox, as inspect shows it.
+type bufferedView struct {
+	Event   string `json:"event"`
+	At      string `json:"at"`
+	Payload any    `json:"payload,omitempty"`
+}
+
+func inboxView(inbox []interp.Buffered) ([]bufferedView, error) {
+	var out []bufferedView
+	for _, b := range inbox {
+		v := bufferedView{Event: b.Event, At: stamp(b.At)}
+		if len(b.Payload) > 0 {
+			p, err := decodeAny(b.Payload)
+			if err != nil {
+				return nil, fmt.Errorf("payload of %q: %w", b.Event, err)
+			}
+			v.Payload = p
+		}
+		out = append(out, v)
+	}
+	return out, nil
 }

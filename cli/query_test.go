@@ -14,12 +14,15 @@ type tab struct {
 	Total int
 }
 
-var tabWF = dsl.MustCompile[tab]("tab", dsl.For("orders", dsl.Wait("next",
-	dsl.On("order", dsl.Signal(func(s *tab, price int) (int, error) {
-		s.Items = append(s.Items, "item")
-		s.Total += price
-		return s.Total, nil
-	})))),
+var tabWF = dsl.MustCompile[tab]("tab", dsl.S(
+	dsl.Wait("open", dsl.On("open", dsl.Signal(func(s *tab, _ bool) (bool, error) { return true, nil }))),
+	dsl.For("orders", dsl.Wait("next",
+		dsl.On("order", dsl.Signal(func(s *tab, price int) (int, error) {
+			s.Items = append(s.Items, "item")
+			s.Total += price
+			return s.Total, nil
+		})))),
+),
 	dsl.Query("total", func(s *tab) int { return s.Total }),
 	dsl.Query("summary", func(s *tab) map[string]int { return map[string]int{"items": len(s.Items), "total": s.Total} }),
 )
@@ -38,10 +41,19 @@ func TestQueryCommand(t *testing.T) {
 		if err := e.Start(ctx, tabWF, "t1", tab{}); err != nil {
 			t.Fatal(err)
 		}
+		if err := e.Send(ctx, "t1", "open", true, nil); err != nil {
+			t.Fatal(err)
+		}
 		for _, p := range []int{3, 4} {
 			if err := e.Send(ctx, "t1", "order", p, nil); err != nil {
 				t.Fatal(err)
 			}
+		}
+		if err := e.Start(ctx, tabWF, "t2", tab{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Send(ctx, "t2", "order", 5, nil); err != nil { // buffered: the tab is not open
+			t.Fatal(err)
 		}
 		if err := st.Close(); err != nil {
 			t.Fatal(err)
@@ -57,10 +69,20 @@ func TestQueryCommand(t *testing.T) {
 			{[]string{"query", "t1", "nope"}, 1, ""},
 			{[]string{"query", "absent", "total"}, 1, ""},
 			{[]string{"query"}, 2, ""},
+			{[]string{"inspect", "t2"}, 0, ""},
 		} {
 			p, out, errb := tool(tabWF)
 			args := append(append([]string(nil), c.args...), b.flags...)
-			if code := runTool(p, args...); code != c.code || out.String() != c.want {
+			code := runTool(p, args...)
+			if c.args[0] == "inspect" {
+				// The buffered order, with its payload, in the meta.
+				if code != 0 || !strings.Contains(out.String(), `"inbox": [`) || !strings.Contains(out.String(), `"event": "order"`) ||
+					!strings.Contains(out.String(), `"payload": 5`) {
+					t.Errorf("inspect t2: exit %d; stdout lacks the inbox:\n%s%s", code, out, errb)
+				}
+				continue
+			}
+			if code != c.code || out.String() != c.want {
 				t.Errorf("%q: exit %d, want %d; stdout %q, want %q; stderr %s", c.args, code, c.code, out, c.want, errb)
 			}
 			if c.code == 1 && !strings.Contains(errb.String(), "orders query:") {
