@@ -56,7 +56,7 @@ func ReportBuffered(buffered *bool) SendOption {
 // event with encoded payload, or delivers it to a thread that waits for
 // it by the time the event is applied.
 func (e *Engine) signalEvent(event string, payload []byte) interp.Event {
-	return interp.Event{Kind: interp.Signal, Name: event, Payload: payload, Inbox: e.inboxLimit}
+	return interp.Event{Kind: interp.Signal, Name: event, Payload: payload, InboxLimit: e.inboxLimit}
 }
 
 // reportDropped logs, as warnings, the buffered events a committed

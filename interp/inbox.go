@@ -10,7 +10,7 @@ import (
 )
 
 // DefaultInboxLimit is how many buffered events an instance's inbox holds
-// when a [Signal] event does not say (Event.Inbox is 0).
+// when a [Signal] event does not say (Event.InboxLimit is 0).
 const DefaultInboxLimit = 100
 
 // Errors of a [Signal] event that cannot be accepted. Like every error of
@@ -80,7 +80,7 @@ func (m *machine) signal(ev Event) (Event, error) {
 	if !takesEvent(m.tree, ev.Name) {
 		return Event{}, fmt.Errorf("%w: %q (instance %q, %s version %d)", ErrUnknownEvent, ev.Name, m.meta.Instance, m.tree.Name, m.tree.Version)
 	}
-	limit := ev.Inbox
+	limit := ev.InboxLimit
 	if limit <= 0 {
 		limit = DefaultInboxLimit
 	}

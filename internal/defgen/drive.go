@@ -279,7 +279,7 @@ func (r *runner) signal() {
 	if chance(r.t, "unknown name", 5) {
 		name += "?"
 	}
-	ev := interp.Event{Kind: interp.Signal, Name: name, Inbox: inboxLimit}
+	ev := interp.Event{Kind: interp.Signal, Name: name, InboxLimit: inboxLimit}
 	v := rapid.IntRange(-2, 15).Draw(r.t, "payload")
 	ev.Payload = mustMarshal(v)
 	label := fmt.Sprintf("signal %q", name)
