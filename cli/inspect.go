@@ -162,15 +162,16 @@ type waitView struct {
 }
 
 type metaView struct {
-	Instance     string         `json:"instance"`
-	Seq          uint64         `json:"seq"`
-	NextCallback uint64         `json:"nextCallback"`
-	Started      string         `json:"started,omitempty"`
-	Recent       []uint64       `json:"recentCallbacks,omitempty"`
-	Version      uint32         `json:"definitionVersion,omitempty"`
-	Migrated     []uint32       `json:"migratedFrom,omitempty"`
-	Yielded      string         `json:"lastYielded,omitempty"`
-	Inbox        []bufferedView `json:"inbox,omitempty"` // buffered events, oldest first (query.go)
+	Instance     string   `json:"instance"`
+	Seq          uint64   `json:"seq"`
+	NextCallback uint64   `json:"nextCallback"`
+	Started      string   `json:"started,omitempty"`
+	Recent       []uint64 `json:"recentCallbacks,omitempty"`
+	Version      uint32   `json:"definitionVersion,omitempty"`
+	Migrated     []uint32 `json:"migratedFrom,omitempty"`
+	Yielded      string   `json:"lastYielded,omitempty"`
+
+	Inbox []bufferedView `json:"inbox,omitempty"` // buffered events, oldest first (query.go)
 }
 
 func (p *Program) view(inst engine.Instance, full bool) (instanceView, error) {

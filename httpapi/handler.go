@@ -202,7 +202,8 @@ type Processed struct {
 // Replied is the response to a send or a delivery: the handler's reply
 // (null for a timer, an activity result, or an event without a reply).
 type Replied struct {
-	Reply    any  `json:"reply"`
+	Reply any `json:"reply"`
+
 	Buffered bool `json:"buffered,omitempty"` // a send no wait took yet: it waits in the inbox, and has no reply
 	Processed
 }

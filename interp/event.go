@@ -38,12 +38,16 @@ func (k EventKind) String() string {
 // Event is one input to [Apply]. Time is the only clock the interpreter
 // knows: timers are measured from it and retries scheduled after it.
 type Event struct {
-	Kind       EventKind
-	Time       time.Time
-	Instance   string // Start: the instance ID (used in effect IDs)
-	Callback   uint64 // Callback: the pending callback answered
-	Payload    []byte // Callback: CBOR of a custom event's payload or an activity's result
-	Error      string // Callback for an activity: non-empty when the attempt failed
-	Name       string // Signal: the custom event's name (the name of its On)
-	InboxLimit int    // Signal: how many events the inbox may hold; 0 means DefaultInboxLimit
+	Kind     EventKind
+	Time     time.Time
+	Instance string // Start: the instance ID (used in effect IDs)
+	Callback uint64 // Callback: the pending callback answered
+	Payload  []byte // Callback: CBOR of a custom event's payload or an activity's result
+	Error    string // Callback for an activity: non-empty when the attempt failed
+
+	// Signal: the custom event's name (the name of its On), and how many
+	// events the inbox may hold (0 means DefaultInboxLimit). Payload is
+	// the event's payload.
+	Name       string
+	InboxLimit int
 }

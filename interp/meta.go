@@ -11,20 +11,23 @@ import (
 // ended. The host persists it as it is returned and passes it back with the
 // next event; it must not edit it.
 type Meta struct {
-	Instance     string     `cbor:"1,keyasint,omitempty"`  // the instance ID, from the start event
-	Seq          uint64     `cbor:"2,keyasint,omitempty"`  // accepted transitions so far
-	Status       Status     `cbor:"3,keyasint,omitempty"`  // lifecycle
-	Threads      []Thread   `cbor:"4,keyasint,omitempty"`  // live threads, sorted by ID
-	NextCallback uint64     `cbor:"5,keyasint,omitempty"`  // the last callback ID issued
-	Due          int64      `cbor:"6,keyasint,omitempty"`  // unix ns when the host must send Resume; 0: never
-	Output       []byte     `cbor:"7,keyasint,omitempty"`  // CBOR of the Return value, when completed
-	Failure      *Failure   `cbor:"8,keyasint,omitempty"`  // why it failed, when failed
-	Recent       []uint64   `cbor:"9,keyasint,omitempty"`  // the last accepted callback IDs, newest last
-	Started      int64      `cbor:"10,keyasint,omitempty"` // unix ns of the start event
-	Version      uint32     `cbor:"11,keyasint,omitempty"` // the definition version that last wrote it (0 means 1)
-	Migrated     []uint32   `cbor:"12,keyasint,omitempty"` // the From of every migration applied to it, in order
-	Yielded      string     `cbor:"13,keyasint,omitempty"` // the thread that ran out of budget last; the next Resume runs the others first
-	Inbox        []Buffered `cbor:"14,keyasint,omitempty"` // events sent before a wait took them, oldest first (see [Signal])
+	Instance     string   `cbor:"1,keyasint,omitempty"`  // the instance ID, from the start event
+	Seq          uint64   `cbor:"2,keyasint,omitempty"`  // accepted transitions so far
+	Status       Status   `cbor:"3,keyasint,omitempty"`  // lifecycle
+	Threads      []Thread `cbor:"4,keyasint,omitempty"`  // live threads, sorted by ID
+	NextCallback uint64   `cbor:"5,keyasint,omitempty"`  // the last callback ID issued
+	Due          int64    `cbor:"6,keyasint,omitempty"`  // unix ns when the host must send Resume; 0: never
+	Output       []byte   `cbor:"7,keyasint,omitempty"`  // CBOR of the Return value, when completed
+	Failure      *Failure `cbor:"8,keyasint,omitempty"`  // why it failed, when failed
+	Recent       []uint64 `cbor:"9,keyasint,omitempty"`  // the last accepted callback IDs, newest last
+	Started      int64    `cbor:"10,keyasint,omitempty"` // unix ns of the start event
+	Version      uint32   `cbor:"11,keyasint,omitempty"` // the definition version that last wrote it (0 means 1)
+	Migrated     []uint32 `cbor:"12,keyasint,omitempty"` // the From of every migration applied to it, in order
+	Yielded      string   `cbor:"13,keyasint,omitempty"` // the thread that ran out of budget last; the next Resume runs the others first
+
+	// Inbox holds the events sent (by a [Signal]) while no thread waited
+	// for them, oldest first, until a wait takes them; see [Buffered].
+	Inbox []Buffered `cbor:"14,keyasint,omitempty"`
 }
 
 // recentCallbacks bounds Meta.Recent: a re-delivery of one of the last
