@@ -200,6 +200,8 @@ type metaView struct {
 	Version      uint32   `json:"definitionVersion,omitempty"`
 	Migrated     []uint32 `json:"migratedFrom,omitempty"`
 	Yielded      string   `json:"lastYielded,omitempty"`
+
+	Inbox []bufferedView `json:"inbox,omitempty"` // buffered events, oldest first (query.go)
 }
 
 func (p *Program) view(inst engine.Instance, full bool) (instanceView, error) {
@@ -234,6 +236,9 @@ func (p *Program) view(inst engine.Instance, full bool) (instanceView, error) {
 	v.State = st
 	v.Meta = &metaView{Instance: m.Instance, Seq: m.Seq, NextCallback: m.NextCallback, Started: stamp(m.Started),
 		Recent: m.Recent, Version: m.Version, Migrated: m.Migrated, Yielded: m.Yielded}
+	if v.Meta.Inbox, err = inboxView(m.Inbox); err != nil {
+		return v, fmt.Errorf("inbox of %q: %w", inst.ID, err)
+	}
 	return v, nil
 }
 

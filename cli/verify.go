@@ -137,6 +137,11 @@ func runVerify(ctx context.Context, p *Program, args []string) error {
 					case *all:
 						fmt.Fprintf(p.Stdout, "ok     %s (%s, %s)%s\n", r.ID, r.Workflow, r.Status, migrated(r.Migrated))
 					}
+					if len(r.Dropped) > 0 && !*asJSON {
+						pr.clear()
+						fmt.Fprintf(p.Stdout, "note   %s (%s): the upgrade drops buffered events no wait of v%d takes: %s\n",
+							r.ID, r.Workflow, def.Version(), strings.Join(r.Dropped, ", "))
+					}
 					pr.show(done == 1 || done == checkable, "verified %d/%d instances, %d failing", done, checkable, failing)
 					return nil
 				})

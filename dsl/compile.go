@@ -20,6 +20,7 @@ type config struct {
 	retry      RetryPolicy
 	version    int
 	migrations []Migration
+	queries    []queryDecl
 }
 
 // OnCancel sets the cleanup section, run as thread "cancel" after a cancel
@@ -91,6 +92,7 @@ func Compile[S any](name string, body Stmt, opts ...Option) (*Definition, error)
 		cl.Body = c.seq(cl, cfg.cancel, nil)
 	}
 	c.compileMigrations(cfg)
+	c.compileQueries(cfg)
 	for _, j := range c.joins {
 		for _, t := range j.Threads {
 			if c.tree.Gos[t] == nil {

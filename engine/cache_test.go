@@ -156,7 +156,7 @@ func TestCacheStaleRejection(t *testing.T) {
 	v.start(twoStepWF, "b", Count{}) // cached waiting for "go"
 	send(t, other, "b", "go", 1)
 	// By the cached record "go" is accepted, by the store's it is not.
-	err := v.e.Send(v.ctx, "b", "go", 5, nil)
+	err := v.e.Send(v.ctx, "b", "go", 5, nil, engine.NoBuffer())
 	if !errors.Is(err, engine.ErrNoSuchWait) {
 		t.Fatalf("send of an event the stored record does not wait for: %v, want ErrNoSuchWait", err)
 	}
@@ -167,7 +167,7 @@ func TestCacheStaleRejection(t *testing.T) {
 	// A rejection that stands is checked against the store, which holds
 	// the cached record: one load, the same error.
 	spy.takeLoads()
-	err = v.e.Send(v.ctx, "b", "go", 5, nil)
+	err = v.e.Send(v.ctx, "b", "go", 5, nil, engine.NoBuffer())
 	if !errors.Is(err, engine.ErrNoSuchWait) {
 		t.Fatalf("second send: %v, want ErrNoSuchWait", err)
 	}
@@ -310,7 +310,7 @@ func TestCachePanicWhileChecking(t *testing.T) {
 	}
 	v.start(twoStepWF, "a", Count{}) // cached, waiting for "go"
 	store.arm("Load", 1)
-	wantPanic(t, v.e.Send(v.ctx, "a", "second", 1, nil), "a", "load")
+	wantPanic(t, v.e.Send(v.ctx, "a", "second", 1, nil, engine.NoBuffer()), "a", "load")
 	if n := engine.CachedRecords(v.e); n != 0 {
 		t.Fatalf("%d records cached after a panic, want 0", n)
 	}

@@ -39,6 +39,7 @@ type Engine struct {
 
 	maxPayload int // bytes of an encoded payload or start input
 	maxState   int // bytes of an encoded state
+	inboxLimit int // buffered events per instance (WithInboxLimit); 0: interp.DefaultInboxLimit
 
 	journals map[string]journal.Policy // by workflow, "" for every other (journal.go); nil: no journal
 
@@ -56,6 +57,8 @@ type Engine struct {
 	seen seenOutbox // outbox entries decoded by the driver's last scan
 	hot  hotPath    // effects committed here, handed to Run without a scan
 	acks acks       // acknowledgements of effects, written in batches
+
+	wakeHub awaitHub // wake-ups from the store shared by Await calls (await.go)
 }
 
 // New returns an engine over store. Register definitions before starting

@@ -41,8 +41,10 @@ func (e *Engine) journalPolicy(workflow string) (journal.Policy, bool) {
 // instance id, or nil if its workflow keeps none. before is the meta the
 // event was applied to (the zero Meta for a start) and base the stored
 // record it was applied to (nil for a start), kept as a snapshot when
-// the policy wants one at this entry.
-func (e *Engine) journalWrite(id string, def *dsl.Definition, before interp.Meta, base []byte, ev interp.Event, res interp.Result) (*storage.JournalWrite, error) {
+// the policy wants one at this entry. start, if not nil, is the start
+// event (its Payload the input) of a commit that started the instance and
+// then applied ev (signal-with-start); res is then both transitions'.
+func (e *Engine) journalWrite(id string, def *dsl.Definition, before interp.Meta, base []byte, ev interp.Event, res interp.Result, start *interp.Event) (*storage.JournalWrite, error) {
 	p, ok := e.journalPolicy(def.Name())
 	if !ok {
 		return nil, nil
@@ -70,6 +72,12 @@ func (e *Engine) journalWrite(id string, def *dsl.Definition, before interp.Meta
 	if err := p.Payload(&t.Event, payloadName, ev.Payload); err != nil {
 		return nil, fmt.Errorf("engine: instance %q: %w", id, err)
 	}
+	if start != nil {
+		t.Start = &journal.Event{Kind: start.Kind.String()}
+		if err := p.Payload(t.Start, "start", start.Payload); err != nil {
+			return nil, fmt.Errorf("engine: instance %q: %w", id, err)
+		}
+	}
 	data := t.Append(make([]byte, 0, 96+len(t.Event.Payload)+40*len(t.Effects)+24*len(t.After)))
 	w := &storage.JournalWrite{Entry: storage.JournalEntry{Seq: t.Seq, Time: ev.Time, Data: data}}
 	if every := p.SnapshotEvery(); every > 0 && t.Seq > 1 && (t.Seq-1)%every == 0 {
@@ -87,6 +95,9 @@ func (e *Engine) journalWrite(id string, def *dsl.Definition, before interp.Meta
 // journalEvent describes ev as the instance with meta before received it.
 func journalEvent(before interp.Meta, ev interp.Event) journal.Event {
 	je := journal.Event{Kind: ev.Kind.String(), Callback: ev.Callback, Error: ev.Error}
+	if ev.Kind == interp.Signal {
+		je.Name = ev.Name
+	}
 	if ev.Kind != interp.Callback {
 		return je
 	}

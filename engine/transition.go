@@ -167,6 +167,7 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 		e.committed(handed, len(effects) > 0, inst.Due)
 		op = "metrics"
 		e.metrics.Transition(workflow, res.kind)
+		e.reportDropped(id, workflow, res.Effects)
 		// The cache shares res's state and meta with the caller: the
 		// engine's callers only read them (Engine.Apply hands users
 		// copies), and Apply never writes to its arguments.
@@ -237,7 +238,7 @@ func (e *Engine) attempt(ctx context.Context, id string, l loaded, build eventFo
 			return applied{}, err
 		}
 	}
-	jw, err := e.journalWrite(id, def, l.meta, l.stored.Data, ev, res)
+	jw, err := e.journalWrite(id, def, l.meta, l.stored.Data, ev, res, nil)
 	if err != nil {
 		return applied{}, err
 	}

@@ -12,7 +12,7 @@ import (
 // TestEncodeMatchesCodec holds the two together.
 func appendEntry(b []byte, e Entry) []byte {
 	n := 2 // Seq, At
-	for _, ok := range []bool{e.Version != 0, true, len(e.Effects) > 0, len(e.Moves) > 0, e.StateSize != 0, e.Status != "", len(e.Migrated) > 0} {
+	for _, ok := range []bool{e.Version != 0, true, len(e.Effects) > 0, len(e.Moves) > 0, e.StateSize != 0, e.Status != "", len(e.Migrated) > 0, e.Start != nil} {
 		if ok {
 			n++
 		}
@@ -47,6 +47,9 @@ func appendEntry(b []byte, e Entry) []byte {
 		for _, v := range e.Migrated {
 			b = integer(b, int64(v))
 		}
+	}
+	if e.Start != nil {
+		b = appendEvent(head(b, 0, 10), *e.Start)
 	}
 	return b
 }

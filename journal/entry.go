@@ -34,14 +34,19 @@ type Entry struct {
 	// Migrated lists the definition versions the instance was migrated
 	// from before the event was handled, if this transition migrated it.
 	Migrated []int `cbor:"9,keyasint,omitempty"`
+	// Start is the start event when one commit started the instance and
+	// then handled Event (signal-with-start): Seq is then 2, and Effects
+	// holds both transitions' effects.
+	Start *Event `cbor:"10,keyasint,omitempty"`
 }
 
 // Event is an event as the journal keeps it.
 type Event struct {
-	// Kind is "start", "resume", "callback" or "cancel".
+	// Kind is "start", "resume", "callback", "signal" (a custom event
+	// sent by name, answered at once or buffered) or "cancel".
 	Kind string `cbor:"1,keyasint"`
-	// Name is the event answered by a callback (the On name; empty for
-	// an activity result, whose Call is Path).
+	// Name is the event answered by a callback or sent by a signal (the
+	// On name; empty for an activity result, whose Call is Path).
 	Name string `cbor:"2,keyasint,omitempty"`
 	// Trigger is what the callback was: "timer", "custom" or "activity".
 	Trigger string `cbor:"3,keyasint,omitempty"`
@@ -113,7 +118,11 @@ func Decode(b []byte) (Entry, error) {
 // String says in plain words what the entry records, on one line.
 func (e Entry) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "#%d %s %s", e.Seq, e.Time().Format(time.RFC3339Nano), e.Event.describe())
+	fmt.Fprintf(&b, "#%d %s ", e.Seq, e.Time().Format(time.RFC3339Nano))
+	if e.Start != nil {
+		fmt.Fprintf(&b, "%s, and in the same commit ", e.Start.describe())
+	}
+	b.WriteString(e.Event.describe())
 	if len(e.Migrated) > 0 {
 		fmt.Fprintf(&b, " (migrated from version %v to %d)", e.Migrated, e.Version)
 	}
@@ -166,6 +175,8 @@ func (ev Event) describe() string {
 		if ev.Path != "" {
 			fmt.Fprintf(&b, " at %s", ev.Path)
 		}
+	case "signal":
+		fmt.Fprintf(&b, "event %q sent", ev.Name)
 	case "start":
 		b.WriteString("started")
 	case "resume":

@@ -134,6 +134,9 @@ func TestEncodeMatchesCodec(t *testing.T) {
 		if len(e.Migrated) == 0 {
 			e.Migrated = nil
 		}
+		if rapid.Bool().Draw(rt, "with start") {
+			e.Start = &journal.Event{Kind: str.Draw(rt, "skind"), Payload: bs.Draw(rt, "spayload"), Redacted: rapid.Bool().Draw(rt, "sred")}
+		}
 		got, err := journal.Encode(e)
 		if err != nil {
 			rt.Fatal(err)
@@ -176,6 +179,9 @@ func TestTransitionEncoding(t *testing.T) {
 		}
 		if rapid.Bool().Draw(rt, "migrated") {
 			tr.Migrated = []int{1, 2}
+		}
+		if rapid.Bool().Draw(rt, "with start") {
+			tr.Start = &journal.Event{Kind: "start", Payload: []byte{0xa0}, Size: 1}
 		}
 		want, err := journal.Encode(tr.Entry())
 		if err != nil {

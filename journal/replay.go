@@ -75,12 +75,29 @@ func Replay(def *dsl.Definition, id string, base []byte, entries []Entry) (int, 
 			return 0, nil, fmt.Errorf("journal: replay %q: snapshot: %w", id, err)
 		}
 		state = rec.State
-	case entries[0].Seq != 1:
+	case entries[0].Seq != 1 && entries[0].Start == nil:
 		return 0, nil, fmt.Errorf("journal: replay %q: %w: the first entry kept is #%d, with no snapshot", id, ErrNoJournal, entries[0].Seq)
 	}
 	for i, en := range entries {
 		if i > 0 && en.Seq != entries[i-1].Seq+1 {
 			return i, nil, fmt.Errorf("journal: replay %q: entry #%d follows #%d", id, en.Seq, entries[i-1].Seq)
+		}
+		var started []interp.Effect // a signal-with-start's start effects
+		if en.Start != nil {
+			if len(base) > 0 || i > 0 {
+				return i, nil, fmt.Errorf("journal: replay %q: entry #%d starts the instance, but it has started", id, en.Seq)
+			}
+			st := Entry{Seq: 1, At: en.At, Event: *en.Start}
+			sev, div := replayEvent(meta, id, st)
+			if div != nil {
+				div.Seq = en.Seq
+				return i, div, nil
+			}
+			res, err := interp.Apply(def, sev.Payload, meta, interp.Event{Kind: interp.Start, Time: sev.Time, Instance: id})
+			if err != nil {
+				return i, &Divergence{Seq: en.Seq, Reason: "rejected", Err: err}, nil
+			}
+			state, meta, started = res.State, res.Meta, res.Effects
 		}
 		ev, div := replayEvent(meta, id, en)
 		if div != nil {
@@ -98,7 +115,7 @@ func Replay(def *dsl.Definition, id string, base []byte, entries []Entry) (int, 
 			}
 			return i, &Divergence{Seq: en.Seq, Reason: reason, Err: err}, nil
 		}
-		if rec, got := effectKeys(en.Effects), replayedKeys(res.Effects); !slices.Equal(rec, got) {
+		if rec, got := effectKeys(en.Effects), replayedKeys(append(started, res.Effects...)); !slices.Equal(rec, got) {
 			return i, &Divergence{Seq: en.Seq, Reason: "effects differ", Recorded: rec, Replayed: got}, nil
 		}
 		if en.Status != "" && res.Meta.Status.String() != en.Status {
@@ -122,6 +139,8 @@ func replayEvent(meta interp.Meta, id string, en Entry) (interp.Event, *Divergen
 		ev.Kind = interp.Resume
 	case "cancel":
 		ev.Kind = interp.Cancel
+	case "signal":
+		ev.Kind, ev.Name, ev.Payload = interp.Signal, en.Event.Name, en.Event.Payload
 	case "callback":
 		ev.Kind, ev.Payload = interp.Callback, en.Event.Payload
 		cb := waitingFor(meta, en.Event)

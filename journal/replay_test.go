@@ -3,6 +3,7 @@ package journal_test
 import (
 	"context"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -137,5 +138,49 @@ func TestReplayStopsAtUnkeptPayload(t *testing.T) {
 	}
 	if _, _, err := journal.ReplayStored(context.Background(), memory.New(), orderV1, "o"); !errors.Is(err, journal.ErrNoJournal) {
 		t.Fatalf("no journal: %v", err)
+	}
+}
+
+// Events sent before their wait opens (buffered) and a signal-with-start
+// are journaled and replay alike.
+func TestReplayBufferedAndSignalWithStart(t *testing.T) {
+	ctx := context.Background()
+	type Gate struct{ Opened, Paid int }
+	gate := dsl.MustCompile[Gate]("gate", dsl.S(
+		dsl.Wait("open", dsl.On("open", dsl.Signal(func(s *Gate, n int) (int, error) { s.Opened = n; return n, nil }))),
+		dsl.Wait("pay", dsl.On("pay", dsl.Signal(func(s *Gate, n int) (int, error) { s.Paid = n; return n, nil })))))
+	store := memory.New()
+	e, err := engine.New(store, engine.WithJournal("", journal.Policy{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Register(gate); err != nil {
+		t.Fatal(err)
+	}
+	// "pay" arrives first: buffered until its wait opens.
+	if err := e.SignalWithStart(ctx, gate, "g", Gate{}, "pay", 5); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Send(ctx, "g", "open", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	entries, base, err := journal.ReadAll(ctx, store, "g")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) != 2 || entries[0].Seq != 2 || entries[0].Start == nil || entries[0].Event.Kind != "signal" || entries[0].Event.Name != "pay" || base != nil {
+		t.Fatalf("journal %v", entries)
+	}
+	if s := entries[0].String(); !strings.Contains(s, `started with`) || !strings.Contains(s, `event "pay" sent`) {
+		t.Fatalf("entry text %q", s)
+	}
+	n, div, err := journal.ReplayStored(ctx, store, gate, "g")
+	if err != nil || div != nil || n != 2 {
+		t.Fatalf("replayed %d, divergence %v, error %v", n, div, err)
+	}
+	// A version that no longer waits for "pay" handles the buffered event otherwise.
+	noPay := dsl.MustCompile[Gate]("gate", dsl.Wait("open", dsl.On("open", dsl.Signal(func(s *Gate, n int) (int, error) { s.Opened = n; return n, nil }))), dsl.Version(2))
+	if _, div, err := journal.ReplayStored(ctx, store, noPay, "g"); err != nil || div == nil {
+		t.Fatalf("v2 without pay: divergence %v, error %v", div, err)
 	}
 }

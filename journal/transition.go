@@ -22,11 +22,12 @@ type Transition struct {
 	StateSize int
 	Status    string
 	Migrated  []int
+	Start     *Event // see Entry.Start
 }
 
 // Entry makes the entry of t.
 func (t Transition) Entry() Entry {
-	e := Entry{Seq: t.Seq, At: t.At, Version: t.Version, Event: t.Event, StateSize: t.StateSize, Status: t.Status, Migrated: t.Migrated}
+	e := Entry{Seq: t.Seq, At: t.At, Version: t.Version, Event: t.Event, StateSize: t.StateSize, Status: t.Status, Migrated: t.Migrated, Start: t.Start}
 	for _, ef := range t.Effects {
 		e.Effects = append(e.Effects, Effect{ID: ef.ID.String(), Kind: ef.Kind.String(), Thread: ef.Thread, Path: ef.Path,
 			Event: ef.Event, Callback: ef.Callback, Error: ef.Error})
@@ -40,7 +41,7 @@ func (t Transition) Append(b []byte) []byte {
 	n := 3 // Seq, At, Event
 	nm := 0
 	moves(t.Before, t.After, func(Move) { nm++ })
-	for _, ok := range []bool{t.Version != 0, len(t.Effects) > 0, nm > 0, t.StateSize != 0, t.Status != "", len(t.Migrated) > 0} {
+	for _, ok := range []bool{t.Version != 0, len(t.Effects) > 0, nm > 0, t.StateSize != 0, t.Status != "", len(t.Migrated) > 0, t.Start != nil} {
 		if ok {
 			n++
 		}
@@ -73,6 +74,9 @@ func (t Transition) Append(b []byte) []byte {
 		for _, v := range t.Migrated {
 			b = integer(b, int64(v))
 		}
+	}
+	if t.Start != nil {
+		b = appendEvent(head(b, 0, 10), *t.Start)
 	}
 	return b
 }

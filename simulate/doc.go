@@ -73,6 +73,10 @@
 //     it runs [dsl.Call] attempts, each drawn to succeed (the activity
 //     function runs on its input snapshot, or [Options.Activities] stands
 //     in), fail or time out (timers and clock jumps let attempts succeed);
+//   - early send: send a custom event the definition takes somewhere but no
+//     thread waits for yet (an interp.Signal event, as engine.Send makes
+//     one): it waits in the instance's inbox until a wait that takes it
+//     opens (see interp.Buffered; [Options.NoEarlySends] turns it off);
 //   - stale callback: deliver a callback whose wait was resolved by another
 //     event; unknown callback: one never issued;
 //   - duplicate callback: deliver an accepted callback again;

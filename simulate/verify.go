@@ -44,6 +44,10 @@ type InstanceReport struct {
 	Path     string   `json:"path,omitempty"`   // where, when known
 	Detail   string   `json:"detail,omitempty"` // the error, or the simulation's report
 	Migrated []uint32 `json:"migrated,omitempty"`
+	// Dropped names the buffered events (interp.Buffered) the upgrade
+	// drops because no wait of the new version takes their name, in inbox
+	// order. The instance is still OK: the drop is what the deploy does.
+	Dropped []string `json:"dropped,omitempty"`
 }
 
 // VerifySummary counts the reports.
@@ -157,6 +161,11 @@ func verifyOne(si storage.Instance, def *dsl.Definition, cfg *config, opts Verif
 		return rep
 	default:
 		rep.Migrated = res.Meta.Migrated[len(meta.Migrated):]
+		for _, e := range res.Effects {
+			if e.Kind == interp.Dropped {
+				rep.Dropped = append(rep.Dropped, e.Event)
+			}
+		}
 	}
 	if opts.Schedules > 0 && !meta.Status.Finished() {
 		h := fnv.New64a()

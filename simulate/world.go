@@ -13,6 +13,7 @@ import (
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/internal/ast"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 	"github.com/weftflow/weft/storage/memory"
@@ -107,8 +108,12 @@ type world struct {
 	reached      map[string]int
 	pendingCache pendingCache
 	journalLog   []journalWant // the committed transitions, for InvJournal
-	failure      *Violation
-	replayHint   string // how to replay a failure, when not from a rapid test
+	ons          struct {      // customOns' list for def
+		def  *dsl.Definition
+		list []*ast.Node
+	}
+	failure    *Violation
+	replayHint string // how to replay a failure, when not from a rapid test
 }
 
 type delivered struct {

@@ -162,7 +162,16 @@ type Tree struct {
 	Decode     func(b []byte) (any, error) // CBOR -> new *S
 	// Setups reports whether any wait has a custom event with a setup (and
 	// so a teardown): hosts order an instance's end after those.
-	Setups bool
+	Setups  bool
+	Queries map[string]*Query // named read-only projections of the state (dsl.Query)
+}
+
+// Query is a named, read-only projection of the state: Run takes a *S and
+// returns the result (of type Result).
+type Query struct {
+	Name   string
+	Result reflect.Type
+	Run    func(s any) any
 }
 
 // Migration upgrades instances written by definition version From (or an
