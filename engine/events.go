@@ -188,7 +188,7 @@ func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply 
 	var callback uint64
 	res, err := e.transition(ctx, id, eventFor{key: key, build: func(m *interp.Meta) (interp.Event, error) {
 		if m.Status.Finished() {
-			return interp.Event{}, fmt.Errorf("engine: send %q to %q: %w: it is %s", event, id, interp.ErrFinished, m.Status)
+			return interp.Event{}, fmt.Errorf("engine: send %q to %q: %w", event, id, finishedError(m))
 		}
 		callback = waiting(m, event)
 		if callback == 0 {

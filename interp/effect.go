@@ -23,10 +23,11 @@ const (
 	Completed                            // the instance completed (Data: output)
 	Failed                               // the instance failed (Error)
 	Canceled                             // the instance was canceled and cleaned up
+	Terminated                           // the instance was terminated (Error: the reason)
 )
 
 var effectNames = [...]string{"", "setup", "teardown", "start-timer", "cancel-timer", "run-activity",
-	"cancel-activity", "resume-at", "reply", "completed", "failed", "canceled"}
+	"cancel-activity", "resume-at", "reply", "completed", "failed", "canceled", "terminated"}
 
 // String names the effect kind, as in the effect catalogue.
 func (k EffectKind) String() string {

@@ -18,9 +18,14 @@ const (
 	Callback
 	// Cancel tears down every pending wait and runs the cleanup section.
 	Cancel
+	// Terminate ends the instance at once, whatever its position: it runs
+	// no workflow code (not even the cleanup section), tears down every
+	// pending wait from the meta alone (so it works where a position no
+	// longer resolves), and records Reason and By (see [Termination]).
+	Terminate
 )
 
-var eventNames = [...]string{"", "start", "resume", "callback", "cancel"}
+var eventNames = [...]string{"", "start", "resume", "callback", "cancel", "terminate"}
 
 // String names the event kind.
 func (k EventKind) String() string {
@@ -39,4 +44,6 @@ type Event struct {
 	Callback uint64 // Callback: the pending callback answered
 	Payload  []byte // Callback: CBOR of a custom event's payload or an activity's result
 	Error    string // Callback for an activity: non-empty when the attempt failed
+	Reason   string // Terminate: why the instance is ended
+	By       string // Terminate: who ended it
 }

@@ -24,6 +24,9 @@ type Meta struct {
 	Version      uint32   `cbor:"11,keyasint,omitempty"` // the definition version that last wrote it (0 means 1)
 	Migrated     []uint32 `cbor:"12,keyasint,omitempty"` // the From of every migration applied to it, in order
 	Yielded      string   `cbor:"13,keyasint,omitempty"` // the thread that ran out of budget last; the next Resume runs the others first
+	// Terminated says who ended the instance and why, when it was
+	// terminated (key 16: keys 14 and 15 are left to other additions).
+	Terminated *Termination `cbor:"16,keyasint,omitempty"`
 }
 
 // recentCallbacks bounds Meta.Recent: a re-delivery of one of the last
@@ -41,9 +44,10 @@ const (
 	StatusFailed                  // a Fail ran, or a step or call ran out of attempts
 	StatusCanceling               // a cancel event arrived; the cleanup section runs
 	StatusCanceled                // canceled, cleanup (if any) ended
+	StatusTerminated              // ended by a Terminate event; no workflow code ran for it
 )
 
-var statusNames = [...]string{"running", "completed", "failed", "canceling", "canceled"}
+var statusNames = [...]string{"running", "completed", "failed", "canceling", "canceled", "terminated"}
 
 // String names the status ("running", "completed", ...).
 func (s Status) String() string {
@@ -55,7 +59,7 @@ func (s Status) String() string {
 
 // Finished reports whether the instance accepts no more events.
 func (s Status) Finished() bool {
-	return s == StatusCompleted || s == StatusFailed || s == StatusCanceled
+	return s == StatusCompleted || s == StatusFailed || s == StatusCanceled || s == StatusTerminated
 }
 
 // DueTime returns Due as a time; the zero time when nothing is due.

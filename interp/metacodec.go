@@ -32,6 +32,7 @@ func EncodeMeta(m Meta) []byte {
 	count(m.Version != 0)
 	count(len(m.Migrated) > 0)
 	count(m.Yielded != "")
+	count(m.Terminated != nil)
 	b = head(b, 5, uint64(n))
 	if m.Instance != "" {
 		b = text(head(b, 0, 1), m.Instance)
@@ -97,6 +98,9 @@ func EncodeMeta(m Meta) []byte {
 	}
 	if m.Yielded != "" {
 		b = text(head(b, 0, 13), m.Yielded)
+	}
+	if m.Terminated != nil {
+		b = encodeTermination(head(b, 0, 16), m.Terminated)
 	}
 	return b
 }
