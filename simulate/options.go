@@ -42,6 +42,10 @@ type Options[S any] struct {
 
 	// NoCrashes, NoDuplicates and NoCancel turn those actions off.
 	NoCrashes, NoDuplicates, NoCancel bool
+	// NoTerminate turns off the terminate action (an engine.Terminate:
+	// the instance ends at once, running no workflow code, its open setups
+	// torn down).
+	NoTerminate bool
 	// LivenessSteps bounds the liveness phase (default 200 deliveries).
 	LivenessSteps int
 
@@ -78,6 +82,7 @@ type config struct {
 	resting                           []string
 	upgrade                           *dsl.Definition
 	noCrashes, noDuplicates, noCancel bool
+	noTerminate                       bool
 	liveness                          int
 	hosts                             int
 	actions                           map[string]func(*rapid.T, *Sim)
@@ -87,7 +92,7 @@ type config struct {
 
 func (o Options[S]) config() *config {
 	c := &config{payloads: o.Payloads, activities: o.Activities, resting: o.Resting, upgrade: o.Upgrade, noCrashes: o.NoCrashes,
-		noDuplicates: o.NoDuplicates, noCancel: o.NoCancel, liveness: o.LivenessSteps, actions: o.Actions,
+		noDuplicates: o.NoDuplicates, noCancel: o.NoCancel, noTerminate: o.NoTerminate, liveness: o.LivenessSteps, actions: o.Actions,
 		store: o.Store, host: o.Host}
 	if c.liveness <= 0 {
 		c.liveness = 200
