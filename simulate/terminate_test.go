@@ -17,7 +17,7 @@ type approvalReq struct {
 type askManager struct{}
 
 func (askManager) Handle(s *approvalReq, a string) (string, error) { s.Answer = a; return "ok", nil }
-func (askManager) Setup(s *approvalReq) any                       { return s.N }
+func (askManager) Setup(s *approvalReq) any                        { return s.N }
 
 // A workflow with a setup, a timer and an activity pending at once: the
 // simulator's terminate action ends it wherever it is (checked by the
