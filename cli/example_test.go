@@ -47,6 +47,7 @@ func ExampleProgram() {
 	//   paths      list the positions of the pizza workflow
 	//   plan       show what the new definition would do with an event, next to what today's does
 	//   requeue    put dead-lettered effects back into the outbox, to be tried again
+	//   terminate  end an instance at once, running no workflow code
 	//   verify     check every stored instance against the new definitions before deploying them
 	//   vet        report nondeterminism in workflow code: clock, randomness, map order, goroutines, globals, I/O
 	//   help       show this help, or a command's
