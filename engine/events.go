@@ -28,7 +28,15 @@ import (
 // whether the instance was created, the error is an *[OutcomeUnknownError]
 // matching [ErrOutcomeUnknown]: Start again with the same id, and
 // [ErrExists] then means it was.
-func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, input any) (err error) {
+//
+// By default an id that is taken is refused, however long ago its
+// instance finished; [WithIDReuse] allows a new run after a finished one,
+// or ends a running one first.
+func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, input any, opts ...StartOption) (err error) {
+	so, err := startOpts(opts)
+	if err != nil {
+		return err
+	}
 	if err := e.registered(def); err != nil {
 		return err
 	}
@@ -71,6 +79,10 @@ func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, inpu
 		e.unclaim(hot)
 		hot = nil
 		if errors.Is(err, storage.ErrExists) {
+			if so.reuse != IDReuseRefuse {
+				op = "reuse"
+				return e.reuseID(ctx, def, id, state, so.reuse)
+			}
 			return fmt.Errorf("%w: %w", ErrExists, err)
 		}
 		return outcomeUnknown(fmt.Errorf("engine: start %q: %w", id, err), OutcomeUnknownError{Op: "start", Instance: id})

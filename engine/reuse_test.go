@@ -1,0 +1,210 @@
+package engine_test
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/interp"
+	"github.com/weftflow/weft/storage"
+)
+
+// The default refuses a taken ID, even long after its instance finished.
+func TestIDReuseRefuse(t *testing.T) {
+	v := newEnv(t, []*dsl.Definition{approvalWF})
+	v.start(approvalWF, "a", Approval{User: "ada"})
+	if err := v.e.Send(v.ctx, "a", "decide", Decision{Approve: true}, nil); err != nil {
+		t.Fatal(err)
+	}
+	v.wantStatus("a", interp.StatusCompleted)
+	v.clock.Advance(365 * 24 * time.Hour)
+	for _, opts := range [][]engine.StartOption{nil, {engine.WithIDReuse(engine.IDReuseRefuse)}} {
+		wantErr(t, v.e.Start(v.ctx, approvalWF, "a", Approval{User: "bo"}, opts...), engine.ErrExists, storage.ErrExists)
+	}
+	wantErr(t, v.e.Start(v.ctx, approvalWF, "a", Approval{}, engine.WithIDReuse(engine.IDReusePolicy(9))), engine.ErrInvalidOption)
+	if got := v.get("a"); got.Version != 2 {
+		t.Errorf("version %d after refused starts, want 2", got.Version)
+	}
+}
+
+// IDReuseAfterFinished replaces a finished instance with a new run (its
+// numbering continued), and refuses while one runs.
+func TestIDReuseAfterFinished(t *testing.T) {
+	for name, open := range terminateStores(t) {
+		t.Run(name, func(t *testing.T) {
+			l := &endLog{}
+			clock := engine.NewFakeClock(t0)
+			e := newEngine(t, open(), engine.WithClock(clock), engine.WithFinish(l.finish))
+			if err := e.Register(requestWF); err != nil {
+				t.Fatal(err)
+			}
+			e.Handle("ask-manager", l)
+			ctx := t.Context()
+			reuse := engine.WithIDReuse(engine.IDReuseAfterFinished)
+			// An ID never used is simply created.
+			if err := e.Start(ctx, requestWF, "r", Request{User: "ada"}, reuse); err != nil {
+				t.Fatal(err)
+			}
+			wantErr(t, e.Start(ctx, requestWF, "r", Request{User: "bo"}, reuse), engine.ErrExists)
+			if err := e.Send(ctx, "r", "answer", "yes", nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Drain(ctx); err != nil {
+				t.Fatal(err)
+			}
+			first, err := e.Get(ctx, "r")
+			if err != nil || first.Meta.Status != interp.StatusCompleted {
+				t.Fatalf("first run: %v %v", first.Meta.Status, err)
+			}
+			clock.Advance(time.Hour)
+			if err := e.Start(ctx, requestWF, "r", Request{User: "bo"}, reuse); err != nil {
+				t.Fatalf("start after the first run finished: %v", err)
+			}
+			second, err := e.Get(ctx, "r")
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := engine.Query[Request](ctx, e, "r")
+			if err != nil || s.User != "bo" || s.Answer != "" {
+				t.Errorf("second run's state %+v, %v: want the new input", s, err)
+			}
+			if second.Meta.Status != interp.StatusRunning || second.Meta.Output != nil || second.Version != first.Version+1 ||
+				second.Meta.Started != t0.Add(time.Hour).UnixNano() {
+				t.Errorf("second run %+v (version %d), want a fresh running one over version %d", second.Meta, second.Version, first.Version)
+			}
+			if second.Meta.Seq != first.Meta.Seq+1 || pending(t, second, "answer").Callback <= first.Meta.NextCallback {
+				t.Errorf("second run seq %d, callback %d: the first run's numbering (seq %d, callbacks to %d) is not continued",
+					second.Meta.Seq, pending(t, second, "answer").Callback, first.Meta.Seq, first.Meta.NextCallback)
+			}
+			if err := e.Send(ctx, "r", "answer", "no", nil); err != nil {
+				t.Fatal(err)
+			}
+			if err := e.Drain(ctx); err != nil {
+				t.Fatal(err)
+			}
+			want := "setup r cb1\nteardown r cb1\ncompleted r \"\"\nsetup r cb3\nteardown r cb3\ncompleted r \"\""
+			if diff := cmp.Diff(want, l.String()); diff != "" {
+				t.Errorf("effects of both runs (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// IDReuseTerminateRunning terminates the running instance and starts the
+// new run in one commit: the old run's setup is torn down once, its end is
+// "terminated", and the new run goes on.
+func TestIDReuseTerminateRunning(t *testing.T) {
+	l := &endLog{}
+	v := newEnv(t, []*dsl.Definition{requestWF}, engine.WithFinish(l.finish))
+	v.e.Handle("ask-manager", l)
+	v.start(requestWF, "r", Request{User: "ada"})
+	v.drain()
+	before := v.get("r")
+	v.clock.Advance(time.Minute)
+	if err := v.e.Start(v.ctx, requestWF, "r", Request{User: "bo"}, engine.WithIDReuse(engine.IDReuseTerminateRunning)); err != nil {
+		t.Fatalf("start over a running instance: %v", err)
+	}
+	inst := v.get("r")
+	if inst.Version != before.Version+1 || inst.Meta.Status != interp.StatusRunning || inst.Meta.Seq != before.Meta.Seq+2 {
+		t.Errorf("after the start: version %d, %s, seq %d; want one commit over version %d, running, seq %d",
+			inst.Version, inst.Meta.Status, inst.Meta.Seq, before.Version, before.Meta.Seq+2)
+	}
+	v.drain()
+	// The old run's effects in their order; the new run's setup (its own
+	// wait) is not ordered after the old run's end.
+	got := strings.Split(l.String(), "\n")
+	newSetup := slices.Index(got, "setup r cb3")
+	old := slices.Delete(slices.Clone(got), newSetup, newSetup+1)
+	want := []string{"setup r cb1", "teardown r cb1", fmt.Sprintf("terminated r %q", engine.ReuseTerminateReason)}
+	if diff := cmp.Diff(want, old); newSetup < 0 || diff != "" {
+		t.Errorf("effects %q: the new run's setup, and the old run's (-want +got):\n%s", got, diff)
+	}
+	// A finished one is replaced as with IDReuseAfterFinished.
+	if err := v.e.Terminate(v.ctx, "r", "done"); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.e.Start(v.ctx, requestWF, "r", Request{User: "cy"}, engine.WithIDReuse(engine.IDReuseTerminateRunning)); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := engine.Query[Request](v.ctx, v.e, "r"); err != nil || s.User != "cy" {
+		t.Errorf("third run: %+v, %v", s, err)
+	}
+}
+
+// A running instance whose position is lost after a deploy is replaced by
+// IDReuseTerminateRunning too.
+func TestIDReuseTerminateRunningLostPosition(t *testing.T) {
+	v := newEnv(t, []*dsl.Definition{approvalWF})
+	v.start(approvalWF, "a", Approval{User: "ada"})
+	renamed := dsl.MustCompile[Approval]("approval", dsl.Wait("decision v2",
+		dsl.On("decide", dsl.Signal(decide), dsl.Return("decided"))))
+	e := v.engine([]*dsl.Definition{renamed})
+	wantErr(t, e.Send(v.ctx, "a", "decide", Decision{Approve: true}, nil), interp.ErrPositionLost)
+	if err := e.Start(v.ctx, renamed, "a", Approval{User: "bo"}, engine.WithIDReuse(engine.IDReuseTerminateRunning)); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Send(v.ctx, "a", "decide", Decision{Approve: true}, nil); err != nil {
+		t.Fatalf("send to the new run: %v", err)
+	}
+}
+
+// Two processes start the same finished ID at once with
+// IDReuseAfterFinished: the compare-and-set lets exactly one win, the
+// other gets ErrExists, and the record is the winner's.
+func TestIDReuseAfterFinishedRace(t *testing.T) {
+	clock := engine.NewFakeClock(t0)
+	log := newEffectLog()
+	hosts, _ := newHosts(t, 2, clock, log)
+	ctx := t.Context()
+	for round := range 20 {
+		id := fmt.Sprintf("r%02d", round)
+		if err := hosts[0].e.Start(ctx, requestWF, id, Request{User: "first"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := hosts[0].e.Terminate(ctx, id, "make room"); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, h := range hosts {
+			wg.Go(func() {
+				errs[i] = h.e.Start(ctx, requestWF, id, Request{User: fmt.Sprint("host-", i)}, engine.WithIDReuse(engine.IDReuseAfterFinished))
+			})
+		}
+		wg.Wait()
+		var won []int
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				won = append(won, i)
+			case !errors.Is(err, engine.ErrExists):
+				t.Fatalf("round %d, host %d: %v, want nil or ErrExists", round, i, err)
+			}
+		}
+		if len(won) != 1 {
+			t.Fatalf("round %d: %d starts won (%v), want exactly one", round, len(won), errs)
+		}
+		s, err := engine.Query[Request](ctx, hosts[1-won[0]].e, id)
+		if err != nil || s.User != fmt.Sprint("host-", won[0]) {
+			t.Fatalf("round %d: state %+v, %v; want the winner's (host %d)", round, s, err, won[0])
+		}
+	}
+	runDueAll(t, hosts)
+	for round := range 20 {
+		id := fmt.Sprintf("r%02d", round)
+		// The first run's setup torn down once and ended, then the
+		// winner's set up once (its own wait, so not ordered after them).
+		got := log.of(id)
+		first := slices.DeleteFunc(slices.Clone(got), func(k string) bool { return k == "setup" })
+		if slices.Sort(got); !slices.Equal(got, []string{"finish", "setup", "setup", "teardown"}) || !slices.Equal(first, []string{"teardown", "finish"}) {
+			t.Errorf("%s: effects %q", id, log.of(id))
+		}
+	}
+}
