@@ -437,4 +437,3 @@ func wantErr(t *testing.T, err, target error) {
 		t.Errorf("error %v, want %v", err, target)
 	}
 }
-

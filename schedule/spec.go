@@ -98,7 +98,7 @@ type stored struct {
 	Every    time.Duration `cbor:",omitempty"`
 	TimeZone string        `cbor:",omitempty"`
 	Workflow string
-	Input    []byte `cbor:",omitempty"`
+	Input    []byte        `cbor:",omitempty"`
 	Overlap  OverlapPolicy `cbor:",omitempty"`
 	CatchUp  time.Duration `cbor:",omitempty"`
 }
