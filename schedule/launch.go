@@ -144,6 +144,7 @@ func (sc *Scheduler) launch(ctx context.Context, r launchRequest) (Launched, err
 	}
 	if !r.Paused && (out.Next.IsZero() || scheduled) {
 		out.Next = tm.next(now)
+		out.Exhausted = out.Next.IsZero()
 	}
 	if r.Paused {
 		out.Next = time.Time{}

@@ -311,6 +311,7 @@ func TestInvalidSpecs(t *testing.T) {
 		{Name: "x", Every: time.Millisecond, Workflow: quick},
 		{Name: "x", Cron: "61 * * * *", Workflow: quick},
 		{Name: "x", Cron: "@every 1h", Workflow: quick},
+		{Name: "x", Cron: "0 0 30 2 *", Workflow: quick},
 		{Name: "x", Cron: "@daily", TimeZone: "Mars/Olympus", Workflow: quick},
 		{Name: "x", Every: time.Hour},
 		{Name: "x", Every: time.Hour, Workflow: other},

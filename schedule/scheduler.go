@@ -83,7 +83,7 @@ func InstanceID(name string) string { return instancePrefix + name }
 // Errors: a *[SpecError] ([ErrInvalidSpec]) for a spec that cannot be
 // used, [ErrExists] when a schedule has the name, and the engine's errors.
 func (s *Scheduler) Create(ctx context.Context, spec Spec) error {
-	st, err := spec.check(s.defs)
+	st, err := spec.check(s.defs, s.clock.Now())
 	if err != nil {
 		return err
 	}
@@ -118,7 +118,7 @@ func (s *Scheduler) Trigger(ctx context.Context, name string) error {
 // Update replaces the schedule's spec (spec.Name names it; Paused is
 // ignored: use Pause and Resume). Its next fire is computed anew from now.
 func (s *Scheduler) Update(ctx context.Context, spec Spec) error {
-	st, err := spec.check(s.defs)
+	st, err := spec.check(s.defs, s.clock.Now())
 	if err != nil {
 		return err
 	}

@@ -116,7 +116,7 @@ var parser = cron.NewParser(cron.Minute | cron.Hour | cron.Dom | cron.Month | cr
 
 // check validates s against the definitions the scheduler knows and
 // returns its stored form.
-func (s Spec) check(defs map[string]*dsl.Definition) (stored, error) {
+func (s Spec) check(defs map[string]*dsl.Definition, now time.Time) (stored, error) {
 	bad := func(field, format string, args ...any) (stored, error) {
 		return stored{}, &SpecError{Name: s.Name, Field: field, Reason: fmt.Sprintf(format, args...)}
 	}
@@ -140,8 +140,12 @@ func (s Spec) check(defs map[string]*dsl.Definition) (stored, error) {
 	}
 	st := stored{Name: s.Name, Cron: s.Cron, Every: s.Every, TimeZone: s.TimeZone, Workflow: s.Workflow.Name(),
 		Overlap: s.Overlap, CatchUp: s.CatchUp}
-	if _, err := st.timing(); err != nil {
+	tm, err := st.timing()
+	if err != nil {
 		return bad("Cron", "%v", err)
+	}
+	if tm.next(now).IsZero() {
+		return bad("Cron", "%q never fires", s.Cron)
 	}
 	if s.Input != nil {
 		t, want := reflect.TypeOf(s.Input), s.Workflow.StateType()

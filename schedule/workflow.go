@@ -29,6 +29,9 @@ type State struct {
 	Started  int       // runs started
 	Skipped  int       // fires skipped by the overlap policy
 	Missed   int       // fires older than the catch-up window (counted up to maxExpand per launch)
+	// Exhausted: the timing has no fire after the last launch (a cron
+	// spec past its last match); Update or Resume look again.
+	Exhausted bool `cbor:",omitempty"`
 }
 
 // Fire is one firing of a schedule: its time, and whether it was a
@@ -76,6 +79,8 @@ type Launched struct {
 	Started  []string `cbor:",omitempty"`
 	Skipped  int      `cbor:",omitempty"`
 	Missed   int      `cbor:",omitempty"`
+	// Exhausted: no fire time follows now.
+	Exhausted bool `cbor:",omitempty"`
 }
 
 // launchRequest is the setup data of the launcher's wait: what the
@@ -88,11 +93,13 @@ type launchRequest struct {
 	LastRun  string `cbor:",omitempty"`
 	Buffered *Fire  `cbor:",omitempty"`
 	Recheck  time.Time
+	// Exhausted: an earlier launch found no next fire time.
+	Exhausted bool `cbor:",omitempty"`
 }
 
 // work reports whether the launcher has something to do for r.
 func (r launchRequest) work() bool {
-	return len(r.Pending) > 0 || (!r.Paused && r.Next.IsZero()) || (r.Buffered != nil && r.Recheck.IsZero())
+	return len(r.Pending) > 0 || (!r.Paused && r.Next.IsZero() && !r.Exhausted) || (r.Buffered != nil && r.Recheck.IsZero())
 }
 
 // launcher is the custom event of the launcher's wait: its setup asks the
@@ -103,7 +110,7 @@ type launcher struct{}
 // Setup is the request: the state as the launcher needs it.
 func (launcher) Setup(s *State) any {
 	return launchRequest{Spec: s.Spec, Next: s.Next, Paused: s.Paused, Pending: s.Pending, LastRun: s.LastRun,
-		Buffered: s.Buffered, Recheck: s.Recheck}
+		Buffered: s.Buffered, Recheck: s.Recheck, Exhausted: s.Exhausted}
 }
 
 // Handle applies the launcher's answer. The state is the one the request
@@ -111,7 +118,7 @@ func (launcher) Setup(s *State) any {
 // refused as stale (the next wait asks again).
 func (launcher) Handle(s *State, l Launched) (bool, error) {
 	s.Pending = nil
-	s.Next, s.LastRun, s.Buffered, s.Recheck = l.Next, l.LastRun, l.Buffered, l.Recheck
+	s.Next, s.LastRun, s.Buffered, s.Recheck, s.Exhausted = l.Next, l.LastRun, l.Buffered, l.Recheck, l.Exhausted
 	s.Started += len(l.Started)
 	s.Skipped += l.Skipped
 	s.Missed += l.Missed
@@ -142,7 +149,7 @@ func pause(s *State, _ pauseEvent) (bool, error) {
 // resume clears Next: the launcher computes the first fire after the
 // resume, so fires missed while paused are not caught up.
 func resume(s *State, _ resumeEvent) (bool, error) {
-	s.Paused, s.Next = false, time.Time{}
+	s.Paused, s.Next, s.Exhausted = false, time.Time{}, false
 	return true, nil
 }
 
@@ -152,7 +159,7 @@ func trigger(s *State, t triggerEvent) (bool, error) {
 }
 
 func update(s *State, u updateEvent) (bool, error) {
-	s.Spec, s.Next = u.Spec, time.Time{}
+	s.Spec, s.Next, s.Exhausted = u.Spec, time.Time{}, false
 	return true, nil
 }
 
