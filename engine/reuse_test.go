@@ -1,19 +1,24 @@
 package engine_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/internal/pgtest"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
+	"github.com/weftflow/weft/storage/memory"
+	"github.com/weftflow/weft/storage/postgres"
 )
 
 // The default refuses a taken ID, even long after its instance finished.
@@ -206,5 +211,118 @@ func TestIDReuseAfterFinishedRace(t *testing.T) {
 		if slices.Sort(got); !slices.Equal(got, []string{"finish", "setup", "setup", "teardown"}) || !slices.Equal(first, []string{"teardown", "finish"}) {
 			t.Errorf("%s: effects %q", id, log.of(id))
 		}
+	}
+}
+
+// The same race on PostgreSQL, two engines with their own connections to
+// one schema: the compare-and-set lets exactly one Start win.
+func TestIDReuseAfterFinishedRacePostgres(t *testing.T) {
+	schema := pgtest.Schema(t, "engine_reuse_")
+	ctx := t.Context()
+	var engines []*engine.Engine
+	for range 2 {
+		st, err := postgres.Open(ctx, pgtest.DSN(), postgres.WithSchema(schema))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		e := newEngine(t, st)
+		if err := e.Register(approvalWF); err != nil {
+			t.Fatal(err)
+		}
+		engines = append(engines, e)
+	}
+	for round := range 10 {
+		id := fmt.Sprintf("a%02d", round)
+		if err := engines[0].Start(ctx, approvalWF, id, Approval{User: "first"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := engines[0].Terminate(ctx, id, "make room"); err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, 2)
+		for i, e := range engines {
+			wg.Go(func() {
+				errs[i] = e.Start(ctx, approvalWF, id, Approval{User: fmt.Sprint("e", i)}, engine.WithIDReuse(engine.IDReuseAfterFinished))
+			})
+		}
+		wg.Wait()
+		won := -1
+		for i, err := range errs {
+			switch {
+			case err == nil && won < 0:
+				won = i
+			case err == nil:
+				t.Fatalf("round %d: both starts won", round)
+			case !errors.Is(err, engine.ErrExists):
+				t.Fatalf("round %d, engine %d: %v, want nil or ErrExists", round, i, err)
+			}
+		}
+		if won < 0 {
+			t.Fatalf("round %d: no start won: %v", round, errs)
+		}
+		if s, err := engine.Query[Approval](ctx, engines[1-won], id); err != nil || s.User != fmt.Sprint("e", won) {
+			t.Fatalf("round %d: state %+v, %v; want the winner's", round, s, err)
+		}
+	}
+}
+
+// gatedLoad is a store whose first Load of one ID, once armed, waits for
+// the gate after reading: the caller then holds a version another process
+// is about to replace.
+type gatedLoad struct {
+	storage.Store
+	id     string
+	armed  atomic.Bool
+	loaded chan struct{}
+	gate   chan struct{}
+	once   sync.Once
+}
+
+func (g *gatedLoad) Load(ctx context.Context, id string) (storage.Instance, error) {
+	si, err := g.Store.Load(ctx, id)
+	if id == g.id && g.armed.Load() {
+		g.once.Do(func() {
+			close(g.loaded)
+			<-g.gate
+		})
+	}
+	return si, err
+}
+
+// The race made certain: one Start loads the finished record, another
+// replaces it meanwhile, and the first one's compare-and-set fails: it
+// reloads, finds the new run, and gives ErrExists, changing nothing.
+func TestIDReuseAfterFinishedConflict(t *testing.T) {
+	ctx := t.Context()
+	m := memory.New()
+	g := &gatedLoad{Store: m.Share(), id: "a", loaded: make(chan struct{}), gate: make(chan struct{})}
+	slow, fast := newEngine(t, g), newEngine(t, m)
+	for _, e := range []*engine.Engine{slow, fast} {
+		if err := e.Register(approvalWF); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := fast.Start(ctx, approvalWF, "a", Approval{User: "first"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := fast.Terminate(ctx, "a", "done"); err != nil {
+		t.Fatal(err)
+	}
+	reuse := engine.WithIDReuse(engine.IDReuseAfterFinished)
+	g.armed.Store(true)
+	done := make(chan error, 1)
+	go func() { done <- slow.Start(ctx, approvalWF, "a", Approval{User: "slow"}, reuse) }()
+	<-g.loaded
+	if err := fast.Start(ctx, approvalWF, "a", Approval{User: "fast"}, reuse); err != nil {
+		t.Fatalf("the fast start: %v", err)
+	}
+	close(g.gate)
+	if err := <-done; !errors.Is(err, engine.ErrExists) {
+		t.Fatalf("the slow start: %v, want ErrExists after the conflict", err)
+	}
+	if s, err := engine.Query[Approval](ctx, fast, "a"); err != nil || s.User != "fast" {
+		t.Errorf("state %+v, %v; want the fast start's", s, err)
 	}
 }

@@ -13,10 +13,12 @@ import (
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/internal/pgtest"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 	"github.com/weftflow/weft/storage/bolt"
 	"github.com/weftflow/weft/storage/memory"
+	"github.com/weftflow/weft/storage/postgres"
 )
 
 // endLog records setups, teardowns and ends, with the kind and reason of
@@ -65,6 +67,14 @@ func terminateStores(t *testing.T) map[string]func() storage.Store {
 		"memory": func() storage.Store { return memory.New() },
 		"bolt": func() storage.Store {
 			s, err := bolt.Open(filepath.Join(t.TempDir(), "weft.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		},
+		"postgres": func() storage.Store {
+			s, err := postgres.Open(t.Context(), pgtest.DSN(), postgres.WithSchema(pgtest.Schema(t, "engine_terminate_")))
 			if err != nil {
 				t.Fatal(err)
 			}
