@@ -438,3 +438,44 @@ func wantErr(t *testing.T, err, target error) {
 		t.Errorf("error %v, want %v", err, target)
 	}
 }
+
+// Under engine.Run, the production loop, a schedule fires as the clock
+// reaches its fire times.
+func TestUnderRun(t *testing.T) {
+	v := newEnv(t, memory.New(), engine.NewFakeClock(hour0))
+	if err := v.s.Create(v.ctx, schedule.Spec{Name: "hourly", Every: time.Hour, Workflow: quick}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(v.ctx)
+	done := make(chan error, 1)
+	go func() { done <- v.e.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil && !errors.Is(err, context.Canceled) {
+			t.Errorf("Run: %v", err)
+		}
+	}()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !ok() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	next := func() time.Time {
+		info, err := v.s.Get(v.ctx, "hourly")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info.Next
+	}
+	for i := range 3 {
+		want := hour0.Add(time.Duration(i)*time.Hour + 30*time.Minute)
+		waitFor("the next fire time", func() bool { return next().Equal(want) })
+		v.clock.Set(want)
+		waitFor("the run", func() bool { return len(v.runs("hourly")) == i+1 })
+	}
+}
