@@ -39,12 +39,11 @@ type Status uint8
 
 // Statuses. Only Running and Canceling instances accept events.
 const (
-	StatusRunning    Status = iota // started, not finished (the zero value is what Start produces)
-	StatusCompleted                // a Return ran, or the main body ended
-	StatusFailed                   // a Fail ran, or a step or call ran out of attempts
-	StatusCanceling                // a cancel event arrived; the cleanup section runs
-	StatusCanceled                 // canceled, cleanup (if any) ended
-	StatusTerminated               // ended by a Terminate event; no workflow code ran for it
+	StatusRunning   Status = iota // started, not finished (the zero value is what Start produces)
+	StatusCompleted               // a Return ran, or the main body ended
+	StatusFailed                  // a Fail ran, or a step or call ran out of attempts
+	StatusCanceling               // a cancel event arrived; the cleanup section runs
+	StatusCanceled                // canceled, cleanup (if any) ended
 )
 
 var statusNames = [...]string{"running", "completed", "failed", "canceling", "canceled", "terminated"}

@@ -5,6 +5,10 @@ import (
 	"time"
 )
 
+// StatusTerminated is the status of an instance ended by a [Terminate]
+// event; no workflow code ran for it.
+const StatusTerminated = StatusCanceled + 1
+
 // Termination records who ended an instance with a [Terminate] event, why,
 // and when. It is kept in [Meta.Terminated].
 type Termination struct {
