@@ -34,7 +34,9 @@ func TestWorkflowUnderSimulation(t *testing.T) {
 				return l
 			},
 			"trigger": func(t *rapid.T) any { return triggerEvent{At: at(t, "trigger")} },
-			"update":  func(t *rapid.T) any { return updateEvent{Spec: stored{Name: "sim", Every: 30 * time.Minute, Workflow: "job"}} },
+			"update": func(t *rapid.T) any {
+				return updateEvent{Spec: stored{Name: "sim", Every: 30 * time.Minute, Workflow: "job"}}
+			},
 		},
 		Resting: []string{"fires/armed/then/armed", "fires/armed/else/idle"},
 		Invariant: func(s *State) error {
