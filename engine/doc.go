@@ -22,6 +22,11 @@
 // worker goroutines and their results come back as callbacks, and the
 // finish hook ([WithFinish]) hears of instances that ended.
 //
+// [Engine.Terminate] ends an instance at once, running no workflow code,
+// even one whose position a deploy lost; [WithIDReuse] lets Start reuse
+// the ID of a finished instance, or terminate a running one first (see
+// docs/lifecycle.md).
+//
 // # The order it keeps
 //
 // Commit before dispatch. A transition's new state, meta, due time and
