@@ -21,13 +21,15 @@ import (
 var inspectCommand = Command{
 	Name:    "inspect",
 	Summary: "list the instances of a store, or show one instance's state and meta",
-	Usage:   "--db FILE|--postgres DSN [--dead] [--json] [--workflow W] [--status S] [--counts] [ID]",
+	Usage:   "--db FILE|--postgres DSN [--dead] [--json] [--workflow W] [--status S] [--counts] [ID] [--history]",
 	Help: `Without ID, a table of the store's instances, and the number of
 dead-lettered effects (effects whose delivery failed too often: they stay
 in the store, out of the outbox, until 'requeue' puts them back). With ID,
 that instance's state (as JSON, typed when the program knows its
 definition) and meta. With --dead, the dead letters instead: ID, instance,
 kind, failed attempts and last error (of instance ID only, when given).
+With ID and --history, the instance's journal, one line per transition
+(kept when the program's engine has a journal: engine.WithJournal).
 
 The store is opened read-only. A bbolt file that a running service has
 open cannot be opened (its lock excludes readers): inspect a copy of the
@@ -46,6 +48,7 @@ Flags:
   --workflow W     only instances of workflow W
   --status S       only instances with status S
   --counts         print only the number of instances per status
+  --history        with ID: print the instance's journal as a timeline
 `,
 	Run: runInspect,
 }
@@ -56,6 +59,7 @@ func runInspect(ctx context.Context, p *Program, args []string) error {
 	sf.Register(fs)
 	asJSON := fs.Bool("json", false, "")
 	dead := fs.Bool("dead", false, "")
+	history := fs.Bool("history", false, "")
 	var filter storage.Filter
 	fs.StringVar(&filter.Workflow, "workflow", "", "")
 	fs.StringVar(&filter.Status, "status", "", "")
@@ -69,6 +73,9 @@ func runInspect(ctx context.Context, p *Program, args []string) error {
 	}
 	if len(ids) > 1 {
 		return &UsageError{Msg: "at most one instance ID"}
+	}
+	if *history && len(ids) != 1 {
+		return &UsageError{Msg: "--history needs an instance ID"}
 	}
 	st, closeStore, err := sf.Open(ctx, true)
 	if err != nil {
@@ -85,6 +92,9 @@ func runInspect(ctx context.Context, p *Program, args []string) error {
 	e, err := engine.New(st)
 	if err != nil {
 		return err
+	}
+	if *history {
+		return p.history(ctx, e, ids[0], *asJSON)
 	}
 	if filter != (storage.Filter{}) || *countsOnly {
 		if len(ids) > 0 {
@@ -190,6 +200,8 @@ type metaView struct {
 	Version      uint32   `json:"definitionVersion,omitempty"`
 	Migrated     []uint32 `json:"migratedFrom,omitempty"`
 	Yielded      string   `json:"lastYielded,omitempty"`
+
+	Inbox []bufferedView `json:"inbox,omitempty"` // buffered events, oldest first (query.go)
 }
 
 func (p *Program) view(inst engine.Instance, full bool) (instanceView, error) {
@@ -224,6 +236,9 @@ func (p *Program) view(inst engine.Instance, full bool) (instanceView, error) {
 	v.State = st
 	v.Meta = &metaView{Instance: m.Instance, Seq: m.Seq, NextCallback: m.NextCallback, Started: stamp(m.Started),
 		Recent: m.Recent, Version: m.Version, Migrated: m.Migrated, Yielded: m.Yielded}
+	if v.Meta.Inbox, err = inboxView(m.Inbox); err != nil {
+		return v, fmt.Errorf("inbox of %q: %w", inst.ID, err)
+	}
 	return v, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/internal/fielddiff"
 	"github.com/weftflow/weft/interp"
@@ -93,6 +94,13 @@ func runPlan(ctx context.Context, p *Program, args []string) error {
 		return fmt.Errorf("no definition of workflow %q in this program", inst.Workflow)
 	}
 	ev, err := planEvent(inst.Meta, event, payload)
+	if errors.Is(err, errNotWaited) {
+		// As engine.Send would: buffer the event, if the definition takes
+		// it somewhere.
+		if ev, err = planSignal(old, inst, event, payload); err != nil {
+			return err
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -168,7 +176,34 @@ func planEvent(m interp.Meta, event, payload string) (interp.Event, error) {
 			return ev, nil
 		}
 	}
-	return interp.Event{}, fmt.Errorf("instance %q waits for no event %q (it waits for: %s)", m.Instance, event, strings.Join(names, ", "))
+	return interp.Event{}, fmt.Errorf("instance %q waits for no event %q (it waits for: %s): %w", m.Instance, event, strings.Join(names, ", "), errNotWaited)
+}
+
+// errNotWaited is why planEvent found no callback for the event.
+var errNotWaited = errors.New("no thread waits for it")
+
+// planSignal is the Signal event engine.Send would apply for an event no
+// thread waits for: it buffers the event in the inbox. An event no wait
+// of the instance's definition takes is refused as planEvent refused it.
+func planSignal(def *dsl.Definition, inst engine.Instance, event, payload string) (interp.Event, error) {
+	var v any
+	if payload != "" {
+		if err := json.Unmarshal([]byte(payload), &v); err != nil {
+			return interp.Event{}, &UsageError{Msg: "payload: " + err.Error()}
+		}
+	}
+	b, err := codec.Marshal(v)
+	if err != nil {
+		return interp.Event{}, err
+	}
+	ev := interp.Event{Kind: interp.Signal, Name: event, Payload: b}
+	probe := ev
+	probe.Time = time.Unix(0, max(inst.Meta.Started, 1)).UTC()
+	if _, err := interp.Apply(def, inst.State, inst.Meta, probe); errors.Is(err, interp.ErrUnknownEvent) {
+		_, werr := planEvent(inst.Meta, event, payload)
+		return interp.Event{}, werr
+	}
+	return ev, nil
 }
 
 func writeJSONLine(w io.Writer, v any) error {

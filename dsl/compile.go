@@ -20,6 +20,7 @@ type config struct {
 	retry      RetryPolicy
 	version    int
 	migrations []Migration
+	queries    []queryDecl
 }
 
 // OnCancel sets the cleanup section, run as thread "cancel" after a cancel
@@ -91,6 +92,7 @@ func Compile[S any](name string, body Stmt, opts ...Option) (*Definition, error)
 		cl.Body = c.seq(cl, cfg.cancel, nil)
 	}
 	c.compileMigrations(cfg)
+	c.compileQueries(cfg)
 	for _, j := range c.joins {
 		for _, t := range j.Threads {
 			if c.tree.Gos[t] == nil {
@@ -100,6 +102,13 @@ func Compile[S any](name string, body Stmt, opts ...Option) (*Definition, error)
 	}
 	if len(c.errs) > 0 {
 		return nil, errors.Join(c.errs...)
+	}
+	for _, n := range c.tree.Index {
+		for _, on := range n.Branches {
+			if on.Trigger != nil && on.Trigger.Setup != nil {
+				c.tree.Setups = true
+			}
+		}
 	}
 	return &Definition{tree: c.tree}, nil
 }

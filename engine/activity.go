@@ -117,11 +117,18 @@ func attemptError(err error, actx context.Context, oe *outboxEffect) string {
 }
 
 // awaits reports whether instance id still waits for the activity result
-// with this callback; if not, the attempt need not run.
+// with this callback; if not, the attempt need not run. It answers from
+// the record cache where it can: a record cached after the callback was
+// issued that no longer waits for it is final (callback IDs are never
+// reused), and one that still waits may be stale, which costs no more
+// than an attempt whose result the transition then refuses as stale.
 func (e *Engine) awaits(ctx context.Context, id string, callback uint64) (bool, error) {
-	l, err := e.load(ctx, id)
-	if err != nil {
-		return false, err
+	l, ok := e.cache.get(id)
+	if !ok || l.meta.NextCallback < callback {
+		var err error
+		if l, err = e.load(ctx, id); err != nil {
+			return false, err
+		}
 	}
 	if l.meta.Status.Finished() {
 		return false, nil

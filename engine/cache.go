@@ -7,13 +7,19 @@ import (
 	"github.com/weftflow/weft/interp"
 )
 
-// Bounds of the record cache: how many instances it holds, and the largest
-// encoded record it keeps (bigger ones are loaded every time, so the cache
-// holds at most a few tens of megabytes).
+// Bounds of the record cache: how many instances it holds (as many as
+// Temporal's default sticky cache, so that the instances a busy engine
+// works on at once stay cached), the bytes of records and states it holds,
+// and the largest encoded record it keeps (bigger ones are loaded every
+// time).
 const (
-	cacheEntries = 1024
+	cacheEntries = 10_000
+	cacheBytes   = 32 << 20
 	cacheMaxData = 16 << 10
 )
+
+// cost is what an entry counts against cacheBytes.
+func (l *loaded) cost() int { return len(l.stored.Data) + len(l.rec.State) + 256 }
 
 // recordCache keeps, per instance, the record this engine committed or
 // loaded last, decoded, so that the next event of a busy instance skips the
@@ -40,9 +46,10 @@ const (
 // map, so that an engine busy with one instance (a simulator's, a test's)
 // allocates nothing for it.
 type recordCache struct {
-	mu   sync.Mutex
-	last loaded // the entry put last, if last.stored.ID is not empty
-	m    map[string]*loaded
+	mu    sync.Mutex
+	last  loaded            // the entry put last, if last.stored.ID is not empty
+	m     map[string]loaded // by value: a put allocates nothing
+	bytes int               // the cost of the entries in m
 }
 
 // get returns the cached record of id.
@@ -53,10 +60,7 @@ func (c *recordCache) get(id string) (loaded, bool) {
 		return c.last, true
 	}
 	l, ok := c.m[id]
-	if !ok {
-		return loaded{}, false
-	}
-	return *l, true
+	return l, ok
 }
 
 // put caches l as the record of id at l.stored.Version. l.stored.ID must be
@@ -72,18 +76,28 @@ func (c *recordCache) put(id string, l loaded) {
 	defer c.mu.Unlock()
 	if prev := c.last; prev.stored.ID != "" && prev.stored.ID != id {
 		if c.m == nil {
-			c.m = make(map[string]*loaded)
+			c.m = make(map[string]loaded)
 		}
-		if len(c.m) >= cacheEntries-1 {
-			for k := range c.m { // evict one entry, the map's choice
-				delete(c.m, k)
+		for k, old := range c.m { // evict entries, the map's choice
+			if len(c.m) < cacheEntries-1 && c.bytes+prev.cost() <= cacheBytes {
 				break
 			}
+			c.bytes -= old.cost()
+			delete(c.m, k)
 		}
-		c.m[prev.stored.ID] = &prev
+		c.m[prev.stored.ID] = prev
+		c.bytes += prev.cost()
 	}
-	delete(c.m, id)
+	c.remove(id)
 	c.last = l
+}
+
+// remove deletes id from m. The caller holds c.mu.
+func (c *recordCache) remove(id string) {
+	if old, ok := c.m[id]; ok {
+		c.bytes -= old.cost()
+		delete(c.m, id)
+	}
 }
 
 // drop forgets the record of id.
@@ -93,7 +107,7 @@ func (c *recordCache) drop(id string) {
 	if c.last.stored.ID == id {
 		c.last = loaded{}
 	}
-	delete(c.m, id)
+	c.remove(id)
 }
 
 // size is the number of records cached.
@@ -111,7 +125,7 @@ func (c *recordCache) size() int {
 func (c *recordCache) forget() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.last, c.m = loaded{}, nil
+	c.last, c.m, c.bytes = loaded{}, nil, 0
 }
 
 // cloneMeta returns a copy of m that shares no memory with it.

@@ -156,7 +156,7 @@ func TestCacheStaleRejection(t *testing.T) {
 	v.start(twoStepWF, "b", Count{}) // cached waiting for "go"
 	send(t, other, "b", "go", 1)
 	// By the cached record "go" is accepted, by the store's it is not.
-	err := v.e.Send(v.ctx, "b", "go", 5, nil)
+	err := v.e.Send(v.ctx, "b", "go", 5, nil, engine.NoBuffer())
 	if !errors.Is(err, engine.ErrNoSuchWait) {
 		t.Fatalf("send of an event the stored record does not wait for: %v, want ErrNoSuchWait", err)
 	}
@@ -167,7 +167,7 @@ func TestCacheStaleRejection(t *testing.T) {
 	// A rejection that stands is checked against the store, which holds
 	// the cached record: one load, the same error.
 	spy.takeLoads()
-	err = v.e.Send(v.ctx, "b", "go", 5, nil)
+	err = v.e.Send(v.ctx, "b", "go", 5, nil, engine.NoBuffer())
 	if !errors.Is(err, engine.ErrNoSuchWait) {
 		t.Fatalf("second send: %v, want ErrNoSuchWait", err)
 	}
@@ -238,11 +238,11 @@ func TestCacheResultIsTheCallers(t *testing.T) {
 // The cache is bounded and keeps no finished instance.
 func TestCacheBounded(t *testing.T) {
 	v := newEnv(t, []*dsl.Definition{counterWF, doneWF})
-	for i := range 1500 {
+	for i := range engine.CacheEntries + 500 {
 		v.start(counterWF, "c"+strconv.Itoa(i), Count{})
 	}
-	if n := engine.CachedRecords(v.e); n > 1024 || n < 1000 {
-		t.Fatalf("%d records cached after 1500 starts, want 1000 to 1024", n)
+	if n := engine.CachedRecords(v.e); n > engine.CacheEntries || n < engine.CacheEntries-30 {
+		t.Fatalf("%d records cached after %d starts, want %d to %d", n, engine.CacheEntries+500, engine.CacheEntries-30, engine.CacheEntries)
 	}
 	engine.ForgetRecords(v.e)
 	v.start(doneWF, "d", Count{})
@@ -310,7 +310,7 @@ func TestCachePanicWhileChecking(t *testing.T) {
 	}
 	v.start(twoStepWF, "a", Count{}) // cached, waiting for "go"
 	store.arm("Load", 1)
-	wantPanic(t, v.e.Send(v.ctx, "a", "second", 1, nil), "a", "load")
+	wantPanic(t, v.e.Send(v.ctx, "a", "second", 1, nil, engine.NoBuffer()), "a", "load")
 	if n := engine.CachedRecords(v.e); n != 0 {
 		t.Fatalf("%d records cached after a panic, want 0", n)
 	}

@@ -42,6 +42,7 @@ type job struct {
 	oe       outboxEffect    // effect, decoded
 	bad      error           // the effect did not decode
 	hot      bool            // handed out by the hot path (see hotPath)
+	quiet    bool            // hot: the instance never had a setup, so its end waits for nothing (see quietEnd)
 	lease    *storage.Lease  // the lease it is performed under (leases.go), or nil
 	group    []job           // more hot jobs of the same commit, for the same worker (see handOff)
 }

@@ -22,6 +22,15 @@
 // worker goroutines and their results come back as callbacks, and the
 // finish hook ([WithFinish]) hears of instances that ended.
 //
+// An event sent before any thread waits for it is buffered in the
+// instance's inbox and delivered when a wait that takes it opens
+// ([Engine.Send], [WithInboxLimit], [NoBuffer]); [Engine.SignalWithStart]
+// starts a missing instance with its first event in one commit;
+// [Engine.Await] blocks until an instance ends and returns its output or
+// a typed error ([WorkflowFailedError], [ErrCanceled], [ErrTerminated]),
+// from any process sharing the store; [Engine.Query] runs a query handler
+// declared with dsl.Query. See docs/lifecycle.md.
+//
 // # The order it keeps
 //
 // Commit before dispatch. A transition's new state, meta, due time and

@@ -70,6 +70,7 @@ func openMemory(*testing.B) benchStore { return benchStore{Store: memory.New()} 
 // that signals when a number of instances have finished.
 type running struct {
 	e        *engine.Engine
+	def      *dsl.Definition // the definition registered, where a benchmark needs it
 	m        *counters
 	stop     func()
 	finished atomic.Int64
@@ -146,6 +147,7 @@ type totals struct {
 	transitions         int64
 	transactions, write uint64
 	mallocs             uint64
+	cpu                 time.Duration // of the whole process, while measured
 }
 
 func (t *totals) report(b *testing.B) {
@@ -154,6 +156,8 @@ func (t *totals) report(b *testing.B) {
 	b.ReportMetric(float64(t.transitions)/s, "transitions/s")
 	b.ReportMetric(float64(t.transitions)/float64(t.workflows), "transitions/wf")
 	b.ReportMetric(float64(t.mallocs)/float64(t.transitions), "allocs/transition")
+	// CPU per workflow says more than workflows/s on a shared machine.
+	b.ReportMetric(float64(t.cpu.Microseconds())/float64(t.workflows), "cpu-µs/wf")
 	if t.transactions > 0 {
 		b.ReportMetric(float64(t.write)/float64(t.transactions), "commits/fsync")
 	}
@@ -171,9 +175,10 @@ func (t *totals) measure(b *testing.B, store benchStore, r *running, n int, body
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
 	b.StartTimer()
-	began := time.Now()
+	began, cpu := time.Now(), cpuTime()
 	body()
 	t.elapsed += time.Since(began)
+	t.cpu += cpuTime() - cpu
 	b.StopTimer()
 	runtime.ReadMemStats(&ms1)
 	if store.bolt != nil {
@@ -253,13 +258,13 @@ func BenchmarkW1Memory(b *testing.B) {
 // benchW2 starts n W2 instances, waits until all are parked (Start returns
 // once the instance is committed at its wait), then sends each its event
 // and waits until all have finished: end to end.
-func benchW2(b *testing.B, open func(*testing.B) benchStore, n int) {
+func benchW2(b *testing.B, open func(*testing.B) benchStore, n int, opts ...engine.Option) {
 	b.ReportAllocs()
 	var t totals
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
 		store := open(b)
-		r := runEngine(b, store, w2Def)
+		r := runEngine(b, store, w2Def, opts...)
 		r.expect(int64(n))
 		ctx := context.Background()
 		t.measure(b, store, r, n, func() {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/journal"
 	"github.com/weftflow/weft/storage"
 )
 
@@ -38,6 +39,9 @@ type Engine struct {
 
 	maxPayload int // bytes of an encoded payload or start input
 	maxState   int // bytes of an encoded state
+	inboxLimit int // buffered events per instance (WithInboxLimit); 0: interp.DefaultInboxLimit
+
+	journals map[string]journal.Policy // by workflow, "" for every other (journal.go); nil: no journal
 
 	mu       sync.RWMutex
 	defs     map[string]*dsl.Definition
@@ -53,6 +57,8 @@ type Engine struct {
 	seen seenOutbox // outbox entries decoded by the driver's last scan
 	hot  hotPath    // effects committed here, handed to Run without a scan
 	acks acks       // acknowledgements of effects, written in batches
+
+	wakeHub awaitHub // wake-ups from the store shared by Await calls (await.go)
 }
 
 // New returns an engine over store. Register definitions before starting

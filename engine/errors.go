@@ -29,7 +29,9 @@ var (
 	ErrStateType = errors.New("engine: wrong state type")
 
 	// ErrNoSuchWait: [Engine.Send] found no thread waiting for the named
-	// custom event.
+	// custom event, and could not buffer it: no wait anywhere in the
+	// definition takes an event of that name (the error then also matches
+	// interp.ErrUnknownEvent), or the send had the [NoBuffer] option.
 	ErrNoSuchWait = errors.New("engine: no thread waits for the event")
 
 	// ErrNoHandler: a setup or teardown effect has a type that no

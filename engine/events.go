@@ -52,7 +52,13 @@ func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, inpu
 		}
 	}()
 	now := e.clock.Now()
-	res, err := e.apply(def, state, interp.Meta{}, interp.Event{Kind: interp.Start, Time: now, Instance: id}, id)
+	ev := interp.Event{Kind: interp.Start, Time: now, Instance: id}
+	res, err := e.apply(def, state, interp.Meta{}, ev, id)
+	if err != nil {
+		return err
+	}
+	ev.Payload = state // the input, as the journal keeps it
+	jw, err := e.journalWrite(id, def, interp.Meta{}, nil, ev, res, nil)
 	if err != nil {
 		return err
 	}
@@ -70,8 +76,9 @@ func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, inpu
 	if effects, err = e.withWakeups(id, def.Name(), time.Time{}, res, effects); err != nil {
 		return err
 	}
+	inst.Journal = jw
 	op = "create"
-	hot = e.claimHot(hotBuf[:0], def.Name(), res.Effects, effects)
+	hot = e.claimHot(hotBuf[:0], def.Name(), res.Effects, effects, quietEnd(def, res.Meta))
 	e.cache.drop(id) // whatever the outcome, only a confirmed record is cached
 	version, err := e.store.Create(ctx, inst, effects)
 	if err != nil {
@@ -154,7 +161,16 @@ func replyTo(res interp.Result, callback uint64) []byte {
 // thread-ID order, that waits for that event. If reply is not nil, the
 // handler's reply is decoded into it (it must be a pointer).
 //
-// Errors: [ErrNoSuchWait] when no thread waits for event, interp.ErrFinished
+// If no thread waits for event yet, the event goes to the instance's
+// inbox, in the same kind of atomic commit, and Send returns nil without
+// touching reply: the first wait that takes the event to open later
+// receives it (the order and the rules are in interp.Buffered and
+// docs/lifecycle.md, "Buffered events"). A full inbox refuses the event
+// with [ErrInboxFull] (see [WithInboxLimit]); the [NoBuffer] option
+// refuses it with [ErrNoSuchWait] instead of buffering.
+//
+// Errors: [ErrNoSuchWait] when no wait in the definition takes event (or
+// with NoBuffer, when no thread waits for it), [ErrInboxFull], interp.ErrFinished
 // when the instance has ended, interp.ErrRejected when the handler refused
 // the payload, storage.ErrNotFound, and the other errors of [Engine.Deliver].
 // All of these mean the event was not applied. One error means it was: if
@@ -172,14 +188,13 @@ func replyTo(res interp.Result, callback uint64) []byte {
 // makes Send return nil (and the first send's reply) without applying
 // anything, whatever the instance does meanwhile, even if it finished.
 // Without a key, retry with [Engine.Deliver] and the error's Callback
-// (see [OutcomeUnknownError]). A key that is empty or too long, or was
+// (see [OutcomeUnknownError]); a send that was being buffered has no
+// callback (0), so only a key makes its retry safe. A key that is empty or too long, or was
 // used with this instance for another event, gives [ErrInvalidKey].
 func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply any, opts ...SendOption) error {
 	var so sendOptions
-	for _, o := range opts {
-		if o != nil {
-			o(&so)
-		}
+	if len(opts) > 0 {
+		so = collectSendOptions(opts) // (apart, so that a Send without options allocates none)
 	}
 	var key *sendKey
 	if so.keyed {
@@ -193,24 +208,36 @@ func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply 
 		return fmt.Errorf("engine: send %q: %w", event, err)
 	}
 	var callback uint64
-	res, err := e.transition(ctx, id, eventFor{key: key, build: func(m *interp.Meta) (interp.Event, error) {
+	res, err := e.transition(ctx, id, eventFor{key: key, build: func(m interp.Meta) (interp.Event, error) {
 		if m.Status.Finished() {
 			return interp.Event{}, fmt.Errorf("engine: send %q to %q: %w: it is %s", event, id, interp.ErrFinished, m.Status)
 		}
-		callback = waiting(m, event)
+		callback = waiting(&m, event)
 		if callback == 0 {
-			return interp.Event{}, fmt.Errorf("%w: %q in instance %q", ErrNoSuchWait, event, id)
+			if so.noBuffer {
+				return interp.Event{}, fmt.Errorf("%w: %q in instance %q", ErrNoSuchWait, event, id)
+			}
+			return e.signalEvent(event, b), nil // to the inbox (see inbox.go)
 		}
 		return interp.Event{Kind: interp.Callback, Callback: callback, Payload: b}, nil
 	}})
-	var done *keyApplied
-	switch {
-	case errors.As(err, &done):
-		return sentBefore(id, done.kept, reply)
-	case err != nil:
+	if err != nil {
+		var done *keyApplied
+		switch {
+		case errors.As(err, &done):
+			if so.buffered != nil {
+				*so.buffered = done.kept.Callback == 0
+			}
+			return sentBefore(id, done.kept, reply)
+		case errors.Is(err, interp.ErrUnknownEvent):
+			return fmt.Errorf("%w: %w", ErrNoSuchWait, err)
+		}
 		return outcomeUnknown(err, OutcomeUnknownError{Op: "send", Instance: id, Event: event, Callback: callback, Key: so.key})
 	}
-	if reply != nil {
+	if so.buffered != nil {
+		*so.buffered = callback == 0
+	}
+	if reply != nil && callback != 0 { // a buffered event has no reply yet
 		if err := codec.UnmarshalWhat("reply", replyTo(res, callback), reply); err != nil {
 			return &ReplyDecodeError{Instance: id, Event: event, Callback: callback, Err: err}
 		}
@@ -218,10 +245,21 @@ func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply 
 	return nil
 }
 
+// collectSendOptions applies opts.
+func collectSendOptions(opts []SendOption) sendOptions {
+	var so sendOptions
+	for _, o := range opts {
+		if o != nil {
+			o(&so)
+		}
+	}
+	return so
+}
+
 // sentBefore is the result of a keyed Send whose key was applied before:
 // nil, with the reply then kept decoded into reply.
 func sentBefore(id string, kept keptKey, reply any) error {
-	if reply == nil {
+	if reply == nil || kept.Callback == 0 { // (0: the send was buffered, and had no reply)
 		return nil
 	}
 	if kept.Dropped {

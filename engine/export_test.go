@@ -11,3 +11,6 @@ func ForgetRecords(e *Engine) { e.cache.forget() }
 
 // CachedRecords reports how many records the engine's record cache holds.
 func CachedRecords(e *Engine) int { return e.cache.size() }
+
+// CacheEntries is the most records the record cache holds.
+const CacheEntries = cacheEntries

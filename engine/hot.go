@@ -6,6 +6,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/internal/ast"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -29,10 +31,13 @@ import (
 //     that Setup is acknowledged, or right after it (by the same worker)
 //     if it is in flight;
 //   - RunActivity (when due) and CancelActivity wait for nothing;
+//   - a finishing effect waits for every setup and teardown of its
+//     instance, so it goes at once if the instance never had one (see
+//     quietEnd), the common case;
 //
-// and asks for a pass for the rest (a finishing effect, which waits for
-// every setup and teardown of its instance; a Teardown of a Setup handed
-// out by a pass, or by another process; an activity not yet due).
+// and asks for a pass for the rest (a finishing effect of an instance that
+// had setups; a Teardown of a Setup handed out by a pass, or by another
+// process; an activity not yet due).
 //
 // The effects of a commit are claimed in the work table before the commit
 // (their IDs are known by then), so no pass can hand them out: a pass that
@@ -101,9 +106,11 @@ func (h *hotPath) stop(w *work) {
 
 // claimHot claims the outbox entries of a transition about to be committed
 // (stored, encoded from the Outboxed effects in effects, in order) and
-// returns them as jobs appended to buf, or nil if the hot path is off. (A transition commits one or two effects as a rule: the caller's
-// buf, on its stack, saves an allocation per commit.)
-func (e *Engine) claimHot(buf []job, workflow string, effects []interp.Effect, stored []storage.Effect) []job {
+// returns them as jobs appended to buf, or nil if the hot path is off. (A
+// transition commits one or two effects as a rule: the caller's buf, on its
+// stack, saves an allocation per commit.) quiet is quietEnd of the
+// transition.
+func (e *Engine) claimHot(buf []job, workflow string, effects []interp.Effect, stored []storage.Effect, quiet bool) []job {
 	if len(stored) == 0 || !e.hot.running.Load() {
 		return nil
 	}
@@ -115,7 +122,7 @@ func (e *Engine) claimHot(buf []job, workflow string, effects []interp.Effect, s
 		}
 		se := &stored[i]
 		i++
-		jobs = append(jobs, job{key: jobKey{id: se.ID}, effect: se, oe: toOutbox(workflow, ef), hot: true})
+		jobs = append(jobs, job{key: jobKey{id: se.ID}, effect: se, oe: toOutbox(workflow, ef), hot: true, quiet: quiet})
 	}
 	if !e.work.claimAll(jobs) { // cannot happen: the IDs are new
 		return nil
@@ -195,6 +202,11 @@ func (e *Engine) handOff(jobs []job) bool {
 		case interp.RunActivity, interp.CancelActivity:
 			if j.oe.at().After(now) {
 				toPass(j) // the pass works out when to look again
+				continue
+			}
+		case interp.Completed, interp.Failed, interp.Canceled:
+			if !j.quiet {
+				toPass(j) // the pass orders it after the instance's setups and teardowns
 				continue
 			}
 		default:
@@ -354,4 +366,12 @@ func (e *Engine) hotDone(j job, err error) (next *job, needPass bool) {
 	}
 	delete(h.setups, key)
 	return s.teardown, needPass
+}
+
+// quietEnd reports whether an instance that def's transition left with
+// meta m can have no setup or teardown in the outbox: def has no wait with
+// a setup, and no migration brought the instance from a version that may
+// have had one. Its finishing effect then waits for nothing.
+func quietEnd(def *dsl.Definition, m interp.Meta) bool {
+	return !ast.TreeOf(def).Setups && len(m.Migrated) == 0
 }

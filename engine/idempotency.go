@@ -29,8 +29,10 @@ const (
 type SendOption func(*sendOptions)
 
 type sendOptions struct {
-	key   string
-	keyed bool
+	key      string
+	keyed    bool
+	noBuffer bool  // NoBuffer: refuse instead of buffering (inbox.go)
+	buffered *bool // ReportBuffered's destination, if any
 }
 
 // IdempotencyKey makes a [Engine.Send] safe to retry: the instance

@@ -40,7 +40,7 @@ import (
 // A store that reports an unknown outcome may refuse writes until it is
 // reopened (storage/bolt does): retry against the reopened store.
 type OutcomeUnknownError struct {
-	Op       string // "start", "send", "deliver" or "cancel"
+	Op       string // "start", "send", "deliver", "cancel" or "signal-with-start"
 	Instance string
 	Event    string // Send: the custom event's name
 	Callback uint64 // Send, Deliver: the callback the event was to answer (0 if Send found none)

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 
@@ -18,7 +19,15 @@ func (e *Engine) Apply(ctx context.Context, id string, ev interp.Event) (interp.
 	if ev.Kind == interp.Start {
 		return interp.Result{}, fmt.Errorf("engine: apply to %q: %w: use Start", id, interp.ErrBadEvent)
 	}
-	return e.transition(ctx, id, event(ev))
+	res, err := e.transition(ctx, id, event(ev))
+	if err != nil {
+		return interp.Result{}, err
+	}
+	// The record cache shares res's state and meta: the caller gets
+	// copies it may write to.
+	res.State = bytes.Clone(res.State)
+	res.Meta = cloneMeta(res.Meta)
+	return res, nil
 }
 
 // DecodeEffect decodes an outbox entry written by the engine, for tools and

@@ -197,7 +197,7 @@ func TestRunStopMidWorkThenRestart(t *testing.T) {
 	for i := range n {
 		id := fmt.Sprintf("job-%02d", i)
 		waitFor(t, func() bool {
-			err := restarted.Send(t.Context(), id, "answer", "yes", nil)
+			err := restarted.Send(t.Context(), id, "answer", "yes", nil, engine.NoBuffer())
 			if err != nil && !errors.Is(err, engine.ErrNoSuchWait) {
 				t.Fatalf("send to %s: %v", id, err)
 			}

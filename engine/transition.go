@@ -53,7 +53,7 @@ func (e *Engine) load(ctx context.Context, id string) (l loaded, err error) {
 // built, and the key is committed with the event.
 type eventFor struct {
 	ev    interp.Event
-	build func(m *interp.Meta) (interp.Event, error)
+	build func(m interp.Meta) (interp.Event, error)
 	key   *sendKey
 	lease *storage.Lease // if set, the commit is fenced by it
 }
@@ -140,8 +140,9 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 		if effects, err = e.withWakeups(id, workflow, l.meta.DueTime(), res.Result, effects); err != nil {
 			return interp.Result{}, loaded{}, err
 		}
+		inst.Journal = res.journal
 		op = "commit"
-		hot = e.claimHot(hotBuf[:0], workflow, res.Effects, effects)
+		hot = e.claimHot(hotBuf[:0], workflow, res.Effects, effects, res.quiet)
 		e.cache.drop(id) // whatever the outcome, only a confirmed record is cached
 		version, err := e.store.Commit(ctx, storage.Commit{Instance: inst, Expect: l.stored.Version, Effects: effects, Lease: build.lease})
 		if err != nil {
@@ -166,10 +167,12 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 		e.committed(handed, len(effects) > 0, inst.Due)
 		op = "metrics"
 		e.metrics.Transition(workflow, res.kind)
-		// The caller gets res; the cache keeps copies it cannot write to.
+		e.reportDropped(id, workflow, res.Effects)
+		// The cache shares res's state and meta with the caller: the
+		// engine's callers only read them (Engine.Apply hands users
+		// copies), and Apply never writes to its arguments.
 		inst.Version = version
-		rec.State = bytes.Clone(res.State)
-		now := loaded{stored: inst, rec: rec, meta: cloneMeta(res.Meta)}
+		now := loaded{stored: inst, rec: rec, meta: res.Meta}
 		e.cache.put(id, now)
 		return res.Result, now, nil
 	}
@@ -179,8 +182,10 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 // record's new host data.
 type applied struct {
 	interp.Result
-	kind interp.EventKind
-	host []byte
+	kind    interp.EventKind
+	host    []byte
+	quiet   bool                  // see quietEnd
+	journal *storage.JournalWrite // what the commit appends to the journal, or nil
 }
 
 // attempt builds the event for the instance as l holds it and applies it;
@@ -207,8 +212,7 @@ func (e *Engine) attempt(ctx context.Context, id string, l loaded, build eventFo
 	}
 	ev := build.ev
 	if build.build != nil {
-		v := view // escapes to build, which is why only here
-		if ev, err = build.build(&v); err != nil {
+		if ev, err = build.build(view); err != nil {
 			return applied{}, err
 		}
 	}
@@ -234,7 +238,11 @@ func (e *Engine) attempt(ctx context.Context, id string, l loaded, build eventFo
 			return applied{}, err
 		}
 	}
-	return applied{Result: res, kind: ev.Kind, host: host}, nil
+	jw, err := e.journalWrite(id, def, l.meta, l.stored.Data, ev, res, nil)
+	if err != nil {
+		return applied{}, err
+	}
+	return applied{Result: res, kind: ev.Kind, host: host, quiet: quietEnd(def, res.Meta), journal: jw}, nil
 }
 
 // notDue reports whether ev is a Resume that Apply would refuse with

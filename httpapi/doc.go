@@ -13,10 +13,26 @@
 // # Routes
 //
 //	POST /workflows/{workflow}/instances/{id}   start; body: the state (S) as JSON; 201
-//	GET  /instances/{id}                        query: status, waits, state, output, failure
+//	GET  /instances/{id}                        query: status, waits, state, output, failure,
+//	                                            inbox (buffered events), queries (their names)
+//	GET  /instances/{id}/queries/{name}         run a query handler (dsl.Query) on the state;
+//	                                            200 {"query": name, "result": ...}
 //	POST /instances/{id}/events/{event}         send a custom event; body: its payload;
 //	                                            header Idempotency-Key: engine.IdempotencyKey;
-//	                                            200 {"reply": ...}
+//	                                            200 {"reply": ...}, or {"reply": null,
+//	                                            "buffered": true} when no wait takes it yet and
+//	                                            it went to the inbox (?buffer=false: refuse
+//	                                            with no_such_wait instead, engine.NoBuffer)
+//	POST /workflows/{workflow}/instances/{id}/events/{event}
+//	                                            signal-with-start: body {"input": S, "payload": P};
+//	                                            starts the instance with input if it does not
+//	                                            exist, and sends the event, in one commit;
+//	                                            200 {"id", "workflow", "buffered"}
+//	GET  /instances/{id}/result?wait=D          engine.Engine.Await for up to D (a Go duration,
+//	                                            at most a minute; default: look once): 200
+//	                                            {"status": "completed", "output": ...}, or
+//	                                            "failed" with "failure", "canceled",
+//	                                            "terminated"; 202 {"status": "running"}
 //	POST /instances/{id}/callbacks/{callback}   deliver to one pending callback (custom event,
 //	                                            timer once due, activity result); 200 {"reply": ...}
 //	POST /instances/{id}/cancel                 cancel; 200
@@ -29,20 +45,21 @@
 // refused (a payload meant for another event is not taken silently).
 // Payload types are read from the definitions: a custom event's payload
 // and reply types are those of the On that the instance waits at (the
-// wait engine.Send picks), an activity result's the Call's result type.
+// wait engine.Send picks; for an event no thread waits for yet, the first
+// On of that name), an activity result's the Call's result type.
 //
 // # Errors
 //
 // Every error is a JSON body {"error": {"code": CODE, "message": ...}}
 // with the status of its [Code]: 400 for a body that is not JSON (and bad
 // parameters, IDs and idempotency keys), 404 for an unknown workflow,
-// instance, event or callback, 409 for a conflict (the instance exists,
+// instance, event, callback or query, 409 for a conflict (the instance exists,
 // no thread waits for the event, it has finished, the callback was
 // answered or is not due, another process holds it), 413 for a body over
 // the limit ([WithMaxBody]) or a payload or state over the engine's, 422
 // for a payload of the wrong type or one the event's handler rejected,
-// 500 for an outcome the store could not tell (CodeOutcome, with the
+// 429 for an event refused because the instance's inbox is full, 500 for an outcome the store could not tell (CodeOutcome, with the
 // callback and key to retry safely: see engine.OutcomeUnknownError) and
-// internal errors, 503 when the store is closed or the request ran out of
+// internal errors (and a query function that panicked), 503 when the store is closed or the request ran out of
 // time. Clients switch on the code; [ErrorCode] gives it for any error.
 package httpapi

@@ -45,6 +45,9 @@ const (
 	CodeReply        Code = "reply_undecodable"  // 500: engine.ErrReplyUndecodable: the event WAS applied
 	CodeInternal     Code = "internal"           // 500: a panic, corrupt data, anything else
 	CodeUnavailable  Code = "unavailable"        // 503: the store is closed, or the request ran out of time
+	CodeInboxFull    Code = "inbox_full"         // 429: engine.ErrInboxFull (no wait takes the event and the inbox is full)
+	CodeUnknownQuery Code = "unknown_query"      // 404: engine.ErrNoQuery
+	CodeQueryFailed  Code = "query_failed"       // 500: engine.ErrQueryFailed (the query function panicked)
 )
 
 // Error is the body of an error response.
@@ -88,6 +91,7 @@ var statusOf = map[Code]int{
 	CodeOutcome: http.StatusInternalServerError, CodeReply: http.StatusInternalServerError,
 	CodeInternal:    http.StatusInternalServerError,
 	CodeUnavailable: http.StatusServiceUnavailable,
+	CodeInboxFull:   http.StatusTooManyRequests, CodeUnknownQuery: http.StatusNotFound, CodeQueryFailed: http.StatusInternalServerError,
 }
 
 // Status returns the HTTP status of code (500 for a code it does not know).
@@ -131,6 +135,12 @@ func classify(err error) Error {
 		e.Code = CodeExists
 	case errors.Is(err, engine.ErrNoSuchWait):
 		e.Code = CodeNoSuchWait
+	case errors.Is(err, engine.ErrInboxFull):
+		e.Code = CodeInboxFull
+	case errors.Is(err, engine.ErrNoQuery):
+		e.Code = CodeUnknownQuery
+	case errors.Is(err, engine.ErrQueryFailed):
+		e.Code = CodeQueryFailed
 	case errors.Is(err, interp.ErrRejected):
 		e.Code = CodeRejected
 	case errors.Is(err, interp.ErrUnknownCallback):

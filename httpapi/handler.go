@@ -129,6 +129,9 @@ func New(e *engine.Engine, reg *Registry, opts ...Option) (*Handler, error) {
 	h.mux = http.NewServeMux()
 	h.route("/workflows/{workflow}/instances/{id}", http.MethodPost, h.start)
 	h.route("/instances/{id}", http.MethodGet, h.query)
+	h.route("/instances/{id}/queries/{name}", http.MethodGet, h.runQuery)
+	h.route("/instances/{id}/result", http.MethodGet, h.result)
+	h.route("/workflows/{workflow}/instances/{id}/events/{event}", http.MethodPost, h.signalWithStart)
 	h.route("/instances/{id}/events/{event}", http.MethodPost, h.send)
 	h.route("/instances/{id}/callbacks/{callback}", http.MethodPost, h.deliver)
 	h.route("/instances/{id}/cancel", http.MethodPost, h.cancel)
@@ -200,6 +203,8 @@ type Processed struct {
 // (null for a timer, an activity result, or an event without a reply).
 type Replied struct {
 	Reply any `json:"reply"`
+
+	Buffered bool `json:"buffered,omitempty"` // a send no wait took yet: it waits in the inbox, and has no reply
 	Processed
 }
 
@@ -279,6 +284,13 @@ func (h *Handler) send(w http.ResponseWriter, r *http.Request) (int, any, error)
 		}
 		opts = append(opts, engine.IdempotencyKey(key))
 	}
+	switch b := r.URL.Query().Get("buffer"); b {
+	case "", "true":
+	case "false":
+		opts = append(opts, engine.NoBuffer())
+	default:
+		return 0, nil, fail(CodeBadRequest, fmt.Sprintf("buffer=%q: want true or false", b))
+	}
 	body, err := readBody(w, r, h.maxBody)
 	if err != nil {
 		return 0, nil, err
@@ -301,11 +313,12 @@ func (h *Handler) send(w http.ResponseWriter, r *http.Request) (int, any, error)
 		reply = reflect.New(types.reply)
 		replyPtr = reply.Interface()
 	}
-	if err := h.eng.Send(r.Context(), id, event, payload, replyPtr, opts...); err != nil {
+	var buffered bool
+	if err := h.eng.Send(r.Context(), id, event, payload, replyPtr, append(opts, engine.ReportBuffered(&buffered))...); err != nil {
 		return 0, nil, err
 	}
-	out := Replied{}
-	if replyPtr != nil {
+	out := Replied{Buffered: buffered}
+	if replyPtr != nil && !buffered {
 		out.Reply = reply.Elem().Interface()
 	}
 	out.Processed = h.after(r.Context(), id)
@@ -411,6 +424,32 @@ type Instance struct {
 	State    any             `json:"state"`
 	Output   any             `json:"output,omitempty"`
 	Failure  *interp.Failure `json:"failure,omitempty"`
+	Inbox    []Buffered      `json:"inbox,omitempty"`   // events sent before a wait took them, oldest first
+	Queries  []string        `json:"queries,omitempty"` // the definition's query handlers: GET /instances/{id}/queries/{name}
+}
+
+// Buffered is an event in an instance's inbox (see engine.Engine.Send).
+type Buffered struct {
+	Event string    `json:"event"`
+	At    time.Time `json:"at"` // when it was sent
+}
+
+// QueryResult is the response to a query handler's route.
+type QueryResult struct {
+	Query  string `json:"query"`
+	Result any    `json:"result"`
+}
+
+func (h *Handler) runQuery(w http.ResponseWriter, r *http.Request) (int, any, error) {
+	id, name := r.PathValue("id"), r.PathValue("name")
+	if _, _, err := h.instanceOf(r.Context(), id); err != nil {
+		return 0, nil, err
+	}
+	var v any
+	if err := h.eng.Query(r.Context(), id, name, &v); err != nil {
+		return 0, nil, err
+	}
+	return http.StatusOK, QueryResult{Query: name, Result: cborjson.Plain(v)}, nil
 }
 
 // Wait is a pending wait of an instance: what it waits for, and the
@@ -446,6 +485,10 @@ func (h *Handler) query(w http.ResponseWriter, r *http.Request) (int, any, error
 			out.Waits = append(out.Waits, wt)
 		}
 	}
+	for _, b := range m.Inbox {
+		out.Inbox = append(out.Inbox, Buffered{Event: b.Event, At: time.Unix(0, b.At).UTC()})
+	}
+	out.Queries = wf.def.Queries()
 	state, err := wf.tree.Decode(inst.State)
 	if err != nil {
 		return 0, nil, fmt.Errorf("httpapi: instance %q: %w", inst.ID, err)

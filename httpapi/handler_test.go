@@ -52,7 +52,10 @@ var orderWF = dsl.MustCompile[Order]("order", dsl.S(
 			return "shipped " + s.Item, nil
 		}))),
 	dsl.Return("done"),
-), dsl.OnCancel(dsl.Wait("cleanup", dsl.On("settle", dsl.After(time.Minute)))))
+), dsl.OnCancel(dsl.Wait("cleanup", dsl.On("settle", dsl.After(time.Minute)))),
+	dsl.Query("paid", func(s *Order) int { return s.Paid }),
+	dsl.Query("label", func(s *Order) map[string]string { return map[string]string{"item": s.Item, "tracker": s.Tracker} }),
+	dsl.Query("broken", func(s *Order) int { panic("broken") }))
 
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 
@@ -185,7 +188,8 @@ func TestSend(t *testing.T) {
 	f.want(201, "POST", "/workflows/order/instances/o1", `{"Item":"tea"}`)
 	f.wantError(404, httpapi.CodeUnknownEvent, "POST", "/instances/o1/events/refund", `{}`)
 	f.wantError(404, httpapi.CodeUnknownInst, "POST", "/instances/nope/events/pay", `{}`)
-	f.wantError(409, httpapi.CodeNoSuchWait, "POST", "/instances/o1/events/ship", `"track-1"`)
+	f.wantError(409, httpapi.CodeNoSuchWait, "POST", "/instances/o1/events/ship?buffer=false", `"track-1"`)
+	f.wantError(400, httpapi.CodeBadRequest, "POST", "/instances/o1/events/ship?buffer=maybe", `"track-1"`)
 	f.wantError(422, httpapi.CodeWrongType, "POST", "/instances/o1/events/pay", `{"Amount":"ten"}`)
 	f.wantError(422, httpapi.CodeWrongType, "POST", "/instances/o1/events/ship", `{"a":1}`) // not waiting: typed by name
 	f.wantError(400, httpapi.CodeBadJSON, "POST", "/instances/o1/events/pay", `{Amount:1}`)
@@ -478,4 +482,94 @@ func TestPayloadTypeOfTheWait(t *testing.T) {
 		t.Errorf("output (-want +got):\n%s", diff)
 	}
 	f.wantError(404, httpapi.CodeUnknownEvent, "POST", "/instances/s/events/pay", `{}`) // another workflow's event
+}
+
+// An event sent before its wait opens is buffered: the response says so,
+// the instance lists it, and the wait takes it when it opens.
+func TestSendBuffered(t *testing.T) {
+	f := newFixture(t, nil, []engine.Option{engine.WithInboxLimit(1)})
+	f.want(201, "POST", "/workflows/order/instances/o1", `{"Item":"tea"}`)
+	out := f.want(200, "POST", "/instances/o1/events/ship", `"track-1"`)
+	if diff := cmp.Diff(map[string]any{"reply": nil, "buffered": true}, out); diff != "" {
+		t.Errorf("buffered send (-want +got):\n%s", diff)
+	}
+	f.wantError(429, httpapi.CodeInboxFull, "POST", "/instances/o1/events/ship", `"track-2"`)
+	q := f.want(200, "GET", "/instances/o1", "")
+	inbox, _ := q["inbox"].([]any)
+	if len(inbox) != 1 || inbox[0].(map[string]any)["event"] != "ship" {
+		t.Errorf("inbox %v", q["inbox"])
+	}
+	f.want(200, "POST", "/instances/o1/events/pay", `{"Amount":5}`)
+	q = f.want(200, "GET", "/instances/o1", "")
+	if q["status"] != "completed" || q["state"].(map[string]any)["Tracker"] != "track-1" {
+		t.Errorf("after pay the buffered ship was not taken: %v", q)
+	}
+}
+
+func TestQueryRoute(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	f.want(201, "POST", "/workflows/order/instances/o1", `{"Item":"tea"}`)
+	f.want(200, "POST", "/instances/o1/events/pay", `{"Amount":5}`)
+	if diff := cmp.Diff(map[string]any{"query": "paid", "result": 5.0}, f.want(200, "GET", "/instances/o1/queries/paid", "")); diff != "" {
+		t.Errorf("paid (-want +got):\n%s", diff)
+	}
+	want := map[string]any{"query": "label", "result": map[string]any{"item": "tea", "tracker": ""}}
+	if diff := cmp.Diff(want, f.want(200, "GET", "/instances/o1/queries/label", "")); diff != "" {
+		t.Errorf("label (-want +got):\n%s", diff)
+	}
+	f.wantError(404, httpapi.CodeUnknownQuery, "GET", "/instances/o1/queries/nope", "")
+	f.wantError(404, httpapi.CodeUnknownInst, "GET", "/instances/nope/queries/paid", "")
+	f.wantError(500, httpapi.CodeQueryFailed, "GET", "/instances/o1/queries/broken", "")
+	f.wantError(405, httpapi.CodeMethod, "POST", "/instances/o1/queries/paid", "")
+	q := f.want(200, "GET", "/instances/o1", "")
+	if diff := cmp.Diff([]any{"broken", "label", "paid"}, q["queries"]); diff != "" {
+		t.Errorf("queries listed (-want +got):\n%s", diff)
+	}
+}
+
+func TestResultRoute(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	f.want(201, "POST", "/workflows/order/instances/o1", `{"Item":"tea"}`)
+	running := f.want(202, "GET", "/instances/o1/result", "")
+	if running["status"] != "running" {
+		t.Errorf("running: %v", running)
+	}
+	f.wantError(400, httpapi.CodeBadRequest, "GET", "/instances/o1/result?wait=forever", "")
+	f.wantError(400, httpapi.CodeBadRequest, "GET", "/instances/o1/result?wait=2h", "")
+	f.wantError(404, httpapi.CodeUnknownInst, "GET", "/instances/nope/result", "")
+	f.want(200, "POST", "/instances/o1/events/pay", `{"Amount":5}`)
+	f.want(200, "POST", "/instances/o1/events/ship", `"t"`)
+	if diff := cmp.Diff(map[string]any{"id": "o1", "status": "completed", "output": "done"}, f.want(200, "GET", "/instances/o1/result?wait=1s", "")); diff != "" {
+		t.Errorf("completed (-want +got):\n%s", diff)
+	}
+	f.want(201, "POST", "/workflows/order/instances/o2", `{"Item":"tea"}`)
+	f.want(200, "POST", "/instances/o2/cancel", "")
+	f.clock.Advance(time.Hour) // the cleanup section's timer
+	if err := f.eng.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if got := f.want(200, "GET", "/instances/o2/result?wait=1s", ""); got["status"] != "canceled" {
+		t.Errorf("canceled: %v", got)
+	}
+}
+
+func TestSignalWithStartRoute(t *testing.T) {
+	f := newFixture(t, nil, nil)
+	out := f.want(200, "POST", "/workflows/order/instances/o1/events/ship", `{"input":{"Item":"tea"},"payload":"track-1"}`)
+	if diff := cmp.Diff(map[string]any{"id": "o1", "workflow": "order", "buffered": true}, out); diff != "" {
+		t.Errorf("signal-with-start (-want +got):\n%s", diff)
+	}
+	out = f.want(200, "POST", "/workflows/order/instances/o1/events/pay", `{"payload":{"Amount":5}}`)
+	if out["buffered"] != nil {
+		t.Errorf("pay to the open wait: %v", out)
+	}
+	if got := f.want(200, "GET", "/instances/o1/result", ""); got["status"] != "completed" {
+		t.Errorf("after pay the buffered ship was taken: %v", got)
+	}
+	f.wantError(404, httpapi.CodeUnknownWF, "POST", "/workflows/nope/instances/o2/events/pay", `{}`)
+	f.wantError(404, httpapi.CodeUnknownEvent, "POST", "/workflows/order/instances/o2/events/nope", `{}`)
+	f.wantError(400, httpapi.CodeBadJSON, "POST", "/workflows/order/instances/o2/events/pay", `{"inputs":{}}`)
+	f.wantError(422, httpapi.CodeWrongType, "POST", "/workflows/order/instances/o2/events/pay", `{"payload":{"Amount":"x"}}`)
+	f.wantError(422, httpapi.CodeRejected, "POST", "/workflows/order/instances/o2/events/pay", `{"payload":{"Amount":0}}`)
+	f.wantError(404, httpapi.CodeUnknownInst, "GET", "/instances/o2", "")
 }

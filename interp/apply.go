@@ -30,7 +30,8 @@ type Result struct {
 // match the sentinels in this package: [ErrUnknownCallback],
 // [ErrDuplicateCallback], [ErrStaleCallback], [ErrNotDue], [ErrRejected],
 // [ErrFinished], [ErrPositionLost], [ErrMigration], [ErrBadEvent],
-// [ErrCorrupt], [ErrInternal]; a new state too large to encode matches
+// [ErrCorrupt], [ErrInternal], and for a [Signal] [ErrUnknownEvent] and
+// [ErrInboxFull]; a new state too large to encode matches
 // [codec.ErrTooLarge] (and not ErrCorrupt: nothing stored is damaged). A
 // callback that no thread waits for is refused from meta alone, before the
 // state is decoded, and a Resume decodes it only once it finds something
@@ -65,7 +66,7 @@ func apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, erro
 		if meta.Seq != 0 {
 			return Result{}, fmt.Errorf("%w: start of instance %q that has already started", ErrBadEvent, meta.Instance)
 		}
-	case ev.Kind < Start || ev.Kind > Cancel:
+	case ev.Kind < Start || ev.Kind > Signal:
 		return Result{}, fmt.Errorf("%w: unknown event kind %d", ErrBadEvent, ev.Kind)
 	case meta.Seq == 0:
 		return Result{}, fmt.Errorf("%w: %s event for an instance that has not started", ErrBadEvent, ev.Kind)
@@ -78,6 +79,12 @@ func apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, erro
 			return Result{}, err
 		}
 		m.input = state // the rollback snapshot is of the migrated state
+	}
+	if ev.Kind == Signal {
+		// A Signal some thread waits for is that thread's Callback.
+		if ev, err = m.signal(ev); err != nil {
+			return Result{}, err
+		}
 	}
 	if ev.Kind == Callback && !m.upgraded && !awaited(m.meta.Threads, ev.Callback) {
 		// Refused by the meta alone (as m.callback would refuse it): a
@@ -121,6 +128,8 @@ func apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, erro
 			return Result{}, fmt.Errorf("%w: instance %q is already canceling", ErrBadEvent, meta.Instance)
 		}
 		m.cancel()
+	case Signal:
+		m.buffer(ev)
 	}
 	m.runAll()
 	return m.result()
@@ -337,7 +346,10 @@ func (m *machine) runAll() {
 }
 
 func (m *machine) wake() bool {
-	woke := false
+	woke := len(m.meta.Inbox) > 0 && m.deliverParked()
+	if m.done {
+		return false
+	}
 	for _, t := range m.threads {
 		if t.ended || t.Phase != PhaseWaiting {
 			continue
@@ -462,6 +474,9 @@ func (m *machine) finish(s Status, output []byte, f *Failure) {
 	}
 	m.meta.Status, m.meta.Output, m.meta.Failure = s, output, f
 	m.done = true
+	if len(m.meta.Inbox) > 0 {
+		m.dropInbox("the instance " + s.String() + " before a wait took the event")
+	}
 	switch s {
 	case StatusCompleted:
 		m.emit(Effect{Kind: Completed, Data: output})

@@ -17,6 +17,14 @@
 // [Resume] event at or after [Meta.Due]; deliver at most one event at a time
 // per instance. An error means the event was not accepted and nothing changed.
 //
+// # Buffered events
+//
+// A [Signal] event sends a custom event by name: to the first thread waiting
+// for it, or, when none does, to the instance's inbox ([Meta.Inbox]), from
+// which the first wait that takes it to open receives it. The order, the
+// bounds, and what happens to buffered events at the end and across
+// migrations are in [Buffered].
+//
 // # Threads and positions
 //
 // [Meta] lists each live thread with a position: a statement path and a

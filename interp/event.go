@@ -18,9 +18,14 @@ const (
 	Callback
 	// Cancel tears down every pending wait and runs the cleanup section.
 	Cancel
+	// Signal sends the custom event named Event.Name: it answers the
+	// first thread, in thread-ID order, that waits for that name (as a
+	// Callback would), and if none does, it goes to the instance's inbox
+	// (Meta.Inbox) until a wait that takes it opens. See [Buffered].
+	Signal
 )
 
-var eventNames = [...]string{"", "start", "resume", "callback", "cancel"}
+var eventNames = [...]string{"", "start", "resume", "callback", "cancel", "signal"}
 
 // String names the event kind.
 func (k EventKind) String() string {
@@ -39,4 +44,10 @@ type Event struct {
 	Callback uint64 // Callback: the pending callback answered
 	Payload  []byte // Callback: CBOR of a custom event's payload or an activity's result
 	Error    string // Callback for an activity: non-empty when the attempt failed
+
+	// Signal: the custom event's name (the name of its On), and how many
+	// events the inbox may hold (0 means DefaultInboxLimit). Payload is
+	// the event's payload.
+	Name       string
+	InboxLimit int
 }

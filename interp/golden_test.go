@@ -210,6 +210,29 @@ var goldenCases = []goldenCase{
 			}
 			return i
 		}},
+	{"inbox-buffered", "Two events sent before any wait took them, held in the inbox in the order sent.",
+		func(t *testing.T) *inst {
+			i := start(t, inboxDef(), nil)
+			i.mustSignal("late", 2)
+			i.mustSignal("later", 3)
+			return i
+		}},
+	{"inbox-dropped", "Canceled while an event was buffered: the event is dropped with a dropped effect.",
+		func(t *testing.T) *inst {
+			i := start(t, inboxDef(), nil)
+			i.mustSignal("late", 2)
+			i.mustApply(interp.Event{Kind: interp.Cancel})
+			return i
+		}},
+}
+
+// inboxDef waits for "first"; the events of its second wait can only be
+// buffered until then.
+func inboxDef() *dsl.Definition {
+	return dsl.MustCompile[ledger]("golden-inbox", dsl.S(
+		dsl.Wait("first", dsl.On("first", ledgerSignal("first"))),
+		dsl.Wait("second", dsl.On("late", ledgerSignal("late")), dsl.On("later", ledgerSignal("later"))),
+	))
 }
 
 func cancelDef() *dsl.Definition {

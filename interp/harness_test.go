@@ -112,6 +112,24 @@ func (i *inst) send(event string, payload any) []byte {
 	return nil
 }
 
+// signal sends the custom event named event with payload as a Signal: to
+// the first thread waiting for it, else to the inbox.
+func (i *inst) signal(event string, payload any) error {
+	i.t.Helper()
+	b, err := codec.Marshal(payload)
+	if err != nil {
+		i.t.Fatal(err)
+	}
+	return i.apply(interp.Event{Kind: interp.Signal, Name: event, Payload: b})
+}
+
+func (i *inst) mustSignal(event string, payload any) {
+	i.t.Helper()
+	if err := i.signal(event, payload); err != nil {
+		i.t.Fatalf("signal %q: %v", event, err)
+	}
+}
+
 // fire advances the clock to the timer's deadline and delivers it.
 func (i *inst) fire(event string) {
 	i.t.Helper()

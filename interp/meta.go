@@ -24,6 +24,10 @@ type Meta struct {
 	Version      uint32   `cbor:"11,keyasint,omitempty"` // the definition version that last wrote it (0 means 1)
 	Migrated     []uint32 `cbor:"12,keyasint,omitempty"` // the From of every migration applied to it, in order
 	Yielded      string   `cbor:"13,keyasint,omitempty"` // the thread that ran out of budget last; the next Resume runs the others first
+
+	// Inbox holds the events sent (by a [Signal]) while no thread waited
+	// for them, oldest first, until a wait takes them; see [Buffered].
+	Inbox []Buffered `cbor:"14,keyasint,omitempty"`
 }
 
 // recentCallbacks bounds Meta.Recent: a re-delivery of one of the last

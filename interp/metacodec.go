@@ -32,6 +32,7 @@ func EncodeMeta(m Meta) []byte {
 	count(m.Version != 0)
 	count(len(m.Migrated) > 0)
 	count(m.Yielded != "")
+	count(len(m.Inbox) > 0)
 	b = head(b, 5, uint64(n))
 	if m.Instance != "" {
 		b = text(head(b, 0, 1), m.Instance)
@@ -97,6 +98,30 @@ func EncodeMeta(m Meta) []byte {
 	}
 	if m.Yielded != "" {
 		b = text(head(b, 0, 13), m.Yielded)
+	}
+	if len(m.Inbox) > 0 {
+		b = head(head(b, 0, 14), 4, uint64(len(m.Inbox)))
+		for _, e := range m.Inbox {
+			b = encodeBuffered(b, e)
+		}
+	}
+	return b
+}
+
+func encodeBuffered(b []byte, e Buffered) []byte {
+	n := 1 // Event is always written
+	if len(e.Payload) > 0 {
+		n++
+	}
+	if e.At != 0 {
+		n++
+	}
+	b = text(head(head(b, 5, uint64(n)), 0, 1), e.Event)
+	if len(e.Payload) > 0 {
+		b = append(head(head(b, 0, 2), 2, uint64(len(e.Payload))), e.Payload...)
+	}
+	if e.At != 0 {
+		b = integer(head(b, 0, 3), e.At)
 	}
 	return b
 }
@@ -378,6 +403,13 @@ func decodeMetaFast(data []byte) (Meta, bool) {
 			}
 		case 13:
 			m.Yielded = r.text()
+		case 14:
+			if n := r.length(4); !r.bad {
+				m.Inbox = make([]Buffered, n)
+				for i := range m.Inbox {
+					m.Inbox[i] = r.buffered()
+				}
+			}
 		default:
 			r.bad = true // an unknown field: let the generic decoder judge
 		}
@@ -439,4 +471,25 @@ func (r *reader) pending() Pending {
 		}
 	})
 	return p
+}
+
+func (r *reader) buffered() Buffered {
+	var e Buffered
+	r.keys(func(k uint64) {
+		switch k {
+		case 1:
+			e.Event = r.text()
+		case 2:
+			if b := r.bytesOf(2); len(b) > 0 {
+				e.Payload = append([]byte(nil), b...)
+			} else {
+				r.bad = true
+			}
+		case 3:
+			e.At = r.int64()
+		default:
+			r.bad = true
+		}
+	})
+	return e
 }

@@ -48,6 +48,13 @@ func genMeta() *rapid.Generator[interp.Meta] {
 		if mg := rapid.SliceOfN(rapid.Uint32(), 0, 3).Draw(t, "mig"); len(mg) > 0 {
 			m.Migrated = mg
 		}
+		for range rapid.IntRange(0, 3).Draw(t, "inbox") {
+			b := interp.Buffered{Event: str.Draw(t, "be"), At: i64.Draw(t, "bat")}
+			if p := rapid.SliceOfN(rapid.Byte(), 0, 4).Draw(t, "bp"); len(p) > 0 {
+				b.Payload = p
+			}
+			m.Inbox = append(m.Inbox, b)
+		}
 		return m
 	})
 }
@@ -81,6 +88,7 @@ func FuzzDecodeMeta(f *testing.F) {
 	f.Add(interp.EncodeMeta(interp.Meta{}))
 	f.Add(interp.EncodeMeta(interp.Meta{Instance: "x", Seq: 3, Threads: []interp.Thread{{ID: "main", Path: "w", Phase: interp.PhaseWaiting,
 		Waits: []interp.Pending{{Callback: 1, Event: "e", Kind: interp.Custom, Setup: true, Type: "t"}}}}, Failure: &interp.Failure{Message: "m"}}))
+	f.Add(interp.EncodeMeta(interp.Meta{Instance: "x", Inbox: []interp.Buffered{{Event: "e", Payload: []byte{0x01}, At: 5}, {Event: "f"}}}))
 	f.Add([]byte{0xa1, 0x01, 0x61})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := interp.DecodeMeta(data)

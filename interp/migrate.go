@@ -48,6 +48,9 @@ func (m *machine) migrate(state []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if m.upgraded {
+		m.dropUnknown()
+	}
 	for _, mig := range migs {
 		if mig.State == nil {
 			continue

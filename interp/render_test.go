@@ -101,6 +101,14 @@ func renderMeta(m interp.Meta, ts clock) string {
 			b.WriteByte('\n')
 		}
 	}
+	for _, e := range m.Inbox {
+		fmt.Fprintf(&b, "inbox event=%q at=%s", e.Event, ts(e.At))
+		if len(e.Payload) > 0 {
+			fmt.Fprintf(&b, " payload=%s", golden.Diag(e.Payload)) // (Diag ends the line)
+		} else {
+			b.WriteByte('\n')
+		}
+	}
 	return b.String()
 }
 

@@ -235,6 +235,9 @@ var (
 
 // park enters a Wait: one callback per event, timers started, setups emitted.
 func (m *machine) park(t *thread, n *ast.Node) bool {
+	if len(m.meta.Inbox) > 0 && m.takeBuffered(t, n) {
+		return !m.done
+	}
 	waits := make([]Pending, 0, len(n.Branches))
 	start := len(m.effects)
 	for _, on := range n.Branches {

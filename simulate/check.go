@@ -87,6 +87,10 @@ func run(rt *rapid.T, def *dsl.Definition, opts *config, tb *reportTB, x *explor
 		{name: "stale", act: a.stale},
 		{name: "unknown", act: a.unknown},
 	}
+	if !opts.noEarly {
+		kinds = append(kinds, kind{name: "early", act: func(rt *rapid.T) { a.early(rapidSource{rt}, noCrash) },
+			ready: func() bool { return len(a.w.earlyEvents()) > 0 }})
+	}
 	if !opts.noDuplicates {
 		kinds = append(kinds, kind{name: "duplicate", act: a.duplicate, ready: func() bool { return len(a.w.history) > 0 }})
 	}
@@ -470,6 +474,9 @@ func (a *actions) eventWith(rt *rapid.T, point crashPoint) {
 	}
 	if len(a.w.activity) > 0 {
 		options = append(options, a.activity)
+	}
+	if !a.w.opts.noEarly && len(a.w.earlyEvents()) > 0 {
+		options = append(options, a.early)
 	}
 	if len(options) == 0 && !a.w.opts.noCancel && a.w.meta.Status == interp.StatusRunning {
 		// Activity results commit in a host's dispatch: where the instance

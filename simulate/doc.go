@@ -73,6 +73,10 @@
 //     it runs [dsl.Call] attempts, each drawn to succeed (the activity
 //     function runs on its input snapshot, or [Options.Activities] stands
 //     in), fail or time out (timers and clock jumps let attempts succeed);
+//   - early send: send a custom event the definition takes somewhere but no
+//     thread waits for yet (an interp.Signal event, as engine.Send makes
+//     one): it waits in the instance's inbox until a wait that takes it
+//     opens (see interp.Buffered; [Options.NoEarlySends] turns it off);
 //   - stale callback: deliver a callback whose wait was resolved by another
 //     event; unknown callback: one never issued;
 //   - duplicate callback: deliver an accepted callback again;
@@ -145,6 +149,10 @@
 //   - [InvFencing]: a write under a superseded lease (a commit, an
 //     acknowledgement, a retry, a release) that did not fail with
 //     storage.ErrFenced, or a lease whose fence token did not grow.
+//   - [InvJournal]: the instance's journal (the hosts keep one) does not
+//     hold exactly one entry per committed transition, with its event and
+//     effects, in order: an entry of a commit that did not land, or one
+//     missing for a commit that did.
 //   - [InvPanic]: user code panicked: the workflow failed because of it (a
 //     step on every attempt, a condition, a timer function, a setup), an
 //     event handler panicked (which rejects the event), or an activity

@@ -10,6 +10,7 @@ import (
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/internal/ast"
+	"github.com/weftflow/weft/journal"
 	"github.com/weftflow/weft/storage"
 )
 
@@ -48,7 +49,8 @@ func newHost(i int, def *dsl.Definition, opts *config, base storage.Store, clock
 	e, err := engine.New(st, engine.WithClock(stillClock{clock}), engine.WithWorkers(1),
 		engine.WithLeases(fmt.Sprintf("host-%d", i), leaseTTL), engine.WithMaxAttempts(0),
 		engine.WithRetryBackoff(time.Second, time.Minute),
-		engine.WithFinish(rc.finish), engine.WithActivityRunner(rc.activity), engine.WithoutConflictPause())
+		engine.WithFinish(rc.finish), engine.WithActivityRunner(rc.activity), engine.WithoutConflictPause(),
+		engine.WithJournal("", journal.Policy{})) // checked by InvJournal
 	if err != nil {
 		panic(err) // a store, clock and options of our own: cannot be invalid
 	}

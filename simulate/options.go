@@ -42,6 +42,11 @@ type Options[S any] struct {
 
 	// NoCrashes, NoDuplicates and NoCancel turn those actions off.
 	NoCrashes, NoDuplicates, NoCancel bool
+	// NoEarlySends turns off sends of custom events no thread waits for
+	// yet, which the host buffers in the instance's inbox until a wait
+	// that takes them opens (see interp.Buffered). They are on by
+	// default: engine.Send buffers such events in production too.
+	NoEarlySends bool
 	// LivenessSteps bounds the liveness phase (default 200 deliveries).
 	LivenessSteps int
 
@@ -78,6 +83,7 @@ type config struct {
 	resting                           []string
 	upgrade                           *dsl.Definition
 	noCrashes, noDuplicates, noCancel bool
+	noEarly                           bool
 	liveness                          int
 	hosts                             int
 	actions                           map[string]func(*rapid.T, *Sim)
@@ -87,7 +93,7 @@ type config struct {
 
 func (o Options[S]) config() *config {
 	c := &config{payloads: o.Payloads, activities: o.Activities, resting: o.Resting, upgrade: o.Upgrade, noCrashes: o.NoCrashes,
-		noDuplicates: o.NoDuplicates, noCancel: o.NoCancel, liveness: o.LivenessSteps, actions: o.Actions,
+		noDuplicates: o.NoDuplicates, noCancel: o.NoCancel, noEarly: o.NoEarlySends, liveness: o.LivenessSteps, actions: o.Actions,
 		store: o.Store, host: o.Host}
 	if c.liveness <= 0 {
 		c.liveness = 200

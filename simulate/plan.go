@@ -30,6 +30,8 @@ type Outcome struct {
 	Threads    []PlanThread `json:"threads,omitempty"`
 	Effects    []PlanEffect `json:"effects,omitempty"`
 	State      any          `json:"state,omitempty"` // as JSON values, so states of different types compare field by field
+
+	Inbox []string `json:"inbox,omitempty"` // the buffered events' names, oldest first (interp.Buffered)
 }
 
 // PlanThread is a thread after the event, as a plan shows it.
@@ -127,6 +129,9 @@ func outcome(def *dsl.Definition, state []byte, meta interp.Meta, ev interp.Even
 	for _, e := range res.Effects {
 		o.Effects = append(o.Effects, planEffect(e))
 	}
+	for _, e := range res.Meta.Inbox {
+		o.Inbox = append(o.Inbox, e.Event)
+	}
 	s := reflect.New(def.StateType())
 	if err := codec.UnmarshalWhat("state", res.State, s.Interface()); err != nil {
 		o.Error = err.Error()
@@ -189,11 +194,15 @@ func stringKeys(v any) any {
 // in meta), with its payload or error, and the event's time.
 func planEvent(meta interp.Meta, ev interp.Event) string {
 	s := ev.Kind.String()
-	if ev.Kind == interp.Callback {
-		s = fmt.Sprintf("callback %d", ev.Callback)
+	if ev.Kind == interp.Callback || ev.Kind == interp.Signal {
+		if ev.Kind == interp.Signal {
+			s = fmt.Sprintf("%s (no thread waits for it: to the inbox)", ev.Name)
+		} else {
+			s = fmt.Sprintf("callback %d", ev.Callback)
+		}
 		for _, th := range meta.Threads {
 			for _, w := range th.Waits {
-				if w.Callback == ev.Callback && w.Event != "" {
+				if ev.Kind == interp.Callback && w.Callback == ev.Callback && w.Event != "" {
 					s = fmt.Sprintf("%s (callback %d)", w.Event, ev.Callback)
 				}
 			}
@@ -260,6 +269,9 @@ func (p PlanResult) String() string {
 	}
 	list("threads", threadItems(old.Threads), threadItems(new.Threads))
 	list("effects", effectItems(old.Effects), effectItems(new.Effects))
+	if len(old.Inbox)+len(new.Inbox) > 0 {
+		list("inbox (buffered events)", inboxItems(old.Inbox), inboxItems(new.Inbox))
+	}
 
 	// A side that did not apply the event has no state: its fields are
 	// listed as only on the other side.
@@ -279,6 +291,15 @@ func (p PlanResult) String() string {
 		}
 	}
 	return b.String()
+}
+
+// Buffered events pair by name.
+func inboxItems(names []string) []fielddiff.Item {
+	out := make([]fielddiff.Item, len(names))
+	for i, n := range names {
+		out[i] = fielddiff.NewItem(n, n, n)
+	}
+	return out
 }
 
 // Threads pair by ID: a thread that changed shows its changed fields.

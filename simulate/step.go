@@ -250,7 +250,9 @@ type Sim struct {
 
 // Send delivers the custom event named event with payload to the first
 // thread waiting for it, through the simulated host. It returns the host's
-// error (a rejection, say) or an error if nobody waits for event.
+// error (a rejection, say) or an error if nobody waits for event: unlike
+// engine.Send it does not buffer such an event (the simulator's own early
+// sends do that; see [Options.NoEarlySends]).
 func (s *Sim) Send(event string, payload any) error { return s.w.send(event, payload) }
 
 // State returns the committed state (a *S).

@@ -11,6 +11,7 @@ import (
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/interp"
+	"github.com/weftflow/weft/journal"
 	"github.com/weftflow/weft/storage"
 )
 
@@ -26,6 +27,11 @@ type VerifyOptions struct {
 	// Resting and LivenessSteps are as in [Options].
 	Resting       []string
 	LivenessSteps int
+	// Replay also runs each instance's journal (package journal), where
+	// the store keeps one, through def: an instance whose recorded events
+	// def handles differently (other effects, a rejection, a lost
+	// position) is broken, with cause CauseReplay.
+	Replay bool
 }
 
 // InstanceReport is the verdict on one stored instance.
@@ -38,6 +44,10 @@ type InstanceReport struct {
 	Path     string   `json:"path,omitempty"`   // where, when known
 	Detail   string   `json:"detail,omitempty"` // the error, or the simulation's report
 	Migrated []uint32 `json:"migrated,omitempty"`
+	// Dropped names the buffered events (interp.Buffered) the upgrade
+	// drops because no wait of the new version takes their name, in inbox
+	// order. The instance is still OK: the drop is what the deploy does.
+	Dropped []string `json:"dropped,omitempty"`
 }
 
 // VerifySummary counts the reports.
@@ -46,6 +56,10 @@ type VerifySummary struct {
 	OK        int `json:"ok"`
 	Broken    int `json:"broken"`
 	Skipped   int `json:"skipped"` // instances of other workflows
+	// With VerifyOptions.Replay: instances whose journal was replayed,
+	// and instances that have none (they are checked without it).
+	Replayed  int `json:"replayed,omitempty"`
+	NoJournal int `json:"noJournal,omitempty"`
 }
 
 // Causes reported by [Verify].
@@ -56,6 +70,7 @@ const (
 	CauseMigration = "migration failed"
 	CauseSimulated = "simulation failed"
 	CauseInternal  = "interpreter error" // a bug in weft itself (interp.ErrInternal), not in the instance
+	CauseReplay    = "replay differs"    // the journal's recorded events go otherwise under def
 )
 
 // Verify checks every instance of def's workflow in store against def, a
@@ -88,6 +103,11 @@ func Verify(ctx context.Context, store storage.Store, def *dsl.Definition, opts 
 				continue
 			}
 			rep := verifyOne(si, def, cfg, opts)
+			if opts.Replay && rep.OK {
+				if rep, err = replayOne(ctx, store, def, rep, &sum); err != nil {
+					return sum, err
+				}
+			}
 			sum.Instances++
 			if rep.OK {
 				sum.OK++
@@ -141,6 +161,11 @@ func verifyOne(si storage.Instance, def *dsl.Definition, cfg *config, opts Verif
 		return rep
 	default:
 		rep.Migrated = res.Meta.Migrated[len(meta.Migrated):]
+		for _, e := range res.Effects {
+			if e.Kind == interp.Dropped {
+				rep.Dropped = append(rep.Dropped, e.Event)
+			}
+		}
 	}
 	if opts.Schedules > 0 && !meta.Status.Finished() {
 		h := fnv.New64a()
@@ -195,4 +220,28 @@ func (w *world) startFrom(si storage.Instance, up interp.Result) {
 	}
 	w.version, w.state, w.meta, w.metaB = 1, up.State, up.Meta, metaB
 	w.say("stored instance %s, upgraded: %s, %s", up.Meta.Instance, up.Meta.Status, describe(up.Meta))
+}
+
+// replayOne replays the journal of the instance rep reports on through
+// def, and returns rep broken with CauseReplay if it diverges. Errors are
+// the store's.
+func replayOne(ctx context.Context, store storage.Store, def *dsl.Definition, rep InstanceReport, sum *VerifySummary) (InstanceReport, error) {
+	n, div, err := journal.ReplayStored(ctx, store, def, rep.ID)
+	switch {
+	case errors.Is(err, journal.ErrNoJournal):
+		sum.NoJournal++
+		return rep, nil
+	case errors.Is(err, codec.ErrCorrupt):
+		rep.OK, rep.Cause, rep.Detail = false, CauseReplay, err.Error()
+		sum.Replayed++
+		return rep, nil
+	case err != nil:
+		return rep, fmt.Errorf("simulate: verify %q: %w", rep.ID, err)
+	}
+	sum.Replayed++
+	if div != nil {
+		rep.OK, rep.Cause = false, CauseReplay
+		rep.Detail = fmt.Sprintf("after %d recorded events replayed alike, %v", n, div)
+	}
+	return rep, nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/internal/ast"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 	"github.com/weftflow/weft/storage/memory"
@@ -106,8 +107,13 @@ type world struct {
 	visits       map[eventKey]int
 	reached      map[string]int
 	pendingCache pendingCache
-	failure      *Violation
-	replayHint   string // how to replay a failure, when not from a rapid test
+	journalLog   []journalWant // the committed transitions, for InvJournal
+	ons          struct {      // customOns' list for def
+		def  *dsl.Definition
+		list []*ast.Node
+	}
+	failure    *Violation
+	replayHint string // how to replay a failure, when not from a rapid test
 }
 
 type delivered struct {
@@ -266,6 +272,7 @@ func (w *world) fold(state []byte, ev interp.Event, host *hostAnswer) (interp.Re
 		}
 	}
 	w.observe(w.meta, ev, r1.Meta)
+	w.logTransition(ev, r1)
 	w.state, w.meta, w.metaB = r1.State, r1.Meta, m1
 	w.applied++
 	if f := r1.Meta.Failure; f != nil && f.Panic {
@@ -433,6 +440,9 @@ func (w *world) finalChecks() {
 	w.missingEffects()
 	if w.failure == nil {
 		w.finalWork()
+	}
+	if w.failure == nil {
+		w.checkJournal()
 	}
 	if w.failure != nil {
 		return

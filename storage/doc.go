@@ -127,6 +127,34 @@
 // reports true: then its own clock decides, so that one clock rules expiry
 // and readiness across machines.
 //
+// # Journal
+//
+// A store also keeps, per instance, an optional journal ([Journal]): one
+// entry per transition the host chooses to record, appended by the Create
+// or Commit that writes the transition ([Instance.Journal]), in the same
+// atomic write, so that the journal and the record never disagree. A write
+// that fails appends nothing; Load and List never return the field. Entries
+// are opaque to the store, apart from their [JournalEntry.Seq], which
+// orders them and must be greater than the instance's last entry's (and
+// between 1 and [MaxJournalSeq]), and their [JournalEntry.Time], kept like
+// a Due (microseconds, UTC, zero or between the Unix epoch and the year
+// 10000). A Commit whose entry's Seq is not after the last one fails with
+// [ErrInvalid] and writes nothing: the one ErrInvalid that depends on what
+// the store holds, reported after ErrNotFound, ErrFenced and ErrConflict
+// and before ErrExists.
+//
+// [Journal.ReadJournal] reads an instance's entries from a Seq on, in Seq
+// order. A journal is bounded by a [JournalKeep], applied in the write that
+// appends an entry ([JournalWrite.Keep]) or later by [Journal.TrimJournal]:
+// it keeps the last entries, or those since a time, and always the newest,
+// and it trims only up to a starting point (an entry that carries the
+// record as it was before it, [JournalEntry.Base], or an instance's first
+// entry), so that the kept window can be replayed from its first entry.
+// [JournalKeep.Cut] states the rule; adapters apply it as it does. An
+// instance without a journal, or that does not exist, has an empty one.
+// Nothing that drives an instance reads the journal, so it does not slow
+// resuming; an instance's journal goes with the instance.
+//
 // # Errors
 //
 // Methods return errors wrapping the sentinels [ErrNotFound], [ErrExists],
@@ -144,7 +172,8 @@
 // [ErrInvalid] depends on the arguments alone and is reported without
 // touching stored state: besides bad IDs, Dues and limits, a lease TTL
 // under [DuePrecision], an effect NotBefore outside the range of a Due, and
-// a [Commit.Lease] of another instance. When several state-dependent errors
+// a [Commit.Lease] of another instance (a journal entry's Seq that is not
+// after the last one is the exception: see Journal). When several state-dependent errors
 // apply to one Commit, the first of [ErrNotFound], [ErrFenced],
 // [ErrConflict], [ErrExists] wins. The order matters: two writers racing
 // from the same version derive the same effect IDs, and the loser must see
@@ -201,6 +230,12 @@
 //   - Copy byte slices on the way in and out.
 //   - Make Close idempotent and make every other method return [ErrClosed]
 //     afterwards.
+//   - Keep journal entries keyed by instance and Seq, so that reading an
+//     instance's journal, finding its last Seq and trimming it visit only
+//     its entries; write them, check the Seq and apply the Keep in the
+//     transaction of the record. A store that never got a journal entry
+//     need not have anywhere to keep one (bolt creates its bucket with the
+//     first entry).
 //   - Keep per instance the last token issued, apart from the lease itself,
 //     so that releasing never lets a token repeat; check the fence in the
 //     same transaction as the write it guards.

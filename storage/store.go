@@ -28,6 +28,10 @@ type Instance struct {
 	// Data is the encoded record. A nil and an empty Data are equivalent: a
 	// store may return either for both.
 	Data []byte
+	// Journal, on input to Create and Commit, is appended to the
+	// instance's journal in the same atomic write (see [Journal]); nil
+	// appends nothing. Load and List return it nil.
+	Journal *JournalWrite
 }
 
 // Effect is one outbox entry, written atomically with its instance.
@@ -92,6 +96,7 @@ type Due struct {
 // lease its work; storagetest checks them.
 type Store interface {
 	Claims
+	Journal
 	Listing   // Find and Count (listing.go)
 	Retention // Delete (listing.go)
 

@@ -51,8 +51,9 @@ func checkID(id string) string {
 
 // Validate reports whether inst can be stored: its ID must pass [ValidateID]
 // and a non-zero Due must lie between the Unix epoch (inclusive) and the year
-// 10000 (exclusive). Version is not checked (stores ignore it). Errors wrap
-// [ErrInvalid].
+// 10000 (exclusive), and a Journal, if set, must pass
+// [JournalWrite.Validate]. Version is not checked (stores ignore it).
+// Errors wrap [ErrInvalid].
 func (inst Instance) Validate() error {
 	if problem := checkID(inst.ID); problem != "" {
 		return fmt.Errorf("storage: instance: %s: %w", problem, ErrInvalid)
@@ -60,6 +61,9 @@ func (inst Instance) Validate() error {
 	if !inDueRange(inst.Due) {
 		return fmt.Errorf("storage: instance %q: due %v outside [%v, %v): %w",
 			inst.ID, inst.Due, minDue, maxDue, ErrInvalid)
+	}
+	if inst.Journal != nil {
+		return inst.Journal.Validate(inst.ID)
 	}
 	return nil
 }

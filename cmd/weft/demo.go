@@ -16,6 +16,7 @@ import (
 	"github.com/weftflow/weft/examples/approval"
 	"github.com/weftflow/weft/examples/pizza"
 	"github.com/weftflow/weft/interp"
+	"github.com/weftflow/weft/journal"
 )
 
 var demoCommand = cli.Command{
@@ -83,7 +84,10 @@ func runDemo(ctx context.Context, p *cli.Program, args []string) error {
 		where = sf.String()
 	}
 	d := &demo{out: p.Stdout, clock: engine.NewFakeClock(demoStart), versions: map[string]uint64{}}
-	if d.e, err = engine.New(st, engine.WithClock(d.clock), engine.WithFinish(d.finished)); err != nil {
+	// The demo keeps a bounded journal of every instance: 'weft inspect
+	// ID --history' prints it, and 'weft verify --replay' replays it.
+	if d.e, err = engine.New(st, engine.WithClock(d.clock), engine.WithFinish(d.finished),
+		engine.WithJournal("", journal.Policy{Keep: 1000})); err != nil {
 		return err
 	}
 	if err := d.e.Register(approval.Workflow, pizza.Workflow); err != nil {
@@ -328,6 +332,15 @@ func (d *demo) summary(ctx context.Context, db string) error {
 			out = inst.Meta.Failure.Message
 		}
 		fmt.Fprintf(d.out, "  %-8s %-9s %-10s %-16s %s\n", inst.ID, inst.Workflow, inst.Meta.Status, fmt.Sprintf("transitions: %d", inst.Version), out)
+	}
+	const traced = "order-1"
+	h, err := d.e.History(ctx, traced, 0, 0)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(d.out, "\nWhat happened to %s, from its journal ('weft inspect %s --history'):\n", traced, traced)
+	for _, en := range h {
+		fmt.Fprintf(d.out, "  %s\n", en)
 	}
 	return nil
 }

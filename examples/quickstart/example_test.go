@@ -3,22 +3,16 @@ package quickstart_test
 import (
 	"context"
 	"fmt"
-	"sync"
 
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/examples/quickstart"
 	"github.com/weftflow/weft/storage/memory"
 )
 
-// The README's hosting snippet, with a stop to read the result.
+// The README's hosting snippet: start, send, and Await the result.
 func Example() {
 	ctx, stop := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	var once sync.Once // the finish hook is at least once
-	e, err := engine.New(memory.New(), engine.WithFinish(func(ctx context.Context, info engine.EffectInfo) error {
-		once.Do(func() { close(done) })
-		return nil
-	}))
+	e, err := engine.New(memory.New())
 	if err != nil {
 		stop()
 		fmt.Println(err)
@@ -38,11 +32,11 @@ func Example() {
 	if err := e.Send(ctx, "req-1", "answer", true, &reply); err != nil {
 		panic(err)
 	}
-	<-done                                                     // the notify activity ran and the workflow returned
-	s, _ := engine.Query[quickstart.Approval](ctx, e, "req-1") // the typed state
-	inst, _ := e.Get(ctx, "req-1")
 	var out string
-	_ = inst.DecodeOutput(&out)
+	if err := e.Await(ctx, "req-1", &out); err != nil { // blocks until the workflow returns (or fails: a typed error)
+		panic(err)
+	}
+	s, _ := engine.Query[quickstart.Approval](ctx, e, "req-1") // the typed state
 	fmt.Println(reply, "|", s.Notified, "|", out)
 	stop()
 	<-stopped

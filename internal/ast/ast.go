@@ -160,6 +160,18 @@ type Tree struct {
 	NewState   func() any                  // a new *S
 	Encode     func(s any) ([]byte, error) // deterministic CBOR of *S
 	Decode     func(b []byte) (any, error) // CBOR -> new *S
+	// Setups reports whether any wait has a custom event with a setup (and
+	// so a teardown): hosts order an instance's end after those.
+	Setups  bool
+	Queries map[string]*Query // named read-only projections of the state (dsl.Query)
+}
+
+// Query is a named, read-only projection of the state: Run takes a *S and
+// returns the result (of type Result).
+type Query struct {
+	Name   string
+	Result reflect.Type
+	Run    func(s any) any
 }
 
 // Migration upgrades instances written by definition version From (or an

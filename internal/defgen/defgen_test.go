@@ -55,6 +55,12 @@ func TestInterpreterInvariants(t *testing.T) {
 	if total.MaxLive < 5 || total.MaxLive > defgen.MaxThreads {
 		t.Errorf("most live threads %d, want between 5 and %d", total.MaxLive, defgen.MaxThreads)
 	}
+	// Signals: buffered, taken by a wait as it opens, refused for a full
+	// inbox.
+	if total.Actions["signal"] == 0 || total.Actions["buffered event taken"] == 0 || total.Errors["inbox full"] == 0 {
+		t.Errorf("signals %d, buffered events taken %d, full inboxes %d: want each at least once",
+			total.Actions["signal"], total.Actions["buffered event taken"], total.Errors["inbox full"])
+	}
 }
 
 // TestSimulateGenerated is property (b): generated definitions (without

@@ -33,7 +33,13 @@ var sentinels = []struct {
 	{"bad event", interp.ErrBadEvent},
 	{"corrupt", interp.ErrCorrupt},
 	{"migration", interp.ErrMigration},
+	{"inbox full", interp.ErrInboxFull},
+	{"unknown event", interp.ErrUnknownEvent},
 }
+
+// inboxLimit is the inbox limit of the runner's Signal events: small, so
+// that full inboxes happen.
+const inboxLimit = 3
 
 // CheckInterp drives d through interp.Apply directly, with a random
 // sequence of events drawn from what the meta says is pending: the start;
@@ -181,6 +187,9 @@ func (r *runner) step() {
 		acts = append(acts, "resume when due", "resume when due")
 	}
 	acts = append(acts, "resume now", "advance clock", "unknown callback")
+	if len(r.events) > 0 {
+		acts = append(acts, "signal")
+	}
 	if chance(r.t, "rare action", 5) {
 		acts = append(acts, "cancel", "start again")
 		if r.def == r.d.Definition {
@@ -248,7 +257,58 @@ func (r *runner) step() {
 		r.trace = append(r.trace, "deploy the same definition as version 2")
 	case "start again":
 		r.apply("start again", interp.Event{Kind: interp.Start, Instance: "gen-1"}, interp.ErrBadEvent)
+	case "signal":
+		r.signal()
 	}
+}
+
+// signal sends a custom event by name: to the first thread waiting for
+// it, else to the inbox.
+func (r *runner) signal() {
+	var names []string
+	for n, e := range r.events {
+		if e.kind == KSignal || e.kind == KCustom || e.kind == KCustomSetup {
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		names = append(names, "none") // only timers: a name no wait takes
+	}
+	slices.Sort(names)
+	name := rapid.SampledFrom(names).Draw(r.t, "signal")
+	if chance(r.t, "unknown name", 5) {
+		name += "?"
+	}
+	ev := interp.Event{Kind: interp.Signal, Name: name, InboxLimit: inboxLimit}
+	v := rapid.IntRange(-2, 15).Draw(r.t, "payload")
+	ev.Payload = mustMarshal(v)
+	label := fmt.Sprintf("signal %q", name)
+	var want error
+	switch e, cb := r.events[name], r.waitingFor(name); {
+	case e == nil || e.kind == KAfter || e.kind == KAt:
+		want = interp.ErrUnknownEvent
+	case cb != 0:
+		label += fmt.Sprintf(" (to callback %d)", cb)
+		if v < e.reject || (e.panics && v == 13) {
+			want = interp.ErrRejected
+		}
+	case len(r.meta.Inbox) >= inboxLimit:
+		want = interp.ErrInboxFull
+	default:
+		label += " (buffered)"
+	}
+	r.apply(label, ev, want)
+}
+
+// waitingFor is the callback a Signal of the event named name answers: the
+// first thread's, in ID order, that waits for it; 0 if none.
+func (r *runner) waitingFor(name string) uint64 {
+	for _, w := range r.pendings() {
+		if w.p.Kind == interp.Custom && w.p.Event == name {
+			return w.p.Callback
+		}
+	}
+	return 0
 }
 
 func mustMarshal(v any) []byte {
@@ -429,6 +489,22 @@ func (r *runner) accepted(label string, ev interp.Event, res interp.Result, spen
 		r.fatalf("%s: no yield, but Meta.Yielded is %q", label, m.Yielded)
 	}
 	// Effects.
+	answered := ev.Callback // the callback the event answers, if any
+	if ev.Kind == interp.Signal {
+		answered = r.waitingFor(ev.Name)
+	}
+	buffered := 0 // events the inbox gained, and lost to a wait or a drop
+	if ev.Kind == interp.Signal && answered == 0 {
+		buffered = 1
+	}
+	inInbox := map[string]int{}
+	for _, b := range r.meta.Inbox {
+		inInbox[b.Event]++
+	}
+	if buffered == 1 {
+		inInbox[ev.Name]++
+	}
+	taken, dropped := 0, 0
 	finishing := 0
 	replies := 0
 	for i, e := range res.Effects {
@@ -463,16 +539,40 @@ func (r *runner) accepted(label string, ev interp.Event, res interp.Result, spen
 			}
 			delete(r.activities, e.Callback)
 		case interp.Reply:
-			replies++
-			if e.Callback != ev.Callback {
-				r.fatalf("%s: reply to callback %d", label, e.Callback)
+			if e.Callback == answered {
+				replies++
+				break
 			}
+			// Else a wait took a buffered event as it opened.
+			if inInbox[e.Event] == 0 {
+				r.fatalf("%s: reply to callback %d (event %q), which neither this event nor a buffered one answers", label, e.Callback, e.Event)
+			}
+			inInbox[e.Event]--
+			taken++
+		case interp.Dropped:
+			if inInbox[e.Event] == 0 {
+				r.fatalf("%s: dropped event %q, which is not buffered", label, e.Event)
+			}
+			inInbox[e.Event]--
+			dropped++
 		case interp.Completed, interp.Failed, interp.Canceled:
 			finishing++
 		}
 	}
-	if ev.Kind == interp.Callback && r.pendingKind(ev.Callback) == interp.Custom && replies != 1 {
+	if answered != 0 && r.pendingKind(answered) == interp.Custom && replies != 1 {
 		r.fatalf("%s: an accepted custom event gave %d replies", label, replies)
+	}
+	// No buffered event is lost or invented: the inbox holds what it held,
+	// plus what was buffered, minus what waits took and what was dropped.
+	if want := len(r.meta.Inbox) + buffered - taken - dropped; len(m.Inbox) != want {
+		r.fatalf("%s: the inbox holds %d events, want %d (%d before, %d buffered, %d taken, %d dropped)",
+			label, len(m.Inbox), want, len(r.meta.Inbox), buffered, taken, dropped)
+	}
+	if len(m.Inbox) > inboxLimit {
+		r.fatalf("%s: the inbox holds %d events, over the limit of %d", label, len(m.Inbox), inboxLimit)
+	}
+	if r.stats.Actions != nil && taken > 0 {
+		r.stats.Actions["buffered event taken"] += taken
 	}
 	// Pending waits against what the effects left standing.
 	setups, timers, acts := map[uint64]bool{}, map[uint64]bool{}, map[uint64]bool{}
@@ -536,6 +636,9 @@ func (r *runner) accepted(label string, ev interp.Event, res interp.Result, spen
 	}
 	r.stats.MaxLive = max(r.stats.MaxLive, live)
 	if m.Status.Finished() {
+		if len(m.Inbox) != 0 {
+			r.fatalf("%s: finished (%s) with %d buffered events left", label, m.Status, len(m.Inbox))
+		}
 		if len(m.Threads) != 0 || m.Due != 0 || finishing != 1 {
 			r.fatalf("%s: finished (%s) with %d threads, Due %v and %d finishing effects", label, m.Status, len(m.Threads), m.DueTime(), finishing)
 		}

@@ -61,6 +61,25 @@
 // within the process that holds the file lock, and the caller's clock
 // decides expiry and readiness.
 //
+// # Journal
+//
+// Journals ([storage.Journal]) add one bucket to format 1, additively,
+// created by the first write that appends an entry: a file whose
+// instances never had a journal keeps the layout above, and a weft that
+// does not know the bucket ignores it.
+//
+//	journal  uvarint length ++ instance ID ++ Seq -> entry
+//
+// An entry is its time code as a uvarint (as the due code), its data as a
+// uvarint length and bytes, and then its Base to the end of the value. An
+// instance's entries are adjacent, in Seq order, so ReadJournal is a
+// cursor scan from the first wanted Seq, the Seq check reads one key
+// before the instance's largest possible one, and trimming reads the heads
+// of the instance's entries and deletes a prefix of them. Create and
+// Commit write the entry, and apply its Keep, in their own transaction
+// (which group commit may share with other writes), after every check: a
+// refused write, or a crash, leaves no entry without its record.
+//
 // # Listing
 //
 // Listing ([storage.Listing]) adds two buckets to format 1, additively,

@@ -477,6 +477,9 @@ func (s *Store) Delete(ctx context.Context, id string, expect uint64) error {
 				return 0, err
 			}
 		}
+		if err := w.deleteJournal(key); err != nil { // the journal goes with its instance
+			return 0, err
+		}
 		return 0, w.unlisted(kindKey(wf, st), id)
 	}})
 	return err

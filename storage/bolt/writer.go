@@ -424,6 +424,10 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 	if err != nil {
 		return 0, err
 	}
+	journal, err := encodeJournal(op, inst.ID, inst.Journal)
+	if err != nil {
+		return 0, err
+	}
 	var due []byte
 	if !inst.Due.IsZero() {
 		due = dueKey(inst.Due, inst.ID)
@@ -439,6 +443,9 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 		if err := w.checkEffects(effs); err != nil {
 			return 0, fmt.Errorf("storage: %s: %w", op, err)
 		}
+		if err := w.checkJournal(id, journal); err != nil {
+			return 0, fmt.Errorf("storage: %s: %w", op, err)
+		}
 		if err := w.put(w.instances, id, record); err != nil {
 			return 0, err
 		}
@@ -446,6 +453,9 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 			if err := w.put(w.dues, due, nil); err != nil {
 				return 0, err
 			}
+		}
+		if err := w.appendJournal(id, journal); err != nil {
+			return 0, err
 		}
 		if err := w.listed(kind, inst.ID); err != nil {
 			return 0, err
@@ -475,6 +485,10 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
+	journal, err := encodeJournal(op, inst.ID, inst.Journal)
+	if err != nil {
+		return 0, err
+	}
 	newDue := dueCode(inst.Due)
 	kind := kindKey(inst.Workflow, inst.Status)
 
@@ -496,6 +510,9 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 		}
 		if stored != c.Expect {
 			return 0, fmt.Errorf("storage: %s: %w (expected %d, stored %d)", op, storage.ErrConflict, c.Expect, stored)
+		}
+		if err := w.checkJournal(id, journal); err != nil {
+			return 0, fmt.Errorf("storage: %s: %w", op, err)
 		}
 		if err := w.checkEffects(effs); err != nil {
 			return 0, fmt.Errorf("storage: %s: %w", op, err)
@@ -526,6 +543,9 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 					return 0, err
 				}
 			}
+		}
+		if err := w.appendJournal(id, journal); err != nil {
+			return 0, err
 		}
 		return inst.Version, w.appendEffects(effs)
 	}})

@@ -180,6 +180,7 @@ func (s *Store) Delete(ctx context.Context, id string, expect uint64) error {
 		s.due.delete(dueKey{inst.Due, id})
 	}
 	s.kindRemove(*inst)
+	delete(s.journals, id) // the journal goes with its instance
 	if r := s.cl.leases[id]; r != nil {
 		r.held = false // the token stays, so that a new instance with this ID gets greater ones
 	}

@@ -28,6 +28,9 @@
 //   - Claim is O(w log w) for w instances with work at its time (it ranks
 //     them all); Pending is O(k) for k results; NextWork stops at the first
 //     work no earlier than the best found.
+//   - With j entries in an instance's journal, ReadJournal is O(log j + k)
+//     for k results; appending an entry is O(1) amortized plus copying,
+//     and applying a Keep (in the write or by TrimJournal) O(j).
 //
 // Claims are kept like everything else, in memory and for one process;
 // [Store.Share] hands out a second handle on the same data, which the
@@ -68,6 +71,8 @@ type Store struct {
 
 	cl *claimState // leases, effect indexes and dead letters (claims.go)
 
+	journals map[string]*journal // by instance ID, for instances with entries (journal.go)
+
 	// Shared with every Share handle, with locks of their own: the
 	// Wakeups channels (wakeup.go) and the named locks (locker.go).
 	hub   *wakeHub
@@ -105,6 +110,7 @@ func New() *Store {
 		byKind:    make(map[kind]*sortedSet[string]),
 		pending:   make(map[string]*pendingEffect),
 		cl:        newClaimState(),
+		journals:  make(map[string]*journal),
 		hub:       newWakeHub(),
 		locks:     locktable.New(),
 	}
@@ -133,6 +139,9 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 	if err := s.checkEffectIDs("create", inst.ID, effects); err != nil {
 		return 0, err
 	}
+	if err := s.checkJournal("create", inst.ID, inst.Journal); err != nil {
+		return 0, err
+	}
 
 	stored := clone(inst)
 	stored.Version = 1
@@ -143,6 +152,7 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 	}
 	s.kindAdd(stored)
 	s.appendEffects(effects)
+	s.appendJournal(stored.ID, inst.Journal)
 	s.wakeAfter(len(effects), stored.Due)
 	return 1, nil
 }
@@ -192,6 +202,9 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 		return 0, fmt.Errorf("storage: commit %q: %w (expected %d, stored %d)",
 			id, storage.ErrConflict, c.Expect, old.Version)
 	}
+	if err := s.checkJournal("commit", id, c.Instance.Journal); err != nil {
+		return 0, err
+	}
 	if err := s.checkEffectIDs("commit", id, c.Effects); err != nil {
 		return 0, err
 	}
@@ -212,6 +225,7 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 	}
 	*old = stored
 	s.appendEffects(c.Effects)
+	s.appendJournal(id, c.Instance.Journal)
 	s.wakeAfter(len(c.Effects), stored.Due)
 	return stored.Version, nil
 }
@@ -355,8 +369,8 @@ func (s *Store) List(ctx context.Context, after string, limit int) ([]storage.In
 	return out, nil
 }
 
-// Close implements [storage.Store.Close]. It drops every instance and
-// effect, closes every [Store.Wakeups] channel and releases every
+// Close implements [storage.Store.Close]. It drops every instance,
+// effect and journal, closes every [Store.Wakeups] channel and releases every
 // [Store.TryLock] lock, of the store and of its [Store.Share] handles.
 func (s *Store) Close() error {
 	s.mu.Lock()
@@ -368,14 +382,16 @@ func (s *Store) Close() error {
 	s.hub.closeAll()
 	s.locks.Close()
 	s.instances, s.ids, s.due, s.pending, s.outbox, s.cl = nil, nil, nil, nil, outboxLog{}, nil
+	s.journals = nil
 	s.byKind = nil
 	return nil
 }
 
 // clone returns a copy of inst that shares no memory with it, with Due
-// normalized.
+// normalized and without Journal (kept apart, and never returned).
 func clone(inst storage.Instance) storage.Instance {
 	inst.Data = bytes.Clone(inst.Data)
 	inst.Due = storage.NormalizeDue(inst.Due)
+	inst.Journal = nil
 	return inst
 }

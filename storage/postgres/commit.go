@@ -43,7 +43,7 @@ func effectsAtSQL(param string) string {
 
 // commitSQL returns the new version, or NULL and the version stored before
 // the statement (NULL if the instance does not exist).
-func commitSQL(schema string) string { return commitStatement(schema, false) }
+func commitSQL(schema string) string { return commitStatement(schema, false, nil) }
 
 // fencedCommitSQL is commitSQL fenced by the lease token $10, still one
 // statement: it locks the instance's row, then holds its lease row FOR
@@ -52,9 +52,13 @@ func commitSQL(schema string) string { return commitStatement(schema, false) }
 // if the lease is held with that token. Besides the versions it returns the
 // lease's token and whether it is held (NULLs if the instance was never
 // leased), so that Commit can say why nothing was written.
-func fencedCommitSQL(schema string) string { return commitStatement(schema, true) }
+func fencedCommitSQL(schema string) string { return commitStatement(schema, true, nil) }
 
-func commitStatement(schema string, fenced bool) string {
+// commitStatement builds commitSQL and fencedCommitSQL, and with journal
+// their variants that append a journal entry (journal.go): its parameters
+// follow the others ($10.., or $11.. when fenced), and the statement
+// returns one more column, the Seq of the journal's newest entry before it.
+func commitStatement(schema string, fenced bool, journal *journalSQL) string {
 	fence, guard, why := "", "", ""
 	if fenced {
 		// The instance's row before the lease row, as fenceLockSQL and
@@ -67,6 +71,17 @@ func commitStatement(schema string, fenced bool) string {
 		guard = " AND EXISTS (SELECT 1 FROM fence WHERE held AND token = $10)"
 		why = ",\n       (SELECT token FROM fence), (SELECT held FROM fence)"
 	}
+	entry := ""
+	if journal != nil {
+		n := 10
+		if fenced {
+			n = 11
+		}
+		last := "(SELECT max(seq) FROM " + schema + ".journal WHERE instance = $1)"
+		guard += " AND " + p(n) + "::bigint > coalesce(" + last + ", 0)"
+		why += ",\n       " + last
+		entry = journalCTEs(schema, "upd", n, journal.keep)
+	}
 	return `WITH ` + fence + `upd AS (
     UPDATE ` + schema + `.instances
        SET version = version + 1, workflow = $3, status = $4, due = $5, data = $6,
@@ -78,7 +93,7 @@ func commitStatement(schema string, fenced bool) string {
     SELECT e.id, upd.id, e.data, e.not_before
       FROM upd, unnest($7::bytea[], $8::bytea[], $9::timestamptz[]) WITH ORDINALITY AS e(id, data, not_before, ord)
      ORDER BY e.ord
-)
+)` + entry + `
 SELECT (SELECT version FROM upd), (SELECT version FROM ` + schema + `.instances WHERE id = $1)` + why
 }
 
@@ -104,10 +119,13 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 	}
 	defer conn.Release()
 	var created int64
-	err = conn.QueryRow(ctx, s.q.create,
-		[]byte(inst.ID), []byte(inst.Workflow), []byte(inst.Status), dueParam(inst), inst.Data,
-		ids, data, notBefore,
-	).Scan(&created)
+	query, args := s.q.create, []any{[]byte(inst.ID), []byte(inst.Workflow), []byte(inst.Status), dueParam(inst), inst.Data,
+		ids, data, notBefore}
+	if inst.Journal != nil {
+		// No Keep: the entry is the new instance's only one.
+		query, args = s.jq.create, append(args, journalParams(&storage.JournalWrite{Entry: inst.Journal.Entry})...)
+	}
+	err = conn.QueryRow(ctx, query, args...).Scan(&created)
 	switch {
 	case isEffectIDTaken(err):
 		return 0, fmt.Errorf("storage: %s: %s: %w", op, takenEffect(err), storage.ErrExists)
@@ -151,17 +169,31 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 	var (
 		token pgtype.Int8
 		held  pgtype.Bool
+		last  pgtype.Int8 // the journal's newest Seq before the statement
 	)
 	conn, err := s.acquire(ctx, op)
 	if err != nil {
 		return 0, err
 	}
 	defer conn.Release()
-	if c.Lease == nil {
+	journal := inst.Journal
+	keep := 0
+	if journal != nil && journal.Keep != nil {
+		keep = 1
+	}
+	switch {
+	case c.Lease == nil && journal == nil:
 		err = conn.QueryRow(ctx, s.q.commit, args...).Scan(&next, &stored)
-	} else {
+	case c.Lease == nil:
+		args = append(args, journalParams(journal)...)
+		err = conn.QueryRow(ctx, s.jq.commit[keep], args...).Scan(&next, &stored, &last)
+	case journal == nil:
 		args = append(args, tokenParam(c.Lease.Token))
 		err = conn.QueryRow(ctx, s.q.fencedCommit, args...).Scan(&next, &stored, &token, &held)
+	default:
+		args = append(args, tokenParam(c.Lease.Token))
+		args = append(args, journalParams(journal)...)
+		err = conn.QueryRow(ctx, s.jq.fencedCommit[keep], args...).Scan(&next, &stored, &token, &held, &last)
 	}
 	if err != nil && !isEffectIDTaken(err) {
 		return 0, s.failWrite(ctx, op, err)
@@ -187,6 +219,9 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 		return uint64(next.Int64), nil
 	case !stored.Valid:
 		return 0, fmt.Errorf("storage: %s: instance %w", op, storage.ErrNotFound)
+	case stored.Int64 == expect && journal != nil && last.Valid && uint64(last.Int64) >= journal.Entry.Seq:
+		return 0, fmt.Errorf("storage: %s: journal entry seq %d is not after the last entry's %d: %w",
+			op, journal.Entry.Seq, last.Int64, storage.ErrInvalid)
 	case stored.Int64 == expect:
 		// The statement's snapshot still had Expect, but a writer that
 		// committed while this one waited for the row changed it.

@@ -94,6 +94,17 @@
 // (no connection to be had), and a failure before a transaction's COMMIT
 // mean the write did not happen, and do not wrap it.
 //
+// # Journal
+//
+// Journals ([storage.Journal]) are kept in the table journal (migration
+// 5), one row per entry keyed by (instance, seq). Create and Commit with
+// an entry stay one statement: a CTE inserts the entry from the row the
+// record write returns, the Commit's UPDATE carries the Seq check (the
+// entry must come after the journal's newest row, which the statement
+// also returns so that Commit can report [storage.ErrInvalid]), and a
+// Keep is a DELETE CTE over the journal as the statement sees it plus the
+// new entry. TrimJournal is one statement too.
+//
 // # Schema and migrations
 //
 // The schema's SQL ships with the package (migrations/*.sql, embedded).

@@ -196,6 +196,8 @@ func deleteSQL(schema string) string {
     RETURNING i.id
 ), rel AS (
     UPDATE ` + schema + `.leases l SET held = false FROM del WHERE l.instance = del.id
+), journal AS (
+    DELETE FROM ` + schema + `.journal j USING del WHERE j.instance = del.id
 )
 SELECT t.version, t.busy, EXISTS (SELECT 1 FROM del) FROM target t`
 }

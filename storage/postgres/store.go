@@ -26,6 +26,7 @@ type Store struct {
 	schema  string
 	q       queries
 	cq      claimQueries
+	jq      journalQueries
 	closed  atomic.Bool
 
 	// Background work (the notifier, listeners, lock watchers) runs under
@@ -114,7 +115,7 @@ func open(ctx context.Context, pool *pgxpool.Pool, cfg config) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{pool: pool, schema: cfg.schema, q: newQueries(quote(cfg.schema)), cq: newClaimQueries(quote(cfg.schema)),
-		wake: make(chan struct{}, 1)}
+		jq: newJournalQueries(quote(cfg.schema)), wake: make(chan struct{}, 1)}
 	s.bg, s.stopBg = context.WithCancel(context.Background())
 	s.goBackground(s.notifier)
 	return s, nil

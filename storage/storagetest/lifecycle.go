@@ -43,6 +43,7 @@ func calls(s storage.Store) []opCase {
 			return err
 		}},
 	}
+	cases = append(cases, journalCalls(s)...)
 	return append(append(cases, claimCalls(s)...), listingCalls(s)...)
 }
 

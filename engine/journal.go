@@ -1,0 +1,133 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/interp"
+	"github.com/weftflow/weft/journal"
+	"github.com/weftflow/weft/storage"
+)
+
+// WithJournal keeps a journal (package journal) for the instances of
+// workflow under policy, or, with workflow "", for every workflow that
+// has no policy of its own. Without it an engine keeps no journal. Each
+// entry is written in the same atomic commit as the transition it
+// records.
+func WithJournal(workflow string, policy journal.Policy) Option {
+	return func(e *Engine) error {
+		if err := policy.Validate(); err != nil {
+			return invalid("WithJournal", policy, err.Error())
+		}
+		if e.journals == nil {
+			e.journals = map[string]journal.Policy{}
+		}
+		e.journals[workflow] = policy
+		return nil
+	}
+}
+
+// journalPolicy returns the journal policy of workflow, if it keeps one.
+func (e *Engine) journalPolicy(workflow string) (journal.Policy, bool) {
+	if p, ok := e.journals[workflow]; ok {
+		return p, true
+	}
+	p, ok := e.journals[""]
+	return p, ok
+}
+
+// journalWrite returns what a transition appends to the journal of
+// instance id, or nil if its workflow keeps none. before is the meta the
+// event was applied to (the zero Meta for a start) and base the stored
+// record it was applied to (nil for a start), kept as a snapshot when
+// the policy wants one at this entry. start, if not nil, is the start
+// event (its Payload the input) of a commit that started the instance and
+// then applied ev (signal-with-start); res is then both transitions'.
+func (e *Engine) journalWrite(id string, def *dsl.Definition, before interp.Meta, base []byte, ev interp.Event, res interp.Result, start *interp.Event) (*storage.JournalWrite, error) {
+	p, ok := e.journalPolicy(def.Name())
+	if !ok {
+		return nil, nil
+	}
+	t := journal.Transition{
+		Seq:       res.Meta.Seq,
+		At:        ev.Time.UnixNano(),
+		Version:   def.Version(),
+		Event:     journalEvent(before, ev),
+		Effects:   res.Effects,
+		Before:    before.Threads,
+		After:     res.Meta.Threads,
+		StateSize: len(res.State),
+		Status:    res.Meta.Status.String(),
+	}
+	if n := len(res.Meta.Migrated) - len(before.Migrated); n > 0 {
+		for _, v := range res.Meta.Migrated[len(before.Migrated):] {
+			t.Migrated = append(t.Migrated, int(max(v, 1)))
+		}
+	}
+	payloadName := t.Event.Name
+	if ev.Kind == interp.Start {
+		payloadName = "start"
+	}
+	if err := p.Payload(&t.Event, payloadName, ev.Payload); err != nil {
+		return nil, fmt.Errorf("engine: instance %q: %w", id, err)
+	}
+	if start != nil {
+		t.Start = &journal.Event{Kind: start.Kind.String()}
+		if err := p.Payload(t.Start, "start", start.Payload); err != nil {
+			return nil, fmt.Errorf("engine: instance %q: %w", id, err)
+		}
+	}
+	data := t.Append(make([]byte, 0, 96+len(t.Event.Payload)+40*len(t.Effects)+24*len(t.After)))
+	w := &storage.JournalWrite{Entry: storage.JournalEntry{Seq: t.Seq, Time: ev.Time, Data: data}}
+	if every := p.SnapshotEvery(); every > 0 && t.Seq > 1 && (t.Seq-1)%every == 0 {
+		// A starting point: the record before this entry, so that the
+		// entries before it can go.
+		w.Entry.Base = base
+		w.Keep = &storage.JournalKeep{Last: p.Keep}
+		if p.For > 0 {
+			w.Keep.Since = ev.Time.Add(-p.For)
+		}
+	}
+	return w, nil
+}
+
+// journalEvent describes ev as the instance with meta before received it.
+func journalEvent(before interp.Meta, ev interp.Event) journal.Event {
+	je := journal.Event{Kind: ev.Kind.String(), Callback: ev.Callback, Error: ev.Error}
+	if ev.Kind == interp.Signal {
+		je.Name = ev.Name
+	}
+	if ev.Kind != interp.Callback {
+		return je
+	}
+	for _, th := range before.Threads {
+		for _, w := range th.Waits {
+			if w.Callback == ev.Callback {
+				je.Name, je.Path, je.Thread = w.Event, th.Path, th.ID
+				je.Trigger = w.Kind.String()
+				return je
+			}
+		}
+	}
+	return je
+}
+
+// History returns up to limit entries (all if limit < 1) of instance id's
+// journal with Seq at least from, oldest first, decoded. An instance
+// whose workflow keeps no journal has none: the result is empty.
+func (e *Engine) History(ctx context.Context, id string, from uint64, limit int) ([]journal.Entry, error) {
+	raw, err := e.store.ReadJournal(ctx, id, from, limit)
+	if err != nil {
+		return nil, fmt.Errorf("engine: history of %q: %w", id, err)
+	}
+	out := make([]journal.Entry, 0, len(raw))
+	for _, r := range raw {
+		en, err := journal.Decode(r.Data)
+		if err != nil {
+			return nil, fmt.Errorf("engine: history of %q, entry %d: %w", id, r.Seq, err)
+		}
+		out = append(out, en)
+	}
+	return out, nil
+}

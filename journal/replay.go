@@ -1,0 +1,235 @@
+package journal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/interp"
+	"github.com/weftflow/weft/storage"
+)
+
+// Divergence is the first point where a definition, replaying recorded
+// events, does something other than what the recorded version did.
+type Divergence struct {
+	// Seq is the entry whose event the new definition handled
+	// differently.
+	Seq uint64
+	// Reason says how, in a few words: "rejected", "position lost",
+	// "effects differ", "status differs", "no such wait", "payload not
+	// kept".
+	Reason string
+	// Recorded and Replayed are the effects (kind, event, thread) or
+	// statuses of the two versions, where they differ.
+	Recorded, Replayed []string
+	// Err is the interpreter's error, for a rejection or a lost position.
+	Err error
+}
+
+func (d *Divergence) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "entry #%d: %s", d.Seq, d.Reason)
+	if d.Err != nil {
+		fmt.Fprintf(&b, ": %v", d.Err)
+	}
+	if d.Recorded != nil || d.Replayed != nil {
+		fmt.Fprintf(&b, " (recorded %v, replayed %v)", d.Recorded, d.Replayed)
+	}
+	return b.String()
+}
+
+// Replay runs the events recorded in entries through def, the way the
+// instance id went through them, and returns how many it replayed and the
+// first divergence (nil if def did what the recorded version did at every
+// entry). It compares what a deploy would change for this instance: the
+// effects each event emits (by kind, event and thread: the IDs follow),
+// whether an event is accepted, and the status; activity results and
+// timers are taken from the journal, not re-run, so that it checks what
+// def does with real traffic, not whether the code is deterministic.
+//
+// entries must be consecutive, starting with the instance's first entry
+// (Seq 1, whose payload is the start input: base is nil) or at a snapshot
+// (base is the entry's [storage.JournalEntry.Base], the record before
+// it). An event whose payload the journal did not keep (too large, or
+// redacted) cannot be replayed: the replay stops there with the reason
+// "payload not kept". Errors are for entries that cannot be replayed at
+// all (damaged, or not consecutive).
+func Replay(def *dsl.Definition, id string, base []byte, entries []Entry) (int, *Divergence, error) {
+	if len(entries) == 0 {
+		return 0, nil, nil
+	}
+	var state []byte
+	var meta interp.Meta
+	switch {
+	case len(base) > 0:
+		rec, err := codec.DecodeRecord(base)
+		if err != nil {
+			return 0, nil, fmt.Errorf("journal: replay %q: snapshot: %w", id, err)
+		}
+		if meta, err = interp.DecodeMeta(rec.Meta); err != nil {
+			return 0, nil, fmt.Errorf("journal: replay %q: snapshot: %w", id, err)
+		}
+		state = rec.State
+	case entries[0].Seq != 1 && entries[0].Start == nil:
+		return 0, nil, fmt.Errorf("journal: replay %q: %w: the first entry kept is #%d, with no snapshot", id, ErrNoJournal, entries[0].Seq)
+	}
+	for i, en := range entries {
+		if i > 0 && en.Seq != entries[i-1].Seq+1 {
+			return i, nil, fmt.Errorf("journal: replay %q: entry #%d follows #%d", id, en.Seq, entries[i-1].Seq)
+		}
+		var started []interp.Effect // a signal-with-start's start effects
+		if en.Start != nil {
+			if len(base) > 0 || i > 0 {
+				return i, nil, fmt.Errorf("journal: replay %q: entry #%d starts the instance, but it has started", id, en.Seq)
+			}
+			st := Entry{Seq: 1, At: en.At, Event: *en.Start}
+			sev, div := replayEvent(meta, id, st)
+			if div != nil {
+				div.Seq = en.Seq
+				return i, div, nil
+			}
+			res, err := interp.Apply(def, sev.Payload, meta, interp.Event{Kind: interp.Start, Time: sev.Time, Instance: id})
+			if err != nil {
+				return i, &Divergence{Seq: en.Seq, Reason: "rejected", Err: err}, nil
+			}
+			state, meta, started = res.State, res.Meta, res.Effects
+		}
+		ev, div := replayEvent(meta, id, en)
+		if div != nil {
+			return i, div, nil
+		}
+		if en.Event.Kind == "start" {
+			state = ev.Payload
+			ev.Payload = nil
+		}
+		res, err := interp.Apply(def, state, meta, ev)
+		if err != nil {
+			reason := "rejected"
+			if errors.Is(err, interp.ErrPositionLost) {
+				reason = "position lost"
+			}
+			return i, &Divergence{Seq: en.Seq, Reason: reason, Err: err}, nil
+		}
+		if rec, got := effectKeys(en.Effects), replayedKeys(append(started, res.Effects...)); !slices.Equal(rec, got) {
+			return i, &Divergence{Seq: en.Seq, Reason: "effects differ", Recorded: rec, Replayed: got}, nil
+		}
+		if en.Status != "" && res.Meta.Status.String() != en.Status {
+			return i, &Divergence{Seq: en.Seq, Reason: "status differs", Recorded: []string{en.Status}, Replayed: []string{res.Meta.Status.String()}}, nil
+		}
+		state, meta = res.State, res.Meta
+	}
+	return len(entries), nil, nil
+}
+
+// replayEvent rebuilds the event of en for an instance now at meta.
+func replayEvent(meta interp.Meta, id string, en Entry) (interp.Event, *Divergence) {
+	ev := interp.Event{Time: time.Unix(0, en.At).UTC(), Error: en.Event.Error}
+	if en.Event.Hash != nil || en.Event.Redacted {
+		return ev, &Divergence{Seq: en.Seq, Reason: "payload not kept"}
+	}
+	switch en.Event.Kind {
+	case "start":
+		ev.Kind, ev.Instance, ev.Payload = interp.Start, id, en.Event.Payload
+	case "resume":
+		ev.Kind = interp.Resume
+	case "cancel":
+		ev.Kind = interp.Cancel
+	case "signal":
+		ev.Kind, ev.Name, ev.Payload = interp.Signal, en.Event.Name, en.Event.Payload
+	case "callback":
+		ev.Kind, ev.Payload = interp.Callback, en.Event.Payload
+		cb := waitingFor(meta, en.Event)
+		if cb == 0 {
+			return ev, &Divergence{Seq: en.Seq, Reason: "no such wait",
+				Err: fmt.Errorf("no thread waits for %s %q (recorded at %s in thread %s)", en.Event.Trigger, en.Event.Name, en.Event.Path, en.Event.Thread)}
+		}
+		ev.Callback = cb
+	default:
+		return ev, &Divergence{Seq: en.Seq, Reason: "unknown event kind " + en.Event.Kind}
+	}
+	return ev, nil
+}
+
+// waitingFor finds the callback that answers the recorded event in meta:
+// the same thread waiting for an event of the same kind and name (paths
+// may have moved in a migration), else any thread that does.
+func waitingFor(meta interp.Meta, rec Event) uint64 {
+	var any uint64
+	for _, th := range meta.Threads {
+		for _, w := range th.Waits {
+			if w.Kind.String() != rec.Trigger || w.Event != rec.Name {
+				continue
+			}
+			if th.ID == rec.Thread {
+				return w.Callback
+			}
+			if any == 0 {
+				any = w.Callback
+			}
+		}
+	}
+	return any
+}
+
+func effectKeys(es []Effect) []string {
+	out := make([]string, 0, len(es))
+	for _, e := range es {
+		out = append(out, e.Kind+" "+e.Event+" @"+e.Thread)
+	}
+	return out
+}
+
+func replayedKeys(es []interp.Effect) []string {
+	out := make([]string, 0, len(es))
+	for _, e := range es {
+		out = append(out, e.Kind.String()+" "+e.Event+" @"+e.Thread)
+	}
+	return out
+}
+
+// ReadAll reads instance id's whole journal from j, with the snapshot its
+// first kept entry starts from (nil if it is the instance's first entry).
+func ReadAll(ctx context.Context, j storage.Journal, id string) (entries []Entry, base []byte, err error) {
+	const page = 1000
+	for from := uint64(0); ; {
+		raw, err := j.ReadJournal(ctx, id, from, page)
+		if err != nil {
+			return nil, nil, fmt.Errorf("journal: read %q: %w", id, err)
+		}
+		for _, r := range raw {
+			if len(entries) == 0 {
+				base = r.Base
+			}
+			en, err := Decode(r.Data)
+			if err != nil {
+				return nil, nil, fmt.Errorf("journal: read %q, entry %d: %w", id, r.Seq, err)
+			}
+			if en.Seq != r.Seq {
+				return nil, nil, fmt.Errorf("journal: read %q: entry stored as %d says %d: %w", id, r.Seq, en.Seq, codec.ErrCorrupt)
+			}
+			entries = append(entries, en)
+		}
+		if len(raw) < page {
+			return entries, base, nil
+		}
+		from = raw[len(raw)-1].Seq + 1
+	}
+}
+
+// ReplayStored replays instance id's journal, as kept in j, through def
+// (see [Replay]). An instance with no journal gives ErrNoJournal.
+func ReplayStored(ctx context.Context, j storage.Journal, def *dsl.Definition, id string) (int, *Divergence, error) {
+	entries, base, err := ReadAll(ctx, j, id)
+	if err != nil {
+		return 0, nil, err
+	}
+	if len(entries) == 0 {
+		return 0, nil, fmt.Errorf("journal: replay %q: %w", id, ErrNoJournal)
+	}
+	return Replay(def, id, base, entries)
+}

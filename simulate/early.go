@@ -1,0 +1,85 @@
+package simulate
+
+import (
+	"fmt"
+	"sort"
+
+	"github.com/weftflow/weft/internal/ast"
+	"github.com/weftflow/weft/interp"
+)
+
+// Early sends: a custom event sent while no thread waits for it goes to
+// the instance's inbox (an interp.Signal event), and the first wait that
+// takes it to open later receives it. The simulator sends such events at
+// random, like engine.Send does when a caller is ahead of the workflow,
+// and checks every invariant through them as through any other event:
+// the model folds the same Signal events through the pure interpreter.
+
+// earlyEvents lists the custom events the current definition takes
+// somewhere but no thread waits for now, one entry per event name (the
+// first On of that name, by path). It is empty once the instance has
+// finished or its inbox is full.
+func (w *world) earlyEvents() []pending {
+	m := w.current()
+	if m.Status.Finished() || len(m.Inbox) >= interp.DefaultInboxLimit {
+		return nil
+	}
+	waited := map[string]bool{}
+	for _, pe := range w.pending(interp.Custom) {
+		waited[pe.p.Event] = true
+	}
+	var out []pending
+	for _, on := range customOns(w) {
+		if !waited[on.Name] {
+			out = append(out, pending{path: on.Parent.Path, p: interp.Pending{Event: on.Name, Kind: interp.Custom}, on: on})
+		}
+	}
+	return out
+}
+
+// customOns returns the first custom On of every event name in the
+// current definition, sorted by name (a draw's index must mean the same
+// On in every run).
+func customOns(w *world) []*ast.Node {
+	if w.ons.def == w.def {
+		return w.ons.list
+	}
+	first := map[string]*ast.Node{}
+	for path, n := range ast.TreeOf(w.def).Index {
+		if n.Kind != ast.On || n.Trigger.Kind != ast.Custom {
+			continue
+		}
+		if f := first[n.Name]; f == nil || path < f.Path {
+			first[n.Name] = n
+		}
+	}
+	list := make([]*ast.Node, 0, len(first))
+	for _, n := range first {
+		list = append(list, n)
+	}
+	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	w.ons.def, w.ons.list = w.def, list
+	return list
+}
+
+// early sends one event no thread waits for.
+func (a *actions) early(src source, crash crashPoint) {
+	if a.done() {
+		return
+	}
+	w := a.w
+	pe := pick(src, w.earlyEvents(), "early event")
+	payload, v := w.payload(src, pe)
+	w.pickVia(src)
+	w.apply(interp.Event{Kind: interp.Signal, Name: pe.p.Event, Payload: payload}, crash, say("%v", earlyLine{pe.p.Event, v}))
+}
+
+// earlyLine is the trace line of an early send.
+type earlyLine struct {
+	event string
+	v     any
+}
+
+func (l earlyLine) String() string {
+	return fmt.Sprintf("send %s(%+v) before any thread waits for it (to the inbox)", l.event, l.v)
+}
