@@ -56,6 +56,10 @@ func TestInspectFilteredAndGC(t *testing.T) {
 			!strings.HasSuffix(out, "\n3 instances of all workflows, 2 completed, 1 running\n") {
 			t.Errorf("inspect --status completed:\n%s", out)
 		}
+		if out := cmd(0, "inspect", "--by-due"); !strings.HasPrefix(out, "ID ") || !strings.Contains(out, "\nreq-1 ") ||
+			strings.Contains(out, "d-1") || !strings.HasSuffix(out, "\n3 instances of all workflows, 2 completed, 1 running\n") {
+			t.Errorf("inspect --by-due:\n%s", out)
+		}
 		if out := cmd(0, "inspect", "--workflow", "waits", "--counts"); out != "1 instance of workflow \"waits\", 1 running\n" {
 			t.Errorf("inspect --workflow waits --counts:\n%s", out)
 		}

@@ -21,7 +21,7 @@ import (
 var inspectCommand = Command{
 	Name:    "inspect",
 	Summary: "list the instances of a store, or show one instance's state and meta",
-	Usage:   "--db FILE|--postgres DSN [--dead] [--json] [--workflow W] [--status S] [--counts] [ID] [--history]",
+	Usage:   "--db FILE|--postgres DSN [--dead] [--json] [--workflow W] [--status S] [--by-due] [--counts] [ID] [--history]",
 	Help: `Without ID, a table of the store's instances, and the number of
 dead-lettered effects (effects whose delivery failed too often: they stay
 in the store, out of the outbox, until 'requeue' puts them back). With ID,
@@ -40,13 +40,15 @@ With --workflow, --status or both, only the instances of that workflow
 and with that status ("running", "canceling", "completed", "failed",
 "canceled"), read from the store's listing indexes, then how many
 instances of the workflow (of every workflow without --workflow) there are
-per status. With --counts, only those counts.
+per status. With --by-due, only instances with a due time (a timer, a
+retry), earliest first. With --counts, only the counts.
 
 Flags:
 ` + StoreUsage + `  --dead           list the dead-lettered effects
   --json           print machine-readable JSON instead of a table
   --workflow W     only instances of workflow W
   --status S       only instances with status S
+  --by-due         list instances with a due time, earliest first
   --counts         print only the number of instances per status
   --history        with ID: print the instance's journal as a timeline
 `,
@@ -64,6 +66,7 @@ func runInspect(ctx context.Context, p *Program, args []string) error {
 	fs.StringVar(&filter.Workflow, "workflow", "", "")
 	fs.StringVar(&filter.Status, "status", "", "")
 	countsOnly := fs.Bool("counts", false, "")
+	byDue := fs.Bool("by-due", false, "")
 	ids, err := ParseFlags(fs, args)
 	if err != nil {
 		return err
@@ -96,11 +99,15 @@ func runInspect(ctx context.Context, p *Program, args []string) error {
 	if *history {
 		return p.history(ctx, e, ids[0], *asJSON)
 	}
-	if filter != (storage.Filter{}) || *countsOnly {
+	if filter != (storage.Filter{}) || *countsOnly || *byDue {
 		if len(ids) > 0 {
-			return &UsageError{Msg: "--workflow, --status and --counts list instances: give them or an instance ID, not both"}
+			return &UsageError{Msg: "--workflow, --status, --by-due and --counts list instances: give them or an instance ID, not both"}
 		}
-		return p.inspectFiltered(ctx, e, filter, *countsOnly, *asJSON)
+		order := storage.ByID
+		if *byDue {
+			order = storage.ByDue
+		}
+		return p.inspectFiltered(ctx, e, filter, order, *countsOnly, *asJSON)
 	}
 	if len(ids) == 1 {
 		inst, err := e.Get(ctx, ids[0])

@@ -18,16 +18,16 @@ type filteredView struct {
 	Counts    map[string]int `json:"counts"` // per status, of the workflow (or all)
 }
 
-// inspectFiltered lists the instances matching f (unless countsOnly) and
-// the number of instances per status of f's workflow.
-func (p *Program) inspectFiltered(ctx context.Context, e *engine.Engine, f storage.Filter, countsOnly, asJSON bool) error {
+// inspectFiltered lists the instances matching f in order (unless
+// countsOnly) and the number of instances per status of f's workflow.
+func (p *Program) inspectFiltered(ctx context.Context, e *engine.Engine, f storage.Filter, order storage.Order, countsOnly, asJSON bool) error {
 	var out filteredView
 	tw := tabwriter.NewWriter(p.Stdout, 0, 4, 2, ' ', 0)
 	if !countsOnly {
 		if !asJSON {
 			fmt.Fprintln(tw, "ID\tWORKFLOW\tSTATUS\tTHREADS\tWAITING FOR\tDUE")
 		}
-		q := storage.Query{Filter: f, Limit: 500}
+		q := storage.Query{Filter: f, Order: order, Limit: 500}
 		for {
 			page, err := e.Find(ctx, q)
 			if err != nil {

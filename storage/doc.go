@@ -252,4 +252,12 @@
 //     instances in work order and stop early instead of ranking the whole
 //     backlog. Writes that only add effects can lower it; writes that
 //     remove or postpone effects must recompute it.
+//   - Index instances by (workflow, status, ID) and keep a count per
+//     (workflow, status), updated in the write that changes an instance,
+//     so that [Listing.Find] reads a page from an index and
+//     [Listing.Count] reads counters; build [Page.Next] with [NextCursor]
+//     and decode [Query.After] with [Query.Validate].
+//   - Make [Retention.Delete] check the version and both the outbox and
+//     the dead letters in the transaction that deletes, and keep the
+//     instance's last fence token.
 package storage

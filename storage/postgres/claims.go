@@ -59,8 +59,11 @@ func acquireSQL(schema string) string {
 ` + grantSQL(schema)
 }
 
+// leaseSQL reads the lease of an instance that exists: a deleted
+// instance's lease row stays, for its token (see Store.Delete).
 func leaseSQL(schema string) string {
-	return "SELECT owner, token, held, expires FROM " + schema + ".leases WHERE instance = $1"
+	return "SELECT l.owner, l.token, l.held, l.expires FROM " + schema + ".leases l JOIN " + schema +
+		".instances i ON i.id = l.instance WHERE l.instance = $1"
 }
 
 func fenceSQL(schema string) string {

@@ -317,6 +317,8 @@ func testDelete(t *testing.T, open opener) {
 	mustDelete(t, s, "done", 1)
 	mustDelete(t, s, "dead", 1)
 	wantErr(t, "a second Delete", s.Delete(ctx, "done", 1), storage.ErrNotFound, "done")
+	_, aerr := s.Acquire(ctx, "dead", claimReq("p", now(), time.Minute, 1)) // its lease was live when it was deleted
+	wantErr(t, "Acquire of a deleted instance", aerr, storage.ErrNotFound, "dead")
 	if _, err := s.Load(ctx, "done"); err == nil {
 		t.Errorf("Load of a deleted instance succeeded")
 	} else {
