@@ -92,7 +92,7 @@ func TestErrorsAndHelp(t *testing.T) {
 		{[]string{"help"}, 0, "demo", ""},
 		{[]string{"lint"}, 0, `pizza v2: warning: oven: wait "oven" has no timer event`, ""},
 		{[]string{"lint", "nope"}, 1, "", `no workflow named "nope"`},
-		{[]string{"help", "inspect"}, 0, "Usage: weft inspect --db FILE|--postgres DSN [--dead] [--json] [--workflow W] [--status S] [--counts] [ID] [--history]", ""},
+		{[]string{"help", "inspect"}, 0, "Usage: weft inspect --db FILE|--postgres DSN [--dead] [--json] [--workflow W] [--status S] [--by-due] [--counts] [ID] [--history]", ""},
 		{[]string{"help", "requeue"}, 0, "Usage: weft requeue --db FILE|--postgres DSN (EFFECT-ID... | --all)", ""},
 		{[]string{"help", "demo"}, 0, "Usage: weft demo [--db FILE | --postgres DSN [--schema NAME]]", ""},
 		{nil, 2, "", "Usage: weft COMMAND"},
