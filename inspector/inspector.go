@@ -111,6 +111,7 @@ func (h *handler) parseTemplates() error {
 		"actions": func() bool { return h.cfg.authorize != nil },
 		"query":   query,
 		"plural":  plural,
+		"now":     func() string { return h.cfg.now().UTC().Format(time.RFC3339Nano) },
 	}
 	h.pages = map[string]*template.Template{}
 	for _, name := range []string{"overview", "instances", "instance", "diagram", "upgrade", "error"} {

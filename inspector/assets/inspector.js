@@ -16,18 +16,24 @@
     return d.getFullYear() + "-" + pad(d.getMonth() + 1) + "-" + pad(d.getDate()) + " " +
       pad(d.getHours()) + ":" + pad(d.getMinutes()) + ":" + pad(d.getSeconds());
   }
+  // "in 3 h" is measured on the server's clock (inspector.WithClock), read
+  // from the page and moved on by the browser's: a browser whose clock is
+  // off still agrees with the server.
+  var skew = 0;
   function times() {
     document.querySelectorAll("time[datetime]").forEach(function (t) {
       var d = new Date(t.getAttribute("datetime"));
       if (!isNaN(d)) t.textContent = local(d);
     });
     document.querySelectorAll(".rel[data-at]").forEach(function (r) {
-      var ms = new Date(r.getAttribute("data-at")) - new Date();
+      var ms = new Date(r.getAttribute("data-at")) - (Date.now() + skew);
       if (isNaN(ms)) return;
       r.textContent = ms < 0 ? span(ms) + " ago" : "in " + span(ms);
     });
   }
   document.addEventListener("DOMContentLoaded", function () {
+    var now = new Date(document.body.getAttribute("data-now"));
+    if (!isNaN(now)) skew = now - Date.now();
     times();
     setInterval(times, 30000);
     document.querySelectorAll("form[data-confirm]").forEach(function (f) {
