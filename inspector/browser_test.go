@@ -123,6 +123,12 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("overview: h1 %q, text:\n%s", h1, cut(text))
 	}
 	b.screenshot(dir, "inspector-overview.png")
+	// The keyboard's first stop is the link that skips to the content.
+	b.do(chromedp.KeyEvent("\t"))
+	focused, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.activeElement.className + " " + document.activeElement.getAttribute("href")`))
+	if err != nil || focused != "skip #main" {
+		t.Errorf("the first Tab focuses %q (%v), want the skip link", focused, err)
+	}
 
 	// Follow the count of running pizza orders, then the first order that
 	// shops with an item in its cart.

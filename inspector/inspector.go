@@ -126,7 +126,7 @@ func (h *handler) parseTemplates() error {
 
 // page is what the layout needs around a page's content.
 type page struct {
-	Title string
+	Title  string
 	Nav    string // the current section: "overview", "instances"
 	Notice string // what the last action did, shown at the top
 	Data   any

@@ -436,7 +436,9 @@ func (h *handler) deadOf(ctx context.Context, id string) ([]deadRow, error) {
 func (h *handler) svg(def *dsl.Definition, o diagram.Overlay) (string, error) {
 	if o.Link == nil {
 		name := def.Name()
-		o.Link = func(path string) string { return query("instances", "workflow", name, "status", "running") + "#" + path }
+		o.Link = func(path string) string {
+			return query("instances", "workflow", name, "status", "running") + "#" + path
+		}
 	}
 	var b bytes.Buffer
 	if err := diagram.SVG(&b, def, o); err != nil {
