@@ -13,12 +13,22 @@ type filter struct {
 	Workflow string // "" for every workflow
 	Status   string // interp.Status.String(), "" for every status
 	Prefix   string // of the instance ID
+	At       string // a statement path one of its threads is at; "" for any
 }
 
 func (f filter) match(in engine.Instance) bool {
 	return (f.Workflow == "" || in.Workflow == f.Workflow) &&
 		(f.Status == "" || in.Meta.Status.String() == f.Status) &&
-		strings.HasPrefix(in.ID, f.Prefix)
+		strings.HasPrefix(in.ID, f.Prefix) && (f.At == "" || at(in, f.At))
+}
+
+func at(in engine.Instance, path string) bool {
+	for _, th := range in.Meta.Threads {
+		if th.Path == path {
+			return true
+		}
+	}
+	return false
 }
 
 // found is one page of the instance list.

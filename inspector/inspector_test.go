@@ -115,6 +115,7 @@ func TestInstancesFilter(t *testing.T) {
 			return strings.HasPrefix(id, "order-001") && (stage(id) == 0 || stage(id) == 1)
 		}, 4},
 		{"status=canceled", nil, 0},
+		{"workflow=pizza&at=cart/shopping", func(id string) bool { return stage(id) == 0 || stage(id) == 1 }, 20},
 	} {
 		code, body := get(t, srv, "instances?"+tc.query)
 		wantStatus(t, tc.query, code, 200, body)
@@ -257,7 +258,8 @@ func TestDiagramPage(t *testing.T) {
 	code, body := get(t, srv, "diagram?workflow=pizza")
 	wantStatus(t, "diagram", code, 200, body)
 	wantContains(t, "diagram", body, "<svg", `data-path="cart/shopping"`, `data-path="kitchen"`,
-		`<code>cart/shopping</code></td><td>20</td>`) // orders xxx0 and xxx1 shop
+		`<code>cart/shopping</code></a></td><td>20</td>`, // orders xxx0 and xxx1 shop
+		`<a href="instances?at=cart%2Fshopping&amp;workflow=pizza">`)
 	if strings.Contains(body, " hl\"") {
 		t.Error("a diagram without ?highlight highlights something")
 	}

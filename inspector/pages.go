@@ -24,6 +24,9 @@ import (
 // statuses in the order pages show them.
 var statuses = []string{"running", "canceling", "completed", "failed", "canceled"}
 
+// maxPath bounds a statement path given in a query.
+const maxPath = 4096
+
 // deadShown is how many dead letters the overview lists.
 const deadShown = 20
 
@@ -182,12 +185,12 @@ type instancesData struct {
 
 func (h *handler) instances(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	f := filter{Workflow: q.Get("workflow"), Status: q.Get("status"), Prefix: q.Get("prefix")}
+	f := filter{Workflow: q.Get("workflow"), Status: q.Get("status"), Prefix: q.Get("prefix"), At: q.Get("at")}
 	if f.Status != "" && !slices.Contains(statuses, f.Status) {
 		h.fail(w, r, badRequest("unknown status %q: want one of %s", f.Status, strings.Join(statuses, ", ")))
 		return
 	}
-	if len(f.Prefix) > storage.MaxIDLen || len(q.Get("after")) > storage.MaxIDLen {
+	if len(f.Prefix) > storage.MaxIDLen || len(f.At) > maxPath || len(q.Get("after")) > storage.MaxIDLen {
 		h.fail(w, r, badRequest("an instance ID is at most %d bytes", storage.MaxIDLen))
 		return
 	}
@@ -208,10 +211,10 @@ func (h *handler) instances(w http.ResponseWriter, r *http.Request) {
 		d.Rows = append(d.Rows, h.row(in))
 	}
 	if res.Next != "" {
-		d.NextLink = query("instances", "workflow", f.Workflow, "status", f.Status, "prefix", f.Prefix, "after", res.Next)
+		d.NextLink = query("instances", "workflow", f.Workflow, "status", f.Status, "prefix", f.Prefix, "at", f.At, "after", res.Next)
 	}
 	if after != "" {
-		d.FirstLink = query("instances", "workflow", f.Workflow, "status", f.Status, "prefix", f.Prefix)
+		d.FirstLink = query("instances", "workflow", f.Workflow, "status", f.Status, "prefix", f.Prefix, "at", f.At)
 	}
 	h.render(w, http.StatusOK, "instances", page{Title: "Instances", Nav: "instances", Data: d})
 }
@@ -436,9 +439,7 @@ func (h *handler) deadOf(ctx context.Context, id string) ([]deadRow, error) {
 func (h *handler) svg(def *dsl.Definition, o diagram.Overlay) (string, error) {
 	if o.Link == nil {
 		name := def.Name()
-		o.Link = func(path string) string {
-			return query("instances", "workflow", name, "status", "running") + "#" + path
-		}
+		o.Link = func(path string) string { return query("instances", "workflow", name, "at", path) }
 	}
 	var b bytes.Buffer
 	if err := diagram.SVG(&b, def, o); err != nil {
