@@ -21,6 +21,10 @@
 //     and under its upgrade, compared field by field.
 //   - requeue STORE EFFECT-ID... (or --all): put dead letters back into the
 //     outbox, through [storage.Claims.Requeue].
+//   - serve STORE [--addr HOST:PORT] [--actions]: the web pages of package
+//     inspector over the store, on 127.0.0.1:8080 by default; read-only
+//     (and the store opened read-only) unless --actions, which needs a
+//     loopback address.
 //   - lint [WORKFLOW]: the static checks of package lint.
 //   - vet [PACKAGES]: the nondeterminism analyzer of package vet over Go
 //     packages (the code passed to dsl constructors).

@@ -42,11 +42,13 @@ func ExampleProgram() {
 	// Usage: orders COMMAND [ARGS]
 	//
 	// Commands:
+	//   diagram    draw a workflow definition as SVG, Mermaid or Graphviz dot
 	//   inspect    list the instances of a store, or show one instance's state and meta
 	//   lint       run the static checks on every definition, and on every upgrade's migration
 	//   paths      list the positions of the pizza workflow
 	//   plan       show what the new definition would do with an event, next to what today's does
 	//   requeue    put dead-lettered effects back into the outbox, to be tried again
+	//   serve      serve the inspector, web pages over a store, on 127.0.0.1
 	//   verify     check every stored instance against the new definitions before deploying them
 	//   vet        report nondeterminism in workflow code: clock, randomness, map order, goroutines, globals, I/O
 	//   help       show this help, or a command's
