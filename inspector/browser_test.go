@@ -96,7 +96,7 @@ func (b tab) text(sel string) string {
 
 func (b tab) screenshot(dir, name string) {
 	b.t.Helper()
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(90))
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100)) // 100: PNG; less is JPEG
 	if err != nil {
 		b.t.Fatalf("screenshot %s: %v", name, err)
 	}
