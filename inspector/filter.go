@@ -82,12 +82,24 @@ func listPage(ctx context.Context, e *engine.Engine, f filter, after string, siz
 	return out, nil
 }
 
-// before returns a string less than prefix and close to it, so that a scan
-// after it reaches prefix soon: prefix without its last character. It
-// stays valid UTF-8 when prefix is (a PostgreSQL store compares text).
+// before returns a string less than prefix with no likely ID between the
+// two, so that a scan after it starts at prefix: prefix with its last
+// character decremented and followed by the largest one (U+10FFFF). It
+// stays valid UTF-8 when prefix is (a PostgreSQL store compares text);
+// for other prefixes it drops the last byte, which is correct, only
+// slower.
 func before(prefix string) string {
-	_, n := utf8.DecodeLastRuneInString(prefix)
-	return prefix[:len(prefix)-n]
+	r, n := utf8.DecodeLastRuneInString(prefix)
+	head := prefix[:len(prefix)-n]
+	switch {
+	case r == utf8.RuneError && n <= 1, r == 0:
+		return head
+	case r == 0xE000:
+		r = 0xD7FF // below the surrogates
+	default:
+		r--
+	}
+	return head + string(r) + string(utf8.MaxRune)
 }
 
 // census counts instances: per workflow and status, and per workflow and

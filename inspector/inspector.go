@@ -47,7 +47,7 @@ func New(e *engine.Engine, opts ...Option) (http.Handler, error) {
 	if e == nil {
 		return nil, ErrNilEngine
 	}
-	h := &handler{e: e, cfg: config{now: time.Now, loc: time.Local, log: slog.Default(), pageSize: 50, scanBudget: 5000, census: 50000}}
+	h := &handler{e: e, cfg: config{now: time.Now, loc: time.Local, log: slog.Default(), pageSize: 50, scanBudget: 5000, census: 10000}}
 	for i, o := range opts {
 		if o == nil {
 			return nil, fmtOption(fmt.Sprintf("option %d", i), "an option must not be nil")

@@ -413,6 +413,11 @@ func (l *logBuffer) String() string {
 
 func allowAll(*http.Request, string) error { return nil }
 
+// formOf is the form of a send.
+func formOf(tok, id, event, payload string) url.Values {
+	return url.Values{"csrf": {tok}, "id": {id}, "event": {event}, "payload": {payload}}
+}
+
 // tokenOf returns the CSRF token of the first form posting to action.
 func tokenOf(t *testing.T, body, action string) string {
 	t.Helper()

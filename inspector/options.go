@@ -121,7 +121,9 @@ func WithPageSize(n int) Option {
 // stored instances one page of a filtered instance list reads at most
 // before it stops and offers to go on (default 5,000), and census how many
 // instances the overview, the diagram's heat map and the upgrade page
-// count at most (default 50,000); pages say when they stopped short.
+// count at most (default 10,000); pages say when they stopped short.
+// Reading an instance costs a few microseconds: the defaults keep a page
+// near 30 and 60 ms.
 func WithScanLimits(perPage, census int) Option {
 	return func(c *config) error {
 		if perPage < 1 || census < 1 {
