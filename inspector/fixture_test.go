@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"sync/atomic"
@@ -138,7 +139,7 @@ func newFixture(t testing.TB, n int) *fixture {
 // /inspect/, as a host would.
 func (f *fixture) serve(t testing.TB, opts ...inspector.Option) *httptest.Server {
 	t.Helper()
-	opts = append([]inspector.Option{inspector.WithClock(f.clock.Now), inspector.WithLocation(time.UTC), inspector.WithUpgrades(pizza.WorkflowV2)}, opts...)
+	opts = append([]inspector.Option{inspector.WithLogger(slog.New(slog.DiscardHandler)), inspector.WithClock(f.clock.Now), inspector.WithLocation(time.UTC), inspector.WithUpgrades(pizza.WorkflowV2)}, opts...)
 	h, err := inspector.New(f.e, opts...)
 	if err != nil {
 		t.Fatal(err)
