@@ -325,6 +325,21 @@ func TestUpgradePage(t *testing.T) {
 	}
 }
 
+// TestUpgradeBounded: the upgrade page checks at most the census limit
+// of stored instances, and says so.
+func TestUpgradeBounded(t *testing.T) {
+	f := readOnly(t)
+	srv := f.serve(t, inspector.WithScanLimits(10, 30))
+	before := f.store.listed.Load()
+	code, body := get(t, srv, "upgrade?workflow=pizza")
+	wantStatus(t, "upgrade", code, 200, body)
+	// The check reads 30, and the count of today's diagram 30 more.
+	if read := f.store.listed.Load() - before; read > 60 {
+		t.Errorf("the upgrade page read %d instances, want at most 60", read)
+	}
+	wantContains(t, "upgrade", body, "30 instances of pizza", "The check stopped after 30 stored instances")
+}
+
 func TestUpgradeMarksLostPositions(t *testing.T) {
 	f := readOnly(t)
 	// Version 2 without its migration loses the instances in the cart

@@ -263,6 +263,7 @@ type instanceData struct {
 	StateType   string
 	State       *node
 	StateErr    string
+	OutputErr   string
 	Output      *node
 	Threads     []threadRow
 	Waits       []waitRow
@@ -306,7 +307,7 @@ func (h *handler) instance(w http.ResponseWriter, r *http.Request) {
 		d.StateErr = err.Error()
 	}
 	if d.Output, err = decodeOutput(in); err != nil {
-		d.StateErr += "output: " + err.Error()
+		d.OutputErr = err.Error()
 	}
 	var tr *ast.Tree
 	if def != nil {

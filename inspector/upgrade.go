@@ -2,6 +2,7 @@ package inspector
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -15,6 +16,7 @@ import (
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/simulate"
+	"github.com/weftflow/weft/storage"
 )
 
 // brokenShown is how many broken instances the upgrade page lists.
@@ -26,6 +28,8 @@ type upgradeData struct {
 	Next       int   // the upgrade shown
 	Versions   []int // the upgrades to pick from
 	Summary    simulate.VerifySummary
+	Short      bool // the census limit stopped the check: more instances are stored
+	Read       int  // stored instances read by the check
 	Broken     []simulate.InstanceReport
 	Lost       []statusCount // path, instances that would lose it
 	Current    template.HTML
@@ -84,7 +88,8 @@ func (h *handler) upgrade(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	lost := map[string]bool{}
 	lostCount := map[string]int{}
-	sum, err := simulate.Verify(ctx, h.e.Store(), next, simulate.VerifyOptions{}, func(rep simulate.InstanceReport) error {
+	ls := &limitedStore{Store: h.e.Store(), left: h.cfg.census}
+	sum, err := simulate.Verify(ctx, ls, next, simulate.VerifyOptions{}, func(rep simulate.InstanceReport) error {
 		if rep.OK {
 			return nil
 		}
@@ -101,7 +106,7 @@ func (h *handler) upgrade(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	d.Summary = sum
+	d.Summary, d.Short, d.Read = sum, ls.short, h.cfg.census-ls.left
 	for _, p := range sortedKeys(lostCount) {
 		d.Lost = append(d.Lost, statusCount{Status: p, Count: lostCount[p]})
 	}
@@ -125,6 +130,28 @@ func (h *handler) upgrade(w http.ResponseWriter, r *http.Request) {
 		h.plan(r, &d, cur, next)
 	}
 	h.render(w, http.StatusOK, "upgrade", page{Title: "Upgrade " + name, Data: d})
+}
+
+// limitedStore is a store whose List hands out at most left instances in
+// all, so that simulate.Verify, which reads the store page by page, stops
+// at the census limit.
+type limitedStore struct {
+	storage.Store
+	left  int
+	short bool
+}
+
+func (s *limitedStore) List(ctx context.Context, after string, limit int) ([]storage.Instance, error) {
+	if s.left <= 0 {
+		s.short = true
+		return nil, nil
+	}
+	page, err := s.Store.List(ctx, after, min(limit, s.left))
+	if len(page) == min(limit, s.left) && limit > s.left {
+		s.short = true // the page was cut: there may be more
+	}
+	s.left -= len(page)
+	return page, err
 }
 
 // plan fills in the plan of one event on one instance under today's
