@@ -182,4 +182,16 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("the stored order: %q", s.Items)
 	}
 	b.screenshot(dir, "inspector-sent.png")
+
+	// The upgrade page: both diagrams drawn, the check's summary.
+	b.do(chromedp.Navigate(srv.URL+"/inspect/upgrade?workflow=pizza&id=order-0001&event=submit"),
+		chromedp.WaitVisible(chromedp.CSS(`pre.plan-result`)))
+	if sum := b.text(".summary"); !strings.Contains(sum, "200 instances of pizza") {
+		t.Errorf("upgrade summary: %q", sum)
+	}
+	n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll("figure.diagram svg").length`))
+	if err != nil || n != 2 {
+		t.Errorf("the upgrade page draws %d diagrams (%v), want 2", n, err)
+	}
+	b.screenshot(dir, "inspector-upgrade.png")
 }

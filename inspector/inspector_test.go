@@ -667,3 +667,28 @@ func TestNewErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestMigratedInstance: an instance migrated to version 2 shows its
+// migration, and its state in version 2's type.
+func TestMigratedInstance(t *testing.T) {
+	f := newFixture(t, 5)
+	e2, err := engine.New(f.store, engine.WithClock(f.clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e2.Register(pizza.WorkflowV2); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e2.MigrateAll(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	h, err := inspector.New(e2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest("GET", "/instance?id=order-0001", nil))
+	body := rec.Body.String()
+	wantStatus(t, "migrated", rec.Code, 200, body)
+	wantContains(t, "migrated", body, "<dt>Migrated from</dt><dd>v1</dd>", "<code>pizza.OrderV2</code>", "pizza</a> v2")
+}
