@@ -195,3 +195,18 @@ func TestBrowser(t *testing.T) {
 	}
 	b.screenshot(dir, "inspector-upgrade.png")
 }
+
+// TestBrowserSkipsWithoutChromium: without a Chromium on PATH (and not
+// under CI=true) the browser tests skip instead of failing.
+func TestBrowserSkipsWithoutChromium(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	t.Setenv("CI", "")
+	skipped := false
+	t.Run("no chromium", func(t *testing.T) {
+		defer func() { skipped = t.Skipped() }()
+		chromium(t)
+	})
+	if !skipped {
+		t.Error("chromium() did not skip without a Chromium")
+	}
+}
