@@ -24,6 +24,10 @@
 //   - terminate STORE ID --reason R [--by WHO]: end an instance at once
 //     with engine.Terminate (no workflow code runs; the teardowns of its
 //     open setups go to the outbox), even one whose position is lost.
+//   - serve STORE [--addr HOST:PORT] [--actions]: the web pages of package
+//     inspector over the store, on 127.0.0.1:8080 by default; read-only
+//     (and the store opened read-only) unless --actions, which needs a
+//     loopback address.
 //   - lint [WORKFLOW]: the static checks of package lint.
 //   - vet [PACKAGES]: the nondeterminism analyzer of package vet over Go
 //     packages (the code passed to dsl constructors).

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,7 +23,7 @@ import (
 var demoCommand = cli.Command{
 	Name:    "demo",
 	Summary: "run the example workflows on an embedded bbolt store (or PostgreSQL), with simulated users and a simulated clock",
-	Usage:   "[--db FILE | --postgres DSN [--schema NAME]]",
+	Usage:   "[--db FILE | --postgres DSN [--schema NAME]] [--serve [--addr HOST:PORT]]",
 	Help: `With no flag the demo needs no database: it runs on a temporary bbolt
 file, removed at the end. With --db it keeps the store in FILE; with
 --postgres it runs on a PostgreSQL schema (created if missing; the demo
@@ -35,6 +36,10 @@ Flags:
                    libpq's PG* environment variables and ~/.pgpass fill in
                    what it leaves out
   --schema NAME    the Postgres schema (default "weft_demo")
+  --serve          then serve the inspector (package inspector) on the
+                   demo's store, with actions on, until interrupted
+  --addr HOST:PORT where --serve listens (default 127.0.0.1:8080; a
+                   loopback address only)
 `,
 	Run: runDemo,
 }
@@ -52,12 +57,17 @@ func runDemo(ctx context.Context, p *cli.Program, args []string) error {
 	fs.SetOutput(io.Discard)
 	sf := cli.StoreFlags{Schema: demoSchema, Create: true}
 	sf.Register(fs)
+	serve := fs.Bool("serve", false, "")
+	addr := fs.String("addr", "127.0.0.1:8080", "")
 	rest, err := cli.ParseFlags(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(rest) > 0 {
 		return &cli.UsageError{Msg: fmt.Sprintf("unexpected arguments %q", rest)}
+	}
+	if *serve && !loopbackAddr(*addr) {
+		return &cli.UsageError{Msg: fmt.Sprintf("--addr %s: the demo serves its inspector, actions on, on a loopback address only (127.0.0.1:PORT)", *addr)}
 	}
 	if !sf.Named() {
 		dir, err := os.MkdirTemp("", "weft-demo-")
@@ -100,7 +110,10 @@ func runDemo(ctx context.Context, p *cli.Program, args []string) error {
 	if err := d.script(ctx); err != nil {
 		return err
 	}
-	return d.summary(ctx, sf.String())
+	if err := d.summary(ctx, sf.String()); err != nil || !*serve {
+		return err
+	}
+	return d.serveDemo(ctx, *addr, slog.New(slog.NewTextHandler(p.Stderr, nil)))
 }
 
 type demo struct {

@@ -6,6 +6,8 @@
 //
 //	go run ./cmd/weft demo                 # run the examples, print progress
 //	go run ./cmd/weft demo --db demo.db    # keep the store
+//	go run ./cmd/weft demo --serve         # then browse its store in the inspector
+//	go run ./cmd/weft serve --db demo.db   # the inspector over a store
 //	go run ./cmd/weft inspect --db demo.db [ID]
 //	go run ./cmd/weft demo --postgres postgres://postgres@127.0.0.1/test
 //	go run ./cmd/weft inspect --postgres postgres://postgres@127.0.0.1/test --schema weft_demo
