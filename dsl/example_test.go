@@ -53,3 +53,19 @@ func ExampleCompile_errors() {
 	// dsl: "broken": #3: break outside a loop
 	// dsl: "broken": w: wait has no events
 }
+
+// A custom event whose wait asks someone outside (a setup effect, routed
+// to the host's handler for "ask-manager"), with its types inferred from
+// the two functions.
+func ExampleSignalWithSetup() {
+	type Expense struct {
+		Amount   int
+		Approved bool
+	}
+	def, err := dsl.Compile[Expense]("expense", dsl.Wait("manager",
+		dsl.On("decide", dsl.SignalWithSetup("ask-manager",
+			func(s *Expense, ok bool) (bool, error) { s.Approved = ok; return ok, nil },
+			func(s *Expense) any { return s.Amount }))))
+	fmt.Printf("%q %v\n", def.Positions(), err)
+	// Output: ["" "manager" "manager/decide"] <nil>
+}

@@ -87,6 +87,32 @@ func Signal[S, P, R any](fn func(s *S, payload P) (R, error)) Trigger {
 	return Custom[S, P, R]("", HandlerFunc[S, P, R](fn))
 }
 
+// SignalWithSetup is a custom event handled by handle, whose wait
+// creates an outside task when it is entered: setup returns the data of the
+// setup effect (routed by typ to the host's handler, see [Setuper]), and a
+// teardown follows when the wait resolves or the workflow ends. It is
+// [Custom] for the common case, with its types inferred from the
+// functions; setup nil makes it a [Signal] routed by typ. Both functions
+// run inside the interpreter and must be pure.
+func SignalWithSetup[S, P, R any](typ string, handle func(s *S, payload P) (R, error), setup func(s *S) any) Trigger {
+	if handle == nil {
+		return Trigger{}
+	}
+	if setup == nil {
+		return Custom[S, P, R](typ, HandlerFunc[S, P, R](handle))
+	}
+	return Custom[S, P, R](typ, setupFuncs[S, P, R]{handle, setup})
+}
+
+// setupFuncs is a [Handler] and [Setuper] made of two functions.
+type setupFuncs[S, P, R any] struct {
+	handle func(s *S, payload P) (R, error)
+	setup  func(s *S) any
+}
+
+func (f setupFuncs[S, P, R]) Handle(s *S, p P) (R, error) { return f.handle(s, p) }
+func (f setupFuncs[S, P, R]) Setup(s *S) any              { return f.setup(s) }
+
 // Custom is a custom event handled by h. typ routes its setup and teardown
 // effects to the host's handler for that type; it matters only when h
 // implements [Setuper].
