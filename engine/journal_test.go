@@ -2,12 +2,14 @@ package engine_test
 
 import (
 	"bytes"
+	"errors"
 	"strings"
 	"testing"
 
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/journal"
+	"github.com/weftflow/weft/storage/memory"
 	"pgregory.net/rapid"
 )
 
@@ -144,4 +146,12 @@ func TestJournalBounded(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A journal policy with negative bounds is refused at New.
+func TestJournalPolicyValidated(t *testing.T) {
+	_, err := engine.New(memory.New(), engine.WithJournal("w", journal.Policy{Keep: -1}))
+	if !errors.Is(err, engine.ErrInvalidOption) {
+		t.Fatalf("New with Keep -1: %v, want ErrInvalidOption", err)
+	}
 }
