@@ -258,11 +258,37 @@ func ReadAll(ctx context.Context, j storage.Journal, id string) (entries []Entry
 }
 
 // ReplayStored replays instance id's journal, as kept in j, through def
-// (see [Replay]). An instance with no journal gives ErrNoJournal.
+// (see [Replay]), from its earliest starting point: the instance's first
+// entry, or the first entry that carries a snapshot (a journal turned on
+// while the instance ran begins with entries it cannot replay). An
+// instance with no journal, or none it can start from, gives ErrNoJournal.
 func ReplayStored(ctx context.Context, j storage.Journal, def *dsl.Definition, id string) (int, *Divergence, error) {
-	entries, base, err := ReadAll(ctx, j, id)
-	if err != nil {
-		return 0, nil, err
+	const page = 1000
+	var entries []Entry
+	var base []byte
+	started := false
+	for from := uint64(0); ; {
+		raw, err := j.ReadJournal(ctx, id, from, page)
+		if err != nil {
+			return 0, nil, fmt.Errorf("journal: read %q: %w", id, err)
+		}
+		for _, r := range raw {
+			en, err := Decode(r.Data)
+			if err != nil {
+				return 0, nil, fmt.Errorf("journal: read %q, entry %d: %w", id, r.Seq, err)
+			}
+			if !started {
+				if r.Seq != 1 && len(r.Base) == 0 && en.Start == nil {
+					continue // no starting point yet
+				}
+				started, base = true, r.Base
+			}
+			entries = append(entries, en)
+		}
+		if len(raw) < page {
+			break
+		}
+		from = raw[len(raw)-1].Seq + 1
 	}
 	if len(entries) == 0 {
 		return 0, nil, fmt.Errorf("journal: replay %q: %w", id, ErrNoJournal)

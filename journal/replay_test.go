@@ -224,3 +224,51 @@ func TestReplayTerminateAndReuse(t *testing.T) {
 		t.Fatalf("replayed %d of %d, divergence %v, error %v", n, len(entries), div, err)
 	}
 }
+
+// A journal turned on while the instance ran is replayed from its first
+// snapshot; before one, there is nothing to replay from.
+func TestReplayJournalTurnedOnLate(t *testing.T) {
+	ctx := context.Background()
+	store := memory.New()
+	clock := engine.NewFakeClock(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	plain, err := engine.New(store, engine.WithClock(clock))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.Register(orderV1); err != nil {
+		t.Fatal(err)
+	}
+	if err := plain.Start(ctx, orderV1, "o", Order{}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if err := plain.Send(ctx, "o", "pay", i+1, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Keep 6: a snapshot every 3 entries, at #4, #7, #10...
+	journaled, err := engine.New(store, engine.WithClock(clock), engine.WithJournal("", journal.Policy{Keep: 6}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := journaled.Register(orderV1); err != nil {
+		t.Fatal(err)
+	}
+	send := func(n int) {
+		t.Helper()
+		if err := journaled.Send(ctx, "o", "pay", n, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(1) // #5
+	send(2) // #6
+	if _, _, err := journal.ReplayStored(ctx, store, orderV1, "o"); !errors.Is(err, journal.ErrNoJournal) {
+		t.Fatalf("before a snapshot: %v, want ErrNoJournal", err)
+	}
+	send(3) // #7, with a snapshot
+	send(4) // #8
+	n, div, err := journal.ReplayStored(ctx, store, orderV1, "o")
+	if err != nil || div != nil || n != 2 {
+		t.Fatalf("after a snapshot: replayed %d, divergence %v, error %v; want #7 and #8 alike", n, div, err)
+	}
+}
