@@ -138,6 +138,24 @@ func (h *handler) cancel(r *http.Request) (string, error) {
 	return query("instance", "id", id, "done", "canceled"), nil
 }
 
+func (h *handler) terminate(r *http.Request) (string, error) {
+	id, err := formID(r)
+	if err != nil {
+		return "", err
+	}
+	reason := r.PostFormValue("reason")
+	if reason == "" {
+		return "", badRequest("say why the instance is terminated")
+	}
+	if len(reason) > engine.MaxReasonLen {
+		return "", badRequest("the reason is longer than %d bytes", engine.MaxReasonLen)
+	}
+	if err := h.e.Terminate(r.Context(), id, reason, engine.TerminatedBy("inspector")); err != nil {
+		return "", engineError(err)
+	}
+	return query("instance", "id", id, "done", "terminated"), nil
+}
+
 func (h *handler) requeue(r *http.Request) (string, error) {
 	effect := r.PostFormValue("effect")
 	if effect == "" || len(effect) > storage.MaxIDLen {

@@ -78,6 +78,7 @@ func New(e *engine.Engine, opts ...Option) (http.Handler, error) {
 	if h.cfg.authorize != nil {
 		h.mux.HandleFunc("POST /send", h.action(ActionSend, h.send))
 		h.mux.HandleFunc("POST /cancel", h.action(ActionCancel, h.cancel))
+		h.mux.HandleFunc("POST /terminate", h.action(ActionTerminate, h.terminate))
 		h.mux.HandleFunc("POST /requeue", h.action(ActionRequeue, h.requeue))
 	}
 	return h, nil

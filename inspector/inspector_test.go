@@ -397,7 +397,7 @@ func TestAssetsAndHeaders(t *testing.T) {
 func TestActionsOffByDefault(t *testing.T) {
 	f := readOnly(t)
 	srv := f.serve(t)
-	for _, p := range []string{"send", "cancel", "requeue"} {
+	for _, p := range []string{"send", "cancel", "terminate", "requeue"} {
 		resp, body := post(t, srv, p, url.Values{"id": {"order-0001"}, "event": {"add"}, "payload": {`{"Item":"x"}`}}, nil)
 		if resp.StatusCode != 404 && resp.StatusCode != 405 {
 			t.Errorf("POST %s: %d, want 404 or 405; %s", p, resp.StatusCode, cut(body))
@@ -701,4 +701,33 @@ func TestMigratedInstance(t *testing.T) {
 	body := rec.Body.String()
 	wantStatus(t, "migrated", rec.Code, 200, body)
 	wantContains(t, "migrated", body, "<dt>Migrated from</dt><dd>v1</dd>", "<code>pizza.OrderV2</code>", "pizza</a> v2")
+}
+
+func TestActionTerminate(t *testing.T) {
+	f := newFixture(t, 10)
+	var logs logBuffer
+	srv := f.serve(t, inspector.WithActions(allowAll), inspector.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	_, body := get(t, srv, "instance?id=order-0001")
+	tok := tokenOf(t, body, "terminate")
+	// A reason is required.
+	resp, body := post(t, srv, "terminate", url.Values{"csrf": {tok}, "id": {"order-0001"}}, nil)
+	wantStatus(t, "terminate without a reason", resp.StatusCode, 400, body)
+	resp, body = post(t, srv, "terminate", url.Values{"csrf": {tok}, "id": {"order-0001"}, "reason": {"duplicate order"}}, nil)
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("terminate: %d; %s", resp.StatusCode, cut(body))
+	}
+	in, err := f.e.Get(context.Background(), "order-0001")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if in.Meta.Status != interp.StatusTerminated || in.Meta.Terminated == nil || in.Meta.Terminated.Reason != "duplicate order" || in.Meta.Terminated.By != "inspector" {
+		t.Fatalf("after terminate: %s, %+v", in.Meta.Status, in.Meta.Terminated)
+	}
+	// Again: the instance has ended (409), and nothing changes.
+	resp, body = post(t, srv, "terminate", url.Values{"csrf": {tok}, "id": {"order-0001"}, "reason": {"again"}}, nil)
+	wantStatus(t, "terminate again", resp.StatusCode, 409, body)
+	// Without the token, refused.
+	resp, body = post(t, srv, "terminate", url.Values{"id": {"order-0002"}, "reason": {"x"}}, nil)
+	wantStatus(t, "terminate without a token", resp.StatusCode, 403, body)
+	wantContains(t, "log", logs.String(), "action=terminate", "action refused")
 }

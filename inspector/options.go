@@ -13,16 +13,19 @@ import (
 type Option func(*config) error
 
 // Authorizer decides whether the request r may perform action, one of
-// [ActionSend], [ActionCancel] and [ActionRequeue]. A non-nil error refuses
+// [ActionSend], [ActionCancel], [ActionTerminate] and [ActionRequeue]. A non-nil error refuses
 // it: the handler answers 403 Forbidden with the error's message and logs
 // the refusal. It runs after the CSRF check, for every mutating request.
 type Authorizer func(r *http.Request, action string) error
 
 // The actions an [Authorizer] is asked about.
 const (
-	ActionSend    = "send"    // send an event with a payload to an instance
-	ActionCancel  = "cancel"  // cancel an instance
-	ActionRequeue = "requeue" // put a dead-lettered effect back into the outbox
+	ActionSend   = "send"   // send an event with a payload to an instance
+	ActionCancel = "cancel" // cancel an instance
+	// ActionTerminate ends an instance at once (engine.Terminate), with
+	// the reason given in the form, recorded as by "inspector".
+	ActionTerminate = "terminate"
+	ActionRequeue   = "requeue" // put a dead-lettered effect back into the outbox
 )
 
 type config struct {
