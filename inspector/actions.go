@@ -34,6 +34,7 @@ func (h *handler) action(name string, do func(r *http.Request) (string, error)) 
 			return
 		}
 		next, err := do(r)
+		h.counts.clear() // whatever it did, the next page counts again
 		if err != nil {
 			h.refuse(w, r, name, statusOf(err), err)
 			return

@@ -71,9 +71,15 @@ func BenchmarkPages(b *testing.B) {
 	} {
 		b.Run(p, func(b *testing.B) { benchPage(b, h, p) })
 	}
-	small, err := inspector.New(e, inspector.WithScanLimits(5000, 5000))
-	if err != nil {
-		b.Fatal(err)
+	// Counting on every request (no count cache): the heat map reads the
+	// live instances, up to the census limit.
+	for _, census := range []int{10000, 5000} {
+		uncached, err := inspector.New(e, inspector.WithScanLimits(5000, census), inspector.WithCountCache(0))
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, p := range []string{"/", "/diagram?workflow=pizza"} {
+			b.Run(fmt.Sprintf("%s (uncached, census %d)", p, census), func(b *testing.B) { benchPage(b, uncached, p) })
+		}
 	}
-	b.Run("/diagram?workflow=pizza (census 5000)", func(b *testing.B) { benchPage(b, small, "/diagram?workflow=pizza") })
 }

@@ -119,7 +119,7 @@ func TestBrowser(t *testing.T) {
 	srv := f.serve(t, inspector.WithActions(allowAll))
 
 	b.do(chromedp.Navigate(srv.URL + "/inspect/"))
-	if h1, text := b.text("h1"), b.text("main"); h1 != "Overview" || !strings.Contains(text, "301 instances counted") {
+	if h1, text := b.text("h1"), b.text("main"); h1 != "Overview" || !strings.Contains(text, "301 instances, counted at") {
 		t.Fatalf("overview: h1 %q, text:\n%s", h1, cut(text))
 	}
 	b.screenshot(dir, "inspector-overview.png")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/weftflow/weft/engine"
@@ -115,6 +116,8 @@ func before(prefix string) string {
 // census counts instances: per workflow and status, and per workflow and
 // thread position of the live ones. It reads at most limit instances.
 type census struct {
+	At       time.Time // when it was made
+	Read     int       // live instances read for positions and due times
 	Total    int
 	Short    bool                      // stopped at the limit
 	Status   map[string]map[string]int // workflow -> status -> count
@@ -179,6 +182,7 @@ func count(ctx context.Context, e *engine.Engine, workflow string, limit int) (*
 				}
 				for _, in := range page.Instances {
 					read++
+					c.Read = read
 					c.addLive(in)
 				}
 				if page.Next == "" {

@@ -27,11 +27,12 @@ var ErrNilEngine = errors.New("inspector: nil engine")
 
 // handler is the inspector: a mux over the pages, and what they share.
 type handler struct {
-	e     *engine.Engine
-	cfg   config
-	mux   *http.ServeMux
-	pages map[string]*template.Template
-	cop   *http.CrossOriginProtection
+	e      *engine.Engine
+	cfg    config
+	counts counts // recent censuses (see WithCountCache)
+	mux    *http.ServeMux
+	pages  map[string]*template.Template
+	cop    *http.CrossOriginProtection
 }
 
 // New returns the inspector of e's store, an http.Handler to mount in the
@@ -47,7 +48,7 @@ func New(e *engine.Engine, opts ...Option) (http.Handler, error) {
 	if e == nil {
 		return nil, ErrNilEngine
 	}
-	h := &handler{e: e, cfg: config{now: time.Now, loc: time.Local, log: slog.Default(), pageSize: 50, scanBudget: 5000, census: 10000}}
+	h := &handler{e: e, cfg: config{now: time.Now, loc: time.Local, log: slog.Default(), pageSize: 50, scanBudget: 5000, census: 10000, countTTL: 2 * time.Second}}
 	for i, o := range opts {
 		if o == nil {
 			return nil, fmtOption(fmt.Sprintf("option %d", i), "an option must not be nil")

@@ -96,7 +96,7 @@ func TestOverview(t *testing.T) {
 		`href="instance?id=order-0004"`, "delivery lost", // a failure
 		`req-flaky/`, "the manager&#39;s inbox is down", // the dead letter
 		"in 5 min", // the approvals' reminders, due soon
-		"76 instances counted")
+		"76 instances, counted at")
 }
 
 func TestInstancesFilter(t *testing.T) {

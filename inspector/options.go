@@ -37,6 +37,7 @@ type config struct {
 	pageSize   int
 	scanBudget int
 	census     int
+	countTTL   time.Duration
 	secret     []byte
 }
 
@@ -133,6 +134,21 @@ func WithScanLimits(perPage, census int) Option {
 			return fmtOption("WithScanLimits", "want positive limits")
 		}
 		c.scanBudget, c.census = perPage, census
+		return nil
+	}
+}
+
+// WithCountCache keeps the counts of the overview, the diagrams' heat
+// maps and the upgrade page for ttl (default 2 s; 0 counts on every
+// request), so that a page refreshed or opened by several people reads
+// the store once. An action made through the inspector clears them;
+// pages say when their counts were made.
+func WithCountCache(ttl time.Duration) Option {
+	return func(c *config) error {
+		if ttl < 0 {
+			return fmtOption("WithCountCache", "want a duration of 0 or more")
+		}
+		c.countTTL = ttl
 		return nil
 	}
 }

@@ -115,7 +115,7 @@ type overviewData struct {
 
 func (h *handler) overview(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	c, err := count(ctx, h.e, "", h.cfg.census)
+	c, err := h.census(ctx, "")
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -518,7 +518,7 @@ func (h *handler) diagramOf(r *http.Request) (*diagramData, error) {
 	if def == nil {
 		return nil, notFound("no definition of workflow %q%s here", name, versionText(version))
 	}
-	c, err := count(r.Context(), h.e, name, h.cfg.census)
+	c, err := h.census(r.Context(), name)
 	if err != nil {
 		return nil, err
 	}

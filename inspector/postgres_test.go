@@ -63,7 +63,7 @@ func TestPostgres(t *testing.T) {
 
 	code, body := get(t, srv, "")
 	wantStatus(t, "overview", code, 200, body)
-	wantContains(t, "overview", body, "12 instances counted")
+	wantContains(t, "overview", body, "12 instances, counted at")
 
 	ids := regexp.MustCompile(`href="instance\?id=([^"]+)"`)
 	code, body = get(t, srv, "instances?prefix=ord%C3%A9")

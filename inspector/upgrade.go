@@ -110,7 +110,7 @@ func (h *handler) upgrade(w http.ResponseWriter, r *http.Request) {
 	for _, p := range sortedKeys(lostCount) {
 		d.Lost = append(d.Lost, statusCount{Status: p, Count: lostCount[p]})
 	}
-	c, err := count(ctx, h.e, name, h.cfg.census)
+	c, err := h.census(ctx, name)
 	if err != nil {
 		h.fail(w, r, err)
 		return
