@@ -118,7 +118,13 @@ func (h *handler) send(r *http.Request) (string, error) {
 	if pt == nil {
 		return "", &httpError{Code: http.StatusConflict, Msg: fmt.Sprintf("workflow %q has no custom event %q at %q", in.Workflow, event, path)}
 	}
-	payload, err := httpapi.Decode([]byte(r.PostFormValue("payload")), pt)
+	body := []byte(r.PostFormValue("payload"))
+	if r.PostFormValue("form") == "fields" {
+		if body, err = fieldsJSON(pt, r.PostForm); err != nil {
+			return "", badRequest("payload: %v", err)
+		}
+	}
+	payload, err := httpapi.Decode(body, pt)
 	if err != nil {
 		return "", badRequest("payload: %v", err)
 	}

@@ -168,7 +168,7 @@ func TestBrowser(t *testing.T) {
 	add := `form.send:has(input[name="event"][value="add"])`
 	b.do(chromedp.Navigate(srv.URL+"/inspect/instance?id=order-0001"),
 		chromedp.WaitVisible(chromedp.CSS(`#status`)),
-		chromedp.SetValue(chromedp.CSS(add+` textarea`), `{"Item": "diavola"}`),
+		chromedp.SetValue(chromedp.CSS(add+` input[name="field.Item"]`), `diavola`),
 		chromedp.Click(chromedp.CSS(add+` button`)),
 		chromedp.WaitVisible(chromedp.CSS(`.notice`)))
 	if notice, state := b.text(".notice"), b.text(".tree"); notice != "Done: sent add." || !strings.Contains(state, `"diavola"`) {

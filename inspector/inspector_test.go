@@ -459,10 +459,18 @@ func TestActionSend(t *testing.T) {
 	srv := f.serve(t, inspector.WithActions(allowAll), inspector.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
 	code, body := get(t, srv, "instance?id=order-0001")
 	wantStatus(t, "instance", code, 200, body)
-	wantContains(t, "instance", body, `<label for="payload-`, `Payload of add (<code>pizza.Add</code>)`, "&#34;Item&#34;: &#34;&#34;")
+	// pizza.Add is a struct of plain fields: the form has an input per field.
+	wantContains(t, "instance", body, `<legend>Payload of add (<code>pizza.Add</code>)</legend>`, `name="field.Item" type="text"`, `name="form" value="fields"`)
 	tok := tokenOf(t, body, "send")
 
-	resp, body := post(t, srv, "send", url.Values{"csrf": {tok}, "id": {"order-0001"}, "event": {"add"}, "payload": {`{"Item": "diavola"}`}},
+	// Sent as fields, then as JSON: the same payload either way.
+	resp, body := post(t, srv, "send", url.Values{"csrf": {tok}, "id": {"order-0001"}, "event": {"add"}, "form": {"fields"}, "field.Item": {"funghi"}},
+		map[string]string{"Origin": srv.URL, "Sec-Fetch-Site": "same-origin"})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("send as fields: %d, want 303; %s", resp.StatusCode, cut(body))
+	}
+
+	resp, body = post(t, srv, "send", url.Values{"csrf": {tok}, "id": {"order-0001"}, "event": {"add"}, "payload": {`{"Item": "diavola"}`}},
 		map[string]string{"Origin": srv.URL, "Sec-Fetch-Site": "same-origin"})
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("send: %d, want 303; %s", resp.StatusCode, cut(body))
@@ -474,8 +482,8 @@ func TestActionSend(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(s.Items) != 2 || s.Items[1] != "diavola" {
-		t.Errorf("after send: items %q, want [margherita diavola]", s.Items)
+	if len(s.Items) != 3 || s.Items[1] != "funghi" || s.Items[2] != "diavola" {
+		t.Errorf("after send: items %q, want [margherita funghi diavola]", s.Items)
 	}
 	_, body = get(t, srv, "instance?id=order-0001&done=sent+add")
 	wantContains(t, "after send", body, "Done: sent add.", "&#34;diavola&#34;")

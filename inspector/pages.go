@@ -239,6 +239,7 @@ type waitRow struct {
 	Setup    bool
 	Payload  string // for a custom event: its payload type, as JSON of its zero value
 	PayType  string
+	Fields   []payloadField // the payload's form, when it has plain fields (else JSON)
 }
 
 type effectRow struct {
@@ -324,7 +325,7 @@ func (h *handler) instance(w http.ResponseWriter, r *http.Request) {
 				Callback: p.Callback, At: h.when(p.At), Attempt: p.Attempt, Setup: p.Setup}
 			if p.Kind == interp.Custom {
 				if pt := payloadType(tr, th.Path, p.Event); pt != nil {
-					wr.PayType, wr.Payload = pt.String(), zeroJSON(pt)
+					wr.PayType, wr.Payload, wr.Fields = pt.String(), zeroJSON(pt), formFields(pt)
 				}
 			}
 			d.Waits = append(d.Waits, wr)
