@@ -114,7 +114,7 @@ func runVerify(ctx context.Context, p *Program, args []string) error {
 		def := p.upgrade(name)
 		var sum simulate.VerifySummary
 		if census[name] > 0 { // a workflow with no instances needs no pass over the store
-			sum, err = simulate.Verify(ctx, st, def, simulate.VerifyOptions{Schedules: *schedules, Seed: *seed, Replay: *replay},
+			sum, err = simulate.Verify(ctx, st, def, simulate.VerifyOptions{Schedules: *schedules, Seed: *seed, Replay: *replay, Recorded: p.Definitions},
 				func(r simulate.InstanceReport) error {
 					done++
 					if !r.OK {

@@ -63,7 +63,18 @@ func (d *Divergence) Error() string {
 // redacted) cannot be replayed: the replay stops there with the reason
 // "payload not kept". Errors are for entries that cannot be replayed at
 // all (damaged, or missing transitions).
-func Replay(def *dsl.Definition, id string, base []byte, entries []Entry) (int, *Divergence, error) {
+//
+// An instance meets a new version after it started: give the versions
+// that recorded the journal with [StartedBy], and a start entry recorded
+// by another version than def is applied by that version, so that def
+// meets the instance at its next event, through its migrations, as a
+// deploy would have it. Without it, def starts the instance too, and a
+// version that changes how instances begin differs at the first entry.
+func Replay(def *dsl.Definition, id string, base []byte, entries []Entry, opts ...Option) (int, *Divergence, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	if len(entries) == 0 {
 		return 0, nil, nil
 	}
@@ -97,13 +108,23 @@ func Replay(def *dsl.Definition, id string, base []byte, entries []Entry) (int, 
 				div.Seq = en.Seq
 				return i, div, nil
 			}
-			res, err := interp.Apply(def, sev.Payload, meta, interp.Event{Kind: interp.Start, Time: sev.Time, Instance: id})
+			res, err := interp.Apply(o.starter(def, en.Version), sev.Payload, meta, interp.Event{Kind: interp.Start, Time: sev.Time, Instance: id})
 			if err != nil {
 				return i, &Divergence{Seq: en.Seq, Reason: "rejected", Err: err}, nil
 			}
 			state, meta, started = res.State, res.Meta, res.Effects
 		}
-		ev, div := replayEvent(meta, id, en)
+		// Events are looked up in the meta as def sees it: an instance
+		// of an older version is migrated by its next event, and its
+		// waits answer to their new names and callbacks (as the engine
+		// looks them up).
+		view := meta
+		if meta.Seq > 0 && int(max(meta.Version, 1)) < def.Version() {
+			if up, err := interp.Upgrade(def, state, meta); err == nil {
+				view = up.Meta
+			}
+		}
+		ev, div := replayEvent(view, id, en)
 		if div != nil {
 			return i, div, nil
 		}
@@ -133,7 +154,7 @@ func Replay(def *dsl.Definition, id string, base []byte, entries []Entry) (int, 
 		case en.Event.Kind == "start":
 			state = ev.Payload
 			ev.Payload = nil
-			res, err = interp.Apply(def, state, meta, ev)
+			res, err = interp.Apply(o.starter(def, en.Version), state, meta, ev)
 		default:
 			res, err = interp.Apply(def, state, meta, ev)
 		}
@@ -262,7 +283,7 @@ func ReadAll(ctx context.Context, j storage.Journal, id string) (entries []Entry
 // entry, or the first entry that carries a snapshot (a journal turned on
 // while the instance ran begins with entries it cannot replay). An
 // instance with no journal, or none it can start from, gives ErrNoJournal.
-func ReplayStored(ctx context.Context, j storage.Journal, def *dsl.Definition, id string) (int, *Divergence, error) {
+func ReplayStored(ctx context.Context, j storage.Journal, def *dsl.Definition, id string, opts ...Option) (int, *Divergence, error) {
 	const page = 1000
 	var entries []Entry
 	var base []byte
@@ -293,5 +314,34 @@ func ReplayStored(ctx context.Context, j storage.Journal, def *dsl.Definition, i
 	if len(entries) == 0 {
 		return 0, nil, fmt.Errorf("journal: replay %q: %w", id, ErrNoJournal)
 	}
-	return Replay(def, id, base, entries)
+	return Replay(def, id, base, entries, opts...)
+}
+
+// Option configures a replay.
+type Option func(*options)
+
+type options struct {
+	recorded []*dsl.Definition
+}
+
+// StartedBy gives the replay the versions that recorded journals (today's
+// definitions, when the replay checks an upgrade): a start is applied by
+// the version that recorded it, if it is among them.
+func StartedBy(defs ...*dsl.Definition) Option {
+	return func(o *options) { o.recorded = append(o.recorded, defs...) }
+}
+
+// starter is the definition that applies a start entry recorded by
+// version: that version if it was given (and is of def's workflow), else
+// def.
+func (o *options) starter(def *dsl.Definition, version int) *dsl.Definition {
+	if version == def.Version() {
+		return def
+	}
+	for _, d := range o.recorded {
+		if d != nil && d.Name() == def.Name() && d.Version() == version {
+			return d
+		}
+	}
+	return def
 }

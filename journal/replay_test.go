@@ -272,3 +272,26 @@ func TestReplayJournalTurnedOnLate(t *testing.T) {
 		t.Fatalf("after a snapshot: replayed %d, divergence %v, error %v; want #7 and #8 alike", n, div, err)
 	}
 }
+
+// With the version that started the instance (StartedBy), a new version
+// meets it at its next event, through its migration; without, the new
+// version starts it too, and one that begins differently differs at once.
+func TestReplayStartedBy(t *testing.T) {
+	store := run(t, journal.Policy{}, 2, true)
+	ctx := context.Background()
+	// v2 greets new orders with a one-hour intro before the same loop.
+	v2 := dsl.MustCompile[Order]("order", dsl.S(
+		dsl.Wait("intro", dsl.On("skip", dsl.Signal(func(*Order, struct{}) (bool, error) { return true, nil })),
+			dsl.On("later", dsl.After(time.Hour))),
+		dsl.For("loop", dsl.Wait("next",
+			dsl.On("pay", dsl.Signal(pay)),
+			dsl.On("ship", dsl.Signal(ship), dsl.Return(true))))), dsl.Version(2))
+	_, div, err := journal.ReplayStored(ctx, store, v2, "o")
+	if err != nil || div == nil || div.Seq != 1 || div.Reason != "effects differ" {
+		t.Fatalf("v2 starting the order: divergence %v, error %v; want effects differ at #1", div, err)
+	}
+	n, div, err := journal.ReplayStored(ctx, store, v2, "o", journal.StartedBy(orderV1))
+	if err != nil || div != nil || n != 4 {
+		t.Fatalf("v1 starting, v2 going on: replayed %d, divergence %v, error %v; want 4 alike", n, div, err)
+	}
+}

@@ -32,6 +32,11 @@ type VerifyOptions struct {
 	// def handles differently (other effects, a rejection, a lost
 	// position) is broken, with cause CauseReplay.
 	Replay bool
+	// Recorded are the versions that wrote the stored instances (today's
+	// definitions): a replay starts an instance with the version that
+	// started it, and def meets it at its next event, through its
+	// migrations, as the deploy will (see journal.StartedBy).
+	Recorded []*dsl.Definition
 }
 
 // InstanceReport is the verdict on one stored instance.
@@ -104,7 +109,7 @@ func Verify(ctx context.Context, store storage.Store, def *dsl.Definition, opts 
 			}
 			rep := verifyOne(si, def, cfg, opts)
 			if opts.Replay && rep.OK {
-				if rep, err = replayOne(ctx, store, def, rep, &sum); err != nil {
+				if rep, err = replayOne(ctx, store, def, opts, rep, &sum); err != nil {
 					return sum, err
 				}
 			}
@@ -225,8 +230,8 @@ func (w *world) startFrom(si storage.Instance, up interp.Result) {
 // replayOne replays the journal of the instance rep reports on through
 // def, and returns rep broken with CauseReplay if it diverges. Errors are
 // the store's.
-func replayOne(ctx context.Context, store storage.Store, def *dsl.Definition, rep InstanceReport, sum *VerifySummary) (InstanceReport, error) {
-	n, div, err := journal.ReplayStored(ctx, store, def, rep.ID)
+func replayOne(ctx context.Context, store storage.Store, def *dsl.Definition, opts VerifyOptions, rep InstanceReport, sum *VerifySummary) (InstanceReport, error) {
+	n, div, err := journal.ReplayStored(ctx, store, def, rep.ID, journal.StartedBy(opts.Recorded...))
 	switch {
 	case errors.Is(err, journal.ErrNoJournal):
 		sum.NoJournal++
