@@ -127,6 +127,12 @@ func TestRetention(t *testing.T) {
 		if present(t, e, "q1") || present(t, e, "q2") || !present(t, e, "q3") || !present(t, e, "s1") {
 			t.Fatal("after GC: want q1 and q2 gone, q3 and s1 kept")
 		}
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		var output string
+		if err := e.Await(actx, "q1", &output); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("Await of a deleted instance = %v, want storage.ErrNotFound at once", err)
+		}
 		if _, err := e.Requeue(ctx, q3effect); err != nil {
 			t.Fatal(err)
 		}
