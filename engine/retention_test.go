@@ -351,3 +351,47 @@ func TestFindAndCount(t *testing.T) {
 		}
 	})
 }
+
+// TestRetentionLock: Run's background GC runs only in the process that
+// holds the store's retention lock; another holder keeps it from deleting
+// until it lets go.
+func TestRetentionLock(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	s := memory.New()
+	other, held, err := s.Share().(storage.Locker).TryLock(ctx, "weft.retention") // another process's sweep
+	if err != nil || !held {
+		t.Fatalf("TryLock = %v, %v", held, err)
+	}
+	clock := engine.NewFakeClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	e := newEngine(t, s, engine.WithClock(clock), engine.WithRetention(time.Hour), engine.WithRetentionInterval(time.Minute),
+		engine.WithPollInterval(10*time.Millisecond))
+	if err := e.Register(quick); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(ctx, quick, "q", Brief{}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	for range 50 { // many intervals past the period: the holder's turn, not ours
+		clock.Advance(time.Hour)
+		time.Sleep(2 * time.Millisecond)
+	}
+	if !present(t, e, "q") {
+		t.Fatal("Run deleted an instance while another process held the retention lock")
+	}
+	other.Unlock()
+	deadline := time.Now().Add(20 * time.Second)
+	for present(t, e, "q") {
+		if time.Now().After(deadline) {
+			t.Fatal("Run did not delete the expired instance once the lock was free")
+		}
+		clock.Advance(time.Minute)
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}
