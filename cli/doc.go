@@ -21,6 +21,9 @@
 //     and under its upgrade, compared field by field.
 //   - requeue STORE EFFECT-ID... (or --all): put dead letters back into the
 //     outbox, through [storage.Claims.Requeue].
+//   - terminate STORE ID --reason R [--by WHO]: end an instance at once
+//     with engine.Terminate (no workflow code runs; the teardowns of its
+//     open setups go to the outbox), even one whose position is lost.
 //   - lint [WORKFLOW]: the static checks of package lint.
 //   - vet [PACKAGES]: the nondeterminism analyzer of package vet over Go
 //     packages (the code passed to dsl constructors).

@@ -50,6 +50,7 @@ func ExampleProgram() {
 	//   plan       show what the new definition would do with an event, next to what today's does
 	//   query      run a query handler of an instance and print its result as JSON
 	//   requeue    put dead-lettered effects back into the outbox, to be tried again
+	//   terminate  end an instance at once, running no workflow code
 	//   verify     check every stored instance against the new definitions before deploying them
 	//   vet        report nondeterminism in workflow code: clock, randomness, map order, goroutines, globals, I/O
 	//   help       show this help, or a command's

@@ -175,9 +175,11 @@ type instanceView struct {
 	Due      string          `json:"due,omitempty"`
 	Threads  []threadView    `json:"threads,omitempty"`
 	Failure  *interp.Failure `json:"failure,omitempty"`
-	Output   any             `json:"output,omitempty"`
-	State    any             `json:"state,omitempty"`
-	Meta     *metaView       `json:"meta,omitempty"`
+	// Terminated says who terminated the instance, why and when.
+	Terminated *terminationView `json:"terminated,omitempty"`
+	Output     any              `json:"output,omitempty"`
+	State      any              `json:"state,omitempty"`
+	Meta       *metaView        `json:"meta,omitempty"`
 }
 
 type threadView struct {
@@ -214,7 +216,7 @@ type metaView struct {
 func (p *Program) view(inst engine.Instance, full bool) (instanceView, error) {
 	m := inst.Meta
 	v := instanceView{ID: inst.ID, Workflow: inst.Workflow, Version: inst.Version, Status: m.Status.String(),
-		Due: stamp(m.Due), Failure: m.Failure}
+		Due: stamp(m.Due), Failure: m.Failure, Terminated: terminationOf(m)}
 	for _, th := range m.Threads {
 		tv := threadView{ID: th.ID, Path: th.Path, Phase: th.Phase.String(), Attempt: th.Attempt}
 		if th.Phase == interp.PhaseRetry {

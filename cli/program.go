@@ -127,7 +127,7 @@ func (p *Program) help(args []string) int {
 }
 
 func (p *Program) commands() []Command {
-	cs := append([]Command{diagramCommand, gcCommand, inspectCommand, lintCommand, planCommand, queryCommand, requeueCommand, verifyCommand, vetCommand}, p.Commands...)
+	cs := append([]Command{diagramCommand, gcCommand, inspectCommand, lintCommand, planCommand, queryCommand, requeueCommand, terminateCommand, verifyCommand, vetCommand}, p.Commands...)
 	sort.Slice(cs, func(i, j int) bool { return cs[i].Name < cs[j].Name })
 	return cs
 }

@@ -22,12 +22,9 @@ var (
 	// ErrCanceled: the instance was canceled ([Engine.Cancel]) and its
 	// cleanup section, if any, has ended.
 	ErrCanceled = errors.New("engine: workflow canceled")
-
-	// ErrTerminated: the instance was terminated: ended at once, whatever
-	// its position, without running workflow code (its stored status is
-	// "terminated").
-	ErrTerminated = errors.New("engine: workflow terminated")
 )
+
+// (Await reports a terminated instance with ErrTerminated, terminate.go.)
 
 // statusTerminated is the stored status of a terminated instance.
 const statusTerminated = "terminated"

@@ -103,7 +103,7 @@ func (e *Engine) deadBlocks(ctx context.Context, instance string) (map[uint64]bo
 // finishing effect, waits behind a dead letter of its instance.
 func (e *Engine) checkDeadAhead(ctx context.Context, j job) error {
 	k := j.oe.Kind
-	if j.bad != nil || (k != interp.Teardown && k != interp.Completed && k != interp.Failed && k != interp.Canceled) {
+	if j.bad != nil || (k != interp.Teardown && k != interp.Completed && k != interp.Failed && k != interp.Canceled && k != interp.Terminated) {
 		return nil
 	}
 	blocks, err := e.deadBlocks(ctx, j.effect.Instance)

@@ -141,7 +141,7 @@ func (e *Engine) scanOutbox(ctx context.Context, now time.Time, exec func(job) b
 			se := j.effect
 			k := j.oe.Kind
 			ordered := k == interp.Setup || k == interp.Teardown
-			finishing := k == interp.Completed || k == interp.Failed || k == interp.Canceled
+			finishing := k == interp.Completed || k == interp.Failed || k == interp.Canceled || k == interp.Terminated
 			if first, ok := blocked[orderKey{se.Instance, j.oe.Callback}]; ordered && ok {
 				if !e.work.busy(j.key) { // (a Teardown the hot path holds for its Setup is busy)
 					behind.effect(first)
@@ -390,7 +390,7 @@ func (e *Engine) effect(ctx context.Context, j job) error {
 		err = e.runActivity(ctx, info, oe, j.lease)
 	case interp.CancelActivity:
 		e.work.cancel(attemptKey{info.Instance, oe.Callback})
-	case interp.Completed, interp.Failed, interp.Canceled:
+	case interp.Completed, interp.Failed, interp.Canceled, interp.Terminated:
 		if e.finish != nil {
 			err = protect(info, func() error { return e.finish(hctx, info) })
 		}

@@ -31,6 +31,11 @@
 // from any process sharing the store; [Engine.Query] runs a query handler
 // declared with dsl.Query. See docs/lifecycle.md.
 //
+// [Engine.Terminate] ends an instance at once, running no workflow code,
+// even one whose position a deploy lost; [WithIDReuse] lets Start reuse
+// the ID of a finished instance, or terminate a running one first (see
+// docs/lifecycle.md).
+//
 // # The order it keeps
 //
 // Commit before dispatch. A transition's new state, meta, due time and

@@ -28,7 +28,15 @@ import (
 // whether the instance was created, the error is an *[OutcomeUnknownError]
 // matching [ErrOutcomeUnknown]: Start again with the same id, and
 // [ErrExists] then means it was.
-func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, input any) (err error) {
+//
+// By default an id that is taken is refused, however long ago its
+// instance finished; [WithIDReuse] allows a new run after a finished one,
+// or ends a running one first.
+func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, input any, opts ...StartOption) (err error) {
+	so, err := startOpts(opts)
+	if err != nil {
+		return err
+	}
 	if err := e.registered(def); err != nil {
 		return err
 	}
@@ -85,6 +93,10 @@ func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, inpu
 		e.unclaim(hot)
 		hot = nil
 		if errors.Is(err, storage.ErrExists) {
+			if so.reuse != IDReuseRefuse {
+				op = "reuse"
+				return e.reuseID(ctx, def, id, state, so.reuse)
+			}
 			return fmt.Errorf("%w: %w", ErrExists, err)
 		}
 		return outcomeUnknown(fmt.Errorf("engine: start %q: %w", id, err), OutcomeUnknownError{Op: "start", Instance: id})
@@ -210,7 +222,7 @@ func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply 
 	var callback uint64
 	res, err := e.transition(ctx, id, eventFor{key: key, build: func(m interp.Meta) (interp.Event, error) {
 		if m.Status.Finished() {
-			return interp.Event{}, fmt.Errorf("engine: send %q to %q: %w: it is %s", event, id, interp.ErrFinished, m.Status)
+			return interp.Event{}, fmt.Errorf("engine: send %q to %q: %w", event, id, finishedError(&m))
 		}
 		callback = waiting(&m, event)
 		if callback == 0 {

@@ -16,7 +16,7 @@ type EffectInfo struct {
 	// time the effect is retried, in this process or after a restart, so
 	// receivers de-duplicate on it.
 	ID       string
-	Kind     interp.EffectKind // Setup, Teardown, Completed, Failed or Canceled (RunActivity and CancelActivity from DecodeEffect)
+	Kind     interp.EffectKind // Setup, Teardown, Completed, Failed, Canceled or Terminated (RunActivity and CancelActivity from DecodeEffect)
 	Instance string
 	Workflow string
 	Thread   string // the waiting thread (Setup, Teardown)
@@ -28,7 +28,7 @@ type EffectInfo struct {
 	// [Engine.Deliver], or use [Engine.Send] with Event.
 	Callback uint64
 	Data     []byte // CBOR: the setup data (Setup), the output (Completed), the state snapshot (RunActivity)
-	Error    string // Failed: why
+	Error    string // Failed: why; Terminated: the reason given to Terminate
 	// RunActivity only: the 1-based attempt, when it may start, and its timeout (0: none).
 	Attempt uint32
 	At      time.Time
@@ -78,8 +78,8 @@ func (f SetupFuncs) Teardown(ctx context.Context, info EffectInfo) error {
 	return f.TeardownFunc(ctx, info)
 }
 
-// FinishFunc is told that an instance completed, failed or was canceled
-// (see [WithFinish]). It is called at least once per instance end, retried
+// FinishFunc is told that an instance completed, failed, was canceled or
+// was terminated (see [WithFinish]). It is called at least once per instance end, retried
 // with backoff until it returns nil.
 type FinishFunc func(ctx context.Context, info EffectInfo) error
 

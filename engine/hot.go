@@ -204,7 +204,7 @@ func (e *Engine) handOff(jobs []job) bool {
 				toPass(j) // the pass works out when to look again
 				continue
 			}
-		case interp.Completed, interp.Failed, interp.Canceled:
+		case interp.Completed, interp.Failed, interp.Canceled, interp.Terminated:
 			if !j.quiet {
 				toPass(j) // the pass orders it after the instance's setups and teardowns
 				continue

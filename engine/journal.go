@@ -95,8 +95,11 @@ func (e *Engine) journalWrite(id string, def *dsl.Definition, before interp.Meta
 // journalEvent describes ev as the instance with meta before received it.
 func journalEvent(before interp.Meta, ev interp.Event) journal.Event {
 	je := journal.Event{Kind: ev.Kind.String(), Callback: ev.Callback, Error: ev.Error}
-	if ev.Kind == interp.Signal {
+	switch ev.Kind {
+	case interp.Signal:
 		je.Name = ev.Name
+	case interp.Terminate:
+		je.Error = ev.Reason
 	}
 	if ev.Kind != interp.Callback {
 		return je

@@ -34,7 +34,7 @@ type outboxEffect struct {
 func Outboxed(k interp.EffectKind) bool {
 	switch k {
 	case interp.Setup, interp.Teardown, interp.RunActivity, interp.CancelActivity,
-		interp.Completed, interp.Failed, interp.Canceled:
+		interp.Completed, interp.Failed, interp.Canceled, interp.Terminated:
 		return true
 	}
 	return false

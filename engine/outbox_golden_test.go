@@ -105,6 +105,9 @@ func outboxCases(t *testing.T) []outboxCase {
 	return []outboxCase{
 		{name: "started"},
 		{name: "canceled", events: func(interp.Meta) []interp.Event { return []interp.Event{{Kind: interp.Cancel}} }},
+		{name: "terminated", events: func(interp.Meta) []interp.Event {
+			return []interp.Event{{Kind: interp.Terminate, Reason: "stranded", By: "ops"}}
+		}},
 		{name: "completed", events: func(m interp.Meta) []interp.Event {
 			return []interp.Event{{Kind: interp.Callback, Callback: callbackOf(m, "manager"), Payload: yes}}
 		}, state: stateOf(t, goldenOrder{N: 3})},

@@ -35,7 +35,7 @@ func (e *Engine) performPending(ctx context.Context, h *heldLease) (Work, error)
 		oe, bad := decodeEffect(*se)
 		k := oe.Kind
 		ordered := bad == nil && (k == interp.Setup || k == interp.Teardown)
-		finishing := bad == nil && (k == interp.Completed || k == interp.Failed || k == interp.Canceled)
+		finishing := bad == nil && (k == interp.Completed || k == interp.Failed || k == interp.Canceled || k == interp.Terminated)
 		if ordered && blocked[oe.Callback] || finishing && blocked[0] {
 			continue
 		}

@@ -36,6 +36,8 @@
 //	POST /instances/{id}/callbacks/{callback}   deliver to one pending callback (custom event,
 //	                                            timer once due, activity result); 200 {"reply": ...}
 //	POST /instances/{id}/cancel                 cancel; 200
+//	POST /instances/{id}/terminate              engine.Terminate; body {"reason": R, "by": WHO};
+//	                                            200 (409 "finished" when it has ended)
 //	POST /instances/{id}/process                engine.ProcessInstance: the instance's pending work
 //	POST /run-due?limit=N                       engine.RunDue (or RunDueWithin, see [WithRunDue]):
 //	                                            200 {"instances", ..., "next": time of the next work}

@@ -66,7 +66,7 @@ func WithMaxBody(n int64) Option {
 }
 
 // WithProcessing makes every request that changes an instance (start,
-// send, deliver, cancel) also do the instance's pending work before it
+// send, deliver, cancel, terminate) also do the instance's pending work before it
 // answers, with engine.ProcessInstance: perform the effects the event
 // committed (setups, the scheduler's wake-up, the finish hook) and resume
 // it if it is due. It is for hosts without a run loop (serverless): the
@@ -135,6 +135,7 @@ func New(e *engine.Engine, reg *Registry, opts ...Option) (*Handler, error) {
 	h.route("/instances/{id}/events/{event}", http.MethodPost, h.send)
 	h.route("/instances/{id}/callbacks/{callback}", http.MethodPost, h.deliver)
 	h.route("/instances/{id}/cancel", http.MethodPost, h.cancel)
+	h.route("/instances/{id}/terminate", http.MethodPost, h.terminate)
 	h.route("/instances/{id}/process", http.MethodPost, h.processRoute)
 	h.route("/run-due", http.MethodPost, h.runDue)
 	return h, nil
@@ -426,6 +427,8 @@ type Instance struct {
 	Failure  *interp.Failure `json:"failure,omitempty"`
 	Inbox    []Buffered      `json:"inbox,omitempty"`   // events sent before a wait took them, oldest first
 	Queries  []string        `json:"queries,omitempty"` // the definition's query handlers: GET /instances/{id}/queries/{name}
+	// Terminated says who terminated the instance, why and when.
+	Terminated *Termination `json:"terminated,omitempty"`
 }
 
 // Buffered is an event in an instance's inbox (see engine.Engine.Send).
@@ -470,7 +473,7 @@ func (h *Handler) query(w http.ResponseWriter, r *http.Request) (int, any, error
 	}
 	m := inst.Meta
 	out := Instance{ID: inst.ID, Workflow: inst.Workflow, Version: inst.Version, Status: m.Status.String(),
-		Waits: []Wait{}, Failure: m.Failure}
+		Waits: []Wait{}, Failure: m.Failure, Terminated: terminationOf(m)}
 	if d := m.DueTime(); !d.IsZero() {
 		d = d.UTC()
 		out.Due = &d

@@ -66,12 +66,15 @@ func apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, erro
 		if meta.Seq != 0 {
 			return Result{}, fmt.Errorf("%w: start of instance %q that has already started", ErrBadEvent, meta.Instance)
 		}
-	case ev.Kind < Start || ev.Kind > Signal:
+	case ev.Kind < Start || ev.Kind > Terminate:
 		return Result{}, fmt.Errorf("%w: unknown event kind %d", ErrBadEvent, ev.Kind)
 	case meta.Seq == 0:
 		return Result{}, fmt.Errorf("%w: %s event for an instance that has not started", ErrBadEvent, ev.Kind)
 	case meta.Status.Finished():
-		return Result{}, fmt.Errorf("%w: instance %q is %s", ErrFinished, meta.Instance, meta.Status)
+		return Result{}, finishedError(meta)
+	}
+	if ev.Kind == Terminate {
+		return m.terminate(state, ev), nil // before migrating or resolving anything: see terminate.go
 	}
 	var err error
 	if ev.Kind != Start {

@@ -23,11 +23,12 @@ const (
 	Completed                            // the instance completed (Data: output)
 	Failed                               // the instance failed (Error)
 	Canceled                             // the instance was canceled and cleaned up
+	Terminated                           // the instance was terminated (Error: the reason)
 	Dropped                              // a buffered event was dropped (Event, Data: payload, Error: why); see [Buffered]
 )
 
 var effectNames = [...]string{"", "setup", "teardown", "start-timer", "cancel-timer", "run-activity",
-	"cancel-activity", "resume-at", "reply", "completed", "failed", "canceled", "dropped"}
+	"cancel-activity", "resume-at", "reply", "completed", "failed", "canceled", "terminated", "dropped"}
 
 // String names the effect kind, as in the effect catalogue.
 func (k EffectKind) String() string {

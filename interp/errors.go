@@ -21,8 +21,13 @@ var (
 	// ErrRejected: a custom event's handler refused the payload, or the
 	// payload or activity result did not decode.
 	ErrRejected = errors.New("interp: event rejected")
-	// ErrFinished: the instance has completed, failed or been canceled.
+	// ErrFinished: the instance has completed, failed, been canceled or
+	// been terminated.
 	ErrFinished = errors.New("interp: instance finished")
+	// ErrTerminated: the instance was terminated (a [Terminate] event). An
+	// event refused for that reason matches both ErrTerminated and
+	// [ErrFinished].
+	ErrTerminated = errors.New("interp: instance terminated")
 	// ErrPositionLost: a thread is parked at a path the definition no longer has.
 	ErrPositionLost = errors.New("interp: position lost")
 	// ErrBadEvent: the event does not fit the instance (a second Start, a

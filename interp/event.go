@@ -23,9 +23,14 @@ const (
 	// Callback would), and if none does, it goes to the instance's inbox
 	// (Meta.Inbox) until a wait that takes it opens. See [Buffered].
 	Signal
+	// Terminate ends the instance at once, whatever its position: it runs
+	// no workflow code (not even the cleanup section), tears down every
+	// pending wait from the meta alone (so it works where a position no
+	// longer resolves), and records Reason and By (see [Termination]).
+	Terminate
 )
 
-var eventNames = [...]string{"", "start", "resume", "callback", "cancel", "signal"}
+var eventNames = [...]string{"", "start", "resume", "callback", "cancel", "signal", "terminate"}
 
 // String names the event kind.
 func (k EventKind) String() string {
@@ -50,4 +55,7 @@ type Event struct {
 	// the event's payload.
 	Name       string
 	InboxLimit int
+
+	Reason string // Terminate: why the instance is ended
+	By     string // Terminate: who ended it
 }

@@ -186,6 +186,16 @@ var goldenCases = []goldenCase{
 			i.fire("over")
 			return i
 		}},
+	{"terminated", "A thread parked at a Wait with a setup, a timer and a signal, ended by a Terminate: who and why recorded.",
+		func(t *testing.T) *inst {
+			def := dsl.MustCompile[ledger]("golden-terminate", dsl.Wait("decision",
+				dsl.On("timeout", dsl.After(10*time.Minute)),
+				dsl.On("manager", dsl.Custom[ledger, bool, string]("approval-request", goldenApprover{})),
+			))
+			i := start(t, def, nil)
+			i.mustApply(interp.Event{Kind: interp.Terminate, Reason: "stranded by a deploy", By: "ops@example"})
+			return i
+		}},
 	{"migrated", "Written by version 1, moved by a migration (path rename and state upcast) to version 2 on its next event.",
 		func(t *testing.T) *inst {
 			v1 := dsl.MustCompile[ledger]("golden-migrate", dsl.S(

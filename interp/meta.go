@@ -28,6 +28,9 @@ type Meta struct {
 	// Inbox holds the events sent (by a [Signal]) while no thread waited
 	// for them, oldest first, until a wait takes them; see [Buffered].
 	Inbox []Buffered `cbor:"14,keyasint,omitempty"`
+	// Terminated says who ended the instance and why, when it was
+	// terminated (key 16: keys 14 and 15 are left to other additions).
+	Terminated *Termination `cbor:"16,keyasint,omitempty"`
 }
 
 // recentCallbacks bounds Meta.Recent: a re-delivery of one of the last
@@ -47,7 +50,7 @@ const (
 	StatusCanceled                // canceled, cleanup (if any) ended
 )
 
-var statusNames = [...]string{"running", "completed", "failed", "canceling", "canceled"}
+var statusNames = [...]string{"running", "completed", "failed", "canceling", "canceled", "terminated"}
 
 // String names the status ("running", "completed", ...).
 func (s Status) String() string {
@@ -59,7 +62,7 @@ func (s Status) String() string {
 
 // Finished reports whether the instance accepts no more events.
 func (s Status) Finished() bool {
-	return s == StatusCompleted || s == StatusFailed || s == StatusCanceled
+	return s == StatusCompleted || s == StatusFailed || s == StatusCanceled || s == StatusTerminated
 }
 
 // DueTime returns Due as a time; the zero time when nothing is due.

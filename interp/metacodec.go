@@ -33,6 +33,7 @@ func EncodeMeta(m Meta) []byte {
 	count(len(m.Migrated) > 0)
 	count(m.Yielded != "")
 	count(len(m.Inbox) > 0)
+	count(m.Terminated != nil)
 	b = head(b, 5, uint64(n))
 	if m.Instance != "" {
 		b = text(head(b, 0, 1), m.Instance)
@@ -104,6 +105,9 @@ func EncodeMeta(m Meta) []byte {
 		for _, e := range m.Inbox {
 			b = encodeBuffered(b, e)
 		}
+	}
+	if m.Terminated != nil {
+		b = encodeTermination(head(b, 0, 16), m.Terminated)
 	}
 	return b
 }

@@ -52,13 +52,17 @@ func (d *Divergence) Error() string {
 // timers are taken from the journal, not re-run, so that it checks what
 // def does with real traffic, not whether the code is deterministic.
 //
-// entries must be consecutive, starting with the instance's first entry
+// entries must hold every transition from where they start (one entry
+// per commit: a commit of two transitions, as a signal-with-start or a new
+// run over a terminated one, is one entry), starting with the instance's
+// first entry
 // (Seq 1, whose payload is the start input: base is nil) or at a snapshot
 // (base is the entry's [storage.JournalEntry.Base], the record before
-// it). An event whose payload the journal did not keep (too large, or
+// it). A start entry on an instance that ran before is a new run of its ID
+// (engine.WithIDReuse). An event whose payload the journal did not keep (too large, or
 // redacted) cannot be replayed: the replay stops there with the reason
 // "payload not kept". Errors are for entries that cannot be replayed at
-// all (damaged, or not consecutive).
+// all (damaged, or missing transitions).
 func Replay(def *dsl.Definition, id string, base []byte, entries []Entry) (int, *Divergence, error) {
 	if len(entries) == 0 {
 		return 0, nil, nil
@@ -79,7 +83,7 @@ func Replay(def *dsl.Definition, id string, base []byte, entries []Entry) (int, 
 		return 0, nil, fmt.Errorf("journal: replay %q: %w: the first entry kept is #%d, with no snapshot", id, ErrNoJournal, entries[0].Seq)
 	}
 	for i, en := range entries {
-		if i > 0 && en.Seq != entries[i-1].Seq+1 {
+		if i > 0 && en.Seq <= entries[i-1].Seq {
 			return i, nil, fmt.Errorf("journal: replay %q: entry #%d follows #%d", id, en.Seq, entries[i-1].Seq)
 		}
 		var started []interp.Effect // a signal-with-start's start effects
@@ -103,11 +107,36 @@ func Replay(def *dsl.Definition, id string, base []byte, entries []Entry) (int, 
 		if div != nil {
 			return i, div, nil
 		}
-		if en.Event.Kind == "start" {
+		var res interp.Result
+		var err error
+		switch {
+		case en.Event.Kind == "start" && meta.Seq > 0:
+			// A new run of the ID (engine.WithIDReuse), after a
+			// termination of the running one when the recorded effects
+			// begin with it.
+			if !meta.Status.Finished() {
+				reason := ""
+				if len(en.Effects) > 0 {
+					for _, f := range en.Effects {
+						if f.Kind == interp.Terminated.String() {
+							reason = f.Error
+						}
+					}
+				}
+				term, terr := interp.Apply(def, state, meta, interp.Event{Kind: interp.Terminate, Time: ev.Time, Reason: reason})
+				if terr != nil {
+					return i, &Divergence{Seq: en.Seq, Reason: "rejected", Err: terr}, nil
+				}
+				meta, started = term.Meta, term.Effects
+			}
+			res, err = interp.Restart(def, ev.Payload, meta, interp.Event{Kind: interp.Start, Time: ev.Time, Instance: id})
+		case en.Event.Kind == "start":
 			state = ev.Payload
 			ev.Payload = nil
+			res, err = interp.Apply(def, state, meta, ev)
+		default:
+			res, err = interp.Apply(def, state, meta, ev)
 		}
-		res, err := interp.Apply(def, state, meta, ev)
 		if err != nil {
 			reason := "rejected"
 			if errors.Is(err, interp.ErrPositionLost) {
@@ -117,6 +146,11 @@ func Replay(def *dsl.Definition, id string, base []byte, entries []Entry) (int, 
 		}
 		if rec, got := effectKeys(en.Effects), replayedKeys(append(started, res.Effects...)); !slices.Equal(rec, got) {
 			return i, &Divergence{Seq: en.Seq, Reason: "effects differ", Recorded: rec, Replayed: got}, nil
+		}
+		if res.Meta.Seq != en.Seq {
+			// The journal skips transitions (it was turned on late, or
+			// entries are missing): what follows cannot be replayed.
+			return i, nil, fmt.Errorf("journal: replay %q: entry #%d replays as transition #%d: the journal misses transitions before it", id, en.Seq, res.Meta.Seq)
 		}
 		if en.Status != "" && res.Meta.Status.String() != en.Status {
 			return i, &Divergence{Seq: en.Seq, Reason: "status differs", Recorded: []string{en.Status}, Replayed: []string{res.Meta.Status.String()}}, nil
@@ -139,6 +173,8 @@ func replayEvent(meta interp.Meta, id string, en Entry) (interp.Event, *Divergen
 		ev.Kind = interp.Resume
 	case "cancel":
 		ev.Kind = interp.Cancel
+	case "terminate":
+		ev.Kind, ev.Reason = interp.Terminate, en.Event.Error
 	case "signal":
 		ev.Kind, ev.Name, ev.Payload = interp.Signal, en.Event.Name, en.Event.Payload
 	case "callback":

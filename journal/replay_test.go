@@ -184,3 +184,43 @@ func TestReplayBufferedAndSignalWithStart(t *testing.T) {
 		t.Fatalf("v2 without pay: divergence %v, error %v", div, err)
 	}
 }
+
+// A terminated instance and new runs of its ID (engine.WithIDReuse) are
+// journaled, and the journal replays alike.
+func TestReplayTerminateAndReuse(t *testing.T) {
+	ctx := context.Background()
+	store := memory.New()
+	e, err := engine.New(store, engine.WithJournal("", journal.Policy{}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Register(orderV1); err != nil {
+		t.Fatal(err)
+	}
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(e.Start(ctx, orderV1, "o", Order{}))
+	must(e.Send(ctx, "o", "pay", 3, nil))
+	must(e.Terminate(ctx, "o", "customer left"))
+	must(e.Start(ctx, orderV1, "o", Order{Paid: 1}, engine.WithIDReuse(engine.IDReuseAfterFinished)))
+	must(e.Send(ctx, "o", "pay", 2, nil))
+	must(e.Start(ctx, orderV1, "o", Order{}, engine.WithIDReuse(engine.IDReuseTerminateRunning)))
+	must(e.Send(ctx, "o", "ship", struct{}{}, nil))
+	entries, _, err := journal.ReadAll(ctx, store, "o")
+	must(err)
+	var kinds []string
+	for _, en := range entries {
+		kinds = append(kinds, en.Event.Kind)
+	}
+	if got := strings.Join(kinds, " "); got != "start callback terminate start callback start callback" {
+		t.Fatalf("journal kinds %q", got)
+	}
+	n, div, err := journal.ReplayStored(ctx, store, orderV1, "o")
+	if err != nil || div != nil || n != len(entries) {
+		t.Fatalf("replayed %d of %d, divergence %v, error %v", n, len(entries), div, err)
+	}
+}

@@ -97,6 +97,9 @@ func run(rt *rapid.T, def *dsl.Definition, opts *config, tb *reportTB, x *explor
 	if !opts.noCancel {
 		kinds = append(kinds, kind{name: "cancel", act: a.cancel})
 	}
+	if !opts.noTerminate {
+		kinds = append(kinds, kind{name: "terminate", act: a.terminate})
+	}
 	if opts.upgrade != nil {
 		kinds = append(kinds, kind{name: "upgrade", act: a.swap, ready: func() bool { return a.w.def != opts.upgrade }})
 	}

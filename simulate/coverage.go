@@ -187,8 +187,8 @@ func newExplorer(def *dsl.Definition, opts *config) *explorer {
 	for _, k := range x.events {
 		x.goals = append(x.goals, k)
 	}
-	for _, s := range []interp.Status{interp.StatusCompleted, interp.StatusFailed, interp.StatusCanceled} {
-		if s != interp.StatusCanceled || !opts.noCancel {
+	for _, s := range []interp.Status{interp.StatusCompleted, interp.StatusFailed, interp.StatusCanceled, interp.StatusTerminated} {
+		if (s != interp.StatusCanceled || !opts.noCancel) && (s != interp.StatusTerminated || !opts.noTerminate) {
 			x.events = append(x.events, eventKey{kind: evEnd, name: s.String()})
 		}
 	}

@@ -187,7 +187,7 @@ func (w *world) perform(host int, info engine.EffectInfo) error {
 		if len(w.teardowns[info.Callback]) > 1 {
 			w.fail(InvSetupTeardown, info.Path, "callback %d was torn down twice: %v", info.Callback, w.teardowns[info.Callback])
 		}
-	case interp.Completed, interp.Failed, interp.Canceled:
+	case interp.Completed, interp.Failed, interp.Canceled, interp.Terminated:
 		w.endAfterAll(info)
 	}
 	return nil

@@ -91,6 +91,7 @@
 //     instance over and does its work; then it goes on, performing again
 //     what it had read, and its writes must be fenced;
 //   - cancel the instance;
+//   - terminate the instance (engine.Terminate; rarely, as it ends the run);
 //   - upgrade the definition to [Options.Upgrade] (once per run; every host
 //     restarts with it);
 //   - your own [Options.Actions].
@@ -173,6 +174,9 @@
 //     the store's due index (Store.DueBefore) disagrees with the due time
 //     of the committed meta; catches stores that lose due entries, on a
 //     crash or always, which would leave timers that never fire.
+//   - [InvTerminate]: a terminate ran workflow code (the state changed),
+//     left a thread or a due time, did not record who and why, or emitted
+//     other effects than the teardowns of the open waits and the end.
 //
 // # Liveness
 //

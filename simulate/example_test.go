@@ -114,4 +114,5 @@ func ExampleCoverage() {
 	// end completed
 	// end failed
 	// end canceled
+	// end terminated
 }

@@ -5,11 +5,13 @@ import (
 	"errors"
 
 	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
 
-// Host is what the simulator drives: *engine.Engine implements it. A host
+// Host is what the simulator drives: an *engine.Engine (its Start with no
+// options, its Apply). A host
 // must return nil only after the event is committed.
 type Host interface {
 	Start(ctx context.Context, def *dsl.Definition, id string, input any) error
@@ -69,4 +71,15 @@ func (f *faultStore) crash() {
 	if c, ok := f.Store.(interface{ Crash() }); ok {
 		c.Crash()
 	}
+}
+
+// engineHost is an engine as a Host: Start with the default options.
+type engineHost struct{ e *engine.Engine }
+
+func (h engineHost) Start(ctx context.Context, def *dsl.Definition, id string, input any) error {
+	return h.e.Start(ctx, def, id, input)
+}
+
+func (h engineHost) Apply(ctx context.Context, id string, ev interp.Event) (interp.Result, error) {
+	return h.e.Apply(ctx, id, ev)
 }

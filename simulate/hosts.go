@@ -60,9 +60,9 @@ func newHost(i int, def *dsl.Definition, opts *config, base storage.Store, clock
 	for _, typ := range customTypes(def, opts.upgrade) {
 		e.Handle(typ, rc)
 	}
-	h := &simHost{e: e, api: e, store: st}
+	h := &simHost{e: e, api: engineHost{e}, store: st}
 	if opts.host != nil {
-		h.api = opts.host(e)
+		h.api = opts.host(h.api)
 	}
 	return h
 }

@@ -47,6 +47,10 @@ type Options[S any] struct {
 	// that takes them opens (see interp.Buffered). They are on by
 	// default: engine.Send buffers such events in production too.
 	NoEarlySends bool
+	// NoTerminate turns off the terminate action (an engine.Terminate:
+	// the instance ends at once, running no workflow code, its open setups
+	// torn down).
+	NoTerminate bool
 	// LivenessSteps bounds the liveness phase (default 200 deliveries).
 	LivenessSteps int
 
@@ -84,6 +88,7 @@ type config struct {
 	upgrade                           *dsl.Definition
 	noCrashes, noDuplicates, noCancel bool
 	noEarly                           bool
+	noTerminate                       bool
 	liveness                          int
 	hosts                             int
 	actions                           map[string]func(*rapid.T, *Sim)
@@ -93,7 +98,8 @@ type config struct {
 
 func (o Options[S]) config() *config {
 	c := &config{payloads: o.Payloads, activities: o.Activities, resting: o.Resting, upgrade: o.Upgrade, noCrashes: o.NoCrashes,
-		noDuplicates: o.NoDuplicates, noCancel: o.NoCancel, noEarly: o.NoEarlySends, liveness: o.LivenessSteps, actions: o.Actions,
+		noDuplicates: o.NoDuplicates, noCancel: o.NoCancel, noEarly: o.NoEarlySends, noTerminate: o.NoTerminate,
+		liveness: o.LivenessSteps, actions: o.Actions,
 		store: o.Store, host: o.Host}
 	if c.liveness <= 0 {
 		c.liveness = 200

@@ -87,7 +87,7 @@ const (
 // from the store or from each.
 func Verify(ctx context.Context, store storage.Store, def *dsl.Definition, opts VerifyOptions, each func(InstanceReport) error) (VerifySummary, error) {
 	var sum VerifySummary
-	cfg := &config{resting: opts.Resting, liveness: opts.LivenessSteps, noCrashes: true, noDuplicates: true, noCancel: true}
+	cfg := &config{resting: opts.Resting, liveness: opts.LivenessSteps, noCrashes: true, noDuplicates: true, noCancel: true, noTerminate: true}
 	if cfg.liveness <= 0 {
 		cfg.liveness = 200
 	}

@@ -54,6 +54,7 @@ const (
 	InvRejectedChange = "rejected events change nothing"
 	InvDueIndex       = "due index"
 	InvFencing        = "writes under a superseded lease are fenced"
+	InvTerminate      = "terminate runs no workflow code and tears down every open setup"
 )
 
 // world is one simulated run: hosts (real engines) over one store, the
@@ -270,6 +271,9 @@ func (w *world) fold(state []byte, ev interp.Event, host *hostAnswer) (interp.Re
 		if engine.Outboxed(e.Kind) {
 			w.effects[id] = e
 		}
+	}
+	if ev.Kind == interp.Terminate {
+		w.checkTerminate(state, r1)
 	}
 	w.observe(w.meta, ev, r1.Meta)
 	w.logTransition(ev, r1)

@@ -1,0 +1,83 @@
+package interp
+
+import (
+	"fmt"
+	"time"
+)
+
+// StatusTerminated is the status of an instance ended by a [Terminate]
+// event; no workflow code ran for it.
+const StatusTerminated = StatusCanceled + 1
+
+// Termination records who ended an instance with a [Terminate] event, why,
+// and when. It is kept in [Meta.Terminated].
+type Termination struct {
+	Reason string `cbor:"1,keyasint,omitempty"` // the event's Reason
+	By     string `cbor:"2,keyasint,omitempty"` // the event's By
+	At     int64  `cbor:"3,keyasint,omitempty"` // unix ns of the event
+}
+
+// Time returns At as a time.
+func (t Termination) Time() time.Time { return unixTime(t.At) }
+
+// terminate ends the instance for a Terminate event. It reads the meta
+// only: no position is resolved, no state decoded, no migration applied,
+// so it works for an instance whose positions the current definition no
+// longer has, and even for a state that no longer decodes. Every pending
+// wait is torn down as finishing would (a teardown for each setup, timers
+// and activities canceled), then a Terminated effect closes the stream.
+// The state is kept as it was.
+func (m *machine) terminate(state []byte, ev Event) Result {
+	for _, th := range m.meta.Threads {
+		for _, p := range th.Waits {
+			m.teardownAt(th.ID, th.Path, p)
+		}
+	}
+	if len(m.meta.Inbox) > 0 {
+		m.dropInbox("the instance was terminated before a wait took the event")
+	}
+	m.emit(Effect{Kind: Terminated, Error: ev.Reason})
+	m.meta.Seq++
+	m.meta.Status = StatusTerminated
+	m.meta.Threads = nil
+	m.meta.Due = 0
+	m.meta.Yielded = ""
+	m.meta.Terminated = &Termination{Reason: ev.Reason, By: ev.By, At: ev.Time.UnixNano()}
+	for i := range m.effects {
+		m.effects[i].ID = EffectID{Instance: m.meta.Instance, Seq: m.meta.Seq, Index: uint32(i)}
+	}
+	return Result{State: state, Meta: m.meta, Effects: m.effects}
+}
+
+// encodeTermination appends the CBOR of t, as codec.Marshal writes it.
+func encodeTermination(b []byte, t *Termination) []byte {
+	n := 0
+	for _, ok := range []bool{t.Reason != "", t.By != "", t.At != 0} {
+		if ok {
+			n++
+		}
+	}
+	b = head(b, 5, uint64(n))
+	if t.Reason != "" {
+		b = text(head(b, 0, 1), t.Reason)
+	}
+	if t.By != "" {
+		b = text(head(b, 0, 2), t.By)
+	}
+	if t.At != 0 {
+		b = integer(head(b, 0, 3), t.At)
+	}
+	return b
+}
+
+// finishedError is why a finished instance refuses an event: [ErrFinished],
+// and for a terminated one [ErrTerminated] too, with who and why.
+func finishedError(meta Meta) error {
+	if t := meta.Terminated; meta.Status == StatusTerminated && t != nil {
+		return fmt.Errorf("%w: instance %q is %s (%w by %q: %q)", ErrFinished, meta.Instance, meta.Status, ErrTerminated, t.By, t.Reason)
+	}
+	if meta.Status == StatusTerminated {
+		return fmt.Errorf("%w: instance %q is %s (%w)", ErrFinished, meta.Instance, meta.Status, ErrTerminated)
+	}
+	return fmt.Errorf("%w: instance %q is %s", ErrFinished, meta.Instance, meta.Status)
+}
