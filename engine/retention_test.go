@@ -395,3 +395,43 @@ func TestRetentionLock(t *testing.T) {
 		t.Fatalf("Run: %v", err)
 	}
 }
+
+// TestRetentionTerminatedAndReused: a terminated instance expires like a
+// completed one, and a new run of a finished ID counts from its own end,
+// not its previous run's.
+func TestRetentionTerminatedAndReused(t *testing.T) {
+	eachStore(t, func(t *testing.T, s storage.Store) {
+		ctx := t.Context()
+		clock := engine.NewFakeClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+		e := newEngine(t, s, engine.WithClock(clock), engine.WithRetention(time.Hour))
+		if err := e.Register(quick, slow); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Start(ctx, slow, "s", Brief{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Terminate(ctx, "s", "stuck"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Start(ctx, quick, "r", Brief{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(50 * time.Minute)
+		if err := e.Start(ctx, quick, "r", Brief{N: 2}, engine.WithIDReuse(engine.IDReuseAfterFinished)); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(20 * time.Minute)
+		mustGC(t, e, engine.GCReport{Deleted: 1}) // s, terminated 70 minutes ago; r's second run ended 20 minutes ago
+		if present(t, e, "s") || !present(t, e, "r") {
+			t.Fatal("want the terminated s gone and the second run of r kept")
+		}
+		clock.Advance(40 * time.Minute)
+		mustGC(t, e, engine.GCReport{Deleted: 1})
+	})
+}
