@@ -13,7 +13,7 @@ var gcCommand = Command{
 	Name:    "gc",
 	Summary: "delete finished instances whose retention period has passed",
 	Usage:   "--db FILE|--postgres DSN [--keep DURATION] [--keep-workflow W=DURATION]...",
-	Help: `Deletes completed, failed and canceled instances that finished longer ago
+	Help: `Deletes completed, failed, canceled and terminated instances that finished longer ago
 than their retention period: --keep for every workflow, --keep-workflow for
 one (over --keep; "forever" keeps them). At least one is needed. Durations
 are Go durations ("168h" for a week). An instance whose effects are not all

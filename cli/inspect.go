@@ -38,7 +38,7 @@ services using it.
 
 With --workflow, --status or both, only the instances of that workflow
 and with that status ("running", "canceling", "completed", "failed",
-"canceled"), read from the store's listing indexes, then how many
+"canceled", "terminated"), read from the store's listing indexes, then how many
 instances of the workflow (of every workflow without --workflow) there are
 per status. With --by-due, only instances with a due time (a timer, a
 retry), earliest first. With --counts, only the counts.

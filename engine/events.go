@@ -71,11 +71,9 @@ func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, inpu
 		return err
 	}
 	op = "encode"
-	var host []byte
-	if res.Meta.Status.Finished() { // for retention (retention.go)
-		if host, err = markEnded(id, nil, now); err != nil {
-			return err
-		}
+	host, err := startHost(id, res, now) // for retention (retention.go)
+	if err != nil {
+		return err
 	}
 	inst, rec, effects, err := encode(id, def.Name(), res, host)
 	if err != nil {

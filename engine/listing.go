@@ -17,8 +17,8 @@ type Page struct {
 
 // Find returns a page of the instances that match q: of one workflow
 // (q.Workflow), with one status (q.Status: "running", "completed",
-// "failed", "canceling", "canceled", as [interp.Status.String] names
-// them), whose ID starts with q.IDPrefix, by ID or by due time (q.Order),
+// "failed", "canceling", "canceled", "terminated", as
+// [interp.Status.String] names them), whose ID starts with q.IDPrefix, by ID or by due time (q.Order),
 // at most q.Limit of them. Pass the page's Next as q.After to read on. The
 // store reads them from its indexes (see [storage.Listing]), so a page
 // costs about as much as it returns whatever the store holds.

@@ -55,8 +55,8 @@ func (r *retention) of(workflow string) time.Duration {
 	return d
 }
 
-// WithRetention deletes finished instances (completed, failed or
-// canceled) d after they finished, in the background of [Engine.Run] and
+// WithRetention deletes finished instances (completed, failed, canceled
+// or terminated) d after they finished, in the background of [Engine.Run] and
 // in [Engine.GC]; an instance whose effects are not all performed is kept
 // until they are (see [Engine.GC]). d must be positive. Without it (and
 // without [WithWorkflowRetention]) finished instances are kept forever,
@@ -122,6 +122,15 @@ func markEnded(id string, host []byte, at time.Time) ([]byte, error) {
 	return b, nil
 }
 
+// startHost is the host data of a new run whose start transition gave
+// res at time at: its end time if the run finished at once, else none.
+func startHost(id string, res interp.Result, at time.Time) ([]byte, error) {
+	if !res.Meta.Status.Finished() {
+		return nil, nil
+	}
+	return markEnded(id, nil, at)
+}
+
 // GCReport says what [Engine.GC] did.
 type GCReport struct {
 	// Deleted counts the instances deleted.
@@ -150,8 +159,8 @@ var finishedStatuses = func() []string {
 
 // GC deletes the finished instances whose retention period (see
 // [WithRetention], [WithWorkflowRetention]) has ended at the engine's
-// clock: completed, failed and canceled ones, from the time they
-// finished. It never loses an instance's effects: an instance with an
+// clock: completed, failed, canceled and terminated ones, from the time
+// they finished (a new run of a reused ID counts from its own end). It never loses an instance's effects: an instance with an
 // effect still in the outbox or among the dead letters is kept (and
 // counted in GCReport.Held) until they are gone, and the store deletes
 // only the version GC read (see [storage.Retention]), so an instance that

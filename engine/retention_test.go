@@ -127,6 +127,12 @@ func TestRetention(t *testing.T) {
 		if present(t, e, "q1") || present(t, e, "q2") || !present(t, e, "q3") || !present(t, e, "s1") {
 			t.Fatal("after GC: want q1 and q2 gone, q3 and s1 kept")
 		}
+		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		var output string
+		if err := e.Await(actx, "q1", &output); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("Await of a deleted instance = %v, want storage.ErrNotFound at once", err)
+		}
 		if _, err := e.Requeue(ctx, q3effect); err != nil {
 			t.Fatal(err)
 		}
@@ -343,5 +349,89 @@ func TestFindAndCount(t *testing.T) {
 		if _, err := e.Find(ctx, storage.Query{Limit: 0}); !errors.Is(err, storage.ErrInvalid) {
 			t.Errorf("Find with limit 0 = %v, want ErrInvalid", err)
 		}
+	})
+}
+
+// TestRetentionLock: Run's background GC runs only in the process that
+// holds the store's retention lock; another holder keeps it from deleting
+// until it lets go.
+func TestRetentionLock(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	s := memory.New()
+	other, held, err := s.Share().(storage.Locker).TryLock(ctx, "weft.retention") // another process's sweep
+	if err != nil || !held {
+		t.Fatalf("TryLock = %v, %v", held, err)
+	}
+	clock := engine.NewFakeClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	e := newEngine(t, s, engine.WithClock(clock), engine.WithRetention(time.Hour), engine.WithRetentionInterval(time.Minute),
+		engine.WithPollInterval(10*time.Millisecond))
+	if err := e.Register(quick); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(ctx, quick, "q", Brief{}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	for range 50 { // many intervals past the period: the holder's turn, not ours
+		clock.Advance(time.Hour)
+		time.Sleep(2 * time.Millisecond)
+	}
+	if !present(t, e, "q") {
+		t.Fatal("Run deleted an instance while another process held the retention lock")
+	}
+	other.Unlock()
+	deadline := time.Now().Add(20 * time.Second)
+	for present(t, e, "q") {
+		if time.Now().After(deadline) {
+			t.Fatal("Run did not delete the expired instance once the lock was free")
+		}
+		clock.Advance(time.Minute)
+		time.Sleep(5 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+}
+
+// TestRetentionTerminatedAndReused: a terminated instance expires like a
+// completed one, and a new run of a finished ID counts from its own end,
+// not its previous run's.
+func TestRetentionTerminatedAndReused(t *testing.T) {
+	eachStore(t, func(t *testing.T, s storage.Store) {
+		ctx := t.Context()
+		clock := engine.NewFakeClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+		e := newEngine(t, s, engine.WithClock(clock), engine.WithRetention(time.Hour))
+		if err := e.Register(quick, slow); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Start(ctx, slow, "s", Brief{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Terminate(ctx, "s", "stuck"); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Start(ctx, quick, "r", Brief{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(50 * time.Minute)
+		if err := e.Start(ctx, quick, "r", Brief{N: 2}, engine.WithIDReuse(engine.IDReuseAfterFinished)); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Drain(ctx); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(20 * time.Minute)
+		mustGC(t, e, engine.GCReport{Deleted: 1}) // s, terminated 70 minutes ago; r's second run ended 20 minutes ago
+		if present(t, e, "s") || !present(t, e, "r") {
+			t.Fatal("want the terminated s gone and the second run of r kept")
+		}
+		clock.Advance(40 * time.Minute)
+		mustGC(t, e, engine.GCReport{Deleted: 1})
 	})
 }

@@ -145,7 +145,11 @@ func (e *Engine) reuseID(ctx context.Context, def *dsl.Definition, id string, st
 		if err := e.checkSize(id, res.State); err != nil {
 			return err
 		}
-		inst, rec, own, err := encode(id, def.Name(), res, nil)
+		host, err := startHost(id, res, now) // for retention (retention.go)
+		if err != nil {
+			return err
+		}
+		inst, rec, own, err := encode(id, def.Name(), res, host)
 		if err != nil {
 			return err
 		}
@@ -192,7 +196,11 @@ func (e *Engine) createFresh(ctx context.Context, def *dsl.Definition, id string
 	if err != nil {
 		return err
 	}
-	inst, rec, effects, err := encode(id, def.Name(), res, nil)
+	host, err := startHost(id, res, ev.Time) // for retention (retention.go)
+	if err != nil {
+		return err
+	}
+	inst, rec, effects, err := encode(id, def.Name(), res, host)
 	if err != nil {
 		return err
 	}

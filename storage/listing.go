@@ -12,10 +12,11 @@ import (
 // workflow, the status and the due time, a page at a time, and counts them
 // per status. Every [Store] implements it; storagetest checks it.
 //
-// Stores index instances by (workflow, status, ID) and keep a count per
-// (workflow, status), so that a page costs about as much as the instances
-// it returns, and counting costs nothing per instance, whatever the store
-// holds; see each adapter's documentation for its exact costs.
+// Stores index instances by (workflow, status, ID), in the write that
+// changes them, so that a page costs about as much as the instances it
+// returns whatever the store holds, and counting reads counters or index
+// entries, never the records; see each adapter's documentation for its
+// exact costs.
 type Listing interface {
 	// Find returns the first q.Limit instances (all of them if there are
 	// fewer) that match q.Filter and come after q.After in q.Order, and

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/weftflow/weft/storage"
 )
@@ -903,5 +904,9 @@ func prepareClaims(db *bbolt.DB) error {
 	}); err != nil || ok {
 		return err
 	}
-	return db.Update(rebuildClaims)
+	err := db.Update(rebuildClaims)
+	if errors.Is(err, berrors.ErrIncompatibleValue) { // rolled back: nothing written
+		return fmt.Errorf("%w: a claims bucket's name holds a value: %w", ErrCorrupt, err)
+	}
+	return err
 }

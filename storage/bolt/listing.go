@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
 
 	"go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
 
 	"github.com/weftflow/weft/storage"
 )
@@ -157,7 +159,11 @@ func prepareListing(db *bbolt.DB) error {
 	}); err != nil || ok {
 		return err
 	}
-	return db.Update(rebuildListing)
+	err := db.Update(rebuildListing)
+	if errors.Is(err, berrors.ErrIncompatibleValue) { // rolled back: nothing written
+		return fmt.Errorf("%w: a listing bucket's name holds a value: %w", ErrCorrupt, err)
+	}
+	return err
 }
 
 // Find implements [storage.Listing.Find]. By ID with a workflow or a
