@@ -11,8 +11,25 @@ import (
 // the generic encoder's reflection was most of the journal's cost.
 // TestEncodeMatchesCodec holds the two together.
 func appendEntry(b []byte, e Entry) []byte {
-	n := 2 // Seq, At
-	for _, ok := range []bool{e.Version != 0, true, len(e.Effects) > 0, len(e.Moves) > 0, e.StateSize != 0, e.Status != "", len(e.Migrated) > 0, e.Start != nil} {
+	return appendEntryMap(b, &e, len(e.Effects), len(e.Moves), func(b []byte) []byte {
+		for _, f := range e.Effects {
+			b = appendEffect(b, f)
+		}
+		return b
+	}, func(b []byte) []byte {
+		for _, m := range e.Moves {
+			b = appendMove(b, m)
+		}
+		return b
+	})
+}
+
+// appendEntryMap appends the map of an entry whose fields are e's but for
+// its effects and moves: nEffects and nMoves of them, written by effects
+// and moves (an Entry's, or a Transition's written in place).
+func appendEntryMap(b []byte, e *Entry, nEffects, nMoves int, effects, moves func([]byte) []byte) []byte {
+	n := 3 // Seq, At, Event
+	for _, ok := range []bool{e.Version != 0, nEffects > 0, nMoves > 0, e.StateSize != 0, e.Status != "", len(e.Migrated) > 0, e.Start != nil} {
 		if ok {
 			n++
 		}
@@ -24,17 +41,11 @@ func appendEntry(b []byte, e Entry) []byte {
 		b = integer(head(b, 0, 3), int64(e.Version))
 	}
 	b = appendEvent(head(b, 0, 4), e.Event)
-	if len(e.Effects) > 0 {
-		b = head(head(b, 0, 5), 4, uint64(len(e.Effects)))
-		for _, f := range e.Effects {
-			b = appendEffect(b, f)
-		}
+	if nEffects > 0 {
+		b = effects(head(head(b, 0, 5), 4, uint64(nEffects)))
 	}
-	if len(e.Moves) > 0 {
-		b = head(head(b, 0, 6), 4, uint64(len(e.Moves)))
-		for _, m := range e.Moves {
-			b = appendMove(b, m)
-		}
+	if nMoves > 0 {
+		b = moves(head(head(b, 0, 6), 4, uint64(nMoves)))
 	}
 	if e.StateSize != 0 {
 		b = integer(head(b, 0, 7), int64(e.StateSize))

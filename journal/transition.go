@@ -38,47 +38,18 @@ func (t Transition) Entry() Entry {
 
 // Append appends the encoding of t.Entry() to b.
 func (t Transition) Append(b []byte) []byte {
-	n := 3 // Seq, At, Event
 	nm := 0
 	moves(t.Before, t.After, func(Move) { nm++ })
-	for _, ok := range []bool{t.Version != 0, len(t.Effects) > 0, nm > 0, t.StateSize != 0, t.Status != "", len(t.Migrated) > 0, t.Start != nil} {
-		if ok {
-			n++
-		}
-	}
-	b = head(b, 5, uint64(n))
-	b = head(head(b, 0, 1), 0, t.Seq)
-	b = integer(head(b, 0, 2), t.At)
-	if t.Version != 0 {
-		b = integer(head(b, 0, 3), int64(t.Version))
-	}
-	b = appendEvent(head(b, 0, 4), t.Event)
-	if len(t.Effects) > 0 {
-		b = head(head(b, 0, 5), 4, uint64(len(t.Effects)))
+	e := Entry{Seq: t.Seq, At: t.At, Version: t.Version, Event: t.Event, StateSize: t.StateSize, Status: t.Status, Migrated: t.Migrated, Start: t.Start}
+	return appendEntryMap(b, &e, len(t.Effects), nm, func(b []byte) []byte {
 		for _, ef := range t.Effects {
 			b = appendInterpEffect(b, ef)
 		}
-	}
-	if nm > 0 {
-		b = head(head(b, 0, 6), 4, uint64(nm))
+		return b
+	}, func(b []byte) []byte {
 		moves(t.Before, t.After, func(m Move) { b = appendMove(b, m) })
-	}
-	if t.StateSize != 0 {
-		b = integer(head(b, 0, 7), int64(t.StateSize))
-	}
-	if t.Status != "" {
-		b = text(head(b, 0, 8), t.Status)
-	}
-	if len(t.Migrated) > 0 {
-		b = head(head(b, 0, 9), 4, uint64(len(t.Migrated)))
-		for _, v := range t.Migrated {
-			b = integer(b, int64(v))
-		}
-	}
-	if t.Start != nil {
-		b = appendEvent(head(b, 0, 10), *t.Start)
-	}
-	return b
+		return b
+	})
 }
 
 // appendInterpEffect is appendEffect of the Effect an interp.Effect
