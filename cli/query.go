@@ -40,18 +40,11 @@ func runQuery(ctx context.Context, p *Program, args []string) error {
 	if len(pos) < 1 || len(pos) > 2 {
 		return &UsageError{Msg: "want an instance ID and, optionally, a query name"}
 	}
-	st, closeStore, err := sf.Open(ctx, true)
+	e, closeStore, err := p.openEngine(ctx, sf, true)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	e, err := engine.New(st)
-	if err != nil {
-		return err
-	}
-	if err := e.Register(p.Definitions...); err != nil {
-		return err
-	}
 	id := pos[0]
 	if len(pos) == 1 {
 		inst, err := e.Get(ctx, id)

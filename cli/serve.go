@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/inspector"
 )
 
@@ -62,18 +61,11 @@ func runServe(ctx context.Context, p *Program, args []string) error {
 	if *actions && !loopback(host) {
 		return &UsageError{Msg: fmt.Sprintf("--actions lets anyone who reaches %s change instances: give a loopback --addr (127.0.0.1), or mount package inspector behind your service's authentication", *addr)}
 	}
-	st, closeStore, err := sf.Open(ctx, !*actions)
+	e, closeStore, err := p.openEngine(ctx, sf, !*actions)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	e, err := engine.New(st)
-	if err != nil {
-		return err
-	}
-	if err := e.Register(p.Definitions...); err != nil {
-		return err
-	}
 	opts := []inspector.Option{inspector.WithLogger(slog.New(slog.NewTextHandler(p.Stderr, nil)))}
 	if len(p.Upgrades) > 0 {
 		opts = append(opts, inspector.WithUpgrades(p.Upgrades...))

@@ -88,7 +88,7 @@ func TestServeReadOnly(t *testing.T) {
 	path := newStore(t, map[*dsl.Definition]int{pizza.Workflow: 3, approval.Workflow: 2})
 	base := serve(t, "--db", path)
 	code, body := fetch(t, "GET", base)
-	if code != 200 || !strings.Contains(body, `href="instances?workflow=pizza"`) || !strings.Contains(body, "5 instances counted") {
+	if code != 200 || !strings.Contains(body, `href="instances?workflow=pizza"`) || !strings.Contains(body, "5 instances, counted at") {
 		t.Fatalf("overview: %d\n%s", code, body)
 	}
 	code, body = fetch(t, "GET", base+"instance?id=pizza-00001")

@@ -16,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn/ctxwatch"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/storage"
 	"github.com/weftflow/weft/storage/bolt"
 	"github.com/weftflow/weft/storage/postgres"
@@ -324,4 +325,22 @@ func describeDSN(dsn string) string {
 		s = cc.User + "@" + s
 	}
 	return s + "/" + cc.Database
+}
+
+// openEngine opens the store sf names (read-only if readOnly) and an
+// engine over it with the program's definitions registered. Call close
+// when done.
+func (p *Program) openEngine(ctx context.Context, sf StoreFlags, readOnly bool) (e *engine.Engine, close func() error, err error) {
+	st, closeStore, err := sf.Open(ctx, readOnly)
+	if err != nil {
+		return nil, nil, err
+	}
+	if e, err = engine.New(st); err == nil {
+		err = e.Register(p.Definitions...)
+	}
+	if err != nil {
+		closeStore()
+		return nil, nil, err
+	}
+	return e, closeStore, nil
 }

@@ -54,18 +54,11 @@ func runTerminate(ctx context.Context, p *Program, args []string) error {
 	case *reason == "":
 		return &UsageError{Msg: "--reason is required: the record keeps why the instance was ended"}
 	}
-	st, closeStore, err := sf.Open(ctx, false)
+	e, closeStore, err := p.openEngine(ctx, sf, false)
 	if err != nil {
 		return err
 	}
 	defer closeStore()
-	e, err := engine.New(st)
-	if err != nil {
-		return err
-	}
-	if err := e.Register(p.Definitions...); err != nil {
-		return err
-	}
 	err = e.Terminate(ctx, ids[0], *reason, engine.TerminatedBy(*by))
 	if errors.Is(err, engine.ErrTerminated) {
 		return fmt.Errorf("instance %q was already terminated: %w", ids[0], err)
