@@ -42,13 +42,29 @@ func renderHost(h hostData) string {
 	return b.String()
 }
 
-func readHost(raw []byte, want golden.File) []string {
-	h, err := decodeHost("order-1", raw)
+// hostCase is one frozen host data: how it is made, the instance it
+// belongs to, and how it reads.
+type hostCase struct {
+	name, instance, section, header string
+	make                            func(t *testing.T) []byte
+	render                          func(hostData) string
+}
+
+var hostCases = []hostCase{
+	{name: "keys", instance: "order-1", section: "keys", make: hostGolden, render: renderHost,
+		header: "# keys: the engine's host data (codec.Record.Host) holding two idempotency keys.\n# Written by `go test ./engine -run TestHostGolden -update`. Never regenerate\n# without a new format version: see docs/format.md.\n"},
+	{name: "ended", instance: "ticket-1", section: "host", make: hostEndedGolden, render: renderEnded,
+		header: "# ended: the engine's host data (codec.Record.Host) of an instance that finished\n# after a keyed send: its idempotency key and its end time.\n# Written by `go test ./engine -run TestHostGoldenEnded -update`. Never regenerate\n# without a new format version: see docs/format.md.\n"},
+}
+
+// read checks a stored host data against its golden file.
+func (c hostCase) read(raw []byte, want golden.File) []string {
+	h, err := decodeHost(c.instance, raw)
 	if err != nil {
 		return []string{"the stored host data does not decode: " + err.Error()}
 	}
-	text, _ := want.Get("keys")
-	problems := golden.CompareText("decoded keys", text, renderHost(h))
+	text, _ := want.Get(c.section)
+	problems := golden.CompareText("decoded host data", text, c.render(h))
 	again, err := codec.Marshal(h)
 	if err != nil {
 		problems = append(problems, "the decoded host data does not re-encode: "+err.Error())
@@ -56,35 +72,38 @@ func readHost(raw []byte, want golden.File) []string {
 	return append(problems, golden.Compare("re-encoded host data", raw, again)...)
 }
 
-func TestHostGolden(t *testing.T) {
-	const name = "keys"
-	now := hostGolden(t)
-	h, err := decodeHost("order-1", now)
+// check compares what the engine writes now with the golden file (or
+// writes it, with -update).
+func (c hostCase) check(t *testing.T) {
+	now := c.make(t)
+	h, err := decodeHost(c.instance, now)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f := golden.File{
-		Header: "# keys: the engine's host data (codec.Record.Host) holding two idempotency keys.\n# Written by `go test ./engine -run TestHostGolden -update`. Never regenerate\n# without a new format version: see docs/format.md.\n",
+		Header: c.header,
 		Sections: []golden.Section{
 			{Name: "hex", Text: golden.Hex(now)},
 			{Name: "diagnostic", Text: golden.Diag(now)},
-			{Name: "keys", Text: renderHost(h)},
+			{Name: c.section, Text: c.render(h)},
 		},
 	}
 	if *golden.Update {
-		if raw, want, err := golden.Files(hostGoldenDir, name, ".cbor"); err == nil &&
-			!golden.MayOverwrite(t, name, readHost(raw, want)) {
+		if raw, want, err := golden.Files(hostGoldenDir, c.name, ".cbor"); err == nil &&
+			!golden.MayOverwrite(t, c.name, c.read(raw, want)) {
 			return
 		}
-		golden.Write(t, hostGoldenDir, name, ".cbor", now, f)
+		golden.Write(t, hostGoldenDir, c.name, ".cbor", now, f)
 		return
 	}
-	raw, want, err := golden.Files(hostGoldenDir, name, ".cbor")
+	raw, want, err := golden.Files(hostGoldenDir, c.name, ".cbor")
 	if err != nil {
 		t.Fatalf("%v (a new case is written with -update; see docs/format.md)", err)
 	}
-	golden.Fail(t, name, readHost(raw, want))
+	golden.Fail(t, c.name, c.read(raw, want))
 	if problems := golden.Compare("host data written now", raw, now); len(problems) > 0 {
-		t.Errorf("golden %s: the engine now stores something else:\n  %s\n%s", name, strings.Join(problems, "\n  "), golden.Rule)
+		t.Errorf("golden %s: the engine now stores something else:\n  %s\n%s", c.name, strings.Join(problems, "\n  "), golden.Rule)
 	}
 }
+
+func TestHostGolden(t *testing.T) { hostCases[0].check(t) }
