@@ -17,7 +17,11 @@ import (
 // instance's row is locked: effects of one instance follow its versions. A
 // taken effect ID fails the whole statement on the outbox's unique index.
 
-func createSQL(schema string) string {
+func createSQL(schema string) string { return createWith(schema, "") }
+
+// createWith is the create statement with more CTEs after the outbox
+// insert (the journal's: see createJournalSQL).
+func createWith(schema, more string) string {
 	return `WITH ins AS (
     INSERT INTO ` + schema + `.instances (id, version, workflow, status, due, data, effects_at)
     VALUES ($1, 1, $2, $3, $4, $5, ` + effectsAtSQL("$8") + `)
@@ -28,7 +32,7 @@ func createSQL(schema string) string {
     SELECT e.id, ins.id, e.data, e.not_before
       FROM ins, unnest($6::bytea[], $7::bytea[], $8::timestamptz[]) WITH ORDINALITY AS e(id, data, not_before, ord)
      ORDER BY e.ord
-)
+)` + more + `
 SELECT count(*) FROM ins`
 }
 

@@ -104,18 +104,7 @@ func cutSQL(entries, last, since string) string {
 // entry is the new instance's only one, and the Seq check has nothing to
 // compare with).
 func createJournalSQL(schema string) string {
-	return `WITH ins AS (
-    INSERT INTO ` + schema + `.instances (id, version, workflow, status, due, data, effects_at)
-    VALUES ($1, 1, $2, $3, $4, $5, ` + effectsAtSQL("$8") + `)
-    ON CONFLICT (id) DO NOTHING
-    RETURNING id
-), eff AS (
-    INSERT INTO ` + schema + `.outbox (id, instance, data, not_before)
-    SELECT e.id, ins.id, e.data, e.not_before
-      FROM ins, unnest($6::bytea[], $7::bytea[], $8::timestamptz[]) WITH ORDINALITY AS e(id, data, not_before, ord)
-     ORDER BY e.ord
-)` + journalCTEs(schema, "ins", 9, false) + `
-SELECT count(*) FROM ins`
+	return createWith(schema, journalCTEs(schema, "ins", 9, false))
 }
 
 // readJournalSQL reads entries $2.. of instance $1, up to $3 (NULL: all).
