@@ -2,6 +2,8 @@ package codec
 
 import (
 	"fmt"
+
+	"github.com/weftflow/weft/internal/cborhead"
 )
 
 // Format is the record format version that [EncodeRecord] writes and the
@@ -110,36 +112,11 @@ func EncodeRecord(r Record) ([]byte, error) {
 }
 
 // headLen is the length of the shortest CBOR head with argument n.
-func headLen(n uint64) int {
-	switch {
-	case n < 24:
-		return 1
-	case n <= 0xff:
-		return 2
-	case n <= 0xffff:
-		return 3
-	case n <= 0xffffffff:
-		return 5
-	}
-	return 9
-}
+func headLen(n uint64) int { return cborhead.Len(n) }
 
-// appendHead appends the shortest CBOR head of the given major type and
-// argument n, as deterministic encoding requires.
-func appendHead(b []byte, major byte, n uint64) []byte {
-	switch {
-	case n < 24:
-		return append(b, major|byte(n))
-	case n <= 0xff:
-		return append(b, major|24, byte(n))
-	case n <= 0xffff:
-		return append(b, major|25, byte(n>>8), byte(n))
-	case n <= 0xffffffff:
-		return append(b, major|26, byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-	}
-	return append(b, major|27, byte(n>>56), byte(n>>48), byte(n>>40), byte(n>>32),
-		byte(n>>24), byte(n>>16), byte(n>>8), byte(n))
-}
+// appendHead appends the shortest CBOR head of the major type (shifted
+// into the initial byte, as the constants here hold it) with argument n.
+func appendHead(b []byte, major byte, n uint64) []byte { return cborhead.Append(b, major>>5, n) }
 
 // DecodeRecord decodes a record written by [EncodeRecord], with the limits
 // and checks of [Unmarshal]. Failures are [*DecodeError]s:

@@ -1,11 +1,11 @@
 package engine
 
 import (
-	"encoding/binary"
 	"fmt"
 	"time"
 
 	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/internal/cborhead"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -146,39 +146,15 @@ func appendTextField(b []byte, key byte, s string) []byte {
 }
 
 // headLen is the length of the shortest CBOR head with argument v.
-func headLen(v uint64) int {
-	switch {
-	case v < 24:
-		return 1
-	case v <= 0xff:
-		return 2
-	case v <= 0xffff:
-		return 3
-	case v <= 0xffffffff:
-		return 5
-	}
-	return 9
-}
+func headLen(v uint64) int { return cborhead.Len(v) }
 
 // textLen bounds the bytes a string or byte string field takes: key, head
 // and content.
 func textLen(s string) int { return 1 + headLen(uint64(len(s))) + len(s) }
 
-// appendHead appends the shortest CBOR head of the major type with
-// argument v, as deterministic encoding requires.
-func appendHead(b []byte, major byte, v uint64) []byte {
-	switch {
-	case v < 24:
-		return append(b, major|byte(v))
-	case v <= 0xff:
-		return append(b, major|24, byte(v))
-	case v <= 0xffff:
-		return binary.BigEndian.AppendUint16(append(b, major|25), uint16(v))
-	case v <= 0xffffffff:
-		return binary.BigEndian.AppendUint32(append(b, major|26), uint32(v))
-	}
-	return binary.BigEndian.AppendUint64(append(b, major|27), v)
-}
+// appendHead appends the shortest CBOR head of the major type (shifted
+// into the initial byte, as the constants here hold it) with argument v.
+func appendHead(b []byte, major byte, v uint64) []byte { return cborhead.Append(b, major>>5, v) }
 
 // toOutbox is the outbox form of an effect of workflow.
 func toOutbox(workflow string, ef interp.Effect) outboxEffect {

@@ -1,10 +1,10 @@
 package interp
 
 import (
-	"encoding/binary"
 	"math"
 
 	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/internal/cborhead"
 )
 
 // EncodeMeta returns the CBOR of m: the same bytes as codec.Marshal(m)
@@ -34,80 +34,80 @@ func EncodeMeta(m Meta) []byte {
 	count(m.Yielded != "")
 	count(len(m.Inbox) > 0)
 	count(m.Terminated != nil)
-	b = head(b, 5, uint64(n))
+	b = cborhead.Append(b, 5, uint64(n))
 	if m.Instance != "" {
-		b = text(head(b, 0, 1), m.Instance)
+		b = cborhead.Text(cborhead.Append(b, 0, 1), m.Instance)
 	}
 	if m.Seq != 0 {
-		b = head(head(b, 0, 2), 0, m.Seq)
+		b = cborhead.Append(cborhead.Append(b, 0, 2), 0, m.Seq)
 	}
 	if m.Status != 0 {
-		b = head(head(b, 0, 3), 0, uint64(m.Status))
+		b = cborhead.Append(cborhead.Append(b, 0, 3), 0, uint64(m.Status))
 	}
 	if len(m.Threads) > 0 {
-		b = head(head(b, 0, 4), 4, uint64(len(m.Threads)))
+		b = cborhead.Append(cborhead.Append(b, 0, 4), 4, uint64(len(m.Threads)))
 		for _, t := range m.Threads {
 			b = encodeThread(b, t)
 		}
 	}
 	if m.NextCallback != 0 {
-		b = head(head(b, 0, 5), 0, m.NextCallback)
+		b = cborhead.Append(cborhead.Append(b, 0, 5), 0, m.NextCallback)
 	}
 	if m.Due != 0 {
-		b = integer(head(b, 0, 6), m.Due)
+		b = cborhead.Int(cborhead.Append(b, 0, 6), m.Due)
 	}
 	if len(m.Output) > 0 {
-		b = append(head(head(b, 0, 7), 2, uint64(len(m.Output))), m.Output...)
+		b = append(cborhead.Append(cborhead.Append(b, 0, 7), 2, uint64(len(m.Output))), m.Output...)
 	}
 	if f := m.Failure; f != nil {
-		b = head(b, 0, 8)
+		b = cborhead.Append(b, 0, 8)
 		k := 1
 		for _, ok := range []bool{f.Path != "", f.Thread != "", f.Panic} {
 			if ok {
 				k++
 			}
 		}
-		b = head(b, 5, uint64(k))
+		b = cborhead.Append(b, 5, uint64(k))
 		if f.Path != "" {
-			b = text(head(b, 0, 1), f.Path)
+			b = cborhead.Text(cborhead.Append(b, 0, 1), f.Path)
 		}
 		if f.Thread != "" {
-			b = text(head(b, 0, 2), f.Thread)
+			b = cborhead.Text(cborhead.Append(b, 0, 2), f.Thread)
 		}
-		b = text(head(b, 0, 3), f.Message)
+		b = cborhead.Text(cborhead.Append(b, 0, 3), f.Message)
 		if f.Panic {
-			b = append(head(b, 0, 4), 0xf5)
+			b = append(cborhead.Append(b, 0, 4), 0xf5)
 		}
 	}
 	if len(m.Recent) > 0 {
-		b = head(head(b, 0, 9), 4, uint64(len(m.Recent)))
+		b = cborhead.Append(cborhead.Append(b, 0, 9), 4, uint64(len(m.Recent)))
 		for _, r := range m.Recent {
-			b = head(b, 0, r)
+			b = cborhead.Append(b, 0, r)
 		}
 	}
 	if m.Started != 0 {
-		b = integer(head(b, 0, 10), m.Started)
+		b = cborhead.Int(cborhead.Append(b, 0, 10), m.Started)
 	}
 	if m.Version != 0 {
-		b = head(head(b, 0, 11), 0, uint64(m.Version))
+		b = cborhead.Append(cborhead.Append(b, 0, 11), 0, uint64(m.Version))
 	}
 	if len(m.Migrated) > 0 {
-		b = head(head(b, 0, 12), 4, uint64(len(m.Migrated)))
+		b = cborhead.Append(cborhead.Append(b, 0, 12), 4, uint64(len(m.Migrated)))
 		for _, v := range m.Migrated {
-			b = head(b, 0, uint64(v))
+			b = cborhead.Append(b, 0, uint64(v))
 		}
 	}
 	if m.Yielded != "" {
-		b = text(head(b, 0, 13), m.Yielded)
+		b = cborhead.Text(cborhead.Append(b, 0, 13), m.Yielded)
 	}
 	if len(m.Inbox) > 0 {
-		b = head(head(b, 0, 14), 4, uint64(len(m.Inbox)))
+		b = cborhead.Append(cborhead.Append(b, 0, 14), 4, uint64(len(m.Inbox)))
 		for _, e := range m.Inbox {
 			b = encodeBuffered(b, e)
 		}
 	}
 	if m.Terminated != nil {
-		b = encodeTermination(head(b, 0, 16), m.Terminated)
+		b = encodeTermination(cborhead.Append(b, 0, 16), m.Terminated)
 	}
 	return b
 }
@@ -120,12 +120,12 @@ func encodeBuffered(b []byte, e Buffered) []byte {
 	if e.At != 0 {
 		n++
 	}
-	b = text(head(head(b, 5, uint64(n)), 0, 1), e.Event)
+	b = cborhead.Text(cborhead.Append(cborhead.Append(b, 5, uint64(n)), 0, 1), e.Event)
 	if len(e.Payload) > 0 {
-		b = append(head(head(b, 0, 2), 2, uint64(len(e.Payload))), e.Payload...)
+		b = append(cborhead.Append(cborhead.Append(b, 0, 2), 2, uint64(len(e.Payload))), e.Payload...)
 	}
 	if e.At != 0 {
-		b = integer(head(b, 0, 3), e.At)
+		b = cborhead.Int(cborhead.Append(b, 0, 3), e.At)
 	}
 	return b
 }
@@ -137,21 +137,21 @@ func encodeThread(b []byte, t Thread) []byte {
 			n++
 		}
 	}
-	b = text(head(head(b, 5, uint64(n)), 0, 1), t.ID)
+	b = cborhead.Text(cborhead.Append(cborhead.Append(b, 5, uint64(n)), 0, 1), t.ID)
 	if t.Path != "" {
-		b = text(head(b, 0, 2), t.Path)
+		b = cborhead.Text(cborhead.Append(b, 0, 2), t.Path)
 	}
 	if t.Phase != 0 {
-		b = head(head(b, 0, 3), 0, uint64(t.Phase))
+		b = cborhead.Append(cborhead.Append(b, 0, 3), 0, uint64(t.Phase))
 	}
 	if t.Attempt != 0 {
-		b = head(head(b, 0, 4), 0, uint64(t.Attempt))
+		b = cborhead.Append(cborhead.Append(b, 0, 4), 0, uint64(t.Attempt))
 	}
 	if t.At != 0 {
-		b = integer(head(b, 0, 5), t.At)
+		b = cborhead.Int(cborhead.Append(b, 0, 5), t.At)
 	}
 	if len(t.Waits) > 0 {
-		b = head(head(b, 0, 6), 4, uint64(len(t.Waits)))
+		b = cborhead.Append(cborhead.Append(b, 0, 6), 4, uint64(len(t.Waits)))
 		for _, p := range t.Waits {
 			b = encodePending(b, p)
 		}
@@ -166,50 +166,25 @@ func encodePending(b []byte, p Pending) []byte {
 			n++
 		}
 	}
-	b = head(head(head(b, 5, uint64(n)), 0, 1), 0, p.Callback)
+	b = cborhead.Append(cborhead.Append(cborhead.Append(b, 5, uint64(n)), 0, 1), 0, p.Callback)
 	if p.Event != "" {
-		b = text(head(b, 0, 2), p.Event)
+		b = cborhead.Text(cborhead.Append(b, 0, 2), p.Event)
 	}
-	b = head(head(b, 0, 3), 0, uint64(p.Kind))
+	b = cborhead.Append(cborhead.Append(b, 0, 3), 0, uint64(p.Kind))
 	if p.At != 0 {
-		b = integer(head(b, 0, 4), p.At)
+		b = cborhead.Int(cborhead.Append(b, 0, 4), p.At)
 	}
 	if p.Attempt != 0 {
-		b = head(head(b, 0, 5), 0, uint64(p.Attempt))
+		b = cborhead.Append(cborhead.Append(b, 0, 5), 0, uint64(p.Attempt))
 	}
 	if p.Setup {
-		b = append(head(b, 0, 6), 0xf5)
+		b = append(cborhead.Append(b, 0, 6), 0xf5)
 	}
 	if p.Type != "" {
-		b = text(head(b, 0, 7), p.Type)
+		b = cborhead.Text(cborhead.Append(b, 0, 7), p.Type)
 	}
 	return b
 }
-
-// head appends a CBOR head of major type major and argument v, shortest form.
-func head(b []byte, major byte, v uint64) []byte {
-	m := major << 5
-	switch {
-	case v < 24:
-		return append(b, m|byte(v))
-	case v <= math.MaxUint8:
-		return append(b, m|24, byte(v))
-	case v <= math.MaxUint16:
-		return binary.BigEndian.AppendUint16(append(b, m|25), uint16(v))
-	case v <= math.MaxUint32:
-		return binary.BigEndian.AppendUint32(append(b, m|26), uint32(v))
-	}
-	return binary.BigEndian.AppendUint64(append(b, m|27), v)
-}
-
-func integer(b []byte, v int64) []byte {
-	if v >= 0 {
-		return head(b, 0, uint64(v))
-	}
-	return head(b, 1, uint64(-1-v))
-}
-
-func text(b []byte, s string) []byte { return append(head(b, 3, uint64(len(s))), s...) }
 
 // DecodeMeta decodes what EncodeMeta (or codec.Marshal of a Meta) wrote.
 // Input in that canonical form takes a fast path; anything else goes to the

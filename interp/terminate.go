@@ -3,6 +3,8 @@ package interp
 import (
 	"fmt"
 	"time"
+
+	"github.com/weftflow/weft/internal/cborhead"
 )
 
 // StatusTerminated is the status of an instance ended by a [Terminate]
@@ -57,15 +59,15 @@ func encodeTermination(b []byte, t *Termination) []byte {
 			n++
 		}
 	}
-	b = head(b, 5, uint64(n))
+	b = cborhead.Append(b, 5, uint64(n))
 	if t.Reason != "" {
-		b = text(head(b, 0, 1), t.Reason)
+		b = cborhead.Text(cborhead.Append(b, 0, 1), t.Reason)
 	}
 	if t.By != "" {
-		b = text(head(b, 0, 2), t.By)
+		b = cborhead.Text(cborhead.Append(b, 0, 2), t.By)
 	}
 	if t.At != 0 {
-		b = integer(head(b, 0, 3), t.At)
+		b = cborhead.Int(cborhead.Append(b, 0, 3), t.At)
 	}
 	return b
 }

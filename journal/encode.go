@@ -1,8 +1,9 @@
 package journal
 
 import (
-	"encoding/binary"
 	"fmt"
+
+	"github.com/weftflow/weft/internal/cborhead"
 )
 
 // appendEntry appends the CBOR of e to b: the same bytes as
@@ -34,33 +35,33 @@ func appendEntryMap(b []byte, e *Entry, nEffects, nMoves int, effects, moves fun
 			n++
 		}
 	}
-	b = head(b, 5, uint64(n))
-	b = head(head(b, 0, 1), 0, e.Seq)
-	b = integer(head(b, 0, 2), int64(e.At))
+	b = cborhead.Append(b, 5, uint64(n))
+	b = cborhead.Append(cborhead.Append(b, 0, 1), 0, e.Seq)
+	b = cborhead.Int(cborhead.Append(b, 0, 2), int64(e.At))
 	if e.Version != 0 {
-		b = integer(head(b, 0, 3), int64(e.Version))
+		b = cborhead.Int(cborhead.Append(b, 0, 3), int64(e.Version))
 	}
-	b = appendEvent(head(b, 0, 4), e.Event)
+	b = appendEvent(cborhead.Append(b, 0, 4), e.Event)
 	if nEffects > 0 {
-		b = effects(head(head(b, 0, 5), 4, uint64(nEffects)))
+		b = effects(cborhead.Append(cborhead.Append(b, 0, 5), 4, uint64(nEffects)))
 	}
 	if nMoves > 0 {
-		b = moves(head(head(b, 0, 6), 4, uint64(nMoves)))
+		b = moves(cborhead.Append(cborhead.Append(b, 0, 6), 4, uint64(nMoves)))
 	}
 	if e.StateSize != 0 {
-		b = integer(head(b, 0, 7), int64(e.StateSize))
+		b = cborhead.Int(cborhead.Append(b, 0, 7), int64(e.StateSize))
 	}
 	if e.Status != "" {
-		b = text(head(b, 0, 8), e.Status)
+		b = cborhead.Text(cborhead.Append(b, 0, 8), e.Status)
 	}
 	if len(e.Migrated) > 0 {
-		b = head(head(b, 0, 9), 4, uint64(len(e.Migrated)))
+		b = cborhead.Append(cborhead.Append(b, 0, 9), 4, uint64(len(e.Migrated)))
 		for _, v := range e.Migrated {
-			b = integer(b, int64(v))
+			b = cborhead.Int(b, int64(v))
 		}
 	}
 	if e.Start != nil {
-		b = appendEvent(head(b, 0, 10), *e.Start)
+		b = appendEvent(cborhead.Append(b, 0, 10), *e.Start)
 	}
 	return b
 }
@@ -73,26 +74,26 @@ func appendEvent(b []byte, ev Event) []byte {
 			n++
 		}
 	}
-	b = head(b, 5, uint64(n))
-	b = text(head(b, 0, 1), ev.Kind)
+	b = cborhead.Append(b, 5, uint64(n))
+	b = cborhead.Text(cborhead.Append(b, 0, 1), ev.Kind)
 	b = optText(b, 2, ev.Name)
 	b = optText(b, 3, ev.Trigger)
 	b = optText(b, 4, ev.Path)
 	b = optText(b, 5, ev.Thread)
 	if ev.Callback != 0 {
-		b = head(head(b, 0, 6), 0, ev.Callback)
+		b = cborhead.Append(cborhead.Append(b, 0, 6), 0, ev.Callback)
 	}
 	if len(ev.Payload) > 0 {
-		b = append(head(head(b, 0, 7), 2, uint64(len(ev.Payload))), ev.Payload...)
+		b = append(cborhead.Append(cborhead.Append(b, 0, 7), 2, uint64(len(ev.Payload))), ev.Payload...)
 	}
 	if len(ev.Hash) > 0 {
-		b = append(head(head(b, 0, 8), 2, uint64(len(ev.Hash))), ev.Hash...)
+		b = append(cborhead.Append(cborhead.Append(b, 0, 8), 2, uint64(len(ev.Hash))), ev.Hash...)
 	}
 	if ev.Size != 0 {
-		b = integer(head(b, 0, 9), int64(ev.Size))
+		b = cborhead.Int(cborhead.Append(b, 0, 9), int64(ev.Size))
 	}
 	if ev.Redacted {
-		b = append(head(b, 0, 10), 0xf5)
+		b = append(cborhead.Append(b, 0, 10), 0xf5)
 	}
 	return optText(b, 11, ev.Error)
 }
@@ -104,14 +105,14 @@ func appendEffect(b []byte, f Effect) []byte {
 			n++
 		}
 	}
-	b = head(b, 5, uint64(n))
-	b = text(head(b, 0, 1), f.ID)
-	b = text(head(b, 0, 2), f.Kind)
+	b = cborhead.Append(b, 5, uint64(n))
+	b = cborhead.Text(cborhead.Append(b, 0, 1), f.ID)
+	b = cborhead.Text(cborhead.Append(b, 0, 2), f.Kind)
 	b = optText(b, 3, f.Thread)
 	b = optText(b, 4, f.Path)
 	b = optText(b, 5, f.Event)
 	if f.Callback != 0 {
-		b = head(head(b, 0, 6), 0, f.Callback)
+		b = cborhead.Append(cborhead.Append(b, 0, 6), 0, f.Callback)
 	}
 	return optText(b, 7, f.Error)
 }
@@ -123,49 +124,24 @@ func appendMove(b []byte, m Move) []byte {
 			n++
 		}
 	}
-	b = head(b, 5, uint64(n))
-	b = text(head(b, 0, 1), m.Thread)
+	b = cborhead.Append(b, 5, uint64(n))
+	b = cborhead.Text(cborhead.Append(b, 0, 1), m.Thread)
 	b = optText(b, 2, m.From)
 	b = optText(b, 3, m.To)
 	if m.Started {
-		b = append(head(b, 0, 4), 0xf5)
+		b = append(cborhead.Append(b, 0, 4), 0xf5)
 	}
 	if m.Ended {
-		b = append(head(b, 0, 5), 0xf5)
+		b = append(cborhead.Append(b, 0, 5), 0xf5)
 	}
 	return b
 }
-
-// head appends a CBOR head: major type and argument, shortest form.
-func head(b []byte, major byte, n uint64) []byte {
-	m := major << 5
-	switch {
-	case n < 24:
-		return append(b, m|byte(n))
-	case n <= 0xff:
-		return append(b, m|24, byte(n))
-	case n <= 0xffff:
-		return binary.BigEndian.AppendUint16(append(b, m|25), uint16(n))
-	case n <= 0xffffffff:
-		return binary.BigEndian.AppendUint32(append(b, m|26), uint32(n))
-	}
-	return binary.BigEndian.AppendUint64(append(b, m|27), n)
-}
-
-func integer(b []byte, v int64) []byte {
-	if v >= 0 {
-		return head(b, 0, uint64(v))
-	}
-	return head(b, 1, uint64(-1-v))
-}
-
-func text(b []byte, s string) []byte { return append(head(b, 3, uint64(len(s))), s...) }
 
 func optText(b []byte, key uint64, s string) []byte {
 	if s == "" {
 		return b
 	}
-	return text(head(b, 0, key), s)
+	return cborhead.Text(cborhead.Append(b, 0, key), s)
 }
 
 // checkSize refuses an entry beyond what a decoder reads back.

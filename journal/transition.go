@@ -3,6 +3,7 @@ package journal
 import (
 	"strconv"
 
+	"github.com/weftflow/weft/internal/cborhead"
 	"github.com/weftflow/weft/interp"
 )
 
@@ -61,19 +62,19 @@ func appendInterpEffect(b []byte, ef interp.Effect) []byte {
 			n++
 		}
 	}
-	b = head(b, 5, uint64(n))
+	b = cborhead.Append(b, 5, uint64(n))
 	// The ID, "instance/seq/index", as interp.EffectID.String writes it.
 	idLen := len(ef.ID.Instance) + 2 + digits(ef.ID.Seq) + digits(uint64(ef.ID.Index))
-	b = head(head(b, 0, 1), 3, uint64(idLen))
+	b = cborhead.Append(cborhead.Append(b, 0, 1), 3, uint64(idLen))
 	b = append(b, ef.ID.Instance...)
 	b = strconv.AppendUint(append(b, '/'), ef.ID.Seq, 10)
 	b = strconv.AppendUint(append(b, '/'), uint64(ef.ID.Index), 10)
-	b = text(head(b, 0, 2), ef.Kind.String())
+	b = cborhead.Text(cborhead.Append(b, 0, 2), ef.Kind.String())
 	b = optText(b, 3, ef.Thread)
 	b = optText(b, 4, ef.Path)
 	b = optText(b, 5, ef.Event)
 	if ef.Callback != 0 {
-		b = head(head(b, 0, 6), 0, ef.Callback)
+		b = cborhead.Append(cborhead.Append(b, 0, 6), 0, ef.Callback)
 	}
 	return optText(b, 7, ef.Error)
 }
