@@ -245,6 +245,17 @@ func (c *compiler) node(parent *ast.Node, p *node, index int, inBody bool, loop 
 		}
 	case ast.WaitFor:
 		n.Cond = p.cond
+	case ast.Child:
+		if spec := p.child; spec != nil {
+			cp := *spec // the statement may be configured again after Compile
+			n.ChildSpec = &cp
+			if want := spec.Def.(*Definition).StateType(); p.childInput != want {
+				c.errorf(where, "child input type %v is not workflow %q's state type %v", p.childInput, spec.Workflow, want)
+			}
+			if spec.OnEnd < uint8(CancelChild) || spec.OnEnd > uint8(AbandonChild) {
+				c.errorf(where, "unknown parent-end policy %d", spec.OnEnd)
+			}
+		}
 	case ast.Go:
 		switch {
 		case p.name == "main" || p.name == "cancel":
