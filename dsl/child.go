@@ -107,7 +107,7 @@ func Child[S, I, O any](name string, def *Definition, input func(s *S) I, store 
 		n.missing = "input function"
 		return &ChildStmt[S]{n}
 	}
-	spec := &ast.ChildSpec{Workflow: def.Name(), Def: def, OnEnd: uint8(CancelChild)}
+	spec := &ast.ChildSpec{Workflow: def.Name(), Def: def, OnEnd: uint8(CancelChild), Output: typeOf[O]()}
 	spec.Input = func(s any) ([]byte, error) {
 		v := input(s.(*S))
 		return codec.Marshal(&v)

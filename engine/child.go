@@ -22,6 +22,31 @@ import (
 // terminates the child. All of it goes through the store, so parent and
 // child may be worked on by different processes.
 
+// ChildRunner performs the effects of Child statements in place of the
+// engine (see [WithChildRunner]): StartChild starts the child described
+// by info (Child, Type, Data; its end answers info.Callback of
+// info.Instance), EndChild ends it by info.OnEnd. An error is retried as
+// any effect's.
+type ChildRunner interface {
+	StartChild(ctx context.Context, info EffectInfo) error
+	EndChild(ctx context.Context, info EffectInfo) error
+}
+
+// WithChildRunner makes the engine hand start-child and end-child effects
+// to r instead of starting, canceling and terminating child instances in
+// its store; everything around them (ordering, retries, acknowledging)
+// stays the engine's. It is for simulators and tests that play the
+// children themselves (package simulate). A nil r is invalid.
+func WithChildRunner(r ChildRunner) Option {
+	return func(e *Engine) error {
+		if r == nil {
+			return invalid("WithChildRunner", nil, "the runner must not be nil (leave the option out to start children in the store)")
+		}
+		e.children = r
+		return nil
+	}
+}
+
 // parentLink is kept in a child's host data: the parent and the callback
 // that waits for the child's end.
 type parentLink struct {

@@ -398,9 +398,17 @@ func (e *Engine) effect(ctx context.Context, j job) error {
 			err = e.childEnded(ctx, info.Instance, oe.Workflow)
 		}
 	case interp.StartChild:
-		err = e.startChild(ctx, info.Instance, oe)
+		if e.children != nil {
+			err = protect(info, func() error { return e.children.StartChild(hctx, info) })
+		} else {
+			err = e.startChild(ctx, info.Instance, oe)
+		}
 	case interp.EndChild:
-		err = e.endChild(ctx, info.Instance, oe)
+		if e.children != nil {
+			err = protect(info, func() error { return e.children.EndChild(hctx, info) })
+		} else {
+			err = e.endChild(ctx, info.Instance, oe)
+		}
 	case wakeupKind:
 		err = e.wakeup(hctx, info)
 	default:

@@ -48,6 +48,7 @@ type Engine struct {
 	// childNames are the workflows some registered definition starts as
 	// children (child.go).
 	childNames map[string]bool
+	children   ChildRunner // WithChildRunner; nil: children start in the store
 	handlers   map[string]SetupHandler
 
 	locks   instanceLocks

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -219,7 +220,7 @@ func (oe *outboxEffect) info(id, instance string) EffectInfo {
 	return EffectInfo{
 		ID: id, Kind: oe.Kind, Instance: instance, Workflow: oe.Workflow, Thread: oe.Thread,
 		Path: oe.Path, Event: oe.Event, Type: oe.Type, Callback: oe.Callback, Data: oe.Data, Error: oe.Error,
-		Attempt: oe.Attempt, At: oe.at(), Timeout: oe.timeout(),
+		Attempt: oe.Attempt, At: oe.at(), Timeout: oe.timeout(), Child: oe.Child, OnEnd: dsl.ParentEndPolicy(oe.OnEnd),
 	}
 }
 

@@ -158,6 +158,7 @@ type ChildSpec struct {
 	Input    func(s any) ([]byte, error) // the child's encoded input (its first state)
 	ID       func(s any) (string, error) // the child's instance ID; nil: the default
 	OnEnd    uint8                       // dsl.ParentEndPolicy: what the parent's end does to the child
+	Output   reflect.Type                // the output type O the parent decodes, for tools that draw outputs
 	// Result applies the child's end to the parent's state: status is the
 	// child's status name ("completed", "failed", "canceled",
 	// "terminated"), output its encoded output when completed, message
