@@ -317,3 +317,26 @@ func TestChildAcrossProcessesPostgres(t *testing.T) {
 		}
 	}
 }
+
+// A child that ends in its first transition (no wait) keeps its parent
+// link through the end time written with it, and its end reaches the
+// parent.
+func TestChildThatEndsAtStart(t *testing.T) {
+	eachStore(t, func(t *testing.T, st storage.Store) {
+		e := newEngine(t, st)
+		checkout := checkoutWF()
+		if err := e.Register(invoiceWF, checkout); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.Start(t.Context(), checkout, "c1", Checkout{Customer: "bo"}); err != nil {
+			t.Fatal(err)
+		}
+		mustDrain(t, e)
+		var out Checkout
+		ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+		defer cancel()
+		if err := e.Await(ctx, "c1", &out); err != nil || out.Invoice != "INV-bo-2" {
+			t.Fatalf("parent: %+v, %v", out, err)
+		}
+	})
+}

@@ -78,7 +78,7 @@ func (e *Engine) start(ctx context.Context, def *dsl.Definition, id string, stat
 	}
 	op = "encode"
 	if res.Meta.Status.Finished() { // for retention (retention.go)
-		if host, err = markEnded(id, nil, now); err != nil {
+		if host, err = markEnded(id, host, now); err != nil {
 			return err
 		}
 	}
