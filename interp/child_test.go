@@ -167,3 +167,21 @@ func mustDecode(t *testing.T, b []byte, v any) {
 		t.Fatal(err)
 	}
 }
+
+// A migration that removes the Child statement a thread waits at ends the
+// child by the statement's policy, as any end of the wait does.
+func TestChildRemovedByMigrationEndsChild(t *testing.T) {
+	i := start(t, childDef(false, dsl.TerminateChild), nil)
+	i.def = dsl.MustCompile[childParent]("parent", dsl.S(
+		dsl.Step("after", func(*childParent) error { return nil }),
+		dsl.ReturnWith(func(s *childParent) childParent { return *s }),
+	), dsl.Version(2), dsl.Migrate(dsl.Migration{From: 1, Removed: map[string]string{"kid": "after"}}))
+	r, err := interp.Upgrade(i.def, i.state, i.meta)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Effects) != 1 || r.Effects[0].Kind != interp.EndChild || r.Effects[0].Child != "i1/kid#1" ||
+		r.Effects[0].OnEnd != uint8(dsl.TerminateChild) {
+		t.Fatalf("upgrade effects %+v, want one end-child with policy terminate", r.Effects)
+	}
+}
