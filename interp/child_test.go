@@ -185,3 +185,23 @@ func TestChildRemovedByMigrationEndsChild(t *testing.T) {
 		t.Fatalf("upgrade effects %+v, want one end-child with policy terminate", r.Effects)
 	}
 }
+
+// A new run of an ID (Restart) numbers its callbacks after the previous
+// run's, and its default child IDs with them: the new run's child does not
+// take the ID of the previous run's.
+func TestChildIDOfARestartedRun(t *testing.T) {
+	def := childDef(false, 0)
+	i := start(t, def, nil)
+	done, _ := codec.Marshal("done")
+	if err := childCallback(t, i, interp.ChildOutcome{Status: interp.StatusCompleted, Output: done}); err != nil {
+		t.Fatal(err)
+	}
+	r, err := interp.Restart(def, nil, i.meta, interp.Event{Kind: interp.Start, Time: t0, Instance: "i1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := r.Meta.Threads[0].Waits[0]
+	if p.Callback != 2 || p.Child != "i1/kid#2" || r.Effects[0].Child != p.Child || r.Effects[0].Callback != 2 {
+		t.Fatalf("restarted run: pending %+v, effect %+v", p, r.Effects[0])
+	}
+}
