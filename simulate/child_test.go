@@ -77,6 +77,17 @@ func TestCheckChildren(t *testing.T) {
 			if cov == nil {
 				t.Fatal("no coverage")
 			}
+			ends := 0
+			for _, v := range cov.Events {
+				if strings.HasPrefix(v.Name, "child at") && v.Count > 0 {
+					ends++
+				} else if v.Count == 0 {
+					t.Logf("not reached: %s", v.Name)
+				}
+			}
+			if ends < 6 { // of 2 statements times 4 ends
+				t.Errorf("child ends reached at %d of 8 (statement, status) pairs: %s", ends, cov)
+			}
 		})
 	}
 }
