@@ -340,3 +340,81 @@ func TestChildThatEndsAtStart(t *testing.T) {
 		}
 	})
 }
+
+// Under Run (the hot path, no leases), a child's start, its end and the
+// parent's end reach each other without a Drain.
+func TestChildUnderRun(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	e := childEngine(t, memory.New(), engine.WithPollInterval(time.Hour)) // only wake-ups move it
+	done := make(chan error, 1)
+	go func() { done <- e.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	for i := range 3 {
+		if err := e.Start(ctx, orderTerminate, fmt.Sprint("r", i), Order{Item: fmt.Sprint("i", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send := func(id string) {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			err := e.Send(ctx, id, "pack", false, nil, engine.IdempotencyKey("pack"))
+			if err == nil {
+				return
+			}
+			if !errors.Is(err, storage.ErrNotFound) || time.Now().After(deadline) {
+				t.Fatalf("send to %s: %v", id, err)
+			}
+			time.Sleep(time.Millisecond)
+		}
+	}
+	send(interp.DefaultChildID("r0", "pick", 1))
+	if o := awaitOrder(t, e, "r0"); o.Packed != "packed i0" {
+		t.Fatalf("r0: %+v", o)
+	}
+	// Once the child runs (a parent canceled before its child's start was
+	// performed starts none), the parent's cancel terminates it.
+	child := interp.DefaultChildID("r1", "pick", 1)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if _, err := e.Get(ctx, child); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the child of r1 was not started")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if err := e.Cancel(ctx, "r1"); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		inst, err := e.Get(ctx, child)
+		if err == nil && inst.Meta.Status == interp.StatusTerminated {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the child of a canceled parent: %+v, %v", inst.Meta.Status, err)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// A parent that stops waiting before its start-child effect is performed
+// starts no child (and its end-child finds none to end).
+func TestChildNotStartedForAParentThatEnded(t *testing.T) {
+	e := childEngine(t, memory.New())
+	if err := e.Start(t.Context(), orderCancel, "o1", Order{Item: "tea"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Terminate(t.Context(), "o1", "changed my mind"); err != nil {
+		t.Fatal(err)
+	}
+	mustDrain(t, e)
+	if _, err := e.Get(t.Context(), pickOfO1); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("child of a parent terminated before the start: %v", err)
+	}
+	if left, err := e.Store().Outbox(t.Context(), 10); err != nil || len(left) != 0 {
+		t.Fatalf("outbox: %v, %v", left, err)
+	}
+}
