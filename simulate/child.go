@@ -41,6 +41,10 @@ type simChild struct {
 	ended              []string // distinct end-child effect IDs performed
 	onEnd              dsl.ParentEndPolicy
 	delivered          int // accepted deliveries of its end
+	// atStart is the child's own end when its definition, run by the pure
+	// interpreter from its input, ends in its first transition (no wait):
+	// then that is the end delivered, not a drawn one.
+	atStart *interp.ChildOutcome
 }
 
 // StartChild and EndChild make the simulator the hosts' ChildRunner.
@@ -72,6 +76,9 @@ func (w *world) performChild(info engine.EffectInfo) {
 	c.id, c.workflow, c.path = info.Child, info.Type, info.Path
 	switch info.Kind {
 	case interp.StartChild:
+		if len(c.started) == 0 {
+			c.atStart = w.runChild(info)
+		}
 		c.started = append(c.started, info.ID)
 		if len(c.started) > 1 {
 			w.fail(InvChild, info.Path, "child %q of callback %d was started by two effects: %v", info.Child, info.Callback, c.started)
@@ -133,11 +140,32 @@ func (a *actions) childEnd(src source, crash crashPoint) {
 // childEndAs delivers pe's child's end with status how ("" draws it).
 func (a *actions) childEndAs(src source, pe pending, how string, crash crashPoint) {
 	w := a.w
+	var o interp.ChildOutcome
+	var shown string
+	if c := w.children[pe.p.Callback]; c != nil && c.atStart != nil {
+		o = *c.atStart // the child's own end, whatever was asked
+		shown = fmt.Sprintf("%s in its first transition", o.Status)
+		if o.Error != "" {
+			shown += ": " + o.Error
+		}
+	} else {
+		o, shown = w.drawChildEnd(src, pe, how)
+	}
+	payload, err := interp.EncodeChildOutcome(o)
+	if err != nil {
+		panic(fmt.Sprintf("simulate: child outcome does not encode: %v", err))
+	}
+	w.pickVia(src)
+	w.apply(interp.Event{Kind: interp.Callback, Callback: pe.p.Callback, Payload: payload}, crash,
+		say("child %q (workflow %s) of thread %s at %q ends: %s (callback %d)", pe.p.Child, pe.p.Type, pe.thread, pe.path, shown, pe.p.Callback))
+}
+
+// drawChildEnd draws the end of pe's child with status how ("" draws it).
+func (w *world) drawChildEnd(src source, pe pending, how string) (o interp.ChildOutcome, shown string) {
 	if how == "" {
 		how = pick(src, []string{"completed", "failed", "canceled", "terminated"}, "child end")
 	}
-	var o interp.ChildOutcome
-	shown := how
+	shown = how
 	switch how {
 	case "completed":
 		o.Status = interp.StatusCompleted
@@ -158,13 +186,27 @@ func (a *actions) childEndAs(src source, pe pending, how string, crash crashPoin
 	default:
 		o.Status, o.Error = interp.StatusTerminated, "simulated termination"
 	}
-	payload, err := interp.EncodeChildOutcome(o)
-	if err != nil {
-		panic(fmt.Sprintf("simulate: child outcome does not encode: %v", err))
+	return o, shown
+}
+
+// runChild runs the child a start-child effect starts, through the pure
+// interpreter from its input: its end if it ends in its first transition,
+// else nil (its end is then drawn).
+func (w *world) runChild(info engine.EffectInfo) *interp.ChildOutcome {
+	n := ast.TreeOf(w.def).Index[info.Path]
+	if n == nil || n.ChildSpec == nil {
+		return nil
 	}
-	w.pickVia(src)
-	w.apply(interp.Event{Kind: interp.Callback, Callback: pe.p.Callback, Payload: payload}, crash,
-		say("child %q (workflow %s) of thread %s at %q ends: %s (callback %d)", pe.p.Child, pe.p.Type, pe.thread, pe.path, shown, pe.p.Callback))
+	def, ok := n.ChildSpec.Def.(*dsl.Definition)
+	if !ok {
+		return nil
+	}
+	r, err := interp.Apply(def, info.Data, interp.Meta{}, interp.Event{Kind: interp.Start, Time: w.clock.Now(), Instance: info.Child})
+	if err != nil || !r.Meta.Status.Finished() {
+		return nil
+	}
+	o := interp.ChildOutcomeOf(r.Meta)
+	return &o
 }
 
 // checkChildren checks InvChild at the end of a run whose instance

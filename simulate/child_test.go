@@ -162,3 +162,24 @@ func TestVerifyParentAndChild(t *testing.T) {
 		t.Fatalf("child: %v, %v", inst, err)
 	}
 }
+
+// A child that ends in its first transition (no wait) is run by the
+// simulator from its input: the parent receives the child's own output,
+// not a drawn one (the invariant would catch a drawn string), wherever the
+// end is delivered and however often.
+func TestCheckChildThatEndsAtStart(t *testing.T) {
+	stamp := dsl.MustCompile[Shipment]("stamp", dsl.ReturnWith(func(s *Shipment) string { return "stamped-" + s.Parcel }))
+	def := dsl.MustCompile[Dispatch]("stamping", dsl.S(
+		dsl.Child("stamp", stamp, func(s *Dispatch) Shipment { return Shipment{Parcel: "x"} },
+			func(s *Dispatch, out string, err error) error { s.Tracking = append(s.Tracking, out); return err }),
+		dsl.ReturnWith(func(s *Dispatch) Dispatch { return *s }),
+	))
+	simulate.Check(t, def, simulate.Options[Dispatch]{
+		Invariant: func(s *Dispatch) error {
+			if len(s.Tracking) > 1 || len(s.Tracking) == 1 && s.Tracking[0] != "stamped-x" {
+				return fmt.Errorf("tracking %q, want the child's own output once", s.Tracking)
+			}
+			return nil
+		},
+	})
+}

@@ -80,7 +80,9 @@
 //     to the parent like an event, so it is duplicated, reordered, and lost
 //     to or committed before a host's crash like one (the crash between a
 //     child's finish and its parent's wake-up); in the liveness phase,
-//     started children complete;
+//     started children complete; a child whose definition ends in its
+//     first transition is run from its input instead, and its own end is
+//     delivered;
 //   - early send: send a custom event the definition takes somewhere but no
 //     thread waits for yet (an interp.Signal event, as engine.Send makes
 //     one): it waits in the instance's inbox until a wait that takes it
