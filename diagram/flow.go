@@ -114,6 +114,8 @@ func (f *flow) stmt(n *ast.Node, loop *loopCtx) (entry string, exits []string) {
 			label += " (" + strings.Join(n.Threads, ", ") + ")"
 		}
 		return f.node(id, label, n.Path, "box"), []string{id}
+	case ast.Child:
+		return f.node(id, childLabel(n), n.Path, "box"), []string{id}
 	case ast.Return, ast.Fail:
 		return f.node(id, n.Kind.String(), n.Path, "terminal"), nil
 	case ast.Break:
@@ -344,4 +346,12 @@ func (f *flow) paths() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// childLabel is a Child statement's label: "child NAME (workflow W)".
+func childLabel(n *ast.Node) string {
+	if n.ChildSpec == nil {
+		return "child " + n.Name
+	}
+	return "child " + n.Name + " (workflow " + n.ChildSpec.Workflow + ")"
 }

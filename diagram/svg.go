@@ -241,6 +241,8 @@ func (l *layout) stmtBox(n *ast.Node) box {
 	switch n.Kind {
 	case ast.Step, ast.Call, ast.WaitFor:
 		return l.leaf(n.Kind.String()+" "+n.Name, n.Path, "box")
+	case ast.Child:
+		return l.leaf(childLabel(n), n.Path, "box")
 	case ast.Join:
 		return l.leaf("join "+n.Name+" ("+strings.Join(n.Threads, ", ")+")", n.Path, "box")
 	case ast.Return, ast.Fail, ast.Break, ast.Continue:

@@ -104,6 +104,9 @@ func Compile[S any](name string, body Stmt, opts ...Option) (*Definition, error)
 		return nil, errors.Join(c.errs...)
 	}
 	for _, n := range c.tree.Index {
+		if n.Kind == ast.Child {
+			c.tree.Setups = true // start-child and end-child are ordered like setups and teardowns
+		}
 		for _, on := range n.Branches {
 			if on.Trigger != nil && on.Trigger.Setup != nil {
 				c.tree.Setups = true
@@ -245,6 +248,17 @@ func (c *compiler) node(parent *ast.Node, p *node, index int, inBody bool, loop 
 		}
 	case ast.WaitFor:
 		n.Cond = p.cond
+	case ast.Child:
+		if spec := p.child; spec != nil {
+			cp := *spec // the statement may be configured again after Compile
+			n.ChildSpec = &cp
+			if want := spec.Def.(*Definition).StateType(); p.childInput != want {
+				c.errorf(where, "child input type %v is not workflow %q's state type %v", p.childInput, spec.Workflow, want)
+			}
+			if spec.OnEnd < uint8(CancelChild) || spec.OnEnd > uint8(AbandonChild) {
+				c.errorf(where, "unknown parent-end policy %d", spec.OnEnd)
+			}
+		}
 	case ast.Go:
 		switch {
 		case p.name == "main" || p.name == "cancel":

@@ -20,7 +20,8 @@
 // [Step] runs code; [If], [Switch] branch; [For], [While], [Break],
 // [Continue] loop; [Wait] with [On] and the triggers [After], [At],
 // [Signal], [Custom] waits for events; [Call] runs an activity outside the
-// interpreter; [WaitFor] waits for a condition; [Go], [GoEach] and [Join]
+// interpreter; [Child] starts another workflow and waits for its end;
+// [WaitFor] waits for a condition; [Go], [GoEach] and [Join]
 // run threads; [Return] and [Fail] end the workflow; [Section] names a
 // reusable group and [S] an anonymous one. docs/semantics.md describes each.
 //

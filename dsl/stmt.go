@@ -24,20 +24,22 @@ type node struct {
 	arms  []*node // If: Branch nodes; Wait: On nodes
 	types []reflect.Type
 
-	cond     func(any) bool
-	hasCond  bool // a nil cond on an If arm means "else"; this marks a condition that was given (maybe nil)
-	run      func(any) error
-	retry    *RetryPolicy
-	trigger  *ast.Trigger
-	activity func(context.Context, []byte) ([]byte, error)
-	result   func(any, []byte) error
-	resultT  reflect.Type
-	timeout  time.Duration
-	threadID func(any) string
-	threads  []string
-	output   func(any) (any, error)
-	err      func(any) error
-	missing  string // what the constructor was given nil for, reported by Compile
+	cond       func(any) bool
+	hasCond    bool // a nil cond on an If arm means "else"; this marks a condition that was given (maybe nil)
+	run        func(any) error
+	retry      *RetryPolicy
+	trigger    *ast.Trigger
+	activity   func(context.Context, []byte) ([]byte, error)
+	result     func(any, []byte) error
+	resultT    reflect.Type
+	timeout    time.Duration
+	threadID   func(any) string
+	threads    []string
+	output     func(any) (any, error)
+	err        func(any) error
+	child      *ast.ChildSpec // Child
+	childInput reflect.Type   // Child: the input type I
+	missing    string         // what the constructor was given nil for, reported by Compile
 }
 
 func (n *node) proto() *node { return n }

@@ -140,7 +140,7 @@ func (e *Engine) scanOutbox(ctx context.Context, now time.Time, exec func(job) b
 			j := e.seen.job(effects[i])
 			se := j.effect
 			k := j.oe.Kind
-			ordered := k == interp.Setup || k == interp.Teardown
+			ordered := orderedKind(k)
 			finishing := k == interp.Completed || k == interp.Failed || k == interp.Canceled || k == interp.Terminated
 			if first, ok := blocked[orderKey{se.Instance, j.oe.Callback}]; ordered && ok {
 				if !e.work.busy(j.key) { // (a Teardown the hot path holds for its Setup is busy)
@@ -393,6 +393,21 @@ func (e *Engine) effect(ctx context.Context, j job) error {
 	case interp.Completed, interp.Failed, interp.Canceled, interp.Terminated:
 		if e.finish != nil {
 			err = protect(info, func() error { return e.finish(hctx, info) })
+		}
+		if err == nil {
+			err = e.childEnded(ctx, info.Instance, oe.Workflow)
+		}
+	case interp.StartChild:
+		if e.children != nil {
+			err = protect(info, func() error { return e.children.StartChild(hctx, info) })
+		} else {
+			err = e.startChild(ctx, info.Instance, oe)
+		}
+	case interp.EndChild:
+		if e.children != nil {
+			err = protect(info, func() error { return e.children.EndChild(hctx, info) })
+		} else {
+			err = e.endChild(ctx, info.Instance, oe)
 		}
 	case wakeupKind:
 		err = e.wakeup(hctx, info)

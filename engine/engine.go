@@ -43,9 +43,13 @@ type Engine struct {
 
 	journals map[string]journal.Policy // by workflow, "" for every other (journal.go); nil: no journal
 
-	mu       sync.RWMutex
-	defs     map[string]*dsl.Definition
-	handlers map[string]SetupHandler
+	mu   sync.RWMutex
+	defs map[string]*dsl.Definition
+	// childNames are the workflows some registered definition starts as
+	// children (child.go).
+	childNames map[string]bool
+	children   ChildRunner // WithChildRunner; nil: children start in the store
+	handlers   map[string]SetupHandler
 
 	locks   instanceLocks
 	cache   recordCache   // the records last committed or loaded here; checked by the store before use
@@ -84,6 +88,7 @@ func New(store storage.Store, opts ...Option) (*Engine, error) {
 		maxState:    DefaultMaxState,
 		maxAttempts: DefaultMaxAttempts,
 		defs:        map[string]*dsl.Definition{},
+		childNames:  map[string]bool{},
 		handlers:    map[string]SetupHandler{},
 		kick:        make(chan struct{}, 1),
 	}
@@ -101,8 +106,9 @@ func New(store storage.Store, opts ...Option) (*Engine, error) {
 
 // Register makes definitions known by name, so that stored instances of
 // them can be loaded. It registers all or none: it fails if a definition is
-// nil, or with [ErrDuplicate] if a name is already registered or appears
-// twice.
+// nil, with [ErrDuplicate] if a name is already registered or appears
+// twice, and with [ErrUnregistered] if a definition's Child statements
+// start a workflow that is neither registered nor among defs.
 func (e *Engine) Register(defs ...*dsl.Definition) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -115,6 +121,9 @@ func (e *Engine) Register(defs ...*dsl.Definition) error {
 			return fmt.Errorf("%w: %q", ErrDuplicate, d.Name())
 		}
 		seen[d.Name()] = true
+	}
+	if err := e.checkChildren(defs); err != nil {
+		return err
 	}
 	for _, d := range defs {
 		e.defs[d.Name()] = d

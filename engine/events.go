@@ -50,6 +50,12 @@ func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, inpu
 	if err != nil {
 		return err
 	}
+	return e.start(ctx, def, id, state, so, nil)
+}
+
+// start is Start after its checks, with the encoded input, and the host
+// data the new record starts with (a child's parent link, or nil).
+func (e *Engine) start(ctx context.Context, def *dsl.Definition, id string, state []byte, so startOptions, host []byte) (err error) {
 	op := "apply"
 	var hot []job // the effects, claimed for the hot path until handed to it
 	var hotBuf [2]job
@@ -71,9 +77,10 @@ func (e *Engine) Start(ctx context.Context, def *dsl.Definition, id string, inpu
 		return err
 	}
 	op = "encode"
-	host, err := startHost(id, res, now) // for retention (retention.go)
-	if err != nil {
-		return err
+	if res.Meta.Status.Finished() { // for retention (retention.go)
+		if host, err = markEnded(id, host, now); err != nil {
+			return err
+		}
 	}
 	inst, rec, effects, err := encode(id, def.Name(), res, host)
 	if err != nil {

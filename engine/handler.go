@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/interp"
 )
 
@@ -40,6 +41,11 @@ type EffectInfo struct {
 	// instance may refuse the call: it comes from a process that lost its
 	// lease (a zombie paused past it).
 	Fence uint64
+	// Child is the child instance's ID (StartChild, EndChild; Type is then
+	// the child's workflow and Data its input), and OnEnd what the
+	// parent's end does to it (EndChild).
+	Child string
+	OnEnd dsl.ParentEndPolicy
 }
 
 // Decode decodes the effect's Data into v, a pointer.

@@ -369,9 +369,10 @@ func (e *Engine) hotDone(j job, err error) (next *job, needPass bool) {
 }
 
 // quietEnd reports whether an instance that def's transition left with
-// meta m can have no setup or teardown in the outbox: def has no wait with
-// a setup, and no migration brought the instance from a version that may
-// have had one. Its finishing effect then waits for nothing.
+// meta m can have no setup, teardown, start-child or end-child in the
+// outbox: def has no wait with a setup and no child statement, and no
+// migration brought the instance from a version that may have had one. Its
+// finishing effect then waits for nothing.
 func quietEnd(def *dsl.Definition, m interp.Meta) bool {
 	return !ast.TreeOf(def).Setups && len(m.Migrated) == 0
 }

@@ -65,6 +65,8 @@ type sendKey struct {
 type hostData struct {
 	Keys  []keptKey `cbor:"1,keyasint,omitempty"` // oldest first
 	Ended int64     `cbor:"2,keyasint,omitempty"` // unix ns when the instance finished; 0: running, or finished before weft kept it (retention.go)
+	// Parent links a child instance to the parent waiting for it (child.go).
+	Parent *parentLink `cbor:"3,keyasint,omitempty"`
 }
 
 // keptKey is the key of a send that was applied.

@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/internal/cborhead"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
@@ -26,6 +27,8 @@ type outboxEffect struct {
 	Timeout  int64             `cbor:"10,keyasint,omitempty"` // RunActivity: ns per attempt, 0 for none
 	Data     []byte            `cbor:"11,keyasint,omitempty"`
 	Error    string            `cbor:"12,keyasint,omitempty"`
+	Child    string            `cbor:"13,keyasint,omitempty"` // StartChild, EndChild: the child's instance ID
+	OnEnd    uint8             `cbor:"14,keyasint,omitempty"` // EndChild: the dsl.ParentEndPolicy
 }
 
 // Outboxed reports whether the engine keeps effects of kind k in the
@@ -34,7 +37,8 @@ type outboxEffect struct {
 func Outboxed(k interp.EffectKind) bool {
 	switch k {
 	case interp.Setup, interp.Teardown, interp.RunActivity, interp.CancelActivity,
-		interp.Completed, interp.Failed, interp.Canceled, interp.Terminated:
+		interp.Completed, interp.Failed, interp.Canceled, interp.Terminated,
+		interp.StartChild, interp.EndChild:
 		return true
 	}
 	return false
@@ -75,17 +79,18 @@ func outboxEffects(id, workflow string, effects []interp.Effect) ([]storage.Effe
 // keys are the struct tags' integers, in order, each a one-byte CBOR
 // unsigned integer; fields with omitempty are left out when zero.
 func (oe *outboxEffect) encode() ([]byte, error) {
-	n := 1 + // map head (at most 12 pairs)
+	n := 1 + // map head (at most 14 pairs)
 		1 + headLen(uint64(oe.Kind)) + 1 + headLen(oe.Callback) + 1 + 9 + 1 + headLen(uint64(oe.Attempt)) + 1 + 9 +
 		textLen(oe.Workflow) + textLen(oe.Thread) + textLen(oe.Path) + textLen(oe.Event) + textLen(oe.Type) +
-		1 + headLen(uint64(len(oe.Data))) + len(oe.Data) + textLen(oe.Error)
+		1 + headLen(uint64(len(oe.Data))) + len(oe.Data) + textLen(oe.Error) + textLen(oe.Child) + 1 + 2
 	if n > codec.MaxBytes {
 		// The codec has the error to say so.
 		return codec.Marshal(oe)
 	}
 	pairs := 1
 	for _, present := range []bool{oe.Workflow != "", oe.Thread != "", oe.Path != "", oe.Event != "", oe.Type != "",
-		oe.Callback != 0, oe.At != 0, oe.Attempt != 0, oe.Timeout != 0, len(oe.Data) > 0, oe.Error != ""} {
+		oe.Callback != 0, oe.At != 0, oe.Attempt != 0, oe.Timeout != 0, len(oe.Data) > 0, oe.Error != "",
+		oe.Child != "", oe.OnEnd != 0} {
 		if present {
 			pairs++
 		}
@@ -108,6 +113,8 @@ func (oe *outboxEffect) encode() ([]byte, error) {
 		b = append(b, oe.Data...)
 	}
 	b = appendTextField(b, 12, oe.Error)
+	b = appendTextField(b, 13, oe.Child)
+	b = appendUintField(b, 14, uint64(oe.OnEnd), false)
 	return b, nil
 }
 
@@ -161,7 +168,7 @@ func toOutbox(workflow string, ef interp.Effect) outboxEffect {
 	oe := outboxEffect{
 		Kind: ef.Kind, Workflow: workflow, Thread: ef.Thread, Path: ef.Path, Event: ef.Event,
 		Type: ef.Type, Callback: ef.Callback, Attempt: ef.Attempt, Timeout: int64(ef.Timeout),
-		Data: ef.Data, Error: ef.Error,
+		Data: ef.Data, Error: ef.Error, Child: ef.Child, OnEnd: ef.OnEnd,
 	}
 	if !ef.At.IsZero() {
 		oe.At = ef.At.UnixNano()
@@ -189,7 +196,7 @@ func (oe *outboxEffect) info(id, instance string) EffectInfo {
 	return EffectInfo{
 		ID: id, Kind: oe.Kind, Instance: instance, Workflow: oe.Workflow, Thread: oe.Thread,
 		Path: oe.Path, Event: oe.Event, Type: oe.Type, Callback: oe.Callback, Data: oe.Data, Error: oe.Error,
-		Attempt: oe.Attempt, At: oe.at(), Timeout: oe.timeout(),
+		Attempt: oe.Attempt, At: oe.at(), Timeout: oe.timeout(), Child: oe.Child, OnEnd: dsl.ParentEndPolicy(oe.OnEnd),
 	}
 }
 

@@ -54,6 +54,7 @@ type outboxCase struct {
 	name   string
 	events func(meta interp.Meta) []interp.Event // after the start
 	state  []byte                                // initial state
+	def    func() *dsl.Definition                // nil: goldenOrderDef
 }
 
 func stateOf(t *testing.T, s goldenOrder) []byte {
@@ -70,6 +71,9 @@ func stateOf(t *testing.T, s goldenOrder) []byte {
 func runOutboxCase(t *testing.T, c outboxCase) (storage.Instance, []storage.Effect, []interp.Effect) {
 	t.Helper()
 	def := goldenOrderDef()
+	if c.def != nil {
+		def = c.def()
+	}
 	r, err := interp.Apply(def, c.state, interp.Meta{}, interp.Event{Kind: interp.Start, Time: goldenT0, Instance: "order-1"})
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +118,19 @@ func outboxCases(t *testing.T) []outboxCase {
 		{name: "failed", events: func(m interp.Meta) []interp.Event {
 			return []interp.Event{{Kind: interp.Callback, Callback: callbackOf(m, "manager"), Payload: yes}}
 		}, state: stateOf(t, goldenOrder{N: -1})},
+		{name: "child", def: goldenParentDef},
+		{name: "child-canceled", def: goldenParentDef, events: func(interp.Meta) []interp.Event { return []interp.Event{{Kind: interp.Cancel}} }},
 	}
+}
+
+// goldenParentDef starts a child workflow and waits for it.
+func goldenParentDef() *dsl.Definition {
+	child := dsl.MustCompile[goldenOrder]("golden-pick", dsl.Return("picked"))
+	return dsl.MustCompile[goldenOrder]("golden-parent", dsl.S(
+		dsl.Child("pick", child, func(s *goldenOrder) goldenOrder { return goldenOrder{N: s.N + 1} },
+			func(s *goldenOrder, out string, err error) error { s.Log = append(s.Log, out); return err }).
+			OnParentEnd(dsl.TerminateChild),
+	))
 }
 
 func renderOutbox(se storage.Effect, oe outboxEffect) string {
@@ -130,6 +146,7 @@ func renderOutbox(se storage.Effect, oe outboxEffect) string {
 		{"callback", oe.Callback, oe.Callback == 0}, {"at", oe.at().Format(time.RFC3339Nano), oe.At == 0},
 		{"attempt", oe.Attempt, oe.Attempt == 0}, {"timeout", oe.timeout(), oe.Timeout == 0},
 		{"error", oe.Error, oe.Error == ""},
+		{"child", oe.Child, oe.Child == ""}, {"on-parent-end", dsl.ParentEndPolicy(oe.OnEnd), oe.OnEnd == 0},
 	} {
 		if !f.zero {
 			fmt.Fprintf(&b, "\n%s=%q", f.name, fmt.Sprint(f.v))

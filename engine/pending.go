@@ -34,7 +34,7 @@ func (e *Engine) performPending(ctx context.Context, h *heldLease) (Work, error)
 		se := &effects[i]
 		oe, bad := decodeEffect(*se)
 		k := oe.Kind
-		ordered := bad == nil && (k == interp.Setup || k == interp.Teardown)
+		ordered := bad == nil && orderedKind(k)
 		finishing := bad == nil && (k == interp.Completed || k == interp.Failed || k == interp.Canceled || k == interp.Terminated)
 		if ordered && blocked[oe.Callback] || finishing && blocked[0] {
 			continue

@@ -527,6 +527,12 @@ func (m *machine) teardownAt(thread, path string, p Pending) {
 		e.Kind = CancelTimer
 	case p.Kind == Activity:
 		e.Kind = CancelActivity
+	case p.Kind == Child:
+		ec, ok := endChild(thread, path, p)
+		if !ok {
+			return
+		}
+		e = ec
 	case p.Setup:
 		e.Kind = Teardown
 	default:

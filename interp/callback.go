@@ -39,6 +39,14 @@ func (m *machine) callback(ev Event) error {
 		if err := m.applyResult(t.node, ev.Payload); err != nil {
 			return reject(ErrRejected, err)
 		}
+	case Child:
+		failed, err := m.childEnded(t, p, ev.Payload)
+		if err != nil {
+			return reject(ErrRejected, err)
+		}
+		if failed {
+			return nil
+		}
 	}
 	m.accepted(p.Callback)
 	m.resolve(t, i)

@@ -25,10 +25,13 @@ const (
 	Canceled                             // the instance was canceled and cleaned up
 	Terminated                           // the instance was terminated (Error: the reason)
 	Dropped                              // a buffered event was dropped (Event, Data: payload, Error: why); see [Buffered]
+	StartChild                           // start instance Child of workflow Type with input Data; its end answers Callback
+	EndChild                             // the parent no longer waits for child Child (of workflow Type): end it by OnEnd
 )
 
 var effectNames = [...]string{"", "setup", "teardown", "start-timer", "cancel-timer", "run-activity",
-	"cancel-activity", "resume-at", "reply", "completed", "failed", "canceled", "terminated", "dropped"}
+	"cancel-activity", "resume-at", "reply", "completed", "failed", "canceled", "terminated", "dropped",
+	"start-child", "end-child"}
 
 // String names the effect kind, as in the effect catalogue.
 func (k EffectKind) String() string {
@@ -54,13 +57,15 @@ type Effect struct {
 	Thread   string        // the thread concerned
 	Path     string        // the Wait or Call statement
 	Event    string        // the On name (Setup, Teardown, timers)
-	Type     string        // Setup, Teardown: the custom event's type, for routing
+	Type     string        // Setup, Teardown: the custom event's type, for routing; StartChild, EndChild: the child's workflow
 	Callback uint64        // the callback that answers it, or the one being torn down
 	At       time.Time     // StartTimer: deadline; RunActivity: not before; ResumeAt: when
 	Attempt  uint32        // RunActivity: 1-based attempt
 	Timeout  time.Duration // RunActivity: per-attempt timeout (0: none)
 	Data     []byte        // CBOR: setup data, activity input, reply or output
 	Error    string        // Failed: the failure message
+	Child    string        // StartChild, EndChild: the child instance's ID
+	OnEnd    uint8         // EndChild: the dsl.ParentEndPolicy (cancel or terminate)
 }
 
 // EffectID identifies an effect: the instance, the transition's sequence

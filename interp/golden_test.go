@@ -234,6 +234,28 @@ var goldenCases = []goldenCase{
 			i.mustApply(interp.Event{Kind: interp.Cancel})
 			return i
 		}},
+	{"child-waiting", "A thread parked at a Child: the child's start (workflow, ID by rule, input) and the policy kept with the wait.",
+		func(t *testing.T) *inst {
+			return start(t, goldenChildParent(), nil)
+		}},
+	{"child-ended-by-cancel", "A cancel while a child ran: the child's wait is torn down by an end-child effect carrying the policy.",
+		func(t *testing.T) *inst {
+			i := start(t, goldenChildParent(), nil)
+			i.mustApply(interp.Event{Kind: interp.Cancel})
+			return i
+		}},
+}
+
+// goldenChildParent starts a child of workflow golden-child and waits for it.
+func goldenChildParent() *dsl.Definition {
+	child := dsl.MustCompile[receipt]("golden-child", dsl.Return("ok"))
+	return dsl.MustCompile[ledger]("golden-parent", dsl.S(
+		note("a"),
+		dsl.Child("invoice", child, func(s *ledger) receipt { return receipt{ID: "inv", Amount: s.N} },
+			func(s *ledger, out string, err error) error { s.Log = append(s.Log, out); return err }).
+			ID(func(s *ledger) string { return "invoice-of-golden" }).
+			OnParentEnd(dsl.TerminateChild),
+	))
 }
 
 // inboxDef waits for "first"; the events of its second wait can only be

@@ -109,7 +109,9 @@ type Pending struct {
 	At       int64       `cbor:"4,keyasint,omitempty"` // Timer: unix ns deadline; Activity: not before
 	Attempt  uint32      `cbor:"5,keyasint,omitempty"` // Activity: 1 for the first attempt
 	Setup    bool        `cbor:"6,keyasint,omitempty"` // a setup effect was emitted; a teardown is owed
-	Type     string      `cbor:"7,keyasint,omitempty"` // Setup: the custom event's type, to route the teardown
+	Type     string      `cbor:"7,keyasint,omitempty"` // Setup: the custom event's type, to route the teardown; Child: the child's workflow
+	Child    string      `cbor:"8,keyasint,omitempty"` // Child: the child instance's ID
+	OnEnd    uint8       `cbor:"9,keyasint,omitempty"` // Child: the dsl.ParentEndPolicy
 }
 
 // TriggerKind is what resolves a pending callback.
@@ -120,6 +122,7 @@ const (
 	Timer    TriggerKind = iota + 1 // an After or At timer
 	Custom                          // a custom event with a payload
 	Activity                        // the result of a Call attempt
+	Child                           // the end of a Child's instance (payload: a [ChildOutcome])
 )
 
 // String names the trigger kind.
@@ -131,6 +134,8 @@ func (k TriggerKind) String() string {
 		return "custom"
 	case Activity:
 		return "activity"
+	case Child:
+		return "child"
 	}
 	return "trigger?"
 }

@@ -161,7 +161,7 @@ func encodeThread(b []byte, t Thread) []byte {
 
 func encodePending(b []byte, p Pending) []byte {
 	n := 2 // Callback and Kind are always written
-	for _, ok := range []bool{p.Event != "", p.At != 0, p.Attempt != 0, p.Setup, p.Type != ""} {
+	for _, ok := range []bool{p.Event != "", p.At != 0, p.Attempt != 0, p.Setup, p.Type != "", p.Child != "", p.OnEnd != 0} {
 		if ok {
 			n++
 		}
@@ -182,6 +182,12 @@ func encodePending(b []byte, p Pending) []byte {
 	}
 	if p.Type != "" {
 		b = cborhead.Text(cborhead.Append(b, 0, 7), p.Type)
+	}
+	if p.Child != "" {
+		b = cborhead.Text(cborhead.Append(b, 0, 8), p.Child)
+	}
+	if p.OnEnd != 0 {
+		b = cborhead.Append(cborhead.Append(b, 0, 9), 0, uint64(p.OnEnd))
 	}
 	return b
 }
@@ -445,6 +451,10 @@ func (r *reader) pending() Pending {
 			p.Setup = r.bool()
 		case 7:
 			p.Type = r.text()
+		case 8:
+			p.Child = r.text()
+		case 9:
+			p.OnEnd = uint8(r.uint(math.MaxUint8))
 		default:
 			r.bad = true
 		}

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/internal/golden"
 	"github.com/weftflow/weft/interp"
 )
@@ -98,6 +99,12 @@ func renderMeta(m interp.Meta, ts clock) string {
 			if p.Type != "" {
 				fmt.Fprintf(&b, " type=%q", p.Type)
 			}
+			if p.Child != "" {
+				fmt.Fprintf(&b, " child=%q", p.Child)
+			}
+			if p.OnEnd != 0 {
+				fmt.Fprintf(&b, " on-parent-end=%s", dsl.ParentEndPolicy(p.OnEnd))
+			}
 			b.WriteByte('\n')
 		}
 	}
@@ -143,6 +150,12 @@ func renderEffects(es []interp.Effect, ts clock) string {
 		}
 		if e.Error != "" {
 			fmt.Fprintf(&b, " error=%q", e.Error)
+		}
+		if e.Child != "" {
+			fmt.Fprintf(&b, " child=%q", e.Child)
+		}
+		if e.OnEnd != 0 {
+			fmt.Fprintf(&b, " on-parent-end=%s", dsl.ParentEndPolicy(e.OnEnd))
 		}
 		if len(e.Data) > 0 {
 			fmt.Fprintf(&b, " data=%s", strings.TrimSuffix(golden.Diag(e.Data), "\n"))

@@ -42,14 +42,31 @@ func Restart(def *dsl.Definition, state []byte, prev Meta, ev Event) (res Result
 	}
 	for i := range m.Threads {
 		for j := range m.Threads[i].Waits {
-			m.Threads[i].Waits[j].Callback += cb
+			p := &m.Threads[i].Waits[j]
+			p.Child = renumberChild(m.Instance, m.Threads[i].Path, p.Child, p.Callback, cb)
+			p.Callback += cb
 		}
 	}
 	for i := range res.Effects {
-		res.Effects[i].ID.Seq += seq
-		if res.Effects[i].Callback != 0 {
-			res.Effects[i].Callback += cb
+		e := &res.Effects[i]
+		e.ID.Seq += seq
+		if e.Kind == StartChild {
+			e.Child = renumberChild(m.Instance, e.Path, e.Child, e.Callback, cb)
+		}
+		if e.Callback != 0 {
+			e.Callback += cb
 		}
 	}
 	return res, nil
+}
+
+// renumberChild is the ID of a child started under callback old, once the
+// callbacks of a new run are moved up by by: a default child ID names its
+// callback, so it moves with it (else the new run's child would take the
+// ID of the previous run's). A child ID given by a rule is kept.
+func renumberChild(instance, path, child string, old, by uint64) string {
+	if child == "" || child != DefaultChildID(instance, path, old) {
+		return child
+	}
+	return DefaultChildID(instance, path, old+by)
 }

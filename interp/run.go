@@ -143,6 +143,8 @@ func (m *machine) enter(t *thread, n *ast.Node) bool {
 		return m.park(t, n)
 	case ast.Call:
 		return m.call(t, n)
+	case ast.Child:
+		return m.startChild(t, n)
 	case ast.WaitFor:
 		ok, err := m.cond(n)
 		if err != nil {

@@ -26,7 +26,7 @@ func blocksOrExits(loop *ast.Node) bool {
 	found := false
 	walkThread(loop, func(n *ast.Node) bool {
 		switch n.Kind {
-		case ast.Wait, ast.Call, ast.WaitFor, ast.Join, ast.Return, ast.Fail:
+		case ast.Wait, ast.Call, ast.Child, ast.WaitFor, ast.Join, ast.Return, ast.Fail:
 			found = true
 		case ast.Break:
 			found = found || n.Target == loop

@@ -82,6 +82,8 @@ func run(rt *rapid.T, def *dsl.Definition, opts *config, tb *reportTB, x *explor
 			ready: func() bool { return len(a.w.pending(interp.Custom)) > 0 }},
 		{name: "timer", act: func(rt *rapid.T) { a.timer(rapidSource{rt}, noCrash) },
 			ready: func() bool { return len(a.w.pending(interp.Timer)) > 0 }},
+		{name: "child end", act: func(rt *rapid.T) { a.childEnd(rapidSource{rt}, noCrash) },
+			ready: func() bool { return len(a.w.startedChildren()) > 0 }},
 		{name: "dispatch", act: a.dispatch},
 		{name: "clock", act: a.clock},
 		{name: "stale", act: a.stale},
@@ -240,7 +242,7 @@ type pendingCache struct {
 	valid   bool
 	applied int
 	def     *dsl.Definition
-	byKind  [4][]pending // by interp.TriggerKind
+	byKind  [5][]pending // by interp.TriggerKind
 }
 
 type actions struct {
@@ -478,6 +480,9 @@ func (a *actions) eventWith(rt *rapid.T, point crashPoint) {
 	if len(a.w.activity) > 0 {
 		options = append(options, a.activity)
 	}
+	if len(a.w.startedChildren()) > 0 {
+		options = append(options, a.childEnd) // the crash between a child's end and its parent's wake-up
+	}
 	if !a.w.opts.noEarly && len(a.w.earlyEvents()) > 0 {
 		options = append(options, a.early)
 	}
@@ -563,6 +568,11 @@ func (w *world) liveness(src source, a *actions) {
 		if len(acts) > 0 {
 			sort.Slice(acts, func(i, j int) bool { return acts[i].Callback < acts[j].Callback })
 			w.finishActivity(src, acts[0], "success", noCrash)
+			continue
+		}
+		// Children too: a started child ends on its own.
+		if kids := w.startedChildren(); len(kids) > 0 {
+			a.childEndAs(src, kids[0], "completed", noCrash)
 			continue
 		}
 		var moves []func(source, crashPoint)

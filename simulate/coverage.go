@@ -5,6 +5,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/internal/ast"
 	"github.com/weftflow/weft/interp"
@@ -90,6 +91,7 @@ const (
 	evActivityFailed
 	evCancel
 	evEnd
+	evChildEnd // a child's end reaches the parent (name: the child's status); counted, not a goal
 )
 
 // eventKey is an event as coverage counts it: kind, the On's or the end's
@@ -112,6 +114,8 @@ func (k eventKey) String() string {
 		return fmt.Sprintf("activity %q fails", k.path)
 	case evCancel:
 		return fmt.Sprintf("cancel at %q", k.path)
+	case evChildEnd:
+		return fmt.Sprintf("child at %q %s", k.path, k.name)
 	}
 	return "end " + k.name
 }
@@ -149,7 +153,7 @@ func newExplorer(def *dsl.Definition, opts *config) *explorer {
 		var walk func(n *ast.Node, cleanup bool)
 		walk = func(n *ast.Node, cleanup bool) {
 			switch n.Kind {
-			case ast.Wait, ast.Call, ast.WaitFor, ast.Join:
+			case ast.Wait, ast.Call, ast.WaitFor, ast.Join, ast.Child:
 				if _, ok := x.posKind[n.Path]; !ok {
 					x.positions = append(x.positions, n.Path)
 					x.posKind[n.Path] = n.Kind.String()
@@ -186,6 +190,13 @@ func newExplorer(def *dsl.Definition, opts *config) *explorer {
 	}
 	for _, k := range x.events {
 		x.goals = append(x.goals, k)
+	}
+	for _, p := range x.positions { // child ends: counted, not goals (no goal pursues them)
+		if x.posKind[p] == ast.Child.String() {
+			for _, s := range []interp.Status{interp.StatusCompleted, interp.StatusFailed, interp.StatusCanceled, interp.StatusTerminated} {
+				x.events = append(x.events, eventKey{evChildEnd, s.String(), p})
+			}
+		}
 	}
 	for _, s := range []interp.Status{interp.StatusCompleted, interp.StatusFailed, interp.StatusCanceled, interp.StatusTerminated} {
 		if (s != interp.StatusCanceled || !opts.noCancel) && (s != interp.StatusTerminated || !opts.noTerminate) {
@@ -283,6 +294,11 @@ func (w *world) observe(pre interp.Meta, ev interp.Event, post interp.Meta) {
 						w.visits[eventKey{evActivityOK, "", th.Path}]++
 					} else {
 						w.visits[eventKey{evActivityFailed, "", th.Path}]++
+					}
+				case interp.Child:
+					var o interp.ChildOutcome
+					if codec.Unmarshal(ev.Payload, &o) == nil {
+						w.visits[eventKey{evChildEnd, o.Status.String(), th.Path}]++
 					}
 				}
 			}

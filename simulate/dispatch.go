@@ -189,6 +189,8 @@ func (w *world) perform(host int, info engine.EffectInfo) error {
 		}
 	case interp.Completed, interp.Failed, interp.Canceled, interp.Terminated:
 		w.endAfterAll(info)
+	case interp.StartChild, interp.EndChild:
+		w.performChild(info)
 	}
 	return nil
 }

@@ -73,6 +73,16 @@
 //     it runs [dsl.Call] attempts, each drawn to succeed (the activity
 //     function runs on its input snapshot, or [Options.Activities] stands
 //     in), fail or time out (timers and clock jumps let attempts succeed);
+//   - child end: a child a [dsl.Child] statement started (its start-child
+//     effect performed by a host, which hands it to the simulator) ends:
+//     completed with an output drawn from the type the parent's store
+//     function takes, failed, canceled or terminated; the end is delivered
+//     to the parent like an event, so it is duplicated, reordered, and lost
+//     to or committed before a host's crash like one (the crash between a
+//     child's finish and its parent's wake-up); in the liveness phase,
+//     started children complete; a child whose definition ends in its
+//     first transition is run from its input instead, and its own end is
+//     delivered;
 //   - early send: send a custom event the definition takes somewhere but no
 //     thread waits for yet (an interp.Signal event, as engine.Send makes
 //     one): it waits in the instance's inbox until a wait that takes it
@@ -174,6 +184,11 @@
 //     the store's due index (Store.DueBefore) disagrees with the due time
 //     of the committed meta; catches stores that lose due entries, on a
 //     crash or always, which would leave timers that never fire.
+//   - [InvChild]: a child started twice, ended (end-child) twice, before
+//     its start, after its end reached the parent, or despite
+//     [dsl.AbandonChild]; a child's end accepted by the parent twice; or,
+//     once the instance ended, a started child whose end neither reached
+//     the parent nor was followed by one end-child by its policy.
 //   - [InvTerminate]: a terminate ran workflow code (the state changed),
 //     left a thread or a due time, did not record who and why, or emitted
 //     other effects than the teardowns of the open waits and the end.

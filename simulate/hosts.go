@@ -49,10 +49,13 @@ func newHost(i int, def *dsl.Definition, opts *config, base storage.Store, clock
 	e, err := engine.New(st, engine.WithClock(stillClock{clock}), engine.WithWorkers(1),
 		engine.WithLeases(fmt.Sprintf("host-%d", i), leaseTTL), engine.WithMaxAttempts(0),
 		engine.WithRetryBackoff(time.Second, time.Minute),
-		engine.WithFinish(rc.finish), engine.WithActivityRunner(rc.activity), engine.WithoutConflictPause(),
+		engine.WithFinish(rc.finish), engine.WithActivityRunner(rc.activity), engine.WithChildRunner(rc), engine.WithoutConflictPause(),
 		engine.WithJournal("", journal.Policy{})) // checked by InvJournal
 	if err != nil {
 		panic(err) // a store, clock and options of our own: cannot be invalid
+	}
+	if err := registerChildren(e, def, opts.upgrade); err != nil {
+		panic(err) // definitions by distinct names: cannot collide
 	}
 	if err := e.Register(def); err != nil {
 		panic(err) // one definition: cannot collide

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/interp"
 	"pgregory.net/rapid"
 )
@@ -28,7 +29,7 @@ func (a *actions) terminate(rt *rapid.T) {
 // (the state is the same bytes, no thread is left, nothing is due), the
 // instance is terminated with who and why recorded, and its effects are
 // exactly the teardowns of the waits it had (a teardown for every setup
-// emitted, the timers and activities canceled), a Dropped effect for each
+// emitted, the timers and activities canceled, children ended by policy), a Dropped effect for each
 // event still buffered in the inbox, and then the end. That each
 // teardown is then performed once, after its setup, and before the end,
 // is checked by the receivers (InvSetupTeardown, InvEffects).
@@ -53,6 +54,10 @@ func (w *world) checkTerminate(state []byte, r interp.Result) {
 				want = append(want, fmt.Sprintf("cancel-timer cb%d", p.Callback))
 			case p.Kind == interp.Activity:
 				want = append(want, fmt.Sprintf("cancel-activity cb%d", p.Callback))
+			case p.Kind == interp.Child:
+				if dsl.ParentEndPolicy(p.OnEnd) != dsl.AbandonChild { // the child is ended by its policy
+					want = append(want, fmt.Sprintf("end-child cb%d", p.Callback))
+				}
 			case p.Setup:
 				want = append(want, fmt.Sprintf("teardown cb%d", p.Callback))
 			}

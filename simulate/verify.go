@@ -214,6 +214,12 @@ func (w *world) startFrom(si storage.Instance, up interp.Result) {
 			if p.Setup {
 				w.setups[p.Callback] = "(before the simulation)"
 			}
+			if p.Kind == interp.Child {
+				// Started by its start-child effect in production.
+				c := w.childOf(p.Callback)
+				c.id, c.workflow, c.path, c.onEnd = p.Child, p.Type, th.Path, dsl.ParentEndPolicy(p.OnEnd)
+				c.started = append(c.started, "(before the simulation)")
+			}
 			if p.Kind == interp.Activity {
 				// Its effect is in the production outbox, not in this store:
 				// the runner starts out knowing the attempt, on today's state.

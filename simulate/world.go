@@ -89,6 +89,9 @@ type world struct {
 	// when it was loaded into the simulator (Verify): their effects are in
 	// another store's outbox, so the simulator delivers their results.
 	activity map[uint64]engine.EffectInfo
+	// children are the children the instance started, by the callback
+	// that waits for each (child.go).
+	children map[uint64]*simChild
 
 	disp   *dispatching // the dispatch under way, if any
 	faults int          // host crashes during a dispatch, and pauses: effects may be performed again
@@ -275,6 +278,7 @@ func (w *world) fold(state []byte, ev interp.Event, host *hostAnswer) (interp.Re
 	if ev.Kind == interp.Terminate {
 		w.checkTerminate(state, r1)
 	}
+	w.countChildEnd(w.meta, ev)
 	w.observe(w.meta, ev, r1.Meta)
 	w.logTransition(ev, r1)
 	w.state, w.meta, w.metaB = r1.State, r1.Meta, m1
@@ -452,6 +456,9 @@ func (w *world) finalChecks() {
 		return
 	}
 	if w.meta.Status.Finished() {
+		if w.checkChildren(); w.failure != nil {
+			return
+		}
 		for cb, id := range w.setups {
 			if len(w.teardowns[cb]) != 1 {
 				w.fail(InvSetupTeardown, "", "setup %s of callback %d was torn down %d times by the end", id, cb, len(w.teardowns[cb]))

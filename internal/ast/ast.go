@@ -36,11 +36,12 @@ const (
 	Join                     // park until the threads started by Threads have ended
 	Return                   // complete the workflow with Output
 	Fail                     // fail the workflow with Err
+	Child                    // start a child workflow (Child spec); its end resumes the thread
 )
 
 var kindNames = [...]string{Root: "root", Block: "section", Step: "step", If: "if", Branch: "branch",
 	Loop: "loop", Break: "break", Continue: "continue", Wait: "wait", On: "on", Call: "call",
-	WaitFor: "waitfor", Go: "go", Join: "join", Return: "return", Fail: "fail"}
+	WaitFor: "waitfor", Go: "go", Join: "join", Return: "return", Fail: "fail", Child: "child"}
 
 // String names the kind.
 func (k Kind) String() string {
@@ -55,9 +56,10 @@ type TriggerKind uint8
 
 // Trigger kinds. Activity is used by Call nodes' single pending callback.
 const (
-	Timer    TriggerKind = iota + 1 // After or At
-	Custom                          // a payload delivered from outside, handled by Handle
-	Activity                        // the result of a Call
+	Timer       TriggerKind = iota + 1 // After or At
+	Custom                             // a payload delivered from outside, handled by Handle
+	Activity                           // the result of a Call
+	ChildResult                        // the end of a Child's workflow instance
 )
 
 // String names the trigger kind.
@@ -69,6 +71,8 @@ func (k TriggerKind) String() string {
 		return "custom"
 	case Activity:
 		return "activity"
+	case ChildResult:
+		return "child"
 	}
 	return "trigger?"
 }
@@ -138,11 +142,28 @@ type Node struct {
 	ResultType reflect.Type // Call: the activity's result type O
 	Timeout    time.Duration
 
+	ChildSpec *ChildSpec // Child
+
 	ThreadID func(s any) string // Go: dynamic thread ID (nil: the name alone)
 	Threads  []string           // Join: names of Go statements
 
 	Output func(s any) (any, error) // Return
 	Err    func(s any) error        // Fail
+}
+
+// ChildSpec is what a Child statement starts and how its end comes back.
+type ChildSpec struct {
+	Workflow string                      // the child definition's name
+	Def      any                         // the child's *dsl.Definition
+	Input    func(s any) ([]byte, error) // the child's encoded input (its first state)
+	ID       func(s any) (string, error) // the child's instance ID; nil: the default
+	OnEnd    uint8                       // dsl.ParentEndPolicy: what the parent's end does to the child
+	Output   reflect.Type                // the output type O the parent decodes, for tools that draw outputs
+	// Result applies the child's end to the parent's state: status is the
+	// child's status name ("completed", "failed", "canceled",
+	// "terminated"), output its encoded output when completed, message
+	// the failure or termination reason and path the failed statement.
+	Result func(s any, id, status string, output []byte, message, path string) error
 }
 
 // Tree is a compiled workflow definition.
@@ -161,7 +182,8 @@ type Tree struct {
 	Encode     func(s any) ([]byte, error) // deterministic CBOR of *S
 	Decode     func(b []byte) (any, error) // CBOR -> new *S
 	// Setups reports whether any wait has a custom event with a setup (and
-	// so a teardown): hosts order an instance's end after those.
+	// so a teardown), or any statement starts a child workflow (start-child
+	// and end-child effects): hosts order an instance's end after those.
 	Setups  bool
 	Queries map[string]*Query // named read-only projections of the state (dsl.Query)
 }

@@ -151,10 +151,16 @@ func Resolve[W Waits](t *ast.Tree, id, path string, phase Phase, waits W) (*ast.
 			}
 			continue
 		}
-		if n.Kind != ast.Wait || kind == ast.Activity {
+		if n.Kind == ast.Child && kind == ast.ChildResult {
+			continue
+		}
+		if n.Kind != ast.Wait || kind == ast.Activity || kind == ast.ChildResult {
 			what := fmt.Sprintf("%s event %q", kind, event)
-			if kind == ast.Activity {
+			switch kind {
+			case ast.Activity:
 				what = "a call's activity result"
+			case ast.ChildResult:
+				what = "a child workflow's end"
 			}
 			return nil, "", &Lost{Why: KindChanged, Path: path, Event: event,
 				Reason: fmt.Sprintf("the thread waits for %s, but the statement is now a %s (the statement changed kind)", what, n.Kind)}
@@ -233,7 +239,7 @@ func fits(p Phase, k ast.Kind) bool {
 	case Iterate:
 		return k == ast.Loop
 	case Waiting:
-		return k == ast.Wait || k == ast.Call || k == ast.WaitFor || k == ast.Join
+		return k == ast.Wait || k == ast.Call || k == ast.WaitFor || k == ast.Join || k == ast.Child
 	case Retry:
 		return k == ast.Step
 	case Enter, Exit:

@@ -73,6 +73,8 @@ func Shapes(t *ast.Tree, n *ast.Node) []Shape {
 		return out
 	case ast.Call:
 		return []Shape{{ID: id(Waiting), Phase: Waiting, Waits: Pendings{{Kind: ast.Activity}}, What: "waiting for the call's activity"}}
+	case ast.Child:
+		return []Shape{{ID: id(Waiting), Phase: Waiting, Waits: Pendings{{Kind: ast.ChildResult}}, What: "waiting for the child workflow"}}
 	case ast.WaitFor:
 		return []Shape{{ID: id(Waiting), Phase: Waiting, What: "waiting for the condition"}}
 	case ast.Join:

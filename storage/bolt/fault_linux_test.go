@@ -80,6 +80,7 @@ func TestWriteFailure(t *testing.T) {
 	s := mustOpen(t, path, bolt.WithBoltOptions(disk.options))
 	fill(t, s)
 	ctx := context.Background()
+	spareFreePages(t, s)
 	acked := snapshot(t, s)
 
 	disk.fill()
@@ -146,5 +147,24 @@ func TestWriteFailure(t *testing.T) {
 	// The reopened store writes again.
 	if _, err := s.Commit(ctx, storage.Commit{Instance: storage.Instance{ID: "a"}, Expect: 4}); err != nil {
 		t.Errorf("Commit after reopening: %v", err)
+	}
+}
+
+// spareFreePages leaves free pages in the file for the writes under test
+// to reuse. A transaction that needs pages past the end of the file makes
+// bbolt stat the file before it writes anything, and the /dev/full
+// descriptor answers that with size 0 ("file size too small"): a failure
+// of the harness, not the one a full disk gives. With pages to reuse, the
+// first failing system call is the write, as on a real full disk.
+func spareFreePages(t *testing.T, s storage.Store) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := s.Create(ctx, storage.Instance{ID: "spare", Data: make([]byte, 1<<20)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	for v := uint64(1); v <= 2; v++ { // the second write frees what the first left pending
+		if _, err := s.Commit(ctx, storage.Commit{Instance: storage.Instance{ID: "spare", Data: []byte{byte(v)}}, Expect: v}); err != nil {
+			t.Fatal(err)
+		}
 	}
 }
