@@ -3,7 +3,6 @@ package diagram
 import (
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 	"time"
 
@@ -333,19 +332,6 @@ func (f *flow) shortIDs() map[string]string {
 		ids[n.id] = fmt.Sprintf("n%d", i)
 	}
 	return ids
-}
-
-// paths lists the statement paths drawn, sorted: what tests compare with
-// the definition's positions.
-func (f *flow) paths() []string {
-	var out []string
-	for _, n := range f.nodes {
-		if n.path != "" {
-			out = append(out, n.path)
-		}
-	}
-	sort.Strings(out)
-	return out
 }
 
 // childLabel is a Child statement's label: "child NAME (workflow W)".
