@@ -189,9 +189,10 @@ func TestOutcomeUnknown(t *testing.T) {
 // proxy forwards TCP connections to the test server until closed; break
 // cuts every connection it forwarded, as a failed network would.
 type proxy struct {
-	ln    net.Listener
-	mu    sync.Mutex
-	conns []net.Conn
+	ln     net.Listener
+	mu     sync.Mutex
+	conns  []net.Conn
+	closed bool // shut: a connection accepted meanwhile is dropped, not forwarded
 }
 
 func newProxy(t *testing.T, target string) *proxy {
@@ -214,6 +215,15 @@ func newProxy(t *testing.T, target string) *proxy {
 				continue
 			}
 			p.mu.Lock()
+			if p.closed {
+				// Accepted before shut closed the listener, dialed after
+				// it cut the others (the pool reconnects in the
+				// background): it must not reach the server either.
+				p.mu.Unlock()
+				c.Close()
+				s.Close()
+				continue
+			}
 			p.conns = append(p.conns, c, s)
 			p.mu.Unlock()
 			go func() { _, _ = io.Copy(s, c); s.Close() }()
@@ -221,6 +231,16 @@ func newProxy(t *testing.T, target string) *proxy {
 		}
 	}()
 	return p
+}
+
+// shut stops the proxy: no connection, open or being opened, reaches the
+// server any more.
+func (p *proxy) shut() {
+	p.mu.Lock()
+	p.closed = true
+	p.mu.Unlock()
+	p.ln.Close()
+	p.cut()
 }
 
 // cut closes every forwarded connection.
@@ -274,8 +294,7 @@ func TestOutcomeUnknownNetwork(t *testing.T) {
 		t.Fatalf("Commit with its connection cut: %v, want ErrOutcomeUnknown", err)
 	}
 
-	p.ln.Close() // nothing reaches the server any more
-	p.cut()
+	p.shut() // nothing reaches the server any more
 	_, err = s.Commit(ctx, storage.Commit{Instance: storage.Instance{ID: "a"}, Expect: 1})
 	if err == nil || errors.Is(err, storage.ErrOutcomeUnknown) {
 		t.Fatalf("Commit with the server unreachable: %v, want an error that is not ErrOutcomeUnknown", err)
