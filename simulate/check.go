@@ -140,6 +140,7 @@ func run(rt *rapid.T, def *dsl.Definition, opts *config, tb *reportTB, x *explor
 	w.start(input)
 	w.check(rt)
 	rt.Repeat(map[string]func(*rapid.T){"action": a.step, "": w.check})
+	w.restartIfDue()
 	w.liveness(rapidSource{rt}, a)
 	w.check(rt)
 	// The same steps on a fresh host must store the same bytes after every
@@ -649,4 +650,18 @@ func describe(m interp.Meta) string {
 		out = append(out, s)
 	}
 	return strings.Join(out, "; ")
+}
+
+// restartIfDue restarts the host that last acted, as a deploy or a crash
+// would, before the liveness phase of a run that left the instance
+// waiting for a time, when crashes are on: what the store's due index
+// keeps across a restart is then checked in every such run (crash checks
+// the index), not only in those whose swarm drew a crash while a timer
+// was pending.
+func (w *world) restartIfDue() {
+	if w.failure != nil || w.opts.noCrashes || w.meta.Status.Finished() || w.meta.Due == 0 {
+		return
+	}
+	w.say("host %d restarts before the liveness phase", w.via)
+	w.crash(w.via)
 }
