@@ -281,14 +281,7 @@ func TestRetentionInRun(t *testing.T) {
 		}
 		done := make(chan error, 1)
 		go func() { done <- e.Run(ctx) }()
-		deadline := time.Now().Add(20 * time.Second)
-		for present(t, e, "q") {
-			if time.Now().After(deadline) {
-				t.Fatal("Run did not delete an expired instance")
-			}
-			clock.Advance(time.Minute)
-			time.Sleep(5 * time.Millisecond)
-		}
+		waitDeleted(t, e, clock, "q", "Run did not delete an expired instance")
 		cancel()
 		if err := <-done; err != nil {
 			t.Fatalf("Run: %v", err)
@@ -382,14 +375,7 @@ func TestRetentionLock(t *testing.T) {
 		t.Fatal("Run deleted an instance while another process held the retention lock")
 	}
 	other.Unlock()
-	deadline := time.Now().Add(20 * time.Second)
-	for present(t, e, "q") {
-		if time.Now().After(deadline) {
-			t.Fatal("Run did not delete the expired instance once the lock was free")
-		}
-		clock.Advance(time.Minute)
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitDeleted(t, e, clock, "q", "Run did not delete the expired instance once the lock was free")
 	cancel()
 	if err := <-done; err != nil {
 		t.Fatalf("Run: %v", err)
@@ -434,4 +420,18 @@ func TestRetentionTerminatedAndReused(t *testing.T) {
 		clock.Advance(40 * time.Minute)
 		mustGC(t, e, engine.GCReport{Deleted: 1})
 	})
+}
+
+// waitDeleted moves the clock a minute at a time until Run has deleted
+// instance id, failing with msg after 20 s.
+func waitDeleted(t *testing.T, e *engine.Engine, clock *engine.FakeClock, id, msg string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for present(t, e, id) {
+		if time.Now().After(deadline) {
+			t.Fatal(msg)
+		}
+		clock.Advance(time.Minute)
+		time.Sleep(5 * time.Millisecond)
+	}
 }
