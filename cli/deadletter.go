@@ -156,9 +156,9 @@ func deadView(e storage.Effect) deadLetterView {
 	}
 	v.Workflow, v.Kind = info.Workflow, engine.KindName(info.Kind)
 	switch {
-	case (info.Kind == interp.Setup || info.Kind == interp.Teardown) && info.Type != "":
+	case (info.Kind == interp.EffectSetup || info.Kind == interp.EffectTeardown) && info.Type != "":
 		v.Kind += " " + info.Type
-	case (info.Kind == interp.RunActivity || info.Kind == interp.CancelActivity) && info.Path != "":
+	case (info.Kind == interp.EffectRunActivity || info.Kind == interp.EffectCancelActivity) && info.Path != "":
 		v.Kind += " " + info.Path
 	}
 	return v

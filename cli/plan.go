@@ -146,9 +146,9 @@ var errFinished = errors.New("it takes no more events, so there is nothing to pl
 func planEvent(m interp.Meta, event, payload string) (interp.Event, error) {
 	switch event {
 	case "resume":
-		return interp.Event{Kind: interp.Resume, Time: m.DueTime()}, nil
+		return interp.Event{Kind: interp.EventResume, Time: m.DueTime()}, nil
 	case "cancel":
-		return interp.Event{Kind: interp.Cancel}, nil
+		return interp.Event{Kind: interp.EventCancel}, nil
 	}
 	var names []string
 	for _, th := range m.Threads {
@@ -157,7 +157,7 @@ func planEvent(m interp.Meta, event, payload string) (interp.Event, error) {
 			if w.Event != event {
 				continue
 			}
-			ev := interp.Event{Kind: interp.Callback, Callback: w.Callback}
+			ev := interp.Event{Kind: interp.EventCallback, Callback: w.Callback}
 			if w.Kind == interp.Timer {
 				ev.Time = time.Unix(0, w.At).UTC()
 				return ev, nil
@@ -196,7 +196,7 @@ func planSignal(def *dsl.Definition, inst engine.Instance, event, payload string
 	if err != nil {
 		return interp.Event{}, err
 	}
-	ev := interp.Event{Kind: interp.Signal, Name: event, Payload: b}
+	ev := interp.Event{Kind: interp.EventSignal, Name: event, Payload: b}
 	probe := ev
 	probe.Time = time.Unix(0, max(inst.Meta.Started, 1)).UTC()
 	if _, err := interp.Apply(def, inst.State, inst.Meta, probe); errors.Is(err, interp.ErrUnknownEvent) {

@@ -87,7 +87,7 @@ func (e *Engine) runActivity(ctx context.Context, info EffectInfo, oe *outboxEff
 	if e.work.wasCanceled(a) {
 		return nil
 	}
-	ev := interp.Event{Kind: interp.Callback, Callback: oe.Callback, Payload: out}
+	ev := interp.Event{Kind: interp.EventCallback, Callback: oe.Callback, Payload: out}
 	if runErr != nil {
 		ev.Payload, ev.Error = nil, attemptError(runErr, actx, oe)
 	}

@@ -27,7 +27,7 @@ func TestActivityRunner(t *testing.T) {
 		want   string // the output, or a part of the failure
 	}{
 		{"result", func(_ context.Context, def *dsl.Definition, info engine.EffectInfo) ([]byte, error) {
-			if def != wf || info.Kind != interp.RunActivity || info.Path != "charge" || engine.EffectID(context.Background()) != "" {
+			if def != wf || info.Kind != interp.EffectRunActivity || info.Path != "charge" || engine.EffectID(context.Background()) != "" {
 				return nil, errors.New("unexpected call")
 			}
 			return codec.Marshal("stubbed " + info.ID)

@@ -217,7 +217,7 @@ func TestCacheResultIsTheCallers(t *testing.T) {
 	v := newEnv(t, []*dsl.Definition{counterWF})
 	v.start(counterWF, "c", Count{})
 	callback := pending(t, v.get("c"), "inc").Callback
-	res, err := v.e.Apply(v.ctx, "c", interp.Event{Kind: interp.Callback, Callback: callback, Payload: []byte{0x01}}) // CBOR 1
+	res, err := v.e.Apply(v.ctx, "c", interp.Event{Kind: interp.EventCallback, Callback: callback, Payload: []byte{0x01}}) // CBOR 1
 	if err != nil {
 		t.Fatal(err)
 	}

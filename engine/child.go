@@ -162,7 +162,7 @@ func (e *Engine) deliverChild(ctx context.Context, link parentLink, o interp.Chi
 	if err != nil {
 		return fmt.Errorf("engine: child outcome for %q: %w", link.ID, err)
 	}
-	_, err = e.transition(ctx, link.ID, event(interp.Event{Kind: interp.Callback, Callback: link.Callback, Payload: b}))
+	_, err = e.transition(ctx, link.ID, event(interp.Event{Kind: interp.EventCallback, Callback: link.Callback, Payload: b}))
 	switch {
 	case err == nil, errors.Is(err, interp.ErrDuplicateCallback), errors.Is(err, interp.ErrStaleCallback),
 		errors.Is(err, interp.ErrUnknownCallback), errors.Is(err, interp.ErrFinished), errors.Is(err, storage.ErrNotFound):
@@ -237,5 +237,5 @@ func (e *Engine) endChild(ctx context.Context, parent string, oe *outboxEffect) 
 // its Teardown, a child's start before its end, and the instance's
 // finishing effect after all of them.
 func orderedKind(k interp.EffectKind) bool {
-	return k == interp.Setup || k == interp.Teardown || k == interp.StartChild || k == interp.EndChild
+	return k == interp.EffectSetup || k == interp.EffectTeardown || k == interp.EffectStartChild || k == interp.EffectEndChild
 }

@@ -103,14 +103,14 @@ func (e *Engine) deadBlocks(ctx context.Context, instance string) (map[uint64]bo
 // finishing effect, waits behind a dead letter of its instance.
 func (e *Engine) checkDeadAhead(ctx context.Context, j job) error {
 	k := j.oe.Kind
-	if j.bad != nil || (k != interp.Teardown && k != interp.EndChild && k != interp.Completed && k != interp.Failed && k != interp.Canceled && k != interp.Terminated) {
+	if j.bad != nil || (k != interp.EffectTeardown && k != interp.EffectEndChild && k != interp.EffectCompleted && k != interp.EffectFailed && k != interp.EffectCanceled && k != interp.EffectTerminated) {
 		return nil
 	}
 	blocks, err := e.deadBlocks(ctx, j.effect.Instance)
 	if err != nil {
 		return err
 	}
-	if blocks[0] && (k != interp.Teardown && k != interp.EndChild || blocks[j.oe.Callback]) {
+	if blocks[0] && (k != interp.EffectTeardown && k != interp.EffectEndChild || blocks[j.oe.Callback]) {
 		return errDeadAhead
 	}
 	return nil

@@ -141,7 +141,7 @@ func (e *Engine) scanOutbox(ctx context.Context, now time.Time, exec func(job) b
 			se := j.effect
 			k := j.oe.Kind
 			ordered := orderedKind(k)
-			finishing := k == interp.Completed || k == interp.Failed || k == interp.Canceled || k == interp.Terminated
+			finishing := k == interp.EffectCompleted || k == interp.EffectFailed || k == interp.EffectCanceled || k == interp.EffectTerminated
 			if first, ok := blocked[orderKey{se.Instance, j.oe.Callback}]; ordered && ok {
 				if !e.work.busy(j.key) { // (a Teardown the hot path holds for its Setup is busy)
 					behind.effect(first)
@@ -158,7 +158,7 @@ func (e *Engine) scanOutbox(ctx context.Context, now time.Time, exec func(job) b
 				blocked[orderKey{se.Instance, j.oe.Callback}] = j.key
 				blocked[orderKey{se.Instance, 0}] = j.key
 			}
-			if k == interp.RunActivity && j.bad == nil && j.oe.at().After(now) {
+			if k == interp.EffectRunActivity && j.bad == nil && j.oe.at().After(now) {
 				soon(j.oe.at())
 				continue
 			}
@@ -384,26 +384,26 @@ func (e *Engine) effect(ctx context.Context, j job) error {
 	hctx := withEffectID(ctx, info.ID)
 	var err error
 	switch oe.Kind {
-	case interp.Setup, interp.Teardown:
+	case interp.EffectSetup, interp.EffectTeardown:
 		err = e.setupOrTeardown(hctx, info)
-	case interp.RunActivity:
+	case interp.EffectRunActivity:
 		err = e.runActivity(ctx, info, oe, j.lease)
-	case interp.CancelActivity:
+	case interp.EffectCancelActivity:
 		e.work.cancel(attemptKey{info.Instance, oe.Callback})
-	case interp.Completed, interp.Failed, interp.Canceled, interp.Terminated:
+	case interp.EffectCompleted, interp.EffectFailed, interp.EffectCanceled, interp.EffectTerminated:
 		if e.finish != nil {
 			err = protect(info, func() error { return e.finish(hctx, info) })
 		}
 		if err == nil {
 			err = e.childEnded(ctx, info.Instance, oe.Workflow)
 		}
-	case interp.StartChild:
+	case interp.EffectStartChild:
 		if e.children != nil {
 			err = protect(info, func() error { return e.children.StartChild(hctx, info) })
 		} else {
 			err = e.startChild(ctx, info.Instance, oe)
 		}
-	case interp.EndChild:
+	case interp.EffectEndChild:
 		if e.children != nil {
 			err = protect(info, func() error { return e.children.EndChild(hctx, info) })
 		} else {

@@ -128,7 +128,7 @@ func TestSetupTeardownRetried(t *testing.T) {
 	if err := r.infos[0].Decode(&data); err != nil || data != "please answer ada" {
 		t.Fatalf("setup data %q, %v", data, err)
 	}
-	if i := r.infos[0]; i.Kind != interp.Setup || i.Type != "ask-manager" || i.Event != "answer" || i.Path != "ask" || i.Thread != "main" || i.Workflow != "request" || i.Instance != "r" {
+	if i := r.infos[0]; i.Kind != interp.EffectSetup || i.Type != "ask-manager" || i.Event != "answer" || i.Path != "ask" || i.Thread != "main" || i.Workflow != "request" || i.Instance != "r" {
 		t.Fatalf("setup info %+v", i)
 	}
 	var out string

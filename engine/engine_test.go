@@ -141,7 +141,7 @@ func TestStepRetry(t *testing.T) {
 		if calls != 3 || f == nil || f.Path != "flaky" || !strings.Contains(f.Message, "step failed after 3 attempts: not yet") {
 			t.Fatalf("%d calls, failure %+v", calls, f)
 		}
-		if len(finished) != 1 || finished[0].Kind != interp.Failed || finished[0].Error != f.Message || finished[0].Instance != "f" {
+		if len(finished) != 1 || finished[0].Kind != interp.EffectFailed || finished[0].Error != f.Message || finished[0].Instance != "f" {
 			t.Fatalf("finish hook: %+v", finished)
 		}
 	})

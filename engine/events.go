@@ -66,7 +66,7 @@ func (e *Engine) start(ctx context.Context, def *dsl.Definition, id string, stat
 		}
 	}()
 	now := e.clock.Now()
-	ev := interp.Event{Kind: interp.Start, Time: now, Instance: id}
+	ev := interp.Event{Kind: interp.EventStart, Time: now, Instance: id}
 	res, err := e.apply(def, state, interp.Meta{}, ev, id)
 	if err != nil {
 		return err
@@ -112,7 +112,7 @@ func (e *Engine) start(ctx context.Context, def *dsl.Definition, id string, stat
 	inst.Version = version
 	e.cache.put(id, loaded{stored: inst, rec: rec, meta: res.Meta}) // res goes nowhere else
 	op = "metrics"
-	e.metrics.Transition(def.Name(), interp.Start)
+	e.metrics.Transition(def.Name(), interp.EventStart)
 	return nil
 }
 
@@ -157,7 +157,7 @@ func (e *Engine) Deliver(ctx context.Context, id string, callback uint64, payloa
 	if err != nil {
 		return nil, err
 	}
-	res, err := e.transition(ctx, id, event(interp.Event{Kind: interp.Callback, Callback: callback, Payload: b}))
+	res, err := e.transition(ctx, id, event(interp.Event{Kind: interp.EventCallback, Callback: callback, Payload: b}))
 	if err != nil {
 		return nil, outcomeUnknown(err, OutcomeUnknownError{Op: "deliver", Instance: id, Callback: callback})
 	}
@@ -166,7 +166,7 @@ func (e *Engine) Deliver(ctx context.Context, id string, callback uint64, payloa
 
 func replyTo(res interp.Result, callback uint64) []byte {
 	for _, ef := range res.Effects {
-		if ef.Kind == interp.Reply && ef.Callback == callback {
+		if ef.Kind == interp.EffectReply && ef.Callback == callback {
 			return ef.Data
 		}
 	}
@@ -236,7 +236,7 @@ func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply 
 			}
 			return e.signalEvent(event, b), nil // to the inbox (see inbox.go)
 		}
-		return interp.Event{Kind: interp.Callback, Callback: callback, Payload: b}, nil
+		return interp.Event{Kind: interp.EventCallback, Callback: callback, Payload: b}, nil
 	}})
 	if err != nil {
 		var done *keyApplied
@@ -309,7 +309,7 @@ func waiting(m *interp.Meta, event string) uint64 {
 // is an *[OutcomeUnknownError] matching [ErrOutcomeUnknown]: Cancel again,
 // and interp.ErrBadEvent or interp.ErrFinished then means it was.
 func (e *Engine) Cancel(ctx context.Context, id string) error {
-	_, err := e.transition(ctx, id, event(interp.Event{Kind: interp.Cancel}))
+	_, err := e.transition(ctx, id, event(interp.Event{Kind: interp.EventCancel}))
 	return outcomeUnknown(err, OutcomeUnknownError{Op: "cancel", Instance: id})
 }
 
@@ -325,7 +325,7 @@ func (e *Engine) Resume(ctx context.Context, id string) error {
 
 // resume reports whether anything was due.
 func (e *Engine) resume(ctx context.Context, id string) (bool, error) {
-	_, err := e.transition(ctx, id, event(interp.Event{Kind: interp.Resume}))
+	_, err := e.transition(ctx, id, event(interp.Event{Kind: interp.EventResume}))
 	if errors.Is(err, interp.ErrNotDue) {
 		return false, nil
 	}
@@ -361,7 +361,7 @@ func (e *Engine) resumeChain(ctx context.Context, id string, lease *storage.Leas
 	var from *loaded
 	var last loaded // what from points to after the first transition
 	for n := 0; ; n++ {
-		res, next, err := e.transitionLocked(ctx, id, from, eventFor{ev: interp.Event{Kind: interp.Resume}, lease: lease})
+		res, next, err := e.transitionLocked(ctx, id, from, eventFor{ev: interp.Event{Kind: interp.EventResume}, lease: lease})
 		if errors.Is(err, interp.ErrNotDue) {
 			return n, nil
 		}

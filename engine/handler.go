@@ -118,7 +118,7 @@ func (e *Engine) setupOrTeardown(ctx context.Context, info EffectInfo) error {
 		return fmt.Errorf("%w: %q (effect %s)", ErrNoHandler, info.Type, info.ID)
 	}
 	return protect(info, func() error {
-		if info.Kind == interp.Setup {
+		if info.Kind == interp.EffectSetup {
 			return h.Setup(ctx, info)
 		}
 		return h.Teardown(ctx, info)

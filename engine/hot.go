@@ -182,11 +182,11 @@ func (e *Engine) handOff(jobs []job) bool {
 	for _, j := range jobs {
 		key := orderKey{j.effect.Instance, j.oe.Callback}
 		switch j.oe.Kind {
-		case interp.Setup:
+		case interp.EffectSetup:
 			if len(h.setups) < maxSetups {
 				h.setups[key] = hotSetup{}
 			}
-		case interp.Teardown:
+		case interp.EffectTeardown:
 			s, ok := h.setups[key]
 			switch {
 			case !ok:
@@ -199,12 +199,12 @@ func (e *Engine) handOff(jobs []job) bool {
 				continue
 			}
 			delete(h.setups, key)
-		case interp.RunActivity, interp.CancelActivity:
+		case interp.EffectRunActivity, interp.EffectCancelActivity:
 			if j.oe.at().After(now) {
 				toPass(j) // the pass works out when to look again
 				continue
 			}
-		case interp.Completed, interp.Failed, interp.Canceled, interp.Terminated:
+		case interp.EffectCompleted, interp.EffectFailed, interp.EffectCanceled, interp.EffectTerminated:
 			if !j.quiet {
 				toPass(j) // the pass orders it after the instance's setups and teardowns
 				continue
@@ -252,7 +252,7 @@ const maxGroup = 32
 
 // groupable reports whether j may share a worker with other jobs: a
 // RunActivity may run for long, and must not hold back the others.
-func groupable(j job) bool { return j.oe.Kind != interp.RunActivity }
+func groupable(j job) bool { return j.oe.Kind != interp.EffectRunActivity }
 
 // dispatchHot hands out, waiting for workers, the jobs handOff queued when
 // none was idle. exec returns false when the engine is stopping. Queued
@@ -344,7 +344,7 @@ func (e *Engine) hotDone(j job, err error) (next *job, needPass bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	needPass = err != nil || h.behind.holds(j) || e.work.unswept.Load() >= sweepEvery && !e.work.sweepFinished()
-	if j.oe.Kind != interp.Setup || h.setups == nil {
+	if j.oe.Kind != interp.EffectSetup || h.setups == nil {
 		return nil, needPass
 	}
 	key := orderKey{j.effect.Instance, j.oe.Callback}

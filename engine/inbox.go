@@ -56,7 +56,7 @@ func ReportBuffered(buffered *bool) SendOption {
 // event with encoded payload, or delivers it to a thread that waits for
 // it by the time the event is applied.
 func (e *Engine) signalEvent(event string, payload []byte) interp.Event {
-	return interp.Event{Kind: interp.Signal, Name: event, Payload: payload, InboxLimit: e.inboxLimit}
+	return interp.Event{Kind: interp.EventSignal, Name: event, Payload: payload, InboxLimit: e.inboxLimit}
 }
 
 // reportDropped logs, as warnings, the buffered events a committed
@@ -64,7 +64,7 @@ func (e *Engine) signalEvent(event string, payload []byte) interp.Event {
 // name, or the handler refused them).
 func (e *Engine) reportDropped(id, workflow string, effects []interp.Effect) {
 	for i := range effects {
-		if ef := &effects[i]; ef.Kind == interp.Dropped {
+		if ef := &effects[i]; ef.Kind == interp.EffectDropped {
 			e.log.Warn("weft: buffered event dropped", slog.String("instance", id), slog.String("workflow", workflow),
 				slog.String("event", ef.Event), slog.String("reason", ef.Error), slog.String("effect", ef.ID.String()))
 		}
@@ -147,19 +147,19 @@ func (e *Engine) startWithSignal(ctx context.Context, def *dsl.Definition, id st
 		}
 	}()
 	now := e.clock.Now()
-	started, err := e.apply(def, state, interp.Meta{}, interp.Event{Kind: interp.Start, Time: now, Instance: id}, id)
+	started, err := e.apply(def, state, interp.Meta{}, interp.Event{Kind: interp.EventStart, Time: now, Instance: id}, id)
 	if err != nil {
 		return err
 	}
 	ev := e.signalEvent(event, b)
 	if callback := waiting(&started.Meta, event); callback != 0 {
-		ev = interp.Event{Kind: interp.Callback, Callback: callback, Payload: b}
+		ev = interp.Event{Kind: interp.EventCallback, Callback: callback, Payload: b}
 	} else if so.noBuffer {
 		return fmt.Errorf("%w: %q in instance %q (just started)", ErrNoSuchWait, event, id)
 	}
 	ev.Time = now
 	if so.buffered != nil {
-		*so.buffered = ev.Kind == interp.Signal // (else an error, or a wait took it)
+		*so.buffered = ev.Kind == interp.EventSignal // (else an error, or a wait took it)
 	}
 	sent, err := e.apply(def, started.State, started.Meta, ev, id)
 	if errors.Is(err, interp.ErrUnknownEvent) {
@@ -187,7 +187,7 @@ func (e *Engine) startWithSignal(ctx context.Context, def *dsl.Definition, id st
 	}
 	// One commit, one journal entry: the signal, with the start it came with.
 	if inst.Journal, err = e.journalWrite(id, def, interp.Meta{}, nil, ev, res,
-		&interp.Event{Kind: interp.Start, Time: now, Instance: id, Payload: state}); err != nil {
+		&interp.Event{Kind: interp.EventStart, Time: now, Instance: id, Payload: state}); err != nil {
 		return err
 	}
 	op = "create"
@@ -208,7 +208,7 @@ func (e *Engine) startWithSignal(ctx context.Context, def *dsl.Definition, id st
 	inst.Version = version
 	e.cache.put(id, loaded{stored: inst, rec: rec, meta: res.Meta})
 	op = "metrics"
-	e.metrics.Transition(def.Name(), interp.Start)
+	e.metrics.Transition(def.Name(), interp.EventStart)
 	e.metrics.Transition(def.Name(), ev.Kind)
 	e.reportDropped(id, def.Name(), res.Effects)
 	return nil

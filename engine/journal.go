@@ -66,7 +66,7 @@ func (e *Engine) journalWrite(id string, def *dsl.Definition, before interp.Meta
 		}
 	}
 	payloadName := t.Event.Name
-	if ev.Kind == interp.Start {
+	if ev.Kind == interp.EventStart {
 		payloadName = "start"
 	}
 	if err := p.Payload(&t.Event, payloadName, ev.Payload); err != nil {
@@ -96,12 +96,12 @@ func (e *Engine) journalWrite(id string, def *dsl.Definition, before interp.Meta
 func journalEvent(before interp.Meta, ev interp.Event) journal.Event {
 	je := journal.Event{Kind: ev.Kind.String(), Callback: ev.Callback, Error: ev.Error}
 	switch ev.Kind {
-	case interp.Signal:
+	case interp.EventSignal:
 		je.Name = ev.Name
-	case interp.Terminate:
+	case interp.EventTerminate:
 		je.Error = ev.Reason
 	}
-	if ev.Kind != interp.Callback {
+	if ev.Kind != interp.EventCallback {
 		return je
 	}
 	for _, th := range before.Threads {

@@ -36,9 +36,9 @@ type outboxEffect struct {
 // into Meta.Due, which the store indexes; replies go back to the caller.
 func Outboxed(k interp.EffectKind) bool {
 	switch k {
-	case interp.Setup, interp.Teardown, interp.RunActivity, interp.CancelActivity,
-		interp.Completed, interp.Failed, interp.Canceled, interp.Terminated,
-		interp.StartChild, interp.EndChild:
+	case interp.EffectSetup, interp.EffectTeardown, interp.EffectRunActivity, interp.EffectCancelActivity,
+		interp.EffectCompleted, interp.EffectFailed, interp.EffectCanceled, interp.EffectTerminated,
+		interp.EffectStartChild, interp.EffectEndChild:
 		return true
 	}
 	return false

@@ -74,7 +74,7 @@ func runOutboxCase(t *testing.T, c outboxCase) (storage.Instance, []storage.Effe
 	if c.def != nil {
 		def = c.def()
 	}
-	r, err := interp.Apply(def, c.state, interp.Meta{}, interp.Event{Kind: interp.Start, Time: goldenT0, Instance: "order-1"})
+	r, err := interp.Apply(def, c.state, interp.Meta{}, interp.Event{Kind: interp.EventStart, Time: goldenT0, Instance: "order-1"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,18 +108,18 @@ func outboxCases(t *testing.T) []outboxCase {
 	yes, _ := codec.Marshal(true)
 	return []outboxCase{
 		{name: "started"},
-		{name: "canceled", events: func(interp.Meta) []interp.Event { return []interp.Event{{Kind: interp.Cancel}} }},
+		{name: "canceled", events: func(interp.Meta) []interp.Event { return []interp.Event{{Kind: interp.EventCancel}} }},
 		{name: "terminated", events: func(interp.Meta) []interp.Event {
-			return []interp.Event{{Kind: interp.Terminate, Reason: "stranded", By: "ops"}}
+			return []interp.Event{{Kind: interp.EventTerminate, Reason: "stranded", By: "ops"}}
 		}},
 		{name: "completed", events: func(m interp.Meta) []interp.Event {
-			return []interp.Event{{Kind: interp.Callback, Callback: callbackOf(m, "manager"), Payload: yes}}
+			return []interp.Event{{Kind: interp.EventCallback, Callback: callbackOf(m, "manager"), Payload: yes}}
 		}, state: stateOf(t, goldenOrder{N: 3})},
 		{name: "failed", events: func(m interp.Meta) []interp.Event {
-			return []interp.Event{{Kind: interp.Callback, Callback: callbackOf(m, "manager"), Payload: yes}}
+			return []interp.Event{{Kind: interp.EventCallback, Callback: callbackOf(m, "manager"), Payload: yes}}
 		}, state: stateOf(t, goldenOrder{N: -1})},
 		{name: "child", def: goldenParentDef},
-		{name: "child-canceled", def: goldenParentDef, events: func(interp.Meta) []interp.Event { return []interp.Event{{Kind: interp.Cancel}} }},
+		{name: "child-canceled", def: goldenParentDef, events: func(interp.Meta) []interp.Event { return []interp.Event{{Kind: interp.EventCancel}} }},
 	}
 }
 
@@ -225,7 +225,7 @@ func TestOutboxGolden(t *testing.T) {
 	}
 	// Every kind the engine keeps in the outbox has a golden; a kind that
 	// becomes outboxed fails here until one is added.
-	for k := interp.Setup; k.String() != "effect?"; k++ {
+	for k := interp.EffectSetup; k.String() != "effect?"; k++ {
 		if Outboxed(k) && !stored[k] {
 			t.Errorf("no golden stores a %s effect in the outbox", k)
 		}

@@ -35,11 +35,11 @@ func (e *Engine) performPending(ctx context.Context, h *heldLease) (Work, error)
 		oe, bad := decodeEffect(*se)
 		k := oe.Kind
 		ordered := bad == nil && orderedKind(k)
-		finishing := bad == nil && (k == interp.Completed || k == interp.Failed || k == interp.Canceled || k == interp.Terminated)
+		finishing := bad == nil && (k == interp.EffectCompleted || k == interp.EffectFailed || k == interp.EffectCanceled || k == interp.EffectTerminated)
 		if ordered && blocked[oe.Callback] || finishing && blocked[0] {
 			continue
 		}
-		ready := !se.NotBefore.After(now) && (k != interp.RunActivity || bad != nil || !oe.at().After(now))
+		ready := !se.NotBefore.After(now) && (k != interp.EffectRunActivity || bad != nil || !oe.at().After(now))
 		if !ready {
 			if ordered {
 				blocked[oe.Callback], blocked[0] = true, true
@@ -55,7 +55,7 @@ func (e *Engine) performPending(ctx context.Context, h *heldLease) (Work, error)
 		e.metrics.Effect(oe.Workflow, k, err)
 		if err == nil {
 			acked = append(acked, se.ID)
-			if k == interp.RunActivity {
+			if k == interp.EffectRunActivity {
 				w.Transitions++ // its result was committed (or no longer wanted)
 			}
 			continue

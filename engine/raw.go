@@ -16,7 +16,7 @@ import (
 // events themselves, such as an activity result carrying an error; hosts
 // use Deliver, Send, Resume and Cancel. Start events are refused: use Start.
 func (e *Engine) Apply(ctx context.Context, id string, ev interp.Event) (interp.Result, error) {
-	if ev.Kind == interp.Start {
+	if ev.Kind == interp.EventStart {
 		return interp.Result{}, fmt.Errorf("engine: apply to %q: %w: use Start", id, interp.ErrBadEvent)
 	}
 	res, err := e.transition(ctx, id, event(ev))

@@ -125,7 +125,7 @@ func (e *Engine) reuseID(ctx context.Context, def *dsl.Definition, id string, st
 			// Terminate reads the meta alone (any definition will do for
 			// it), so an instance of another workflow, or one whose
 			// position is lost, is ended all the same.
-			term, err := e.apply(def, l.rec.State, prev, interp.Event{Kind: interp.Terminate, Time: now,
+			term, err := e.apply(def, l.rec.State, prev, interp.Event{Kind: interp.EventTerminate, Time: now,
 				Reason: ReuseTerminateReason, By: "engine.Start"}, id)
 			if err != nil {
 				return err
@@ -135,12 +135,12 @@ func (e *Engine) reuseID(ctx context.Context, def *dsl.Definition, id string, st
 			}
 			prev, emitted = term.Meta, term.Effects
 		}
-		res, err := interp.Restart(def, state, prev, interp.Event{Kind: interp.Start, Time: now, Instance: id})
+		res, err := interp.Restart(def, state, prev, interp.Event{Kind: interp.EventStart, Time: now, Instance: id})
 		if err != nil {
 			if tl := tooLarge(id, "state", err); tl != nil {
 				return tl
 			}
-			return &eventError{kind: interp.Start, id: id, err: err}
+			return &eventError{kind: interp.EventStart, id: id, err: err}
 		}
 		if err := e.checkSize(id, res.State); err != nil {
 			return err
@@ -160,7 +160,7 @@ func (e *Engine) reuseID(ctx context.Context, def *dsl.Definition, id string, st
 		both := res
 		both.Effects = append(append([]interp.Effect(nil), emitted...), res.Effects...)
 		if inst.Journal, err = e.journalWrite(id, def, l.meta, l.stored.Data,
-			interp.Event{Kind: interp.Start, Time: now, Instance: id, Payload: state}, both, nil); err != nil {
+			interp.Event{Kind: interp.EventStart, Time: now, Instance: id, Payload: state}, both, nil); err != nil {
 			return err
 		}
 		if effects, err = e.withWakeups(id, def.Name(), l.meta.DueTime(), res, effects); err != nil {
@@ -181,9 +181,9 @@ func (e *Engine) reuseID(ctx context.Context, def *dsl.Definition, id string, st
 		inst.Version = version
 		e.cache.put(id, loaded{stored: inst, rec: rec, meta: res.Meta})
 		if len(emitted) > 0 {
-			e.metrics.Transition(l.rec.Workflow, interp.Terminate)
+			e.metrics.Transition(l.rec.Workflow, interp.EventTerminate)
 		}
-		e.metrics.Transition(def.Name(), interp.Start)
+		e.metrics.Transition(def.Name(), interp.EventStart)
 		return nil
 	}
 }
@@ -191,7 +191,7 @@ func (e *Engine) reuseID(ctx context.Context, def *dsl.Definition, id string, st
 // createFresh creates instance id of def as a first Start does, without
 // the hot path: for reuseID, when the instance it was to replace is gone.
 func (e *Engine) createFresh(ctx context.Context, def *dsl.Definition, id string, state []byte) error {
-	ev := interp.Event{Kind: interp.Start, Time: e.clock.Now(), Instance: id}
+	ev := interp.Event{Kind: interp.EventStart, Time: e.clock.Now(), Instance: id}
 	res, err := e.apply(def, state, interp.Meta{}, ev, id)
 	if err != nil {
 		return err
@@ -221,6 +221,6 @@ func (e *Engine) createFresh(ctx context.Context, def *dsl.Definition, id string
 	e.committed(nil, len(effects) > 0, inst.Due)
 	inst.Version = version
 	e.cache.put(id, loaded{stored: inst, rec: rec, meta: res.Meta})
-	e.metrics.Transition(def.Name(), interp.Start)
+	e.metrics.Transition(def.Name(), interp.EventStart)
 	return nil
 }

@@ -43,7 +43,7 @@ func TestRunWithRealClock(t *testing.T) {
 	}
 	select {
 	case info := <-finished:
-		if info.Kind != interp.Completed || info.Instance != "n" {
+		if info.Kind != interp.EffectCompleted || info.Instance != "n" {
 			t.Fatalf("finished %+v", info)
 		}
 	case <-time.After(10 * time.Second):

@@ -107,7 +107,7 @@ func (e *Engine) withWakeups(id, workflow string, before time.Time, res interp.R
 		ats = append(ats, due)
 	}
 	for _, ef := range res.Effects {
-		if ef.Kind == interp.RunActivity && ef.At.After(now) && !hasTime(ats, ef.At) {
+		if ef.Kind == interp.EffectRunActivity && ef.At.After(now) && !hasTime(ats, ef.At) {
 			ats = append(ats, ef.At)
 		}
 	}

@@ -293,7 +293,7 @@ func (k tickingClock) Now() time.Time {
 func (k tickingClock) Timer(d time.Duration) (<-chan time.Time, func()) { return k.c.Timer(d) }
 
 func TestKindName(t *testing.T) {
-	if got := engine.KindName(interp.Setup); got != interp.Setup.String() {
+	if got := engine.KindName(interp.EffectSetup); got != interp.EffectSetup.String() {
 		t.Errorf("KindName(Setup) = %q", got)
 	}
 	if got := engine.KindName(0xF0); got != "wake-up" {

@@ -64,7 +64,7 @@ func (e *Engine) Terminate(ctx context.Context, id, reason string, opts ...Termi
 			return &TooLargeError{Instance: id, What: what, Size: len(s), Limit: MaxReasonLen}
 		}
 	}
-	_, err := e.transition(ctx, id, event(interp.Event{Kind: interp.Terminate, Reason: reason, By: o.by}))
+	_, err := e.transition(ctx, id, event(interp.Event{Kind: interp.EventTerminate, Reason: reason, By: o.by}))
 	return outcomeUnknown(err, OutcomeUnknownError{Op: "terminate", Instance: id})
 }
 

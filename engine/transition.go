@@ -252,7 +252,7 @@ func (e *Engine) attempt(ctx context.Context, id string, l loaded, build eventFo
 // or after ev.Time. (internal/defgen's "resume now" property checks that
 // Apply refuses exactly those Resumes.)
 func notDue(def *dsl.Definition, m interp.Meta, ev interp.Event) bool {
-	if ev.Kind != interp.Resume || m.Status.Finished() || int(max(m.Version, 1)) < def.Version() {
+	if ev.Kind != interp.EventResume || m.Status.Finished() || int(max(m.Version, 1)) < def.Version() {
 		return false
 	}
 	due := m.DueTime()

@@ -15,7 +15,7 @@ func TestRejectedEventError(t *testing.T) {
 	v := newEnv(t, []*dsl.Definition{counterWF})
 	id := "a \"quoted\"\tid"
 	v.start(counterWF, id, Count{})
-	_, err := v.e.Apply(v.ctx, id, interp.Event{Kind: interp.Callback, Callback: 4242, Payload: []byte{0x01}})
+	_, err := v.e.Apply(v.ctx, id, interp.Event{Kind: interp.EventCallback, Callback: 4242, Payload: []byte{0x01}})
 	if !errors.Is(err, interp.ErrUnknownCallback) {
 		t.Fatalf("unknown callback: %v, want ErrUnknownCallback", err)
 	}
@@ -23,7 +23,7 @@ func TestRejectedEventError(t *testing.T) {
 	if inner == nil {
 		t.Fatalf("%v wraps nothing", err)
 	}
-	if want := fmt.Sprintf("engine: %s of %q: %v", interp.Callback, id, inner); err.Error() != want {
+	if want := fmt.Sprintf("engine: %s of %q: %v", interp.EventCallback, id, inner); err.Error() != want {
 		t.Fatalf("message %q, want %q", err.Error(), want)
 	}
 }

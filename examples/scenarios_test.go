@@ -48,9 +48,9 @@ func (r *run) apply(ev interp.Event) ([]interp.Effect, error) {
 	r.steps++
 	// Run activities at once, as a host would, feeding results back.
 	for _, e := range a.Effects {
-		if e.Kind == interp.RunActivity {
+		if e.Kind == interp.EffectRunActivity {
 			out, err := r.def.RunActivity(context.Background(), e.Path, e.Data)
-			cb := interp.Event{Kind: interp.Callback, Callback: e.Callback, Payload: out}
+			cb := interp.Event{Kind: interp.EventCallback, Callback: e.Callback, Payload: out}
 			if err != nil {
 				cb.Payload, cb.Error = nil, err.Error()
 			}
@@ -74,7 +74,7 @@ func (r *run) send(event string, payload any) {
 				if err != nil {
 					r.t.Fatal(err)
 				}
-				if _, err := r.apply(interp.Event{Kind: interp.Callback, Callback: p.Callback, Payload: b}); err != nil {
+				if _, err := r.apply(interp.Event{Kind: interp.EventCallback, Callback: p.Callback, Payload: b}); err != nil {
 					r.t.Fatalf("send %s: %v", event, err)
 				}
 				return
@@ -87,7 +87,7 @@ func (r *run) send(event string, payload any) {
 func (r *run) advance(d time.Duration) {
 	r.t.Helper()
 	r.now = r.now.Add(d)
-	if _, err := r.apply(interp.Event{Kind: interp.Resume}); err != nil {
+	if _, err := r.apply(interp.Event{Kind: interp.EventResume}); err != nil {
 		r.t.Fatalf("resume: %v", err)
 	}
 }
@@ -108,7 +108,7 @@ func start(t *testing.T, def *dsl.Definition, input any) *run {
 		t.Fatal(err)
 	}
 	r := &run{t: t, def: def, state: b, now: t0}
-	if _, err := r.apply(interp.Event{Kind: interp.Start, Instance: "x"}); err != nil {
+	if _, err := r.apply(interp.Event{Kind: interp.EventStart, Instance: "x"}); err != nil {
 		t.Fatal(err)
 	}
 	return r

@@ -195,9 +195,9 @@ func planEvent(m interp.Meta, event, payload string, now time.Time) (interp.Even
 	now = now.UTC().Truncate(time.Second)
 	switch event {
 	case "resume":
-		return interp.Event{Kind: interp.Resume, Time: m.DueTime()}, nil
+		return interp.Event{Kind: interp.EventResume, Time: m.DueTime()}, nil
 	case "cancel":
-		return interp.Event{Kind: interp.Cancel, Time: now}, nil
+		return interp.Event{Kind: interp.EventCancel, Time: now}, nil
 	}
 	var names []string
 	for _, th := range m.Threads {
@@ -206,7 +206,7 @@ func planEvent(m interp.Meta, event, payload string, now time.Time) (interp.Even
 			if p.Event != event || event == "" {
 				continue
 			}
-			ev := interp.Event{Kind: interp.Callback, Callback: p.Callback, Time: now}
+			ev := interp.Event{Kind: interp.EventCallback, Callback: p.Callback, Time: now}
 			if p.Kind == interp.Timer {
 				ev.Time = time.Unix(0, p.At).UTC()
 				return ev, nil

@@ -30,7 +30,7 @@ type Result struct {
 // match the sentinels in this package: [ErrUnknownCallback],
 // [ErrDuplicateCallback], [ErrStaleCallback], [ErrNotDue], [ErrRejected],
 // [ErrFinished], [ErrPositionLost], [ErrMigration], [ErrBadEvent],
-// [ErrCorrupt], [ErrInternal], and for a [Signal] [ErrUnknownEvent] and
+// [ErrCorrupt], [ErrInternal], and for a [EventSignal] [ErrUnknownEvent] and
 // [ErrInboxFull]; a new state too large to encode matches
 // [codec.ErrTooLarge] (and not ErrCorrupt: nothing stored is damaged). A
 // callback that no thread waits for is refused from meta alone, before the
@@ -62,41 +62,41 @@ func apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, erro
 		return Result{}, fmt.Errorf("%w: %s event has no time", ErrBadEvent, ev.Kind)
 	}
 	switch {
-	case ev.Kind == Start:
+	case ev.Kind == EventStart:
 		if meta.Seq != 0 {
 			return Result{}, fmt.Errorf("%w: start of instance %q that has already started", ErrBadEvent, meta.Instance)
 		}
-	case ev.Kind < Start || ev.Kind > Terminate:
+	case ev.Kind < EventStart || ev.Kind > EventTerminate:
 		return Result{}, fmt.Errorf("%w: unknown event kind %d", ErrBadEvent, ev.Kind)
 	case meta.Seq == 0:
 		return Result{}, fmt.Errorf("%w: %s event for an instance that has not started", ErrBadEvent, ev.Kind)
 	case meta.Status.Finished():
 		return Result{}, finishedError(meta)
 	}
-	if ev.Kind == Terminate {
+	if ev.Kind == EventTerminate {
 		return m.terminate(state, ev), nil // before migrating or resolving anything: see terminate.go
 	}
 	var err error
-	if ev.Kind != Start {
+	if ev.Kind != EventStart {
 		if state, err = m.migrate(state); err != nil {
 			return Result{}, err
 		}
 		m.input = state // the rollback snapshot is of the migrated state
 	}
-	if ev.Kind == Signal {
+	if ev.Kind == EventSignal {
 		// A Signal some thread waits for is that thread's Callback.
 		if ev, err = m.signal(ev); err != nil {
 			return Result{}, err
 		}
 	}
-	if ev.Kind == Callback && !m.upgraded && !awaited(m.meta.Threads, ev.Callback) {
+	if ev.Kind == EventCallback && !m.upgraded && !awaited(m.meta.Threads, ev.Callback) {
 		// Refused by the meta alone (as m.callback would refuse it): a
 		// host sends many such events, and the state need not be decoded.
 		return Result{}, callbackError(CallbackError{Callback: ev.Callback, Reason: m.classify(ev.Callback)})
 	}
-	if ev.Kind == Start && len(state) == 0 {
+	if ev.Kind == EventStart && len(state) == 0 {
 		m.s = t.NewState()
-	} else if ev.Kind != Resume {
+	} else if ev.Kind != EventResume {
 		// A Resume decodes the state once it knows something is due.
 		if err := m.decode(state); err != nil {
 			return Result{}, err
@@ -106,13 +106,13 @@ func apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, erro
 		return Result{}, err
 	}
 	switch ev.Kind {
-	case Start:
+	case EventStart:
 		m.meta = Meta{Instance: ev.Instance, Started: m.now, Version: uint32(t.Version)}
 		m.threadBuf[0] = thread{Thread: Thread{ID: "main", Phase: PhaseStart}, node: t.Main} // a started instance has no threads to load
 		main := &m.threadBuf[0]
 		m.threads = append(m.ptrBuf[:0], main)
 		m.queue = append(m.queue, main)
-	case Resume:
+	case EventResume:
 		// A Resume that only migrates the instance to the definition's
 		// version is accepted: it is how a host moves instances on after a
 		// deploy (engine.MigrateAll).
@@ -122,16 +122,16 @@ func apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, erro
 		if err := m.decode(state); err != nil {
 			return Result{}, err
 		}
-	case Callback:
+	case EventCallback:
 		if err := m.callback(ev); err != nil {
 			return Result{}, err
 		}
-	case Cancel:
+	case EventCancel:
 		if meta.Status == StatusCanceling {
 			return Result{}, fmt.Errorf("%w: instance %q is already canceling", ErrBadEvent, meta.Instance)
 		}
 		m.cancel()
-	case Signal:
+	case EventSignal:
 		m.buffer(ev)
 	}
 	m.runAll()
@@ -408,7 +408,7 @@ func (m *machine) result() (Result, error) {
 	m.meta.Seq++
 	m.meta.Yielded = m.yieldedBy
 	if m.yielded {
-		m.emit(Effect{Kind: ResumeAt, At: time.Unix(0, m.now).UTC()})
+		m.emit(Effect{Kind: EffectResumeAt, At: time.Unix(0, m.now).UTC()})
 	}
 	m.meta.Due = 0
 	var threads []Thread
@@ -482,11 +482,11 @@ func (m *machine) finish(s Status, output []byte, f *Failure) {
 	}
 	switch s {
 	case StatusCompleted:
-		m.emit(Effect{Kind: Completed, Data: output})
+		m.emit(Effect{Kind: EffectCompleted, Data: output})
 	case StatusFailed:
-		m.emit(Effect{Kind: Failed, Thread: f.Thread, Path: f.Path, Error: f.Message})
+		m.emit(Effect{Kind: EffectFailed, Thread: f.Thread, Path: f.Path, Error: f.Message})
 	case StatusCanceled:
-		m.emit(Effect{Kind: Canceled})
+		m.emit(Effect{Kind: EffectCanceled})
 	}
 }
 
@@ -524,9 +524,9 @@ func (m *machine) teardownAt(thread, path string, p Pending) {
 	e := Effect{Thread: thread, Path: path, Event: p.Event, Callback: p.Callback, Type: p.Type}
 	switch {
 	case p.Kind == Timer:
-		e.Kind = CancelTimer
+		e.Kind = EffectCancelTimer
 	case p.Kind == Activity:
-		e.Kind = CancelActivity
+		e.Kind = EffectCancelActivity
 	case p.Kind == Child:
 		ec, ok := endChild(thread, path, p)
 		if !ok {
@@ -534,7 +534,7 @@ func (m *machine) teardownAt(thread, path string, p Pending) {
 		}
 		e = ec
 	case p.Setup:
-		e.Kind = Teardown
+		e.Kind = EffectTeardown
 	default:
 		return
 	}

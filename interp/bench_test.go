@@ -34,7 +34,7 @@ func BenchmarkSequentialCheckpointEveryStep(b *testing.B) {
 	transitions := 0
 	var meta interp.Meta
 	for b.Loop() {
-		r, err := interp.Apply(def, nil, interp.Meta{}, interp.Event{Kind: interp.Start, Time: now, Instance: "w"})
+		r, err := interp.Apply(def, nil, interp.Meta{}, interp.Event{Kind: interp.EventStart, Time: now, Instance: "w"})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -49,7 +49,7 @@ func BenchmarkSequentialCheckpointEveryStep(b *testing.B) {
 			if meta.Status != interp.StatusRunning {
 				break
 			}
-			r, err = interp.Apply(def, state, meta, interp.Event{Kind: interp.Resume, Time: now})
+			r, err = interp.Apply(def, state, meta, interp.Event{Kind: interp.EventResume, Time: now})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -68,7 +68,7 @@ func BenchmarkSequentialUntilBlocked(b *testing.B) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	b.ReportAllocs()
 	for b.Loop() {
-		r, err := interp.Apply(def, nil, interp.Meta{}, interp.Event{Kind: interp.Start, Time: now, Instance: "w"})
+		r, err := interp.Apply(def, nil, interp.Meta{}, interp.Event{Kind: interp.EventStart, Time: now, Instance: "w"})
 		if err != nil || r.Meta.Status != interp.StatusCompleted {
 			b.Fatal(err, r.Meta.Status)
 		}
@@ -86,13 +86,13 @@ func BenchmarkResumeAfterK(b *testing.B) {
 	tick, _ := codec.Marshal(struct{}{})
 	for _, k := range []int{10, 1000, 100000} {
 		b.Run(fmt.Sprint("K=", k), func(b *testing.B) {
-			r, err := interp.Apply(def, nil, interp.Meta{}, interp.Event{Kind: interp.Start, Time: now, Instance: "w"})
+			r, err := interp.Apply(def, nil, interp.Meta{}, interp.Event{Kind: interp.EventStart, Time: now, Instance: "w"})
 			if err != nil {
 				b.Fatal(err)
 			}
 			for range k {
 				cb := r.Meta.Threads[0].Waits[0].Callback
-				if r, err = interp.Apply(def, r.State, r.Meta, interp.Event{Kind: interp.Callback, Time: now, Callback: cb, Payload: tick}); err != nil {
+				if r, err = interp.Apply(def, r.State, r.Meta, interp.Event{Kind: interp.EventCallback, Time: now, Callback: cb, Payload: tick}); err != nil {
 					b.Fatal(err)
 				}
 			}
@@ -105,7 +105,7 @@ func BenchmarkResumeAfterK(b *testing.B) {
 					b.Fatal(err)
 				}
 				cb := meta.Threads[0].Waits[0].Callback
-				r, err := interp.Apply(def, state, meta, interp.Event{Kind: interp.Callback, Time: now, Callback: cb, Payload: tick})
+				r, err := interp.Apply(def, state, meta, interp.Event{Kind: interp.EventCallback, Time: now, Callback: cb, Payload: tick})
 				if err != nil {
 					b.Fatal(err)
 				}
@@ -128,7 +128,7 @@ func BenchmarkCallbackWithLiveThreads(b *testing.B) {
 				b.Fatal(err)
 			}
 			now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-			r, err := interp.Apply(def, init, interp.Meta{}, interp.Event{Kind: interp.Start, Time: now, Instance: "w"})
+			r, err := interp.Apply(def, init, interp.Meta{}, interp.Event{Kind: interp.EventStart, Time: now, Instance: "w"})
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -140,7 +140,7 @@ func BenchmarkCallbackWithLiveThreads(b *testing.B) {
 					}
 				}
 			}
-			ev := interp.Event{Kind: interp.Callback, Callback: cb, Time: now.Add(time.Hour)}
+			ev := interp.Event{Kind: interp.EventCallback, Callback: cb, Time: now.Add(time.Hour)}
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := interp.Apply(def, r.State, r.Meta, ev); err != nil {
@@ -164,11 +164,11 @@ func BenchmarkResumeNotDue(b *testing.B) {
 		dsl.Wait("later", dsl.On("tick", dsl.After(time.Hour))),
 	))
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	r, err := interp.Apply(def, nil, interp.Meta{}, interp.Event{Kind: interp.Start, Time: now, Instance: "w"})
+	r, err := interp.Apply(def, nil, interp.Meta{}, interp.Event{Kind: interp.EventStart, Time: now, Instance: "w"})
 	if err != nil {
 		b.Fatal(err)
 	}
-	early := interp.Event{Kind: interp.Resume, Time: now.Add(time.Minute)}
+	early := interp.Event{Kind: interp.EventResume, Time: now.Add(time.Minute)}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := interp.Apply(def, r.State, r.Meta, early); !errors.Is(err, interp.ErrNotDue) {

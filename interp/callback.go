@@ -29,7 +29,7 @@ func (m *machine) callback(ev Event) error {
 		if err != nil {
 			return reject(ErrRejected, err)
 		}
-		m.emit(Effect{Kind: Reply, Thread: t.ID, Path: t.node.Path, Event: p.Event, Callback: p.Callback, Data: reply})
+		m.emit(Effect{Kind: EffectReply, Thread: t.ID, Path: t.node.Path, Event: p.Event, Callback: p.Callback, Data: reply})
 	case Activity:
 		if ev.Error != "" {
 			m.accepted(p.Callback)
@@ -72,7 +72,7 @@ func (m *machine) retryActivity(t *thread, i int, cause string) {
 	next := Pending{Callback: m.meta.NextCallback, Kind: Activity, Attempt: p.Attempt + 1,
 		At: m.now + int64(n.Retry.Delay(int(p.Attempt)))}
 	t.Waits = []Pending{next}
-	m.emit(Effect{Kind: RunActivity, Thread: t.ID, Path: n.Path, Callback: next.Callback,
+	m.emit(Effect{Kind: EffectRunActivity, Thread: t.ID, Path: n.Path, Callback: next.Callback,
 		At: m.time(next.At), Attempt: next.Attempt, Timeout: n.Timeout, Data: input})
 }
 

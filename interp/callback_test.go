@@ -18,9 +18,9 @@ func TestCallbackRefusedBeforeState(t *testing.T) {
 	)))
 	i := start(t, def, nil)
 	p := i.callback("main", "inc")
-	i.mustApply(interp.Event{Kind: interp.Callback, Callback: p.Callback, Payload: []byte{0x01}})
+	i.mustApply(interp.Event{Kind: interp.EventCallback, Callback: p.Callback, Payload: []byte{0x01}})
 	next := i.callback("main", "inc")
-	at := interp.Event{Kind: interp.Callback, Time: t0.Add(time.Minute), Payload: []byte{0x01}}
+	at := interp.Event{Kind: interp.EventCallback, Time: t0.Add(time.Minute), Payload: []byte{0x01}}
 	for _, c := range []struct {
 		callback uint64
 		want     error
@@ -51,13 +51,13 @@ func TestResumeNotDueBeforeState(t *testing.T) {
 		dsl.On("tick", dsl.After(time.Hour)),
 	))
 	i := start(t, def, nil)
-	early := interp.Event{Kind: interp.Resume, Time: t0.Add(time.Minute)}
+	early := interp.Event{Kind: interp.EventResume, Time: t0.Add(time.Minute)}
 	for _, state := range [][]byte{i.state, {0xff}, nil} {
 		if _, err := interp.Apply(def, state, i.meta, early); !errors.Is(err, interp.ErrNotDue) {
 			t.Errorf("early Resume, state %x: %v, want ErrNotDue", state, err)
 		}
 	}
-	due := interp.Event{Kind: interp.Resume, Time: t0.Add(2 * time.Hour)}
+	due := interp.Event{Kind: interp.EventResume, Time: t0.Add(2 * time.Hour)}
 	for _, state := range [][]byte{{0xff}, {0x81, 0x01}} {
 		if _, err := interp.Apply(def, state, i.meta, due); !errors.Is(err, interp.ErrCorrupt) {
 			t.Errorf("due Resume on state %x that does not decode: %v, want ErrCorrupt", state, err)

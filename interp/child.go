@@ -9,7 +9,7 @@ import (
 	"github.com/weftflow/weft/internal/ast"
 )
 
-// ChildOutcome is the payload of the [Callback] event that answers a Child
+// ChildOutcome is the payload of the [EventCallback] event that answers a Child
 // statement: how the child instance ended. The host builds it from the
 // child's meta with [ChildOutcomeOf] (or, when the child could not be
 // started, with Status StatusFailed and the reason in Error) and encodes
@@ -63,7 +63,7 @@ func (m *machine) startChild(t *thread, n *ast.Node) bool {
 	}
 	p := Pending{Callback: cb, Kind: Child, Type: spec.Workflow, Child: id, OnEnd: spec.OnEnd}
 	t.Waits, t.Phase = []Pending{p}, PhaseWaiting
-	m.emit(Effect{Kind: StartChild, Thread: t.ID, Path: n.Path, Callback: cb, Type: spec.Workflow,
+	m.emit(Effect{Kind: EffectStartChild, Thread: t.ID, Path: n.Path, Callback: cb, Type: spec.Workflow,
 		Child: id, Data: input})
 	return false
 }
@@ -114,5 +114,5 @@ func endChild(thread, path string, p Pending) (Effect, bool) {
 	if onEnd == 0 {
 		onEnd = uint8(dsl.CancelChild)
 	}
-	return Effect{Kind: EndChild, Thread: thread, Path: path, Callback: p.Callback, Type: p.Type, Child: p.Child, OnEnd: onEnd}, true
+	return Effect{Kind: EffectEndChild, Thread: thread, Path: path, Callback: p.Callback, Type: p.Type, Child: p.Child, OnEnd: onEnd}, true
 }

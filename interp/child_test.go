@@ -48,12 +48,12 @@ func childCallback(t *testing.T, i *inst, o interp.ChildOutcome) error {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return i.apply(interp.Event{Kind: interp.Callback, Callback: p.Callback, Payload: b})
+	return i.apply(interp.Event{Kind: interp.EventCallback, Callback: p.Callback, Payload: b})
 }
 
 func TestChildStartsAndCompletes(t *testing.T) {
 	i := start(t, childDef(false, 0), nil)
-	if len(i.effects) != 1 || i.effects[0].Kind != interp.StartChild {
+	if len(i.effects) != 1 || i.effects[0].Kind != interp.EffectStartChild {
 		t.Fatalf("effects %v, want one start-child", i.effects)
 	}
 	e := i.effects[0]
@@ -75,7 +75,7 @@ func TestChildStartsAndCompletes(t *testing.T) {
 	}
 	// A second delivery is a duplicate and changes nothing.
 	b, _ := interp.EncodeChildOutcome(interp.ChildOutcome{Status: interp.StatusCompleted, Output: done})
-	err := i.apply(interp.Event{Kind: interp.Callback, Callback: e.Callback, Payload: b})
+	err := i.apply(interp.Event{Kind: interp.EventCallback, Callback: e.Callback, Payload: b})
 	if !errors.Is(err, interp.ErrFinished) && !errors.Is(err, interp.ErrDuplicateCallback) {
 		t.Fatalf("duplicate delivery: %v", err)
 	}
@@ -104,7 +104,7 @@ func TestChildFailureFailsParent(t *testing.T) {
 		t.Fatalf("failure %+v", i.meta.Failure)
 	}
 	for _, e := range i.effects {
-		if e.Kind == interp.EndChild {
+		if e.Kind == interp.EffectEndChild {
 			t.Fatalf("the child that ended was ended again: %+v", e)
 		}
 	}
@@ -113,7 +113,7 @@ func TestChildFailureFailsParent(t *testing.T) {
 func TestChildOutcomeMalformedIsRejected(t *testing.T) {
 	i := start(t, childDef(false, 0), nil)
 	p := i.meta.Threads[0].Waits[0]
-	err := i.apply(interp.Event{Kind: interp.Callback, Callback: p.Callback, Payload: []byte{0xff}})
+	err := i.apply(interp.Event{Kind: interp.EventCallback, Callback: p.Callback, Payload: []byte{0xff}})
 	if !errors.Is(err, interp.ErrRejected) {
 		t.Fatalf("malformed outcome: %v", err)
 	}
@@ -128,18 +128,18 @@ func TestChildParentEndPolicies(t *testing.T) {
 		ev     interp.EventKind
 		want   uint8 // 0: no end-child effect
 	}{
-		{0, interp.Cancel, uint8(dsl.CancelChild)},
-		{dsl.TerminateChild, interp.Cancel, uint8(dsl.TerminateChild)},
-		{dsl.AbandonChild, interp.Cancel, 0},
-		{dsl.CancelChild, interp.Terminate, uint8(dsl.CancelChild)},
-		{dsl.TerminateChild, interp.Terminate, uint8(dsl.TerminateChild)},
-		{dsl.AbandonChild, interp.Terminate, 0},
+		{0, interp.EventCancel, uint8(dsl.CancelChild)},
+		{dsl.TerminateChild, interp.EventCancel, uint8(dsl.TerminateChild)},
+		{dsl.AbandonChild, interp.EventCancel, 0},
+		{dsl.CancelChild, interp.EventTerminate, uint8(dsl.CancelChild)},
+		{dsl.TerminateChild, interp.EventTerminate, uint8(dsl.TerminateChild)},
+		{dsl.AbandonChild, interp.EventTerminate, 0},
 	} {
 		i := start(t, childDef(false, tc.policy), nil)
 		i.mustApply(interp.Event{Kind: tc.ev, Reason: "test"})
 		var got []interp.Effect
 		for _, e := range i.effects {
-			if e.Kind == interp.EndChild {
+			if e.Kind == interp.EffectEndChild {
 				got = append(got, e)
 			}
 		}
@@ -180,7 +180,7 @@ func TestChildRemovedByMigrationEndsChild(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(r.Effects) != 1 || r.Effects[0].Kind != interp.EndChild || r.Effects[0].Child != "i1/kid#1" ||
+	if len(r.Effects) != 1 || r.Effects[0].Kind != interp.EffectEndChild || r.Effects[0].Child != "i1/kid#1" ||
 		r.Effects[0].OnEnd != uint8(dsl.TerminateChild) {
 		t.Fatalf("upgrade effects %+v, want one end-child with policy terminate", r.Effects)
 	}
@@ -196,7 +196,7 @@ func TestChildIDOfARestartedRun(t *testing.T) {
 	if err := childCallback(t, i, interp.ChildOutcome{Status: interp.StatusCompleted, Output: done}); err != nil {
 		t.Fatal(err)
 	}
-	r, err := interp.Restart(def, nil, i.meta, interp.Event{Kind: interp.Start, Time: t0, Instance: "i1"})
+	r, err := interp.Restart(def, nil, i.meta, interp.Event{Kind: interp.EventStart, Time: t0, Instance: "i1"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,25 +8,25 @@ import (
 // EffectKind says what the host must do for an effect.
 type EffectKind uint8
 
-// Effect kinds. The engine keeps Setup, Teardown, RunActivity and the
-// finishing effects in its outbox; timers and ResumeAt are folded into
+// Effect kinds. The engine keeps EffectSetup, EffectTeardown, EffectRunActivity and the
+// finishing effects in its outbox; timers and EffectResumeAt are folded into
 // Meta.Due, so a host with its own scheduler may use them instead.
 const (
-	Setup          EffectKind = iota + 1 // create the outside task of a custom event (Data: setup data)
-	Teardown                             // undo a Setup (same Callback)
-	StartTimer                           // a timer pending until At
-	CancelTimer                          // a timer no longer needed
-	RunActivity                          // run the Call at Path on Data (state snapshot), not before At
-	CancelActivity                       // the Call's result is no longer wanted
-	ResumeAt                             // send Resume at At (budget ran out, or a step retry)
-	Reply                                // the reply to an accepted custom event (Data)
-	Completed                            // the instance completed (Data: output)
-	Failed                               // the instance failed (Error)
-	Canceled                             // the instance was canceled and cleaned up
-	Terminated                           // the instance was terminated (Error: the reason)
-	Dropped                              // a buffered event was dropped (Event, Data: payload, Error: why); see [Buffered]
-	StartChild                           // start instance Child of workflow Type with input Data; its end answers Callback
-	EndChild                             // the parent no longer waits for child Child (of workflow Type): end it by OnEnd
+	EffectSetup          EffectKind = iota + 1 // create the outside task of a custom event (Data: setup data)
+	EffectTeardown                             // undo a Setup (same Callback)
+	EffectStartTimer                           // a timer pending until At
+	EffectCancelTimer                          // a timer no longer needed
+	EffectRunActivity                          // run the Call at Path on Data (state snapshot), not before At
+	EffectCancelActivity                       // the Call's result is no longer wanted
+	EffectResumeAt                             // send Resume at At (budget ran out, or a step retry)
+	EffectReply                                // the reply to an accepted custom event (Data)
+	EffectCompleted                            // the instance completed (Data: output)
+	EffectFailed                               // the instance failed (Error)
+	EffectCanceled                             // the instance was canceled and cleaned up
+	EffectTerminated                           // the instance was terminated (Error: the reason)
+	EffectDropped                              // a buffered event was dropped (Event, Data: payload, Error: why); see [Buffered]
+	EffectStartChild                           // start instance Child of workflow Type with input Data; its end answers Callback
+	EffectEndChild                             // the parent no longer waits for child Child (of workflow Type): end it by OnEnd
 )
 
 var effectNames = [...]string{"", "setup", "teardown", "start-timer", "cancel-timer", "run-activity",

@@ -24,7 +24,7 @@ var (
 	// ErrFinished: the instance has completed, failed, been canceled or
 	// been terminated.
 	ErrFinished = errors.New("interp: instance finished")
-	// ErrTerminated: the instance was terminated (a [Terminate] event). An
+	// ErrTerminated: the instance was terminated (an [EventTerminate] event). An
 	// event refused for that reason matches both ErrTerminated and
 	// [ErrFinished].
 	ErrTerminated = errors.New("interp: instance terminated")

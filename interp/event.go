@@ -7,27 +7,27 @@ type EventKind uint8
 
 // Event kinds.
 const (
-	// Start begins an instance: Apply's state argument is the initial state
+	// EventStart begins an instance: Apply's state argument is the initial state
 	// and its meta the zero Meta.
-	Start EventKind = iota + 1
-	// Resume continues runnable threads, retries steps whose backoff has
+	EventStart EventKind = iota + 1
+	// EventResume continues runnable threads, retries steps whose backoff has
 	// passed and fires due timers. Hosts send it at or after Meta.Due.
-	Resume
-	// Callback answers one pending callback: a timer firing, a custom event
+	EventResume
+	// EventCallback answers one pending callback: a timer firing, a custom event
 	// with its payload, or an activity's result or error.
-	Callback
-	// Cancel tears down every pending wait and runs the cleanup section.
-	Cancel
-	// Signal sends the custom event named Event.Name: it answers the
+	EventCallback
+	// EventCancel tears down every pending wait and runs the cleanup section.
+	EventCancel
+	// EventSignal sends the custom event named Event.Name: it answers the
 	// first thread, in thread-ID order, that waits for that name (as a
 	// Callback would), and if none does, it goes to the instance's inbox
 	// (Meta.Inbox) until a wait that takes it opens. See [Buffered].
-	Signal
-	// Terminate ends the instance at once, whatever its position: it runs
+	EventSignal
+	// EventTerminate ends the instance at once, whatever its position: it runs
 	// no workflow code (not even the cleanup section), tears down every
 	// pending wait from the meta alone (so it works where a position no
 	// longer resolves), and records Reason and By (see [Termination]).
-	Terminate
+	EventTerminate
 )
 
 var eventNames = [...]string{"", "start", "resume", "callback", "cancel", "signal", "terminate"}

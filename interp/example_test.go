@@ -27,7 +27,7 @@ func ExampleApply() {
 	))
 	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 
-	r, _ := interp.Apply(def, nil, interp.Meta{}, interp.Event{Kind: interp.Start, Time: now, Instance: "g1"})
+	r, _ := interp.Apply(def, nil, interp.Meta{}, interp.Event{Kind: interp.EventStart, Time: now, Instance: "g1"})
 	for _, e := range r.Effects {
 		fmt.Println(e.ID, e.Kind, e.Event, e.At.Format(time.Kitchen))
 	}
@@ -36,13 +36,13 @@ func ExampleApply() {
 
 	payload, _ := codec.Marshal("ada")
 	cb := th.Waits[0].Callback // the "named" event
-	r, _ = interp.Apply(def, r.State, r.Meta, interp.Event{Kind: interp.Callback, Time: now.Add(time.Minute), Callback: cb, Payload: payload})
+	r, _ = interp.Apply(def, r.State, r.Meta, interp.Event{Kind: interp.EventCallback, Time: now.Add(time.Minute), Callback: cb, Payload: payload})
 	for _, e := range r.Effects {
 		var s string
 		_ = codec.Unmarshal(e.Data, &s)
 		fmt.Println(strings.TrimSpace(fmt.Sprint(e.ID, " ", e.Kind, " ", s)))
 	}
-	_, err := interp.Apply(def, r.State, r.Meta, interp.Event{Kind: interp.Callback, Time: now, Callback: cb, Payload: payload})
+	_, err := interp.Apply(def, r.State, r.Meta, interp.Event{Kind: interp.EventCallback, Time: now, Callback: cb, Payload: payload})
 	fmt.Println(err)
 	// Output:
 	// g1/1/0 start-timer timeout 1:00PM
@@ -57,7 +57,7 @@ func ExampleApply() {
 // definition a host bug would pass) comes back as an error matching
 // ErrInternal, naming the instance, with nothing changed.
 func ExampleInternalError() {
-	_, err := interp.Apply(nil, nil, interp.Meta{Instance: "order-1", Seq: 1}, interp.Event{Kind: interp.Resume, Time: time.Unix(0, 0)})
+	_, err := interp.Apply(nil, nil, interp.Meta{Instance: "order-1", Seq: 1}, interp.Event{Kind: interp.EventResume, Time: time.Unix(0, 0)})
 	var ie *interp.InternalError
 	fmt.Println(errors.Is(err, interp.ErrInternal), errors.As(err, &ie) && ie.Instance == "order-1")
 	fmt.Println(err)

@@ -176,13 +176,13 @@ var goldenCases = []goldenCase{
 	{"canceling", "A cancel tore down a custom setup and a pending activity; the cleanup section waits on a timer.",
 		func(t *testing.T) *inst {
 			i := start(t, cancelDef(), nil)
-			i.mustApply(interp.Event{Kind: interp.Cancel})
+			i.mustApply(interp.Event{Kind: interp.EventCancel})
 			return i
 		}},
 	{"canceled", "The cleanup section ended: canceled.",
 		func(t *testing.T) *inst {
 			i := start(t, cancelDef(), nil)
-			i.mustApply(interp.Event{Kind: interp.Cancel})
+			i.mustApply(interp.Event{Kind: interp.EventCancel})
 			i.fire("over")
 			return i
 		}},
@@ -193,7 +193,7 @@ var goldenCases = []goldenCase{
 				dsl.On("manager", dsl.Custom[ledger, bool, string]("approval-request", goldenApprover{})),
 			))
 			i := start(t, def, nil)
-			i.mustApply(interp.Event{Kind: interp.Terminate, Reason: "stranded by a deploy", By: "ops@example"})
+			i.mustApply(interp.Event{Kind: interp.EventTerminate, Reason: "stranded by a deploy", By: "ops@example"})
 			return i
 		}},
 	{"migrated", "Written by version 1, moved by a migration (path rename and state upcast) to version 2 on its next event.",
@@ -231,7 +231,7 @@ var goldenCases = []goldenCase{
 		func(t *testing.T) *inst {
 			i := start(t, inboxDef(), nil)
 			i.mustSignal("late", 2)
-			i.mustApply(interp.Event{Kind: interp.Cancel})
+			i.mustApply(interp.Event{Kind: interp.EventCancel})
 			return i
 		}},
 	{"child-waiting", "A thread parked at a Child: the child's start (workflow, ID by rule, input) and the policy kept with the wait.",
@@ -241,7 +241,7 @@ var goldenCases = []goldenCase{
 	{"child-ended-by-cancel", "A cancel while a child ran: the child's wait is torn down by an end-child effect carrying the policy.",
 		func(t *testing.T) *inst {
 			i := start(t, goldenChildParent(), nil)
-			i.mustApply(interp.Event{Kind: interp.Cancel})
+			i.mustApply(interp.Event{Kind: interp.EventCancel})
 			return i
 		}},
 }
@@ -445,7 +445,7 @@ func TestGolden(t *testing.T) {
 	}
 	// Coverage: every effect kind, phase and status appears in some golden,
 	// so a new one fails here until a case stores it.
-	for k := interp.Setup; k.String() != "effect?"; k++ {
+	for k := interp.EffectSetup; k.String() != "effect?"; k++ {
 		if !kinds[k] {
 			t.Errorf("no golden case emits a %s effect", k)
 		}

@@ -37,7 +37,7 @@ func start(t *testing.T, def *dsl.Definition, init any) *inst {
 		}
 	}
 	i.state = b
-	if err := i.apply(interp.Event{Kind: interp.Start, Instance: "i1"}); err != nil {
+	if err := i.apply(interp.Event{Kind: interp.EventStart, Instance: "i1"}); err != nil {
 		t.Fatalf("start: %v", err)
 	}
 	return i
@@ -103,9 +103,9 @@ func (i *inst) send(event string, payload any) []byte {
 	if err != nil {
 		i.t.Fatal(err)
 	}
-	i.mustApply(interp.Event{Kind: interp.Callback, Callback: p.Callback, Payload: b})
+	i.mustApply(interp.Event{Kind: interp.EventCallback, Callback: p.Callback, Payload: b})
 	for _, e := range i.effects {
-		if e.Kind == interp.Reply && e.Callback == p.Callback {
+		if e.Kind == interp.EffectReply && e.Callback == p.Callback {
 			return e.Data
 		}
 	}
@@ -120,7 +120,7 @@ func (i *inst) signal(event string, payload any) error {
 	if err != nil {
 		i.t.Fatal(err)
 	}
-	return i.apply(interp.Event{Kind: interp.Signal, Name: event, Payload: b})
+	return i.apply(interp.Event{Kind: interp.EventSignal, Name: event, Payload: b})
 }
 
 func (i *inst) mustSignal(event string, payload any) {
@@ -137,13 +137,13 @@ func (i *inst) fire(event string) {
 	if at := time.Unix(0, p.At); at.After(i.now) {
 		i.now = at
 	}
-	i.mustApply(interp.Event{Kind: interp.Callback, Callback: p.Callback})
+	i.mustApply(interp.Event{Kind: interp.EventCallback, Callback: p.Callback})
 }
 
 // resume advances the clock by d and sends Resume.
 func (i *inst) resume(d time.Duration) error {
 	i.now = i.now.Add(d)
-	return i.apply(interp.Event{Kind: interp.Resume})
+	return i.apply(interp.Event{Kind: interp.EventResume})
 }
 
 // complete delivers an activity result for the pending call of thread.
@@ -153,7 +153,7 @@ func (i *inst) complete(thread string, out any, failure string) {
 	if p.Kind != interp.Activity {
 		i.t.Fatalf("thread %s waits for %s, not an activity", thread, p.Kind)
 	}
-	ev := interp.Event{Kind: interp.Callback, Callback: p.Callback, Error: failure}
+	ev := interp.Event{Kind: interp.EventCallback, Callback: p.Callback, Error: failure}
 	if failure == "" {
 		b, err := codec.Marshal(out)
 		if err != nil {

@@ -57,7 +57,7 @@ func TestRenamedGoRenamesItsThreads(t *testing.T) {
 				t.Fatalf("threads after Upgrade (-want +got):\n%s", diff)
 			}
 			i.def = c.v2
-			i.mustApply(interp.Event{Kind: interp.Resume}) // migrate only
+			i.mustApply(interp.Event{Kind: interp.EventResume}) // migrate only
 			if diff := cmp.Diff(c.want, ids(i.meta)); diff != "" {
 				t.Fatalf("threads after the migrating Resume (-want +got):\n%s", diff)
 			}
@@ -86,7 +86,7 @@ func TestRenamedGoEachKeepsSuffixes(t *testing.T) {
 	), dsl.Version(2), dsl.Migrate(dsl.Migration{From: 1, Paths: map[string]string{"spawn/worker": "spawn/task"}}))
 	i := start(t, fanOut("spawn"), fan{N: 6})
 	i.def = v2
-	i.mustApply(interp.Event{Kind: interp.Resume})
+	i.mustApply(interp.Event{Kind: interp.EventResume})
 	var want []string
 	want = append(want, "main@all")
 	for k := range 6 {
@@ -99,7 +99,7 @@ func TestRenamedGoEachKeepsSuffixes(t *testing.T) {
 		p := i.callback(fmt.Sprintf("task[%d]", k), "finish")
 		i.wantStatus(interp.StatusRunning)
 		one, _ := marshal(1)
-		i.mustApply(interp.Event{Kind: interp.Callback, Callback: p.Callback, Payload: one})
+		i.mustApply(interp.Event{Kind: interp.EventCallback, Callback: p.Callback, Payload: one})
 	}
 	i.wantStatus(interp.StatusCompleted)
 }
@@ -116,14 +116,14 @@ func TestRenamedGoChain(t *testing.T) {
 	from1 := start(t, helper("old", ""), nil)
 	from2 := start(t, helper("old", ""), nil)
 	from2.def = v2
-	from2.mustApply(interp.Event{Kind: interp.Resume})
+	from2.mustApply(interp.Event{Kind: interp.EventResume})
 	if diff := cmp.Diff([]string{"main@j", "mid@mid/w"}, ids(from2.meta)); diff != "" {
 		t.Fatalf("version 2 threads (-want +got):\n%s", diff)
 	}
 	for name, i := range map[string]*inst{"from 1": from1, "from 2": from2} {
 		t.Run(name, func(t *testing.T) {
 			i.def = v3
-			i.mustApply(interp.Event{Kind: interp.Resume})
+			i.mustApply(interp.Event{Kind: interp.EventResume})
 			if diff := cmp.Diff([]string{"main@j", "new@new/w"}, ids(i.meta)); diff != "" {
 				t.Fatalf("version 3 threads (-want +got):\n%s", diff)
 			}

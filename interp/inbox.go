@@ -10,10 +10,10 @@ import (
 )
 
 // DefaultInboxLimit is how many buffered events an instance's inbox holds
-// when a [Signal] event does not say (Event.InboxLimit is 0).
+// when a [EventSignal] event does not say (Event.InboxLimit is 0).
 const DefaultInboxLimit = 100
 
-// Errors of a [Signal] event that cannot be accepted. Like every error of
+// Errors of a [EventSignal] event that cannot be accepted. Like every error of
 // [Apply], they mean nothing changed.
 var (
 	// ErrInboxFull: no thread waits for the event and the instance's inbox
@@ -25,7 +25,7 @@ var (
 )
 
 // Buffered is one event in an instance's inbox: a custom event sent (by a
-// [Signal] event) while no thread waited for it.
+// [EventSignal] event) while no thread waited for it.
 //
 // # Delivery
 //
@@ -43,7 +43,7 @@ var (
 //
 // A handler that refuses a buffered payload (an error from Handle, or a
 // payload that does not decode) cannot tell its sender: the event is
-// removed from the inbox and reported as a [Dropped] effect, the state is
+// removed from the inbox and reported as a [EffectDropped] effect, the state is
 // left as it was before the handler ran, and the next buffered event, if
 // any, is tried.
 //
@@ -73,7 +73,7 @@ func (m *machine) signal(ev Event) (Event, error) {
 	for _, th := range m.meta.Threads {
 		for _, p := range th.Waits {
 			if p.Kind == Custom && p.Event == ev.Name {
-				return Event{Kind: Callback, Time: ev.Time, Callback: p.Callback, Payload: ev.Payload}, nil
+				return Event{Kind: EventCallback, Time: ev.Time, Callback: p.Callback, Payload: ev.Payload}, nil
 			}
 		}
 	}
@@ -138,7 +138,7 @@ func (m *machine) takeBuffered(t *thread, n *ast.Node) bool {
 			continue // dropped: the next one is now at i
 		}
 		m.accepted(cb)
-		m.emit(Effect{Kind: Reply, Thread: t.ID, Path: n.Path, Event: b.Event, Callback: cb, Data: reply})
+		m.emit(Effect{Kind: EffectReply, Thread: t.ID, Path: n.Path, Event: b.Event, Callback: cb, Data: reply})
 		t.node, t.Phase = on, PhaseEnter
 		return true
 	}
@@ -174,7 +174,7 @@ func (m *machine) handleBuffered(t *thread, wait, on *ast.Node, b Buffered, i in
 		return nil, false
 	}
 	m.s = s
-	m.emit(Effect{Kind: Dropped, Thread: t.ID, Path: wait.Path, Event: b.Event, Callback: cb, Data: b.Payload,
+	m.emit(Effect{Kind: EffectDropped, Thread: t.ID, Path: wait.Path, Event: b.Event, Callback: cb, Data: b.Payload,
 		Error: "the handler refused the buffered event: " + err.Error()})
 	return nil, false
 }
@@ -208,7 +208,7 @@ func (m *machine) deliverParked() bool {
 				continue
 			}
 			m.accepted(cb)
-			m.emit(Effect{Kind: Reply, Thread: t.ID, Path: t.node.Path, Event: b.Event, Callback: cb, Data: reply})
+			m.emit(Effect{Kind: EffectReply, Thread: t.ID, Path: t.node.Path, Event: b.Event, Callback: cb, Data: reply})
 			m.resolve(t, w)
 			m.queue = append(m.queue, t)
 			woke = true
@@ -221,7 +221,7 @@ func (m *machine) deliverParked() bool {
 // dropInbox drops every buffered event, with a Dropped effect each.
 func (m *machine) dropInbox(why string) {
 	for _, b := range m.meta.Inbox {
-		m.emit(Effect{Kind: Dropped, Event: b.Event, Data: b.Payload, Error: why})
+		m.emit(Effect{Kind: EffectDropped, Event: b.Event, Data: b.Payload, Error: why})
 	}
 	m.meta.Inbox = nil
 }
@@ -238,7 +238,7 @@ func (m *machine) dropUnknown() {
 			keep = append(keep, b)
 			continue
 		}
-		m.emit(Effect{Kind: Dropped, Event: b.Event, Data: b.Payload,
+		m.emit(Effect{Kind: EffectDropped, Event: b.Event, Data: b.Payload,
 			Error: "version " + strconv.Itoa(m.tree.Version) + " of " + strconv.Quote(m.tree.Name) + " has no wait for the event"})
 	}
 	m.meta.Inbox = keep

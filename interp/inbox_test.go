@@ -83,20 +83,20 @@ func TestSignalRefusals(t *testing.T) {
 	if err := i.signal("nobody", 1); !errors.Is(err, interp.ErrUnknownEvent) {
 		t.Errorf("unknown event: got %v, want ErrUnknownEvent", err)
 	}
-	if err := i.apply(interp.Event{Kind: interp.Signal}); !errors.Is(err, interp.ErrBadEvent) {
+	if err := i.apply(interp.Event{Kind: interp.EventSignal}); !errors.Is(err, interp.ErrBadEvent) {
 		t.Errorf("no name: got %v, want ErrBadEvent", err)
 	}
 	for range 2 {
-		if err := i.apply(interp.Event{Kind: interp.Signal, Name: "late", InboxLimit: 2}); err != nil {
+		if err := i.apply(interp.Event{Kind: interp.EventSignal, Name: "late", InboxLimit: 2}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := i.apply(interp.Event{Kind: interp.Signal, Name: "late", InboxLimit: 2}); !errors.Is(err, interp.ErrInboxFull) {
+	if err := i.apply(interp.Event{Kind: interp.EventSignal, Name: "late", InboxLimit: 2}); !errors.Is(err, interp.ErrInboxFull) {
 		t.Errorf("third event with a limit of 2: got %v, want ErrInboxFull", err)
 	}
 	// A waiting thread takes the event whatever the inbox holds.
 	one, _ := codec.Marshal(1)
-	if err := i.apply(interp.Event{Kind: interp.Signal, Name: "first", InboxLimit: 2, Payload: one}); err != nil {
+	if err := i.apply(interp.Event{Kind: interp.EventSignal, Name: "first", InboxLimit: 2, Payload: one}); err != nil {
 		t.Errorf("event a thread waits for, inbox full: %v", err)
 	}
 }

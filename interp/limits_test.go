@@ -23,7 +23,7 @@ func TestStateTooLargeIsNotCorrupt(t *testing.T) {
 	))
 	i := start(t, def, blob{})
 	state, meta := bytes.Clone(i.state), i.meta
-	_, err := interp.Apply(def, i.state, i.meta, interp.Event{Kind: interp.Resume, Time: t0.Add(time.Hour)})
+	_, err := interp.Apply(def, i.state, i.meta, interp.Event{Kind: interp.EventResume, Time: t0.Add(time.Hour)})
 	switch {
 	case !errors.Is(err, codec.ErrTooLarge):
 		t.Fatalf("err = %v, want one matching codec.ErrTooLarge", err)

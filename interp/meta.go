@@ -25,7 +25,7 @@ type Meta struct {
 	Migrated     []uint32 `cbor:"12,keyasint,omitempty"` // the From of every migration applied to it, in order
 	Yielded      string   `cbor:"13,keyasint,omitempty"` // the thread that ran out of budget last; the next Resume runs the others first
 
-	// Inbox holds the events sent (by a [Signal]) while no thread waited
+	// Inbox holds the events sent (by an [EventSignal]) while no thread waited
 	// for them, oldest first, until a wait takes them; see [Buffered].
 	Inbox []Buffered `cbor:"14,keyasint,omitempty"`
 	// Terminated says who ended the instance and why, when it was

@@ -37,11 +37,11 @@ func TestMigrationRenamesAndMoves(t *testing.T) {
 				t.Fatalf("Resolve after migration: %v", err)
 			}
 			if c.mig.Removed != nil {
-				i.mustApply(interp.Event{Kind: interp.Resume})
+				i.mustApply(interp.Event{Kind: interp.EventResume})
 			} else {
 				// Callback IDs survive migrations; the stored meta still names the old event.
 				b, _ := marshal(1)
-				i.mustApply(interp.Event{Kind: interp.Callback, Callback: i.meta.Threads[0].Waits[0].Callback, Payload: b})
+				i.mustApply(interp.Event{Kind: interp.EventCallback, Callback: i.meta.Threads[0].Waits[0].Callback, Payload: b})
 			}
 			i.wantStatus(interp.StatusCompleted)
 			if diff := cmp.Diff(c.want, decodeState[counter](i).Log); diff != "" {
@@ -66,15 +66,15 @@ func TestMigrationRemovedWaitTearsDown(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if k := effectKinds(r.Effects); !cmp.Equal(k, []interp.EffectKind{interp.Teardown, interp.CancelTimer}) {
+	if k := effectKinds(r.Effects); !cmp.Equal(k, []interp.EffectKind{interp.EffectTeardown, interp.EffectCancelTimer}) {
 		t.Fatalf("upgrade effects %v", k)
 	}
 	if r.Effects[0].Type != "req" || r.Effects[0].Path != "ask" {
 		t.Fatalf("teardown %+v", r.Effects[0])
 	}
-	i.mustApply(interp.Event{Kind: interp.Resume})
+	i.mustApply(interp.Event{Kind: interp.EventResume})
 	i.wantStatus(interp.StatusCompleted)
-	if k := effectKinds(i.effects); !cmp.Equal(k, []interp.EffectKind{interp.Teardown, interp.CancelTimer, interp.Completed}) {
+	if k := effectKinds(i.effects); !cmp.Equal(k, []interp.EffectKind{interp.EffectTeardown, interp.EffectCancelTimer, interp.EffectCompleted}) {
 		t.Fatalf("effects %v", k)
 	}
 }
@@ -129,7 +129,7 @@ func TestMigrationChainAndErrors(t *testing.T) {
 		t.Fatalf("upgraded meta %+v", r.Meta)
 	}
 	// An instance written by a newer version is refused, not misread.
-	_, err = interp.Apply(v1, r.State, r.Meta, interp.Event{Kind: interp.Resume, Time: t0})
+	_, err = interp.Apply(v1, r.State, r.Meta, interp.Event{Kind: interp.EventResume, Time: t0})
 	wantErr(t, err, interp.ErrMigration)
 	// A failing upcaster is an error naming the version.
 	bad := dsl.MustCompile[counter]("up", dsl.S(dsl.Wait("w", dsl.On("go", goSignal()))), dsl.Version(2), dsl.Migrate(

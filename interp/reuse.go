@@ -23,7 +23,7 @@ func Restart(def *dsl.Definition, state []byte, prev Meta, ev Event) (res Result
 	if def == nil {
 		return Result{}, nilDefinition("Restart", prev)
 	}
-	if ev.Kind != Start {
+	if ev.Kind != EventStart {
 		return Result{}, fmt.Errorf("%w: Restart takes a start event, not %s", ErrBadEvent, ev.Kind)
 	}
 	if prev.Seq == 0 || !prev.Status.Finished() {
@@ -50,7 +50,7 @@ func Restart(def *dsl.Definition, state []byte, prev Meta, ev Event) (res Result
 	for i := range res.Effects {
 		e := &res.Effects[i]
 		e.ID.Seq += seq
-		if e.Kind == StartChild {
+		if e.Kind == EffectStartChild {
 			e.Child = renumberChild(m.Instance, e.Path, e.Child, e.Callback, cb)
 		}
 		if e.Callback != 0 {

@@ -18,9 +18,9 @@ func TestRestartContinuesNumbering(t *testing.T) {
 		dsl.On("t", dsl.After(time.Hour))))
 	i := start(t, def, nil)
 	old := i.callback("main", "m")
-	i.mustApply(interp.Event{Kind: interp.Terminate, Reason: "x"})
+	i.mustApply(interp.Event{Kind: interp.EventTerminate, Reason: "x"})
 	prev := i.meta
-	ev := interp.Event{Kind: interp.Start, Time: t0.Add(time.Minute), Instance: "i1"}
+	ev := interp.Event{Kind: interp.EventStart, Time: t0.Add(time.Minute), Instance: "i1"}
 	fresh, err := interp.Apply(def, nil, interp.Meta{}, ev)
 	if err != nil {
 		t.Fatal(err)
@@ -50,10 +50,10 @@ func TestRestartContinuesNumbering(t *testing.T) {
 	if p.Callback <= old.Callback || p.Callback <= prev.NextCallback {
 		t.Errorf("new callback %d, old %d: not renumbered", p.Callback, old.Callback)
 	}
-	if err := i.apply(interp.Event{Kind: interp.Callback, Callback: old.Callback, Payload: []byte{0xf5}}); !errors.Is(err, interp.ErrStaleCallback) {
+	if err := i.apply(interp.Event{Kind: interp.EventCallback, Callback: old.Callback, Payload: []byte{0xf5}}); !errors.Is(err, interp.ErrStaleCallback) {
 		t.Errorf("old run's callback on the new run: %v, want ErrStaleCallback", err)
 	}
-	i.mustApply(interp.Event{Kind: interp.Callback, Callback: p.Callback, Payload: []byte{0xf5}})
+	i.mustApply(interp.Event{Kind: interp.EventCallback, Callback: p.Callback, Payload: []byte{0xf5}})
 	i.wantStatus(interp.StatusCompleted)
 
 	// Only a finished run is followed by a new one.
@@ -61,7 +61,7 @@ func TestRestartContinuesNumbering(t *testing.T) {
 	if _, err := interp.Restart(def, nil, running.Meta, ev); !errors.Is(err, interp.ErrBadEvent) {
 		t.Errorf("Restart of a running instance: %v, want ErrBadEvent", err)
 	}
-	if _, err := interp.Restart(def, nil, prev, interp.Event{Kind: interp.Resume, Time: ev.Time}); !errors.Is(err, interp.ErrBadEvent) {
+	if _, err := interp.Restart(def, nil, prev, interp.Event{Kind: interp.EventResume, Time: ev.Time}); !errors.Is(err, interp.ErrBadEvent) {
 		t.Errorf("Restart with a resume: %v, want ErrBadEvent", err)
 	}
 }

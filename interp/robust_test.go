@@ -92,7 +92,7 @@ func (v vocabulary) thread(t *rapid.T) interp.Thread {
 // realistic runs def from Start through a few random events, so that
 // mutations start from metas the interpreter really writes.
 func realistic(t *rapid.T, def *dsl.Definition, state []byte) ([]byte, interp.Meta) {
-	r, err := interp.Apply(def, state, interp.Meta{}, interp.Event{Kind: interp.Start, Time: t0, Instance: "i"})
+	r, err := interp.Apply(def, state, interp.Meta{}, interp.Event{Kind: interp.EventStart, Time: t0, Instance: "i"})
 	if err != nil {
 		t.Fatalf("start: %v", err)
 	}
@@ -101,14 +101,14 @@ func realistic(t *rapid.T, def *dsl.Definition, state []byte) ([]byte, interp.Me
 		if r.Meta.Status.Finished() {
 			break
 		}
-		ev := interp.Event{Kind: interp.Resume}
+		ev := interp.Event{Kind: interp.EventResume}
 		var pending []interp.Pending
 		for _, th := range r.Meta.Threads {
 			pending = append(pending, th.Waits...)
 		}
 		if len(pending) > 0 && rapid.Bool().Draw(t, "deliver") {
 			p := rapid.SampledFrom(pending).Draw(t, "pending")
-			ev = interp.Event{Kind: interp.Callback, Callback: p.Callback, Payload: payload(t)}
+			ev = interp.Event{Kind: interp.EventCallback, Callback: p.Callback, Payload: payload(t)}
 			if p.At > now.UnixNano() {
 				now = time.Unix(0, p.At).UTC()
 			}
@@ -218,7 +218,7 @@ func garbleEvent(t *rapid.T, m interp.Meta) interp.Event {
 func applyNeverPanics(t *rapid.T) {
 	def := rapid.SampledFrom(robustDefs).Draw(t, "definition")
 	v := vocabularyOf(def)
-	valid, err := interp.Apply(def, nil, interp.Meta{}, interp.Event{Kind: interp.Start, Time: t0, Instance: "i"})
+	valid, err := interp.Apply(def, nil, interp.Meta{}, interp.Event{Kind: interp.EventStart, Time: t0, Instance: "i"})
 	if err != nil {
 		t.Fatalf("start %s: %v", def.Name(), err)
 	}

@@ -224,7 +224,7 @@ func (m *machine) step(t *thread, n *ast.Node) bool {
 		return false
 	}
 	t.Phase, t.At = PhaseRetry, m.now+int64(n.Retry.Delay(int(t.Attempt)))
-	m.emit(Effect{Kind: ResumeAt, Thread: t.ID, Path: n.Path, At: m.time(t.At), Attempt: t.Attempt + 1})
+	m.emit(Effect{Kind: EffectResumeAt, Thread: t.ID, Path: n.Path, At: m.time(t.At), Attempt: t.Attempt + 1})
 	return false
 }
 
@@ -263,7 +263,7 @@ func (m *machine) park(t *thread, n *ast.Node) bool {
 				}
 				p.At = at.UnixNano()
 			}
-			e.Kind, e.At = StartTimer, m.time(p.At)
+			e.Kind, e.At = EffectStartTimer, m.time(p.At)
 		case ast.Custom:
 			if on.Trigger.Setup == nil {
 				waits = append(waits, p)
@@ -276,7 +276,7 @@ func (m *machine) park(t *thread, n *ast.Node) bool {
 				return false
 			}
 			p.Setup, p.Type = true, on.Trigger.Type
-			e.Kind, e.Type, e.Data = Setup, on.Trigger.Type, data
+			e.Kind, e.Type, e.Data = EffectSetup, on.Trigger.Type, data
 		}
 		waits = append(waits, p)
 		m.emit(e)
@@ -295,7 +295,7 @@ func (m *machine) call(t *thread, n *ast.Node) bool {
 	m.meta.NextCallback++
 	p := Pending{Callback: m.meta.NextCallback, Kind: Activity, At: m.now, Attempt: 1}
 	t.Waits, t.Phase = []Pending{p}, PhaseWaiting
-	m.emit(Effect{Kind: RunActivity, Thread: t.ID, Path: n.Path, Callback: p.Callback,
+	m.emit(Effect{Kind: EffectRunActivity, Thread: t.ID, Path: n.Path, Callback: p.Callback,
 		At: m.time(p.At), Attempt: 1, Timeout: n.Timeout, Data: input})
 	return false
 }

@@ -30,11 +30,11 @@ func (approver) Setup(s *counter) any                        { return map[string
 func TestBadEvents(t *testing.T) {
 	def := dsl.MustCompile[counter]("b", dsl.Wait("w", dsl.On("t", dsl.After(time.Hour))))
 	i := start(t, def, nil)
-	wantErr(t, i.apply(interp.Event{Kind: interp.Start, Instance: "again"}), interp.ErrBadEvent)
+	wantErr(t, i.apply(interp.Event{Kind: interp.EventStart, Instance: "again"}), interp.ErrBadEvent)
 	wantErr(t, i.apply(interp.Event{Kind: 42}), interp.ErrBadEvent)
-	_, err := interp.Apply(def, nil, interp.Meta{}, interp.Event{Kind: interp.Resume, Time: t0})
+	_, err := interp.Apply(def, nil, interp.Meta{}, interp.Event{Kind: interp.EventResume, Time: t0})
 	wantErr(t, err, interp.ErrBadEvent)
-	_, err = interp.Apply(def, []byte{0xff}, i.meta, interp.Event{Kind: interp.Resume, Time: t0.Add(time.Hour)})
+	_, err = interp.Apply(def, []byte{0xff}, i.meta, interp.Event{Kind: interp.EventResume, Time: t0.Add(time.Hour)})
 	wantErr(t, err, interp.ErrCorrupt)
 }
 

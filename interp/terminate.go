@@ -7,11 +7,11 @@ import (
 	"github.com/weftflow/weft/internal/cborhead"
 )
 
-// StatusTerminated is the status of an instance ended by a [Terminate]
+// StatusTerminated is the status of an instance ended by a [EventTerminate]
 // event; no workflow code ran for it.
 const StatusTerminated = StatusCanceled + 1
 
-// Termination records who ended an instance with a [Terminate] event, why,
+// Termination records who ended an instance with a [EventTerminate] event, why,
 // and when. It is kept in [Meta.Terminated].
 type Termination struct {
 	Reason string `cbor:"1,keyasint,omitempty"` // the event's Reason
@@ -38,7 +38,7 @@ func (m *machine) terminate(state []byte, ev Event) Result {
 	if len(m.meta.Inbox) > 0 {
 		m.dropInbox("the instance was terminated before a wait took the event")
 	}
-	m.emit(Effect{Kind: Terminated, Error: ev.Reason})
+	m.emit(Effect{Kind: EffectTerminated, Error: ev.Reason})
 	m.meta.Seq++
 	m.meta.Status = StatusTerminated
 	m.meta.Threads = nil

@@ -28,7 +28,7 @@ func TestTerminateTearsDownEveryWait(t *testing.T) {
 	), dsl.OnCancel(dsl.Step("cleanup", func(s *counter) error { cleanupRan = true; return nil })))
 	i := start(t, def, nil)
 	before := bytes.Clone(i.state)
-	i.mustApply(interp.Event{Kind: interp.Terminate, Reason: "stuck after deploy", By: "ops"})
+	i.mustApply(interp.Event{Kind: interp.EventTerminate, Reason: "stuck after deploy", By: "ops"})
 	if cleanupRan {
 		t.Error("the cleanup section ran for a Terminate")
 	}
@@ -53,7 +53,7 @@ func TestTerminateTearsDownEveryWait(t *testing.T) {
 	if last := i.effects[len(i.effects)-1]; last.Error != "stuck after deploy" {
 		t.Errorf("terminated effect carries %q, want the reason", last.Error)
 	}
-	for _, ev := range []interp.Event{{Kind: interp.Terminate}, {Kind: interp.Cancel}, {Kind: interp.Resume}} {
+	for _, ev := range []interp.Event{{Kind: interp.EventTerminate}, {Kind: interp.EventCancel}, {Kind: interp.EventResume}} {
 		err := i.apply(ev)
 		wantErr(t, err, interp.ErrFinished)
 		wantErr(t, err, interp.ErrTerminated)
@@ -69,23 +69,23 @@ func TestTerminateLostPosition(t *testing.T) {
 	p := i.callback("main", "m")
 	next := dsl.MustCompile[counter]("lost", dsl.Wait("renamed", dsl.On("m", dsl.Custom[counter, bool, string]("req", approver{}))))
 	at := t0.Add(time.Minute)
-	if _, err := interp.Apply(next, i.state, i.meta, interp.Event{Kind: interp.Cancel, Time: at}); !errors.Is(err, interp.ErrPositionLost) {
+	if _, err := interp.Apply(next, i.state, i.meta, interp.Event{Kind: interp.EventCancel, Time: at}); !errors.Is(err, interp.ErrPositionLost) {
 		t.Fatalf("cancel under the new definition: %v, want ErrPositionLost", err)
 	}
 	for _, state := range [][]byte{i.state, {0xff}} {
-		res, err := interp.Apply(next, state, i.meta, interp.Event{Kind: interp.Terminate, Time: at, Reason: "lost"})
+		res, err := interp.Apply(next, state, i.meta, interp.Event{Kind: interp.EventTerminate, Time: at, Reason: "lost"})
 		if err != nil {
 			t.Fatalf("terminate of a lost instance (state %x): %v", state, err)
 		}
 		if res.Meta.Status != interp.StatusTerminated || len(res.Effects) != 2 ||
-			res.Effects[0].Kind != interp.Teardown || res.Effects[0].Callback != p.Callback || res.Effects[0].Path != "ask" {
+			res.Effects[0].Kind != interp.EffectTeardown || res.Effects[0].Callback != p.Callback || res.Effects[0].Path != "ask" {
 			t.Errorf("status %v, effects %+v; want terminated with the teardown of callback %d at \"ask\"", res.Meta.Status, res.Effects, p.Callback)
 		}
 		if res.Effects[0].ID.Seq != i.meta.Seq+1 {
 			t.Errorf("effect seq %d, want %d", res.Effects[0].ID.Seq, i.meta.Seq+1)
 		}
 	}
-	if _, err := interp.Apply(next, nil, interp.Meta{}, interp.Event{Kind: interp.Terminate, Time: at}); !errors.Is(err, interp.ErrBadEvent) {
+	if _, err := interp.Apply(next, nil, interp.Meta{}, interp.Event{Kind: interp.EventTerminate, Time: at}); !errors.Is(err, interp.ErrBadEvent) {
 		t.Errorf("terminate of an instance never started: %v, want ErrBadEvent", err)
 	}
 }
@@ -96,11 +96,11 @@ func TestTerminateWhileCanceling(t *testing.T) {
 	def := dsl.MustCompile[counter]("c", dsl.Wait("w", dsl.On("t", dsl.After(time.Hour))),
 		dsl.OnCancel(dsl.Wait("drain", dsl.On("d", dsl.After(time.Hour)))))
 	i := start(t, def, nil)
-	i.mustApply(interp.Event{Kind: interp.Cancel})
+	i.mustApply(interp.Event{Kind: interp.EventCancel})
 	i.wantStatus(interp.StatusCanceling)
-	i.mustApply(interp.Event{Kind: interp.Terminate, Reason: "enough"})
+	i.mustApply(interp.Event{Kind: interp.EventTerminate, Reason: "enough"})
 	i.wantStatus(interp.StatusTerminated)
-	if len(i.effects) != 2 || i.effects[0].Kind != interp.CancelTimer || i.effects[0].Thread != "cancel" {
+	if len(i.effects) != 2 || i.effects[0].Kind != interp.EffectCancelTimer || i.effects[0].Thread != "cancel" {
 		t.Errorf("effects %+v, want the cleanup's timer canceled, then terminated", i.effects)
 	}
 }

@@ -68,7 +68,7 @@ func finishSome(t *testing.T, i *inst, n int) int {
 	for k := 0; k < n; k += step {
 		p := i.callback(fmt.Sprintf("worker[%d]", k), "finish")
 		one, _ := marshal(1)
-		i.mustApply(interp.Event{Kind: interp.Callback, Callback: p.Callback, Payload: one})
+		i.mustApply(interp.Event{Kind: interp.EventCallback, Callback: p.Callback, Payload: one})
 		done++
 		if got, want := len(i.meta.Threads), n+1-done; got != want {
 			t.Fatalf("after finishing worker[%d]: %d live threads, want %d", k, got, want)
@@ -112,7 +112,7 @@ func TestManyLiveThreadsUpgrade(t *testing.T) {
 // Nil definitions and panics of the interpreter's own code come back as
 // ErrInternal; a panicking upcaster is user code and fails the migration.
 func TestApplyNeverPanics(t *testing.T) {
-	ev := interp.Event{Kind: interp.Start, Time: t0, Instance: "x"}
+	ev := interp.Event{Kind: interp.EventStart, Time: t0, Instance: "x"}
 	_, err := interp.Apply(nil, nil, interp.Meta{}, ev)
 	var ie *interp.InternalError
 	if !errors.Is(err, interp.ErrInternal) || !errors.As(err, &ie) || ie.Op != "Apply" || ie.Instance != "" {
@@ -129,7 +129,7 @@ func TestApplyNeverPanics(t *testing.T) {
 	boom := dsl.MustCompile[counter]("up", dsl.S(dsl.Wait("w", dsl.On("go", goSignal()))), dsl.Version(2),
 		dsl.Migrate(dsl.Migration{From: 1, State: func([]byte) ([]byte, error) { panic("upcaster bug") }}))
 	i.def = boom
-	err = i.apply(interp.Event{Kind: interp.Resume})
+	err = i.apply(interp.Event{Kind: interp.EventResume})
 	var pe *interp.PanicError
 	if !errors.Is(err, interp.ErrMigration) || !errors.As(err, &pe) || errors.Is(err, interp.ErrInternal) {
 		t.Fatalf("panicking upcaster: %v", err)

@@ -108,7 +108,7 @@ func runCommand(t *testing.T, rp **runner, d *datadriven.TestData) (string, erro
 			if err != nil {
 				return "", err
 			}
-			out = i.event(interp.Event{Kind: interp.Callback, Callback: p.Callback, Payload: payload})
+			out = i.event(interp.Event{Kind: interp.EventCallback, Callback: p.Callback, Payload: payload})
 		}
 		return out, nil
 	case "fire":
@@ -119,13 +119,13 @@ func runCommand(t *testing.T, rp **runner, d *datadriven.TestData) (string, erro
 		if at := time.Unix(0, p.At); !d.HasArg("early") && at.After(i.now) {
 			i.now = at
 		}
-		return i.event(interp.Event{Kind: interp.Callback, Callback: p.Callback}), nil
+		return i.event(interp.Event{Kind: interp.EventCallback, Callback: p.Callback}), nil
 	case "activity":
 		p, err := i.pendingFor(argOr(d, "thread", ""), "", interp.Activity)
 		if err != nil {
 			return "", err
 		}
-		ev := interp.Event{Kind: interp.Callback, Callback: p.Callback}
+		ev := interp.Event{Kind: interp.EventCallback, Callback: p.Callback}
 		switch {
 		case d.HasArg("run"):
 			input, ok := i.inputs[p.Callback]
@@ -156,19 +156,19 @@ func runCommand(t *testing.T, rp **runner, d *datadriven.TestData) (string, erro
 		if err != nil {
 			return "", err
 		}
-		return i.event(interp.Event{Kind: interp.Callback, Callback: cb, Payload: payload, Error: argOr(d, "error", "")}), nil
+		return i.event(interp.Event{Kind: interp.EventCallback, Callback: cb, Payload: payload, Error: argOr(d, "error", "")}), nil
 	case "resume":
 		if err := i.advance(argOr(d, "after", "0s")); err != nil {
 			return "", err
 		}
-		return i.event(interp.Event{Kind: interp.Resume}), nil
+		return i.event(interp.Event{Kind: interp.EventResume}), nil
 	case "advance":
 		if err := i.advance(argOr(d, "by", "0s")); err != nil {
 			return "", err
 		}
 		return fmt.Sprintf("now=%s\n", i.now.Sub(t0)), nil
 	case "cancel":
-		return i.event(interp.Event{Kind: interp.Cancel}), nil
+		return i.event(interp.Event{Kind: interp.EventCancel}), nil
 	case "upgrade":
 		sd, err := lookupDef(d)
 		if err != nil {
@@ -333,7 +333,7 @@ func (i *runner) checkRefusal(ev interp.Event, err error) {
 	if errors.As(err, &ce) && ce.Callback != ev.Callback {
 		i.t.Fatalf("CallbackError for callback %d, the event named %d", ce.Callback, ev.Callback)
 	}
-	if ev.Kind == interp.Callback && !errors.Is(err, interp.ErrPositionLost) && !errors.Is(err, interp.ErrMigration) && ce == nil {
+	if ev.Kind == interp.EventCallback && !errors.Is(err, interp.ErrPositionLost) && !errors.Is(err, interp.ErrMigration) && ce == nil {
 		i.t.Fatalf("a refused callback's error %q is not a *CallbackError", err)
 	}
 	var pe *interp.PanicError
@@ -348,7 +348,7 @@ func (i *runner) checkRefusal(ev interp.Event, err error) {
 
 func (i *runner) show() string {
 	for _, e := range i.effects {
-		if e.Kind == interp.RunActivity {
+		if e.Kind == interp.EffectRunActivity {
 			i.inputs[e.Callback] = e.Data
 		}
 	}

@@ -108,7 +108,7 @@ func Replay(def *dsl.Definition, id string, base []byte, entries []Entry, opts .
 				div.Seq = en.Seq
 				return i, div, nil
 			}
-			res, err := interp.Apply(o.starter(def, en.Version), sev.Payload, meta, interp.Event{Kind: interp.Start, Time: sev.Time, Instance: id})
+			res, err := interp.Apply(o.starter(def, en.Version), sev.Payload, meta, interp.Event{Kind: interp.EventStart, Time: sev.Time, Instance: id})
 			if err != nil {
 				return i, &Divergence{Seq: en.Seq, Reason: "rejected", Err: err}, nil
 			}
@@ -139,18 +139,18 @@ func Replay(def *dsl.Definition, id string, base []byte, entries []Entry, opts .
 				reason := ""
 				if len(en.Effects) > 0 {
 					for _, f := range en.Effects {
-						if f.Kind == interp.Terminated.String() {
+						if f.Kind == interp.EffectTerminated.String() {
 							reason = f.Error
 						}
 					}
 				}
-				term, terr := interp.Apply(def, state, meta, interp.Event{Kind: interp.Terminate, Time: ev.Time, Reason: reason})
+				term, terr := interp.Apply(def, state, meta, interp.Event{Kind: interp.EventTerminate, Time: ev.Time, Reason: reason})
 				if terr != nil {
 					return i, &Divergence{Seq: en.Seq, Reason: "rejected", Err: terr}, nil
 				}
 				meta, started = term.Meta, term.Effects
 			}
-			res, err = interp.Restart(def, ev.Payload, meta, interp.Event{Kind: interp.Start, Time: ev.Time, Instance: id})
+			res, err = interp.Restart(def, ev.Payload, meta, interp.Event{Kind: interp.EventStart, Time: ev.Time, Instance: id})
 		case en.Event.Kind == "start":
 			state = ev.Payload
 			ev.Payload = nil
@@ -189,17 +189,17 @@ func replayEvent(meta interp.Meta, id string, en Entry) (interp.Event, *Divergen
 	}
 	switch en.Event.Kind {
 	case "start":
-		ev.Kind, ev.Instance, ev.Payload = interp.Start, id, en.Event.Payload
+		ev.Kind, ev.Instance, ev.Payload = interp.EventStart, id, en.Event.Payload
 	case "resume":
-		ev.Kind = interp.Resume
+		ev.Kind = interp.EventResume
 	case "cancel":
-		ev.Kind = interp.Cancel
+		ev.Kind = interp.EventCancel
 	case "terminate":
-		ev.Kind, ev.Reason = interp.Terminate, en.Event.Error
+		ev.Kind, ev.Reason = interp.EventTerminate, en.Event.Error
 	case "signal":
-		ev.Kind, ev.Name, ev.Payload = interp.Signal, en.Event.Name, en.Event.Payload
+		ev.Kind, ev.Name, ev.Payload = interp.EventSignal, en.Event.Name, en.Event.Payload
 	case "callback":
-		ev.Kind, ev.Payload = interp.Callback, en.Event.Payload
+		ev.Kind, ev.Payload = interp.EventCallback, en.Event.Payload
 		cb := waitingFor(meta, en.Event)
 		if cb == 0 {
 			return ev, &Divergence{Seq: en.Seq, Reason: "no such wait",

@@ -457,7 +457,7 @@ func agree(p pair, check upgradeChecker) string {
 		positions[st.path] = true
 		meta := interp.Meta{Instance: "i", Seq: 3, Version: 1, NextCallback: 5, Started: t1.UnixNano(), Threads: []interp.Thread{st.thread}}
 		_, uerr := interp.Upgrade(p.new, state, meta)
-		_, aerr := interp.Apply(p.new, state, meta, interp.Event{Kind: interp.Resume, Time: t1})
+		_, aerr := interp.Apply(p.new, state, meta, interp.Event{Kind: interp.EventResume, Time: t1})
 		var ul, al *interp.PositionLostError
 		u, a := errors.As(uerr, &ul), errors.As(aerr, &al)
 		switch {

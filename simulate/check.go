@@ -276,7 +276,7 @@ func (a *actions) deliverTo(src source, pe pending, crash crashPoint) {
 	payload, v := w.payload(src, pe)
 	label := say("%v", deliverLine{pe, v})
 	w.pickVia(src)
-	w.apply(interp.Event{Kind: interp.Callback, Callback: pe.p.Callback, Payload: payload}, crash, label)
+	w.apply(interp.Event{Kind: interp.EventCallback, Callback: pe.p.Callback, Payload: payload}, crash, label)
 }
 
 // deliverLine is the trace line of a delivery, kept as one value (its
@@ -372,7 +372,7 @@ func (a *actions) activity(src source, crash crashPoint) {
 func (w *world) finishActivity(src source, info engine.EffectInfo, outcome string, crash crashPoint) {
 	w.moveClock(info.At)
 	out, msg, shown := w.attempt(src, info, outcome)
-	ev := interp.Event{Kind: interp.Callback, Callback: info.Callback, Payload: out, Error: msg}
+	ev := interp.Event{Kind: interp.EventCallback, Callback: info.Callback, Payload: out, Error: msg}
 	delete(w.activity, info.Callback)
 	label := say("activity %q of thread %s, attempt %d: %s", info.Path, info.Thread, info.Attempt, shown)
 	w.pickVia(src)
@@ -440,7 +440,7 @@ func (a *actions) stale(rt *rapid.T) {
 	}
 	cb := pick(rapidSource{rt}, stale, "stale")
 	w.pickVia(rapidSource{rt})
-	w.apply(interp.Event{Kind: interp.Callback, Callback: cb}, noCrash, say("deliver stale callback %d", cb))
+	w.apply(interp.Event{Kind: interp.EventCallback, Callback: cb}, noCrash, say("deliver stale callback %d", cb))
 }
 
 func (a *actions) unknown(rt *rapid.T) {
@@ -450,7 +450,7 @@ func (a *actions) unknown(rt *rapid.T) {
 	w := a.w
 	cb := w.meta.NextCallback + uint64(ints(1, 5).Draw(rt, "unknown"))
 	w.pickVia(rapidSource{rt})
-	w.apply(interp.Event{Kind: interp.Callback, Callback: cb}, noCrash, say("deliver unknown callback %d", cb))
+	w.apply(interp.Event{Kind: interp.EventCallback, Callback: cb}, noCrash, say("deliver unknown callback %d", cb))
 }
 
 func (a *actions) crash(rt *rapid.T) {
@@ -493,7 +493,7 @@ func (a *actions) eventWith(rt *rapid.T, point crashPoint) {
 		// (only there: a cancel ends most runs).
 		options = append(options, func(src source, point crashPoint) {
 			a.w.pickVia(src)
-			a.w.apply(interp.Event{Kind: interp.Cancel}, point, say("cancel"))
+			a.w.apply(interp.Event{Kind: interp.EventCancel}, point, say("cancel"))
 		})
 	}
 	pick(rapidSource{rt}, options, "crashing action")(rapidSource{rt}, point)
@@ -509,7 +509,7 @@ func (a *actions) cancel(rt *rapid.T) {
 		return
 	}
 	a.w.pickVia(rapidSource{rt})
-	a.w.apply(interp.Event{Kind: interp.Cancel}, noCrash, say("cancel"))
+	a.w.apply(interp.Event{Kind: interp.EventCancel}, noCrash, say("cancel"))
 }
 
 func (a *actions) swap(rt *rapid.T) {

@@ -75,7 +75,7 @@ func (w *world) performChild(info engine.EffectInfo) {
 	c := w.childOf(info.Callback)
 	c.id, c.workflow, c.path = info.Child, info.Type, info.Path
 	switch info.Kind {
-	case interp.StartChild:
+	case interp.EffectStartChild:
 		if len(c.started) == 0 {
 			c.atStart = w.runChild(info)
 		}
@@ -83,7 +83,7 @@ func (w *world) performChild(info engine.EffectInfo) {
 		if len(c.started) > 1 {
 			w.fail(InvChild, info.Path, "child %q of callback %d was started by two effects: %v", info.Child, info.Callback, c.started)
 		}
-	case interp.EndChild:
+	case interp.EffectEndChild:
 		c.onEnd = info.OnEnd
 		c.ended = append(c.ended, info.ID)
 		switch {
@@ -102,7 +102,7 @@ func (w *world) performChild(info engine.EffectInfo) {
 // countChildEnd counts an accepted event that answers a child's wait, from
 // the meta before it.
 func (w *world) countChildEnd(pre interp.Meta, ev interp.Event) {
-	if ev.Kind != interp.Callback {
+	if ev.Kind != interp.EventCallback {
 		return
 	}
 	for _, th := range pre.Threads {
@@ -156,7 +156,7 @@ func (a *actions) childEndAs(src source, pe pending, how string, crash crashPoin
 		panic(fmt.Sprintf("simulate: child outcome does not encode: %v", err))
 	}
 	w.pickVia(src)
-	w.apply(interp.Event{Kind: interp.Callback, Callback: pe.p.Callback, Payload: payload}, crash,
+	w.apply(interp.Event{Kind: interp.EventCallback, Callback: pe.p.Callback, Payload: payload}, crash,
 		say("child %q (workflow %s) of thread %s at %q ends: %s (callback %d)", pe.p.Child, pe.p.Type, pe.thread, pe.path, shown, pe.p.Callback))
 }
 
@@ -201,7 +201,7 @@ func (w *world) runChild(info engine.EffectInfo) *interp.ChildOutcome {
 	if !ok {
 		return nil
 	}
-	r, err := interp.Apply(def, info.Data, interp.Meta{}, interp.Event{Kind: interp.Start, Time: w.clock.Now(), Instance: info.Child})
+	r, err := interp.Apply(def, info.Data, interp.Meta{}, interp.Event{Kind: interp.EventStart, Time: w.clock.Now(), Instance: info.Child})
 	if err != nil || !r.Meta.Status.Finished() {
 		return nil
 	}

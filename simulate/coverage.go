@@ -278,7 +278,7 @@ func (w *world) observe(pre interp.Meta, ev interp.Event, post interp.Meta) {
 		return
 	}
 	switch ev.Kind {
-	case interp.Callback:
+	case interp.EventCallback:
 		for _, th := range pre.Threads {
 			for _, p := range th.Waits {
 				if p.Callback != ev.Callback {
@@ -303,7 +303,7 @@ func (w *world) observe(pre interp.Meta, ev interp.Event, post interp.Meta) {
 				}
 			}
 		}
-	case interp.Resume:
+	case interp.EventResume:
 		// A Resume fires every timer that is due; the answered ones are
 		// the newest entries of Recent.
 		for _, th := range pre.Threads {
@@ -313,7 +313,7 @@ func (w *world) observe(pre interp.Meta, ev interp.Event, post interp.Meta) {
 				}
 			}
 		}
-	case interp.Cancel:
+	case interp.EventCancel:
 		for _, th := range pre.Threads {
 			if th.Phase == interp.PhaseWaiting {
 				w.visits[eventKey{evCancel, "", th.Path}]++

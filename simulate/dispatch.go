@@ -174,12 +174,12 @@ func (w *world) perform(host int, info engine.EffectInfo) error {
 		return nil
 	}
 	switch info.Kind {
-	case interp.Setup:
+	case interp.EffectSetup:
 		if prev, ok := w.setups[info.Callback]; ok {
 			w.fail(InvSetupTeardown, info.Path, "callback %d was set up twice, by %s and %s", info.Callback, prev, info.ID)
 		}
 		w.setups[info.Callback] = info.ID
-	case interp.Teardown:
+	case interp.EffectTeardown:
 		if _, ok := w.setups[info.Callback]; !ok {
 			w.fail(InvSetupTeardown, info.Path, "teardown %s of callback %d, whose setup was never performed", info.ID, info.Callback)
 		}
@@ -187,9 +187,9 @@ func (w *world) perform(host int, info engine.EffectInfo) error {
 		if len(w.teardowns[info.Callback]) > 1 {
 			w.fail(InvSetupTeardown, info.Path, "callback %d was torn down twice: %v", info.Callback, w.teardowns[info.Callback])
 		}
-	case interp.Completed, interp.Failed, interp.Canceled, interp.Terminated:
+	case interp.EffectCompleted, interp.EffectFailed, interp.EffectCanceled, interp.EffectTerminated:
 		w.endAfterAll(info)
-	case interp.StartChild, interp.EndChild:
+	case interp.EffectStartChild, interp.EffectEndChild:
 		w.performChild(info)
 	}
 	return nil
@@ -202,7 +202,7 @@ func (w *world) endAfterAll(info engine.EffectInfo) {
 	var inOutbox map[string]bool
 	for _, id := range sortedKeys(w.effects) {
 		e := w.effects[id]
-		if (e.Kind != interp.Setup && e.Kind != interp.Teardown) || w.performed[id] > 0 {
+		if (e.Kind != interp.EffectSetup && e.Kind != interp.EffectTeardown) || w.performed[id] > 0 {
 			continue
 		}
 		if inOutbox == nil {
@@ -286,7 +286,7 @@ func (w *world) runActivity(host int, info engine.EffectInfo) (_ []byte, err err
 		}
 	}
 	out, msg, shown := w.attempt(src, info, what)
-	ev := interp.Event{Kind: interp.Callback, Callback: info.Callback, Payload: out, Error: msg}
+	ev := interp.Event{Kind: interp.EventCallback, Callback: info.Callback, Payload: out, Error: msg}
 	if d != nil {
 		d.expect[host] = &ev
 		st := &w.steps[d.step]
@@ -388,7 +388,7 @@ func (w *world) committed(host int, c *storage.Commit) {
 		return
 	}
 	d := w.disp
-	ev := interp.Event{Kind: interp.Resume, Time: w.clock.Now()}
+	ev := interp.Event{Kind: interp.EventResume, Time: w.clock.Now()}
 	line := say("host %d resumes the instance", host)
 	if x := d.expect[host]; x != nil {
 		ev, d.expect[host] = *x, nil
@@ -398,7 +398,7 @@ func (w *world) committed(host int, c *storage.Commit) {
 			// A result the Call cannot take (it does not decode) is
 			// delivered by the engine as a failed attempt instead.
 			if _, err := interp.Apply(w.def, w.state, w.meta, ev); errors.Is(err, interp.ErrRejected) {
-				ev.Payload, ev.Error = nil, "result rejected: engine: "+interp.Callback.String()+" of "+strconv.Quote(instanceID)+": "+err.Error()
+				ev.Payload, ev.Error = nil, "result rejected: engine: "+interp.EventCallback.String()+" of "+strconv.Quote(instanceID)+": "+err.Error()
 				line = say("host %d commits the activity's result (callback %d), rejected: %s", host, ev.Callback, shortError{err})
 			}
 		}
@@ -412,7 +412,7 @@ func (w *world) committed(host int, c *storage.Commit) {
 	if w.failure == nil {
 		w.compareWith(si, rec, nil, true)
 	}
-	if ev.Kind == interp.Callback && w.failure == nil {
+	if ev.Kind == interp.EventCallback && w.failure == nil {
 		w.history = append(w.history, delivered{ev: ev, label: say("the result of callback %d", ev.Callback)})
 	}
 }
@@ -471,7 +471,7 @@ func (w *world) finalWork() {
 	}
 	for _, se := range out {
 		info, err := engine.DecodeEffect(se)
-		if err != nil || info.Kind != interp.RunActivity || !w.waitsFor(info.Callback) {
+		if err != nil || info.Kind != interp.EffectRunActivity || !w.waitsFor(info.Callback) {
 			w.fail(InvEffects, info.Path, "effect %s (%s) is still in the outbox after the liveness phase drained it", se.ID, info.Kind)
 			return
 		}

@@ -84,7 +84,7 @@
 //     first transition is run from its input instead, and its own end is
 //     delivered;
 //   - early send: send a custom event the definition takes somewhere but no
-//     thread waits for yet (an interp.Signal event, as engine.Send makes
+//     thread waits for yet (an interp.EventSignal event, as engine.Send makes
 //     one): it waits in the instance's inbox until a wait that takes it
 //     opens (see interp.Buffered; [Options.NoEarlySends] turns it off);
 //   - stale callback: deliver a callback whose wait was resolved by another

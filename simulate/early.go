@@ -9,7 +9,7 @@ import (
 )
 
 // Early sends: a custom event sent while no thread waits for it goes to
-// the instance's inbox (an interp.Signal event), and the first wait that
+// the instance's inbox (an interp.EventSignal event), and the first wait that
 // takes it to open later receives it. The simulator sends such events at
 // random, like engine.Send does when a caller is ahead of the workflow,
 // and checks every invariant through them as through any other event:
@@ -71,7 +71,7 @@ func (a *actions) early(src source, crash crashPoint) {
 	pe := pick(src, w.earlyEvents(), "early event")
 	payload, v := w.payload(src, pe)
 	w.pickVia(src)
-	w.apply(interp.Event{Kind: interp.Signal, Name: pe.p.Event, Payload: payload}, crash, say("%v", earlyLine{pe.p.Event, v}))
+	w.apply(interp.Event{Kind: interp.EventSignal, Name: pe.p.Event, Payload: payload}, crash, say("%v", earlyLine{pe.p.Event, v}))
 }
 
 // earlyLine is the trace line of an early send.

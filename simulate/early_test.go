@@ -54,11 +54,11 @@ func (h spyHost) Apply(ctx context.Context, id string, ev interp.Event) (interp.
 	if err == nil {
 		h.spy.mu.Lock()
 		defer h.spy.mu.Unlock()
-		if ev.Kind == interp.Signal {
+		if ev.Kind == interp.EventSignal {
 			h.spy.buffered++
 		}
 		for _, e := range res.Effects {
-			if e.Kind == interp.Reply && e.Event == "add" && ev.Kind == interp.Callback && e.Callback != ev.Callback {
+			if e.Kind == interp.EffectReply && e.Event == "add" && ev.Kind == interp.EventCallback && e.Callback != ev.Callback {
 				h.spy.delivered++
 				break
 			}

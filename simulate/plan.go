@@ -87,7 +87,7 @@ func (e PlanEffect) String() string {
 	if e.Error != "" {
 		s += ": " + e.Error
 	}
-	if e.Data != nil && (e.Kind == interp.Reply.String() || e.Kind == interp.Completed.String() || e.Kind == interp.Setup.String()) {
+	if e.Data != nil && (e.Kind == interp.EffectReply.String() || e.Kind == interp.EffectCompleted.String() || e.Kind == interp.EffectSetup.String()) {
 		s += " " + fielddiff.Render(e.Data)
 	}
 	return s
@@ -194,15 +194,15 @@ func stringKeys(v any) any {
 // in meta), with its payload or error, and the event's time.
 func planEvent(meta interp.Meta, ev interp.Event) string {
 	s := ev.Kind.String()
-	if ev.Kind == interp.Callback || ev.Kind == interp.Signal {
-		if ev.Kind == interp.Signal {
+	if ev.Kind == interp.EventCallback || ev.Kind == interp.EventSignal {
+		if ev.Kind == interp.EventSignal {
 			s = fmt.Sprintf("%s (no thread waits for it: to the inbox)", ev.Name)
 		} else {
 			s = fmt.Sprintf("callback %d", ev.Callback)
 		}
 		for _, th := range meta.Threads {
 			for _, w := range th.Waits {
-				if ev.Kind == interp.Callback && w.Callback == ev.Callback && w.Event != "" {
+				if ev.Kind == interp.EventCallback && w.Callback == ev.Callback && w.Event != "" {
 					s = fmt.Sprintf("%s (callback %d)", w.Event, ev.Callback)
 				}
 			}

@@ -17,14 +17,14 @@ import (
 func ExamplePlan() {
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 	state, _ := codec.Marshal(pizza.Order{Customer: "ann"})
-	r, err := interp.Apply(pizza.Workflow, state, interp.Meta{}, interp.Event{Kind: interp.Start, Time: now, Instance: "order-1"})
+	r, err := interp.Apply(pizza.Workflow, state, interp.Meta{}, interp.Event{Kind: interp.EventStart, Time: now, Instance: "order-1"})
 	// answer sends the event the instance waits for under that name.
 	answer := func(name string, payload any) interp.Event {
 		for _, th := range r.Meta.Threads {
 			for _, w := range th.Waits {
 				if w.Event == name {
 					b, _ := codec.Marshal(payload)
-					return interp.Event{Kind: interp.Callback, Time: now, Callback: w.Callback, Payload: b}
+					return interp.Event{Kind: interp.EventCallback, Time: now, Callback: w.Callback, Payload: b}
 				}
 			}
 		}

@@ -27,7 +27,7 @@ func pizzaAt(t *testing.T, customer string, events ...any) interp.Result {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := interp.Apply(pizza.Workflow, state, interp.Meta{}, interp.Event{Kind: interp.Start, Time: planTime, Instance: customer})
+	r, err := interp.Apply(pizza.Workflow, state, interp.Meta{}, interp.Event{Kind: interp.EventStart, Time: planTime, Instance: customer})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func callback(t *testing.T, m interp.Meta, name string, payload any) interp.Even
 				if err != nil {
 					t.Fatal(err)
 				}
-				return interp.Event{Kind: interp.Callback, Time: planTime, Callback: w.Callback, Payload: b}
+				return interp.Event{Kind: interp.EventCallback, Time: planTime, Callback: w.Callback, Payload: b}
 			}
 		}
 	}
@@ -128,7 +128,7 @@ state (-old +new):
 `,
 	}, {
 		name: "no change", old: pizza.Workflow, new: pizza.Workflow, at: kitchen,
-		event: func(interp.Meta) interp.Event { return interp.Event{Kind: interp.Cancel, Time: planTime} },
+		event: func(interp.Meta) interp.Event { return interp.Event{Kind: interp.EventCancel, Time: planTime} },
 		want: `instance ann, event cancel at 2026-11-25T12:00:00Z
 old: pizza v1
 new: pizza v1
@@ -146,7 +146,7 @@ state: the same under both
 	}, {
 		name: "neither side", old: pizza.Workflow, new: pizza.WorkflowV2, at: kitchen,
 		event: func(interp.Meta) interp.Event {
-			return interp.Event{Kind: interp.Callback, Time: planTime, Callback: 99, Error: "boom"}
+			return interp.Event{Kind: interp.EventCallback, Time: planTime, Callback: 99, Error: "boom"}
 		},
 		want: `instance ann, event callback 99 failing with boom at 2026-11-25T12:00:00Z
 old: pizza v1

@@ -54,7 +54,7 @@ func TestLintVerifyAndApplyAgreeOnEventChanges(t *testing.T) {
 				t.Fatal(err)
 			}
 
-			_, err = interp.Apply(c.v2, inst.State, inst.Meta, interp.Event{Kind: interp.Resume, Time: time.Now()})
+			_, err = interp.Apply(c.v2, inst.State, inst.Meta, interp.Event{Kind: interp.EventResume, Time: time.Now()})
 			var lost *interp.PositionLostError
 			if got := errors.As(err, &lost); got != (c.lost != "") || (got && lost.Path != c.lost) {
 				t.Fatalf("Apply: %v, want lost at %q", err, c.lost)

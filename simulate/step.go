@@ -267,7 +267,7 @@ func (w *world) send(event string, payload any) error {
 		if err != nil {
 			return err
 		}
-		_, err = w.apply(interp.Event{Kind: interp.Callback, Callback: pe.p.Callback, Payload: b}, noCrash,
+		_, err = w.apply(interp.Event{Kind: interp.EventCallback, Callback: pe.p.Callback, Payload: b}, noCrash,
 			say("user action: deliver %s%+v to thread %s at wait %q", event, payload, pe.thread, pe.path))
 		return err
 	}

@@ -203,7 +203,7 @@ func (w *world) outboxActivities() map[uint64]engine.EffectInfo {
 		return out
 	}
 	for _, se := range effects {
-		if info, err := engine.DecodeEffect(se); err == nil && info.Kind == interp.RunActivity {
+		if info, err := engine.DecodeEffect(se); err == nil && info.Kind == interp.EffectRunActivity {
 			out[info.Callback] = info
 		}
 	}
@@ -243,7 +243,7 @@ func (a *actions) pursue(src source) {
 	case evActivityFailed:
 		a.finishGoalActivity(src, pick(src, a.goalActivities(), "goal activity"), pick(src, []string{"error", "timeout"}, "goal outcome"))
 	case evCancel:
-		w.apply(interp.Event{Kind: interp.Cancel}, noCrash, say("cancel (the run's goal: %s)", g))
+		w.apply(interp.Event{Kind: interp.EventCancel}, noCrash, say("cancel (the run's goal: %s)", g))
 	}
 }
 

@@ -21,7 +21,7 @@ func (a *actions) terminate(rt *rapid.T) {
 		return
 	}
 	a.w.pickVia(rapidSource{rt})
-	a.w.apply(interp.Event{Kind: interp.Terminate, Reason: "simulated", By: "simulator"}, noCrash, say("terminate"))
+	a.w.apply(interp.Event{Kind: interp.EventTerminate, Reason: "simulated", By: "simulator"}, noCrash, say("terminate"))
 }
 
 // checkTerminate checks an accepted Terminate against the model's meta

@@ -167,7 +167,7 @@ func verifyOne(si storage.Instance, def *dsl.Definition, cfg *config, opts Verif
 	default:
 		rep.Migrated = res.Meta.Migrated[len(meta.Migrated):]
 		for _, e := range res.Effects {
-			if e.Kind == interp.Dropped {
+			if e.Kind == interp.EffectDropped {
 				rep.Dropped = append(rep.Dropped, e.Event)
 			}
 		}
@@ -223,7 +223,7 @@ func (w *world) startFrom(si storage.Instance, up interp.Result) {
 			if p.Kind == interp.Activity {
 				// Its effect is in the production outbox, not in this store:
 				// the runner starts out knowing the attempt, on today's state.
-				w.activity[p.Callback] = engine.EffectInfo{Kind: interp.RunActivity, Instance: instanceID,
+				w.activity[p.Callback] = engine.EffectInfo{Kind: interp.EffectRunActivity, Instance: instanceID,
 					Workflow: si.Workflow, Thread: th.ID, Path: th.Path, Callback: p.Callback,
 					Data: up.State, Attempt: p.Attempt, At: time.Unix(0, p.At).UTC()}
 			}

@@ -32,12 +32,12 @@ func BenchmarkVerify100k(b *testing.B) {
 	}
 	// One v1 instance, parked in the cart with an item, stored n times.
 	now := time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
-	r, err := interp.Apply(pizza.Workflow, nil, interp.Meta{}, interp.Event{Kind: interp.Start, Time: now, Instance: "x"})
+	r, err := interp.Apply(pizza.Workflow, nil, interp.Meta{}, interp.Event{Kind: interp.EventStart, Time: now, Instance: "x"})
 	if err != nil {
 		b.Fatal(err)
 	}
 	item, _ := codec.Marshal(pizza.Add{Item: "margherita"})
-	r, err = interp.Apply(pizza.Workflow, r.State, r.Meta, interp.Event{Kind: interp.Callback, Time: now, Callback: r.Meta.Threads[0].Waits[0].Callback, Payload: item})
+	r, err = interp.Apply(pizza.Workflow, r.State, r.Meta, interp.Event{Kind: interp.EventCallback, Time: now, Callback: r.Meta.Threads[0].Waits[0].Callback, Payload: item})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -211,7 +211,7 @@ func (w *world) start(input any) {
 	if err != nil {
 		panic(fmt.Sprintf("simulate: the start state does not encode: %v", err))
 	}
-	ev := interp.Event{Kind: interp.Start, Time: w.clock.Now(), Instance: instanceID}
+	ev := interp.Event{Kind: interp.EventStart, Time: w.clock.Now(), Instance: instanceID}
 	if err := w.hosts[0].api.Start(w.ctx, w.def, instanceID, input); err != nil {
 		w.fail(InvLiveness, "", "the instance does not start: %v", err)
 		return
@@ -275,7 +275,7 @@ func (w *world) fold(state []byte, ev interp.Event, host *hostAnswer) (interp.Re
 			w.effects[id] = e
 		}
 	}
-	if ev.Kind == interp.Terminate {
+	if ev.Kind == interp.EventTerminate {
 		w.checkTerminate(state, r1)
 	}
 	w.countChildEnd(w.meta, ev)
@@ -388,7 +388,7 @@ func (w *world) apply(ev interp.Event, crash crashPoint, label text) (applied bo
 				w.steps[len(w.steps)-1].Effects = r.Effects // a fresh slice from Apply
 			}
 		}
-		if ev.Kind == interp.Callback {
+		if ev.Kind == interp.EventCallback {
 			w.history = append(w.history, delivered{ev: ev, label: label})
 		}
 	}
@@ -480,7 +480,7 @@ func (w *world) missingEffects() {
 	}
 	inOutbox := map[uint64]bool{}
 	for _, se := range out {
-		if info, err := engine.DecodeEffect(se); err == nil && info.Kind == interp.RunActivity {
+		if info, err := engine.DecodeEffect(se); err == nil && info.Kind == interp.EffectRunActivity {
 			inOutbox[info.Callback] = true
 		}
 	}
@@ -497,7 +497,7 @@ func (w *world) missingEffects() {
 	}
 	var missing []string
 	for id, e := range w.effects {
-		if !w.acked[id] && !(e.Kind == interp.RunActivity && inOutbox[e.Callback]) {
+		if !w.acked[id] && !(e.Kind == interp.EffectRunActivity && inOutbox[e.Callback]) {
 			missing = append(missing, fmt.Sprintf("%s (%s at %q)", id, e.Kind, e.Path))
 		}
 	}

@@ -318,7 +318,7 @@ func (d *demo) withdraw(ctx context.Context, info engine.EffectInfo) error {
 
 func (d *demo) finished(ctx context.Context, info engine.EffectInfo) error {
 	msg := info.Error
-	if info.Kind == interp.Completed {
+	if info.Kind == interp.EffectCompleted {
 		var out string
 		if err := info.Decode(&out); err != nil {
 			return err

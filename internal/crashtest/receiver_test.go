@@ -21,7 +21,7 @@ func TestReceiver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	setup := engine.EffectInfo{ID: "i/1/0", Kind: interp.Setup, Instance: "i", Type: "x", Callback: 1, Data: []byte{1}}
+	setup := engine.EffectInfo{ID: "i/1/0", Kind: interp.EffectSetup, Instance: "i", Type: "x", Callback: 1, Data: []byte{1}}
 	for _, info := range []engine.EffectInfo{setup, setup} {
 		if err := r.Setup(context.Background(), info); err != nil {
 			t.Fatal(err)
@@ -56,7 +56,7 @@ func TestReceiver(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	teardown := engine.EffectInfo{ID: "i/2/0", Kind: interp.Teardown, Instance: "i", Type: "x", Callback: 1}
+	teardown := engine.EffectInfo{ID: "i/2/0", Kind: interp.EffectTeardown, Instance: "i", Type: "x", Callback: 1}
 	if err := r.Teardown(context.Background(), teardown); err != nil {
 		t.Fatal(err)
 	}

@@ -148,19 +148,19 @@ func checkEffects(s *script, v *view, setupType string, waits int, handled []ind
 			bad("effect ID %s does not name its instance", e.ID)
 		}
 		switch e.Kind {
-		case interp.Setup.String(), interp.Teardown.String():
+		case interp.EffectSetup.String(), interp.EffectTeardown.String():
 			if e.Type != setupType {
 				bad("%s %s has type %q, want %q", e.Kind, e.ID, e.Type, setupType)
 			}
 			m := setups
-			if e.Kind == interp.Teardown.String() {
+			if e.Kind == interp.EffectTeardown.String() {
 				m = teardowns
 			}
 			if prev, dup := m[e.Callback]; dup {
 				bad("two %ss for callback %d: %s and %s", e.Kind, e.Callback, prev.ID, e.ID)
 			}
 			m[e.Callback] = e
-		case interp.Completed.String(), interp.Canceled.String(), interp.Failed.String():
+		case interp.EffectCompleted.String(), interp.EffectCanceled.String(), interp.EffectFailed.String():
 			completed = append(completed, e)
 		case KindActivity:
 			activities = append(activities, e)
@@ -187,9 +187,9 @@ func checkEffects(s *script, v *view, setupType string, waits int, handled []ind
 			bad("teardown %s of callback %d has no setup", td.ID, cb)
 		}
 	}
-	finish := interp.Completed.String()
+	finish := interp.EffectCompleted.String()
 	if s.cancel {
-		finish = interp.Canceled.String()
+		finish = interp.EffectCanceled.String()
 	}
 	if len(completed) != 1 || completed[0].Kind != finish {
 		bad("%d finishing effects handled (%v), want 1 %s", len(completed), completed, finish)

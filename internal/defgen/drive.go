@@ -158,7 +158,7 @@ func (r *runner) run() {
 		}
 	}
 	r.state = init
-	r.apply("start", interp.Event{Kind: interp.Start, Instance: "gen-1"}, nil)
+	r.apply("start", interp.Event{Kind: interp.EventStart, Instance: "gen-1"}, nil)
 	steps := rapid.IntRange(30, 150).Draw(r.t, "steps")
 	for range steps {
 		if r.meta.Status.Finished() || (len(r.pendings()) == 0 && r.meta.Due == 0 && chance(r.t, "stop when stuck", 80)) {
@@ -168,9 +168,9 @@ func (r *runner) run() {
 	}
 	if r.meta.Status.Finished() {
 		r.stats.Finished = map[string]int{r.meta.Status.String(): 1}
-		kind := rapid.SampledFrom([]interp.EventKind{interp.Resume, interp.Callback, interp.Cancel, interp.Start}).Draw(r.t, "after the end")
+		kind := rapid.SampledFrom([]interp.EventKind{interp.EventResume, interp.EventCallback, interp.EventCancel, interp.EventStart}).Draw(r.t, "after the end")
 		want := interp.ErrFinished
-		if kind == interp.Start {
+		if kind == interp.EventStart {
 			want = interp.ErrBadEvent
 		}
 		r.apply("event after the end", interp.Event{Kind: kind, Callback: 1}, want)
@@ -218,13 +218,13 @@ func (r *runner) step() {
 		if due := r.meta.DueTime(); due.After(r.now) {
 			r.now = due
 		}
-		r.apply("resume when due", interp.Event{Kind: interp.Resume}, nil)
+		r.apply("resume when due", interp.Event{Kind: interp.EventResume}, nil)
 	case "resume now":
 		var want error = interp.ErrNotDue
 		if (r.meta.Due != 0 && r.meta.Due <= r.now.UnixNano()) || int(max(r.meta.Version, 1)) < r.def.Version() {
 			want = nil // something is due, or the resume only migrates the instance
 		}
-		r.apply("resume now", interp.Event{Kind: interp.Resume}, want)
+		r.apply("resume now", interp.Event{Kind: interp.EventResume}, want)
 	case "advance clock":
 		r.now = r.now.Add(rapid.SampledFrom([]time.Duration{time.Second, time.Minute, time.Hour, 26 * time.Hour}).Draw(r.t, "by"))
 	case "unknown callback":
@@ -232,20 +232,20 @@ func (r *runner) step() {
 		if chance(r.t, "zero id", 20) {
 			id = 0
 		}
-		r.apply("unknown callback", interp.Event{Kind: interp.Callback, Callback: id, Payload: mustMarshal(1)}, interp.ErrUnknownCallback)
+		r.apply("unknown callback", interp.Event{Kind: interp.EventCallback, Callback: id, Payload: mustMarshal(1)}, interp.ErrUnknownCallback)
 	case "old callback":
 		id := rapid.SampledFrom(old).Draw(r.t, "old id")
 		var want error = interp.ErrStaleCallback
 		if slices.Contains(r.meta.Recent, id) {
 			want = interp.ErrDuplicateCallback
 		}
-		r.apply("old callback", interp.Event{Kind: interp.Callback, Callback: id, Payload: mustMarshal(1)}, want)
+		r.apply("old callback", interp.Event{Kind: interp.EventCallback, Callback: id, Payload: mustMarshal(1)}, want)
 	case "cancel":
 		var want error
 		if r.meta.Status == interp.StatusCanceling {
 			want = interp.ErrBadEvent
 		}
-		r.apply("cancel", interp.Event{Kind: interp.Cancel}, want)
+		r.apply("cancel", interp.Event{Kind: interp.EventCancel}, want)
 	case "deploy version 2":
 		// The same statements as a new version: the next event migrates
 		// the instance with no migration to apply.
@@ -256,7 +256,7 @@ func (r *runner) step() {
 		r.def = up
 		r.trace = append(r.trace, "deploy the same definition as version 2")
 	case "start again":
-		r.apply("start again", interp.Event{Kind: interp.Start, Instance: "gen-1"}, interp.ErrBadEvent)
+		r.apply("start again", interp.Event{Kind: interp.EventStart, Instance: "gen-1"}, interp.ErrBadEvent)
 	case "signal":
 		r.signal()
 	}
@@ -279,7 +279,7 @@ func (r *runner) signal() {
 	if chance(r.t, "unknown name", 5) {
 		name += "?"
 	}
-	ev := interp.Event{Kind: interp.Signal, Name: name, InboxLimit: inboxLimit}
+	ev := interp.Event{Kind: interp.EventSignal, Name: name, InboxLimit: inboxLimit}
 	v := rapid.IntRange(-2, 15).Draw(r.t, "payload")
 	ev.Payload = mustMarshal(v)
 	label := fmt.Sprintf("signal %q", name)
@@ -324,7 +324,7 @@ var undecodable = mustMarshal("not an int")
 
 func (r *runner) callback(w pendingWait) {
 	p := w.p
-	ev := interp.Event{Kind: interp.Callback, Callback: p.Callback}
+	ev := interp.Event{Kind: interp.EventCallback, Callback: p.Callback}
 	label := fmt.Sprintf("callback %d (%s %q of thread %s)", p.Callback, p.Kind, p.Event, w.thread)
 	switch p.Kind {
 	case interp.Timer:
@@ -423,7 +423,7 @@ func (r *runner) apply(label string, ev interp.Event, want error) {
 		r.stats.Errors[name]++
 		r.trace = append(r.trace, fmt.Sprintf("%v %s: rejected: %v", ev.Time.Format(time.DateTime), label, err1))
 		var ce *interp.CallbackError
-		if ev.Kind == interp.Callback && name != "finished" && (!errors.As(err1, &ce) || ce.Callback != ev.Callback) {
+		if ev.Kind == interp.EventCallback && name != "finished" && (!errors.As(err1, &ce) || ce.Callback != ev.Callback) {
 			r.fatalf("%s: the error of a refused callback is not a *interp.CallbackError naming callback %d: %#v", label, ev.Callback, err1)
 		}
 		if want == nil {
@@ -475,7 +475,7 @@ func (r *runner) accepted(label string, ev interp.Event, res interp.Result, spen
 	// Budget.
 	yielded := false
 	for _, e := range res.Effects {
-		if e.Kind == interp.ResumeAt && e.Thread == "" {
+		if e.Kind == interp.EffectResumeAt && e.Thread == "" {
 			yielded = true
 		}
 	}
@@ -490,11 +490,11 @@ func (r *runner) accepted(label string, ev interp.Event, res interp.Result, spen
 	}
 	// Effects.
 	answered := ev.Callback // the callback the event answers, if any
-	if ev.Kind == interp.Signal {
+	if ev.Kind == interp.EventSignal {
 		answered = r.waitingFor(ev.Name)
 	}
 	buffered := 0 // events the inbox gained, and lost to a wait or a drop
-	if ev.Kind == interp.Signal && answered == 0 {
+	if ev.Kind == interp.EventSignal && answered == 0 {
 		buffered = 1
 	}
 	inInbox := map[string]int{}
@@ -514,31 +514,31 @@ func (r *runner) accepted(label string, ev interp.Event, res interp.Result, spen
 		}
 		r.seen[e.ID] = true
 		switch e.Kind {
-		case interp.Setup:
+		case interp.EffectSetup:
 			if r.setups[e.Callback] {
 				r.fatalf("%s: second setup of callback %d", label, e.Callback)
 			}
 			r.setups[e.Callback] = true
-		case interp.Teardown:
+		case interp.EffectTeardown:
 			if !r.setups[e.Callback] {
 				r.fatalf("%s: teardown of callback %d, which has no setup standing", label, e.Callback)
 			}
 			delete(r.setups, e.Callback)
-		case interp.StartTimer:
+		case interp.EffectStartTimer:
 			r.timers[e.Callback] = true
-		case interp.CancelTimer:
+		case interp.EffectCancelTimer:
 			if !r.timers[e.Callback] {
 				r.fatalf("%s: cancel of timer %d, which is not pending", label, e.Callback)
 			}
 			delete(r.timers, e.Callback)
-		case interp.RunActivity:
+		case interp.EffectRunActivity:
 			r.activities[e.Callback] = e.Data
-		case interp.CancelActivity:
+		case interp.EffectCancelActivity:
 			if _, ok := r.activities[e.Callback]; !ok {
 				r.fatalf("%s: cancel of activity %d, which is not pending", label, e.Callback)
 			}
 			delete(r.activities, e.Callback)
-		case interp.Reply:
+		case interp.EffectReply:
 			if e.Callback == answered {
 				replies++
 				break
@@ -549,13 +549,13 @@ func (r *runner) accepted(label string, ev interp.Event, res interp.Result, spen
 			}
 			inInbox[e.Event]--
 			taken++
-		case interp.Dropped:
+		case interp.EffectDropped:
 			if inInbox[e.Event] == 0 {
 				r.fatalf("%s: dropped event %q, which is not buffered", label, e.Event)
 			}
 			inInbox[e.Event]--
 			dropped++
-		case interp.Completed, interp.Failed, interp.Canceled:
+		case interp.EffectCompleted, interp.EffectFailed, interp.EffectCanceled:
 			finishing++
 		}
 	}
@@ -643,7 +643,7 @@ func (r *runner) accepted(label string, ev interp.Event, res interp.Result, spen
 			r.fatalf("%s: finished (%s) with %d threads, Due %v and %d finishing effects", label, m.Status, len(m.Threads), m.DueTime(), finishing)
 		}
 		last := res.Effects[len(res.Effects)-1].Kind
-		if want := map[interp.Status]interp.EffectKind{interp.StatusCompleted: interp.Completed, interp.StatusFailed: interp.Failed, interp.StatusCanceled: interp.Canceled}[m.Status]; last != want {
+		if want := map[interp.Status]interp.EffectKind{interp.StatusCompleted: interp.EffectCompleted, interp.StatusFailed: interp.EffectFailed, interp.StatusCanceled: interp.EffectCanceled}[m.Status]; last != want {
 			r.fatalf("%s: finished %s, but the last effect is %s", label, m.Status, last)
 		}
 	} else if finishing != 0 {

@@ -130,7 +130,7 @@ func (h hiddenTeardowns) Pending(ctx context.Context, l storage.Lease, limit int
 	effects, err := h.Store.Pending(ctx, l, limit)
 	out := effects[:0]
 	for _, se := range effects {
-		if info, err := engine.DecodeEffect(se); err != nil || info.Kind != interp.Teardown {
+		if info, err := engine.DecodeEffect(se); err != nil || info.Kind != interp.EffectTeardown {
 			out = append(out, se)
 		}
 	}
