@@ -192,6 +192,16 @@
 //   - [InvTerminate]: a terminate ran workflow code (the state changed),
 //     left a thread or a due time, did not record who and why, or emitted
 //     other effects than the teardowns of the open waits and the end.
+//   - [InvQuery]: a query handler (dsl.Query), run on a host by the query
+//     action, failed (it panicked on a state the run reached) or changed
+//     the stored instance.
+//   - [InvSignalPre]: a run that began with Engine.SignalWithStart (drawn,
+//     unless NoEarlySends) was refused where the interpreter accepts the
+//     event after the start, accepted where it refuses it, or left an
+//     instance behind after a refusal.
+//   - [InvAwait], [InvIDReuse]: at the end of a run, Engine.Await (or the
+//     Host wrapper's Await) did not tell how the instance ended, or a Start
+//     of its ID was not refused with engine.ErrExists.
 //
 // # Liveness
 //

@@ -21,7 +21,7 @@ import (
 type step struct {
 	Kind  stepKind
 	Input []byte       // start: the encoded start state
-	Event interp.Event // event: what was applied (Time included)
+	Event interp.Event // event: what was applied (Time included); start: the signal-with-start event, if any
 	Crash crashPoint   // event: where the host crashed
 	Label text
 	Host  int       // event, dispatch: the host
@@ -78,7 +78,11 @@ func replay(def *dsl.Definition, opts *config, steps []step) *Violation {
 			if err := codec.UnmarshalWhat("state", s.Input, v.Interface()); err != nil {
 				return &Violation{Invariant: InvReplay, Detail: fmt.Sprintf("the recorded start state does not decode: %v", err)}
 			}
-			if err := r.hosts[0].api.Start(r.ctx, r.def, instanceID, v.Elem().Interface()); err != nil {
+			start := func() error { return r.hosts[0].api.Start(r.ctx, r.def, instanceID, v.Elem().Interface()) }
+			if s.Event.Name != "" {
+				start = func() error { return r.signalWithStart(v.Elem().Interface(), s.Event) }
+			}
+			if err := start(); err != nil {
 				return r.diverged(i, s, fmt.Sprintf("the instance does not start: %v", err))
 			}
 		case stepEvent:
