@@ -5,8 +5,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/internal/decode"
 	"github.com/weftflow/weft/interp"
 )
 
@@ -49,7 +49,7 @@ type EffectInfo struct {
 }
 
 // Decode decodes the effect's Data into v, a pointer.
-func (i EffectInfo) Decode(v any) error { return codec.UnmarshalWhat("effect data", i.Data, v) }
+func (i EffectInfo) Decode(v any) error { return decode.Into("effect data", i.Data, v) }
 
 // SetupHandler performs the setup and teardown effects of one custom event
 // type: Setup creates the outside task when a thread starts waiting (send

@@ -7,6 +7,7 @@ import (
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/internal/cborhead"
+	"github.com/weftflow/weft/internal/decode"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -178,7 +179,7 @@ func toOutbox(workflow string, ef interp.Effect) outboxEffect {
 
 func decodeEffect(se storage.Effect) (outboxEffect, error) {
 	var oe outboxEffect
-	if err := codec.UnmarshalWhat("effect", se.Data, &oe); err != nil {
+	if err := decode.Into("effect", se.Data, &oe); err != nil {
 		return outboxEffect{}, fmt.Errorf("engine: effect %q: %w", se.ID, err)
 	}
 	return oe, nil

@@ -14,6 +14,7 @@ import (
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/internal/ast"
+	"github.com/weftflow/weft/internal/decode"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 	"github.com/weftflow/weft/storage/memory"
@@ -510,7 +511,7 @@ func (w *world) missingEffects() {
 // decodeState decodes state bytes into a new *S.
 func (w *world) decodeState(b []byte) (any, error) {
 	s := reflect.New(w.def.StateType())
-	err := codec.UnmarshalWhat("state", b, s.Interface())
+	err := decode.Into("state", b, s.Interface())
 	return s.Interface(), err
 }
 
