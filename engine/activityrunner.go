@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/internal/outbox"
 )
 
 // ActivityRunner runs one attempt of a Call activity in place of the
@@ -33,7 +34,7 @@ func WithActivityRunner(run ActivityRunner) Option {
 
 // runAttempt runs one attempt: through the engine's ActivityRunner if it
 // has one, else the definition's function.
-func (e *Engine) runAttempt(ctx context.Context, def *dsl.Definition, info EffectInfo, oe *outboxEffect) (out []byte, err error) {
+func (e *Engine) runAttempt(ctx context.Context, def *dsl.Definition, info EffectInfo, oe *outbox.Entry) (out []byte, err error) {
 	if e.runner == nil {
 		return def.RunActivity(ctx, oe.Path, oe.Data)
 	}

@@ -10,14 +10,14 @@ import (
 	"github.com/weftflow/weft/interp"
 )
 
-// EffectInfo describes one effect handed to a [SetupHandler] or a
-// [FinishFunc].
+// EffectInfo describes one effect handed to a [SetupHandler], a
+// [FinishFunc], an [ActivityRunner] or a [ChildRunner].
 type EffectInfo struct {
 	// ID identifies the effect ("instance/seq/index"). It is the same every
 	// time the effect is retried, in this process or after a restart, so
 	// receivers de-duplicate on it.
 	ID       string
-	Kind     interp.EffectKind // Setup, Teardown, Completed, Failed, Canceled or Terminated (RunActivity and CancelActivity from DecodeEffect)
+	Kind     interp.EffectKind // Setup, Teardown, Completed, Failed, Canceled or Terminated; RunActivity (ActivityRunner); StartChild or EndChild (ChildRunner)
 	Instance string
 	Workflow string
 	Thread   string // the waiting thread (Setup, Teardown)

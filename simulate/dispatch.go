@@ -12,6 +12,7 @@ import (
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/internal/ast"
+	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -470,9 +471,9 @@ func (w *world) finalWork() {
 		return
 	}
 	for _, se := range out {
-		info, err := engine.DecodeEffect(se)
-		if err != nil || info.Kind != interp.EffectRunActivity || !w.waitsFor(info.Callback) {
-			w.fail(InvEffects, info.Path, "effect %s (%s) is still in the outbox after the liveness phase drained it", se.ID, info.Kind)
+		oe, err := outbox.Decode(se)
+		if err != nil || oe.Kind != interp.EffectRunActivity || !w.waitsFor(oe.Callback) {
+			w.fail(InvEffects, oe.Path, "effect %s (%s) is still in the outbox after the liveness phase drained it", se.ID, oe.Kind)
 			return
 		}
 	}
