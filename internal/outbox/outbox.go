@@ -17,8 +17,8 @@ import (
 	"time"
 
 	"github.com/weftflow/weft/codec"
-	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/internal/decode"
+	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
 
