@@ -11,6 +11,7 @@ import (
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/internal/activity"
 	"github.com/weftflow/weft/internal/ast"
 	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
@@ -326,7 +327,7 @@ func (w *world) attempt(src source, info engine.EffectInfo, what string) (out []
 		}
 		return b, "", fmt.Sprintf("success (stub: %+v)", v)
 	}
-	out, err := w.def.RunActivity(w.ctx, info.Path, info.Data)
+	out, err := activity.Run(w.ctx, w.def, info.Path, info.Data)
 	if errors.Is(err, dsl.ErrActivityPanic) {
 		w.fail(InvPanic, info.Path, "%v", err)
 	}
