@@ -11,6 +11,7 @@ import (
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/internal/decode"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 	"github.com/weftflow/weft/storage/memory"
@@ -75,7 +76,7 @@ func replay(def *dsl.Definition, opts *config, steps []step) *Violation {
 		switch s.Kind {
 		case stepStart:
 			v := reflect.New(def.StateType())
-			if err := codec.UnmarshalWhat("state", s.Input, v.Interface()); err != nil {
+			if err := decode.Into("state", s.Input, v.Interface()); err != nil {
 				return &Violation{Invariant: InvReplay, Detail: fmt.Sprintf("the recorded start state does not decode: %v", err)}
 			}
 			start := func() error { return r.hosts[0].api.Start(r.ctx, r.def, instanceID, v.Elem().Interface()) }
