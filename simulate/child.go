@@ -38,9 +38,12 @@ import (
 // drawn end: completed with an output of the type the parent's store
 // function takes, and the trace says it was drawn. An end-child effect
 // (the parent stopped waiting) cancels or terminates the child's run by
-// its policy. A child started before the simulation (an instance Verify
-// loads) is not run: its end is drawn, and Verify checks the stored child
-// as the ordinary instance of its workflow it is.
+// its policy. A child started before the simulation (the child of an
+// instance Verify loads) runs from its stored record, read from Verify's
+// store and upgraded to the definition the new parent starts (a child
+// the store has not, or whose record does not upgrade, gets a drawn
+// end); Verify also checks the stored child as the ordinary instance of
+// its workflow it is.
 //
 // Invariant InvChild, checked as the run ends: every child started was
 // started once, and either its end reached the parent exactly once, or
@@ -233,7 +236,7 @@ func (a *actions) childEndAs(src source, pe pending, how string, crash crashPoin
 		o, shown = w.drawChildEnd(src, pe, how)
 		shown += fmt.Sprintf(" (drawn: its run did not end within %d events, %s at %s)", w.opts.liveness, r.meta.Status, describe(r.meta))
 	default:
-		why := "it was started before the simulation"
+		why := "its run is not simulated"
 		if c != nil && c.why != "" {
 			why = c.why
 		}

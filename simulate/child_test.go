@@ -386,7 +386,7 @@ func TestCheckGrandchildren(t *testing.T) {
 			return nil
 		}})
 	})
-	mustContain(t, report, "(drawn: children deeper than 3 are not run)", `ends: completed with l1(l2(l3(`)
+	mustContain(t, report, "(drawn: children deeper than 3 levels are not run)", `ends: completed with l1(l2(l3(`)
 }
 
 // crashWatch is a host that counts the deliveries of a child's real
@@ -422,4 +422,50 @@ func TestCheckRealChildEndCrashes(t *testing.T) {
 		t.Fatal("no run crashed a host as it delivered the child's real end")
 	}
 	t.Logf("%d deliveries of the child's real end crashed", crashed.Load())
+}
+
+// Verify runs the stored child a stored parent waits for, from the
+// child's own record: the parent meets the child's real end. This parent
+// mishandles the real output (a panic on "refund:p1:..."), which no drawn
+// end would produce (drawn strings have no ':'), and Verify reports it.
+func TestVerifyRunsTheStoredChild(t *testing.T) {
+	ctx := t.Context()
+	st := memory.New()
+	e, err := engine.New(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buggy := dsl.MustCompile[Purchase]("purchase", dsl.S(
+		dsl.Child("refund", refundWF, func(s *Purchase) RefundRequest { return RefundRequest{Order: s.ID, Cents: s.Cents} },
+			func(s *Purchase, out string, err error) error {
+				if strings.HasPrefix(out, "refund:p1:") {
+					panic("the real refund")
+				}
+				return nil
+			}),
+	))
+	if err := e.Register(refundWF, buggy); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Start(ctx, buggy, "p1", Purchase{ID: "p1", Cents: 5}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var reps []simulate.InstanceReport
+	if _, err := simulate.Verify(ctx, st, buggy, simulate.VerifyOptions{Schedules: 8, Seed: 1}, func(r simulate.InstanceReport) error {
+		reps = append(reps, r)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(reps) != 1 || reps[0].OK || !strings.Contains(reps[0].Detail, "the real refund") || !strings.Contains(reps[0].Detail, `stored child "p1/refund#1" (workflow refund)`) {
+		t.Fatalf("want the stored child run and the parent's panic reported: %+v", reps)
+	}
+	// The fixed parent verifies.
+	sum, err := simulate.Verify(ctx, st, purchaseWF, simulate.VerifyOptions{Schedules: 8, Seed: 1}, nil)
+	if err != nil || sum.OK != 1 {
+		t.Fatalf("%+v, %v", sum, err)
+	}
 }

@@ -2,6 +2,7 @@ package simulate
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"sort"
@@ -12,6 +13,7 @@ import (
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/internal/ast"
 	"github.com/weftflow/weft/interp"
+	"github.com/weftflow/weft/storage"
 )
 
 // childDepth bounds how deep the simulator runs children: the simulated
@@ -38,11 +40,21 @@ type childRun struct {
 	// for, by callback.
 	acts map[uint64]interp.Effect
 	// kids are its own children, by the callback that waits for each; a
-	// nil entry is a child past childDepth, whose end is drawn.
-	kids map[uint64]*childRun
+	// nil entry is a child the simulator does not run (notRun says why),
+	// whose end is drawn.
+	kids   map[uint64]*childRun
+	notRun map[uint64]string
 	// notStarted is why its start event was refused: its end is then a
 	// failure, as the engine delivers a child it cannot start.
 	notStarted string
+}
+
+// whyNot notes why the child of callback cb is not run.
+func (r *childRun) whyNot(cb uint64, why string) {
+	if r.notRun == nil {
+		r.notRun = map[uint64]string{}
+	}
+	r.notRun[cb] = why
 }
 
 // String names the run for the trace.
@@ -120,7 +132,12 @@ func (w *world) childApply(r *childRun, state []byte, ev interp.Event) error {
 				continue
 			}
 			var sub *childRun
-			if d := childDefOf(r.def, e.Path, e.Type); d != nil && r.depth < childDepth {
+			switch d := childDefOf(r.def, e.Path, e.Type); {
+			case d == nil:
+				r.whyNot(e.Callback, "the simulator does not know its definition")
+			case r.depth >= childDepth:
+				r.whyNot(e.Callback, fmt.Sprintf("children deeper than %d levels are not run", childDepth))
+			default:
 				sub = w.startRun(d, e.Child, e.Data, r.depth+1)
 			}
 			r.kids[e.Callback] = sub
@@ -214,7 +231,11 @@ func (w *world) childMoves(r *childRun, out []childMove) []childMove {
 				shown += fmt.Sprintf(" (drawn: its run cannot go on, %s at %s)", sub.meta.Status, describe(sub.meta))
 			default:
 				o, shown = drawEnd(src, r.def, pe.path, "")
-				shown += fmt.Sprintf(" (drawn: children deeper than %d are not run)", childDepth)
+				why := r.notRun[pe.p.Callback]
+				if why == "" {
+					why = "its start was not seen"
+				}
+				shown += " (drawn: " + why + ")"
 			}
 			payload, err := interp.EncodeChildOutcome(o)
 			if err != nil {
@@ -376,4 +397,83 @@ func pendingIn(def *dsl.Definition, m interp.Meta, kind interp.TriggerKind) []pe
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].p.Callback < out[j].p.Callback })
 	return out
+}
+
+// loadChildren gives the children an instance loaded by Verify waits for
+// their runs from their stored records in store (read only), upgraded to
+// the definitions the world's definition starts: a child the store has
+// not, or whose record does not load or upgrade, keeps a drawn end, and
+// the trace says why.
+func (w *world) loadChildren(ctx context.Context, store storage.Store) {
+	for _, cb := range sortedChildren(w.children) {
+		c := w.children[cb]
+		if c.run != nil || len(c.started) == 0 {
+			continue
+		}
+		def := childDefOf(w.def, c.path, c.workflow)
+		if def == nil {
+			c.why = "the simulator does not know its definition"
+			continue
+		}
+		c.run, c.why = w.loadRun(ctx, store, def, c.id, 1)
+		if c.run != nil {
+			w.say("stored child %q (workflow %s), upgraded: %s, %s", c.id, c.workflow, c.run.meta.Status, describe(c.run.meta))
+		}
+	}
+}
+
+// loadRun makes a run of the stored instance id of def's workflow, at
+// depth, and of the children it waits for; nil and why when it cannot.
+func (w *world) loadRun(ctx context.Context, store storage.Store, def *dsl.Definition, id string, depth int) (*childRun, string) {
+	si, err := store.Load(ctx, id)
+	if err != nil {
+		return nil, fmt.Sprintf("the stored child does not load: %v", err)
+	}
+	rec, err := codec.DecodeRecord(si.Data)
+	var meta interp.Meta
+	if err == nil {
+		meta, err = interp.DecodeMeta(rec.Meta)
+	}
+	if err != nil {
+		return nil, fmt.Sprintf("the stored child does not decode: %v", err)
+	}
+	up, err := interp.Upgrade(def, rec.State, meta)
+	if err != nil {
+		return nil, fmt.Sprintf("the stored child does not upgrade: %v", err)
+	}
+	r := &childRun{def: def, id: id, depth: depth, state: up.State, meta: up.Meta, acts: map[uint64]interp.Effect{}, kids: map[uint64]*childRun{}}
+	for _, th := range up.Meta.Threads {
+		for _, p := range th.Waits {
+			switch p.Kind {
+			case interp.Activity:
+				// Its effect is in the store's outbox: the attempt runs on
+				// today's state.
+				r.acts[p.Callback] = interp.Effect{Kind: interp.EffectRunActivity, Thread: th.ID, Path: th.Path, Callback: p.Callback,
+					At: time.Unix(0, p.At).UTC(), Attempt: p.Attempt, Data: up.State}
+			case interp.Child:
+				var sub *childRun
+				why := fmt.Sprintf("children deeper than %d levels are not run", childDepth)
+				if d := childDefOf(def, th.Path, p.Type); d == nil {
+					why = "the simulator does not know its definition"
+				} else if depth < childDepth {
+					sub, why = w.loadRun(ctx, store, d, p.Child, depth+1)
+				}
+				if sub == nil {
+					r.whyNot(p.Callback, why)
+				}
+				r.kids[p.Callback] = sub
+			}
+		}
+	}
+	return r, ""
+}
+
+// sortedChildren returns the callbacks of children in order.
+func sortedChildren(children map[uint64]*simChild) []uint64 {
+	cbs := make([]uint64, 0, len(children))
+	for cb := range children {
+		cbs = append(cbs, cb)
+	}
+	sort.Slice(cbs, func(i, j int) bool { return cbs[i] < cbs[j] })
+	return cbs
 }

@@ -97,10 +97,13 @@
 //     parent stopped waiting) cancels or terminates the child's run by
 //     its policy. In the liveness phase, started children are driven to
 //     their end as the instance is; only a child that cannot end (stuck,
-//     or still going after the liveness bound), one deeper than three
-//     levels, or one started before a [Verify] simulation gets a drawn
-//     end (completed with an output of the type the parent's store
-//     function takes), and the trace says so;
+//     or still going after the liveness bound) or one deeper than three
+//     levels gets a drawn end (completed with an output of the type the
+//     parent's store function takes), and the trace says so. In a
+//     [Verify] simulation, a child the stored parent waits for runs from
+//     its own stored record, upgraded to the definition the new parent
+//     starts (its end is drawn if the store has no such record or it does
+//     not upgrade);
 //   - early send: send a custom event the definition takes somewhere but no
 //     thread waits for yet (an interp.EventSignal event, as engine.Send makes
 //     one): it waits in the instance's inbox until a wait that takes it
