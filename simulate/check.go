@@ -84,6 +84,8 @@ func run(rt *rapid.T, def *dsl.Definition, opts *config, tb *reportTB, x *explor
 			ready: func() bool { return len(a.w.pending(interp.Timer)) > 0 }},
 		{name: "child end", act: func(rt *rapid.T) { a.childEnd(rapidSource{rt}, noCrash) },
 			ready: func() bool { return len(a.w.startedChildren()) > 0 }},
+		{name: "child step", act: func(rt *rapid.T) { a.childStep(rapidSource{rt}) },
+			ready: func() bool { return len(a.w.steppable()) > 0 }},
 		{name: "dispatch", act: a.dispatch},
 		{name: "clock", act: a.clock},
 		{name: "stale", act: a.stale},
