@@ -119,6 +119,7 @@ func run(rt *rapid.T, def *dsl.Definition, opts *config, tb *reportTB, x *explor
 		act := opts.actions[name]
 		kinds = append(kinds, kind{name: "user: " + name, act: func(rt *rapid.T) { act(rt, a.sim) }})
 	}
+	kinds = append(kinds, a.listingKinds()...)
 	if !opts.noCrashes {
 		kinds = append(kinds, kind{name: "crash", act: a.crash})
 		if opts.hosts > 1 {
@@ -550,6 +551,10 @@ func (w *world) upgrade() {
 // ends or rests where the user allows, within the bound.
 func (w *world) liveness(src source, a *actions) {
 	if w.failure != nil {
+		return
+	}
+	if w.ret.gone {
+		w.goneChecks()
 		return
 	}
 	w.say("liveness: deliver pending events until the instance ends")

@@ -125,6 +125,18 @@
 //   - terminate the instance (engine.Terminate; rarely, as it ends the run);
 //   - upgrade the definition to [Options.Upgrade] (once per run; every host
 //     restarts with it);
+//   - list: a host's engine pages through engine.Engine.Find by workflow
+//     and status, by status, by ID prefix or by due time, one to three
+//     instances a page, and calls Count with the same filter (the first
+//     list or gc action puts four inert instances beside the simulated
+//     one, so that listings have pages to turn and statuses to tell
+//     apart);
+//   - gc (once the instance has finished): the clock moves on by up to an
+//     hour and a GC engine over the run's store (engine.WithRetention with
+//     a drawn period, a nanosecond to an hour) collects finished
+//     instances; once the instance is deleted, the run's remaining actions
+//     do nothing and the liveness phase is replaced by the final checks
+//     that still apply;
 //   - your own [Options.Actions].
 //
 // An action with nothing to act on (no timer pending, say) is skipped.
@@ -223,6 +235,18 @@
 //   - [InvAwait], [InvIDReuse]: at the end of a run, Engine.Await (or the
 //     Host wrapper's Await) did not tell how the instance ended, or a Start
 //     of its ID was not refused with engine.ErrExists.
+//   - [InvListing]: a listing (Find) does not show the instance under
+//     exactly the status of its last committed meta, or shows it under
+//     another, at another version, out of order, twice, or by due time
+//     iff it is not due; a page is larger than its limit or a cursor does
+//     not move on; Count disagrees with a listing by ID of the same
+//     filter; a deleted instance is still listed or counted. Checked
+//     between steps, against the committed truth, as InvDueIndex is.
+//   - [InvRetention]: a GC deleted the instance while it was running,
+//     before its retention ended, with effects never acknowledged (in the
+//     outbox or dead-lettered: lost with it) or its end unperformed; left
+//     its journal, due entry or effects behind; or kept an instance whose
+//     retention had ended although it had no effect left.
 //
 // # Liveness
 //

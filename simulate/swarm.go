@@ -110,6 +110,9 @@ func describeSwarm(kinds []kind) string {
 // step is one action of a run: the goal's when it is at hand (three times
 // in four), else a kind drawn by the swarm's weights.
 func (a *actions) step(rt *rapid.T) {
+	if a.w.ret.gone {
+		return // a GC deleted the instance: nothing is left to act on
+	}
 	if a.goalReady() && ints(0, 3).Draw(rt, "pursue the goal") > 0 {
 		a.pursue(rapidSource{rt})
 		return

@@ -118,6 +118,7 @@ type world struct {
 		def  *dsl.Definition
 		list []*ast.Node
 	}
+	ret        retentionState // the list and gc actions (retention.go)
 	failure    *Violation
 	replayHint string // how to replay a failure, when not from a rapid test
 }
@@ -282,6 +283,7 @@ func (w *world) fold(state []byte, ev interp.Event, host *hostAnswer) (interp.Re
 	}
 	w.countChildEnd(w.meta, ev)
 	w.observe(w.meta, ev, r1.Meta)
+	w.noteEnd(ev, r1.Meta)
 	w.logTransition(ev, r1)
 	w.state, w.meta, w.metaB = r1.State, r1.Meta, m1
 	w.applied++
