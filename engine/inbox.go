@@ -177,6 +177,11 @@ func (e *Engine) startWithSignal(ctx context.Context, def *dsl.Definition, id st
 			return err
 		}
 	}
+	if res.Meta.Status.Finished() { // for retention (retention.go)
+		if host, err = markEnded(id, host, now); err != nil {
+			return err
+		}
+	}
 	op = "encode"
 	inst, rec, effects, err := encode(id, def.Name(), res, host)
 	if err != nil {

@@ -435,3 +435,30 @@ func waitDeleted(t *testing.T, e *engine.Engine, clock *engine.FakeClock, id, ms
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+// TestRetentionSignalWithStartThatFinishes: a signal-with-start whose event
+// ends the instance in the same commit records its end time, as Start
+// and every transition do, so its retention runs from then (found by the
+// simulator: GC dated it instead, a second write to a finished instance).
+func TestRetentionSignalWithStartThatFinishes(t *testing.T) {
+	ctx := t.Context()
+	clock := engine.NewFakeClock(time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC))
+	e := newEngine(t, memory.New(), engine.WithClock(clock), engine.WithRetention(time.Hour))
+	if err := e.Register(slow); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SignalWithStart(ctx, slow, "sws", Brief{}, "go", 3); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Drain(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var out string
+	if err := e.Await(ctx, "sws", &out); err != nil || out != "went" {
+		t.Fatalf("Await: %q, %v; want went", out, err)
+	}
+	clock.Advance(30 * time.Minute)
+	mustGC(t, e, engine.GCReport{})
+	clock.Advance(30 * time.Minute)
+	mustGC(t, e, engine.GCReport{Deleted: 1})
+}
