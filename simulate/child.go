@@ -8,7 +8,6 @@ import (
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
-	"github.com/weftflow/weft/internal/ast"
 	"github.com/weftflow/weft/interp"
 )
 
@@ -170,8 +169,8 @@ func (w *world) drawChildEnd(src source, pe pending, how string) (o interp.Child
 	case "completed":
 		o.Status = interp.StatusCompleted
 		var v any
-		if n := ast.TreeOf(w.def).Index[pe.path]; n != nil && n.ChildSpec != nil && n.ChildSpec.Output != nil {
-			v = valueOf(src, n.ChildSpec.Output, pe.path).Interface()
+		if n, _ := w.def.Lookup(pe.path); n.Kind() == dsl.KindChild && n.Output() != nil {
+			v = valueOf(src, n.Output(), pe.path).Interface()
 		}
 		b, err := codec.Marshal(v)
 		if err != nil {
@@ -193,12 +192,9 @@ func (w *world) drawChildEnd(src source, pe pending, how string) (o interp.Child
 // interpreter from its input: its end if it ends in its first transition,
 // else nil (its end is then drawn).
 func (w *world) runChild(info engine.EffectInfo) *interp.ChildOutcome {
-	n := ast.TreeOf(w.def).Index[info.Path]
-	if n == nil || n.ChildSpec == nil {
-		return nil
-	}
-	def, ok := n.ChildSpec.Def.(*dsl.Definition)
-	if !ok {
+	n, _ := w.def.Lookup(info.Path)
+	def := n.ChildDefinition()
+	if def == nil {
 		return nil
 	}
 	r, err := interp.Apply(def, info.Data, interp.Meta{}, interp.Event{Kind: interp.EventStart, Time: w.clock.Now(), Instance: info.Child})
@@ -237,10 +233,8 @@ func (w *world) checkChildren() {
 // childPolicy is the parent-end policy of the Child statement at path in
 // the current definition.
 func (w *world) childPolicy(path string) dsl.ParentEndPolicy {
-	if n := ast.TreeOf(w.def).Index[path]; n != nil && n.ChildSpec != nil {
-		return dsl.ParentEndPolicy(n.ChildSpec.OnEnd)
-	}
-	return 0
+	n, _ := w.def.Lookup(path)
+	return n.ParentEnd()
 }
 
 // registerChildren registers on e the definitions def's (and upgrade's)
