@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/weftflow/weft/dsl"
-	"github.com/weftflow/weft/internal/ast"
 )
 
 // A flow is the definition as a graph of nodes and edges, for the text
@@ -36,16 +35,15 @@ type cluster struct {
 
 // build walks def into a flow.
 func build(def *dsl.Definition) *flow {
-	t := ast.TreeOf(def)
 	f := &flow{}
 	start := f.node("start", "start", "", "terminal")
-	entry, exits := f.seq(t.Main.Body, nil)
+	entry, exits := f.seq(def.Root().Body(), nil)
 	end := f.node("end", "end", "", "terminal")
 	f.connect([]string{start}, entry, end, "")
 	f.join(exits, end)
-	if t.Cancel != nil {
-		c := f.node("cancel", "on cancel", ast.CancelPath, "terminal")
-		entry, exits := f.seq(t.Cancel.Body, nil)
+	if cleanup, ok := def.Cleanup(); ok {
+		c := f.node("cancel", "on cancel", cleanup.Path(), "terminal")
+		entry, exits := f.seq(cleanup.Body(), nil)
 		f.connect([]string{c}, entry, end, "")
 		f.join(exits, end)
 	}
@@ -82,7 +80,7 @@ func (f *flow) join(from []string, to string) { f.connect(from, to, to, "") }
 
 // seq walks a statement list: its entry node ("" if empty) and the nodes
 // control leaves it from.
-func (f *flow) seq(body []*ast.Node, loop *loopCtx) (entry string, exits []string) {
+func (f *flow) seq(body []dsl.Node, loop *loopCtx) (entry string, exits []string) {
 	var open []string
 	first := true
 	for _, n := range body {
@@ -97,50 +95,50 @@ func (f *flow) seq(body []*ast.Node, loop *loopCtx) (entry string, exits []strin
 	return entry, open
 }
 
-func (f *flow) id(n *ast.Node) string {
-	if n.Path == "" {
-		return fmt.Sprintf("n%d_%p", len(f.nodes), n)
+func (f *flow) id(n dsl.Node) string {
+	if n.Path() == "" {
+		return fmt.Sprintf("n%d_", len(f.nodes)) // unique: one id per flow node
 	}
-	return "s_" + n.Path
+	return "s_" + n.Path()
 }
 
-func (f *flow) stmt(n *ast.Node, loop *loopCtx) (entry string, exits []string) {
+func (f *flow) stmt(n dsl.Node, loop *loopCtx) (entry string, exits []string) {
 	id := f.id(n)
-	switch n.Kind {
-	case ast.Step, ast.Call, ast.WaitFor, ast.Join:
-		label := n.Kind.String() + " " + n.Name
-		if n.Kind == ast.Join {
-			label += " (" + strings.Join(n.Threads, ", ") + ")"
+	switch n.Kind() {
+	case dsl.KindStep, dsl.KindCall, dsl.KindWaitFor, dsl.KindJoin:
+		label := n.Kind().String() + " " + n.Name()
+		if n.Kind() == dsl.KindJoin {
+			label += " (" + strings.Join(n.Threads(), ", ") + ")"
 		}
-		return f.node(id, label, n.Path, "box"), []string{id}
-	case ast.Child:
-		return f.node(id, childLabel(n), n.Path, "box"), []string{id}
-	case ast.Return, ast.Fail:
-		return f.node(id, n.Kind.String(), n.Path, "terminal"), nil
-	case ast.Break:
-		f.node(id, "break", n.Path, "round")
+		return f.node(id, label, n.Path(), "box"), []string{id}
+	case dsl.KindChild:
+		return f.node(id, childLabel(n), n.Path(), "box"), []string{id}
+	case dsl.KindReturn, dsl.KindFail:
+		return f.node(id, n.Kind().String(), n.Path(), "terminal"), nil
+	case dsl.KindBreak:
+		f.node(id, "break", n.Path(), "round")
 		if loop != nil {
 			*loop.breaks = append(*loop.breaks, id)
 		}
 		return id, nil
-	case ast.Continue:
-		f.node(id, "continue", n.Path, "round")
+	case dsl.KindContinue:
+		f.node(id, "continue", n.Path(), "round")
 		if loop != nil {
 			f.edges = append(f.edges, flowEdge{from: id, to: loop.head, back: true})
 		}
 		return id, nil
-	case ast.Block:
-		e, x := f.seq(n.Body, loop)
-		f.clusters = append(f.clusters, cluster{title: "section " + n.Name, nodes: f.under(n)})
+	case dsl.KindSection:
+		e, x := f.seq(n.Body(), loop)
+		f.clusters = append(f.clusters, cluster{title: "section " + n.Name(), nodes: f.under(n)})
 		if e == "" {
-			e = f.node(id, "section "+n.Name, n.Path, "round")
+			e = f.node(id, "section "+n.Name(), n.Path(), "round")
 			x = []string{e}
 		}
 		return e, x
-	case ast.Loop:
-		head := f.node(id, "loop "+n.Name, n.Path, "diamond")
+	case dsl.KindLoop:
+		head := f.node(id, "loop "+n.Name(), n.Path(), "diamond")
 		var breaks []string
-		e, x := f.seq(n.Body, &loopCtx{head: head, breaks: &breaks})
+		e, x := f.seq(n.Body(), &loopCtx{head: head, breaks: &breaks})
 		if e != "" {
 			f.edge(head, e, "repeat")
 		}
@@ -148,35 +146,35 @@ func (f *flow) stmt(n *ast.Node, loop *loopCtx) (entry string, exits []string) {
 			f.edges = append(f.edges, flowEdge{from: b, to: head, back: true})
 		}
 		exits = breaks
-		if n.Cond != nil {
+		if n.HasCond() {
 			exits = append(exits, head) // the condition can end it
 		}
 		return head, exits
-	case ast.If:
-		head := f.node(id, "if "+n.Name, n.Path, "diamond")
+	case dsl.KindIf:
+		head := f.node(id, "if "+n.Name(), n.Path(), "diamond")
 		hasElse := false
-		for _, br := range n.Branches {
-			if br.Cond == nil {
+		for _, br := range n.Arms() {
+			if !br.HasCond() {
 				hasElse = true
 			}
-			e, x := f.seq(br.Body, loop)
+			e, x := f.seq(br.Body(), loop)
 			if e == "" {
 				exits = append(exits, head)
 				continue
 			}
-			f.edge(head, e, br.Name)
+			f.edge(head, e, br.Name())
 			exits = append(exits, x...)
 		}
 		if !hasElse {
 			exits = append(exits, head)
 		}
 		return head, exits
-	case ast.Wait:
-		head := f.node(id, "wait "+n.Name, n.Path, "box")
-		for _, on := range n.Branches {
-			ev := f.node(f.id(on), onLabel(on), on.Path, "event")
+	case dsl.KindWait:
+		head := f.node(id, "wait "+n.Name(), n.Path(), "box")
+		for _, on := range n.Arms() {
+			ev := f.node(f.id(on), onLabel(on), on.Path(), "event")
 			f.edge(head, ev, "")
-			e, x := f.seq(on.Body, loop)
+			e, x := f.seq(on.Body(), loop)
 			if e == "" {
 				exits = append(exits, ev)
 				continue
@@ -185,23 +183,23 @@ func (f *flow) stmt(n *ast.Node, loop *loopCtx) (entry string, exits []string) {
 			exits = append(exits, x...)
 		}
 		return head, exits
-	case ast.Go:
-		head := f.node(id, "go "+n.Name, n.Path, "round")
-		e, _ := f.seq(n.Body, nil)
+	case dsl.KindGo:
+		head := f.node(id, "go "+n.Name(), n.Path(), "round")
+		e, _ := f.seq(n.Body(), nil)
 		if e != "" {
 			f.edge(head, e, "thread")
 		}
-		f.clusters = append(f.clusters, cluster{title: "thread " + n.Name, nodes: f.under(n), dash: true})
+		f.clusters = append(f.clusters, cluster{title: "thread " + n.Name(), nodes: f.under(n), dash: true})
 		return head, []string{head}
 	}
-	return f.node(id, n.Kind.String()+" "+n.Name, n.Path, "box"), []string{id}
+	return f.node(id, n.Kind().String()+" "+n.Name(), n.Path(), "box"), []string{id}
 }
 
 // under lists the flow nodes of statements below n.
-func (f *flow) under(n *ast.Node) []string {
+func (f *flow) under(n dsl.Node) []string {
 	var out []string
 	for _, fn := range f.nodes {
-		if fn.path != "" && strings.HasPrefix(fn.path, n.Path+"/") {
+		if fn.path != "" && strings.HasPrefix(fn.path, n.Path()+"/") {
 			out = append(out, fn.id)
 		}
 	}
@@ -209,19 +207,18 @@ func (f *flow) under(n *ast.Node) []string {
 }
 
 // onLabel names a wait's event and what fires it.
-func onLabel(on *ast.Node) string {
-	t := on.Trigger
+func onLabel(on dsl.Node) string {
 	switch {
-	case t == nil:
-		return on.Name
-	case t.Kind == ast.Timer && t.At != nil:
-		return on.Name + " (timer, at a time)"
-	case t.Kind == ast.Timer:
-		return on.Name + " (after " + shortDuration(t.After) + ")"
-	case t.Setup != nil:
-		return on.Name + " (event, with setup)"
+	case on.Trigger() == 0:
+		return on.Name()
+	case on.At():
+		return on.Name() + " (timer, at a time)"
+	case on.Trigger() == dsl.TriggerTimer:
+		return on.Name() + " (after " + shortDuration(on.After()) + ")"
+	case on.HasSetup():
+		return on.Name() + " (event, with setup)"
 	}
-	return on.Name + " (event)"
+	return on.Name() + " (event)"
 }
 
 func shortDuration(d time.Duration) string {
@@ -286,7 +283,7 @@ func Dot(w io.Writer, def *dsl.Definition) error {
 	f := build(def)
 	ids := f.shortIDs()
 	var b strings.Builder
-	fmt.Fprintf(&b, "digraph %q {\n  rankdir=TB;\n  node [fontname=\"Helvetica\", fontsize=11];\n", ast.TreeOf(def).Name)
+	fmt.Fprintf(&b, "digraph %q {\n  rankdir=TB;\n  node [fontname=\"Helvetica\", fontsize=11];\n", def.Name())
 	for i, c := range f.clusters {
 		style := "rounded"
 		if c.dash {
@@ -335,9 +332,9 @@ func (f *flow) shortIDs() map[string]string {
 }
 
 // childLabel is a Child statement's label: "child NAME (workflow W)".
-func childLabel(n *ast.Node) string {
-	if n.ChildSpec == nil {
-		return "child " + n.Name
+func childLabel(n dsl.Node) string {
+	if n.Workflow() == "" {
+		return "child " + n.Name()
 	}
-	return "child " + n.Name + " (workflow " + n.ChildSpec.Workflow + ")"
+	return "child " + n.Name() + " (workflow " + n.Workflow() + ")"
 }

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/weftflow/weft/dsl"
-	"github.com/weftflow/weft/internal/ast"
 )
 
 // Overlay is what an SVG shows on top of the definition.
@@ -45,20 +44,19 @@ type box struct {
 
 // SVG writes def as a standalone SVG document, with o drawn on it.
 func SVG(w io.Writer, def *dsl.Definition, o Overlay) error {
-	t := ast.TreeOf(def)
 	l := &layout{o: o, max: 1}
 	for _, c := range o.Counts {
 		l.max = max(l.max, c)
 	}
-	main := l.seq(t.Main.Body, "start", "", "end")
-	parts := []box{l.titled("workflow "+t.Name+" v"+fmt.Sprint(t.Version), "", main, "frame")}
-	if t.Cancel != nil {
-		parts = append(parts, l.titled("on cancel (cleanup section)", "", l.seq(t.Cancel.Body, "canceled", t.Cancel.Path, ""), "frame"))
+	main := l.seq(def.Root().Body(), "start", "", "end")
+	parts := []box{l.titled("workflow "+def.Name()+" v"+fmt.Sprint(def.Version()), "", main, "frame")}
+	if cleanup, ok := def.Cleanup(); ok {
+		parts = append(parts, l.titled("on cancel (cleanup section)", "", l.seq(cleanup.Body(), "canceled", cleanup.Path(), ""), "frame"))
 	}
 	all := l.row(parts, nil)
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="Helvetica, Arial, sans-serif" font-size="12" role="img" aria-label="workflow %s">`+"\n",
-		all.w+2*pad, all.h+2*pad, all.w+2*pad, all.h+2*pad, esc(t.Name))
+		all.w+2*pad, all.h+2*pad, all.w+2*pad, all.h+2*pad, esc(def.Name()))
 	b.WriteString(`<defs><marker id="arrow" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="7" markerHeight="7" orient="auto"><path d="M0,0 L10,5 L0,10 z" fill="#555"/></marker></defs>` + "\n")
 	b.WriteString(`<style>` +
 		`.stmt rect{fill:#fff;stroke:#555}.stmt.hl rect{stroke:#1565c0;stroke-width:3}.stmt.lost rect{stroke:#c62828;stroke-dasharray:5 3;fill:#ffebee}` +
@@ -141,7 +139,7 @@ func (l *layout) badge(b *strings.Builder, right, top int, path string) {
 
 // seq stacks statements vertically with arrows between them, between an
 // optional first marker (standing for firstPath) and last marker.
-func (l *layout) seq(body []*ast.Node, first, firstPath, last string) box {
+func (l *layout) seq(body []dsl.Node, first, firstPath, last string) box {
 	var parts []box
 	if first != "" {
 		parts = append(parts, l.leaf(first, firstPath, "terminal"))
@@ -237,40 +235,40 @@ func (l *layout) under(head, body box) box {
 	}}
 }
 
-func (l *layout) stmtBox(n *ast.Node) box {
-	switch n.Kind {
-	case ast.Step, ast.Call, ast.WaitFor:
-		return l.leaf(n.Kind.String()+" "+n.Name, n.Path, "box")
-	case ast.Child:
-		return l.leaf(childLabel(n), n.Path, "box")
-	case ast.Join:
-		return l.leaf("join "+n.Name+" ("+strings.Join(n.Threads, ", ")+")", n.Path, "box")
-	case ast.Return, ast.Fail, ast.Break, ast.Continue:
-		return l.leaf(n.Kind.String(), n.Path, "terminal")
-	case ast.Block:
-		return l.titled("section "+n.Name, n.Path, l.seq(n.Body, "", "", ""), "frame")
-	case ast.Loop:
-		return l.titled("loop "+n.Name+" (repeats)", n.Path, l.seq(n.Body, "", "", ""), "loop")
-	case ast.Go:
-		return l.titled("thread "+n.Name+" (runs alongside)", n.Path, l.seq(n.Body, "", "", ""), "lane")
-	case ast.If:
+func (l *layout) stmtBox(n dsl.Node) box {
+	switch n.Kind() {
+	case dsl.KindStep, dsl.KindCall, dsl.KindWaitFor:
+		return l.leaf(n.Kind().String()+" "+n.Name(), n.Path(), "box")
+	case dsl.KindChild:
+		return l.leaf(childLabel(n), n.Path(), "box")
+	case dsl.KindJoin:
+		return l.leaf("join "+n.Name()+" ("+strings.Join(n.Threads(), ", ")+")", n.Path(), "box")
+	case dsl.KindReturn, dsl.KindFail, dsl.KindBreak, dsl.KindContinue:
+		return l.leaf(n.Kind().String(), n.Path(), "terminal")
+	case dsl.KindSection:
+		return l.titled("section "+n.Name(), n.Path(), l.seq(n.Body(), "", "", ""), "frame")
+	case dsl.KindLoop:
+		return l.titled("loop "+n.Name()+" (repeats)", n.Path(), l.seq(n.Body(), "", "", ""), "loop")
+	case dsl.KindGo:
+		return l.titled("thread "+n.Name()+" (runs alongside)", n.Path(), l.seq(n.Body(), "", "", ""), "lane")
+	case dsl.KindIf:
 		var cols []box
 		var labels []string
-		for _, br := range n.Branches {
-			cols = append(cols, l.seq(br.Body, "", "", ""))
-			labels = append(labels, br.Name)
+		for _, br := range n.Arms() {
+			cols = append(cols, l.seq(br.Body(), "", "", ""))
+			labels = append(labels, br.Name())
 		}
-		return l.under(l.leaf("if "+n.Name, n.Path, "diamond"), l.row(cols, labels))
-	case ast.Wait:
+		return l.under(l.leaf("if "+n.Name(), n.Path(), "diamond"), l.row(cols, labels))
+	case dsl.KindWait:
 		var cols []box
 		var labels []string
-		for _, on := range n.Branches {
-			cols = append(cols, l.seq(on.Body, "", "", ""))
+		for _, on := range n.Arms() {
+			cols = append(cols, l.seq(on.Body(), "", "", ""))
 			labels = append(labels, "on "+onLabel(on))
 		}
-		return l.under(l.leaf("wait "+n.Name, n.Path, "box"), l.row(cols, labels))
+		return l.under(l.leaf("wait "+n.Name(), n.Path(), "box"), l.row(cols, labels))
 	}
-	return l.leaf(n.Kind.String()+" "+n.Name, n.Path, "box")
+	return l.leaf(n.Kind().String()+" "+n.Name(), n.Path(), "box")
 }
 
 func esc(s string) string { return html.EscapeString(s) }

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/weftflow/weft/dsl"
-	"github.com/weftflow/weft/internal/ast"
+	"github.com/weftflow/weft/internal/hostdef"
 	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
@@ -375,5 +375,5 @@ func (e *Engine) hotDone(j job, err error) (next *job, needPass bool) {
 // migration brought the instance from a version that may have had one. Its
 // finishing effect then waits for nothing.
 func quietEnd(def *dsl.Definition, m interp.Meta) bool {
-	return !ast.TreeOf(def).Setups && len(m.Migrated) == 0
+	return !hostdef.Setups(def) && len(m.Migrated) == 0
 }

@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/weftflow/weft/codec"
-	"github.com/weftflow/weft/internal/ast"
 	"github.com/weftflow/weft/internal/decode"
+	"github.com/weftflow/weft/internal/hostdef"
 	"github.com/weftflow/weft/interp"
 )
 
@@ -44,9 +45,7 @@ func (e *Engine) Query(ctx context.Context, id, name string, out any) error {
 	if err != nil {
 		return err
 	}
-	tree := ast.TreeOf(def)
-	q := tree.Queries[name]
-	if q == nil {
+	if !slices.Contains(def.Queries(), name) {
 		return fmt.Errorf("%w: %q in workflow %q (instance %q)", ErrNoQuery, name, def.Name(), id)
 	}
 	state := l.rec.State
@@ -57,13 +56,12 @@ func (e *Engine) Query(ctx context.Context, id, name string, out any) error {
 		}
 		state = up.State
 	}
-	s, err := tree.Decode(state)
+	res, err := hostdef.Query(def, name, state)
+	if errors.Is(err, hostdef.ErrPanic) {
+		return fmt.Errorf("%w: %q of instance %q: %w", ErrQueryFailed, name, id, err)
+	}
 	if err != nil {
 		return fmt.Errorf("engine: query %q of instance %q: %w", name, id, err)
-	}
-	res, err := runQuery(q, s)
-	if err != nil {
-		return fmt.Errorf("%w: %q of instance %q: %w", ErrQueryFailed, name, id, err)
 	}
 	if out == nil {
 		return nil
@@ -76,13 +74,4 @@ func (e *Engine) Query(ctx context.Context, id, name string, out any) error {
 		return fmt.Errorf("engine: query %q of instance %q: %w", name, id, err)
 	}
 	return nil
-}
-
-func runQuery(q *ast.Query, s any) (res any, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("panic: %v", r)
-		}
-	}()
-	return q.Run(s), nil
 }

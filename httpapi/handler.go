@@ -492,8 +492,8 @@ func (h *Handler) query(w http.ResponseWriter, r *http.Request) (int, any, error
 		out.Inbox = append(out.Inbox, Buffered{Event: b.Event, At: time.Unix(0, b.At).UTC()})
 	}
 	out.Queries = wf.def.Queries()
-	state, err := wf.tree.Decode(inst.State)
-	if err != nil {
+	state := reflect.New(wf.def.StateType()).Interface() // a *S, as the interpreter decodes it
+	if err := decode.Into("state", inst.State, state); err != nil {
 		return 0, nil, fmt.Errorf("httpapi: instance %q: %w", inst.ID, err)
 	}
 	out.State = state

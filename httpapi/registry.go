@@ -7,7 +7,6 @@ import (
 	"sort"
 
 	"github.com/weftflow/weft/dsl"
-	"github.com/weftflow/weft/internal/ast"
 	"github.com/weftflow/weft/interp"
 )
 
@@ -22,11 +21,10 @@ type Registry struct {
 
 // workflow is a definition and the types its events take.
 type workflow struct {
-	def  *dsl.Definition
-	tree *ast.Tree
+	def *dsl.Definition
 	// events maps a custom event's name to its On nodes, one per Wait
 	// that has an On of that name (their payload types may differ).
-	events map[string][]*ast.Node
+	events map[string][]dsl.Node
 }
 
 // NewRegistry returns a registry of defs. It fails if a definition is nil
@@ -40,17 +38,10 @@ func NewRegistry(defs ...*dsl.Definition) (*Registry, error) {
 		if r.defs[d.Name()] != nil {
 			return nil, fmt.Errorf("httpapi: registry: two definitions named %q", d.Name())
 		}
-		t := ast.TreeOf(d)
-		w := &workflow{def: d, tree: t, events: map[string][]*ast.Node{}}
-		paths := make([]string, 0, len(t.Index))
-		for p := range t.Index {
-			paths = append(paths, p)
-		}
-		sort.Strings(paths) // a deterministic order of the nodes of an event
-		for _, p := range paths {
-			n := t.Index[p]
-			if n.Kind == ast.On && n.Trigger != nil && n.Trigger.Kind == ast.Custom {
-				w.events[n.Name] = append(w.events[n.Name], n)
+		w := &workflow{def: d, events: map[string][]dsl.Node{}}
+		for _, p := range d.Positions() { // sorted: a deterministic order of the nodes of an event
+			if n, _ := d.Lookup(p); n.Trigger() == dsl.TriggerCustom {
+				w.events[n.Name()] = append(w.events[n.Name()], n)
 			}
 		}
 		r.defs[d.Name()] = w
@@ -88,17 +79,17 @@ func (w *workflow) sendTypes(m *interp.Meta, event string) (t eventTypes, waitin
 			if p.Kind != interp.Custom || p.Event != event {
 				continue
 			}
-			if n := w.tree.Index[onPath(th.Path, event)]; n != nil && n.Trigger != nil && n.Trigger.Kind == ast.Custom {
-				return eventTypes{n.Trigger.Payload, n.Trigger.Reply}, true, true
+			if n, _ := w.def.Lookup(onPath(th.Path, event)); n.Trigger() == dsl.TriggerCustom {
+				return eventTypes{n.Payload(), n.Reply()}, true, true
 			}
 			if len(ons) > 0 { // a path the current definition no longer has: go by the name
-				return eventTypes{ons[0].Trigger.Payload, ons[0].Trigger.Reply}, true, true
+				return eventTypes{ons[0].Payload(), ons[0].Reply()}, true, true
 			}
 			return eventTypes{}, true, false
 		}
 	}
 	if len(ons) > 0 {
-		return eventTypes{ons[0].Trigger.Payload, ons[0].Trigger.Reply}, false, true
+		return eventTypes{ons[0].Payload(), ons[0].Reply()}, false, true
 	}
 	return eventTypes{}, false, false
 }
@@ -118,8 +109,8 @@ func (w *workflow) callbackTypes(m *interp.Meta, callback uint64) (t eventTypes,
 				t, _, _ := w.sendTypesAt(th.Path, p.Event)
 				return t, p.Kind, true
 			case interp.Activity:
-				if n := w.tree.Index[th.Path]; n != nil && n.Kind == ast.Call {
-					return eventTypes{payload: n.ResultType}, p.Kind, true
+				if n, _ := w.def.Lookup(th.Path); n.Kind() == dsl.KindCall {
+					return eventTypes{payload: n.Output()}, p.Kind, true
 				}
 			}
 			return eventTypes{}, p.Kind, true
@@ -130,11 +121,11 @@ func (w *workflow) callbackTypes(m *interp.Meta, callback uint64) (t eventTypes,
 
 // sendTypesAt returns the types of the On named event of the Wait at path.
 func (w *workflow) sendTypesAt(path, event string) (eventTypes, bool, bool) {
-	if n := w.tree.Index[onPath(path, event)]; n != nil && n.Trigger != nil && n.Trigger.Kind == ast.Custom {
-		return eventTypes{n.Trigger.Payload, n.Trigger.Reply}, true, true
+	if n, _ := w.def.Lookup(onPath(path, event)); n.Trigger() == dsl.TriggerCustom {
+		return eventTypes{n.Payload(), n.Reply()}, true, true
 	}
 	if ons := w.events[event]; len(ons) > 0 {
-		return eventTypes{ons[0].Trigger.Payload, ons[0].Trigger.Reply}, true, true
+		return eventTypes{ons[0].Payload(), ons[0].Reply()}, true, true
 	}
 	return eventTypes{}, false, false
 }

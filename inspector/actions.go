@@ -7,7 +7,6 @@ import (
 
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/httpapi"
-	"github.com/weftflow/weft/internal/ast"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -114,7 +113,7 @@ func (h *handler) send(r *http.Request) (string, error) {
 	if path == "" {
 		return "", &httpError{Code: http.StatusConflict, Msg: fmt.Sprintf("instance %q waits for no custom event %q", id, event)}
 	}
-	pt := payloadType(ast.TreeOf(def), path, event)
+	pt := payloadType(def, path, event)
 	if pt == nil {
 		return "", &httpError{Code: http.StatusConflict, Msg: fmt.Sprintf("workflow %q has no custom event %q at %q", in.Workflow, event, path)}
 	}

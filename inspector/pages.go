@@ -16,7 +16,6 @@ import (
 	"github.com/weftflow/weft/diagram"
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
-	"github.com/weftflow/weft/internal/ast"
 	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
@@ -311,10 +310,6 @@ func (h *handler) instance(w http.ResponseWriter, r *http.Request) {
 	if d.Output, err = decodeOutput(in); err != nil {
 		d.OutputErr = err.Error()
 	}
-	var tr *ast.Tree
-	if def != nil {
-		tr = ast.TreeOf(def)
-	}
 	for _, th := range m.Threads {
 		t := threadRow{ID: th.ID, Path: th.Path, Phase: th.Phase.String(), Attempt: th.Attempt}
 		if th.Phase == interp.PhaseRetry {
@@ -325,7 +320,7 @@ func (h *handler) instance(w http.ResponseWriter, r *http.Request) {
 			wr := waitRow{Thread: th.ID, Path: th.Path, Event: p.Event, Kind: p.Kind.String(), Type: p.Type,
 				Callback: p.Callback, At: h.when(p.At), Attempt: p.Attempt, Setup: p.Setup}
 			if p.Kind == interp.Custom {
-				if pt := payloadType(tr, th.Path, p.Event); pt != nil {
+				if pt := payloadType(def, th.Path, p.Event); pt != nil {
 					wr.PayType, wr.Payload, wr.Fields = pt.String(), zeroJSON(pt), formFields(pt)
 				}
 			}
@@ -367,17 +362,14 @@ func (h *handler) instance(w http.ResponseWriter, r *http.Request) {
 
 // payloadType returns the payload type of the custom event named event of
 // the wait at path, or nil.
-func payloadType(tr *ast.Tree, path, event string) reflect.Type {
-	if tr == nil {
+func payloadType(def *dsl.Definition, path, event string) reflect.Type {
+	if def == nil {
 		return nil
 	}
-	n := tr.Index[path]
-	if n == nil {
-		return nil
-	}
-	for _, on := range n.Branches {
-		if on.Name == event && on.Trigger != nil {
-			return on.Trigger.Payload
+	n, _ := def.Lookup(path)
+	for _, on := range n.Arms() {
+		if on.Name() == event {
+			return on.Payload()
 		}
 	}
 	return nil

@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/weftflow/weft/dsl"
-	"github.com/weftflow/weft/internal/ast"
 )
 
 // Severity says how sure a check is that a finding is a bug.
@@ -84,7 +83,7 @@ func Disable(names ...string) Option {
 // check's name and severity and the node's position.
 type check struct {
 	CheckInfo
-	run func(t *ast.Tree, report func(n *ast.Node, format string, args ...any))
+	run func(def *dsl.Definition, report func(n dsl.Node, format string, args ...any))
 }
 
 // checks is every check, in the order Checks lists them.
@@ -143,14 +142,13 @@ func Check(def *dsl.Definition, opts ...Option) []Finding {
 	for _, o := range opts {
 		o(&cfg)
 	}
-	t := ast.TreeOf(def)
 	var out []Finding
 	for _, c := range checks {
 		if cfg.disabled[c.Name] {
 			continue
 		}
-		c.run(t, func(n *ast.Node, format string, args ...any) {
-			out = append(out, Finding{Check: c.Name, Path: position(n), Message: fmt.Sprintf(format, args...), Severity: c.Severity})
+		c.run(def, func(n dsl.Node, format string, args ...any) {
+			out = append(out, Finding{Check: c.Name, Path: n.Place(), Message: fmt.Sprintf(format, args...), Severity: c.Severity})
 		})
 	}
 	sort.SliceStable(out, func(i, j int) bool {
@@ -162,58 +160,20 @@ func Check(def *dsl.Definition, opts ...Option) []Finding {
 	return out
 }
 
-// position is n's path, or for an unnamed leaf its place in the parent,
-// written the way dsl's compile errors write it.
-func position(n *ast.Node) string {
-	if n.Path != "" || n.Parent == nil {
-		return n.Path
+// roots returns the definition's thread roots: the main body and, if
+// there is one, the cleanup section.
+func roots(def *dsl.Definition) []dsl.Node {
+	if c, ok := def.Cleanup(); ok {
+		return []dsl.Node{def.Root(), c}
 	}
-	sep := "#"
-	if !n.InBody {
-		sep = "arm#"
-	}
-	p := fmt.Sprintf("%s%d", sep, n.Index+1)
-	if n.Parent.Path == "" {
-		return p
-	}
-	return n.Parent.Path + "/" + p
+	return []dsl.Node{def.Root()}
 }
 
-// roots returns the tree's thread roots: the main body and, if there is
-// one, the cleanup section.
-func roots(t *ast.Tree) []*ast.Node {
-	if t.Cancel == nil {
-		return []*ast.Node{t.Main}
-	}
-	return []*ast.Node{t.Main, t.Cancel}
-}
-
-// walk calls fn on n and, while fn returns true, on its descendants in
-// source order: If arms and Wait events, then bodies.
-func walk(n *ast.Node, fn func(*ast.Node) bool) {
-	if !fn(n) {
-		return
-	}
-	for _, c := range n.Branches {
-		walk(c, fn)
-	}
-	for _, c := range n.Body {
-		walk(c, fn)
-	}
-}
-
-// walkThread is walk over the statements of n's own thread: it does not
-// enter Go bodies, which run as other threads (the Go node itself is
-// visited).
-func walkThread(n *ast.Node, fn func(*ast.Node) bool) {
-	walk(n, func(m *ast.Node) bool {
-		return fn(m) && (m == n || m.Kind != ast.Go)
+// walkThread walks n's tree (see dsl.Node.Walk) over the statements of n's
+// own thread: it does not enter Go bodies, which run as other threads (the
+// Go node itself is visited).
+func walkThread(n dsl.Node, fn func(dsl.Node) bool) {
+	n.Walk(func(m dsl.Node) bool {
+		return fn(m) && (m == n || m.Kind() != dsl.KindGo)
 	})
-}
-
-// walkTree is walk over every root of t.
-func walkTree(t *ast.Tree, fn func(*ast.Node) bool) {
-	for _, r := range roots(t) {
-		walk(r, fn)
-	}
 }

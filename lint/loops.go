@@ -1,6 +1,6 @@
 package lint
 
-import "github.com/weftflow/weft/internal/ast"
+import "github.com/weftflow/weft/dsl"
 
 // checkLoops flags a For loop (no condition) that neither blocks nor ends:
 // its body, not counting Go bodies (other threads), has no Wait, Call,
@@ -9,12 +9,12 @@ import "github.com/weftflow/weft/internal/ast"
 // again on every resume, forever. A While ends when its condition fails,
 // and a For that blocks is an endless service loop some workflows mean to
 // have; neither is flagged.
-func checkLoops(t *ast.Tree, report func(*ast.Node, string, ...any)) {
-	walkTree(t, func(n *ast.Node) bool {
-		if n.Kind == ast.Loop && n.Cond == nil && !blocksOrExits(n) {
+func checkLoops(def *dsl.Definition, report func(dsl.Node, string, ...any)) {
+	def.Walk(func(n dsl.Node) bool {
+		if n.Kind() == dsl.KindLoop && !n.HasCond() && !blocksOrExits(n) {
 			report(n, "loop %q never blocks (no Wait, Call, WaitFor or Join) and never ends (no Break, Return or Fail): "+
 				"it spins through the statement budget of every transition, forever; add a way out, or a Wait between iterations",
-				n.Name)
+				n.Name())
 		}
 		return true
 	})
@@ -22,14 +22,14 @@ func checkLoops(t *ast.Tree, report func(*ast.Node, string, ...any)) {
 
 // blocksOrExits reports whether loop's own thread can park or leave it
 // from inside its body.
-func blocksOrExits(loop *ast.Node) bool {
+func blocksOrExits(loop dsl.Node) bool {
 	found := false
-	walkThread(loop, func(n *ast.Node) bool {
-		switch n.Kind {
-		case ast.Wait, ast.Call, ast.Child, ast.WaitFor, ast.Join, ast.Return, ast.Fail:
+	walkThread(loop, func(n dsl.Node) bool {
+		switch n.Kind() {
+		case dsl.KindWait, dsl.KindCall, dsl.KindChild, dsl.KindWaitFor, dsl.KindJoin, dsl.KindReturn, dsl.KindFail:
 			found = true
-		case ast.Break:
-			found = found || n.Target == loop
+		case dsl.KindBreak:
+			found = found || n.Target() == loop
 		}
 		return !found
 	})

@@ -3,27 +3,27 @@ package lint
 import (
 	"strings"
 
-	"github.com/weftflow/weft/internal/ast"
+	"github.com/weftflow/weft/dsl"
 )
 
 // checkWaitTimeout flags every Wait none of whose events is a timer. It
 // looks at the wait alone: a way out through the wait's other events (a
 // Break in a loop, say) still needs someone to send one of them.
-func checkWaitTimeout(t *ast.Tree, report func(*ast.Node, string, ...any)) {
-	walkTree(t, func(n *ast.Node) bool {
-		if n.Kind != ast.Wait {
+func checkWaitTimeout(def *dsl.Definition, report func(dsl.Node, string, ...any)) {
+	def.Walk(func(n dsl.Node) bool {
+		if n.Kind() != dsl.KindWait {
 			return true
 		}
 		var events []string
-		for _, on := range n.Branches {
-			if on.Trigger != nil && on.Trigger.Kind == ast.Timer {
+		for _, on := range n.Arms() {
+			if on.Trigger() == dsl.TriggerTimer {
 				return true
 			}
-			events = append(events, on.Name)
+			events = append(events, on.Name())
 		}
 		report(n, "wait %q has no timer event (After or At): an instance waits here forever unless someone sends %s; "+
 			"add an event with After or At that gives up, or disable the check if waiting forever is intended",
-			n.Name, orList(events))
+			n.Name(), orList(events))
 		return true
 	})
 }

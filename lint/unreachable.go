@@ -3,17 +3,18 @@ package lint
 import (
 	"fmt"
 
-	"github.com/weftflow/weft/internal/ast"
+	"github.com/weftflow/weft/dsl"
 )
 
 // checkUnreachable flags, in every body, the first statement after one
 // that never finishes (see finishes). One finding per body: the rest of
 // the body is unreachable for the same reason.
-func checkUnreachable(t *ast.Tree, report func(*ast.Node, string, ...any)) {
-	walkTree(t, func(n *ast.Node) bool {
-		for i, s := range n.Body {
-			if i+1 < len(n.Body) && !finishes(s) {
-				report(n.Body[i+1], "never runs: %s; remove this statement and those after it, or move them earlier", why(s))
+func checkUnreachable(def *dsl.Definition, report func(dsl.Node, string, ...any)) {
+	def.Walk(func(n dsl.Node) bool {
+		body := n.Body()
+		for i, s := range body {
+			if i+1 < len(body) && !finishes(s) {
+				report(body[i+1], "never runs: %s; remove this statement and those after it, or move them earlier", why(s))
 				break
 			}
 		}
@@ -29,37 +30,37 @@ func checkUnreachable(t *ast.Tree, report func(*ast.Node, string, ...any)) {
 // do not finish; or a For loop (no condition) that no Break leaves. A
 // Wait, Call, WaitFor or Join that is never answered also never finishes,
 // but that depends on the outside world and is not counted.
-func finishes(n *ast.Node) bool {
-	switch n.Kind {
-	case ast.Return, ast.Fail, ast.Break, ast.Continue:
+func finishes(n dsl.Node) bool {
+	switch n.Kind() {
+	case dsl.KindReturn, dsl.KindFail, dsl.KindBreak, dsl.KindContinue:
 		return false
-	case ast.Block:
-		return bodyFinishes(n.Body)
-	case ast.If:
+	case dsl.KindSection:
+		return bodyFinishes(n.Body())
+	case dsl.KindIf:
 		hasElse := false
-		for _, arm := range n.Branches {
-			if arm.Cond == nil {
+		for _, arm := range n.Arms() {
+			if !arm.HasCond() {
 				hasElse = true
 			}
-			if bodyFinishes(arm.Body) {
+			if bodyFinishes(arm.Body()) {
 				return true
 			}
 		}
 		return !hasElse
-	case ast.Wait:
-		for _, on := range n.Branches {
-			if bodyFinishes(on.Body) {
+	case dsl.KindWait:
+		for _, on := range n.Arms() {
+			if bodyFinishes(on.Body()) {
 				return true
 			}
 		}
 		return false
-	case ast.Loop:
-		return n.Cond != nil || breaks(n)
+	case dsl.KindLoop:
+		return n.HasCond() || breaks(n)
 	}
 	return true
 }
 
-func bodyFinishes(body []*ast.Node) bool {
+func bodyFinishes(body []dsl.Node) bool {
 	for _, s := range body {
 		if !finishes(s) {
 			return false
@@ -69,10 +70,10 @@ func bodyFinishes(body []*ast.Node) bool {
 }
 
 // breaks reports whether a Break in loop's body leaves loop.
-func breaks(loop *ast.Node) bool {
+func breaks(loop dsl.Node) bool {
 	found := false
-	walkThread(loop, func(n *ast.Node) bool {
-		if n.Kind == ast.Break && n.Target == loop {
+	walkThread(loop, func(n dsl.Node) bool {
+		if n.Kind() == dsl.KindBreak && n.Target() == loop {
 			found = true
 		}
 		return !found
@@ -83,24 +84,24 @@ func breaks(loop *ast.Node) bool {
 const enders = "Return, Fail, Break, Continue or endless loop"
 
 // why says in words why n does not finish.
-func why(n *ast.Node) string {
-	switch n.Kind {
-	case ast.Return:
+func why(n dsl.Node) string {
+	switch n.Kind() {
+	case dsl.KindReturn:
 		return "the Return before it ends the workflow"
-	case ast.Fail:
+	case dsl.KindFail:
 		return "the Fail before it ends the workflow"
-	case ast.Break:
-		return fmt.Sprintf("the Break before it leaves loop %q", n.Target.Name)
-	case ast.Continue:
-		return fmt.Sprintf("the Continue before it starts the next iteration of loop %q", n.Target.Name)
-	case ast.Block:
-		return fmt.Sprintf("section %q before it never finishes: it always ends in a %s", n.Name, enders)
-	case ast.If:
-		return fmt.Sprintf("%q before it never finishes: every arm, including the last (else or default), ends in a %s", n.Name, enders)
-	case ast.Wait:
-		return fmt.Sprintf("wait %q before it never finishes: every event's body ends in a %s", n.Name, enders)
-	case ast.Loop:
-		return fmt.Sprintf("loop %q before it has no Break, so it never ends", n.Name)
+	case dsl.KindBreak:
+		return fmt.Sprintf("the Break before it leaves loop %q", n.Target().Name())
+	case dsl.KindContinue:
+		return fmt.Sprintf("the Continue before it starts the next iteration of loop %q", n.Target().Name())
+	case dsl.KindSection:
+		return fmt.Sprintf("section %q before it never finishes: it always ends in a %s", n.Name(), enders)
+	case dsl.KindIf:
+		return fmt.Sprintf("%q before it never finishes: every arm, including the last (else or default), ends in a %s", n.Name(), enders)
+	case dsl.KindWait:
+		return fmt.Sprintf("wait %q before it never finishes: every event's body ends in a %s", n.Name(), enders)
+	case dsl.KindLoop:
+		return fmt.Sprintf("loop %q before it has no Break, so it never ends", n.Name())
 	}
-	return fmt.Sprintf("%s %q before it never finishes", n.Kind, n.Name)
+	return fmt.Sprintf("%s %q before it never finishes", n.Kind(), n.Name())
 }

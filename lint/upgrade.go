@@ -3,10 +3,8 @@ package lint
 import (
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/weftflow/weft/dsl"
-	"github.com/weftflow/weft/internal/ast"
 	pos "github.com/weftflow/weft/internal/position"
 )
 
@@ -31,53 +29,30 @@ import (
 // the same name. Findings are sorted by path (the old position); a
 // position may have one finding per lost event.
 func Upgrade(old, new *dsl.Definition) []Finding {
-	o, n := ast.TreeOf(old), ast.TreeOf(new)
 	var out []Finding
 	add := func(check string, sev Severity, path, format string, args ...any) {
 		out = append(out, Finding{Check: check, Path: path, Message: fmt.Sprintf(format, args...), Severity: sev})
 	}
-	if o.Name != n.Name {
-		add("lost-position", Error, "", "the definitions are of different workflows (%q and %q)", o.Name, n.Name)
+	if old.Name() != new.Name() {
+		add("lost-position", Error, "", "the definitions are of different workflows (%q and %q)", old.Name(), new.Name())
 		return out
 	}
-	// The migrations an instance written by old goes through, in order.
-	var due []ast.Migration
-	for _, m := range n.Migrations {
-		if m.From >= o.Version {
-			due = append(due, m)
-		}
+	u := pos.CheckUpgrade(old, new)
+	for _, key := range u.UnusedPaths {
+		add("unused-migration", Warning, key, "the migration from version %d maps %q, which is not a position of version %d: it never applies", u.From, key, old.Version())
 	}
-	if len(due) > 0 && due[0].From == o.Version {
-		first := due[0]
-		for _, key := range sortedKeys(first.Paths) {
-			if !hasPrefixPosition(o, key) {
-				add("unused-migration", Warning, key, "the migration from version %d maps %q, which is not a position of version %d: it never applies", first.From, key, o.Version)
-			}
-		}
-		for _, key := range sortedKeys(first.Removed) {
-			if o.Index[key] == nil {
-				add("unused-migration", Warning, key, "the migration from version %d removes %q, which is not a position of version %d: it never applies", first.From, key, o.Version)
-			}
-		}
+	for _, key := range u.UnusedRemoved {
+		add("unused-migration", Warning, key, "the migration from version %d removes %q, which is not a position of version %d: it never applies", u.From, key, old.Version())
 	}
-	var paths []string
-	for p := range o.Index {
-		paths = append(paths, p)
-	}
-	sort.Strings(paths)
-	for _, p := range paths {
-		seen := map[string]bool{}
-		for _, sh := range pos.Shapes(o, o.Index[p]) {
-			mv := pos.MoveAll(due, p, sh.Phase, sh.Waits)
-			_, _, lost := pos.Resolve(n, sh.ID, mv.Path, mv.Phase, mv.Waits)
-			if lost == nil {
-				continue
-			}
-			msg := lostMessage(o, n, p, sh, mv, lost)
-			if !seen[msg] {
-				seen[msg] = true
-				add("lost-position", Error, p, "%s", msg)
-			}
+	seen := map[string]bool{}
+	for i, l := range u.Lost {
+		if i > 0 && u.Lost[i-1].Path != l.Path {
+			seen = map[string]bool{}
+		}
+		msg := lostMessage(old.Version(), new.Version(), l.Path, l.Shape, l.Moved, l.Lost)
+		if !seen[msg] {
+			seen[msg] = true
+			add("lost-position", Error, l.Path, "%s", msg)
 		}
 	}
 	sort.SliceStable(out, func(i, j int) bool { return out[i].Path < out[j].Path })
@@ -86,11 +61,11 @@ func Upgrade(old, new *dsl.Definition) []Finding {
 
 // lostMessage says which stored thread breaks, where it would be, why, and
 // what migration entry fixes it.
-func lostMessage(o, n *ast.Tree, p string, sh pos.Shape, mv pos.Moved, lost *pos.Lost) string {
-	who := fmt.Sprintf("a thread %s at %q under version %d", sh.What, p, o.Version)
+func lostMessage(oldVersion, newVersion int, p string, sh pos.Shape, mv pos.Moved, lost *pos.Lost) string {
+	who := fmt.Sprintf("a thread %s at %q under version %d", sh.What, p, oldVersion)
 	if lost.Why == pos.NoStatement {
 		// The wording of the first lint.Upgrade, which users may match.
-		return fmt.Sprintf("an instance parked at %q under version %d has no position in version %d (it would be at %q): add a migration (Paths or Removed)", p, o.Version, n.Version, mv.Path)
+		return fmt.Sprintf("an instance parked at %q under version %d has no position in version %d (it would be at %q): add a migration (Paths or Removed)", p, oldVersion, newVersion, mv.Path)
 	}
 	var fix string
 	switch lost.Why {
@@ -103,26 +78,5 @@ func lostMessage(o, n *ast.Tree, p string, sh pos.Shape, mv pos.Moved, lost *pos
 	default:
 		fix = "keep it in a body of the same kind of thread (the main body, the cleanup section, or a Go statement's body)"
 	}
-	return fmt.Sprintf("%s cannot resume in version %d: %s (at %q); %s", who, n.Version, lost.Reason, lost.Path, fix)
-}
-
-func hasPrefixPosition(t *ast.Tree, key string) bool {
-	if t.Index[key] != nil {
-		return true
-	}
-	for p := range t.Index {
-		if strings.HasPrefix(p, key+"/") {
-			return true
-		}
-	}
-	return false
-}
-
-func sortedKeys(m map[string]string) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
+	return fmt.Sprintf("%s cannot resume in version %d: %s (at %q); %s", who, newVersion, lost.Reason, lost.Path, fix)
 }

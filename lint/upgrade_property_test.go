@@ -12,7 +12,6 @@ import (
 
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
-	"github.com/weftflow/weft/internal/ast"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/lint"
 	"pgregory.net/rapid"
@@ -521,7 +520,7 @@ func TestUpgradeAgreementCatchesPathOnlyChecker(t *testing.T) {
 		if p.old == nil {
 			continue
 		}
-		if msg := agree(p, pathOnlyUpgrade); msg != "" {
+		if msg := agree(p, pathOnlyUpgrade(p.mig)); msg != "" {
 			weak++
 			if first == "" {
 				first = msg + "\n" + p.String()
@@ -539,28 +538,44 @@ func TestUpgradeAgreementCatchesPathOnlyChecker(t *testing.T) {
 }
 
 // pathOnlyUpgrade is lint.Upgrade's lost-position check as it was before
-// it shared the interpreter's rule: a parking statement's path after the
-// migrations must exist and, unless removed, keep its kind.
-func pathOnlyUpgrade(old, new *dsl.Definition) []lint.Finding {
-	o, n := ast.TreeOf(old), ast.TreeOf(new)
-	var out []lint.Finding
-	for p, node := range o.Index {
-		switch node.Kind {
-		case ast.Wait, ast.Call, ast.WaitFor, ast.Join, ast.Step, ast.Loop, ast.Go:
-		default:
-			continue
-		}
-		at, removed := p, false
-		for _, m := range n.Migrations {
-			if next, ok := m.Removed[at]; ok {
-				at, removed = next, true
+// it shared the interpreter's rule, for pairs whose new definition has the
+// one migration mig: a parking statement's path after the migration must
+// exist and, unless removed, keep its kind.
+func pathOnlyUpgrade(mig dsl.Migration) upgradeChecker {
+	return func(old, new *dsl.Definition) []lint.Finding {
+		var out []lint.Finding
+		for _, p := range old.Positions() {
+			node, _ := old.Lookup(p)
+			switch node.Kind() {
+			case dsl.KindWait, dsl.KindCall, dsl.KindWaitFor, dsl.KindJoin, dsl.KindStep, dsl.KindLoop, dsl.KindGo:
+			default:
 				continue
 			}
-			at = m.Rewrite(at)
+			at, removed := p, false
+			if next, ok := mig.Removed[at]; ok {
+				at, removed = next, true
+			} else {
+				at = rewrite(mig.Paths, at)
+			}
+			if now, ok := new.Lookup(at); !ok || (!removed && now.Kind() != node.Kind()) {
+				out = append(out, lint.Finding{Check: "lost-position", Path: p, Severity: lint.Error})
+			}
 		}
-		if now := n.Index[at]; now == nil || (!removed && now.Kind != node.Kind) {
-			out = append(out, lint.Finding{Check: "lost-position", Path: p, Severity: lint.Error})
+		return out
+	}
+}
+
+// rewrite maps path by paths as a migration does: the longest key equal to
+// path or a prefix of it at an element boundary is replaced by its value.
+func rewrite(paths map[string]string, path string) string {
+	best, found := "", false
+	for old := range paths {
+		if (path == old || strings.HasPrefix(path, old+"/")) && len(old) >= len(best) {
+			best, found = old, true
 		}
 	}
-	return out
+	if !found {
+		return path
+	}
+	return paths[best] + path[len(best):]
 }

@@ -1,6 +1,6 @@
 package lint
 
-import "github.com/weftflow/weft/internal/ast"
+import "github.com/weftflow/weft/dsl"
 
 // checkWaitFor flags every WaitFor in a thread root (the main body, or the
 // cleanup section) that starts no thread. While such a WaitFor waits, its
@@ -11,15 +11,15 @@ import "github.com/weftflow/weft/internal/ast"
 // linter cannot read, so this is all it can know: a WaitFor in a root with
 // a Go statement anywhere is not flagged, even if that thread never
 // touches the condition.
-func checkWaitFor(t *ast.Tree, report func(*ast.Node, string, ...any)) {
-	for _, r := range roots(t) {
-		var waits []*ast.Node
+func checkWaitFor(def *dsl.Definition, report func(dsl.Node, string, ...any)) {
+	for _, r := range roots(def) {
+		var waits []dsl.Node
 		threads := false
-		walk(r, func(n *ast.Node) bool {
-			switch n.Kind {
-			case ast.WaitFor:
+		r.Walk(func(n dsl.Node) bool {
+			switch n.Kind() {
+			case dsl.KindWaitFor:
 				waits = append(waits, n)
-			case ast.Go:
+			case dsl.KindGo:
 				threads = true
 			}
 			return true
@@ -30,7 +30,7 @@ func checkWaitFor(t *ast.Tree, report func(*ast.Node, string, ...any)) {
 		for _, n := range waits {
 			report(n, "WaitFor %q is in a thread that runs alone (no Go statement beside it), so nothing can change the state while it waits: "+
 				"it passes at once if its condition already holds, else the instance waits forever; "+
-				"use an If, or a Wait on the event that makes the condition true", n.Name)
+				"use an If, or a Wait on the event that makes the condition true", n.Name())
 		}
 	}
 }

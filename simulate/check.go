@@ -13,7 +13,6 @@ import (
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
-	"github.com/weftflow/weft/internal/ast"
 	"github.com/weftflow/weft/interp"
 	"pgregory.net/rapid"
 )
@@ -215,7 +214,7 @@ type pending struct {
 	thread string
 	path   string
 	p      interp.Pending
-	on     *ast.Node // the On of a custom event or timer
+	on     dsl.Node // the On of a custom event or timer (zero if unknown)
 }
 
 // pending lists the callbacks of kind the model's instance waits for. The
@@ -225,16 +224,15 @@ func (w *world) pending(kind interp.TriggerKind) []pending {
 	c := &w.pendingCache
 	if !c.valid || c.applied != w.applied || c.def != w.def {
 		*c = pendingCache{valid: true, applied: w.applied, def: w.def}
-		tree := ast.TreeOf(w.def)
 		for _, th := range w.current().Threads {
 			for _, p := range th.Waits {
 				if int(p.Kind) >= len(c.byKind) {
 					continue
 				}
 				pe := pending{thread: th.ID, path: th.Path, p: p}
-				if n := tree.Index[th.Path]; n != nil && n.Kind == ast.Wait {
-					for _, on := range n.Branches {
-						if on.Name == p.Event {
+				if n, _ := w.def.Lookup(th.Path); n.Kind() == dsl.KindWait {
+					for _, on := range n.Arms() {
+						if on.Name() == p.Event {
 							pe.on = on
 						}
 					}
@@ -308,8 +306,8 @@ func (w *world) payload(src source, pe pending) ([]byte, any) {
 	var v any
 	if gen, ok := w.opts.payloads[pe.p.Event]; ok && src.rapid() != nil {
 		v = gen(src.rapid())
-	} else if pe.on != nil && pe.on.Trigger.Payload != nil {
-		v = valueOf(src, pe.on.Trigger.Payload, pe.p.Event).Interface()
+	} else if pt := pe.on.Payload(); pt != nil {
+		v = valueOf(src, pt, pe.p.Event).Interface()
 	}
 	b, err := codec.Marshal(v)
 	if err != nil {

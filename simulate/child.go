@@ -9,7 +9,6 @@ import (
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
-	"github.com/weftflow/weft/internal/ast"
 	"github.com/weftflow/weft/interp"
 )
 
@@ -269,8 +268,8 @@ func drawEnd(src source, def *dsl.Definition, path, how string) (o interp.ChildO
 	case "completed":
 		o.Status = interp.StatusCompleted
 		var v any
-		if n := ast.TreeOf(def).Index[path]; n != nil && n.ChildSpec != nil && n.ChildSpec.Output != nil {
-			v = valueOf(src, n.ChildSpec.Output, path).Interface()
+		if n, _ := def.Lookup(path); n.Kind() == dsl.KindChild && n.Output() != nil {
+			v = valueOf(src, n.Output(), path).Interface()
 		}
 		b, err := codec.Marshal(v)
 		if err != nil {
@@ -293,8 +292,8 @@ func drawEnd(src source, def *dsl.Definition, path, how string) (o interp.ChildO
 func (w *world) showOutcome(def *dsl.Definition, path string, o interp.ChildOutcome) string {
 	switch o.Status {
 	case interp.StatusCompleted:
-		if n := ast.TreeOf(def).Index[path]; n != nil && n.ChildSpec != nil && n.ChildSpec.Output != nil {
-			v := reflect.New(n.ChildSpec.Output)
+		if n, _ := def.Lookup(path); n.Kind() == dsl.KindChild && n.Output() != nil {
+			v := reflect.New(n.Output())
 			if codec.Unmarshal(o.Output, v.Interface()) == nil {
 				return fmt.Sprintf("completed with %+v", v.Elem().Interface())
 			}
@@ -311,8 +310,8 @@ func (w *world) showOutcome(def *dsl.Definition, path string, o interp.ChildOutc
 // childDefOf is the definition of the child workflow named workflow that
 // def's Child statement at path starts; nil if def has none.
 func childDefOf(def *dsl.Definition, path, workflow string) *dsl.Definition {
-	if n := ast.TreeOf(def).Index[path]; n != nil && n.ChildSpec != nil {
-		if d, ok := n.ChildSpec.Def.(*dsl.Definition); ok && d.Name() == workflow {
+	if n, _ := def.Lookup(path); n.Kind() == dsl.KindChild {
+		if d := n.ChildDefinition(); d != nil && d.Name() == workflow {
 			return d
 		}
 	}
@@ -352,10 +351,8 @@ func (w *world) checkChildren() {
 // childPolicy is the parent-end policy of the Child statement at path in
 // the current definition.
 func (w *world) childPolicy(path string) dsl.ParentEndPolicy {
-	if n := ast.TreeOf(w.def).Index[path]; n != nil && n.ChildSpec != nil {
-		return dsl.ParentEndPolicy(n.ChildSpec.OnEnd)
-	}
-	return 0
+	n, _ := w.def.Lookup(path)
+	return n.ParentEnd()
 }
 
 // registerChildren registers on e the definitions def's (and upgrade's)

@@ -12,7 +12,6 @@ import (
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/internal/activity"
-	"github.com/weftflow/weft/internal/ast"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -315,8 +314,8 @@ func (w *world) childAttempt(src source, r *childRun, e interp.Effect) (out []by
 		var v any
 		if src != nil && src.rapid() != nil {
 			v = stub(src.rapid())
-		} else if n := ast.TreeOf(r.def).Index[e.Path]; n != nil && n.ResultType != nil && src != nil {
-			v = valueOf(src, n.ResultType, e.Path).Interface()
+		} else if n, _ := r.def.Lookup(e.Path); n.Output() != nil && src != nil {
+			v = valueOf(src, n.Output(), e.Path).Interface()
 		}
 		b, err := codec.Marshal(v)
 		if err != nil {
@@ -378,7 +377,6 @@ func (w *world) driveChild(src source, r *childRun, bound int) bool {
 // pendingIn lists the callbacks of kind that an instance of def with meta
 // m waits for, as world.pending does for the simulated instance.
 func pendingIn(def *dsl.Definition, m interp.Meta, kind interp.TriggerKind) []pending {
-	tree := ast.TreeOf(def)
 	var out []pending
 	for _, th := range m.Threads {
 		for _, p := range th.Waits {
@@ -386,9 +384,9 @@ func pendingIn(def *dsl.Definition, m interp.Meta, kind interp.TriggerKind) []pe
 				continue
 			}
 			pe := pending{thread: th.ID, path: th.Path, p: p}
-			if n := tree.Index[th.Path]; n != nil && n.Kind == ast.Wait {
-				for _, on := range n.Branches {
-					if on.Name == p.Event {
+			if n, _ := def.Lookup(th.Path); n.Kind() == dsl.KindWait {
+				for _, on := range n.Arms() {
+					if on.Name() == p.Event {
 						pe.on = on
 					}
 				}

@@ -7,7 +7,6 @@ import (
 
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
-	"github.com/weftflow/weft/internal/ast"
 	"github.com/weftflow/weft/interp"
 )
 
@@ -149,50 +148,46 @@ func newExplorer(def *dsl.Definition, opts *config) *explorer {
 		if d == nil {
 			continue
 		}
-		t := ast.TreeOf(d)
-		var walk func(n *ast.Node, cleanup bool)
-		walk = func(n *ast.Node, cleanup bool) {
-			switch n.Kind {
-			case ast.Wait, ast.Call, ast.WaitFor, ast.Join, ast.Child:
-				if _, ok := x.posKind[n.Path]; !ok {
-					x.positions = append(x.positions, n.Path)
-					x.posKind[n.Path] = n.Kind.String()
-				}
-			}
-			switch n.Kind {
-			case ast.Wait:
-				for _, on := range n.Branches {
-					switch on.Trigger.Kind {
-					case ast.Timer:
-						add(eventKey{evTimer, on.Name, n.Path})
-					case ast.Custom:
-						add(eventKey{evDeliver, on.Name, n.Path})
+		visit := func(cleanup bool) func(n dsl.Node) bool {
+			return func(n dsl.Node) bool {
+				path, kind := n.Path(), n.Kind()
+				switch kind {
+				case dsl.KindWait, dsl.KindCall, dsl.KindWaitFor, dsl.KindJoin, dsl.KindChild:
+					if _, ok := x.posKind[path]; !ok {
+						x.positions = append(x.positions, path)
+						x.posKind[path] = kind.String()
 					}
 				}
-			case ast.Call:
-				add(eventKey{evActivityOK, "", n.Path})
-				add(eventKey{evActivityFailed, "", n.Path})
-			}
-			if !cleanup && !opts.noCancel && (n.Kind == ast.Wait || n.Kind == ast.Call || n.Kind == ast.WaitFor || n.Kind == ast.Join) {
-				add(eventKey{evCancel, "", n.Path})
-			}
-			for _, c := range n.Body {
-				walk(c, cleanup)
-			}
-			for _, c := range n.Branches {
-				walk(c, cleanup)
+				switch kind {
+				case dsl.KindWait:
+					for _, on := range n.Arms() {
+						switch on.Trigger() {
+						case dsl.TriggerTimer:
+							add(eventKey{evTimer, on.Name(), path})
+						case dsl.TriggerCustom:
+							add(eventKey{evDeliver, on.Name(), path})
+						}
+					}
+				case dsl.KindCall:
+					add(eventKey{evActivityOK, "", path})
+					add(eventKey{evActivityFailed, "", path})
+				}
+				if !cleanup && !opts.noCancel && (kind == dsl.KindWait || kind == dsl.KindCall || kind == dsl.KindWaitFor || kind == dsl.KindJoin) {
+					add(eventKey{evCancel, "", path})
+				}
+				return true
 			}
 		}
-		walk(t.Main, false)
-		if t.Cancel != nil {
-			walk(t.Cancel, true)
+		d.Root().Walk(visit(false))
+		if c, ok := d.Cleanup(); ok {
+			c.Walk(visit(true))
 		}
 	}
 	for _, k := range x.events {
 		x.goals = append(x.goals, k)
 	}
 	for _, p := range x.positions { // child ends: counted, not goals (no goal pursues them)
-		if x.posKind[p] == ast.Child.String() {
+		if x.posKind[p] == dsl.KindChild.String() {
 			for _, s := range []interp.Status{interp.StatusCompleted, interp.StatusFailed, interp.StatusCanceled, interp.StatusTerminated} {
 				x.events = append(x.events, eventKey{evChildEnd, s.String(), p})
 			}

@@ -12,7 +12,6 @@ import (
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/internal/activity"
-	"github.com/weftflow/weft/internal/ast"
 	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
@@ -318,8 +317,8 @@ func (w *world) attempt(src source, info engine.EffectInfo, what string) (out []
 		var v any
 		if src != nil && src.rapid() != nil {
 			v = stub(src.rapid())
-		} else if n := ast.TreeOf(w.def).Index[info.Path]; n != nil && n.ResultType != nil && src != nil {
-			v = valueOf(src, n.ResultType, info.Path).Interface()
+		} else if n, _ := w.def.Lookup(info.Path); n.Kind() == dsl.KindCall && n.Output() != nil && src != nil {
+			v = valueOf(src, n.Output(), info.Path).Interface()
 		}
 		b, err := codec.Marshal(v)
 		if err != nil {

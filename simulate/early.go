@@ -3,8 +3,9 @@ package simulate
 import (
 	"fmt"
 	"sort"
+	"strings"
 
-	"github.com/weftflow/weft/internal/ast"
+	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/interp"
 )
 
@@ -30,34 +31,41 @@ func (w *world) earlyEvents() []pending {
 	}
 	var out []pending
 	for _, on := range customOns(w) {
-		if !waited[on.Name] {
-			out = append(out, pending{path: on.Parent.Path, p: interp.Pending{Event: on.Name, Kind: interp.Custom}, on: on})
+		if !waited[on.Name()] {
+			out = append(out, onPending(on))
 		}
 	}
 	return out
 }
 
+// onPending is the pending callback a custom On's wait would have for it.
+func onPending(on dsl.Node) pending {
+	wait := strings.TrimSuffix(on.Path(), "/"+on.Name()) // an On's path is its wait's and its name
+	return pending{path: wait, p: interp.Pending{Event: on.Name(), Kind: interp.Custom}, on: on}
+}
+
 // customOns returns the first custom On of every event name in the
 // current definition, sorted by name (a draw's index must mean the same
 // On in every run).
-func customOns(w *world) []*ast.Node {
+func customOns(w *world) []dsl.Node {
 	if w.ons.def == w.def {
 		return w.ons.list
 	}
-	first := map[string]*ast.Node{}
-	for path, n := range ast.TreeOf(w.def).Index {
-		if n.Kind != ast.On || n.Trigger.Kind != ast.Custom {
+	first := map[string]dsl.Node{}
+	for _, path := range w.def.Positions() {
+		n, _ := w.def.Lookup(path)
+		if n.Trigger() != dsl.TriggerCustom {
 			continue
 		}
-		if f := first[n.Name]; f == nil || path < f.Path {
-			first[n.Name] = n
+		if f, ok := first[n.Name()]; !ok || path < f.Path() {
+			first[n.Name()] = n
 		}
 	}
-	list := make([]*ast.Node, 0, len(first))
+	list := make([]dsl.Node, 0, len(first))
 	for _, n := range first {
 		list = append(list, n)
 	}
-	sort.Slice(list, func(i, j int) bool { return list[i].Name < list[j].Name })
+	sort.Slice(list, func(i, j int) bool { return list[i].Name() < list[j].Name() })
 	w.ons.def, w.ons.list = w.def, list
 	return list
 }

@@ -4,12 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
-	"github.com/weftflow/weft/internal/ast"
 	"github.com/weftflow/weft/journal"
 	"github.com/weftflow/weft/storage"
 )
@@ -264,17 +262,12 @@ func customTypes(defs ...*dsl.Definition) []string {
 		if def == nil {
 			continue
 		}
-		tree := ast.TreeOf(def)
-		paths := make([]string, 0, len(tree.Index))
-		for p := range tree.Index {
-			paths = append(paths, p)
-		}
-		sort.Strings(paths)
-		for _, p := range paths {
-			for _, on := range tree.Index[p].Branches {
-				if t := on.Trigger; t != nil && t.Kind == ast.Custom && !seen[t.Type] {
-					seen[t.Type] = true
-					out = append(out, t.Type)
+		for _, p := range def.Positions() {
+			n, _ := def.Lookup(p)
+			for _, on := range n.Arms() {
+				if on.Trigger() == dsl.TriggerCustom && !seen[on.EventType()] {
+					seen[on.EventType()] = true
+					out = append(out, on.EventType())
 				}
 			}
 		}

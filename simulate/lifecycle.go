@@ -59,22 +59,22 @@ func (w *world) startWithSignal(src source, input any) {
 		return
 	}
 	on := pick(src, ons, "signal-with-start event")
-	pe := pending{path: on.Parent.Path, p: interp.Pending{Event: on.Name, Kind: interp.Custom}, on: on}
+	pe := onPending(on)
 	payload, v := w.payload(src, pe)
 	// The event answers the first wait for it the start opened, as a
 	// callback, or goes to the inbox.
-	sig := interp.Event{Kind: interp.EventSignal, Time: now, Name: on.Name, Payload: payload}
-	sent := say("%v", earlyLine{on.Name, v})
+	sig := interp.Event{Kind: interp.EventSignal, Time: now, Name: on.Name(), Payload: payload}
+	sent := say("%v", earlyLine{on.Name(), v})
 	for _, th := range started.Meta.Threads {
 		for _, p := range th.Waits {
-			if p.Kind == interp.Custom && p.Event == on.Name && sig.Kind == interp.EventSignal {
+			if p.Kind == interp.Custom && p.Event == on.Name() && sig.Kind == interp.EventSignal {
 				sig.Kind, sig.Callback = interp.EventCallback, p.Callback
 				sent = say("%v", deliverLine{pending{thread: th.ID, path: th.Path, p: p}, v})
 			}
 		}
 	}
 	_, refused := interp.Apply(w.def, started.State, started.Meta, sig)
-	err = w.hosts[0].e.SignalWithStart(w.ctx, w.def, instanceID, input, on.Name, v)
+	err = w.hosts[0].e.SignalWithStart(w.ctx, w.def, instanceID, input, on.Name(), v)
 	if (refused == nil) != (err == nil || !errors.Is(err, interp.ErrRejected)) {
 		// The host and the model disagree on the event: if the
 		// interpreter itself answers otherwise on a second try, something
@@ -92,20 +92,20 @@ func (w *world) startWithSignal(src source, input any) {
 	}
 	switch {
 	case refused != nil && err == nil:
-		w.fail(InvSignalPre, "", "signal-with-start %s(%+v) was accepted; the interpreter refuses the event after the start: %v", on.Name, v, refused)
+		w.fail(InvSignalPre, "", "signal-with-start %s(%+v) was accepted; the interpreter refuses the event after the start: %v", on.Name(), v, refused)
 		return
 	case refused != nil:
 		// Refused as a whole: nothing may be stored, and the run starts
 		// plainly.
 		if _, lerr := w.store.Load(w.ctx, instanceID); !errors.Is(lerr, storage.ErrNotFound) {
-			w.fail(InvSignalPre, "", "signal-with-start %s(%+v) was refused (%v), yet the store holds the instance", on.Name, v, err)
+			w.fail(InvSignalPre, "", "signal-with-start %s(%+v) was refused (%v), yet the store holds the instance", on.Name(), v, err)
 			return
 		}
 		w.trace = append(w.trace, join(say("signal-with-start, then "), "", join(sent, "", say(": rejected: %s; start plainly", shortError{err}))))
 		w.start(input)
 		return
 	case err != nil:
-		w.fail(InvSignalPre, "", "signal-with-start %s(%+v) does not start the instance: %v", on.Name, v, err)
+		w.fail(InvSignalPre, "", "signal-with-start %s(%+v) does not start the instance: %v", on.Name(), v, err)
 		return
 	}
 	w.steps = append(w.steps, step{Kind: stepStart, Input: b, Event: sig})

@@ -13,7 +13,6 @@ import (
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
-	"github.com/weftflow/weft/internal/ast"
 	"github.com/weftflow/weft/internal/decode"
 	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
@@ -116,7 +115,7 @@ type world struct {
 	journalLog   []journalWant // the committed transitions, for InvJournal
 	ons          struct {      // customOns' list for def
 		def  *dsl.Definition
-		list []*ast.Node
+		list []dsl.Node
 	}
 	ret        retentionState // the list and gc actions (retention.go)
 	failure    *Violation

@@ -225,5 +225,8 @@ func (m Migration) Rewrite(path string) string {
 const CancelPath = "@cancel"
 
 // TreeOf returns the tree of a *dsl.Definition. Package dsl sets it at init
-// so interp and engine can run a definition whose tree users cannot reach.
+// so interp (and internal packages such as position) can run a definition
+// whose tree users cannot reach. Every other package reads a definition
+// through dsl's read-only view (dsl.Definition.Walk, Lookup, dsl.Node);
+// TestOnlyTheCoreImportsTheTree keeps it that way.
 var TreeOf func(def any) *Tree
