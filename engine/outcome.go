@@ -25,7 +25,7 @@ import (
 //     again (in a loop) would take the retry as a second event. Retry with
 //     [Engine.Deliver] and Callback instead, as below, or use a key.
 //   - [Engine.Deliver] (and Send without a key): Deliver(ctx, Instance,
-//     Callback, payload) again. Callback names one wait, so the retry can
+//     Callback, payload, reply) again. Callback names one wait, so the retry can
 //     only answer that wait: nil means it is applied now, and
 //     interp.ErrDuplicateCallback that the wait was answered already (by
 //     the first call, unless another caller answered the same callback).
