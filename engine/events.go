@@ -102,9 +102,9 @@ func (e *Engine) start(ctx context.Context, def *dsl.Definition, id string, stat
 				op = "reuse"
 				return e.reuseID(ctx, def, id, state, so.reuse)
 			}
-			return fmt.Errorf("%w: %w", ErrExists, err)
+			return &alsoError{err: opErr("start", "", id, err), sentinel: ErrExists}
 		}
-		return outcomeUnknown(fmt.Errorf("engine: start %q: %w", id, err), OutcomeUnknownError{Op: "start", Instance: id})
+		return outcomeUnknown(opErr("start", "", id, err), OutcomeUnknownError{Op: "start", Instance: id})
 	}
 	handed := hot
 	hot = nil // from here on, the hot path owns the claims
@@ -238,13 +238,13 @@ func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply 
 	var key *sendKey
 	if so.keyed {
 		if err := checkKey(so.key); err != nil {
-			return fmt.Errorf("engine: send %q to %q: %w", event, id, err)
+			return opErr(fmt.Sprintf("send %q", event), "to", id, err)
 		}
 		key = &sendKey{key: so.key, event: event}
 	}
 	b, err := e.encodePayload(id, "payload", payload)
 	if err != nil {
-		return fmt.Errorf("engine: send %q: %w", event, err)
+		return opErr(fmt.Sprintf("send %q", event), "to", id, err)
 	}
 	var callback uint64
 	res, err := e.transition(ctx, id, eventFor{key: key, build: func(m interp.Meta) (interp.Event, error) {
@@ -268,8 +268,8 @@ func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply 
 				*so.buffered = done.kept.Callback == 0
 			}
 			return sentBefore(id, done.kept, reply)
-		case errors.Is(err, interp.ErrUnknownEvent):
-			return fmt.Errorf("%w: %w", ErrNoSuchWait, err)
+		case errors.Is(err, interp.ErrUnknownEvent): // (the interpreter's error names the event and the instance)
+			return fmt.Errorf("%w: %w", ErrNoSuchWait, cause(err))
 		}
 		return outcomeUnknown(err, OutcomeUnknownError{Op: "send", Instance: id, Event: event, Callback: callback, Key: so.key})
 	}

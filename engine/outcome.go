@@ -61,7 +61,9 @@ func (e *OutcomeUnknownError) Error() string {
 	if e.Key != "" {
 		what += fmt.Sprintf(" with key %q", e.Key)
 	}
-	return fmt.Sprintf("engine: %s to %q: outcome unknown, it may or may not have been applied: %v", what, e.Instance, e.Err)
+	// The store's error, without the engine's layers: this message names
+	// the call itself (and the instance, unless the store's error does).
+	return describe(what, "to", e.Instance, "outcome unknown, it may or may not have been applied: "+cause(e.Err).Error())
 }
 
 // Is reports whether target is [ErrOutcomeUnknown].
