@@ -300,7 +300,6 @@ func (e *Engine) apply(def *dsl.Definition, state []byte, meta interp.Meta, ev i
 	return res, nil
 }
 
-
 // conflictPause waits a short random time before retry number try after a
 // conflict, so that processes racing for one instance stop colliding
 // (unless none: see WithoutConflictPause). It
