@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"errors"
 	"strconv"
 	"strings"
 
@@ -24,19 +25,27 @@ type opError struct {
 }
 
 func (e *opError) Error() string {
-	return describe(e.op, e.prep, e.id, e.err.Error())
+	inner := e.err.Error()
+	var ce *interp.CallbackError
+	if errors.As(e.err, &ce) {
+		// A callback's error carries the handler's own words, which
+		// may quote anything: its message always names the instance
+		// (activity results record it, and simulate expects it).
+		return describe(e.op, e.prep, e.id, inner, true)
+	}
+	return describe(e.op, e.prep, e.id, inner, false)
 }
 
 func (e *opError) Unwrap() error { return e.err }
 
 // describe formats "engine: OP PREP "ID": INNER", leaving out the ID when
-// inner names it already and dropping an "engine: " prefix of inner. An
-// empty op stands for `instance "ID"`, and adds nothing but the prefix
-// when inner names the ID.
-func describe(op, prep, id, inner string) string {
+// inner names it already (unless withID) and dropping an "engine: " prefix
+// of inner. An empty op stands for `instance "ID"`, and adds nothing but
+// the prefix when inner names the ID.
+func describe(op, prep, id, inner string, withID bool) string {
 	inner = strings.TrimPrefix(inner, "engine: ")
 	q := strconv.Quote(id)
-	named := strings.Contains(inner, q)
+	named := !withID && strings.Contains(inner, q)
 	if op == "" {
 		if named {
 			return "engine: " + inner

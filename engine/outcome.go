@@ -63,7 +63,7 @@ func (e *OutcomeUnknownError) Error() string {
 	}
 	// The store's error, without the engine's layers: this message names
 	// the call itself (and the instance, unless the store's error does).
-	return describe(what, "to", e.Instance, "outcome unknown, it may or may not have been applied: "+cause(e.Err).Error())
+	return describe(what, "to", e.Instance, "outcome unknown, it may or may not have been applied: "+cause(e.Err).Error(), false)
 }
 
 // Is reports whether target is [ErrOutcomeUnknown].
