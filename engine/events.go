@@ -377,7 +377,7 @@ func (e *Engine) resumeDue(ctx context.Context, id string) (bool, error) {
 func (e *Engine) resumeChain(ctx context.Context, id string, lease *storage.Lease) (int, error) {
 	il, err := e.locks.lock(ctx, id)
 	if err != nil {
-		return 0, fmt.Errorf("engine: instance %q: %w", id, err)
+		return 0, opErr("", "", id, err)
 	}
 	defer e.locks.unlock(id, il)
 	var from *loaded

@@ -179,7 +179,7 @@ func toOutbox(workflow string, ef interp.Effect) outboxEffect {
 func decodeEffect(se storage.Effect) (outboxEffect, error) {
 	var oe outboxEffect
 	if err := codec.UnmarshalWhat("effect", se.Data, &oe); err != nil {
-		return outboxEffect{}, fmt.Errorf("engine: effect %q: %w", se.ID, err)
+		return outboxEffect{}, opErr("effect", "", se.ID, err)
 	}
 	return oe, nil
 }

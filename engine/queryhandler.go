@@ -52,13 +52,13 @@ func (e *Engine) Query(ctx context.Context, id, name string, out any) error {
 	if int(max(l.meta.Version, 1)) < def.Version() && !l.meta.Status.Finished() {
 		up, err := interp.Upgrade(def, state, l.meta)
 		if err != nil {
-			return fmt.Errorf("engine: query %q of instance %q: %w", name, id, err)
+			return opErr(fmt.Sprintf("query %q", name), "of", id, err)
 		}
 		state = up.State
 	}
 	s, err := tree.Decode(state)
 	if err != nil {
-		return fmt.Errorf("engine: query %q of instance %q: %w", name, id, err)
+		return opErr(fmt.Sprintf("query %q", name), "of", id, err)
 	}
 	res, err := runQuery(q, s)
 	if err != nil {
@@ -72,7 +72,7 @@ func (e *Engine) Query(ctx context.Context, id, name string, out any) error {
 		return fmt.Errorf("engine: query %q of instance %q: encode result: %w", name, id, err)
 	}
 	if err := codec.UnmarshalWhat("query result", b, out); err != nil {
-		return fmt.Errorf("engine: query %q of instance %q: %w", name, id, err)
+		return opErr(fmt.Sprintf("query %q", name), "of", id, err)
 	}
 	return nil
 }

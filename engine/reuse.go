@@ -96,7 +96,7 @@ func startOpts(opts []StartOption) (startOptions, error) {
 func (e *Engine) reuseID(ctx context.Context, def *dsl.Definition, id string, state []byte, policy IDReusePolicy) error {
 	il, err := e.locks.lock(ctx, id)
 	if err != nil {
-		return fmt.Errorf("engine: instance %q: %w", id, err)
+		return opErr("", "", id, err)
 	}
 	defer e.locks.unlock(id, il)
 	for try := 1; ; try++ {
