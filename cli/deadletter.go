@@ -8,6 +8,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -149,7 +150,7 @@ type deadLetterView struct {
 
 func deadView(e storage.Effect) deadLetterView {
 	v := deadLetterView{ID: e.ID, Instance: e.Instance, Attempts: e.Attempts, LastError: e.LastError}
-	info, err := engine.DecodeEffect(e)
+	info, err := outbox.Decode(e)
 	if err != nil {
 		v.Kind, v.Undecoded = "?", err.Error()
 		return v

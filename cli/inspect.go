@@ -10,10 +10,10 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/internal/cborjson"
+	"github.com/weftflow/weft/internal/decode"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -269,7 +269,7 @@ func (p *Program) writer(inst engine.Instance) *dsl.Definition {
 func (p *Program) decodeState(inst engine.Instance) (any, error) {
 	if def := p.writer(inst); def != nil {
 		ptr := reflect.New(def.StateType())
-		if err := codec.UnmarshalWhat("state", inst.State, ptr.Interface()); err != nil {
+		if err := decode.Into("state", inst.State, ptr.Interface()); err != nil {
 			return nil, fmt.Errorf("state of %q: %w", inst.ID, err)
 		}
 		return ptr.Interface(), nil

@@ -8,6 +8,7 @@ import (
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/examples/approval"
 	"github.com/weftflow/weft/examples/pizza"
+	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
 )
 
@@ -73,7 +74,7 @@ func TestTerminateCommand(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, se := range effs {
-			info, err := engine.DecodeEffect(se)
+			info, err := outbox.Decode(se)
 			if err != nil {
 				t.Fatal(err)
 			}

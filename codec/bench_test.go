@@ -124,11 +124,11 @@ func BenchmarkRestore(b *testing.B) {
 			b.Fatal(err)
 		}
 		var s benchState
-		if err := codec.UnmarshalWhat("state", r.State, &s); err != nil {
+		if err := codec.Unmarshal(r.State, &s); err != nil {
 			b.Fatal(err)
 		}
 		var m benchMeta
-		if err := codec.UnmarshalWhat("meta", r.Meta, &m); err != nil {
+		if err := codec.Unmarshal(r.Meta, &m); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -111,14 +111,7 @@ func checkEncoded(what string, b []byte) error {
 }
 
 // Unmarshal decodes the single CBOR data item in data into v, which must be
-// a non-nil pointer. It is [UnmarshalWhat] with the name "value".
-func Unmarshal(data []byte, v any) error {
-	return UnmarshalWhat("value", data, v)
-}
-
-// UnmarshalWhat decodes the single CBOR data item in data into v, which must
-// be a non-nil pointer, and names what in its errors ("state", "meta",
-// "payload", ...).
+// a non-nil pointer.
 //
 // Decoding is bounded: input longer than [MaxBytes], nesting deeper than
 // [MaxDepth], or arrays and maps longer than [MaxArrayElements] and
@@ -126,19 +119,20 @@ func Unmarshal(data []byte, v any) error {
 // map keys, trailing bytes, malformed data and values that do not fit v fail
 // with [ErrCorrupt]. Map keys that match no struct field are ignored, so a
 // state type may drop fields that stored data still has. Every such failure
-// is a [*DecodeError]; v may then be partly filled and should be discarded.
-// If v is not a non-nil pointer the error is the cbor library's
-// InvalidUnmarshalError, since that is a bug in the caller, not bad data.
-// UnmarshalWhat never panics on any data.
-func UnmarshalWhat(what string, data []byte, v any) error {
+// is a [*DecodeError] naming "value" (weft's own packages name what they
+// decode: "state", "meta", "payload"); v may then be partly filled and
+// should be discarded. If v is not a non-nil pointer the error is the cbor
+// library's InvalidUnmarshalError, since that is a bug in the caller, not
+// bad data. Unmarshal never panics on any data.
+func Unmarshal(data []byte, v any) error {
 	if len(data) > MaxBytes {
-		return tooManyBytes(what, len(data))
+		return tooManyBytes("value", len(data))
 	}
 	if err := decMode.Unmarshal(data, v); err != nil {
 		if _, ok := err.(*cbor.InvalidUnmarshalError); ok {
 			return err
 		}
-		return decodeError(what, err)
+		return decodeError("value", err)
 	}
 	return nil
 }

@@ -120,7 +120,7 @@ func TestUnmarshalCorrupt(t *testing.T) {
 			if into == nil {
 				into = func() any { return new(target) }
 			}
-			err := codec.UnmarshalWhat("state", tt.data, into())
+			err := codec.Unmarshal(tt.data, into())
 			if err == nil {
 				t.Fatal("Unmarshal succeeded, want an error")
 			}
@@ -128,7 +128,7 @@ func TestUnmarshalCorrupt(t *testing.T) {
 			if !errors.As(err, &de) {
 				t.Fatalf("error %v (%T) is not a *DecodeError", err, err)
 			}
-			if de.What != "state" || !strings.HasPrefix(err.Error(), "codec: state: ") {
+			if de.What != "value" || !strings.HasPrefix(err.Error(), "codec: value: ") {
 				t.Errorf("error %q does not name what was decoded", err)
 			}
 			if !errors.Is(err, tt.want) {

@@ -39,7 +39,7 @@ func ExampleMarshal() {
 
 func ExampleUnmarshal_errors() {
 	var n int
-	err := codec.UnmarshalWhat("state", []byte{0x9f, 0x01, 0xff}, &n) // an indefinite-length array
+	err := codec.Unmarshal([]byte{0x9f, 0x01, 0xff}, &n) // an indefinite-length array
 	fmt.Println(errors.Is(err, codec.ErrCorrupt))
 	var de *codec.DecodeError
 	if errors.As(err, &de) {
@@ -48,8 +48,8 @@ func ExampleUnmarshal_errors() {
 	fmt.Println(err)
 	// Output:
 	// true
-	// state
-	// codec: state: corrupt data: cbor: indefinite-length array isn't allowed
+	// value
+	// codec: value: corrupt data: cbor: indefinite-length array isn't allowed
 }
 
 func ExampleEncodeRecord() {
@@ -66,7 +66,7 @@ func ExampleEncodeRecord() {
 		panic(err)
 	}
 	var s map[string]int
-	if err := codec.UnmarshalWhat("state", r.State, &s); err != nil {
+	if err := codec.Unmarshal(r.State, &s); err != nil {
 		panic(err)
 	}
 	fmt.Println(r.Format, r.Workflow, s["step"])

@@ -7,6 +7,7 @@ import (
 
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/internal/ast"
+	"github.com/weftflow/weft/internal/decode"
 )
 
 // CallStmt is a [Call]; its methods configure it.
@@ -31,7 +32,7 @@ func Call[S, O any](name string, fn func(ctx context.Context, s S) (O, error), s
 	}
 	n.activity = func(ctx context.Context, input []byte) ([]byte, error) {
 		var s S
-		if err := codec.UnmarshalWhat("activity input", input, &s); err != nil {
+		if err := decode.Into("activity input", input, &s); err != nil {
 			return nil, err
 		}
 		out, err := fn(ctx, s)
@@ -43,7 +44,7 @@ func Call[S, O any](name string, fn func(ctx context.Context, s S) (O, error), s
 	n.resultT = typeOf[O]()
 	n.result = func(s any, output []byte) error {
 		var out O
-		if err := codec.UnmarshalWhat("activity result", output, &out); err != nil {
+		if err := decode.Into("activity result", output, &out); err != nil {
 			return err
 		}
 		if store != nil {

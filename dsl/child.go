@@ -8,6 +8,7 @@ import (
 
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/internal/ast"
+	"github.com/weftflow/weft/internal/decode"
 )
 
 // ParentEndPolicy says what the end of a parent does to a child it still
@@ -117,7 +118,7 @@ func Child[S, I, O any](name string, def *Definition, input func(s *S) I, store 
 		var cerr error
 		if status == "completed" {
 			if len(output) > 0 {
-				if err := codec.UnmarshalWhat("child output", output, &out); err != nil {
+				if err := decode.Into("child output", output, &out); err != nil {
 					return err
 				}
 			}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/internal/ast"
+	"github.com/weftflow/weft/internal/decode"
 )
 
 // Option configures a definition at [Compile].
@@ -64,7 +65,7 @@ func Compile[S any](name string, body Stmt, opts ...Option) (*Definition, error)
 			Encode:    func(s any) ([]byte, error) { return codec.Marshal(s.(*S)) },
 			Decode: func(b []byte) (any, error) {
 				s := new(S)
-				if err := codec.UnmarshalWhat("state", b, s); err != nil {
+				if err := decode.Into("state", b, s); err != nil {
 					return nil, err
 				}
 				return s, nil

@@ -8,12 +8,14 @@ import (
 // ErrCompile matches every error [Compile] returns, via errors.Is.
 var ErrCompile = errors.New("dsl: invalid workflow definition")
 
-// ErrNoActivity is returned by [Definition.RunActivity] for a path that is
-// not a Call statement of the definition.
+// ErrNoActivity is wrapped by the error of an activity attempt whose
+// path is not a Call statement of the definition (a run-activity effect
+// left by another version of the workflow, say).
 var ErrNoActivity = errors.New("dsl: no activity at path")
 
-// ErrActivityPanic is wrapped by the error [Definition.RunActivity] returns
-// when the activity panicked.
+// ErrActivityPanic is wrapped by the error of an activity attempt whose
+// function panicked: the engine delivers it as a failed attempt, and the
+// run function an engine.ActivityRunner is handed returns it.
 var ErrActivityPanic = errors.New("dsl: activity panicked")
 
 // CompileError is one problem found by [Compile]. Path is the statement's

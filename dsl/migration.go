@@ -6,6 +6,7 @@ import (
 
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/internal/ast"
+	"github.com/weftflow/weft/internal/decode"
 )
 
 // Version sets the definition's version (default 1). Every instance
@@ -48,7 +49,7 @@ type Migration struct {
 func Upcast[Old, New any](fn func(old Old) (New, error)) func([]byte) ([]byte, error) {
 	return func(b []byte) ([]byte, error) {
 		var old Old
-		if err := codec.UnmarshalWhat("old state", b, &old); err != nil {
+		if err := decode.Into("old state", b, &old); err != nil {
 			return nil, err
 		}
 		n, err := fn(old)

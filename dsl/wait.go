@@ -7,6 +7,7 @@ import (
 
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/internal/ast"
+	"github.com/weftflow/weft/internal/decode"
 )
 
 // Wait parks the thread until exactly one of its events fires, then runs
@@ -123,7 +124,7 @@ func Custom[S, P, R any](typ string, h Handler[S, P, R]) Trigger {
 	t := &ast.Trigger{Kind: ast.Custom, Type: typ, StateType: typeOf[S](), Payload: typeOf[P](), Reply: typeOf[R]()}
 	t.Handle = func(s any, payload []byte) ([]byte, error) {
 		var p P
-		if err := codec.UnmarshalWhat("payload", payload, &p); err != nil {
+		if err := decode.Into("payload", payload, &p); err != nil {
 			return nil, err
 		}
 		r, err := h.Handle(s.(*S), p)

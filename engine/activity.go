@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -56,7 +57,7 @@ type attempt struct {
 // the state snapshot, with the attempt's timeout, and delivers the result
 // or the error as the callback that resumes the waiting thread. A nil error
 // means the effect is done and may be acknowledged.
-func (e *Engine) runActivity(ctx context.Context, info EffectInfo, oe *outboxEffect, lease *storage.Lease) error {
+func (e *Engine) runActivity(ctx context.Context, info EffectInfo, oe *outbox.Entry, lease *storage.Lease) error {
 	def, err := e.definitionOf(oe.Workflow, info.Instance)
 	if err != nil {
 		return err
@@ -74,7 +75,7 @@ func (e *Engine) runActivity(ctx context.Context, info EffectInfo, oe *outboxEff
 	}
 	if oe.Timeout > 0 {
 		var stop context.CancelFunc
-		actx, stop = context.WithTimeout(actx, oe.timeout())
+		actx, stop = context.WithTimeout(actx, oe.AttemptTimeout())
 		defer stop()
 	}
 	out, runErr := e.runAttempt(withEffectID(actx, info.ID), def, info, oe)
@@ -106,9 +107,9 @@ func (e *Engine) runActivity(ctx context.Context, info EffectInfo, oe *outboxEff
 }
 
 // attemptError is the message delivered for a failed attempt.
-func attemptError(err error, actx context.Context, oe *outboxEffect) string {
+func attemptError(err error, actx context.Context, oe *outbox.Entry) string {
 	if oe.Timeout > 0 && errors.Is(actx.Err(), context.DeadlineExceeded) {
-		return fmt.Sprintf("attempt %d timed out after %v: %v", oe.Attempt, oe.timeout(), err)
+		return fmt.Sprintf("attempt %d timed out after %v: %v", oe.Attempt, oe.AttemptTimeout(), err)
 	}
 	if msg := err.Error(); msg != "" {
 		return msg

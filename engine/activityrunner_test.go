@@ -14,33 +14,41 @@ import (
 	"github.com/weftflow/weft/storage/memory"
 )
 
-// The runner, not the Call's function, runs the attempts: its result is
-// delivered, its error is a failed attempt, and a panic in it is a failed
-// attempt too, not a crash.
+// The runner decides the attempts: its result is delivered, its error is
+// a failed attempt, and a panic in it is a failed attempt too, not a
+// crash. The Call's function runs only when the runner calls run, in the
+// runner's context, which carries the effect's ID.
 func TestActivityRunner(t *testing.T) {
-	c := &charges{}
-	wf := paymentWF(c, 2, 0)
 	cases := []struct {
 		name   string
 		run    engine.ActivityRunner
 		status interp.Status
 		want   string // the output, or a part of the failure
+		calls  int    // of the Call's function
 	}{
-		{"result", func(_ context.Context, def *dsl.Definition, info engine.EffectInfo) ([]byte, error) {
-			if def != wf || info.Kind != interp.EffectRunActivity || info.Path != "charge" || engine.EffectID(context.Background()) != "" {
+		{"result", func(ctx context.Context, info engine.EffectInfo, _ func(context.Context) ([]byte, error)) ([]byte, error) {
+			if info.Kind != interp.EffectRunActivity || info.Path != "charge" || engine.EffectID(ctx) != info.ID {
 				return nil, errors.New("unexpected call")
 			}
 			return codec.Marshal("stubbed " + info.ID)
-		}, interp.StatusCompleted, "stubbed p/1/0"},
-		{"error", func(context.Context, *dsl.Definition, engine.EffectInfo) ([]byte, error) {
+		}, interp.StatusCompleted, "stubbed p/1/0", 0},
+		{"error", func(context.Context, engine.EffectInfo, func(context.Context) ([]byte, error)) ([]byte, error) {
 			return nil, errors.New("simulated failure")
-		}, interp.StatusFailed, "simulated failure"},
-		{"panic", func(context.Context, *dsl.Definition, engine.EffectInfo) ([]byte, error) {
+		}, interp.StatusFailed, "simulated failure", 0},
+		{"panic", func(context.Context, engine.EffectInfo, func(context.Context) ([]byte, error)) ([]byte, error) {
 			panic("boom")
-		}, interp.StatusFailed, "boom"},
+		}, interp.StatusFailed, "boom", 0},
+		{"wrap", func(ctx context.Context, info engine.EffectInfo, run func(context.Context) ([]byte, error)) ([]byte, error) {
+			if info.Attempt == 1 {
+				return nil, errors.New("first attempt refused")
+			}
+			return run(ctx)
+		}, interp.StatusCompleted, "receipt-$", 1},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			c := &charges{}
+			wf := paymentWF(c, 2, 0)
 			clock := engine.NewFakeClock(t0)
 			e := newEngine(t, memory.New(), engine.WithClock(clock), engine.WithActivityRunner(tc.run))
 			if err := e.Register(wf); err != nil {
@@ -74,8 +82,8 @@ func TestActivityRunner(t *testing.T) {
 					t.Fatalf("failure %+v, want it to mention %q", inst.Meta.Failure, tc.want)
 				}
 			}
-			if n := len(c.calls()); n != 0 {
-				t.Fatalf("the Call's own function ran %d times", n)
+			if ids := c.calls(); len(ids) != tc.calls || (tc.calls > 0 && ids[0] != "p/2/0") {
+				t.Fatalf("the Call's own function ran %d times (effect IDs %q), want %d", len(ids), ids, tc.calls)
 			}
 		})
 	}

@@ -7,7 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/internal/decode"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -134,7 +134,7 @@ func (e *Engine) finished(ctx context.Context, id string, out any) (bool, error)
 		if out == nil || len(m.Output) == 0 {
 			return true, nil
 		}
-		if err := codec.UnmarshalWhat("output", m.Output, out); err != nil {
+		if err := decode.Into("output", m.Output, out); err != nil {
 			return true, opErr("await", "", id, err)
 		}
 		return true, nil

@@ -7,6 +7,7 @@ import (
 
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -87,7 +88,7 @@ func (e *Engine) isChildWorkflow(workflow string) bool {
 // taken by another instance, its input too large) is a failure delivered
 // to the parent as the child's end; an unregistered child workflow is an
 // error, retried (another process may know it).
-func (e *Engine) startChild(ctx context.Context, parent string, oe *outboxEffect) error {
+func (e *Engine) startChild(ctx context.Context, parent string, oe *outbox.Entry) error {
 	def := e.definition(oe.Type)
 	if def == nil {
 		return fmt.Errorf("%w: child workflow %q of instance %q", ErrUnregistered, oe.Type, parent)
@@ -150,7 +151,7 @@ func (e *Engine) parentWaits(ctx context.Context, link parentLink) (bool, error)
 
 // childNotStarted delivers to the parent the failure of a child that
 // could not be started.
-func (e *Engine) childNotStarted(ctx context.Context, link parentLink, oe *outboxEffect, why error) error {
+func (e *Engine) childNotStarted(ctx context.Context, link parentLink, oe *outbox.Entry, why error) error {
 	return e.deliverChild(ctx, link, interp.ChildOutcome{Status: interp.StatusFailed, Error: "not started: " + why.Error()})
 }
 
@@ -199,7 +200,7 @@ func (e *Engine) childEnded(ctx context.Context, id, workflow string) error {
 // endChild performs an end-child effect: the parent stopped waiting for
 // the child, which is canceled or terminated by the policy. A child that
 // already ended, or was never started, needs nothing.
-func (e *Engine) endChild(ctx context.Context, parent string, oe *outboxEffect) error {
+func (e *Engine) endChild(ctx context.Context, parent string, oe *outbox.Entry) error {
 	if dsl.ParentEndPolicy(oe.OnEnd) == dsl.AbandonChild {
 		return nil
 	}

@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage/memory"
 )
@@ -40,7 +41,7 @@ func TestStartChildRetryIsIdempotent(t *testing.T) {
 		}
 	}
 	data := []byte{0xa1, 0x61, 0x4e, 0x01} // {"N": 1}
-	oe := &outboxEffect{Kind: interp.EffectStartChild, Workflow: "parent", Path: "kid", Type: "kid", Callback: 1, Child: "shared-kid", Data: data}
+	oe := &outbox.Entry{Kind: interp.EffectStartChild, Workflow: "parent", Path: "kid", Type: "kid", Callback: 1, Child: "shared-kid", Data: data}
 	for range 2 {
 		if err := e.startChild(ctx, "p1", oe); err != nil {
 			t.Fatalf("start-child for p1: %v", err)

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -84,7 +85,7 @@ func (e *Engine) deadBlocks(ctx context.Context, instance string) (map[uint64]bo
 			if d.Instance != instance {
 				continue
 			}
-			oe, err := decodeEffect(d)
+			oe, err := outbox.Decode(d)
 			switch {
 			case err != nil:
 				block(0) // unknown: hold the finish back

@@ -9,6 +9,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -39,7 +40,7 @@ type job struct {
 	key      jobKey          // names the job in the work table
 	instance string          // the instance to resume, when effect is nil
 	effect   *storage.Effect // the outbox entry to perform
-	oe       outboxEffect    // effect, decoded
+	oe       outbox.Entry    // effect, decoded
 	bad      error           // the effect did not decode
 	hot      bool            // handed out by the hot path (see hotPath)
 	quiet    bool            // hot: the instance never had a setup, so its end waits for nothing (see quietEnd)
@@ -158,8 +159,8 @@ func (e *Engine) scanOutbox(ctx context.Context, now time.Time, exec func(job) b
 				blocked[orderKey{se.Instance, j.oe.Callback}] = j.key
 				blocked[orderKey{se.Instance, 0}] = j.key
 			}
-			if k == interp.EffectRunActivity && j.bad == nil && j.oe.at().After(now) {
-				soon(j.oe.at())
+			if k == interp.EffectRunActivity && j.bad == nil && j.oe.NotBefore().After(now) {
+				soon(j.oe.NotBefore())
 				continue
 			}
 			if ok, retry := e.work.claim(j.key, now); !ok {
@@ -206,7 +207,7 @@ func (s *seenOutbox) job(se storage.Effect) job {
 		return c.j
 	}
 	j := job{key: jobKey{id: se.ID}, effect: &se}
-	j.oe, j.bad = decodeEffect(se)
+	j.oe, j.bad = outbox.Decode(se)
 	s.entries[se.ID] = &seenEffect{j: j, scan: s.scan}
 	return j
 }
@@ -377,7 +378,7 @@ func (e *Engine) effect(ctx context.Context, j job) error {
 		return err
 	}
 	oe := &j.oe
-	info := oe.info(j.effect.ID, j.effect.Instance)
+	info := infoOf(oe, j.effect.ID, j.effect.Instance)
 	if j.lease != nil {
 		info.Fence = j.lease.Token
 	}

@@ -29,7 +29,7 @@ type Engine struct {
 	migrate   bool      // Run calls MigrateAll when it starts
 	retention retention // which finished instances GC deletes, and how often Run does (retention.go)
 
-	runner          ActivityRunner // runs activity attempts instead of the definition (activityrunner.go); nil: the definition
+	runner          ActivityRunner // wraps activity attempts (activityrunner.go); nil: run the definition's function
 	noConflictPause bool           // retry at once after a commit conflict (WithoutConflictPause)
 
 	shared      *leaseConf   // Run and Drain work through leases (leases.go); nil: this process alone

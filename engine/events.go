@@ -7,8 +7,8 @@ import (
 	"reflect"
 	"time"
 
-	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/internal/decode"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -173,7 +173,7 @@ func (e *Engine) Deliver(ctx context.Context, id string, callback uint64, payloa
 	if !ok { // a timer, an activity or a child: no reply
 		return nil
 	}
-	if err := codec.UnmarshalWhat("reply", ef.Data, reply); err != nil {
+	if err := decode.Into("reply", ef.Data, reply); err != nil {
 		return &ReplyDecodeError{Op: "deliver", Instance: id, Event: ef.Event, Callback: callback, Err: err}
 	}
 	return nil
@@ -277,7 +277,7 @@ func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply 
 		*so.buffered = callback == 0
 	}
 	if reply != nil && callback != 0 { // a buffered event has no reply yet
-		if err := codec.UnmarshalWhat("reply", replyTo(res, callback), reply); err != nil {
+		if err := decode.Into("reply", replyTo(res, callback), reply); err != nil {
 			return &ReplyDecodeError{Instance: id, Event: event, Callback: callback, Err: err}
 		}
 	}
@@ -304,7 +304,7 @@ func sentBefore(id string, kept keptKey, reply any) error {
 	if kept.Dropped {
 		return &ReplyDecodeError{Instance: id, Event: kept.Event, Callback: kept.Callback, Err: errReplyNotKept}
 	}
-	if err := codec.UnmarshalWhat("reply", kept.Reply, reply); err != nil {
+	if err := decode.Into("reply", kept.Reply, reply); err != nil {
 		return &ReplyDecodeError{Instance: id, Event: kept.Event, Callback: kept.Callback, Err: err}
 	}
 	return nil

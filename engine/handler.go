@@ -5,19 +5,19 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/internal/decode"
 	"github.com/weftflow/weft/interp"
 )
 
-// EffectInfo describes one effect handed to a [SetupHandler] or a
-// [FinishFunc].
+// EffectInfo describes one effect handed to a [SetupHandler], a
+// [FinishFunc], an [ActivityRunner] or a [ChildRunner].
 type EffectInfo struct {
 	// ID identifies the effect ("instance/seq/index"). It is the same every
 	// time the effect is retried, in this process or after a restart, so
 	// receivers de-duplicate on it.
 	ID       string
-	Kind     interp.EffectKind // Setup, Teardown, Completed, Failed, Canceled or Terminated (RunActivity and CancelActivity from DecodeEffect)
+	Kind     interp.EffectKind // Setup, Teardown, Completed, Failed, Canceled or Terminated; RunActivity (ActivityRunner); StartChild or EndChild (ChildRunner)
 	Instance string
 	Workflow string
 	Thread   string // the waiting thread (Setup, Teardown)
@@ -49,7 +49,7 @@ type EffectInfo struct {
 }
 
 // Decode decodes the effect's Data into v, a pointer.
-func (i EffectInfo) Decode(v any) error { return codec.UnmarshalWhat("effect data", i.Data, v) }
+func (i EffectInfo) Decode(v any) error { return decode.Into("effect data", i.Data, v) }
 
 // SetupHandler performs the setup and teardown effects of one custom event
 // type: Setup creates the outside task when a thread starts waiting (send

@@ -8,6 +8,7 @@ import (
 
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/internal/ast"
+	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -105,7 +106,7 @@ func (h *hotPath) stop(w *work) {
 }
 
 // claimHot claims the outbox entries of a transition about to be committed
-// (stored, encoded from the Outboxed effects in effects, in order) and
+// (stored, encoded from the kept effects in effects, in order) and
 // returns them as jobs appended to buf, or nil if the hot path is off. (A
 // transition commits one or two effects as a rule: the caller's buf, on its
 // stack, saves an allocation per commit.) quiet is quietEnd of the
@@ -117,12 +118,12 @@ func (e *Engine) claimHot(buf []job, workflow string, effects []interp.Effect, s
 	jobs := buf[:0]
 	i := 0
 	for _, ef := range effects {
-		if !Outboxed(ef.Kind) {
+		if !outbox.Kept(ef.Kind) {
 			continue
 		}
 		se := &stored[i]
 		i++
-		jobs = append(jobs, job{key: jobKey{id: se.ID}, effect: se, oe: toOutbox(workflow, ef), hot: true, quiet: quiet})
+		jobs = append(jobs, job{key: jobKey{id: se.ID}, effect: se, oe: outbox.Of(workflow, ef), hot: true, quiet: quiet})
 	}
 	if !e.work.claimAll(jobs) { // cannot happen: the IDs are new
 		return nil
@@ -200,7 +201,7 @@ func (e *Engine) handOff(jobs []job) bool {
 			}
 			delete(h.setups, key)
 		case interp.EffectRunActivity, interp.EffectCancelActivity:
-			if j.oe.at().After(now) {
+			if j.oe.NotBefore().After(now) {
 				toPass(j) // the pass works out when to look again
 				continue
 			}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/internal/decode"
 )
 
 // Limits of idempotency keys (see [IdempotencyKey]).
@@ -100,7 +101,7 @@ func decodeHost(id string, b []byte) (hostData, error) {
 	if len(b) == 0 {
 		return h, nil
 	}
-	if err := codec.UnmarshalWhat("record host", b, &h); err != nil {
+	if err := decode.Into("record host", b, &h); err != nil {
 		return hostData{}, opErr("", "", id, err)
 	}
 	return h, nil

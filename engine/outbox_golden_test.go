@@ -11,12 +11,13 @@ import (
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/internal/golden"
+	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
 
 // This file freezes the engine's stored form of effects: the outbox entry
-// (outboxEffect, CBOR) of every effect kind the engine keeps, and the
+// (outbox.Entry, CBOR) of every effect kind the engine keeps, and the
 // status text a store lists, as encode writes them for transitions of real
 // definitions. An engine of a later version must still perform the effects
 // an earlier one left in the outbox. The interpreter's records and metas
@@ -133,7 +134,7 @@ func goldenParentDef() *dsl.Definition {
 	))
 }
 
-func renderOutbox(se storage.Effect, oe outboxEffect) string {
+func renderOutbox(se storage.Effect, oe outbox.Entry) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "id=%s instance=%s kind=%s(%d)", se.ID, se.Instance, oe.Kind, oe.Kind)
 	for _, f := range []struct {
@@ -143,8 +144,8 @@ func renderOutbox(se storage.Effect, oe outboxEffect) string {
 	}{
 		{"workflow", oe.Workflow, oe.Workflow == ""}, {"thread", oe.Thread, oe.Thread == ""},
 		{"path", oe.Path, oe.Path == ""}, {"event", oe.Event, oe.Event == ""}, {"type", oe.Type, oe.Type == ""},
-		{"callback", oe.Callback, oe.Callback == 0}, {"at", oe.at().Format(time.RFC3339Nano), oe.At == 0},
-		{"attempt", oe.Attempt, oe.Attempt == 0}, {"timeout", oe.timeout(), oe.Timeout == 0},
+		{"callback", oe.Callback, oe.Callback == 0}, {"at", oe.NotBefore().Format(time.RFC3339Nano), oe.At == 0},
+		{"attempt", oe.Attempt, oe.Attempt == 0}, {"timeout", oe.AttemptTimeout(), oe.Timeout == 0},
 		{"error", oe.Error, oe.Error == ""},
 		{"child", oe.Child, oe.Child == ""}, {"on-parent-end", dsl.ParentEndPolicy(oe.OnEnd), oe.OnEnd == 0},
 	} {
@@ -164,7 +165,7 @@ func renderOutbox(se storage.Effect, oe outboxEffect) string {
 // compares it with the golden's rendering, then re-encodes it.
 func readOutbox(se storage.Effect, raw []byte, want golden.File) []string {
 	var problems []string
-	back, err := decodeEffect(storage.Effect{ID: se.ID, Instance: se.Instance, Data: raw})
+	back, err := outbox.Decode(storage.Effect{ID: se.ID, Instance: se.Instance, Data: raw})
 	if err != nil {
 		return []string{"the stored entry does not decode: " + err.Error()}
 	}
@@ -183,7 +184,7 @@ func TestOutboxGolden(t *testing.T) {
 		inst, effects, all := runOutboxCase(t, c)
 		listing := fmt.Sprintf("status=%q due=%s\n", inst.Status, inst.Due.Format(time.RFC3339Nano))
 		for _, se := range effects {
-			oe, err := decodeEffect(se)
+			oe, err := outbox.Decode(se)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -226,7 +227,7 @@ func TestOutboxGolden(t *testing.T) {
 	// Every kind the engine keeps in the outbox has a golden; a kind that
 	// becomes outboxed fails here until one is added.
 	for k := interp.EffectSetup; k.String() != "effect?"; k++ {
-		if Outboxed(k) && !stored[k] {
+		if outbox.Kept(k) && !stored[k] {
 			t.Errorf("no golden stores a %s effect in the outbox", k)
 		}
 	}
@@ -238,7 +239,7 @@ func TestOutboxGoldenFilesHaveCases(t *testing.T) {
 	for _, c := range outboxCases(t) {
 		_, effects, _ := runOutboxCase(t, c)
 		for _, se := range effects {
-			oe, err := decodeEffect(se)
+			oe, err := outbox.Decode(se)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -32,14 +33,14 @@ func (e *Engine) performPending(ctx context.Context, h *heldLease) (Work, error)
 	var acked []string
 	for i := range effects {
 		se := &effects[i]
-		oe, bad := decodeEffect(*se)
+		oe, bad := outbox.Decode(*se)
 		k := oe.Kind
 		ordered := bad == nil && orderedKind(k)
 		finishing := bad == nil && (k == interp.EffectCompleted || k == interp.EffectFailed || k == interp.EffectCanceled || k == interp.EffectTerminated)
 		if ordered && blocked[oe.Callback] || finishing && blocked[0] {
 			continue
 		}
-		ready := !se.NotBefore.After(now) && (k != interp.EffectRunActivity || bad != nil || !oe.at().After(now))
+		ready := !se.NotBefore.After(now) && (k != interp.EffectRunActivity || bad != nil || !oe.NotBefore().After(now))
 		if !ready {
 			if ordered {
 				blocked[oe.Callback], blocked[0] = true, true

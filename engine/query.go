@@ -6,6 +6,7 @@ import (
 	"reflect"
 
 	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/internal/decode"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -27,7 +28,7 @@ func (i Instance) DecodeOutput(v any) error {
 	if i.Meta.Status != interp.StatusCompleted {
 		return fmt.Errorf("%w: instance %q is %s", ErrNoOutput, i.ID, i.Meta.Status)
 	}
-	return codec.UnmarshalWhat("output", i.Output, v)
+	return decode.Into("output", i.Output, v)
 }
 
 // Get returns instance id. It works for instances of any workflow, even one
@@ -69,7 +70,7 @@ func Query[S any](ctx context.Context, e *Engine, id string) (S, error) {
 	if t := reflect.TypeFor[S](); t != def.StateType() {
 		return s, &StateTypeError{Workflow: def.Name(), What: "query", Want: def.StateType(), Got: t}
 	}
-	if err := codec.UnmarshalWhat("state", l.rec.State, &s); err != nil {
+	if err := decode.Into("state", l.rec.State, &s); err != nil {
 		return s, opErr("", "", id, err)
 	}
 	return s, nil

@@ -7,6 +7,7 @@ import (
 
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/internal/ast"
+	"github.com/weftflow/weft/internal/decode"
 	"github.com/weftflow/weft/interp"
 )
 
@@ -71,7 +72,7 @@ func (e *Engine) Query(ctx context.Context, id, name string, out any) error {
 	if err != nil {
 		return fmt.Errorf("engine: query %q of instance %q: encode result: %w", name, id, err)
 	}
-	if err := codec.UnmarshalWhat("query result", b, out); err != nil {
+	if err := decode.Into("query result", b, out); err != nil {
 		return opErr(fmt.Sprintf("query %q", name), "of", id, err)
 	}
 	return nil

@@ -6,7 +6,6 @@ import (
 	"fmt"
 
 	"github.com/weftflow/weft/interp"
-	"github.com/weftflow/weft/storage"
 )
 
 // Apply applies a raw interpreter event to instance id through the engine's
@@ -28,14 +27,4 @@ func (e *Engine) Apply(ctx context.Context, id string, ev interp.Event) (interp.
 	res.State = bytes.Clone(res.State)
 	res.Meta = cloneMeta(res.Meta)
 	return res, nil
-}
-
-// DecodeEffect decodes an outbox entry written by the engine, for tools and
-// simulators that perform effects themselves. Errors wrap the codec's.
-func DecodeEffect(se storage.Effect) (EffectInfo, error) {
-	oe, err := decodeEffect(se)
-	if err != nil {
-		return EffectInfo{}, err
-	}
-	return oe.info(se.ID, se.Instance), nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -23,7 +24,7 @@ import (
 // wakeupKind is the engine's own effect kind for wake-ups. The
 // interpreter's kinds count up from 1; the engine's count down from 255,
 // so the two cannot meet.
-const wakeupKind interp.EffectKind = 0xF0
+const wakeupKind = outbox.Wakeup
 
 // KindName names an effect kind for people: interp's names, and "wake-up"
 // for the engine's own wake-up effects, which interp does not know.
@@ -112,8 +113,8 @@ func (e *Engine) withWakeups(id, workflow string, before time.Time, res interp.R
 		}
 	}
 	for i, at := range ats {
-		oe := outboxEffect{Kind: wakeupKind, Workflow: workflow, At: storableDue(at).UnixNano()}
-		data, err := oe.encode()
+		oe := outbox.Entry{Kind: wakeupKind, Workflow: workflow, At: storableDue(at).UnixNano()}
+		data, err := oe.Encode()
 		if err != nil {
 			return nil, fmt.Errorf("engine: instance %q: encode wake-up: %w", id, err)
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/examples/approval"
 	"github.com/weftflow/weft/examples/pizza"
+	"github.com/weftflow/weft/internal/activity"
 	"github.com/weftflow/weft/interp"
 )
 
@@ -49,7 +50,7 @@ func (r *run) apply(ev interp.Event) ([]interp.Effect, error) {
 	// Run activities at once, as a host would, feeding results back.
 	for _, e := range a.Effects {
 		if e.Kind == interp.EffectRunActivity {
-			out, err := r.def.RunActivity(context.Background(), e.Path, e.Data)
+			out, err := activity.Run(context.Background(), r.def, e.Path, e.Data)
 			cb := interp.Event{Kind: interp.EventCallback, Callback: e.Callback, Payload: out}
 			if err != nil {
 				cb.Payload, cb.Error = nil, err.Error()

@@ -11,9 +11,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/internal/cborjson"
+	"github.com/weftflow/weft/internal/decode"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -499,7 +499,7 @@ func (h *Handler) query(w http.ResponseWriter, r *http.Request) (int, any, error
 	out.State = state
 	if len(inst.Output) > 0 {
 		var o any
-		if err := codec.UnmarshalWhat("output", inst.Output, &o); err != nil {
+		if err := decode.Into("output", inst.Output, &o); err != nil {
 			return 0, nil, fmt.Errorf("httpapi: instance %q: %w", inst.ID, err)
 		}
 		out.Output = cborjson.Plain(o)

@@ -17,6 +17,7 @@ import (
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/internal/ast"
+	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -89,7 +90,7 @@ type deadRow struct {
 
 func deadRowOf(e storage.Effect) deadRow {
 	d := deadRow{ID: e.ID, Instance: e.Instance, Attempts: e.Attempts, LastError: e.LastError}
-	info, err := engine.DecodeEffect(e)
+	info, err := outbox.Decode(e)
 	if err != nil {
 		d.Kind = "? (" + err.Error() + ")"
 		return d

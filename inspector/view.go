@@ -15,6 +15,7 @@ import (
 
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/internal/decode"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -222,7 +223,7 @@ func (h *handler) decodeState(in engine.Instance) (*node, string, error) {
 	def := h.definition(in.Workflow, int(max(in.Meta.Version, 1)))
 	if def != nil {
 		ptr := reflect.New(def.StateType())
-		if err := codec.UnmarshalWhat("state", in.State, ptr.Interface()); err != nil {
+		if err := decode.Into("state", in.State, ptr.Interface()); err != nil {
 			return nil, "", err
 		}
 		return tree("", ptr, 0), def.StateType().String(), nil

@@ -7,6 +7,7 @@ import (
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/internal/ast"
+	"github.com/weftflow/weft/internal/decode"
 )
 
 // ChildOutcome is the payload of the [EventCallback] event that answers a Child
@@ -83,7 +84,7 @@ func (m *machine) childID(n *ast.Node) (id string, err error) {
 // error fails the parent at the statement.
 func (m *machine) childEnded(t *thread, p Pending, payload []byte) (failed bool, err error) {
 	var o ChildOutcome
-	if err := codec.UnmarshalWhat("child outcome", payload, &o); err != nil {
+	if err := decode.Into("child outcome", payload, &o); err != nil {
 		return false, err
 	}
 	if !o.Status.Finished() {

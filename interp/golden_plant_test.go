@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/internal/decode"
 	"github.com/weftflow/weft/internal/golden"
 	"github.com/weftflow/weft/interp"
 )
@@ -94,7 +95,7 @@ func taggedMeta(path, tag string) metaCodec {
 		},
 		decode: func(b []byte) (interp.Meta, error) {
 			v := reflect.New(mt)
-			if err := codec.UnmarshalWhat("meta", b, v.Interface()); err != nil {
+			if err := decode.Into("meta", b, v.Interface()); err != nil {
 				return interp.Meta{}, err
 			}
 			var m interp.Meta

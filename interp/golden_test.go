@@ -10,6 +10,7 @@ import (
 
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/internal/decode"
 	"github.com/weftflow/weft/internal/golden"
 	"github.com/weftflow/weft/interp"
 )
@@ -330,7 +331,7 @@ var (
 		{"codec.Marshal/Unmarshal of interp.Meta", func(m interp.Meta) ([]byte, error) { return codec.Marshal(m) },
 			func(b []byte) (interp.Meta, error) {
 				var m interp.Meta
-				err := codec.UnmarshalWhat("meta", b, &m)
+				err := decode.Into("meta", b, &m)
 				return m, err
 			}},
 	}

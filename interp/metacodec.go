@@ -5,6 +5,7 @@ import (
 
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/internal/cborhead"
+	"github.com/weftflow/weft/internal/decode"
 )
 
 // EncodeMeta returns the CBOR of m: the same bytes as codec.Marshal(m)
@@ -200,7 +201,7 @@ func DecodeMeta(data []byte) (Meta, error) {
 		return m, nil
 	}
 	var m Meta
-	err := codec.UnmarshalWhat("meta", data, &m)
+	err := decode.Into("meta", data, &m)
 	return m, err
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/internal/decode"
 	"github.com/weftflow/weft/interp"
 	"pgregory.net/rapid"
 )
@@ -93,7 +94,7 @@ func FuzzDecodeMeta(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := interp.DecodeMeta(data)
 		var want interp.Meta
-		werr := codec.UnmarshalWhat("meta", data, &want)
+		werr := decode.Into("meta", data, &want)
 		if (err == nil) != (werr == nil) {
 			t.Fatalf("DecodeMeta err %v, generic err %v", err, werr)
 		}

@@ -6,8 +6,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/internal/decode"
 	"github.com/weftflow/weft/internal/golden"
 	"github.com/weftflow/weft/interp"
 )
@@ -169,7 +169,7 @@ func renderEffects(es []interp.Effect, ts clock) string {
 // (newState returns a pointer to a zero one) and renders it as JSON.
 func renderState(state []byte, newState func() any) (string, error) {
 	v := newState()
-	if err := codec.UnmarshalWhat("state", state, v); err != nil {
+	if err := decode.Into("state", state, v); err != nil {
 		return "", err
 	}
 	b, err := json.Marshal(v)

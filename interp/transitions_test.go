@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/internal/activity"
 	"github.com/weftflow/weft/interp"
 )
 
@@ -132,7 +133,7 @@ func runCommand(t *testing.T, rp **runner, d *datadriven.TestData) (string, erro
 			if !ok {
 				return "", fmt.Errorf("no run-activity effect for cb%d", p.Callback)
 			}
-			out, err := i.def.RunActivity(context.Background(), i.threadOf(p.Callback).Path, input)
+			out, err := activity.Run(context.Background(), i.def, i.threadOf(p.Callback).Path, input)
 			if err != nil {
 				ev.Error = err.Error()
 			} else {

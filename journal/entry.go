@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/internal/decode"
 )
 
 // Entry is one journal entry: what one committed transition did. Encoded
@@ -109,7 +109,7 @@ func Encode(e Entry) ([]byte, error) {
 // matching codec.ErrCorrupt.
 func Decode(b []byte) (Entry, error) {
 	var e Entry
-	if err := codec.UnmarshalWhat("journal entry", b, &e); err != nil {
+	if err := decode.Into("journal entry", b, &e); err != nil {
 		return Entry{}, fmt.Errorf("journal: %w", err)
 	}
 	return e, nil
@@ -207,7 +207,7 @@ func (ev Event) payloadText() string {
 // payloadText renders CBOR for people, short.
 func payloadText(p []byte) string {
 	var v any
-	if err := codec.UnmarshalWhat("payload", p, &v); err != nil {
+	if err := decode.Into("payload", p, &v); err != nil {
 		return fmt.Sprintf("%d bytes", len(p))
 	}
 	s := fmt.Sprint(v)

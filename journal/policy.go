@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/internal/decode"
 )
 
 // DefaultMaxPayload is the largest payload kept as bytes when a Policy
@@ -105,7 +106,7 @@ func RedactFields(fields ...string) func(event string, payload []byte) ([]byte, 
 	}
 	return func(_ string, payload []byte) ([]byte, error) {
 		var v any
-		if err := codec.UnmarshalWhat("payload", payload, &v); err != nil {
+		if err := decode.Into("payload", payload, &v); err != nil {
 			return nil, err
 		}
 		return codec.Marshal(redact(v, drop))

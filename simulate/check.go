@@ -84,6 +84,8 @@ func run(rt *rapid.T, def *dsl.Definition, opts *config, tb *reportTB, x *explor
 			ready: func() bool { return len(a.w.pending(interp.Timer)) > 0 }},
 		{name: "child end", act: func(rt *rapid.T) { a.childEnd(rapidSource{rt}, noCrash) },
 			ready: func() bool { return len(a.w.startedChildren()) > 0 }},
+		{name: "child step", act: func(rt *rapid.T) { a.childStep(rapidSource{rt}) },
+			ready: func() bool { return len(a.w.steppable()) > 0 }},
 		{name: "dispatch", act: a.dispatch},
 		{name: "clock", act: a.clock},
 		{name: "stale", act: a.stale},
@@ -101,6 +103,9 @@ func run(rt *rapid.T, def *dsl.Definition, opts *config, tb *reportTB, x *explor
 	}
 	if !opts.noTerminate {
 		kinds = append(kinds, kind{name: "terminate", act: a.terminate})
+	}
+	if len(def.Queries()) > 0 || (opts.upgrade != nil && len(opts.upgrade.Queries()) > 0) {
+		kinds = append(kinds, kind{name: "query", act: a.query, ready: func() bool { return len(a.w.def.Queries()) > 0 }})
 	}
 	if opts.upgrade != nil {
 		kinds = append(kinds, kind{name: "upgrade", act: a.swap, ready: func() bool { return a.w.def != opts.upgrade }})
@@ -137,11 +142,17 @@ func run(rt *rapid.T, def *dsl.Definition, opts *config, tb *reportTB, x *explor
 	if opts.input != nil {
 		input = opts.input(rt)
 	}
-	w.start(input)
+	if !opts.noEarly && rapid.Bool().Draw(rt, "signal-with-start") {
+		w.startWithSignal(rapidSource{rt}, input)
+	} else {
+		w.start(input)
+	}
 	w.check(rt)
 	rt.Repeat(map[string]func(*rapid.T){"action": a.step, "": w.check})
 	w.restartIfDue()
 	w.liveness(rapidSource{rt}, a)
+	w.check(rt)
+	w.checkLifecycle()
 	w.check(rt)
 	// The same steps on a fresh host must store the same bytes after every
 	// step (FoundationDB's unseed check): nothing outside the recorded

@@ -3,6 +3,7 @@ package simulate
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"sort"
 
 	"github.com/weftflow/weft/codec"
@@ -14,17 +15,35 @@ import (
 
 // Child workflows (dsl.Child). The simulated hosts are given the
 // simulator as their engine.ChildRunner: a start-child effect a host
-// performs starts the child in the simulator, which then plays the child's
-// end as an event it may deliver at any point, in any order with the
-// other events, duplicated, or with the host crashing before or after its
-// commit (the crash between a child's finish and its parent's wake-up: the
-// end is delivered again, as the child's finishing effect is retried by
-// the engine). The child's end is drawn: completed with an output of the
-// type the parent's store function takes, or failed, canceled or
-// terminated. An end-child effect (the parent stopped waiting) ends the
-// child by its policy. The child's own run is its definition's business:
-// check it with Check on its own definition, and Verify checks stored
-// children as the ordinary instances of their workflow they are.
+// performs starts the child in the simulator, which runs the child's own
+// definition for real, through the pure interpreter from its input (a
+// childRun, childrun.go). The child's run advances by drawn events, as the
+// instance does: its timers fire (a Resume at its due time, the world's
+// clock moved there), its custom events arrive with payloads drawn as the
+// instance's are (Options.Payloads, else from the payload type), its Call
+// activities run (stubs of Options.Activities, else the activity on its
+// snapshot) and succeed or fail as drawn, and its own children run the
+// same way, down to childDepth. The "child step" action advances one
+// child's run by one such event, at any point among the parent's events;
+// the "child end" action delivers the end of a child whose run has ended
+// (its real outcome, interp.ChildOutcomeOf), or else ends it from outside
+// (an EventCancel, whose cleanup section then runs, or an EventTerminate)
+// or drives it on to its end. The end is delivered to the parent like an
+// event, so it is duplicated, reordered, or lost to or committed before a
+// host's crash like one (the crash between a child's finish and its
+// parent's wake-up: the end is delivered again, as the child's finishing
+// effect is retried by the engine). The liveness phase drives a child
+// still running to its end as it drives the instance; only a child that
+// cannot end (stuck, or still going after the liveness bound) gets a
+// drawn end: completed with an output of the type the parent's store
+// function takes, and the trace says it was drawn. An end-child effect
+// (the parent stopped waiting) cancels or terminates the child's run by
+// its policy. A child started before the simulation (the child of an
+// instance Verify loads) runs from its stored record, read from Verify's
+// store and upgraded to the definition the new parent starts (a child
+// the store has not, or whose record does not upgrade, gets a drawn
+// end); Verify also checks the stored child as the ordinary instance of
+// its workflow it is.
 //
 // Invariant InvChild, checked as the run ends: every child started was
 // started once, and either its end reached the parent exactly once, or
@@ -41,10 +60,13 @@ type simChild struct {
 	ended              []string // distinct end-child effect IDs performed
 	onEnd              dsl.ParentEndPolicy
 	delivered          int // accepted deliveries of its end
-	// atStart is the child's own end when its definition, run by the pure
-	// interpreter from its input, ends in its first transition (no wait):
-	// then that is the end delivered, not a drawn one.
-	atStart *interp.ChildOutcome
+	// run is the child's own run; nil when the simulator does not run it
+	// (why says why), and its end is drawn.
+	run *childRun
+	why string
+	// steps counts the "child step" actions taken on it: the random phase
+	// stops stepping it at childSteps.
+	steps int
 }
 
 // StartChild and EndChild make the simulator the hosts' ChildRunner.
@@ -77,7 +99,11 @@ func (w *world) performChild(info engine.EffectInfo) {
 	switch info.Kind {
 	case interp.EffectStartChild:
 		if len(c.started) == 0 {
-			c.atStart = w.runChild(info)
+			if def := childDefOf(w.def, info.Path, info.Type); def != nil {
+				c.run = w.startRun(def, info.Child, info.Data, 1)
+			} else {
+				c.why = "the simulator does not know its definition"
+			}
 		}
 		c.started = append(c.started, info.ID)
 		if len(c.started) > 1 {
@@ -95,6 +121,8 @@ func (w *world) performChild(info engine.EffectInfo) {
 			w.fail(InvChild, info.Path, "child %q of callback %d was ended (%s) after its end reached the parent", info.Child, info.Callback, info.ID)
 		case info.OnEnd == dsl.AbandonChild:
 			w.fail(InvChild, info.Path, "child %q of callback %d is abandoned, yet an end-child effect was performed", info.Child, info.Callback)
+		case c.run != nil:
+			w.endRun(c.run, info.OnEnd, instanceID)
 		}
 	}
 }
@@ -130,26 +158,90 @@ func (w *world) startedChildren() []pending {
 	return out
 }
 
-// childEnd delivers the end of a started child, drawn: completed (with an
-// output of the type the parent's Child takes), failed, canceled or
-// terminated.
-func (a *actions) childEnd(src source, crash crashPoint) {
-	a.childEndAs(src, pick(src, a.w.startedChildren(), "child"), "", crash)
+// steppable lists the started children the parent waits for whose run
+// goes on and may take a "child step" (fewer than childSteps so far).
+func (w *world) steppable() []pending {
+	var out []pending
+	for _, pe := range w.startedChildren() {
+		if c := w.children[pe.p.Callback]; c.run != nil && !c.run.finished() && c.steps < childSteps {
+			out = append(out, pe)
+		}
+	}
+	return out
 }
 
-// childEndAs delivers pe's child's end with status how ("" draws it).
+// childStep advances the run of a child the parent waits for by one drawn
+// event of the run (or of its own children's runs).
+func (a *actions) childStep(src source) {
+	w := a.w
+	pe := pick(src, w.steppable(), "child")
+	c := w.children[pe.p.Callback]
+	c.steps++
+	m := pick(src, w.childMoves(c.run, nil), "child move")
+	w.trace = append(w.trace, m.do(src, false))
+}
+
+// childEnd is the "child end" action: a started child whose run has ended
+// has its end delivered to the parent; one still running is canceled or
+// terminated from outside (and its end delivered if that ended it), or
+// driven on to its end and its end delivered.
+func (a *actions) childEnd(src source, crash crashPoint) {
+	w := a.w
+	pe := pick(src, w.startedChildren(), "child")
+	if r := w.children[pe.p.Callback].run; r != nil && !r.finished() {
+		switch pick(src, []string{"its own end", "canceled", "terminated"}, "child end") {
+		case "canceled":
+			if r.meta.Status == interp.StatusCanceling {
+				w.say("%s is canceling already", r)
+			} else {
+				w.trace = append(w.trace, join(say("someone cancels %s", r), ": ", w.childEvent(r, interp.Event{Kind: interp.EventCancel})))
+			}
+		case "terminated":
+			w.trace = append(w.trace, join(say("someone terminates %s", r), ": ",
+				w.childEvent(r, interp.Event{Kind: interp.EventTerminate, Reason: "simulated termination", By: "simulate"})))
+		default:
+			w.say("%s runs on to its end", r)
+			w.driveChild(src, r, w.opts.liveness)
+		}
+		if !r.finished() || w.failure != nil {
+			return // its end comes later
+		}
+	}
+	a.childEndAs(src, pe, "", crash)
+}
+
+// childEndAs delivers the end of pe's child: its run's own end, driven
+// there first as the liveness phase drives the instance if the run goes
+// on; an end drawn with status how ("" draws it) only if the child is not
+// run or cannot end.
 func (a *actions) childEndAs(src source, pe pending, how string, crash crashPoint) {
 	w := a.w
 	var o interp.ChildOutcome
 	var shown string
-	if c := w.children[pe.p.Callback]; c != nil && c.atStart != nil {
-		o = *c.atStart // the child's own end, whatever was asked
-		shown = fmt.Sprintf("%s in its first transition", o.Status)
-		if o.Error != "" {
-			shown += ": " + o.Error
+	c := w.children[pe.p.Callback]
+	switch {
+	case c != nil && c.run != nil:
+		r := c.run
+		if !r.finished() {
+			w.say("%s runs on to its end", r)
+			if w.driveChild(src, r, w.opts.liveness); w.failure != nil {
+				return
+			}
 		}
-	} else {
+		if r.finished() {
+			o = r.outcome()
+			shown = w.showOutcome(w.def, pe.path, o)
+			break
+		}
 		o, shown = w.drawChildEnd(src, pe, how)
+		shown += fmt.Sprintf(" (drawn: its run did not end within %d events, %s at %s)", w.opts.liveness, r.meta.Status, describe(r.meta))
+	default:
+		why := "its run is not simulated"
+		if c != nil && c.why != "" {
+			why = c.why
+		}
+		o, shown = w.drawChildEnd(src, pe, how)
+		shown += " (drawn: " + why + ")"
 	}
 	payload, err := interp.EncodeChildOutcome(o)
 	if err != nil {
@@ -162,6 +254,13 @@ func (a *actions) childEndAs(src source, pe pending, how string, crash crashPoin
 
 // drawChildEnd draws the end of pe's child with status how ("" draws it).
 func (w *world) drawChildEnd(src source, pe pending, how string) (o interp.ChildOutcome, shown string) {
+	return drawEnd(src, w.def, pe.path, how)
+}
+
+// drawEnd draws the end of the child of def's Child statement at path,
+// with status how ("" draws it): completed with an output of the type the
+// store function takes, failed, canceled or terminated.
+func drawEnd(src source, def *dsl.Definition, path, how string) (o interp.ChildOutcome, shown string) {
 	if how == "" {
 		how = pick(src, []string{"completed", "failed", "canceled", "terminated"}, "child end")
 	}
@@ -170,12 +269,12 @@ func (w *world) drawChildEnd(src source, pe pending, how string) (o interp.Child
 	case "completed":
 		o.Status = interp.StatusCompleted
 		var v any
-		if n := ast.TreeOf(w.def).Index[pe.path]; n != nil && n.ChildSpec != nil && n.ChildSpec.Output != nil {
-			v = valueOf(src, n.ChildSpec.Output, pe.path).Interface()
+		if n := ast.TreeOf(def).Index[path]; n != nil && n.ChildSpec != nil && n.ChildSpec.Output != nil {
+			v = valueOf(src, n.ChildSpec.Output, path).Interface()
 		}
 		b, err := codec.Marshal(v)
 		if err != nil {
-			panic(fmt.Sprintf("simulate: the drawn output of child %q does not encode: %v", pe.p.Child, err))
+			panic(fmt.Sprintf("simulate: the drawn output of the child at %q does not encode: %v", path, err))
 		}
 		o.Output = b
 		shown = fmt.Sprintf("completed with %+v", v)
@@ -189,24 +288,40 @@ func (w *world) drawChildEnd(src source, pe pending, how string) (o interp.Child
 	return o, shown
 }
 
-// runChild runs the child a start-child effect starts, through the pure
-// interpreter from its input: its end if it ends in its first transition,
-// else nil (its end is then drawn).
-func (w *world) runChild(info engine.EffectInfo) *interp.ChildOutcome {
-	n := ast.TreeOf(w.def).Index[info.Path]
-	if n == nil || n.ChildSpec == nil {
-		return nil
+// showOutcome shows a child's real end, for the trace: its output decoded
+// as the store function of def's Child statement at path takes it.
+func (w *world) showOutcome(def *dsl.Definition, path string, o interp.ChildOutcome) string {
+	switch o.Status {
+	case interp.StatusCompleted:
+		if n := ast.TreeOf(def).Index[path]; n != nil && n.ChildSpec != nil && n.ChildSpec.Output != nil {
+			v := reflect.New(n.ChildSpec.Output)
+			if codec.Unmarshal(o.Output, v.Interface()) == nil {
+				return fmt.Sprintf("completed with %+v", v.Elem().Interface())
+			}
+		}
+		return fmt.Sprintf("completed with output %x", o.Output)
+	case interp.StatusFailed:
+		return fmt.Sprintf("failed at %q: %s", o.Path, o.Error)
+	case interp.StatusTerminated:
+		return "terminated: " + o.Error
 	}
-	def, ok := n.ChildSpec.Def.(*dsl.Definition)
-	if !ok {
-		return nil
+	return o.Status.String()
+}
+
+// childDefOf is the definition of the child workflow named workflow that
+// def's Child statement at path starts; nil if def has none.
+func childDefOf(def *dsl.Definition, path, workflow string) *dsl.Definition {
+	if n := ast.TreeOf(def).Index[path]; n != nil && n.ChildSpec != nil {
+		if d, ok := n.ChildSpec.Def.(*dsl.Definition); ok && d.Name() == workflow {
+			return d
+		}
 	}
-	r, err := interp.Apply(def, info.Data, interp.Meta{}, interp.Event{Kind: interp.EventStart, Time: w.clock.Now(), Instance: info.Child})
-	if err != nil || !r.Meta.Status.Finished() {
-		return nil
+	for _, d := range def.Children() {
+		if d.Name() == workflow {
+			return d
+		}
 	}
-	o := interp.ChildOutcomeOf(r.Meta)
-	return &o
+	return nil
 }
 
 // checkChildren checks InvChild at the end of a run whose instance

@@ -11,7 +11,9 @@ import (
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/internal/activity"
 	"github.com/weftflow/weft/internal/ast"
+	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -325,7 +327,7 @@ func (w *world) attempt(src source, info engine.EffectInfo, what string) (out []
 		}
 		return b, "", fmt.Sprintf("success (stub: %+v)", v)
 	}
-	out, err := w.def.RunActivity(w.ctx, info.Path, info.Data)
+	out, err := activity.Run(w.ctx, w.def, info.Path, info.Data)
 	if errors.Is(err, dsl.ErrActivityPanic) {
 		w.fail(InvPanic, info.Path, "%v", err)
 	}
@@ -470,9 +472,9 @@ func (w *world) finalWork() {
 		return
 	}
 	for _, se := range out {
-		info, err := engine.DecodeEffect(se)
-		if err != nil || info.Kind != interp.EffectRunActivity || !w.waitsFor(info.Callback) {
-			w.fail(InvEffects, info.Path, "effect %s (%s) is still in the outbox after the liveness phase drained it", se.ID, info.Kind)
+		oe, err := outbox.Decode(se)
+		if err != nil || oe.Kind != interp.EffectRunActivity || !w.waitsFor(oe.Callback) {
+			w.fail(InvEffects, oe.Path, "effect %s (%s) is still in the outbox after the liveness phase drained it", se.ID, oe.Kind)
 			return
 		}
 	}

@@ -73,16 +73,37 @@
 //     it runs [dsl.Call] attempts, each drawn to succeed (the activity
 //     function runs on its input snapshot, or [Options.Activities] stands
 //     in), fail or time out (timers and clock jumps let attempts succeed);
-//   - child end: a child a [dsl.Child] statement started (its start-child
-//     effect performed by a host, which hands it to the simulator) ends:
-//     completed with an output drawn from the type the parent's store
-//     function takes, failed, canceled or terminated; the end is delivered
-//     to the parent like an event, so it is duplicated, reordered, and lost
-//     to or committed before a host's crash like one (the crash between a
-//     child's finish and its parent's wake-up); in the liveness phase,
-//     started children complete; a child whose definition ends in its
-//     first transition is run from its input instead, and its own end is
-//     delivered;
+//   - child step: a child a [dsl.Child] statement started (its start-child
+//     effect performed by a host, which hands it to the simulator) is run
+//     for real, its own definition applied by the pure interpreter from
+//     its input; this action advances its run by one drawn event: a timer
+//     fires (the clock moves to the child's due time), a custom event
+//     arrives with a payload drawn as the instance's are
+//     ([Options.Payloads], else from its type), an activity attempt runs
+//     (a stub of [Options.Activities], else the activity on its snapshot)
+//     and succeeds, fails or times out, or one of its own children (run
+//     the same way, three levels deep) advances or ends; so the child
+//     finishes at any point among the parent's events. Every event is
+//     applied twice and compared (determinism), and a panic in the
+//     child's code is reported;
+//   - child end: the end of a started child reaches the parent: the real
+//     one (interp.ChildOutcomeOf its run: its output, its failure) once
+//     its run has ended; one still running is first canceled from outside
+//     (its cleanup section runs, and the end comes once it is done),
+//     terminated, or driven on to its end; the end is delivered to the
+//     parent like an event, so it is duplicated, reordered, and lost to
+//     or committed before a host's crash like one (the crash between a
+//     child's finish and its parent's wake-up). An end-child effect (the
+//     parent stopped waiting) cancels or terminates the child's run by
+//     its policy. In the liveness phase, started children are driven to
+//     their end as the instance is; only a child that cannot end (stuck,
+//     or still going after the liveness bound) or one deeper than three
+//     levels gets a drawn end (completed with an output of the type the
+//     parent's store function takes), and the trace says so. In a
+//     [Verify] simulation, a child the stored parent waits for runs from
+//     its own stored record, upgraded to the definition the new parent
+//     starts (its end is drawn if the store has no such record or it does
+//     not upgrade);
 //   - early send: send a custom event the definition takes somewhere but no
 //     thread waits for yet (an interp.EventSignal event, as engine.Send makes
 //     one): it waits in the instance's inbox until a wait that takes it
@@ -192,6 +213,16 @@
 //   - [InvTerminate]: a terminate ran workflow code (the state changed),
 //     left a thread or a due time, did not record who and why, or emitted
 //     other effects than the teardowns of the open waits and the end.
+//   - [InvQuery]: a query handler (dsl.Query), run on a host by the query
+//     action, failed (it panicked on a state the run reached) or changed
+//     the stored instance.
+//   - [InvSignalPre]: a run that began with Engine.SignalWithStart (drawn,
+//     unless NoEarlySends) was refused where the interpreter accepts the
+//     event after the start, accepted where it refuses it, or left an
+//     instance behind after a refusal.
+//   - [InvAwait], [InvIDReuse]: at the end of a run, Engine.Await (or the
+//     Host wrapper's Await) did not tell how the instance ended, or a Start
+//     of its ID was not refused with engine.ErrExists.
 //
 // # Liveness
 //

@@ -73,8 +73,17 @@ func (f *faultStore) crash() {
 	}
 }
 
-// engineHost is an engine as a Host: Start with the default options.
+// engineHost is an engine as a Host: Start with the default options; it
+// also has the engine's Await and Query, for wrappers to call.
 type engineHost struct{ e *engine.Engine }
+
+func (h engineHost) Await(ctx context.Context, id string, out any) error {
+	return h.e.Await(ctx, id, out)
+}
+
+func (h engineHost) Query(ctx context.Context, id, name string, out any) error {
+	return h.e.Query(ctx, id, name, out)
+}
 
 func (h engineHost) Start(ctx context.Context, def *dsl.Definition, id string, input any) error {
 	return h.e.Start(ctx, def, id, input)

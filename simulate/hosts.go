@@ -116,7 +116,11 @@ func (rc *receiverOf) finish(_ context.Context, info engine.EffectInfo) error {
 	return rc.r.perform(rc.host, info)
 }
 
-func (rc *receiverOf) activity(_ context.Context, _ *dsl.Definition, info engine.EffectInfo) ([]byte, error) {
+// activity is the host's ActivityRunner. It leaves the engine's run
+// alone: the receiver draws the attempt's outcome and, for a success,
+// runs the function itself, in the simulator's context, which no
+// wall-clock timeout ends.
+func (rc *receiverOf) activity(_ context.Context, info engine.EffectInfo, _ func(context.Context) ([]byte, error)) ([]byte, error) {
 	return rc.r.runActivity(rc.host, info)
 }
 

@@ -3,7 +3,7 @@ package simulate
 import (
 	"fmt"
 
-	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/internal/decode"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/journal"
 	"github.com/weftflow/weft/storage"
@@ -61,7 +61,7 @@ func (w *world) checkJournal() {
 	}
 	for i, r := range raw {
 		var en journalView
-		if err := codec.UnmarshalWhat("journal entry", r.Data, &en); err != nil {
+		if err := decode.Into("journal entry", r.Data, &en); err != nil {
 			w.fail(InvJournal, "", "journal entry %d does not decode: %v", i+1, err)
 			return
 		}

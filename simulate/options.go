@@ -64,7 +64,10 @@ type Options[S any] struct {
 	Store func(storage.Store) storage.Store
 	// Host wraps each simulated host (an engine) for the events the
 	// simulator sends it (Start and Apply), to check a host's behaviour.
-	// Dispatch (RunDue, ProcessInstance) is always the engine's own.
+	// Dispatch (RunDue, ProcessInstance) is always the engine's own. The
+	// Host given to the wrapper also has the engine's Await and Query
+	// methods; a wrapper that has them too is awaited and queried through
+	// them (InvAwait, InvQuery), otherwise the engine is.
 	Host func(Host) Host
 }
 

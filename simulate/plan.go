@@ -8,6 +8,7 @@ import (
 
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/internal/decode"
 	"github.com/weftflow/weft/internal/fielddiff"
 	"github.com/weftflow/weft/interp"
 )
@@ -133,7 +134,7 @@ func outcome(def *dsl.Definition, state []byte, meta interp.Meta, ev interp.Even
 		o.Inbox = append(o.Inbox, e.Event)
 	}
 	s := reflect.New(def.StateType())
-	if err := codec.UnmarshalWhat("state", res.State, s.Interface()); err != nil {
+	if err := decode.Into("state", res.State, s.Interface()); err != nil {
 		o.Error = err.Error()
 		return o
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/internal/decode"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 	"github.com/weftflow/weft/storage/memory"
@@ -21,7 +22,7 @@ import (
 type step struct {
 	Kind  stepKind
 	Input []byte       // start: the encoded start state
-	Event interp.Event // event: what was applied (Time included)
+	Event interp.Event // event: what was applied (Time included); start: the signal-with-start event, if any
 	Crash crashPoint   // event: where the host crashed
 	Label text
 	Host  int       // event, dispatch: the host
@@ -75,10 +76,14 @@ func replay(def *dsl.Definition, opts *config, steps []step) *Violation {
 		switch s.Kind {
 		case stepStart:
 			v := reflect.New(def.StateType())
-			if err := codec.UnmarshalWhat("state", s.Input, v.Interface()); err != nil {
+			if err := decode.Into("state", s.Input, v.Interface()); err != nil {
 				return &Violation{Invariant: InvReplay, Detail: fmt.Sprintf("the recorded start state does not decode: %v", err)}
 			}
-			if err := r.hosts[0].api.Start(r.ctx, r.def, instanceID, v.Elem().Interface()); err != nil {
+			start := func() error { return r.hosts[0].api.Start(r.ctx, r.def, instanceID, v.Elem().Interface()) }
+			if s.Event.Name != "" {
+				start = func() error { return r.signalWithStart(v.Elem().Interface(), s.Event) }
+			}
+			if err := start(); err != nil {
 				return r.diverged(i, s, fmt.Sprintf("the instance does not start: %v", err))
 			}
 		case stepEvent:

@@ -5,8 +5,11 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
+	"github.com/weftflow/weft/storage"
 	"pgregory.net/rapid"
 )
 
@@ -203,11 +206,23 @@ func (w *world) outboxActivities() map[uint64]engine.EffectInfo {
 		return out
 	}
 	for _, se := range effects {
-		if info, err := engine.DecodeEffect(se); err == nil && info.Kind == interp.EffectRunActivity {
-			out[info.Callback] = info
+		if oe, err := outbox.Decode(se); err == nil && oe.Kind == interp.EffectRunActivity {
+			out[oe.Callback] = effectInfo(se, &oe)
 		}
 	}
 	return out
+}
+
+// effectInfo is the EffectInfo the engine would hand a runner for the
+// outbox entry oe of se (without a fence token): what the engine's
+// dispatcher tells its handlers, for an effect the simulator performs
+// itself.
+func effectInfo(se storage.Effect, oe *outbox.Entry) engine.EffectInfo {
+	return engine.EffectInfo{
+		ID: se.ID, Kind: oe.Kind, Instance: se.Instance, Workflow: oe.Workflow, Thread: oe.Thread,
+		Path: oe.Path, Event: oe.Event, Type: oe.Type, Callback: oe.Callback, Data: oe.Data, Error: oe.Error,
+		Attempt: oe.Attempt, At: oe.NotBefore(), Timeout: oe.AttemptTimeout(), Child: oe.Child, OnEnd: dsl.ParentEndPolicy(oe.OnEnd),
+	}
 }
 
 // finishGoalActivity completes the goal's activity attempt g with

@@ -82,8 +82,9 @@ const (
 // new definition with its migrations, before it is deployed: the state
 // decodes into the new state type (after upcasting), every thread position
 // and pending wait resolves (after migrations), and, with Schedules > 0, the
-// simulator drives each running instance forward under def. Nothing in
-// store is written; a bbolt file copied from production can be opened
+// simulator drives each running instance forward under def, together
+// with the children it waits for, run from their own records in store.
+// Nothing in store is written; a bbolt file copied from production can be opened
 // read-only for it.
 //
 // It streams: instances are read page by page and each verdict is passed to
@@ -107,7 +108,7 @@ func Verify(ctx context.Context, store storage.Store, def *dsl.Definition, opts 
 				sum.Skipped++
 				continue
 			}
-			rep := verifyOne(si, def, cfg, opts)
+			rep := verifyOne(ctx, store, si, def, cfg, opts)
 			if opts.Replay && rep.OK {
 				if rep, err = replayOne(ctx, store, def, opts, rep, &sum); err != nil {
 					return sum, err
@@ -135,7 +136,7 @@ func Verify(ctx context.Context, store storage.Store, def *dsl.Definition, opts 
 	}
 }
 
-func verifyOne(si storage.Instance, def *dsl.Definition, cfg *config, opts VerifyOptions) InstanceReport {
+func verifyOne(ctx context.Context, store storage.Store, si storage.Instance, def *dsl.Definition, cfg *config, opts VerifyOptions) InstanceReport {
 	rep := InstanceReport{ID: si.ID, Workflow: si.Workflow, Status: si.Status}
 	rec, err := codec.DecodeRecord(si.Data)
 	var meta interp.Meta
@@ -179,6 +180,7 @@ func verifyOne(si storage.Instance, def *dsl.Definition, cfg *config, opts Verif
 			w := newWorld(def, cfg)
 			w.replayHint = fmt.Sprintf("replay: verify again with the same seed (%d) and --schedules %d", opts.Seed, opts.Schedules)
 			w.startFrom(si, res)
+			w.loadChildren(ctx, store)
 			w.liveness(newSeeded(opts.Seed^h.Sum64()+uint64(i)), &actions{w: w})
 			if w.failure != nil {
 				rep.Cause, rep.Path = CauseSimulated+": "+w.failure.Invariant, w.failure.Path

@@ -14,6 +14,8 @@ import (
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/internal/ast"
+	"github.com/weftflow/weft/internal/decode"
+	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 	"github.com/weftflow/weft/storage/memory"
@@ -271,7 +273,7 @@ func (w *world) fold(state []byte, ev interp.Event, host *hostAnswer) (interp.Re
 		if _, dup := w.effects[id]; dup {
 			w.fail(InvEffects, e.Path, "effect ID %s was issued twice", id)
 		}
-		if engine.Outboxed(e.Kind) {
+		if outbox.Kept(e.Kind) {
 			w.effects[id] = e
 		}
 	}
@@ -480,8 +482,8 @@ func (w *world) missingEffects() {
 	}
 	inOutbox := map[uint64]bool{}
 	for _, se := range out {
-		if info, err := engine.DecodeEffect(se); err == nil && info.Kind == interp.EffectRunActivity {
-			inOutbox[info.Callback] = true
+		if oe, err := outbox.Decode(se); err == nil && oe.Kind == interp.EffectRunActivity {
+			inOutbox[oe.Callback] = true
 		}
 	}
 	for _, th := range w.current().Threads {
@@ -510,7 +512,7 @@ func (w *world) missingEffects() {
 // decodeState decodes state bytes into a new *S.
 func (w *world) decodeState(b []byte) (any, error) {
 	s := reflect.New(w.def.StateType())
-	err := codec.UnmarshalWhat("state", b, s.Interface())
+	err := decode.Into("state", b, s.Interface())
 	return s.Interface(), err
 }
 

@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/weftflow/weft/internal/activity"
 	"github.com/weftflow/weft/internal/defgen"
 	"github.com/weftflow/weft/simulate"
 	"pgregory.net/rapid"
@@ -38,7 +39,7 @@ func TestInterpreterInvariants(t *testing.T) {
 				}
 			}
 			for p := range defgen.SimOptions(d).Activities {
-				if _, ok := d.Definition.ActivityTimeout(p); !ok {
+				if _, ok := activity.Timeout(d.Definition, p); !ok {
 					rt.Fatalf("SimOptions gives an activity for %q, which is not a Call:\n%s", p, d.Source())
 				}
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/internal/activity"
 	"github.com/weftflow/weft/interp"
 	"pgregory.net/rapid"
 )
@@ -363,7 +364,7 @@ func (r *runner) callback(w pendingWait) {
 		case 2:
 			ev.Payload = mustMarshal(rapid.IntRange(-5, 20).Draw(r.t, "result"))
 		default:
-			out, err := r.def.RunActivity(context.Background(), r.threadPath(w.thread), r.activities[p.Callback])
+			out, err := activity.Run(context.Background(), r.def, r.threadPath(w.thread), r.activities[p.Callback])
 			if err != nil {
 				ev.Error = err.Error()
 			} else {

@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/weftflow/weft/dsl"
-	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/simulate"
 	"github.com/weftflow/weft/storage"
@@ -130,7 +130,7 @@ func (h hiddenTeardowns) Pending(ctx context.Context, l storage.Lease, limit int
 	effects, err := h.Store.Pending(ctx, l, limit)
 	out := effects[:0]
 	for _, se := range effects {
-		if info, err := engine.DecodeEffect(se); err != nil || info.Kind != interp.EffectTeardown {
+		if oe, err := outbox.Decode(se); err != nil || oe.Kind != interp.EffectTeardown {
 			out = append(out, se)
 		}
 	}

@@ -1,4 +1,4 @@
-package engine
+package outbox_test
 
 import (
 	"bytes"
@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
 	"pgregory.net/rapid"
 )
@@ -18,7 +19,7 @@ func TestOutboxEncodeMatchesCodec(t *testing.T) {
 	num := rapid.OneOf(rapid.Just(uint64(0)), rapid.Uint64Range(0, 30), rapid.Uint64Range(0, 1<<17), rapid.Uint64Range(0, 1<<33), rapid.Uint64())
 	signed := rapid.OneOf(rapid.Just(int64(0)), rapid.Int64Range(-30, 30), rapid.Int64Range(-1<<40, 1<<40), rapid.Int64Range(math.MinInt64, math.MaxInt64))
 	rapid.Check(t, func(t *rapid.T) {
-		oe := outboxEffect{
+		oe := outbox.Entry{
 			Kind:     interp.EffectKind(rapid.Uint8().Draw(t, "kind")),
 			Workflow: text.Draw(t, "workflow"),
 			Thread:   text.Draw(t, "thread"),
@@ -31,8 +32,10 @@ func TestOutboxEncodeMatchesCodec(t *testing.T) {
 			Timeout:  signed.Draw(t, "timeout"),
 			Data:     rapid.OneOf(rapid.Just([]byte(nil)), rapid.Just([]byte{}), rapid.SliceOfN(rapid.Byte(), 0, 70000)).Draw(t, "data"),
 			Error:    text.Draw(t, "error"),
+			Child:    text.Draw(t, "child"),
+			OnEnd:    rapid.Uint8().Draw(t, "on-end"),
 		}
-		got, err := oe.encode()
+		got, err := oe.Encode()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -43,7 +46,7 @@ func TestOutboxEncodeMatchesCodec(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Fatalf("encode differs from codec.Marshal:\n got %x\nwant %x", got, want)
 		}
-		var back outboxEffect
+		var back outbox.Entry
 		if err := codec.Unmarshal(got, &back); err != nil {
 			t.Fatal(err)
 		}
@@ -51,7 +54,8 @@ func TestOutboxEncodeMatchesCodec(t *testing.T) {
 			oe.Data = nil
 		}
 		if back.Kind != oe.Kind || back.Workflow != oe.Workflow || back.Callback != oe.Callback || back.At != oe.At ||
-			back.Timeout != oe.Timeout || back.Attempt != oe.Attempt || !bytes.Equal(back.Data, oe.Data) || back.Error != oe.Error {
+			back.Timeout != oe.Timeout || back.Attempt != oe.Attempt || !bytes.Equal(back.Data, oe.Data) || back.Error != oe.Error ||
+			back.Child != oe.Child || back.OnEnd != oe.OnEnd {
 			t.Fatalf("round trip: %+v, want %+v", back, oe)
 		}
 	})
