@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/weftflow/weft/engine"
@@ -59,11 +58,9 @@ func runTerminate(ctx context.Context, p *Program, args []string) error {
 		return err
 	}
 	defer closeStore()
-	err = e.Terminate(ctx, ids[0], *reason, engine.TerminatedBy(*by))
-	if errors.Is(err, engine.ErrTerminated) {
-		return fmt.Errorf("instance %q was already terminated: %w", ids[0], err)
-	}
-	if err != nil {
+	// (An instance terminated before gives an error saying that it "is
+	// terminated", by whom and why: the engine's message says it all.)
+	if err := e.Terminate(ctx, ids[0], *reason, engine.TerminatedBy(*by)); err != nil {
 		return err
 	}
 	fmt.Fprintf(p.Stdout, "terminated %s\n", ids[0])

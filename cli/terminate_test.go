@@ -45,7 +45,7 @@ func TestTerminateCommand(t *testing.T) {
 			t.Errorf("terminate: %q", out)
 		}
 		_, errs = cmd(1, "terminate", "req-1", "--reason", "again")
-		if !strings.Contains(errs, "already terminated") {
+		if !strings.Contains(errs, `is terminated (by "ada@ops": "customer left")`) {
 			t.Errorf("terminate twice: %q", errs)
 		}
 		_, errs = cmd(1, "terminate", "nobody", "--reason", "x")

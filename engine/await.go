@@ -107,7 +107,7 @@ func (e *Engine) Await(ctx context.Context, id string, out any) error {
 		timer.Reset(wait) // (Go 1.23 timers: no drain needed)
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("engine: await %q: %w", id, ctx.Err())
+			return opErr("await", "", id, ctx.Err())
 		case <-woken:
 			wait = awaitFirst
 		case <-timer.C:
@@ -120,7 +120,7 @@ func (e *Engine) Await(ctx context.Context, id string, out any) error {
 // result for it.
 func (e *Engine) finished(ctx context.Context, id string, out any) (bool, error) {
 	if err := ctx.Err(); err != nil {
-		return false, fmt.Errorf("engine: await %q: %w", id, err)
+		return false, opErr("await", "", id, err)
 	}
 	l, err := e.load(ctx, id)
 	if err != nil {
@@ -135,7 +135,7 @@ func (e *Engine) finished(ctx context.Context, id string, out any) (bool, error)
 			return true, nil
 		}
 		if err := decode.Into("output", m.Output, out); err != nil {
-			return true, fmt.Errorf("engine: await %q: %w", id, err)
+			return true, opErr("await", "", id, err)
 		}
 		return true, nil
 	case interp.StatusFailed:

@@ -99,7 +99,7 @@ func (e *Engine) startChild(ctx context.Context, parent string, oe *outbox.Entry
 	}
 	host, err := codec.Marshal(hostData{Parent: &link})
 	if err != nil {
-		return fmt.Errorf("engine: child %q: %w", oe.Child, err)
+		return opErr("child", "", oe.Child, err)
 	}
 	if err := checkID(oe.Child); err != nil {
 		return e.childNotStarted(ctx, link, oe, err)
@@ -161,7 +161,7 @@ func (e *Engine) childNotStarted(ctx context.Context, link parentLink, oe *outbo
 func (e *Engine) deliverChild(ctx context.Context, link parentLink, o interp.ChildOutcome) error {
 	b, err := interp.EncodeChildOutcome(o)
 	if err != nil {
-		return fmt.Errorf("engine: child outcome for %q: %w", link.ID, err)
+		return opErr("child outcome", "for", link.ID, err)
 	}
 	_, err = e.transition(ctx, link.ID, event(interp.Event{Kind: interp.EventCallback, Callback: link.Callback, Payload: b}))
 	switch {

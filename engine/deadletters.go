@@ -76,7 +76,7 @@ func (e *Engine) deadBlocks(ctx context.Context, instance string) (map[uint64]bo
 	for after := prefix; ; {
 		dead, err := e.store.DeadLetters(ctx, after, page)
 		if err != nil {
-			return nil, fmt.Errorf("engine: dead letters of %q: %w", instance, err)
+			return nil, opErr("dead letters", "of", instance, err)
 		}
 		for _, d := range dead {
 			if !strings.HasPrefix(d.ID, prefix) {

@@ -211,9 +211,9 @@ func TestRejectedCallbacksChangeNothing(t *testing.T) {
 	first := v.get("t")
 	a, b, tick := pending(t, first, "a"), pending(t, first, "b"), pending(t, first, "tick")
 
-	reply, err := v.e.Deliver(v.ctx, "t", a.Callback, 1)
-	if err != nil || string(reply) != string(mustMarshal(t, 1)) {
-		t.Fatalf("deliver a: %x, %v", reply, err)
+	var reply int
+	if err := v.e.Deliver(v.ctx, "t", a.Callback, 1, &reply); err != nil || reply != 1 {
+		t.Fatalf("deliver a: reply %d, %v", reply, err)
 	}
 	accepted := v.get("t")
 
@@ -228,7 +228,7 @@ func TestRejectedCallbacksChangeNothing(t *testing.T) {
 		{"not due", pending(t, accepted, "tick").Callback, interp.ErrNotDue},
 		{"old timer", tick.Callback, interp.ErrStaleCallback},
 	} {
-		_, err := v.e.Deliver(v.ctx, "t", c.callback, 1)
+		err := v.e.Deliver(v.ctx, "t", c.callback, 1, nil)
 		wantErr(t, err, c.want)
 		var ce *interp.CallbackError
 		if !errors.As(err, &ce) || ce.Callback != c.callback {
@@ -240,7 +240,7 @@ func TestRejectedCallbacksChangeNothing(t *testing.T) {
 	}
 	wantErr(t, v.e.Send(v.ctx, "t", "nope", 1, nil), engine.ErrNoSuchWait)
 	wantErr(t, v.e.Send(v.ctx, "t", "tick", 1, nil), engine.ErrNoSuchWait) // timers are not custom events
-	_, err = v.e.Deliver(v.ctx, "missing", 1, 1)
+	err := v.e.Deliver(v.ctx, "missing", 1, 1, nil)
 	wantErr(t, err, storage.ErrNotFound)
 	wantErr(t, v.e.Send(v.ctx, "missing", "a", 1, nil), storage.ErrNotFound)
 
@@ -253,7 +253,7 @@ func TestRejectedCallbacksChangeNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantErr(t, v.e.Send(v.ctx, "r", "decide", Decision{Approve: true}, nil), interp.ErrFinished)
-	_, err = v.e.Deliver(v.ctx, "r", 1, Decision{Approve: true})
+	err = v.e.Deliver(v.ctx, "r", 1, Decision{Approve: true}, nil)
 	wantErr(t, err, interp.ErrFinished)
 	wantErr(t, v.e.Cancel(v.ctx, "r"), interp.ErrFinished)
 }

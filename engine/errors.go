@@ -62,9 +62,9 @@ var (
 	// *[TooLargeError]; it does not match codec.ErrCorrupt.
 	ErrTooLarge = errors.New("engine: too large")
 
-	// ErrReplyUndecodable: [Engine.Send] applied the event (it is committed
-	// and must not be sent again), but the handler's reply did not decode
-	// into the value given for it. The error is a *[ReplyDecodeError]. It
+	// ErrReplyUndecodable: [Engine.Send] or [Engine.Deliver] applied the
+	// event (it is committed and must not be sent again), but the handler's
+	// reply did not decode into the value given for it. The error is a *[ReplyDecodeError]. It
 	// does not match codec.ErrCorrupt: nothing stored is damaged, and an
 	// error matching ErrCorrupt means the event was not applied.
 	ErrReplyUndecodable = errors.New("engine: event applied, but its reply did not decode")
@@ -87,11 +87,12 @@ var (
 	ErrInvalidKey = errors.New("engine: invalid idempotency key")
 )
 
-// ReplyDecodeError reports an event that [Engine.Send] applied and
-// committed whose reply did not decode into the caller's value. It matches
+// ReplyDecodeError reports an event that [Engine.Send] or [Engine.Deliver]
+// applied and committed whose reply did not decode into the caller's value. It matches
 // [ErrReplyUndecodable] only: the codec's error is kept in Err but not
 // unwrapped, so that it is never taken for an event that was not applied.
 type ReplyDecodeError struct {
+	Op       string // "send" or "deliver"; empty means "send"
 	Instance string
 	Event    string // the custom event's name
 	Callback uint64 // the callback the event answered
@@ -100,6 +101,10 @@ type ReplyDecodeError struct {
 
 // Error says that the event was applied and why its reply did not decode.
 func (e *ReplyDecodeError) Error() string {
+	if e.Op == "deliver" {
+		return fmt.Sprintf("engine: deliver callback %d to %q: the event %q was applied, but its reply did not decode: %v",
+			e.Callback, e.Instance, e.Event, e.Err)
+	}
 	return fmt.Sprintf("engine: send %q to %q: the event was applied (callback %d), but its reply did not decode: %v",
 		e.Event, e.Instance, e.Callback, e.Err)
 }

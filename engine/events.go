@@ -102,9 +102,9 @@ func (e *Engine) start(ctx context.Context, def *dsl.Definition, id string, stat
 				op = "reuse"
 				return e.reuseID(ctx, def, id, state, so.reuse)
 			}
-			return fmt.Errorf("%w: %w", ErrExists, err)
+			return &alsoError{err: opErr("start", "", id, err), sentinel: ErrExists}
 		}
-		return outcomeUnknown(fmt.Errorf("engine: start %q: %w", id, err), OutcomeUnknownError{Op: "start", Instance: id})
+		return outcomeUnknown(opErr("start", "", id, err), OutcomeUnknownError{Op: "start", Instance: id})
 	}
 	handed := hot
 	hot = nil // from here on, the hot path owns the claims
@@ -132,8 +132,12 @@ func checkState(def *dsl.Definition, what string, t reflect.Type, v any) error {
 
 // Deliver answers the pending callback of instance id: a custom event with
 // payload (encoded with the codec), a timer firing (payload ignored), or an
-// activity's result. It returns the handler's reply (CBOR) for a custom
-// event, nil otherwise.
+// activity's result. If reply is not nil and the callback was a custom
+// event's, the handler's reply is decoded into reply (it must be a
+// pointer), as [Engine.Send] does; a callback of another kind has no reply
+// and leaves reply untouched. (A tool that wants the reply's CBOR bytes
+// undecoded applies an interp.EventCallback with [Engine.Apply]: the reply
+// is the interp.EffectReply of the result.)
 //
 // A callback that cannot be accepted changes nothing and returns an error
 // matching interp.ErrUnknownCallback, interp.ErrDuplicateCallback,
@@ -144,33 +148,51 @@ func checkState(def *dsl.Definition, what string, t reflect.Type, v any) error {
 // whose new state would exceed the state limit, is refused with
 // [ErrTooLarge] (a *[TooLargeError]) and changes nothing; a panic of the
 // codec, the interpreter or the store gives [ErrPanic] (a *[PanicError]).
-// Deliver does not decode the reply, so when it
-// returns the reply, the event was applied; decoding the reply is the
-// caller's (see [Engine.Send] for the error it gives when that fails).
+// All of these mean the event was not applied. If the event was applied
+// and committed but its reply does not decode into reply, the error is a
+// *[ReplyDecodeError] matching [ErrReplyUndecodable] (and not
+// codec.ErrCorrupt), as with Send: do not deliver the event again.
 //
 // When the store cannot tell whether the event was committed, the error
 // is an *[OutcomeUnknownError] matching [ErrOutcomeUnknown]. Deliver is
 // safe to retry with the same callback: it can only answer that one wait,
 // and interp.ErrDuplicateCallback then means the wait was answered.
-func (e *Engine) Deliver(ctx context.Context, id string, callback uint64, payload any) (reply []byte, err error) {
+func (e *Engine) Deliver(ctx context.Context, id string, callback uint64, payload any, reply any) error {
 	b, err := e.encodePayload(id, "payload", payload)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	res, err := e.transition(ctx, id, event(interp.Event{Kind: interp.EventCallback, Callback: callback, Payload: b}))
 	if err != nil {
-		return nil, outcomeUnknown(err, OutcomeUnknownError{Op: "deliver", Instance: id, Callback: callback})
+		return outcomeUnknown(err, OutcomeUnknownError{Op: "deliver", Instance: id, Callback: callback})
 	}
-	return replyTo(res, callback), nil
-}
-
-func replyTo(res interp.Result, callback uint64) []byte {
-	for _, ef := range res.Effects {
-		if ef.Kind == interp.EffectReply && ef.Callback == callback {
-			return ef.Data
-		}
+	if reply == nil {
+		return nil
+	}
+	ef, ok := replyEffect(res, callback)
+	if !ok { // a timer, an activity or a child: no reply
+		return nil
+	}
+	if err := decode.Into("reply", ef.Data, reply); err != nil {
+		return &ReplyDecodeError{Op: "deliver", Instance: id, Event: ef.Event, Callback: callback, Err: err}
 	}
 	return nil
+}
+
+// replyEffect returns the reply effect for callback in res, if any.
+func replyEffect(res interp.Result, callback uint64) (interp.Effect, bool) {
+	for _, ef := range res.Effects {
+		if ef.Kind == interp.EffectReply && ef.Callback == callback {
+			return ef, true
+		}
+	}
+	return interp.Effect{}, false
+}
+
+// replyTo returns the reply data for callback in res, or nil.
+func replyTo(res interp.Result, callback uint64) []byte {
+	ef, _ := replyEffect(res, callback)
+	return ef.Data
 }
 
 // Send delivers the custom event named event (the name of its On) to
@@ -216,13 +238,13 @@ func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply 
 	var key *sendKey
 	if so.keyed {
 		if err := checkKey(so.key); err != nil {
-			return fmt.Errorf("engine: send %q to %q: %w", event, id, err)
+			return opErr(fmt.Sprintf("send %q", event), "to", id, err)
 		}
 		key = &sendKey{key: so.key, event: event}
 	}
 	b, err := e.encodePayload(id, "payload", payload)
 	if err != nil {
-		return fmt.Errorf("engine: send %q: %w", event, err)
+		return opErr(fmt.Sprintf("send %q", event), "to", id, err)
 	}
 	var callback uint64
 	res, err := e.transition(ctx, id, eventFor{key: key, build: func(m interp.Meta) (interp.Event, error) {
@@ -246,8 +268,8 @@ func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply 
 				*so.buffered = done.kept.Callback == 0
 			}
 			return sentBefore(id, done.kept, reply)
-		case errors.Is(err, interp.ErrUnknownEvent):
-			return fmt.Errorf("%w: %w", ErrNoSuchWait, err)
+		case errors.Is(err, interp.ErrUnknownEvent): // (the interpreter's error names the event and the instance)
+			return fmt.Errorf("%w: %w", ErrNoSuchWait, cause(err))
 		}
 		return outcomeUnknown(err, OutcomeUnknownError{Op: "send", Instance: id, Event: event, Callback: callback, Key: so.key})
 	}
@@ -355,7 +377,7 @@ func (e *Engine) resumeDue(ctx context.Context, id string) (bool, error) {
 func (e *Engine) resumeChain(ctx context.Context, id string, lease *storage.Lease) (int, error) {
 	il, err := e.locks.lock(ctx, id)
 	if err != nil {
-		return 0, fmt.Errorf("engine: instance %q: %w", id, err)
+		return 0, opErr("", "", id, err)
 	}
 	defer e.locks.unlock(id, il)
 	var from *loaded

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/storage/memory"
@@ -164,10 +163,9 @@ func ExampleEngine_Handle() {
 	fmt.Println(e.Drain(ctx))
 	clock.Advance(time.Second) // the first retry is due after one second
 	fmt.Println(e.Drain(ctx))
-	reply, _ := e.Deliver(ctx, "rem-1", callback, "ada")
-	var s string
-	_ = codec.Unmarshal(reply, &s)
-	fmt.Println(s)
+	var reply string
+	_ = e.Deliver(ctx, "rem-1", callback, "ada", &reply)
+	fmt.Println(reply)
 	fmt.Println(e.Drain(ctx))
 	// Output:
 	// engine: setup effect rem-1/1/0: mail server down

@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/interp"
@@ -116,15 +115,6 @@ func wantErr(t *testing.T, err error, targets ...error) {
 			t.Fatalf("error %q does not match %q", err, target)
 		}
 	}
-}
-
-func mustMarshal(t *testing.T, v any) []byte {
-	t.Helper()
-	b, err := codec.Marshal(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }
 
 // The approval workflow: a decision, or a timeout after ten minutes.

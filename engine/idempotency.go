@@ -102,7 +102,7 @@ func decodeHost(id string, b []byte) (hostData, error) {
 		return h, nil
 	}
 	if err := decode.Into("record host", b, &h); err != nil {
-		return hostData{}, fmt.Errorf("engine: instance %q: %w", id, err)
+		return hostData{}, opErr("", "", id, err)
 	}
 	return h, nil
 }

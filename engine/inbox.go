@@ -101,7 +101,7 @@ func (e *Engine) SignalWithStart(ctx context.Context, def *dsl.Definition, id st
 	if _, err := e.store.Load(ctx, id); err == nil {
 		return e.Send(ctx, id, event, payload, nil, opts...)
 	} else if !errors.Is(err, storage.ErrNotFound) {
-		return fmt.Errorf("engine: signal-with-start %q: %w", id, err)
+		return opErr("signal-with-start", "", id, err)
 	}
 	err := e.startWithSignal(ctx, def, id, input, event, payload, opts)
 	if errors.Is(err, ErrExists) {
@@ -122,7 +122,7 @@ func (e *Engine) startWithSignal(ctx context.Context, def *dsl.Definition, id st
 	var key *sendKey
 	if so.keyed {
 		if err := checkKey(so.key); err != nil {
-			return fmt.Errorf("engine: signal-with-start %q to %q: %w", event, id, err)
+			return opErr(fmt.Sprintf("signal-with-start %q", event), "to", id, err)
 		}
 		key = &sendKey{key: so.key, event: event}
 	}
@@ -135,7 +135,7 @@ func (e *Engine) startWithSignal(ctx context.Context, def *dsl.Definition, id st
 	}
 	b, err := e.encodePayload(id, "payload", payload)
 	if err != nil {
-		return fmt.Errorf("engine: signal-with-start %q: %w", event, err)
+		return opErr(fmt.Sprintf("signal-with-start %q", event), "to", id, err)
 	}
 	op := "apply"
 	var hot []job
@@ -203,9 +203,9 @@ func (e *Engine) startWithSignal(ctx context.Context, def *dsl.Definition, id st
 		e.unclaim(hot)
 		hot = nil
 		if errors.Is(err, storage.ErrExists) {
-			return fmt.Errorf("%w: %w", ErrExists, err)
+			return &alsoError{err: opErr("signal-with-start", "", id, err), sentinel: ErrExists}
 		}
-		return outcomeUnknown(fmt.Errorf("engine: signal-with-start %q: %w", id, err), OutcomeUnknownError{Op: "signal-with-start", Instance: id, Event: event, Key: so.key})
+		return outcomeUnknown(opErr("signal-with-start", "", id, err), OutcomeUnknownError{Op: "signal-with-start", Instance: id, Event: event, Key: so.key})
 	}
 	handed := hot
 	hot = nil

@@ -70,12 +70,12 @@ func (e *Engine) journalWrite(id string, def *dsl.Definition, before interp.Meta
 		payloadName = "start"
 	}
 	if err := p.Payload(&t.Event, payloadName, ev.Payload); err != nil {
-		return nil, fmt.Errorf("engine: instance %q: %w", id, err)
+		return nil, opErr("", "", id, err)
 	}
 	if start != nil {
 		t.Start = &journal.Event{Kind: start.Kind.String()}
 		if err := p.Payload(t.Start, "start", start.Payload); err != nil {
-			return nil, fmt.Errorf("engine: instance %q: %w", id, err)
+			return nil, opErr("", "", id, err)
 		}
 	}
 	data := t.Append(make([]byte, 0, 96+len(t.Event.Payload)+40*len(t.Effects)+24*len(t.After)))
@@ -122,7 +122,7 @@ func journalEvent(before interp.Meta, ev interp.Event) journal.Event {
 func (e *Engine) History(ctx context.Context, id string, from uint64, limit int) ([]journal.Entry, error) {
 	raw, err := e.store.ReadJournal(ctx, id, from, limit)
 	if err != nil {
-		return nil, fmt.Errorf("engine: history of %q: %w", id, err)
+		return nil, opErr("history", "of", id, err)
 	}
 	out := make([]journal.Entry, 0, len(raw))
 	for _, r := range raw {

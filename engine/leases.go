@@ -179,7 +179,7 @@ func (e *Engine) ProcessInstance(ctx context.Context, id string) (Work, error) {
 	conf := e.leases()
 	l, err := e.store.Acquire(ctx, id, storage.ClaimRequest{Owner: conf.owner, Now: e.clock.Now(), TTL: conf.ttl, Limit: 1})
 	if err != nil {
-		return Work{}, fmt.Errorf("engine: process %q: %w", id, err)
+		return Work{}, opErr("process", "", id, err)
 	}
 	w, err := e.processLease(ctx, l)
 	next, nerr := e.store.NextWork(ctx, e.clock.Now())

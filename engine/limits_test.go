@@ -89,7 +89,7 @@ func TestPayloadTooLarge(t *testing.T) {
 	big := bytes.Repeat([]byte{'x'}, limit)
 
 	wantTooLarge(t, v.e.Send(v.ctx, "c", "inc", big, nil), "payload", limit)
-	_, err := v.e.Deliver(v.ctx, "c", pending(t, before.inst, "inc").Callback, big)
+	err := v.e.Deliver(v.ctx, "c", pending(t, before.inst, "inc").Callback, big, nil)
 	wantTooLarge(t, err, "payload", limit)
 	v.unchanged("c", before)
 
@@ -118,7 +118,7 @@ func TestStateTooLarge(t *testing.T) {
 	v.drain() // perform the setups and teardowns so far
 	before := v.snapshot("b")
 	wantTooLarge(t, v.e.Send(v.ctx, "b", "grow", limit/2+1, nil), "state", limit)
-	_, err := v.e.Deliver(v.ctx, "b", pending(t, before.inst, "grow").Callback, limit)
+	err := v.e.Deliver(v.ctx, "b", pending(t, before.inst, "grow").Callback, limit, nil)
 	wantTooLarge(t, err, "state", limit)
 	v.unchanged("b", before)
 

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"fmt"
 
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
@@ -32,7 +31,7 @@ func (e *Engine) MigrateAll(ctx context.Context) (int, error) {
 			}
 			if err := e.Resume(ctx, inst.ID); err != nil && !errors.Is(err, interp.ErrFinished) {
 				if first == nil {
-					first = fmt.Errorf("engine: migrate %q: %w", inst.ID, err)
+					first = opErr("migrate", "", inst.ID, err)
 				}
 				continue
 			}

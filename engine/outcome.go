@@ -25,7 +25,7 @@ import (
 //     again (in a loop) would take the retry as a second event. Retry with
 //     [Engine.Deliver] and Callback instead, as below, or use a key.
 //   - [Engine.Deliver] (and Send without a key): Deliver(ctx, Instance,
-//     Callback, payload) again. Callback names one wait, so the retry can
+//     Callback, payload, reply) again. Callback names one wait, so the retry can
 //     only answer that wait: nil means it is applied now, and
 //     interp.ErrDuplicateCallback that the wait was answered already (by
 //     the first call, unless another caller answered the same callback).
@@ -61,7 +61,9 @@ func (e *OutcomeUnknownError) Error() string {
 	if e.Key != "" {
 		what += fmt.Sprintf(" with key %q", e.Key)
 	}
-	return fmt.Sprintf("engine: %s to %q: outcome unknown, it may or may not have been applied: %v", what, e.Instance, e.Err)
+	// The store's error, without the engine's layers: this message names
+	// the call itself (and the instance, unless the store's error does).
+	return describe(what, "to", e.Instance, "outcome unknown, it may or may not have been applied: "+cause(e.Err).Error(), false)
 }
 
 // Is reports whether target is [ErrOutcomeUnknown].

@@ -202,7 +202,7 @@ func TestSendRetryWithDeliverAfterUnknownOutcome(t *testing.T) {
 			v.start(journalWF, "j", Journal{})
 			fs.then(fault)
 			u := wantUnknown(t, v.e.Send(v.ctx, "j", "item", "a", nil), "send")
-			_, err := v.e.Deliver(v.ctx, "j", u.Callback, "a")
+			err := v.e.Deliver(v.ctx, "j", u.Callback, "a", nil)
 			switch fault {
 			case writeLost:
 				if err != nil {
@@ -229,11 +229,11 @@ func TestDeliverRetryAfterUnknownOutcome(t *testing.T) {
 			v.start(journalWF, "j", Journal{})
 			cb := pending(t, v.get("j"), "item").Callback
 			fs.then(fault)
-			_, err := v.e.Deliver(v.ctx, "j", cb, "a")
+			err := v.e.Deliver(v.ctx, "j", cb, "a", nil)
 			if u := wantUnknown(t, err, "deliver"); u.Callback != cb {
 				t.Fatalf("Callback = %d, want %d", u.Callback, cb)
 			}
-			_, err = v.e.Deliver(v.ctx, "j", cb, "a")
+			err = v.e.Deliver(v.ctx, "j", cb, "a", nil)
 			if (fault == writeLost && err != nil) || (fault == writeApplied && !errors.Is(err, interp.ErrDuplicateCallback)) {
 				t.Fatalf("retry after a %s commit: %v", fault, err)
 			}
@@ -417,7 +417,7 @@ func TestPropertyRetryAfterUnknownOutcome(t *testing.T) {
 				case first == nil:
 					err = e.Send(ctx, "j", "item", item, &reply)
 				default:
-					_, err = e.Deliver(ctx, "j", first.Callback, item)
+					err = e.Deliver(ctx, "j", first.Callback, item, nil)
 					if errors.Is(err, interp.ErrDuplicateCallback) {
 						err, reply = nil, len(want)+1
 					}

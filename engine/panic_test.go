@@ -152,7 +152,7 @@ func TestPanicInStoreDirectCalls(t *testing.T) {
 		engine.ForgetRecords(v.e) // so that every call loads, as in a process just started
 		op := strings.ToLower(method)
 		wantPanic(t, v.e.Send(v.ctx, "bad", "inc", 1, nil), "bad", op)
-		_, err := v.e.Deliver(v.ctx, "bad", callback, 1)
+		err := v.e.Deliver(v.ctx, "bad", callback, 1, nil)
 		wantPanic(t, err, "bad", op)
 		wantPanic(t, v.e.Cancel(v.ctx, "bad"), "bad", op)
 		if method == "Load" { // (a Resume with nothing due commits nothing)
@@ -353,7 +353,7 @@ func TestPanicInPayloadEncoding(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Op != "encode" || pe.Instance != "c" {
 		t.Fatalf("error %v; want a PanicError for c in encode", err)
 	}
-	_, err = v.e.Deliver(v.ctx, "c", pending(t, v.get("c"), "inc").Callback, Fuse{Lit: true})
+	err = v.e.Deliver(v.ctx, "c", pending(t, v.get("c"), "inc").Callback, Fuse{Lit: true}, nil)
 	wantErr(t, err, engine.ErrPanic)
 	wantErr(t, v.e.Start(v.ctx, armedWF, "x", Armed{Fuse: Fuse{Lit: true}}), engine.ErrPanic)
 	if v.get("c").Version != 1 {

@@ -71,7 +71,7 @@ func Query[S any](ctx context.Context, e *Engine, id string) (S, error) {
 		return s, &StateTypeError{Workflow: def.Name(), What: "query", Want: def.StateType(), Got: t}
 	}
 	if err := decode.Into("state", l.rec.State, &s); err != nil {
-		return s, fmt.Errorf("engine: instance %q: %w", id, err)
+		return s, opErr("", "", id, err)
 	}
 	return s, nil
 }
@@ -104,11 +104,11 @@ func (e *Engine) List(ctx context.Context, after string, limit int) (_ []Instanc
 func decodeStored(si storage.Instance) (loaded, error) {
 	rec, err := codec.DecodeRecord(si.Data)
 	if err != nil {
-		return loaded{}, fmt.Errorf("engine: instance %q: %w", si.ID, err)
+		return loaded{}, opErr("", "", si.ID, err)
 	}
 	m, err := interp.DecodeMeta(rec.Meta)
 	if err != nil {
-		return loaded{}, fmt.Errorf("engine: instance %q: %w", si.ID, err)
+		return loaded{}, opErr("", "", si.ID, err)
 	}
 	return loaded{stored: si, rec: rec, meta: m}, nil
 }

@@ -52,7 +52,7 @@ func (e *Engine) Query(ctx context.Context, id, name string, out any) error {
 	if int(max(l.meta.Version, 1)) < def.Version() && !l.meta.Status.Finished() {
 		up, err := interp.Upgrade(def, state, l.meta)
 		if err != nil {
-			return fmt.Errorf("engine: query %q of instance %q: %w", name, id, err)
+			return opErr(fmt.Sprintf("query %q", name), "of", id, err)
 		}
 		state = up.State
 	}
@@ -61,7 +61,7 @@ func (e *Engine) Query(ctx context.Context, id, name string, out any) error {
 		return fmt.Errorf("%w: %q of instance %q: %w", ErrQueryFailed, name, id, err)
 	}
 	if err != nil {
-		return fmt.Errorf("engine: query %q of instance %q: %w", name, id, err)
+		return opErr(fmt.Sprintf("query %q", name), "of", id, err)
 	}
 	if out == nil {
 		return nil
@@ -71,7 +71,7 @@ func (e *Engine) Query(ctx context.Context, id, name string, out any) error {
 		return fmt.Errorf("engine: query %q of instance %q: encode result: %w", name, id, err)
 	}
 	if err := decode.Into("query result", b, out); err != nil {
-		return fmt.Errorf("engine: query %q of instance %q: %w", name, id, err)
+		return opErr(fmt.Sprintf("query %q", name), "of", id, err)
 	}
 	return nil
 }

@@ -117,7 +117,7 @@ func markEnded(id string, host []byte, at time.Time) ([]byte, error) {
 	h.Ended = at.UnixNano()
 	b, err := codec.Marshal(h)
 	if err != nil {
-		return nil, fmt.Errorf("engine: instance %q: %w", id, err)
+		return nil, opErr("", "", id, err)
 	}
 	return b, nil
 }
@@ -288,7 +288,7 @@ func (e *Engine) expire(ctx context.Context, si storage.Instance, rep *GCReport)
 	case errors.Is(err, storage.ErrConflict), errors.Is(err, storage.ErrNotFound):
 		// Changed or gone since GC read it: the next GC decides.
 	default:
-		return fmt.Errorf("engine: gc %q: %w", si.ID, err)
+		return opErr("gc", "", si.ID, err)
 	}
 	return nil
 }
@@ -304,7 +304,7 @@ func (e *Engine) date(ctx context.Context, l loaded, now time.Time, rep *GCRepor
 	rec.Host = host
 	data, err := codec.EncodeRecord(rec)
 	if err != nil {
-		return fmt.Errorf("engine: gc %q: %w", id, err)
+		return opErr("gc", "", id, err)
 	}
 	inst := l.stored
 	inst.Data = data
@@ -315,7 +315,7 @@ func (e *Engine) date(ctx context.Context, l loaded, now time.Time, rep *GCRepor
 		rep.Dated++
 	case errors.Is(err, storage.ErrConflict), errors.Is(err, storage.ErrNotFound):
 	default:
-		return fmt.Errorf("engine: gc %q: %w", id, err)
+		return opErr("gc", "", id, err)
 	}
 	return nil
 }

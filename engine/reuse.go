@@ -96,7 +96,7 @@ func startOpts(opts []StartOption) (startOptions, error) {
 func (e *Engine) reuseID(ctx context.Context, def *dsl.Definition, id string, state []byte, policy IDReusePolicy) error {
 	il, err := e.locks.lock(ctx, id)
 	if err != nil {
-		return fmt.Errorf("engine: instance %q: %w", id, err)
+		return opErr("", "", id, err)
 	}
 	defer e.locks.unlock(id, il)
 	for try := 1; ; try++ {
@@ -140,7 +140,7 @@ func (e *Engine) reuseID(ctx context.Context, def *dsl.Definition, id string, st
 			if tl := tooLarge(id, "state", err); tl != nil {
 				return tl
 			}
-			return &eventError{kind: interp.EventStart, id: id, err: err}
+			return eventError(interp.EventStart, id, err)
 		}
 		if err := e.checkSize(id, res.State); err != nil {
 			return err
@@ -170,12 +170,12 @@ func (e *Engine) reuseID(ctx context.Context, def *dsl.Definition, id string, st
 		if errors.Is(err, storage.ErrConflict) && try < maxConflicts {
 			e.metrics.Conflict(def.Name())
 			if err := conflictPause(ctx, try, e.noConflictPause); err != nil {
-				return fmt.Errorf("engine: start %q: %w", id, err)
+				return opErr("start", "", id, err)
 			}
 			continue
 		}
 		if err != nil {
-			return outcomeUnknown(fmt.Errorf("engine: start %q over its previous run: %w", id, err), OutcomeUnknownError{Op: "start", Instance: id})
+			return outcomeUnknown(opErr("start over its previous run", "of", id, err), OutcomeUnknownError{Op: "start", Instance: id})
 		}
 		e.committed(nil, len(effects) > 0, inst.Due)
 		inst.Version = version
@@ -216,7 +216,7 @@ func (e *Engine) createFresh(ctx context.Context, def *dsl.Definition, id string
 		return err
 	}
 	if err != nil {
-		return outcomeUnknown(fmt.Errorf("engine: start %q: %w", id, err), OutcomeUnknownError{Op: "start", Instance: id})
+		return outcomeUnknown(opErr("start", "", id, err), OutcomeUnknownError{Op: "start", Instance: id})
 	}
 	e.committed(nil, len(effects) > 0, inst.Due)
 	inst.Version = version

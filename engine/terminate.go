@@ -73,7 +73,7 @@ func (e *Engine) Terminate(ctx context.Context, id, reason string, opts ...Termi
 // terminated.
 func finishedError(m *interp.Meta) error {
 	if m.Status == interp.StatusTerminated {
-		return fmt.Errorf("%w: it is %s (%w)", interp.ErrFinished, m.Status, ErrTerminated)
+		return &alsoError{err: fmt.Errorf("%w: it is %s", interp.ErrFinished, m.Status), sentinel: ErrTerminated}
 	}
 	return fmt.Errorf("%w: it is %s", interp.ErrFinished, m.Status)
 }

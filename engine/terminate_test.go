@@ -136,7 +136,7 @@ func TestTerminate(t *testing.T) {
 				t.Errorf("threads %+v, due %v; want none", inst.Meta.Threads, inst.Meta.DueTime())
 			}
 			wantErr(t, e.Send(ctx, "r", "answer", "yes", nil), engine.ErrTerminated, interp.ErrFinished)
-			_, err = e.Deliver(ctx, "r", 1, "yes")
+			err = e.Deliver(ctx, "r", 1, "yes", nil)
 			wantErr(t, err, engine.ErrTerminated, interp.ErrFinished)
 			wantErr(t, e.Cancel(ctx, "r"), engine.ErrTerminated)
 			wantErr(t, e.Terminate(ctx, "r", "again"), engine.ErrTerminated)
@@ -203,7 +203,7 @@ func TestTerminateLostPosition(t *testing.T) {
 	e := v.engine([]*dsl.Definition{renamed}, engine.WithFinish(l.finish))
 	e.Handle("ask-manager", l)
 	wantErr(t, e.Cancel(v.ctx, "r"), interp.ErrPositionLost)
-	_, err := e.Deliver(v.ctx, "r", 1, "yes")
+	err := e.Deliver(v.ctx, "r", 1, "yes", nil)
 	wantErr(t, err, interp.ErrPositionLost)
 	if err := e.Terminate(v.ctx, "r", "stranded by a deploy", engine.TerminatedBy("cli")); err != nil {
 		t.Fatalf("Terminate of a lost instance: %v", err)

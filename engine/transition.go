@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"time"
 
 	"github.com/weftflow/weft/codec"
@@ -70,7 +69,7 @@ func event(ev interp.Event) eventFor { return eventFor{ev: ev} }
 func (e *Engine) transition(ctx context.Context, id string, build eventFor) (interp.Result, error) {
 	il, err := e.locks.lock(ctx, id)
 	if err != nil {
-		return interp.Result{}, fmt.Errorf("engine: instance %q: %w", id, err)
+		return interp.Result{}, opErr("", "", id, err)
 	}
 	defer e.locks.unlock(id, il)
 	res, _, err := e.transitionLocked(ctx, id, nil, build)
@@ -154,13 +153,13 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 			e.metrics.Conflict(workflow)
 			if try < maxConflicts {
 				if err := conflictPause(ctx, try, e.noConflictPause); err != nil {
-					return interp.Result{}, loaded{}, fmt.Errorf("engine: %s of %q: %w", res.kind, id, err)
+					return interp.Result{}, loaded{}, eventError(res.kind, id, err)
 				}
 				continue
 			}
 		}
 		if err != nil {
-			return interp.Result{}, loaded{}, fmt.Errorf("engine: %s of %q: %w", res.kind, id, err)
+			return interp.Result{}, loaded{}, eventError(res.kind, id, err)
 		}
 		handed := hot
 		hot = nil // from here on, the hot path owns the claims
@@ -220,8 +219,8 @@ func (e *Engine) attempt(ctx context.Context, id string, l loaded, build eventFo
 	if notDue(def, l.meta, ev) {
 		// What Apply would say, without loading the threads: a host tries
 		// a Resume of every instance it works on, most of them not due.
-		return applied{}, &eventError{kind: ev.Kind, id: id,
-			err: fmt.Errorf("%w: nothing is due at %v for instance %q", interp.ErrNotDue, ev.Time, id)}
+		return applied{}, eventError(ev.Kind, id,
+			fmt.Errorf("%w: nothing is due at %v for instance %q", interp.ErrNotDue, ev.Time, id))
 	}
 	res, err := e.apply(def, l.rec.State, l.meta, ev, id)
 	if err != nil {
@@ -293,28 +292,13 @@ func (e *Engine) apply(def *dsl.Definition, state []byte, meta interp.Meta, ev i
 				return interp.Result{}, tl
 			}
 		}
-		return interp.Result{}, &eventError{kind: ev.Kind, id: id, err: err}
+		return interp.Result{}, eventError(ev.Kind, id, err)
 	}
 	if err := e.checkSize(id, res.State); err != nil {
 		return interp.Result{}, err
 	}
 	return res, nil
 }
-
-// eventError is an error of the interpreter for an event, "engine: KIND of
-// "ID": ERR". Most are rejections a caller may never print (a simulator
-// sends many), so the message is built only when read.
-type eventError struct {
-	kind interp.EventKind
-	id   string
-	err  error
-}
-
-func (e *eventError) Error() string {
-	return "engine: " + e.kind.String() + " of " + strconv.Quote(e.id) + ": " + e.err.Error()
-}
-
-func (e *eventError) Unwrap() error { return e.err }
 
 // conflictPause waits a short random time before retry number try after a
 // conflict, so that processes racing for one instance stop colliding
@@ -347,7 +331,7 @@ func encode(id, workflow string, res interp.Result, host []byte) (storage.Instan
 		if tl := tooLarge(id, "record", err); tl != nil {
 			return storage.Instance{}, codec.Record{}, nil, tl
 		}
-		return storage.Instance{}, codec.Record{}, nil, fmt.Errorf("engine: instance %q: %w", id, err)
+		return storage.Instance{}, codec.Record{}, nil, opErr("", "", id, err)
 	}
 	effects, err := outboxEffects(id, workflow, res.Effects)
 	if err != nil {

@@ -347,18 +347,18 @@ func (h *Handler) deliver(w http.ResponseWriter, r *http.Request) (int, any, err
 			return 0, nil, err
 		}
 	}
+	var reply reflect.Value
+	var replyPtr any
+	if pending && kind == interp.Custom && types.reply != nil {
+		reply = reflect.New(types.reply)
+		replyPtr = reply.Interface()
+	}
 	// Not pending: the engine says why (unknown, duplicate, stale, finished).
-	b, err := h.eng.Deliver(r.Context(), id, cb, payload)
-	if err != nil {
+	if err := h.eng.Deliver(r.Context(), id, cb, payload, replyPtr); err != nil {
 		return 0, nil, err
 	}
 	out := Replied{}
-	if kind == interp.Custom && types.reply != nil {
-		reply := reflect.New(types.reply)
-		if err := decode.Into("reply", b, reply.Interface()); err != nil {
-			return 0, nil, fmt.Errorf("httpapi: deliver to %q: %w", id,
-				&engine.ReplyDecodeError{Instance: id, Callback: cb, Err: err})
-		}
+	if replyPtr != nil {
 		out.Reply = reply.Elem().Interface()
 	}
 	out.Processed = h.after(r.Context(), id)

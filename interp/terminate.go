@@ -73,13 +73,25 @@ func encodeTermination(b []byte, t *Termination) []byte {
 }
 
 // finishedError is why a finished instance refuses an event: [ErrFinished],
-// and for a terminated one [ErrTerminated] too, with who and why.
+// and for a terminated one [ErrTerminated] too, with who and why. The
+// message says "terminated" once: `interp: instance finished: instance
+// "x" is terminated (by "ops": "fraud")`.
 func finishedError(meta Meta) error {
-	if t := meta.Terminated; meta.Status == StatusTerminated && t != nil {
-		return fmt.Errorf("%w: instance %q is %s (%w by %q: %q)", ErrFinished, meta.Instance, meta.Status, ErrTerminated, t.By, t.Reason)
+	err := fmt.Errorf("%w: instance %q is %s", ErrFinished, meta.Instance, meta.Status)
+	if meta.Status != StatusTerminated {
+		return err
 	}
-	if meta.Status == StatusTerminated {
-		return fmt.Errorf("%w: instance %q is %s (%w)", ErrFinished, meta.Instance, meta.Status, ErrTerminated)
+	if t := meta.Terminated; t != nil && t.By != "" {
+		err = fmt.Errorf("%w: instance %q is %s (by %q: %q)", ErrFinished, meta.Instance, meta.Status, t.By, t.Reason)
+	} else if t != nil {
+		err = fmt.Errorf("%w: instance %q is %s (%q)", ErrFinished, meta.Instance, meta.Status, t.Reason)
 	}
-	return fmt.Errorf("%w: instance %q is %s", ErrFinished, meta.Instance, meta.Status)
+	return &terminatedError{err}
 }
+
+// terminatedError is a finished instance's error that also matches
+// [ErrTerminated], whose text it says already.
+type terminatedError struct{ err error }
+
+func (e *terminatedError) Error() string   { return e.err.Error() }
+func (e *terminatedError) Unwrap() []error { return []error{e.err, ErrTerminated} }

@@ -60,7 +60,7 @@ func (h launchHandler) Setup(ctx context.Context, info engine.EffectInfo) error 
 	if err != nil {
 		return err
 	}
-	_, err = sc.e.Deliver(ctx, info.Instance, info.Callback, out)
+	err = sc.e.Deliver(ctx, info.Instance, info.Callback, out, nil)
 	if errors.Is(err, interp.ErrStaleCallback) || errors.Is(err, interp.ErrDuplicateCallback) || errors.Is(err, interp.ErrFinished) {
 		return nil // the runs stand; their fires stay pending and the next launch finds them started
 	}
