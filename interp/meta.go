@@ -18,8 +18,8 @@ import (
 // clock reading, and the zero time means "none". Stored, a time is the
 // integer of its Unix nanoseconds under the field's key (absent when
 // zero), so a time must lie within the years 1678 to 2262, and the Unix
-// epoch itself reads back as "none"; times the interpreter makes always
-// fit. [EncodeMeta], [DecodeMeta] and codec.Marshal and codec.Unmarshal
+// epoch itself reads back as "none"; the interpreter builds its times from
+// int64 nanoseconds, so they always fit. [EncodeMeta], [DecodeMeta] and codec.Marshal and codec.Unmarshal
 // (through [Meta.MarshalCBOR] and [Meta.UnmarshalCBOR]) all write and read
 // that form; the cbor tags below give the keys.
 type Meta struct {
