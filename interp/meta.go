@@ -168,10 +168,16 @@ func unixTime(ns int64) time.Time {
 }
 
 // unixNano is the inverse of unixTime: the Unix nanoseconds of t, 0 for
-// the zero time.
+// the zero time. (One UnixNano call, no IsZero: the encoder calls it for
+// every time of every meta. The only other time that gives zeroNano is
+// 2^64 ns, about 584 years, from the zero time, far outside the range a
+// stored time can have.)
 func unixNano(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
+	if ns := t.UnixNano(); ns != zeroNano {
+		return ns
 	}
-	return t.UnixNano()
+	return 0
 }
+
+// zeroNano is what UnixNano returns for the zero time (it overflows).
+var zeroNano = time.Time{}.UnixNano()

@@ -47,8 +47,8 @@ func EncodeMeta(m Meta) []byte {
 	}
 	if len(m.Threads) > 0 {
 		b = cborhead.Append(cborhead.Append(b, 0, 4), 4, uint64(len(m.Threads)))
-		for _, t := range m.Threads {
-			b = encodeThread(b, t)
+		for i := range m.Threads {
+			b = encodeThread(b, &m.Threads[i])
 		}
 	}
 	if m.NextCallback != 0 {
@@ -103,8 +103,8 @@ func EncodeMeta(m Meta) []byte {
 	}
 	if len(m.Inbox) > 0 {
 		b = cborhead.Append(cborhead.Append(b, 0, 14), 4, uint64(len(m.Inbox)))
-		for _, e := range m.Inbox {
-			b = encodeBuffered(b, e)
+		for i := range m.Inbox {
+			b = encodeBuffered(b, &m.Inbox[i])
 		}
 	}
 	if m.Terminated != nil {
@@ -113,7 +113,7 @@ func EncodeMeta(m Meta) []byte {
 	return b
 }
 
-func encodeBuffered(b []byte, e Buffered) []byte {
+func encodeBuffered(b []byte, e *Buffered) []byte {
 	n := 1 // Event is always written
 	if len(e.Payload) > 0 {
 		n++
@@ -132,7 +132,7 @@ func encodeBuffered(b []byte, e Buffered) []byte {
 	return b
 }
 
-func encodeThread(b []byte, t Thread) []byte {
+func encodeThread(b []byte, t *Thread) []byte {
 	n := 1 // ID is always written
 	at := unixNano(t.At)
 	for _, ok := range []bool{t.Path != "", t.Phase != 0, t.Attempt != 0, at != 0, len(t.Waits) > 0} {
@@ -155,14 +155,14 @@ func encodeThread(b []byte, t Thread) []byte {
 	}
 	if len(t.Waits) > 0 {
 		b = cborhead.Append(cborhead.Append(b, 0, 6), 4, uint64(len(t.Waits)))
-		for _, p := range t.Waits {
-			b = encodePending(b, p)
+		for i := range t.Waits {
+			b = encodePending(b, &t.Waits[i])
 		}
 	}
 	return b
 }
 
-func encodePending(b []byte, p Pending) []byte {
+func encodePending(b []byte, p *Pending) []byte {
 	n := 2 // Callback and Kind are always written
 	at := unixNano(p.At)
 	for _, ok := range []bool{p.Event != "", at != 0, p.Attempt != 0, p.Setup, p.Type != "", p.Child != "", p.OnEnd != 0} {
