@@ -30,7 +30,7 @@ func (p *Program) history(ctx context.Context, e *engine.Engine, id string, asJS
 	if asJSON {
 		views := make([]historyView, 0, len(entries))
 		for _, en := range entries {
-			v := historyView{Entry: en, Time: en.Time().Format("2006-01-02T15:04:05.000000Z07:00")}
+			v := historyView{Entry: en, Time: en.At.Format("2006-01-02T15:04:05.000000Z07:00")}
 			if en.Event.Payload != nil {
 				if pv, err := decodeAny(en.Event.Payload); err == nil {
 					v.Payload = pv

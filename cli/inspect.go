@@ -302,11 +302,11 @@ func (v instanceView) waitCells() []string {
 	return out
 }
 
-func stamp(ns int64) string {
-	if ns == 0 {
+func stamp(t time.Time) string {
+	if t.IsZero() {
 		return ""
 	}
-	return time.Unix(0, ns).UTC().Format(time.RFC3339)
+	return t.UTC().Format(time.RFC3339)
 }
 
 // decodeAny decodes CBOR into values encoding/json can print.

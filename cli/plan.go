@@ -146,7 +146,7 @@ var errFinished = errors.New("it takes no more events, so there is nothing to pl
 func planEvent(m interp.Meta, event, payload string) (interp.Event, error) {
 	switch event {
 	case "resume":
-		return interp.Event{Kind: interp.EventResume, Time: m.DueTime()}, nil
+		return interp.Event{Kind: interp.EventResume, Time: m.Due}, nil
 	case "cancel":
 		return interp.Event{Kind: interp.EventCancel}, nil
 	}
@@ -159,7 +159,7 @@ func planEvent(m interp.Meta, event, payload string) (interp.Event, error) {
 			}
 			ev := interp.Event{Kind: interp.EventCallback, Callback: w.Callback}
 			if w.Kind == interp.Timer {
-				ev.Time = time.Unix(0, w.At).UTC()
+				ev.Time = w.At
 				return ev, nil
 			}
 			var v any
@@ -198,7 +198,10 @@ func planSignal(def *dsl.Definition, inst engine.Instance, event, payload string
 	}
 	ev := interp.Event{Kind: interp.EventSignal, Name: event, Payload: b}
 	probe := ev
-	probe.Time = time.Unix(0, max(inst.Meta.Started, 1)).UTC()
+	probe.Time = inst.Meta.Started
+	if probe.Time.IsZero() {
+		probe.Time = time.Unix(0, 1).UTC()
+	}
 	if _, err := interp.Apply(def, inst.State, inst.Meta, probe); errors.Is(err, interp.ErrUnknownEvent) {
 		_, werr := planEvent(inst.Meta, event, payload)
 		return interp.Event{}, werr

@@ -86,7 +86,7 @@ func TestActivity(t *testing.T) {
 			t.Fatalf("%d calls", n)
 		}
 		inst := v.wantStatus("p", interp.StatusRunning)
-		if p := pending(t, inst, ""); p.Attempt != 2 || p.At != t0.Add(time.Second).UnixNano() {
+		if p := pending(t, inst, ""); p.Attempt != 2 || !p.At.Equal(t0.Add(time.Second)) {
 			t.Fatalf("second attempt %+v", p)
 		}
 		v.drain() // not before its time

@@ -170,7 +170,7 @@ func TestCancelTearsDownAndCleansUp(t *testing.T) {
 		t.Fatal(err)
 	}
 	inst := v.wantStatus("r", interp.StatusCanceled)
-	if inst.Meta.DueTime() != (time.Time{}) || len(inst.Meta.Threads) != 0 {
+	if inst.Meta.Due != (time.Time{}) || len(inst.Meta.Threads) != 0 {
 		t.Fatalf("a canceled instance still waits: %+v", inst.Meta)
 	}
 	s, err := engine.Query[Request](v.ctx, v.e, "r")

@@ -67,8 +67,8 @@ func TestTimerFiresThroughDrain(t *testing.T) {
 	v := newEnv(t, []*dsl.Definition{approvalWF})
 	v.start(approvalWF, "req-1", Approval{User: "ada"})
 	v.drain()
-	if inst := v.get("req-1"); !inst.Meta.DueTime().Equal(t0.Add(10 * time.Minute)) {
-		t.Fatalf("due %v", inst.Meta.DueTime())
+	if inst := v.get("req-1"); !inst.Meta.Due.Equal(t0.Add(10 * time.Minute)) {
+		t.Fatalf("due %v", inst.Meta.Due)
 	}
 	v.clock.Advance(9 * time.Minute)
 	v.drain()

@@ -390,7 +390,7 @@ func (e *Engine) resumeChain(ctx context.Context, id string, lease *storage.Leas
 		if err != nil {
 			return n, err
 		}
-		due := res.Meta.DueTime()
+		due := res.Meta.Due
 		if n+1 >= maxChain || due.IsZero() || due.After(e.clock.Now()) || ctx.Err() != nil || e.locks.contended(id) {
 			return n + 1, nil
 		}

@@ -43,7 +43,7 @@ func ExampleEngine_Terminate() {
 		panic(err)
 	}
 	t := inst.Meta.Terminated
-	fmt.Println(inst.Meta.Status, "by", t.By, "at", t.Time().Format(time.Kitchen)+":", t.Reason)
+	fmt.Println(inst.Meta.Status, "by", t.By, "at", t.At.Format(time.Kitchen)+":", t.Reason)
 
 	err = e.Send(ctx, "exp-1", "verdict", Verdict{OK: true}, nil)
 	fmt.Println("send after terminate:", errors.Is(err, engine.ErrTerminated))

@@ -51,7 +51,7 @@ func (e *Engine) journalWrite(id string, def *dsl.Definition, before interp.Meta
 	}
 	t := journal.Transition{
 		Seq:       res.Meta.Seq,
-		At:        ev.Time.UnixNano(),
+		At:        ev.Time,
 		Version:   def.Version(),
 		Event:     journalEvent(before, ev),
 		Effects:   res.Effects,

@@ -45,8 +45,8 @@ func TestJournalRecordsTransitions(t *testing.T) {
 		if en.Seq != uint64(i+1) {
 			t.Fatalf("entry %d has seq %d", i, en.Seq)
 		}
-		if !en.Time().Equal(t0) {
-			t.Fatalf("entry %d at %v, want %v", i, en.Time(), t0)
+		if !en.At.Equal(t0) {
+			t.Fatalf("entry %d at %v, want %v", i, en.At, t0)
 		}
 	}
 	if h[0].Event.Kind != "start" || h[0].Event.Payload == nil || len(h[0].Moves) != 1 || !h[0].Moves[0].Started {

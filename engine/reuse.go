@@ -163,7 +163,7 @@ func (e *Engine) reuseID(ctx context.Context, def *dsl.Definition, id string, st
 			interp.Event{Kind: interp.EventStart, Time: now, Instance: id, Payload: state}, both, nil); err != nil {
 			return err
 		}
-		if effects, err = e.withWakeups(id, def.Name(), l.meta.DueTime(), res, effects); err != nil {
+		if effects, err = e.withWakeups(id, def.Name(), l.meta.Due, res, effects); err != nil {
 			return err
 		}
 		version, err := e.store.Commit(ctx, storage.Commit{Instance: inst, Expect: l.stored.Version, Effects: effects})

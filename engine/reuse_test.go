@@ -81,7 +81,7 @@ func TestIDReuseAfterFinished(t *testing.T) {
 				t.Errorf("second run's state %+v, %v: want the new input", s, err)
 			}
 			if second.Meta.Status != interp.StatusRunning || second.Meta.Output != nil || second.Version != first.Version+1 ||
-				second.Meta.Started != t0.Add(time.Hour).UnixNano() {
+				!second.Meta.Started.Equal(t0.Add(time.Hour)) {
 				t.Errorf("second run %+v (version %d), want a fresh running one over version %d", second.Meta, second.Version, first.Version)
 			}
 			if second.Meta.Seq != first.Meta.Seq+1 || pending(t, second, "answer").Callback <= first.Meta.NextCallback {

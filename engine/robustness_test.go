@@ -25,8 +25,8 @@ func TestDrainResumesBudgetYields(t *testing.T) {
 	), dsl.Budget(1))
 	v := newEnv(t, []*dsl.Definition{wf})
 	v.start(wf, "b", Count{})
-	if inst := v.get("b"); inst.Meta.Status != interp.StatusRunning || !inst.Meta.DueTime().Equal(t0) {
-		t.Fatalf("after start: %s, due %v", inst.Meta.Status, inst.Meta.DueTime())
+	if inst := v.get("b"); inst.Meta.Status != interp.StatusRunning || !inst.Meta.Due.Equal(t0) {
+		t.Fatalf("after start: %s, due %v", inst.Meta.Status, inst.Meta.Due)
 	}
 	v.drain()
 	inst := v.wantStatus("b", interp.StatusCompleted)

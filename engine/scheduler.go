@@ -102,7 +102,7 @@ func (e *Engine) withWakeups(id, workflow string, before time.Time, res interp.R
 	}
 	now := e.clock.Now()
 	var ats []time.Time
-	due := res.Meta.DueTime()
+	due := res.Meta.Due
 	stillDue := !before.IsZero() && !before.After(now) && !due.After(now)
 	if !due.IsZero() && !due.Equal(before) && !stillDue {
 		ats = append(ats, due)

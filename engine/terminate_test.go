@@ -124,7 +124,7 @@ func TestTerminate(t *testing.T) {
 			if inst.Meta.Status != interp.StatusTerminated || inst.Meta.Status.String() != "terminated" {
 				t.Errorf("status %v, want terminated", inst.Meta.Status)
 			}
-			wantRec := &interp.Termination{Reason: "customer left", By: "ops", At: t0.Add(time.Minute).UnixNano()}
+			wantRec := &interp.Termination{Reason: "customer left", By: "ops", At: t0.Add(time.Minute)}
 			if diff := cmp.Diff(wantRec, inst.Meta.Terminated); diff != "" {
 				t.Errorf("Meta.Terminated (-want +got):\n%s", diff)
 			}
@@ -132,8 +132,8 @@ func TestTerminate(t *testing.T) {
 			if err := codec.Unmarshal(inst.State, &s); err != nil || s.Cleaned {
 				t.Errorf("state %+v (%v): the cleanup section ran", s, err)
 			}
-			if len(inst.Meta.Threads) != 0 || !inst.Meta.DueTime().IsZero() {
-				t.Errorf("threads %+v, due %v; want none", inst.Meta.Threads, inst.Meta.DueTime())
+			if len(inst.Meta.Threads) != 0 || !inst.Meta.Due.IsZero() {
+				t.Errorf("threads %+v, due %v; want none", inst.Meta.Threads, inst.Meta.Due)
 			}
 			wantErr(t, e.Send(ctx, "r", "answer", "yes", nil), engine.ErrTerminated, interp.ErrFinished)
 			err = e.Deliver(ctx, "r", 1, "yes", nil)

@@ -136,7 +136,7 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 		if err != nil {
 			return interp.Result{}, loaded{}, err
 		}
-		if effects, err = e.withWakeups(id, workflow, l.meta.DueTime(), res.Result, effects); err != nil {
+		if effects, err = e.withWakeups(id, workflow, l.meta.Due, res.Result, effects); err != nil {
 			return interp.Result{}, loaded{}, err
 		}
 		inst.Journal = res.journal
@@ -254,7 +254,7 @@ func notDue(def *dsl.Definition, m interp.Meta, ev interp.Event) bool {
 	if ev.Kind != interp.EventResume || m.Status.Finished() || int(max(m.Version, 1)) < def.Version() {
 		return false
 	}
-	due := m.DueTime()
+	due := m.Due
 	return due.IsZero() || due.After(ev.Time)
 }
 
@@ -344,7 +344,7 @@ func encode(id, workflow string, res interp.Result, host []byte) (storage.Instan
 		ID:       id,
 		Workflow: workflow,
 		Status:   res.Meta.Status.String(),
-		Due:      storableDue(res.Meta.DueTime()),
+		Due:      storableDue(res.Meta.Due),
 		Data:     data,
 	}
 	return inst, rec, effects, nil

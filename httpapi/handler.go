@@ -474,22 +474,22 @@ func (h *Handler) query(w http.ResponseWriter, r *http.Request) (int, any, error
 	m := inst.Meta
 	out := Instance{ID: inst.ID, Workflow: inst.Workflow, Version: inst.Version, Status: m.Status.String(),
 		Waits: []Wait{}, Failure: m.Failure, Terminated: terminationOf(m)}
-	if d := m.DueTime(); !d.IsZero() {
+	if d := m.Due; !d.IsZero() {
 		d = d.UTC()
 		out.Due = &d
 	}
 	for _, th := range m.Threads {
 		for _, p := range th.Waits {
 			wt := Wait{Thread: th.ID, Path: th.Path, Event: p.Event, Kind: p.Kind.String(), Callback: p.Callback}
-			if p.At != 0 {
-				t := time.Unix(0, p.At).UTC()
+			if !p.At.IsZero() {
+				t := p.At.UTC()
 				wt.At = &t
 			}
 			out.Waits = append(out.Waits, wt)
 		}
 	}
 	for _, b := range m.Inbox {
-		out.Inbox = append(out.Inbox, Buffered{Event: b.Event, At: time.Unix(0, b.At).UTC()})
+		out.Inbox = append(out.Inbox, Buffered{Event: b.Event, At: b.At.UTC()})
 	}
 	out.Queries = wf.def.Queries()
 	state := reflect.New(wf.def.StateType()).Interface() // a *S, as the interpreter decodes it

@@ -53,5 +53,5 @@ func terminationOf(m interp.Meta) *Termination {
 	if m.Terminated == nil {
 		return nil
 	}
-	return &Termination{Reason: m.Terminated.Reason, By: m.Terminated.By, At: m.Terminated.Time()}
+	return &Termination{Reason: m.Terminated.Reason, By: m.Terminated.By, At: m.Terminated.At.UTC()}
 }

@@ -90,7 +90,7 @@ func cursorAfter(q storage.Query, page engine.Page, i int) string {
 		return page.Next
 	}
 	in := page.Instances[i]
-	return storage.NextCursor(q.Order, storage.Instance{ID: in.ID, Due: in.Meta.DueTime()})
+	return storage.NextCursor(q.Order, storage.Instance{ID: in.ID, Due: in.Meta.Due})
 }
 
 // before returns a string less than prefix with no likely ID between the
@@ -212,7 +212,7 @@ func (c *census) addLive(in engine.Instance) {
 			c.Parked[in.Workflow][th.Path]++
 		}
 	}
-	if in.Meta.Due != 0 {
+	if !in.Meta.Due.IsZero() {
 		c.Due = insertDue(c.Due, in)
 	}
 }
@@ -220,7 +220,7 @@ func (c *census) addLive(in engine.Instance) {
 // insertDue keeps the dueKeep soonest instances, sorted.
 func insertDue(due []engine.Instance, in engine.Instance) []engine.Instance {
 	i := len(due)
-	for i > 0 && due[i-1].Meta.Due > in.Meta.Due {
+	for i > 0 && due[i-1].Meta.Due.After(in.Meta.Due) {
 		i--
 	}
 	if i >= dueKeep {

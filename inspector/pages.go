@@ -396,9 +396,7 @@ func (h *handler) outboxOf(ctx context.Context, id string) ([]effectRow, bool, e
 			continue
 		}
 		er := effectRow{ID: e.ID, Attempts: e.Attempts, LastError: e.LastError}
-		if !e.NotBefore.IsZero() {
-			er.Ready = h.when(e.NotBefore.UnixNano())
-		}
+		er.Ready = h.when(e.NotBefore)
 		dr := deadRowOf(e)
 		er.Kind = dr.Kind
 		out = append(out, er)

@@ -195,7 +195,7 @@ func planEvent(m interp.Meta, event, payload string, now time.Time) (interp.Even
 	now = now.UTC().Truncate(time.Second)
 	switch event {
 	case "resume":
-		return interp.Event{Kind: interp.EventResume, Time: m.DueTime()}, nil
+		return interp.Event{Kind: interp.EventResume, Time: m.Due}, nil
 	case "cancel":
 		return interp.Event{Kind: interp.EventCancel, Time: now}, nil
 	}
@@ -208,7 +208,7 @@ func planEvent(m interp.Meta, event, payload string, now time.Time) (interp.Even
 			}
 			ev := interp.Event{Kind: interp.EventCallback, Callback: p.Callback, Time: now}
 			if p.Kind == interp.Timer {
-				ev.Time = time.Unix(0, p.At).UTC()
+				ev.Time = p.At
 				return ev, nil
 			}
 			var v any

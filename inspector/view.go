@@ -64,11 +64,10 @@ type when struct {
 	Past  bool
 }
 
-func (h *handler) when(ns int64) *when {
-	if ns == 0 {
+func (h *handler) when(t time.Time) *when {
+	if t.IsZero() {
 		return nil
 	}
-	t := time.Unix(0, ns)
 	d := t.Sub(h.cfg.now())
 	w := &when{ISO: t.UTC().Format(time.RFC3339), Local: t.In(h.cfg.loc).Format("2006-01-02 15:04:05 MST"), Past: d < 0}
 	if d < 0 {

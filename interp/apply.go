@@ -107,7 +107,7 @@ func apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, erro
 	}
 	switch ev.Kind {
 	case EventStart:
-		m.meta = Meta{Instance: ev.Instance, Started: m.now, Version: uint32(t.Version)}
+		m.meta = Meta{Instance: ev.Instance, Started: unixTime(m.now), Version: uint32(t.Version)}
 		m.threadBuf[0] = thread{Thread: Thread{ID: "main", Phase: PhaseStart}, node: t.Main} // a started instance has no threads to load
 		main := &m.threadBuf[0]
 		m.threads = append(m.ptrBuf[:0], main)
@@ -295,14 +295,14 @@ func (m *machine) resume() bool {
 		switch {
 		case t.Phase.Runnable():
 			m.queue = append(m.queue, t)
-		case t.Phase == PhaseRetry && t.At <= m.now:
-			t.Phase, t.At = PhaseEnter, 0
+		case t.Phase == PhaseRetry && unixNano(t.At) <= m.now:
+			t.Phase, t.At = PhaseEnter, time.Time{}
 			m.queue = append(m.queue, t)
 		case t.Phase == PhaseWaiting:
-			best := -1
+			best, bestAt := -1, int64(0)
 			for i, p := range t.Waits {
-				if p.Kind == Timer && p.At <= m.now && (best < 0 || p.At < t.Waits[best].At) {
-					best = i
+				if at := unixNano(p.At); p.Kind == Timer && at <= m.now && (best < 0 || at < bestAt) {
+					best, bestAt = i, at
 				}
 			}
 			if best >= 0 {
@@ -410,7 +410,7 @@ func (m *machine) result() (Result, error) {
 	if m.yielded {
 		m.emit(Effect{Kind: EffectResumeAt, At: time.Unix(0, m.now).UTC()})
 	}
-	m.meta.Due = 0
+	var due int64
 	var threads []Thread
 	if live := m.live(); live > len(m.outBuf) {
 		threads = make([]Thread, 0, live)
@@ -425,8 +425,9 @@ func (m *machine) result() (Result, error) {
 			t.Path = t.node.Path
 		}
 		threads = append(threads, t.Thread)
-		m.meta.Due = minDue(m.meta.Due, m.threadDue(t))
+		due = minDue(due, m.threadDue(t))
 	}
+	m.meta.Due = unixTime(due)
 	m.meta.Threads = threads
 	for i := range m.effects {
 		m.effects[i].ID = EffectID{Instance: m.meta.Instance, Seq: m.meta.Seq, Index: uint32(i)}
@@ -449,12 +450,12 @@ func (m *machine) threadDue(t *thread) int64 {
 	case t.Phase.Runnable():
 		return m.now
 	case t.Phase == PhaseRetry:
-		return t.At
+		return unixNano(t.At)
 	}
 	var due int64
 	for _, p := range t.Waits {
 		if p.Kind == Timer {
-			due = minDue(due, p.At)
+			due = minDue(due, unixNano(p.At))
 		}
 	}
 	return due

@@ -20,8 +20,8 @@ func (m *machine) callback(ev Event) error {
 	}
 	switch p.Kind {
 	case Timer:
-		if m.now < p.At {
-			return reject(ErrNotDue, fmt.Errorf("due at %v", m.time(p.At)))
+		if at := unixNano(p.At); m.now < at {
+			return reject(ErrNotDue, fmt.Errorf("due at %v", m.time(at)))
 		}
 	case Custom:
 		on := onNamed(t.node, p.Event)
@@ -69,11 +69,11 @@ func (m *machine) retryActivity(t *thread, i int, cause string) {
 		return
 	}
 	m.meta.NextCallback++
-	next := Pending{Callback: m.meta.NextCallback, Kind: Activity, Attempt: p.Attempt + 1,
-		At: m.now + int64(n.Retry.Delay(int(p.Attempt)))}
+	at := m.now + int64(n.Retry.Delay(int(p.Attempt)))
+	next := Pending{Callback: m.meta.NextCallback, Kind: Activity, Attempt: p.Attempt + 1, At: unixTime(at)}
 	t.Waits = []Pending{next}
 	m.emit(Effect{Kind: EffectRunActivity, Thread: t.ID, Path: n.Path, Callback: next.Callback,
-		At: m.time(next.At), Attempt: next.Attempt, Timeout: n.Timeout, Data: input})
+		At: m.time(at), Attempt: next.Attempt, Timeout: n.Timeout, Data: input})
 }
 
 // resolve answers t's pending callback i: the wait's other callbacks are

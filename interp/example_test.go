@@ -32,7 +32,7 @@ func ExampleApply() {
 		fmt.Println(e.ID, e.Kind, e.Event, e.At.Format(time.Kitchen))
 	}
 	th := r.Meta.Threads[0]
-	fmt.Println(th.ID, "at", th.Path, th.Phase, "due", r.Meta.DueTime().Format(time.Kitchen))
+	fmt.Println(th.ID, "at", th.Path, th.Phase, "due", r.Meta.Due.Format(time.Kitchen))
 
 	payload, _ := codec.Marshal("ada")
 	cb := th.Waits[0].Callback // the "named" event
@@ -64,4 +64,30 @@ func ExampleInternalError() {
 	// Output:
 	// true true
 	// interp: internal error in Apply: workflow "" instance "order-1": nil definition
+}
+
+// Times in a Meta are time.Time values in UTC, the zero time meaning
+// "none"; stored, they are Unix nanoseconds.
+func ExampleMeta() {
+	type reminder struct{}
+	def := dsl.MustCompile[reminder]("remind", dsl.S(
+		dsl.Wait("later", dsl.On("hour", dsl.After(time.Hour))),
+	))
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.FixedZone("CET", 3600))
+
+	r, _ := interp.Apply(def, nil, interp.Meta{}, interp.Event{Kind: interp.EventStart, Time: now, Instance: "r1"})
+	m := r.Meta
+	fmt.Println("started", m.Started)
+	fmt.Println("due", m.Due, "after", m.Due.Sub(m.Started))
+	fmt.Println("timer", m.Threads[0].Waits[0].At.Equal(m.Due))
+
+	back, _ := interp.DecodeMeta(interp.EncodeMeta(m))
+	fmt.Println("read back", back.Due.Equal(m.Due), back.Due.Location())
+	fmt.Println("terminated", m.Terminated == nil, "retry at zero", m.Threads[0].At.IsZero())
+	// Output:
+	// started 2026-01-01 11:00:00 +0000 UTC
+	// due 2026-01-01 12:00:00 +0000 UTC after 1h0m0s
+	// timer true
+	// read back true UTC
+	// terminated true retry at zero true
 }

@@ -134,7 +134,7 @@ func (i *inst) mustSignal(event string, payload any) {
 func (i *inst) fire(event string) {
 	i.t.Helper()
 	p := i.callback("", event)
-	if at := time.Unix(0, p.At); at.After(i.now) {
+	if at := p.At; at.After(i.now) {
 		i.now = at
 	}
 	i.mustApply(interp.Event{Kind: interp.EventCallback, Callback: p.Callback})
@@ -161,7 +161,7 @@ func (i *inst) complete(thread string, out any, failure string) {
 		}
 		ev.Payload = b
 	}
-	if t := time.Unix(0, p.At); t.After(i.now) {
+	if t := p.At; t.After(i.now) {
 		i.now = t
 	}
 	i.mustApply(ev)
@@ -224,4 +224,21 @@ func unmarshal[T any](t *testing.T, b []byte) T {
 		t.Fatal(err)
 	}
 	return v
+}
+
+// unixTime is the time of Unix nanoseconds ns as the interpreter stores
+// it: UTC, and the zero time for 0.
+func unixTime(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
+}
+
+// unixNano is the inverse of unixTime: 0 for the zero time.
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }

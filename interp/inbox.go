@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/weftflow/weft/internal/ast"
 )
@@ -58,9 +59,9 @@ var (
 // the same way (see [Upgrade]); events are matched by name, so one renamed
 // by a migration's Paths at one wait keeps its old name in the inbox.
 type Buffered struct {
-	Event   string `cbor:"1,keyasint"`           // the custom event's name
-	Payload []byte `cbor:"2,keyasint,omitempty"` // CBOR of the payload
-	At      int64  `cbor:"3,keyasint,omitempty"` // unix ns when it was buffered
+	Event   string    `cbor:"1,keyasint"`           // the custom event's name
+	Payload []byte    `cbor:"2,keyasint,omitempty"` // CBOR of the payload
+	At      time.Time `cbor:"3,keyasint,omitempty"` // when it was buffered
 }
 
 // signal handles a Signal event: it returns the Callback event it stands
@@ -94,7 +95,7 @@ func (m *machine) signal(ev Event) (Event, error) {
 // buffer puts ev in the inbox. The meta's inbox is the caller's: it is
 // copied, never appended to in place.
 func (m *machine) buffer(ev Event) {
-	m.meta.Inbox = append(slices.Clip(m.meta.Inbox), Buffered{Event: ev.Name, Payload: ev.Payload, At: m.now})
+	m.meta.Inbox = append(slices.Clip(m.meta.Inbox), Buffered{Event: ev.Name, Payload: ev.Payload, At: unixTime(m.now)})
 }
 
 // takesEvent reports whether a custom On of that name exists anywhere in t.

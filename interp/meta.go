@@ -10,20 +10,32 @@ import (
 // state: where each thread is, what it waits for, and how the instance
 // ended. The host persists it as it is returned and passes it back with the
 // next event; it must not edit it.
+//
+// # Times
+//
+// Every time in a Meta (Due, Started, and the At of [Thread], [Pending],
+// [Buffered] and [Termination]) is a time.Time in UTC, with no monotonic
+// clock reading, and the zero time means "none". Stored, a time is the
+// integer of its Unix nanoseconds under the field's key (absent when
+// zero), so a time must lie within the years 1678 to 2262, and the Unix
+// epoch itself reads back as "none"; the interpreter builds its times from
+// int64 nanoseconds, so they always fit. [EncodeMeta], [DecodeMeta] and codec.Marshal and codec.Unmarshal
+// (through [Meta.MarshalCBOR] and [Meta.UnmarshalCBOR]) all write and read
+// that form; the cbor tags below give the keys.
 type Meta struct {
-	Instance     string   `cbor:"1,keyasint,omitempty"`  // the instance ID, from the start event
-	Seq          uint64   `cbor:"2,keyasint,omitempty"`  // accepted transitions so far
-	Status       Status   `cbor:"3,keyasint,omitempty"`  // lifecycle
-	Threads      []Thread `cbor:"4,keyasint,omitempty"`  // live threads, sorted by ID
-	NextCallback uint64   `cbor:"5,keyasint,omitempty"`  // the last callback ID issued
-	Due          int64    `cbor:"6,keyasint,omitempty"`  // unix ns when the host must send Resume; 0: never
-	Output       []byte   `cbor:"7,keyasint,omitempty"`  // CBOR of the Return value, when completed
-	Failure      *Failure `cbor:"8,keyasint,omitempty"`  // why it failed, when failed
-	Recent       []uint64 `cbor:"9,keyasint,omitempty"`  // the last accepted callback IDs, newest last
-	Started      int64    `cbor:"10,keyasint,omitempty"` // unix ns of the start event
-	Version      uint32   `cbor:"11,keyasint,omitempty"` // the definition version that last wrote it (0 means 1)
-	Migrated     []uint32 `cbor:"12,keyasint,omitempty"` // the From of every migration applied to it, in order
-	Yielded      string   `cbor:"13,keyasint,omitempty"` // the thread that ran out of budget last; the next Resume runs the others first
+	Instance     string    `cbor:"1,keyasint,omitempty"`  // the instance ID, from the start event
+	Seq          uint64    `cbor:"2,keyasint,omitempty"`  // accepted transitions so far
+	Status       Status    `cbor:"3,keyasint,omitempty"`  // lifecycle
+	Threads      []Thread  `cbor:"4,keyasint,omitempty"`  // live threads, sorted by ID
+	NextCallback uint64    `cbor:"5,keyasint,omitempty"`  // the last callback ID issued
+	Due          time.Time `cbor:"6,keyasint,omitempty"`  // when the host must send Resume; zero: never
+	Output       []byte    `cbor:"7,keyasint,omitempty"`  // CBOR of the Return value, when completed
+	Failure      *Failure  `cbor:"8,keyasint,omitempty"`  // why it failed, when failed
+	Recent       []uint64  `cbor:"9,keyasint,omitempty"`  // the last accepted callback IDs, newest last
+	Started      time.Time `cbor:"10,keyasint,omitempty"` // the time of the start event
+	Version      uint32    `cbor:"11,keyasint,omitempty"` // the definition version that last wrote it (0 means 1)
+	Migrated     []uint32  `cbor:"12,keyasint,omitempty"` // the From of every migration applied to it, in order
+	Yielded      string    `cbor:"13,keyasint,omitempty"` // the thread that ran out of budget last; the next Resume runs the others first
 
 	// Inbox holds the events sent (by an [EventSignal]) while no thread waited
 	// for them, oldest first, until a wait takes them; see [Buffered].
@@ -65,9 +77,6 @@ func (s Status) Finished() bool {
 	return s == StatusCompleted || s == StatusFailed || s == StatusCanceled || s == StatusTerminated
 }
 
-// DueTime returns Due as a time; the zero time when nothing is due.
-func (m Meta) DueTime() time.Time { return unixTime(m.Due) }
-
 // Thread is one thread's position: a statement path in the definition and a
 // phase saying what the thread does there. Resolving Path in the current
 // definition, not an index, is what lets definitions change under running
@@ -77,7 +86,7 @@ type Thread struct {
 	Path    string    `cbor:"2,keyasint,omitempty"` // the statement's path ("" is the main body)
 	Phase   Phase     `cbor:"3,keyasint,omitempty"`
 	Attempt uint32    `cbor:"4,keyasint,omitempty"` // failed attempts of the step at Path
-	At      int64     `cbor:"5,keyasint,omitempty"` // Retry: unix ns of the next attempt
+	At      time.Time `cbor:"5,keyasint,omitempty"` // Retry: when the next attempt is due
 	Waits   []Pending `cbor:"6,keyasint,omitempty"` // Waiting at a Wait or Call: the callbacks that can resume it
 }
 
@@ -106,7 +115,7 @@ type Pending struct {
 	Callback uint64      `cbor:"1,keyasint"`           // the ID a callback event names
 	Event    string      `cbor:"2,keyasint,omitempty"` // the On name (empty for a Call)
 	Kind     TriggerKind `cbor:"3,keyasint"`
-	At       int64       `cbor:"4,keyasint,omitempty"` // Timer: unix ns deadline; Activity: not before
+	At       time.Time   `cbor:"4,keyasint,omitempty"` // Timer: the deadline; Activity: not before
 	Attempt  uint32      `cbor:"5,keyasint,omitempty"` // Activity: 1 for the first attempt
 	Setup    bool        `cbor:"6,keyasint,omitempty"` // a setup effect was emitted; a teardown is owed
 	Type     string      `cbor:"7,keyasint,omitempty"` // Setup: the custom event's type, to route the teardown; Child: the child's workflow
@@ -148,9 +157,27 @@ type Failure struct {
 	Panic   bool   `cbor:"4,keyasint,omitempty"` // the failure is a panic in user code
 }
 
+// unixTime is the time of Unix nanoseconds ns as the interpreter makes
+// every time it stores: in UTC, with no monotonic reading, so that equal
+// instants are equal values; 0 is the zero time ("none").
 func unixTime(ns int64) time.Time {
 	if ns == 0 {
 		return time.Time{}
 	}
 	return time.Unix(0, ns).UTC()
 }
+
+// unixNano is the inverse of unixTime: the Unix nanoseconds of t, 0 for
+// the zero time. (One UnixNano call, no IsZero: the encoder calls it for
+// every time of every meta. The only other time that gives zeroNano is
+// 2^64 ns, about 584 years, from the zero time, far outside the range a
+// stored time can have.)
+func unixNano(t time.Time) int64 {
+	if ns := t.UnixNano(); ns != zeroNano {
+		return ns
+	}
+	return 0
+}
+
+// zeroNano is what UnixNano returns for the zero time (it overflows).
+var zeroNano = time.Time{}.UnixNano()

@@ -5,7 +5,6 @@ import (
 
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/internal/cborhead"
-	"github.com/weftflow/weft/internal/decode"
 )
 
 // EncodeMeta returns the CBOR of m: the same bytes as codec.Marshal(m)
@@ -14,6 +13,7 @@ import (
 // reflection dominated that cost.
 func EncodeMeta(m Meta) []byte {
 	b := make([]byte, 0, 64+32*len(m.Threads)+len(m.Output)+len(m.Instance))
+	due, started := unixNano(m.Due), unixNano(m.Started)
 	n := 0
 	count := func(ok bool) {
 		if ok {
@@ -25,11 +25,11 @@ func EncodeMeta(m Meta) []byte {
 	count(m.Status != 0)
 	count(len(m.Threads) > 0)
 	count(m.NextCallback != 0)
-	count(m.Due != 0)
+	count(due != 0)
 	count(len(m.Output) > 0)
 	count(m.Failure != nil)
 	count(len(m.Recent) > 0)
-	count(m.Started != 0)
+	count(started != 0)
 	count(m.Version != 0)
 	count(len(m.Migrated) > 0)
 	count(m.Yielded != "")
@@ -47,15 +47,15 @@ func EncodeMeta(m Meta) []byte {
 	}
 	if len(m.Threads) > 0 {
 		b = cborhead.Append(cborhead.Append(b, 0, 4), 4, uint64(len(m.Threads)))
-		for _, t := range m.Threads {
-			b = encodeThread(b, t)
+		for i := range m.Threads {
+			b = encodeThread(b, &m.Threads[i])
 		}
 	}
 	if m.NextCallback != 0 {
 		b = cborhead.Append(cborhead.Append(b, 0, 5), 0, m.NextCallback)
 	}
-	if m.Due != 0 {
-		b = cborhead.Int(cborhead.Append(b, 0, 6), m.Due)
+	if due != 0 {
+		b = cborhead.Int(cborhead.Append(b, 0, 6), due)
 	}
 	if len(m.Output) > 0 {
 		b = append(cborhead.Append(cborhead.Append(b, 0, 7), 2, uint64(len(m.Output))), m.Output...)
@@ -86,8 +86,8 @@ func EncodeMeta(m Meta) []byte {
 			b = cborhead.Append(b, 0, r)
 		}
 	}
-	if m.Started != 0 {
-		b = cborhead.Int(cborhead.Append(b, 0, 10), m.Started)
+	if started != 0 {
+		b = cborhead.Int(cborhead.Append(b, 0, 10), started)
 	}
 	if m.Version != 0 {
 		b = cborhead.Append(cborhead.Append(b, 0, 11), 0, uint64(m.Version))
@@ -103,8 +103,8 @@ func EncodeMeta(m Meta) []byte {
 	}
 	if len(m.Inbox) > 0 {
 		b = cborhead.Append(cborhead.Append(b, 0, 14), 4, uint64(len(m.Inbox)))
-		for _, e := range m.Inbox {
-			b = encodeBuffered(b, e)
+		for i := range m.Inbox {
+			b = encodeBuffered(b, &m.Inbox[i])
 		}
 	}
 	if m.Terminated != nil {
@@ -113,27 +113,29 @@ func EncodeMeta(m Meta) []byte {
 	return b
 }
 
-func encodeBuffered(b []byte, e Buffered) []byte {
+func encodeBuffered(b []byte, e *Buffered) []byte {
 	n := 1 // Event is always written
 	if len(e.Payload) > 0 {
 		n++
 	}
-	if e.At != 0 {
+	at := unixNano(e.At)
+	if at != 0 {
 		n++
 	}
 	b = cborhead.Text(cborhead.Append(cborhead.Append(b, 5, uint64(n)), 0, 1), e.Event)
 	if len(e.Payload) > 0 {
 		b = append(cborhead.Append(cborhead.Append(b, 0, 2), 2, uint64(len(e.Payload))), e.Payload...)
 	}
-	if e.At != 0 {
-		b = cborhead.Int(cborhead.Append(b, 0, 3), e.At)
+	if at != 0 {
+		b = cborhead.Int(cborhead.Append(b, 0, 3), at)
 	}
 	return b
 }
 
-func encodeThread(b []byte, t Thread) []byte {
+func encodeThread(b []byte, t *Thread) []byte {
 	n := 1 // ID is always written
-	for _, ok := range []bool{t.Path != "", t.Phase != 0, t.Attempt != 0, t.At != 0, len(t.Waits) > 0} {
+	at := unixNano(t.At)
+	for _, ok := range []bool{t.Path != "", t.Phase != 0, t.Attempt != 0, at != 0, len(t.Waits) > 0} {
 		if ok {
 			n++
 		}
@@ -148,21 +150,22 @@ func encodeThread(b []byte, t Thread) []byte {
 	if t.Attempt != 0 {
 		b = cborhead.Append(cborhead.Append(b, 0, 4), 0, uint64(t.Attempt))
 	}
-	if t.At != 0 {
-		b = cborhead.Int(cborhead.Append(b, 0, 5), t.At)
+	if at != 0 {
+		b = cborhead.Int(cborhead.Append(b, 0, 5), at)
 	}
 	if len(t.Waits) > 0 {
 		b = cborhead.Append(cborhead.Append(b, 0, 6), 4, uint64(len(t.Waits)))
-		for _, p := range t.Waits {
-			b = encodePending(b, p)
+		for i := range t.Waits {
+			b = encodePending(b, &t.Waits[i])
 		}
 	}
 	return b
 }
 
-func encodePending(b []byte, p Pending) []byte {
+func encodePending(b []byte, p *Pending) []byte {
 	n := 2 // Callback and Kind are always written
-	for _, ok := range []bool{p.Event != "", p.At != 0, p.Attempt != 0, p.Setup, p.Type != "", p.Child != "", p.OnEnd != 0} {
+	at := unixNano(p.At)
+	for _, ok := range []bool{p.Event != "", at != 0, p.Attempt != 0, p.Setup, p.Type != "", p.Child != "", p.OnEnd != 0} {
 		if ok {
 			n++
 		}
@@ -172,8 +175,8 @@ func encodePending(b []byte, p Pending) []byte {
 		b = cborhead.Text(cborhead.Append(b, 0, 2), p.Event)
 	}
 	b = cborhead.Append(cborhead.Append(b, 0, 3), 0, uint64(p.Kind))
-	if p.At != 0 {
-		b = cborhead.Int(cborhead.Append(b, 0, 4), p.At)
+	if at != 0 {
+		b = cborhead.Int(cborhead.Append(b, 0, 4), at)
 	}
 	if p.Attempt != 0 {
 		b = cborhead.Append(cborhead.Append(b, 0, 5), 0, uint64(p.Attempt))
@@ -200,9 +203,7 @@ func DecodeMeta(data []byte) (Meta, error) {
 	if m, ok := decodeMetaFast(data); ok {
 		return m, nil
 	}
-	var m Meta
-	err := decode.Into("meta", data, &m)
-	return m, err
+	return decodeMetaGeneric(data)
 }
 
 // reader walks canonical CBOR; any surprise sets bad, and the caller falls
@@ -349,7 +350,7 @@ func decodeMetaFast(data []byte) (Meta, bool) {
 		case 5:
 			m.NextCallback = r.uint(math.MaxUint64)
 		case 6:
-			m.Due = r.int64()
+			m.Due = unixTime(r.int64())
 		case 7:
 			if b := r.bytesOf(2); len(b) > 0 {
 				m.Output = append([]byte(nil), b...)
@@ -379,7 +380,7 @@ func decodeMetaFast(data []byte) (Meta, bool) {
 				m.Recent[i] = r.uint(math.MaxUint64)
 			}
 		case 10:
-			m.Started = r.int64()
+			m.Started = unixTime(r.int64())
 		case 11:
 			m.Version = uint32(r.uint(math.MaxUint32))
 		case 12:
@@ -396,6 +397,21 @@ func decodeMetaFast(data []byte) (Meta, bool) {
 					m.Inbox[i] = r.buffered()
 				}
 			}
+		case 16:
+			t := &Termination{}
+			r.keys(func(k uint64) {
+				switch k {
+				case 1:
+					t.Reason = r.text()
+				case 2:
+					t.By = r.text()
+				case 3:
+					t.At = unixTime(r.int64())
+				default:
+					r.bad = true
+				}
+			})
+			m.Terminated = t
 		default:
 			r.bad = true // an unknown field: let the generic decoder judge
 		}
@@ -419,7 +435,7 @@ func (r *reader) thread() Thread {
 		case 4:
 			t.Attempt = uint32(r.uint(math.MaxUint32))
 		case 5:
-			t.At = r.int64()
+			t.At = unixTime(r.int64())
 		case 6:
 			if n := r.length(4); !r.bad {
 				t.Waits = make([]Pending, n)
@@ -445,7 +461,7 @@ func (r *reader) pending() Pending {
 		case 3:
 			p.Kind = TriggerKind(r.uint(math.MaxUint8))
 		case 4:
-			p.At = r.int64()
+			p.At = unixTime(r.int64())
 		case 5:
 			p.Attempt = uint32(r.uint(math.MaxUint32))
 		case 6:
@@ -476,7 +492,7 @@ func (r *reader) buffered() Buffered {
 				r.bad = true
 			}
 		case 3:
-			e.At = r.int64()
+			e.At = unixTime(r.int64())
 		default:
 			r.bad = true
 		}

@@ -2,7 +2,10 @@ package interp_test
 
 import (
 	"bytes"
+	"errors"
+	"reflect"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/weftflow/weft/codec"
@@ -13,7 +16,11 @@ import (
 
 func genMeta() *rapid.Generator[interp.Meta] {
 	str := rapid.StringMatching(`[a-z/@\[\]0-9 ]{0,12}`)
-	i64 := rapid.OneOf(rapid.Just(int64(0)), rapid.Int64(), rapid.Int64Range(-30, 30))
+	// Times as the interpreter makes them: UTC, or the zero time for "none",
+	// from any int64 of Unix nanoseconds (the edges of the range included).
+	i64 := rapid.OneOf(rapid.Just(int64(0)), rapid.Int64(), rapid.Int64Range(-30, 30),
+		rapid.SampledFrom([]int64{1<<63 - 1, -1 << 63, 1767225600123456789}))
+	tm := rapid.Map(i64, unixTime)
 	u64 := rapid.OneOf(rapid.Just(uint64(0)), rapid.Uint64(), rapid.Uint64Range(0, 300))
 	nilIfEmpty := func(s []uint64) []uint64 {
 		if len(s) == 0 {
@@ -23,11 +30,11 @@ func genMeta() *rapid.Generator[interp.Meta] {
 	}
 	pending := rapid.Custom(func(t *rapid.T) interp.Pending {
 		return interp.Pending{Callback: u64.Draw(t, "cb"), Event: str.Draw(t, "ev"), Kind: interp.TriggerKind(rapid.IntRange(0, 3).Draw(t, "k")),
-			At: i64.Draw(t, "at"), Attempt: rapid.Uint32().Draw(t, "att"), Setup: rapid.Bool().Draw(t, "s"), Type: str.Draw(t, "ty")}
+			At: tm.Draw(t, "at"), Attempt: rapid.Uint32().Draw(t, "att"), Setup: rapid.Bool().Draw(t, "s"), Type: str.Draw(t, "ty")}
 	})
 	thread := rapid.Custom(func(t *rapid.T) interp.Thread {
 		th := interp.Thread{ID: str.Draw(t, "id"), Path: str.Draw(t, "path"), Phase: interp.Phase(rapid.IntRange(0, 5).Draw(t, "ph")),
-			Attempt: rapid.Uint32().Draw(t, "a"), At: i64.Draw(t, "at")}
+			Attempt: rapid.Uint32().Draw(t, "a"), At: tm.Draw(t, "at")}
 		if w := rapid.SliceOfN(pending, 0, 3).Draw(t, "waits"); len(w) > 0 {
 			th.Waits = w
 		}
@@ -35,7 +42,7 @@ func genMeta() *rapid.Generator[interp.Meta] {
 	})
 	return rapid.Custom(func(t *rapid.T) interp.Meta {
 		m := interp.Meta{Instance: str.Draw(t, "i"), Seq: u64.Draw(t, "seq"), Status: interp.Status(rapid.IntRange(0, 4).Draw(t, "st")),
-			NextCallback: u64.Draw(t, "nc"), Due: i64.Draw(t, "due"), Started: i64.Draw(t, "started"),
+			NextCallback: u64.Draw(t, "nc"), Due: tm.Draw(t, "due"), Started: tm.Draw(t, "started"),
 			Version: rapid.Uint32().Draw(t, "v"), Yielded: str.Draw(t, "y"), Recent: nilIfEmpty(rapid.SliceOfN(rapid.Uint64(), 0, 4).Draw(t, "r"))}
 		if th := rapid.SliceOfN(thread, 0, 3).Draw(t, "threads"); len(th) > 0 {
 			m.Threads = th
@@ -50,22 +57,30 @@ func genMeta() *rapid.Generator[interp.Meta] {
 			m.Migrated = mg
 		}
 		for range rapid.IntRange(0, 3).Draw(t, "inbox") {
-			b := interp.Buffered{Event: str.Draw(t, "be"), At: i64.Draw(t, "bat")}
+			b := interp.Buffered{Event: str.Draw(t, "be"), At: tm.Draw(t, "bat")}
 			if p := rapid.SliceOfN(rapid.Byte(), 0, 4).Draw(t, "bp"); len(p) > 0 {
 				b.Payload = p
 			}
 			m.Inbox = append(m.Inbox, b)
+		}
+		if rapid.Bool().Draw(t, "terminated") {
+			m.Terminated = &interp.Termination{Reason: str.Draw(t, "tr"), By: str.Draw(t, "tb"), At: tm.Draw(t, "tat")}
 		}
 		return m
 	})
 }
 
 // The hand-written meta codec writes exactly what the generic encoder
-// writes, and reads it back.
+// writes for the stored form (times as int64 Unix nanoseconds), and every
+// way of reading it back (DecodeMeta's fast path, the generic decoder,
+// codec.Unmarshal through Meta.UnmarshalCBOR) gives the same Meta, times
+// included, equal by reflect.DeepEqual: UTC, no monotonic reading.
+// codec.Marshal of a Meta, and of a value that holds one, writes those
+// same bytes.
 func TestMetaCodecMatchesGenericCodec(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		m := genMeta().Draw(t, "meta")
-		want, err := codec.Marshal(m)
+		want, err := interp.EncodeMetaGeneric(m)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -73,6 +88,24 @@ func TestMetaCodecMatchesGenericCodec(t *testing.T) {
 		if !bytes.Equal(want, got) {
 			t.Fatalf("EncodeMeta\n got %x\nwant %x", got, want)
 		}
+		viaCodec, err := codec.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(viaCodec, want) {
+			t.Fatalf("codec.Marshal\n got %x\nwant %x", viaCodec, want)
+		}
+		type holder struct {
+			M interp.Meta `cbor:"1,keyasint"`
+		}
+		held, err := codec.Marshal(holder{m})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(held[2:], want) { // a1 01, then the meta
+			t.Fatalf("codec.Marshal of a holder\n got %x\nwant a101%x", held, want)
+		}
+
 		back, err := interp.DecodeMeta(got)
 		if err != nil {
 			t.Fatal(err)
@@ -80,7 +113,85 @@ func TestMetaCodecMatchesGenericCodec(t *testing.T) {
 		if diff := cmp.Diff(m, back); diff != "" {
 			t.Fatalf("round trip (-want +got):\n%s", diff)
 		}
+		if !reflect.DeepEqual(m, back) {
+			t.Fatalf("round trip: equal by cmp, not by reflect.DeepEqual:\n%#v\n%#v", m, back)
+		}
+		generic, err := interp.DecodeMetaGeneric(got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(m, generic) {
+			t.Fatalf("generic decoder:\n%s", cmp.Diff(m, generic))
+		}
+		var viaUnmarshal interp.Meta
+		if err := codec.Unmarshal(got, &viaUnmarshal); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(m, viaUnmarshal) {
+			t.Fatalf("codec.Unmarshal:\n%s", cmp.Diff(m, viaUnmarshal))
+		}
+		var h holder
+		if err := codec.Unmarshal(held, &h); err != nil {
+			t.Fatal(err)
+		}
+		if !reflect.DeepEqual(m, h.M) {
+			t.Fatalf("codec.Unmarshal of a holder:\n%s", cmp.Diff(m, h.M))
+		}
 	})
+}
+
+// The types a Meta holds write their times as stored on their own too:
+// codec.Marshal of a Thread (with its Pendings), a Buffered or a
+// Termination gives the bytes EncodeMeta writes for it inside a Meta.
+func TestNestedTypesCodec(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		m := genMeta().Draw(t, "meta")
+		for _, th := range m.Threads {
+			roundTrip(t, th, func(w []byte) []byte { return inMeta(t, interp.Meta{Threads: []interp.Thread{th}}, 4, w) })
+			for _, p := range th.Waits {
+				roundTrip(t, p, nil)
+			}
+		}
+		for _, b := range m.Inbox {
+			roundTrip(t, b, func(w []byte) []byte { return inMeta(t, interp.Meta{Inbox: []interp.Buffered{b}}, 14, w) })
+		}
+		if m.Terminated != nil {
+			roundTrip(t, *m.Terminated, func(w []byte) []byte { return inMeta(t, interp.Meta{Terminated: m.Terminated}, 16, w) })
+		}
+	})
+}
+
+// inMeta checks that the CBOR of m is a map of one field, key, holding
+// (for the arrays, keys 4 and 14) one element, and returns that element.
+func inMeta(t *rapid.T, m interp.Meta, key byte, w []byte) []byte {
+	b := interp.EncodeMeta(m)
+	head := []byte{0xa1, key}
+	if key != 16 {
+		head = append(head, 0x81)
+	}
+	if !bytes.HasPrefix(b, head) {
+		t.Fatalf("EncodeMeta of one field %d: %x", key, b)
+	}
+	return b[len(head):]
+}
+
+func roundTrip[T any](t *rapid.T, v T, encodedInMeta func([]byte) []byte) {
+	b, err := codec.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if encodedInMeta != nil {
+		if want := encodedInMeta(b); !bytes.Equal(b, want) {
+			t.Fatalf("codec.Marshal(%T)\n got %x\nwant %x (as in a meta)", v, b, want)
+		}
+	}
+	var back T
+	if err := codec.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(v, back) {
+		t.Fatalf("%T round trip:\n%s", v, cmp.Diff(v, back))
+	}
 }
 
 // On any input the fast decoder either declines or agrees with the generic
@@ -89,17 +200,29 @@ func FuzzDecodeMeta(f *testing.F) {
 	f.Add(interp.EncodeMeta(interp.Meta{}))
 	f.Add(interp.EncodeMeta(interp.Meta{Instance: "x", Seq: 3, Threads: []interp.Thread{{ID: "main", Path: "w", Phase: interp.PhaseWaiting,
 		Waits: []interp.Pending{{Callback: 1, Event: "e", Kind: interp.Custom, Setup: true, Type: "t"}}}}, Failure: &interp.Failure{Message: "m"}}))
-	f.Add(interp.EncodeMeta(interp.Meta{Instance: "x", Inbox: []interp.Buffered{{Event: "e", Payload: []byte{0x01}, At: 5}, {Event: "f"}}}))
+	f.Add(interp.EncodeMeta(interp.Meta{Instance: "x", Inbox: []interp.Buffered{{Event: "e", Payload: []byte{0x01}, At: time.Unix(0, 5).UTC()}, {Event: "f"}}}))
+	f.Add(interp.EncodeMeta(interp.Meta{Instance: "x", Status: interp.StatusTerminated, Due: time.Unix(0, -7).UTC(),
+		Terminated: &interp.Termination{Reason: "r", By: "b", At: time.Unix(0, 9).UTC()}}))
 	f.Add([]byte{0xa1, 0x01, 0x61})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		got, err := interp.DecodeMeta(data)
-		var want interp.Meta
-		werr := decode.Into("meta", data, &want)
+		want, werr := interp.DecodeMetaGeneric(data)
 		if (err == nil) != (werr == nil) {
 			t.Fatalf("DecodeMeta err %v, generic err %v", err, werr)
 		}
-		if err == nil && !cmp.Equal(got, want) {
+		if err == nil && !reflect.DeepEqual(got, want) {
 			t.Fatalf("DecodeMeta disagrees with the generic decoder:\n%s", cmp.Diff(want, got))
+		}
+		if fast, ok := interp.DecodeMetaFast(data); ok && (werr != nil || !reflect.DeepEqual(fast, want)) {
+			t.Fatalf("the fast path accepts what the generic decoder reads otherwise (%v):\n%s", werr, cmp.Diff(want, fast))
+		}
+		var viaCodec interp.Meta
+		cerr := decode.Into("meta", data, &viaCodec)
+		if (cerr == nil) != (err == nil) || (cerr != nil && !errors.Is(cerr, codec.ErrCorrupt)) {
+			t.Fatalf("decode.Into err %v, DecodeMeta err %v", cerr, err)
+		}
+		if cerr == nil && !reflect.DeepEqual(viaCodec, got) {
+			t.Fatalf("decode.Into disagrees with DecodeMeta:\n%s", cmp.Diff(got, viaCodec))
 		}
 	})
 }

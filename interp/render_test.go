@@ -17,15 +17,15 @@ import (
 // They name every field of Meta, Thread, Pending, Failure and Effect, and
 // leave out zero values, so a reader sees at a glance what is set.
 
-// clock renders a unix-nanosecond time: absolute in golden files, relative
-// to the script's start in transition scripts.
-type clock func(ns int64) string
+// clock renders a time: absolute in golden files, relative to the
+// script's start in transition scripts.
+type clock func(t time.Time) string
 
-func absolute(ns int64) string { return time.Unix(0, ns).UTC().Format(time.RFC3339Nano) }
+func absolute(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 func relativeTo(base time.Time) clock {
-	return func(ns int64) string {
-		d := time.Unix(0, ns).Sub(base)
+	return func(t time.Time) string {
+		d := t.Sub(base)
 		if d >= 0 {
 			return "+" + d.String()
 		}
@@ -44,10 +44,10 @@ func renderMeta(m interp.Meta, ts clock) string {
 	if m.Version != 0 {
 		fmt.Fprintf(&b, " version=%d", m.Version)
 	}
-	if m.Started != 0 {
+	if !m.Started.IsZero() {
 		fmt.Fprintf(&b, " started=%s", ts(m.Started))
 	}
-	if m.Due != 0 {
+	if !m.Due.IsZero() {
 		fmt.Fprintf(&b, " due=%s", ts(m.Due))
 	}
 	if m.NextCallback != 0 {
@@ -78,7 +78,7 @@ func renderMeta(m interp.Meta, ts clock) string {
 		if th.Attempt != 0 {
 			fmt.Fprintf(&b, " attempt=%d", th.Attempt)
 		}
-		if th.At != 0 {
+		if !th.At.IsZero() {
 			fmt.Fprintf(&b, " at=%s", ts(th.At))
 		}
 		b.WriteByte('\n')
@@ -87,7 +87,7 @@ func renderMeta(m interp.Meta, ts clock) string {
 			if p.Event != "" {
 				fmt.Fprintf(&b, " event=%q", p.Event)
 			}
-			if p.At != 0 {
+			if !p.At.IsZero() {
 				fmt.Fprintf(&b, " at=%s", ts(p.At))
 			}
 			if p.Attempt != 0 {
@@ -140,7 +140,7 @@ func renderEffects(es []interp.Effect, ts clock) string {
 			fmt.Fprintf(&b, " cb%d", e.Callback)
 		}
 		if !e.At.IsZero() {
-			fmt.Fprintf(&b, " at=%s", ts(e.At.UnixNano()))
+			fmt.Fprintf(&b, " at=%s", ts(e.At))
 		}
 		if e.Attempt != 0 {
 			fmt.Fprintf(&b, " attempt=%d", e.Attempt)

@@ -32,7 +32,7 @@ func TestRestartContinuesNumbering(t *testing.T) {
 	if res.Meta.Seq != prev.Seq+1 || res.Meta.NextCallback != prev.NextCallback+fresh.Meta.NextCallback {
 		t.Errorf("seq %d, next callback %d; want %d, %d", res.Meta.Seq, res.Meta.NextCallback, prev.Seq+1, prev.NextCallback+fresh.Meta.NextCallback)
 	}
-	if res.Meta.Status != interp.StatusRunning || res.Meta.Terminated != nil || res.Meta.Started != ev.Time.UnixNano() {
+	if res.Meta.Status != interp.StatusRunning || res.Meta.Terminated != nil || !res.Meta.Started.Equal(ev.Time) {
 		t.Errorf("restarted meta %+v, want a fresh running one", res.Meta)
 	}
 	if len(res.Effects) != len(fresh.Effects) {

@@ -73,14 +73,14 @@ func (v vocabulary) thread(t *rapid.T) interp.Thread {
 		Path:    rapid.SampledFrom(v.paths).Draw(t, "path"),
 		Phase:   interp.Phase(rapid.IntRange(0, 7).Draw(t, "phase")),
 		Attempt: uint32(rapid.IntRange(0, 5).Draw(t, "attempt")),
-		At:      rapid.SampledFrom([]int64{0, 1, t0.UnixNano(), t0.Add(time.Hour).UnixNano(), 1<<63 - 1, -5}).Draw(t, "at"),
+		At:      unixTime(rapid.SampledFrom([]int64{0, 1, t0.UnixNano(), t0.Add(time.Hour).UnixNano(), 1<<63 - 1, -5}).Draw(t, "at")),
 	}
 	for range rapid.IntRange(0, 3).Draw(t, "waits") {
 		th.Waits = append(th.Waits, interp.Pending{
 			Callback: uint64(rapid.IntRange(0, 12).Draw(t, "callback")),
 			Event:    rapid.SampledFrom(v.events).Draw(t, "event"),
 			Kind:     interp.TriggerKind(rapid.IntRange(0, 4).Draw(t, "kind")),
-			At:       rapid.SampledFrom([]int64{0, t0.UnixNano(), t0.Add(time.Hour).UnixNano(), -1}).Draw(t, "wait at"),
+			At:       unixTime(rapid.SampledFrom([]int64{0, t0.UnixNano(), t0.Add(time.Hour).UnixNano(), -1}).Draw(t, "wait at")),
 			Attempt:  uint32(rapid.IntRange(0, 4).Draw(t, "wait attempt")),
 			Setup:    rapid.Bool().Draw(t, "setup"),
 			Type:     rapid.SampledFrom([]string{"", "confirm-order", "??"}).Draw(t, "type"),
@@ -109,8 +109,8 @@ func realistic(t *rapid.T, def *dsl.Definition, state []byte) ([]byte, interp.Me
 		if len(pending) > 0 && rapid.Bool().Draw(t, "deliver") {
 			p := rapid.SampledFrom(pending).Draw(t, "pending")
 			ev = interp.Event{Kind: interp.EventCallback, Callback: p.Callback, Payload: payload(t)}
-			if p.At > now.UnixNano() {
-				now = time.Unix(0, p.At).UTC()
+			if p.At.After(now) {
+				now = p.At
 			}
 		} else {
 			now = now.Add(time.Duration(rapid.IntRange(0, 3).Draw(t, "hours")) * time.Hour)
@@ -174,8 +174,8 @@ func garbleMeta(t *rapid.T, v vocabulary, m interp.Meta) interp.Meta {
 			m.Failure = &interp.Failure{Thread: "main", Message: "x"}
 			m.Output = rapid.SliceOfN(rapid.Byte(), 0, 4).Draw(t, "output")
 		case 11:
-			m.Due = rapid.Int64().Draw(t, "due")
-			m.Started = rapid.Int64().Draw(t, "started")
+			m.Due = unixTime(rapid.Int64().Draw(t, "due"))
+			m.Started = unixTime(rapid.Int64().Draw(t, "started"))
 		}
 	}
 	return m

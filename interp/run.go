@@ -223,8 +223,9 @@ func (m *machine) step(t *thread, n *ast.Node) bool {
 		m.fail(t, n.Path, fmt.Errorf("step failed after %d attempts: %w", t.Attempt, err))
 		return false
 	}
-	t.Phase, t.At = PhaseRetry, m.now+int64(n.Retry.Delay(int(t.Attempt)))
-	m.emit(Effect{Kind: EffectResumeAt, Thread: t.ID, Path: n.Path, At: m.time(t.At), Attempt: t.Attempt + 1})
+	at := m.now + int64(n.Retry.Delay(int(t.Attempt)))
+	t.Phase, t.At = PhaseRetry, unixTime(at)
+	m.emit(Effect{Kind: EffectResumeAt, Thread: t.ID, Path: n.Path, At: m.time(at), Attempt: t.Attempt + 1})
 	return false
 }
 
@@ -248,7 +249,7 @@ func (m *machine) park(t *thread, n *ast.Node) bool {
 		e := Effect{Thread: t.ID, Path: n.Path, Event: on.Name, Callback: p.Callback}
 		switch on.Trigger.Kind {
 		case ast.Timer:
-			p.At = m.now + int64(on.Trigger.After)
+			ns := m.now + int64(on.Trigger.After)
 			if on.Trigger.At != nil {
 				at, err := m.at(on)
 				if err != nil {
@@ -261,9 +262,10 @@ func (m *machine) park(t *thread, n *ast.Node) bool {
 					m.fail(t, on.Path, fmt.Errorf("timer time %v is outside the supported range [%v, %v]", at, minTime, maxTime))
 					return false
 				}
-				p.At = at.UnixNano()
+				ns = at.UnixNano()
 			}
-			e.Kind, e.At = EffectStartTimer, m.time(p.At)
+			p.At = unixTime(ns)
+			e.Kind, e.At = EffectStartTimer, m.time(ns)
 		case ast.Custom:
 			if on.Trigger.Setup == nil {
 				waits = append(waits, p)
@@ -293,10 +295,10 @@ func (m *machine) call(t *thread, n *ast.Node) bool {
 		return false
 	}
 	m.meta.NextCallback++
-	p := Pending{Callback: m.meta.NextCallback, Kind: Activity, At: m.now, Attempt: 1}
+	p := Pending{Callback: m.meta.NextCallback, Kind: Activity, At: unixTime(m.now), Attempt: 1}
 	t.Waits, t.Phase = []Pending{p}, PhaseWaiting
 	m.emit(Effect{Kind: EffectRunActivity, Thread: t.ID, Path: n.Path, Callback: p.Callback,
-		At: m.time(p.At), Attempt: 1, Timeout: n.Timeout, Data: input})
+		At: m.time(m.now), Attempt: 1, Timeout: n.Timeout, Data: input})
 	return false
 }
 

@@ -14,13 +14,10 @@ const StatusTerminated = StatusCanceled + 1
 // Termination records who ended an instance with a [EventTerminate] event, why,
 // and when. It is kept in [Meta.Terminated].
 type Termination struct {
-	Reason string `cbor:"1,keyasint,omitempty"` // the event's Reason
-	By     string `cbor:"2,keyasint,omitempty"` // the event's By
-	At     int64  `cbor:"3,keyasint,omitempty"` // unix ns of the event
+	Reason string    `cbor:"1,keyasint,omitempty"` // the event's Reason
+	By     string    `cbor:"2,keyasint,omitempty"` // the event's By
+	At     time.Time `cbor:"3,keyasint,omitempty"` // the time of the event
 }
-
-// Time returns At as a time.
-func (t Termination) Time() time.Time { return unixTime(t.At) }
 
 // terminate ends the instance for a Terminate event. It reads the meta
 // only: no position is resolved, no state decoded, no migration applied,
@@ -42,9 +39,9 @@ func (m *machine) terminate(state []byte, ev Event) Result {
 	m.meta.Seq++
 	m.meta.Status = StatusTerminated
 	m.meta.Threads = nil
-	m.meta.Due = 0
+	m.meta.Due = time.Time{}
 	m.meta.Yielded = ""
-	m.meta.Terminated = &Termination{Reason: ev.Reason, By: ev.By, At: ev.Time.UnixNano()}
+	m.meta.Terminated = &Termination{Reason: ev.Reason, By: ev.By, At: unixTime(m.now)}
 	for i := range m.effects {
 		m.effects[i].ID = EffectID{Instance: m.meta.Instance, Seq: m.meta.Seq, Index: uint32(i)}
 	}
@@ -54,7 +51,8 @@ func (m *machine) terminate(state []byte, ev Event) Result {
 // encodeTermination appends the CBOR of t, as codec.Marshal writes it.
 func encodeTermination(b []byte, t *Termination) []byte {
 	n := 0
-	for _, ok := range []bool{t.Reason != "", t.By != "", t.At != 0} {
+	at := unixNano(t.At)
+	for _, ok := range []bool{t.Reason != "", t.By != "", at != 0} {
 		if ok {
 			n++
 		}
@@ -66,8 +64,8 @@ func encodeTermination(b []byte, t *Termination) []byte {
 	if t.By != "" {
 		b = cborhead.Text(cborhead.Append(b, 0, 2), t.By)
 	}
-	if t.At != 0 {
-		b = cborhead.Int(cborhead.Append(b, 0, 3), t.At)
+	if at != 0 {
+		b = cborhead.Int(cborhead.Append(b, 0, 3), at)
 	}
 	return b
 }

@@ -117,7 +117,7 @@ func runCommand(t *testing.T, rp **runner, d *datadriven.TestData) (string, erro
 		if err != nil {
 			return "", err
 		}
-		if at := time.Unix(0, p.At); !d.HasArg("early") && at.After(i.now) {
+		if at := p.At; !d.HasArg("early") && at.After(i.now) {
 			i.now = at
 		}
 		return i.event(interp.Event{Kind: interp.EventCallback, Callback: p.Callback}), nil
@@ -146,7 +146,7 @@ func runCommand(t *testing.T, rp **runner, d *datadriven.TestData) (string, erro
 				return "", err
 			}
 		}
-		if at := time.Unix(0, p.At); at.After(i.now) {
+		if at := p.At; at.After(i.now) {
 			i.now = at
 		}
 		return i.event(ev), nil
@@ -374,7 +374,7 @@ func renderEffectLines(es []interp.Effect, ts clock) string {
 // renderMetaBrief is renderMeta without what every script shares (the
 // instance ID and the start time).
 func renderMetaBrief(m interp.Meta, ts clock) string {
-	m.Instance, m.Started = "", 0
+	m.Instance, m.Started = "", time.Time{}
 	return renderMeta(m, ts)
 }
 

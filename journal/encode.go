@@ -37,7 +37,7 @@ func appendEntryMap(b []byte, e *Entry, nEffects, nMoves int, effects, moves fun
 	}
 	b = cborhead.Append(b, 5, uint64(n))
 	b = cborhead.Append(cborhead.Append(b, 0, 1), 0, e.Seq)
-	b = cborhead.Int(cborhead.Append(b, 0, 2), int64(e.At))
+	b = cborhead.Int(cborhead.Append(b, 0, 2), unixNano(e.At))
 	if e.Version != 0 {
 		b = cborhead.Int(cborhead.Append(b, 0, 3), int64(e.Version))
 	}

@@ -1,10 +1,12 @@
 package journal
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
+	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/internal/decode"
 )
 
@@ -15,9 +17,10 @@ type Entry struct {
 	// Seq is the instance's transition count after this transition (1
 	// for the start): entries of one instance have increasing Seq.
 	Seq uint64 `cbor:"1,keyasint"`
-	// At is when the transition was committed, in Unix nanoseconds by the
-	// engine's clock; see [Entry.Time].
-	At int64 `cbor:"2,keyasint"`
+	// At is when the transition was committed, by the engine's clock, in
+	// UTC. It is stored as the integer of its Unix nanoseconds (0 for the
+	// zero time), as when this field was an int64.
+	At time.Time `cbor:"2,keyasint"`
 	// Version is the definition version that applied the event.
 	Version int `cbor:"3,keyasint,omitempty"`
 	// Event is the event as received.
@@ -93,9 +96,6 @@ type Move struct {
 	Ended   bool `cbor:"5,keyasint,omitempty"`
 }
 
-// Time is when the transition was committed.
-func (e Entry) Time() time.Time { return time.Unix(0, e.At).UTC() }
-
 // Encode returns the CBOR of e.
 func Encode(e Entry) ([]byte, error) {
 	b := appendEntry(make([]byte, 0, 128+len(e.Event.Payload)+48*len(e.Effects)), e)
@@ -108,17 +108,79 @@ func Encode(e Entry) ([]byte, error) {
 // Decode decodes an entry that Encode wrote. Damaged bytes give an error
 // matching codec.ErrCorrupt.
 func Decode(b []byte) (Entry, error) {
-	var e Entry
-	if err := decode.Into("journal entry", b, &e); err != nil {
+	var w entryWire
+	if err := decode.Into("journal entry", b, &w); err != nil {
 		return Entry{}, fmt.Errorf("journal: %w", err)
 	}
-	return e, nil
+	return w.entry(), nil
+}
+
+// entryWire is the stored form of an Entry for the generic codec: the
+// same fields and keys, At as int64 Unix nanoseconds (TestEncodeMatchesCodec
+// holds Encode to it).
+type entryWire struct {
+	Seq       uint64   `cbor:"1,keyasint"`
+	At        int64    `cbor:"2,keyasint"`
+	Version   int      `cbor:"3,keyasint,omitempty"`
+	Event     Event    `cbor:"4,keyasint"`
+	Effects   []Effect `cbor:"5,keyasint,omitempty"`
+	Moves     []Move   `cbor:"6,keyasint,omitempty"`
+	StateSize int      `cbor:"7,keyasint,omitempty"`
+	Status    string   `cbor:"8,keyasint,omitempty"`
+	Migrated  []int    `cbor:"9,keyasint,omitempty"`
+	Start     *Event   `cbor:"10,keyasint,omitempty"`
+}
+
+func (e Entry) wire() entryWire {
+	return entryWire{Seq: e.Seq, At: unixNano(e.At), Version: e.Version, Event: e.Event, Effects: e.Effects, Moves: e.Moves,
+		StateSize: e.StateSize, Status: e.Status, Migrated: e.Migrated, Start: e.Start}
+}
+
+func (w entryWire) entry() Entry {
+	return Entry{Seq: w.Seq, At: unixTime(w.At), Version: w.Version, Event: w.Event, Effects: w.Effects, Moves: w.Moves,
+		StateSize: w.StateSize, Status: w.Status, Migrated: w.Migrated, Start: w.Start}
+}
+
+// MarshalCBOR returns [Encode] of e, so that codec.Marshal of an Entry
+// writes At as stored, not as codec's RFC 3339 text.
+func (e Entry) MarshalCBOR() ([]byte, error) { return Encode(e) }
+
+// UnmarshalCBOR decodes what [Entry.MarshalCBOR] wrote, as [Decode] does,
+// replacing all of *e.
+func (e *Entry) UnmarshalCBOR(data []byte) error {
+	var w entryWire
+	if err := decode.Into("journal entry", data, &w); err != nil {
+		var de *codec.DecodeError
+		if errors.As(err, &de) && de.Err != nil {
+			return de.Err // the codec call that invoked this method wraps it
+		}
+		return err
+	}
+	*e = w.entry()
+	return nil
+}
+
+// unixTime is the time of Unix nanoseconds ns in UTC, with no monotonic
+// reading; 0 is the zero time.
+func unixTime(ns int64) time.Time {
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns).UTC()
+}
+
+// unixNano is the inverse of unixTime: 0 for the zero time.
+func unixNano(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }
 
 // String says in plain words what the entry records, on one line.
 func (e Entry) String() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "#%d %s ", e.Seq, e.Time().Format(time.RFC3339Nano))
+	fmt.Fprintf(&b, "#%d %s ", e.Seq, e.At.UTC().Format(time.RFC3339Nano))
 	if e.Start != nil {
 		fmt.Fprintf(&b, "%s, and in the same commit ", e.Start.describe())
 	}

@@ -183,7 +183,10 @@ func Replay(def *dsl.Definition, id string, base []byte, entries []Entry, opts .
 
 // replayEvent rebuilds the event of en for an instance now at meta.
 func replayEvent(meta interp.Meta, id string, en Entry) (interp.Event, *Divergence) {
-	ev := interp.Event{Time: time.Unix(0, en.At).UTC(), Error: en.Event.Error}
+	ev := interp.Event{Time: en.At, Error: en.Event.Error}
+	if ev.Time.IsZero() {
+		ev.Time = time.Unix(0, 0).UTC() // stored as 0: the epoch, as an int64 At read
+	}
 	if en.Event.Hash != nil || en.Event.Redacted {
 		return ev, &Divergence{Seq: en.Seq, Reason: "payload not kept"}
 	}

@@ -2,6 +2,7 @@ package journal
 
 import (
 	"strconv"
+	"time"
 
 	"github.com/weftflow/weft/internal/cborhead"
 	"github.com/weftflow/weft/interp"
@@ -14,7 +15,7 @@ import (
 // TestTransitionEncoding).
 type Transition struct {
 	Seq       uint64
-	At        int64 // Unix nanoseconds
+	At        time.Time // when it was committed
 	Version   int
 	Event     Event
 	Effects   []interp.Effect
@@ -28,7 +29,7 @@ type Transition struct {
 
 // Entry makes the entry of t.
 func (t Transition) Entry() Entry {
-	e := Entry{Seq: t.Seq, At: t.At, Version: t.Version, Event: t.Event, StateSize: t.StateSize, Status: t.Status, Migrated: t.Migrated, Start: t.Start}
+	e := Entry{Seq: t.Seq, At: unixTime(unixNano(t.At)), Version: t.Version, Event: t.Event, StateSize: t.StateSize, Status: t.Status, Migrated: t.Migrated, Start: t.Start}
 	for _, ef := range t.Effects {
 		e.Effects = append(e.Effects, Effect{ID: ef.ID.String(), Kind: ef.Kind.String(), Thread: ef.Thread, Path: ef.Path,
 			Event: ef.Event, Callback: ef.Callback, Error: ef.Error})

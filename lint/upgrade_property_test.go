@@ -401,7 +401,7 @@ func storedThreads(ss []*spec) []stored {
 			th := th
 			th.Phase, th.Waits = phase, waits
 			if phase == interp.PhaseRetry {
-				th.Attempt, th.At = 1, t1.Add(time.Minute).UnixNano()
+				th.Attempt, th.At = 1, t1.Add(time.Minute).UTC()
 			}
 			out = append(out, stored{path, th})
 		}
@@ -421,12 +421,12 @@ func storedThreads(ss []*spec) []stored {
 			for i, e := range s.events {
 				p := interp.Pending{Callback: uint64(i + 1), Event: e.name, Kind: interp.Custom}
 				if e.kind == "timer" {
-					p.Kind, p.At = interp.Timer, t1.Add(time.Hour).UnixNano()
+					p.Kind, p.At = interp.Timer, t1.Add(time.Hour)
 				}
 				add(interp.PhaseWaiting, p)
 			}
 		case "call":
-			add(interp.PhaseWaiting, interp.Pending{Callback: 1, Kind: interp.Activity, Attempt: 1, At: t1.UnixNano()})
+			add(interp.PhaseWaiting, interp.Pending{Callback: 1, Kind: interp.Activity, Attempt: 1, At: t1})
 		case "waitfor", "join":
 			add(interp.PhaseWaiting)
 		}
@@ -454,7 +454,7 @@ func agree(p pair, check upgradeChecker) string {
 	positions := map[string]bool{}
 	for _, st := range storedThreads(p.oldS) {
 		positions[st.path] = true
-		meta := interp.Meta{Instance: "i", Seq: 3, Version: 1, NextCallback: 5, Started: t1.UnixNano(), Threads: []interp.Thread{st.thread}}
+		meta := interp.Meta{Instance: "i", Seq: 3, Version: 1, NextCallback: 5, Started: t1, Threads: []interp.Thread{st.thread}}
 		_, uerr := interp.Upgrade(p.new, state, meta)
 		_, aerr := interp.Apply(p.new, state, meta, interp.Event{Kind: interp.EventResume, Time: t1})
 		var ul, al *interp.PositionLostError

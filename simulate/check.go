@@ -327,7 +327,7 @@ func (a *actions) timer(src source, crash crashPoint) {
 // crash after commit at the write after it.
 func (a *actions) fire(src source, pe pending, crash crashPoint) {
 	w := a.w
-	at := time.Unix(0, pe.p.At).UTC()
+	at := pe.p.At
 	w.moveClock(at)
 	// Activity attempts the host runs on the way succeed: failures are the
 	// dispatch action's to draw, so that timers do not end runs early.
@@ -673,7 +673,7 @@ func describe(m interp.Meta) string {
 // the index), not only in those whose swarm drew a crash while a timer
 // was pending.
 func (w *world) restartIfDue() {
-	if w.failure != nil || w.opts.noCrashes || w.meta.Status.Finished() || w.meta.Due == 0 {
+	if w.failure != nil || w.opts.noCrashes || w.meta.Status.Finished() || w.meta.Due.IsZero() {
 		return
 	}
 	w.say("host %d restarts before the liveness phase", w.via)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"sort"
 	"strings"
-	"time"
 
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
@@ -196,7 +195,7 @@ func (w *world) childMoves(r *childRun, out []childMove) []childMove {
 	if r.finished() {
 		return out
 	}
-	if r.meta.Due != 0 {
+	if !r.meta.Due.IsZero() {
 		out = append(out, childMove{'t', func(source, bool) text { return w.childResume(r) }})
 	}
 	for _, pe := range pendingIn(r.def, r.meta, interp.Custom) {
@@ -251,12 +250,12 @@ func (w *world) childMoves(r *childRun, out []childMove) []childMove {
 // childResume moves the clock to r's due time and resumes its run: due
 // timers fire, retries and yielded threads go on.
 func (w *world) childResume(r *childRun) text {
-	at := time.Unix(0, r.meta.Due).UTC()
+	at := r.meta.Due
 	w.moveClock(at)
 	var fired []string
 	for _, th := range r.meta.Threads {
 		for _, p := range th.Waits {
-			if p.Kind == interp.Timer && p.At <= r.meta.Due {
+			if p.Kind == interp.Timer && !p.At.After(r.meta.Due) {
 				fired = append(fired, fmt.Sprintf("timer %s at wait %q", p.Event, th.Path))
 			}
 		}
@@ -448,7 +447,7 @@ func (w *world) loadRun(ctx context.Context, store storage.Store, def *dsl.Defin
 				// Its effect is in the store's outbox: the attempt runs on
 				// today's state.
 				r.acts[p.Callback] = interp.Effect{Kind: interp.EffectRunActivity, Thread: th.ID, Path: th.Path, Callback: p.Callback,
-					At: time.Unix(0, p.At).UTC(), Attempt: p.Attempt, Data: up.State}
+					At: p.At, Attempt: p.Attempt, Data: up.State}
 			case interp.Child:
 				var sub *childRun
 				why := fmt.Sprintf("children deeper than %d levels are not run", childDepth)

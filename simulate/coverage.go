@@ -303,7 +303,7 @@ func (w *world) observe(pre interp.Meta, ev interp.Event, post interp.Meta) {
 		// the newest entries of Recent.
 		for _, th := range pre.Threads {
 			for _, p := range th.Waits {
-				if p.Kind == interp.Timer && p.At <= ev.Time.UnixNano() && recent(post, p.Callback) {
+				if p.Kind == interp.Timer && !p.At.After(ev.Time) && recent(post, p.Callback) {
 					w.visits[eventKey{evTimer, p.Event, th.Path}]++
 				}
 			}

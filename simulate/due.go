@@ -25,7 +25,7 @@ var dueHorizon = time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 // storedDue is the Due the engine writes for m: its due time clamped to the
 // epoch, at the stores' precision.
 func storedDue(m interp.Meta) time.Time {
-	t := m.DueTime()
+	t := m.Due
 	if !t.IsZero() && t.Before(dueEpoch) {
 		t = dueEpoch
 	}

@@ -42,8 +42,8 @@ func (w *world) checkTerminate(state []byte, r interp.Result) {
 	case m.Status != interp.StatusTerminated || m.Terminated == nil || m.Terminated.Reason != "simulated" || m.Terminated.By != "simulator":
 		w.fail(InvTerminate, "", "after a Terminate the instance is %s, its termination recorded as %+v", m.Status, m.Terminated)
 		return
-	case len(m.Threads) != 0 || m.Due != 0 || len(m.Inbox) != 0:
-		w.fail(InvTerminate, "", "after a Terminate threads are left (%+v), something is due (%d) or events are buffered (%d)", m.Threads, m.Due, len(m.Inbox))
+	case len(m.Threads) != 0 || !m.Due.IsZero() || len(m.Inbox) != 0:
+		w.fail(InvTerminate, "", "after a Terminate threads are left (%+v), something is due (%v) or events are buffered (%d)", m.Threads, m.Due, len(m.Inbox))
 		return
 	}
 	var want []string

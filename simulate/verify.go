@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
-	"time"
 
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
@@ -197,8 +196,8 @@ func verifyOne(ctx context.Context, store storage.Store, si storage.Instance, de
 // into the world's empty store and takes it as the model's starting point.
 // Setups it is waiting on were performed before the simulation began.
 func (w *world) startFrom(si storage.Instance, up interp.Result) {
-	if up.Meta.Started != 0 {
-		w.clock.Set(time.Unix(0, up.Meta.Started).UTC())
+	if !up.Meta.Started.IsZero() {
+		w.clock.Set(up.Meta.Started)
 	}
 	metaB := interp.EncodeMeta(up.Meta)
 	var err error
@@ -227,7 +226,7 @@ func (w *world) startFrom(si storage.Instance, up interp.Result) {
 				// the runner starts out knowing the attempt, on today's state.
 				w.activity[p.Callback] = engine.EffectInfo{Kind: interp.EffectRunActivity, Instance: instanceID,
 					Workflow: si.Workflow, Thread: th.ID, Path: th.Path, Callback: p.Callback,
-					Data: up.State, Attempt: p.Attempt, At: time.Unix(0, p.At).UTC()}
+					Data: up.State, Attempt: p.Attempt, At: p.At}
 			}
 		}
 	}

@@ -235,7 +235,7 @@ func (d *demo) nextDue(ctx context.Context) (time.Time, error) {
 		return next, err
 	}
 	for _, inst := range insts {
-		if due := inst.Meta.DueTime(); !due.IsZero() && (next.IsZero() || due.Before(next)) {
+		if due := inst.Meta.Due; !due.IsZero() && (next.IsZero() || due.Before(next)) {
 			next = due
 		}
 	}
@@ -278,7 +278,7 @@ func positions(m interp.Meta) string {
 			case w.Kind == interp.Activity:
 				waits = append(waits, fmt.Sprintf("activity, attempt %d", w.Attempt))
 			case w.Kind == interp.Timer:
-				waits = append(waits, w.Event+" at "+time.Unix(0, w.At).UTC().Format("Jan 2 15:04"))
+				waits = append(waits, w.Event+" at "+w.At.UTC().Format("Jan 2 15:04"))
 			default:
 				waits = append(waits, w.Event)
 			}

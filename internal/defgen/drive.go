@@ -162,7 +162,7 @@ func (r *runner) run() {
 	r.apply("start", interp.Event{Kind: interp.EventStart, Instance: "gen-1"}, nil)
 	steps := rapid.IntRange(30, 150).Draw(r.t, "steps")
 	for range steps {
-		if r.meta.Status.Finished() || (len(r.pendings()) == 0 && r.meta.Due == 0 && chance(r.t, "stop when stuck", 80)) {
+		if r.meta.Status.Finished() || (len(r.pendings()) == 0 && r.meta.Due.IsZero() && chance(r.t, "stop when stuck", 80)) {
 			break // ended, or stuck (a WaitFor or Join that never holds)
 		}
 		r.step()
@@ -184,7 +184,7 @@ func (r *runner) step() {
 	if len(pend) > 0 {
 		acts = append(acts, "callback", "callback")
 	}
-	if r.meta.Due != 0 {
+	if !r.meta.Due.IsZero() {
 		acts = append(acts, "resume when due", "resume when due")
 	}
 	acts = append(acts, "resume now", "advance clock", "unknown callback")
@@ -216,13 +216,13 @@ func (r *runner) step() {
 	case "callback":
 		r.callback(rapid.SampledFrom(pend).Draw(r.t, "pending"))
 	case "resume when due":
-		if due := r.meta.DueTime(); due.After(r.now) {
+		if due := r.meta.Due; due.After(r.now) {
 			r.now = due
 		}
 		r.apply("resume when due", interp.Event{Kind: interp.EventResume}, nil)
 	case "resume now":
 		var want error = interp.ErrNotDue
-		if (r.meta.Due != 0 && r.meta.Due <= r.now.UnixNano()) || int(max(r.meta.Version, 1)) < r.def.Version() {
+		if (!r.meta.Due.IsZero() && !r.meta.Due.After(r.now)) || int(max(r.meta.Version, 1)) < r.def.Version() {
 			want = nil // something is due, or the resume only migrates the instance
 		}
 		r.apply("resume now", interp.Event{Kind: interp.EventResume}, want)
@@ -329,7 +329,7 @@ func (r *runner) callback(w pendingWait) {
 	label := fmt.Sprintf("callback %d (%s %q of thread %s)", p.Callback, p.Kind, p.Event, w.thread)
 	switch p.Kind {
 	case interp.Timer:
-		at := time.Unix(0, p.At).UTC()
+		at := p.At
 		if rapid.IntRange(0, 3).Draw(r.t, "early") > 0 && at.After(r.now) {
 			r.now = at
 		}
@@ -483,8 +483,8 @@ func (r *runner) accepted(label string, ev interp.Event, res interp.Result, spen
 	if spent > int64(r.d.Budget) {
 		r.fatalf("%s: ran %d budgeted statements, budget %d", label, spent, r.d.Budget)
 	}
-	if yielded && (spent != int64(r.d.Budget) || m.Yielded == "" || m.Due == 0 || m.Due > ev.Time.UnixNano()) {
-		r.fatalf("%s: yielded after %d of %d statements (Yielded %q, Due %v)", label, spent, r.d.Budget, m.Yielded, m.DueTime())
+	if yielded && (spent != int64(r.d.Budget) || m.Yielded == "" || m.Due.IsZero() || m.Due.After(ev.Time)) {
+		r.fatalf("%s: yielded after %d of %d statements (Yielded %q, Due %v)", label, spent, r.d.Budget, m.Yielded, m.Due)
 	}
 	if !yielded && m.Yielded != "" {
 		r.fatalf("%s: no yield, but Meta.Yielded is %q", label, m.Yielded)
@@ -585,11 +585,11 @@ func (r *runner) accepted(label string, ev interp.Event, res interp.Result, spen
 		}
 		// A runnable thread is left by a yield, in this transition or an
 		// earlier one (a callback runs only the thread it wakes).
-		if th.Phase.Runnable() && (m.Due == 0 || m.Due > ev.Time.UnixNano()) {
-			r.fatalf("%s: thread %s is runnable but Due is %v", label, th.ID, m.DueTime())
+		if th.Phase.Runnable() && (m.Due.IsZero() || m.Due.After(ev.Time)) {
+			r.fatalf("%s: thread %s is runnable but Due is %v", label, th.ID, m.Due)
 		}
-		if th.Phase == interp.PhaseRetry && (m.Due == 0 || m.Due > th.At) {
-			r.fatalf("%s: thread %s retries at %v but Due is %v", label, th.ID, time.Unix(0, th.At).UTC(), m.DueTime())
+		if th.Phase == interp.PhaseRetry && (m.Due.IsZero() || m.Due.After(th.At)) {
+			r.fatalf("%s: thread %s retries at %v but Due is %v", label, th.ID, th.At, m.Due)
 		}
 		for _, p := range th.Waits {
 			r.issued[p.Callback] = true
@@ -599,8 +599,8 @@ func (r *runner) accepted(label string, ev interp.Event, res interp.Result, spen
 				if !r.timers[p.Callback] {
 					r.fatalf("%s: timer %d is pending but was never started", label, p.Callback)
 				}
-				if m.Due == 0 || m.Due > p.At {
-					r.fatalf("%s: timer %d is due at %v but Meta.Due is %v", label, p.Callback, time.Unix(0, p.At).UTC(), m.DueTime())
+				if m.Due.IsZero() || m.Due.After(p.At) {
+					r.fatalf("%s: timer %d is due at %v but Meta.Due is %v", label, p.Callback, p.At, m.Due)
 				}
 			case p.Kind == interp.Activity:
 				acts[p.Callback] = true
@@ -640,8 +640,8 @@ func (r *runner) accepted(label string, ev interp.Event, res interp.Result, spen
 		if len(m.Inbox) != 0 {
 			r.fatalf("%s: finished (%s) with %d buffered events left", label, m.Status, len(m.Inbox))
 		}
-		if len(m.Threads) != 0 || m.Due != 0 || finishing != 1 {
-			r.fatalf("%s: finished (%s) with %d threads, Due %v and %d finishing effects", label, m.Status, len(m.Threads), m.DueTime(), finishing)
+		if len(m.Threads) != 0 || !m.Due.IsZero() || finishing != 1 {
+			r.fatalf("%s: finished (%s) with %d threads, Due %v and %d finishing effects", label, m.Status, len(m.Threads), m.Due, finishing)
 		}
 		last := res.Effects[len(res.Effects)-1].Kind
 		if want := map[interp.Status]interp.EffectKind{interp.StatusCompleted: interp.EffectCompleted, interp.StatusFailed: interp.EffectFailed, interp.StatusCanceled: interp.EffectCanceled}[m.Status]; last != want {
