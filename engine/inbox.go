@@ -192,7 +192,7 @@ func (e *Engine) startWithSignal(ctx context.Context, def *dsl.Definition, id st
 	}
 	// One commit, one journal entry: the signal, with the start it came with.
 	if inst.Journal, err = e.journalWrite(id, def, interp.Meta{}, nil, ev, res,
-		&interp.Event{Kind: interp.EventStart, Time: now, Instance: id, Payload: state}); err != nil {
+		&journalStart{event: interp.Event{Kind: interp.EventStart, Time: now, Instance: id, Payload: state}, meta: started.Meta}); err != nil {
 		return err
 	}
 	op = "create"

@@ -42,18 +42,22 @@ func (e *Engine) journalPolicy(workflow string) (journal.Policy, bool) {
 // event was applied to (the zero Meta for a start) and base the stored
 // record it was applied to (nil for a start), kept as a snapshot when
 // the policy wants one at this entry. start, if not nil, is the start
-// event (its Payload the input) of a commit that started the instance and
-// then applied ev (signal-with-start); res is then both transitions'.
-func (e *Engine) journalWrite(id string, def *dsl.Definition, before interp.Meta, base []byte, ev interp.Event, res interp.Result, start *interp.Event) (*storage.JournalWrite, error) {
+// of a commit that started the instance and then applied ev
+// (signal-with-start); res is then both transitions'.
+func (e *Engine) journalWrite(id string, def *dsl.Definition, before interp.Meta, base []byte, ev interp.Event, res interp.Result, start *journalStart) (*storage.JournalWrite, error) {
 	p, ok := e.journalPolicy(def.Name())
 	if !ok {
 		return nil, nil
+	}
+	waits := before // what ev answered: the waits before it
+	if start != nil {
+		waits = start.meta // the waits the start opened
 	}
 	t := journal.Transition{
 		Seq:       res.Meta.Seq,
 		At:        ev.Time,
 		Version:   def.Version(),
-		Event:     journalEvent(before, ev),
+		Event:     journalEvent(waits, ev),
 		Effects:   res.Effects,
 		Before:    before.Threads,
 		After:     res.Meta.Threads,
@@ -73,8 +77,8 @@ func (e *Engine) journalWrite(id string, def *dsl.Definition, before interp.Meta
 		return nil, opErr("", "", id, err)
 	}
 	if start != nil {
-		t.Start = &journal.Event{Kind: start.Kind.String()}
-		if err := p.Payload(t.Start, "start", start.Payload); err != nil {
+		t.Start = &journal.Event{Kind: start.event.Kind.String()}
+		if err := p.Payload(t.Start, "start", start.event.Payload); err != nil {
 			return nil, opErr("", "", id, err)
 		}
 	}
@@ -90,6 +94,14 @@ func (e *Engine) journalWrite(id string, def *dsl.Definition, before interp.Meta
 		}
 	}
 	return w, nil
+}
+
+// journalStart is the start of a signal-with-start's commit: the start
+// event (its Payload the input) and the meta it gave, whose waits the
+// signal's event may answer.
+type journalStart struct {
+	event interp.Event
+	meta  interp.Meta
 }
 
 // journalEvent describes ev as the instance with meta before received it.

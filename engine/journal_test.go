@@ -73,6 +73,29 @@ func TestJournalRecordsTransitions(t *testing.T) {
 	}
 }
 
+// A signal-with-start whose event answers a wait the start opened is one
+// entry that names the event and the wait it answered, as a send would.
+func TestJournalSignalWithStart(t *testing.T) {
+	v := newEnv(t, []*dsl.Definition{counterWF}, engine.WithJournal("", journal.Policy{}))
+	if err := v.e.SignalWithStart(v.ctx, counterWF, "c", Count{N: 5}, "inc", 2); err != nil {
+		t.Fatal(err)
+	}
+	h, err := v.e.History(v.ctx, "c", 0, 0)
+	if err != nil || len(h) != 1 {
+		t.Fatalf("history %v, %v; want one entry", h, err)
+	}
+	en := h[0]
+	if en.Start == nil || en.Start.Kind != "start" {
+		t.Fatalf("the entry does not record the start: %+v", en)
+	}
+	if ev := en.Event; ev.Kind != "callback" || ev.Name != "inc" || ev.Trigger != "custom" || ev.Path != "loop/next" || ev.Thread != "main" {
+		t.Fatalf("event %+v; want the callback of inc at loop/next", ev)
+	}
+	if got := en.String(); !strings.Contains(got, `event "inc" received`) {
+		t.Fatalf("entry text %q", got)
+	}
+}
+
 // A payload over the policy's limit is kept as a hash and size; a
 // redaction function sees every payload first.
 func TestJournalPayloads(t *testing.T) {
