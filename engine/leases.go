@@ -143,16 +143,24 @@ func (e *Engine) RunDue(ctx context.Context, limit int) (Work, error) {
 	errs := make([]error, len(leases))
 	works := make([]Work, len(leases))
 	done := make([]storage.Lease, len(leases))
-	sem := make(chan struct{}, e.workers)
-	var wg sync.WaitGroup
-	for i, l := range leases {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
+	if e.workers == 1 || len(leases) == 1 {
+		// One at a time anyway: on this goroutine, whose stack has grown
+		// already, rather than a new one per lease.
+		for i, l := range leases {
 			works[i], done[i], errs[i] = e.workLease(ctx, l)
-		})
+		}
+	} else {
+		sem := make(chan struct{}, e.workers)
+		var wg sync.WaitGroup
+		for i, l := range leases {
+			sem <- struct{}{}
+			wg.Go(func() {
+				defer func() { <-sem }()
+				works[i], done[i], errs[i] = e.workLease(ctx, l)
+			})
+		}
+		wg.Wait()
 	}
-	wg.Wait()
 	var release []storage.Lease // in one call (see workLease for the others)
 	for i, o := range works {
 		w.add(o)

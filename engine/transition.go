@@ -219,8 +219,7 @@ func (e *Engine) attempt(ctx context.Context, id string, l loaded, build eventFo
 	if notDue(def, l.meta, ev) {
 		// What Apply would say, without loading the threads: a host tries
 		// a Resume of every instance it works on, most of them not due.
-		return applied{}, eventError(ev.Kind, id,
-			fmt.Errorf("%w: nothing is due at %v for instance %q", interp.ErrNotDue, ev.Time, id))
+		return applied{}, eventError(ev.Kind, id, &notDueError{at: ev.Time, id: id})
 	}
 	res, err := e.apply(def, l.rec.State, l.meta, ev, id)
 	if err != nil {
@@ -385,3 +384,16 @@ func (e *Engine) registered(def *dsl.Definition) error {
 	}
 	return nil
 }
+
+// notDueError is interp's refusal of a Resume with nothing due, with the
+// same text, made without calling Apply; the text is built when read.
+type notDueError struct {
+	at time.Time
+	id string
+}
+
+func (e *notDueError) Error() string {
+	return fmt.Sprintf("%v: nothing is due at %v for instance %q", interp.ErrNotDue, e.at, e.id)
+}
+
+func (e *notDueError) Unwrap() error { return interp.ErrNotDue }

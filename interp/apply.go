@@ -117,7 +117,7 @@ func apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, erro
 		// version is accepted: it is how a host moves instances on after a
 		// deploy (engine.MigrateAll).
 		if !m.resume() && !m.upgraded {
-			return Result{}, fmt.Errorf("%w: nothing is due at %v for instance %q", ErrNotDue, ev.Time, meta.Instance)
+			return Result{}, &notDueErr{at: ev.Time, instance: meta.Instance}
 		}
 		if err := m.decode(state); err != nil {
 			return Result{}, err
@@ -576,3 +576,17 @@ func Resolve(def *dsl.Definition, meta Meta) (err error) {
 	}
 	return m.load()
 }
+
+// notDueErr is a Resume's error when nothing is due. Its text is built when
+// read: hosts resume instances leased for their effects to find out, and
+// rarely print it.
+type notDueErr struct {
+	at       time.Time
+	instance string
+}
+
+func (e *notDueErr) Error() string {
+	return fmt.Sprintf("%v: nothing is due at %v for instance %q", ErrNotDue, e.at, e.instance)
+}
+
+func (e *notDueErr) Unwrap() error { return ErrNotDue }

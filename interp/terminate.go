@@ -75,21 +75,39 @@ func encodeTermination(b []byte, t *Termination) []byte {
 // message says "terminated" once: `interp: instance finished: instance
 // "x" is terminated (by "ops": "fraud")`.
 func finishedError(meta Meta) error {
-	err := fmt.Errorf("%w: instance %q is %s", ErrFinished, meta.Instance, meta.Status)
-	if meta.Status != StatusTerminated {
-		return err
+	e := &finishedErr{instance: meta.Instance, status: meta.Status}
+	if meta.Status == StatusTerminated && meta.Terminated != nil {
+		e.by, e.reason, e.why = meta.Terminated.By, meta.Terminated.Reason, true
 	}
-	if t := meta.Terminated; t != nil && t.By != "" {
-		err = fmt.Errorf("%w: instance %q is %s (by %q: %q)", ErrFinished, meta.Instance, meta.Status, t.By, t.Reason)
-	} else if t != nil {
-		err = fmt.Errorf("%w: instance %q is %s (%q)", ErrFinished, meta.Instance, meta.Status, t.Reason)
-	}
-	return &terminatedError{err}
+	return e
 }
 
-// terminatedError is a finished instance's error that also matches
-// [ErrTerminated], whose text it says already.
-type terminatedError struct{ err error }
+// finishedErr is the error of an event for a finished instance. Its text
+// is built when read: hosts that resume instances to find out whether
+// anything is due meet it often and rarely print it.
+type finishedErr struct {
+	instance   string
+	status     Status
+	by, reason string
+	why        bool // a terminated instance's Termination was recorded
+}
 
-func (e *terminatedError) Error() string   { return e.err.Error() }
-func (e *terminatedError) Unwrap() []error { return []error{e.err, ErrTerminated} }
+func (e *finishedErr) Error() string {
+	s := fmt.Sprintf("%v: instance %q is %s", ErrFinished, e.instance, e.status)
+	switch {
+	case e.why && e.by != "":
+		s += fmt.Sprintf(" (by %q: %q)", e.by, e.reason)
+	case e.why:
+		s += fmt.Sprintf(" (%q)", e.reason)
+	}
+	return s
+}
+
+// Unwrap returns ErrFinished, and ErrTerminated too for a terminated
+// instance.
+func (e *finishedErr) Unwrap() []error {
+	if e.status == StatusTerminated {
+		return []error{ErrFinished, ErrTerminated}
+	}
+	return []error{ErrFinished}
+}

@@ -355,10 +355,19 @@ func (w *world) childPolicy(path string) dsl.ParentEndPolicy {
 	return n.ParentEnd()
 }
 
-// registerChildren registers on e the definitions def's (and upgrade's)
-// Child statements start, recursively, for Register's check: the hosts'
-// ChildRunner is the simulator, so no child runs in the store.
-func registerChildren(e *engine.Engine, defs ...*dsl.Definition) error {
+// registerAll registers on e the child definitions defs (see
+// childDefinitions), for Register's check: the hosts' ChildRunner is the
+// simulator, so no child runs in the store.
+func registerAll(e *engine.Engine, defs []*dsl.Definition) error {
+	if len(defs) == 0 {
+		return nil
+	}
+	return e.Register(defs...)
+}
+
+// childDefinitions lists the definitions defs' Child statements start,
+// recursively, without defs themselves.
+func childDefinitions(defs ...*dsl.Definition) []*dsl.Definition {
 	seen := map[string]bool{}
 	for _, d := range defs {
 		if d != nil {
@@ -383,8 +392,5 @@ func registerChildren(e *engine.Engine, defs ...*dsl.Definition) error {
 			}
 		}
 	}
-	if len(todo) == 0 {
-		return nil
-	}
-	return e.Register(todo...)
+	return todo
 }

@@ -52,13 +52,14 @@ func newHost(i int, def *dsl.Definition, opts *config, base storage.Store, clock
 	if err != nil {
 		panic(err) // a store, clock and options of our own: cannot be invalid
 	}
-	if err := registerChildren(e, def, opts.upgrade); err != nil {
+	reg := opts.registration(def)
+	if err := registerAll(e, reg.children); err != nil {
 		panic(err) // definitions by distinct names: cannot collide
 	}
 	if err := e.Register(def); err != nil {
 		panic(err) // one definition: cannot collide
 	}
-	for _, typ := range customTypes(def, opts.upgrade) {
+	for _, typ := range reg.types {
 		e.Handle(typ, rc)
 	}
 	h := &simHost{e: e, api: engineHost{e}, store: st}
@@ -273,4 +274,27 @@ func customTypes(defs ...*dsl.Definition) []string {
 		}
 	}
 	return out
+}
+
+// registration is what every host of a Check registers besides def: the
+// child definitions and the custom event types of def and the upgrade,
+// found once per definition (hosts restart at every simulated crash).
+type registration struct {
+	children []*dsl.Definition
+	types    []string
+}
+
+// registration returns def's registration, computing it on first use.
+func (c *config) registration(def *dsl.Definition) registration {
+	c.regMu.Lock()
+	defer c.regMu.Unlock()
+	if r, ok := c.regs[def]; ok {
+		return r
+	}
+	r := registration{children: childDefinitions(def, c.upgrade), types: customTypes(def, c.upgrade)}
+	if c.regs == nil {
+		c.regs = map[*dsl.Definition]registration{}
+	}
+	c.regs[def] = r
+	return r
 }

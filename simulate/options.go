@@ -1,6 +1,7 @@
 package simulate
 
 import (
+	"sync"
 	"time"
 
 	"github.com/weftflow/weft/dsl"
@@ -83,6 +84,8 @@ var simStart = time.Date(2026, 1, 1, 9, 0, 0, 0, time.UTC)
 // config is Options without the type parameter: the world works on any
 // state through the definition's state type.
 type config struct {
+	regMu                             sync.Mutex
+	regs                              map[*dsl.Definition]registration // see registration
 	input                             func(*rapid.T) any
 	payloads                          map[string]func(*rapid.T) any
 	activities                        map[string]func(*rapid.T) any
