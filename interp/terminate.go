@@ -107,7 +107,14 @@ func (e *finishedErr) Error() string {
 // instance.
 func (e *finishedErr) Unwrap() []error {
 	if e.status == StatusTerminated {
-		return []error{ErrFinished, ErrTerminated}
+		return finishedTerminated
 	}
-	return []error{ErrFinished}
+	return finishedOnly
 }
+
+// The errors a finishedErr wraps (shared: errors.Is and errors.As only
+// read them).
+var (
+	finishedOnly       = []error{ErrFinished}
+	finishedTerminated = []error{ErrFinished, ErrTerminated}
+)
