@@ -19,27 +19,30 @@ import (
 // [KindOn] nodes, told apart by [Node.Trigger].
 type Kind uint8
 
-// Statement kinds. The values are the internal tree's, so the names a tool
-// prints ([Kind.String]) are the ones weft's own messages use.
+// Statement kinds.
 const (
-	KindRoot     = Kind(ast.Root)     // "root": the workflow body (path "") or the OnCancel cleanup section (path "@cancel")
-	KindSection  = Kind(ast.Block)    // "section": a Section
-	KindStep     = Kind(ast.Step)     // "step": a Step
-	KindIf       = Kind(ast.If)       // "if": an If/ElseIf/Else or Switch/Case/Default; its arms are [Node.Arms]
-	KindArm      = Kind(ast.Branch)   // "branch": one arm of an If or Switch ([Node.HasCond] is false for Else and Default)
-	KindLoop     = Kind(ast.Loop)     // "loop": a For ([Node.HasCond] false) or While
-	KindBreak    = Kind(ast.Break)    // "break": leaves [Node.Target]
-	KindContinue = Kind(ast.Continue) // "continue": next iteration of [Node.Target]
-	KindWait     = Kind(ast.Wait)     // "wait": a Wait; its events are [Node.Arms]
-	KindOn       = Kind(ast.On)       // "on": one event of a Wait, with [Node.Trigger]
-	KindCall     = Kind(ast.Call)     // "call": an activity (Call)
-	KindWaitFor  = Kind(ast.WaitFor)  // "waitfor": a WaitFor
-	KindGo       = Kind(ast.Go)       // "go": a Go or GoEach ([Node.Each])
-	KindJoin     = Kind(ast.Join)     // "join": a Join of [Node.Threads]
-	KindReturn   = Kind(ast.Return)   // "return": a Return or ReturnWith
-	KindFail     = Kind(ast.Fail)     // "fail": a Fail or FailWith
-	KindChild    = Kind(ast.Child)    // "child": a Child workflow ([Node.Workflow])
+	KindRoot     Kind = iota + 1 // "root": the workflow body (path "") or the OnCancel cleanup section (path "@cancel")
+	KindSection                  // "section": a Section
+	KindStep                     // "step": a Step
+	KindIf                       // "if": an If/ElseIf/Else or Switch/Case/Default; its arms are [Node.Arms]
+	KindArm                      // "branch": one arm of an If or Switch ([Node.HasCond] is false for Else and Default)
+	KindLoop                     // "loop": a For ([Node.HasCond] false) or While
+	KindBreak                    // "break": leaves [Node.Target]
+	KindContinue                 // "continue": next iteration of [Node.Target]
+	KindWait                     // "wait": a Wait; its events are [Node.Arms]
+	KindOn                       // "on": one event of a Wait, with [Node.Trigger]
+	KindCall                     // "call": an activity (Call)
+	KindWaitFor                  // "waitfor": a WaitFor
+	KindGo                       // "go": a Go or GoEach ([Node.Each])
+	KindJoin                     // "join": a Join of [Node.Threads]
+	KindReturn                   // "return": a Return or ReturnWith
+	KindFail                     // "fail": a Fail or FailWith
+	KindChild                    // "child": a Child workflow ([Node.Workflow])
 )
+
+// The kinds are the internal tree's, value for value (view_internal_test.go
+// holds them together), so that a Node's Kind is a conversion and its name
+// the one weft's own messages print.
 
 // String names the kind as weft's messages do: "step", "if", "branch",
 // "loop", "wait", "on", "call", "waitfor", "go", "join", "child", ...
@@ -50,8 +53,8 @@ type TriggerKind uint8
 
 // Trigger kinds of a [KindOn] node.
 const (
-	TriggerTimer  = TriggerKind(ast.Timer)  // After or At
-	TriggerCustom = TriggerKind(ast.Custom) // Signal, SignalWithSetup or Custom: a payload sent from outside
+	TriggerTimer  TriggerKind = iota + 1 // After or At
+	TriggerCustom                        // Signal, SignalWithSetup or Custom: a payload sent from outside
 )
 
 // String names the trigger kind: "timer" or "custom".
