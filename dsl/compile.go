@@ -10,6 +10,7 @@ import (
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/internal/ast"
 	"github.com/weftflow/weft/internal/decode"
+	"github.com/weftflow/weft/internal/statecopy"
 )
 
 // Option configures a definition at [Compile].
@@ -62,6 +63,7 @@ func Compile[S any](name string, body Stmt, opts ...Option) (*Definition, error)
 			Gos:       map[string]*ast.Node{},
 			Budget:    cfg.budget,
 			NewState:  func() any { return new(S) },
+			Copy:      statecopy.For(st),
 			Encode:    func(s any) ([]byte, error) { return codec.Marshal(s.(*S)) },
 			Decode: func(b []byte) (any, error) {
 				s := new(S)

@@ -193,10 +193,11 @@ func (m *machine) step(t *thread, n *ast.Node) bool {
 	// state is snapshotted first, unless this is the last attempt (whose
 	// failure ends the workflow, keeping the state for inspection).
 	var snap []byte
+	var saved any // the snapshot as a deep copy (see ast.Tree.Copy)
 	if int(t.Attempt)+1 < n.Retry.MaxAttempts {
 		if m.clean {
 			snap = m.input
-		} else {
+		} else if saved = m.copyState(); saved == nil {
 			var err error
 			if snap, err = encodeState(m.tree, m.s); err != nil {
 				m.fail(t, n.Path, fmt.Errorf("snapshot state: %w", err))
@@ -210,7 +211,9 @@ func (m *machine) step(t *thread, n *ast.Node) bool {
 		t.Attempt, t.Phase = 0, PhaseExit
 		return true
 	}
-	if snap != nil {
+	if saved != nil {
+		m.s = saved
+	} else if snap != nil {
 		s, derr := decodeState(m.tree, snap)
 		if derr != nil {
 			m.fail(t, n.Path, fmt.Errorf("restore state: %w", derr))
@@ -419,4 +422,19 @@ func marshalOutput(v any) (b []byte, err error) {
 func upcast(mig ast.Migration, state []byte) (b []byte, err error) {
 	defer recovered(fmt.Sprintf("(migration from version %d)", mig.From), &err)
 	return mig.State(state)
+}
+
+// copyState returns a deep copy of the state for a snapshot, or nil when
+// the state type has no copier or the value is too deep (the snapshot is
+// then CBOR). A copy is the snapshot's CBOR round trip without the
+// encoding (internal/statecopy says for which types).
+func (m *machine) copyState() any {
+	if m.tree.Copy == nil {
+		return nil
+	}
+	c, ok := m.tree.Copy(m.s)
+	if !ok {
+		return nil
+	}
+	return c
 }

@@ -181,6 +181,10 @@ type Tree struct {
 	NewState   func() any                  // a new *S
 	Encode     func(s any) ([]byte, error) // deterministic CBOR of *S
 	Decode     func(b []byte) (any, error) // CBOR -> new *S
+	// Copy deep-copies a *S for a step's snapshot, when S's CBOR round
+	// trip is a deep copy (internal/statecopy); nil otherwise, and the
+	// snapshot is CBOR.
+	Copy func(s any) (any, bool)
 	// Setups reports whether any wait has a custom event with a setup (and
 	// so a teardown), or any statement starts a child workflow (start-child
 	// and end-child effects): hosts order an instance's end after those.
