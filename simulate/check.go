@@ -104,7 +104,7 @@ func run(rt *rapid.T, def *dsl.Definition, opts *config, tb *reportTB, x *explor
 		kinds = append(kinds, kind{name: "terminate", act: a.terminate})
 	}
 	if len(def.Queries()) > 0 || (opts.upgrade != nil && len(opts.upgrade.Queries()) > 0) {
-		kinds = append(kinds, kind{name: "query", act: a.query, ready: func() bool { return len(a.w.def.Queries()) > 0 }})
+		kinds = append(kinds, kind{name: "query", act: a.query, ready: func() bool { return len(a.w.def.Queries()) > 0 }, light: true})
 	}
 	if opts.upgrade != nil {
 		kinds = append(kinds, kind{name: "upgrade", act: a.swap, ready: func() bool { return a.w.def != opts.upgrade }})

@@ -54,8 +54,8 @@ func (w *world) noteEnd(ev interp.Event, after interp.Meta) {
 // run's swarm.
 func (a *actions) listingKinds() []kind {
 	return []kind{
-		{name: "list", act: a.list},
-		{name: "gc", act: a.gc, ready: func() bool { return a.w.meta.Status.Finished() }},
+		{name: "list", act: a.list, light: true},
+		{name: "gc", act: a.gc, ready: func() bool { return a.w.meta.Status.Finished() }, light: true},
 	}
 }
 

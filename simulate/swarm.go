@@ -33,6 +33,11 @@ type kind struct {
 	weight int // 0: off in this run
 	act    func(*rapid.T)
 	ready  func() bool // whether the kind has something to act on now; nil: always
+	// light marks an action that looks rather than drives (a listing, a
+	// query, a GC at the end): it draws a weight of at most 1, so that
+	// it does not take the steps of a run from the actions that find
+	// bugs by moving the instance and crashing its hosts.
+	light bool
 }
 
 // maxWeight is the largest weight a kind draws; 0 switches it off.
@@ -45,7 +50,11 @@ const maxWeight = 4
 func drawSwarm(rt *rapid.T, kinds []kind) []kind {
 	on := 0
 	for i := range kinds {
-		kinds[i].weight = ints(0, maxWeight).Draw(rt, kinds[i].name)
+		hi := maxWeight
+		if kinds[i].light {
+			hi = 1
+		}
+		kinds[i].weight = ints(0, hi).Draw(rt, kinds[i].name)
 		if kinds[i].name == "deliver" || kinds[i].name == "activity" {
 			kinds[i].weight *= 2
 		}
