@@ -23,6 +23,7 @@ package statecopy
 
 import (
 	"reflect"
+	"strings"
 )
 
 // MaxDepth bounds the nesting a copy follows, as the codec bounds what it
@@ -106,6 +107,9 @@ func (b *builder) plain(t reflect.Type, seen map[reflect.Type]bool) bool {
 			if !f.IsExported() || f.Anonymous || f.Tag.Get("cbor") == "-" || f.Tag.Get("json") == "-" {
 				return false
 			}
+			if k := f.Type.Kind(); (k == reflect.Slice || k == reflect.Map) && (omits(f.Tag.Get("cbor")) || omits(f.Tag.Get("json"))) {
+				return false // an empty one would be omitted and come back nil
+			}
 			if !b.plain(f.Type, seen) {
 				return false
 			}
@@ -113,6 +117,19 @@ func (b *builder) plain(t reflect.Type, seen map[reflect.Type]bool) bool {
 		return true
 	}
 	return false // interfaces, channels, functions, complex numbers, unsafe pointers
+}
+
+// omits reports whether a struct tag's options leave empty values out.
+func omits(tag string) bool {
+	_, opts, _ := strings.Cut(tag, ",")
+	for opts != "" {
+		var o string
+		o, opts, _ = strings.Cut(opts, ",")
+		if o == "omitempty" || o == "omitzero" {
+			return true
+		}
+	}
+	return false
 }
 
 // flat reports whether values of t hold no references, so that an

@@ -31,6 +31,8 @@ type Order struct {
 	Done    bool
 	Empty   []int // nil and empty stay apart
 	Counter int64 `cbor:"9,keyasint,omitempty"`
+	Raw     []byte
+	Fixed   [4]byte
 }
 
 type Tree struct {
@@ -69,6 +71,8 @@ func genOrder(t *rapid.T) *Order {
 	if rapid.Bool().Draw(t, "empty") {
 		o.Empty = []int{}
 	}
+	o.Raw = rapid.OneOf(rapid.Just[[]byte](nil), rapid.Just([]byte{}), rapid.SliceOfN(rapid.Byte(), 1, 4)).Draw(t, "raw")
+	o.Fixed[rapid.IntRange(0, 3).Draw(t, "fi")] = rapid.Byte().Draw(t, "f")
 	o.Grid[rapid.IntRange(0, 2).Draw(t, "gi")][rapid.IntRange(0, 1).Draw(t, "gj")] = rapid.Uint8().Draw(t, "g")
 	return o
 }
@@ -125,6 +129,9 @@ func TestCopyIsTheRoundTrip(t *testing.T) {
 		}
 		if co.Best != nil {
 			co.Best.Price++
+		}
+		for i := range co.Raw {
+			co.Raw[i]++
 		}
 		for _, v := range co.Notes {
 			for i := range v {
@@ -197,6 +204,12 @@ func (t textual) MarshalText() ([]byte, error) { return []byte(t.s), nil }
 type withChan struct{ C chan int }
 type withFunc struct{ F func() }
 type withComplex struct{ C complex128 }
+type withOmittedSlice struct {
+	S []int `cbor:"1,keyasint,omitempty"`
+}
+type withOmittedMap struct {
+	M map[string]int `json:",omitzero"`
+}
 
 // Types whose CBOR round trip is not a deep copy get no copier.
 func TestRefused(t *testing.T) {
@@ -205,7 +218,7 @@ func TestRefused(t *testing.T) {
 		reflect.TypeFor[withSkip](), reflect.TypeFor[withJSONSkip](), reflect.TypeFor[withEmbedded](),
 		reflect.TypeFor[withCustom](), reflect.TypeFor[withText](), reflect.TypeFor[withChan](),
 		reflect.TypeFor[withFunc](), reflect.TypeFor[withComplex](), reflect.TypeFor[[]withTime](),
-		reflect.TypeFor[map[string]withAny](),
+		reflect.TypeFor[map[string]withAny](), reflect.TypeFor[withOmittedSlice](), reflect.TypeFor[withOmittedMap](),
 	} {
 		if statecopy.For(typ) != nil {
 			t.Errorf("%v has a copier", typ)
