@@ -20,8 +20,14 @@ import (
 const MaxIDLen = storage.MaxIDLen - 32
 
 // maxConflicts bounds how often one transition reloads and retries after
-// another process committed first.
-const maxConflicts = 10
+// another process committed first. With the pauses of conflictPause
+// growing to maxConflictPause, a transition gives up after about half a
+// second of losing: an engine whose callers queue on one instance can
+// commit many times in a row while another engine's caller waits.
+const maxConflicts = 32
+
+// maxConflictPause caps the random pause before a retry.
+const maxConflictPause = 20 * time.Millisecond
 
 // loaded is a stored instance, decoded.
 type loaded struct {
@@ -299,8 +305,9 @@ func (e *Engine) apply(def *dsl.Definition, state []byte, meta interp.Meta, ev i
 	return res, nil
 }
 
-// conflictPause waits a short random time before retry number try after a
-// conflict, so that processes racing for one instance stop colliding
+// conflictPause waits a short random time before retry number try (from
+// 1) after a conflict, up to a limit that doubles from 200µs to
+// maxConflictPause, so that processes racing for one instance stop colliding
 // (unless none: see WithoutConflictPause). It
 // is a real-time wait whatever the engine's clock: it spaces out work, it
 // does not measure workflow time.
@@ -308,7 +315,11 @@ func conflictPause(ctx context.Context, try int, none bool) error {
 	if none {
 		return ctx.Err()
 	}
-	t := time.NewTimer(rand.N(time.Duration(try) * 200 * time.Microsecond))
+	limit := maxConflictPause
+	if try < 8 {
+		limit = min(limit, 200*time.Microsecond<<(try-1)) // doubling from 200µs
+	}
+	t := time.NewTimer(rand.N(limit))
 	defer t.Stop()
 	select {
 	case <-t.C:
