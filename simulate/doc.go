@@ -228,7 +228,7 @@
 //   - [InvQuery]: a query handler (dsl.Query), run on a host by the query
 //     action, failed (it panicked on a state the run reached) or changed
 //     the stored instance.
-//   - [InvSignalPre]: a run that began with Engine.SignalWithStart (drawn,
+//   - [InvSignalWithStart]: a run that began with Engine.SignalWithStart (drawn,
 //     unless NoEarlySends) was refused where the interpreter accepts the
 //     event after the start, accepted where it refuses it, or left an
 //     instance behind after a refusal.

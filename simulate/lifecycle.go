@@ -36,10 +36,10 @@ import (
 
 // Invariants of the lifecycle calls.
 const (
-	InvQuery     = "queries change nothing and do not fail"
-	InvAwait     = "Await tells how the instance ended"
-	InvIDReuse   = "a taken ID is not started again"
-	InvSignalPre = "signal-with-start commits the start and the event together"
+	InvQuery           = "queries change nothing and do not fail"
+	InvAwait           = "Await tells how the instance ended"
+	InvIDReuse         = "a taken ID is not started again"
+	InvSignalWithStart = "signal-with-start commits the start and the event together"
 )
 
 // startWithSignal begins the instance with input and a custom event drawn
@@ -92,20 +92,20 @@ func (w *world) startWithSignal(src source, input any) {
 	}
 	switch {
 	case refused != nil && err == nil:
-		w.fail(InvSignalPre, "", "signal-with-start %s(%+v) was accepted; the interpreter refuses the event after the start: %v", on.Name(), v, refused)
+		w.fail(InvSignalWithStart, "", "signal-with-start %s(%+v) was accepted; the interpreter refuses the event after the start: %v", on.Name(), v, refused)
 		return
 	case refused != nil:
 		// Refused as a whole: nothing may be stored, and the run starts
 		// plainly.
 		if _, lerr := w.store.Load(w.ctx, instanceID); !errors.Is(lerr, storage.ErrNotFound) {
-			w.fail(InvSignalPre, "", "signal-with-start %s(%+v) was refused (%v), yet the store holds the instance", on.Name(), v, err)
+			w.fail(InvSignalWithStart, "", "signal-with-start %s(%+v) was refused (%v), yet the store holds the instance", on.Name(), v, err)
 			return
 		}
 		w.trace = append(w.trace, join(say("signal-with-start, then "), "", join(sent, "", say(": rejected: %s; start plainly", shortError{err}))))
 		w.start(input)
 		return
 	case err != nil:
-		w.fail(InvSignalPre, "", "signal-with-start %s(%+v) does not start the instance: %v", on.Name(), v, err)
+		w.fail(InvSignalWithStart, "", "signal-with-start %s(%+v) does not start the instance: %v", on.Name(), v, err)
 		return
 	}
 	w.steps = append(w.steps, step{Kind: stepStart, Input: b, Event: sig})
