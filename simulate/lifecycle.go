@@ -134,7 +134,7 @@ func (w *world) startWithSignal(src source, input any) {
 	}
 }
 
-// replaySignalWithStart is the replay of a run's signal-with-start.
+// signalWithStart replays a run's signal-with-start.
 func (r *replayer) signalWithStart(input any, sig interp.Event) error {
 	return r.hosts[0].e.SignalWithStart(r.ctx, r.def, instanceID, input, sig.Name, cbor.RawMessage(sig.Payload))
 }
