@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/internal/unixns"
 	"github.com/weftflow/weft/interp"
 )
 
@@ -226,19 +227,7 @@ func unmarshal[T any](t *testing.T, b []byte) T {
 	return v
 }
 
-// unixTime is the time of Unix nanoseconds ns as the interpreter stores
-// it: UTC, and the zero time for 0.
-func unixTime(ns int64) time.Time {
-	if ns == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, ns).UTC()
-}
-
-// unixNano is the inverse of unixTime: 0 for the zero time.
-func unixNano(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
+// unixTime and unixNano are the interpreter's conversions of stored
+// times.
+func unixTime(ns int64) time.Time { return unixns.Time(ns) }
+func unixNano(t time.Time) int64  { return unixns.Nano(t) }

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/weftflow/weft/internal/position"
+	"github.com/weftflow/weft/internal/unixns"
 )
 
 // Meta is the interpreter's bookkeeping for one instance, stored next to the
@@ -157,27 +158,7 @@ type Failure struct {
 	Panic   bool   `cbor:"4,keyasint,omitempty"` // the failure is a panic in user code
 }
 
-// unixTime is the time of Unix nanoseconds ns as the interpreter makes
-// every time it stores: in UTC, with no monotonic reading, so that equal
-// instants are equal values; 0 is the zero time ("none").
-func unixTime(ns int64) time.Time {
-	if ns == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, ns).UTC()
-}
-
-// unixNano is the inverse of unixTime: the Unix nanoseconds of t, 0 for
-// the zero time. (One UnixNano call, no IsZero: the encoder calls it for
-// every time of every meta. The only other time that gives zeroNano is
-// 2^64 ns, about 584 years, from the zero time, far outside the range a
-// stored time can have.)
-func unixNano(t time.Time) int64 {
-	if ns := t.UnixNano(); ns != zeroNano {
-		return ns
-	}
-	return 0
-}
-
-// zeroNano is what UnixNano returns for the zero time (it overflows).
-var zeroNano = time.Time{}.UnixNano()
+// unixTime and unixNano convert between the meta's times and the Unix
+// nanoseconds it stores (internal/unixns).
+func unixTime(ns int64) time.Time { return unixns.Time(ns) }
+func unixNano(t time.Time) int64  { return unixns.Nano(t) }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/internal/decode"
+	"github.com/weftflow/weft/internal/unixns"
 )
 
 // Entry is one journal entry: what one committed transition did. Encoded
@@ -160,22 +161,10 @@ func (e *Entry) UnmarshalCBOR(data []byte) error {
 	return nil
 }
 
-// unixTime is the time of Unix nanoseconds ns in UTC, with no monotonic
-// reading; 0 is the zero time.
-func unixTime(ns int64) time.Time {
-	if ns == 0 {
-		return time.Time{}
-	}
-	return time.Unix(0, ns).UTC()
-}
-
-// unixNano is the inverse of unixTime: 0 for the zero time.
-func unixNano(t time.Time) int64 {
-	if t.IsZero() {
-		return 0
-	}
-	return t.UnixNano()
-}
+// unixTime and unixNano convert between Entry.At and the Unix nanoseconds
+// it is stored as (internal/unixns).
+func unixTime(ns int64) time.Time { return unixns.Time(ns) }
+func unixNano(t time.Time) int64  { return unixns.Nano(t) }
 
 // String says in plain words what the entry records, on one line.
 func (e Entry) String() string {

@@ -17,7 +17,7 @@ import (
 const module = "github.com/weftflow/weft"
 
 // pure lists the core packages, relative to the module root.
-var pure = []string{"dsl", "interp", "codec", "internal/ast", "internal/position", "internal/cborhead", "internal/decode", "internal/statecopy"}
+var pure = []string{"dsl", "interp", "codec", "internal/ast", "internal/position", "internal/cborhead", "internal/decode", "internal/statecopy", "internal/unixns"}
 
 // forbidden matches imports that reach the outside world, the clock's
 // side doors, randomness or concurrency.
