@@ -10,7 +10,6 @@ import (
 
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
-	"github.com/weftflow/weft/internal/activity"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -306,34 +305,9 @@ func (w *world) childActivity(src source, r *childRun, e interp.Effect, live boo
 }
 
 // childAttempt is a successful attempt of the activity of effect e of r's
-// run: the stub of Options.Activities for its path, or the activity run
-// on its snapshot (whose own error makes the attempt fail).
+// run (see succeed).
 func (w *world) childAttempt(src source, r *childRun, e interp.Effect) (out []byte, msg, shown string) {
-	if stub, ok := w.opts.activities[e.Path]; ok {
-		var v any
-		if src != nil && src.rapid() != nil {
-			v = stub(src.rapid())
-		} else if n, _ := r.def.Lookup(e.Path); n.Output() != nil && src != nil {
-			v = valueOf(src, n.Output(), e.Path).Interface()
-		}
-		b, err := codec.Marshal(v)
-		if err != nil {
-			panic(fmt.Sprintf("simulate: the stub result for %q does not encode: %v", e.Path, err))
-		}
-		return b, "", fmt.Sprintf("success (stub: %+v)", v)
-	}
-	out, err := activity.Run(w.ctx, r.def, e.Path, e.Data)
-	if errors.Is(err, dsl.ErrActivityPanic) {
-		w.fail(InvPanic, e.Path, "%s: %v", r, err)
-	}
-	if err != nil {
-		msg := err.Error()
-		if msg == "" {
-			msg = "activity failed"
-		}
-		return nil, msg, "error from the activity: " + msg
-	}
-	return out, "", "success"
+	return w.succeed(src, r.def, e.Path, e.Data, r.String())
 }
 
 // driveChild drives r's run towards its end as the liveness phase drives

@@ -313,22 +313,34 @@ func (w *world) attempt(src source, info engine.EffectInfo, what string) (out []
 	case "timeout":
 		return nil, "simulated timeout: context deadline exceeded", "timeout"
 	}
-	if stub, ok := w.opts.activities[info.Path]; ok {
+	return w.succeed(src, w.def, info.Path, info.Data, "")
+}
+
+// succeed is a successful attempt of the activity at path of def on the
+// snapshot data: the stub of Options.Activities for the path, or the
+// activity run on its snapshot (whose own error makes the attempt fail; a
+// panic breaks InvPanic, reported after who, if given).
+func (w *world) succeed(src source, def *dsl.Definition, path string, data []byte, who string) (out []byte, msg, shown string) {
+	if stub, ok := w.opts.activities[path]; ok {
 		var v any
 		if src != nil && src.rapid() != nil {
 			v = stub(src.rapid())
-		} else if n, _ := w.def.Lookup(info.Path); n.Kind() == dsl.KindCall && n.Output() != nil && src != nil {
-			v = valueOf(src, n.Output(), info.Path).Interface()
+		} else if n, _ := def.Lookup(path); n.Kind() == dsl.KindCall && n.Output() != nil && src != nil {
+			v = valueOf(src, n.Output(), path).Interface()
 		}
 		b, err := codec.Marshal(v)
 		if err != nil {
-			panic(fmt.Sprintf("simulate: the stub result for %q does not encode: %v", info.Path, err))
+			panic(fmt.Sprintf("simulate: the stub result for %q does not encode: %v", path, err))
 		}
 		return b, "", fmt.Sprintf("success (stub: %+v)", v)
 	}
-	out, err := activity.Run(w.ctx, w.def, info.Path, info.Data)
+	out, err := activity.Run(w.ctx, def, path, data)
 	if errors.Is(err, dsl.ErrActivityPanic) {
-		w.fail(InvPanic, info.Path, "%v", err)
+		if who != "" {
+			w.fail(InvPanic, path, "%s: %v", who, err)
+		} else {
+			w.fail(InvPanic, path, "%v", err)
+		}
 	}
 	if err != nil {
 		msg := err.Error()
