@@ -6,10 +6,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"maps"
 	"net/http"
 	"reflect"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -128,7 +128,7 @@ func (h *handler) overview(w http.ResponseWriter, r *http.Request) {
 	for n := range c.Status {
 		names[n] = true
 	}
-	for _, n := range sortedKeys(names) {
+	for _, n := range slices.Sorted(maps.Keys(names)) {
 		wc := workflowCounts{Name: n}
 		if def := h.definition(n, 0); def != nil {
 			wc.Known, wc.Version = true, def.Version()
@@ -161,15 +161,6 @@ func (h *handler) overview(w http.ResponseWriter, r *http.Request) {
 		d.Dead = append(d.Dead, deadRowOf(e))
 	}
 	h.render(w, http.StatusOK, "overview", page{Title: "Overview", Nav: "overview", Notice: r.URL.Query().Get("done"), Data: d})
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
-	return out
 }
 
 type instancesData struct {
@@ -516,7 +507,7 @@ func (h *handler) diagramOf(r *http.Request) (*diagramData, error) {
 	}
 	d.Census, d.Version = c, def.Version()
 	parked := c.Parked[name]
-	for _, p := range sortedKeys(parked) {
+	for _, p := range slices.Sorted(maps.Keys(parked)) {
 		d.Parked = append(d.Parked, statusCount{Status: p, Count: parked[p]})
 	}
 	svg, err := h.svg(def, diagram.Overlay{Counts: parked, Highlight: hl})

@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"maps"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -107,7 +109,7 @@ func (h *handler) upgrade(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d.Summary, d.Short, d.Read = sum, ls.short, h.cfg.census-ls.left
-	for _, p := range sortedKeys(lostCount) {
+	for _, p := range slices.Sorted(maps.Keys(lostCount)) {
 		d.Lost = append(d.Lost, statusCount{Status: p, Count: lostCount[p]})
 	}
 	c, err := h.census(ctx, name)

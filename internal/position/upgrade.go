@@ -1,7 +1,8 @@
 package position
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 
 	"github.com/weftflow/weft/internal/ast"
@@ -44,18 +45,18 @@ func CheckUpgrade(old, new any) Upgrade {
 	if len(due) > 0 && due[0].From == o.Version {
 		first := due[0]
 		out.From = first.From
-		for _, key := range sortedKeys(first.Paths) {
+		for _, key := range slices.Sorted(maps.Keys(first.Paths)) {
 			if !hasPrefixPosition(o, key) {
 				out.UnusedPaths = append(out.UnusedPaths, key)
 			}
 		}
-		for _, key := range sortedKeys(first.Removed) {
+		for _, key := range slices.Sorted(maps.Keys(first.Removed)) {
 			if o.Index[key] == nil {
 				out.UnusedRemoved = append(out.UnusedRemoved, key)
 			}
 		}
 	}
-	for _, p := range sortedKeys(o.Index) {
+	for _, p := range slices.Sorted(maps.Keys(o.Index)) {
 		for _, sh := range Shapes(o, o.Index[p]) {
 			mv := MoveAll(due, p, sh.Phase, sh.Waits)
 			if _, _, lost := Resolve(n, sh.ID, mv.Path, mv.Phase, mv.Waits); lost != nil {
@@ -63,15 +64,6 @@ func CheckUpgrade(old, new any) Upgrade {
 			}
 		}
 	}
-	return out
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }
 
