@@ -63,7 +63,7 @@ func Compile[S any](name string, body Stmt, opts ...Option) (*Definition, error)
 			Gos:       map[string]*ast.Node{},
 			Budget:    cfg.budget,
 			NewState:  func() any { return new(S) },
-			Copy:      statecopy.For(st),
+			Copy:      statecopy.Of[S](),
 			Encode:    func(s any) ([]byte, error) { return codec.Marshal(s.(*S)) },
 			Decode: func(b []byte) (any, error) {
 				s := new(S)

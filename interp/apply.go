@@ -185,6 +185,9 @@ type machine struct {
 	// decoded state) it doubles as the snapshot a failing step rolls back to.
 	input []byte
 	clean bool
+	// spare is a step snapshot no longer in use, which the next one may
+	// reuse (ast.Tree.Copy).
+	spare any
 
 	// Small inline buffers: most transitions touch one or two threads and
 	// emit few effects, and the machine is allocated anyway.

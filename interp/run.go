@@ -209,6 +209,9 @@ func (m *machine) step(t *thread, n *ast.Node) bool {
 	err := m.runStep(n)
 	if err == nil {
 		t.Attempt, t.Phase = 0, PhaseExit
+		if saved != nil {
+			m.spare = saved // unused now: the next snapshot may overwrite it
+		}
 		return true
 	}
 	if saved != nil {
@@ -432,7 +435,8 @@ func (m *machine) copyState() any {
 	if m.tree.Copy == nil {
 		return nil
 	}
-	c, ok := m.tree.Copy(m.s)
+	c, ok := m.tree.Copy(m.spare, m.s)
+	m.spare = nil
 	if !ok {
 		return nil
 	}

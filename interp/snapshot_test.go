@@ -42,3 +42,32 @@ func TestFailedStepRollsBackInPlaceChanges(t *testing.T) {
 		t.Fatalf("the failed attempt's changes leaked (-want +got):\n%s", d)
 	}
 }
+
+type tally struct {
+	Count int
+	Last  string
+}
+
+// With a flat state the snapshots reuse one value (statecopy.Of): a step
+// failing after several successful ones in the same transition rolls
+// back to the state just before it, not to an older snapshot.
+func TestFailedStepRollsBackFlatStateAfterReusedSnapshots(t *testing.T) {
+	var body []dsl.Stmt
+	for _, name := range []string{"a", "b", "c", "d"} {
+		body = append(body, dsl.Step(name, func(s *tally) error {
+			s.Count++
+			s.Last = name
+			return nil
+		}))
+	}
+	body = append(body, dsl.Step("flaky", func(s *tally) error {
+		s.Count, s.Last = -1, "flaky"
+		return errors.New("not yet")
+	}).Retry(dsl.RetryPolicy{MaxAttempts: 3, Initial: time.Second}))
+	def := dsl.MustCompile[tally]("tally", dsl.S(body...))
+	i := start(t, def, tally{})
+	i.wantPositions("main@flaky:retry")
+	if d := cmp.Diff(tally{Count: 4, Last: "d"}, decodeState[tally](i)); d != "" {
+		t.Fatalf("the failed attempt rolled back to the wrong state (-want +got):\n%s", d)
+	}
+}

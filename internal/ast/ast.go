@@ -183,8 +183,9 @@ type Tree struct {
 	Decode     func(b []byte) (any, error) // CBOR -> new *S
 	// Copy deep-copies a *S for a step's snapshot, when S's CBOR round
 	// trip is a deep copy (internal/statecopy); nil otherwise, and the
-	// snapshot is CBOR.
-	Copy func(s any) (any, bool)
+	// snapshot is CBOR. dst is nil or an earlier copy the caller no longer
+	// uses, which Copy may overwrite and return instead of allocating.
+	Copy func(dst, s any) (any, bool)
 	// Setups reports whether any wait has a custom event with a setup (and
 	// so a teardown), or any statement starts a child workflow (start-child
 	// and end-child effects): hosts order an instance's end after those.

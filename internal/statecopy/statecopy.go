@@ -57,6 +57,35 @@ func For(t reflect.Type) Func {
 	}
 }
 
+// Of returns the snapshot copier of *S (ast.Tree.Copy), or nil when S
+// does not qualify. Its first argument is nil or a *S it returned earlier
+// that the caller no longer uses: for a flat S (no slices, maps or
+// pointers anywhere in it) the copy is an assignment into that value, so
+// a run of snapshots allocates once; other types get For's fresh deep
+// copy.
+func Of[S any]() func(dst, s any) (any, bool) {
+	t := reflect.TypeFor[S]()
+	deep := For(t)
+	if deep == nil {
+		return nil
+	}
+	if !flat(t, map[reflect.Type]bool{}) {
+		return func(_, s any) (any, bool) { return deep(s) }
+	}
+	return func(dst, s any) (any, bool) {
+		src, ok := s.(*S)
+		if !ok || src == nil {
+			return nil, false
+		}
+		d, _ := dst.(*S)
+		if d == nil || d == src {
+			d = new(S)
+		}
+		*d = *src
+		return d, true
+	}
+}
+
 // copyFn copies src into dst (settable, of the same type) at nesting
 // depth; false when too deep.
 type copyFn func(dst, src reflect.Value, depth int) bool

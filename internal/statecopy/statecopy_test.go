@@ -240,3 +240,76 @@ func TestWrongInput(t *testing.T) {
 		}
 	}
 }
+
+// Flat is a state with no references: Of copies it by assignment.
+type Flat struct {
+	Name  string
+	Count int
+	Grid  [2][3]int16
+	Line  struct{ Item string }
+	Done  bool
+}
+
+// Of's copy is the round trip, whether it reuses the value handed back
+// or allocates; the copy and the original stay independent; and a flat
+// type reuses what it is given while other types get fresh copies.
+func TestOfReusesFlatValues(t *testing.T) {
+	flatCp := statecopy.Of[Flat]()
+	deepCp := statecopy.Of[Order]()
+	if flatCp == nil || deepCp == nil {
+		t.Fatal("no copier")
+	}
+	if statecopy.Of[struct{ T time.Time }]() != nil {
+		t.Fatal("a time got a copier")
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		f := &Flat{Name: rapid.String().Draw(t, "name"), Count: rapid.Int().Draw(t, "count"), Done: rapid.Bool().Draw(t, "done")}
+		f.Grid[1][2] = rapid.Int16().Draw(t, "cell")
+		f.Line.Item = rapid.String().Draw(t, "item")
+		want := encode(t, f)
+		var spare any
+		if rapid.Bool().Draw(t, "reuse") {
+			spare = &Flat{Name: "stale", Count: -1, Grid: [2][3]int16{{9, 9, 9}, {9, 9, 9}}}
+		}
+		c, ok := flatCp(spare, f)
+		if !ok {
+			t.Fatal("not copied")
+		}
+		if spare != nil && c != spare {
+			t.Fatal("a flat copy did not reuse the spare it was given")
+		}
+		if c == any(f) {
+			t.Fatal("the copy is the original")
+		}
+		if got := encode(t, c); !bytes.Equal(got, want) {
+			t.Fatalf("copy encodes differently:\n got %x\nwant %x", got, want)
+		}
+		c.(*Flat).Grid[1][2]++
+		c.(*Flat).Name += "x"
+		if got := encode(t, f); !bytes.Equal(got, want) {
+			t.Fatal("changing the copy changed the original")
+		}
+		if c, _ := flatCp(f, f); c == any(f) {
+			t.Fatal("handed the original as the spare, the copy is the original")
+		}
+
+		o := genOrder(t)
+		old := &Order{ID: "stale"}
+		d, ok := deepCp(old, o)
+		if !ok {
+			t.Fatal("not copied")
+		}
+		if d == any(old) || old.ID != "stale" {
+			t.Fatal("a type with references reused the spare")
+		}
+		if got, want := encode(t, d), encode(t, o); !bytes.Equal(got, want) {
+			t.Fatalf("copy encodes differently:\n got %x\nwant %x", got, want)
+		}
+	})
+	if _, ok := flatCp(nil, &Order{}); ok {
+		t.Fatal("copied a value of another type")
+	}
+	if _, ok := flatCp(nil, (*Flat)(nil)); ok {
+		t.Fatal("copied a nil pointer")
+	}
+}
