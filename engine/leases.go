@@ -266,7 +266,7 @@ func (e *Engine) workLease(ctx context.Context, l storage.Lease) (w Work, last s
 		if err != nil {
 			return w, l, e.leaseErr(ctx, lctx, l, err)
 		}
-		p, err := e.performPending(lctx, h)
+		p, ended, err := e.performPending(lctx, h)
 		w.Transitions += p.Transitions
 		w.Effects += p.Effects
 		w.Retried += p.Retried
@@ -274,7 +274,7 @@ func (e *Engine) workLease(ctx context.Context, l storage.Lease) (w Work, last s
 		if err != nil {
 			return w, l, e.leaseErr(ctx, lctx, l, err)
 		}
-		if n == 0 && p.Effects == 0 && p.Transitions == 0 {
+		if ended || n == 0 && p.Effects == 0 && p.Transitions == 0 {
 			break
 		}
 	}

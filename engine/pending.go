@@ -19,11 +19,15 @@ import (
 // attempt time in the store (storage.Claims.Retry), or is dead-lettered
 // after the engine's maximum number of attempts. Everything is fenced: a
 // lost lease stops it with an error matching storage.ErrFenced.
-func (e *Engine) performPending(ctx context.Context, h *heldLease) (Work, error) {
-	var w Work
+//
+// ended reports that it read the whole outbox, acknowledged every effect
+// in it, and one of them finished the instance: nothing is left to do
+// for it (an ended instance takes no events), so the lease's work may stop
+// without another round of reads.
+func (e *Engine) performPending(ctx context.Context, h *heldLease) (w Work, ended bool, err error) {
 	effects, err := e.store.Pending(ctx, h.get(), pendingBatch)
 	if err != nil {
-		return w, fmt.Errorf("engine: pending effects: %w", err)
+		return w, false, fmt.Errorf("engine: pending effects: %w", err)
 	}
 	// In the order the instance emitted them, which is the outbox order
 	// unless some were requeued (they go to the end).
@@ -55,6 +59,7 @@ func (e *Engine) performPending(ctx context.Context, h *heldLease) (Work, error)
 		}
 		e.metrics.Effect(oe.Workflow, k, err)
 		if err == nil {
+			ended = ended || finishing
 			acked = append(acked, se.ID)
 			if k == interp.EffectRunActivity {
 				w.Transitions++ // its result was committed (or no longer wanted)
@@ -68,14 +73,14 @@ func (e *Engine) performPending(ctx context.Context, h *heldLease) (Work, error)
 			// Not an attempt: it goes with what it waits behind.
 			r := storage.RetryState{Attempts: se.Attempts, NotBefore: e.clock.Now(), LastError: err.Error()}
 			if err := e.store.DeadLetter(ctx, l, se.ID, r); err != nil {
-				return w, fmt.Errorf("engine: dead-letter effect %s: %w", se.ID, err)
+				return w, false, fmt.Errorf("engine: dead-letter effect %s: %w", se.ID, err)
 			}
 			w.DeadLetters++
 			continue
 		}
 		dead, ferr := e.failedAttempt(ctx, l, se, err)
 		if ferr != nil {
-			return w, ferr
+			return w, false, ferr
 		}
 		if dead {
 			w.DeadLetters++
@@ -85,11 +90,11 @@ func (e *Engine) performPending(ctx context.Context, h *heldLease) (Work, error)
 	}
 	if len(acked) > 0 {
 		if err := e.store.AckLeased(context.WithoutCancel(ctx), h.get(), acked...); err != nil {
-			return w, fmt.Errorf("engine: acknowledge effects: %w", err)
+			return w, false, fmt.Errorf("engine: acknowledge effects: %w", err)
 		}
 		w.Effects += len(acked)
 	}
-	return w, nil
+	return w, ended && len(acked) == len(effects) && len(effects) < pendingBatch, nil
 }
 
 // failedAttempt records a failed attempt of effect se under lease l: its

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/weftflow/weft/storage"
@@ -66,8 +67,15 @@ func leaseSQL(schema string) string {
 		".instances i ON i.id = l.instance WHERE l.instance = $1"
 }
 
+// fenceSQL reads the lease of a read (see Store.fenced).
 func fenceSQL(schema string) string {
-	return "SELECT token, held FROM " + schema + ".leases WHERE instance = $1 FOR SHARE"
+	return "SELECT token, held FROM " + schema + ".leases WHERE instance = $1"
+}
+
+// leaseHeldSQL is the condition under which a statement sent after
+// fenceLockSQL writes: lease token tok of instance inst is current.
+func leaseHeldSQL(schema, inst, tok string) string {
+	return "EXISTS (SELECT 1 FROM " + schema + ".leases WHERE instance = " + inst + " AND token = " + tok + " AND held)"
 }
 
 // fenceLockSQL is fenceSQL that also locks the instance's row, for fenced
@@ -112,10 +120,12 @@ func pendingSQL(schema string) string {
 }
 
 // ackLeasedSQL deletes effects of instance $2 and recomputes its
-// effects_at; it runs after fenceLockSQL.
+// effects_at, if $3 is its current lease token; it runs after
+// fenceLockSQL.
 func ackLeasedSQL(schema string) string {
 	return `WITH del AS (
     DELETE FROM ` + schema + `.outbox WHERE id = ANY($1::bytea[]) AND instance = $2 AND NOT dead
+       AND ` + leaseHeldSQL(schema, "$2", "$3") + `
     RETURNING position, not_before, true AS dead
 )
 UPDATE ` + schema + `.instances SET effects_at = ` + effectsAfterSQL(schema, "$2", "del") + `
@@ -123,12 +133,13 @@ UPDATE ` + schema + `.instances SET effects_at = ` + effectsAfterSQL(schema, "$2
 }
 
 // retrySQL sets an outbox effect's retry state ($6 makes it a dead letter)
-// and recomputes its instance's effects_at; it runs after fenceLockSQL. It
-// updates no row if the effect is not in the instance's outbox.
+// and recomputes its instance's effects_at, if $7 is the instance's
+// current lease token; it runs after fenceLockSQL. It updates no row if
+// the effect is not in the instance's outbox.
 func retrySQL(schema string) string {
 	return `WITH upd AS (
     UPDATE ` + schema + `.outbox SET attempts = $3, not_before = $4, last_error = $5, dead = $6
-     WHERE id = $1 AND instance = $2 AND NOT dead
+     WHERE id = $1 AND instance = $2 AND NOT dead AND ` + leaseHeldSQL(schema, "$2", "$7") + `
     RETURNING position, not_before, dead
 )
 UPDATE ` + schema + `.instances SET effects_at = ` + effectsAfterSQL(schema, "$2", "upd") + `
@@ -419,46 +430,58 @@ func (s *Store) Release(ctx context.Context, ls ...storage.Lease) error {
 // write, makes that transaction's commit not wait for the WAL flush.
 const asyncCommitSQL = "SELECT set_config('synchronous_commit', 'off', true)"
 
-// fence fails with ErrFenced unless l is its instance's current lease, and
-// holds the lease row FOR SHARE until tx ends so that no grant overtakes the
-// write fenced by it. It reports whether the instance has a lease row.
+// fenced sends, as one batch (one round trip, run by Postgres as one
+// implicit transaction), the query fence and the statements queue adds,
+// and fails with ErrFenced unless l was its instance's current lease.
 //
-// fence is s.cq.fence, or s.cq.fenceLock to lock the instance's row too.
-func (s *Store) fence(ctx context.Context, tx pgx.Tx, fence, op string, l storage.Lease) (bool, error) {
+// For a write, fence is s.cq.fenceLock: it locks the instance's row and
+// the lease row FOR SHARE, so that no grant overtakes the write, and every
+// statement queued after it takes its snapshot after those locks: each
+// must itself write only while l is the current lease (leaseHeldSQL), as
+// nothing runs between the fence and them to stop them. A read uses
+// s.cq.fence, a plain read of the lease: a read's fence needs no lock (a
+// holder whose lease is lost after it reads is fenced at its next write),
+// and without one the transaction writes nothing and does not wait for a
+// WAL flush at its end. write says which of the two, for the error a lost
+// connection gives (see Store.failWrite).
+func (s *Store) fenced(ctx context.Context, fence, op string, l storage.Lease, write bool, queue func(b *pgx.Batch)) error {
 	var (
 		token int64
 		held  bool
+		found bool
+		read  bool // the fence's answer arrived
 	)
-	err := tx.QueryRow(ctx, fence, []byte(l.Instance)).Scan(&token, &held)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-		return false, fmt.Errorf("storage: %s: lease token %d: %w (current lease: none)", op, l.Token, storage.ErrFenced)
-	case err != nil:
-		return false, s.fail(ctx, op, err)
-	case !held:
-		return true, fmt.Errorf("storage: %s: lease token %d: %w (current lease: none)", op, l.Token, storage.ErrFenced)
-	case token != tokenParam(l.Token):
-		return true, fmt.Errorf("storage: %s: lease token %d: %w (current lease: token %d)", op, l.Token, storage.ErrFenced, token)
-	}
-	return true, nil
-}
-
-// fenced runs write in a transaction after fencing it with l by the query
-// fence (see Store.fence).
-func (s *Store) fenced(ctx context.Context, fence, op string, l storage.Lease, write func(tx pgx.Tx) error) error {
-	tx, err := s.pool.Begin(ctx)
+	b := &pgx.Batch{}
+	b.Queue(fence, []byte(l.Instance)).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			found = true
+			if err := rows.Scan(&token, &held); err != nil {
+				return err
+			}
+		}
+		read = rows.Err() == nil
+		return rows.Err()
+	})
+	queue(b)
+	conn, err := s.acquire(ctx, op)
 	if err != nil {
-		return s.fail(ctx, op, err)
-	}
-	defer func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }()
-	if _, err := s.fence(ctx, tx, fence, op, l); err != nil {
 		return err
 	}
-	if err := write(tx); err != nil {
-		return err
-	}
-	if err := tx.Commit(ctx); err != nil {
+	defer conn.Release()
+	if err := conn.SendBatch(ctx, b).Close(); err != nil {
+		var pgErr *pgconn.PgError
+		if !write || !read && errors.As(err, &pgErr) {
+			// The server failed the fence, the batch's first statement
+			// (even ending the session): nothing after it ran.
+			return s.fail(ctx, op, err)
+		}
 		return s.failWrite(ctx, op, err)
+	}
+	switch {
+	case !found, !held:
+		return fmt.Errorf("storage: %s: lease token %d: %w (current lease: none)", op, l.Token, storage.ErrFenced)
+	case token != tokenParam(l.Token):
+		return fmt.Errorf("storage: %s: lease token %d: %w (current lease: token %d)", op, l.Token, storage.ErrFenced, token)
 	}
 	return nil
 }
@@ -479,12 +502,19 @@ func (s *Store) Pending(ctx context.Context, l storage.Lease, limit int) ([]stor
 		return nil, err
 	}
 	var out []storage.Effect
-	err := s.fenced(ctx, s.cq.fence, op, l, func(tx pgx.Tx) error {
-		var err error
-		out, err = s.queryEffects(ctx, tx, op, s.cq.pending, []byte(l.Instance), limit)
-		return err
+	err := s.fenced(ctx, s.cq.fence, op, l, false, func(b *pgx.Batch) {
+		b.Queue(s.cq.pending, []byte(l.Instance), limit).Query(func(rows pgx.Rows) error {
+			var err error
+			out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (storage.Effect, error) {
+				return scanEffect(row)
+			})
+			return err
+		})
 	})
-	return out, err
+	if err != nil || len(out) == 0 {
+		return nil, err
+	}
+	return out, nil
 }
 
 // queryer is a pool or a transaction.
@@ -530,14 +560,10 @@ func (s *Store) AckLeased(ctx context.Context, l storage.Lease, ids ...string) e
 	if err := s.check(ctx, op); err != nil {
 		return err
 	}
-	return s.fenced(ctx, s.cq.fenceLock, op, l, func(tx pgx.Tx) error {
-		if len(ids) == 0 {
-			return nil
+	return s.fenced(ctx, s.cq.fenceLock, op, l, true, func(b *pgx.Batch) {
+		if len(ids) > 0 {
+			b.Queue(s.cq.ackLeased, byteKeys(ids), []byte(l.Instance), tokenParam(l.Token))
 		}
-		if _, err := tx.Exec(ctx, s.cq.ackLeased, byteKeys(ids), []byte(l.Instance)); err != nil {
-			return s.fail(ctx, op, err)
-		}
-		return nil
 	})
 }
 
@@ -575,17 +601,21 @@ func (s *Store) setRetry(ctx context.Context, verb string, l storage.Lease, id s
 	if nb := storage.NormalizeDue(r.NotBefore); !nb.IsZero() {
 		notBefore = pgtype.Timestamptz{Time: nb, Valid: true}
 	}
-	return s.fenced(ctx, s.cq.fenceLock, op, l, func(tx pgx.Tx) error {
-		tag, err := tx.Exec(ctx, s.cq.retry, []byte(id), []byte(l.Instance),
-			int64(r.Attempts), notBefore, []byte(r.LastError), dead)
-		switch {
-		case err != nil:
-			return s.fail(ctx, op, err)
-		case tag.RowsAffected() == 0:
-			return fmt.Errorf("storage: %s: effect %q %w in its outbox", op, id, storage.ErrNotFound)
-		}
-		return nil
+	var changed int64
+	err := s.fenced(ctx, s.cq.fenceLock, op, l, true, func(b *pgx.Batch) {
+		b.Queue(s.cq.retry, []byte(id), []byte(l.Instance),
+			int64(r.Attempts), notBefore, []byte(r.LastError), dead, tokenParam(l.Token)).Exec(func(tag pgconn.CommandTag) error {
+			changed = tag.RowsAffected()
+			return nil
+		})
 	})
+	switch {
+	case err != nil:
+		return err
+	case changed == 0:
+		return fmt.Errorf("storage: %s: effect %q %w in its outbox", op, id, storage.ErrNotFound)
+	}
+	return nil
 }
 
 // DeadLetters implements [storage.Claims.DeadLetters].
