@@ -194,8 +194,7 @@ type machine struct {
 	threadBuf [2]thread
 	ptrBuf    [4]*thread
 	queueBuf  [4]*thread
-	effectBuf [2]Effect
-	outBuf    [2]Thread
+	effectBuf [1]Effect
 }
 
 // load resolves every thread's position in the current definition with the
@@ -414,11 +413,11 @@ func (m *machine) result() (Result, error) {
 		m.emit(Effect{Kind: EffectResumeAt, At: time.Unix(0, m.now).UTC()})
 	}
 	var due int64
+	// The new meta's threads get an array of their own: the meta outlives
+	// the machine (hosts cache it), which should not keep the machine.
 	var threads []Thread
-	if live := m.live(); live > len(m.outBuf) {
+	if live := m.live(); live > 0 {
 		threads = make([]Thread, 0, live)
-	} else if live > 0 {
-		threads = m.outBuf[:0]
 	}
 	for _, t := range m.threads {
 		if t.ended {
