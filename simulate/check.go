@@ -254,6 +254,9 @@ type pendingCache struct {
 	applied int
 	def     *dsl.Definition
 	byKind  [5][]pending // by interp.TriggerKind
+
+	earlyDone bool      // early holds earlyEvents' list
+	early     []pending // see earlyEvents
 }
 
 type actions struct {

@@ -79,28 +79,7 @@ func (w *world) dispatch(src source, a dispatchArgs, label text) engine.Work {
 	}
 	h := w.hosts[a.host]
 	died := h.store.dead
-	var b strings.Builder
-	b.WriteString(label.String())
-	fmt.Fprintf(&b, ": host %d %s: %d transitions, %d effects", a.host, procName(a.process), work.Transitions, work.Effects)
-	for i := 0; i < len(d.lines); {
-		l := d.lines[i].String()
-		n := 1
-		for i+n < len(d.lines) && d.lines[i+n].String() == l {
-			n++
-		}
-		b.WriteString("; ")
-		b.WriteString(l)
-		if n > 1 {
-			fmt.Fprintf(&b, " (%d times)", n)
-		}
-		i += n
-	}
-	if died {
-		fmt.Fprintf(&b, "; the host crashed at its write %d and restarts", a.crashAt)
-	} else if err != nil {
-		fmt.Fprintf(&b, "; %s", shortError{err})
-	}
-	w.trace = append(w.trace, say("%s", b.String()))
+	w.trace = append(w.trace, say("%v", &dispatchLine{label: label, host: a.host, process: a.process, work: work, lines: d.lines, died: died, crashAt: a.crashAt, err: err}))
 	if died {
 		w.faults++
 		w.crash(a.host)
@@ -115,6 +94,44 @@ func (w *world) dispatch(src source, a dispatchArgs, label text) engine.Work {
 		}
 	}
 	return work
+}
+
+// dispatchLine is the trace line of a dispatch, formatted only when a
+// report shows it.
+type dispatchLine struct {
+	label   text
+	host    int
+	process bool
+	work    engine.Work
+	lines   []text // what happened in it
+	died    bool
+	crashAt int
+	err     error
+}
+
+func (l *dispatchLine) String() string {
+	var b strings.Builder
+	b.WriteString(l.label.String())
+	fmt.Fprintf(&b, ": host %d %s: %d transitions, %d effects", l.host, procName(l.process), l.work.Transitions, l.work.Effects)
+	for i := 0; i < len(l.lines); {
+		s := l.lines[i].String()
+		n := 1
+		for i+n < len(l.lines) && l.lines[i+n].String() == s {
+			n++
+		}
+		b.WriteString("; ")
+		b.WriteString(s)
+		if n > 1 {
+			fmt.Fprintf(&b, " (%d times)", n)
+		}
+		i += n
+	}
+	if l.died {
+		fmt.Fprintf(&b, "; the host crashed at its write %d and restarts", l.crashAt)
+	} else if l.err != nil {
+		fmt.Fprintf(&b, "; %s", shortError{l.err})
+	}
+	return b.String()
 }
 
 func procName(process bool) string {
@@ -403,6 +420,7 @@ func (w *world) committed(host int, c *storage.Commit) {
 	d := w.disp
 	ev := interp.Event{Kind: interp.EventResume, Time: w.clock.Now()}
 	line := say("host %d resumes the instance", host)
+	var first *appliedOnce // an application of ev made already
 	if x := d.expect[host]; x != nil {
 		ev, d.expect[host] = *x, nil
 		ev.Time = w.clock.Now()
@@ -410,15 +428,20 @@ func (w *world) committed(host int, c *storage.Commit) {
 		if ev.Error == "" {
 			// A result the Call cannot take (it does not decode) is
 			// delivered by the engine as a failed attempt instead.
-			if _, err := interp.Apply(w.def, w.state, w.meta, ev); errors.Is(err, interp.ErrRejected) {
+			res, err := interp.Apply(w.def, w.state, w.meta, ev)
+			if errors.Is(err, interp.ErrRejected) {
 				ev.Payload, ev.Error = nil, "result rejected: engine: "+interp.EventCallback.String()+" of "+strconv.Quote(instanceID)+": "+err.Error()
 				line = say("host %d commits the activity's result (callback %d), rejected: %s", host, ev.Callback, shortError{err})
+			} else {
+				// The event the model folds: this is the first of the
+				// two applications fold compares.
+				first = &appliedOnce{res: res, err: err}
 			}
 		}
 	}
 	d.lines = append(d.lines, line)
 	w.version++
-	if _, ok := w.fold(w.state, ev, nil); !ok {
+	if _, ok := w.foldFrom(w.state, ev, nil, first); !ok {
 		return
 	}
 	si, rec := w.load() // what the store made of the commit (it normalizes Due)

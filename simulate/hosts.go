@@ -45,7 +45,7 @@ func newHost(i int, def *dsl.Definition, opts *config, base storage.Store, clock
 	st := &hostStore{Store: base, host: i, r: r}
 	rc := &receiverOf{r: r, host: i}
 	e, err := engine.New(st, engine.WithClock(stillClock{clock}), engine.WithWorkers(1),
-		engine.WithLeases(fmt.Sprintf("host-%d", i), leaseTTL), engine.WithMaxAttempts(0),
+		engine.WithLeases(hostName(i), leaseTTL), engine.WithMaxAttempts(0),
 		engine.WithRetryBackoff(time.Second, time.Minute),
 		engine.WithFinish(rc.finish), engine.WithActivityRunner(rc.activity), engine.WithChildRunner(rc), engine.WithoutConflictPause(),
 		engine.WithJournal("", journal.Policy{})) // checked by InvJournal
@@ -67,6 +67,18 @@ func newHost(i int, def *dsl.Definition, opts *config, base storage.Store, clock
 		h.api = opts.host(h.api)
 	}
 	return h
+}
+
+// hostNames are the lease owner names of the first hosts (hosts restart
+// at every simulated crash).
+var hostNames = [...]string{"host-0", "host-1", "host-2", "host-3"}
+
+// hostName is host i's lease owner name.
+func hostName(i int) string {
+	if i < len(hostNames) {
+		return hostNames[i]
+	}
+	return fmt.Sprintf("host-%d", i)
 }
 
 // stillClock is the simulator's clock as the engines see it: it reads the
@@ -206,10 +218,12 @@ func (s *hostStore) Release(ctx context.Context, ls ...storage.Lease) error {
 		return err
 	}
 	var errs []error
-	for _, l := range ls {
-		err := s.Store.Release(ctx, l)
-		s.r.wrote(s.host, "release", &l, nil, nil, err)
-		errs = append(errs, err)
+	for i := range ls {
+		err := s.Store.Release(ctx, ls[i])
+		s.r.wrote(s.host, "release", &ls[i], nil, nil, err)
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }

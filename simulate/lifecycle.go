@@ -121,6 +121,7 @@ func (w *world) startWithSignal(src source, input any) {
 		merged := w.journalLog[n-1]
 		merged.effects = append(append([]string(nil), w.journalLog[n-2].effects...), merged.effects...)
 		w.journalLog = append(w.journalLog[:n-2], merged)
+		w.journalOK = nil // checked against the entries before the merge
 	}
 	if sig.Kind == interp.EventCallback {
 		w.history = append(w.history, delivered{ev: sig, label: sent})

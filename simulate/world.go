@@ -112,8 +112,9 @@ type world struct {
 	visits       map[eventKey]int
 	reached      map[string]int
 	pendingCache pendingCache
-	journalLog   []journalWant // the committed transitions, for InvJournal
-	ons          struct {      // customOns' list for def
+	journalLog   []journalWant    // the committed transitions, for InvJournal
+	journalOK    []journalChecked // journal entries checked against journalLog, by index
+	ons          struct {         // customOns' list for def
 		def  *dsl.Definition
 		list []dsl.Node
 	}
@@ -236,7 +237,28 @@ func (w *world) start(input any) {
 // compareWith and checkHostEffects; otherwise (the start, or a host that
 // crashed) fold applies ev twice and compares.
 func (w *world) fold(state []byte, ev interp.Event, host *hostAnswer) (interp.Result, bool) {
-	r1, err1 := interp.Apply(w.def, state, w.meta, ev)
+	return w.foldFrom(state, ev, host, nil)
+}
+
+// appliedOnce is one application of an event to the model's state and meta,
+// made before fold (see committed).
+type appliedOnce struct {
+	res interp.Result
+	err error
+}
+
+// foldFrom is fold with the first of its applications already made, when
+// first is not nil: first must be interp.Apply of ev to state and the
+// model's meta, with the same definition. The second application (or
+// the host's, see fold) is compared with it as with one fold makes.
+func (w *world) foldFrom(state []byte, ev interp.Event, host *hostAnswer, first *appliedOnce) (interp.Result, bool) {
+	var r1 interp.Result
+	var err1 error
+	if first != nil {
+		r1, err1 = first.res, first.err
+	} else {
+		r1, err1 = interp.Apply(w.def, state, w.meta, ev)
+	}
 	second := host == nil || !host.ok
 	var r2 interp.Result
 	err2 := err1
