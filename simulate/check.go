@@ -161,6 +161,7 @@ func run(rt *rapid.T, def *dsl.Definition, opts *config, tb *reportTB, x *explor
 		w.fail(v.Invariant, v.Path, "%s", v.Detail)
 	}
 	w.check(rt)
+	w.release() // the run passed: nothing reads its steps or trace again
 }
 
 // check reports the first broken invariant.

@@ -3,6 +3,7 @@ package simulate
 import (
 	"bytes"
 	"fmt"
+	"strconv"
 
 	"github.com/weftflow/weft/internal/decode"
 	"github.com/weftflow/weft/interp"
@@ -21,7 +22,27 @@ type journalWant struct {
 	seq      uint64
 	kind     string
 	callback uint64
-	effects  []string // "id kind"
+	effects  []interp.Effect
+}
+
+// effectLabels are the effects as "id kind", for reports.
+func (jw journalWant) effectLabels() []string {
+	out := make([]string, len(jw.effects))
+	for i, e := range jw.effects {
+		out[i] = e.ID.String() + " " + e.Kind.String()
+	}
+	return out
+}
+
+// sameEffect reports whether a journal entry's effect names e.
+func sameEffect(id, kind string, e *interp.Effect) bool {
+	var buf [64]byte
+	b := append(buf[:0], e.ID.Instance...)
+	b = append(b, '/')
+	b = strconv.AppendUint(b, e.ID.Seq, 10)
+	b = append(b, '/')
+	b = strconv.AppendUint(b, uint64(e.ID.Index), 10)
+	return string(b) == id && kind == e.Kind.String()
 }
 
 // journalChecked is a stored journal entry that InvJournal found to say
@@ -33,11 +54,8 @@ type journalChecked struct {
 
 // logTransition records a transition the model folded.
 func (w *world) logTransition(ev interp.Event, res interp.Result) {
-	jw := journalWant{seq: res.Meta.Seq, kind: ev.Kind.String(), callback: ev.Callback}
-	for _, e := range res.Effects {
-		jw.effects = append(jw.effects, e.ID.String()+" "+e.Kind.String())
-	}
-	w.journalLog = append(w.journalLog, jw)
+	// (res.Effects is a fresh slice from interp.Apply, which nothing changes.)
+	w.journalLog = append(w.journalLog, journalWant{seq: res.Meta.Seq, kind: ev.Kind.String(), callback: ev.Callback, effects: res.Effects})
 }
 
 // journalView is the part of a journal entry InvJournal compares,
@@ -111,7 +129,7 @@ func (w *world) checkJournal() {
 		want := w.journalLog[i]
 		same := en.Seq == want.seq && r.Seq == want.seq && en.Event.Kind == want.kind && en.Event.Callback == want.callback && len(en.Effects) == len(want.effects)
 		for j := 0; same && j < len(en.Effects); j++ {
-			same = en.Effects[j].ID+" "+en.Effects[j].Kind == want.effects[j]
+			same = sameEffect(en.Effects[j].ID, en.Effects[j].Kind, &want.effects[j])
 		}
 		if !same {
 			var got []string
@@ -119,7 +137,7 @@ func (w *world) checkJournal() {
 				got = append(got, e.ID+" "+e.Kind)
 			}
 			w.fail(InvJournal, en.Event.Path, "journal entry %d says %s (seq %d, callback %d, effects %v); the transition committed was %s (seq %d, callback %d, effects %v)",
-				i+1, en.Event.Kind, en.Seq, en.Event.Callback, got, want.kind, want.seq, want.callback, want.effects)
+				i+1, en.Event.Kind, en.Seq, en.Event.Callback, got, want.kind, want.seq, want.callback, want.effectLabels())
 			return
 		}
 		if ok := (journalChecked{seq: r.Seq, data: r.Data}); i == len(w.journalOK) {

@@ -137,10 +137,33 @@ func newWorld(def *dsl.Definition, opts *config) *world {
 		opts: opts, def: def, store: st, clock: engine.NewFakeClock(simStart),
 		ctx: context.Background(), effects: map[string]interp.Effect{}, performed: map[string]int{}, acked: map[string]bool{},
 		setups: map[uint64]string{}, teardowns: map[uint64][]string{}, activity: map[uint64]engine.EffectInfo{},
-		steps: make([]step, 0, 32), hosts: make([]*simHost, max(opts.hosts, 1)),
+		hosts: make([]*simHost, max(opts.hosts, 1)),
+	}
+	if b, ok := opts.buffers.Get().(*runBuffers); ok {
+		w.steps, w.trace = b.steps, b.trace
+	} else {
+		w.steps = make([]step, 0, 32)
 	}
 	w.restart()
 	return w
+}
+
+// runBuffers are the step and trace slices of a run that passed, emptied,
+// for a later run of the same Check: a run's steps are a few hundred
+// bytes each, and allocating them afresh for every run was a tenth of the
+// bytes a check allocates.
+type runBuffers struct {
+	steps []step
+	trace []text
+}
+
+// release hands the world's step and trace slices to later runs. The
+// world must not be used afterwards (a passed run's last act).
+func (w *world) release() {
+	clear(w.steps) // (nothing kept alive from this run)
+	clear(w.trace)
+	w.opts.buffers.Put(&runBuffers{steps: w.steps[:0], trace: w.trace[:0]})
+	w.steps, w.trace = nil, nil
 }
 
 // restart replaces every host by a new one over the same store, as a
