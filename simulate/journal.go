@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"strconv"
+	"sync"
 
 	"github.com/weftflow/weft/internal/decode"
 	"github.com/weftflow/weft/interp"
@@ -121,8 +122,8 @@ func (w *world) checkJournal() {
 		if i < len(w.journalOK) && r.Seq == w.journalOK[i].seq && bytes.Equal(r.Data, w.journalOK[i].data) {
 			continue // these bytes passed at this index already, against the same transition
 		}
-		var en journalView
-		if err := decode.Into("journal entry", r.Data, &en); err != nil {
+		en, err := w.opts.journalViews.decode(r.Data)
+		if err != nil {
 			w.fail(InvJournal, "", "journal entry %d does not decode: %v", i+1, err)
 			return
 		}
@@ -158,4 +159,40 @@ func journalText(raw []storage.JournalEntry) string {
 		}
 	}
 	return s
+}
+
+// journalViews remembers the journal entries a Check's runs decoded, by
+// their bytes: runs start alike and often commit the same first
+// transitions at the same simulated times, so their entries are byte for
+// byte the same, and decoding is a function of the bytes. It holds at most
+// maxJournalViews entries (it starts over when full); only entries that
+// decoded are kept.
+type journalViews struct {
+	mu sync.Mutex
+	m  map[string]*journalView
+}
+
+// maxJournalViews bounds a journalViews.
+const maxJournalViews = 4096
+
+// decode decodes a journal entry, or returns the view decoded from the
+// same bytes before. The caller must not modify the view.
+func (c *journalViews) decode(data []byte) (*journalView, error) {
+	c.mu.Lock()
+	en, ok := c.m[string(data)]
+	c.mu.Unlock()
+	if ok {
+		return en, nil
+	}
+	en = new(journalView)
+	if err := decode.Into("journal entry", data, en); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxJournalViews {
+		c.m = make(map[string]*journalView)
+	}
+	c.m[string(data)] = en
+	c.mu.Unlock()
+	return en, nil
 }
