@@ -25,9 +25,9 @@ type dispatching struct {
 	outcome string // "": drawn; else every activity attempt has it ("success", "error", "timeout")
 	goal    string // attempts of the Call at this path have goalOutcome instead
 	goalOut string
-	pause   *pauseAt        // the host to stall, if any
-	expect  []*interp.Event // per host: the activity result it is about to commit
-	lines   []text          // what happened, for the trace
+	pause   *pauseAt                // the host to stall, if any
+	expect  [maxHosts]*interp.Event // per host: the activity result it is about to commit
+	lines   []text                  // what happened, for the trace
 	// aborted holds a panic of a draw in an engine's callback (rapid ends
 	// a run that way): raised again once the engine returned, on rapid's
 	// goroutine, instead of being delivered as the attempt's failure.
@@ -70,7 +70,7 @@ func (w *world) dispatch(src source, a dispatchArgs, label text) engine.Work {
 		w.steps[len(w.steps)-1].Pause, w.steps[len(w.steps)-1].Other = true, a.pause.other
 	}
 	d := &dispatching{step: len(w.steps) - 1, src: src, outcome: a.outcome, goal: a.goalPath, goalOut: a.goalOutcome,
-		pause: a.pause, expect: make([]*interp.Event, len(w.hosts))}
+		pause: a.pause}
 	w.disp = d
 	work, err := w.runHost(a.host, a.process, a.crashAt)
 	w.disp = nil
@@ -383,14 +383,14 @@ func (w *world) leased(host int, l storage.Lease) {
 // wrote is told of every write of a host: it checks that a write under a
 // superseded lease was fenced, notes acknowledgements, and folds a
 // transition the engine committed on its own into the model.
-func (w *world) wrote(host int, op string, l *storage.Lease, c *storage.Commit, ids []string, err error) {
-	if l != nil && l.Token < w.token && !errors.Is(err, storage.ErrFenced) {
+func (w *world) wrote(host int, op string, l fence, ids []string, err error) {
+	if l.leased && l.token < w.token && !errors.Is(err, storage.ErrFenced) {
 		outcome := "succeeded"
 		if err != nil {
 			outcome = "failed with " + err.Error()
 		}
 		w.fail(InvFencing, w.where(), "host %d's %s under lease token %d, superseded by token %d, %s instead of failing with storage.ErrFenced",
-			host, op, l.Token, w.token, outcome)
+			host, op, l.token, w.token, outcome)
 	}
 	d := w.disp
 	if op != "commit" && d != nil {
@@ -406,14 +406,14 @@ func (w *world) wrote(host int, op string, l *storage.Lease, c *storage.Commit, 
 		}
 	case "commit":
 		if d != nil {
-			w.committed(host, c)
+			w.committed(host)
 		}
 	}
 }
 
 // committed folds a transition the engine committed in a dispatch: the
 // activity result the runner just returned, or else a due Resume.
-func (w *world) committed(host int, c *storage.Commit) {
+func (w *world) committed(host int) {
 	if w.failure != nil {
 		return
 	}
