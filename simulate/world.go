@@ -398,19 +398,7 @@ func (w *world) apply(ev interp.Event, crash crashPoint, label text) (applied bo
 	w.record(si)
 	applied = si.Version == w.version+1
 	crashed := h.store.fired != noCrash
-	outcome := say("accepted")
-	switch {
-	case crashed && applied:
-		outcome = say("the host crashed %s; the store applied it", h.store.fired)
-	case crashed:
-		outcome = say("the host crashed %s; the store did not apply it", h.store.fired)
-	case err != nil:
-		outcome = say("rejected: %s", shortError{err})
-	}
-	if len(w.hosts) > 1 {
-		outcome = join(say("host %d: ", via), "", outcome)
-	}
-	w.trace = append(w.trace, join(label, ": ", outcome))
+	w.trace = append(w.trace, say("%v", &eventLine{label: label, host: via, hosts: len(w.hosts), crashed: crashed, fired: h.store.fired, applied: applied, err: err}))
 	switch {
 	case si.Version != w.version && !applied:
 		w.fail(InvInventedEvent, "", "the store version jumped from %d to %d on one event", w.version, si.Version)
@@ -450,6 +438,35 @@ func (w *world) apply(ev interp.Event, crash crashPoint, label text) (applied bo
 		w.checkHostEffects(host, modelEffects)
 	}
 	return applied, err
+}
+
+// eventLine is the trace line of an event a host was given, formatted
+// only when a report shows it (one allocation per event, where the parts
+// made as texts took three or four).
+type eventLine struct {
+	label   text
+	host    int
+	hosts   int
+	crashed bool
+	fired   crashPoint
+	applied bool
+	err     error
+}
+
+func (l *eventLine) String() string {
+	outcome := "accepted"
+	switch {
+	case l.crashed && l.applied:
+		outcome = fmt.Sprintf("the host crashed %s; the store applied it", l.fired)
+	case l.crashed:
+		outcome = fmt.Sprintf("the host crashed %s; the store did not apply it", l.fired)
+	case l.err != nil:
+		outcome = "rejected: " + short(l.err)
+	}
+	if l.hosts > 1 {
+		outcome = fmt.Sprintf("host %d: ", l.host) + outcome
+	}
+	return l.label.String() + ": " + outcome
 }
 
 // crash loses everything host i had in memory: it restarts over the store.
