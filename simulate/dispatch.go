@@ -69,17 +69,24 @@ func (w *world) dispatch(src source, a dispatchArgs, label text) engine.Work {
 	if a.pause != nil {
 		w.steps[len(w.steps)-1].Pause, w.steps[len(w.steps)-1].Other = true, a.pause.other
 	}
-	d := &dispatching{step: len(w.steps) - 1, src: src, outcome: a.outcome, goal: a.goalPath, goalOut: a.goalOutcome,
+	// The world's buffer holds the dispatch (its lines go to the trace,
+	// which keeps them), unless one is under way already.
+	d := &w.dispBuf
+	if w.disp != nil {
+		d = new(dispatching)
+	}
+	*d = dispatching{step: len(w.steps) - 1, src: src, outcome: a.outcome, goal: a.goalPath, goalOut: a.goalOutcome,
 		pause: a.pause}
+	prev := w.disp
 	w.disp = d
 	work, err := w.runHost(a.host, a.process, a.crashAt)
-	w.disp = nil
+	w.disp = prev
 	if d.aborted != nil {
 		panic(d.aborted)
 	}
 	h := w.hosts[a.host]
 	died := h.store.dead
-	w.trace = append(w.trace, say("%v", &dispatchLine{label: label, host: a.host, process: a.process, work: work, lines: d.lines, died: died, crashAt: a.crashAt, err: err}))
+	w.trace = append(w.trace, lazily(&dispatchLine{label: label, host: a.host, process: a.process, work: work, lines: d.lines, died: died, crashAt: a.crashAt, err: err}))
 	if died {
 		w.faults++
 		w.crash(a.host)
@@ -186,7 +193,7 @@ func (w *world) pauseHere(host int) {
 func (w *world) perform(host int, info engine.EffectInfo) error {
 	w.pauseHere(host)
 	if w.disp != nil {
-		w.disp.lines = append(w.disp.lines, say("host %d performs %s %s", host, info.Kind, info.ID))
+		w.disp.lines = append(w.disp.lines, lazily(&effectLine{host: host, kind: info.Kind, id: info.ID}))
 	}
 	if w.seen(info) {
 		return nil
@@ -309,12 +316,32 @@ func (w *world) runActivity(host int, info engine.EffectInfo) (_ []byte, err err
 		d.expect[host] = &ev
 		st := &w.steps[d.step]
 		st.Outcomes = append(st.Outcomes, attemptOutcome{Payload: out, Error: msg})
-		d.lines = append(d.lines, say("host %d runs activity %q of thread %s, attempt %d: %s", host, info.Path, info.Thread, info.Attempt, shown))
+		d.lines = append(d.lines, lazily(&effectLine{host: host, activity: true, path: info.Path, thread: info.Thread, attempt: info.Attempt, shown: shown}))
 	}
 	if msg != "" {
 		return nil, errors.New(msg)
 	}
 	return out, nil
+}
+
+// effectLine is the line of an effect a host performed or an activity
+// attempt it ran, in a dispatch's trace line.
+type effectLine struct {
+	host     int
+	kind     interp.EffectKind
+	id       string
+	activity bool
+	path     string
+	thread   string
+	attempt  uint32
+	shown    string // an attempt's outcome
+}
+
+func (l *effectLine) String() string {
+	if l.activity {
+		return fmt.Sprintf("host %d runs activity %q of thread %s, attempt %d: %s", l.host, l.path, l.thread, l.attempt, l.shown)
+	}
+	return fmt.Sprintf("host %d performs %s %s", l.host, l.kind, l.id)
 }
 
 // errAborted is the outcome of an activity attempt whose draw ended the

@@ -233,7 +233,7 @@ func (s *hostStore) Release(ctx context.Context, ls ...storage.Lease) error {
 	}
 	var errs []error
 	for i := range ls {
-		err := s.Store.Release(ctx, ls[i])
+		err := s.Store.Release(ctx, ls[i:i+1]...)
 		s.r.wrote(s.host, "release", fenceOf(&ls[i]), nil, err)
 		if err != nil {
 			errs = append(errs, err)

@@ -94,9 +94,10 @@ type world struct {
 	// that waits for each (child.go).
 	children map[uint64]*simChild
 
-	disp   *dispatching // the dispatch under way, if any
-	faults int          // host crashes during a dispatch, and pauses: effects may be performed again
-	token  uint64       // the highest fence token a host obtained
+	disp    *dispatching // the dispatch under way, if any
+	dispBuf dispatching  // what disp points to
+	faults  int          // host crashes during a dispatch, and pauses: effects may be performed again
+	token   uint64       // the highest fence token a host obtained
 
 	crashes     int    // simulated crashes so far
 	invariantOK []byte // the last state Options.Invariant passed
@@ -398,7 +399,7 @@ func (w *world) apply(ev interp.Event, crash crashPoint, label text) (applied bo
 	w.record(si)
 	applied = si.Version == w.version+1
 	crashed := h.store.fired != noCrash
-	w.trace = append(w.trace, say("%v", &eventLine{label: label, host: via, hosts: len(w.hosts), crashed: crashed, fired: h.store.fired, applied: applied, err: err}))
+	w.trace = append(w.trace, lazily(&eventLine{label: label, host: via, hosts: len(w.hosts), crashed: crashed, fired: h.store.fired, applied: applied, err: err}))
 	switch {
 	case si.Version != w.version && !applied:
 		w.fail(InvInventedEvent, "", "the store version jumped from %d to %d on one event", w.version, si.Version)
