@@ -161,6 +161,7 @@ func run(rt *rapid.T, def *dsl.Definition, opts *config, tb *reportTB, x *explor
 		w.fail(v.Invariant, v.Path, "%s", v.Detail)
 	}
 	w.check(rt)
+	w.release() // the run passed: nothing reads its steps or trace again
 }
 
 // check reports the first broken invariant.
@@ -224,7 +225,27 @@ func (w *world) pending(kind interp.TriggerKind) []pending {
 	c := &w.pendingCache
 	if !c.valid || c.applied != w.applied || c.def != w.def {
 		*c = pendingCache{valid: true, applied: w.applied, def: w.def}
-		for _, th := range w.current().Threads {
+		threads := w.current().Threads
+		// One array for every kind's list: count, then fill each kind's
+		// part in order.
+		var at [len(c.byKind) + 1]int
+		for _, th := range threads {
+			for _, p := range th.Waits {
+				if int(p.Kind) < len(c.byKind) {
+					at[p.Kind+1]++
+				}
+			}
+		}
+		for k := 1; k < len(at); k++ {
+			at[k] += at[k-1]
+		}
+		if n := at[len(c.byKind)]; n > 0 {
+			all := make([]pending, n)
+			for k := range c.byKind {
+				c.byKind[k] = all[at[k]:at[k]:at[k+1]]
+			}
+		}
+		for _, th := range threads {
 			for _, p := range th.Waits {
 				if int(p.Kind) >= len(c.byKind) {
 					continue
@@ -254,6 +275,9 @@ type pendingCache struct {
 	applied int
 	def     *dsl.Definition
 	byKind  [5][]pending // by interp.TriggerKind
+
+	earlyDone bool      // early holds earlyEvents' list
+	early     []pending // see earlyEvents
 }
 
 type actions struct {

@@ -25,9 +25,9 @@ type dispatching struct {
 	outcome string // "": drawn; else every activity attempt has it ("success", "error", "timeout")
 	goal    string // attempts of the Call at this path have goalOutcome instead
 	goalOut string
-	pause   *pauseAt        // the host to stall, if any
-	expect  []*interp.Event // per host: the activity result it is about to commit
-	lines   []text          // what happened, for the trace
+	pause   *pauseAt                // the host to stall, if any
+	expect  [maxHosts]*interp.Event // per host: the activity result it is about to commit
+	lines   []text                  // what happened, for the trace
 	// aborted holds a panic of a draw in an engine's callback (rapid ends
 	// a run that way): raised again once the engine returned, on rapid's
 	// goroutine, instead of being delivered as the attempt's failure.
@@ -69,38 +69,24 @@ func (w *world) dispatch(src source, a dispatchArgs, label text) engine.Work {
 	if a.pause != nil {
 		w.steps[len(w.steps)-1].Pause, w.steps[len(w.steps)-1].Other = true, a.pause.other
 	}
-	d := &dispatching{step: len(w.steps) - 1, src: src, outcome: a.outcome, goal: a.goalPath, goalOut: a.goalOutcome,
-		pause: a.pause, expect: make([]*interp.Event, len(w.hosts))}
+	// The world's buffer holds the dispatch (its lines go to the trace,
+	// which keeps them), unless one is under way already.
+	d := &w.dispBuf
+	if w.disp != nil {
+		d = new(dispatching)
+	}
+	*d = dispatching{step: len(w.steps) - 1, src: src, outcome: a.outcome, goal: a.goalPath, goalOut: a.goalOutcome,
+		pause: a.pause}
+	prev := w.disp
 	w.disp = d
 	work, err := w.runHost(a.host, a.process, a.crashAt)
-	w.disp = nil
+	w.disp = prev
 	if d.aborted != nil {
 		panic(d.aborted)
 	}
 	h := w.hosts[a.host]
 	died := h.store.dead
-	var b strings.Builder
-	b.WriteString(label.String())
-	fmt.Fprintf(&b, ": host %d %s: %d transitions, %d effects", a.host, procName(a.process), work.Transitions, work.Effects)
-	for i := 0; i < len(d.lines); {
-		l := d.lines[i].String()
-		n := 1
-		for i+n < len(d.lines) && d.lines[i+n].String() == l {
-			n++
-		}
-		b.WriteString("; ")
-		b.WriteString(l)
-		if n > 1 {
-			fmt.Fprintf(&b, " (%d times)", n)
-		}
-		i += n
-	}
-	if died {
-		fmt.Fprintf(&b, "; the host crashed at its write %d and restarts", a.crashAt)
-	} else if err != nil {
-		fmt.Fprintf(&b, "; %s", shortError{err})
-	}
-	w.trace = append(w.trace, say("%s", b.String()))
+	w.trace = append(w.trace, lazily(&dispatchLine{label: label, host: a.host, process: a.process, work: work, lines: d.lines, died: died, crashAt: a.crashAt, err: err}))
 	if died {
 		w.faults++
 		w.crash(a.host)
@@ -115,6 +101,44 @@ func (w *world) dispatch(src source, a dispatchArgs, label text) engine.Work {
 		}
 	}
 	return work
+}
+
+// dispatchLine is the trace line of a dispatch, formatted only when a
+// report shows it.
+type dispatchLine struct {
+	label   text
+	host    int
+	process bool
+	work    engine.Work
+	lines   []text // what happened in it
+	died    bool
+	crashAt int
+	err     error
+}
+
+func (l *dispatchLine) String() string {
+	var b strings.Builder
+	b.WriteString(l.label.String())
+	fmt.Fprintf(&b, ": host %d %s: %d transitions, %d effects", l.host, procName(l.process), l.work.Transitions, l.work.Effects)
+	for i := 0; i < len(l.lines); {
+		s := l.lines[i].String()
+		n := 1
+		for i+n < len(l.lines) && l.lines[i+n].String() == s {
+			n++
+		}
+		b.WriteString("; ")
+		b.WriteString(s)
+		if n > 1 {
+			fmt.Fprintf(&b, " (%d times)", n)
+		}
+		i += n
+	}
+	if l.died {
+		fmt.Fprintf(&b, "; the host crashed at its write %d and restarts", l.crashAt)
+	} else if l.err != nil {
+		fmt.Fprintf(&b, "; %s", shortError{l.err})
+	}
+	return b.String()
 }
 
 func procName(process bool) string {
@@ -169,7 +193,7 @@ func (w *world) pauseHere(host int) {
 func (w *world) perform(host int, info engine.EffectInfo) error {
 	w.pauseHere(host)
 	if w.disp != nil {
-		w.disp.lines = append(w.disp.lines, say("host %d performs %s %s", host, info.Kind, info.ID))
+		w.disp.lines = append(w.disp.lines, lazily(&effectLine{host: host, kind: info.Kind, id: info.ID}))
 	}
 	if w.seen(info) {
 		return nil
@@ -292,12 +316,32 @@ func (w *world) runActivity(host int, info engine.EffectInfo) (_ []byte, err err
 		d.expect[host] = &ev
 		st := &w.steps[d.step]
 		st.Outcomes = append(st.Outcomes, attemptOutcome{Payload: out, Error: msg})
-		d.lines = append(d.lines, say("host %d runs activity %q of thread %s, attempt %d: %s", host, info.Path, info.Thread, info.Attempt, shown))
+		d.lines = append(d.lines, lazily(&effectLine{host: host, activity: true, path: info.Path, thread: info.Thread, attempt: info.Attempt, shown: shown}))
 	}
 	if msg != "" {
 		return nil, errors.New(msg)
 	}
 	return out, nil
+}
+
+// effectLine is the line of an effect a host performed or an activity
+// attempt it ran, in a dispatch's trace line.
+type effectLine struct {
+	host     int
+	kind     interp.EffectKind
+	id       string
+	activity bool
+	path     string
+	thread   string
+	attempt  uint32
+	shown    string // an attempt's outcome
+}
+
+func (l *effectLine) String() string {
+	if l.activity {
+		return fmt.Sprintf("host %d runs activity %q of thread %s, attempt %d: %s", l.host, l.path, l.thread, l.attempt, l.shown)
+	}
+	return fmt.Sprintf("host %d performs %s %s", l.host, l.kind, l.id)
 }
 
 // errAborted is the outcome of an activity attempt whose draw ended the
@@ -366,14 +410,14 @@ func (w *world) leased(host int, l storage.Lease) {
 // wrote is told of every write of a host: it checks that a write under a
 // superseded lease was fenced, notes acknowledgements, and folds a
 // transition the engine committed on its own into the model.
-func (w *world) wrote(host int, op string, l *storage.Lease, c *storage.Commit, ids []string, err error) {
-	if l != nil && l.Token < w.token && !errors.Is(err, storage.ErrFenced) {
+func (w *world) wrote(host int, op string, l fence, ids []string, err error) {
+	if l.leased && l.token < w.token && !errors.Is(err, storage.ErrFenced) {
 		outcome := "succeeded"
 		if err != nil {
 			outcome = "failed with " + err.Error()
 		}
 		w.fail(InvFencing, w.where(), "host %d's %s under lease token %d, superseded by token %d, %s instead of failing with storage.ErrFenced",
-			host, op, l.Token, w.token, outcome)
+			host, op, l.token, w.token, outcome)
 	}
 	d := w.disp
 	if op != "commit" && d != nil {
@@ -389,20 +433,21 @@ func (w *world) wrote(host int, op string, l *storage.Lease, c *storage.Commit, 
 		}
 	case "commit":
 		if d != nil {
-			w.committed(host, c)
+			w.committed(host)
 		}
 	}
 }
 
 // committed folds a transition the engine committed in a dispatch: the
 // activity result the runner just returned, or else a due Resume.
-func (w *world) committed(host int, c *storage.Commit) {
+func (w *world) committed(host int) {
 	if w.failure != nil {
 		return
 	}
 	d := w.disp
 	ev := interp.Event{Kind: interp.EventResume, Time: w.clock.Now()}
 	line := say("host %d resumes the instance", host)
+	var first *appliedOnce // an application of ev made already
 	if x := d.expect[host]; x != nil {
 		ev, d.expect[host] = *x, nil
 		ev.Time = w.clock.Now()
@@ -410,15 +455,20 @@ func (w *world) committed(host int, c *storage.Commit) {
 		if ev.Error == "" {
 			// A result the Call cannot take (it does not decode) is
 			// delivered by the engine as a failed attempt instead.
-			if _, err := interp.Apply(w.def, w.state, w.meta, ev); errors.Is(err, interp.ErrRejected) {
+			res, err := interp.Apply(w.def, w.state, w.meta, ev)
+			if errors.Is(err, interp.ErrRejected) {
 				ev.Payload, ev.Error = nil, "result rejected: engine: "+interp.EventCallback.String()+" of "+strconv.Quote(instanceID)+": "+err.Error()
 				line = say("host %d commits the activity's result (callback %d), rejected: %s", host, ev.Callback, shortError{err})
+			} else {
+				// The event the model folds: this is the first of the
+				// two applications fold compares.
+				first = &appliedOnce{res: res, err: err}
 			}
 		}
 	}
 	d.lines = append(d.lines, line)
 	w.version++
-	if _, ok := w.fold(w.state, ev, nil); !ok {
+	if _, ok := w.foldFrom(w.state, ev, nil, first); !ok {
 		return
 	}
 	si, rec := w.load() // what the store made of the commit (it normalizes Due)

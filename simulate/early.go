@@ -2,6 +2,7 @@ package simulate
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -19,23 +20,26 @@ import (
 // earlyEvents lists the custom events the current definition takes
 // somewhere but no thread waits for now, one entry per event name (the
 // first On of that name, by path). It is empty once the instance has
-// finished or its inbox is full.
+// finished or its inbox is full. Like pending's, the list is computed once
+// per model state (every action asks whether it is empty); the caller
+// must not modify it.
 func (w *world) earlyEvents() []pending {
+	waited := w.pending(interp.Custom) // (brings pendingCache to this state)
+	c := &w.pendingCache
+	if c.earlyDone {
+		return c.early
+	}
+	c.earlyDone = true
 	m := w.current()
 	if m.Status.Finished() || len(m.Inbox) >= interp.DefaultInboxLimit {
 		return nil
 	}
-	waited := map[string]bool{}
-	for _, pe := range w.pending(interp.Custom) {
-		waited[pe.p.Event] = true
-	}
-	var out []pending
 	for _, on := range customOns(w) {
-		if !waited[on.Name()] {
-			out = append(out, onPending(on))
+		if !slices.ContainsFunc(waited, func(pe pending) bool { return pe.p.Event == on.Name() }) {
+			c.early = append(c.early, onPending(on))
 		}
 	}
-	return out
+	return c.early
 }
 
 // onPending is the pending callback a custom On's wait would have for it.

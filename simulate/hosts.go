@@ -45,7 +45,7 @@ func newHost(i int, def *dsl.Definition, opts *config, base storage.Store, clock
 	st := &hostStore{Store: base, host: i, r: r}
 	rc := &receiverOf{r: r, host: i}
 	e, err := engine.New(st, engine.WithClock(stillClock{clock}), engine.WithWorkers(1),
-		engine.WithLeases(fmt.Sprintf("host-%d", i), leaseTTL), engine.WithMaxAttempts(0),
+		engine.WithLeases(hostName(i), leaseTTL), engine.WithMaxAttempts(0),
 		engine.WithRetryBackoff(time.Second, time.Minute),
 		engine.WithFinish(rc.finish), engine.WithActivityRunner(rc.activity), engine.WithChildRunner(rc), engine.WithoutConflictPause(),
 		engine.WithJournal("", journal.Policy{})) // checked by InvJournal
@@ -69,6 +69,18 @@ func newHost(i int, def *dsl.Definition, opts *config, base storage.Store, clock
 	return h
 }
 
+// hostNames are the lease owner names of the first hosts (hosts restart
+// at every simulated crash).
+var hostNames = [...]string{"host-0", "host-1", "host-2", "host-3"}
+
+// hostName is host i's lease owner name.
+func hostName(i int) string {
+	if i < len(hostNames) {
+		return hostNames[i]
+	}
+	return fmt.Sprintf("host-%d", i)
+}
+
 // stillClock is the simulator's clock as the engines see it: it reads the
 // fake clock, and its timers never fire. The engines' only timers are
 // lease renewals, which would race with the simulator for the clock in
@@ -89,12 +101,26 @@ type receiver interface {
 	perform(host int, info engine.EffectInfo) error
 	// runActivity runs an activity attempt for host.
 	runActivity(host int, info engine.EffectInfo) ([]byte, error)
-	// wrote is told of each write of host: op, the lease it was made
-	// under (nil if none), the commit (for "commit"), the IDs (for
-	// "ack"), and its outcome.
-	wrote(host int, op string, l *storage.Lease, c *storage.Commit, ids []string, err error)
+	// wrote is told of each write of host: op, the fence token of the
+	// lease it was made under (if any), the IDs (for "ack"), and its
+	// outcome.
+	wrote(host int, op string, l fence, ids []string, err error)
 	// leased is told of each lease a host obtained.
 	leased(host int, l storage.Lease)
+}
+
+// fence is the fence token of the lease a write was made under, if any.
+type fence struct {
+	token  uint64
+	leased bool
+}
+
+// fenceOf is the fence of a write under l (nil: none).
+func fenceOf(l *storage.Lease) fence {
+	if l == nil {
+		return fence{}
+	}
+	return fence{token: l.Token, leased: true}
 }
 
 // receiverOf adapts a receiver to one host's engine hooks.
@@ -164,7 +190,7 @@ func (s *hostStore) Commit(ctx context.Context, c storage.Commit) (uint64, error
 		return 0, ErrCrash
 	}
 	v, err := s.Store.Commit(ctx, c)
-	s.r.wrote(s.host, "commit", c.Lease, &c, nil, err)
+	s.r.wrote(s.host, "commit", fenceOf(c.Lease), nil, err)
 	if err == nil && point == afterCommit {
 		s.fired = point
 		return 0, ErrCrash
@@ -177,7 +203,7 @@ func (s *hostStore) AckLeased(ctx context.Context, l storage.Lease, ids ...strin
 		return err
 	}
 	err := s.Store.AckLeased(ctx, l, ids...)
-	s.r.wrote(s.host, "ack", &l, nil, ids, err)
+	s.r.wrote(s.host, "ack", fenceOf(&l), ids, err)
 	return err
 }
 
@@ -186,7 +212,7 @@ func (s *hostStore) Retry(ctx context.Context, l storage.Lease, id string, r sto
 		return err
 	}
 	err := s.Store.Retry(ctx, l, id, r)
-	s.r.wrote(s.host, "retry", &l, nil, []string{id}, err)
+	s.r.wrote(s.host, "retry", fenceOf(&l), []string{id}, err)
 	return err
 }
 
@@ -195,7 +221,7 @@ func (s *hostStore) DeadLetter(ctx context.Context, l storage.Lease, id string, 
 		return err
 	}
 	err := s.Store.DeadLetter(ctx, l, id, r)
-	s.r.wrote(s.host, "dead-letter", &l, nil, []string{id}, err)
+	s.r.wrote(s.host, "dead-letter", fenceOf(&l), []string{id}, err)
 	return err
 }
 
@@ -206,10 +232,12 @@ func (s *hostStore) Release(ctx context.Context, ls ...storage.Lease) error {
 		return err
 	}
 	var errs []error
-	for _, l := range ls {
-		err := s.Store.Release(ctx, l)
-		s.r.wrote(s.host, "release", &l, nil, nil, err)
-		errs = append(errs, err)
+	for i := range ls {
+		err := s.Store.Release(ctx, ls[i:i+1]...)
+		s.r.wrote(s.host, "release", fenceOf(&ls[i]), nil, err)
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -219,7 +247,7 @@ func (s *hostStore) Renew(ctx context.Context, l storage.Lease, now time.Time, t
 		return storage.Lease{}, err
 	}
 	nl, err := s.Store.Renew(ctx, l, now, ttl)
-	s.r.wrote(s.host, "renew", &l, nil, nil, err)
+	s.r.wrote(s.host, "renew", fenceOf(&l), nil, err)
 	return nl, err
 }
 
@@ -231,7 +259,7 @@ func (s *hostStore) Claim(ctx context.Context, req storage.ClaimRequest) ([]stor
 	for _, l := range ls {
 		s.r.leased(s.host, l)
 	}
-	s.r.wrote(s.host, "claim", nil, nil, nil, err)
+	s.r.wrote(s.host, "claim", fence{}, nil, err)
 	return ls, err
 }
 
@@ -243,7 +271,7 @@ func (s *hostStore) Acquire(ctx context.Context, id string, req storage.ClaimReq
 	if err == nil {
 		s.r.leased(s.host, l)
 	}
-	s.r.wrote(s.host, "acquire", nil, nil, nil, err)
+	s.r.wrote(s.host, "acquire", fence{}, nil, err)
 	return l, err
 }
 

@@ -72,7 +72,7 @@ func (w *world) startWithSignal(src source, input any) {
 			}
 		}
 	}
-	_, refused := interp.Apply(w.def, started.State, started.Meta, sig)
+	signalled, refused := interp.Apply(w.def, started.State, started.Meta, sig)
 	err = w.hosts[0].e.SignalWithStart(w.ctx, w.def, instanceID, input, on.Name(), v)
 	if (refused == nil) != (err == nil || !errors.Is(err, interp.ErrRejected)) {
 		// The host and the model disagree on the event: if the
@@ -109,18 +109,26 @@ func (w *world) startWithSignal(src source, input any) {
 	}
 	w.steps = append(w.steps, step{Kind: stepStart, Input: b, Event: sig})
 	w.trace = append(w.trace, join(say("start with %+v and, in the same commit (signal-with-start), ", input), "", join(sent, "", say(": accepted"))))
-	if _, ok := w.fold(b, interp.Event{Kind: interp.EventStart, Time: now, Instance: instanceID}, nil); !ok || w.failure != nil {
+	// The applications above are the first of the two each fold compares:
+	// the start's was made to the model's empty meta, and the event's to
+	// the start's result, which the first fold makes the model's.
+	first, then := &appliedOnce{res: started}, &appliedOnce{res: signalled, err: refused}
+	if w.applied != 0 {
+		first, then = nil, nil // (not a new world: the model's meta is not the empty one)
+	}
+	if _, ok := w.foldFrom(b, interp.Event{Kind: interp.EventStart, Time: now, Instance: instanceID}, nil, first); !ok || w.failure != nil {
 		return
 	}
-	if _, ok := w.fold(w.state, sig, nil); !ok || w.failure != nil {
+	if _, ok := w.foldFrom(w.state, sig, nil, then); !ok || w.failure != nil {
 		return
 	}
 	if n := len(w.journalLog); n >= 2 {
 		// One commit, one journal entry: the event's, with the start's
 		// effects first.
 		merged := w.journalLog[n-1]
-		merged.effects = append(append([]string(nil), w.journalLog[n-2].effects...), merged.effects...)
+		merged.effects = append(append([]interp.Effect(nil), w.journalLog[n-2].effects...), merged.effects...)
 		w.journalLog = append(w.journalLog[:n-2], merged)
+		w.journalOK = nil // checked against the entries before the merge
 	}
 	if sig.Kind == interp.EventCallback {
 		w.history = append(w.history, delivered{ev: sig, label: sent})

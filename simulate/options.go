@@ -100,6 +100,8 @@ type config struct {
 	actions                           map[string]func(*rapid.T, *Sim)
 	store                             func(storage.Store) storage.Store
 	host                              func(Host) Host
+	buffers                           sync.Pool    // *runBuffers of passed runs, for the next ones
+	journalViews                      journalViews // journal entries decoded by the runs
 }
 
 func (o Options[S]) config() *config {

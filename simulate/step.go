@@ -195,7 +195,7 @@ func (r *replayer) runActivity(host int, info engine.EffectInfo) ([]byte, error)
 	return o.Payload, nil
 }
 
-func (r *replayer) wrote(int, string, *storage.Lease, *storage.Commit, []string, error) {}
+func (r *replayer) wrote(int, string, fence, []string, error) {}
 
 func (r *replayer) leased(int, storage.Lease) {}
 

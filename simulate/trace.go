@@ -7,20 +7,32 @@ import "fmt"
 type text struct {
 	format string
 	args   []any
-	pair   *[2]text // if not nil, the text is pair[0], format, pair[1]
+	lazy   fmt.Stringer // if not nil, the text is lazy.String()
 }
 
 // say makes a text. Its arguments must not change afterwards.
 func say(format string, args ...any) text { return text{format: format, args: args} }
 
+// lazily makes the text s.String(). s must not change afterwards.
+func lazily(s fmt.Stringer) text { return text{lazy: s} }
+
 // join makes the text a, sep, b: one allocation where say("%s"+sep+"%s",
 // a, b) takes three, for the line of every event.
-func join(a text, sep string, b text) text { return text{format: sep, pair: &[2]text{a, b}} }
+func join(a text, sep string, b text) text { return lazily(&joinedText{a: a, sep: sep, b: b}) }
+
+// joinedText is the text of join.
+type joinedText struct {
+	a   text
+	sep string
+	b   text
+}
+
+func (j *joinedText) String() string { return j.a.String() + j.sep + j.b.String() }
 
 // String formats the text.
 func (t text) String() string {
-	if t.pair != nil {
-		return t.pair[0].String() + t.format + t.pair[1].String()
+	if t.lazy != nil {
+		return t.lazy.String()
 	}
 	if len(t.args) == 0 {
 		return t.format

@@ -94,9 +94,10 @@ type world struct {
 	// that waits for each (child.go).
 	children map[uint64]*simChild
 
-	disp   *dispatching // the dispatch under way, if any
-	faults int          // host crashes during a dispatch, and pauses: effects may be performed again
-	token  uint64       // the highest fence token a host obtained
+	disp    *dispatching // the dispatch under way, if any
+	dispBuf dispatching  // what disp points to
+	faults  int          // host crashes during a dispatch, and pauses: effects may be performed again
+	token   uint64       // the highest fence token a host obtained
 
 	crashes     int    // simulated crashes so far
 	invariantOK []byte // the last state Options.Invariant passed
@@ -112,8 +113,9 @@ type world struct {
 	visits       map[eventKey]int
 	reached      map[string]int
 	pendingCache pendingCache
-	journalLog   []journalWant // the committed transitions, for InvJournal
-	ons          struct {      // customOns' list for def
+	journalLog   []journalWant    // the committed transitions, for InvJournal
+	journalOK    []journalChecked // journal entries checked against journalLog, by index
+	ons          struct {         // customOns' list for def
 		def  *dsl.Definition
 		list []dsl.Node
 	}
@@ -136,10 +138,33 @@ func newWorld(def *dsl.Definition, opts *config) *world {
 		opts: opts, def: def, store: st, clock: engine.NewFakeClock(simStart),
 		ctx: context.Background(), effects: map[string]interp.Effect{}, performed: map[string]int{}, acked: map[string]bool{},
 		setups: map[uint64]string{}, teardowns: map[uint64][]string{}, activity: map[uint64]engine.EffectInfo{},
-		steps: make([]step, 0, 32), hosts: make([]*simHost, max(opts.hosts, 1)),
+		hosts: make([]*simHost, max(opts.hosts, 1)),
+	}
+	if b, ok := opts.buffers.Get().(*runBuffers); ok {
+		w.steps, w.trace = b.steps, b.trace
+	} else {
+		w.steps = make([]step, 0, 32)
 	}
 	w.restart()
 	return w
+}
+
+// runBuffers are the step and trace slices of a run that passed, emptied,
+// for a later run of the same Check: a run's steps are a few hundred
+// bytes each, and allocating them afresh for every run was 6% of the
+// bytes a check allocates.
+type runBuffers struct {
+	steps []step
+	trace []text
+}
+
+// release hands the world's step and trace slices to later runs. The
+// world must not be used afterwards (a passed run's last act).
+func (w *world) release() {
+	clear(w.steps) // (nothing kept alive from this run)
+	clear(w.trace)
+	w.opts.buffers.Put(&runBuffers{steps: w.steps[:0], trace: w.trace[:0]})
+	w.steps, w.trace = nil, nil
 }
 
 // restart replaces every host by a new one over the same store, as a
@@ -236,7 +261,28 @@ func (w *world) start(input any) {
 // compareWith and checkHostEffects; otherwise (the start, or a host that
 // crashed) fold applies ev twice and compares.
 func (w *world) fold(state []byte, ev interp.Event, host *hostAnswer) (interp.Result, bool) {
-	r1, err1 := interp.Apply(w.def, state, w.meta, ev)
+	return w.foldFrom(state, ev, host, nil)
+}
+
+// appliedOnce is one application of an event to the model's state and meta,
+// made before fold (see committed).
+type appliedOnce struct {
+	res interp.Result
+	err error
+}
+
+// foldFrom is fold with the first of its applications already made, when
+// first is not nil: first must be interp.Apply of ev to state and the
+// model's meta, with the same definition. The second application (or
+// the host's, see fold) is compared with it as with one fold makes.
+func (w *world) foldFrom(state []byte, ev interp.Event, host *hostAnswer, first *appliedOnce) (interp.Result, bool) {
+	var r1 interp.Result
+	var err1 error
+	if first != nil {
+		r1, err1 = first.res, first.err
+	} else {
+		r1, err1 = interp.Apply(w.def, state, w.meta, ev)
+	}
 	second := host == nil || !host.ok
 	var r2 interp.Result
 	err2 := err1
@@ -353,19 +399,7 @@ func (w *world) apply(ev interp.Event, crash crashPoint, label text) (applied bo
 	w.record(si)
 	applied = si.Version == w.version+1
 	crashed := h.store.fired != noCrash
-	outcome := say("accepted")
-	switch {
-	case crashed && applied:
-		outcome = say("the host crashed %s; the store applied it", h.store.fired)
-	case crashed:
-		outcome = say("the host crashed %s; the store did not apply it", h.store.fired)
-	case err != nil:
-		outcome = say("rejected: %s", shortError{err})
-	}
-	if len(w.hosts) > 1 {
-		outcome = join(say("host %d: ", via), "", outcome)
-	}
-	w.trace = append(w.trace, join(label, ": ", outcome))
+	w.trace = append(w.trace, lazily(&eventLine{label: label, host: via, hosts: len(w.hosts), crashed: crashed, fired: h.store.fired, applied: applied, err: err}))
 	switch {
 	case si.Version != w.version && !applied:
 		w.fail(InvInventedEvent, "", "the store version jumped from %d to %d on one event", w.version, si.Version)
@@ -405,6 +439,35 @@ func (w *world) apply(ev interp.Event, crash crashPoint, label text) (applied bo
 		w.checkHostEffects(host, modelEffects)
 	}
 	return applied, err
+}
+
+// eventLine is the trace line of an event a host was given, formatted
+// only when a report shows it (one allocation per event, where the parts
+// made as texts took three or four).
+type eventLine struct {
+	label   text
+	host    int
+	hosts   int
+	crashed bool
+	fired   crashPoint
+	applied bool
+	err     error
+}
+
+func (l *eventLine) String() string {
+	outcome := "accepted"
+	switch {
+	case l.crashed && l.applied:
+		outcome = fmt.Sprintf("the host crashed %s; the store applied it", l.fired)
+	case l.crashed:
+		outcome = fmt.Sprintf("the host crashed %s; the store did not apply it", l.fired)
+	case l.err != nil:
+		outcome = "rejected: " + short(l.err)
+	}
+	if l.hosts > 1 {
+		outcome = fmt.Sprintf("host %d: ", l.host) + outcome
+	}
+	return l.label.String() + ": " + outcome
 }
 
 // crash loses everything host i had in memory: it restarts over the store.

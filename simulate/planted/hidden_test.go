@@ -1,6 +1,7 @@
 package planted_test
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
@@ -168,4 +169,28 @@ func diffShown(msg string) bool {
 		plus = plus || strings.HasPrefix(l, "+ ") || strings.HasPrefix(l, "+\u00a0")
 	}
 	return minus && plus
+}
+
+// receipts counts calls of an activity result's handler that keeps only
+// some results, by a package variable: the engine commits the result in a
+// dispatch, and the model folds it with two applications of its own (the
+// first is the check that the result decodes), which must not agree with
+// the host's commit by sharing an answer.
+var receipts int
+
+func TestHiddenInputInAnActivityResult(t *testing.T) {
+	def := dsl.MustCompile[stamp]("receipts", dsl.S(
+		dsl.Call("charge", func(_ context.Context, s stamp) (int64, error) { return 7, nil }, func(s *stamp, r int64) {
+			receipts++
+			if receipts%2 == 1 { // the bug
+				s.At = r
+			}
+			s.Count++
+		}),
+		dsl.Wait("done", dsl.On("close", dsl.After(time.Hour))),
+	))
+	wantHiddenInput(t, func(tb *simulate.Recorder) {
+		receipts = 0
+		simulate.Check(tb, def, simulate.Options[stamp]{NoCrashes: true})
+	}, true, "state:", "At:")
 }
