@@ -78,12 +78,14 @@ func (c *recordCache) put(id string, l loaded) {
 		if c.m == nil {
 			c.m = make(map[string]loaded)
 		}
-		for k, old := range c.m { // evict entries, the map's choice
-			if len(c.m) < cacheEntries-1 && c.bytes+prev.cost() <= cacheBytes {
-				break
+		if len(c.m) >= cacheEntries-1 || c.bytes+prev.cost() > cacheBytes { // (starting a range over the map costs, even to break at once)
+			for k, old := range c.m { // evict entries, the map's choice
+				if len(c.m) < cacheEntries-1 && c.bytes+prev.cost() <= cacheBytes {
+					break
+				}
+				c.bytes -= old.cost()
+				delete(c.m, k)
 			}
-			c.bytes -= old.cost()
-			delete(c.m, k)
 		}
 		c.m[prev.stored.ID] = prev
 		c.bytes += prev.cost()

@@ -108,7 +108,7 @@ func (e *Engine) start(ctx context.Context, def *dsl.Definition, id string, stat
 	}
 	handed := hot
 	hot = nil // from here on, the hot path owns the claims
-	e.committed(handed, len(effects) > 0, inst.Due)
+	e.committed(ctx, handed, len(effects) > 0, inst.Due)
 	inst.Version = version
 	e.cache.put(id, loaded{stored: inst, rec: rec, meta: res.Meta}) // res goes nowhere else
 	op = "metrics"

@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"slices"
 	"sync"
 	"time"
 )
@@ -56,23 +55,28 @@ func (e *Engine) Run(ctx context.Context) error {
 	for range e.workers {
 		wg.Go(func() {
 			var (
+				c     = &carrier{Context: ctx} // this worker, to the transitions it makes
 				batch []job
 				errs  []error
 				ids   []string
 			)
 			for j := range jobs {
 				if !j.hot {
-					e.do(ctx, j) // do logs failures and schedules retries
-					e.wake()     // a pass schedules retries and finds what this unblocked
-					continue
+					c.open = true // (the job is alone, and settled before the one taken)
+					e.do(c, j)    // do logs failures and schedules retries
+					c.open = false
+					e.wake() // a pass schedules retries and finds what this unblocked
+					if c.next.effect == nil {
+						continue
+					}
+					j, c.next = c.next, job{}
 				}
-				// A commit's effects, then the Teardowns their Setups
-				// released, each round acknowledged in one Ack.
+				// A commit's effects (and those the worker took on the
+				// way), then the Teardowns their Setups released, each
+				// round acknowledged in one Ack.
 				batch = append(append(batch[:0], j), j.group...)
 				for len(batch) > 0 {
-					errs = slices.Grow(errs[:0], len(batch))[:len(batch)]
-					ids = slices.Grow(ids[:0], len(batch))
-					e.doGroup(ctx, batch, errs, ids)
+					batch, errs, ids = e.doGroup(c, batch, errs, ids)
 					n := 0
 					for i, cur := range batch {
 						next, needPass := e.hotDone(cur, errs[i])

@@ -169,7 +169,7 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 		}
 		handed := hot
 		hot = nil // from here on, the hot path owns the claims
-		e.committed(handed, len(effects) > 0, inst.Due)
+		e.committed(ctx, handed, len(effects) > 0, inst.Due)
 		op = "metrics"
 		e.metrics.Transition(workflow, res.kind)
 		e.reportDropped(id, workflow, res.Effects)
