@@ -3,10 +3,12 @@ package engine
 import (
 	"bytes"
 	"math"
+	"strconv"
 	"testing"
 	"time"
 
 	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/storage"
 	"pgregory.net/rapid"
 )
 
@@ -72,4 +74,73 @@ func TestEncodeSimpleMatchesCodec(t *testing.T) {
 			t.Fatalf("encodeSimple(%#v) = %x, codec writes %x", v, got, want)
 		}
 	})
+}
+
+// The record cache, whose entries are recycled through a free list,
+// answers as a map of the records put and not dropped since would, or
+// misses (an evicted entry); no answer is ever another record's, or an
+// older one. The bounds hold.
+func TestRecordCacheModel(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var c recordCache
+		model := map[string]uint64{}
+		ids := rapid.SampledFrom([]string{"a", "b", "c", "d", "e", "f"})
+		for i := range rapid.IntRange(1, 200).Draw(t, "ops") {
+			id := ids.Draw(t, "id")
+			switch rapid.IntRange(0, 3).Draw(t, "op") {
+			case 0, 1:
+				v := uint64(i + 1)
+				c.put(id, loaded{stored: storage.Instance{ID: id, Version: v, Data: []byte(id)}})
+				model[id] = v
+			case 2:
+				c.drop(id)
+				delete(model, id)
+			case 3:
+				c.forget()
+				clear(model)
+			}
+			for _, id := range []string{"a", "b", "c", "d", "e", "f"} {
+				l, ok := c.get(id)
+				want, has := model[id]
+				if ok != has || ok && (l.stored.ID != id || l.stored.Version != want || string(l.stored.Data) != id) {
+					t.Fatalf("get(%q) = %+v, %v; want version %d, %v", id, l.stored, ok, want, has)
+				}
+			}
+			if c.size() != len(model) || len(c.free) > maxFree {
+				t.Fatalf("size %d, want %d; %d free", c.size(), len(model), len(c.free))
+			}
+		}
+	})
+}
+
+// Past its bounds the cache evicts, and what it still answers is right.
+func TestRecordCacheEvicts(t *testing.T) {
+	var c recordCache
+	n := cacheEntries + 500
+	for i := range n {
+		id := "i" + strconv.Itoa(i)
+		c.put(id, loaded{stored: storage.Instance{ID: id, Version: uint64(i), Data: []byte(id)}})
+	}
+	if c.size() > cacheEntries {
+		t.Fatalf("%d entries, bound %d", c.size(), cacheEntries)
+	}
+	hits := 0
+	for i := range n {
+		id := "i" + strconv.Itoa(i)
+		if l, ok := c.get(id); ok {
+			hits++
+			if l.stored.ID != id || l.stored.Version != uint64(i) || string(l.stored.Data) != id {
+				t.Fatalf("get(%q) = %+v", id, l.stored)
+			}
+		}
+	}
+	if hits < cacheEntries-1 {
+		t.Fatalf("%d hits", hits)
+	}
+	for i := range n {
+		c.drop("i" + strconv.Itoa(i))
+	}
+	if c.size() != 0 || len(c.free) != maxFree {
+		t.Fatalf("size %d, %d free", c.size(), len(c.free))
+	}
 }
