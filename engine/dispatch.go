@@ -305,21 +305,22 @@ func (e *Engine) settle(ctx context.Context, j job, err error, hold time.Time) {
 // acknowledge (the worker's, reused), returned for reuse.
 //
 // The worker takes a job only while performing the last job of the group
-// so far, fewer than maxCarry taken, all of the group's effects so far
-// ackFree: the taken job runs before their acknowledgement.
+// so far, fewer than maxCarry taken in a row (c.taken), all of the group's
+// effects so far ackFree: the taken job runs before their
+// acknowledgement.
 func (e *Engine) doGroup(c *carrier, jobs []job, errs []error, ids []string) ([]job, []error, []string) {
 	errs, ids = errs[:0], ids[:0]
-	free, carried := true, 0
+	free := true
 	for i := 0; i < len(jobs); i++ {
 		j := jobs[i]
 		free = free && ackFree(j.oe.Kind)
-		c.open = free && carried < maxCarry && i == len(jobs)-1
+		c.open = free && c.taken < maxCarry && i == len(jobs)-1
 		err := e.effectContained(c, j)
 		c.open = false
 		if c.next.effect != nil {
 			jobs = append(append(jobs, c.next), c.next.group...)
 			c.next = job{}
-			carried++
+			c.taken++
 		}
 		if errs = append(errs, err); err == nil {
 			ids = append(ids, j.effect.ID)

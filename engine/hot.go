@@ -391,7 +391,7 @@ func quietEnd(def *dsl.Definition, m interp.Meta) bool {
 }
 
 // maxCarry bounds how many jobs in a row a worker takes itself (see
-// carrier), so that a workflow that runs activity after activity cannot
+// carrier) between two jobs from Run's queue, so that a workflow that runs activity after activity cannot
 // keep its worker from the jobs queued for the others.
 const maxCarry = 8
 
@@ -408,8 +408,9 @@ const maxCarry = 8
 // any other.
 type carrier struct {
 	context.Context
-	open bool // a job may be left to the worker now
-	next job  // the job left to it, if next.effect is not nil
+	open  bool // a job may be left to the worker now
+	next  job  // the job left to it, if next.effect is not nil
+	taken int  // jobs taken since the worker last took one from Run's queue
 }
 
 // ackFree reports whether delaying the acknowledgement of an effect of

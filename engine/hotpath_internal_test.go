@@ -2,13 +2,17 @@ package engine
 
 import (
 	"bytes"
+	"context"
 	"math"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/storage"
+	"github.com/weftflow/weft/storage/memory"
 	"pgregory.net/rapid"
 )
 
@@ -142,5 +146,111 @@ func TestRecordCacheEvicts(t *testing.T) {
 	}
 	if c.size() != 0 || len(c.free) != maxFree {
 		t.Fatalf("size %d, %d free", c.size(), len(c.free))
+	}
+}
+
+type carried struct{ N int }
+
+// A worker that takes the jobs its own commits hand out (see carrier)
+// performs each activity of a chain of Calls exactly once, delivers every
+// result, and, with one worker for two instances, returns to the others'
+// jobs after at most maxCarry jobs taken in a row: neither instance waits
+// for the other's whole chain.
+func TestCarrierChainOneWorker(t *testing.T) {
+	const calls = 3 * maxCarry
+	var (
+		mu    sync.Mutex
+		order []string // instance of each activity run, in order
+		ids   = map[string]int{}
+	)
+	var body []dsl.Stmt
+	for i := range calls {
+		body = append(body, dsl.Call("call "+strconv.Itoa(i),
+			func(ctx context.Context, s carried) (int, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				id := EffectID(ctx)
+				ids[id]++
+				order = append(order, id[:1])
+				return s.N + 1, nil
+			},
+			func(s *carried, v int) { s.N = v }))
+	}
+	body = append(body, dsl.ReturnWith(func(s *carried) int { return s.N }))
+	def := dsl.MustCompile[carried]("carried", dsl.S(body...))
+	store := memory.New()
+	done := make(chan string, 2)
+	e, err := New(store, WithWorkers(1), WithFinish(func(_ context.Context, info EffectInfo) error {
+		done <- info.Instance
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Register(def); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	for _, id := range []string{"a", "b"} { // (before Run: its first pass hands out both)
+		if err := e.Start(ctx, def, id, carried{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ran := make(chan error)
+	go func() { ran <- e.Run(ctx) }()
+	for range 2 {
+		select {
+		case <-done:
+		case <-time.After(time.Minute):
+			t.Fatal("the instances did not finish")
+		}
+	}
+	// Every effect is acknowledged (the finish hook runs before its own
+	// acknowledgement, and the group's).
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
+		pending, err := store.Outbox(context.Background(), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pending) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("outbox after the run: %d entries", len(pending))
+		}
+	}
+	cancel()
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a", "b"} {
+		l, err := e.load(context.Background(), id)
+		if err != nil || !l.meta.Status.Finished() {
+			t.Fatalf("%s: %v, %v", id, l.meta.Status, err)
+		}
+		var out int
+		if err := codec.Unmarshal(l.meta.Output, &out); err != nil || out != calls {
+			t.Fatalf("%s returned %d (%v), want %d", id, out, err, calls)
+		}
+	}
+	if len(ids) != 2*calls {
+		t.Fatalf("%d activity effects ran, want %d", len(ids), 2*calls)
+	}
+	for id, n := range ids {
+		if n != 1 {
+			t.Fatalf("activity %s ran %d times", id, n)
+		}
+	}
+	run, longest := 0, 0
+	for i := range order {
+		if i > 0 && order[i] == order[i-1] {
+			run++
+		} else {
+			run = 1
+		}
+		longest = max(longest, run)
+	}
+	if longest > maxCarry+1 {
+		t.Fatalf("%d activities of one instance in a row with one worker (%v), want at most %d", longest, order, maxCarry+1)
 	}
 }

@@ -61,6 +61,7 @@ func (e *Engine) Run(ctx context.Context) error {
 				ids   []string
 			)
 			for j := range jobs {
+				c.taken = 0
 				if !j.hot {
 					c.open = true // (the job is alone, and settled before the one taken)
 					e.do(c, j)    // do logs failures and schedules retries
@@ -70,6 +71,7 @@ func (e *Engine) Run(ctx context.Context) error {
 						continue
 					}
 					j, c.next = c.next, job{}
+					c.taken++
 				}
 				// A commit's effects (and those the worker took on the
 				// way), then the Teardowns their Setups released, each
