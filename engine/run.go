@@ -18,7 +18,11 @@ const minWait = time.Millisecond
 // An instance that is due again at once after a transition (its
 // statement budget ran out) is resumed again by the same worker, up to a
 // bound, without reading it back from the store; each transition still
-// commits on its own.
+// commits on its own. Likewise the first effect that a worker's own
+// commit makes ready (an instance's next activity, its finish) is
+// performed by the same worker next, up to a bound, with no handoff to
+// another goroutine, and acknowledged together with the effects before it
+// that nothing waits on (activities, finishes).
 //
 // When ctx is done Run stops handing out work, cancels the context of
 // running activities and handlers, waits for the workers to return and
