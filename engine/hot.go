@@ -391,8 +391,9 @@ func quietEnd(def *dsl.Definition, m interp.Meta) bool {
 }
 
 // maxCarry bounds how many jobs in a row a worker takes itself (see
-// carrier) between two jobs from Run's queue, so that a workflow that runs activity after activity cannot
-// keep its worker from the jobs queued for the others.
+// carrier) between two jobs from Run's queue, so that a workflow that runs
+// activity after activity cannot keep its worker from the jobs queued for
+// the others.
 const maxCarry = 8
 
 // carrier is one of Run's workers, as the context of the jobs it performs:
