@@ -20,7 +20,8 @@ import (
 type acks struct {
 	mu      sync.Mutex
 	pending []*ackRequest
-	leading bool // a batch is being written
+	spare   []*ackRequest // the leader's last batch, emptied, for pending to reuse
+	leading bool          // a batch is being written
 }
 
 type ackRequest struct {
@@ -55,7 +56,7 @@ func (e *Engine) ack(ctx context.Context, ids ...string) error {
 	}
 	a.mu.Lock()
 	batch := a.pending
-	a.pending = nil
+	a.pending, a.spare = a.spare, nil
 	a.mu.Unlock()
 	err := e.writeAcks(ctx, batch)
 	for _, r := range batch {
@@ -63,7 +64,9 @@ func (e *Engine) ack(ctx context.Context, ids ...string) error {
 			r.done <- err
 		}
 	}
+	clear(batch)
 	a.mu.Lock()
+	a.spare = batch[:0] // (only the leader, one at a time, takes and returns it)
 	if len(a.pending) > 0 {
 		a.pending[0].done <- errLead
 	} else {

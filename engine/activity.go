@@ -50,7 +50,8 @@ type attemptKey struct {
 // stop.
 type attempt struct {
 	cancel   context.CancelFunc
-	canceled bool // by a CancelActivity effect: the result is not wanted
+	n        uint64 // which attempt: see work.started
+	canceled bool   // by a CancelActivity effect: the result is not wanted
 }
 
 // runActivity performs a RunActivity effect: it runs the Call's function on
@@ -65,8 +66,8 @@ func (e *Engine) runActivity(ctx context.Context, info EffectInfo, oe *outbox.En
 	actx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	key := attemptKey{info.Instance, oe.Callback}
-	a := e.work.started(key, cancel)
-	defer e.work.stopped(key, a)
+	n := e.work.started(key, cancel)
+	defer e.work.stopped(key, n)
 
 	// Registered before this check, so a cancel committed after it finds
 	// the attempt running, and one committed before it is seen here.
@@ -85,7 +86,7 @@ func (e *Engine) runActivity(ctx context.Context, info EffectInfo, oe *outbox.En
 		return fmt.Errorf("engine: activity %s abandoned: %w", info.ID, ctx.Err())
 	}
 	e.metrics.Activity(oe.Workflow, oe.Path, runErr)
-	if e.work.wasCanceled(a) {
+	if e.work.wasCanceled(key, n) {
 		return nil
 	}
 	ev := interp.Event{Kind: interp.EventCallback, Callback: oe.Callback, Payload: out}

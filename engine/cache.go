@@ -44,23 +44,32 @@ func (l *loaded) cost() int { return len(l.stored.Data) + len(l.rec.State) + 256
 // Entries are immutable once put: readers get a copy of the loaded value
 // whose slices nobody writes. The entry put last is kept apart from the
 // map, so that an engine busy with one instance (a simulator's, a test's)
-// allocates nothing for it.
+// looks up no map for it. Entries live in structs of their own (a loaded
+// is too large for a map to hold in place: it would allocate one per
+// insert anyway), recycled through a free list: nothing outside the cache
+// points to them, so a put of a busy engine allocates nothing.
 type recordCache struct {
 	mu    sync.Mutex
-	last  loaded            // the entry put last, if last.stored.ID is not empty
-	m     map[string]loaded // by value: a put allocates nothing
-	bytes int               // the cost of the entries in m
+	last  *loaded            // the entry put last, or nil
+	m     map[string]*loaded // the others
+	bytes int                // the cost of the entries in m
+	free  []*loaded          // emptied entries, for put to reuse
 }
+
+// maxFree bounds the free list of the record cache.
+const maxFree = 1024
 
 // get returns the cached record of id.
 func (c *recordCache) get(id string) (loaded, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.last.stored.ID == id && id != "" {
-		return c.last, true
+	if c.last != nil && c.last.stored.ID == id {
+		return *c.last, true
 	}
-	l, ok := c.m[id]
-	return l, ok
+	if p := c.m[id]; p != nil {
+		return *p, true
+	}
+	return loaded{}, false
 }
 
 // put caches l as the record of id at l.stored.Version. l.stored.ID must be
@@ -74,22 +83,46 @@ func (c *recordCache) put(id string, l loaded) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if prev := c.last; prev.stored.ID != "" && prev.stored.ID != id {
+	if prev := c.last; prev != nil && prev.stored.ID != id {
 		if c.m == nil {
-			c.m = make(map[string]loaded)
+			c.m = make(map[string]*loaded)
 		}
-		for k, old := range c.m { // evict entries, the map's choice
-			if len(c.m) < cacheEntries-1 && c.bytes+prev.cost() <= cacheBytes {
-				break
+		if len(c.m) >= cacheEntries-1 || c.bytes+prev.cost() > cacheBytes { // (starting a range over the map costs, even to break at once)
+			for k, old := range c.m { // evict entries, the map's choice
+				if len(c.m) < cacheEntries-1 && c.bytes+prev.cost() <= cacheBytes {
+					break
+				}
+				c.bytes -= old.cost()
+				delete(c.m, k)
+				c.recycle(old)
 			}
-			c.bytes -= old.cost()
-			delete(c.m, k)
 		}
 		c.m[prev.stored.ID] = prev
 		c.bytes += prev.cost()
+	} else if prev != nil {
+		c.recycle(prev) // (an older record of id)
 	}
+	c.last = nil
 	c.remove(id)
-	c.last = l
+	var p *loaded
+	if n := len(c.free); n > 0 {
+		p = c.free[n-1]
+		c.free[n-1] = nil
+		c.free = c.free[:n-1]
+	} else {
+		p = new(loaded)
+	}
+	*p = l
+	c.last = p
+}
+
+// recycle empties an entry taken out of the cache and keeps it for put.
+// The caller holds c.mu.
+func (c *recordCache) recycle(p *loaded) {
+	*p = loaded{} // (so that it holds no record alive)
+	if len(c.free) < maxFree {
+		c.free = append(c.free, p)
+	}
 }
 
 // remove deletes id from m. The caller holds c.mu.
@@ -97,6 +130,7 @@ func (c *recordCache) remove(id string) {
 	if old, ok := c.m[id]; ok {
 		c.bytes -= old.cost()
 		delete(c.m, id)
+		c.recycle(old)
 	}
 }
 
@@ -104,8 +138,9 @@ func (c *recordCache) remove(id string) {
 func (c *recordCache) drop(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.last.stored.ID == id {
-		c.last = loaded{}
+	if c.last != nil && c.last.stored.ID == id {
+		c.recycle(c.last)
+		c.last = nil
 	}
 	c.remove(id)
 }
@@ -115,7 +150,7 @@ func (c *recordCache) size() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	n := len(c.m)
-	if c.last.stored.ID != "" {
+	if c.last != nil {
 		n++
 	}
 	return n
@@ -125,7 +160,7 @@ func (c *recordCache) size() int {
 func (c *recordCache) forget() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.last, c.m, c.bytes = loaded{}, nil, 0
+	c.last, c.m, c.bytes, c.free = nil, nil, 0, nil
 }
 
 // cloneMeta returns a copy of m that shares no memory with it.

@@ -299,17 +299,35 @@ func (e *Engine) settle(ctx context.Context, j job, err error, hold time.Time) {
 // (the effects of one commit that the hot path handed out together) and
 // acknowledges those that succeeded in one Ack, so that a commit's
 // effects cost one acknowledgement, one write transaction on a durable
-// store, instead of one each. It sets errs[i] to the outcome of jobs[i];
-// ids is a buffer for the IDs to acknowledge (the worker's, reused).
-func (e *Engine) doGroup(ctx context.Context, jobs []job, errs []error, ids []string) {
-	ids = ids[:0]
-	for i, j := range jobs {
-		if errs[i] = e.effectContained(ctx, j); errs[i] == nil {
+// store, instead of one each. It returns jobs with the jobs the worker c
+// took on the way (see carrier) appended, and errs (a buffer, appended
+// to from empty) with the outcome of each; ids is a buffer for the IDs to
+// acknowledge (the worker's, reused), returned for reuse.
+//
+// The worker takes a job only while performing the last job of the group
+// so far, fewer than maxCarry taken in a row (c.taken), all of the group's
+// effects so far ackFree: the taken job runs before their
+// acknowledgement.
+func (e *Engine) doGroup(c *carrier, jobs []job, errs []error, ids []string) ([]job, []error, []string) {
+	errs, ids = errs[:0], ids[:0]
+	free := true
+	for i := 0; i < len(jobs); i++ {
+		j := jobs[i]
+		free = free && ackFree(j.oe.Kind)
+		c.open = free && c.taken < maxCarry && i == len(jobs)-1
+		err := e.effectContained(c, j)
+		c.open = false
+		if c.next.effect != nil {
+			jobs = append(append(jobs, c.next), c.next.group...)
+			c.next = job{}
+			c.taken++
+		}
+		if errs = append(errs, err); err == nil {
 			ids = append(ids, j.effect.ID)
 		}
 	}
 	if len(ids) > 0 {
-		if err := e.ackContained(ctx, ids); err != nil {
+		if err := e.ackContained(c, ids); err != nil {
 			for i := range errs {
 				if errs[i] == nil {
 					errs[i] = err
@@ -324,9 +342,10 @@ func (e *Engine) doGroup(ctx context.Context, jobs []job, errs []error, ids []st
 					errs[i] = e.recoveredJob(j, r)
 				}
 			}()
-			e.settle(ctx, j, errs[i], time.Time{})
+			e.settle(c, j, errs[i], time.Time{})
 		}()
 	}
+	return jobs, errs, ids
 }
 
 // effectContained is effect, with a panic recovered into a *PanicError.
@@ -382,7 +401,10 @@ func (e *Engine) effect(ctx context.Context, j job) error {
 	if j.lease != nil {
 		info.Fence = j.lease.Token
 	}
-	hctx := withEffectID(ctx, info.ID)
+	hctx := ctx // (an activity gets the ID on its attempt's context, in runActivity)
+	if oe.Kind != interp.EffectRunActivity && oe.Kind != interp.EffectCancelActivity {
+		hctx = withEffectID(ctx, info.ID)
+	}
 	var err error
 	switch oe.Kind {
 	case interp.EffectSetup, interp.EffectTeardown:
@@ -429,8 +451,9 @@ type work struct {
 	done     []jobKey        // the finished entries of inflight
 	unswept  atomic.Int64    // len(done), for a look without the lock
 	retry    map[jobKey]retryState
-	running  map[attemptKey]*attempt
-	passing  bool // a pass is between its sweep and its end
+	running  map[attemptKey]attempt // by value: one allocation less per attempt
+	attempts uint64                 // attempts started, to tell them apart
+	passing  bool                   // a pass is between its sweep and its end
 }
 
 // sweepEvery is how many finished jobs make the hot path sweep the table
@@ -445,7 +468,7 @@ type retryState struct {
 func (w *work) init() {
 	w.inflight = map[jobKey]bool{}
 	w.retry = map[jobKey]retryState{}
-	w.running = map[attemptKey]*attempt{}
+	w.running = map[attemptKey]attempt{}
 }
 
 // sweep forgets finished jobs, and retry times older than stale (jobs
@@ -584,18 +607,21 @@ func (w *work) release(key jobKey) {
 	delete(w.inflight, key)
 }
 
-func (w *work) started(k attemptKey, cancel context.CancelFunc) *attempt {
+// started registers a running attempt k, which cancel stops, and returns
+// its number, which names it to stopped and wasCanceled.
+func (w *work) started(k attemptKey, cancel context.CancelFunc) uint64 {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	a := &attempt{cancel: cancel}
-	w.running[k] = a
-	return a
+	w.attempts++
+	w.running[k] = attempt{cancel: cancel, n: w.attempts}
+	return w.attempts
 }
 
-func (w *work) stopped(k attemptKey, a *attempt) {
+// stopped forgets attempt n of k, unless another attempt of k replaced it.
+func (w *work) stopped(k attemptKey, n uint64) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if w.running[k] == a {
+	if w.running[k].n == n {
 		delete(w.running, k)
 	}
 }
@@ -604,16 +630,20 @@ func (w *work) stopped(k attemptKey, a *attempt) {
 func (w *work) cancel(k attemptKey) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if a := w.running[k]; a != nil {
+	if a, ok := w.running[k]; ok {
 		a.canceled = true
+		w.running[k] = a
 		a.cancel()
 	}
 }
 
-func (w *work) wasCanceled(a *attempt) bool {
+// wasCanceled reports whether attempt n of k, still registered, was
+// stopped by cancel.
+func (w *work) wasCanceled(k attemptKey, n uint64) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return a.canceled
+	a := w.running[k]
+	return a.n == n && a.canceled
 }
 
 // backoff is the retry schedule of failed jobs: initial, doubling, capped at max.

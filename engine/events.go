@@ -108,7 +108,7 @@ func (e *Engine) start(ctx context.Context, def *dsl.Definition, id string, stat
 	}
 	handed := hot
 	hot = nil // from here on, the hot path owns the claims
-	e.committed(handed, len(effects) > 0, inst.Due)
+	e.committed(ctx, handed, len(effects) > 0, inst.Due)
 	inst.Version = version
 	e.cache.put(id, loaded{stored: inst, rec: rec, meta: res.Meta}) // res goes nowhere else
 	op = "metrics"
@@ -247,7 +247,7 @@ func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply 
 		return opErr(fmt.Sprintf("send %q", event), "to", id, err)
 	}
 	var callback uint64
-	res, err := e.transition(ctx, id, eventFor{key: key, build: func(m interp.Meta) (interp.Event, error) {
+	res, err := e.transitionWith(ctx, id, eventFor{key: key}, func(m interp.Meta) (interp.Event, error) {
 		if m.Status.Finished() {
 			return interp.Event{}, fmt.Errorf("engine: send %q to %q: %w", event, id, finishedError(&m))
 		}
@@ -259,7 +259,7 @@ func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply 
 			return e.signalEvent(event, b), nil // to the inbox (see inbox.go)
 		}
 		return interp.Event{Kind: interp.EventCallback, Callback: callback, Payload: b}, nil
-	}})
+	})
 	if err != nil {
 		var done *keyApplied
 		switch {
@@ -383,7 +383,7 @@ func (e *Engine) resumeChain(ctx context.Context, id string, lease *storage.Leas
 	var from *loaded
 	var last loaded // what from points to after the first transition
 	for n := 0; ; n++ {
-		res, next, err := e.transitionLocked(ctx, id, from, eventFor{ev: interp.Event{Kind: interp.EventResume}, lease: lease})
+		res, next, err := e.transitionLocked(ctx, id, from, eventFor{ev: interp.Event{Kind: interp.EventResume}, lease: lease}, nil)
 		if errors.Is(err, interp.ErrNotDue) {
 			return n, nil
 		}

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -143,11 +144,12 @@ func (e *Engine) unclaim(jobs []job) {
 // committed is called after every successful commit of this engine, with
 // the jobs claimHot returned for it (nil if none), whether it wrote
 // effects, and the instance's due time. It hands the jobs out and wakes
-// the run loop if it has work.
-func (e *Engine) committed(jobs []job, effects bool, due time.Time) {
+// the run loop if it has work. ctx is the committing transition's: if it
+// is a Run worker's (a *carrier), the worker may take a job itself.
+func (e *Engine) committed(ctx context.Context, jobs []job, effects bool, due time.Time) {
 	needPass := !due.IsZero() // the due index changed
 	if effects {
-		if jobs == nil || !e.handOff(jobs) {
+		if jobs == nil || !e.handOff(ctx, jobs) {
 			e.unclaim(jobs)
 			needPass = true // the effects are for a pass to find
 		}
@@ -165,7 +167,13 @@ func (e *Engine) committed(jobs []job, effects bool, due time.Time) {
 // out), so they go together, as one job and its group, to one worker:
 // one handoff between goroutines and one acknowledgement for the commit,
 // instead of one each.
-func (e *Engine) handOff(jobs []job) bool {
+//
+// If ctx is a Run worker's that takes a job now (see carrier), the first
+// job that would go to a worker goes to that one instead: it performs the
+// job when it is done with the current one, with no handoff between
+// goroutines.
+func (e *Engine) handOff(ctx context.Context, jobs []job) bool {
+	c, _ := ctx.(*carrier)
 	h := &e.hot
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -217,6 +225,10 @@ func (e *Engine) handOff(jobs []job) bool {
 		ready = append(ready, j)
 	}
 	give := func(j job) {
+		if c != nil && c.open && c.next.effect == nil {
+			c.next = j
+			return
+		}
 		select {
 		case h.jobs <- j: // an idle worker took it
 		default:
@@ -376,4 +388,43 @@ func (e *Engine) hotDone(j job, err error) (next *job, needPass bool) {
 // finishing effect then waits for nothing.
 func quietEnd(def *dsl.Definition, m interp.Meta) bool {
 	return !hostdef.Setups(def) && len(m.Migrated) == 0
+}
+
+// maxCarry bounds how many jobs in a row a worker takes itself (see
+// carrier) between two jobs from Run's queue, so that a workflow that runs
+// activity after activity cannot keep its worker from the jobs queued for
+// the others.
+const maxCarry = 8
+
+// carrier is one of Run's workers, as the context of the jobs it performs:
+// when a transition it makes commits effects, the hot path may leave the
+// first ready one to it (see handOff) instead of waking another worker
+// for it, a goroutine handoff per step of a workflow of activities. The
+// worker performs the job right after the one that committed it, as part
+// of the same group (see doGroup): acknowledged with it, in one Ack.
+//
+// Only the worker's own goroutine sees the carrier: a handler, activity or
+// finish hook gets a context derived from it, never the carrier itself, so
+// a transition made there (a Send from a setup handler, say) hands out as
+// any other.
+type carrier struct {
+	context.Context
+	open  bool // a job may be left to the worker now
+	next  job  // the job left to it, if next.effect is not nil
+	taken int  // jobs taken since the worker last took one from Run's queue
+}
+
+// ackFree reports whether delaying the acknowledgement of an effect of
+// kind k, performed, holds back nothing but its removal from the outbox:
+// no later effect waits for it (see orderedKind, and the hot path's
+// Teardowns, which wait for their Setup's acknowledgement). A worker takes
+// a job itself (see carrier) only after such effects, because the job's
+// own run delays their acknowledgement.
+func ackFree(k interp.EffectKind) bool {
+	switch k {
+	case interp.EffectRunActivity, interp.EffectCancelActivity,
+		interp.EffectCompleted, interp.EffectFailed, interp.EffectCanceled, interp.EffectTerminated:
+		return true
+	}
+	return false
 }

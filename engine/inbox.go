@@ -209,7 +209,7 @@ func (e *Engine) startWithSignal(ctx context.Context, def *dsl.Definition, id st
 	}
 	handed := hot
 	hot = nil
-	e.committed(handed, len(effects) > 0, inst.Due)
+	e.committed(ctx, handed, len(effects) > 0, inst.Due)
 	inst.Version = version
 	e.cache.put(id, loaded{stored: inst, rec: rec, meta: res.Meta})
 	op = "metrics"

@@ -43,6 +43,11 @@ func (l *instanceLocks) lock(ctx context.Context, id string) (il *instanceLock, 
 	l.mu.Unlock()
 
 	select {
+	case il.held <- struct{}{}: // not held: no need to watch ctx
+		return il, nil
+	default:
+	}
+	select {
 	case il.held <- struct{}{}:
 		return il, nil
 	case <-ctx.Done():

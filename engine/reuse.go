@@ -177,7 +177,7 @@ func (e *Engine) reuseID(ctx context.Context, def *dsl.Definition, id string, st
 		if err != nil {
 			return outcomeUnknown(opErr("start over its previous run", "of", id, err), OutcomeUnknownError{Op: "start", Instance: id})
 		}
-		e.committed(nil, len(effects) > 0, inst.Due)
+		e.committed(ctx, nil, len(effects) > 0, inst.Due)
 		inst.Version = version
 		e.cache.put(id, loaded{stored: inst, rec: rec, meta: res.Meta})
 		if len(emitted) > 0 {
@@ -218,7 +218,7 @@ func (e *Engine) createFresh(ctx context.Context, def *dsl.Definition, id string
 	if err != nil {
 		return outcomeUnknown(opErr("start", "", id, err), OutcomeUnknownError{Op: "start", Instance: id})
 	}
-	e.committed(nil, len(effects) > 0, inst.Due)
+	e.committed(ctx, nil, len(effects) > 0, inst.Due)
 	inst.Version = version
 	e.cache.put(id, loaded{stored: inst, rec: rec, meta: res.Meta})
 	e.metrics.Transition(def.Name(), interp.EventStart)

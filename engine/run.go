@@ -3,7 +3,6 @@ package engine
 import (
 	"context"
 	"errors"
-	"slices"
 	"sync"
 	"time"
 )
@@ -19,7 +18,11 @@ const minWait = time.Millisecond
 // An instance that is due again at once after a transition (its
 // statement budget ran out) is resumed again by the same worker, up to a
 // bound, without reading it back from the store; each transition still
-// commits on its own.
+// commits on its own. Likewise the first effect that a worker's own
+// commit makes ready (an instance's next activity, its finish) is
+// performed by the same worker next, up to a bound, with no handoff to
+// another goroutine, and acknowledged together with the effects before it
+// that nothing waits on (activities, finishes).
 //
 // When ctx is done Run stops handing out work, cancels the context of
 // running activities and handlers, waits for the workers to return and
@@ -56,23 +59,30 @@ func (e *Engine) Run(ctx context.Context) error {
 	for range e.workers {
 		wg.Go(func() {
 			var (
+				c     = &carrier{Context: ctx} // this worker, to the transitions it makes
 				batch []job
 				errs  []error
 				ids   []string
 			)
 			for j := range jobs {
+				c.taken = 0
 				if !j.hot {
-					e.do(ctx, j) // do logs failures and schedules retries
-					e.wake()     // a pass schedules retries and finds what this unblocked
-					continue
+					c.open = true // (the job is alone, and settled before the one taken)
+					e.do(c, j)    // do logs failures and schedules retries
+					c.open = false
+					e.wake() // a pass schedules retries and finds what this unblocked
+					if c.next.effect == nil {
+						continue
+					}
+					j, c.next = c.next, job{}
+					c.taken++
 				}
-				// A commit's effects, then the Teardowns their Setups
-				// released, each round acknowledged in one Ack.
+				// A commit's effects (and those the worker took on the
+				// way), then the Teardowns their Setups released, each
+				// round acknowledged in one Ack.
 				batch = append(append(batch[:0], j), j.group...)
 				for len(batch) > 0 {
-					errs = slices.Grow(errs[:0], len(batch))[:len(batch)]
-					ids = slices.Grow(ids[:0], len(batch))
-					e.doGroup(ctx, batch, errs, ids)
+					batch, errs, ids = e.doGroup(c, batch, errs, ids)
 					n := 0
 					for i, cur := range batch {
 						next, needPass := e.hotDone(cur, errs[i])

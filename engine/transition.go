@@ -50,18 +50,24 @@ func (e *Engine) load(ctx context.Context, id string) (l loaded, err error) {
 	return decodeStored(si)
 }
 
-// eventFor is a transition's event: ev, or if build is not nil, the event
-// build makes from the instance as loaded. build runs again after every
-// conflict, so it sees the latest meta (Send uses this to find the callback
-// now waiting for an event). The engine sets Event.Time. If key is not nil
-// (a keyed Send), the instance's kept keys are checked before the event is
-// built, and the key is committed with the event.
+// eventFor is a transition's event: ev, or if the transition has a
+// builder, the event the builder makes from the instance as loaded. The
+// engine sets Event.Time. If key is not nil (a keyed Send), the instance's
+// kept keys are checked before the event is built, and the key is
+// committed with the event.
 type eventFor struct {
 	ev    interp.Event
-	build func(m interp.Meta) (interp.Event, error)
 	key   *sendKey
 	lease *storage.Lease // if set, the commit is fenced by it
 }
+
+// builder makes a transition's event from the instance's meta as loaded.
+// It runs again after every conflict, so it sees the latest meta (Send
+// uses this to find the callback now waiting for an event). It is a
+// parameter of its own, apart from eventFor, so that a builder closure
+// does not escape with the event's payload (the interpreter keeps that):
+// a Send allocates neither the closure nor what it captures.
+type builder func(m interp.Meta) (interp.Event, error)
 
 // event returns the eventFor of a fixed event.
 func event(ev interp.Event) eventFor { return eventFor{ev: ev} }
@@ -72,18 +78,24 @@ func event(ev interp.Event) eventFor { return eventFor{ev: ev} }
 // After a conflict (another process committed first) it reloads and tries
 // again, up to maxConflicts times. Errors of Apply mean nothing changed and
 // are returned wrapped.
-func (e *Engine) transition(ctx context.Context, id string, build eventFor) (interp.Result, error) {
+func (e *Engine) transition(ctx context.Context, id string, ef eventFor) (interp.Result, error) {
+	return e.transitionWith(ctx, id, ef, nil)
+}
+
+// transitionWith is transition with the event made by build, if not nil.
+func (e *Engine) transitionWith(ctx context.Context, id string, ef eventFor, build builder) (interp.Result, error) {
 	il, err := e.locks.lock(ctx, id)
 	if err != nil {
 		return interp.Result{}, opErr("", "", id, err)
 	}
 	defer e.locks.unlock(id, il)
-	res, _, err := e.transitionLocked(ctx, id, nil, build)
+	res, _, err := e.transitionLocked(ctx, id, nil, ef, build)
 	return res, err
 }
 
 // transitionLocked is transition for a caller that holds the instance's
-// lock. If from is not nil it is the instance as this engine committed it
+// lock, with the event made by build if it is not nil (else ef.ev). If from
+// is not nil it is the instance as this engine committed it
 // last, and it stands in for the first load; otherwise the record cache may.
 // It returns the result and the instance as now committed.
 //
@@ -94,7 +106,7 @@ func (e *Engine) transition(ctx context.Context, id string, build eventFor) (int
 //
 // A panic on the way (in the store, the codec or the interpreter) is
 // recovered into a *[PanicError] for this instance.
-func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, build eventFor) (_ interp.Result, _ loaded, err error) {
+func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, ef eventFor, build builder) (_ interp.Result, _ loaded, err error) {
 	op, workflow := "load", ""
 	var hot []job // the commit's effects, claimed for the hot path until handed to it
 	var hotBuf [2]job
@@ -125,7 +137,7 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 			e.cache.put(id, l)
 		}
 		next, have, unverified = loaded{}, false, false
-		res, err := e.attempt(ctx, id, l, build, &op, &workflow)
+		res, err := e.attempt(ctx, id, l, ef, build, &op, &workflow)
 		if err != nil {
 			if cached {
 				// The cached record may be stale: ask the store.
@@ -149,7 +161,7 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 		op = "commit"
 		hot = e.claimHot(hotBuf[:0], workflow, res.Effects, effects, res.quiet)
 		e.cache.drop(id) // whatever the outcome, only a confirmed record is cached
-		version, err := e.store.Commit(ctx, storage.Commit{Instance: inst, Expect: l.stored.Version, Effects: effects, Lease: build.lease})
+		version, err := e.store.Commit(ctx, storage.Commit{Instance: inst, Expect: l.stored.Version, Effects: effects, Lease: ef.lease})
 		if err != nil {
 			e.unclaim(hot)
 			hot = nil
@@ -169,7 +181,7 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 		}
 		handed := hot
 		hot = nil // from here on, the hot path owns the claims
-		e.committed(handed, len(effects) > 0, inst.Due)
+		e.committed(ctx, handed, len(effects) > 0, inst.Due)
 		op = "metrics"
 		e.metrics.Transition(workflow, res.kind)
 		e.reportDropped(id, workflow, res.Effects)
@@ -195,7 +207,7 @@ type applied struct {
 
 // attempt builds the event for the instance as l holds it and applies it;
 // it sets *op and *workflow for panic reports.
-func (e *Engine) attempt(ctx context.Context, id string, l loaded, build eventFor, op, workflow *string) (applied, error) {
+func (e *Engine) attempt(ctx context.Context, id string, l loaded, ef eventFor, build builder, op, workflow *string) (applied, error) {
 	def, err := e.definitionOf(l.rec.Workflow, id)
 	if err != nil {
 		return applied{}, err
@@ -210,14 +222,14 @@ func (e *Engine) attempt(ctx context.Context, id string, l loaded, build eventFo
 			view = up.Meta
 		}
 	}
-	if build.key != nil {
-		if err := build.key.check(id, l.rec.Host); err != nil {
+	if ef.key != nil {
+		if err := ef.key.check(id, l.rec.Host); err != nil {
 			return applied{}, err
 		}
 	}
-	ev := build.ev
-	if build.build != nil {
-		if ev, err = build.build(view); err != nil {
+	ev := ef.ev
+	if build != nil {
+		if ev, err = build(view); err != nil {
 			return applied{}, err
 		}
 	}
@@ -232,8 +244,8 @@ func (e *Engine) attempt(ctx context.Context, id string, l loaded, build eventFo
 		return applied{}, err
 	}
 	host := l.rec.Host // carried over unchanged by every other event
-	if build.key != nil {
-		if host, err = build.key.add(id, host, ev.Callback, replyTo(res, ev.Callback)); err != nil {
+	if ef.key != nil {
+		if host, err = ef.key.add(id, host, ev.Callback, replyTo(res, ev.Callback)); err != nil {
 			return applied{}, err
 		}
 	}

@@ -113,7 +113,8 @@ func (e *Entry) Encode() ([]byte, error) {
 		1 + headLen(uint64(len(e.Data))) + len(e.Data) + textLen(e.Error) + textLen(e.Child) + 1 + 2
 	if n > codec.MaxBytes {
 		// The codec has the error to say so.
-		return codec.Marshal(e)
+		v := *e // (a copy: e itself must not escape, or every caller allocates its entry)
+		return codec.Marshal(v)
 	}
 	pairs := 1
 	for _, present := range []bool{e.Workflow != "", e.Thread != "", e.Path != "", e.Event != "", e.Type != "",

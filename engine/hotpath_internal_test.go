@@ -1,0 +1,256 @@
+package engine
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/storage"
+	"github.com/weftflow/weft/storage/memory"
+	"pgregory.net/rapid"
+)
+
+// markEnded's hand-written encoding of a new instance's host data (none
+// before) writes exactly what the codec writes for it, at any time.
+func TestMarkEndedMatchesCodec(t *testing.T) {
+	ns := rapid.OneOf(rapid.Int64Range(-30, 30), rapid.Int64Range(-1<<40, 1<<40), rapid.Int64Range(math.MinInt64, math.MaxInt64),
+		rapid.Int64Range(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano(), time.Date(2100, 1, 1, 0, 0, 0, 0, time.UTC).UnixNano()))
+	rapid.Check(t, func(t *rapid.T) {
+		at := time.Unix(0, ns.Draw(t, "ns"))
+		for _, host := range [][]byte{nil, {}} {
+			got, err := markEnded("i", host, at)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := codec.Marshal(hostData{Ended: at.UnixNano()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Fatalf("markEnded at %d: %x, codec writes %x", at.UnixNano(), got, want)
+			}
+			h, err := decodeHost("i", got)
+			if err != nil || h.Ended != at.UnixNano() || h.Keys != nil || h.Parent != nil {
+				t.Fatalf("decoded %+v, %v", h, err)
+			}
+		}
+	})
+}
+
+// encodeSimple writes exactly what the codec writes for the payloads it
+// takes, and leaves the others (nil) to it.
+func TestEncodeSimpleMatchesCodec(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var v any
+		switch rapid.IntRange(0, 5).Draw(t, "type") {
+		case 0:
+			v = rapid.OneOf(rapid.IntRange(-30, 30), rapid.IntRange(-1<<40, 1<<40), rapid.Int()).Draw(t, "int")
+		case 1:
+			v = rapid.OneOf(rapid.Int64Range(-300, 300), rapid.Int64Range(math.MinInt64, math.MaxInt64)).Draw(t, "int64")
+		case 2:
+			v = rapid.Bool().Draw(t, "bool")
+		case 3:
+			v = rapid.OneOf(rapid.String(), rapid.StringN(20, 300, 2000)).Draw(t, "string")
+		case 4:
+			v = string(rapid.SliceOfN(rapid.Byte(), 0, 40).Draw(t, "bytes")) // perhaps not UTF-8
+		case 5:
+			v = uint8(rapid.Uint8().Draw(t, "uint8")) // not taken
+		}
+		got := encodeSimple(v)
+		want, err := codec.Marshal(v)
+		if got == nil {
+			switch v.(type) {
+			case int, int64, bool:
+				t.Fatalf("encodeSimple(%#v) left it to the codec", v)
+			}
+			return
+		}
+		if err != nil {
+			t.Fatalf("encodeSimple(%#v) = %x, the codec fails: %v", v, got, err)
+		}
+		if !bytes.Equal(got, want) {
+			t.Fatalf("encodeSimple(%#v) = %x, codec writes %x", v, got, want)
+		}
+	})
+}
+
+// The record cache, whose entries are recycled through a free list,
+// answers as a map of the records put and not dropped since would, or
+// misses (an evicted entry); no answer is ever another record's, or an
+// older one. The bounds hold.
+func TestRecordCacheModel(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		var c recordCache
+		model := map[string]uint64{}
+		ids := rapid.SampledFrom([]string{"a", "b", "c", "d", "e", "f"})
+		for i := range rapid.IntRange(1, 200).Draw(t, "ops") {
+			id := ids.Draw(t, "id")
+			switch rapid.IntRange(0, 3).Draw(t, "op") {
+			case 0, 1:
+				v := uint64(i + 1)
+				c.put(id, loaded{stored: storage.Instance{ID: id, Version: v, Data: []byte(id)}})
+				model[id] = v
+			case 2:
+				c.drop(id)
+				delete(model, id)
+			case 3:
+				c.forget()
+				clear(model)
+			}
+			for _, id := range []string{"a", "b", "c", "d", "e", "f"} {
+				l, ok := c.get(id)
+				want, has := model[id]
+				if ok != has || ok && (l.stored.ID != id || l.stored.Version != want || string(l.stored.Data) != id) {
+					t.Fatalf("get(%q) = %+v, %v; want version %d, %v", id, l.stored, ok, want, has)
+				}
+			}
+			if c.size() != len(model) || len(c.free) > maxFree {
+				t.Fatalf("size %d, want %d; %d free", c.size(), len(model), len(c.free))
+			}
+		}
+	})
+}
+
+// Past its bounds the cache evicts, and what it still answers is right.
+func TestRecordCacheEvicts(t *testing.T) {
+	var c recordCache
+	n := cacheEntries + 500
+	for i := range n {
+		id := "i" + strconv.Itoa(i)
+		c.put(id, loaded{stored: storage.Instance{ID: id, Version: uint64(i), Data: []byte(id)}})
+	}
+	if c.size() > cacheEntries {
+		t.Fatalf("%d entries, bound %d", c.size(), cacheEntries)
+	}
+	hits := 0
+	for i := range n {
+		id := "i" + strconv.Itoa(i)
+		if l, ok := c.get(id); ok {
+			hits++
+			if l.stored.ID != id || l.stored.Version != uint64(i) || string(l.stored.Data) != id {
+				t.Fatalf("get(%q) = %+v", id, l.stored)
+			}
+		}
+	}
+	if hits < cacheEntries-1 {
+		t.Fatalf("%d hits", hits)
+	}
+	for i := range n {
+		c.drop("i" + strconv.Itoa(i))
+	}
+	if c.size() != 0 || len(c.free) != maxFree {
+		t.Fatalf("size %d, %d free", c.size(), len(c.free))
+	}
+}
+
+type carried struct{ N int }
+
+// A worker that takes the jobs its own commits hand out (see carrier)
+// performs each activity of a chain of Calls exactly once, delivers every
+// result, and, with one worker for two instances, returns to the others'
+// jobs after at most maxCarry jobs taken in a row: neither instance waits
+// for the other's whole chain.
+func TestCarrierChainOneWorker(t *testing.T) {
+	const calls = 3 * maxCarry
+	var (
+		mu    sync.Mutex
+		order []string // instance of each activity run, in order
+		ids   = map[string]int{}
+	)
+	var body []dsl.Stmt
+	for i := range calls {
+		body = append(body, dsl.Call("call "+strconv.Itoa(i),
+			func(ctx context.Context, s carried) (int, error) {
+				mu.Lock()
+				defer mu.Unlock()
+				id := EffectID(ctx)
+				ids[id]++
+				order = append(order, id[:1])
+				return s.N + 1, nil
+			},
+			func(s *carried, v int) { s.N = v }))
+	}
+	body = append(body, dsl.ReturnWith(func(s *carried) int { return s.N }))
+	def := dsl.MustCompile[carried]("carried", dsl.S(body...))
+	store := memory.New()
+	done := make(chan string, 2)
+	e, err := New(store, WithWorkers(1), WithFinish(func(_ context.Context, info EffectInfo) error {
+		done <- info.Instance
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Register(def); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	for _, id := range []string{"a", "b"} { // (before Run: its first pass hands out both)
+		if err := e.Start(ctx, def, id, carried{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ran := make(chan error)
+	go func() { ran <- e.Run(ctx) }()
+	for range 2 {
+		select {
+		case <-done:
+		case <-time.After(time.Minute):
+			t.Fatal("the instances did not finish")
+		}
+	}
+	// Every effect is acknowledged (the finish hook runs before its own
+	// acknowledgement, and the group's).
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(time.Millisecond) {
+		pending, err := store.Outbox(context.Background(), 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(pending) == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("outbox after the run: %d entries", len(pending))
+		}
+	}
+	cancel()
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a", "b"} {
+		l, err := e.load(context.Background(), id)
+		if err != nil || !l.meta.Status.Finished() {
+			t.Fatalf("%s: %v, %v", id, l.meta.Status, err)
+		}
+		var out int
+		if err := codec.Unmarshal(l.meta.Output, &out); err != nil || out != calls {
+			t.Fatalf("%s returned %d (%v), want %d", id, out, err, calls)
+		}
+	}
+	if len(ids) != 2*calls {
+		t.Fatalf("%d activity effects ran, want %d", len(ids), 2*calls)
+	}
+	for id, n := range ids {
+		if n != 1 {
+			t.Fatalf("activity %s ran %d times", id, n)
+		}
+	}
+	run, longest := 0, 0
+	for i := range order {
+		if i > 0 && order[i] == order[i-1] {
+			run++
+		} else {
+			run = 1
+		}
+		longest = max(longest, run)
+	}
+	if longest > maxCarry+1 {
+		t.Fatalf("%d activities of one instance in a row with one worker (%v), want at most %d", longest, order, maxCarry+1)
+	}
+}
