@@ -226,3 +226,38 @@ func FuzzDecodeMeta(f *testing.F) {
 		}
 	})
 }
+
+// EncodeMeta's first buffer holds the encoding of every meta whose numbers
+// are below 2^32 and strings shorter than 256 bytes (any times), so that
+// it does not grow: a meta of the sizes hosts store.
+func TestEncodeMetaBufferFits(t *testing.T) {
+	str := rapid.StringN(0, 255, 255)
+	u32 := rapid.Uint64Range(0, 1<<32-1)
+	tm := rapid.Map(rapid.Int64(), unixTime)
+	rapid.Check(t, func(t *rapid.T) {
+		m := interp.Meta{Instance: str.Draw(t, "i"), Seq: u32.Draw(t, "seq"), Status: interp.StatusFailed,
+			NextCallback: u32.Draw(t, "nc"), Due: tm.Draw(t, "due"), Started: tm.Draw(t, "started"),
+			Version: rapid.Uint32().Draw(t, "v"), Yielded: str.Draw(t, "y"),
+			Recent: rapid.SliceOfN(u32, 0, 8).Draw(t, "r"), Migrated: rapid.SliceOfN(rapid.Uint32(), 0, 3).Draw(t, "mig"),
+			Output:  rapid.SliceOfN(rapid.Byte(), 0, 300).Draw(t, "out"),
+			Failure: &interp.Failure{Path: str.Draw(t, "fp"), Thread: str.Draw(t, "ft"), Message: str.Draw(t, "fm"), Panic: true},
+			Terminated: &interp.Termination{Reason: str.Draw(t, "tr"), By: str.Draw(t, "tb"), At: tm.Draw(t, "tat")}}
+		for range rapid.IntRange(0, 4).Draw(t, "threads") {
+			th := interp.Thread{ID: str.Draw(t, "id"), Path: str.Draw(t, "path"), Phase: interp.PhaseRetry,
+				Attempt: rapid.Uint32().Draw(t, "a"), At: tm.Draw(t, "at")}
+			for range rapid.IntRange(0, 3).Draw(t, "waits") {
+				th.Waits = append(th.Waits, interp.Pending{Callback: u32.Draw(t, "cb"), Event: str.Draw(t, "ev"), Kind: interp.Child,
+					At: tm.Draw(t, "pat"), Attempt: rapid.Uint32().Draw(t, "patt"), Setup: true, Type: str.Draw(t, "ty"),
+					Child: str.Draw(t, "child"), OnEnd: uint8(rapid.IntRange(0, 255).Draw(t, "end"))})
+			}
+			m.Threads = append(m.Threads, th)
+		}
+		for range rapid.IntRange(0, 3).Draw(t, "inbox") {
+			m.Inbox = append(m.Inbox, interp.Buffered{Event: str.Draw(t, "be"), At: tm.Draw(t, "bat"),
+				Payload: rapid.SliceOfN(rapid.Byte(), 1, 300).Draw(t, "bp")})
+		}
+		if got, room := len(interp.EncodeMeta(m)), interp.MetaSize(m); got > room {
+			t.Fatalf("the encoding takes %d bytes, EncodeMeta's first buffer %d", got, room)
+		}
+	})
+}
