@@ -16,11 +16,12 @@ import (
 
 // claimState is what the store keeps for [storage.Claims]. s.mu guards it.
 type claimState struct {
-	leases     map[string]*leaseRecord               // by instance; kept after release for the token
-	ready      *sortedSet[*pendingEffect]            // outbox effects by (NotBefore, seq)
-	byInstance map[string]*sortedSet[*pendingEffect] // outbox effects of each instance by seq
-	dead       map[string]*pendingEffect             // dead letters by effect ID
-	deadIDs    *sortedSet[string]                    // dead letter IDs, for DeadLetters
+	leases     map[string]*leaseRecord     // by instance; kept after release for the token
+	ready      *readyIndex                 // outbox effects by (NotBefore, seq) (effectlog.go)
+	byInstance map[string]*instanceEffects // outbox effects of each instance by seq
+	spare      []*instanceEffects          // emptied lists of byInstance, for reuse
+	dead       map[string]*pendingEffect   // dead letters by effect ID
+	deadIDs    *sortedSet[string]          // dead letter IDs, for DeadLetters
 }
 
 // leaseRecord is an instance's current lease, if held, and the last token
@@ -35,8 +36,8 @@ type leaseRecord struct {
 func newClaimState() *claimState {
 	return &claimState{
 		leases:     make(map[string]*leaseRecord),
-		ready:      newSortedSet(compareReady),
-		byInstance: make(map[string]*sortedSet[*pendingEffect]),
+		ready:      newReadyIndex(),
+		byInstance: make(map[string]*instanceEffects),
 		dead:       make(map[string]*pendingEffect),
 		deadIDs:    newSortedSet(strings.Compare),
 	}
@@ -52,21 +53,32 @@ func compareReady(a, b *pendingEffect) int {
 // added indexes an effect that entered the outbox.
 func (c *claimState) added(p *pendingEffect) {
 	c.ready.insert(p)
-	set := c.byInstance[p.effect.Instance]
-	if set == nil {
-		set = newSortedSet(compareSeq)
-		c.byInstance[p.effect.Instance] = set
+	list := c.byInstance[p.effect.Instance]
+	if list == nil {
+		if n := len(c.spare); n > 0 {
+			list = c.spare[n-1]
+			c.spare[n-1] = nil
+			c.spare = c.spare[:n-1]
+		} else {
+			list = &instanceEffects{effectLog: effectLog{which: atInstance}}
+			list.slots = list.inline[:0]
+		}
+		c.byInstance[p.effect.Instance] = list
 	}
-	set.insert(p)
+	list.append(p) // p has the greatest seq so far
 }
 
 // removed unindexes an effect that left the outbox.
 func (c *claimState) removed(p *pendingEffect) {
 	c.ready.delete(p)
-	if set := c.byInstance[p.effect.Instance]; set != nil {
-		set.delete(p)
-		if set.len() == 0 {
+	if list := c.byInstance[p.effect.Instance]; list != nil {
+		list.remove(p)
+		if list.len() == 0 {
 			delete(c.byInstance, p.effect.Instance)
+			if len(c.spare) < maxSpare {
+				list.slots = list.inline[:0] // drop a longer array, if it grew one
+				c.spare = append(c.spare, list)
+			}
 		}
 	}
 }
@@ -661,6 +673,3 @@ func (h *handle) Close() error {
 	h.Store.locks.ReleaseOwner(h)
 	return nil
 }
-
-// compareSeq orders effects by their outbox position.
-func compareSeq(a, b *pendingEffect) int { return cmp.Compare(a.seq, b.seq) }

@@ -61,9 +61,9 @@ type Store struct {
 	closed bool
 
 	instances map[string]*storage.Instance // by ID; private copies with normalized Due
-	ids       *sortedSet[string]           // every instance ID, for List
+	ids       *idIndex                     // every instance ID, for List (idindex.go)
 	due       *sortedSet[dueKey]           // instances with a non-zero Due
-	byKind    map[kind]*sortedSet[string]  // instance IDs by workflow and status, for Find and Count (listing.go)
+	byKind    map[kind]*idIndex            // instance IDs by workflow and status, for Find and Count (listing.go)
 
 	seq     uint64                    // position of the last effect appended to the outbox
 	pending map[string]*pendingEffect // unacknowledged effects by ID
@@ -96,6 +96,7 @@ func compareDue(a, b dueKey) int {
 type pendingEffect struct {
 	seq    uint64
 	pos    int            // index in outbox.slots
+	at     [2]int         // index in the effectLogs of claimState (effectlog.go)
 	effect storage.Effect // private copy
 }
 
@@ -103,17 +104,21 @@ var _ storage.Store = (*Store)(nil)
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{
+	s := &Store{
 		instances: make(map[string]*storage.Instance),
-		ids:       newSortedSet(strings.Compare),
 		due:       newSortedSet(compareDue),
-		byKind:    make(map[kind]*sortedSet[string]),
+		byKind:    make(map[kind]*idIndex),
 		pending:   make(map[string]*pendingEffect),
 		cl:        newClaimState(),
 		journals:  make(map[string]*journal),
 		hub:       newWakeHub(),
 		locks:     locktable.New(),
 	}
+	s.ids = newIDIndex(func(id string) bool {
+		_, ok := s.instances[id]
+		return ok
+	})
+	return s
 }
 
 // Create implements [storage.Store.Create].
@@ -146,11 +151,11 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 	stored := clone(inst)
 	stored.Version = 1
 	s.instances[stored.ID] = &stored
-	s.ids.insert(stored.ID)
+	s.ids.add(stored.ID)
 	if !stored.Due.IsZero() {
 		s.due.insert(dueKey{stored.Due, stored.ID})
 	}
-	s.kindAdd(stored)
+	s.kindAdd(kind{stored.Workflow, stored.Status}, stored.ID)
 	s.appendEffects(effects)
 	s.appendJournal(stored.ID, inst.Journal)
 	s.wakeAfter(len(effects), stored.Due)
@@ -219,11 +224,13 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 			s.due.insert(dueKey{stored.Due, id})
 		}
 	}
-	if old.Workflow != stored.Workflow || old.Status != stored.Status {
-		s.kindRemove(*old)
-		s.kindAdd(stored)
+	moved := old.Workflow != stored.Workflow || old.Status != stored.Status
+	was := kind{old.Workflow, old.Status}
+	*old = stored // before the kind indexes, which check membership against the record
+	if moved {
+		s.kindRemove(was, id)
+		s.kindAdd(kind{stored.Workflow, stored.Status}, id)
 	}
-	*old = stored
 	s.appendEffects(c.Effects)
 	s.appendJournal(id, c.Instance.Journal)
 	s.wakeAfter(len(c.Effects), stored.Due)
