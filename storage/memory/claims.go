@@ -16,12 +16,11 @@ import (
 
 // claimState is what the store keeps for [storage.Claims]. s.mu guards it.
 type claimState struct {
-	leases     map[string]*leaseRecord     // by instance; kept after release for the token
-	ready      *readyIndex                 // outbox effects by (NotBefore, seq) (effectlog.go)
-	byInstance map[string]*instanceEffects // outbox effects of each instance by seq
-	spare      []*instanceEffects          // emptied lists of byInstance, for reuse
-	dead       map[string]*pendingEffect   // dead letters by effect ID
-	deadIDs    *sortedSet[string]          // dead letter IDs, for DeadLetters
+	leases     map[string]*leaseRecord   // by instance; kept after release for the token
+	ready      *readyIndex               // outbox effects by (NotBefore, seq) (effectlog.go)
+	byInstance map[string]*pendingEffect // outbox effects of each instance by seq: the first of a list (instanceEffects)
+	dead       map[string]*pendingEffect // dead letters by effect ID
+	deadIDs    *sortedSet[string]        // dead letter IDs, for DeadLetters
 }
 
 // leaseRecord is an instance's current lease, if held, and the last token
@@ -37,7 +36,7 @@ func newClaimState() *claimState {
 	return &claimState{
 		leases:     make(map[string]*leaseRecord),
 		ready:      newReadyIndex(),
-		byInstance: make(map[string]*instanceEffects),
+		byInstance: make(map[string]*pendingEffect),
 		dead:       make(map[string]*pendingEffect),
 		deadIDs:    newSortedSet(strings.Compare),
 	}
@@ -53,33 +52,25 @@ func compareReady(a, b *pendingEffect) int {
 // added indexes an effect that entered the outbox.
 func (c *claimState) added(p *pendingEffect) {
 	c.ready.insert(p)
-	list := c.byInstance[p.effect.Instance]
-	if list == nil {
-		if n := len(c.spare); n > 0 {
-			list = c.spare[n-1]
-			c.spare[n-1] = nil
-			c.spare = c.spare[:n-1]
-		} else {
-			list = &instanceEffects{effectLog: effectLog{which: atInstance}}
-			list.slots = list.inline[:0]
-		}
-		c.byInstance[p.effect.Instance] = list
+	// p has the greatest seq so far: it goes at the end.
+	id := p.effect.Instance
+	if first := c.byInstance[id]; first != nil {
+		appendTo(first, p)
+	} else {
+		c.byInstance[id] = appendTo(nil, p)
 	}
-	list.append(p) // p has the greatest seq so far
 }
 
 // removed unindexes an effect that left the outbox.
 func (c *claimState) removed(p *pendingEffect) {
 	c.ready.delete(p)
-	if list := c.byInstance[p.effect.Instance]; list != nil {
-		list.remove(p)
-		if list.len() == 0 {
-			delete(c.byInstance, p.effect.Instance)
-			if len(c.spare) < maxSpare {
-				list.slots = list.inline[:0] // drop a longer array, if it grew one
-				c.spare = append(c.spare, list)
-			}
-		}
+	id := p.effect.Instance
+	first := c.byInstance[id]
+	switch after := removeFrom(first, p); {
+	case after == nil:
+		delete(c.byInstance, id)
+	case after != first:
+		c.byInstance[id] = after
 	}
 }
 
@@ -284,13 +275,11 @@ func (s *Store) Pending(ctx context.Context, l storage.Lease, limit int) ([]stor
 		return nil, err
 	}
 	var out []storage.Effect
-	if set := s.cl.byInstance[l.Instance]; set != nil {
-		for p := range set.all() {
-			if len(out) == limit {
-				break
-			}
-			out = append(out, copyEffect(p.effect))
+	for p := range listed(s.cl.byInstance[l.Instance]) {
+		if len(out) == limit {
+			break
 		}
+		out = append(out, copyEffect(p.effect))
 	}
 	return out, nil
 }

@@ -2,14 +2,8 @@ package memory
 
 import "iter"
 
-// Which position of a pendingEffect an effectLog keeps up to date.
-const (
-	atReady    = iota // pendingEffect.at[atReady]: in claimState.ready's log, or -1
-	atInstance        // pendingEffect.at[atInstance]: in its instance's log
-)
-
-// effectLog is a sequence of pending effects in increasing order (of
-// compareReady or of seq) to which effects are appended at the end and
+// effectLog is a sequence of pending effects in increasing order of
+// compareReady to which effects are appended at the end and
 // removed from anywhere, as outboxLog is: a removal clears the effect's
 // slot (found through the position the log keeps in the effect), cleared
 // slots at the front are skipped through head and at the end dropped, and
@@ -21,7 +15,6 @@ type effectLog struct {
 	slots []*pendingEffect // nil: removed; slots[len-1] is live when the log is not empty
 	head  int              // slots[:head] are all nil
 	live  int
-	which int // atReady or atInstance
 }
 
 // len returns the number of effects in the log.
@@ -37,14 +30,14 @@ func (l *effectLog) last() *pendingEffect {
 
 // append adds p at the end; it must come after every effect in the log.
 func (l *effectLog) append(p *pendingEffect) {
-	p.at[l.which] = len(l.slots)
+	p.rpos = len(l.slots)
 	l.slots = append(l.slots, p)
 	l.live++
 }
 
 // remove takes p, which must be in the log, out of it.
 func (l *effectLog) remove(p *pendingEffect) {
-	i := p.at[l.which]
+	i := p.rpos
 	l.slots[i] = nil
 	l.live--
 	if l.live == 0 {
@@ -69,7 +62,7 @@ func (l *effectLog) compact() {
 	n := 0
 	for _, p := range l.slots[l.head:] {
 		if p != nil {
-			p.at[l.which] = n
+			p.rpos = n
 			l.slots[n] = p
 			n++
 		}
@@ -103,7 +96,7 @@ type readyIndex struct {
 }
 
 func newReadyIndex() *readyIndex {
-	return &readyIndex{inOrder: effectLog{which: atReady}, rest: newSortedSet(compareReady)}
+	return &readyIndex{rest: newSortedSet(compareReady)}
 }
 
 // insert adds p.
@@ -112,13 +105,13 @@ func (r *readyIndex) insert(p *pendingEffect) {
 		r.inOrder.append(p)
 		return
 	}
-	p.at[atReady] = -1
+	p.rpos = -1
 	r.rest.insert(p)
 }
 
 // delete removes p, which must be in the index.
 func (r *readyIndex) delete(p *pendingEffect) {
-	if p.at[atReady] >= 0 {
+	if p.rpos >= 0 {
 		r.inOrder.remove(p)
 		return
 	}
@@ -157,16 +150,49 @@ func (r *readyIndex) all() iter.Seq[*pendingEffect] {
 	}
 }
 
-// instanceEffects is the outbox effects of one instance, by seq: effects
-// enter the outbox with a seq greater than any before, so they are
-// appended. Most instances have one to three; the first two take no
-// allocation of their own, and the store reuses the lists of instances
-// whose effects are all gone (claimState.spare).
-type instanceEffects struct {
-	effectLog
-	inline [2]*pendingEffect
+// instanceEffects are the outbox effects of one instance, by seq: a
+// circular list linked through pendingEffect.next and prev, of which
+// claimState.byInstance holds the first. Effects enter the outbox with a
+// seq greater than any before, so they are appended at the end; unlike a
+// set per instance, the list costs no allocation.
+
+// appendTo appends p to the list whose first effect is first (nil for an
+// empty list) and returns the list's first effect.
+func appendTo(first, p *pendingEffect) *pendingEffect {
+	if first == nil {
+		p.next, p.prev = p, p
+		return p
+	}
+	last := first.prev
+	last.next, p.prev = p, last
+	p.next, first.prev = first, p
+	return first
 }
 
-// maxSpare is how many emptied instanceEffects a claimState keeps for
-// reuse.
-const maxSpare = 256
+// removeFrom removes p from the list whose first effect is first and
+// returns the list's first effect, nil if it is now empty.
+func removeFrom(first, p *pendingEffect) *pendingEffect {
+	next := p.next
+	if next == p {
+		first = nil
+	} else {
+		p.prev.next, next.prev = next, p.prev
+		if first == p {
+			first = next
+		}
+	}
+	p.next, p.prev = nil, nil
+	return first
+}
+
+// listed returns the effects of the list whose first effect is first, in
+// order. The list must not change during the iteration.
+func listed(first *pendingEffect) iter.Seq[*pendingEffect] {
+	return func(yield func(*pendingEffect) bool) {
+		if first == nil {
+			return
+		}
+		for p := first; yield(p) && p.next != first; p = p.next {
+		}
+	}
+}

@@ -11,7 +11,7 @@ import (
 )
 
 // TestReadyIndexMatchesSortedReference holds readyIndex, and the
-// per-instance effectLogs of claimState, to plain sorted lists under random
+// per-instance lists of claimState, to plain sorted lists under random
 // appends (with zero and non-zero NotBefore), removals from anywhere,
 // retries that move an effect and reads.
 func TestReadyIndexMatchesSortedReference(t *testing.T) {
@@ -61,11 +61,14 @@ func TestReadyIndexMatchesSortedReference(t *testing.T) {
 					}
 				}
 				slices.SortFunc(want, func(a, b *pendingEffect) int { return int(a.seq) - int(b.seq) })
-				var got []*pendingEffect
-				if list := c.byInstance[inst]; list != nil {
-					got = slices.Collect(list.all())
-					if list.len() != len(got) || len(got) == 0 {
-						t.Fatalf("instance %s: len %d, %d effects", inst, list.len(), len(got))
+				first, ok := c.byInstance[inst]
+				if ok && first == nil {
+					t.Fatalf("instance %s: nil list", inst)
+				}
+				got := slices.Collect(listed(first))
+				for _, p := range got { // the links agree backwards
+					if p.next.prev != p || p.prev.next != p {
+						t.Fatalf("instance %s: effect %d: broken links", inst, p.seq)
 					}
 				}
 				if !slices.Equal(got, want) {

@@ -169,8 +169,12 @@ func (s *Store) Delete(ctx context.Context, id string, expect uint64) error {
 	if inst.Version != expect {
 		return fmt.Errorf("storage: delete %q: %w (expected %d, stored %d)", id, storage.ErrConflict, expect, inst.Version)
 	}
-	if set := s.cl.byInstance[id]; set != nil && set.len() > 0 {
-		return fmt.Errorf("storage: delete %q: %w: %d in the outbox", id, storage.ErrHasEffects, set.len())
+	if first := s.cl.byInstance[id]; first != nil {
+		n := 0
+		for range listed(first) {
+			n++
+		}
+		return fmt.Errorf("storage: delete %q: %w: %d in the outbox", id, storage.ErrHasEffects, n)
 	}
 	for _, p := range s.cl.dead {
 		if p.effect.Instance == id {

@@ -96,7 +96,9 @@ func compareDue(a, b dueKey) int {
 type pendingEffect struct {
 	seq    uint64
 	pos    int            // index in outbox.slots
-	at     [2]int         // index in the effectLogs of claimState (effectlog.go)
+	rpos   int            // index in claimState.ready's log, or -1 (effectlog.go)
+	next   *pendingEffect // the instance's effects (effectlog.go)
+	prev   *pendingEffect
 	effect storage.Effect // private copy
 }
 
