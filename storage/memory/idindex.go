@@ -19,15 +19,17 @@ import (
 // status). The store calls add when an ID enters the index and remove when
 // it leaves, after changing what live reports. Between merges:
 //
-//   - sorted holds exactly the IDs that were live at the last merge;
-//   - every ID that entered since is in tail, and every ID that left since
-//     is in gone, possibly several times when an ID left and came back
-//     (an instance deleted and created again, or moved to another status
-//     and back).
+//   - every live ID is in sorted or in tail (or both);
+//   - every ID of sorted that is not live is in gone;
+//   - sorted holds an ID at most once; tail and gone may hold one several
+//     times, when it left and came back (an instance deleted and created
+//     again, or moved to another status and back).
 //
-// A merge checks each ID of tail and gone against live, so the order in
-// which an ID came and went does not matter: afterwards sorted holds
-// exactly the live IDs again. A small merge inserts and deletes IDs one by
+// The store keeps them by appending to tail every ID that enters and to
+// gone every ID that leaves. A merge checks each ID of tail and gone
+// against live, so the order in which an ID came and went does not
+// matter: afterwards sorted holds exactly the live IDs, and tail and gone
+// are empty. A small merge inserts and deletes IDs one by
 // one (O(log n + B) each, as the sorted set alone did); a large one sorts
 // the tail and the removed IDs and rebuilds sorted in one pass.
 //
@@ -41,6 +43,7 @@ type idIndex struct {
 	tail   []string // added since the last merge, unsorted
 	gone   []string // removed since the last merge
 	n      int      // IDs in the index (live), exactly
+	slack  int      // goneSlack; tests lower it
 }
 
 // goneSlack is how many removed IDs an index keeps before it merges on a
@@ -49,7 +52,7 @@ type idIndex struct {
 const goneSlack = 1024
 
 func newIDIndex(live func(id string) bool) *idIndex {
-	return &idIndex{live: live, sorted: newSortedSet(strings.Compare)}
+	return &idIndex{live: live, sorted: newSortedSet(strings.Compare), slack: goneSlack}
 }
 
 // len returns the number of IDs in the index.
@@ -65,7 +68,40 @@ func (x *idIndex) add(id string) {
 func (x *idIndex) remove(id string) {
 	x.gone = append(x.gone, id)
 	x.n--
-	if len(x.gone) > x.n/2+goneSlack {
+	if len(x.gone) > x.n/2+x.slack {
+		x.collect()
+	}
+}
+
+// collect drops the IDs that left the index from sorted and tail, without
+// sorting tail (which a read would do): a pass over sorted keeps its live
+// IDs, and tail keeps only its live IDs. It then holds no more IDs than
+// the index, unless IDs came and went many times; then it merges.
+// Afterwards every ID of sorted is live, and every live ID is still in
+// sorted or tail. Since gone holds more than half as many IDs as the
+// index, the pass costs O(1) amortized per removal.
+func (x *idIndex) collect() {
+	if x.sorted.len() > 0 {
+		kept := make([]string, 0, x.sorted.len())
+		for id := range x.sorted.all() {
+			if x.live(id) {
+				kept = append(kept, id)
+			}
+		}
+		x.sorted = sortedSetOf(kept, strings.Compare)
+	}
+	clear(x.gone)
+	x.gone = x.gone[:0]
+	n := 0
+	for _, id := range x.tail {
+		if x.live(id) {
+			x.tail[n] = id
+			n++
+		}
+	}
+	clear(x.tail[n:])
+	x.tail = x.tail[:n]
+	if len(x.tail) > 2*x.n+x.slack {
 		x.merge()
 	}
 }

@@ -13,12 +13,14 @@ import (
 // under random additions, removals, reads and reuse of IDs, in small steps
 // and in batches large enough to split chunks and to make both kinds of
 // merge (one by one, and rebuilt) and the merges of removals on a write
-// happen.
+// happen, with the slack of removed IDs lowered so that merges on writes
+// come often.
 func TestIDIndexMatchesSortedReference(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		universe := rapid.SampledFrom([]int{8, 300, 5000}).Draw(t, "universe")
 		member := map[string]bool{} // what the owner says: live
 		x := newIDIndex(func(id string) bool { return member[id] })
+		x.slack = rapid.SampledFrom([]int{0, 3, 50, goneSlack}).Draw(t, "slack")
 		id := func(i int) string { return fmt.Sprintf("id-%d", i) }
 		rng := rand.New(rand.NewPCG(rapid.Uint64().Draw(t, "seed"), 1))
 
@@ -69,6 +71,17 @@ func TestIDIndexMatchesSortedReference(t *testing.T) {
 				} else {
 					add(k)
 					remove(k)
+				}
+			},
+			"flip many": func(t *rapid.T) { // the same few IDs come and go without reads
+				ks := rapid.SliceOfN(rapid.IntRange(0, universe-1), 1, 3).Draw(t, "ks")
+				for i := range rapid.IntRange(1, 500).Draw(t, "n") {
+					k := id(ks[i%len(ks)])
+					if member[k] {
+						remove(k)
+					} else {
+						add(k)
+					}
 				}
 			},
 			"batch": func(t *rapid.T) {
