@@ -129,7 +129,7 @@ func (x *idIndex) merge() {
 			}
 		}
 		for _, id := range x.tail {
-			if x.live(id) {
+			if g == 0 || x.live(id) {
 				x.sorted.insert(id)
 			}
 		}
@@ -143,10 +143,25 @@ func (x *idIndex) merge() {
 }
 
 // rebuild merges tail and gone into sorted by sorting them and writing a
-// new chunk list: O(n + (t + g) log(t + g)).
+// new chunk list: O(n + (t + g) log(t + g)). With no removals since the
+// last merge, every ID of tail is live.
 func (x *idIndex) rebuild() {
-	add := sortedLive(x.tail, x.live, true)
-	del := sortedLive(x.gone, x.live, false)
+	var add, del []string
+	if len(x.gone) == 0 {
+		add = slices.Clone(x.tail)
+	} else {
+		add = filter(x.tail, x.live, true)
+		del = filter(x.gone, x.live, false)
+		slices.Sort(del)
+	}
+	if !slices.IsSorted(add) {
+		slices.Sort(add)
+	}
+	add = slices.Compact(add)
+	if x.sorted.len() == 0 {
+		x.sorted = sortedSetOf(add, strings.Compare)
+		return
+	}
 	out := make([]string, 0, x.sorted.len()+len(add))
 	i, j := 0, 0
 	for id := range x.sorted.all() {
@@ -170,17 +185,15 @@ func (x *idIndex) rebuild() {
 	x.sorted = sortedSetOf(out, strings.Compare)
 }
 
-// sortedLive returns the distinct IDs of ids for which live reports want,
-// sorted.
-func sortedLive(ids []string, live func(string) bool, want bool) []string {
+// filter returns the IDs of ids for which live reports want.
+func filter(ids []string, live func(string) bool, want bool) []string {
 	var out []string
 	for _, id := range ids {
 		if live(id) == want {
 			out = append(out, id)
 		}
 	}
-	slices.Sort(out)
-	return slices.Compact(out)
+	return out
 }
 
 // sortedSetOf returns a sorted set of xs, which must be sorted and
