@@ -5,26 +5,36 @@
 // The store passes the full conformance suite
 // ([github.com/weftflow/weft/storage/storagetest]) and is safe for
 // concurrent use: one read-write mutex guards everything, so reads (Load,
-// Outbox, DueBefore, List) run in parallel and writes run one at a time.
+// Outbox, DueBefore, List) run in parallel and writes run one at a time
+// (a read that merges an ID index's pending writes takes that index's own
+// lock for the merge).
 //
 // # Complexity
 //
 // With n instances, p pending effects and B a fixed chunk size (512):
 //
 //   - Load is O(1) plus copying the record.
-//   - Create and Commit are O(log n + B + n/B) for the ID and due indexes plus
-//     O(1) amortized per effect, plus copying.
+//   - Create and Commit are O(log n + B + n/B) for the due index plus
+//     O(1) amortized for the ID indexes (the index of every ID and the
+//     one of the instance's workflow and status, which take additions and
+//     removals in O(1) and sort them when read: see idIndex) and per
+//     effect, plus copying.
 //   - DueBefore is O(log n + k) for k results: the due index holds only
 //     instances with a non-zero Due, ordered by (Due, ID), so instances that
 //     are not due are never visited.
-//   - List is O(log n + k) for k results.
+//   - List is O(log n + k) for k results, plus, on the first read of the
+//     ID index after writes, merging the IDs added and removed since the
+//     last read: O(log n + B) each when they are few, else
+//     O(n + m log m) for m of them.
 //   - Find by ID is O(m (log n + k)) for k results and m (workflow,
-//     status) pairs the filter admits (one when it names both); by due
-//     time it walks the due index and skips what the filter refuses.
-//     Count is O(m) without an ID prefix. Delete is O(log n + B + n/B)
-//     plus the dead letters.
+//     status) pairs the filter admits (one when it names both), plus the
+//     same merging; by due time it walks the due index and skips what the
+//     filter refuses. Count is O(m) without an ID prefix. Delete is
+//     O(log n + B + n/B) plus the dead letters.
 //   - Outbox is O(k) for k results; Ack is O(1) amortized per ID in the
-//     outbox (see outboxLog) plus O(log p) in the claims indexes.
+//     outbox (see outboxLog) and in the claims indexes when effects become
+//     ready in the order they were written (see readyIndex), else
+//     O(log p + B).
 //   - Claim is O(w log w) for w instances with work at its time (it ranks
 //     them all); Pending is O(k) for k results; NextWork stops at the first
 //     work no earlier than the best found.
