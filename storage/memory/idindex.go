@@ -202,7 +202,7 @@ func sortedSetOf[T any](xs []T, cmp func(a, b T) int) *sortedSet[T] {
 	s := newSortedSet(cmp)
 	s.n = len(xs)
 	for len(xs) > 0 {
-		k := min(len(xs), maxChunk/2)
+		k := min(len(xs), s.max/2)
 		s.chunks = append(s.chunks, xs[:k:k]) // full slice: an insert into a chunk copies it rather than overwrite the next
 		xs = xs[k:]
 	}

@@ -22,12 +22,20 @@ const maxChunk = 512
 // For the sizes an in-memory store sees, the copies are short memmoves.
 type sortedSet[T any] struct {
 	cmp    func(a, b T) int
+	max    int   // the largest chunk: maxChunk unless newSortedSetChunks set another
 	chunks [][]T // non-empty, each sorted; every element of chunks[i] < every element of chunks[i+1]
 	n      int
 }
 
 func newSortedSet[T any](cmp func(a, b T) int) *sortedSet[T] {
-	return &sortedSet[T]{cmp: cmp}
+	return newSortedSetChunks(cmp, maxChunk)
+}
+
+// newSortedSetChunks returns a set whose chunks hold at most max elements
+// (at least 4): smaller chunks make inserts and deletes move less memory
+// and splits and merges move more chunk headers.
+func newSortedSetChunks[T any](cmp func(a, b T) int, max int) *sortedSet[T] {
+	return &sortedSet[T]{cmp: cmp, max: max}
 }
 
 // len returns the number of elements.
@@ -60,7 +68,7 @@ func (s *sortedSet[T]) insert(x T) bool {
 	}
 	c = slices.Insert(c, i, x)
 	s.n++
-	if len(c) <= maxChunk {
+	if len(c) <= s.max {
 		s.chunks[ci] = c
 		return true
 	}
@@ -92,10 +100,10 @@ func (s *sortedSet[T]) delete(x T) bool {
 	s.chunks[ci] = c
 	// Merge small neighbours so that the number of chunks stays O(n/B).
 	switch {
-	case ci > 0 && len(s.chunks[ci-1])+len(c) <= maxChunk/2:
+	case ci > 0 && len(s.chunks[ci-1])+len(c) <= s.max/2:
 		s.chunks[ci-1] = append(s.chunks[ci-1], c...)
 		s.chunks = slices.Delete(s.chunks, ci, ci+1)
-	case ci+1 < len(s.chunks) && len(c)+len(s.chunks[ci+1]) <= maxChunk/2:
+	case ci+1 < len(s.chunks) && len(c)+len(s.chunks[ci+1]) <= s.max/2:
 		s.chunks[ci] = append(c, s.chunks[ci+1]...)
 		s.chunks = slices.Delete(s.chunks, ci+1, ci+2)
 	}

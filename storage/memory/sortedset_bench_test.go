@@ -4,6 +4,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // BenchmarkSortedSetIDs inserts and then deletes 20,000 instance IDs in
@@ -61,6 +62,34 @@ func BenchmarkIDIndex(b *testing.B) {
 				for _, id := range ids {
 					delete(live, id)
 					x.remove(id)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSortedSetDue inserts and then deletes the due index entries of
+// 20,000 instances due at the same time, as engine benchmarks make them
+// (a timer started by each, under a fake clock), with chunks of 512 and
+// of dueChunk:
+//
+//	go test -run '^$' -bench SortedSetDue ./storage/memory/
+func BenchmarkSortedSetDue(b *testing.B) {
+	at := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
+	keys := make([]dueKey, 20000)
+	for i := range keys {
+		keys[i] = dueKey{at: at, id: strconv.Itoa(i)}
+	}
+	for _, chunk := range []int{maxChunk, dueChunk} {
+		b.Run(strconv.Itoa(chunk), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				s := newSortedSetChunks(compareDue, chunk)
+				for _, k := range keys {
+					s.insert(k)
+				}
+				for _, k := range keys {
+					s.delete(k)
 				}
 			}
 		})

@@ -89,6 +89,11 @@ type Store struct {
 	locks *locktable.Table
 }
 
+// dueChunk is the chunk size of the due index: its entries are 40 bytes
+// (a sortedSet of IDs holds 16), so an insert or delete in a chunk of
+// maxChunk moved 10 KB on average.
+const dueChunk = 128
+
 // dueKey is an entry of the due index.
 type dueKey struct {
 	at time.Time // normalized, never zero
@@ -118,7 +123,7 @@ var _ storage.Store = (*Store)(nil)
 func New() *Store {
 	s := &Store{
 		instances: make(map[string]*storage.Instance),
-		due:       newSortedSet(compareDue),
+		due:       newSortedSetChunks(compareDue, dueChunk),
 		byKind:    make(map[kind]*idIndex),
 		pending:   make(map[string]*pendingEffect),
 		cl:        newClaimState(),
