@@ -7,12 +7,13 @@ import (
 )
 
 // maxChunk is the largest number of elements a chunk of a sortedSet holds
-// before it splits in two.
+// before it splits in two, unless the set was made with another
+// (newSortedSetChunks).
 const maxChunk = 512
 
 // sortedSet is an ordered set of distinct elements, kept as a list of sorted
 // chunks (the layout of a B-tree of height two). With n elements and chunk
-// size B = maxChunk:
+// size B (maxChunk, or the set's own):
 //
 //   - insert and delete cost O(log n + B + n/B): a binary search for the
 //     chunk and inside it, then a copy within the chunk, and occasionally
