@@ -231,7 +231,7 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 		return 0, err
 	}
 
-	stored := clone(c.Instance)
+	stored := cloneInto(c.Instance, old.Data)
 	stored.Version = old.Version + 1
 	if !old.Due.Equal(stored.Due) {
 		if !old.Due.IsZero() {
@@ -415,6 +415,22 @@ func (s *Store) Close() error {
 // normalized and without Journal (kept apart, and never returned).
 func clone(inst storage.Instance) storage.Instance {
 	inst.Data = bytes.Clone(inst.Data)
+	inst.Due = storage.NormalizeDue(inst.Due)
+	inst.Journal = nil
+	return inst
+}
+
+// cloneInto is clone, copying Data into buf, the Data of the record that
+// the copy replaces, when it fits and buf is not much larger: the store
+// never hands out a record's own Data (every read clones it), so nothing
+// else holds buf. Data stays nil when inst's is nil, and empty but not nil
+// when inst's is.
+func cloneInto(inst storage.Instance, buf []byte) storage.Instance {
+	n := len(inst.Data)
+	if inst.Data == nil || buf == nil || cap(buf) < n || cap(buf) > 2*n+64 {
+		return clone(inst)
+	}
+	inst.Data = append(buf[:0], inst.Data...)
 	inst.Due = storage.NormalizeDue(inst.Due)
 	inst.Journal = nil
 	return inst
