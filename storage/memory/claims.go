@@ -16,11 +16,11 @@ import (
 
 // claimState is what the store keeps for [storage.Claims]. s.mu guards it.
 type claimState struct {
-	leases     map[string]*leaseRecord               // by instance; kept after release for the token
-	ready      *sortedSet[*pendingEffect]            // outbox effects by (NotBefore, seq)
-	byInstance map[string]*sortedSet[*pendingEffect] // outbox effects of each instance by seq
-	dead       map[string]*pendingEffect             // dead letters by effect ID
-	deadIDs    *sortedSet[string]                    // dead letter IDs, for DeadLetters
+	leases     map[string]*leaseRecord   // by instance; kept after release for the token
+	ready      *readyIndex               // outbox effects by (NotBefore, seq) (effectlog.go)
+	byInstance map[string]*pendingEffect // outbox effects of each instance by seq: the first of a list (instanceEffects)
+	dead       map[string]*pendingEffect // dead letters by effect ID
+	deadIDs    *sortedSet[string]        // dead letter IDs, for DeadLetters
 }
 
 // leaseRecord is an instance's current lease, if held, and the last token
@@ -35,8 +35,8 @@ type leaseRecord struct {
 func newClaimState() *claimState {
 	return &claimState{
 		leases:     make(map[string]*leaseRecord),
-		ready:      newSortedSet(compareReady),
-		byInstance: make(map[string]*sortedSet[*pendingEffect]),
+		ready:      newReadyIndex(),
+		byInstance: make(map[string]*pendingEffect),
 		dead:       make(map[string]*pendingEffect),
 		deadIDs:    newSortedSet(strings.Compare),
 	}
@@ -52,22 +52,25 @@ func compareReady(a, b *pendingEffect) int {
 // added indexes an effect that entered the outbox.
 func (c *claimState) added(p *pendingEffect) {
 	c.ready.insert(p)
-	set := c.byInstance[p.effect.Instance]
-	if set == nil {
-		set = newSortedSet(compareSeq)
-		c.byInstance[p.effect.Instance] = set
+	// p has the greatest seq so far: it goes at the end.
+	id := p.effect.Instance
+	if first := c.byInstance[id]; first != nil {
+		appendTo(first, p)
+	} else {
+		c.byInstance[id] = appendTo(nil, p)
 	}
-	set.insert(p)
 }
 
 // removed unindexes an effect that left the outbox.
 func (c *claimState) removed(p *pendingEffect) {
 	c.ready.delete(p)
-	if set := c.byInstance[p.effect.Instance]; set != nil {
-		set.delete(p)
-		if set.len() == 0 {
-			delete(c.byInstance, p.effect.Instance)
-		}
+	id := p.effect.Instance
+	first := c.byInstance[id]
+	switch after := removeFrom(first, p); {
+	case after == nil:
+		delete(c.byInstance, id)
+	case after != first:
+		c.byInstance[id] = after
 	}
 }
 
@@ -272,13 +275,11 @@ func (s *Store) Pending(ctx context.Context, l storage.Lease, limit int) ([]stor
 		return nil, err
 	}
 	var out []storage.Effect
-	if set := s.cl.byInstance[l.Instance]; set != nil {
-		for p := range set.all() {
-			if len(out) == limit {
-				break
-			}
-			out = append(out, copyEffect(p.effect))
+	for p := range listed(s.cl.byInstance[l.Instance]) {
+		if len(out) == limit {
+			break
 		}
+		out = append(out, copyEffect(p.effect))
 	}
 	return out, nil
 }
@@ -661,6 +662,3 @@ func (h *handle) Close() error {
 	h.Store.locks.ReleaseOwner(h)
 	return nil
 }
-
-// compareSeq orders effects by their outbox position.
-func compareSeq(a, b *pendingEffect) int { return cmp.Compare(a.seq, b.seq) }

@@ -13,22 +13,25 @@ import (
 // of one kind from Store.byKind instead of every instance.
 type kind struct{ workflow, status string }
 
-// kindAdd indexes inst under its kind. The caller holds s.mu.
-func (s *Store) kindAdd(inst storage.Instance) {
-	k := kind{inst.Workflow, inst.Status}
+// kindAdd indexes the instance id under k, its kind in s.instances now.
+// The caller holds s.mu.
+func (s *Store) kindAdd(k kind, id string) {
 	set := s.byKind[k]
 	if set == nil {
-		set = newSortedSet(strings.Compare)
+		set = newIDIndex(func(id string) bool {
+			inst := s.instances[id]
+			return inst != nil && inst.Workflow == k.workflow && inst.Status == k.status
+		})
 		s.byKind[k] = set
 	}
-	set.insert(inst.ID)
+	set.add(id)
 }
 
-// kindRemove unindexes inst from its kind. The caller holds s.mu.
-func (s *Store) kindRemove(inst storage.Instance) {
-	k := kind{inst.Workflow, inst.Status}
+// kindRemove unindexes the instance id from k, which is no longer its kind
+// in s.instances (or it is gone). The caller holds s.mu.
+func (s *Store) kindRemove(k kind, id string) {
 	if set := s.byKind[k]; set != nil {
-		set.delete(inst.ID)
+		set.remove(id)
 		if set.len() == 0 {
 			delete(s.byKind, k)
 		}
@@ -36,14 +39,14 @@ func (s *Store) kindRemove(inst storage.Instance) {
 }
 
 // kinds returns the ID sets of the kinds f admits. The caller holds s.mu.
-func (s *Store) kinds(f storage.Filter) []*sortedSet[string] {
+func (s *Store) kinds(f storage.Filter) []*idIndex {
 	if f.Workflow != "" && f.Status != "" {
 		if set := s.byKind[kind{f.Workflow, f.Status}]; set != nil {
-			return []*sortedSet[string]{set}
+			return []*idIndex{set}
 		}
 		return nil
 	}
-	var out []*sortedSet[string]
+	var out []*idIndex
 	for k, set := range s.byKind {
 		if (f.Workflow == "" || k.workflow == f.Workflow) && (f.Status == "" || k.status == f.Status) {
 			out = append(out, set)
@@ -54,7 +57,7 @@ func (s *Store) kinds(f storage.Filter) []*sortedSet[string] {
 
 // idsFrom returns up to n IDs of set that come after c and start with
 // prefix, in order.
-func idsFrom(set *sortedSet[string], c storage.Cursor, prefix string, n int) []string {
+func idsFrom(set *idIndex, c storage.Cursor, prefix string, n int) []string {
 	var out []string
 	for id := range set.from(func(id string) bool { return (!c.Set || id > c.ID) && id >= prefix }) {
 		if len(out) == n || !strings.HasPrefix(id, prefix) {
@@ -94,7 +97,7 @@ func (s *Store) Find(ctx context.Context, q storage.Query) (storage.Page, error)
 			}
 		}
 	} else {
-		sets := []*sortedSet[string]{s.ids}
+		sets := []*idIndex{s.ids}
 		if q.Workflow != "" || q.Status != "" {
 			sets = s.kinds(q.Filter)
 		}
@@ -166,8 +169,12 @@ func (s *Store) Delete(ctx context.Context, id string, expect uint64) error {
 	if inst.Version != expect {
 		return fmt.Errorf("storage: delete %q: %w (expected %d, stored %d)", id, storage.ErrConflict, expect, inst.Version)
 	}
-	if set := s.cl.byInstance[id]; set != nil && set.len() > 0 {
-		return fmt.Errorf("storage: delete %q: %w: %d in the outbox", id, storage.ErrHasEffects, set.len())
+	if first := s.cl.byInstance[id]; first != nil {
+		n := 0
+		for range listed(first) {
+			n++
+		}
+		return fmt.Errorf("storage: delete %q: %w: %d in the outbox", id, storage.ErrHasEffects, n)
 	}
 	for _, p := range s.cl.dead {
 		if p.effect.Instance == id {
@@ -175,11 +182,11 @@ func (s *Store) Delete(ctx context.Context, id string, expect uint64) error {
 		}
 	}
 	delete(s.instances, id)
-	s.ids.delete(id)
+	s.ids.remove(id)
 	if !inst.Due.IsZero() {
 		s.due.delete(dueKey{inst.Due, id})
 	}
-	s.kindRemove(*inst)
+	s.kindRemove(kind{inst.Workflow, inst.Status}, id)
 	delete(s.journals, id) // the journal goes with its instance
 	if r := s.cl.leases[id]; r != nil {
 		r.held = false // the token stays, so that a new instance with this ID gets greater ones

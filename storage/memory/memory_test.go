@@ -168,3 +168,40 @@ func sameDues(want, got []storage.Due) bool {
 		return w.ID == g.ID && w.At.Equal(g.At)
 	})
 }
+
+// TestCommitReusesDataPrivately commits records whose Data grows,
+// shrinks, empties and goes nil (a commit copies Data into the replaced
+// record's array when it fits) and checks that Load returns each, nil or
+// not as written, and that changing what was committed or loaded changes
+// nothing stored.
+func TestCommitReusesDataPrivately(t *testing.T) {
+	ctx := context.Background()
+	s := memory.New()
+	defer s.Close()
+	inst := storage.Instance{ID: "i", Data: []byte("first record")}
+	v, err := s.Create(ctx, inst, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, data := range [][]byte{
+		[]byte("second"), []byte("third record, longer than the first"), {}, []byte("x"),
+		nil, []byte("after nil"), []byte(strings.Repeat("big", 100)), []byte("small again"), {},
+	} {
+		inst.Data = slices.Clone(data)
+		if v, err = s.Commit(ctx, storage.Commit{Instance: inst, Expect: v}); err != nil {
+			t.Fatal(err)
+		}
+		clear(inst.Data) // the caller's array is the caller's
+		got, err := s.Load(ctx, "i")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(got.Data) != string(data) || (got.Data == nil) != (data == nil) {
+			t.Fatalf("commit %d: loaded Data %q (nil: %v), want %q (nil: %v)", i, got.Data, got.Data == nil, data, data == nil)
+		}
+		clear(got.Data)
+		if again, _ := s.Load(ctx, "i"); string(again.Data) != string(data) {
+			t.Fatalf("commit %d: after changing the loaded copy, Data %q, want %q", i, again.Data, data)
+		}
+	}
+}

@@ -7,12 +7,13 @@ import (
 )
 
 // maxChunk is the largest number of elements a chunk of a sortedSet holds
-// before it splits in two.
+// before it splits in two, unless the set was made with another
+// (newSortedSetChunks).
 const maxChunk = 512
 
 // sortedSet is an ordered set of distinct elements, kept as a list of sorted
 // chunks (the layout of a B-tree of height two). With n elements and chunk
-// size B = maxChunk:
+// size B (maxChunk, or the set's own):
 //
 //   - insert and delete cost O(log n + B + n/B): a binary search for the
 //     chunk and inside it, then a copy within the chunk, and occasionally
@@ -22,12 +23,20 @@ const maxChunk = 512
 // For the sizes an in-memory store sees, the copies are short memmoves.
 type sortedSet[T any] struct {
 	cmp    func(a, b T) int
+	max    int   // the largest chunk: maxChunk unless newSortedSetChunks set another
 	chunks [][]T // non-empty, each sorted; every element of chunks[i] < every element of chunks[i+1]
 	n      int
 }
 
 func newSortedSet[T any](cmp func(a, b T) int) *sortedSet[T] {
-	return &sortedSet[T]{cmp: cmp}
+	return newSortedSetChunks(cmp, maxChunk)
+}
+
+// newSortedSetChunks returns a set whose chunks hold at most max elements
+// (at least 4): smaller chunks make inserts and deletes move less memory
+// and splits and merges move more chunk headers.
+func newSortedSetChunks[T any](cmp func(a, b T) int, max int) *sortedSet[T] {
+	return &sortedSet[T]{cmp: cmp, max: max}
 }
 
 // len returns the number of elements.
@@ -60,7 +69,7 @@ func (s *sortedSet[T]) insert(x T) bool {
 	}
 	c = slices.Insert(c, i, x)
 	s.n++
-	if len(c) <= maxChunk {
+	if len(c) <= s.max {
 		s.chunks[ci] = c
 		return true
 	}
@@ -92,10 +101,10 @@ func (s *sortedSet[T]) delete(x T) bool {
 	s.chunks[ci] = c
 	// Merge small neighbours so that the number of chunks stays O(n/B).
 	switch {
-	case ci > 0 && len(s.chunks[ci-1])+len(c) <= maxChunk/2:
+	case ci > 0 && len(s.chunks[ci-1])+len(c) <= s.max/2:
 		s.chunks[ci-1] = append(s.chunks[ci-1], c...)
 		s.chunks = slices.Delete(s.chunks, ci, ci+1)
-	case ci+1 < len(s.chunks) && len(c)+len(s.chunks[ci+1]) <= maxChunk/2:
+	case ci+1 < len(s.chunks) && len(c)+len(s.chunks[ci+1]) <= s.max/2:
 		s.chunks[ci] = append(c, s.chunks[ci+1]...)
 		s.chunks = slices.Delete(s.chunks, ci+1, ci+2)
 	}

@@ -5,26 +5,36 @@
 // The store passes the full conformance suite
 // ([github.com/weftflow/weft/storage/storagetest]) and is safe for
 // concurrent use: one read-write mutex guards everything, so reads (Load,
-// Outbox, DueBefore, List) run in parallel and writes run one at a time.
+// Outbox, DueBefore, List) run in parallel and writes run one at a time
+// (a read that merges an ID index's pending writes takes that index's own
+// lock for the merge).
 //
 // # Complexity
 //
 // With n instances, p pending effects and B a fixed chunk size (512):
 //
 //   - Load is O(1) plus copying the record.
-//   - Create and Commit are O(log n + B + n/B) for the ID and due indexes plus
-//     O(1) amortized per effect, plus copying.
+//   - Create and Commit are O(log n + B + n/B) for the due index plus
+//     O(1) amortized for the ID indexes (the index of every ID and the
+//     one of the instance's workflow and status, which take additions and
+//     removals in O(1) and sort them when read: see idIndex) and per
+//     effect, plus copying.
 //   - DueBefore is O(log n + k) for k results: the due index holds only
 //     instances with a non-zero Due, ordered by (Due, ID), so instances that
 //     are not due are never visited.
-//   - List is O(log n + k) for k results.
+//   - List is O(log n + k) for k results, plus, on the first read of the
+//     ID index after writes, merging the IDs added and removed since the
+//     last read: O(log n + B) each when they are few, else
+//     O(n + m log m) for m of them.
 //   - Find by ID is O(m (log n + k)) for k results and m (workflow,
-//     status) pairs the filter admits (one when it names both); by due
-//     time it walks the due index and skips what the filter refuses.
-//     Count is O(m) without an ID prefix. Delete is O(log n + B + n/B)
-//     plus the dead letters.
+//     status) pairs the filter admits (one when it names both), plus the
+//     same merging; by due time it walks the due index and skips what the
+//     filter refuses. Count is O(m) without an ID prefix. Delete is
+//     O(log n + B + n/B) plus the dead letters.
 //   - Outbox is O(k) for k results; Ack is O(1) amortized per ID in the
-//     outbox (see outboxLog) plus O(log p) in the claims indexes.
+//     outbox (see outboxLog) and in the claims indexes when effects become
+//     ready in the order they were written (see readyIndex), else
+//     O(log p + B).
 //   - Claim is O(w log w) for w instances with work at its time (it ranks
 //     them all); Pending is O(k) for k results; NextWork stops at the first
 //     work no earlier than the best found.
@@ -61,9 +71,9 @@ type Store struct {
 	closed bool
 
 	instances map[string]*storage.Instance // by ID; private copies with normalized Due
-	ids       *sortedSet[string]           // every instance ID, for List
+	ids       *idIndex                     // every instance ID, for List (idindex.go)
 	due       *sortedSet[dueKey]           // instances with a non-zero Due
-	byKind    map[kind]*sortedSet[string]  // instance IDs by workflow and status, for Find and Count (listing.go)
+	byKind    map[kind]*idIndex            // instance IDs by workflow and status, for Find and Count (listing.go)
 
 	seq     uint64                    // position of the last effect appended to the outbox
 	pending map[string]*pendingEffect // unacknowledged effects by ID
@@ -78,6 +88,11 @@ type Store struct {
 	hub   *wakeHub
 	locks *locktable.Table
 }
+
+// dueChunk is the chunk size of the due index: its entries are 40 bytes
+// (a sortedSet of IDs holds 16), so an insert or delete in a chunk of
+// maxChunk moved 10 KB on average.
+const dueChunk = 128
 
 // dueKey is an entry of the due index.
 type dueKey struct {
@@ -96,6 +111,9 @@ func compareDue(a, b dueKey) int {
 type pendingEffect struct {
 	seq    uint64
 	pos    int            // index in outbox.slots
+	rpos   int            // index in claimState.ready's log, or -1 (effectlog.go)
+	next   *pendingEffect // the instance's effects (effectlog.go)
+	prev   *pendingEffect
 	effect storage.Effect // private copy
 }
 
@@ -103,17 +121,21 @@ var _ storage.Store = (*Store)(nil)
 
 // New returns an empty store.
 func New() *Store {
-	return &Store{
+	s := &Store{
 		instances: make(map[string]*storage.Instance),
-		ids:       newSortedSet(strings.Compare),
-		due:       newSortedSet(compareDue),
-		byKind:    make(map[kind]*sortedSet[string]),
+		due:       newSortedSetChunks(compareDue, dueChunk),
+		byKind:    make(map[kind]*idIndex),
 		pending:   make(map[string]*pendingEffect),
 		cl:        newClaimState(),
 		journals:  make(map[string]*journal),
 		hub:       newWakeHub(),
 		locks:     locktable.New(),
 	}
+	s.ids = newIDIndex(func(id string) bool {
+		_, ok := s.instances[id]
+		return ok
+	})
+	return s
 }
 
 // Create implements [storage.Store.Create].
@@ -146,11 +168,11 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 	stored := clone(inst)
 	stored.Version = 1
 	s.instances[stored.ID] = &stored
-	s.ids.insert(stored.ID)
+	s.ids.add(stored.ID)
 	if !stored.Due.IsZero() {
 		s.due.insert(dueKey{stored.Due, stored.ID})
 	}
-	s.kindAdd(stored)
+	s.kindAdd(kind{stored.Workflow, stored.Status}, stored.ID)
 	s.appendEffects(effects)
 	s.appendJournal(stored.ID, inst.Journal)
 	s.wakeAfter(len(effects), stored.Due)
@@ -209,7 +231,7 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 		return 0, err
 	}
 
-	stored := clone(c.Instance)
+	stored := cloneInto(c.Instance, old.Data)
 	stored.Version = old.Version + 1
 	if !old.Due.Equal(stored.Due) {
 		if !old.Due.IsZero() {
@@ -219,11 +241,13 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 			s.due.insert(dueKey{stored.Due, id})
 		}
 	}
-	if old.Workflow != stored.Workflow || old.Status != stored.Status {
-		s.kindRemove(*old)
-		s.kindAdd(stored)
+	moved := old.Workflow != stored.Workflow || old.Status != stored.Status
+	was := kind{old.Workflow, old.Status}
+	*old = stored // before the kind indexes, which check membership against the record
+	if moved {
+		s.kindRemove(was, id)
+		s.kindAdd(kind{stored.Workflow, stored.Status}, id)
 	}
-	*old = stored
 	s.appendEffects(c.Effects)
 	s.appendJournal(id, c.Instance.Journal)
 	s.wakeAfter(len(c.Effects), stored.Due)
@@ -391,6 +415,22 @@ func (s *Store) Close() error {
 // normalized and without Journal (kept apart, and never returned).
 func clone(inst storage.Instance) storage.Instance {
 	inst.Data = bytes.Clone(inst.Data)
+	inst.Due = storage.NormalizeDue(inst.Due)
+	inst.Journal = nil
+	return inst
+}
+
+// cloneInto is clone, copying Data into buf, the Data of the record that
+// the copy replaces, when it fits and buf is not much larger: the store
+// never hands out a record's own Data (every read clones it), so nothing
+// else holds buf. Data stays nil when inst's is nil, and empty but not nil
+// when inst's is.
+func cloneInto(inst storage.Instance, buf []byte) storage.Instance {
+	n := len(inst.Data)
+	if inst.Data == nil || buf == nil || cap(buf) < n || cap(buf) > 2*n+64 {
+		return clone(inst)
+	}
+	inst.Data = append(buf[:0], inst.Data...)
 	inst.Due = storage.NormalizeDue(inst.Due)
 	inst.Journal = nil
 	return inst
