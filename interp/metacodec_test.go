@@ -239,8 +239,8 @@ func TestEncodeMetaBufferFits(t *testing.T) {
 			NextCallback: u32.Draw(t, "nc"), Due: tm.Draw(t, "due"), Started: tm.Draw(t, "started"),
 			Version: rapid.Uint32().Draw(t, "v"), Yielded: str.Draw(t, "y"),
 			Recent: rapid.SliceOfN(u32, 0, 8).Draw(t, "r"), Migrated: rapid.SliceOfN(rapid.Uint32(), 0, 3).Draw(t, "mig"),
-			Output:  rapid.SliceOfN(rapid.Byte(), 0, 300).Draw(t, "out"),
-			Failure: &interp.Failure{Path: str.Draw(t, "fp"), Thread: str.Draw(t, "ft"), Message: str.Draw(t, "fm"), Panic: true},
+			Output:     rapid.SliceOfN(rapid.Byte(), 0, 300).Draw(t, "out"),
+			Failure:    &interp.Failure{Path: str.Draw(t, "fp"), Thread: str.Draw(t, "ft"), Message: str.Draw(t, "fm"), Panic: true},
 			Terminated: &interp.Termination{Reason: str.Draw(t, "tr"), By: str.Draw(t, "tb"), At: tm.Draw(t, "tat")}}
 		for range rapid.IntRange(0, 4).Draw(t, "threads") {
 			th := interp.Thread{ID: str.Draw(t, "id"), Path: str.Draw(t, "path"), Phase: interp.PhaseRetry,
