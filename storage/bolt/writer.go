@@ -1,11 +1,13 @@
 package bolt
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"runtime/debug"
 	"slices"
+	"strconv"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -16,7 +18,7 @@ import (
 // request is one write (Create, Commit or Ack) waiting for the writer.
 type request struct {
 	ctx context.Context
-	op  string // for error messages: `create "id"`, `commit "id"`, `ack`
+	op  opName // for error messages: `create "id"`, `commit "id"`, `ack`
 	ack bool   // an Ack (see writeLoop)
 	// apply checks the request against the transaction's state and, if it
 	// passes, writes it. It must check everything before its first write:
@@ -36,7 +38,8 @@ type txState struct {
 
 	seq      uint64 // the last outbox sequence used
 	seqDirty bool
-	writes   int // number of Put and Delete calls so far
+	writes   int    // number of Put and Delete calls so far
+	delKey   []byte // a buffer for keys to delete (see del)
 }
 
 func (s *Store) begin() (w *txState, err error) {
@@ -71,8 +74,9 @@ func (s *Store) begin() (w *txState, err error) {
 	return w, nil
 }
 
-// put and del count writes. bbolt keeps key and value until the
-// transaction ends, so callers pass slices they never reuse.
+// put and del count writes. bbolt keeps a key and value put until the
+// transaction ends, so callers of put pass slices they never reuse; a
+// deleted key is not kept (delKey is reused).
 func (w *txState) put(b *bbolt.Bucket, k, v []byte) error {
 	w.writes++
 	return b.Put(k, v)
@@ -298,7 +302,7 @@ func (s *Store) failure() error {
 }
 
 // refused is the error of a write refused because of an earlier failure.
-func (s *Store) refused(op string, failure error) error {
+func (s *Store) refused(op opName, failure error) error {
 	return fmt.Errorf("storage: %s: bolt: %s refuses writes after an earlier one failed (close and reopen it): %w",
 		op, s.path, failure)
 }
@@ -348,21 +352,36 @@ type encodedEffect struct {
 }
 
 // encodeEffects encodes effects, checking bbolt's size limit.
-func encodeEffects(op string, effects []storage.Effect) ([]encodedEffect, error) {
+func encodeEffects(op opName, effects []storage.Effect) ([]encodedEffect, error) {
 	out := make([]encodedEffect, len(effects))
 	for i, e := range effects {
 		out[i] = encodedEffect{id: []byte(e.ID), value: encodeEffect(e),
 			instance: []byte(e.Instance), notBefore: dueCode(storage.NormalizeDue(e.NotBefore))}
-		if err := checkSize(op, "effect "+fmt.Sprintf("%q", e.ID), out[i].value); err != nil {
-			return nil, err
+		if tooLarge(out[i].value) {
+			return nil, checkSize(op, "effect "+fmt.Sprintf("%q", e.ID), out[i].value)
 		}
 	}
 	return out, nil
 }
 
+// opName names a write in its errors: a verb and, for a write of one
+// instance, the instance's ID, quoted (`commit "id"`). It is formatted only
+// when an error is, not at every write.
+type opName struct{ verb, id string }
+
+func (o opName) String() string {
+	if o.id == "" {
+		return o.verb
+	}
+	return o.verb + " " + strconv.Quote(o.id)
+}
+
+// tooLarge reports whether v is too large for bbolt (see checkSize).
+func tooLarge(v []byte) bool { return int64(len(v)) > bbolt.MaxValueSize }
+
 // checkSize fails with ErrInvalid if v is too large for bbolt.
-func checkSize(op, what string, v []byte) error {
-	if int64(len(v)) > bbolt.MaxValueSize {
+func checkSize(op opName, what string, v []byte) error {
+	if tooLarge(v) {
 		return fmt.Errorf("storage: %s: %s encodes to %d bytes, more than bbolt's limit of %d: %w",
 			op, what, len(v), int64(bbolt.MaxValueSize), storage.ErrInvalid)
 	}
@@ -403,7 +422,7 @@ func (w *txState) appendEffects(effects []encodedEffect) error {
 
 // Create implements [storage.Store.Create].
 func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []storage.Effect) (uint64, error) {
-	op := fmt.Sprintf("create %q", inst.ID)
+	op := opName{"create", inst.ID}
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("storage: %s: %w", op, err)
 	}
@@ -434,6 +453,8 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 	}
 	kind := kindKey(inst.Workflow, inst.Status)
 
+	instID := inst.ID // for the closure, so that inst stays off the heap
+
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.write(&request{ctx: ctx, op: op, apply: func(w *txState) (uint64, error) {
@@ -457,7 +478,7 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 		if err := w.appendJournal(id, journal); err != nil {
 			return 0, err
 		}
-		if err := w.listed(kind, inst.ID); err != nil {
+		if err := w.listed(kind, instID); err != nil {
 			return 0, err
 		}
 		return 1, w.appendEffects(effs)
@@ -466,7 +487,7 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 
 // Commit implements [storage.Store.Commit].
 func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
-	op := fmt.Sprintf("commit %q", c.Instance.ID)
+	op := opName{"commit", c.Instance.ID}
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("storage: %s: %w", op, err)
 	}
@@ -490,7 +511,16 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 		return 0, err
 	}
 	newDue := dueCode(inst.Due)
+	var newDueKey []byte // built here rather than in the writer
+	if newDue != 0 {
+		newDueKey = dueKey(inst.Due, inst.ID)
+	}
 	kind := kindKey(inst.Workflow, inst.Status)
+
+	// The closure takes copies of what it reads, so that inst and c stay
+	// off the heap.
+	lease, expect, version := c.Lease, c.Expect, inst.Version
+	instID, workflow, status := inst.ID, inst.Workflow, inst.Status
 
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -499,17 +529,17 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 		if old == nil {
 			return 0, fmt.Errorf("storage: %s: instance %w", op, storage.ErrNotFound)
 		}
-		stored, oldDue, err := decodeHead(inst.ID, old)
+		stored, oldDue, err := decodeHead(instID, old)
 		if err != nil {
 			return 0, fmt.Errorf("storage: %s: %w", op, err)
 		}
-		if c.Lease != nil {
-			if _, err := fence(w.tx, "commit", *c.Lease); err != nil {
+		if lease != nil {
+			if _, err := fence(w.tx, "commit", *lease); err != nil {
 				return 0, err
 			}
 		}
-		if stored != c.Expect {
-			return 0, fmt.Errorf("storage: %s: %w (expected %d, stored %d)", op, storage.ErrConflict, c.Expect, stored)
+		if stored != expect {
+			return 0, fmt.Errorf("storage: %s: %w (expected %d, stored %d)", op, storage.ErrConflict, expect, stored)
 		}
 		if err := w.checkJournal(id, journal); err != nil {
 			return 0, fmt.Errorf("storage: %s: %w", op, err)
@@ -517,29 +547,43 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 		if err := w.checkEffects(effs); err != nil {
 			return 0, fmt.Errorf("storage: %s: %w", op, err)
 		}
-		oldWorkflow, oldStatus, err := decodeKind(inst.ID, old)
+		oldKind, err := kindBytes(instID, old)
 		if err != nil {
 			return 0, fmt.Errorf("storage: %s: %w", op, err)
+		}
+		// The same bytes are the same kind (no strings decoded); other
+		// bytes may still be the same kind in a record whose lengths were
+		// written in a longer varint form, so those are decoded.
+		relist := false
+		if !bytes.Equal(oldKind, kind) {
+			oldWorkflow, oldStatus, err := decodeKind(instID, old)
+			if err != nil {
+				return 0, fmt.Errorf("storage: %s: %w", op, err)
+			}
+			if relist = oldWorkflow != workflow || oldStatus != status; relist {
+				oldKind = kindKey(oldWorkflow, oldStatus)
+			}
 		}
 		if err := w.put(w.instances, id, record); err != nil {
 			return 0, err
 		}
-		if oldWorkflow != inst.Workflow || oldStatus != inst.Status {
-			if err := w.unlisted(kindKey(oldWorkflow, oldStatus), inst.ID); err != nil {
+		if relist {
+			if err := w.unlisted(oldKind, instID); err != nil {
 				return 0, err
 			}
-			if err := w.listed(kind, inst.ID); err != nil {
+			if err := w.listed(kind, instID); err != nil {
 				return 0, err
 			}
 		}
 		if oldDue != newDue {
 			if oldDue != 0 {
-				if err := w.del(w.dues, dueKey(dueTime(oldDue), inst.ID)); err != nil {
+				w.delKey = appendDueKey(w.delKey[:0], dueTime(oldDue), instID)
+				if err := w.del(w.dues, w.delKey); err != nil {
 					return 0, err
 				}
 			}
 			if newDue != 0 {
-				if err := w.put(w.dues, dueKey(inst.Due, inst.ID), nil); err != nil {
+				if err := w.put(w.dues, newDueKey, nil); err != nil {
 					return 0, err
 				}
 			}
@@ -547,7 +591,7 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 		if err := w.appendJournal(id, journal); err != nil {
 			return 0, err
 		}
-		return inst.Version, w.appendEffects(effs)
+		return version, w.appendEffects(effs)
 	}})
 }
 
@@ -581,7 +625,7 @@ func (s *Store) Ack(ctx context.Context, ids ...string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	_, err := s.write(&request{ctx: ctx, op: op, ack: true, apply: func(w *txState) (uint64, error) {
+	_, err := s.write(&request{ctx: ctx, op: opName{verb: op}, ack: true, apply: func(w *txState) (uint64, error) {
 		for _, k := range keys {
 			seq := w.effects.Get(k)
 			if seq == nil {
