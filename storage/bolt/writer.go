@@ -8,6 +8,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -28,8 +29,13 @@ type request struct {
 
 	version uint64
 	err     error
-	done    chan struct{} // closed when version and err are final
+	done    chan struct{} // receives once when version and err are final (capacity 1)
 }
+
+// requests recycles the requests that write hands to the writer, with
+// their done channels: a write allocates neither (the request its caller
+// builds stays on the caller's stack).
+var requests = sync.Pool{New: func() any { return &request{done: make(chan struct{}, 1)} }}
 
 // txState is a write transaction shared by a batch of requests.
 type txState struct {
@@ -184,7 +190,7 @@ func (s *Store) writeLoop() {
 func (s *Store) runBatch(batch []*request) {
 	defer func() {
 		for _, r := range batch {
-			close(r.done)
+			r.done <- struct{}{} // never blocks: one signal per use (see write)
 		}
 	}()
 	if err := s.failure(); err != nil {
@@ -307,40 +313,59 @@ func (s *Store) refused(op opName, failure error) error {
 		op, s.path, failure)
 }
 
-// write checks the store's state and hands r to the writer. The caller
-// holds s.mu for reading.
-func (s *Store) write(r *request) (uint64, error) {
+// write checks the store's state and hands the writer a request with in's
+// ctx, op, ack and apply (in itself is not kept). The caller holds s.mu
+// for reading.
+func (s *Store) write(in *request) (uint64, error) {
 	if s.closed {
-		return 0, fmt.Errorf("storage: %s: %w", r.op, storage.ErrClosed)
+		return 0, fmt.Errorf("storage: %s: %w", in.op, storage.ErrClosed)
 	}
 	if s.readOnly {
-		return 0, fmt.Errorf("storage: %s: bolt: %s: %w", r.op, s.path, ErrReadOnly)
+		return 0, fmt.Errorf("storage: %s: bolt: %s: %w", in.op, s.path, ErrReadOnly)
 	}
 	if err := s.failure(); err != nil {
-		return 0, s.refused(r.op, err)
+		return 0, s.refused(in.op, err)
 	}
 	if s.wedged.Load() {
-		return 0, fmt.Errorf("storage: %s: %w", r.op, s.errWedged())
+		return 0, fmt.Errorf("storage: %s: %w", in.op, s.errWedged())
 	}
-	r.done = make(chan struct{})
+	r := requests.Get().(*request)
+	r.ctx, r.op, r.ack, r.apply = in.ctx, in.op, in.ack, in.apply
 	select {
 	case s.reqs <- r:
 	case <-s.wedgedCh:
-		return 0, fmt.Errorf("storage: %s: %w", r.op, s.errWedged())
+		recycle(r)
+		return 0, fmt.Errorf("storage: %s: %w", in.op, s.errWedged())
 	}
 	// Not abandoned on ctx cancellation: the outcome is known, except on a
-	// wedged store, whose writer may never answer.
+	// wedged store, whose writer may never answer (then r is not recycled:
+	// the writer may still signal it).
 	select {
 	case <-r.done:
-		return r.version, r.err
+		return done(r)
 	case <-s.wedgedCh:
 		select {
 		case <-r.done:
-			return r.version, r.err
+			return done(r)
 		case <-time.After(wedgedGrace):
 			return 0, fmt.Errorf("storage: %s: %w: %w", r.op, storage.ErrOutcomeUnknown, s.errWedged())
 		}
 	}
+}
+
+// done returns the result of r, which the writer has signalled, and
+// recycles r.
+func done(r *request) (uint64, error) {
+	v, err := r.version, r.err
+	recycle(r)
+	return v, err
+}
+
+// recycle clears r, whose done channel holds no signal, and returns it to
+// requests.
+func recycle(r *request) {
+	*r = request{done: r.done}
+	requests.Put(r)
 }
 
 // encodedEffect is an effect ready to be written.
