@@ -584,13 +584,13 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]storage.Effect, error)
 	}
 	var out []storage.Effect
 	err := s.view(func(tx *bbolt.Tx) error {
-		c := tx.Bucket(bucketOutbox).Cursor()
+		c, retry := tx.Bucket(bucketOutbox).Cursor(), &retryStates{tx: tx}
 		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
 			e, err := decodeEffect(k, v)
 			if err != nil {
 				return err
 			}
-			if err := fillEffect(tx, k, &e); err != nil {
+			if err := fillEffect(retry, k, &e); err != nil {
 				return err
 			}
 			out = append(out, e)

@@ -276,7 +276,7 @@ func (s *Store) Claim(ctx context.Context, req storage.ClaimRequest) ([]storage.
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var out []storage.Lease
-	_, err := s.write(&request{ctx: ctx, op: op, apply: func(w *txState) (uint64, error) {
+	_, err := s.write(&request{ctx: ctx, op: opName{verb: op}, apply: func(w *txState) (uint64, error) {
 		out = nil
 		first := make(map[string]time.Time)
 		err := scanWork(w.tx, func(id string, at time.Time) bool {
@@ -345,7 +345,7 @@ func (s *Store) Acquire(ctx context.Context, id string, req storage.ClaimRequest
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var out storage.Lease
-	_, err := s.write(&request{ctx: ctx, op: op, apply: func(w *txState) (uint64, error) {
+	_, err := s.write(&request{ctx: ctx, op: opName{verb: op}, apply: func(w *txState) (uint64, error) {
 		if w.instances.Get(key) == nil {
 			return 0, fmt.Errorf("storage: %s: instance %w", op, storage.ErrNotFound)
 		}
@@ -377,7 +377,7 @@ func (s *Store) Renew(ctx context.Context, l storage.Lease, now time.Time, ttl t
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var out storage.Lease
-	_, err := s.write(&request{ctx: ctx, op: op, apply: func(w *txState) (uint64, error) {
+	_, err := s.write(&request{ctx: ctx, op: opName{verb: op}, apply: func(w *txState) (uint64, error) {
 		r, err := fence(w.tx, op, l)
 		if err != nil {
 			return 0, err
@@ -410,7 +410,7 @@ func (s *Store) Release(ctx context.Context, ls ...storage.Lease) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var fenced []error
-	_, err := s.write(&request{ctx: ctx, op: op, apply: func(w *txState) (uint64, error) {
+	_, err := s.write(&request{ctx: ctx, op: opName{verb: op}, apply: func(w *txState) (uint64, error) {
 		fenced = fenced[:0] // (a batch may apply the request again)
 		for _, l := range ls {
 			r, err := fence(w.tx, op, l)
@@ -466,7 +466,7 @@ func (s *Store) Pending(ctx context.Context, l storage.Lease, limit int) ([]stor
 			return err
 		}
 		prefix := instancePrefix([]byte(l.Instance))
-		outbox := tx.Bucket(bucketOutbox)
+		outbox, retry := tx.Bucket(bucketOutbox), &retryStates{tx: tx}
 		c := tx.Bucket(bucketByInstance).Cursor()
 		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Next() {
 			seq := k[len(prefix):]
@@ -474,7 +474,7 @@ func (s *Store) Pending(ctx context.Context, l storage.Lease, limit int) ([]stor
 			if err != nil {
 				return err
 			}
-			if err := fillEffect(tx, seq, &e); err != nil {
+			if err := fillEffect(retry, seq, &e); err != nil {
 				return err
 			}
 			out = append(out, e)
@@ -487,13 +487,36 @@ func (s *Store) Pending(ctx context.Context, l storage.Lease, limit int) ([]stor
 	return out, nil
 }
 
+// retryStates reads the retry states of the effects an outbox read lists.
+// It opens the retry bucket at the first effect and, if the bucket is
+// empty, looks up nothing for the others: effects fail rarely, and an
+// outbox read looks at every effect it lists.
+type retryStates struct {
+	tx     *bbolt.Tx
+	b      *bbolt.Bucket
+	opened bool
+}
+
+// bucket returns the retry bucket, or nil if there is none or it is empty.
+func (r *retryStates) bucket() *bbolt.Bucket {
+	if !r.opened {
+		r.opened = true
+		if b := r.tx.Bucket(bucketRetry); b != nil {
+			if k, _ := b.Cursor().First(); k != nil {
+				r.b = b
+			}
+		}
+	}
+	return r.b
+}
+
 // fillEffect sets the fields of an outbox effect that the outbox value does
 // not hold: Seq and the retry state.
-func fillEffect(tx *bbolt.Tx, seq []byte, e *storage.Effect) error {
+func fillEffect(retry *retryStates, seq []byte, e *storage.Effect) error {
 	if len(seq) == 8 {
 		e.Seq = binary.BigEndian.Uint64(seq)
 	}
-	if b := tx.Bucket(bucketRetry); b != nil {
+	if b := retry.bucket(); b != nil {
 		if v := b.Get([]byte(e.ID)); v != nil {
 			rr, err := decodeRetry([]byte(e.ID), v)
 			if err != nil {
@@ -517,7 +540,7 @@ func (s *Store) AckLeased(ctx context.Context, l storage.Lease, ids ...string) e
 	inst := []byte(l.Instance)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	_, err := s.write(&request{ctx: ctx, op: op, apply: func(w *txState) (uint64, error) {
+	_, err := s.write(&request{ctx: ctx, op: opName{verb: op}, apply: func(w *txState) (uint64, error) {
 		if _, err := fence(w.tx, op, l); err != nil {
 			return 0, err
 		}
@@ -590,7 +613,7 @@ func (s *Store) Retry(ctx context.Context, l storage.Lease, id string, r storage
 	key, rr := []byte(id), retryOf(r)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	_, err := s.write(&request{ctx: ctx, op: op, apply: func(w *txState) (uint64, error) {
+	_, err := s.write(&request{ctx: ctx, op: opName{verb: op}, apply: func(w *txState) (uint64, error) {
 		seq, err := leasedEffect(w, op, l, key)
 		if err != nil {
 			return 0, err
@@ -618,7 +641,7 @@ func (s *Store) DeadLetter(ctx context.Context, l storage.Lease, id string, r st
 	key, rr := []byte(id), retryOf(r)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	_, err := s.write(&request{ctx: ctx, op: op, apply: func(w *txState) (uint64, error) {
+	_, err := s.write(&request{ctx: ctx, op: opName{verb: op}, apply: func(w *txState) (uint64, error) {
 		seq, err := leasedEffect(w, op, l, key)
 		if err != nil {
 			return 0, err
@@ -629,8 +652,8 @@ func (s *Store) DeadLetter(ctx context.Context, l storage.Lease, id string, r st
 		v = binary.AppendUvarint(v, rr.notBefore)
 		v = appendString(v, rr.lastError)
 		v = append(v, w.outbox.Get(seq)...)
-		if err := checkSize(op, fmt.Sprintf("dead letter %q", id), v); err != nil {
-			return 0, err
+		if tooLarge(v) {
+			return 0, checkSize(opName{verb: op}, fmt.Sprintf("dead letter %q", id), v)
 		}
 		if err := w.removeEffect(key, seq, false); err != nil {
 			return 0, err
@@ -705,7 +728,7 @@ func (s *Store) Requeue(ctx context.Context, ids ...string) (int, error) {
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	n, err := s.write(&request{ctx: ctx, op: op, apply: func(w *txState) (uint64, error) {
+	n, err := s.write(&request{ctx: ctx, op: opName{verb: op}, apply: func(w *txState) (uint64, error) {
 		dead := w.tx.Bucket(bucketDead)
 		var found []storage.Effect
 		for _, id := range ids {
@@ -729,7 +752,7 @@ func (s *Store) Requeue(ctx context.Context, ids ...string) (int, error) {
 			if err := w.del(dead, key); err != nil {
 				return 0, err
 			}
-			effs, err := encodeEffects(op, []storage.Effect{{ID: e.ID, Instance: e.Instance, Data: e.Data}})
+			effs, err := encodeEffects(opName{verb: op}, []storage.Effect{{ID: e.ID, Instance: e.Instance, Data: e.Data}})
 			if err != nil {
 				return 0, err
 			}

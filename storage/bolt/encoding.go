@@ -180,7 +180,11 @@ func dueTime(code uint64) time.Time {
 // Unix micros of at, a zero byte, and the ID. Keys sort by time, then by ID.
 // at is normalized, non-zero and within the storable range.
 func dueKey(at time.Time, id string) []byte {
-	k := make([]byte, 0, 9+len(id))
+	return appendDueKey(make([]byte, 0, 9+len(id)), at, id)
+}
+
+// appendDueKey appends dueKey(at, id) to k.
+func appendDueKey(k []byte, at time.Time, id string) []byte {
 	k = binary.BigEndian.AppendUint64(k, uint64(at.UnixMicro()))
 	k = append(k, 0)
 	return append(k, id...)
@@ -192,13 +196,14 @@ func parseDueKey(k []byte) (storage.Due, error) {
 		return storage.Due{}, fmt.Errorf("bolt: due index key %q: %w", k, ErrCorrupt)
 	}
 	micros := binary.BigEndian.Uint64(k[:8])
-	if err := storage.ValidateID(string(k[9:])); err != nil {
+	id := string(k[9:]) // one copy, for the check and the result
+	if err := storage.ValidateID(id); err != nil {
 		return storage.Due{}, fmt.Errorf("bolt: due index key %.40q: %w: an invalid instance ID (%v)", k, ErrCorrupt, err)
 	}
 	if micros >= maxDueCode {
 		return storage.Due{}, fmt.Errorf("bolt: due index key %q: %w: time out of range", k, ErrCorrupt)
 	}
-	return storage.Due{ID: string(k[9:]), At: time.UnixMicro(int64(micros)).UTC()}, nil
+	return storage.Due{ID: id, At: time.UnixMicro(int64(micros)).UTC()}, nil
 }
 
 // Effect values: length-prefixed effect ID, length-prefixed instance ID, and

@@ -133,7 +133,7 @@ type encodedJournal struct {
 
 // encodeJournal encodes w (nil for none) of instance id, checking bbolt's
 // size limit.
-func encodeJournal(op, id string, w *storage.JournalWrite) (*encodedJournal, error) {
+func encodeJournal(op opName, id string, w *storage.JournalWrite) (*encodedJournal, error) {
 	if w == nil {
 		return nil, nil
 	}
@@ -144,8 +144,8 @@ func encodeJournal(op, id string, w *storage.JournalWrite) (*encodedJournal, err
 		keep := *w.Keep
 		j.keep = &keep
 	}
-	if err := checkSize(op, fmt.Sprintf("journal entry %d", e.Seq), j.value); err != nil {
-		return nil, err
+	if tooLarge(j.value) {
+		return nil, checkSize(op, fmt.Sprintf("journal entry %d", e.Seq), j.value)
 	}
 	return j, nil
 }
@@ -254,7 +254,7 @@ func (s *Store) TrimJournal(ctx context.Context, id string, keep storage.Journal
 	key := []byte(id)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	n, err := s.write(&request{ctx: ctx, op: op, apply: func(w *txState) (uint64, error) {
+	n, err := s.write(&request{ctx: ctx, op: opName{verb: op}, apply: func(w *txState) (uint64, error) {
 		b := w.tx.Bucket(bucketJournal)
 		if b == nil {
 			return 0, nil

@@ -57,6 +57,23 @@ func decodeKind(id string, v []byte) (workflow, status string, err error) {
 	return workflow, status, nil
 }
 
+// kindBytes returns the bytes of an encoded instance that hold its
+// workflow and status. For a record written by encodeInstance they are
+// kindKey(workflow, status): a commit that keeps the kind compares them
+// with the new kind key instead of decoding two strings. It fails as
+// decodeKind does.
+func kindBytes(id string, v []byte) ([]byte, error) {
+	r := reader{b: v}
+	r.uvarint()
+	start := r.b
+	r.skip()
+	r.skip()
+	if r.err != nil {
+		return nil, fmt.Errorf("bolt: instance %q: %w: %w", id, ErrCorrupt, r.err)
+	}
+	return start[:len(start)-len(r.b)], nil
+}
+
 // addCount adds delta to the count of kind.
 func (w *txState) addCount(kind []byte, delta int64) error {
 	counts := w.tx.Bucket(bucketCounts)
@@ -430,7 +447,7 @@ func (s *Store) Delete(ctx context.Context, id string, expect uint64) error {
 	key := []byte(id)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	_, err := s.write(&request{ctx: ctx, op: op, apply: func(w *txState) (uint64, error) {
+	_, err := s.write(&request{ctx: ctx, op: opName{verb: op}, apply: func(w *txState) (uint64, error) {
 		v := w.instances.Get(key)
 		if v == nil {
 			return 0, fmt.Errorf("storage: %s: instance %w", op, storage.ErrNotFound)

@@ -1,11 +1,14 @@
 package bolt
 
 import (
+	"bytes"
 	"context"
 	"encoding/binary"
 	"fmt"
 	"runtime/debug"
 	"slices"
+	"strconv"
+	"sync"
 	"time"
 
 	"go.etcd.io/bbolt"
@@ -16,7 +19,7 @@ import (
 // request is one write (Create, Commit or Ack) waiting for the writer.
 type request struct {
 	ctx context.Context
-	op  string // for error messages: `create "id"`, `commit "id"`, `ack`
+	op  opName // for error messages: `create "id"`, `commit "id"`, `ack`
 	ack bool   // an Ack (see writeLoop)
 	// apply checks the request against the transaction's state and, if it
 	// passes, writes it. It must check everything before its first write:
@@ -26,8 +29,13 @@ type request struct {
 
 	version uint64
 	err     error
-	done    chan struct{} // closed when version and err are final
+	done    chan struct{} // receives once when version and err are final (capacity 1)
 }
+
+// requests recycles the requests that write hands to the writer, with
+// their done channels: a write allocates neither (the request its caller
+// builds stays on the caller's stack).
+var requests = sync.Pool{New: func() any { return &request{done: make(chan struct{}, 1)} }}
 
 // txState is a write transaction shared by a batch of requests.
 type txState struct {
@@ -36,7 +44,8 @@ type txState struct {
 
 	seq      uint64 // the last outbox sequence used
 	seqDirty bool
-	writes   int // number of Put and Delete calls so far
+	writes   int    // number of Put and Delete calls so far
+	delKey   []byte // a buffer for keys to delete (see del)
 }
 
 func (s *Store) begin() (w *txState, err error) {
@@ -71,8 +80,9 @@ func (s *Store) begin() (w *txState, err error) {
 	return w, nil
 }
 
-// put and del count writes. bbolt keeps key and value until the
-// transaction ends, so callers pass slices they never reuse.
+// put and del count writes. bbolt keeps a key and value put until the
+// transaction ends, so callers of put pass slices they never reuse; a
+// deleted key is not kept (delKey is reused).
 func (w *txState) put(b *bbolt.Bucket, k, v []byte) error {
 	w.writes++
 	return b.Put(k, v)
@@ -180,7 +190,7 @@ func (s *Store) writeLoop() {
 func (s *Store) runBatch(batch []*request) {
 	defer func() {
 		for _, r := range batch {
-			close(r.done)
+			r.done <- struct{}{} // never blocks: one signal per use (see write)
 		}
 	}()
 	if err := s.failure(); err != nil {
@@ -298,45 +308,64 @@ func (s *Store) failure() error {
 }
 
 // refused is the error of a write refused because of an earlier failure.
-func (s *Store) refused(op string, failure error) error {
+func (s *Store) refused(op opName, failure error) error {
 	return fmt.Errorf("storage: %s: bolt: %s refuses writes after an earlier one failed (close and reopen it): %w",
 		op, s.path, failure)
 }
 
-// write checks the store's state and hands r to the writer. The caller
-// holds s.mu for reading.
-func (s *Store) write(r *request) (uint64, error) {
+// write checks the store's state and hands the writer a request with in's
+// ctx, op, ack and apply (in itself is not kept). The caller holds s.mu
+// for reading.
+func (s *Store) write(in *request) (uint64, error) {
 	if s.closed {
-		return 0, fmt.Errorf("storage: %s: %w", r.op, storage.ErrClosed)
+		return 0, fmt.Errorf("storage: %s: %w", in.op, storage.ErrClosed)
 	}
 	if s.readOnly {
-		return 0, fmt.Errorf("storage: %s: bolt: %s: %w", r.op, s.path, ErrReadOnly)
+		return 0, fmt.Errorf("storage: %s: bolt: %s: %w", in.op, s.path, ErrReadOnly)
 	}
 	if err := s.failure(); err != nil {
-		return 0, s.refused(r.op, err)
+		return 0, s.refused(in.op, err)
 	}
 	if s.wedged.Load() {
-		return 0, fmt.Errorf("storage: %s: %w", r.op, s.errWedged())
+		return 0, fmt.Errorf("storage: %s: %w", in.op, s.errWedged())
 	}
-	r.done = make(chan struct{})
+	r := requests.Get().(*request)
+	r.ctx, r.op, r.ack, r.apply = in.ctx, in.op, in.ack, in.apply
 	select {
 	case s.reqs <- r:
 	case <-s.wedgedCh:
-		return 0, fmt.Errorf("storage: %s: %w", r.op, s.errWedged())
+		recycle(r)
+		return 0, fmt.Errorf("storage: %s: %w", in.op, s.errWedged())
 	}
 	// Not abandoned on ctx cancellation: the outcome is known, except on a
-	// wedged store, whose writer may never answer.
+	// wedged store, whose writer may never answer (then r is not recycled:
+	// the writer may still signal it).
 	select {
 	case <-r.done:
-		return r.version, r.err
+		return done(r)
 	case <-s.wedgedCh:
 		select {
 		case <-r.done:
-			return r.version, r.err
+			return done(r)
 		case <-time.After(wedgedGrace):
 			return 0, fmt.Errorf("storage: %s: %w: %w", r.op, storage.ErrOutcomeUnknown, s.errWedged())
 		}
 	}
+}
+
+// done returns the result of r, which the writer has signalled, and
+// recycles r.
+func done(r *request) (uint64, error) {
+	v, err := r.version, r.err
+	recycle(r)
+	return v, err
+}
+
+// recycle clears r, whose done channel holds no signal, and returns it to
+// requests.
+func recycle(r *request) {
+	*r = request{done: r.done}
+	requests.Put(r)
 }
 
 // encodedEffect is an effect ready to be written.
@@ -348,21 +377,36 @@ type encodedEffect struct {
 }
 
 // encodeEffects encodes effects, checking bbolt's size limit.
-func encodeEffects(op string, effects []storage.Effect) ([]encodedEffect, error) {
+func encodeEffects(op opName, effects []storage.Effect) ([]encodedEffect, error) {
 	out := make([]encodedEffect, len(effects))
 	for i, e := range effects {
 		out[i] = encodedEffect{id: []byte(e.ID), value: encodeEffect(e),
 			instance: []byte(e.Instance), notBefore: dueCode(storage.NormalizeDue(e.NotBefore))}
-		if err := checkSize(op, "effect "+fmt.Sprintf("%q", e.ID), out[i].value); err != nil {
-			return nil, err
+		if tooLarge(out[i].value) {
+			return nil, checkSize(op, "effect "+fmt.Sprintf("%q", e.ID), out[i].value)
 		}
 	}
 	return out, nil
 }
 
+// opName names a write in its errors: a verb and, for a write of one
+// instance, the instance's ID, quoted (`commit "id"`). It is formatted only
+// when an error is, not at every write.
+type opName struct{ verb, id string }
+
+func (o opName) String() string {
+	if o.id == "" {
+		return o.verb
+	}
+	return o.verb + " " + strconv.Quote(o.id)
+}
+
+// tooLarge reports whether v is too large for bbolt (see checkSize).
+func tooLarge(v []byte) bool { return int64(len(v)) > bbolt.MaxValueSize }
+
 // checkSize fails with ErrInvalid if v is too large for bbolt.
-func checkSize(op, what string, v []byte) error {
-	if int64(len(v)) > bbolt.MaxValueSize {
+func checkSize(op opName, what string, v []byte) error {
+	if tooLarge(v) {
 		return fmt.Errorf("storage: %s: %s encodes to %d bytes, more than bbolt's limit of %d: %w",
 			op, what, len(v), int64(bbolt.MaxValueSize), storage.ErrInvalid)
 	}
@@ -403,7 +447,7 @@ func (w *txState) appendEffects(effects []encodedEffect) error {
 
 // Create implements [storage.Store.Create].
 func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []storage.Effect) (uint64, error) {
-	op := fmt.Sprintf("create %q", inst.ID)
+	op := opName{"create", inst.ID}
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("storage: %s: %w", op, err)
 	}
@@ -434,6 +478,8 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 	}
 	kind := kindKey(inst.Workflow, inst.Status)
 
+	instID := inst.ID // for the closure, so that inst stays off the heap
+
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	return s.write(&request{ctx: ctx, op: op, apply: func(w *txState) (uint64, error) {
@@ -457,7 +503,7 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 		if err := w.appendJournal(id, journal); err != nil {
 			return 0, err
 		}
-		if err := w.listed(kind, inst.ID); err != nil {
+		if err := w.listed(kind, instID); err != nil {
 			return 0, err
 		}
 		return 1, w.appendEffects(effs)
@@ -466,7 +512,7 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 
 // Commit implements [storage.Store.Commit].
 func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
-	op := fmt.Sprintf("commit %q", c.Instance.ID)
+	op := opName{"commit", c.Instance.ID}
 	if err := ctx.Err(); err != nil {
 		return 0, fmt.Errorf("storage: %s: %w", op, err)
 	}
@@ -490,7 +536,16 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 		return 0, err
 	}
 	newDue := dueCode(inst.Due)
+	var newDueKey []byte // built here rather than in the writer
+	if newDue != 0 {
+		newDueKey = dueKey(inst.Due, inst.ID)
+	}
 	kind := kindKey(inst.Workflow, inst.Status)
+
+	// The closure takes copies of what it reads, so that inst and c stay
+	// off the heap.
+	lease, expect, version := c.Lease, c.Expect, inst.Version
+	instID, workflow, status := inst.ID, inst.Workflow, inst.Status
 
 	s.mu.RLock()
 	defer s.mu.RUnlock()
@@ -499,17 +554,17 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 		if old == nil {
 			return 0, fmt.Errorf("storage: %s: instance %w", op, storage.ErrNotFound)
 		}
-		stored, oldDue, err := decodeHead(inst.ID, old)
+		stored, oldDue, err := decodeHead(instID, old)
 		if err != nil {
 			return 0, fmt.Errorf("storage: %s: %w", op, err)
 		}
-		if c.Lease != nil {
-			if _, err := fence(w.tx, "commit", *c.Lease); err != nil {
+		if lease != nil {
+			if _, err := fence(w.tx, "commit", *lease); err != nil {
 				return 0, err
 			}
 		}
-		if stored != c.Expect {
-			return 0, fmt.Errorf("storage: %s: %w (expected %d, stored %d)", op, storage.ErrConflict, c.Expect, stored)
+		if stored != expect {
+			return 0, fmt.Errorf("storage: %s: %w (expected %d, stored %d)", op, storage.ErrConflict, expect, stored)
 		}
 		if err := w.checkJournal(id, journal); err != nil {
 			return 0, fmt.Errorf("storage: %s: %w", op, err)
@@ -517,29 +572,43 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 		if err := w.checkEffects(effs); err != nil {
 			return 0, fmt.Errorf("storage: %s: %w", op, err)
 		}
-		oldWorkflow, oldStatus, err := decodeKind(inst.ID, old)
+		oldKind, err := kindBytes(instID, old)
 		if err != nil {
 			return 0, fmt.Errorf("storage: %s: %w", op, err)
+		}
+		// The same bytes are the same kind (no strings decoded); other
+		// bytes may still be the same kind in a record whose lengths were
+		// written in a longer varint form, so those are decoded.
+		relist := false
+		if !bytes.Equal(oldKind, kind) {
+			oldWorkflow, oldStatus, err := decodeKind(instID, old)
+			if err != nil {
+				return 0, fmt.Errorf("storage: %s: %w", op, err)
+			}
+			if relist = oldWorkflow != workflow || oldStatus != status; relist {
+				oldKind = kindKey(oldWorkflow, oldStatus)
+			}
 		}
 		if err := w.put(w.instances, id, record); err != nil {
 			return 0, err
 		}
-		if oldWorkflow != inst.Workflow || oldStatus != inst.Status {
-			if err := w.unlisted(kindKey(oldWorkflow, oldStatus), inst.ID); err != nil {
+		if relist {
+			if err := w.unlisted(oldKind, instID); err != nil {
 				return 0, err
 			}
-			if err := w.listed(kind, inst.ID); err != nil {
+			if err := w.listed(kind, instID); err != nil {
 				return 0, err
 			}
 		}
 		if oldDue != newDue {
 			if oldDue != 0 {
-				if err := w.del(w.dues, dueKey(dueTime(oldDue), inst.ID)); err != nil {
+				w.delKey = appendDueKey(w.delKey[:0], dueTime(oldDue), instID)
+				if err := w.del(w.dues, w.delKey); err != nil {
 					return 0, err
 				}
 			}
 			if newDue != 0 {
-				if err := w.put(w.dues, dueKey(inst.Due, inst.ID), nil); err != nil {
+				if err := w.put(w.dues, newDueKey, nil); err != nil {
 					return 0, err
 				}
 			}
@@ -547,7 +616,7 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 		if err := w.appendJournal(id, journal); err != nil {
 			return 0, err
 		}
-		return inst.Version, w.appendEffects(effs)
+		return version, w.appendEffects(effs)
 	}})
 }
 
@@ -581,7 +650,7 @@ func (s *Store) Ack(ctx context.Context, ids ...string) error {
 	if len(keys) == 0 {
 		return nil
 	}
-	_, err := s.write(&request{ctx: ctx, op: op, ack: true, apply: func(w *txState) (uint64, error) {
+	_, err := s.write(&request{ctx: ctx, op: opName{verb: op}, ack: true, apply: func(w *txState) (uint64, error) {
 		for _, k := range keys {
 			seq := w.effects.Get(k)
 			if seq == nil {
