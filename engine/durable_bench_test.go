@@ -23,6 +23,7 @@ import (
 
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 	"github.com/weftflow/weft/storage/bolt"
 	"github.com/weftflow/weft/storage/memory"
@@ -66,12 +67,24 @@ func openBolt(b *testing.B) benchStore {
 
 func openMemory(*testing.B) benchStore { return benchStore{Store: memory.New()} }
 
+// benchMetrics counts transitions for the benchmarks with one atomic add,
+// as a production metrics hook does (a counter per label set, found once);
+// the tests' counters keep every count in one map under one mutex, which
+// all workers contend for: 4% of W1-call's CPU, the test's cost, not the
+// engine's.
+type benchMetrics struct {
+	engine.NopMetrics
+	transitions atomic.Int64
+}
+
+func (m *benchMetrics) Transition(string, interp.EventKind) { m.transitions.Add(1) }
+
 // running is an engine driven by Run in the background, with a finish hook
 // that signals when a number of instances have finished.
 type running struct {
 	e        *engine.Engine
 	def      *dsl.Definition // the definition registered, where a benchmark needs it
-	m        *counters
+	m        *benchMetrics
 	stop     func()
 	finished atomic.Int64
 	target   atomic.Int64
@@ -80,7 +93,7 @@ type running struct {
 
 func runEngine(b *testing.B, store storage.Store, def *dsl.Definition, opts ...engine.Option) *running {
 	b.Helper()
-	r := &running{m: &counters{}, done: make(chan struct{})}
+	r := &running{m: &benchMetrics{}, done: make(chan struct{})}
 	r.target.Store(-1)
 	opts = append([]engine.Option{
 		engine.WithMetrics(r.m),
