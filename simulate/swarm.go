@@ -33,6 +33,10 @@ type kind struct {
 	weight int // 0: off in this run
 	act    func(*rapid.T)
 	ready  func() bool // whether the kind has something to act on now; nil: always
+	// idle marks an action worth taking now and then with nothing to
+	// act on: while ready says no, a kind the swarm has on weighs
+	// 1/idleShare of weight 1 (instead of nothing).
+	idle bool
 	// light marks an action that looks rather than drives (a listing, a
 	// query, a GC at the end): it draws a weight of at most 1, so that
 	// it does not take the steps of a run from the actions that find
@@ -42,6 +46,10 @@ type kind struct {
 
 // maxWeight is the largest weight a kind draws; 0 switches it off.
 const maxWeight = 4
+
+// idleShare is how much less than weight 1 an idle kind with nothing to
+// act on weighs (see kind.idle).
+const idleShare = 4
 
 // drawSwarm draws the run's configuration over kinds. Deliveries and
 // activity results, the actions that make progress, count double. If
@@ -68,22 +76,23 @@ func drawSwarm(rt *rapid.T, kinds []kind) []kind {
 
 // pickKind draws one kind by weight among those with something to act on
 // (so that a run whose swarm weighs timers up does not stop early for want
-// of a timer), falling back to every kind that is ready, then to all.
+// of a timer) and, at a small weight, the idle kinds that have nothing to
+// act on, falling back to every kind that is ready, then to all.
 // Kinds are in the order rapid shrinks towards (deliveries first, crashes
 // last).
 func pickKind(rt *rapid.T, kinds []kind, weights []int) kind {
 	total := 0
 	for i, k := range kinds {
 		if k.weight > 0 && (k.ready == nil || k.ready()) {
-			weights[i] = k.weight
-			total += k.weight
+			weights[i] = k.weight * idleShare
+			total += weights[i]
 		}
 	}
 	if total == 0 {
 		for i, k := range kinds {
 			if k.ready == nil || k.ready() {
-				weights[i] = 1
-				total++
+				weights[i] = idleShare
+				total += weights[i]
 			}
 		}
 	}
@@ -92,13 +101,34 @@ func pickKind(rt *rapid.T, kinds []kind, weights []int) kind {
 			weights[i] = 1
 		}
 		total = len(weights)
+	} else {
+		// Idle kinds come on top, at their small weight (marked -1): never
+		// the only choice while another kind has something to act on.
+		for i, k := range kinds {
+			if k.weight > 0 && k.idle && weights[i] == 0 {
+				weights[i] = -1
+				total++
+			}
+		}
 	}
+	// rapid draws small numbers more often than large ones: the idle
+	// kinds' share comes last, so that the bias does not favour them.
 	n := ints(0, total-1).Draw(rt, "action")
 	for i, k := range kinds {
-		if n < weights[i] {
-			return k
+		if weights[i] > 0 {
+			if n < weights[i] {
+				return k
+			}
+			n -= weights[i]
 		}
-		n -= weights[i]
+	}
+	for i, k := range kinds {
+		if weights[i] < 0 {
+			if n < -weights[i] {
+				return k
+			}
+			n += weights[i]
+		}
 	}
 	panic("simulate: unreachable")
 }
@@ -130,7 +160,10 @@ func (a *actions) step(rt *rapid.T) {
 		a.weights = make([]int, len(a.kinds))
 	}
 	clear(a.weights)
-	pickKind(rt, a.kinds, a.weights).act(rt)
+	a.work.known = false // the store may have changed since the last step
+	k := pickKind(rt, a.kinds, a.weights)
+	k.act(rt)
+	a.work.known = false
 }
 
 // goalReady reports whether the run's goal is open and its action can be
@@ -247,8 +280,29 @@ func (a *actions) finishGoalActivity(src source, g goalAttempt, outcome string) 
 		return
 	}
 	w.moveClock(g.info.At)
-	w.dispatch(src, dispatchArgs{host: w.pickHost(src), process: true, goalPath: g.info.Path, goalOutcome: outcome},
-		say("run activity %q (the run's goal)", g.info.Path))
+	args := dispatchArgs{host: w.pickHost(src), process: true, goalPath: g.info.Path, goalOutcome: outcome}
+	label := say("run activity %q (the run's goal)", g.info.Path)
+	// The goal's dispatch has work, and is often the first to take it: it
+	// stalls as often as the run's swarm weighs stalls (weight w: w times
+	// in maxWeight+1), so that a run aiming at an activity still stalls a
+	// host in it.
+	if sw := a.weightOf("stall"); sw > 0 && src.intn(0, maxWeight, "stall the goal's host") < sw {
+		other := (args.host + 1 + src.intn(0, len(w.hosts)-2, "other host")) % len(w.hosts)
+		args.pause = &pauseAt{host: args.host, other: other}
+		label = say("run activity %q (the run's goal), stalling", g.info.Path)
+	}
+	w.dispatch(src, args, label)
+}
+
+// weightOf is the run's swarm weight of the kind of action name (0 if the
+// run has no such kind).
+func (a *actions) weightOf(name string) int {
+	for _, k := range a.kinds {
+		if k.name == name {
+			return k.weight
+		}
+	}
+	return 0
 }
 
 // maxTries bounds the attempts at a goal in one run: a delivery whose
