@@ -185,8 +185,10 @@
 //     instance ended, a setup not torn down exactly once.
 //   - [InvEffects]: an effect ID issued twice, an outbox entry that does not
 //     decode, an effect performed again with no crash or stalled host to
-//     explain it (with faults, a repeat of the same ID is allowed: the
-//     receivers de-duplicate), a committed effect never acknowledged by the
+//     explain it (a repeat of the same ID is allowed after a host crashed
+//     or stalled since the effect's previous performance, or by or after
+//     a stalled host going on past its lease: the receivers de-duplicate),
+//     a committed effect never acknowledged by the
 //     end, or after the liveness phase anything left in the outbox (but the
 //     effects of activities still awaited), a dead letter, or work the
 //     store lists that no host did.

@@ -34,8 +34,8 @@ type kind struct {
 	act    func(*rapid.T)
 	ready  func() bool // whether the kind has something to act on now; nil: always
 	// idle marks an action worth taking now and then with nothing to
-	// act on: while ready says no, a kind the swarm has on weighs
-	// 1/idleShare of weight 1 (instead of nothing).
+	// act on: while ready says no, a kind the swarm has on weighs 1
+	// (instead of nothing).
 	idle bool
 	// light marks an action that looks rather than drives (a listing, a
 	// query, a GC at the end): it draws a weight of at most 1, so that
@@ -46,10 +46,6 @@ type kind struct {
 
 // maxWeight is the largest weight a kind draws; 0 switches it off.
 const maxWeight = 4
-
-// idleShare is how much less than weight 1 an idle kind with nothing to
-// act on weighs (see kind.idle).
-const idleShare = 4
 
 // drawSwarm draws the run's configuration over kinds. Deliveries and
 // activity results, the actions that make progress, count double. If
@@ -84,15 +80,15 @@ func pickKind(rt *rapid.T, kinds []kind, weights []int) kind {
 	total := 0
 	for i, k := range kinds {
 		if k.weight > 0 && (k.ready == nil || k.ready()) {
-			weights[i] = k.weight * idleShare
-			total += weights[i]
+			weights[i] = k.weight
+			total += k.weight
 		}
 	}
 	if total == 0 {
 		for i, k := range kinds {
 			if k.ready == nil || k.ready() {
-				weights[i] = idleShare
-				total += weights[i]
+				weights[i] = 1
+				total++
 			}
 		}
 	}
@@ -102,33 +98,21 @@ func pickKind(rt *rapid.T, kinds []kind, weights []int) kind {
 		}
 		total = len(weights)
 	} else {
-		// Idle kinds come on top, at their small weight (marked -1): never
-		// the only choice while another kind has something to act on.
+		// Idle kinds come on top, at weight 1: never the only choice
+		// while another kind has something to act on.
 		for i, k := range kinds {
 			if k.weight > 0 && k.idle && weights[i] == 0 {
-				weights[i] = -1
+				weights[i] = 1
 				total++
 			}
 		}
 	}
-	// rapid draws small numbers more often than large ones: the idle
-	// kinds' share comes last, so that the bias does not favour them.
 	n := ints(0, total-1).Draw(rt, "action")
 	for i, k := range kinds {
-		if weights[i] > 0 {
-			if n < weights[i] {
-				return k
-			}
-			n -= weights[i]
+		if n < weights[i] {
+			return k
 		}
-	}
-	for i, k := range kinds {
-		if weights[i] < 0 {
-			if n < -weights[i] {
-				return k
-			}
-			n += weights[i]
-		}
+		n -= weights[i]
 	}
 	panic("simulate: unreachable")
 }
@@ -283,9 +267,9 @@ func (a *actions) finishGoalActivity(src source, g goalAttempt, outcome string) 
 	args := dispatchArgs{host: w.pickHost(src), process: true, goalPath: g.info.Path, goalOutcome: outcome}
 	label := say("run activity %q (the run's goal)", g.info.Path)
 	// The goal's dispatch has work, and is often the first to take it: it
-	// stalls as often as the run's swarm weighs stalls (weight w: w times
-	// in maxWeight+1), so that a run aiming at an activity still stalls a
-	// host in it.
+	// stalls when a draw from 0 to maxWeight falls below the run's stall
+	// weight (never if stalls are off), so that a run aiming at an
+	// activity still stalls a host in it.
 	if sw := a.weightOf("stall"); sw > 0 && src.intn(0, maxWeight, "stall the goal's host") < sw {
 		other := (args.host + 1 + src.intn(0, len(w.hosts)-2, "other host")) % len(w.hosts)
 		args.pause = &pauseAt{host: args.host, other: other}
