@@ -86,9 +86,9 @@ func run(rt *rapid.T, def *dsl.Definition, opts *config, tb *reportTB, x *explor
 		{name: "child step", act: func(rt *rapid.T) { a.childStep(rapidSource{rt}) },
 			ready: func() bool { return len(a.w.steppable()) > 0 }},
 		// A dispatch is drawn at its weight when the store has work for a
-		// host, and rarely (idle) when it has none: then it checks that
-		// the hosts invent nothing, which a few idle dispatches a run
-		// check as well as many.
+		// host, and rarely (idle, weight 1) when it has none: then it
+		// checks that the hosts invent nothing, which a few idle
+		// dispatches per run check as well as many would.
 		{name: "dispatch", act: a.dispatch, ready: a.hasWork, idle: true},
 		{name: "clock", act: a.clock},
 		{name: "stale", act: a.stale},
