@@ -85,7 +85,11 @@ func run(rt *rapid.T, def *dsl.Definition, opts *config, tb *reportTB, x *explor
 			ready: func() bool { return len(a.w.startedChildren()) > 0 }},
 		{name: "child step", act: func(rt *rapid.T) { a.childStep(rapidSource{rt}) },
 			ready: func() bool { return len(a.w.steppable()) > 0 }},
-		{name: "dispatch", act: a.dispatch},
+		// A dispatch is drawn at its weight when the store has work for a
+		// host, and rarely (idle, weight 1) when it has none: then it
+		// checks that the hosts invent nothing, which a few idle
+		// dispatches per run check as well as many would.
+		{name: "dispatch", act: a.dispatch, ready: a.hasWork, idle: true},
 		{name: "clock", act: a.clock},
 		{name: "stale", act: a.stale},
 		{name: "unknown", act: a.unknown},
@@ -120,9 +124,10 @@ func run(rt *rapid.T, def *dsl.Definition, opts *config, tb *reportTB, x *explor
 	}
 	kinds = append(kinds, a.listingKinds()...)
 	if !opts.noCrashes {
-		kinds = append(kinds, kind{name: "crash", act: a.crash})
+		kinds = append(kinds, kind{name: "crash", act: a.crash, ready: func() bool { return len(a.crashes()) > 0 }})
 		if opts.hosts > 1 {
-			kinds = append(kinds, kind{name: "stall", act: a.stall})
+			// A stall stalls a host only where the store has work for it.
+			kinds = append(kinds, kind{name: "stall", act: a.stall, ready: a.hasWork})
 		}
 	}
 	a.kinds = drawSwarm(rt, kinds)
@@ -282,12 +287,40 @@ type pendingCache struct {
 
 type actions struct {
 	w       *world
+	work    workKnown // hasWork's answer for the step under way
 	sim     *Sim
 	probes  int       // events sent to the finished instance
 	kinds   []kind    // the run's swarm configuration
 	weights []int     // pickKind's buffer
 	goal    *eventKey // the event the run aims at, if any
 	tries   int       // attempts at the goal
+
+	crashBuf []int                      // crashes' buffer
+	eventBuf []func(source, crashPoint) // eventOptions' buffer
+}
+
+// workKnown is whether the store has work for a host, once asked in a
+// step.
+type workKnown struct {
+	known, has bool
+}
+
+// hasWork reports whether the store has work for a host now, as a host's
+// engine finds it (storage.Claims.NextWork, which Claim agrees with): an
+// instance due or with a ready effect, held by no live lease. A dispatch
+// without work claims nothing, and ProcessInstance then resumes nothing
+// and performs nothing; a crash in it or a stall has nothing to hit. The
+// answer is kept for the step under way (the ready kinds ask in turn).
+// If the store cannot say, it answers yes: the action goes on, and the
+// dispatch reports what fails.
+func (a *actions) hasWork() bool {
+	if !a.work.known {
+		w := a.w
+		now := w.clock.Now()
+		next, err := w.store.NextWork(w.ctx, now)
+		a.work = workKnown{known: true, has: err != nil || (!next.IsZero() && !next.After(now))}
+	}
+	return a.work.has
 }
 
 // done reports whether the instance has finished and has already been shown
@@ -424,6 +457,14 @@ func (a *actions) clock(rt *rapid.T) {
 	w := a.w
 	d := clockJumps[ints(0, len(clockJumps)-1).Draw(rt, "advance")]
 	w.moveClock(w.clock.Now().Add(d))
+	// A host wakes up and runs what is due, if the store has work now
+	// (time moved: ask again); a dispatch with nothing to do is the
+	// dispatch action's, drawn rarely.
+	a.work.known = false
+	if !a.hasWork() {
+		w.say("advance the clock %v: the store has no work", d)
+		return
+	}
 	src := rapidSource{rt}
 	w.dispatch(src, dispatchArgs{host: w.pickHost(src), outcome: "success"}, say("advance the clock %v", d))
 }
@@ -487,11 +528,33 @@ func (a *actions) unknown(rt *rapid.T) {
 	w.apply(interp.Event{Kind: interp.EventCallback, Callback: cb}, noCrash, say("deliver unknown callback %d", cb))
 }
 
+// The crashes a crash action draws from.
+const (
+	crashBeforeCommit = iota
+	crashAfterCommit
+	crashMidDispatch
+)
+
+// crashes lists the crashes that can crash something now: a crash around
+// a commit where an event can be sent (see eventWith), one in the middle
+// of a dispatch where the store has work for a host. The list is the
+// actions' buffer, valid until the next call.
+func (a *actions) crashes() []int {
+	a.crashBuf = a.crashBuf[:0]
+	if len(a.eventOptions()) > 0 {
+		a.crashBuf = append(a.crashBuf, crashBeforeCommit, crashAfterCommit)
+	}
+	if a.hasWork() {
+		a.crashBuf = append(a.crashBuf, crashMidDispatch)
+	}
+	return a.crashBuf
+}
+
 func (a *actions) crash(rt *rapid.T) {
-	switch ints(0, 2).Draw(rt, "crash: before commit, after commit, mid-dispatch") {
-	case 0:
+	switch pick(rapidSource{rt}, a.crashes(), "crash: before commit, after commit, mid-dispatch") {
+	case crashBeforeCommit:
 		a.eventWith(rt, beforeCommit)
-	case 1:
+	case crashAfterCommit:
 		a.eventWith(rt, afterCommit)
 	default:
 		// The host dies at one of its writes after the claim: a commit,
@@ -505,7 +568,12 @@ func (a *actions) crash(rt *rapid.T) {
 
 // eventWith performs one event action that crashes at point.
 func (a *actions) eventWith(rt *rapid.T, point crashPoint) {
-	var options []func(source, crashPoint)
+	pick(rapidSource{rt}, a.eventOptions(), "crashing action")(rapidSource{rt}, point)
+}
+
+// eventOptions lists the event actions that can crash around a commit now.
+func (a *actions) eventOptions() []func(source, crashPoint) {
+	options := a.eventBuf[:0]
 	if len(a.w.pending(interp.Custom)) > 0 {
 		options = append(options, a.deliver)
 	}
@@ -530,7 +598,8 @@ func (a *actions) eventWith(rt *rapid.T, point crashPoint) {
 			a.w.apply(interp.Event{Kind: interp.EventCancel}, point, say("cancel"))
 		})
 	}
-	pick(rapidSource{rt}, options, "crashing action")(rapidSource{rt}, point)
+	a.eventBuf = options
+	return options
 }
 
 func (a *actions) cancel(rt *rapid.T) {

@@ -195,7 +195,7 @@ func (w *world) perform(host int, info engine.EffectInfo) error {
 	if w.disp != nil {
 		w.disp.lines = append(w.disp.lines, lazily(&effectLine{host: host, kind: info.Kind, id: info.ID}))
 	}
-	if w.seen(info) {
+	if w.seen(host, info) {
 		return nil
 	}
 	switch info.Kind {
@@ -261,15 +261,29 @@ func sortedKeys[V any](m map[string]V) []string {
 	return keys
 }
 
-// seen counts a performance of an effect and reports whether it was
-// performed before: a repeat is allowed only after a fault (a host that
-// crashed or stalled before its acknowledgement), and the receiver
-// ignores it.
-func (w *world) seen(info engine.EffectInfo) bool {
+// seen counts a performance of an effect by host and reports whether it
+// was performed before: a repeat is allowed only where a fault explains
+// it (and the receiver ignores it): a host crashed or stalled since the
+// effect's last performance (before acknowledging it), the host is a
+// stalled one going on past its lease (performing what it had read), or
+// the last performance was such a host's (its acknowledgement was
+// fenced).
+func (w *world) seen(host int, info engine.EffectInfo) bool {
 	w.performed[info.ID]++
+	last, ok := w.performedAt[info.ID]
+	d := w.disp
+	stale := d != nil && d.pause != nil && d.pause.done && d.pause.host == host
+	if stale {
+		w.performedAt[info.ID] = staleHost
+	} else {
+		w.performedAt[info.ID] = w.faults
+	}
 	if n := w.performed[info.ID]; n > 1 {
-		if w.faults == 0 {
+		switch {
+		case w.faults == 0:
 			w.fail(InvEffects, info.Path, "effect %s (%s) was performed %d times, with no crash or stalled host to explain it", info.ID, info.Kind, n)
+		case ok && last != staleHost && last == w.faults && !stale:
+			w.fail(InvEffects, info.Path, "effect %s (%s) was performed %d times, with no crash or stalled host to explain it since its previous performance", info.ID, info.Kind, n)
 		}
 		return true
 	}
@@ -294,7 +308,7 @@ func (w *world) runActivity(host int, info engine.EffectInfo) (_ []byte, err err
 			}
 		}()
 	}
-	w.seen(info)
+	w.seen(host, info)
 	var src source
 	what := "success"
 	if d != nil {
@@ -551,3 +565,7 @@ func (w *world) finalWork() {
 			showDue(next), err, showDue(si.Due))
 	}
 }
+
+// staleHost marks, in world.performedAt, a performance by a stalled host
+// past its lease.
+const staleHost = -1

@@ -66,13 +66,16 @@
 //     the payload type (small numbers, short strings, up to three elements);
 //   - fire a timer: move the clock to a pending timer's deadline and have a
 //     host's ProcessInstance resume the instance (and perform what is ready);
-//   - advance the clock by a second up to a day, and have a host's RunDue
-//     claim and do what is due;
+//   - advance the clock by a second up to a day, and, if the store then
+//     has work, have a host's RunDue claim and do what is due;
 //   - dispatch: a host's RunDue or ProcessInstance performs the ready
 //     effects in the engine's order and acknowledges them under its lease;
 //     it runs [dsl.Call] attempts, each drawn to succeed (the activity
 //     function runs on its input snapshot, or [Options.Activities] stands
 //     in), fail or time out (timers and clock jumps let attempts succeed);
+//     where the store has no work (nothing due, no ready effect, as
+//     storage.Claims.NextWork says), a dispatch is drawn rarely (weight 1),
+//     to check that the hosts invent nothing;
 //   - child step: a child a [dsl.Child] statement started (its start-child
 //     effect performed by a host, which hands it to the simulator) is run
 //     for real, its own definition applied by the pure interpreter from
@@ -112,15 +115,18 @@
 //     event; unknown callback: one never issued;
 //   - duplicate callback: deliver an accepted callback again;
 //   - crash: a host dies before a commit (the write is lost), after a
-//     commit (the write is durable, the caller hears [ErrCrash]), or in the
-//     middle of a dispatch, at one of its writes after the claim (a commit,
-//     the acknowledgement of the effects it performed, the release: every
-//     write from there on fails); a new process restarts over the same
-//     store, and the dead one's lease holds the instance until it expires;
-//   - stall (with two hosts or more): a host stops at its first effect
-//     while the clock moves past its lease and another host takes the
-//     instance over and does its work; then it goes on, performing again
-//     what it had read, and its writes must be fenced;
+//     commit (the write is durable, the caller hears [ErrCrash]), or, where
+//     the store has work, in the middle of a dispatch, at one of its writes
+//     after the claim (a commit, the acknowledgement of the effects it
+//     performed, the release: every write from there on fails); a new
+//     process restarts over the same store, and the dead one's lease holds
+//     the instance until it expires;
+//   - stall (with two hosts or more, where the store has work; a dispatch
+//     pursuing the run's goal activity stalls too, as often as the run
+//     weighs stalls): a host stops at its first effect while the clock
+//     moves past its lease and another host takes the instance over and
+//     does its work; then it goes on, performing again what it had read,
+//     and its writes must be fenced;
 //   - cancel the instance;
 //   - terminate the instance (engine.Terminate; rarely, as it ends the run);
 //   - upgrade the definition to [Options.Upgrade] (once per run; every host
@@ -185,8 +191,10 @@
 //     instance ended, a setup not torn down exactly once.
 //   - [InvEffects]: an effect ID issued twice, an outbox entry that does not
 //     decode, an effect performed again with no crash or stalled host to
-//     explain it (with faults, a repeat of the same ID is allowed: the
-//     receivers de-duplicate), a committed effect never acknowledged by the
+//     explain it (a repeat of the same ID is allowed after a host crashed
+//     or stalled since the effect's previous performance, or by or after
+//     a stalled host going on past its lease: the receivers de-duplicate),
+//     a committed effect never acknowledged by the
 //     end, or after the liveness phase anything left in the outbox (but the
 //     effects of activities still awaited), a dead letter, or work the
 //     store lists that no host did.

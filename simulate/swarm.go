@@ -33,6 +33,10 @@ type kind struct {
 	weight int // 0: off in this run
 	act    func(*rapid.T)
 	ready  func() bool // whether the kind has something to act on now; nil: always
+	// idle marks an action worth taking now and then with nothing to
+	// act on: while ready says no, a kind the swarm has on weighs 1
+	// (instead of nothing).
+	idle bool
 	// light marks an action that looks rather than drives (a listing, a
 	// query, a GC at the end): it draws a weight of at most 1, so that
 	// it does not take the steps of a run from the actions that find
@@ -68,7 +72,8 @@ func drawSwarm(rt *rapid.T, kinds []kind) []kind {
 
 // pickKind draws one kind by weight among those with something to act on
 // (so that a run whose swarm weighs timers up does not stop early for want
-// of a timer), falling back to every kind that is ready, then to all.
+// of a timer) and, at a small weight, the idle kinds that have nothing to
+// act on, falling back to every kind that is ready, then to all.
 // Kinds are in the order rapid shrinks towards (deliveries first, crashes
 // last).
 func pickKind(rt *rapid.T, kinds []kind, weights []int) kind {
@@ -92,6 +97,15 @@ func pickKind(rt *rapid.T, kinds []kind, weights []int) kind {
 			weights[i] = 1
 		}
 		total = len(weights)
+	} else {
+		// Idle kinds come on top, at weight 1: never the only choice
+		// while another kind has something to act on.
+		for i, k := range kinds {
+			if k.weight > 0 && k.idle && weights[i] == 0 {
+				weights[i] = 1
+				total++
+			}
+		}
 	}
 	n := ints(0, total-1).Draw(rt, "action")
 	for i, k := range kinds {
@@ -130,7 +144,10 @@ func (a *actions) step(rt *rapid.T) {
 		a.weights = make([]int, len(a.kinds))
 	}
 	clear(a.weights)
-	pickKind(rt, a.kinds, a.weights).act(rt)
+	a.work.known = false // the store may have changed since the last step
+	k := pickKind(rt, a.kinds, a.weights)
+	k.act(rt)
+	a.work.known = false
 }
 
 // goalReady reports whether the run's goal is open and its action can be
@@ -247,8 +264,29 @@ func (a *actions) finishGoalActivity(src source, g goalAttempt, outcome string) 
 		return
 	}
 	w.moveClock(g.info.At)
-	w.dispatch(src, dispatchArgs{host: w.pickHost(src), process: true, goalPath: g.info.Path, goalOutcome: outcome},
-		say("run activity %q (the run's goal)", g.info.Path))
+	args := dispatchArgs{host: w.pickHost(src), process: true, goalPath: g.info.Path, goalOutcome: outcome}
+	label := say("run activity %q (the run's goal)", g.info.Path)
+	// The goal's dispatch has work, and is often the first to take it: it
+	// stalls when a draw from 0 to maxWeight falls below the run's stall
+	// weight (never if stalls are off), so that a run aiming at an
+	// activity still stalls a host in it.
+	if sw := a.weightOf("stall"); sw > 0 && src.intn(0, maxWeight, "stall the goal's host") < sw {
+		other := (args.host + 1 + src.intn(0, len(w.hosts)-2, "other host")) % len(w.hosts)
+		args.pause = &pauseAt{host: args.host, other: other}
+		label = say("run activity %q (the run's goal), stalling", g.info.Path)
+	}
+	w.dispatch(src, args, label)
+}
+
+// weightOf is the run's swarm weight of the kind of action name (0 if the
+// run has no such kind).
+func (a *actions) weightOf(name string) int {
+	for _, k := range a.kinds {
+		if k.name == name {
+			return k.weight
+		}
+	}
+	return 0
 }
 
 // maxTries bounds the attempts at a goal in one run: a delivery whose

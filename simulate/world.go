@@ -83,9 +83,12 @@ type world struct {
 
 	// The receivers: effects performed, by ID.
 	performed map[string]int
-	acked     map[string]bool     // effects a host acknowledged
-	setups    map[uint64]string   // callback -> setup effect ID
-	teardowns map[uint64][]string // callback -> distinct teardown effect IDs
+	// performedAt holds, per effect ID, faults at its last performance,
+	// or staleHost if a stalled host performed it past its lease.
+	performedAt map[string]int
+	acked       map[string]bool     // effects a host acknowledged
+	setups      map[uint64]string   // callback -> setup effect ID
+	teardowns   map[uint64][]string // callback -> distinct teardown effect IDs
 	// activity holds the attempts of activities the instance waited for
 	// when it was loaded into the simulator (Verify): their effects are in
 	// another store's outbox, so the simulator delivers their results.
@@ -136,7 +139,7 @@ func newWorld(def *dsl.Definition, opts *config) *world {
 	}
 	w := &world{
 		opts: opts, def: def, store: st, clock: engine.NewFakeClock(simStart),
-		ctx: context.Background(), effects: map[string]interp.Effect{}, performed: map[string]int{}, acked: map[string]bool{},
+		ctx: context.Background(), effects: map[string]interp.Effect{}, performed: map[string]int{}, performedAt: map[string]int{}, acked: map[string]bool{},
 		setups: map[uint64]string{}, teardowns: map[uint64][]string{}, activity: map[uint64]engine.EffectInfo{},
 		hosts: make([]*simHost, max(opts.hosts, 1)),
 	}
