@@ -2,20 +2,34 @@ package memory
 
 import "iter"
 
-// effectLog is a sequence of pending effects in increasing order of
-// compareReady to which effects are appended at the end and
-// removed from anywhere, as outboxLog is: a removal clears the effect's
-// slot (found through the position the log keeps in the effect), cleared
+// effectLog is a sequence of pending effects to which effects are
+// appended at the end and removed from anywhere: the outbox (in the order
+// effects were appended; acknowledgements come mostly from the front, but
+// in any order) and the in-order part of the ready index (readyIndex). A
+// sorted structure paid a search and a shift of up to a chunk of pointers
+// for every removal. Here a removal clears the effect's slot (found
+// through the position the log keeps in the effect, at[which]), cleared
 // slots at the front are skipped through head and at the end dropped, and
 // the log is compacted when cleared slots outnumber the live ones. Append
 // and remove cost O(1) amortized, and reading k effects from the front
 // visits O(k) slots plus at most one cleared slot per live effect and a
 // bounded number more.
 type effectLog struct {
+	which int              // the effects' position in this log is at[which]
 	slots []*pendingEffect // nil: removed; slots[len-1] is live when the log is not empty
 	head  int              // slots[:head] are all nil
 	live  int
 }
+
+// The logs an effect can be in, indexes of pendingEffect.at.
+const (
+	inOutbox = iota // Store.outbox
+	inReady         // readyIndex.inOrder
+)
+
+// compactSlack is how many cleared slots a log keeps before it compacts,
+// besides one per live effect.
+const compactSlack = 64
 
 // len returns the number of effects in the log.
 func (l *effectLog) len() int { return l.live }
@@ -30,14 +44,14 @@ func (l *effectLog) last() *pendingEffect {
 
 // append adds p at the end; it must come after every effect in the log.
 func (l *effectLog) append(p *pendingEffect) {
-	p.rpos = len(l.slots)
+	p.at[l.which] = len(l.slots)
 	l.slots = append(l.slots, p)
 	l.live++
 }
 
 // remove takes p, which must be in the log, out of it.
 func (l *effectLog) remove(p *pendingEffect) {
-	i := p.rpos
+	i := p.at[l.which]
 	l.slots[i] = nil
 	l.live--
 	if l.live == 0 {
@@ -62,7 +76,7 @@ func (l *effectLog) compact() {
 	n := 0
 	for _, p := range l.slots[l.head:] {
 		if p != nil {
-			p.rpos = n
+			p.at[l.which] = n
 			l.slots[n] = p
 			n++
 		}
@@ -96,7 +110,7 @@ type readyIndex struct {
 }
 
 func newReadyIndex() *readyIndex {
-	return &readyIndex{rest: newSortedSet(compareReady)}
+	return &readyIndex{inOrder: effectLog{which: inReady}, rest: newSortedSet(compareReady)}
 }
 
 // insert adds p.
@@ -105,13 +119,13 @@ func (r *readyIndex) insert(p *pendingEffect) {
 		r.inOrder.append(p)
 		return
 	}
-	p.rpos = -1
+	p.at[inReady] = -1
 	r.rest.insert(p)
 }
 
 // delete removes p, which must be in the index.
 func (r *readyIndex) delete(p *pendingEffect) {
-	if p.rpos >= 0 {
+	if p.at[inReady] >= 0 {
 		r.inOrder.remove(p)
 		return
 	}

@@ -32,7 +32,7 @@
 //     filter refuses. Count is O(m) without an ID prefix. Delete is
 //     O(log n + B + n/B) plus the dead letters.
 //   - Outbox is O(k) for k results; Ack is O(1) amortized per ID in the
-//     outbox (see outboxLog) and in the claims indexes when effects become
+//     outbox (see effectLog) and in the claims indexes when effects become
 //     ready in the order they were written (see readyIndex), else
 //     O(log p + B).
 //   - Claim is O(w log w) for w instances with work at its time (it ranks
@@ -77,7 +77,7 @@ type Store struct {
 
 	seq     uint64                    // position of the last effect appended to the outbox
 	pending map[string]*pendingEffect // unacknowledged effects by ID
-	outbox  outboxLog
+	outbox  effectLog // (which: inOutbox)
 
 	cl *claimState // leases, effect indexes and dead letters (claims.go)
 
@@ -110,8 +110,7 @@ func compareDue(a, b dueKey) int {
 // pendingEffect is an unacknowledged effect and its place in the outbox.
 type pendingEffect struct {
 	seq    uint64
-	pos    int            // index in outbox.slots
-	rpos   int            // index in claimState.ready's log, or -1 (effectlog.go)
+	at     [2]int         // index in the outbox's log and the ready index's, or -1 if not in it (effectlog.go)
 	next   *pendingEffect // the instance's effects (effectlog.go)
 	prev   *pendingEffect
 	effect storage.Effect // private copy
@@ -405,7 +404,7 @@ func (s *Store) Close() error {
 	s.closed = true
 	s.hub.closeAll()
 	s.locks.Close()
-	s.instances, s.ids, s.due, s.pending, s.outbox, s.cl = nil, nil, nil, nil, outboxLog{}, nil
+	s.instances, s.ids, s.due, s.pending, s.outbox, s.cl = nil, nil, nil, nil, effectLog{}, nil
 	s.journals = nil
 	s.byKind = nil
 	return nil
