@@ -77,7 +77,7 @@ type Store struct {
 
 	seq     uint64                    // position of the last effect appended to the outbox
 	pending map[string]*pendingEffect // unacknowledged effects by ID
-	outbox  effectLog // (which: inOutbox)
+	outbox  effectLog                 // (which: inOutbox)
 
 	cl *claimState // leases, effect indexes and dead letters (claims.go)
 
