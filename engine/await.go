@@ -85,7 +85,10 @@ const (
 // which leaves out unchanged). Otherwise: a *[WorkflowFailedError]
 // matching [ErrWorkflowFailed] when it failed, [ErrCanceled] when it was
 // canceled, [ErrTerminated] when it was terminated; ctx's error (wrapped)
-// when ctx ends first; storage.ErrNotFound when there is no such
+// when ctx ends while the instance is still running (Await looks at the
+// store at least once, even with a context that has ended, so a finished
+// instance's outcome is never hidden by a short deadline);
+// storage.ErrNotFound when there is no such
 // instance; codec errors (codec.ErrCorrupt matches) when the output does
 // not decode into out or the record cannot be read.
 func (e *Engine) Await(ctx context.Context, id string, out any) error {
@@ -119,10 +122,11 @@ func (e *Engine) Await(ctx context.Context, id string, out any) error {
 // finished reports whether instance id has finished and, if so, Await's
 // result for it.
 func (e *Engine) finished(ctx context.Context, id string, out any) (bool, error) {
-	if err := ctx.Err(); err != nil {
-		return false, opErr("await", "", id, err)
-	}
-	l, err := e.load(ctx, id)
+	// The look itself does not heed ctx: Await with a context that ends
+	// at once (or did already) still tells how a finished instance ended,
+	// as a caller who "looks once" with a short deadline expects; only a
+	// wait for an instance still running ends with ctx's error.
+	l, err := e.load(context.WithoutCancel(ctx), id)
 	if err != nil {
 		return false, err
 	}

@@ -399,6 +399,14 @@ func TestAwait(t *testing.T) {
 		short, cancel := context.WithTimeout(ctx, 30*time.Millisecond)
 		defer cancel()
 		wantErr(t, e.Await(short, "running", nil), context.DeadlineExceeded)
+		// A context that has ended already still gets a look: a finished
+		// instance's outcome, a running one's ctx error (the HTTP result
+		// route's "look once" is such an Await, and reported a finished
+		// instance as running on a loaded machine).
+		ended, stop := context.WithCancel(ctx)
+		stop()
+		wantErr(t, e.Await(ended, "canceled", nil), engine.ErrCanceled)
+		wantErr(t, e.Await(ended, "running", nil), context.Canceled)
 		var wrong string
 		if err := e.Await(ctx, "ok", &wrong); err == nil {
 			t.Error("a receipt decoded into a string")
