@@ -267,6 +267,12 @@ func TestOutcomeUnknownNetwork(t *testing.T) {
 	p := newProxy(t, net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))))
 	cfg.ConnConfig.Host = "127.0.0.1"
 	cfg.ConnConfig.Port = uint16(p.ln.Addr().(*net.TCPAddr).Port)
+	// The fallbacks too (sslmode=prefer makes one without TLS): else a
+	// dial that the shut proxy refuses falls back to the server itself,
+	// and a write "with the server unreachable" reaches it.
+	for _, fb := range cfg.ConnConfig.Fallbacks {
+		fb.Host, fb.Port = cfg.ConnConfig.Host, cfg.ConnConfig.Port
+	}
 	ctx := t.Context()
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
