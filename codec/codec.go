@@ -81,6 +81,9 @@ func mustDecMode() cbor.DecMode {
 // [*TooLargeError] (matching [ErrTooLarge], not [ErrCorrupt]) rather than
 // bytes that [Unmarshal] would refuse.
 func Marshal(v any) ([]byte, error) {
+	if b := marshalSimple(v); b != nil {
+		return b, nil
+	}
 	b, err := encMode.Marshal(v)
 	if err != nil {
 		return nil, fmt.Errorf("codec: encode: %w", err)

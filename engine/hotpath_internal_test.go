@@ -43,43 +43,6 @@ func TestMarkEndedMatchesCodec(t *testing.T) {
 	})
 }
 
-// encodeSimple writes exactly what the codec writes for the payloads it
-// takes, and leaves the others (nil) to it.
-func TestEncodeSimpleMatchesCodec(t *testing.T) {
-	rapid.Check(t, func(t *rapid.T) {
-		var v any
-		switch rapid.IntRange(0, 5).Draw(t, "type") {
-		case 0:
-			v = rapid.OneOf(rapid.IntRange(-30, 30), rapid.IntRange(-1<<40, 1<<40), rapid.Int()).Draw(t, "int")
-		case 1:
-			v = rapid.OneOf(rapid.Int64Range(-300, 300), rapid.Int64Range(math.MinInt64, math.MaxInt64)).Draw(t, "int64")
-		case 2:
-			v = rapid.Bool().Draw(t, "bool")
-		case 3:
-			v = rapid.OneOf(rapid.String(), rapid.StringN(20, 300, 2000)).Draw(t, "string")
-		case 4:
-			v = string(rapid.SliceOfN(rapid.Byte(), 0, 40).Draw(t, "bytes")) // perhaps not UTF-8
-		case 5:
-			v = uint8(rapid.Uint8().Draw(t, "uint8")) // not taken
-		}
-		got := encodeSimple(v)
-		want, err := codec.Marshal(v)
-		if got == nil {
-			switch v.(type) {
-			case int, int64, bool:
-				t.Fatalf("encodeSimple(%#v) left it to the codec", v)
-			}
-			return
-		}
-		if err != nil {
-			t.Fatalf("encodeSimple(%#v) = %x, the codec fails: %v", v, got, err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Fatalf("encodeSimple(%#v) = %x, codec writes %x", v, got, want)
-		}
-	})
-}
-
 // The record cache, whose entries are recycled through a free list,
 // answers as a map of the records put and not dropped since would, or
 // misses (an evicted entry); no answer is ever another record's, or an

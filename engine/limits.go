@@ -3,10 +3,8 @@ package engine
 import (
 	"errors"
 	"fmt"
-	"unicode/utf8"
 
 	"github.com/weftflow/weft/codec"
-	"github.com/weftflow/weft/internal/cborhead"
 )
 
 // Default size limits (see [WithMaxPayload] and [WithMaxState]). The codec
@@ -71,9 +69,7 @@ func (e *Engine) encodePayload(id, what string, v any) (b []byte, err error) {
 			b, err = nil, e.recovered(id, "", "encode", r)
 		}
 	}()
-	if b = encodeSimple(v); b == nil {
-		b, err = codec.Marshal(v)
-	}
+	b, err = codec.Marshal(v)
 	if err != nil {
 		if tl := tooLarge(id, "payload", err); tl != nil {
 			return nil, tl
@@ -93,30 +89,3 @@ func (e *Engine) checkSize(id string, state []byte) error {
 	}
 	return nil
 }
-
-// encodeSimple is codec.Marshal(v) written by hand for the payloads sends
-// carry most (an int, a short string, a bool), or nil for any other v: the
-// reflection-based encoder allocates more. A property test holds the two
-// together.
-func encodeSimple(v any) []byte {
-	switch x := v.(type) {
-	case int:
-		return cborhead.Int(make([]byte, 0, 9), int64(x))
-	case int64:
-		return cborhead.Int(make([]byte, 0, 9), x)
-	case bool:
-		if x {
-			return []byte{0xf5}
-		}
-		return []byte{0xf4}
-	case string:
-		if len(x) <= maxSimpleText && utf8.ValidString(x) {
-			return cborhead.Text(make([]byte, 0, 3+len(x)), x)
-		}
-	}
-	return nil
-}
-
-// maxSimpleText is the longest string encodeSimple writes: far below every
-// limit of the codec.
-const maxSimpleText = 1 << 10
