@@ -78,11 +78,15 @@ type EffectID struct {
 
 // String renders the ID as "instance/seq/index", the form stores use as key.
 func (id EffectID) String() string {
-	b := make([]byte, 0, len(id.Instance)+24)
+	return string(id.Append(make([]byte, 0, len(id.Instance)+24)))
+}
+
+// Append appends the ID's String form to b, for a caller that compares
+// or builds keys without a string of its own.
+func (id EffectID) Append(b []byte) []byte {
 	b = append(b, id.Instance...)
 	b = append(b, '/')
 	b = strconv.AppendUint(b, id.Seq, 10)
 	b = append(b, '/')
-	b = strconv.AppendUint(b, uint64(id.Index), 10)
-	return string(b)
+	return strconv.AppendUint(b, uint64(id.Index), 10)
 }

@@ -3,7 +3,6 @@ package simulate
 import (
 	"bytes"
 	"fmt"
-	"strconv"
 	"sync"
 
 	"github.com/weftflow/weft/internal/decode"
@@ -38,12 +37,7 @@ func (jw journalWant) effectLabels() []string {
 // sameEffect reports whether a journal entry's effect names e.
 func sameEffect(id, kind string, e *interp.Effect) bool {
 	var buf [64]byte
-	b := append(buf[:0], e.ID.Instance...)
-	b = append(b, '/')
-	b = strconv.AppendUint(b, e.ID.Seq, 10)
-	b = append(b, '/')
-	b = strconv.AppendUint(b, uint64(e.ID.Index), 10)
-	return string(b) == id && kind == e.Kind.String()
+	return string(e.ID.Append(buf[:0])) == id && kind == e.Kind.String()
 }
 
 // journalChecked is a stored journal entry that InvJournal found to say
