@@ -88,13 +88,19 @@ func (e *Engine) guard(op string, f func() error) (err error) {
 
 // scanDue resumes instances whose due time has passed.
 func (e *Engine) scanDue(ctx context.Context, now time.Time, horizon time.Duration, exec func(job) bool, soon func(time.Time)) error {
-	for limit := firstBatch; ; limit *= 2 {
-		due, err := e.store.DueBefore(ctx, now.Add(horizon), limit)
+	// Pages read on from the last entry (storage.Pages): a page whose
+	// entries are all in flight is not read again. Each page is twice the
+	// last, and a pass reads at most about lastBatch entries.
+	var after storage.Due
+	for limit, read := firstBatch, 0; ; limit *= 2 {
+		due, err := storage.DueAfter(ctx, e.store, now.Add(horizon), after, limit)
 		if err != nil {
 			return fmt.Errorf("engine: %w", err)
 		}
+		read += len(due)
 		started, sawLater := 0, false
 		for _, d := range due {
+			after = d
 			if d.At.After(now) {
 				soon(d.At)
 				sawLater = true
@@ -110,7 +116,7 @@ func (e *Engine) scanDue(ctx context.Context, now time.Time, horizon time.Durati
 			}
 			started++
 		}
-		if started > 0 || sawLater || len(due) < limit || limit >= lastBatch {
+		if started > 0 || sawLater || len(due) < limit || read >= lastBatch {
 			return nil
 		}
 	}
@@ -129,13 +135,22 @@ type orderKey struct {
 
 // scanOutbox performs effects that are ready.
 func (e *Engine) scanOutbox(ctx context.Context, now time.Time, exec func(job) bool, soon func(time.Time)) error {
-	for limit := firstBatch; ; limit *= 2 {
-		effects, err := e.store.Outbox(ctx, limit)
+	// As scanDue, page after page, each read on from the last (the order
+	// rules below see the outbox in order across pages).
+	blocked := map[orderKey]jobKey{} // wait (or instance, callback 0) -> the first ordered effect's job key
+	var behind blockers              // what later effects were left waiting for
+	var after uint64
+	for limit, read := firstBatch, 0; ; limit *= 2 {
+		effects, err := storage.OutboxAfter(ctx, e.store, after, limit)
 		if err != nil {
 			return fmt.Errorf("engine: %w", err)
 		}
-		blocked := map[orderKey]jobKey{} // wait (or instance, callback 0) -> the first ordered effect's job key
-		var behind blockers              // what later effects were left waiting for
+		read += len(effects)
+		stuck := false // a store that does not number its effects (Seq) cannot page
+		if len(effects) > 0 {
+			last := effects[len(effects)-1].Seq
+			stuck, after = last <= after, last
+		}
 		started := 0
 		for i := range effects {
 			j := e.seen.job(effects[i])
@@ -172,7 +187,7 @@ func (e *Engine) scanOutbox(ctx context.Context, now time.Time, exec func(job) b
 			}
 			started++
 		}
-		if started > 0 || len(effects) < limit || limit >= lastBatch {
+		if started > 0 || len(effects) < limit || read >= lastBatch || stuck {
 			e.seen.forgetUnseen()
 			e.hot.scanned(behind)
 			return nil

@@ -35,13 +35,16 @@
 //
 // [Instance.Due] feeds the due index: [Store.DueBefore] returns the instances
 // whose Due is set and has passed, so a host can resume timers after a
-// restart. The zero time means "not due". Stores keep Due at microsecond
-// precision in UTC ([NormalizeDue]), and a non-zero Due must lie between the
-// Unix epoch and the year 10000. [Store.List] pages through all instances by
-// ID for tools and scans; [Listing.Find] pages through the instances of a
-// workflow, of a status or with a due time, by ID or by due time, with an
-// opaque cursor, and [Listing.Count] counts them per status, from indexes
-// that make neither read every instance.
+// restart. The zero time means "not due". A store with [Pages] also reads
+// the due index and the outbox on from a position ([Pages.DueAfter],
+// [Pages.OutboxAfter]), so that a host whose first page is all in flight
+// reads the next one rather than the first again. Stores keep Due at
+// microsecond precision in UTC ([NormalizeDue]), and a non-zero Due must lie
+// between the Unix epoch and the year 10000. [Store.List] pages through all
+// instances by ID for tools and scans; [Listing.Find] pages through the
+// instances of a workflow, of a status or with a due time, by ID or by due
+// time, with an opaque cursor, and [Listing.Count] counts them per status,
+// from indexes that make neither read every instance.
 //
 // Values cross the interface by copy: a store never keeps a caller's slices
 // and never returns its own, so callers may mutate both inputs and results.

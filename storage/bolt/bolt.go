@@ -571,6 +571,12 @@ func (s *Store) Load(ctx context.Context, id string) (storage.Instance, error) {
 
 // Outbox implements [storage.Store.Outbox].
 func (s *Store) Outbox(ctx context.Context, limit int) ([]storage.Effect, error) {
+	return s.OutboxAfter(ctx, 0, limit)
+}
+
+// OutboxAfter implements [storage.Pages.OutboxAfter]: a cursor seek to the
+// key after after (outbox keys are the effects' Seq, big-endian).
+func (s *Store) OutboxAfter(ctx context.Context, after uint64, limit int) ([]storage.Effect, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("storage: outbox: %w", err)
 	}
@@ -582,10 +588,13 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]storage.Effect, error)
 	if s.closed {
 		return nil, fmt.Errorf("storage: outbox: %w", storage.ErrClosed)
 	}
+	if after == math.MaxUint64 {
+		return nil, nil
+	}
 	var out []storage.Effect
 	err := s.view(func(tx *bbolt.Tx) error {
 		c, retry := tx.Bucket(bucketOutbox).Cursor(), &retryStates{tx: tx}
-		for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
+		for k, v := c.Seek(u64(after + 1)); k != nil && len(out) < limit; k, v = c.Next() {
 			e, err := decodeEffect(k, v)
 			if err != nil {
 				return err
@@ -605,6 +614,12 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]storage.Effect, error)
 
 // DueBefore implements [storage.Store.DueBefore].
 func (s *Store) DueBefore(ctx context.Context, t time.Time, limit int) ([]storage.Due, error) {
+	return s.DueAfter(ctx, t, storage.Due{}, limit)
+}
+
+// DueAfter implements [storage.Pages.DueAfter]: a cursor seek to after's
+// key in the due index, and past it if it is there.
+func (s *Store) DueAfter(ctx context.Context, t time.Time, after storage.Due, limit int) ([]storage.Due, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("storage: due before %v: %w", t, err)
 	}
@@ -626,7 +641,16 @@ func (s *Store) DueBefore(ctx context.Context, t time.Time, limit int) ([]storag
 	var out []storage.Due
 	err := s.view(func(tx *bbolt.Tx) error {
 		c := tx.Bucket(bucketDue).Cursor()
-		for k, _ := c.First(); k != nil && len(out) < limit; k, _ = c.Next() {
+		var k []byte
+		switch seek, from := dueSeek(after); {
+		case from:
+			k, _ = c.First()
+		case seek == nil:
+			return nil // nothing storable comes after after
+		default:
+			k, _ = c.Seek(seek)
+		}
+		for ; k != nil && len(out) < limit; k, _ = c.Next() {
 			if len(k) >= 8 && binary.BigEndian.Uint64(k) > end {
 				break
 			}

@@ -190,6 +190,29 @@ func appendDueKey(k []byte, at time.Time, id string) []byte {
 	return append(k, id...)
 }
 
+// dueSeek returns where a read of the due index after the entry after
+// starts: from the first key (from), at seek (the first key that can come
+// after after), or nowhere (both zero) when no storable Due comes after it.
+func dueSeek(after storage.Due) (seek []byte, from bool) {
+	if after.At.Before(time.Unix(0, 0)) {
+		return nil, true // the zero Due, and any before every storable one
+	}
+	micros := uint64(after.At.UnixMicro())
+	if time.UnixMicro(int64(micros)).Equal(after.At) {
+		// Keys of the same microsecond follow in ID order, and appending
+		// a zero byte gives the least key after after's own.
+		seek = append(appendDueKey(nil, after.At, after.ID), 0)
+	} else {
+		// after falls inside a microsecond: its entries all come before.
+		micros++
+		seek = binary.BigEndian.AppendUint64(nil, micros)
+	}
+	if micros >= maxDueCode {
+		return nil, false
+	}
+	return seek, false
+}
+
 // parseDueKey inverts dueKey.
 func parseDueKey(k []byte) (storage.Due, error) {
 	if len(k) < 10 || k[8] != 0 {

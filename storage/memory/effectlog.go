@@ -1,6 +1,9 @@
 package memory
 
-import "iter"
+import (
+	"iter"
+	"sort"
+)
 
 // effectLog is a sequence of pending effects to which effects are
 // appended at the end and removed from anywhere: the outbox (in the order
@@ -89,8 +92,36 @@ func (l *effectLog) compact() {
 // all returns the effects in order. The log must not change during the
 // iteration.
 func (l *effectLog) all() iter.Seq[*pendingEffect] {
+	return l.from(l.head)
+}
+
+// after returns the effects whose seq is greater than seq, in order; the
+// log's seqs grow with their slots, so a binary search finds the first.
+// The log must not change during the iteration.
+func (l *effectLog) after(seq uint64) iter.Seq[*pendingEffect] {
+	if seq == 0 {
+		return l.all()
+	}
+	live := l.slots[l.head:]
+	// next(i) is the first live slot at or after i, so the predicate is
+	// monotone even where removals left cleared slots.
+	next := func(i int) int {
+		for i < len(live) && live[i] == nil {
+			i++
+		}
+		return i
+	}
+	i := sort.Search(len(live), func(i int) bool {
+		j := next(i)
+		return j == len(live) || live[j].seq > seq
+	})
+	return l.from(l.head + i)
+}
+
+// from returns the effects from slot i on, in order.
+func (l *effectLog) from(i int) iter.Seq[*pendingEffect] {
 	return func(yield func(*pendingEffect) bool) {
-		for _, p := range l.slots[l.head:] {
+		for _, p := range l.slots[i:] {
 			if p != nil && !yield(p) {
 				return
 			}

@@ -305,6 +305,11 @@ func (s *Store) appendEffects(effects []storage.Effect) {
 
 // Outbox implements [storage.Store.Outbox].
 func (s *Store) Outbox(ctx context.Context, limit int) ([]storage.Effect, error) {
+	return s.OutboxAfter(ctx, 0, limit)
+}
+
+// OutboxAfter implements [storage.Pages.OutboxAfter].
+func (s *Store) OutboxAfter(ctx context.Context, after uint64, limit int) ([]storage.Effect, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("storage: outbox: %w", err)
 	}
@@ -317,7 +322,7 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]storage.Effect, error)
 		return nil, fmt.Errorf("storage: outbox: %w", storage.ErrClosed)
 	}
 	out := make([]storage.Effect, 0, min(limit, s.outbox.len()))
-	for p := range s.outbox.all() {
+	for p := range s.outbox.after(after) {
 		if len(out) == limit {
 			break
 		}
@@ -348,6 +353,11 @@ func (s *Store) Ack(ctx context.Context, ids ...string) error {
 
 // DueBefore implements [storage.Store.DueBefore].
 func (s *Store) DueBefore(ctx context.Context, t time.Time, limit int) ([]storage.Due, error) {
+	return s.DueAfter(ctx, t, storage.Due{}, limit)
+}
+
+// DueAfter implements [storage.Pages.DueAfter].
+func (s *Store) DueAfter(ctx context.Context, t time.Time, after storage.Due, limit int) ([]storage.Due, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("storage: due before %v: %w", t, err)
 	}
@@ -359,8 +369,9 @@ func (s *Store) DueBefore(ctx context.Context, t time.Time, limit int) ([]storag
 	if s.closed {
 		return nil, fmt.Errorf("storage: due before %v: %w", t, storage.ErrClosed)
 	}
-	var out []storage.Due
-	for k := range s.due.all() {
+	from := dueKey{after.At, after.ID}
+	out := make([]storage.Due, 0, min(limit, s.due.len()))
+	for k := range s.due.from(func(k dueKey) bool { return compareDue(k, from) > 0 }) {
 		if len(out) == limit || k.at.After(t) {
 			break
 		}

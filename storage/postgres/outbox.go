@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"math"
 
 	"github.com/jackc/pgx/v5"
 
@@ -14,6 +15,11 @@ import (
 
 func outboxSQL(schema string) string {
 	return "SELECT " + effectColumnsSQL + " FROM " + schema + ".outbox WHERE NOT dead ORDER BY position LIMIT $1"
+}
+
+// outboxAfterSQL is outboxSQL from the position after $2.
+func outboxAfterSQL(schema string) string {
+	return "SELECT " + effectColumnsSQL + " FROM " + schema + ".outbox WHERE NOT dead AND position > $2 ORDER BY position LIMIT $1"
 }
 
 // Ack removes effects, which may make their instances' work later, so it
@@ -73,6 +79,27 @@ func (s *Store) Outbox(ctx context.Context, limit int) ([]storage.Effect, error)
 		return nil, err
 	}
 	return s.queryEffects(ctx, s.pool, op, s.q.outbox, limit)
+}
+
+// OutboxAfter implements [storage.Pages.OutboxAfter].
+func (s *Store) OutboxAfter(ctx context.Context, after uint64, limit int) ([]storage.Effect, error) {
+	if after == 0 {
+		return s.Outbox(ctx, limit)
+	}
+	const op = "outbox"
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("storage: %s: %w", op, err)
+	}
+	if err := storage.ValidateLimit(limit); err != nil {
+		return nil, err
+	}
+	if err := s.check(ctx, op); err != nil {
+		return nil, err
+	}
+	if after >= math.MaxInt64 {
+		return nil, nil // positions are bigint
+	}
+	return s.queryEffects(ctx, s.pool, op, s.q.outboxAfter, limit, int64(after))
 }
 
 // Ack implements [storage.Store.Ack] in one round trip, however many IDs:

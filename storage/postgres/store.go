@@ -169,6 +169,8 @@ type queries struct {
 	recompute      string
 	lockInstances  string
 	dueBefore      string
+	dueAfter       string
+	outboxAfter    string
 }
 
 func newQueries(schema string) queries {
@@ -184,5 +186,7 @@ func newQueries(schema string) queries {
 		recompute:     recomputeSQL(schema),
 		lockInstances: lockInstancesSQL(schema),
 		dueBefore:     dueBeforeSQL(schema),
+		dueAfter:      dueAfterSQL(schema),
+		outboxAfter:   outboxAfterSQL(schema),
 	}
 }

@@ -180,6 +180,7 @@ var tests = []struct {
 	{"DueIndex", testDueIndex},
 	{"DueLimit", testDueLimit},
 	{"DueAfterReopen", testDueAfterReopen},
+	{"Pages", testPages},
 	{"Reopen", testReopen},
 	{"List", testList},
 	{"Find", testFind},
