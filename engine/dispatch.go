@@ -117,6 +117,9 @@ func (e *Engine) scanDue(ctx context.Context, now time.Time, horizon time.Durati
 			started++
 		}
 		if started > 0 || sawLater || len(due) < limit || read >= lastBatch {
+			if !sawLater && len(due) == limit {
+				e.rescan.Store(true) // more may be due past this page: the next pass reads on
+			}
 			return nil
 		}
 	}
@@ -188,6 +191,9 @@ func (e *Engine) scanOutbox(ctx context.Context, now time.Time, exec func(job) b
 			started++
 		}
 		if started > 0 || len(effects) < limit || read >= lastBatch || stuck {
+			if len(effects) == limit {
+				e.rescan.Store(true) // more may be ready past this page
+			}
 			e.seen.forgetUnseen()
 			e.hot.scanned(behind)
 			return nil
@@ -266,6 +272,22 @@ func (e *Engine) do(ctx context.Context, j job) (progress bool, err error) {
 		return true, nil // dead-lettered with what it waits behind: not a failure
 	}
 	return progress, err
+}
+
+// passAfter reports whether a job that a pass handed out leaves work for
+// the next pass: a failure (the pass schedules its retry), an instance
+// held because nothing was due, an effect (later effects of its wait or
+// its instance's end may wait for it), or many finished jobs to sweep from
+// the work table (see sweepFinished). A resume that committed leaves
+// nothing: its commits asked for a pass if they left anything for one
+// (see eventFor.chain), and without this check every resume job ended
+// with a read of the due index and the outbox that found its fellows in
+// flight.
+func (e *Engine) passAfter(j job, progress bool, err error) bool {
+	if err != nil || !progress || j.effect != nil {
+		return true
+	}
+	return e.work.unswept.Load() >= sweepEvery && !e.work.sweepFinished()
 }
 
 // recoveredJob turns a panic while running j into a *PanicError and

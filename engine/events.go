@@ -383,7 +383,7 @@ func (e *Engine) resumeChain(ctx context.Context, id string, lease *storage.Leas
 	var from *loaded
 	var last loaded // what from points to after the first transition
 	for n := 0; ; n++ {
-		res, next, err := e.transitionLocked(ctx, id, from, eventFor{ev: interp.Event{Kind: interp.EventResume}, lease: lease}, nil)
+		res, next, err := e.transitionLocked(ctx, id, from, eventFor{ev: interp.Event{Kind: interp.EventResume}, lease: lease, chain: lease == nil}, nil)
 		if errors.Is(err, interp.ErrNotDue) {
 			return n, nil
 		}
@@ -391,7 +391,13 @@ func (e *Engine) resumeChain(ctx context.Context, id string, lease *storage.Leas
 			return n, err
 		}
 		due := res.Meta.Due
-		if n+1 >= maxChain || due.IsZero() || due.After(e.clock.Now()) || ctx.Err() != nil || e.locks.contended(id) {
+		if due.IsZero() {
+			return n + 1, nil
+		}
+		if due.After(e.clock.Now()) || n+1 >= maxChain || ctx.Err() != nil || e.locks.contended(id) {
+			// Left to a pass, which the commit may not have asked for
+			// (see eventFor.chain).
+			e.wake()
 			return n + 1, nil
 		}
 		last = next

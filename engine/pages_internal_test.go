@@ -4,9 +4,12 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/storage"
 	"github.com/weftflow/weft/storage/memory"
 )
@@ -115,4 +118,126 @@ func TestPassReadsOnPastWorkInFlight(t *testing.T) {
 			}
 		})
 	}
+}
+
+// An instance that runs many transitions in a row under Run (a statement
+// budget of 1: each step is a commit due at once) is resumed by one job
+// chaining its transitions, and its commits ask for no pass: a pass would
+// only find it in flight. Before, every commit woke the run loop for a
+// read of the due index.
+func TestChainAsksForNoPass(t *testing.T) {
+	ctx := context.Background()
+	var body []dsl.Stmt
+	for i := range maxChain - 2 {
+		// Slow steps, so that the passes a commit would ask for do not
+		// merge into one.
+		body = append(body, dsl.Step("step "+strconv.Itoa(i), func(s *chainState) error { time.Sleep(2 * time.Millisecond); s.N++; return nil }))
+	}
+	def := dsl.MustCompile[chainState]("chain", dsl.S(body...), dsl.Budget(1))
+	mem := memory.New()
+	c := &pageCounter{Store: mem, mem: mem}
+	done := make(chan struct{})
+	e, err := New(c, WithPollInterval(time.Hour), WithFinish(func(context.Context, EffectInfo) error { close(done); return nil }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Register(def); err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	ran := make(chan error)
+	go func() { ran <- e.Run(rctx) }()
+	if err := e.Start(ctx, def, "c", chainState{}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatal("the instance did not finish")
+	}
+	cancel()
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+	// The first pass, the one the start's commit asks for, the one after
+	// the job, and perhaps one more that raced with them.
+	if n := c.dueReads; n > 5 {
+		t.Errorf("%d reads of the due index for one instance of %d transitions in a row, want at most 5", n, maxChain-2)
+	}
+}
+
+type chainState struct{ N int }
+
+// Resumes that a pass hands out ask for no further pass when they commit
+// and leave nothing due: 300 timers firing at once take a few reads of
+// the due index, not one per resume.
+func TestResumesAskForNoPass(t *testing.T) {
+	ctx := context.Background()
+	const n = 300
+	def := dsl.MustCompile[chainState]("timer", dsl.Wait("hour",
+		dsl.On("elapsed", dsl.After(time.Hour), dsl.Return(true))))
+	clock := NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
+	mem := memory.New()
+	c := &countingReads{Store: mem, mem: mem}
+	done := make(chan struct{})
+	var finished atomic.Int64
+	e, err := New(c, WithClock(clock), WithPollInterval(time.Hour), WithFinish(func(context.Context, EffectInfo) error {
+		if finished.Add(1) == n {
+			close(done)
+		}
+		return nil
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Register(def); err != nil {
+		t.Fatal(err)
+	}
+	for i := range n {
+		if err := e.Start(ctx, def, strconv.Itoa(i), chainState{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	ran := make(chan error)
+	go func() { ran <- e.Run(rctx) }()
+	// Let the first pass find nothing due, then fire every timer.
+	for c.dueReads.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	before := c.dueReads.Load()
+	clock.Advance(time.Hour)
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		t.Fatalf("%d of %d instances finished", finished.Load(), n)
+	}
+	reads := c.dueReads.Load() - before
+	cancel()
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+	if reads > 10 {
+		t.Errorf("%d reads of the due index to resume %d instances, want at most 10", reads, n)
+	}
+}
+
+// countingReads counts the reads of a store's due index.
+type countingReads struct {
+	storage.Store
+	mem      *memory.Store
+	dueReads atomic.Int64
+}
+
+func (s *countingReads) DueBefore(ctx context.Context, t time.Time, limit int) ([]storage.Due, error) {
+	return s.DueAfter(ctx, t, storage.Due{}, limit)
+}
+
+func (s *countingReads) DueAfter(ctx context.Context, t time.Time, after storage.Due, limit int) ([]storage.Due, error) {
+	s.dueReads.Add(1)
+	return s.mem.DueAfter(ctx, t, after, limit)
+}
+
+func (s *countingReads) OutboxAfter(ctx context.Context, after uint64, limit int) ([]storage.Effect, error) {
+	return s.mem.OutboxAfter(ctx, after, limit)
 }

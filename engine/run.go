@@ -67,10 +67,12 @@ func (e *Engine) Run(ctx context.Context) error {
 			for j := range jobs {
 				c.taken = 0
 				if !j.hot {
-					c.open = true // (the job is alone, and settled before the one taken)
-					e.do(c, j)    // do logs failures and schedules retries
+					c.open = true               // (the job is alone, and settled before the one taken)
+					progress, err := e.do(c, j) // do logs failures and schedules retries
 					c.open = false
-					e.wake() // a pass schedules retries and finds what this unblocked
+					if e.passAfter(j, progress, err) {
+						e.wake()
+					}
 					if c.next.effect == nil {
 						continue
 					}

@@ -59,6 +59,10 @@ type eventFor struct {
 	ev    interp.Event
 	key   *sendKey
 	lease *storage.Lease // if set, the commit is fenced by it
+	// chain: the caller resumes the instance again while it is due now,
+	// and wakes the run loop itself if it stops (resumeChain), so a commit
+	// due now asks for no pass: a pass would find the instance in flight.
+	chain bool
 }
 
 // builder makes a transition's event from the instance's meta as loaded.
@@ -181,7 +185,11 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 		}
 		handed := hot
 		hot = nil // from here on, the hot path owns the claims
-		e.committed(ctx, handed, len(effects) > 0, inst.Due)
+		wakeDue := inst.Due
+		if ef.chain && !wakeDue.After(e.clock.Now()) {
+			wakeDue = time.Time{}
+		}
+		e.committed(ctx, handed, len(effects) > 0, wakeDue)
 		op = "metrics"
 		e.metrics.Transition(workflow, res.kind)
 		e.reportDropped(id, workflow, res.Effects)
