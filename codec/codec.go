@@ -103,7 +103,11 @@ func checkEncoded(what string, b []byte) error {
 		return &TooLargeError{What: what, Size: len(b), Limit: MaxBytes}
 	}
 	// The encoder has no depth or length limits; one well-formedness pass
-	// over the output applies the decoder's.
+	// over the output applies the decoder's (by hand, and by the library
+	// for the error when the answer is no).
+	if wellformed(b) {
+		return nil
+	}
 	if err := decMode.Wellformed(b); err != nil {
 		if isLimitError(err) {
 			return &TooLargeError{What: what, Err: err}
@@ -151,6 +155,9 @@ func Valid(data []byte) error {
 func validWhat(what string, data []byte) error {
 	if len(data) > MaxBytes {
 		return tooManyBytes(what, len(data))
+	}
+	if wellformed(data) {
+		return nil
 	}
 	if err := decMode.Wellformed(data); err != nil {
 		return decodeError(what, err)

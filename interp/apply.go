@@ -56,8 +56,11 @@ func Apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (res Result, 
 
 func apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, error) {
 	t := ast.TreeOf(def)
+	// The machine lives on apply's stack (nothing keeps its address); the
+	// buffers it points into come in one allocation, made only once the
+	// event is past the checks that refuse it from the meta alone; the
+	// effects come in another, when the first is emitted (see effectsCap).
 	m := &machine{tree: t, meta: meta, now: ev.Time.UnixNano(), budget: t.Budget, input: state}
-	m.effects, m.queue = m.effectBuf[:0], m.queueBuf[:0]
 	if ev.Time.IsZero() {
 		return Result{}, fmt.Errorf("%w: %s event has no time", ErrBadEvent, ev.Kind)
 	}
@@ -94,6 +97,8 @@ func apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, erro
 		// host sends many such events, and the state need not be decoded.
 		return Result{}, callbackError(CallbackError{Callback: ev.Callback, Reason: m.classify(ev.Callback)})
 	}
+	m.bufs = new(buffers)
+	m.queue = m.bufs.queue[:0]
 	if ev.Kind == EventStart && len(state) == 0 {
 		m.s = t.NewState()
 	} else if ev.Kind != EventResume {
@@ -108,9 +113,9 @@ func apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, erro
 	switch ev.Kind {
 	case EventStart:
 		m.meta = Meta{Instance: ev.Instance, Started: unixTime(m.now), Version: uint32(t.Version)}
-		m.threadBuf[0] = thread{Thread: Thread{ID: "main", Phase: PhaseStart}, node: t.Main} // a started instance has no threads to load
-		main := &m.threadBuf[0]
-		m.threads = append(m.ptrBuf[:0], main)
+		m.bufs.threads[0] = thread{Thread: Thread{ID: "main", Phase: PhaseStart}, node: t.Main} // a started instance has no threads to load
+		main := &m.bufs.threads[0]
+		m.threads = append(m.bufs.ptrs[:0], main)
 		m.queue = append(m.queue, main)
 	case EventResume:
 		// A Resume that only migrates the instance to the definition's
@@ -189,13 +194,26 @@ type machine struct {
 	// reuse (ast.Tree.Copy).
 	spare any
 
-	// Small inline buffers: most transitions touch one or two threads and
-	// emit few effects, and the machine is allocated anyway.
-	threadBuf [2]thread
-	ptrBuf    [4]*thread
-	queueBuf  [4]*thread
-	effectBuf [1]Effect
+	// bufs holds small buffers for the slices above, nil until the event
+	// is past the refusals that need no thread (see apply).
+	bufs *buffers
 }
+
+// buffers are a machine's small inline buffers: most transitions touch one
+// or two threads. They are apart from the machine so that it can stay on
+// apply's stack: a pointer into the machine stored in the machine would
+// move it to the heap.
+type buffers struct {
+	threads [2]thread
+	ptrs    [4]*thread
+	queue   [4]*thread
+}
+
+// effectsCap is the capacity of a transition's effects once it has more
+// than one: an accepted event most often emits one (a reply), or three or
+// four (a teardown or two and the setups of the next wait), and growing
+// the slice one at a time would allocate three times for three.
+const effectsCap = 4
 
 // load resolves every thread's position in the current definition with the
 // shared position rule, which also gives each thread its ID there: a thread
@@ -204,15 +222,18 @@ func (m *machine) load() error {
 	if len(m.meta.Threads) == 0 {
 		return nil
 	}
-	buf := m.threadBuf[:0]
-	if len(m.meta.Threads) > len(m.threadBuf) {
+	if m.bufs == nil {
+		m.bufs = new(buffers) // Resolve
+	}
+	buf := m.bufs.threads[:0]
+	if len(m.meta.Threads) > len(m.bufs.threads) {
 		buf = make([]thread, len(m.meta.Threads))
 	}
 	buf = buf[:len(m.meta.Threads)]
 	// Check the length before slicing the inline buffer: slicing it past its
 	// capacity panicked on an instance with five or more live threads.
-	if len(buf) <= len(m.ptrBuf) {
-		m.threads = m.ptrBuf[:len(buf)]
+	if len(buf) <= len(m.bufs.ptrs) {
+		m.threads = m.bufs.ptrs[:len(buf)]
 	} else {
 		m.threads = make([]*thread, len(buf), len(buf)+1)
 	}
@@ -470,7 +491,12 @@ func minDue(a, b int64) int64 {
 	return a
 }
 
-func (m *machine) emit(e Effect) { m.effects = append(m.effects, e) }
+func (m *machine) emit(e Effect) {
+	if len(m.effects) == 1 && cap(m.effects) == 1 {
+		m.effects = append(make([]Effect, 0, effectsCap), m.effects[0])
+	}
+	m.effects = append(m.effects, e)
+}
 
 // finish ends the instance: every pending wait is torn down, threads end.
 func (m *machine) finish(s Status, output []byte, f *Failure) {
@@ -547,13 +573,16 @@ func (m *machine) teardownAt(thread, path string, p Pending) {
 // accepted records a callback in the recent window used to tell duplicates
 // from stale callbacks.
 func (m *machine) accepted(id uint64) {
-	r := make([]uint64, 0, recentCallbacks)
-	if n := len(m.meta.Recent); n >= recentCallbacks {
-		r = append(r, m.meta.Recent[n-recentCallbacks+1:]...)
-	} else {
-		r = append(r, m.meta.Recent...)
+	keep := m.meta.Recent
+	if n := len(keep); n >= recentCallbacks {
+		keep = keep[n-recentCallbacks+1:]
 	}
-	m.meta.Recent = append(r, id)
+	// A new array of the exact size: the meta's is shared with the caller,
+	// and the next transition copies again.
+	r := make([]uint64, len(keep)+1)
+	copy(r, keep)
+	r[len(keep)] = id
+	m.meta.Recent = r
 }
 
 func (m *machine) time(ns int64) time.Time { return time.Unix(0, ns).UTC() }

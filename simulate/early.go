@@ -34,8 +34,12 @@ func (w *world) earlyEvents() []pending {
 	if m.Status.Finished() || len(m.Inbox) >= interp.DefaultInboxLimit {
 		return nil
 	}
-	for _, on := range customOns(w) {
+	ons := customOns(w)
+	for _, on := range ons {
 		if !slices.ContainsFunc(waited, func(pe pending) bool { return pe.p.Event == on.Name() }) {
+			if c.early == nil {
+				c.early = make([]pending, 0, len(ons)) // one array, not one per growth
+			}
 			c.early = append(c.early, onPending(on))
 		}
 	}

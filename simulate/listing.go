@@ -218,7 +218,14 @@ func (w *world) listing(host int, q listQuery) (found []engine.Instance, pages i
 			w.fail(InvListing, "", "Find(%s) returned a page of %d instances", q, len(page.Instances))
 			return nil, pages, nil, nil
 		}
-		found = append(found, page.Instances...)
+		if len(found) == 0 && page.Next == "" && page.Instances != nil {
+			// A listing of one page (the most common) keeps the page's own
+			// array: the engine makes one per Find, and nothing here
+			// modifies what was found.
+			found = page.Instances
+		} else {
+			found = append(found, page.Instances...)
+		}
 		if page.Next == "" {
 			break
 		}
