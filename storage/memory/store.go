@@ -370,7 +370,7 @@ func (s *Store) DueAfter(ctx context.Context, t time.Time, after storage.Due, li
 		return nil, fmt.Errorf("storage: due before %v: %w", t, storage.ErrClosed)
 	}
 	from := dueKey{after.At, after.ID}
-	out := make([]storage.Due, 0, min(limit, s.due.len()))
+	var out []storage.Due // (not sized by limit: a read often stops at its first entry, not yet due)
 	for k := range s.due.from(func(k dueKey) bool { return compareDue(k, from) > 0 }) {
 		if len(out) == limit || k.at.After(t) {
 			break
