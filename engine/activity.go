@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 
 	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
@@ -46,12 +48,143 @@ type attemptKey struct {
 	callback uint64
 }
 
-// attempt is a running activity attempt, which a CancelActivity effect can
-// stop.
-type attempt struct {
+// attemptCtx is the context of one activity attempt: the worker's context
+// with the effect's ID (see EffectID), canceled when a CancelActivity
+// effect stops the attempt or when the attempt is over. It is also the
+// attempt's entry in the table of running attempts.
+//
+// It is what context.WithCancel and withEffectID made per attempt (three
+// allocations, and a registration with the worker's context under that
+// context's lock, which every worker shares, and its removal after), in one
+// allocation: the cancelable context behind Done is made only when
+// something asks for Done (or for a value once the attempt is stopped),
+// which an activity that does not watch its context never does. Until
+// then Err answers from the flag and the worker's context.
+type attemptCtx struct {
+	context.Context        // the worker's: its deadline, its values, its cancellation
+	id              string // the effect's ID
+
+	mu       sync.Mutex
+	stopped  bool // canceled: by a CancelActivity effect, or the attempt is over
+	byEffect bool // stopped by a CancelActivity effect: the result is not wanted
 	cancel   context.CancelFunc
-	n        uint64 // which attempt: see work.started
-	canceled bool   // by a CancelActivity effect: the result is not wanted
+	child    atomic.Pointer[context.Context] // the cancelable context, once made
+}
+
+// made returns the cancelable context behind Done, making it if need be.
+func (c *attemptCtx) made() context.Context {
+	if p := c.child.Load(); p != nil {
+		return *p
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if p := c.child.Load(); p != nil {
+		return *p
+	}
+	child, cancel := context.WithCancel(c.Context)
+	if c.stopped {
+		cancel()
+	}
+	c.cancel = cancel
+	c.child.Store(&child)
+	return child
+}
+
+// Done is closed when the attempt is stopped or the worker's context ends.
+func (c *attemptCtx) Done() <-chan struct{} { return c.made().Done() }
+
+// Err is context.Canceled once the attempt is stopped, else the worker's
+// context's error.
+func (c *attemptCtx) Err() error {
+	if p := c.child.Load(); p != nil {
+		return (*p).Err()
+	}
+	c.mu.Lock()
+	stopped := c.stopped
+	c.mu.Unlock()
+	if stopped {
+		if p := c.child.Load(); p != nil { // (made after the load above)
+			return (*p).Err()
+		}
+		return context.Canceled
+	}
+	return c.Context.Err()
+}
+
+// Value answers EffectID's key with the effect's ID, and other keys as the
+// worker's context does; once the attempt is stopped or its Done was asked
+// for, as the cancelable context does, so that context.Cause and contexts
+// derived from this one see it canceled.
+func (c *attemptCtx) Value(key any) any {
+	if key == (effectIDKey{}) {
+		return c.id
+	}
+	if p := c.child.Load(); p != nil {
+		return (*p).Value(key)
+	}
+	c.mu.Lock()
+	stopped := c.stopped
+	c.mu.Unlock()
+	if stopped {
+		return c.made().Value(key)
+	}
+	return c.Context.Value(key)
+}
+
+// stop cancels the attempt; byEffect says a CancelActivity effect did.
+func (c *attemptCtx) stop(byEffect bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stopped = true
+	c.byEffect = c.byEffect || byEffect
+	if c.cancel != nil {
+		c.cancel()
+	}
+}
+
+// canceledByEffect reports whether a CancelActivity effect stopped the
+// attempt.
+func (c *attemptCtx) canceledByEffect() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.byEffect
+}
+
+// attempts is the table of running activity attempts, which a
+// CancelActivity effect looks up to stop one. It has a lock of its own,
+// apart from the work table's, which every job takes.
+type attempts struct {
+	mu      sync.Mutex
+	running map[attemptKey]*attemptCtx
+}
+
+// started registers a running attempt k.
+func (t *attempts) started(k attemptKey, a *attemptCtx) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.running == nil {
+		t.running = map[attemptKey]*attemptCtx{}
+	}
+	t.running[k] = a
+}
+
+// stopped forgets attempt a of k, unless another attempt of k replaced it.
+func (t *attempts) stopped(k attemptKey, a *attemptCtx) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.running[k] == a {
+		delete(t.running, k)
+	}
+}
+
+// cancel stops the running attempt k, if any.
+func (t *attempts) cancel(k attemptKey) {
+	t.mu.Lock()
+	a := t.running[k]
+	t.mu.Unlock()
+	if a != nil {
+		a.stop(true)
+	}
 }
 
 // runActivity performs a RunActivity effect: it runs the Call's function on
@@ -63,30 +196,31 @@ func (e *Engine) runActivity(ctx context.Context, info EffectInfo, oe *outbox.En
 	if err != nil {
 		return err
 	}
-	actx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	a := &attemptCtx{Context: ctx, id: info.ID}
+	defer a.stop(false)
 	key := attemptKey{info.Instance, oe.Callback}
-	n := e.work.started(key, cancel)
-	defer e.work.stopped(key, n)
+	e.work.running.started(key, a)
+	defer e.work.running.stopped(key, a)
 
 	// Registered before this check, so a cancel committed after it finds
 	// the attempt running, and one committed before it is seen here.
 	if wanted, err := e.awaits(ctx, info.Instance, oe.Callback); err != nil || !wanted {
 		return err
 	}
+	var actx context.Context = a
 	if oe.Timeout > 0 {
 		var stop context.CancelFunc
 		actx, stop = context.WithTimeout(actx, oe.AttemptTimeout())
 		defer stop()
 	}
-	out, runErr := e.runAttempt(withEffectID(actx, info.ID), def, info, oe)
+	out, runErr := e.runAttempt(actx, def, info, oe)
 	if ctx.Err() != nil {
 		// The engine is stopping: the attempt was abandoned, not failed.
 		// The effect stays in the outbox and runs again after a restart.
 		return fmt.Errorf("engine: activity %s abandoned: %w", info.ID, ctx.Err())
 	}
 	e.metrics.Activity(oe.Workflow, oe.Path, runErr)
-	if e.work.wasCanceled(key, n) {
+	if a.canceledByEffect() {
 		return nil
 	}
 	ev := interp.Event{Kind: interp.EventCallback, Callback: oe.Callback, Payload: out}
