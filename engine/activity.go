@@ -69,6 +69,10 @@ type attemptCtx struct {
 	byEffect bool // stopped by a CancelActivity effect: the result is not wanted
 	cancel   context.CancelFunc
 	child    atomic.Pointer[context.Context] // the cancelable context, once made
+
+	// Its entry in the table of running attempts, under attempts.mu.
+	key        attemptKey
+	prev, next *attemptCtx
 }
 
 // made returns the cancelable context behind Done, making it if need be.
@@ -151,39 +155,52 @@ func (c *attemptCtx) canceledByEffect() bool {
 }
 
 // attempts is the table of running activity attempts, which a
-// CancelActivity effect looks up to stop one. It has a lock of its own,
-// apart from the work table's, which every job takes.
+// CancelActivity effect looks through to stop one. It has a lock of its
+// own, apart from the work table's, which every job takes. It is a list,
+// not a map: an attempt is registered and forgotten once each, and
+// canceled rarely, and a list does that with no hashing and no
+// allocation (the context is the entry); a cancel looks at each attempt
+// running, no more than the attempts running at once.
 type attempts struct {
-	mu      sync.Mutex
-	running map[attemptKey]*attemptCtx
+	mu    sync.Mutex
+	first *attemptCtx // the list of running attempts, through attemptCtx.prev and next
 }
 
-// started registers a running attempt k.
+// started registers a running attempt a of k.
 func (t *attempts) started(k attemptKey, a *attemptCtx) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.running == nil {
-		t.running = map[attemptKey]*attemptCtx{}
+	a.key, a.prev, a.next = k, nil, t.first
+	if t.first != nil {
+		t.first.prev = a
 	}
-	t.running[k] = a
+	t.first = a
 }
 
-// stopped forgets attempt a of k, unless another attempt of k replaced it.
-func (t *attempts) stopped(k attemptKey, a *attemptCtx) {
+// stopped forgets attempt a.
+func (t *attempts) stopped(a *attemptCtx) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.running[k] == a {
-		delete(t.running, k)
+	if a.prev != nil {
+		a.prev.next = a.next
+	} else {
+		t.first = a.next
 	}
+	if a.next != nil {
+		a.next.prev = a.prev
+	}
+	a.prev, a.next = nil, nil
 }
 
-// cancel stops the running attempt k, if any.
+// cancel stops every running attempt of k (one, unless an effect is
+// performed twice at once).
 func (t *attempts) cancel(k attemptKey) {
 	t.mu.Lock()
-	a := t.running[k]
-	t.mu.Unlock()
-	if a != nil {
-		a.stop(true)
+	defer t.mu.Unlock()
+	for a := t.first; a != nil; a = a.next {
+		if a.key == k {
+			a.stop(true)
+		}
 	}
 }
 
@@ -198,9 +215,8 @@ func (e *Engine) runActivity(ctx context.Context, info EffectInfo, oe *outbox.En
 	}
 	a := &attemptCtx{Context: ctx, id: info.ID}
 	defer a.stop(false)
-	key := attemptKey{info.Instance, oe.Callback}
-	e.work.running.started(key, a)
-	defer e.work.running.stopped(key, a)
+	e.work.running.started(attemptKey{info.Instance, oe.Callback}, a)
+	defer e.work.running.stopped(a)
 
 	// Registered before this check, so a cancel committed after it finds
 	// the attempt running, and one committed before it is seen here.
