@@ -275,22 +275,44 @@ func attemptError(err error, actx context.Context, oe *outbox.Entry) string {
 // reused), and one that still waits may be stale, which costs no more
 // than an attempt whose result the transition then refuses as stale.
 func (e *Engine) awaits(ctx context.Context, id string, callback uint64) (bool, error) {
-	l, ok := e.cache.get(id)
-	if !ok || l.meta.NextCallback < callback {
-		var err error
-		if l, err = e.load(ctx, id); err != nil {
-			return false, err
-		}
+	if wanted, ok := e.cache.awaiting(id, callback); ok {
+		return wanted, nil
 	}
-	if l.meta.Status.Finished() {
-		return false, nil
+	l, err := e.load(ctx, id)
+	if err != nil {
+		return false, err
 	}
-	for _, th := range l.meta.Threads {
+	return waitsForActivity(&l.meta, callback), nil
+}
+
+// awaiting is awaits answered from the cached record of id, looked at in
+// place (a get would copy it): ok is false if no record of id is cached
+// or the cached one is older than the callback.
+func (c *recordCache) awaiting(id string, callback uint64) (wanted, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.last
+	if p == nil || p.stored.ID != id {
+		p = c.m[id]
+	}
+	if p == nil || p.meta.NextCallback < callback {
+		return false, false
+	}
+	return waitsForActivity(&p.meta, callback), true
+}
+
+// waitsForActivity reports whether an instance with meta m waits for the
+// activity result with this callback.
+func waitsForActivity(m *interp.Meta, callback uint64) bool {
+	if m.Status.Finished() {
+		return false
+	}
+	for _, th := range m.Threads {
 		for _, p := range th.Waits {
 			if p.Callback == callback && p.Kind == interp.Activity {
-				return true, nil
+				return true
 			}
 		}
 	}
-	return false, nil
+	return false
 }
