@@ -180,6 +180,7 @@ func (e *Engine) handOff(ctx context.Context, jobs []job) bool {
 	if !h.on || len(h.queue) >= maxQueued {
 		return false // (too many waiting for a worker: a pass finds these)
 	}
+	now := e.clock.Now()
 	needPass, queued := false, false
 	var buf [2]job
 	ready := buf[:0]
@@ -208,7 +209,7 @@ func (e *Engine) handOff(ctx context.Context, jobs []job) bool {
 			}
 			delete(h.setups, key)
 		case interp.EffectRunActivity, interp.EffectCancelActivity:
-			if j.oe.At != 0 && j.oe.NotBefore().After(e.clock.Now()) { // (most have no not-before time: no need for the clock)
+			if j.oe.NotBefore().After(now) {
 				toPass(j) // the pass works out when to look again
 				continue
 			}
