@@ -194,3 +194,61 @@ func waitFor(t *testing.T, cond func() bool) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// A running attempt whose result is no longer wanted (the instance is
+// canceled) is stopped by the CancelActivity effect: its context ends,
+// with context.Canceled as its error and its cause, a context derived from
+// it ends too, the effect ID stays readable, and what it returns is not
+// delivered.
+func TestActivityStoppedWhenUnwanted(t *testing.T) {
+	type seen struct {
+		id            string
+		err, cause    error
+		derivedClosed bool
+	}
+	started := make(chan struct{})
+	got := make(chan seen, 1)
+	wf := dsl.MustCompile[Payment]("stoppable", dsl.S(
+		dsl.Call("charge", func(ctx context.Context, p Payment) (string, error) {
+			derived, cancel := context.WithTimeout(ctx, time.Hour)
+			defer cancel()
+			close(started)
+			<-ctx.Done()
+			s := seen{id: engine.EffectID(ctx), err: ctx.Err(), cause: context.Cause(ctx)}
+			select {
+			case <-derived.Done():
+				s.derivedClosed = true
+			case <-time.After(10 * time.Second):
+			}
+			got <- s
+			return "too late", nil
+		}, func(s *Payment, r string) { s.Receipt = r }),
+		dsl.ReturnWith(func(s *Payment) string { return s.Receipt }),
+	))
+	v := newEnv(t, []*dsl.Definition{wf})
+	v.start(wf, "p", Payment{Amount: 1})
+	ctx, stop := context.WithCancel(v.ctx)
+	done := make(chan error)
+	go func() { done <- v.e.Run(ctx) }()
+	<-started
+	if err := v.e.Cancel(v.ctx, "p"); err != nil {
+		t.Fatal(err)
+	}
+	var s seen
+	select {
+	case s = <-got:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the attempt was not stopped")
+	}
+	if !errors.Is(s.err, context.Canceled) || !errors.Is(s.cause, context.Canceled) || !s.derivedClosed || !strings.HasPrefix(s.id, "p/") {
+		t.Fatalf("the stopped attempt saw %+v", s)
+	}
+	waitFor(t, func() bool { return len(v.outbox()) == 0 })
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if inst := v.wantStatus("p", interp.StatusCanceled); inst.Meta.Output != nil {
+		t.Fatalf("output %q", inst.Meta.Output)
+	}
+}

@@ -449,7 +449,7 @@ func (e *Engine) effect(ctx context.Context, j job) error {
 	case interp.EffectRunActivity:
 		err = e.runActivity(ctx, info, oe, j.lease)
 	case interp.EffectCancelActivity:
-		e.work.cancel(attemptKey{info.Instance, oe.Callback})
+		e.work.running.cancel(attemptKey{info.Instance, oe.Callback})
 	case interp.EffectCompleted, interp.EffectFailed, interp.EffectCanceled, interp.EffectTerminated:
 		if e.finish != nil {
 			err = protect(info, func() error { return e.finish(hctx, info) })
@@ -488,9 +488,8 @@ type work struct {
 	done     []jobKey        // the finished entries of inflight
 	unswept  atomic.Int64    // len(done), for a look without the lock
 	retry    map[jobKey]retryState
-	running  map[attemptKey]attempt // by value: one allocation less per attempt
-	attempts uint64                 // attempts started, to tell them apart
-	passing  bool                   // a pass is between its sweep and its end
+	passing  bool     // a pass is between its sweep and its end
+	running  attempts // the running activity attempts, under a lock of their own (activity.go)
 }
 
 // sweepEvery is how many finished jobs make the hot path sweep the table
@@ -505,7 +504,6 @@ type retryState struct {
 func (w *work) init() {
 	w.inflight = map[jobKey]bool{}
 	w.retry = map[jobKey]retryState{}
-	w.running = map[attemptKey]attempt{}
 }
 
 // sweep forgets finished jobs, and retry times older than stale (jobs
@@ -642,45 +640,6 @@ func (w *work) release(key jobKey) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	delete(w.inflight, key)
-}
-
-// started registers a running attempt k, which cancel stops, and returns
-// its number, which names it to stopped and wasCanceled.
-func (w *work) started(k attemptKey, cancel context.CancelFunc) uint64 {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.attempts++
-	w.running[k] = attempt{cancel: cancel, n: w.attempts}
-	return w.attempts
-}
-
-// stopped forgets attempt n of k, unless another attempt of k replaced it.
-func (w *work) stopped(k attemptKey, n uint64) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.running[k].n == n {
-		delete(w.running, k)
-	}
-}
-
-// cancel stops the running attempt k, if any.
-func (w *work) cancel(k attemptKey) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if a, ok := w.running[k]; ok {
-		a.canceled = true
-		w.running[k] = a
-		a.cancel()
-	}
-}
-
-// wasCanceled reports whether attempt n of k, still registered, was
-// stopped by cancel.
-func (w *work) wasCanceled(k attemptKey, n uint64) bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	a := w.running[k]
-	return a.n == n && a.canceled
 }
 
 // backoff is the retry schedule of failed jobs: initial, doubling, capped at max.
