@@ -200,13 +200,14 @@ type machine struct {
 }
 
 // buffers are a machine's small inline buffers: most transitions touch one
-// or two threads. They are apart from the machine so that it can stay on
+// or two threads and emit one effect. They are apart from the machine so that it can stay on
 // apply's stack: a pointer into the machine stored in the machine would
 // move it to the heap.
 type buffers struct {
 	threads [2]thread
 	ptrs    [4]*thread
 	queue   [4]*thread
+	effects [1]Effect // the first effect (Result.Effects may keep the buffers)
 }
 
 // effectsCap is the capacity of a transition's effects once it has more
@@ -492,7 +493,10 @@ func minDue(a, b int64) int64 {
 }
 
 func (m *machine) emit(e Effect) {
-	if len(m.effects) == 1 && cap(m.effects) == 1 {
+	switch {
+	case m.effects == nil && m.bufs != nil:
+		m.effects = m.bufs.effects[:0]
+	case len(m.effects) == 1 && cap(m.effects) == 1:
 		m.effects = append(make([]Effect, 0, effectsCap), m.effects[0])
 	}
 	m.effects = append(m.effects, e)

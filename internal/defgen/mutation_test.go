@@ -14,13 +14,13 @@ import (
 // The fix of commit 86820a5 (interp: check the thread count before slicing
 // the inline buffer) and the lines it replaced.
 const (
-	fixedLoad = `	if len(buf) <= len(m.ptrBuf) {
-		m.threads = m.ptrBuf[:len(buf)]
+	fixedLoad = `	if len(buf) <= len(m.bufs.ptrs) {
+		m.threads = m.bufs.ptrs[:len(buf)]
 	} else {
 		m.threads = make([]*thread, len(buf), len(buf)+1)
 	}`
-	buggyLoad = `	m.threads = m.ptrBuf[:len(buf)]
-	if len(buf) > len(m.ptrBuf) {
+	buggyLoad = `	m.threads = m.bufs.ptrs[:len(buf)]
+	if len(buf) > len(m.bufs.ptrs) {
 		m.threads = make([]*thread, len(buf), len(buf)+1)
 	}`
 )
