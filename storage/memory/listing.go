@@ -59,12 +59,13 @@ func (s *Store) kinds(f storage.Filter) []*idIndex {
 // prefix, in order.
 func idsFrom(set *idIndex, c storage.Cursor, prefix string, n int) []string {
 	var out []string
-	for id := range set.from(func(id string) bool { return (!c.Set || id > c.ID) && id >= prefix }) {
+	set.scanFrom(func(id string) bool { return (!c.Set || id > c.ID) && id >= prefix }, func(id string) bool {
 		if len(out) == n || !strings.HasPrefix(id, prefix) {
-			break
+			return false
 		}
 		out = append(out, id)
-	}
+		return true
+	})
 	return out
 }
 
@@ -88,14 +89,15 @@ func (s *Store) Find(ctx context.Context, q storage.Query) (storage.Page, error)
 	}
 	var ids []string
 	if q.Order == storage.ByDue {
-		for k := range s.due.from(func(k dueKey) bool { return c.Before(storage.ByDue, k.at, k.id) }) {
+		s.due.scanFrom(func(k dueKey) bool { return c.Before(storage.ByDue, k.at, k.id) }, func(k dueKey) bool {
 			if len(ids) > q.Limit {
-				break
+				return false
 			}
 			if q.Filter.Matches(*s.instances[k.id]) {
 				ids = append(ids, k.id)
 			}
-		}
+			return true
+		})
 	} else {
 		sets := []*idIndex{s.ids}
 		if q.Workflow != "" || q.Status != "" {
