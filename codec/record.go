@@ -212,10 +212,23 @@ func appendHead(b []byte, major byte, n uint64) []byte { return cborhead.Append(
 // result with [EncodeRecord] gives back data whenever data is in the
 // canonical form that EncodeRecord writes.
 func DecodeRecord(data []byte) (Record, error) {
+	return decodeRecord(data, false)
+}
+
+// DecodeRecordAliasing is [DecodeRecord] for a caller that owns data and
+// keeps it unchanged: the State, Meta and Host of the result may be parts
+// of data (each with no room past it to append into) rather than copies,
+// which saves copying a record read only to be decoded. Neither data nor
+// those slices may be written to afterwards.
+func DecodeRecordAliasing(data []byte) (Record, error) {
+	return decodeRecord(data, true)
+}
+
+func decodeRecord(data []byte, alias bool) (Record, error) {
 	if len(data) > MaxBytes {
 		return Record{}, tooManyBytes("record", len(data))
 	}
-	r, ok := decodeCanonicalRecord(data)
+	r, ok := decodeCanonicalRecord(data, alias)
 	if !ok {
 		var err error
 		if r, err = decodeAnyRecord(data); err != nil {
@@ -268,10 +281,11 @@ func formatError(got uint64) *DecodeError {
 // decodeCanonicalRecord decodes data if it is exactly in the canonical form
 // that EncodeRecord writes, which is what storage almost always holds. It
 // needs no reflection and makes two allocations: the name, and one buffer
-// that State, Meta and Host share. ok is false for any other input, which the
-// general decoder then handles (and may still accept). For input it
-// accepts, the result is the general decoder's.
-func decodeCanonicalRecord(data []byte) (r Record, ok bool) {
+// that State, Meta and Host share (none if alias: they are then parts of
+// data). ok is false for any other input, which the general decoder then
+// handles (and may still accept). For input it accepts, the result is the
+// general decoder's.
+func decodeCanonicalRecord(data []byte, alias bool) (r Record, ok bool) {
 	if len(data) < 4 || (data[0] != majorMap|4 && data[0] != majorMap|5) || data[1] != keyFormat || data[2] != majorUint|Format || data[3] != keyWorkflow {
 		return Record{}, false
 	}
@@ -298,6 +312,15 @@ func decodeCanonicalRecord(data []byte) (r Record, ok bool) {
 	}
 	if len(rest) != 0 {
 		return Record{}, false
+	}
+	if alias {
+		// The full slice expressions keep an append to State or Meta from
+		// overwriting what follows.
+		r = Record{Format: Format, Workflow: string(name), State: state[:len(state):len(state)], Meta: meta[:len(meta):len(meta)]}
+		if len(host) > 0 {
+			r.Host = host[:len(host):len(host)]
+		}
+		return r, true
 	}
 	// Copy, so the record does not alias data. The full slice expressions
 	// keep an append to State or Meta from overwriting what follows.

@@ -372,3 +372,20 @@ func TestEncodeRecordMetaMatchesEncodeRecord(t *testing.T) {
 		t.Errorf("too large: %d bytes, %v, %v; want %v", len(b), ok, err, wantErr)
 	}
 }
+
+// DecodeRecordAliasing decodes as DecodeRecord does, errors included.
+func TestDecodeRecordAliasing(t *testing.T) {
+	good := sampleRecord(t)
+	good.Host = mustMarshal(t, "h")
+	data, err := codec.EncodeRecord(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range [][]byte{data, data[:len(data)-1], {0xa1, 0x01, 0x02}, append(bytes.Clone(data), 0)} {
+		want, werr := codec.DecodeRecord(in)
+		got, gerr := codec.DecodeRecordAliasing(in)
+		if (werr == nil) != (gerr == nil) || (werr != nil && werr.Error() != gerr.Error()) || !cmp.Equal(got, want) {
+			t.Errorf("%x: DecodeRecordAliasing = %+v, %v; DecodeRecord = %+v, %v", in, got, gerr, want, werr)
+		}
+	}
+}

@@ -208,7 +208,7 @@ func (w *world) load() (storage.Instance, codec.Record) {
 	if w.lastData != nil && bytes.Equal(si.Data, w.lastData) {
 		return si, w.lastRec
 	}
-	rec, err := codec.DecodeRecord(si.Data)
+	rec, err := codec.DecodeRecordAliasing(si.Data) // (si.Data is a copy of our own, kept unchanged as lastData)
 	if err == nil {
 		w.lastData, w.lastRec = si.Data, rec
 	}
