@@ -13,7 +13,10 @@
 // [Marshal] and [Unmarshal] convert a Go value (a user's state struct, the
 // interpreter's meta, a payload) to and from CBOR. [EncodeRecord] and
 // [DecodeRecord] wrap the encoded state and meta, with the workflow's name
-// and a format version, into the [Record] that storage keeps.
+// and a format version, into the [Record] that storage keeps
+// ([EncodeRecordMeta] and [DecodeRecordAliasing] do the same without
+// copying the meta in, or the parts out, for a caller that trusts its
+// meta or owns the data).
 //
 // # Determinism
 //

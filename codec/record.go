@@ -111,6 +111,85 @@ func EncodeRecord(r Record) ([]byte, error) {
 	return b, nil
 }
 
+// EncodeRecordMeta encodes the record of workflow with state, host and
+// the meta that appendMeta appends to the buffer it is given, writing the
+// meta in place: it is [EncodeRecord] of Record{Workflow: workflow, State:
+// state, Meta: m, Host: host}, for m the bytes appendMeta appends, without
+// a copy of m. State and host are checked as EncodeRecord checks them;
+// the meta is not: appendMeta vouches that what it appends is one
+// well-formed CBOR data item within the decode limits (interp.AppendMeta
+// writes such a meta), and it returns false (the caller should then use
+// EncodeRecord, which says what is wrong) when it cannot. metaSize is a
+// guess of the meta's length, for the buffer's size.
+//
+// ok is false, with data, meta and err nil, when appendMeta returned
+// false. Otherwise meta is the part of data holding the meta (with no room
+// past it to append into), and err is an error EncodeRecord would return
+// for the record (nil if none).
+func EncodeRecordMeta(workflow string, state []byte, metaSize int, appendMeta func([]byte) ([]byte, bool), host []byte) (data, meta []byte, ok bool, err error) {
+	if err := checkEncoded("record state", state); err != nil {
+		return nil, nil, true, err
+	}
+	fields := byte(4)
+	if len(host) > 0 {
+		if err := checkEncoded("record host", host); err != nil {
+			return nil, nil, true, err
+		}
+		fields = 5
+	}
+	metaSize = max(metaSize, 0)
+	n := 1 +
+		1 + headLen(Format) +
+		1 + headLen(uint64(len(workflow))) + len(workflow) +
+		1 + headLen(uint64(len(state))) + len(state) +
+		1 + headLen(uint64(metaSize)) + metaSize
+	if fields == 5 {
+		n += 1 + headLen(uint64(len(host))) + len(host)
+	}
+	b := make([]byte, 0, min(n, MaxBytes))
+	b = append(b, majorMap|fields)
+	b = append(b, keyFormat)
+	b = appendHead(b, majorUint, Format)
+	b = append(b, keyWorkflow)
+	b = appendHead(b, majorText, uint64(len(workflow)))
+	b = append(b, workflow...)
+	b = append(b, keyState)
+	b = appendHead(b, majorBytes, uint64(len(state)))
+	b = append(b, state...)
+	b = append(b, keyMeta)
+	// The meta's head goes before it, but its length is known only once
+	// it is written: room is left for the head of the guessed length, and
+	// the meta moved if its actual head is shorter or longer.
+	at, room := len(b), headLen(uint64(metaSize))
+	b = append(b, make([]byte, room)...)
+	b, ok = appendMeta(b)
+	if !ok {
+		return nil, nil, false, nil
+	}
+	m := len(b) - at - room
+	if h := headLen(uint64(m)); h != room {
+		if h > room {
+			b = append(b, make([]byte, h-room)...)
+		}
+		copy(b[at+h:], b[at+room:at+room+m])
+		b, room = b[:at+h+m], h
+	}
+	appendHead(b[at:at], majorBytes, uint64(m))
+	meta = b[at+room : at+room+m : at+room+m]
+	if fields == 5 {
+		b = append(b, keyHost)
+		b = appendHead(b, majorBytes, uint64(len(host)))
+		b = append(b, host...)
+	}
+	if len(b) > MaxBytes {
+		if m > MaxBytes {
+			return nil, nil, true, &TooLargeError{What: "record meta", Size: m, Limit: MaxBytes}
+		}
+		return nil, nil, true, &TooLargeError{What: "record", Size: len(b), Limit: MaxBytes}
+	}
+	return b, meta, true, nil
+}
+
 // headLen is the length of the shortest CBOR head with argument n.
 func headLen(n uint64) int { return cborhead.Len(n) }
 
@@ -133,10 +212,23 @@ func appendHead(b []byte, major byte, n uint64) []byte { return cborhead.Append(
 // result with [EncodeRecord] gives back data whenever data is in the
 // canonical form that EncodeRecord writes.
 func DecodeRecord(data []byte) (Record, error) {
+	return decodeRecord(data, false)
+}
+
+// DecodeRecordAliasing is [DecodeRecord] for a caller that owns data and
+// keeps it unchanged: the State, Meta and Host of the result may be parts
+// of data (each with no room past it to append into) rather than copies,
+// which saves copying a record read only to be decoded. Neither data nor
+// those slices may be written to afterwards.
+func DecodeRecordAliasing(data []byte) (Record, error) {
+	return decodeRecord(data, true)
+}
+
+func decodeRecord(data []byte, alias bool) (Record, error) {
 	if len(data) > MaxBytes {
 		return Record{}, tooManyBytes("record", len(data))
 	}
-	r, ok := decodeCanonicalRecord(data)
+	r, ok := decodeCanonicalRecord(data, alias)
 	if !ok {
 		var err error
 		if r, err = decodeAnyRecord(data); err != nil {
@@ -189,10 +281,11 @@ func formatError(got uint64) *DecodeError {
 // decodeCanonicalRecord decodes data if it is exactly in the canonical form
 // that EncodeRecord writes, which is what storage almost always holds. It
 // needs no reflection and makes two allocations: the name, and one buffer
-// that State, Meta and Host share. ok is false for any other input, which the
-// general decoder then handles (and may still accept). For input it
-// accepts, the result is the general decoder's.
-func decodeCanonicalRecord(data []byte) (r Record, ok bool) {
+// that State, Meta and Host share (none if alias: they are then parts of
+// data). ok is false for any other input, which the general decoder then
+// handles (and may still accept). For input it accepts, the result is the
+// general decoder's.
+func decodeCanonicalRecord(data []byte, alias bool) (r Record, ok bool) {
 	if len(data) < 4 || (data[0] != majorMap|4 && data[0] != majorMap|5) || data[1] != keyFormat || data[2] != majorUint|Format || data[3] != keyWorkflow {
 		return Record{}, false
 	}
@@ -219,6 +312,15 @@ func decodeCanonicalRecord(data []byte) (r Record, ok bool) {
 	}
 	if len(rest) != 0 {
 		return Record{}, false
+	}
+	if alias {
+		// The full slice expressions keep an append to State or Meta from
+		// overwriting what follows.
+		r = Record{Format: Format, Workflow: string(name), State: state[:len(state):len(state)], Meta: meta[:len(meta):len(meta)]}
+		if len(host) > 0 {
+			r.Host = host[:len(host):len(host)]
+		}
+		return r, true
 	}
 	// Copy, so the record does not alias data. The full slice expressions
 	// keep an append to State or Meta from overwriting what follows.

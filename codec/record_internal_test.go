@@ -32,16 +32,23 @@ func fastPathSeeds(t testing.TB) [][]byte {
 
 func TestEncodeRecordTakesFastPath(t *testing.T) {
 	for _, b := range fastPathSeeds(t) {
-		r, ok := decodeCanonicalRecord(b)
-		if !ok {
-			t.Fatalf("fast path refused EncodeRecord output %.40x...", b)
-		}
-		want, err := decodeAnyRecord(b)
-		if err != nil || !reflect.DeepEqual(r, want) {
-			t.Fatalf("fast path %+v, library %+v (%v)", r, want, err)
-		}
-		if cap(r.State) != len(r.State) {
-			t.Fatalf("State has spare capacity %d > %d: appending would overwrite Meta", cap(r.State), len(r.State))
+		for _, alias := range []bool{false, true} {
+			r, ok := decodeCanonicalRecord(b, alias)
+			if !ok {
+				t.Fatalf("fast path refused EncodeRecord output %.40x...", b)
+			}
+			want, err := decodeAnyRecord(b)
+			if err != nil || !reflect.DeepEqual(r, want) {
+				t.Fatalf("fast path %+v, library %+v (%v)", r, want, err)
+			}
+			if cap(r.State) != len(r.State) || cap(r.Meta) != len(r.Meta) {
+				t.Fatalf("State or Meta has spare capacity: appending would overwrite what follows")
+			}
+			// Aliasing or not, as asked: the meta ends just before the end
+			// of data (no host here).
+			if got := len(r.Meta) > 0 && &r.Meta[len(r.Meta)-1] == &b[len(b)-1]; got != alias {
+				t.Fatalf("alias %v: the meta is part of data: %v", alias, got)
+			}
 		}
 	}
 	// Non-canonical heads are left to the library.
@@ -53,8 +60,10 @@ func TestEncodeRecordTakesFastPath(t *testing.T) {
 		"\xa4\x01\x01\x02\x61w\x03\x5f\x41\x00\xff\x04\x41\x00", // indefinite
 		"\xa4\x01\x01\x02\x61w\x03\x5b\x00\x00\x00\x00\x00\x00\x00\x01\x00\x04\x41\x00",
 	} {
-		if r, ok := decodeCanonicalRecord([]byte(h)); ok {
-			t.Errorf("fast path accepted %x as %+v", h, r)
+		for _, alias := range []bool{false, true} {
+			if r, ok := decodeCanonicalRecord([]byte(h), alias); ok {
+				t.Errorf("fast path accepted %x as %+v", h, r)
+			}
 		}
 	}
 }
@@ -67,7 +76,11 @@ func FuzzRecordFastPath(f *testing.F) {
 	}
 	f.Add([]byte("\xa4\x01\x01\x02\x60\x03\x40\x04\x40")) // empty State and Meta: both paths must give non-nil empty slices
 	f.Fuzz(func(t *testing.T, data []byte) {
-		r, ok := decodeCanonicalRecord(data)
+		r, ok := decodeCanonicalRecord(data, false)
+		ra, oka := decodeCanonicalRecord(data, true)
+		if ok != oka {
+			t.Fatalf("the fast path accepts %x copying (%v) and aliasing (%v)", data, ok, oka)
+		}
 		if !ok {
 			return
 		}
@@ -75,8 +88,8 @@ func FuzzRecordFastPath(f *testing.F) {
 		if err != nil {
 			t.Fatalf("fast path accepted what the library rejects (%v): %x", err, data)
 		}
-		if !reflect.DeepEqual(r, want) {
-			t.Fatalf("fast path %+v, library %+v", r, want)
+		if !reflect.DeepEqual(r, want) || !reflect.DeepEqual(ra, want) {
+			t.Fatalf("fast path %+v (aliasing %+v), library %+v", r, ra, want)
 		}
 	})
 }

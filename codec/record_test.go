@@ -306,3 +306,86 @@ func nestedValue(depth int) any {
 	}
 	return v
 }
+
+// TestEncodeRecordMetaMatchesEncodeRecord checks the in-place record
+// writer against EncodeRecord: the same bytes, for metas whose head is
+// shorter, as long as, and longer than the guess's, with and without a
+// host, and the same errors for parts it checks.
+func TestEncodeRecordMetaMatchesEncodeRecord(t *testing.T) {
+	sizes := []int{0, 1, 23, 24, 255, 256, 65535, 65536, 70000}
+	for _, n := range sizes {
+		for _, guess := range sizes {
+			for _, host := range [][]byte{nil, mustMarshal(t, "h")} {
+				meta := mustMarshal(t, strings.Repeat("m", n))
+				state := mustMarshal(t, make([]byte, n%300))
+				want, err := codec.EncodeRecord(codec.Record{Workflow: "w", State: state, Meta: meta, Host: host})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, gotMeta, ok, err := codec.EncodeRecordMeta("w", state, guess,
+					func(b []byte) ([]byte, bool) { return append(b, meta...), true }, host)
+				if !ok || err != nil || !bytes.Equal(got, want) {
+					t.Fatalf("meta %d bytes, guess %d, host %v: ok %v, err %v, equal %v", n, guess, host != nil, ok, err, bytes.Equal(got, want))
+				}
+				if !bytes.Equal(gotMeta, meta) || cap(gotMeta) != len(gotMeta) {
+					t.Fatalf("meta %d bytes, guess %d: the meta part differs or has room past it", n, guess)
+				}
+				r, err := codec.DecodeRecord(got)
+				if err != nil || !bytes.Equal(r.Meta, meta) || !bytes.Equal(r.State, state) {
+					t.Fatalf("decoded: %v", err)
+				}
+			}
+		}
+	}
+	// The meta's writer may decline: nothing is written.
+	b, m, ok, err := codec.EncodeRecordMeta("w", []byte{0}, 8, func(b []byte) ([]byte, bool) { return b, false }, nil)
+	if ok || b != nil || m != nil || err != nil {
+		t.Errorf("declined: %v, %v, %v, %v", b, m, ok, err)
+	}
+	// The state and host are checked as EncodeRecord checks them.
+	appendZero := func(b []byte) ([]byte, bool) { return append(b, 0), true }
+	overLimit := binary.BigEndian.AppendUint32([]byte{0x5a}, codec.MaxBytes)
+	overLimit = append(overLimit, make([]byte, codec.MaxBytes)...)
+	for _, tt := range []struct {
+		name        string
+		state, host []byte
+		want        error
+	}{
+		{"nil state", nil, nil, codec.ErrCorrupt},
+		{"two items in state", []byte{0, 0}, nil, codec.ErrCorrupt},
+		{"state too deep", nestedArrays(codec.MaxDepth + 1), nil, codec.ErrTooLarge},
+		{"state too large", overLimit, nil, codec.ErrTooLarge},
+		{"truncated host", []byte{0}, []byte{0x18}, codec.ErrCorrupt},
+	} {
+		_, wantErr := codec.EncodeRecord(codec.Record{State: tt.state, Meta: []byte{0}, Host: tt.host})
+		b, _, ok, err := codec.EncodeRecordMeta("", tt.state, 1, appendZero, tt.host)
+		if !ok || b != nil || !errors.Is(err, tt.want) || err.Error() != wantErr.Error() {
+			t.Errorf("%s: %d bytes, %v, %v; want %v", tt.name, len(b), ok, err, wantErr)
+		}
+	}
+	// Too large in all: EncodeRecord's error.
+	big := mustMarshal(t, make([]byte, codec.MaxBytes-16))
+	meta := mustMarshal(t, make([]byte, 64))
+	_, wantErr := codec.EncodeRecord(codec.Record{Workflow: "w", State: big, Meta: meta})
+	b, _, ok, err = codec.EncodeRecordMeta("w", big, 10, func(b []byte) ([]byte, bool) { return append(b, meta...), true }, nil)
+	if !ok || b != nil || wantErr == nil || err == nil || err.Error() != wantErr.Error() {
+		t.Errorf("too large: %d bytes, %v, %v; want %v", len(b), ok, err, wantErr)
+	}
+}
+
+// DecodeRecordAliasing decodes as DecodeRecord does, errors included.
+func TestDecodeRecordAliasing(t *testing.T) {
+	good := sampleRecord(t)
+	good.Host = mustMarshal(t, "h")
+	data, err := codec.EncodeRecord(good)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, in := range [][]byte{data, data[:len(data)-1], {0xa1, 0x01, 0x02}, append(bytes.Clone(data), 0)} {
+		want, werr := codec.DecodeRecord(in)
+		got, gerr := codec.DecodeRecordAliasing(in)
+		if (werr == nil) != (gerr == nil) || (werr != nil && werr.Error() != gerr.Error()) || !cmp.Equal(got, want) {
+			t.Errorf("%x: DecodeRecordAliasing = %+v, %v; DecodeRecord = %+v, %v", in, got, gerr, want, werr)
+		}
+	}
+}

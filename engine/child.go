@@ -58,14 +58,13 @@ type parentLink struct {
 // checkChildren reports a definition among defs whose Child statements
 // start a workflow that is neither registered nor in defs.
 func (e *Engine) checkChildren(defs []*dsl.Definition) error {
-	names := map[string]bool{}
-	for _, d := range defs {
-		names[d.Name()] = true
-	}
 	for _, d := range defs {
 		for _, c := range d.Children() {
-			if !names[c.Name()] && e.defs[c.Name()] == nil {
+			if !namedIn(defs, c.Name()) && e.defs[c.Name()] == nil {
 				return fmt.Errorf("%w: workflow %q starts child workflow %q: register it first or with it", ErrUnregistered, d.Name(), c.Name())
+			}
+			if e.childNames == nil {
+				e.childNames = map[string]bool{}
 			}
 			e.childNames[c.Name()] = true
 		}

@@ -41,15 +41,21 @@ type Engine struct {
 	maxState   int // bytes of an encoded state
 	inboxLimit int // buffered events per instance (WithInboxLimit); 0: interp.DefaultInboxLimit
 
-	journals map[string]journal.Policy // by workflow, "" for every other (journal.go); nil: no journal
+	// journals are the journal policies by workflow (journal.go); nil:
+	// none of its own. journalAll is the policy of every other workflow,
+	// if hasJournalAll (WithJournal("", ...), kept out of the map so that
+	// an engine with only that option allocates none).
+	journals      map[string]journal.Policy
+	journalAll    journal.Policy
+	hasJournalAll bool
 
 	mu   sync.RWMutex
-	defs map[string]*dsl.Definition
+	defs map[string]*dsl.Definition // nil until the first Register
 	// childNames are the workflows some registered definition starts as
-	// children (child.go).
+	// children (child.go); nil until there is one.
 	childNames map[string]bool
-	children   ChildRunner // WithChildRunner; nil: children start in the store
-	handlers   map[string]SetupHandler
+	children   ChildRunner             // WithChildRunner; nil: children start in the store
+	handlers   map[string]SetupHandler // nil until the first Handle
 
 	locks   instanceLocks
 	cache   recordCache   // the records last committed or loaded here; checked by the store before use
@@ -65,6 +71,10 @@ type Engine struct {
 	wakeHub awaitHub // wake-ups from the store shared by Await calls (await.go)
 }
 
+// discardLog is the logger of an engine without WithLogger. A Logger is
+// immutable, so every engine can share it.
+var discardLog = slog.New(slog.DiscardHandler)
+
 // New returns an engine over store. Register definitions before starting
 // or loading their instances, then drive it with [Engine.Run] (production)
 // or [Engine.Drain] (tests).
@@ -79,7 +89,7 @@ func New(store storage.Store, opts ...Option) (*Engine, error) {
 	e := &Engine{
 		store:       store,
 		clock:       realClock{},
-		log:         slog.New(slog.DiscardHandler),
+		log:         discardLog,
 		workers:     128,
 		poll:        time.Second,
 		backoff:     backoff{initial: time.Second, max: time.Minute},
@@ -87,9 +97,6 @@ func New(store storage.Store, opts ...Option) (*Engine, error) {
 		maxPayload:  DefaultMaxPayload,
 		maxState:    DefaultMaxState,
 		maxAttempts: DefaultMaxAttempts,
-		defs:        map[string]*dsl.Definition{},
-		childNames:  map[string]bool{},
-		handlers:    map[string]SetupHandler{},
 		kick:        make(chan struct{}, 1),
 	}
 	for i, o := range opts {
@@ -112,23 +119,37 @@ func New(store storage.Store, opts ...Option) (*Engine, error) {
 func (e *Engine) Register(defs ...*dsl.Definition) error {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	seen := map[string]bool{}
 	for _, d := range defs {
 		if d == nil {
 			return errors.New("engine: register: nil definition")
 		}
-		if e.defs[d.Name()] != nil || seen[d.Name()] {
+	}
+	for i, d := range defs {
+		if e.defs[d.Name()] != nil || namedIn(defs[:i], d.Name()) {
 			return fmt.Errorf("%w: %q", ErrDuplicate, d.Name())
 		}
-		seen[d.Name()] = true
 	}
 	if err := e.checkChildren(defs); err != nil {
 		return err
+	}
+	if e.defs == nil {
+		e.defs = make(map[string]*dsl.Definition, len(defs))
 	}
 	for _, d := range defs {
 		e.defs[d.Name()] = d
 	}
 	return nil
+}
+
+// namedIn reports whether one of defs is named name. (Definitions are
+// registered a few at a time: a scan costs less than building a set.)
+func namedIn(defs []*dsl.Definition, name string) bool {
+	for _, d := range defs {
+		if d.Name() == name {
+			return true
+		}
+	}
+	return false
 }
 
 // definition returns the registered definition named name.

@@ -102,6 +102,9 @@ func (e *Engine) Handle(typ string, h SetupHandler) {
 	if e.handlers[typ] != nil {
 		panic(fmt.Sprintf("engine: Handle: type %q already has a handler", typ))
 	}
+	if e.handlers == nil {
+		e.handlers = map[string]SetupHandler{}
+	}
 	e.handlers[typ] = h
 }
 

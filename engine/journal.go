@@ -20,6 +20,10 @@ func WithJournal(workflow string, policy journal.Policy) Option {
 		if err := policy.Validate(); err != nil {
 			return invalid("WithJournal", policy, err.Error())
 		}
+		if workflow == "" {
+			e.journalAll, e.hasJournalAll = policy, true
+			return nil
+		}
 		if e.journals == nil {
 			e.journals = map[string]journal.Policy{}
 		}
@@ -33,8 +37,7 @@ func (e *Engine) journalPolicy(workflow string) (journal.Policy, bool) {
 	if p, ok := e.journals[workflow]; ok {
 		return p, true
 	}
-	p, ok := e.journals[""]
-	return p, ok
+	return e.journalAll, e.hasJournalAll
 }
 
 // journalWrite returns what a transition appends to the journal of
@@ -82,7 +85,7 @@ func (e *Engine) journalWrite(id string, def *dsl.Definition, before interp.Meta
 			return nil, opErr("", "", id, err)
 		}
 	}
-	data := t.Append(make([]byte, 0, 96+len(t.Event.Payload)+40*len(t.Effects)+24*len(t.After)))
+	data := t.Append(make([]byte, 0, journalSize(&t)))
 	w := &storage.JournalWrite{Entry: storage.JournalEntry{Seq: t.Seq, Time: ev.Time, Data: data}}
 	if every := p.SnapshotEvery(); every > 0 && t.Seq > 1 && (t.Seq-1)%every == 0 {
 		// A starting point: the record before this entry, so that the
@@ -94,6 +97,29 @@ func (e *Engine) journalWrite(id string, def *dsl.Definition, before interp.Meta
 		}
 	}
 	return w, nil
+}
+
+// journalSize is room enough for the entry of t in practice (numbers
+// below 2^32, effect kinds and statuses of a dozen bytes), so that
+// Transition.Append allocates its buffer once: the strings it writes,
+// with a few bytes for each head and key, and each thread that may move
+// written with its path twice (from and to).
+func journalSize(t *journal.Transition) int {
+	ev := &t.Event
+	n := 96 + len(ev.Kind) + len(ev.Name) + len(ev.Trigger) + len(ev.Path) + len(ev.Thread) +
+		len(ev.Payload) + len(ev.Hash) + len(ev.Error) + len(t.Status) + 10*len(t.Migrated)
+	if s := t.Start; s != nil {
+		n += 32 + len(s.Kind) + len(s.Payload) + len(s.Hash)
+	}
+	for i := range t.Effects {
+		f := &t.Effects[i]
+		n += 56 + len(f.ID.Instance) + len(f.Thread) + len(f.Path) + len(f.Event) + len(f.Error)
+	}
+	for i := range t.After {
+		th := &t.After[i]
+		n += 12 + len(th.ID) + 2*len(th.Path)
+	}
+	return n
 }
 
 // journalStart is the start of a signal-with-start's commit: the start

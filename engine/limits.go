@@ -53,8 +53,8 @@ func (e *TooLargeError) Unwrap() error { return e.Err }
 // is kept, so that the result does not match the ErrCorrupt with which an
 // interpreter may have wrapped it.
 func tooLarge(id, what string, err error) error {
-	var ce *codec.TooLargeError
-	if !errors.As(err, &ce) {
+	ce, ok := errors.AsType[*codec.TooLargeError](err) // (As's target would take a pointer to the heap)
+	if !ok {
 		return nil
 	}
 	return &TooLargeError{Instance: id, What: what, Size: ce.Size, Limit: ce.Limit, Err: ce}

@@ -102,7 +102,9 @@ func (e *Engine) List(ctx context.Context, after string, limit int) (_ []Instanc
 }
 
 func decodeStored(si storage.Instance) (loaded, error) {
-	rec, err := codec.DecodeRecord(si.Data)
+	// The store's Data is ours (it copies on every read), and no one
+	// writes to it: the record's parts need no copies of their own.
+	rec, err := codec.DecodeRecordAliasing(si.Data)
 	if err != nil {
 		return loaded{}, opErr("", "", si.ID, err)
 	}

@@ -354,9 +354,16 @@ func conflictPause(ctx context.Context, try int, none bool) error {
 // host is the engine's own data for the instance (see hostData). It also
 // returns the record unencoded.
 func encode(id, workflow string, res interp.Result, host []byte) (storage.Instance, codec.Record, []storage.Effect, error) {
-	meta := interp.EncodeMeta(res.Meta) // EncodeRecord checks it against the decode limits
+	// The meta is written straight into the record (interp.AppendMeta
+	// writes only a meta within the decode limits; for one beyond them,
+	// EncodeRecord of EncodeMeta's bytes says what is wrong).
+	data, meta, ok, err := codec.EncodeRecordMeta(workflow, res.State, interp.MetaSize(&res.Meta),
+		func(b []byte) ([]byte, bool) { return interp.AppendMeta(b, &res.Meta) }, host)
+	if !ok {
+		meta = interp.EncodeMeta(res.Meta)
+		data, err = codec.EncodeRecord(codec.Record{Workflow: workflow, State: res.State, Meta: meta, Host: host})
+	}
 	rec := codec.Record{Format: codec.Format, Workflow: workflow, State: res.State, Meta: meta, Host: host}
-	data, err := codec.EncodeRecord(rec)
 	if err != nil {
 		if tl := tooLarge(id, "record", err); tl != nil {
 			return storage.Instance{}, codec.Record{}, nil, tl

@@ -12,6 +12,3 @@ var DecodeMetaGeneric = decodeMetaGeneric
 // DecodeMetaFast decodes data with the fast path only; ok is false when
 // it declines.
 var DecodeMetaFast = decodeMetaFast
-
-// MetaSize is the buffer EncodeMeta starts with for m.
-func MetaSize(m Meta) int { return metaSize(&m) }

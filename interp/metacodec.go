@@ -12,7 +12,52 @@ import (
 // a host encodes the meta at every transition and the generic encoder's
 // reflection dominated that cost.
 func EncodeMeta(m Meta) []byte {
-	b := make([]byte, 0, metaSize(&m))
+	return appendMeta(make([]byte, 0, metaSize(&m)), &m)
+}
+
+// AppendMeta appends the CBOR of *m to b, the bytes [EncodeMeta] returns,
+// for a caller that writes the meta into a larger buffer (the engine
+// writes it into the stored record). fits reports whether those bytes are
+// within the codec's decode limits (no array longer than
+// codec.MaxArrayElements, at most codec.MaxBytes in all; the meta's depth
+// and map sizes are fixed and far below theirs): only then are they
+// appended, and otherwise b is returned as it was. Bytes it appends are
+// one well-formed CBOR data item, so a caller may write them without
+// checking them again; EncodeMeta's bytes for a meta that does not fit
+// fail codec.EncodeRecord's check.
+func AppendMeta(b []byte, m *Meta) (_ []byte, fits bool) {
+	if !metaFits(m) {
+		return b, false
+	}
+	start := len(b)
+	b = appendMeta(b, m)
+	if len(b)-start > codec.MaxBytes {
+		return b[:start], false
+	}
+	return b, true
+}
+
+// MetaSize is room enough for the encoding of *m in practice (see
+// metaSize): a buffer of this many bytes more than it holds takes
+// [AppendMeta] without growing.
+func MetaSize(m *Meta) int { return metaSize(m) }
+
+// metaFits reports whether m's arrays are within the decode limits.
+func metaFits(m *Meta) bool {
+	const max = codec.MaxArrayElements
+	if len(m.Threads) > max || len(m.Recent) > max || len(m.Migrated) > max || len(m.Inbox) > max {
+		return false
+	}
+	for i := range m.Threads {
+		if len(m.Threads[i].Waits) > max {
+			return false
+		}
+	}
+	return true
+}
+
+// appendMeta appends the CBOR of *m to b.
+func appendMeta(b []byte, m *Meta) []byte {
 	due, started := unixNano(m.Due), unixNano(m.Started)
 	n := 0
 	count := func(ok bool) {

@@ -256,8 +256,42 @@ func TestEncodeMetaBufferFits(t *testing.T) {
 			m.Inbox = append(m.Inbox, interp.Buffered{Event: str.Draw(t, "be"), At: tm.Draw(t, "bat"),
 				Payload: rapid.SliceOfN(rapid.Byte(), 1, 300).Draw(t, "bp")})
 		}
-		if got, room := len(interp.EncodeMeta(m)), interp.MetaSize(m); got > room {
+		if got, room := len(interp.EncodeMeta(m)), interp.MetaSize(&m); got > room {
 			t.Fatalf("the encoding takes %d bytes, EncodeMeta's first buffer %d", got, room)
 		}
 	})
+}
+
+// AppendMeta appends EncodeMeta's bytes after what the buffer holds, and
+// declines (appending nothing) a meta with an array beyond the decode
+// limits, whose encoding EncodeRecord refuses.
+func TestAppendMeta(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		m := genMeta().Draw(t, "meta")
+		prefix := rapid.SliceOfN(rapid.Byte(), 0, 40).Draw(t, "prefix")
+		got, fits := interp.AppendMeta(bytes.Clone(prefix), &m)
+		if want := append(bytes.Clone(prefix), interp.EncodeMeta(m)...); !fits || !bytes.Equal(got, want) {
+			t.Fatalf("AppendMeta = %x, %v; want %x", got, fits, want)
+		}
+	})
+	for name, m := range map[string]interp.Meta{
+		"recent":   {Recent: make([]uint64, codec.MaxArrayElements+1)},
+		"migrated": {Migrated: make([]uint32, codec.MaxArrayElements+1)},
+		"threads":  {Threads: make([]interp.Thread, codec.MaxArrayElements+1)},
+		"waits":    {Threads: []interp.Thread{{ID: "0", Waits: make([]interp.Pending, codec.MaxArrayElements+1)}}},
+		"inbox":    {Inbox: make([]interp.Buffered, codec.MaxArrayElements+1)},
+	} {
+		prefix := []byte{1, 2, 3}
+		if got, fits := interp.AppendMeta(prefix, &m); fits || !bytes.Equal(got, prefix) {
+			t.Errorf("%s: AppendMeta = %d bytes, %v; want the prefix, false", name, len(got), fits)
+		}
+		if _, err := codec.EncodeRecord(codec.Record{State: []byte{0}, Meta: interp.EncodeMeta(m)}); !errors.Is(err, codec.ErrTooLarge) {
+			t.Errorf("%s: EncodeRecord of EncodeMeta's bytes: %v, want ErrTooLarge", name, err)
+		}
+	}
+	// At the limit it fits.
+	m := interp.Meta{Recent: make([]uint64, codec.MaxArrayElements)}
+	if _, fits := interp.AppendMeta(nil, &m); !fits {
+		t.Error("an array of MaxArrayElements does not fit")
+	}
 }

@@ -297,6 +297,14 @@ type actions struct {
 
 	crashBuf []int                      // crashes' buffer
 	eventBuf []func(source, crashPoint) // eventOptions' buffer
+	// eventFns are the event actions eventOptions lists, made once (a
+	// method value is a new closure each time it is taken).
+	eventFns *eventFns
+}
+
+// eventFns are the actions' event methods as values.
+type eventFns struct {
+	deliver, timer, activity, childEnd, early func(source, crashPoint)
 }
 
 // workKnown is whether the store has work for a host, once asked in a
@@ -574,20 +582,25 @@ func (a *actions) eventWith(rt *rapid.T, point crashPoint) {
 // eventOptions lists the event actions that can crash around a commit now.
 func (a *actions) eventOptions() []func(source, crashPoint) {
 	options := a.eventBuf[:0]
+	fns := a.eventFns
+	if fns == nil {
+		fns = &eventFns{deliver: a.deliver, timer: a.timer, activity: a.activity, childEnd: a.childEnd, early: a.early}
+		a.eventFns = fns
+	}
 	if len(a.w.pending(interp.Custom)) > 0 {
-		options = append(options, a.deliver)
+		options = append(options, fns.deliver)
 	}
 	if len(a.w.pending(interp.Timer)) > 0 {
-		options = append(options, a.timer)
+		options = append(options, fns.timer)
 	}
 	if len(a.w.activity) > 0 {
-		options = append(options, a.activity)
+		options = append(options, fns.activity)
 	}
 	if len(a.w.startedChildren()) > 0 {
-		options = append(options, a.childEnd) // the crash between a child's end and its parent's wake-up
+		options = append(options, fns.childEnd) // the crash between a child's end and its parent's wake-up
 	}
 	if !a.w.opts.noEarly && len(a.w.earlyEvents()) > 0 {
-		options = append(options, a.early)
+		options = append(options, fns.early)
 	}
 	if len(options) == 0 && !a.w.opts.noCancel && a.w.meta.Status == interp.StatusRunning {
 		// Activity results commit in a host's dispatch: where the instance

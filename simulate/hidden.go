@@ -39,7 +39,7 @@ type hostAnswer struct {
 // lost, nothing in the trace crashed.
 func (w *world) hiddenInput(host *hostAnswer, rec codec.Record) bool {
 	if host != nil && host.ok {
-		return bytes.Equal(host.res.State, rec.State) && bytes.Equal(interp.EncodeMeta(host.res.Meta), rec.Meta)
+		return bytes.Equal(host.res.State, rec.State) && w.encodesTo(&host.res.Meta, rec.Meta)
 	}
 	return w.crashes == 0
 }

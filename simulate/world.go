@@ -77,9 +77,12 @@ type world struct {
 	state   []byte
 	meta    interp.Meta
 	metaB   []byte
-	applied int
-	history []delivered // accepted callbacks, for duplicates
-	effects map[string]interp.Effect
+	// metaScratch is a buffer for metas encoded only to be compared
+	// (encodesTo).
+	metaScratch []byte
+	applied     int
+	history     []delivered // accepted callbacks, for duplicates
+	effects     map[string]interp.Effect
 
 	// The receivers: effects performed, by ID.
 	performed map[string]int
@@ -205,7 +208,7 @@ func (w *world) load() (storage.Instance, codec.Record) {
 	if w.lastData != nil && bytes.Equal(si.Data, w.lastData) {
 		return si, w.lastRec
 	}
-	rec, err := codec.DecodeRecord(si.Data)
+	rec, err := codec.DecodeRecordAliasing(si.Data) // (si.Data is a copy of our own, kept unchanged as lastData)
 	if err == nil {
 		w.lastData, w.lastRec = si.Data, rec
 	}
@@ -308,9 +311,9 @@ func (w *world) foldFrom(state []byte, ev interp.Event, host *hostAnswer, first 
 		return r1, false
 	}
 	m1 := interp.EncodeMeta(r1.Meta)
-	if second && (!bytes.Equal(r1.State, r2.State) || !bytes.Equal(m1, interp.EncodeMeta(r2.Meta)) || !effectsEqual(r1.Effects, r2.Effects)) {
+	if second && (!bytes.Equal(r1.State, r2.State) || !w.encodesTo(&r2.Meta, m1) || !effectsEqual(r1.Effects, r2.Effects)) {
 		path := w.changedPath(r1.Meta)
-		if bytes.Equal(r1.State, r2.State) && bytes.Equal(m1, interp.EncodeMeta(r2.Meta)) {
+		if bytes.Equal(r1.State, r2.State) && w.encodesTo(&r2.Meta, m1) {
 			path = effectsPath(r1.Effects, r2.Effects)
 		}
 		w.fail(InvDeterminism, path, "%s\nIn this run, the same (state, meta, %s event) gave different results (-first +second):\n%s%s%s",
@@ -339,6 +342,16 @@ func (w *world) foldFrom(state []byte, ev interp.Event, host *hostAnswer, first 
 		w.fail(InvPanic, f.Path, "user code panicked: %s", f.Message)
 	}
 	return r1, true
+}
+
+// encodesTo reports whether m encodes to b (interp.EncodeMeta), encoding
+// it into a buffer of w's rather than a new one.
+func (w *world) encodesTo(m *interp.Meta, b []byte) bool {
+	var fits bool
+	if w.metaScratch, fits = interp.AppendMeta(w.metaScratch[:0], m); !fits {
+		return bytes.Equal(interp.EncodeMeta(*m), b)
+	}
+	return bytes.Equal(w.metaScratch, b)
 }
 
 func (w *world) effectsDiffIf(a, b []interp.Effect) string {

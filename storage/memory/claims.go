@@ -117,18 +117,20 @@ func (s *Store) work(now time.Time) []dueKey {
 			first[id] = at
 		}
 	}
-	for k := range s.due.all() {
+	s.due.scan(func(k dueKey) bool {
 		if k.at.After(now) {
-			break
+			return false
 		}
 		note(k.id, k.at)
-	}
-	for p := range s.cl.ready.all() {
+		return true
+	})
+	s.cl.ready.scan(func(p *pendingEffect) bool {
 		if p.effect.NotBefore.After(now) {
-			break
+			return false
 		}
 		note(p.effect.Instance, p.effect.NotBefore)
-	}
+		return true
+	})
 	out := make([]dueKey, 0, len(first))
 	for id, at := range first {
 		out = append(out, dueKey{at: at, id: id})
@@ -464,16 +466,10 @@ func (s *Store) NextWork(ctx context.Context, now time.Time) (time.Time, error) 
 		}
 		return true
 	}
-	for k := range s.due.all() {
-		if !consider(k.id, k.at) {
-			break
-		}
-	}
-	for p := range s.cl.ready.all() {
-		if !consider(p.effect.Instance, p.effect.NotBefore) {
-			break
-		}
-	}
+	// (Scans, not range loops over iterators: their closures would take
+	// consider and best to the heap at every call.)
+	s.due.scan(func(k dueKey) bool { return consider(k.id, k.at) })
+	s.cl.ready.scan(func(p *pendingEffect) bool { return consider(p.effect.Instance, p.effect.NotBefore) })
 	return best, nil
 }
 

@@ -129,6 +129,18 @@ func (l *effectLog) from(i int) iter.Seq[*pendingEffect] {
 	}
 }
 
+// scan calls visit with the effects in order until it returns false (all
+// without an iterator; see sortedSet.scan). The log must not change
+// during the scan.
+func (l *effectLog) scan(visit func(*pendingEffect) bool) bool {
+	for _, p := range l.slots[l.head:] {
+		if p != nil && !visit(p) {
+			return false
+		}
+	}
+	return true
+}
+
 // readyIndex is the outbox effects ordered by (NotBefore, seq)
 // (compareReady). Most effects enter it in that order, as they are
 // appended to the outbox with a greater seq and, as a rule, a zero
@@ -190,6 +202,34 @@ func (r *readyIndex) all() iter.Seq[*pendingEffect] {
 				if !yield(q) {
 					return
 				}
+			}
+		}
+	}
+}
+
+// scan calls visit with the effects in (NotBefore, seq) order until it
+// returns false: all without an iterator (see sortedSet.scan). The index
+// must not change during the scan.
+func (r *readyIndex) scan(visit func(*pendingEffect) bool) {
+	chunks := r.rest.chunks // rest's elements in order: chunks[ci][i:], chunks[ci+1:]
+	ci, i := 0, 0
+	if !r.inOrder.scan(func(p *pendingEffect) bool {
+		for ci < len(chunks) && compareReady(chunks[ci][i], p) < 0 {
+			if !visit(chunks[ci][i]) {
+				return false
+			}
+			if i++; i == len(chunks[ci]) {
+				ci, i = ci+1, 0
+			}
+		}
+		return visit(p)
+	}) {
+		return
+	}
+	for ; ci < len(chunks); ci, i = ci+1, 0 {
+		for _, q := range chunks[ci][i:] {
+			if !visit(q) {
+				return
 			}
 		}
 	}

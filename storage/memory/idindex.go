@@ -116,6 +116,14 @@ func (x *idIndex) from(atOrAfter func(string) bool) iter.Seq[string] {
 	return x.sorted.from(atOrAfter)
 }
 
+// scanFrom is from without an iterator (see sortedSet.scan).
+func (x *idIndex) scanFrom(atOrAfter func(string) bool, visit func(string) bool) {
+	x.mu.Lock()
+	x.merge()
+	x.mu.Unlock()
+	x.sorted.scanFrom(atOrAfter, visit)
+}
+
 // merge brings tail and gone into sorted.
 func (x *idIndex) merge() {
 	t, g := len(x.tail), len(x.gone)

@@ -55,17 +55,32 @@ func (s *Store) kinds(f storage.Filter) []*idIndex {
 	return out
 }
 
-// idsFrom returns up to n IDs of set that come after c and start with
-// prefix, in order.
-func idsFrom(set *idIndex, c storage.Cursor, prefix string, n int) []string {
-	var out []string
-	for id := range set.from(func(id string) bool { return (!c.Set || id > c.ID) && id >= prefix }) {
-		if len(out) == n || !strings.HasPrefix(id, prefix) {
-			break
+// appendIDsFrom appends to out up to n IDs of set that come after c and
+// start with prefix, in order.
+func appendIDsFrom(out []string, set *idIndex, c storage.Cursor, prefix string, n int) []string {
+	k := 0
+	set.scanFrom(func(id string) bool { return (!c.Set || id > c.ID) && id >= prefix }, func(id string) bool {
+		if k == n || !strings.HasPrefix(id, prefix) {
+			return false
 		}
 		out = append(out, id)
-	}
+		k++
+		return true
+	})
 	return out
+}
+
+// countPrefix returns how many IDs of set start with prefix.
+func countPrefix(set *idIndex, prefix string) int {
+	n := 0
+	set.scanFrom(func(id string) bool { return id >= prefix }, func(id string) bool {
+		if !strings.HasPrefix(id, prefix) {
+			return false
+		}
+		n++
+		return true
+	})
+	return n
 }
 
 // Find implements [storage.Listing.Find]. By ID, it reads at most
@@ -88,21 +103,22 @@ func (s *Store) Find(ctx context.Context, q storage.Query) (storage.Page, error)
 	}
 	var ids []string
 	if q.Order == storage.ByDue {
-		for k := range s.due.from(func(k dueKey) bool { return c.Before(storage.ByDue, k.at, k.id) }) {
+		s.due.scanFrom(func(k dueKey) bool { return c.Before(storage.ByDue, k.at, k.id) }, func(k dueKey) bool {
 			if len(ids) > q.Limit {
-				break
+				return false
 			}
 			if q.Filter.Matches(*s.instances[k.id]) {
 				ids = append(ids, k.id)
 			}
-		}
+			return true
+		})
 	} else {
 		sets := []*idIndex{s.ids}
 		if q.Workflow != "" || q.Status != "" {
 			sets = s.kinds(q.Filter)
 		}
 		for _, set := range sets {
-			ids = append(ids, idsFrom(set, c, q.IDPrefix, q.Limit+1)...)
+			ids = appendIDsFrom(ids, set, c, q.IDPrefix, q.Limit+1)
 		}
 		if len(sets) > 1 {
 			slices.Sort(ids)
@@ -110,6 +126,9 @@ func (s *Store) Find(ctx context.Context, q storage.Query) (storage.Page, error)
 		ids = ids[:min(len(ids), q.Limit+1)]
 	}
 	var p storage.Page
+	if len(ids) > 0 {
+		p.Instances = make([]storage.Instance, 0, min(len(ids), q.Limit))
+	}
 	for i, id := range ids {
 		if i == q.Limit {
 			p.Next = storage.NextCursor(q.Order, p.Instances[i-1])
@@ -139,7 +158,7 @@ func (s *Store) Count(ctx context.Context, f storage.Filter) (map[string]int, er
 		}
 		n := set.len()
 		if f.IDPrefix != "" {
-			n = len(idsFrom(set, storage.Cursor{}, f.IDPrefix, set.len()))
+			n = countPrefix(set, f.IDPrefix)
 		}
 		if n > 0 {
 			out[k.status] += n

@@ -140,6 +140,45 @@ func (s *sortedSet[T]) from(atOrAfter func(T) bool) iter.Seq[T] {
 	}
 }
 
+// scan calls visit with every element in order until it returns false:
+// all without an iterator to allocate, for a caller whose visit does not
+// escape. The set must not change during the scan.
+func (s *sortedSet[T]) scan(visit func(T) bool) {
+	for _, c := range s.chunks {
+		for _, x := range c {
+			if !visit(x) {
+				return
+			}
+		}
+	}
+}
+
+// scanFrom calls visit with the elements x for which atOrAfter(x) holds,
+// in order, until it returns false: from without an iterator (see scan).
+func (s *sortedSet[T]) scanFrom(atOrAfter func(T) bool, visit func(T) bool) {
+	ci := sort.Search(len(s.chunks), func(i int) bool {
+		c := s.chunks[i]
+		return atOrAfter(c[len(c)-1])
+	})
+	if ci == len(s.chunks) {
+		return
+	}
+	first := s.chunks[ci]
+	i := sort.Search(len(first), func(j int) bool { return atOrAfter(first[j]) })
+	for _, x := range first[i:] {
+		if !visit(x) {
+			return
+		}
+	}
+	for _, c := range s.chunks[ci+1:] {
+		for _, x := range c {
+			if !visit(x) {
+				return
+			}
+		}
+	}
+}
+
 // all returns every element in order.
 func (s *sortedSet[T]) all() iter.Seq[T] {
 	return s.from(func(T) bool { return true })
