@@ -497,6 +497,43 @@ func (w *world) crash(i int) {
 			w.checkDue(si, m, true, "after the crash")
 		}
 	}
+	if w.failure == nil {
+		w.checkOutboxKept()
+	}
+}
+
+// checkOutboxKept checks, after a crash, that every effect the model's
+// instance committed and no host acknowledged is still in the store: in
+// the outbox or among the dead letters. A store that loses outbox entries
+// on a crash is caught here, at the crash, rather than by whatever later
+// trips over the loss (a GC deleting the instance, say).
+func (w *world) checkOutboxKept() {
+	kept := map[string]bool{}
+	out, err := w.store.Outbox(w.ctx, 1000)
+	if err != nil {
+		w.fail(InvEffects, "", "after the crash the outbox cannot be read: %v", err)
+		return
+	}
+	dead, err := w.store.DeadLetters(w.ctx, "", 1000)
+	if err != nil {
+		w.fail(InvEffects, "", "after the crash the dead letters cannot be read: %v", err)
+		return
+	}
+	for _, e := range append(out, dead...) {
+		if e.Instance == instanceID {
+			kept[e.ID] = true
+		}
+	}
+	var lost []string
+	for id, e := range w.effects {
+		if !w.acked[id] && !kept[id] {
+			lost = append(lost, fmt.Sprintf("%s (%s at %q)", id, e.Kind, e.Path))
+		}
+	}
+	if len(lost) > 0 {
+		sort.Strings(lost)
+		w.fail(InvEffects, "", "after the crash the store no longer holds effects no host acknowledged: %s", strings.Join(lost, ", "))
+	}
 }
 
 // current is the model's meta as the current definition sees it: after a
