@@ -115,29 +115,7 @@ func (s *sortedSet[T]) delete(x T) bool {
 // atOrAfter must be monotone: false for a prefix of the set, true for the rest.
 // The set must not change during the iteration.
 func (s *sortedSet[T]) from(atOrAfter func(T) bool) iter.Seq[T] {
-	return func(yield func(T) bool) {
-		ci := sort.Search(len(s.chunks), func(i int) bool {
-			c := s.chunks[i]
-			return atOrAfter(c[len(c)-1])
-		})
-		if ci == len(s.chunks) {
-			return
-		}
-		first := s.chunks[ci]
-		i := sort.Search(len(first), func(j int) bool { return atOrAfter(first[j]) })
-		for _, x := range first[i:] {
-			if !yield(x) {
-				return
-			}
-		}
-		for _, c := range s.chunks[ci+1:] {
-			for _, x := range c {
-				if !yield(x) {
-					return
-				}
-			}
-		}
-	}
+	return func(yield func(T) bool) { s.scanFrom(atOrAfter, yield) }
 }
 
 // scan calls visit with every element in order until it returns false:

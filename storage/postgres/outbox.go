@@ -68,24 +68,11 @@ func recomputeSQL(schema string) string {
 // later positions; writes that do not overlap are ordered as the contract
 // says.
 func (s *Store) Outbox(ctx context.Context, limit int) ([]storage.Effect, error) {
-	const op = "outbox"
-	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("storage: %s: %w", op, err)
-	}
-	if err := storage.ValidateLimit(limit); err != nil {
-		return nil, err
-	}
-	if err := s.check(ctx, op); err != nil {
-		return nil, err
-	}
-	return s.queryEffects(ctx, s.pool, op, s.q.outbox, limit)
+	return s.OutboxAfter(ctx, 0, limit)
 }
 
 // OutboxAfter implements [storage.Pages.OutboxAfter].
 func (s *Store) OutboxAfter(ctx context.Context, after uint64, limit int) ([]storage.Effect, error) {
-	if after == 0 {
-		return s.Outbox(ctx, limit)
-	}
 	const op = "outbox"
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("storage: %s: %w", op, err)
@@ -95,6 +82,9 @@ func (s *Store) OutboxAfter(ctx context.Context, after uint64, limit int) ([]sto
 	}
 	if err := s.check(ctx, op); err != nil {
 		return nil, err
+	}
+	if after == 0 {
+		return s.queryEffects(ctx, s.pool, op, s.q.outbox, limit)
 	}
 	if after >= math.MaxInt64 {
 		return nil, nil // positions are bigint

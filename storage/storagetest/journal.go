@@ -515,12 +515,7 @@ func testJournalModel(t *testing.T, open opener) {
 		return k
 	})
 	rapid.Check(t, func(rt *rapid.T) {
-		s := open.open(t)
-		rt.Cleanup(func() {
-			if err := s.Close(); err != nil {
-				rt.Errorf("Close: %v", err)
-			}
-		})
+		s := open.forCheck(t, rt)
 		ctx := context.Background()
 		version := map[string]uint64{}               // of each instance created
 		model := map[string][]storage.JournalEntry{} // each instance's journal

@@ -290,12 +290,7 @@ func genRetry(t *rapid.T) storage.RetryState {
 // model, and compares every result and, after every step, the whole state.
 func testModel(t *testing.T, open opener) {
 	rapid.Check(t, func(rt *rapid.T) {
-		s := open.open(t)
-		rt.Cleanup(func() {
-			if err := s.Close(); err != nil {
-				rt.Errorf("Close: %v", err)
-			}
-		})
+		s := open.forCheck(t, rt)
 		ctx := context.Background()
 		m := &model{instances: make(map[string]storage.Instance), leases: make(map[string]*modelLease)}
 		// now is the claimers' clock: it moves forward by steps that make

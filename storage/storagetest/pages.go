@@ -20,12 +20,7 @@ import (
 func testPages(t *testing.T, open opener) {
 	_, pages := open.fresh(t).(storage.Pages)
 	rapid.Check(t, func(rt *rapid.T) {
-		s := open.open(t)
-		rt.Cleanup(func() {
-			if err := s.Close(); err != nil {
-				rt.Errorf("Close: %v", err)
-			}
-		})
+		s := open.forCheck(t, rt)
 		ctx := context.Background()
 		fill(rt, ctx, s)
 

@@ -65,6 +65,8 @@ package storagetest
 import (
 	"testing"
 
+	"pgregory.net/rapid"
+
 	"github.com/weftflow/weft/storage"
 )
 
@@ -139,6 +141,18 @@ func (o opener) again(t *testing.T, s storage.Store) storage.Store {
 		t.Fatal("reopen returned a nil store")
 	}
 	return r
+}
+
+// forCheck opens a store for one check of a rapid property run by t, and
+// closes it when the check ends.
+func (o opener) forCheck(t *testing.T, rt *rapid.T) storage.Store {
+	s := o.open(t)
+	rt.Cleanup(func() {
+		if err := s.Close(); err != nil {
+			rt.Errorf("Close: %v", err)
+		}
+	})
+	return s
 }
 
 // fresh opens a store, checks that it is empty, and closes it when t ends.
