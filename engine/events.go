@@ -385,6 +385,9 @@ func (e *Engine) resumeChain(ctx context.Context, id string, lease *storage.Leas
 	for n := 0; ; n++ {
 		res, next, err := e.transitionLocked(ctx, id, from, eventFor{ev: interp.Event{Kind: interp.EventResume}, lease: lease, chain: lease == nil}, nil)
 		if errors.Is(err, interp.ErrNotDue) {
+			if n > 0 {
+				e.wake() // the last commit was due now and asked for no pass (see eventFor.chain)
+			}
 			return n, nil
 		}
 		if err != nil {
