@@ -371,12 +371,15 @@ func (s *Store) DueAfter(ctx context.Context, t time.Time, after storage.Due, li
 	}
 	from := dueKey{after.At, after.ID}
 	var out []storage.Due // (not sized by limit: a read often stops at its first entry, not yet due)
-	for k := range s.due.from(func(k dueKey) bool { return compareDue(k, from) > 0 }) {
+	// (A scan, not a range over an iterator, whose closures would go to
+	// the heap at every read: the engine reads the due index every pass.)
+	s.due.scanFrom(func(k dueKey) bool { return compareDue(k, from) > 0 }, func(k dueKey) bool {
 		if len(out) == limit || k.at.After(t) {
-			break
+			return false
 		}
 		out = append(out, storage.Due{ID: k.id, At: k.at})
-	}
+		return true
+	})
 	return out, nil
 }
 
