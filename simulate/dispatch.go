@@ -443,6 +443,14 @@ func (w *world) wrote(host int, op string, l fence, ids []string, err error) {
 	switch op {
 	case "ack":
 		for _, id := range ids {
+			if w.acked[id] {
+				// A store hands out only what it holds, and an effect's
+				// successful acknowledgement removes it: a second one
+				// means the store kept it. (A stalled host's late ack is
+				// fenced, so it never gets here.)
+				w.fail(InvEffects, w.where(), "effect %s was acknowledged again by host %d after an acknowledgement that succeeded: the store kept an acknowledged effect, and no crash or stalled host explains that", id, host)
+				return
+			}
 			w.acked[id] = true
 		}
 	case "commit":

@@ -35,7 +35,7 @@ func TestAcknowledgementLost(t *testing.T) {
 		NoCrashes: true, // no fault may explain a repeat
 		Store:     func(s storage.Store) storage.Store { return forgetfulAcks{s} },
 	})
-	wantReport(t, r, simulate.InvEffects, "with no crash or stalled host")
+	wantReport(t, r, simulate.InvEffects, "no crash or stalled host")
 }
 
 // noAcks is an adapter whose AckLeased checks the lease, and then
