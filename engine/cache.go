@@ -61,22 +61,31 @@ const maxFree = 1024
 
 // get returns the cached record of id.
 func (c *recordCache) get(id string) (loaded, bool) {
+	var l loaded
+	ok := c.getInto(id, &l)
+	return l, ok
+}
+
+// getInto is get into *l (a loaded is large: the transition's copy of
+// the record is the only one made), which it leaves alone on a miss.
+func (c *recordCache) getInto(id string, l *loaded) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.last != nil && c.last.stored.ID == id {
-		return *c.last, true
+	p := c.last
+	if p == nil || p.stored.ID != id {
+		if p = c.m[id]; p == nil {
+			return false
+		}
 	}
-	if p := c.m[id]; p != nil {
-		return *p, true
-	}
-	return loaded{}, false
+	*l = *p
+	return true
 }
 
 // put caches l as the record of id at l.stored.Version. l.stored.ID must be
 // id and l.stored.Data the record's encoding, which no one writes to
 // afterwards; l.rec.State and l.meta must not be shared with code that may
 // write to them.
-func (c *recordCache) put(id string, l loaded) {
+func (c *recordCache) put(id string, l *loaded) {
 	if id == "" || l.stored.ID != id || len(l.stored.Data) > cacheMaxData || l.meta.Status.Finished() {
 		c.drop(id) // a finished instance takes no events worth caching for
 		return
@@ -112,7 +121,7 @@ func (c *recordCache) put(id string, l loaded) {
 	} else {
 		p = new(loaded)
 	}
-	*p = l
+	*p = *l
 	c.last = p
 }
 

@@ -107,7 +107,6 @@ func New(store storage.Store, opts ...Option) (*Engine, error) {
 			return nil, err
 		}
 	}
-	e.work.init()
 	return e, nil
 }
 

@@ -110,7 +110,7 @@ func (e *Engine) start(ctx context.Context, def *dsl.Definition, id string, stat
 	hot = nil // from here on, the hot path owns the claims
 	e.committed(ctx, handed, len(effects) > 0, inst.Due)
 	inst.Version = version
-	e.cache.put(id, loaded{stored: inst, rec: rec, meta: res.Meta}) // res goes nowhere else
+	e.cache.put(id, &loaded{stored: inst, rec: rec, meta: res.Meta}) // res goes nowhere else
 	op = "metrics"
 	e.metrics.Transition(def.Name(), interp.EventStart)
 	return nil
@@ -383,7 +383,7 @@ func (e *Engine) resumeChain(ctx context.Context, id string, lease *storage.Leas
 	var from *loaded
 	var last loaded // what from points to after the first transition
 	for n := 0; ; n++ {
-		res, next, err := e.transitionLocked(ctx, id, from, eventFor{ev: interp.Event{Kind: interp.EventResume}, lease: lease, chain: lease == nil}, nil)
+		res, err := e.transitionLocked(ctx, id, from, eventFor{ev: interp.Event{Kind: interp.EventResume}, lease: lease, chain: lease == nil}, nil, &last)
 		if errors.Is(err, interp.ErrNotDue) {
 			if n > 0 {
 				e.wake() // the last commit was due now and asked for no pass (see eventFor.chain)
@@ -403,7 +403,6 @@ func (e *Engine) resumeChain(ctx context.Context, id string, lease *storage.Leas
 			e.wake()
 			return n + 1, nil
 		}
-		last = next
-		from = &last
+		from = &last // (transitionLocked reads from before it writes last)
 	}
 }

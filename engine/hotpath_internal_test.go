@@ -57,7 +57,7 @@ func TestRecordCacheModel(t *testing.T) {
 			switch rapid.IntRange(0, 3).Draw(t, "op") {
 			case 0, 1:
 				v := uint64(i + 1)
-				c.put(id, loaded{stored: storage.Instance{ID: id, Version: v, Data: []byte(id)}})
+				c.put(id, &loaded{stored: storage.Instance{ID: id, Version: v, Data: []byte(id)}})
 				model[id] = v
 			case 2:
 				c.drop(id)
@@ -86,7 +86,7 @@ func TestRecordCacheEvicts(t *testing.T) {
 	n := cacheEntries + 500
 	for i := range n {
 		id := "i" + strconv.Itoa(i)
-		c.put(id, loaded{stored: storage.Instance{ID: id, Version: uint64(i), Data: []byte(id)}})
+		c.put(id, &loaded{stored: storage.Instance{ID: id, Version: uint64(i), Data: []byte(id)}})
 	}
 	if c.size() > cacheEntries {
 		t.Fatalf("%d entries, bound %d", c.size(), cacheEntries)

@@ -211,7 +211,7 @@ func (e *Engine) startWithSignal(ctx context.Context, def *dsl.Definition, id st
 	hot = nil
 	e.committed(ctx, handed, len(effects) > 0, inst.Due)
 	inst.Version = version
-	e.cache.put(id, loaded{stored: inst, rec: rec, meta: res.Meta})
+	e.cache.put(id, &loaded{stored: inst, rec: rec, meta: res.Meta})
 	op = "metrics"
 	e.metrics.Transition(def.Name(), interp.EventStart)
 	e.metrics.Transition(def.Name(), ev.Kind)

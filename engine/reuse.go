@@ -179,7 +179,7 @@ func (e *Engine) reuseID(ctx context.Context, def *dsl.Definition, id string, st
 		}
 		e.committed(ctx, nil, len(effects) > 0, inst.Due)
 		inst.Version = version
-		e.cache.put(id, loaded{stored: inst, rec: rec, meta: res.Meta})
+		e.cache.put(id, &loaded{stored: inst, rec: rec, meta: res.Meta})
 		if len(emitted) > 0 {
 			e.metrics.Transition(l.rec.Workflow, interp.EventTerminate)
 		}
@@ -220,7 +220,7 @@ func (e *Engine) createFresh(ctx context.Context, def *dsl.Definition, id string
 	}
 	e.committed(ctx, nil, len(effects) > 0, inst.Due)
 	inst.Version = version
-	e.cache.put(id, loaded{stored: inst, rec: rec, meta: res.Meta})
+	e.cache.put(id, &loaded{stored: inst, rec: rec, meta: res.Meta})
 	e.metrics.Transition(def.Name(), interp.EventStart)
 	return nil
 }
