@@ -72,7 +72,7 @@ func (e *Engine) start(ctx context.Context, def *dsl.Definition, id string, stat
 		return err
 	}
 	ev.Payload = state // the input, as the journal keeps it
-	jw, err := e.journalWrite(id, def, interp.Meta{}, nil, ev, res, nil)
+	jw, err := e.journalWrite(id, def, &interp.Meta{}, nil, &ev, &res, nil)
 	if err != nil {
 		return err
 	}
@@ -82,11 +82,11 @@ func (e *Engine) start(ctx context.Context, def *dsl.Definition, id string, stat
 			return err
 		}
 	}
-	inst, rec, effects, err := encode(id, def.Name(), res, host)
+	inst, rec, effects, err := encode(id, def.Name(), &res, host)
 	if err != nil {
 		return err
 	}
-	if effects, err = e.withWakeups(id, def.Name(), time.Time{}, res, effects); err != nil {
+	if effects, err = e.withWakeups(id, def.Name(), time.Time{}, &res, effects); err != nil {
 		return err
 	}
 	inst.Journal = jw

@@ -149,7 +149,7 @@ func (e *Engine) reuseID(ctx context.Context, def *dsl.Definition, id string, st
 		if err != nil {
 			return err
 		}
-		inst, rec, own, err := encode(id, def.Name(), res, host)
+		inst, rec, own, err := encode(id, def.Name(), &res, host)
 		if err != nil {
 			return err
 		}
@@ -159,11 +159,11 @@ func (e *Engine) reuseID(ctx context.Context, def *dsl.Definition, id string, st
 		// entry's effects begin with it).
 		both := res
 		both.Effects = append(append([]interp.Effect(nil), emitted...), res.Effects...)
-		if inst.Journal, err = e.journalWrite(id, def, l.meta, l.stored.Data,
-			interp.Event{Kind: interp.EventStart, Time: now, Instance: id, Payload: state}, both, nil); err != nil {
+		if inst.Journal, err = e.journalWrite(id, def, &l.meta, l.stored.Data,
+			&interp.Event{Kind: interp.EventStart, Time: now, Instance: id, Payload: state}, &both, nil); err != nil {
 			return err
 		}
-		if effects, err = e.withWakeups(id, def.Name(), l.meta.Due, res, effects); err != nil {
+		if effects, err = e.withWakeups(id, def.Name(), l.meta.Due, &res, effects); err != nil {
 			return err
 		}
 		version, err := e.store.Commit(ctx, storage.Commit{Instance: inst, Expect: l.stored.Version, Effects: effects})
@@ -200,15 +200,15 @@ func (e *Engine) createFresh(ctx context.Context, def *dsl.Definition, id string
 	if err != nil {
 		return err
 	}
-	inst, rec, effects, err := encode(id, def.Name(), res, host)
+	inst, rec, effects, err := encode(id, def.Name(), &res, host)
 	if err != nil {
 		return err
 	}
-	if effects, err = e.withWakeups(id, def.Name(), time.Time{}, res, effects); err != nil {
+	if effects, err = e.withWakeups(id, def.Name(), time.Time{}, &res, effects); err != nil {
 		return err
 	}
 	ev.Payload = state // the input, as the journal keeps it
-	if inst.Journal, err = e.journalWrite(id, def, interp.Meta{}, nil, ev, res, nil); err != nil {
+	if inst.Journal, err = e.journalWrite(id, def, &interp.Meta{}, nil, &ev, &res, nil); err != nil {
 		return err
 	}
 	version, err := e.store.Create(ctx, inst, effects)

@@ -155,11 +155,11 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 			return interp.Result{}, err
 		}
 		op = "encode"
-		inst, rec, effects, err := encode(id, workflow, res.Result, res.host)
+		inst, rec, effects, err := encode(id, workflow, &res.Result, res.host)
 		if err != nil {
 			return interp.Result{}, err
 		}
-		if effects, err = e.withWakeups(id, workflow, l.meta.Due, res.Result, effects); err != nil {
+		if effects, err = e.withWakeups(id, workflow, l.meta.Due, &res.Result, effects); err != nil {
 			return interp.Result{}, err
 		}
 		inst.Journal = res.journal
@@ -267,7 +267,7 @@ func (e *Engine) attempt(ctx context.Context, id string, l *loaded, ef eventFor,
 			return err
 		}
 	}
-	jw, err := e.journalWrite(id, def, l.meta, l.stored.Data, ev, res, nil)
+	jw, err := e.journalWrite(id, def, &l.meta, l.stored.Data, &ev, &res, nil)
 	if err != nil {
 		return err
 	}
@@ -360,7 +360,7 @@ func conflictPause(ctx context.Context, try int, none bool) error {
 // (with the status and due time the store indexes) and the outbox entries.
 // host is the engine's own data for the instance (see hostData). It also
 // returns the record unencoded.
-func encode(id, workflow string, res interp.Result, host []byte) (storage.Instance, codec.Record, []storage.Effect, error) {
+func encode(id, workflow string, res *interp.Result, host []byte) (storage.Instance, codec.Record, []storage.Effect, error) {
 	// The meta is written straight into the record (interp.AppendMeta
 	// writes only a meta within the decode limits; for one beyond them,
 	// EncodeRecord of EncodeMeta's bytes says what is wrong).
