@@ -375,15 +375,15 @@ func (e *Engine) resumeDue(ctx context.Context, id string) (bool, error) {
 // resumeChain is resumeDue, committing under lease if it is not nil; it
 // returns how many transitions it committed.
 func (e *Engine) resumeChain(ctx context.Context, id string, lease *storage.Lease) (int, error) {
-	il, err := e.locks.lock(ctx, id)
+	il, err := e.cache.lock(ctx, id)
 	if err != nil {
 		return 0, opErr("", "", id, err)
 	}
-	defer e.locks.unlock(id, il)
+	defer e.cache.unlock(id, il)
 	var from *loaded
 	var last loaded // what from points to after the first transition
 	for n := 0; ; n++ {
-		res, err := e.transitionLocked(ctx, id, from, eventFor{ev: interp.Event{Kind: interp.EventResume}, lease: lease, chain: lease == nil}, nil, &last)
+		res, err := e.transitionLocked(ctx, id, il, from, eventFor{ev: interp.Event{Kind: interp.EventResume}, lease: lease, chain: lease == nil}, nil, &last)
 		if errors.Is(err, interp.ErrNotDue) {
 			if n > 0 {
 				e.wake() // the last commit was due now and asked for no pass (see eventFor.chain)
@@ -397,7 +397,7 @@ func (e *Engine) resumeChain(ctx context.Context, id string, lease *storage.Leas
 		if due.IsZero() {
 			return n + 1, nil
 		}
-		if due.After(e.clock.Now()) || n+1 >= maxChain || ctx.Err() != nil || e.locks.contended(id) {
+		if due.After(e.clock.Now()) || n+1 >= maxChain || ctx.Err() != nil || e.cache.contended(id) {
 			// Left to a pass, which the commit may not have asked for
 			// (see eventFor.chain).
 			e.wake()

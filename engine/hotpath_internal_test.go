@@ -43,38 +43,70 @@ func TestMarkEndedMatchesCodec(t *testing.T) {
 	})
 }
 
-// The record cache, whose entries are recycled through a free list,
+// The record cache, whose slots are recycled through a free list,
 // answers as a map of the records put and not dropped since would, or
 // misses (an evicted entry); no answer is ever another record's, or an
-// older one. The bounds hold.
+// older one. The instance locks kept in the same slots count their
+// holders; through a held lock, the cache's Held methods act on the same
+// records as by ID. A slot lives as long as a record or a lock needs it,
+// and the bounds hold.
 func TestRecordCacheModel(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		var c recordCache
 		model := map[string]uint64{}
-		ids := rapid.SampledFrom([]string{"a", "b", "c", "d", "e", "f"})
+		held := map[string]*slot{}
+		all := []string{"a", "b", "c", "d", "e", "f"}
+		ids := rapid.SampledFrom(all)
 		for i := range rapid.IntRange(1, 200).Draw(t, "ops") {
 			id := ids.Draw(t, "id")
-			switch rapid.IntRange(0, 3).Draw(t, "op") {
+			il := held[id] // nil: the Held methods act by ID
+			switch rapid.IntRange(0, 5).Draw(t, "op") {
 			case 0, 1:
 				v := uint64(i + 1)
-				c.put(id, &loaded{stored: storage.Instance{ID: id, Version: v, Data: []byte(id)}})
+				c.putHeld(il, id, &loaded{stored: storage.Instance{ID: id, Version: v, Data: []byte(id)}})
 				model[id] = v
 			case 2:
-				c.drop(id)
+				c.dropHeld(il, id)
 				delete(model, id)
 			case 3:
 				c.forget()
 				clear(model)
+			case 4:
+				if il == nil {
+					p, err := c.lock(context.Background(), id)
+					if err != nil {
+						t.Fatal(err)
+					}
+					held[id] = p
+				}
+			case 5:
+				if il != nil {
+					c.unlock(id, il)
+					delete(held, id)
+				}
 			}
-			for _, id := range []string{"a", "b", "c", "d", "e", "f"} {
+			for _, id := range all {
 				l, ok := c.get(id)
 				want, has := model[id]
 				if ok != has || ok && (l.stored.ID != id || l.stored.Version != want || string(l.stored.Data) != id) {
 					t.Fatalf("get(%q) = %+v, %v; want version %d, %v", id, l.stored, ok, want, has)
 				}
+				if il := held[id]; il != nil {
+					var h loaded
+					if ok := c.getHeld(il, &h); ok != has || ok && h.stored.Version != want {
+						t.Fatalf("getHeld(%q) = %+v, %v; want version %d, %v", id, h.stored, ok, want, has)
+					}
+				}
 			}
-			if c.size() != len(model) || len(c.free) > maxFree {
-				t.Fatalf("size %d, want %d; %d free", c.size(), len(model), len(c.free))
+			live := 0
+			for _, id := range all {
+				if _, ok := model[id]; ok || held[id] != nil {
+					live++
+				}
+			}
+			if c.size() != len(model) || c.locked() != len(held) || len(c.m) != live || len(c.free) > maxFree {
+				t.Fatalf("size %d, want %d; %d locked, want %d; %d slots, want %d; %d free",
+					c.size(), len(model), c.locked(), len(held), len(c.m), live, len(c.free))
 			}
 		}
 	})

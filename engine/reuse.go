@@ -94,11 +94,11 @@ func startOpts(opts []StartOption) (startOptions, error) {
 // the new run over it, compare-and-set on the version loaded; after a
 // conflict, load again. state is the encoded input.
 func (e *Engine) reuseID(ctx context.Context, def *dsl.Definition, id string, state []byte, policy IDReusePolicy) error {
-	il, err := e.locks.lock(ctx, id)
+	il, err := e.cache.lock(ctx, id)
 	if err != nil {
 		return opErr("", "", id, err)
 	}
-	defer e.locks.unlock(id, il)
+	defer e.cache.unlock(id, il)
 	for try := 1; ; try++ {
 		e.cache.drop(id) // whatever the outcome, only a confirmed record is cached
 		l, err := e.load(ctx, id)

@@ -88,16 +88,16 @@ func (e *Engine) transition(ctx context.Context, id string, ef eventFor) (interp
 
 // transitionWith is transition with the event made by build, if not nil.
 func (e *Engine) transitionWith(ctx context.Context, id string, ef eventFor, build builder) (interp.Result, error) {
-	il, err := e.locks.lock(ctx, id)
+	il, err := e.cache.lock(ctx, id)
 	if err != nil {
 		return interp.Result{}, opErr("", "", id, err)
 	}
-	defer e.locks.unlock(id, il)
-	return e.transitionLocked(ctx, id, nil, ef, build, nil)
+	defer e.cache.unlock(id, il)
+	return e.transitionLocked(ctx, id, il, nil, ef, build, nil)
 }
 
 // transitionLocked is transition for a caller that holds the instance's
-// lock, with the event made by build if it is not nil (else ef.ev). If from
+// lock il, with the event made by build if it is not nil (else ef.ev). If from
 // is not nil it is the instance as this engine committed it
 // last, and it stands in for the first load; otherwise the record cache may.
 // It returns the result, and sets *out (if not nil) to the instance as now
@@ -110,14 +110,14 @@ func (e *Engine) transitionWith(ctx context.Context, id string, ef eventFor, bui
 //
 // A panic on the way (in the store, the codec or the interpreter) is
 // recovered into a *[PanicError] for this instance.
-func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, ef eventFor, build builder, out *loaded) (_ interp.Result, err error) {
+func (e *Engine) transitionLocked(ctx context.Context, id string, il *slot, from *loaded, ef eventFor, build builder, out *loaded) (_ interp.Result, err error) {
 	op, workflow := "load", ""
 	var hot []job // the commit's effects, claimed for the hot path until handed to it
 	var hotBuf [2]job
 	defer func() {
 		if r := recover(); r != nil {
 			e.unclaim(hot)
-			e.cache.drop(id)
+			e.cache.dropHeld(il, id)
 			err = e.recovered(id, workflow, op, r)
 		}
 	}()
@@ -128,7 +128,7 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 	have, unverified := false, false
 	if from != nil {
 		l, have, unverified = *from, true, true
-	} else if e.cache.getInto(id, &l) {
+	} else if e.cache.getHeld(il, &l) {
 		have, unverified = true, true
 	}
 	var res applied
@@ -140,7 +140,7 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 			if l, err = e.load(ctx, id); err != nil {
 				return interp.Result{}, err
 			}
-			e.cache.put(id, &l)
+			e.cache.putHeld(il, id, &l)
 		}
 		have, unverified = false, false
 		if err := e.attempt(ctx, id, &l, ef, build, &op, &workflow, &res); err != nil {
@@ -165,7 +165,7 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 		inst.Journal = res.journal
 		op = "commit"
 		hot = e.claimHot(hotBuf[:0], workflow, res.Effects, effects, res.quiet)
-		e.cache.drop(id) // whatever the outcome, only a confirmed record is cached
+		e.cache.dropHeld(il, id) // whatever the outcome, only a confirmed record is cached
 		version, err := e.store.Commit(ctx, storage.Commit{Instance: inst, Expect: l.stored.Version, Effects: effects, Lease: ef.lease})
 		if err != nil {
 			e.unclaim(hot)
@@ -199,7 +199,7 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 		// copies), and Apply never writes to its arguments.
 		inst.Version = version
 		l = loaded{stored: inst, rec: rec, meta: res.Meta}
-		e.cache.put(id, &l)
+		e.cache.putHeld(il, id, &l)
 		if out != nil {
 			*out = l
 		}
