@@ -252,13 +252,13 @@ func (e *Engine) attempt(ctx context.Context, id string, l *loaded, ef eventFor,
 		// a Resume of every instance it works on, most of them not due.
 		return eventError(ev.Kind, id, &notDueError{at: ev.Time, id: id})
 	}
-	res, err := e.apply(def, l.rec.State, l.meta, ev, id)
-	if err != nil {
+	res := &out.Result
+	if err := e.applyInto(def, l.rec.State, &l.meta, &ev, id, res); err != nil {
 		return err
 	}
 	host := l.rec.Host // carried over unchanged by every other event
 	if ef.key != nil {
-		if host, err = ef.key.add(id, host, ev.Callback, replyTo(res, ev.Callback)); err != nil {
+		if host, err = ef.key.add(id, host, ev.Callback, replyTo(*res, ev.Callback)); err != nil {
 			return err
 		}
 	}
@@ -267,11 +267,11 @@ func (e *Engine) attempt(ctx context.Context, id string, l *loaded, ef eventFor,
 			return err
 		}
 	}
-	jw, err := e.journalWrite(id, def, &l.meta, l.stored.Data, &ev, &res, nil)
+	jw, err := e.journalWrite(id, def, &l.meta, l.stored.Data, &ev, res, nil)
 	if err != nil {
 		return err
 	}
-	*out = applied{Result: res, kind: ev.Kind, host: host, quiet: quietEnd(def, res.Meta), journal: jw}
+	out.kind, out.host, out.quiet, out.journal = ev.Kind, host, quietEnd(def, res.Meta), jw
 	return nil
 }
 
@@ -317,19 +317,28 @@ func (e *Engine) fresh(ctx context.Context, id string, l *loaded, err error) (ok
 // limit. A state the codec could not write for its size is reported as a
 // *TooLargeError, not as the corruption the interpreter calls it.
 func (e *Engine) apply(def *dsl.Definition, state []byte, meta interp.Meta, ev interp.Event, id string) (interp.Result, error) {
-	res, err := interp.Apply(def, state, meta, ev)
-	if err != nil {
+	var res interp.Result
+	err := e.applyInto(def, state, &meta, &ev, id, &res)
+	return res, err
+}
+
+// applyInto is apply into *res (large), with the meta and event by
+// pointer: a transition's attempt writes its result in place.
+func (e *Engine) applyInto(def *dsl.Definition, state []byte, meta *interp.Meta, ev *interp.Event, id string, res *interp.Result) (err error) {
+	if *res, err = interp.Apply(def, state, *meta, *ev); err != nil {
+		*res = interp.Result{}
 		if !errors.Is(err, interp.ErrRejected) { // a handler's reply too large is the handler's error
 			if tl := tooLarge(id, "state", err); tl != nil {
-				return interp.Result{}, tl
+				return tl
 			}
 		}
-		return interp.Result{}, eventError(ev.Kind, id, err)
+		return eventError(ev.Kind, id, err)
 	}
 	if err := e.checkSize(id, res.State); err != nil {
-		return interp.Result{}, err
+		*res = interp.Result{}
+		return err
 	}
-	return res, nil
+	return nil
 }
 
 // conflictPause waits a short random time before retry number try (from
