@@ -70,15 +70,6 @@ type slot struct {
 // maxFree bounds the free list of the record cache.
 const maxFree = 1024
 
-// get returns the cached record of id.
-func (c *recordCache) get(id string) (loaded, bool) {
-	var l loaded
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ok := c.copyOut(c.m[id], &l)
-	return l, ok
-}
-
 // getHeld is get into *l (a loaded is large: the transition's copy of
 // the record is the only one made) for the holder of the instance's lock
 // il. It leaves *l alone on a miss.

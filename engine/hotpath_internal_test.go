@@ -43,6 +43,16 @@ func TestMarkEndedMatchesCodec(t *testing.T) {
 	})
 }
 
+// get returns the cached record of id (the engine reads it through a
+// held lock: getHeld).
+func (c *recordCache) get(id string) (loaded, bool) {
+	var l loaded
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ok := c.copyOut(c.m[id], &l)
+	return l, ok
+}
+
 // The record cache, whose slots are recycled through a free list,
 // answers as a map of the records put and not dropped since would, or
 // misses (an evicted entry); no answer is ever another record's, or an
