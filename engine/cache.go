@@ -59,12 +59,13 @@ type recordCache struct {
 }
 
 // slot is an instance's entry in the recordCache: its lock and its cached
-// record. The cache's mutex guards it, but for held, a one-slot semaphore.
+// record. The cache's mutex guards it.
 type slot struct {
-	held chan struct{} // the instance's lock (lock.go)
-	refs int           // holders and waiters of the lock
-	has  bool          // rec is the cached record
-	rec  loaded
+	locked  bool            // the instance's lock is held (lock.go)
+	waiters []chan struct{} // callers waiting for the lock, first come first
+	refs    int             // holders and waiters of the lock
+	has     bool            // rec is the cached record
+	rec     loaded
 }
 
 // maxFree bounds the free list of the record cache.
@@ -139,7 +140,7 @@ func (c *recordCache) slot() *slot {
 		c.free = c.free[:n-1]
 		return p
 	}
-	return &slot{held: make(chan struct{}, 1)}
+	return new(slot)
 }
 
 // clear empties the record of slot p. The caller holds c.mu.
@@ -158,7 +159,7 @@ func (c *recordCache) release(id string, p *slot) {
 		return
 	}
 	delete(c.m, id)
-	if len(c.free) < maxFree { // nobody refers to p now, and its semaphore is empty
+	if len(c.free) < maxFree { // nobody refers to p now, nor waits for its lock
 		c.free = append(c.free, p)
 	}
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"math"
+	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -257,5 +259,79 @@ func TestCarrierChainOneWorker(t *testing.T) {
 	}
 	if longest > maxCarry+1 {
 		t.Fatalf("%d activities of one instance in a row with one worker (%v), want at most %d", longest, order, maxCarry+1)
+	}
+}
+
+// An instance lock is held by one caller at a time; a waiter whose
+// context ends gives up without taking it, even when the lock was handed
+// to it at that moment (it goes on to the next waiter); nothing is left
+// behind when all are done.
+func TestInstanceLockWaiters(t *testing.T) {
+	var c recordCache
+	il, err := c.lock(context.Background(), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	gaveUp := make(chan error)
+	go func() {
+		_, err := c.lock(ctx, "x")
+		gaveUp <- err
+	}()
+	got := make(chan *slot)
+	go func() {
+		for !c.contended("x") {
+			runtime.Gosched()
+		}
+		p, _ := c.lock(context.Background(), "x")
+		got <- p
+	}()
+	for {
+		c.mu.Lock()
+		n := len(il.waiters)
+		c.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		runtime.Gosched()
+	}
+	cancel()
+	if err := <-gaveUp; err == nil {
+		t.Fatal("a waiter whose context ended took the lock")
+	}
+	c.unlock("x", il)
+	p := <-got
+	c.unlock("x", p)
+	if c.locked() != 0 || len(c.m) != 0 {
+		t.Fatalf("%d locked, %d slots left", c.locked(), len(c.m))
+	}
+
+	// Many callers, some giving up: never two inside at once.
+	var inside atomic.Int32
+	var two atomic.Bool
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 300 {
+				ctx, cancel := context.WithCancel(context.Background())
+				if (g+i)%3 == 0 {
+					go cancel()
+				}
+				p, err := c.lock(ctx, "y")
+				if err == nil {
+					if inside.Add(1) > 1 {
+						two.Store(true)
+					}
+					runtime.Gosched()
+					inside.Add(-1)
+					c.unlock("y", p)
+				}
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	if two.Load() || c.locked() != 0 || len(c.m) != 0 {
+		t.Fatalf("two inside: %v; %d locked, %d slots left", two.Load(), c.locked(), len(c.m))
 	}
 }
