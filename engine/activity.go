@@ -291,14 +291,11 @@ func (e *Engine) awaits(ctx context.Context, id string, callback uint64) (bool, 
 func (c *recordCache) awaiting(id string, callback uint64) (wanted, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	p := c.last
-	if p == nil || p.stored.ID != id {
-		p = c.m[id]
-	}
-	if p == nil || p.meta.NextCallback < callback {
+	p := c.m[id]
+	if p == nil || !p.has || p.rec.meta.NextCallback < callback {
 		return false, false
 	}
-	return waitsForActivity(&p.meta, callback), true
+	return waitsForActivity(&p.rec.meta, callback), true
 }
 
 // waitsForActivity reports whether an instance with meta m waits for the

@@ -23,7 +23,10 @@ func (l *loaded) cost() int { return len(l.stored.Data) + len(l.rec.State) + 256
 
 // recordCache keeps, per instance, the record this engine committed or
 // loaded last, decoded, so that the next event of a busy instance skips the
-// store's load and the decoding of record and meta.
+// store's load and the decoding of record and meta. It also holds the
+// instance locks (lock.go): both are kept per instance in one map of
+// slots, so that a transition finds its instance once, when it takes the
+// lock, and reads, drops and puts the cached record through the slot.
 //
 // Nothing trusts it. A transition that starts from a cached record commits
 // with a compare-and-set on the cached version, so a record that another
@@ -42,125 +45,159 @@ func (l *loaded) cost() int { return len(l.stored.Data) + len(l.rec.State) + 256
 // restoring a store, as after any change to it from outside weft.
 //
 // Entries are immutable once put: readers get a copy of the loaded value
-// whose slices nobody writes. The entry put last is kept apart from the
-// map, so that an engine busy with one instance (a simulator's, a test's)
-// looks up no map for it. Entries live in structs of their own (a loaded
-// is too large for a map to hold in place: it would allocate one per
-// insert anyway), recycled through a free list: nothing outside the cache
-// points to them, so a put of a busy engine allocates nothing.
+// whose slices nobody writes. Slots are structs of their own (a loaded is
+// too large for a map to hold in place: it would allocate one per insert
+// anyway), recycled through a bounded free list once they hold neither a
+// record nor a lock: nothing outside the cache keeps a slot but the holder
+// of its lock, so a busy engine allocates none.
 type recordCache struct {
 	mu    sync.Mutex
-	last  *loaded            // the entry put last, or nil
-	m     map[string]*loaded // the others
-	bytes int                // the cost of the entries in m
-	free  []*loaded          // emptied entries, for put to reuse
+	m     map[string]*slot // by instance ID: the instances with a record cached or a lock entry
+	n     int              // the slots holding a record
+	bytes int              // the cost of the records held
+	free  []*slot          // emptied slots, for reuse
+}
+
+// slot is an instance's entry in the recordCache: its lock and its cached
+// record. The cache's mutex guards it.
+type slot struct {
+	locked  bool            // the instance's lock is held (lock.go)
+	waiters []chan struct{} // callers waiting for the lock, first come first
+	refs    int             // holders and waiters of the lock
+	has     bool            // rec is the cached record
+	rec     loaded
 }
 
 // maxFree bounds the free list of the record cache.
 const maxFree = 1024
 
-// get returns the cached record of id.
-func (c *recordCache) get(id string) (loaded, bool) {
+// getHeld is get into *l (a loaded is large: the transition's copy of
+// the record is the only one made) for the holder of the instance's lock
+// il. It leaves *l alone on a miss.
+func (c *recordCache) getHeld(il *slot, l *loaded) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.last != nil && c.last.stored.ID == id {
-		return *c.last, true
+	return c.copyOut(il, l)
+}
+
+func (c *recordCache) copyOut(p *slot, l *loaded) bool {
+	if p == nil || !p.has {
+		return false
 	}
-	if p := c.m[id]; p != nil {
-		return *p, true
-	}
-	return loaded{}, false
+	*l = p.rec
+	return true
 }
 
 // put caches l as the record of id at l.stored.Version. l.stored.ID must be
 // id and l.stored.Data the record's encoding, which no one writes to
 // afterwards; l.rec.State and l.meta must not be shared with code that may
 // write to them.
-func (c *recordCache) put(id string, l loaded) {
+func (c *recordCache) put(id string, l *loaded) {
+	c.putHeld(nil, id, l)
+}
+
+// putHeld is put for the holder of the instance's lock il, or for anyone
+// if il is nil.
+func (c *recordCache) putHeld(il *slot, id string, l *loaded) {
 	if id == "" || l.stored.ID != id || len(l.stored.Data) > cacheMaxData || l.meta.Status.Finished() {
-		c.drop(id) // a finished instance takes no events worth caching for
+		c.dropHeld(il, id) // a finished instance takes no events worth caching for
 		return
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if prev := c.last; prev != nil && prev.stored.ID != id {
-		if c.m == nil {
-			c.m = make(map[string]*loaded)
+	p := il
+	if p == nil {
+		if p = c.m[id]; p == nil {
+			p = c.slot()
+			if c.m == nil {
+				c.m = make(map[string]*slot)
+			}
+			c.m[id] = p
 		}
-		if len(c.m) >= cacheEntries-1 || c.bytes+prev.cost() > cacheBytes { // (starting a range over the map costs, even to break at once)
-			for k, old := range c.m { // evict entries, the map's choice
-				if len(c.m) < cacheEntries-1 && c.bytes+prev.cost() <= cacheBytes {
-					break
-				}
-				c.bytes -= old.cost()
-				delete(c.m, k)
-				c.recycle(old)
+	}
+	c.clear(p)
+	p.rec, p.has = *l, true
+	c.n++
+	c.bytes += p.rec.cost()
+	if c.n > cacheEntries || c.bytes > cacheBytes { // (starting a range over the map costs, even to break at once)
+		for k, old := range c.m { // evict entries, the map's choice
+			if c.n <= cacheEntries && c.bytes <= cacheBytes {
+				break
+			}
+			if old != p && old.has {
+				c.clear(old)
+				c.release(k, old)
 			}
 		}
-		c.m[prev.stored.ID] = prev
-		c.bytes += prev.cost()
-	} else if prev != nil {
-		c.recycle(prev) // (an older record of id)
 	}
-	c.last = nil
-	c.remove(id)
-	var p *loaded
-	if n := len(c.free); n > 0 {
-		p = c.free[n-1]
-		c.free[n-1] = nil
-		c.free = c.free[:n-1]
-	} else {
-		p = new(loaded)
-	}
-	*p = l
-	c.last = p
 }
 
-// recycle empties an entry taken out of the cache and keeps it for put.
-// The caller holds c.mu.
-func (c *recordCache) recycle(p *loaded) {
-	*p = loaded{} // (so that it holds no record alive)
-	if len(c.free) < maxFree {
+// slot returns an empty slot. The caller holds c.mu.
+func (c *recordCache) slot() *slot {
+	if n := len(c.free); n > 0 {
+		p := c.free[n-1]
+		c.free[n-1] = nil
+		c.free = c.free[:n-1]
+		return p
+	}
+	return new(slot)
+}
+
+// clear empties the record of slot p. The caller holds c.mu.
+func (c *recordCache) clear(p *slot) {
+	if p.has {
+		c.n--
+		c.bytes -= p.rec.cost()
+		p.rec, p.has = loaded{}, false // (so that it holds no record alive)
+	}
+}
+
+// release removes slot p of id from the map and keeps it for reuse if it
+// holds neither a record nor a lock. The caller holds c.mu.
+func (c *recordCache) release(id string, p *slot) {
+	if p.has || p.refs > 0 {
+		return
+	}
+	delete(c.m, id)
+	if len(c.free) < maxFree { // nobody refers to p now, nor waits for its lock
 		c.free = append(c.free, p)
 	}
 }
 
-// remove deletes id from m. The caller holds c.mu.
-func (c *recordCache) remove(id string) {
-	if old, ok := c.m[id]; ok {
-		c.bytes -= old.cost()
-		delete(c.m, id)
-		c.recycle(old)
-	}
-}
-
 // drop forgets the record of id.
-func (c *recordCache) drop(id string) {
+func (c *recordCache) drop(id string) { c.dropHeld(nil, id) }
+
+// dropHeld is drop for the holder of the instance's lock il, or for
+// anyone if il is nil.
+func (c *recordCache) dropHeld(il *slot, id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.last != nil && c.last.stored.ID == id {
-		c.recycle(c.last)
-		c.last = nil
+	p := il
+	if p == nil {
+		if p = c.m[id]; p == nil {
+			return
+		}
 	}
-	c.remove(id)
+	c.clear(p)
+	c.release(id, p)
 }
 
 // size is the number of records cached.
 func (c *recordCache) size() int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	n := len(c.m)
-	if c.last != nil {
-		n++
-	}
-	return n
+	return c.n
 }
 
-// forget empties the cache.
+// forget empties the cache (the locks stay).
 func (c *recordCache) forget() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.last, c.m, c.bytes, c.free = nil, nil, 0, nil
+	for id, p := range c.m {
+		c.clear(p)
+		c.release(id, p)
+	}
+	c.free = nil
 }
 
 // cloneMeta returns a copy of m that shares no memory with it.

@@ -484,12 +484,54 @@ func (e *Engine) effect(ctx context.Context, j job) error {
 // and every due instance is simply found again.
 type work struct {
 	mu       sync.Mutex
-	inflight map[jobKey]bool // job key -> finished; finished entries are dropped by the next sweep
-	done     []jobKey        // the finished entries of inflight
-	unswept  atomic.Int64    // len(done), for a look without the lock
-	retry    map[jobKey]retryState
+	inflight jobMap[bool] // job key -> finished; finished entries are dropped by the next sweep
+	done     []jobKey     // the finished entries of inflight
+	unswept  atomic.Int64 // len(done), for a look without the lock
+	retry    jobMap[retryState]
 	passing  bool     // a pass is between its sweep and its end
 	running  attempts // the running activity attempts, under a lock of their own (activity.go)
+}
+
+// jobMap is a map keyed by jobKey, kept as one map per kind of job keyed
+// by the ID: the runtime hashes and compares a string key on its fast
+// path, a struct key through the generic one. Its maps are made at the
+// first set (an engine that never runs jobs makes none).
+type jobMap[V any] struct{ effects, resumes map[string]V }
+
+func (m *jobMap[V]) of(k jobKey) map[string]V {
+	if k.resume {
+		return m.resumes
+	}
+	return m.effects
+}
+
+func (m *jobMap[V]) get(k jobKey) (V, bool) {
+	v, ok := m.of(k)[k.id]
+	return v, ok
+}
+
+func (m *jobMap[V]) set(k jobKey, v V) {
+	p := &m.effects
+	if k.resume {
+		p = &m.resumes
+	}
+	if *p == nil {
+		*p = make(map[string]V)
+	}
+	(*p)[k.id] = v
+}
+
+func (m *jobMap[V]) delete(k jobKey) { delete(m.of(k), k.id) }
+
+// deleteIf deletes the entries whose value f accepts.
+func (m *jobMap[V]) deleteIf(f func(V) bool) {
+	for _, mm := range [2]map[string]V{m.effects, m.resumes} {
+		for k, v := range mm {
+			if f(v) {
+				delete(mm, k)
+			}
+		}
+	}
 }
 
 // sweepEvery is how many finished jobs make the hot path sweep the table
@@ -499,11 +541,6 @@ const sweepEvery = 4096
 type retryState struct {
 	failures int
 	next     time.Time
-}
-
-func (w *work) init() {
-	w.inflight = map[jobKey]bool{}
-	w.retry = map[jobKey]retryState{}
 }
 
 // sweep forgets finished jobs, and retry times older than stale (jobs
@@ -516,16 +553,12 @@ func (w *work) sweep(stale time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for _, k := range w.done {
-		delete(w.inflight, k)
+		w.inflight.delete(k)
 	}
 	clear(w.done)
 	w.done = w.done[:0]
 	w.unswept.Store(0)
-	for k, r := range w.retry {
-		if r.next.Before(stale) {
-			delete(w.retry, k)
-		}
-	}
+	w.retry.deleteIf(func(r retryState) bool { return r.next.Before(stale) })
 	w.passing = true
 }
 
@@ -551,7 +584,7 @@ func (w *work) sweepFinished() bool {
 		return false
 	}
 	for _, k := range w.done {
-		delete(w.inflight, k)
+		w.inflight.delete(k)
 	}
 	clear(w.done)
 	w.done = w.done[:0]
@@ -564,13 +597,13 @@ func (w *work) sweepFinished() bool {
 func (w *work) claim(key jobKey, now time.Time) (bool, time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if _, busy := w.inflight[key]; busy {
+	if _, busy := w.inflight.get(key); busy {
 		return false, time.Time{}
 	}
-	if r, ok := w.retry[key]; ok && r.next.After(now) {
+	if r, ok := w.retry.get(key); ok && r.next.After(now) {
 		return false, r.next
 	}
-	w.inflight[key] = false
+	w.inflight.set(key, false)
 	return true, time.Time{}
 }
 
@@ -581,9 +614,9 @@ func (w *work) finish(key jobKey, hold time.Time) {
 	defer w.mu.Unlock()
 	w.finished(key)
 	if hold.IsZero() {
-		delete(w.retry, key)
+		w.retry.delete(key)
 	} else {
-		w.retry[key] = retryState{next: hold}
+		w.retry.set(key, retryState{next: hold})
 	}
 }
 
@@ -593,19 +626,19 @@ func (w *work) failed(key jobKey, now time.Time, b backoff) (time.Time, int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	w.finished(key)
-	r := w.retry[key]
+	r, _ := w.retry.get(key)
 	r.failures++
 	r.next = now.Add(b.delay(r.failures))
-	w.retry[key] = r
+	w.retry.set(key, r)
 	return r.next, r.failures
 }
 
 // finished marks a job in flight as finished, once. The caller holds w.mu.
 func (w *work) finished(key jobKey) {
-	if done, ok := w.inflight[key]; ok && done {
+	if done, ok := w.inflight.get(key); ok && done {
 		return
 	}
-	w.inflight[key] = true
+	w.inflight.set(key, true)
 	w.done = append(w.done, key)
 	w.unswept.Add(1)
 }
@@ -614,7 +647,7 @@ func (w *work) finished(key jobKey) {
 func (w *work) busy(key jobKey) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	done, ok := w.inflight[key]
+	done, ok := w.inflight.get(key)
 	return ok && !done
 }
 
@@ -624,13 +657,13 @@ func (w *work) claimAll(jobs []job) bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	for i, j := range jobs {
-		if _, busy := w.inflight[j.key]; busy {
+		if _, busy := w.inflight.get(j.key); busy {
 			for _, c := range jobs[:i] {
-				delete(w.inflight, c.key)
+				w.inflight.delete(c.key)
 			}
 			return false
 		}
-		w.inflight[j.key] = false
+		w.inflight.set(j.key, false)
 	}
 	return true
 }
@@ -639,7 +672,7 @@ func (w *work) claimAll(jobs []job) bool {
 func (w *work) release(key jobKey) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	delete(w.inflight, key)
+	w.inflight.delete(key)
 }
 
 // backoff is the retry schedule of failed jobs: initial, doubling, capped at max.

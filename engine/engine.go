@@ -57,7 +57,6 @@ type Engine struct {
 	children   ChildRunner             // WithChildRunner; nil: children start in the store
 	handlers   map[string]SetupHandler // nil until the first Handle
 
-	locks   instanceLocks
 	cache   recordCache   // the records last committed or loaded here; checked by the store before use
 	kick    chan struct{} // a wake-up for the run loop: something was committed or finished
 	rescan  atomic.Bool   // the run loop must read the store again before it sleeps
@@ -107,7 +106,6 @@ func New(store storage.Store, opts ...Option) (*Engine, error) {
 			return nil, err
 		}
 	}
-	e.work.init()
 	return e, nil
 }
 

@@ -72,7 +72,7 @@ func (e *Engine) start(ctx context.Context, def *dsl.Definition, id string, stat
 		return err
 	}
 	ev.Payload = state // the input, as the journal keeps it
-	jw, err := e.journalWrite(id, def, interp.Meta{}, nil, ev, res, nil)
+	jw, err := e.journalWrite(id, def, &interp.Meta{}, nil, &ev, &res, nil)
 	if err != nil {
 		return err
 	}
@@ -82,11 +82,11 @@ func (e *Engine) start(ctx context.Context, def *dsl.Definition, id string, stat
 			return err
 		}
 	}
-	inst, rec, effects, err := encode(id, def.Name(), res, host)
+	inst, rec, effects, err := encode(id, def.Name(), &res, host)
 	if err != nil {
 		return err
 	}
-	if effects, err = e.withWakeups(id, def.Name(), time.Time{}, res, effects); err != nil {
+	if effects, err = e.withWakeups(id, def.Name(), time.Time{}, &res, effects); err != nil {
 		return err
 	}
 	inst.Journal = jw
@@ -110,7 +110,7 @@ func (e *Engine) start(ctx context.Context, def *dsl.Definition, id string, stat
 	hot = nil // from here on, the hot path owns the claims
 	e.committed(ctx, handed, len(effects) > 0, inst.Due)
 	inst.Version = version
-	e.cache.put(id, loaded{stored: inst, rec: rec, meta: res.Meta}) // res goes nowhere else
+	e.cache.put(id, &loaded{stored: inst, rec: rec, meta: res.Meta}) // res goes nowhere else
 	op = "metrics"
 	e.metrics.Transition(def.Name(), interp.EventStart)
 	return nil
@@ -375,15 +375,15 @@ func (e *Engine) resumeDue(ctx context.Context, id string) (bool, error) {
 // resumeChain is resumeDue, committing under lease if it is not nil; it
 // returns how many transitions it committed.
 func (e *Engine) resumeChain(ctx context.Context, id string, lease *storage.Lease) (int, error) {
-	il, err := e.locks.lock(ctx, id)
+	il, err := e.cache.lock(ctx, id)
 	if err != nil {
 		return 0, opErr("", "", id, err)
 	}
-	defer e.locks.unlock(id, il)
+	defer e.cache.unlock(id, il)
 	var from *loaded
 	var last loaded // what from points to after the first transition
 	for n := 0; ; n++ {
-		res, next, err := e.transitionLocked(ctx, id, from, eventFor{ev: interp.Event{Kind: interp.EventResume}, lease: lease, chain: lease == nil}, nil)
+		res, err := e.transitionLocked(ctx, id, il, from, eventFor{ev: interp.Event{Kind: interp.EventResume}, lease: lease, chain: lease == nil}, nil, &last)
 		if errors.Is(err, interp.ErrNotDue) {
 			if n > 0 {
 				e.wake() // the last commit was due now and asked for no pass (see eventFor.chain)
@@ -397,13 +397,12 @@ func (e *Engine) resumeChain(ctx context.Context, id string, lease *storage.Leas
 		if due.IsZero() {
 			return n + 1, nil
 		}
-		if due.After(e.clock.Now()) || n+1 >= maxChain || ctx.Err() != nil || e.locks.contended(id) {
+		if due.After(e.clock.Now()) || n+1 >= maxChain || ctx.Err() != nil || e.cache.contended(id) {
 			// Left to a pass, which the commit may not have asked for
 			// (see eventFor.chain).
 			e.wake()
 			return n + 1, nil
 		}
-		last = next
-		from = &last
+		from = &last // (transitionLocked reads from before it writes last)
 	}
 }

@@ -2,7 +2,7 @@ package engine
 
 // LockedInstances reports how many instances have an entry in the
 // per-instance lock table, so tests can check that it does not leak.
-func LockedInstances(e *Engine) int { return e.locks.size() }
+func LockedInstances(e *Engine) int { return e.cache.locked() }
 
 // ForgetRecords empties the engine's record cache, so that the next
 // transition of every instance loads its record from the store, as an

@@ -292,10 +292,17 @@ func (e *Engine) dispatchHot(exec func(job) bool) bool {
 		j := queue[i]
 		i++
 		if groupable(j) && i < len(queue) && 1+len(j.group) < maxGroup {
-			group := slices.Clone(j.group)
-			for i < len(queue) && groupable(queue[i]) && 1+len(group)+1+len(queue[i].group) <= maxGroup {
+			// Count the jobs that join first: a job is large, and
+			// growing the group by appends allocated it about twice.
+			n, k := len(j.group), i
+			for k < len(queue) && groupable(queue[k]) && 1+n+1+len(queue[k].group) <= maxGroup {
+				n += 1 + len(queue[k].group)
+				k++
+			}
+			group := make([]job, 0, n)
+			group = append(group, j.group...)
+			for ; i < k; i++ {
 				q := queue[i]
-				i++
 				more := q.group
 				q.group = nil
 				group = append(append(group, q), more...)

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"math"
+	"runtime"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -43,38 +45,80 @@ func TestMarkEndedMatchesCodec(t *testing.T) {
 	})
 }
 
-// The record cache, whose entries are recycled through a free list,
+// get returns the cached record of id (the engine reads it through a
+// held lock: getHeld).
+func (c *recordCache) get(id string) (loaded, bool) {
+	var l loaded
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ok := c.copyOut(c.m[id], &l)
+	return l, ok
+}
+
+// The record cache, whose slots are recycled through a free list,
 // answers as a map of the records put and not dropped since would, or
 // misses (an evicted entry); no answer is ever another record's, or an
-// older one. The bounds hold.
+// older one. The instance locks kept in the same slots count their
+// holders; through a held lock, the cache's Held methods act on the same
+// records as by ID. A slot lives as long as a record or a lock needs it,
+// and the bounds hold.
 func TestRecordCacheModel(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		var c recordCache
 		model := map[string]uint64{}
-		ids := rapid.SampledFrom([]string{"a", "b", "c", "d", "e", "f"})
+		held := map[string]*slot{}
+		all := []string{"a", "b", "c", "d", "e", "f"}
+		ids := rapid.SampledFrom(all)
 		for i := range rapid.IntRange(1, 200).Draw(t, "ops") {
 			id := ids.Draw(t, "id")
-			switch rapid.IntRange(0, 3).Draw(t, "op") {
+			il := held[id] // nil: the Held methods act by ID
+			switch rapid.IntRange(0, 5).Draw(t, "op") {
 			case 0, 1:
 				v := uint64(i + 1)
-				c.put(id, loaded{stored: storage.Instance{ID: id, Version: v, Data: []byte(id)}})
+				c.putHeld(il, id, &loaded{stored: storage.Instance{ID: id, Version: v, Data: []byte(id)}})
 				model[id] = v
 			case 2:
-				c.drop(id)
+				c.dropHeld(il, id)
 				delete(model, id)
 			case 3:
 				c.forget()
 				clear(model)
+			case 4:
+				if il == nil {
+					p, err := c.lock(context.Background(), id)
+					if err != nil {
+						t.Fatal(err)
+					}
+					held[id] = p
+				}
+			case 5:
+				if il != nil {
+					c.unlock(id, il)
+					delete(held, id)
+				}
 			}
-			for _, id := range []string{"a", "b", "c", "d", "e", "f"} {
+			for _, id := range all {
 				l, ok := c.get(id)
 				want, has := model[id]
 				if ok != has || ok && (l.stored.ID != id || l.stored.Version != want || string(l.stored.Data) != id) {
 					t.Fatalf("get(%q) = %+v, %v; want version %d, %v", id, l.stored, ok, want, has)
 				}
+				if il := held[id]; il != nil {
+					var h loaded
+					if ok := c.getHeld(il, &h); ok != has || ok && h.stored.Version != want {
+						t.Fatalf("getHeld(%q) = %+v, %v; want version %d, %v", id, h.stored, ok, want, has)
+					}
+				}
 			}
-			if c.size() != len(model) || len(c.free) > maxFree {
-				t.Fatalf("size %d, want %d; %d free", c.size(), len(model), len(c.free))
+			live := 0
+			for _, id := range all {
+				if _, ok := model[id]; ok || held[id] != nil {
+					live++
+				}
+			}
+			if c.size() != len(model) || c.locked() != len(held) || len(c.m) != live || len(c.free) > maxFree {
+				t.Fatalf("size %d, want %d; %d locked, want %d; %d slots, want %d; %d free",
+					c.size(), len(model), c.locked(), len(held), len(c.m), live, len(c.free))
 			}
 		}
 	})
@@ -86,7 +130,7 @@ func TestRecordCacheEvicts(t *testing.T) {
 	n := cacheEntries + 500
 	for i := range n {
 		id := "i" + strconv.Itoa(i)
-		c.put(id, loaded{stored: storage.Instance{ID: id, Version: uint64(i), Data: []byte(id)}})
+		c.put(id, &loaded{stored: storage.Instance{ID: id, Version: uint64(i), Data: []byte(id)}})
 	}
 	if c.size() > cacheEntries {
 		t.Fatalf("%d entries, bound %d", c.size(), cacheEntries)
@@ -215,5 +259,79 @@ func TestCarrierChainOneWorker(t *testing.T) {
 	}
 	if longest > maxCarry+1 {
 		t.Fatalf("%d activities of one instance in a row with one worker (%v), want at most %d", longest, order, maxCarry+1)
+	}
+}
+
+// An instance lock is held by one caller at a time; a waiter whose
+// context ends gives up without taking it, even when the lock was handed
+// to it at that moment (it goes on to the next waiter); nothing is left
+// behind when all are done.
+func TestInstanceLockWaiters(t *testing.T) {
+	var c recordCache
+	il, err := c.lock(context.Background(), "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	gaveUp := make(chan error)
+	go func() {
+		_, err := c.lock(ctx, "x")
+		gaveUp <- err
+	}()
+	got := make(chan *slot)
+	go func() {
+		for !c.contended("x") {
+			runtime.Gosched()
+		}
+		p, _ := c.lock(context.Background(), "x")
+		got <- p
+	}()
+	for {
+		c.mu.Lock()
+		n := len(il.waiters)
+		c.mu.Unlock()
+		if n == 2 {
+			break
+		}
+		runtime.Gosched()
+	}
+	cancel()
+	if err := <-gaveUp; err == nil {
+		t.Fatal("a waiter whose context ended took the lock")
+	}
+	c.unlock("x", il)
+	p := <-got
+	c.unlock("x", p)
+	if c.locked() != 0 || len(c.m) != 0 {
+		t.Fatalf("%d locked, %d slots left", c.locked(), len(c.m))
+	}
+
+	// Many callers, some giving up: never two inside at once.
+	var inside atomic.Int32
+	var two atomic.Bool
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 300 {
+				ctx, cancel := context.WithCancel(context.Background())
+				if (g+i)%3 == 0 {
+					go cancel()
+				}
+				p, err := c.lock(ctx, "y")
+				if err == nil {
+					if inside.Add(1) > 1 {
+						two.Store(true)
+					}
+					runtime.Gosched()
+					inside.Add(-1)
+					c.unlock("y", p)
+				}
+				cancel()
+			}
+		})
+	}
+	wg.Wait()
+	if two.Load() || c.locked() != 0 || len(c.m) != 0 {
+		t.Fatalf("two inside: %v; %d locked, %d slots left", two.Load(), c.locked(), len(c.m))
 	}
 }

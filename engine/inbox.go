@@ -183,15 +183,15 @@ func (e *Engine) startWithSignal(ctx context.Context, def *dsl.Definition, id st
 		}
 	}
 	op = "encode"
-	inst, rec, effects, err := encode(id, def.Name(), res, host)
+	inst, rec, effects, err := encode(id, def.Name(), &res, host)
 	if err != nil {
 		return err
 	}
-	if effects, err = e.withWakeups(id, def.Name(), time.Time{}, res, effects); err != nil {
+	if effects, err = e.withWakeups(id, def.Name(), time.Time{}, &res, effects); err != nil {
 		return err
 	}
 	// One commit, one journal entry: the signal, with the start it came with.
-	if inst.Journal, err = e.journalWrite(id, def, interp.Meta{}, nil, ev, res,
+	if inst.Journal, err = e.journalWrite(id, def, &interp.Meta{}, nil, &ev, &res,
 		&journalStart{event: interp.Event{Kind: interp.EventStart, Time: now, Instance: id, Payload: state}, meta: started.Meta}); err != nil {
 		return err
 	}
@@ -211,7 +211,7 @@ func (e *Engine) startWithSignal(ctx context.Context, def *dsl.Definition, id st
 	hot = nil
 	e.committed(ctx, handed, len(effects) > 0, inst.Due)
 	inst.Version = version
-	e.cache.put(id, loaded{stored: inst, rec: rec, meta: res.Meta})
+	e.cache.put(id, &loaded{stored: inst, rec: rec, meta: res.Meta})
 	op = "metrics"
 	e.metrics.Transition(def.Name(), interp.EventStart)
 	e.metrics.Transition(def.Name(), ev.Kind)

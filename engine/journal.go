@@ -47,20 +47,20 @@ func (e *Engine) journalPolicy(workflow string) (journal.Policy, bool) {
 // the policy wants one at this entry. start, if not nil, is the start
 // of a commit that started the instance and then applied ev
 // (signal-with-start); res is then both transitions'.
-func (e *Engine) journalWrite(id string, def *dsl.Definition, before interp.Meta, base []byte, ev interp.Event, res interp.Result, start *journalStart) (*storage.JournalWrite, error) {
+func (e *Engine) journalWrite(id string, def *dsl.Definition, before *interp.Meta, base []byte, ev *interp.Event, res *interp.Result, start *journalStart) (*storage.JournalWrite, error) {
 	p, ok := e.journalPolicy(def.Name())
 	if !ok {
 		return nil, nil
 	}
 	waits := before // what ev answered: the waits before it
 	if start != nil {
-		waits = start.meta // the waits the start opened
+		waits = &start.meta // the waits the start opened
 	}
 	t := journal.Transition{
 		Seq:       res.Meta.Seq,
 		At:        ev.Time,
 		Version:   def.Version(),
-		Event:     journalEvent(waits, ev),
+		Event:     journalEvent(*waits, *ev),
 		Effects:   res.Effects,
 		Before:    before.Threads,
 		After:     res.Meta.Threads,

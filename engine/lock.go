@@ -2,89 +2,97 @@ package engine
 
 import (
 	"context"
-	"sync"
+	"slices"
 )
 
-// instanceLocks serialises transitions of one instance inside the process,
-// so that concurrent callers queue instead of losing compare-and-set races.
-// Entries are reference-counted and removed when unused, so the map holds
-// only instances someone is working on.
-type instanceLocks struct {
-	mu   sync.Mutex
-	m    map[string]*instanceLock
-	free []*instanceLock // unused entries, kept for reuse (an entry per transition is garbage otherwise)
-}
-
-// maxFreeLocks bounds instanceLocks.free.
-const maxFreeLocks = 32
-
-type instanceLock struct {
-	held chan struct{} // a one-slot semaphore, so waiting can observe ctx
-	refs int
-}
+// The instance locks serialise transitions of one instance inside the
+// process, so that concurrent callers queue instead of losing
+// compare-and-set races. They live in the record cache's slots (cache.go),
+// under the cache's mutex: a lock that is free is taken with no more
+// than that, and a caller that must wait gets a channel of its own, closed
+// when the lock is handed to it. A slot's lock entry is
+// reference-counted, and the slot is removed when it holds neither a lock
+// nor a record, so the map holds only instances someone is working on or
+// that have a record cached.
 
 // lock waits for the instance's lock or for ctx to end. The caller
-// releases it with unlock(id, il).
-func (l *instanceLocks) lock(ctx context.Context, id string) (il *instanceLock, err error) {
-	l.mu.Lock()
-	if l.m == nil {
-		l.m = map[string]*instanceLock{}
-	}
-	il = l.m[id]
+// releases it with unlock(id, il), and may use il for the cache's Held
+// methods until then.
+func (c *recordCache) lock(ctx context.Context, id string) (il *slot, err error) {
+	c.mu.Lock()
+	il = c.m[id]
 	if il == nil {
-		if n := len(l.free); n > 0 {
-			il, l.free = l.free[n-1], l.free[:n-1]
-		} else {
-			il = &instanceLock{held: make(chan struct{}, 1)}
+		il = c.slot()
+		if c.m == nil {
+			c.m = make(map[string]*slot)
 		}
-		l.m[id] = il
+		c.m[id] = il
 	}
 	il.refs++
-	l.mu.Unlock()
+	if !il.locked { // not held: no need to watch ctx
+		il.locked = true
+		c.mu.Unlock()
+		return il, nil
+	}
+	w := make(chan struct{})
+	il.waiters = append(il.waiters, w)
+	c.mu.Unlock()
 
 	select {
-	case il.held <- struct{}{}: // not held: no need to watch ctx
-		return il, nil
-	default:
-	}
-	select {
-	case il.held <- struct{}{}:
-		return il, nil
+	case <-w:
+		return il, nil // handed over by unlock
 	case <-ctx.Done():
-		l.release(id, il)
-		return nil, ctx.Err()
 	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if i := slices.Index(il.waiters, w); i >= 0 {
+		il.waiters = slices.Delete(il.waiters, i, i+1)
+	} else {
+		c.handOn(il) // handed over meanwhile: it goes to the next
+	}
+	il.refs--
+	c.release(id, il)
+	return nil, ctx.Err()
 }
 
 // unlock releases the lock of instance id that lock returned.
-func (l *instanceLocks) unlock(id string, il *instanceLock) {
-	<-il.held
-	l.release(id, il)
+func (c *recordCache) unlock(id string, il *slot) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.handOn(il)
+	il.refs--
+	c.release(id, il)
 }
 
-func (l *instanceLocks) release(id string, il *instanceLock) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if il.refs--; il.refs == 0 {
-		delete(l.m, id)
-		if len(l.free) < maxFreeLocks { // nobody refers to il now, and its semaphore is empty
-			l.free = append(l.free, il)
-		}
+// handOn hands the lock of il, which its caller holds, to the first
+// waiter, or frees it. The caller holds c.mu.
+func (c *recordCache) handOn(il *slot) {
+	if len(il.waiters) == 0 {
+		il.locked = false
+		return
 	}
+	close(il.waiters[0])
+	il.waiters = slices.Delete(il.waiters, 0, 1)
 }
 
 // contended reports whether someone besides the holder wants the lock of
 // instance id.
-func (l *instanceLocks) contended(id string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	il := l.m[id]
+func (c *recordCache) contended(id string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	il := c.m[id]
 	return il != nil && il.refs > 1
 }
 
-// size is the number of instances with a lock entry (for tests of the refcount).
-func (l *instanceLocks) size() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return len(l.m)
+// locked is the number of instances with a lock entry (for tests of the refcount).
+func (c *recordCache) locked() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, p := range c.m {
+		if p.refs > 0 {
+			n++
+		}
+	}
+	return n
 }

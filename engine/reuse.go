@@ -94,11 +94,11 @@ func startOpts(opts []StartOption) (startOptions, error) {
 // the new run over it, compare-and-set on the version loaded; after a
 // conflict, load again. state is the encoded input.
 func (e *Engine) reuseID(ctx context.Context, def *dsl.Definition, id string, state []byte, policy IDReusePolicy) error {
-	il, err := e.locks.lock(ctx, id)
+	il, err := e.cache.lock(ctx, id)
 	if err != nil {
 		return opErr("", "", id, err)
 	}
-	defer e.locks.unlock(id, il)
+	defer e.cache.unlock(id, il)
 	for try := 1; ; try++ {
 		e.cache.drop(id) // whatever the outcome, only a confirmed record is cached
 		l, err := e.load(ctx, id)
@@ -149,7 +149,7 @@ func (e *Engine) reuseID(ctx context.Context, def *dsl.Definition, id string, st
 		if err != nil {
 			return err
 		}
-		inst, rec, own, err := encode(id, def.Name(), res, host)
+		inst, rec, own, err := encode(id, def.Name(), &res, host)
 		if err != nil {
 			return err
 		}
@@ -159,11 +159,11 @@ func (e *Engine) reuseID(ctx context.Context, def *dsl.Definition, id string, st
 		// entry's effects begin with it).
 		both := res
 		both.Effects = append(append([]interp.Effect(nil), emitted...), res.Effects...)
-		if inst.Journal, err = e.journalWrite(id, def, l.meta, l.stored.Data,
-			interp.Event{Kind: interp.EventStart, Time: now, Instance: id, Payload: state}, both, nil); err != nil {
+		if inst.Journal, err = e.journalWrite(id, def, &l.meta, l.stored.Data,
+			&interp.Event{Kind: interp.EventStart, Time: now, Instance: id, Payload: state}, &both, nil); err != nil {
 			return err
 		}
-		if effects, err = e.withWakeups(id, def.Name(), l.meta.Due, res, effects); err != nil {
+		if effects, err = e.withWakeups(id, def.Name(), l.meta.Due, &res, effects); err != nil {
 			return err
 		}
 		version, err := e.store.Commit(ctx, storage.Commit{Instance: inst, Expect: l.stored.Version, Effects: effects})
@@ -179,7 +179,7 @@ func (e *Engine) reuseID(ctx context.Context, def *dsl.Definition, id string, st
 		}
 		e.committed(ctx, nil, len(effects) > 0, inst.Due)
 		inst.Version = version
-		e.cache.put(id, loaded{stored: inst, rec: rec, meta: res.Meta})
+		e.cache.put(id, &loaded{stored: inst, rec: rec, meta: res.Meta})
 		if len(emitted) > 0 {
 			e.metrics.Transition(l.rec.Workflow, interp.EventTerminate)
 		}
@@ -200,15 +200,15 @@ func (e *Engine) createFresh(ctx context.Context, def *dsl.Definition, id string
 	if err != nil {
 		return err
 	}
-	inst, rec, effects, err := encode(id, def.Name(), res, host)
+	inst, rec, effects, err := encode(id, def.Name(), &res, host)
 	if err != nil {
 		return err
 	}
-	if effects, err = e.withWakeups(id, def.Name(), time.Time{}, res, effects); err != nil {
+	if effects, err = e.withWakeups(id, def.Name(), time.Time{}, &res, effects); err != nil {
 		return err
 	}
 	ev.Payload = state // the input, as the journal keeps it
-	if inst.Journal, err = e.journalWrite(id, def, interp.Meta{}, nil, ev, res, nil); err != nil {
+	if inst.Journal, err = e.journalWrite(id, def, &interp.Meta{}, nil, &ev, &res, nil); err != nil {
 		return err
 	}
 	version, err := e.store.Create(ctx, inst, effects)
@@ -220,7 +220,7 @@ func (e *Engine) createFresh(ctx context.Context, def *dsl.Definition, id string
 	}
 	e.committed(ctx, nil, len(effects) > 0, inst.Due)
 	inst.Version = version
-	e.cache.put(id, loaded{stored: inst, rec: rec, meta: res.Meta})
+	e.cache.put(id, &loaded{stored: inst, rec: rec, meta: res.Meta})
 	e.metrics.Transition(def.Name(), interp.EventStart)
 	return nil
 }

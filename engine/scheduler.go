@@ -96,7 +96,7 @@ func WithScheduler(s Scheduler) Option {
 // a due instance, and one for each activity attempt the transition
 // delays. Their indices follow the interpreter's effects in the
 // transition's sequence number, so their IDs are unique and stable.
-func (e *Engine) withWakeups(id, workflow string, before time.Time, res interp.Result, effects []storage.Effect) ([]storage.Effect, error) {
+func (e *Engine) withWakeups(id, workflow string, before time.Time, res *interp.Result, effects []storage.Effect) ([]storage.Effect, error) {
 	if e.scheduler == nil {
 		return effects, nil
 	}

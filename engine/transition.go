@@ -88,20 +88,20 @@ func (e *Engine) transition(ctx context.Context, id string, ef eventFor) (interp
 
 // transitionWith is transition with the event made by build, if not nil.
 func (e *Engine) transitionWith(ctx context.Context, id string, ef eventFor, build builder) (interp.Result, error) {
-	il, err := e.locks.lock(ctx, id)
+	il, err := e.cache.lock(ctx, id)
 	if err != nil {
 		return interp.Result{}, opErr("", "", id, err)
 	}
-	defer e.locks.unlock(id, il)
-	res, _, err := e.transitionLocked(ctx, id, nil, ef, build)
-	return res, err
+	defer e.cache.unlock(id, il)
+	return e.transitionLocked(ctx, id, il, nil, ef, build, nil)
 }
 
 // transitionLocked is transition for a caller that holds the instance's
-// lock, with the event made by build if it is not nil (else ef.ev). If from
+// lock il, with the event made by build if it is not nil (else ef.ev). If from
 // is not nil it is the instance as this engine committed it
 // last, and it stands in for the first load; otherwise the record cache may.
-// It returns the result and the instance as now committed.
+// It returns the result, and sets *out (if not nil) to the instance as now
+// committed.
 //
 // A record that did not come from the store in this call is trusted only
 // through the store: an accepted event commits with a compare-and-set on
@@ -110,61 +110,62 @@ func (e *Engine) transitionWith(ctx context.Context, id string, ef eventFor, bui
 //
 // A panic on the way (in the store, the codec or the interpreter) is
 // recovered into a *[PanicError] for this instance.
-func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, ef eventFor, build builder) (_ interp.Result, _ loaded, err error) {
+func (e *Engine) transitionLocked(ctx context.Context, id string, il *slot, from *loaded, ef eventFor, build builder, out *loaded) (_ interp.Result, err error) {
 	op, workflow := "load", ""
 	var hot []job // the commit's effects, claimed for the hot path until handed to it
 	var hotBuf [2]job
 	defer func() {
 		if r := recover(); r != nil {
 			e.unclaim(hot)
-			e.cache.drop(id)
+			e.cache.dropHeld(il, id)
 			err = e.recovered(id, workflow, op, r)
 		}
 	}()
-	// next is the record the next try starts from, if have is set (else
-	// it loads); unverified says the store has not vouched for it here.
-	var next loaded
+	// l is the record the next try starts from, if have is set (else it
+	// loads); unverified says the store has not vouched for it here. (A
+	// loaded is large: the tries work on this one copy.)
+	var l loaded
 	have, unverified := false, false
 	if from != nil {
-		next, have, unverified = *from, true, true
-	} else if c, ok := e.cache.get(id); ok {
-		next, have, unverified = c, true, true
+		l, have, unverified = *from, true, true
+	} else if e.cache.getHeld(il, &l) {
+		have, unverified = true, true
 	}
+	var res applied
 	for try := 1; ; try++ {
 		op = "load"
-		l, cached := next, unverified
+		cached := unverified
 		if !have {
 			var err error
 			if l, err = e.load(ctx, id); err != nil {
-				return interp.Result{}, loaded{}, err
+				return interp.Result{}, err
 			}
-			e.cache.put(id, l)
+			e.cache.putHeld(il, id, &l)
 		}
-		next, have, unverified = loaded{}, false, false
-		res, err := e.attempt(ctx, id, l, ef, build, &op, &workflow)
-		if err != nil {
+		have, unverified = false, false
+		if err := e.attempt(ctx, id, &l, ef, build, &op, &workflow, &res); err != nil {
 			if cached {
 				// The cached record may be stale: ask the store.
 				op = "load"
-				if next, have, err = e.fresh(ctx, id, l, err); have {
+				if have, err = e.fresh(ctx, id, &l, err); have {
 					try--
 					continue
 				}
 			}
-			return interp.Result{}, loaded{}, err
+			return interp.Result{}, err
 		}
 		op = "encode"
-		inst, rec, effects, err := encode(id, workflow, res.Result, res.host)
+		inst, rec, effects, err := encode(id, workflow, &res.Result, res.host)
 		if err != nil {
-			return interp.Result{}, loaded{}, err
+			return interp.Result{}, err
 		}
-		if effects, err = e.withWakeups(id, workflow, l.meta.Due, res.Result, effects); err != nil {
-			return interp.Result{}, loaded{}, err
+		if effects, err = e.withWakeups(id, workflow, l.meta.Due, &res.Result, effects); err != nil {
+			return interp.Result{}, err
 		}
 		inst.Journal = res.journal
 		op = "commit"
 		hot = e.claimHot(hotBuf[:0], workflow, res.Effects, effects, res.quiet)
-		e.cache.drop(id) // whatever the outcome, only a confirmed record is cached
+		e.cache.dropHeld(il, id) // whatever the outcome, only a confirmed record is cached
 		version, err := e.store.Commit(ctx, storage.Commit{Instance: inst, Expect: l.stored.Version, Effects: effects, Lease: ef.lease})
 		if err != nil {
 			e.unclaim(hot)
@@ -175,13 +176,13 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 			e.metrics.Conflict(workflow)
 			if try < maxConflicts {
 				if err := conflictPause(ctx, try, e.noConflictPause); err != nil {
-					return interp.Result{}, loaded{}, eventError(res.kind, id, err)
+					return interp.Result{}, eventError(res.kind, id, err)
 				}
 				continue
 			}
 		}
 		if err != nil {
-			return interp.Result{}, loaded{}, eventError(res.kind, id, err)
+			return interp.Result{}, eventError(res.kind, id, err)
 		}
 		handed := hot
 		hot = nil // from here on, the hot path owns the claims
@@ -197,9 +198,12 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, from *loaded, 
 		// engine's callers only read them (Engine.Apply hands users
 		// copies), and Apply never writes to its arguments.
 		inst.Version = version
-		now := loaded{stored: inst, rec: rec, meta: res.Meta}
-		e.cache.put(id, now)
-		return res.Result, now, nil
+		l = loaded{stored: inst, rec: rec, meta: res.Meta}
+		e.cache.putHeld(il, id, &l)
+		if out != nil {
+			*out = l
+		}
+		return res.Result, nil
 	}
 }
 
@@ -213,60 +217,62 @@ type applied struct {
 	journal *storage.JournalWrite // what the commit appends to the journal, or nil
 }
 
-// attempt builds the event for the instance as l holds it and applies it;
-// it sets *op and *workflow for panic reports.
-func (e *Engine) attempt(ctx context.Context, id string, l loaded, ef eventFor, build builder, op, workflow *string) (applied, error) {
+// attempt builds the event for the instance as l holds it and applies it
+// into *out (large: the caller's, reused across tries); it sets *op and
+// *workflow for panic reports.
+func (e *Engine) attempt(ctx context.Context, id string, l *loaded, ef eventFor, build builder, op, workflow *string, out *applied) error {
 	def, err := e.definitionOf(l.rec.Workflow, id)
 	if err != nil {
-		return applied{}, err
+		return err
 	}
 	*op, *workflow = "apply", def.Name()
 	// Events are looked up in the meta as the current definition sees
 	// it: after a deploy, an instance is migrated by its next event, and
 	// a renamed event must already answer to its new name.
-	view := l.meta
+	view := &l.meta
 	if int(max(view.Version, 1)) < def.Version() {
 		if up, err := interp.Upgrade(def, l.rec.State, l.meta); err == nil {
-			view = up.Meta
+			view = &up.Meta
 		}
 	}
 	if ef.key != nil {
 		if err := ef.key.check(id, l.rec.Host); err != nil {
-			return applied{}, err
+			return err
 		}
 	}
 	ev := ef.ev
 	if build != nil {
-		if ev, err = build(view); err != nil {
-			return applied{}, err
+		if ev, err = build(*view); err != nil {
+			return err
 		}
 	}
 	ev.Time = e.clock.Now()
-	if notDue(def, l.meta, ev) {
+	if notDue(def, &l.meta, &ev) {
 		// What Apply would say, without loading the threads: a host tries
 		// a Resume of every instance it works on, most of them not due.
-		return applied{}, eventError(ev.Kind, id, &notDueError{at: ev.Time, id: id})
+		return eventError(ev.Kind, id, &notDueError{at: ev.Time, id: id})
 	}
-	res, err := e.apply(def, l.rec.State, l.meta, ev, id)
-	if err != nil {
-		return applied{}, err
+	res := &out.Result
+	if err := e.applyInto(def, l.rec.State, &l.meta, &ev, id, res); err != nil {
+		return err
 	}
 	host := l.rec.Host // carried over unchanged by every other event
 	if ef.key != nil {
-		if host, err = ef.key.add(id, host, ev.Callback, replyTo(res, ev.Callback)); err != nil {
-			return applied{}, err
+		if host, err = ef.key.add(id, host, ev.Callback, replyTo(*res, ev.Callback)); err != nil {
+			return err
 		}
 	}
 	if res.Meta.Status.Finished() { // for retention (retention.go)
 		if host, err = markEnded(id, host, ev.Time); err != nil {
-			return applied{}, err
+			return err
 		}
 	}
-	jw, err := e.journalWrite(id, def, l.meta, l.stored.Data, ev, res, nil)
+	jw, err := e.journalWrite(id, def, &l.meta, l.stored.Data, &ev, res, nil)
 	if err != nil {
-		return applied{}, err
+		return err
 	}
-	return applied{Result: res, kind: ev.Kind, host: host, quiet: quietEnd(def, res.Meta), journal: jw}, nil
+	out.kind, out.host, out.quiet, out.journal = ev.Kind, host, quietEnd(def, res.Meta), jw
+	return nil
 }
 
 // notDue reports whether ev is a Resume that Apply would refuse with
@@ -275,7 +281,7 @@ func (e *Engine) attempt(ctx context.Context, id string, l loaded, ef eventFor, 
 // interpreter keeps as the earliest time anything in it is due, is unset
 // or after ev.Time. (internal/defgen's "resume now" property checks that
 // Apply refuses exactly those Resumes.)
-func notDue(def *dsl.Definition, m interp.Meta, ev interp.Event) bool {
+func notDue(def *dsl.Definition, m *interp.Meta, ev *interp.Event) bool {
 	if ev.Kind != interp.EventResume || m.Status.Finished() || int(max(m.Version, 1)) < def.Version() {
 		return false
 	}
@@ -283,46 +289,56 @@ func notDue(def *dsl.Definition, m interp.Meta, ev interp.Event) bool {
 	return due.IsZero() || due.After(ev.Time)
 }
 
-// fresh is how a transition that started from a cached record and failed
-// with err learns whether err stands: it loads the record, and if the store
-// holds the cached version byte for byte, err is the answer. Otherwise
-// next is the stored record, to try again from (ok is set), and err is
-// nil. An error of the load is returned instead.
-func (e *Engine) fresh(ctx context.Context, id string, cached loaded, err error) (next loaded, ok bool, _ error) {
+// fresh is how a transition that started from the cached record *l and
+// failed with err learns whether err stands: it loads the record, and if
+// the store holds the cached version byte for byte, err is the answer.
+// Otherwise *l becomes the stored record, to try again from (ok is set),
+// and err is nil. An error of the load is returned instead.
+func (e *Engine) fresh(ctx context.Context, id string, l *loaded, err error) (ok bool, _ error) {
 	si, lerr := e.store.Load(ctx, id) // a panic is the caller's to recover, as for its own load
 	if lerr != nil {
 		e.cache.drop(id)
-		return loaded{}, false, fmt.Errorf("engine: %w", lerr)
+		return false, fmt.Errorf("engine: %w", lerr)
 	}
-	if si.Version == cached.stored.Version && bytes.Equal(si.Data, cached.stored.Data) {
-		return loaded{}, false, err
+	if si.Version == l.stored.Version && bytes.Equal(si.Data, l.stored.Data) {
+		return false, err
 	}
 	e.cache.drop(id)
-	l, lerr := decodeStored(si)
+	next, lerr := decodeStored(si)
 	if lerr != nil {
-		return loaded{}, false, lerr
+		return false, lerr
 	}
+	*l = next
 	e.cache.put(id, l)
-	return l, true, nil
+	return true, nil
 }
 
 // apply runs the interpreter and checks the new state against the state
 // limit. A state the codec could not write for its size is reported as a
 // *TooLargeError, not as the corruption the interpreter calls it.
 func (e *Engine) apply(def *dsl.Definition, state []byte, meta interp.Meta, ev interp.Event, id string) (interp.Result, error) {
-	res, err := interp.Apply(def, state, meta, ev)
-	if err != nil {
+	var res interp.Result
+	err := e.applyInto(def, state, &meta, &ev, id, &res)
+	return res, err
+}
+
+// applyInto is apply into *res (large), with the meta and event by
+// pointer: a transition's attempt writes its result in place.
+func (e *Engine) applyInto(def *dsl.Definition, state []byte, meta *interp.Meta, ev *interp.Event, id string, res *interp.Result) (err error) {
+	if *res, err = interp.Apply(def, state, *meta, *ev); err != nil {
+		*res = interp.Result{}
 		if !errors.Is(err, interp.ErrRejected) { // a handler's reply too large is the handler's error
 			if tl := tooLarge(id, "state", err); tl != nil {
-				return interp.Result{}, tl
+				return tl
 			}
 		}
-		return interp.Result{}, eventError(ev.Kind, id, err)
+		return eventError(ev.Kind, id, err)
 	}
 	if err := e.checkSize(id, res.State); err != nil {
-		return interp.Result{}, err
+		*res = interp.Result{}
+		return err
 	}
-	return res, nil
+	return nil
 }
 
 // conflictPause waits a short random time before retry number try (from
@@ -353,7 +369,7 @@ func conflictPause(ctx context.Context, try int, none bool) error {
 // (with the status and due time the store indexes) and the outbox entries.
 // host is the engine's own data for the instance (see hostData). It also
 // returns the record unencoded.
-func encode(id, workflow string, res interp.Result, host []byte) (storage.Instance, codec.Record, []storage.Effect, error) {
+func encode(id, workflow string, res *interp.Result, host []byte) (storage.Instance, codec.Record, []storage.Effect, error) {
 	// The meta is written straight into the record (interp.AppendMeta
 	// writes only a meta within the decode limits; for one beyond them,
 	// EncodeRecord of EncodeMeta's bytes says what is wrong).
