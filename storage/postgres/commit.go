@@ -46,23 +46,36 @@ func effectsAtSQL(param string) string {
 }
 
 // commitSQL returns the new version, or NULL and the version stored before
-// the statement (NULL if the instance does not exist).
-func commitSQL(schema string) string { return commitStatement(schema, false, nil) }
+// the statement (NULL if the instance does not exist). With effects, their
+// IDs, payloads and not-before times are the arrays $7, $8 and $9; without,
+// the statement has no outbox insert and leaves effects_at alone, and its
+// other parameters move up by three: most commits (a workflow's steps)
+// append no effect, and the insert's plan nodes cost the server CPU at
+// every execution even when they insert nothing.
+func commitSQL(schema string, effects bool) string {
+	return commitStatement(schema, false, effects, nil)
+}
 
-// fencedCommitSQL is commitSQL fenced by the lease token $10, still one
-// statement: it locks the instance's row, then holds its lease row FOR
-// SHARE (a takeover, which
+// fencedCommitSQL is commitSQL fenced by the lease token ($10, or $7
+// without effects), still one statement: it locks the instance's row, then
+// holds its lease row FOR SHARE (a takeover, which
 // updates that row, waits for the commit or is seen by it) and writes only
 // if the lease is held with that token. Besides the versions it returns the
 // lease's token and whether it is held (NULLs if the instance was never
 // leased), so that Commit can say why nothing was written.
-func fencedCommitSQL(schema string) string { return commitStatement(schema, true, nil) }
+func fencedCommitSQL(schema string, effects bool) string {
+	return commitStatement(schema, true, effects, nil)
+}
 
 // commitStatement builds commitSQL and fencedCommitSQL, and with journal
 // their variants that append a journal entry (journal.go): its parameters
-// follow the others ($10.., or $11.. when fenced), and the statement
+// follow the others (after the token when fenced), and the statement
 // returns one more column, the Seq of the journal's newest entry before it.
-func commitStatement(schema string, fenced bool, journal *journalSQL) string {
+func commitStatement(schema string, fenced, effects bool, journal *journalSQL) string {
+	n := 7 // the next parameter after the record's $1..$6
+	if effects {
+		n = 10
+	}
 	fence, guard, why := "", "", ""
 	if fenced {
 		// The instance's row before the lease row, as fenceLockSQL and
@@ -72,32 +85,34 @@ func commitStatement(schema string, fenced bool, journal *journalSQL) string {
 ), fence AS (
     SELECT l.token, l.held FROM ` + schema + `.leases l, inst WHERE l.instance = inst.id FOR SHARE OF l
 ), `
-		guard = " AND EXISTS (SELECT 1 FROM fence WHERE held AND token = $10)"
+		guard = " AND EXISTS (SELECT 1 FROM fence WHERE held AND token = " + p(n) + ")"
+		n++
 		why = ",\n       (SELECT token FROM fence), (SELECT held FROM fence)"
 	}
 	entry := ""
 	if journal != nil {
-		n := 10
-		if fenced {
-			n = 11
-		}
 		last := "(SELECT max(seq) FROM " + schema + ".journal WHERE instance = $1)"
 		guard += " AND " + p(n) + "::bigint > coalesce(" + last + ", 0)"
 		why += ",\n       " + last
 		entry = journalCTEs(schema, "upd", n, journal.keep)
 	}
-	return `WITH ` + fence + `upd AS (
-    UPDATE ` + schema + `.instances
-       SET version = version + 1, workflow = $3, status = $4, due = $5, data = $6,
-           effects_at = least(effects_at, ` + effectsAtSQL("$9") + `)
-     WHERE id = $1 AND version = $2` + guard + `
-    RETURNING id, version
-), eff AS (
+	set, eff := "", ""
+	if effects {
+		set = `,
+           effects_at = least(effects_at, ` + effectsAtSQL("$9") + `)`
+		eff = `, eff AS (
     INSERT INTO ` + schema + `.outbox (id, instance, data, not_before)
     SELECT e.id, upd.id, e.data, e.not_before
       FROM upd, unnest($7::bytea[], $8::bytea[], $9::timestamptz[]) WITH ORDINALITY AS e(id, data, not_before, ord)
      ORDER BY e.ord
-)` + entry + `
+)`
+	}
+	return `WITH ` + fence + `upd AS (
+    UPDATE ` + schema + `.instances
+       SET version = version + 1, workflow = $3, status = $4, due = $5, data = $6` + set + `
+     WHERE id = $1 AND version = $2` + guard + `
+    RETURNING id, version
+)` + eff + entry + `
 SELECT (SELECT version FROM upd), (SELECT version FROM ` + schema + `.instances WHERE id = $1)` + why
 }
 
@@ -165,11 +180,17 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 	if c.Expect <= math.MaxInt64 {
 		expect = int64(c.Expect)
 	}
-	ids, data, notBefore := effectColumns(c.Effects)
 	var next, stored pgtype.Int8
 	inst := c.Instance
-	args := []any{[]byte(id), expect, []byte(inst.Workflow), []byte(inst.Status), dueParam(inst), inst.Data,
-		ids, data, notBefore}
+	// Room for every parameter (record, effects, token, journal entry and
+	// Keep), so that args is allocated once.
+	args := append(make([]any, 0, 16), []byte(id), expect, []byte(inst.Workflow), []byte(inst.Status), dueParam(inst), inst.Data)
+	eff := 0 // which variant of the statement: without or with effects
+	if len(c.Effects) > 0 {
+		ids, data, notBefore := effectColumns(c.Effects)
+		args = append(args, ids, data, notBefore)
+		eff = 1
+	}
 	var (
 		token pgtype.Int8
 		held  pgtype.Bool
@@ -187,17 +208,17 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 	}
 	switch {
 	case c.Lease == nil && journal == nil:
-		err = conn.QueryRow(ctx, s.q.commit, args...).Scan(&next, &stored)
+		err = conn.QueryRow(ctx, s.q.commit[eff], args...).Scan(&next, &stored)
 	case c.Lease == nil:
 		args = append(args, journalParams(journal)...)
-		err = conn.QueryRow(ctx, s.jq.commit[keep], args...).Scan(&next, &stored, &last)
+		err = conn.QueryRow(ctx, s.jq.commit[eff][keep], args...).Scan(&next, &stored, &last)
 	case journal == nil:
 		args = append(args, tokenParam(c.Lease.Token))
-		err = conn.QueryRow(ctx, s.q.fencedCommit, args...).Scan(&next, &stored, &token, &held)
+		err = conn.QueryRow(ctx, s.q.fencedCommit[eff], args...).Scan(&next, &stored, &token, &held)
 	default:
 		args = append(args, tokenParam(c.Lease.Token))
 		args = append(args, journalParams(journal)...)
-		err = conn.QueryRow(ctx, s.jq.fencedCommit[keep], args...).Scan(&next, &stored, &token, &held, &last)
+		err = conn.QueryRow(ctx, s.jq.fencedCommit[eff][keep], args...).Scan(&next, &stored, &token, &held, &last)
 	}
 	if err != nil && !isEffectIDTaken(err) {
 		return 0, s.failWrite(ctx, op, err)

@@ -23,9 +23,9 @@ import (
 
 // journalQueries holds the journal's SQL, with the schema name filled in.
 type journalQueries struct {
-	create       string    // createSQL with the entry
-	commit       [2]string // commitSQL with the entry, without and with a Keep
-	fencedCommit [2]string // fencedCommitSQL likewise
+	create       string       // createSQL with the entry
+	commit       [2][2]string // commitSQL with the entry: [effects][keep], without and with each
+	fencedCommit [2][2]string // fencedCommitSQL likewise
 	read, trim   string
 }
 
@@ -35,9 +35,11 @@ func newJournalQueries(schema string) journalQueries {
 		read:   readJournalSQL(schema),
 		trim:   trimJournalSQL(schema),
 	}
-	for keep := range 2 {
-		q.commit[keep] = commitStatement(schema, false, &journalSQL{keep: keep == 1})
-		q.fencedCommit[keep] = commitStatement(schema, true, &journalSQL{keep: keep == 1})
+	for eff := range 2 {
+		for keep := range 2 {
+			q.commit[eff][keep] = commitStatement(schema, false, eff == 1, &journalSQL{keep: keep == 1})
+			q.fencedCommit[eff][keep] = commitStatement(schema, true, eff == 1, &journalSQL{keep: keep == 1})
+		}
 	}
 	return q
 }

@@ -161,23 +161,24 @@ func (s *Store) Close() error {
 
 // queries holds the store's SQL, with the schema name filled in once.
 type queries struct {
-	create, commit string
-	fencedCommit   string
-	load, list     string
-	outbox, ack    string
-	ackLock        string
-	recompute      string
-	lockInstances  string
-	dueBefore      string
-	dueAfter       string
-	outboxAfter    string
+	create        string
+	commit        [2]string // without and with effects
+	fencedCommit  [2]string // likewise
+	load, list    string
+	outbox, ack   string
+	ackLock       string
+	recompute     string
+	lockInstances string
+	dueBefore     string
+	dueAfter      string
+	outboxAfter   string
 }
 
 func newQueries(schema string) queries {
 	return queries{
 		create:        createSQL(schema),
-		commit:        commitSQL(schema),
-		fencedCommit:  fencedCommitSQL(schema),
+		commit:        [2]string{commitSQL(schema, false), commitSQL(schema, true)},
+		fencedCommit:  [2]string{fencedCommitSQL(schema, false), fencedCommitSQL(schema, true)},
 		load:          loadSQL(schema),
 		list:          listSQL(schema),
 		outbox:        outboxSQL(schema),
