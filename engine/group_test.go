@@ -105,3 +105,71 @@ func TestCommitEffectsShareAnAck(t *testing.T) {
 			pairs, sends, sends-1, store.calls)
 	}
 }
+
+// TestParkedTeardownTakesItsCommit checks that when a send commits the
+// Teardown of a wait whose Setup is still being performed (the send came
+// before the worker was done with it), the Setup committed with the
+// Teardown waits with it, and the two go together after the first Setup,
+// in one Ack, instead of the new Setup going alone and the Teardown after
+// (three Acks for two commits' effects).
+func TestParkedTeardownTakesItsCommit(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	store := &ackLog{Store: memory.New()}
+	e := newEngine(t, store)
+	if err := e.Register(setupCounterWF); err != nil {
+		t.Fatal(err)
+	}
+	var setups, teardowns atomic.Int64
+	entered, release := make(chan struct{}), make(chan struct{})
+	e.Handle("tally", engine.SetupFuncs{
+		SetupFunc: func(context.Context, engine.EffectInfo) error {
+			if setups.Add(1) == 2 { // the first send's Setup: hold it
+				close(entered)
+				<-release
+			}
+			return nil
+		},
+		TeardownFunc: func(context.Context, engine.EffectInfo) error { teardowns.Add(1); return nil },
+	})
+	if err := e.Start(ctx, setupCounterWF, "c", Count{}); err != nil {
+		t.Fatal(err)
+	}
+	ran := make(chan error, 1)
+	go func() { ran <- e.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-ran; err != nil {
+			t.Error(err)
+		}
+	}()
+	waitFor(t, func() bool { return setups.Load() == 1 })
+	if err := e.Send(ctx, "c", "inc", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	// The second send's Teardown finds its Setup in flight.
+	if err := e.Send(ctx, "c", "inc", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	waitFor(t, func() bool { // every effect acknowledged: three Setups, two Teardowns
+		store.mu.Lock()
+		defer store.mu.Unlock()
+		n := 0
+		for _, c := range store.calls {
+			n += len(c)
+		}
+		return n == 5
+	})
+	if setups.Load() != 3 || teardowns.Load() != 2 {
+		t.Fatalf("%d setups and %d teardowns, want 3 and 2", setups.Load(), teardowns.Load())
+	}
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	for _, c := range store.calls {
+		if len(c) == 2 {
+			return
+		}
+	}
+	t.Errorf("the second send's Teardown and Setup were not acknowledged together; Acks: %q", store.calls)
+}
