@@ -135,6 +135,24 @@ func (e *Engine) claimHot(buf []job, workflow string, effects []interp.Effect, s
 	return jobs
 }
 
+// claimHotEntries is claimHot for a caller that has the outbox entries of
+// the stored effects (outboxEffects made them): one entry for each of the
+// first len(entries) effects of stored.
+func (e *Engine) claimHotEntries(buf []job, entries []outbox.Entry, stored []storage.Effect, quiet bool) []job {
+	if len(stored) == 0 || !e.hot.running.Load() {
+		return nil
+	}
+	jobs := buf[:0]
+	for i := range entries {
+		se := &stored[i]
+		jobs = append(jobs, job{key: jobKey{id: se.ID}, effect: se, oe: entries[i], hot: true, quiet: quiet})
+	}
+	if !e.work.claimAll(jobs) { // cannot happen: the IDs are new
+		return nil
+	}
+	return jobs
+}
+
 // unclaim releases the claims of jobs that will not run (the commit
 // failed, or the hot path will not take them).
 func (e *Engine) unclaim(jobs []job) {
@@ -191,7 +209,7 @@ func (e *Engine) handOff(ctx context.Context, jobs []job) bool {
 	var parked *job // the first Teardown parked behind its Setup
 	for i := range jobs {
 		j := &jobs[i]
-		switch go_, p := h.ready(j, now); go_ {
+		switch go_, p := h.ready(j, now, len(jobs)-1); go_ {
 		case goNow:
 			if n != i {
 				jobs[n] = *j
@@ -246,9 +264,10 @@ const (
 )
 
 // ready says what becomes of job j of a commit: it goes now, it is
-// parked behind its Setup (then it returns the parked job, on the heap),
-// or a pass is left to find it. h.mu is held.
-func (h *hotPath) ready(j *job, now time.Time) (int, *job) {
+// parked behind its Setup (then it returns the parked job, on the heap,
+// with room for a group of up to room jobs in the same allocation), or a
+// pass is left to find it. h.mu is held.
+func (h *hotPath) ready(j *job, now time.Time, room int) (int, *job) {
 	key := orderKey{j.effect.Instance, j.oe.Callback}
 	switch j.oe.Kind {
 	case interp.EffectSetup:
@@ -262,10 +281,13 @@ func (h *hotPath) ready(j *job, now time.Time) (int, *job) {
 		case !ok:
 			return goToPass, nil
 		case !s.acked:
-			t := *j         // (a copy, so that only parked jobs are on the heap)
-			s.teardown = &t // its Setup's worker goes on with it
+			ts := make([]job, 1, 1+room) // (a copy, so that only parked jobs are on the heap)
+			t := &ts[0]
+			*t = *j
+			t.group = ts[1:1]
+			s.teardown = t // its Setup's worker goes on with it
 			h.setups[key] = s
-			return goParked, &t
+			return goParked, t
 		}
 		delete(h.setups, key)
 		return goNow, nil

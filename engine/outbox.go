@@ -19,7 +19,13 @@ import (
 // each took two allocations of its own.
 func outboxEffects(id, workflow string, effects []interp.Effect) ([]storage.Effect, error) {
 	var buf [2]outbox.Entry
-	entries := buf[:0]
+	out, _, err := outboxEntries(id, workflow, effects, buf[:0])
+	return out, err
+}
+
+// outboxEntries is outboxEffects that also returns the outbox entries it
+// encoded, appended to entries (a buffer), for the hot path's jobs.
+func outboxEntries(id, workflow string, effects []interp.Effect, entries []outbox.Entry) ([]storage.Effect, []outbox.Entry, error) {
 	size, idSize := 0, 0
 	for i := range effects {
 		ef := &effects[i]
@@ -31,13 +37,13 @@ func outboxEffects(id, workflow string, effects []interp.Effect) ([]storage.Effe
 		idSize += len(ef.ID.Instance) + 2 + 20 + 10 // "instance/seq/index", at most
 	}
 	if len(entries) == 0 {
-		return nil, nil
+		return nil, entries, nil
 	}
 	out := make([]storage.Effect, 0, len(entries))
 	data := make([]byte, 0, size)
 	var ids strings.Builder
 	ids.Grow(idSize)
-	idEnds := make([]int, 0, len(buf))
+	idEnds := make([]int, 0, 2)
 	k := 0
 	for i := range effects {
 		ef := &effects[i]
@@ -47,7 +53,7 @@ func outboxEffects(id, workflow string, effects []interp.Effect) ([]storage.Effe
 		start := len(data)
 		var err error
 		if data, err = entries[k].Append(data); err != nil {
-			return nil, fmt.Errorf("engine: instance %q: encode %s effect: %w", id, ef.Kind, err)
+			return nil, nil, fmt.Errorf("engine: instance %q: encode %s effect: %w", id, ef.Kind, err)
 		}
 		k++
 		var idBuf [64]byte
@@ -61,7 +67,7 @@ func outboxEffects(id, workflow string, effects []interp.Effect) ([]storage.Effe
 	for i, to := range idEnds {
 		out[i].ID, from = all[from:to], to
 	}
-	return out, nil
+	return out, entries, nil
 }
 
 // infoOf is what a handler is told of the effect id of instance stored as oe.
