@@ -173,3 +173,65 @@ func TestParkedTeardownTakesItsCommit(t *testing.T) {
 	}
 	t.Errorf("the second send's Teardown and Setup were not acknowledged together; Acks: %q", store.calls)
 }
+
+// TestSendChainYields checks that a worker performing a chain of one
+// instance's parked commits (sends to it in a row, each Teardown waiting
+// for the last Setup) goes back to the queue after a few rounds, so that
+// another instance's effects are not held back until the chain ends.
+func TestSendChainYields(t *testing.T) {
+	const sends = 300
+	ctx, cancel := context.WithCancel(t.Context())
+	e := newEngine(t, memory.New(), engine.WithWorkers(1))
+	if err := e.Register(setupCounterWF); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	setups, teardowns := map[string]int{}, map[string]int{}
+	count := func(m map[string]int, info engine.EffectInfo) {
+		mu.Lock()
+		m[info.Instance]++
+		mu.Unlock()
+	}
+	e.Handle("tally", engine.SetupFuncs{
+		SetupFunc: func(_ context.Context, info engine.EffectInfo) error {
+			if info.Instance == "a" {
+				time.Sleep(time.Millisecond) // slower than the sends: the chain grows
+			}
+			count(setups, info)
+			return nil
+		},
+		TeardownFunc: func(_ context.Context, info engine.EffectInfo) error { count(teardowns, info); return nil },
+	})
+	for _, id := range []string{"a", "b"} {
+		if err := e.Start(ctx, setupCounterWF, id, Count{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ran := make(chan error, 1)
+	go func() { ran <- e.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-ran; err != nil {
+			t.Error(err)
+		}
+	}()
+	get := func(m map[string]int, id string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return m[id]
+	}
+	waitFor(t, func() bool { return get(setups, "a") == 1 && get(setups, "b") == 1 })
+	for range sends {
+		if err := e.Send(ctx, "a", "inc", 1, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := e.Send(ctx, "b", "inc", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return get(setups, "b") == 2 && get(teardowns, "b") == 1 })
+	if n := get(teardowns, "a"); n > sends/2 {
+		t.Errorf("b's effects waited for %d of a's %d teardowns", n, sends)
+	}
+	waitFor(t, func() bool { return get(teardowns, "a") == sends })
+}

@@ -321,6 +321,27 @@ func (h *hotPath) give(c *carrier, j *job) bool {
 	}
 }
 
+// requeue puts jobs (claimed, ready, waiting for nothing among
+// themselves) back in the queue, as one job and its group, for the run
+// loop to hand out; if Run is stopping, it releases them for a pass.
+func (e *Engine) requeue(jobs []job) {
+	j := jobs[0]
+	j.group = slices.Clone(jobs[1:])
+	h := &e.hot
+	h.mu.Lock()
+	on := h.on
+	if on {
+		h.queue = append(h.queue, j)
+	}
+	h.mu.Unlock()
+	if !on {
+		e.unclaim(jobs)
+		e.wake()
+		return
+	}
+	e.signal()
+}
+
 // maxGroup is the most jobs handed to a worker at once (see dispatchHot).
 const maxGroup = 32
 

@@ -85,7 +85,15 @@ func (e *Engine) Run(ctx context.Context) error {
 				// the rest of their commits), each round acknowledged in
 				// one Ack.
 				batch = append(append(batch[:0], j), j.group...)
-				for len(batch) > 0 {
+				for round := 0; len(batch) > 0; round++ {
+					if round == maxCarry {
+						// Sends to one instance in a row make a chain
+						// (each commit waits for the last one's Setup):
+						// back to the queue, behind the others' jobs.
+						e.requeue(batch)
+						clear(batch)
+						break
+					}
 					batch, errs, ids = e.doGroup(c, batch, errs, ids)
 					var needPass bool
 					if next, needPass = e.hotDone(batch, errs, next[:0]); needPass {
