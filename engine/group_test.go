@@ -175,11 +175,11 @@ func TestParkedTeardownTakesItsCommit(t *testing.T) {
 }
 
 // TestSendChainYields checks that a worker performing a chain of one
-// instance's parked commits (sends to it in a row, each Teardown waiting
-// for the last Setup) goes back to the queue after a few rounds, so that
-// another instance's effects are not held back until the chain ends.
+// instance's commits (each send made while the last one's Setup is being
+// performed, so that its Teardown and Setup wait for it) goes back to the
+// queue after a few rounds, so that another instance's effects are not
+// held back until the sends stop.
 func TestSendChainYields(t *testing.T) {
-	const sends = 300
 	ctx, cancel := context.WithCancel(t.Context())
 	e := newEngine(t, memory.New(), engine.WithWorkers(1))
 	if err := e.Register(setupCounterWF); err != nil {
@@ -192,10 +192,19 @@ func TestSendChainYields(t *testing.T) {
 		m[info.Instance]++
 		mu.Unlock()
 	}
+	// A Setup of a lets the next send to a commit while it runs.
+	started, sentNext := make(chan struct{}), make(chan struct{})
 	e.Handle("tally", engine.SetupFuncs{
 		SetupFunc: func(_ context.Context, info engine.EffectInfo) error {
 			if info.Instance == "a" {
-				time.Sleep(time.Millisecond) // slower than the sends: the chain grows
+				select {
+				case started <- struct{}{}:
+					select {
+					case <-sentNext:
+					case <-time.After(100 * time.Millisecond):
+					}
+				case <-time.After(100 * time.Millisecond):
+				}
 			}
 			count(setups, info)
 			return nil
@@ -220,18 +229,94 @@ func TestSendChainYields(t *testing.T) {
 		defer mu.Unlock()
 		return m[id]
 	}
-	waitFor(t, func() bool { return get(setups, "a") == 1 && get(setups, "b") == 1 })
-	for range sends {
-		if err := e.Send(ctx, "a", "inc", 1, nil); err != nil {
-			t.Fatal(err)
-		}
+	waitFor(t, func() bool { return get(setups, "b") == 1 })
+	if err := e.Send(ctx, "a", "inc", 1, nil); err != nil { // its Setup starts the chain
+		t.Fatal(err)
 	}
+	// a's sends, each while the last one's Setup runs, for 3 s at most.
+	var sending atomic.Bool
+	sending.Store(true)
+	stop := make(chan struct{})
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		defer sending.Store(false)
+		deadline := time.After(3 * time.Second)
+		for {
+			select {
+			case <-started:
+			case <-stop:
+				return
+			case <-deadline:
+				return
+			}
+			if err := e.Send(ctx, "a", "inc", 1, nil); err != nil {
+				t.Error(err)
+				return
+			}
+			select {
+			case sentNext <- struct{}{}:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	defer func() { close(stop); <-sent }()
+	waitFor(t, func() bool { return get(setups, "a") >= 20 })
 	if err := e.Send(ctx, "b", "inc", 1, nil); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return get(setups, "b") == 2 && get(teardowns, "b") == 1 })
-	if n := get(teardowns, "a"); n > sends/2 {
-		t.Errorf("b's effects waited for %d of a's %d teardowns", n, sends)
+	if !sending.Load() {
+		t.Errorf("b's effects waited until a's sends stopped (%d of a's setups performed)", get(setups, "a"))
 	}
-	waitFor(t, func() bool { return get(teardowns, "a") == sends })
+}
+
+// TestQueuedSetupBreaksTheChain checks that a commit whose Teardown waits
+// for a Setup that itself waits in a parked group does not wait too: its
+// Setup goes at once (on a durable store, where an Ack rides on the next
+// commit, a chain of commits each waiting for the last fell further
+// behind the sends at every hiccup).
+func TestQueuedSetupBreaksTheChain(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	e := newEngine(t, memory.New())
+	if err := e.Register(setupCounterWF); err != nil {
+		t.Fatal(err)
+	}
+	var setups atomic.Int64
+	entered, release := make(chan struct{}), make(chan struct{})
+	e.Handle("tally", engine.SetupFuncs{
+		SetupFunc: func(context.Context, engine.EffectInfo) error {
+			if setups.Add(1) == 2 { // the first send's Setup: hold it
+				close(entered)
+				<-release
+			}
+			return nil
+		},
+	})
+	if err := e.Start(ctx, setupCounterWF, "c", Count{}); err != nil {
+		t.Fatal(err)
+	}
+	ran := make(chan error, 1)
+	go func() { ran <- e.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-ran; err != nil {
+			t.Error(err)
+		}
+	}()
+	defer close(release)
+	waitFor(t, func() bool { return setups.Load() == 1 })
+	if err := e.Send(ctx, "c", "inc", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	// The second send's Teardown and Setup wait for the held Setup; the
+	// third's Teardown waits for the second's Setup, and its Setup goes.
+	for range 2 {
+		if err := e.Send(ctx, "c", "inc", 1, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, func() bool { return setups.Load() == 3 })
 }

@@ -67,6 +67,7 @@ type hotPath struct {
 // hotSetup is a Setup the hot path handed out.
 type hotSetup struct {
 	acked    bool // performed and acknowledged
+	queued   bool // in a parked Teardown's group, not yet handed out (see handOff)
 	teardown *job // its Teardown, waiting for it (with the rest of its commit as its group: see handOff)
 }
 
@@ -224,6 +225,23 @@ func (e *Engine) handOff(ctx context.Context, jobs []job) bool {
 			}
 		}
 	}
+	if parked != nil {
+		// Only one commit waits in a chain: the next Teardown, whose Setup
+		// is then queued here, parks alone (see ready), and the Setup of
+		// its commit goes at once. Otherwise every send would wait for the
+		// last one's acknowledgement, a chain that on a durable store (an
+		// Ack shares the next commit's transaction) runs one round per
+		// commit at best and never catches up once behind.
+		for i := range jobs[:n] {
+			if j := &jobs[i]; j.oe.Kind == interp.EffectSetup && groupable(j) {
+				key := orderKey{j.effect.Instance, j.oe.Callback}
+				if s, ok := h.setups[key]; ok {
+					s.queued = true
+					h.setups[key] = s
+				}
+			}
+		}
+	}
 	// Activities go alone (see groupable); the others as one job with the
 	// rest as its group, after the activities. If a Teardown of the commit
 	// waits for its Setup (in flight: sends to one instance in a row, the
@@ -258,9 +276,10 @@ func (e *Engine) handOff(ctx context.Context, jobs []job) bool {
 
 // What handOff does with a job of a commit (see hotPath.ready).
 const (
-	goNow    = iota
-	goToPass // a pass finds it
-	goParked // it waits for its Setup, which is in flight
+	goNow         = iota
+	goToPass      // a pass finds it
+	goParked      // it waits for its Setup, which is in flight
+	goParkedAlone // it waits for its Setup, which is queued
 )
 
 // ready says what becomes of job j of a commit: it goes now, it is
@@ -281,12 +300,18 @@ func (h *hotPath) ready(j *job, now time.Time, room int) (int, *job) {
 		case !ok:
 			return goToPass, nil
 		case !s.acked:
+			if s.queued {
+				room = 0 // its commit's other jobs go now (see handOff)
+			}
 			ts := make([]job, 1, 1+room) // (a copy, so that only parked jobs are on the heap)
 			t := &ts[0]
 			*t = *j
 			t.group = ts[1:1]
 			s.teardown = t // its Setup's worker goes on with it
 			h.setups[key] = s
+			if s.queued {
+				return goParkedAlone, nil
+			}
 			return goParked, t
 		}
 		delete(h.setups, key)
@@ -461,6 +486,15 @@ func (e *Engine) hotDone(jobs []job, errs []error, next []job) (_ []job, needPas
 		default:
 			delete(h.setups, key)
 			next = append(append(next, *s.teardown), s.teardown.group...)
+			for _, g := range s.teardown.group { // (handed out now)
+				if g.oe.Kind == interp.EffectSetup {
+					gk := orderKey{g.effect.Instance, g.oe.Callback}
+					if gs, ok := h.setups[gk]; ok {
+						gs.queued = false
+						h.setups[gk] = gs
+					}
+				}
+			}
 		}
 	}
 	needPass = needPass || e.work.unswept.Load() >= sweepEvery && !e.work.sweepFinished()
