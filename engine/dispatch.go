@@ -248,7 +248,7 @@ func (s *seenOutbox) forgetUnseen() {
 // do runs a job and records its outcome in the work table. It reports
 // whether the job made progress: an accepted transition or an acknowledged
 // effect.
-func (e *Engine) do(ctx context.Context, j job) (progress bool, err error) {
+func (e *Engine) do(ctx context.Context, j *job) (progress bool, err error) {
 	defer func() {
 		// The last line of defence of Run's workers: a panic here (in the
 		// Metrics hook or the logger, say) must not end the process. The
@@ -292,7 +292,7 @@ func (e *Engine) passAfter(j job, progress bool, err error) bool {
 
 // recoveredJob turns a panic while running j into a *PanicError and
 // schedules j's retry.
-func (e *Engine) recoveredJob(j job, r any) error {
+func (e *Engine) recoveredJob(j *job, r any) error {
 	id := j.instance
 	if j.effect != nil {
 		id = j.effect.Instance
@@ -304,7 +304,7 @@ func (e *Engine) recoveredJob(j job, r any) error {
 
 // settle records the outcome of a job in the work table: finished (held
 // until hold, if not zero) or failed, to be retried with backoff.
-func (e *Engine) settle(ctx context.Context, j job, err error, hold time.Time) {
+func (e *Engine) settle(ctx context.Context, j *job, err error, hold time.Time) {
 	if ctx.Err() != nil {
 		// Stopping: not a failure of the job, and nothing to retry here.
 		e.work.finish(j.key, time.Time{})
@@ -349,10 +349,13 @@ func (e *Engine) doGroup(c *carrier, jobs []job, errs []error, ids []string) ([]
 	errs, ids = errs[:0], ids[:0]
 	free := true
 	for i := 0; i < len(jobs); i++ {
-		j := jobs[i]
-		free = free && ackFree(j.oe.Kind)
+		// (Jobs by pointer: a job is large, and copies of it were a good
+		// part of the cost of a setup-bearing send. jobs may grow below,
+		// so the pointer is not kept past the call.)
+		id := jobs[i].effect.ID
+		free = free && ackFree(jobs[i].oe.Kind)
 		c.open = free && c.taken < maxCarry && i == len(jobs)-1
-		err := e.effectContained(c, j)
+		err := e.effectContained(c, &jobs[i])
 		c.open = false
 		if c.next.effect != nil {
 			jobs = append(append(jobs, c.next), c.next.group...)
@@ -360,7 +363,7 @@ func (e *Engine) doGroup(c *carrier, jobs []job, errs []error, ids []string) ([]
 			c.taken++
 		}
 		if errs = append(errs, err); err == nil {
-			ids = append(ids, j.effect.ID)
+			ids = append(ids, id)
 		}
 	}
 	if len(ids) > 0 {
@@ -372,21 +375,21 @@ func (e *Engine) doGroup(c *carrier, jobs []job, errs []error, ids []string) ([]
 			}
 		}
 	}
-	for i, j := range jobs {
+	for i := range jobs {
 		func() {
 			defer func() {
 				if r := recover(); r != nil {
-					errs[i] = e.recoveredJob(j, r)
+					errs[i] = e.recoveredJob(&jobs[i], r)
 				}
 			}()
-			e.settle(c, j, errs[i], time.Time{})
+			e.settle(c, &jobs[i], errs[i], time.Time{})
 		}()
 	}
 	return jobs, errs, ids
 }
 
 // effectContained is effect, with a panic recovered into a *PanicError.
-func (e *Engine) effectContained(ctx context.Context, j job) (err error) {
+func (e *Engine) effectContained(ctx context.Context, j *job) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = e.recovered(j.effect.Instance, j.oe.Workflow, "effect", r)
@@ -408,7 +411,7 @@ func (e *Engine) ackContained(ctx context.Context, ids []string) (err error) {
 // performContained is perform, with a panic (in the store's Ack, say)
 // recovered into a *PanicError: the effect stays in the outbox and is
 // retried with backoff.
-func (e *Engine) performContained(ctx context.Context, j job) (err error) {
+func (e *Engine) performContained(ctx context.Context, j *job) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = e.recovered(j.effect.Instance, j.oe.Workflow, "effect", r)
@@ -418,7 +421,7 @@ func (e *Engine) performContained(ctx context.Context, j job) (err error) {
 }
 
 // perform performs one outbox effect and, once it succeeded, acknowledges it.
-func (e *Engine) perform(ctx context.Context, j job) error {
+func (e *Engine) perform(ctx context.Context, j *job) error {
 	if err := e.effect(ctx, j); err != nil {
 		return err
 	}
@@ -426,7 +429,7 @@ func (e *Engine) perform(ctx context.Context, j job) error {
 }
 
 // effect performs one outbox effect, without acknowledging it.
-func (e *Engine) effect(ctx context.Context, j job) error {
+func (e *Engine) effect(ctx context.Context, j *job) error {
 	if j.bad != nil {
 		return j.bad
 	}
@@ -612,12 +615,22 @@ func (w *work) claim(key jobKey, now time.Time) (bool, time.Time) {
 func (w *work) finish(key jobKey, hold time.Time) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.finished(key)
 	if hold.IsZero() {
 		w.retry.delete(key)
+		if !w.passing {
+			// As sweepFinished would: no pass read the store before the
+			// job finished, so the claim can go at once. The table then
+			// holds only what is in flight (with a setup and a teardown per
+			// send, it held thousands of finished entries between sweeps,
+			// each insert and lookup probing the larger table and the
+			// collector scanning it).
+			w.inflight.delete(key)
+			return
+		}
 	} else {
 		w.retry.set(key, retryState{next: hold})
 	}
+	w.finished(key)
 }
 
 // failed records a failed job and returns when it may be retried and how

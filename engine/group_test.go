@@ -105,3 +105,218 @@ func TestCommitEffectsShareAnAck(t *testing.T) {
 			pairs, sends, sends-1, store.calls)
 	}
 }
+
+// TestParkedTeardownTakesItsCommit checks that when a send commits the
+// Teardown of a wait whose Setup is still being performed (the send came
+// before the worker was done with it), the Setup committed with the
+// Teardown waits with it, and the two go together after the first Setup,
+// in one Ack, instead of the new Setup going alone and the Teardown after
+// (three Acks for two commits' effects).
+func TestParkedTeardownTakesItsCommit(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	store := &ackLog{Store: memory.New()}
+	e := newEngine(t, store)
+	if err := e.Register(setupCounterWF); err != nil {
+		t.Fatal(err)
+	}
+	var setups, teardowns atomic.Int64
+	entered, release := make(chan struct{}), make(chan struct{})
+	e.Handle("tally", engine.SetupFuncs{
+		SetupFunc: func(context.Context, engine.EffectInfo) error {
+			if setups.Add(1) == 2 { // the first send's Setup: hold it
+				close(entered)
+				<-release
+			}
+			return nil
+		},
+		TeardownFunc: func(context.Context, engine.EffectInfo) error { teardowns.Add(1); return nil },
+	})
+	if err := e.Start(ctx, setupCounterWF, "c", Count{}); err != nil {
+		t.Fatal(err)
+	}
+	ran := make(chan error, 1)
+	go func() { ran <- e.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-ran; err != nil {
+			t.Error(err)
+		}
+	}()
+	waitFor(t, func() bool { return setups.Load() == 1 })
+	if err := e.Send(ctx, "c", "inc", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	// The second send's Teardown finds its Setup in flight.
+	if err := e.Send(ctx, "c", "inc", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	close(release)
+	waitFor(t, func() bool { // every effect acknowledged: three Setups, two Teardowns
+		store.mu.Lock()
+		defer store.mu.Unlock()
+		n := 0
+		for _, c := range store.calls {
+			n += len(c)
+		}
+		return n == 5
+	})
+	if setups.Load() != 3 || teardowns.Load() != 2 {
+		t.Fatalf("%d setups and %d teardowns, want 3 and 2", setups.Load(), teardowns.Load())
+	}
+	store.mu.Lock()
+	defer store.mu.Unlock()
+	for _, c := range store.calls {
+		if len(c) == 2 {
+			return
+		}
+	}
+	t.Errorf("the second send's Teardown and Setup were not acknowledged together; Acks: %q", store.calls)
+}
+
+// TestSendChainYields checks that a worker performing a chain of one
+// instance's commits (each send made while the last one's Setup is being
+// performed, so that its Teardown and Setup wait for it) goes back to the
+// queue after a few rounds, so that another instance's effects are not
+// held back until the sends stop.
+func TestSendChainYields(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	e := newEngine(t, memory.New(), engine.WithWorkers(1))
+	if err := e.Register(setupCounterWF); err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	setups, teardowns := map[string]int{}, map[string]int{}
+	count := func(m map[string]int, info engine.EffectInfo) {
+		mu.Lock()
+		m[info.Instance]++
+		mu.Unlock()
+	}
+	// A Setup of a lets the next send to a commit while it runs.
+	started, sentNext := make(chan struct{}), make(chan struct{})
+	e.Handle("tally", engine.SetupFuncs{
+		SetupFunc: func(_ context.Context, info engine.EffectInfo) error {
+			if info.Instance == "a" {
+				select {
+				case started <- struct{}{}:
+					select {
+					case <-sentNext:
+					case <-time.After(100 * time.Millisecond):
+					}
+				case <-time.After(100 * time.Millisecond):
+				}
+			}
+			count(setups, info)
+			return nil
+		},
+		TeardownFunc: func(_ context.Context, info engine.EffectInfo) error { count(teardowns, info); return nil },
+	})
+	for _, id := range []string{"a", "b"} {
+		if err := e.Start(ctx, setupCounterWF, id, Count{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ran := make(chan error, 1)
+	go func() { ran <- e.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-ran; err != nil {
+			t.Error(err)
+		}
+	}()
+	get := func(m map[string]int, id string) int {
+		mu.Lock()
+		defer mu.Unlock()
+		return m[id]
+	}
+	waitFor(t, func() bool { return get(setups, "b") == 1 })
+	if err := e.Send(ctx, "a", "inc", 1, nil); err != nil { // its Setup starts the chain
+		t.Fatal(err)
+	}
+	// a's sends, each while the last one's Setup runs, for 3 s at most.
+	var sending atomic.Bool
+	sending.Store(true)
+	stop := make(chan struct{})
+	sent := make(chan struct{})
+	go func() {
+		defer close(sent)
+		defer sending.Store(false)
+		deadline := time.After(3 * time.Second)
+		for {
+			select {
+			case <-started:
+			case <-stop:
+				return
+			case <-deadline:
+				return
+			}
+			if err := e.Send(ctx, "a", "inc", 1, nil); err != nil {
+				t.Error(err)
+				return
+			}
+			select {
+			case sentNext <- struct{}{}:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	defer func() { close(stop); <-sent }()
+	waitFor(t, func() bool { return get(setups, "a") >= 20 })
+	if err := e.Send(ctx, "b", "inc", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { return get(setups, "b") == 2 && get(teardowns, "b") == 1 })
+	if !sending.Load() {
+		t.Errorf("b's effects waited until a's sends stopped (%d of a's setups performed)", get(setups, "a"))
+	}
+}
+
+// TestQueuedSetupBreaksTheChain checks that a commit whose Teardown waits
+// for a Setup that itself waits in a parked group does not wait too: its
+// Setup goes at once (on a durable store, where an Ack rides on the next
+// commit, a chain of commits each waiting for the last fell further
+// behind the sends at every hiccup).
+func TestQueuedSetupBreaksTheChain(t *testing.T) {
+	ctx, cancel := context.WithCancel(t.Context())
+	e := newEngine(t, memory.New())
+	if err := e.Register(setupCounterWF); err != nil {
+		t.Fatal(err)
+	}
+	var setups atomic.Int64
+	entered, release := make(chan struct{}), make(chan struct{})
+	e.Handle("tally", engine.SetupFuncs{
+		SetupFunc: func(context.Context, engine.EffectInfo) error {
+			if setups.Add(1) == 2 { // the first send's Setup: hold it
+				close(entered)
+				<-release
+			}
+			return nil
+		},
+	})
+	if err := e.Start(ctx, setupCounterWF, "c", Count{}); err != nil {
+		t.Fatal(err)
+	}
+	ran := make(chan error, 1)
+	go func() { ran <- e.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-ran; err != nil {
+			t.Error(err)
+		}
+	}()
+	defer close(release)
+	waitFor(t, func() bool { return setups.Load() == 1 })
+	if err := e.Send(ctx, "c", "inc", 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	<-entered
+	// The second send's Teardown and Setup wait for the held Setup; the
+	// third's Teardown waits for the second's Setup, and its Setup goes.
+	for range 2 {
+		if err := e.Send(ctx, "c", "inc", 1, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, func() bool { return setups.Load() == 3 })
+}

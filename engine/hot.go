@@ -67,7 +67,8 @@ type hotPath struct {
 // hotSetup is a Setup the hot path handed out.
 type hotSetup struct {
 	acked    bool // performed and acknowledged
-	teardown *job // its Teardown, waiting for it
+	queued   bool // in a parked Teardown's group, not yet handed out (see handOff)
+	teardown *job // its Teardown, waiting for it (with the rest of its commit as its group: see handOff)
 }
 
 func (h *hotPath) start(jobs chan<- job) {
@@ -99,8 +100,11 @@ func (h *hotPath) stop(w *work) {
 		}
 	}
 	for _, s := range h.setups {
-		if s.teardown != nil {
-			w.release(s.teardown.key)
+		if t := s.teardown; t != nil {
+			w.release(t.key)
+			for _, g := range t.group {
+				w.release(g.key)
+			}
 		}
 	}
 	h.queue, h.setups, h.behind = nil, nil, blockers{}
@@ -125,6 +129,24 @@ func (e *Engine) claimHot(buf []job, workflow string, effects []interp.Effect, s
 		se := &stored[i]
 		i++
 		jobs = append(jobs, job{key: jobKey{id: se.ID}, effect: se, oe: outbox.Of(workflow, ef), hot: true, quiet: quiet})
+	}
+	if !e.work.claimAll(jobs) { // cannot happen: the IDs are new
+		return nil
+	}
+	return jobs
+}
+
+// claimHotEntries is claimHot for a caller that has the outbox entries of
+// the stored effects (outboxEffects made them): one entry for each of the
+// first len(entries) effects of stored.
+func (e *Engine) claimHotEntries(buf []job, entries []outbox.Entry, stored []storage.Effect, quiet bool) []job {
+	if len(stored) == 0 || !e.hot.running.Load() {
+		return nil
+	}
+	jobs := buf[:0]
+	for i := range entries {
+		se := &stored[i]
+		jobs = append(jobs, job{key: jobKey{id: se.ID}, effect: se, oe: entries[i], hot: true, quiet: quiet})
 	}
 	if !e.work.claimAll(jobs) { // cannot happen: the IDs are new
 		return nil
@@ -182,74 +204,66 @@ func (e *Engine) handOff(ctx context.Context, jobs []job) bool {
 	}
 	now := e.clock.Now()
 	needPass, queued := false, false
-	var buf [2]job
-	ready := buf[:0]
-	toPass := func(j job) {
-		e.work.release(j.key)
-		needPass = true
+	// The jobs that go are moved to the front of jobs (the caller's, no
+	// longer used), by index: a job is large, and each copy counts.
+	n := 0
+	var parked *job // the first Teardown parked behind its Setup
+	for i := range jobs {
+		j := &jobs[i]
+		switch go_, p := h.ready(j, now, len(jobs)-1); go_ {
+		case goNow:
+			if n != i {
+				jobs[n] = *j
+			}
+			n++
+		case goToPass:
+			e.work.release(j.key)
+			needPass = true
+		case goParked:
+			if parked == nil {
+				parked = p
+			}
+		}
 	}
-	for _, j := range jobs {
-		key := orderKey{j.effect.Instance, j.oe.Callback}
-		switch j.oe.Kind {
-		case interp.EffectSetup:
-			if len(h.setups) < maxSetups {
-				h.setups[key] = hotSetup{}
+	if parked != nil {
+		// Only one commit waits in a chain: the next Teardown, whose Setup
+		// is then queued here, parks alone (see ready), and the Setup of
+		// its commit goes at once. Otherwise every send would wait for the
+		// last one's acknowledgement, a chain that on a durable store (an
+		// Ack shares the next commit's transaction) runs one round per
+		// commit at best and never catches up once behind.
+		for i := range jobs[:n] {
+			if j := &jobs[i]; j.oe.Kind == interp.EffectSetup && groupable(j) {
+				key := orderKey{j.effect.Instance, j.oe.Callback}
+				if s, ok := h.setups[key]; ok {
+					s.queued = true
+					h.setups[key] = s
+				}
 			}
-		case interp.EffectTeardown:
-			s, ok := h.setups[key]
-			switch {
-			case !ok:
-				toPass(j)
-				continue
-			case !s.acked:
-				t := j          // (a copy, so that only parked jobs are on the heap)
-				s.teardown = &t // its Setup's worker goes on with it
-				h.setups[key] = s
-				continue
-			}
-			delete(h.setups, key)
-		case interp.EffectRunActivity, interp.EffectCancelActivity:
-			if j.oe.NotBefore().After(now) {
-				toPass(j) // the pass works out when to look again
-				continue
-			}
-		case interp.EffectCompleted, interp.EffectFailed, interp.EffectCanceled, interp.EffectTerminated:
-			if !j.quiet {
-				toPass(j) // the pass orders it after the instance's setups and teardowns
-				continue
-			}
+		}
+	}
+	// Activities go alone (see groupable); the others as one job with the
+	// rest as its group, after the activities. If a Teardown of the commit
+	// waits for its Setup (in flight: sends to one instance in a row, the
+	// next committed before the worker is done with the last), they wait
+	// with it, to go as its group: performed after it, acknowledged with it
+	// in one Ack, instead of a handoff and an Ack of their own and another
+	// Ack for the Teardown. They wait for nothing, so waiting longer
+	// changes no order; if the Setup fails, they go to a pass with it.
+	first := parked
+	for i := range jobs[:n] {
+		j := &jobs[i]
+		switch {
+		case !groupable(j):
+			queued = h.give(c, j) || queued
+		case first == nil:
+			first = j
 		default:
-			toPass(j)
-			continue
-		}
-		ready = append(ready, j)
-	}
-	give := func(j job) {
-		if c != nil && c.open && c.next.effect == nil {
-			c.next = j
-			return
-		}
-		select {
-		case h.jobs <- j: // an idle worker took it
-		default:
-			h.queue = append(h.queue, j)
-			queued = true
+			first.group = append(first.group, *j)
 		}
 	}
-	grouped := ready[:0] // (activities go alone: see groupable)
-	for _, j := range ready {
-		if groupable(j) {
-			grouped = append(grouped, j)
-		} else {
-			give(j)
-		}
-	}
-	if len(grouped) > 0 {
-		j := grouped[0]
-		if len(grouped) > 1 {
-			j.group = slices.Clone(grouped[1:])
-		}
-		give(j)
+	if first != nil && first != parked {
+		queued = h.give(c, first) || queued
 	}
 	switch {
 	case needPass:
@@ -260,12 +274,105 @@ func (e *Engine) handOff(ctx context.Context, jobs []job) bool {
 	return true
 }
 
+// What handOff does with a job of a commit (see hotPath.ready).
+const (
+	goNow         = iota
+	goToPass      // a pass finds it
+	goParked      // it waits for its Setup, which is in flight
+	goParkedAlone // it waits for its Setup, which is queued
+)
+
+// ready says what becomes of job j of a commit: it goes now, it is
+// parked behind its Setup (then it returns the parked job, on the heap,
+// with room for a group of up to room jobs in the same allocation), or a
+// pass is left to find it. h.mu is held.
+func (h *hotPath) ready(j *job, now time.Time, room int) (int, *job) {
+	key := orderKey{j.effect.Instance, j.oe.Callback}
+	switch j.oe.Kind {
+	case interp.EffectSetup:
+		if len(h.setups) < maxSetups {
+			h.setups[key] = hotSetup{}
+		}
+		return goNow, nil
+	case interp.EffectTeardown:
+		s, ok := h.setups[key]
+		switch {
+		case !ok:
+			return goToPass, nil
+		case !s.acked:
+			if s.queued {
+				room = 0 // its commit's other jobs go now (see handOff)
+			}
+			ts := make([]job, 1, 1+room) // (a copy, so that only parked jobs are on the heap)
+			t := &ts[0]
+			*t = *j
+			t.group = ts[1:1]
+			s.teardown = t // its Setup's worker goes on with it
+			h.setups[key] = s
+			if s.queued {
+				return goParkedAlone, nil
+			}
+			return goParked, t
+		}
+		delete(h.setups, key)
+		return goNow, nil
+	case interp.EffectRunActivity, interp.EffectCancelActivity:
+		if j.oe.NotBefore().After(now) {
+			return goToPass, nil // the pass works out when to look again
+		}
+		return goNow, nil
+	case interp.EffectCompleted, interp.EffectFailed, interp.EffectCanceled, interp.EffectTerminated:
+		if !j.quiet {
+			return goToPass, nil // the pass orders it after the instance's setups and teardowns
+		}
+		return goNow, nil
+	}
+	return goToPass, nil
+}
+
+// give hands j to the worker c (if it takes one now), to an idle worker,
+// or to the queue; it reports whether it queued j. h.mu is held.
+func (h *hotPath) give(c *carrier, j *job) bool {
+	if c != nil && c.open && c.next.effect == nil {
+		c.next = *j
+		return false
+	}
+	select {
+	case h.jobs <- *j: // an idle worker took it
+		return false
+	default:
+		h.queue = append(h.queue, *j)
+		return true
+	}
+}
+
+// requeue puts jobs (claimed, ready, waiting for nothing among
+// themselves) back in the queue, as one job and its group, for the run
+// loop to hand out; if Run is stopping, it releases them for a pass.
+func (e *Engine) requeue(jobs []job) {
+	j := jobs[0]
+	j.group = slices.Clone(jobs[1:])
+	h := &e.hot
+	h.mu.Lock()
+	on := h.on
+	if on {
+		h.queue = append(h.queue, j)
+	}
+	h.mu.Unlock()
+	if !on {
+		e.unclaim(jobs)
+		e.wake()
+		return
+	}
+	e.signal()
+}
+
 // maxGroup is the most jobs handed to a worker at once (see dispatchHot).
 const maxGroup = 32
 
 // groupable reports whether j may share a worker with other jobs: a
 // RunActivity may run for long, and must not hold back the others.
-func groupable(j job) bool { return j.oe.Kind != interp.EffectRunActivity }
+func groupable(j *job) bool { return j.oe.Kind != interp.EffectRunActivity }
 
 // dispatchHot hands out, waiting for workers, the jobs handOff queued when
 // none was idle. exec returns false when the engine is stopping. Queued
@@ -291,11 +398,11 @@ func (e *Engine) dispatchHot(exec func(job) bool) bool {
 	for i := 0; i < len(queue); {
 		j := queue[i]
 		i++
-		if groupable(j) && i < len(queue) && 1+len(j.group) < maxGroup {
+		if groupable(&j) && i < len(queue) && 1+len(j.group) < maxGroup {
 			// Count the jobs that join first: a job is large, and
 			// growing the group by appends allocated it about twice.
 			n, k := len(j.group), i
-			for k < len(queue) && groupable(queue[k]) && 1+n+1+len(queue[k].group) <= maxGroup {
+			for k < len(queue) && groupable(&queue[k]) && 1+n+1+len(queue[k].group) <= maxGroup {
 				n += 1 + len(queue[k].group)
 				k++
 			}
@@ -348,44 +455,80 @@ func (b *blockers) instance(id string) {
 }
 
 // holds reports whether j may be what an effect waits for.
-func (b *blockers) holds(j job) bool {
+func (b *blockers) holds(j *job) bool {
 	return b.effects[j.key] || b.instances[j.effect.Instance]
 }
 
-// hotDone is called by the worker that performed a job from the hot path,
-// with its outcome. After a Setup succeeded it returns the Teardown that
-// waited for it (claimed when it was parked) for the worker to perform
-// next. It reports whether a pass must look at the store again: because
-// the job failed (the pass schedules its retry), because the last pass
-// left an effect waiting for this one, or because the work table has many
-// finished jobs to sweep and a pass is under way (else it sweeps them).
-func (e *Engine) hotDone(j job, err error) (next *job, needPass bool) {
+// hotDone is called by the worker that performed jobs from the hot path
+// (a round of doGroup), with their outcomes, under one lock. It appends
+// to next the Teardowns that waited for Setups that succeeded (claimed
+// when they were parked), each followed by its group, for the worker to
+// perform next. It reports whether a pass must look at the store again:
+// because a job failed (the pass schedules its retry), because the last
+// pass left an effect waiting for one of these, or because the work
+// table has many finished jobs to sweep and a pass is under way (else it
+// sweeps them).
+func (e *Engine) hotDone(jobs []job, errs []error, next []job) (_ []job, needPass bool) {
 	h := &e.hot
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	needPass = err != nil || h.behind.holds(j) || e.work.unswept.Load() >= sweepEvery && !e.work.sweepFinished()
-	if j.oe.Kind != interp.EffectSetup || h.setups == nil {
-		return nil, needPass
-	}
-	key := orderKey{j.effect.Instance, j.oe.Callback}
-	s, ok := h.setups[key]
-	if !ok {
-		return nil, needPass
-	}
-	if err != nil {
-		delete(h.setups, key) // a pass orders what follows
-		if s.teardown != nil {
-			e.work.release(s.teardown.key)
+	for i := range jobs {
+		j, err := &jobs[i], errs[i]
+		needPass = needPass || err != nil || h.behind.holds(j)
+		if j.oe.Kind != interp.EffectSetup || h.setups == nil {
+			continue
 		}
-		return nil, true
+		key := orderKey{j.effect.Instance, j.oe.Callback}
+		s, ok := h.setups[key]
+		switch {
+		case !ok:
+		case err != nil:
+			delete(h.setups, key) // a pass orders what follows
+			if s.teardown != nil {
+				h.releaseParked(&e.work, s.teardown)
+			}
+		case s.teardown == nil:
+			s.acked = true
+			h.setups[key] = s
+		default:
+			delete(h.setups, key)
+			next = append(append(next, *s.teardown), s.teardown.group...)
+			for _, g := range s.teardown.group { // (handed out now)
+				if g.oe.Kind == interp.EffectSetup {
+					gk := orderKey{g.effect.Instance, g.oe.Callback}
+					if gs, ok := h.setups[gk]; ok {
+						gs.queued = false
+						h.setups[gk] = gs
+					}
+				}
+			}
+		}
 	}
-	if s.teardown == nil {
-		s.acked = true
-		h.setups[key] = s
-		return nil, needPass
+	needPass = needPass || e.work.unswept.Load() >= sweepEvery && !e.work.sweepFinished()
+	return next, needPass
+}
+
+// releaseParked releases the claims of a parked Teardown and of its
+// group, for a pass to find them in the outbox (in order: the pass waits
+// for the failed Setup's retry). The Setups of the group are forgotten,
+// and what was parked behind them is released too: no hotDone of theirs
+// will come. h.mu is held.
+func (h *hotPath) releaseParked(w *work, t *job) {
+	w.release(t.key)
+	for i := range t.group {
+		g := &t.group[i]
+		w.release(g.key)
+		if g.oe.Kind != interp.EffectSetup {
+			continue
+		}
+		key := orderKey{g.effect.Instance, g.oe.Callback}
+		if s, ok := h.setups[key]; ok {
+			delete(h.setups, key)
+			if s.teardown != nil {
+				h.releaseParked(w, s.teardown)
+			}
+		}
 	}
-	delete(h.setups, key)
-	return s.teardown, needPass
 }
 
 // quietEnd reports whether an instance that def's transition left with

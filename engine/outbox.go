@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/internal/outbox"
@@ -13,31 +14,60 @@ import (
 // (internal/outbox), the stored format frozen by outbox_golden_test.go.
 
 // outboxEffects encodes the effects of one transition that go to the outbox.
+// The effects' Data share one buffer and their IDs one string: a
+// transition to a wait with a setup commits a Teardown and a Setup, and
+// each took two allocations of its own.
 func outboxEffects(id, workflow string, effects []interp.Effect) ([]storage.Effect, error) {
-	n := 0
-	for _, ef := range effects {
-		if outbox.Kept(ef.Kind) {
-			n++
-		}
-	}
-	if n == 0 {
-		return nil, nil
-	}
-	out := make([]storage.Effect, 0, n)
-	for _, ef := range effects {
+	var buf [2]outbox.Entry
+	out, _, err := outboxEntries(id, workflow, effects, buf[:0])
+	return out, err
+}
+
+// outboxEntries is outboxEffects that also returns the outbox entries it
+// encoded, appended to entries (a buffer), for the hot path's jobs.
+func outboxEntries(id, workflow string, effects []interp.Effect, entries []outbox.Entry) ([]storage.Effect, []outbox.Entry, error) {
+	size, idSize := 0, 0
+	for i := range effects {
+		ef := &effects[i]
 		if !outbox.Kept(ef.Kind) {
 			continue
 		}
-		oe := outbox.Of(workflow, ef)
-		data, err := oe.Encode()
-		if err != nil {
-			return nil, fmt.Errorf("engine: instance %q: encode %s effect: %w", id, ef.Kind, err)
+		entries = append(entries, outbox.Of(workflow, *ef))
+		size += entries[len(entries)-1].Size()
+		idSize += len(ef.ID.Instance) + 2 + 20 + 10 // "instance/seq/index", at most
+	}
+	if len(entries) == 0 {
+		return nil, entries, nil
+	}
+	out := make([]storage.Effect, 0, len(entries))
+	data := make([]byte, 0, size)
+	var ids strings.Builder
+	ids.Grow(idSize)
+	idEnds := make([]int, 0, 2)
+	k := 0
+	for i := range effects {
+		ef := &effects[i]
+		if !outbox.Kept(ef.Kind) {
+			continue
 		}
+		start := len(data)
+		var err error
+		if data, err = entries[k].Append(data); err != nil {
+			return nil, nil, fmt.Errorf("engine: instance %q: encode %s effect: %w", id, ef.Kind, err)
+		}
+		k++
+		var idBuf [64]byte
+		ids.Write(ef.ID.Append(idBuf[:0]))
+		idEnds = append(idEnds, ids.Len())
 		// The store indexes the not-before time of a retried activity
 		// attempt, so that claimers find it ready without decoding Data.
-		out = append(out, storage.Effect{ID: ef.ID.String(), Instance: id, Data: data, NotBefore: storableDue(ef.At)})
+		out = append(out, storage.Effect{Instance: id, Data: data[start:len(data):len(data)], NotBefore: storableDue(ef.At)})
 	}
-	return out, nil
+	all, from := ids.String(), 0
+	for i, to := range idEnds {
+		out[i].ID, from = all[from:to], to
+	}
+	return out, entries, nil
 }
 
 // infoOf is what a handler is told of the effect id of instance stored as oe.

@@ -53,7 +53,7 @@ func (e *Engine) performPending(ctx context.Context, h *heldLease) (w Work, ende
 		}
 		l := h.get()
 		j := job{key: jobKey{id: se.ID}, effect: se, oe: oe, bad: bad, lease: &l}
-		err := e.effectContained(ctx, j)
+		err := e.effectContained(ctx, &j)
 		if ctx.Err() != nil {
 			break // stopping, or the lease was lost: the effect runs again elsewhere
 		}

@@ -61,14 +61,15 @@ func (e *Engine) Run(ctx context.Context) error {
 			var (
 				c     = &carrier{Context: ctx} // this worker, to the transitions it makes
 				batch []job
+				next  []job // the next round of batch
 				errs  []error
 				ids   []string
 			)
 			for j := range jobs {
 				c.taken = 0
 				if !j.hot {
-					c.open = true               // (the job is alone, and settled before the one taken)
-					progress, err := e.do(c, j) // do logs failures and schedules retries
+					c.open = true                // (the job is alone, and settled before the one taken)
+					progress, err := e.do(c, &j) // do logs failures and schedules retries
 					c.open = false
 					if e.passAfter(j, progress, err) {
 						e.wake()
@@ -80,26 +81,28 @@ func (e *Engine) Run(ctx context.Context) error {
 					c.taken++
 				}
 				// A commit's effects (and those the worker took on the
-				// way), then the Teardowns their Setups released, each
-				// round acknowledged in one Ack.
+				// way), then the Teardowns their Setups released (with
+				// the rest of their commits), each round acknowledged in
+				// one Ack.
 				batch = append(append(batch[:0], j), j.group...)
-				for len(batch) > 0 {
-					batch, errs, ids = e.doGroup(c, batch, errs, ids)
-					n := 0
-					for i, cur := range batch {
-						next, needPass := e.hotDone(cur, errs[i])
-						if needPass {
-							e.wake()
-						}
-						if next != nil {
-							batch[n] = *next // (n <= i: cur is read already)
-							n++
-						}
+				for round := 0; len(batch) > 0; round++ {
+					if round == maxCarry {
+						// Sends to one instance in a row make a chain
+						// (each commit waits for the last one's Setup):
+						// back to the queue, behind the others' jobs.
+						e.requeue(batch)
+						clear(batch)
+						break
 					}
-					clear(batch[n:])
+					batch, errs, ids = e.doGroup(c, batch, errs, ids)
+					var needPass bool
+					if next, needPass = e.hotDone(batch, errs, next[:0]); needPass {
+						e.wake()
+					}
+					clear(batch)
 					clear(errs)
 					clear(ids[:cap(ids)])
-					batch = batch[:n]
+					batch, next = next, batch[:0]
 				}
 			}
 		})
@@ -192,7 +195,7 @@ func (e *Engine) Drain(ctx context.Context) error {
 		}
 		progress := false
 		inline := func(j job) bool {
-			ok, err := e.do(ctx, j)
+			ok, err := e.do(ctx, &j)
 			progress = progress || ok
 			if err != nil {
 				errs = append(errs, err)

@@ -2,6 +2,7 @@ package engine_test
 
 import (
 	"context"
+	"runtime"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -42,6 +43,13 @@ var (
 // sending to its own instance, with Run performing the effects; an op
 // ends when its effects have been performed too.
 func benchSendUnderRun(b *testing.B, store storage.Store, def *dsl.Definition, clients int) {
+	benchSends(b, store, def, clients, false)
+}
+
+// benchSends is benchSendUnderRun; with lockstep, each client waits after
+// a send until its effects have been performed (yielding, not sleeping),
+// so that under GOMAXPROCS=1 every send costs the same instructions.
+func benchSends(b *testing.B, store storage.Store, def *dsl.Definition, clients int, lockstep bool) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var setups, teardowns atomic.Int64
 	e := newEngine(b, store)
@@ -78,10 +86,13 @@ func benchSendUnderRun(b *testing.B, store storage.Store, def *dsl.Definition, c
 	for c := range clients {
 		id := "c" + strconv.Itoa(c)
 		wg.Go(func() {
-			for next.Add(1) <= int64(b.N) {
+			for n := next.Add(1); n <= int64(b.N); n = next.Add(1) {
 				if err := e.Send(ctx, id, "inc", 1, nil); err != nil {
 					b.Error(err)
 					return
+				}
+				for lockstep && def == setupCounterWF && (teardowns.Load() < n || setups.Load() < n+int64(clients)) {
+					runtime.Gosched()
 				}
 			}
 		})
@@ -143,5 +154,21 @@ func BenchmarkSendUnderRunDurable(b *testing.B) {
 				benchSendUnderRun(b, store, c.def, clients)
 			})
 		}
+	}
+}
+
+// BenchmarkSendUnderRunLockstep is BenchmarkSendUnderRun with one client
+// that waits for each send's effects before the next: every send then
+// takes the same path, and instruction counts are steady, for comparing
+// builds under cachegrind:
+//
+//	GOMAXPROCS=1 valgrind --tool=cachegrind --cache-sim=no ./engine.test \
+//	    -test.run '^$' -test.bench 'SendUnderRunLockstep/setup' -test.benchtime 20000x
+func BenchmarkSendUnderRunLockstep(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		def  *dsl.Definition
+	}{{"plain", plainCounterWF}, {"setup", setupCounterWF}} {
+		b.Run(c.name, func(b *testing.B) { benchSends(b, memory.New(), c.def, 1, true) })
 	}
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -114,6 +115,7 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, il *slot, from
 	op, workflow := "load", ""
 	var hot []job // the commit's effects, claimed for the hot path until handed to it
 	var hotBuf [2]job
+	var entryBuf [2]outbox.Entry // the outbox entries of a commit, for its jobs
 	defer func() {
 		if r := recover(); r != nil {
 			e.unclaim(hot)
@@ -155,7 +157,7 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, il *slot, from
 			return interp.Result{}, err
 		}
 		op = "encode"
-		inst, rec, effects, err := encode(id, workflow, &res.Result, res.host)
+		inst, rec, effects, entries, err := encodeEntries(id, workflow, &res.Result, res.host, entryBuf[:0])
 		if err != nil {
 			return interp.Result{}, err
 		}
@@ -164,7 +166,7 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, il *slot, from
 		}
 		inst.Journal = res.journal
 		op = "commit"
-		hot = e.claimHot(hotBuf[:0], workflow, res.Effects, effects, res.quiet)
+		hot = e.claimHotEntries(hotBuf[:0], entries, effects, res.quiet)
 		e.cache.dropHeld(il, id) // whatever the outcome, only a confirmed record is cached
 		version, err := e.store.Commit(ctx, storage.Commit{Instance: inst, Expect: l.stored.Version, Effects: effects, Lease: ef.lease})
 		if err != nil {
@@ -370,6 +372,14 @@ func conflictPause(ctx context.Context, try int, none bool) error {
 // host is the engine's own data for the instance (see hostData). It also
 // returns the record unencoded.
 func encode(id, workflow string, res *interp.Result, host []byte) (storage.Instance, codec.Record, []storage.Effect, error) {
+	var buf [2]outbox.Entry
+	inst, rec, effects, _, err := encodeEntries(id, workflow, res, host, buf[:0])
+	return inst, rec, effects, err
+}
+
+// encodeEntries is encode that also returns the outbox entries of the
+// effects, appended to entries (a buffer), as outboxEntries does.
+func encodeEntries(id, workflow string, res *interp.Result, host []byte, entries []outbox.Entry) (storage.Instance, codec.Record, []storage.Effect, []outbox.Entry, error) {
 	// The meta is written straight into the record (interp.AppendMeta
 	// writes only a meta within the decode limits; for one beyond them,
 	// EncodeRecord of EncodeMeta's bytes says what is wrong).
@@ -382,16 +392,16 @@ func encode(id, workflow string, res *interp.Result, host []byte) (storage.Insta
 	rec := codec.Record{Format: codec.Format, Workflow: workflow, State: res.State, Meta: meta, Host: host}
 	if err != nil {
 		if tl := tooLarge(id, "record", err); tl != nil {
-			return storage.Instance{}, codec.Record{}, nil, tl
+			return storage.Instance{}, codec.Record{}, nil, nil, tl
 		}
-		return storage.Instance{}, codec.Record{}, nil, opErr("", "", id, err)
+		return storage.Instance{}, codec.Record{}, nil, nil, opErr("", "", id, err)
 	}
-	effects, err := outboxEffects(id, workflow, res.Effects)
+	effects, entries, err := outboxEntries(id, workflow, res.Effects, entries)
 	if err != nil {
 		if tl := tooLarge(id, "effect", err); tl != nil {
-			return storage.Instance{}, codec.Record{}, nil, tl
+			return storage.Instance{}, codec.Record{}, nil, nil, tl
 		}
-		return storage.Instance{}, codec.Record{}, nil, err
+		return storage.Instance{}, codec.Record{}, nil, nil, err
 	}
 	inst := storage.Instance{
 		ID:       id,
@@ -400,7 +410,7 @@ func encode(id, workflow string, res *interp.Result, host []byte) (storage.Insta
 		Due:      storableDue(res.Meta.Due),
 		Data:     data,
 	}
-	return inst, rec, effects, nil
+	return inst, rec, effects, entries, nil
 }
 
 // epoch is the earliest due time a store accepts.

@@ -97,7 +97,7 @@ func apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, erro
 		// host sends many such events, and the state need not be decoded.
 		return Result{}, callbackError(CallbackError{Callback: ev.Callback, Reason: m.classify(ev.Callback)})
 	}
-	m.bufs = new(buffers)
+	m.bufs = newBuffers(t)
 	m.queue = m.bufs.queue[:0]
 	if ev.Kind == EventStart && len(state) == 0 {
 		m.s = t.NewState()
@@ -208,6 +208,27 @@ type buffers struct {
 	ptrs    [4]*thread
 	queue   [4]*thread
 	effects [1]Effect // the first effect (Result.Effects may keep the buffers)
+	wide    *[effectsCap]Effect
+}
+
+// setupBuffers are the buffers of a definition with setups, where the
+// effects have room for effectsCap in the same allocation (wide): an
+// event that answers a wait with a setup emits three (the reply, the
+// Teardown and the next wait's Setup), and the slice's growth was an
+// allocation of its own in every such transition.
+type setupBuffers struct {
+	buffers
+	effects [effectsCap]Effect
+}
+
+// newBuffers returns the buffers of a transition of t.
+func newBuffers(t *ast.Tree) *buffers {
+	if !t.Setups {
+		return new(buffers)
+	}
+	b := new(setupBuffers)
+	b.wide = &b.effects
+	return &b.buffers
 }
 
 // effectsCap is the capacity of a transition's effects once it has more
@@ -494,6 +515,8 @@ func minDue(a, b int64) int64 {
 
 func (m *machine) emit(e Effect) {
 	switch {
+	case m.effects == nil && m.bufs != nil && m.bufs.wide != nil:
+		m.effects = m.bufs.wide[:0]
 	case m.effects == nil && m.bufs != nil:
 		m.effects = m.bufs.effects[:0]
 	case len(m.effects) == 1 && cap(m.effects) == 1:

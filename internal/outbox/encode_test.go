@@ -46,6 +46,18 @@ func TestOutboxEncodeMatchesCodec(t *testing.T) {
 		if !bytes.Equal(got, want) {
 			t.Fatalf("encode differs from codec.Marshal:\n got %x\nwant %x", got, want)
 		}
+		if len(want) <= codec.MaxBytes && oe.Size() < len(want) {
+			t.Fatalf("Size %d, below the encoding's %d bytes", oe.Size(), len(want))
+		}
+		// Append writes the same bytes after whatever the buffer holds.
+		prefix := rapid.SliceOfN(rapid.Byte(), 0, 40).Draw(t, "prefix")
+		appended, err := oe.Append(bytes.Clone(prefix))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(appended, append(bytes.Clone(prefix), want...)) {
+			t.Fatalf("append differs from prefix and codec.Marshal:\n got %x\nwant %x%x", appended, prefix, want)
+		}
 		var back outbox.Entry
 		if err := codec.Unmarshal(got, &back); err != nil {
 			t.Fatal(err)

@@ -107,15 +107,44 @@ func (e *Entry) AttemptTimeout() time.Duration { return time.Duration(e.Timeout)
 // unsigned integer; fields with omitempty are left out when zero. An entry
 // beyond the codec's limits fails as codec.Marshal does.
 func (e *Entry) Encode() ([]byte, error) {
-	n := 1 + // map head (at most 14 pairs)
+	n := e.Size()
+	if n > codec.MaxBytes {
+		return e.marshal()
+	}
+	return e.appendTo(make([]byte, 0, n)), nil
+}
+
+// Size is at least the length of the entry's encoding: a buffer of the
+// sizes of several entries takes them all without growing (see Append).
+func (e *Entry) Size() int {
+	return 1 + // map head (at most 14 pairs)
 		1 + headLen(uint64(e.Kind)) + 1 + headLen(e.Callback) + 1 + 9 + 1 + headLen(uint64(e.Attempt)) + 1 + 9 +
 		textLen(e.Workflow) + textLen(e.Thread) + textLen(e.Path) + textLen(e.Event) + textLen(e.Type) +
 		1 + headLen(uint64(len(e.Data))) + len(e.Data) + textLen(e.Error) + textLen(e.Child) + 1 + 2
-	if n > codec.MaxBytes {
-		// The codec has the error to say so.
-		v := *e // (a copy: e itself must not escape, or every caller allocates its entry)
-		return codec.Marshal(v)
+}
+
+// Append appends Encode's bytes to b, so that the entries of one commit
+// can share one buffer. On error b is returned unchanged.
+func (e *Entry) Append(b []byte) ([]byte, error) {
+	if e.Size() > codec.MaxBytes {
+		data, err := e.marshal()
+		if err != nil {
+			return b, err
+		}
+		return append(b, data...), nil
 	}
+	return e.appendTo(b), nil
+}
+
+// marshal is codec.Marshal(e), which has the error to give for an entry
+// beyond the codec's limits.
+func (e *Entry) marshal() ([]byte, error) {
+	v := *e // (a copy: e itself must not escape, or every caller allocates its entry)
+	return codec.Marshal(v)
+}
+
+// appendTo appends the encoding of an entry within the codec's limits.
+func (e *Entry) appendTo(b []byte) []byte {
 	pairs := 1
 	for _, present := range []bool{e.Workflow != "", e.Thread != "", e.Path != "", e.Event != "", e.Type != "",
 		e.Callback != 0, e.At != 0, e.Attempt != 0, e.Timeout != 0, len(e.Data) > 0, e.Error != "",
@@ -124,7 +153,6 @@ func (e *Entry) Encode() ([]byte, error) {
 			pairs++
 		}
 	}
-	b := make([]byte, 0, n)
 	b = append(b, cborMap|byte(pairs))
 	b = appendUintField(b, 1, uint64(e.Kind), true)
 	b = appendTextField(b, 2, e.Workflow)
@@ -144,5 +172,5 @@ func (e *Entry) Encode() ([]byte, error) {
 	b = appendTextField(b, 12, e.Error)
 	b = appendTextField(b, 13, e.Child)
 	b = appendUintField(b, 14, uint64(e.OnEnd), false)
-	return b, nil
+	return b
 }
