@@ -99,11 +99,7 @@ func (w *world) collect(host int, keep, wait time.Duration) {
 		panic(err) // a store, clock and period of our own: cannot be invalid
 	}
 	rep, err := e.GC(w.ctx)
-	outcome := fmt.Sprintf("deleted %d, held %d, dated %d", rep.Deleted, rep.Held, rep.Dated)
-	if err != nil {
-		outcome += "; " + err.Error()
-	}
-	w.say("collect instances finished %v ago or more (the clock moved %v): GC %s", keep, wait, outcome)
+	w.say("collect instances finished %v ago or more (the clock moved %v): GC %s", keep, wait, gcOutcome{rep, err})
 	if err != nil {
 		w.fail(InvRetention, "", "GC failed: %v", err)
 		return
@@ -269,4 +265,19 @@ func isEnd(k interp.EffectKind) bool {
 		return true
 	}
 	return false
+}
+
+// gcOutcome shows a GC's report in a trace line, formatted only when a
+// report shows the trace.
+type gcOutcome struct {
+	rep engine.GCReport
+	err error
+}
+
+func (o gcOutcome) String() string {
+	s := fmt.Sprintf("deleted %d, held %d, dated %d", o.rep.Deleted, o.rep.Held, o.rep.Dated)
+	if o.err != nil {
+		s += "; " + o.err.Error()
+	}
+	return s
 }

@@ -78,15 +78,17 @@ func drawSwarm(rt *rapid.T, kinds []kind) []kind {
 // last).
 func pickKind(rt *rapid.T, kinds []kind, weights []int) kind {
 	total := 0
-	for i, k := range kinds {
-		if k.weight > 0 && (k.ready == nil || k.ready()) {
+	// Kinds by index: a kind is a large value, and this runs at every
+	// action.
+	for i := range kinds {
+		if k := &kinds[i]; k.weight > 0 && (k.ready == nil || k.ready()) {
 			weights[i] = k.weight
 			total += k.weight
 		}
 	}
 	if total == 0 {
-		for i, k := range kinds {
-			if k.ready == nil || k.ready() {
+		for i := range kinds {
+			if k := &kinds[i]; k.ready == nil || k.ready() {
 				weights[i] = 1
 				total++
 			}
@@ -100,17 +102,17 @@ func pickKind(rt *rapid.T, kinds []kind, weights []int) kind {
 	} else {
 		// Idle kinds come on top, at weight 1: never the only choice
 		// while another kind has something to act on.
-		for i, k := range kinds {
-			if k.weight > 0 && k.idle && weights[i] == 0 {
+		for i := range kinds {
+			if k := &kinds[i]; k.weight > 0 && k.idle && weights[i] == 0 {
 				weights[i] = 1
 				total++
 			}
 		}
 	}
 	n := ints(0, total-1).Draw(rt, "action")
-	for i, k := range kinds {
+	for i := range kinds {
 		if n < weights[i] {
-			return k
+			return kinds[i]
 		}
 		n -= weights[i]
 	}
@@ -160,9 +162,9 @@ func (a *actions) goalReady() bool {
 	g := *a.goal
 	switch g.kind {
 	case evDeliver:
-		return len(a.goalPending(interp.Custom)) > 0
+		return a.goalWaits(interp.Custom)
 	case evTimer:
-		return len(a.goalPending(interp.Timer)) > 0
+		return a.goalWaits(interp.Timer)
 	case evActivityOK, evActivityFailed:
 		return len(a.goalActivities()) > 0
 	case evCancel:
@@ -182,6 +184,17 @@ func (a *actions) goalReady() bool {
 // still try.
 func (a *actions) pursuing() bool {
 	return a.goal != nil && a.tries < maxTries && a.w.visits[*a.goal] == 0
+}
+
+// goalWaits reports whether goalPending(k) has any, without listing them
+// (goalReady asks at every action).
+func (a *actions) goalWaits(k interp.TriggerKind) bool {
+	for _, pe := range a.w.pending(k) {
+		if pe.path == a.goal.path && pe.p.Event == a.goal.name {
+			return true
+		}
+	}
+	return false
 }
 
 func (a *actions) goalPending(k interp.TriggerKind) []pending {
