@@ -53,10 +53,12 @@ func wellformedItem(data []byte, off, depth int) (int, bool) {
 			if off >= len(data) {
 				return 0, false
 			}
-			// Short integers and short strings, as the library's fast path.
+			// Short integers and short strings, as the library's fast
+			// path, and one-byte simple values (false, true, null...),
+			// which wellformedHead takes whole.
 			if b := data[off]; b&0x1f < 24 {
 				switch b >> 5 {
-				case 0, 1:
+				case 0, 1, 7:
 					off++
 					continue
 				case 2, 3:
