@@ -202,6 +202,13 @@
 // process at a time. Test for them with a type assertion; storagetest
 // checks Locker when a store implements it.
 //
+// # Fewer round trips
+//
+// An [AckReleaser] acknowledges a leased instance's effects and releases
+// its lease in one fenced write ([AckReleaser.AckRelease]), for a host
+// whose last effect finished the instance. memory, bolt and postgres
+// implement it; storagetest checks it when a store does (AckRelease).
+//
 // # Writing an adapter
 //
 // An adapter implements [Store] and must pass

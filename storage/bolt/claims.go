@@ -530,6 +530,16 @@ func fillEffect(retry *retryStates, seq []byte, e *storage.Effect) error {
 
 // AckLeased implements [storage.Claims.AckLeased].
 func (s *Store) AckLeased(ctx context.Context, l storage.Lease, ids ...string) error {
+	return s.ackLeased(ctx, l, false, ids)
+}
+
+// AckRelease implements [storage.AckReleaser]: one write transaction.
+func (s *Store) AckRelease(ctx context.Context, l storage.Lease, ids ...string) error {
+	return s.ackLeased(ctx, l, true, ids)
+}
+
+// ackLeased is AckLeased, which also releases l if release.
+func (s *Store) ackLeased(ctx context.Context, l storage.Lease, release bool, ids []string) error {
 	const op = "ack"
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("storage: %s %q: %w", op, l.Instance, err)
@@ -541,7 +551,8 @@ func (s *Store) AckLeased(ctx context.Context, l storage.Lease, ids ...string) e
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	_, err := s.write(&request{ctx: ctx, op: opName{verb: op}, apply: func(w *txState) (uint64, error) {
-		if _, err := fence(w.tx, op, l); err != nil {
+		r, err := fence(w.tx, op, l)
+		if err != nil {
 			return 0, err
 		}
 		// Check first: nothing may be written before the last error.
@@ -562,6 +573,12 @@ func (s *Store) AckLeased(ctx context.Context, l storage.Lease, ids ...string) e
 		}
 		for i, k := range keys {
 			if err := w.removeEffect(k, seqs[i], false); err != nil {
+				return 0, err
+			}
+		}
+		if release {
+			r.expires = 0 // as Release: keep the token
+			if err := w.put(w.tx.Bucket(bucketLeases), inst, r.encode()); err != nil {
 				return 0, err
 			}
 		}

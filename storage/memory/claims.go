@@ -288,6 +288,16 @@ func (s *Store) Pending(ctx context.Context, l storage.Lease, limit int) ([]stor
 
 // AckLeased implements [storage.Claims.AckLeased].
 func (s *Store) AckLeased(ctx context.Context, l storage.Lease, ids ...string) error {
+	return s.ackLeased(ctx, l, false, ids)
+}
+
+// AckRelease implements [storage.AckReleaser].
+func (s *Store) AckRelease(ctx context.Context, l storage.Lease, ids ...string) error {
+	return s.ackLeased(ctx, l, true, ids)
+}
+
+// ackLeased is AckLeased, which also releases l if release.
+func (s *Store) ackLeased(ctx context.Context, l storage.Lease, release bool, ids []string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("storage: ack %q: %w", l.Instance, err)
 	}
@@ -306,6 +316,9 @@ func (s *Store) AckLeased(ctx context.Context, l storage.Lease, ids ...string) e
 		if p, ok := s.pending[id]; ok && p.effect.Instance == l.Instance {
 			s.removePending(p)
 		}
+	}
+	if release {
+		s.cl.leases[l.Instance].held = false
 	}
 	return nil
 }

@@ -13,7 +13,10 @@ import (
 	"github.com/weftflow/weft/storage"
 )
 
-var _ storage.Claims = (*Store)(nil)
+var (
+	_ storage.Claims      = (*Store)(nil)
+	_ storage.AckReleaser = (*Store)(nil)
+)
 
 // Leases live in their own table (migration 3), one row per instance ever
 // leased, kept after release so that tokens only grow. Fenced calls read the
@@ -112,6 +115,13 @@ UPDATE ` + schema + `.leases AS l SET held = false FROM cur
 RETURNING l.instance`
 }
 
+// releaseOneSQL releases lease token $2 of instance $1 if it is current;
+// it runs after fenceLockSQL, which holds the lease row, so it needs no
+// lock order of its own.
+func releaseOneSQL(schema string) string {
+	return "UPDATE " + schema + ".leases SET held = false WHERE instance = $1 AND token = $2 AND held"
+}
+
 // effectColumnsSQL are the columns scanEffect reads, in its order.
 const effectColumnsSQL = "position, id, instance, data, not_before, attempts, last_error"
 
@@ -203,7 +213,7 @@ func effectsAfterSQL(schema, param, changed string) string {
 type claimQueries struct {
 	claim, acquire, lease, fence string
 	fenceLock                    string
-	renew, release               string
+	renew, release, releaseOne   string
 	pending, ackLeased, retry    string
 	deadLetters, requeue         string
 	nextWork                     string
@@ -218,6 +228,7 @@ func newClaimQueries(schema string) claimQueries {
 		fenceLock:   fenceLockSQL(schema),
 		renew:       renewSQL(schema),
 		release:     releaseSQL(schema),
+		releaseOne:  releaseOneSQL(schema),
 		pending:     pendingSQL(schema),
 		ackLeased:   ackLeasedSQL(schema),
 		retry:       retrySQL(schema),
@@ -550,6 +561,19 @@ func scanEffect(row pgx.Row) (storage.Effect, error) {
 
 // AckLeased implements [storage.Claims.AckLeased].
 func (s *Store) AckLeased(ctx context.Context, l storage.Lease, ids ...string) error {
+	return s.ackLeased(ctx, l, false, ids)
+}
+
+// AckRelease implements [storage.AckReleaser]: AckLeased's batch with the
+// release of l as its last statement, so one round trip and one
+// transaction instead of two. The release, like the delete, writes only
+// while l is current (releaseOneSQL), and the fence says whether it was.
+func (s *Store) AckRelease(ctx context.Context, l storage.Lease, ids ...string) error {
+	return s.ackLeased(ctx, l, true, ids)
+}
+
+// ackLeased is AckLeased, which also releases l if release.
+func (s *Store) ackLeased(ctx context.Context, l storage.Lease, release bool, ids []string) error {
 	op := fmt.Sprintf("ack %q", l.Instance)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("storage: %s: %w", op, err)
@@ -563,6 +587,9 @@ func (s *Store) AckLeased(ctx context.Context, l storage.Lease, ids ...string) e
 	return s.fenced(ctx, s.cq.fenceLock, op, l, true, func(b *pgx.Batch) {
 		if len(ids) > 0 {
 			b.Queue(s.cq.ackLeased, byteKeys(ids), []byte(l.Instance), tokenParam(l.Token))
+		}
+		if release {
+			b.Queue(s.cq.releaseOne, []byte(l.Instance), tokenParam(l.Token))
 		}
 	})
 }
