@@ -28,7 +28,19 @@ import (
 // (endedReleased: one round trip fewer per instance on a database
 // server); others leave the release to the caller (endedHeld).
 func (e *Engine) performPending(ctx context.Context, h *heldLease) (w Work, ended leaseEnd, err error) {
-	effects, err := e.store.Pending(ctx, h.get(), pendingBatch)
+	// noDead: the store said the instance has no dead letters, so its
+	// teardowns and finishing effect need not look for them (a read each).
+	// Only the lease's holder dead-letters its effects, so it stays true
+	// until this loop dead-letters one.
+	var effects []storage.Effect
+	noDead := false
+	if pd, ok := e.store.(storage.PendingWithDead); ok {
+		var dead bool
+		effects, dead, err = pd.PendingWithDead(ctx, h.get(), pendingBatch)
+		noDead = !dead
+	} else {
+		effects, err = e.store.Pending(ctx, h.get(), pendingBatch)
+	}
 	if err != nil {
 		return w, notEnded, fmt.Errorf("engine: pending effects: %w", err)
 	}
@@ -56,7 +68,7 @@ func (e *Engine) performPending(ctx context.Context, h *heldLease) (w Work, ende
 			continue
 		}
 		l := h.get()
-		j := job{key: jobKey{id: se.ID}, effect: se, oe: oe, bad: bad, lease: &l}
+		j := job{key: jobKey{id: se.ID}, effect: se, oe: oe, bad: bad, lease: &l, noDead: noDead}
 		err := e.effectContained(ctx, &j)
 		if ctx.Err() != nil {
 			break // stopping, or the lease was lost: the effect runs again elsewhere
@@ -76,6 +88,7 @@ func (e *Engine) performPending(ctx context.Context, h *heldLease) (w Work, ende
 		if errors.Is(err, errDeadAhead) {
 			// Not an attempt: it goes with what it waits behind.
 			r := storage.RetryState{Attempts: se.Attempts, NotBefore: e.clock.Now(), LastError: err.Error()}
+			noDead = false
 			if err := e.store.DeadLetter(ctx, l, se.ID, r); err != nil {
 				return w, notEnded, fmt.Errorf("engine: dead-letter effect %s: %w", se.ID, err)
 			}
@@ -87,6 +100,7 @@ func (e *Engine) performPending(ctx context.Context, h *heldLease) (w Work, ende
 			return w, notEnded, ferr
 		}
 		if dead {
+			noDead = false
 			w.DeadLetters++
 		} else {
 			w.Retried++

@@ -15,3 +15,16 @@ type AckReleaser interface {
 	// with [ErrFenced] and changes nothing. With no ids it only releases.
 	AckRelease(ctx context.Context, l Lease, ids ...string) error
 }
+
+// PendingWithDead is implemented by stores that can tell, with the
+// pending effects of a leased instance, whether it has dead letters, so
+// that a host about to perform an effect that must wait behind them (a
+// teardown, the finishing effect) need not read the dead letters in a
+// call of its own when there are none.
+type PendingWithDead interface {
+	// PendingWithDead returns what Pending(ctx, l, limit) returns, and
+	// whether the instance may have dead letters: false means it had none
+	// when the effects were read. A store may answer true when unsure.
+	// It is fenced as Pending is.
+	PendingWithDead(ctx context.Context, l Lease, limit int) (effects []Effect, dead bool, err error)
+}

@@ -206,8 +206,12 @@
 //
 // An [AckReleaser] acknowledges a leased instance's effects and releases
 // its lease in one fenced write ([AckReleaser.AckRelease]), for a host
-// whose last effect finished the instance. memory, bolt and postgres
-// implement it; storagetest checks it when a store does (AckRelease).
+// whose last effect finished the instance. A [PendingWithDead] reads a
+// leased instance's pending effects and whether it has dead letters in one
+// call, so that a host need not look for dead letters ahead of a teardown
+// or a finishing effect when there are none. memory, bolt and postgres
+// implement both; storagetest checks them when a store does (AckRelease,
+// PendingWithDead).
 //
 // # Writing an adapter
 //

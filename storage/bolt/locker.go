@@ -8,8 +8,9 @@ import (
 )
 
 var (
-	_ storage.Locker      = (*Store)(nil)
-	_ storage.AckReleaser = (*Store)(nil)
+	_ storage.Locker          = (*Store)(nil)
+	_ storage.AckReleaser     = (*Store)(nil)
+	_ storage.PendingWithDead = (*Store)(nil)
 )
 
 // TryLock implements [storage.Locker] with a table in memory: a bbolt file

@@ -14,8 +14,9 @@ import (
 )
 
 var (
-	_ storage.Claims      = (*Store)(nil)
-	_ storage.AckReleaser = (*Store)(nil)
+	_ storage.Claims          = (*Store)(nil)
+	_ storage.AckReleaser     = (*Store)(nil)
+	_ storage.PendingWithDead = (*Store)(nil)
 )
 
 // Leases live in their own table (migration 3), one row per instance ever
@@ -129,6 +130,11 @@ func pendingSQL(schema string) string {
 	return "SELECT " + effectColumnsSQL + " FROM " + schema + ".outbox WHERE instance = $1 AND NOT dead ORDER BY position LIMIT $2"
 }
 
+// hasDeadSQL says whether instance $1 has dead letters.
+func hasDeadSQL(schema string) string {
+	return "SELECT EXISTS (SELECT 1 FROM " + schema + ".outbox WHERE instance = $1 AND dead)"
+}
+
 // ackLeasedSQL deletes effects of instance $2 and recomputes its
 // effects_at, if $3 is its current lease token; it runs after
 // fenceLockSQL.
@@ -214,7 +220,8 @@ type claimQueries struct {
 	claim, acquire, lease, fence string
 	fenceLock                    string
 	renew, release, releaseOne   string
-	pending, ackLeased, retry    string
+	pending, hasDead             string
+	ackLeased, retry             string
 	deadLetters, requeue         string
 	nextWork                     string
 }
@@ -230,6 +237,7 @@ func newClaimQueries(schema string) claimQueries {
 		release:     releaseSQL(schema),
 		releaseOne:  releaseOneSQL(schema),
 		pending:     pendingSQL(schema),
+		hasDead:     hasDeadSQL(schema),
 		ackLeased:   ackLeasedSQL(schema),
 		retry:       retrySQL(schema),
 		deadLetters: deadLettersSQL(schema),
@@ -499,20 +507,36 @@ func (s *Store) fenced(ctx context.Context, fence, op string, l storage.Lease, w
 
 // Pending implements [storage.Claims.Pending].
 func (s *Store) Pending(ctx context.Context, l storage.Lease, limit int) ([]storage.Effect, error) {
+	out, _, err := s.pending(ctx, l, limit, false)
+	return out, err
+}
+
+// PendingWithDead implements [storage.PendingWithDead]: Pending's batch
+// with one more read (from the index outbox_dead_instance), so the same
+// round trip, where a host would otherwise read the dead letters in a
+// call of its own.
+func (s *Store) PendingWithDead(ctx context.Context, l storage.Lease, limit int) ([]storage.Effect, bool, error) {
+	return s.pending(ctx, l, limit, true)
+}
+
+// pending is Pending, which also reads whether the instance has dead
+// letters if withDead (else it reports false).
+func (s *Store) pending(ctx context.Context, l storage.Lease, limit int, withDead bool) ([]storage.Effect, bool, error) {
 	op := fmt.Sprintf("pending %q", l.Instance)
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("storage: %s: %w", op, err)
+		return nil, false, fmt.Errorf("storage: %s: %w", op, err)
 	}
 	if err := l.Validate(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if err := storage.ValidateLimit(limit); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if err := s.check(ctx, op); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	var out []storage.Effect
+	dead := false
 	err := s.fenced(ctx, s.cq.fence, op, l, false, func(b *pgx.Batch) {
 		b.Queue(s.cq.pending, []byte(l.Instance), limit).Query(func(rows pgx.Rows) error {
 			var err error
@@ -521,11 +545,19 @@ func (s *Store) Pending(ctx context.Context, l storage.Lease, limit int) ([]stor
 			})
 			return err
 		})
+		if withDead {
+			b.Queue(s.cq.hasDead, []byte(l.Instance)).QueryRow(func(row pgx.Row) error {
+				return row.Scan(&dead)
+			})
+		}
 	})
-	if err != nil || len(out) == 0 {
-		return nil, err
+	if err != nil {
+		return nil, false, err
 	}
-	return out, nil
+	if len(out) == 0 {
+		out = nil
+	}
+	return out, dead, nil
 }
 
 // queryer is a pool or a transaction.

@@ -84,3 +84,48 @@ func testAckRelease(t *testing.T, open opener) {
 		mustAcquire(t, s, "a", claimReq("p1", now(), time.Hour, 0))
 	})
 }
+
+// testPendingWithDead checks [storage.PendingWithDead]: Pending's effects,
+// fenced as Pending is, and no dead letters reported while there are
+// none, then reported for an instance that has one.
+func testPendingWithDead(t *testing.T, open opener) {
+	s := claimsOf(t, open.fresh(t))
+	pd, ok := s.(storage.PendingWithDead)
+	if !ok {
+		t.Skip("the store does not implement storage.PendingWithDead")
+	}
+	ctx := context.Background()
+	mustCreate(t, s, storage.Instance{ID: "a"}, effects("a", "a/1", "a/2")...)
+	mustCreate(t, s, storage.Instance{ID: "b"}, effects("b", "b/1")...)
+	old, l := stale(t, s, "a")
+	check := func(what string, wantIDs []string, wantDead bool) {
+		t.Helper()
+		got, dead, err := pd.PendingWithDead(ctx, l, 10)
+		if err != nil {
+			t.Fatalf("%s: PendingWithDead: %v", what, err)
+		}
+		if d := diff(mustPending(t, s, l), got); d != "" {
+			t.Fatalf("%s: PendingWithDead's effects differ from Pending's (-Pending +PendingWithDead):\n%s", what, d)
+		}
+		if ids := outboxIDs(got); !slices.Equal(ids, wantIDs) {
+			t.Fatalf("%s: PendingWithDead = %v, want %v", what, ids, wantIDs)
+		}
+		if dead != wantDead {
+			t.Fatalf("%s: PendingWithDead says dead letters %v, want %v", what, dead, wantDead)
+		}
+	}
+	check("no dead letters", []string{"a/1", "a/2"}, false)
+	if got, _, err := pd.PendingWithDead(ctx, l, 1); err != nil || !slices.Equal(outboxIDs(got), []string{"a/1"}) {
+		t.Fatalf("PendingWithDead(limit 1) = %v, %v", outboxIDs(got), err)
+	}
+	_, _, err := pd.PendingWithDead(ctx, old, 10)
+	wantErr(t, "PendingWithDead with a stale lease", err, storage.ErrFenced, `"a"`)
+	if err := s.DeadLetter(ctx, l, "a/1", storage.RetryState{Attempts: 1, NotBefore: farFuture, LastError: "gave up"}); err != nil {
+		t.Fatalf("DeadLetter: %v", err)
+	}
+	check("a dead letter", []string{"a/2"}, true)
+	if _, err := s.Requeue(ctx, "a/1"); err != nil {
+		t.Fatalf("Requeue: %v", err)
+	}
+	check("the dead letter requeued", []string{"a/2", "a/1"}, false)
+}
