@@ -242,8 +242,9 @@ func (e *Engine) release(ctx context.Context, ls ...storage.Lease) {
 // workLease works on a leased instance until it has nothing ready (or
 // maxLeaseRound rounds) and returns the lease as last renewed, for the
 // caller to release unless released says it was (with the last
-// acknowledgement, see performPending). Losing the lease (it was taken over: this process was
-// too slow) ends the work without an error: the new holder does it. After
+// acknowledgement, see performPending). Losing the lease (it was taken
+// over: this process was too slow) ends the work without an error: the
+// new holder does it. After
 // an error the caller keeps the lease until it expires: that is the
 // backoff of an instance whose resume fails (else it is claimed again at
 // once).

@@ -88,7 +88,6 @@ func (e *Engine) performPending(ctx context.Context, h *heldLease) (w Work, ende
 		if errors.Is(err, errDeadAhead) {
 			// Not an attempt: it goes with what it waits behind.
 			r := storage.RetryState{Attempts: se.Attempts, NotBefore: e.clock.Now(), LastError: err.Error()}
-			noDead = false
 			if err := e.store.DeadLetter(ctx, l, se.ID, r); err != nil {
 				return w, notEnded, fmt.Errorf("engine: dead-letter effect %s: %w", se.ID, err)
 			}

@@ -76,6 +76,13 @@ func fenceSQL(schema string) string {
 	return "SELECT token, held FROM " + schema + ".leases WHERE instance = $1"
 }
 
+// fenceDeadSQL is fenceSQL that also says whether the instance has dead
+// letters (from the index outbox_dead_instance), for PendingWithDead.
+func fenceDeadSQL(schema string) string {
+	return "SELECT token, held, EXISTS (SELECT 1 FROM " + schema + ".outbox WHERE instance = $1 AND dead) FROM " +
+		schema + ".leases WHERE instance = $1"
+}
+
 // leaseHeldSQL is the condition under which a statement sent after
 // fenceLockSQL writes: lease token tok of instance inst is current.
 func leaseHeldSQL(schema, inst, tok string) string {
@@ -128,11 +135,6 @@ const effectColumnsSQL = "position, id, instance, data, not_before, attempts, la
 
 func pendingSQL(schema string) string {
 	return "SELECT " + effectColumnsSQL + " FROM " + schema + ".outbox WHERE instance = $1 AND NOT dead ORDER BY position LIMIT $2"
-}
-
-// hasDeadSQL says whether instance $1 has dead letters.
-func hasDeadSQL(schema string) string {
-	return "SELECT EXISTS (SELECT 1 FROM " + schema + ".outbox WHERE instance = $1 AND dead)"
 }
 
 // ackLeasedSQL deletes effects of instance $2 and recomputes its
@@ -220,7 +222,7 @@ type claimQueries struct {
 	claim, acquire, lease, fence string
 	fenceLock                    string
 	renew, release, releaseOne   string
-	pending, hasDead             string
+	fenceDead, pending           string
 	ackLeased, retry             string
 	deadLetters, requeue         string
 	nextWork                     string
@@ -237,7 +239,7 @@ func newClaimQueries(schema string) claimQueries {
 		release:     releaseSQL(schema),
 		releaseOne:  releaseOneSQL(schema),
 		pending:     pendingSQL(schema),
-		hasDead:     hasDeadSQL(schema),
+		fenceDead:   fenceDeadSQL(schema),
 		ackLeased:   ackLeasedSQL(schema),
 		retry:       retrySQL(schema),
 		deadLetters: deadLettersSQL(schema),
@@ -463,7 +465,10 @@ const asyncCommitSQL = "SELECT set_config('synchronous_commit', 'off', true)"
 // and without one the transaction writes nothing and does not wait for a
 // WAL flush at its end. write says which of the two, for the error a lost
 // connection gives (see Store.failWrite).
-func (s *Store) fenced(ctx context.Context, fence, op string, l storage.Lease, write bool, queue func(b *pgx.Batch)) error {
+//
+// A fence may return more columns after the token and held: they are
+// scanned into extra.
+func (s *Store) fenced(ctx context.Context, fence, op string, l storage.Lease, write bool, queue func(b *pgx.Batch), extra ...any) error {
 	var (
 		token int64
 		held  bool
@@ -474,7 +479,7 @@ func (s *Store) fenced(ctx context.Context, fence, op string, l storage.Lease, w
 	b.Queue(fence, []byte(l.Instance)).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			found = true
-			if err := rows.Scan(&token, &held); err != nil {
+			if err := rows.Scan(append([]any{&token, &held}, extra...)...); err != nil {
 				return err
 			}
 		}
@@ -511,10 +516,9 @@ func (s *Store) Pending(ctx context.Context, l storage.Lease, limit int) ([]stor
 	return out, err
 }
 
-// PendingWithDead implements [storage.PendingWithDead]: Pending's batch
-// with one more read (from the index outbox_dead_instance), so the same
-// round trip, where a host would otherwise read the dead letters in a
-// call of its own.
+// PendingWithDead implements [storage.PendingWithDead]: Pending's batch,
+// whose fence also reads whether the instance has dead letters, where a
+// host would otherwise read the dead letters in a call of its own.
 func (s *Store) PendingWithDead(ctx context.Context, l storage.Lease, limit int) ([]storage.Effect, bool, error) {
 	return s.pending(ctx, l, limit, true)
 }
@@ -537,7 +541,11 @@ func (s *Store) pending(ctx context.Context, l storage.Lease, limit int, withDea
 	}
 	var out []storage.Effect
 	dead := false
-	err := s.fenced(ctx, s.cq.fence, op, l, false, func(b *pgx.Batch) {
+	fence, extra := s.cq.fence, []any(nil)
+	if withDead {
+		fence, extra = s.cq.fenceDead, []any{&dead}
+	}
+	err := s.fenced(ctx, fence, op, l, false, func(b *pgx.Batch) {
 		b.Queue(s.cq.pending, []byte(l.Instance), limit).Query(func(rows pgx.Rows) error {
 			var err error
 			out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (storage.Effect, error) {
@@ -545,12 +553,7 @@ func (s *Store) pending(ctx context.Context, l storage.Lease, limit int, withDea
 			})
 			return err
 		})
-		if withDead {
-			b.Queue(s.cq.hasDead, []byte(l.Instance)).QueryRow(func(row pgx.Row) error {
-				return row.Scan(&dead)
-			})
-		}
-	})
+	}, extra...)
 	if err != nil {
 		return nil, false, err
 	}
