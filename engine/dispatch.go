@@ -45,6 +45,7 @@ type job struct {
 	hot      bool            // handed out by the hot path (see hotPath)
 	quiet    bool            // hot: the instance never had a setup, so its end waits for nothing (see quietEnd)
 	lease    *storage.Lease  // the lease it is performed under (leases.go), or nil
+	noDead   bool            // leased: its instance has no dead letters (see performPending)
 	group    []job           // more hot jobs of the same commit, for the same worker (see handOff)
 }
 

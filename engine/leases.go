@@ -143,11 +143,12 @@ func (e *Engine) RunDue(ctx context.Context, limit int) (Work, error) {
 	errs := make([]error, len(leases))
 	works := make([]Work, len(leases))
 	done := make([]storage.Lease, len(leases))
+	released := make([]bool, len(leases))
 	if e.workers == 1 || len(leases) == 1 {
 		// One at a time anyway: on this goroutine, whose stack has grown
 		// already, rather than a new one per lease.
 		for i, l := range leases {
-			works[i], done[i], errs[i] = e.workLease(ctx, l)
+			works[i], done[i], released[i], errs[i] = e.workLease(ctx, l)
 		}
 	} else {
 		sem := make(chan struct{}, e.workers)
@@ -156,7 +157,7 @@ func (e *Engine) RunDue(ctx context.Context, limit int) (Work, error) {
 			sem <- struct{}{}
 			wg.Go(func() {
 				defer func() { <-sem }()
-				works[i], done[i], errs[i] = e.workLease(ctx, l)
+				works[i], done[i], released[i], errs[i] = e.workLease(ctx, l)
 			})
 		}
 		wg.Wait()
@@ -164,7 +165,7 @@ func (e *Engine) RunDue(ctx context.Context, limit int) (Work, error) {
 	var release []storage.Lease // in one call (see workLease for the others)
 	for i, o := range works {
 		w.add(o)
-		if errs[i] == nil {
+		if errs[i] == nil && !released[i] {
 			release = append(release, done[i])
 		}
 	}
@@ -219,8 +220,8 @@ func (h *heldLease) set(l storage.Lease) {
 // processLease works on a leased instance (see workLease) and releases
 // the lease, unless the work failed.
 func (e *Engine) processLease(ctx context.Context, l storage.Lease) (Work, error) {
-	w, last, err := e.workLease(ctx, l)
-	if err == nil {
+	w, last, released, err := e.workLease(ctx, l)
+	if err == nil && !released {
 		e.release(ctx, last)
 	}
 	return w, err
@@ -240,12 +241,14 @@ func (e *Engine) release(ctx context.Context, ls ...storage.Lease) {
 
 // workLease works on a leased instance until it has nothing ready (or
 // maxLeaseRound rounds) and returns the lease as last renewed, for the
-// caller to release. Losing the lease (it was taken over: this process was
-// too slow) ends the work without an error: the new holder does it. After
+// caller to release unless released says it was (with the last
+// acknowledgement, see performPending). Losing the lease (it was taken
+// over: this process was too slow) ends the work without an error: the
+// new holder does it. After
 // an error the caller keeps the lease until it expires: that is the
 // backoff of an instance whose resume fails (else it is claimed again at
 // once).
-func (e *Engine) workLease(ctx context.Context, l storage.Lease) (w Work, last storage.Lease, err error) {
+func (e *Engine) workLease(ctx context.Context, l storage.Lease) (w Work, last storage.Lease, released bool, err error) {
 	w.Instances = 1
 	h := &heldLease{l: l}
 	lctx, cancel := context.WithCancel(ctx)
@@ -264,7 +267,7 @@ func (e *Engine) workLease(ctx context.Context, l storage.Lease) (w Work, last s
 		n, err := e.resumeLeased(lctx, h)
 		w.Transitions += n
 		if err != nil {
-			return w, l, e.leaseErr(ctx, lctx, l, err)
+			return w, l, false, e.leaseErr(ctx, lctx, l, err)
 		}
 		p, ended, err := e.performPending(lctx, h)
 		w.Transitions += p.Transitions
@@ -272,13 +275,16 @@ func (e *Engine) workLease(ctx context.Context, l storage.Lease) (w Work, last s
 		w.Retried += p.Retried
 		w.DeadLetters += p.DeadLetters
 		if err != nil {
-			return w, l, e.leaseErr(ctx, lctx, l, err)
+			return w, l, false, e.leaseErr(ctx, lctx, l, err)
 		}
-		if ended || n == 0 && p.Effects == 0 && p.Transitions == 0 {
+		if ended == endedReleased {
+			return w, l, true, nil
+		}
+		if ended == endedHeld || n == 0 && p.Effects == 0 && p.Transitions == 0 {
 			break
 		}
 	}
-	return w, l, nil
+	return w, l, false, nil
 }
 
 // leaseErr is what workLease returns for err: nothing if the lease was

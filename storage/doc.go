@@ -202,6 +202,17 @@
 // process at a time. Test for them with a type assertion; storagetest
 // checks Locker when a store implements it.
 //
+// # Fewer round trips
+//
+// An [AckReleaser] acknowledges a leased instance's effects and releases
+// its lease in one fenced write ([AckReleaser.AckRelease]), for a host
+// whose last effect finished the instance. A [PendingWithDead] reads a
+// leased instance's pending effects and whether it has dead letters in one
+// call, so that a host need not look for dead letters ahead of a teardown
+// or a finishing effect when there are none. memory, bolt and postgres
+// implement both; storagetest checks them when a store does (AckRelease,
+// PendingWithDead).
+//
 // # Writing an adapter
 //
 // An adapter implements [Store] and must pass

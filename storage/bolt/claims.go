@@ -448,22 +448,34 @@ func (s *Store) checkedView(ctx context.Context, op string, f func(tx *bbolt.Tx)
 
 // Pending implements [storage.Claims.Pending].
 func (s *Store) Pending(ctx context.Context, l storage.Lease, limit int) ([]storage.Effect, error) {
+	out, _, err := s.PendingWithDead(ctx, l, limit)
+	return out, err
+}
+
+// PendingWithDead implements [storage.PendingWithDead]. It says whether
+// the store has any dead letter (there is no index of them by instance).
+func (s *Store) PendingWithDead(ctx context.Context, l storage.Lease, limit int) ([]storage.Effect, bool, error) {
 	const op = "pending"
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("storage: %s %q: %w", op, l.Instance, err)
+		return nil, false, fmt.Errorf("storage: %s %q: %w", op, l.Instance, err)
 	}
 	if err := l.Validate(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if err := storage.ValidateLimit(limit); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	var out []storage.Effect
+	dead := false
 	err := s.checkedView(ctx, op, func(tx *bbolt.Tx) error {
 		if _, err := fence(tx, op, l); err != nil {
 			return err
+		}
+		if b := tx.Bucket(bucketDead); b != nil {
+			k, _ := b.Cursor().First()
+			dead = k != nil
 		}
 		prefix := instancePrefix([]byte(l.Instance))
 		outbox, retry := tx.Bucket(bucketOutbox), &retryStates{tx: tx}
@@ -482,9 +494,9 @@ func (s *Store) Pending(ctx context.Context, l storage.Lease, limit int) ([]stor
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return out, nil
+	return out, dead, nil
 }
 
 // retryStates reads the retry states of the effects an outbox read lists.
@@ -530,6 +542,16 @@ func fillEffect(retry *retryStates, seq []byte, e *storage.Effect) error {
 
 // AckLeased implements [storage.Claims.AckLeased].
 func (s *Store) AckLeased(ctx context.Context, l storage.Lease, ids ...string) error {
+	return s.ackLeased(ctx, l, false, ids)
+}
+
+// AckRelease implements [storage.AckReleaser]: one write transaction.
+func (s *Store) AckRelease(ctx context.Context, l storage.Lease, ids ...string) error {
+	return s.ackLeased(ctx, l, true, ids)
+}
+
+// ackLeased is AckLeased, which also releases l if release.
+func (s *Store) ackLeased(ctx context.Context, l storage.Lease, release bool, ids []string) error {
 	const op = "ack"
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("storage: %s %q: %w", op, l.Instance, err)
@@ -541,7 +563,8 @@ func (s *Store) AckLeased(ctx context.Context, l storage.Lease, ids ...string) e
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	_, err := s.write(&request{ctx: ctx, op: opName{verb: op}, apply: func(w *txState) (uint64, error) {
-		if _, err := fence(w.tx, op, l); err != nil {
+		r, err := fence(w.tx, op, l)
+		if err != nil {
 			return 0, err
 		}
 		// Check first: nothing may be written before the last error.
@@ -562,6 +585,12 @@ func (s *Store) AckLeased(ctx context.Context, l storage.Lease, ids ...string) e
 		}
 		for i, k := range keys {
 			if err := w.removeEffect(k, seqs[i], false); err != nil {
+				return 0, err
+			}
+		}
+		if release {
+			r.expires = 0 // as Release: keep the token
+			if err := w.put(w.tx.Bucket(bucketLeases), inst, r.encode()); err != nil {
 				return 0, err
 			}
 		}

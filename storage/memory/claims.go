@@ -259,22 +259,30 @@ func (s *Store) Release(ctx context.Context, ls ...storage.Lease) error {
 
 // Pending implements [storage.Claims.Pending].
 func (s *Store) Pending(ctx context.Context, l storage.Lease, limit int) ([]storage.Effect, error) {
+	out, _, err := s.PendingWithDead(ctx, l, limit)
+	return out, err
+}
+
+// PendingWithDead implements [storage.PendingWithDead]. It says whether
+// the store has any dead letter (an index of them by instance would cost
+// every write that moves one).
+func (s *Store) PendingWithDead(ctx context.Context, l storage.Lease, limit int) ([]storage.Effect, bool, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("storage: pending %q: %w", l.Instance, err)
+		return nil, false, fmt.Errorf("storage: pending %q: %w", l.Instance, err)
 	}
 	if err := l.Validate(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if err := storage.ValidateLimit(limit); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if err := s.check(ctx, "pending"); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if err := s.cl.fence("pending", l); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	var out []storage.Effect
 	for p := range listed(s.cl.byInstance[l.Instance]) {
@@ -283,11 +291,21 @@ func (s *Store) Pending(ctx context.Context, l storage.Lease, limit int) ([]stor
 		}
 		out = append(out, copyEffect(p.effect))
 	}
-	return out, nil
+	return out, len(s.cl.dead) > 0, nil
 }
 
 // AckLeased implements [storage.Claims.AckLeased].
 func (s *Store) AckLeased(ctx context.Context, l storage.Lease, ids ...string) error {
+	return s.ackLeased(ctx, l, false, ids)
+}
+
+// AckRelease implements [storage.AckReleaser].
+func (s *Store) AckRelease(ctx context.Context, l storage.Lease, ids ...string) error {
+	return s.ackLeased(ctx, l, true, ids)
+}
+
+// ackLeased is AckLeased, which also releases l if release.
+func (s *Store) ackLeased(ctx context.Context, l storage.Lease, release bool, ids []string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("storage: ack %q: %w", l.Instance, err)
 	}
@@ -306,6 +324,9 @@ func (s *Store) AckLeased(ctx context.Context, l storage.Lease, ids ...string) e
 		if p, ok := s.pending[id]; ok && p.effect.Instance == l.Instance {
 			s.removePending(p)
 		}
+	}
+	if release {
+		s.cl.leases[l.Instance].held = false
 	}
 	return nil
 }

@@ -7,7 +7,11 @@ import (
 	"github.com/weftflow/weft/storage"
 )
 
-var _ storage.Locker = (*Store)(nil)
+var (
+	_ storage.Locker          = (*Store)(nil)
+	_ storage.AckReleaser     = (*Store)(nil)
+	_ storage.PendingWithDead = (*Store)(nil)
+)
 
 // TryLock implements [storage.Locker] with a table in memory shared by the
 // store and its [Store.Share] handles: a lock held through one handle is

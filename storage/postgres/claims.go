@@ -13,7 +13,11 @@ import (
 	"github.com/weftflow/weft/storage"
 )
 
-var _ storage.Claims = (*Store)(nil)
+var (
+	_ storage.Claims          = (*Store)(nil)
+	_ storage.AckReleaser     = (*Store)(nil)
+	_ storage.PendingWithDead = (*Store)(nil)
+)
 
 // Leases live in their own table (migration 3), one row per instance ever
 // leased, kept after release so that tokens only grow. Fenced calls read the
@@ -72,6 +76,13 @@ func fenceSQL(schema string) string {
 	return "SELECT token, held FROM " + schema + ".leases WHERE instance = $1"
 }
 
+// fenceDeadSQL is fenceSQL that also says whether the instance has dead
+// letters (from the index outbox_dead_instance), for PendingWithDead.
+func fenceDeadSQL(schema string) string {
+	return "SELECT token, held, EXISTS (SELECT 1 FROM " + schema + ".outbox WHERE instance = $1 AND dead) FROM " +
+		schema + ".leases WHERE instance = $1"
+}
+
 // leaseHeldSQL is the condition under which a statement sent after
 // fenceLockSQL writes: lease token tok of instance inst is current.
 func leaseHeldSQL(schema, inst, tok string) string {
@@ -110,6 +121,13 @@ func releaseSQL(schema string) string {
 UPDATE ` + schema + `.leases AS l SET held = false FROM cur
  WHERE l.instance = cur.instance AND l.held
 RETURNING l.instance`
+}
+
+// releaseOneSQL releases lease token $2 of instance $1 if it is current;
+// it runs after fenceLockSQL, which holds the lease row, so it needs no
+// lock order of its own.
+func releaseOneSQL(schema string) string {
+	return "UPDATE " + schema + ".leases SET held = false WHERE instance = $1 AND token = $2 AND held"
 }
 
 // effectColumnsSQL are the columns scanEffect reads, in its order.
@@ -203,8 +221,9 @@ func effectsAfterSQL(schema, param, changed string) string {
 type claimQueries struct {
 	claim, acquire, lease, fence string
 	fenceLock                    string
-	renew, release               string
-	pending, ackLeased, retry    string
+	renew, release, releaseOne   string
+	fenceDead, pending           string
+	ackLeased, retry             string
 	deadLetters, requeue         string
 	nextWork                     string
 }
@@ -218,7 +237,9 @@ func newClaimQueries(schema string) claimQueries {
 		fenceLock:   fenceLockSQL(schema),
 		renew:       renewSQL(schema),
 		release:     releaseSQL(schema),
+		releaseOne:  releaseOneSQL(schema),
 		pending:     pendingSQL(schema),
+		fenceDead:   fenceDeadSQL(schema),
 		ackLeased:   ackLeasedSQL(schema),
 		retry:       retrySQL(schema),
 		deadLetters: deadLettersSQL(schema),
@@ -444,7 +465,10 @@ const asyncCommitSQL = "SELECT set_config('synchronous_commit', 'off', true)"
 // and without one the transaction writes nothing and does not wait for a
 // WAL flush at its end. write says which of the two, for the error a lost
 // connection gives (see Store.failWrite).
-func (s *Store) fenced(ctx context.Context, fence, op string, l storage.Lease, write bool, queue func(b *pgx.Batch)) error {
+//
+// A fence may return more columns after the token and held: they are
+// scanned into extra.
+func (s *Store) fenced(ctx context.Context, fence, op string, l storage.Lease, write bool, queue func(b *pgx.Batch), extra ...any) error {
 	var (
 		token int64
 		held  bool
@@ -455,7 +479,7 @@ func (s *Store) fenced(ctx context.Context, fence, op string, l storage.Lease, w
 	b.Queue(fence, []byte(l.Instance)).Query(func(rows pgx.Rows) error {
 		for rows.Next() {
 			found = true
-			if err := rows.Scan(&token, &held); err != nil {
+			if err := rows.Scan(append([]any{&token, &held}, extra...)...); err != nil {
 				return err
 			}
 		}
@@ -488,21 +512,40 @@ func (s *Store) fenced(ctx context.Context, fence, op string, l storage.Lease, w
 
 // Pending implements [storage.Claims.Pending].
 func (s *Store) Pending(ctx context.Context, l storage.Lease, limit int) ([]storage.Effect, error) {
+	out, _, err := s.pending(ctx, l, limit, false)
+	return out, err
+}
+
+// PendingWithDead implements [storage.PendingWithDead]: Pending's batch,
+// whose fence also reads whether the instance has dead letters, where a
+// host would otherwise read the dead letters in a call of its own.
+func (s *Store) PendingWithDead(ctx context.Context, l storage.Lease, limit int) ([]storage.Effect, bool, error) {
+	return s.pending(ctx, l, limit, true)
+}
+
+// pending is Pending, which also reads whether the instance has dead
+// letters if withDead (else it reports false).
+func (s *Store) pending(ctx context.Context, l storage.Lease, limit int, withDead bool) ([]storage.Effect, bool, error) {
 	op := fmt.Sprintf("pending %q", l.Instance)
 	if err := ctx.Err(); err != nil {
-		return nil, fmt.Errorf("storage: %s: %w", op, err)
+		return nil, false, fmt.Errorf("storage: %s: %w", op, err)
 	}
 	if err := l.Validate(); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if err := storage.ValidateLimit(limit); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	if err := s.check(ctx, op); err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	var out []storage.Effect
-	err := s.fenced(ctx, s.cq.fence, op, l, false, func(b *pgx.Batch) {
+	dead := false
+	fence, extra := s.cq.fence, []any(nil)
+	if withDead {
+		fence, extra = s.cq.fenceDead, []any{&dead}
+	}
+	err := s.fenced(ctx, fence, op, l, false, func(b *pgx.Batch) {
 		b.Queue(s.cq.pending, []byte(l.Instance), limit).Query(func(rows pgx.Rows) error {
 			var err error
 			out, err = pgx.CollectRows(rows, func(row pgx.CollectableRow) (storage.Effect, error) {
@@ -510,11 +553,14 @@ func (s *Store) Pending(ctx context.Context, l storage.Lease, limit int) ([]stor
 			})
 			return err
 		})
-	})
-	if err != nil || len(out) == 0 {
-		return nil, err
+	}, extra...)
+	if err != nil {
+		return nil, false, err
 	}
-	return out, nil
+	if len(out) == 0 {
+		out = nil
+	}
+	return out, dead, nil
 }
 
 // queryer is a pool or a transaction.
@@ -550,6 +596,19 @@ func scanEffect(row pgx.Row) (storage.Effect, error) {
 
 // AckLeased implements [storage.Claims.AckLeased].
 func (s *Store) AckLeased(ctx context.Context, l storage.Lease, ids ...string) error {
+	return s.ackLeased(ctx, l, false, ids)
+}
+
+// AckRelease implements [storage.AckReleaser]: AckLeased's batch with the
+// release of l as its last statement, so one round trip and one
+// transaction instead of two. The release, like the delete, writes only
+// while l is current (releaseOneSQL), and the fence says whether it was.
+func (s *Store) AckRelease(ctx context.Context, l storage.Lease, ids ...string) error {
+	return s.ackLeased(ctx, l, true, ids)
+}
+
+// ackLeased is AckLeased, which also releases l if release.
+func (s *Store) ackLeased(ctx context.Context, l storage.Lease, release bool, ids []string) error {
 	op := fmt.Sprintf("ack %q", l.Instance)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("storage: %s: %w", op, err)
@@ -563,6 +622,9 @@ func (s *Store) AckLeased(ctx context.Context, l storage.Lease, ids ...string) e
 	return s.fenced(ctx, s.cq.fenceLock, op, l, true, func(b *pgx.Batch) {
 		if len(ids) > 0 {
 			b.Queue(s.cq.ackLeased, byteKeys(ids), []byte(l.Instance), tokenParam(l.Token))
+		}
+		if release {
+			b.Queue(s.cq.releaseOne, []byte(l.Instance), tokenParam(l.Token))
 		}
 	})
 }

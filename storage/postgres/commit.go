@@ -17,22 +17,30 @@ import (
 // instance's row is locked: effects of one instance follow its versions. A
 // taken effect ID fails the whole statement on the outbox's unique index.
 
-func createSQL(schema string) string { return createWith(schema, "") }
+// createSQL returns the create statement. Without effects it has no
+// outbox insert and its effects_at is NULL, and it takes the record's
+// parameters only ($1..$5), as commitSQL does for the same reason.
+func createSQL(schema string, effects bool) string { return createWith(schema, effects, "") }
 
 // createWith is the create statement with more CTEs after the outbox
 // insert (the journal's: see createJournalSQL).
-func createWith(schema, more string) string {
-	return `WITH ins AS (
-    INSERT INTO ` + schema + `.instances (id, version, workflow, status, due, data, effects_at)
-    VALUES ($1, 1, $2, $3, $4, $5, ` + effectsAtSQL("$8") + `)
-    ON CONFLICT (id) DO NOTHING
-    RETURNING id
-), eff AS (
+func createWith(schema string, effects bool, more string) string {
+	effectsAt, eff := "NULL", ""
+	if effects {
+		effectsAt = effectsAtSQL("$8")
+		eff = `, eff AS (
     INSERT INTO ` + schema + `.outbox (id, instance, data, not_before)
     SELECT e.id, ins.id, e.data, e.not_before
       FROM ins, unnest($6::bytea[], $7::bytea[], $8::timestamptz[]) WITH ORDINALITY AS e(id, data, not_before, ord)
      ORDER BY e.ord
-)` + more + `
+)`
+	}
+	return `WITH ins AS (
+    INSERT INTO ` + schema + `.instances (id, version, workflow, status, due, data, effects_at)
+    VALUES ($1, 1, $2, $3, $4, $5, ` + effectsAt + `)
+    ON CONFLICT (id) DO NOTHING
+    RETURNING id
+)` + eff + more + `
 SELECT count(*) FROM ins`
 }
 
@@ -131,18 +139,23 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 	if err := s.check(ctx, op); err != nil {
 		return 0, err
 	}
-	ids, data, notBefore := effectColumns(effects)
 	conn, err := s.acquire(ctx, op)
 	if err != nil {
 		return 0, err
 	}
 	defer conn.Release()
 	var created int64
-	query, args := s.q.create, []any{[]byte(inst.ID), []byte(inst.Workflow), []byte(inst.Status), dueParam(inst), inst.Data,
-		ids, data, notBefore}
+	args := append(make([]any, 0, 12), []byte(inst.ID), []byte(inst.Workflow), []byte(inst.Status), dueParam(inst), inst.Data)
+	eff := 0 // which variant of the statement: without or with effects
+	if len(effects) > 0 {
+		ids, data, notBefore := effectColumns(effects)
+		args = append(args, ids, data, notBefore)
+		eff = 1
+	}
+	query := s.q.create[eff]
 	if inst.Journal != nil {
 		// No Keep: the entry is the new instance's only one.
-		query, args = s.jq.create, append(args, journalParams(&storage.JournalWrite{Entry: inst.Journal.Entry})...)
+		query, args = s.jq.create[eff], append(args, journalParams(&storage.JournalWrite{Entry: inst.Journal.Entry})...)
 	}
 	err = conn.QueryRow(ctx, query, args...).Scan(&created)
 	switch {

@@ -76,3 +76,58 @@ func TestCommitVariants(t *testing.T) {
 		}
 	}
 }
+
+// TestCreateVariants runs every variant of the create statement (without
+// and with a journal entry, without and with effects) and checks what each
+// wrote, and that an instance created with a ready effect has work.
+func TestCreateVariants(t *testing.T) {
+	s := openFresh(t)
+	ctx := context.Background()
+	for _, journal := range []bool{false, true} {
+		for _, effects := range []int{0, 2} {
+			id := fmt.Sprintf("c-%v-%d", journal, effects)
+			t.Run(fmt.Sprintf("journal=%v,effects=%d", journal, effects), func(t *testing.T) {
+				inst := storage.Instance{ID: id, Workflow: "w", Status: "running", Data: []byte("d")}
+				if journal {
+					inst.Journal = &storage.JournalWrite{Entry: storage.JournalEntry{Seq: 1, Data: []byte("j")}}
+				}
+				var effs []storage.Effect
+				for i := range effects {
+					effs = append(effs, storage.Effect{ID: fmt.Sprintf("%s/%d", id, i), Instance: id, Data: []byte("e")})
+				}
+				if v, err := s.Create(ctx, inst, effs); err != nil || v != 1 {
+					t.Fatalf("Create = %d, %v; want 1", v, err)
+				}
+				if _, err := s.Create(ctx, inst, effs); err == nil {
+					t.Fatal("a second Create succeeded")
+				}
+				got, err := s.Load(ctx, id)
+				if err != nil || got.Version != 1 || got.Status != "running" || string(got.Data) != "d" {
+					t.Fatalf("Load = %+v, %v", got, err)
+				}
+				entries, err := s.ReadJournal(ctx, id, 0, 10)
+				if want := map[bool]int{false: 0, true: 1}[journal]; err != nil || len(entries) != want {
+					t.Fatalf("ReadJournal = %d entries, %v; want %d", len(entries), err, want)
+				}
+				// Work (effects_at) only with effects: Acquire leases any
+				// instance, Claim only those with work.
+				ls, err := s.Claim(ctx, storage.ClaimRequest{Owner: "o", Now: time.Now(), TTL: time.Minute, Limit: 10})
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := map[bool]int{false: 0, true: 1}[effects > 0]; len(ls) != want {
+					t.Fatalf("Claim leased %d instances, want %d", len(ls), want)
+				}
+				if len(ls) > 0 {
+					p, err := s.Pending(ctx, ls[0], 10)
+					if err != nil || len(p) != effects {
+						t.Fatalf("Pending = %d effects, %v; want %d", len(p), err, effects)
+					}
+					if err := s.AckRelease(ctx, ls[0], p[0].ID, p[1].ID); err != nil {
+						t.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}

@@ -23,7 +23,7 @@ import (
 
 // journalQueries holds the journal's SQL, with the schema name filled in.
 type journalQueries struct {
-	create       string       // createSQL with the entry
+	create       [2]string    // createSQL with the entry, without and with effects
 	commit       [2][2]string // commitSQL with the entry: [effects][keep], without and with each
 	fencedCommit [2][2]string // fencedCommitSQL likewise
 	read, trim   string
@@ -31,7 +31,7 @@ type journalQueries struct {
 
 func newJournalQueries(schema string) journalQueries {
 	q := journalQueries{
-		create: createJournalSQL(schema),
+		create: [2]string{createJournalSQL(schema, false), createJournalSQL(schema, true)},
 		read:   readJournalSQL(schema),
 		trim:   trimJournalSQL(schema),
 	}
@@ -102,11 +102,15 @@ func cutSQL(entries, last, since string) string {
         (SELECT min(seq) FROM ` + entries + ` WHERE time >= ` + since + `)))`
 }
 
-// createJournalSQL is createSQL appending the entry $9.. (no Keep: the
-// entry is the new instance's only one, and the Seq check has nothing to
-// compare with).
-func createJournalSQL(schema string) string {
-	return createWith(schema, journalCTEs(schema, "ins", 9, false))
+// createJournalSQL is createSQL appending the entry $9.. ($6.. without
+// effects; no Keep: the entry is the new instance's only one, and the Seq
+// check has nothing to compare with).
+func createJournalSQL(schema string, effects bool) string {
+	n := 6
+	if effects {
+		n = 9
+	}
+	return createWith(schema, effects, journalCTEs(schema, "ins", n, false))
 }
 
 // readJournalSQL reads entries $2.. of instance $1, up to $3 (NULL: all).

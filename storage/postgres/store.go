@@ -161,8 +161,8 @@ func (s *Store) Close() error {
 
 // queries holds the store's SQL, with the schema name filled in once.
 type queries struct {
-	create        string
-	commit        [2]string // without and with effects
+	create        [2]string // without and with effects
+	commit        [2]string // likewise
 	fencedCommit  [2]string // likewise
 	load, list    string
 	outbox, ack   string
@@ -176,7 +176,7 @@ type queries struct {
 
 func newQueries(schema string) queries {
 	return queries{
-		create:        createSQL(schema),
+		create:        [2]string{createSQL(schema, false), createSQL(schema, true)},
 		commit:        [2]string{commitSQL(schema, false), commitSQL(schema, true)},
 		fencedCommit:  [2]string{fencedCommitSQL(schema, false), fencedCommitSQL(schema, true)},
 		load:          loadSQL(schema),

@@ -56,6 +56,11 @@
 // Stores that implement [storage.Locker] are checked for it too: one holder
 // of a name at a time (across the two stores of [WithShared] when given),
 // Unlock idempotent, Lost closed by Unlock and by closing the store.
+// Stores that implement [storage.AckReleaser] are checked for it: the
+// acknowledgement and the release together, fenced as AckLeased and Release
+// are (also across the two stores of WithShared). Stores that implement
+// [storage.PendingWithDead] are checked for it: Pending's effects, fenced,
+// and no dead letters reported while the store has none.
 //
 // It performs a few thousand writes. Adapters whose durable writes are slow
 // may relax syncing in the store they open for the suite. The rapid flags
@@ -217,6 +222,8 @@ var tests = []struct {
 	{"NotBefore", testNotBefore},
 	{"DeadLetters", testDeadLetters},
 	{"ReleaseBatch", testReleaseBatch},
+	{"AckRelease", testAckRelease},
+	{"PendingWithDead", testPendingWithDead},
 	{"NextWork", testNextWork},
 	{"ClaimsInvalid", testClaimsInvalid},
 	{"ClaimsAfterReopen", testClaimsAfterReopen},
