@@ -225,6 +225,35 @@ func (s *hostStore) DeadLetter(ctx context.Context, l storage.Lease, id string, 
 	return err
 }
 
+// AckRelease is one write: the store's own AckRelease if it has one (the
+// engine takes it when its instance's work ends), else the two calls the
+// engine would make.
+func (s *hostStore) AckRelease(ctx context.Context, l storage.Lease, ids ...string) error {
+	ar, ok := s.Store.(storage.AckReleaser)
+	if !ok {
+		if err := s.AckLeased(ctx, l, ids...); err != nil {
+			return err
+		}
+		return s.Release(ctx, l)
+	}
+	if err := s.write(); err != nil {
+		return err
+	}
+	err := ar.AckRelease(ctx, l, ids...)
+	s.r.wrote(s.host, "ack", fenceOf(&l), ids, err)
+	s.r.wrote(s.host, "release", fenceOf(&l), nil, err)
+	return err
+}
+
+// PendingWithDead is the store's, or Pending with dead letters possible.
+func (s *hostStore) PendingWithDead(ctx context.Context, l storage.Lease, limit int) ([]storage.Effect, bool, error) {
+	if pd, ok := s.Store.(storage.PendingWithDead); ok {
+		return pd.PendingWithDead(ctx, l, limit)
+	}
+	effects, err := s.Store.Pending(ctx, l, limit)
+	return effects, true, err
+}
+
 // Release releases a batch lease by lease, so that the fencing check sees
 // each (it is one write for the crash points).
 func (s *hostStore) Release(ctx context.Context, ls ...storage.Lease) error {

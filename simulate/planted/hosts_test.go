@@ -38,6 +38,26 @@ func TestAcknowledgementLost(t *testing.T) {
 	wantReport(t, r, simulate.InvEffects, "no crash or stalled host")
 }
 
+// forgetfulAckRelease is an adapter whose AckRelease (the engine's one
+// write when an instance's work under its lease ends) releases the lease
+// but keeps the last effect it was given.
+type forgetfulAckRelease struct{ storage.Store }
+
+func (f forgetfulAckRelease) AckRelease(ctx context.Context, l storage.Lease, ids ...string) error {
+	if len(ids) > 0 {
+		ids = ids[:len(ids)-1]
+	}
+	return f.Store.(storage.AckReleaser).AckRelease(ctx, l, ids...)
+}
+
+func TestAckReleaseLosesAnAck(t *testing.T) {
+	wantCaught(t, simulate.InvEffects, func(tb *simulate.Recorder) {
+		simulate.Check(tb, askWF, simulate.Options[request]{
+			Store: func(s storage.Store) storage.Store { return forgetfulAckRelease{s} },
+		})
+	})
+}
+
 // noAcks is an adapter whose AckLeased checks the lease, and then
 // acknowledges nothing.
 type noAcks struct{ storage.Store }
