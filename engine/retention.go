@@ -225,6 +225,13 @@ const gcParallel = 16
 // expirePage runs expire on every instance of a page, gcParallel at a
 // time, and returns the first error.
 func (e *Engine) expirePage(ctx context.Context, page []storage.Instance, rep *GCReport) error {
+	if len(page) == 1 {
+		// Nothing to overlap: no goroutine to start (and grow a stack for).
+		var r GCReport
+		err := e.expire(ctx, page[0], &r)
+		rep.Deleted, rep.Held, rep.Dated = rep.Deleted+r.Deleted, rep.Held+r.Held, rep.Dated+r.Dated
+		return err
+	}
 	var (
 		mu    sync.Mutex
 		first error

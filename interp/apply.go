@@ -207,27 +207,40 @@ type buffers struct {
 	threads [2]thread
 	ptrs    [4]*thread
 	queue   [4]*thread
-	effects [1]Effect // the first effect (Result.Effects may keep the buffers)
-	wide    *[effectsCap]Effect
+	// effects is the room for the first effects, in the array of the
+	// plainBuffers or setupBuffers that holds these buffers (empty for
+	// Resolve's); Result.Effects may keep it.
+	effects []Effect
+}
+
+// plainBuffers are the buffers of a definition without setups: room for
+// one effect (most transitions emit one, a reply).
+type plainBuffers struct {
+	buffers
+	one [1]Effect
 }
 
 // setupBuffers are the buffers of a definition with setups, where the
-// effects have room for effectsCap in the same allocation (wide): an
-// event that answers a wait with a setup emits three (the reply, the
-// Teardown and the next wait's Setup), and the slice's growth was an
-// allocation of its own in every such transition.
+// effects have room for effectsCap in the same allocation: an event that
+// answers a wait with a setup emits three (the reply, the Teardown and
+// the next wait's Setup), and the slice's growth was an allocation of its
+// own in every such transition. (The array is the only room for effects:
+// a second one-effect array here would be 216 unused bytes in every
+// transition.)
 type setupBuffers struct {
 	buffers
-	effects [effectsCap]Effect
+	wide [effectsCap]Effect
 }
 
 // newBuffers returns the buffers of a transition of t.
 func newBuffers(t *ast.Tree) *buffers {
 	if !t.Setups {
-		return new(buffers)
+		b := new(plainBuffers)
+		b.effects = b.one[:0]
+		return &b.buffers
 	}
 	b := new(setupBuffers)
-	b.wide = &b.effects
+	b.effects = b.wide[:0]
 	return &b.buffers
 }
 
@@ -515,10 +528,8 @@ func minDue(a, b int64) int64 {
 
 func (m *machine) emit(e Effect) {
 	switch {
-	case m.effects == nil && m.bufs != nil && m.bufs.wide != nil:
-		m.effects = m.bufs.wide[:0]
-	case m.effects == nil && m.bufs != nil:
-		m.effects = m.bufs.effects[:0]
+	case m.effects == nil && m.bufs != nil && m.bufs.effects != nil:
+		m.effects = m.bufs.effects
 	case len(m.effects) == 1 && cap(m.effects) == 1:
 		m.effects = append(make([]Effect, 0, effectsCap), m.effects[0])
 	}
