@@ -243,13 +243,13 @@ func (e *Engine) runActivity(ctx context.Context, info EffectInfo, oe *outbox.En
 	if runErr != nil {
 		ev.Payload, ev.Error = nil, attemptError(runErr, actx, oe)
 	}
-	_, err = e.transition(ctx, info.Instance, eventFor{ev: ev, lease: lease})
+	err = e.transitionErr(ctx, info.Instance, eventFor{ev: ev, lease: lease})
 	if err != nil && runErr == nil && errors.Is(err, interp.ErrRejected) {
 		// The result does not fit the Call (it did not decode): count it as
 		// a failed attempt, so the Call's retry policy decides, instead of
 		// running the activity again forever.
 		ev.Payload, ev.Error = nil, "result rejected: "+err.Error()
-		_, err = e.transition(ctx, info.Instance, eventFor{ev: ev, lease: lease})
+		err = e.transitionErr(ctx, info.Instance, eventFor{ev: ev, lease: lease})
 	}
 	if errors.Is(err, interp.ErrStaleCallback) || errors.Is(err, interp.ErrDuplicateCallback) || errors.Is(err, interp.ErrFinished) {
 		return nil // the instance moved on (canceled, say); the result is not wanted

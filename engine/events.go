@@ -67,8 +67,8 @@ func (e *Engine) start(ctx context.Context, def *dsl.Definition, id string, stat
 	}()
 	now := e.clock.Now()
 	ev := interp.Event{Kind: interp.EventStart, Time: now, Instance: id}
-	res, err := e.apply(def, state, interp.Meta{}, ev, id)
-	if err != nil {
+	var res interp.Result // (applied in place: a Result is large to return)
+	if err := e.applyInto(def, state, &interp.Meta{}, &ev, id, &res); err != nil {
 		return err
 	}
 	ev.Payload = state // the input, as the journal keeps it
@@ -247,7 +247,12 @@ func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply 
 		return opErr(fmt.Sprintf("send %q", event), "to", id, err)
 	}
 	var callback uint64
-	res, err := e.transitionWith(ctx, id, eventFor{key: key}, func(m interp.Meta) (interp.Event, error) {
+	var res interp.Result
+	resp := &res // the result, read only for the reply
+	if reply == nil {
+		resp = nil
+	}
+	err = e.transitionWith(ctx, id, eventFor{key: key}, func(m interp.Meta) (interp.Event, error) {
 		if m.Status.Finished() {
 			return interp.Event{}, fmt.Errorf("engine: send %q to %q: %w", event, id, finishedError(&m))
 		}
@@ -259,7 +264,7 @@ func (e *Engine) Send(ctx context.Context, id, event string, payload any, reply 
 			return e.signalEvent(event, b), nil // to the inbox (see inbox.go)
 		}
 		return interp.Event{Kind: interp.EventCallback, Callback: callback, Payload: b}, nil
-	})
+	}, resp)
 	if err != nil {
 		var done *keyApplied
 		switch {
@@ -383,7 +388,7 @@ func (e *Engine) resumeChain(ctx context.Context, id string, lease *storage.Leas
 	var from *loaded
 	var last loaded // what from points to after the first transition
 	for n := 0; ; n++ {
-		res, err := e.transitionLocked(ctx, id, il, from, eventFor{ev: interp.Event{Kind: interp.EventResume}, lease: lease, chain: lease == nil}, nil, &last)
+		err := e.transitionLocked(ctx, id, il, from, eventFor{ev: interp.Event{Kind: interp.EventResume}, lease: lease, chain: lease == nil}, nil, &last, nil)
 		if errors.Is(err, interp.ErrNotDue) {
 			if n > 0 {
 				e.wake() // the last commit was due now and asked for no pass (see eventFor.chain)
@@ -393,7 +398,7 @@ func (e *Engine) resumeChain(ctx context.Context, id string, lease *storage.Leas
 		if err != nil {
 			return n, err
 		}
-		due := res.Meta.Due
+		due := last.meta.Due // the committed meta, the result's
 		if due.IsZero() {
 			return n + 1, nil
 		}

@@ -122,7 +122,8 @@ func (e *Engine) claimHot(buf []job, workflow string, effects []interp.Effect, s
 	}
 	jobs := buf[:0]
 	i := 0
-	for _, ef := range effects {
+	for k := range effects {
+		ef := &effects[k]
 		if !outbox.Kept(ef.Kind) {
 			continue
 		}

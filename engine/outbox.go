@@ -32,7 +32,7 @@ func outboxEntries(id, workflow string, effects []interp.Effect, entries []outbo
 		if !outbox.Kept(ef.Kind) {
 			continue
 		}
-		entries = append(entries, outbox.Of(workflow, *ef))
+		entries = append(entries, outbox.Of(workflow, ef))
 		size += entries[len(entries)-1].Size()
 		idSize += len(ef.ID.Instance) + 2 + 20 + 10 // "instance/seq/index", at most
 	}

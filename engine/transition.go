@@ -84,25 +84,34 @@ func event(ev interp.Event) eventFor { return eventFor{ev: ev} }
 // again, up to maxConflicts times. Errors of Apply mean nothing changed and
 // are returned wrapped.
 func (e *Engine) transition(ctx context.Context, id string, ef eventFor) (interp.Result, error) {
-	return e.transitionWith(ctx, id, ef, nil)
+	var res interp.Result
+	err := e.transitionWith(ctx, id, ef, nil, &res)
+	return res, err
 }
 
-// transitionWith is transition with the event made by build, if not nil.
-func (e *Engine) transitionWith(ctx context.Context, id string, ef eventFor, build builder) (interp.Result, error) {
+// transitionErr is transition for a caller that drops the result (an
+// activity's), which is large to copy out.
+func (e *Engine) transitionErr(ctx context.Context, id string, ef eventFor) error {
+	return e.transitionWith(ctx, id, ef, nil, nil)
+}
+
+// transitionWith is transition with the event made by build, if not nil,
+// and the result written to *result if result is not nil.
+func (e *Engine) transitionWith(ctx context.Context, id string, ef eventFor, build builder, result *interp.Result) error {
 	il, err := e.cache.lock(ctx, id)
 	if err != nil {
-		return interp.Result{}, opErr("", "", id, err)
+		return opErr("", "", id, err)
 	}
 	defer e.cache.unlock(id, il)
-	return e.transitionLocked(ctx, id, il, nil, ef, build, nil)
+	return e.transitionLocked(ctx, id, il, nil, ef, build, nil, result)
 }
 
 // transitionLocked is transition for a caller that holds the instance's
 // lock il, with the event made by build if it is not nil (else ef.ev). If from
 // is not nil it is the instance as this engine committed it
 // last, and it stands in for the first load; otherwise the record cache may.
-// It returns the result, and sets *out (if not nil) to the instance as now
-// committed.
+// It sets *result (if not nil) to the result, and *out (if not nil) to the
+// instance as now committed.
 //
 // A record that did not come from the store in this call is trusted only
 // through the store: an accepted event commits with a compare-and-set on
@@ -111,7 +120,7 @@ func (e *Engine) transitionWith(ctx context.Context, id string, ef eventFor, bui
 //
 // A panic on the way (in the store, the codec or the interpreter) is
 // recovered into a *[PanicError] for this instance.
-func (e *Engine) transitionLocked(ctx context.Context, id string, il *slot, from *loaded, ef eventFor, build builder, out *loaded) (_ interp.Result, err error) {
+func (e *Engine) transitionLocked(ctx context.Context, id string, il *slot, from *loaded, ef eventFor, build builder, out *loaded, result *interp.Result) (err error) {
 	op, workflow := "load", ""
 	var hot []job // the commit's effects, claimed for the hot path until handed to it
 	var hotBuf [2]job
@@ -140,7 +149,7 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, il *slot, from
 		if !have {
 			var err error
 			if l, err = e.load(ctx, id); err != nil {
-				return interp.Result{}, err
+				return err
 			}
 			e.cache.putHeld(il, id, &l)
 		}
@@ -154,15 +163,15 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, il *slot, from
 					continue
 				}
 			}
-			return interp.Result{}, err
+			return err
 		}
 		op = "encode"
 		inst, rec, effects, entries, err := encodeEntries(id, workflow, &res.Result, res.host, entryBuf[:0])
 		if err != nil {
-			return interp.Result{}, err
+			return err
 		}
 		if effects, err = e.withWakeups(id, workflow, l.meta.Due, &res.Result, effects); err != nil {
-			return interp.Result{}, err
+			return err
 		}
 		inst.Journal = res.journal
 		op = "commit"
@@ -178,13 +187,13 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, il *slot, from
 			e.metrics.Conflict(workflow)
 			if try < maxConflicts {
 				if err := conflictPause(ctx, try, e.noConflictPause); err != nil {
-					return interp.Result{}, eventError(res.kind, id, err)
+					return eventError(res.kind, id, err)
 				}
 				continue
 			}
 		}
 		if err != nil {
-			return interp.Result{}, eventError(res.kind, id, err)
+			return eventError(res.kind, id, err)
 		}
 		handed := hot
 		hot = nil // from here on, the hot path owns the claims
@@ -200,12 +209,15 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, il *slot, from
 		// engine's callers only read them (Engine.Apply hands users
 		// copies), and Apply never writes to its arguments.
 		inst.Version = version
-		l = loaded{stored: inst, rec: rec, meta: res.Meta}
+		l.stored, l.rec, l.meta = inst, rec, res.Meta // (fields: a loaded{} literal is built apart, then copied)
 		e.cache.putHeld(il, id, &l)
 		if out != nil {
 			*out = l
 		}
-		return res.Result, nil
+		if result != nil {
+			*result = res.Result
+		}
+		return nil
 	}
 }
 

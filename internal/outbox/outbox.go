@@ -63,8 +63,9 @@ func Kept(k interp.EffectKind) bool {
 	return false
 }
 
-// Of is the outbox entry of effect ef of an instance of workflow.
-func Of(workflow string, ef interp.Effect) Entry {
+// Of is the outbox entry of effect *ef of an instance of workflow. (By
+// pointer: an Effect is large, and a commit makes an entry of each.)
+func Of(workflow string, ef *interp.Effect) Entry {
 	e := Entry{
 		Kind: ef.Kind, Workflow: workflow, Thread: ef.Thread, Path: ef.Path, Event: ef.Event,
 		Type: ef.Type, Callback: ef.Callback, Attempt: ef.Attempt, Timeout: int64(ef.Timeout),

@@ -22,7 +22,7 @@ func TestOfEncodeDecode(t *testing.T) {
 		Thread: "main", Path: "charge", Event: "ev", Type: "t", Callback: 7, At: at, Attempt: 2,
 		Timeout: 5 * time.Second, Data: []byte{0xa0}, Error: "e", Child: "kid", OnEnd: 2,
 	}
-	e := outbox.Of("order", ef)
+	e := outbox.Of("order", &ef)
 	want := outbox.Entry{Kind: ef.Kind, Workflow: "order", Thread: "main", Path: "charge", Event: "ev", Type: "t",
 		Callback: 7, At: at.UnixNano(), Attempt: 2, Timeout: int64(5 * time.Second), Data: []byte{0xa0}, Error: "e",
 		Child: "kid", OnEnd: 2}
@@ -41,7 +41,7 @@ func TestOfEncodeDecode(t *testing.T) {
 		t.Fatalf("Decode = %+v, %v; want %+v", back, err, want)
 	}
 	// No time: no not-before time.
-	setup := outbox.Of("order", interp.Effect{Kind: interp.EffectSetup})
+	setup := outbox.Of("order", &interp.Effect{Kind: interp.EffectSetup})
 	if nb := setup.NotBefore(); !nb.IsZero() {
 		t.Fatalf("NotBefore of an effect without a time: %v", nb)
 	}
