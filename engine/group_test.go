@@ -33,28 +33,13 @@ func (s *ackLog) Ack(ctx context.Context, ids ...string) error {
 // next) are performed together and acknowledged in one Ack, not one each.
 func TestCommitEffectsShareAnAck(t *testing.T) {
 	const sends = 20
-	ctx, cancel := context.WithCancel(t.Context())
 	store := &ackLog{Store: memory.New()}
 	e := newEngine(t, store)
-	if err := e.Register(setupCounterWF); err != nil {
-		t.Fatal(err)
-	}
 	var setups, teardowns atomic.Int64
-	e.Handle("tally", engine.SetupFuncs{
+	ctx := runCounters(t, e, engine.SetupFuncs{
 		SetupFunc:    func(context.Context, engine.EffectInfo) error { setups.Add(1); return nil },
 		TeardownFunc: func(context.Context, engine.EffectInfo) error { teardowns.Add(1); return nil },
-	})
-	if err := e.Start(ctx, setupCounterWF, "c", Count{}); err != nil {
-		t.Fatal(err)
-	}
-	ran := make(chan error, 1)
-	go func() { ran <- e.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-ran; err != nil {
-			t.Error(err)
-		}
-	}()
+	}, "c")
 	waitFor := func(what string, ok func() bool) {
 		t.Helper()
 		deadline := time.Now().Add(10 * time.Second)
@@ -113,15 +98,11 @@ func TestCommitEffectsShareAnAck(t *testing.T) {
 // in one Ack, instead of the new Setup going alone and the Teardown after
 // (three Acks for two commits' effects).
 func TestParkedTeardownTakesItsCommit(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
 	store := &ackLog{Store: memory.New()}
 	e := newEngine(t, store)
-	if err := e.Register(setupCounterWF); err != nil {
-		t.Fatal(err)
-	}
 	var setups, teardowns atomic.Int64
 	entered, release := make(chan struct{}), make(chan struct{})
-	e.Handle("tally", engine.SetupFuncs{
+	ctx := runCounters(t, e, engine.SetupFuncs{
 		SetupFunc: func(context.Context, engine.EffectInfo) error {
 			if setups.Add(1) == 2 { // the first send's Setup: hold it
 				close(entered)
@@ -130,18 +111,7 @@ func TestParkedTeardownTakesItsCommit(t *testing.T) {
 			return nil
 		},
 		TeardownFunc: func(context.Context, engine.EffectInfo) error { teardowns.Add(1); return nil },
-	})
-	if err := e.Start(ctx, setupCounterWF, "c", Count{}); err != nil {
-		t.Fatal(err)
-	}
-	ran := make(chan error, 1)
-	go func() { ran <- e.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-ran; err != nil {
-			t.Error(err)
-		}
-	}()
+	}, "c")
 	waitFor(t, func() bool { return setups.Load() == 1 })
 	if err := e.Send(ctx, "c", "inc", 1, nil); err != nil {
 		t.Fatal(err)
@@ -180,11 +150,7 @@ func TestParkedTeardownTakesItsCommit(t *testing.T) {
 // queue after a few rounds, so that another instance's effects are not
 // held back until the sends stop.
 func TestSendChainYields(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
 	e := newEngine(t, memory.New(), engine.WithWorkers(1))
-	if err := e.Register(setupCounterWF); err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	setups, teardowns := map[string]int{}, map[string]int{}
 	count := func(m map[string]int, info engine.EffectInfo) {
@@ -194,7 +160,7 @@ func TestSendChainYields(t *testing.T) {
 	}
 	// A Setup of a lets the next send to a commit while it runs.
 	started, sentNext := make(chan struct{}), make(chan struct{})
-	e.Handle("tally", engine.SetupFuncs{
+	ctx := runCounters(t, e, engine.SetupFuncs{
 		SetupFunc: func(_ context.Context, info engine.EffectInfo) error {
 			if info.Instance == "a" {
 				select {
@@ -210,20 +176,7 @@ func TestSendChainYields(t *testing.T) {
 			return nil
 		},
 		TeardownFunc: func(_ context.Context, info engine.EffectInfo) error { count(teardowns, info); return nil },
-	})
-	for _, id := range []string{"a", "b"} {
-		if err := e.Start(ctx, setupCounterWF, id, Count{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ran := make(chan error, 1)
-	go func() { ran <- e.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-ran; err != nil {
-			t.Error(err)
-		}
-	}()
+	}, "a", "b")
 	get := func(m map[string]int, id string) int {
 		mu.Lock()
 		defer mu.Unlock()
@@ -278,14 +231,10 @@ func TestSendChainYields(t *testing.T) {
 // commit, a chain of commits each waiting for the last fell further
 // behind the sends at every hiccup).
 func TestQueuedSetupBreaksTheChain(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
 	e := newEngine(t, memory.New())
-	if err := e.Register(setupCounterWF); err != nil {
-		t.Fatal(err)
-	}
 	var setups atomic.Int64
 	entered, release := make(chan struct{}), make(chan struct{})
-	e.Handle("tally", engine.SetupFuncs{
+	ctx := runCounters(t, e, engine.SetupFuncs{
 		SetupFunc: func(context.Context, engine.EffectInfo) error {
 			if setups.Add(1) == 2 { // the first send's Setup: hold it
 				close(entered)
@@ -293,18 +242,7 @@ func TestQueuedSetupBreaksTheChain(t *testing.T) {
 			}
 			return nil
 		},
-	})
-	if err := e.Start(ctx, setupCounterWF, "c", Count{}); err != nil {
-		t.Fatal(err)
-	}
-	ran := make(chan error, 1)
-	go func() { ran <- e.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-ran; err != nil {
-			t.Error(err)
-		}
-	}()
+	}, "c")
 	defer close(release)
 	waitFor(t, func() bool { return setups.Load() == 1 })
 	if err := e.Send(ctx, "c", "inc", 1, nil); err != nil {
@@ -319,4 +257,31 @@ func TestQueuedSetupBreaksTheChain(t *testing.T) {
 		}
 	}
 	waitFor(t, func() bool { return setups.Load() == 3 })
+}
+
+// runCounters registers setupCounterWF on e with handler for its waits,
+// starts an instance of it for each of ids, and runs e until the test
+// ends (then the Run must have returned no error). It returns the
+// context the instances were started with.
+func runCounters(t *testing.T, e *engine.Engine, handler engine.SetupFuncs, ids ...string) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithCancel(t.Context())
+	if err := e.Register(setupCounterWF); err != nil {
+		t.Fatal(err)
+	}
+	e.Handle("tally", handler)
+	for _, id := range ids {
+		if err := e.Start(ctx, setupCounterWF, id, Count{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ran := make(chan error, 1)
+	go func() { ran <- e.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-ran; err != nil {
+			t.Error(err)
+		}
+	})
+	return ctx
 }
