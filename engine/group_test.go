@@ -103,13 +103,7 @@ func TestParkedTeardownTakesItsCommit(t *testing.T) {
 	var setups, teardowns atomic.Int64
 	entered, release := make(chan struct{}), make(chan struct{})
 	ctx := runCounters(t, e, engine.SetupFuncs{
-		SetupFunc: func(context.Context, engine.EffectInfo) error {
-			if setups.Add(1) == 2 { // the first send's Setup: hold it
-				close(entered)
-				<-release
-			}
-			return nil
-		},
+		SetupFunc:    holdSecondSetup(&setups, entered, release),
 		TeardownFunc: func(context.Context, engine.EffectInfo) error { teardowns.Add(1); return nil },
 	}, "c")
 	waitFor(t, func() bool { return setups.Load() == 1 })
@@ -235,13 +229,7 @@ func TestQueuedSetupBreaksTheChain(t *testing.T) {
 	var setups atomic.Int64
 	entered, release := make(chan struct{}), make(chan struct{})
 	ctx := runCounters(t, e, engine.SetupFuncs{
-		SetupFunc: func(context.Context, engine.EffectInfo) error {
-			if setups.Add(1) == 2 { // the first send's Setup: hold it
-				close(entered)
-				<-release
-			}
-			return nil
-		},
+		SetupFunc: holdSecondSetup(&setups, entered, release),
 	}, "c")
 	defer close(release)
 	waitFor(t, func() bool { return setups.Load() == 1 })
@@ -284,4 +272,17 @@ func runCounters(t *testing.T, e *engine.Engine, handler engine.SetupFuncs, ids 
 		}
 	})
 	return ctx
+}
+
+// holdSecondSetup is a Setup handler counting into setups that holds the
+// second Setup (the first send's; the first is the start's) until release
+// is closed, closing entered when it starts to.
+func holdSecondSetup(setups *atomic.Int64, entered, release chan struct{}) func(context.Context, engine.EffectInfo) error {
+	return func(context.Context, engine.EffectInfo) error {
+		if setups.Add(1) == 2 {
+			close(entered)
+			<-release
+		}
+		return nil
+	}
 }

@@ -2,6 +2,7 @@ package storagetest
 
 import (
 	"context"
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -9,14 +10,15 @@ import (
 	"github.com/weftflow/weft/storage"
 )
 
-// ackReleaserOf returns s as an AckReleaser, skipping t if it is none.
-func ackReleaserOf(t *testing.T, s storage.Store) storage.AckReleaser {
+// optional returns s as the optional interface I of the storage
+// package, skipping t if s does not implement it.
+func optional[I any](t *testing.T, s storage.Store) I {
 	t.Helper()
-	a, ok := s.(storage.AckReleaser)
+	i, ok := s.(I)
 	if !ok {
-		t.Skip("the store does not implement storage.AckReleaser")
+		t.Skipf("the store does not implement %s", reflect.TypeFor[I]())
 	}
-	return a
+	return i
 }
 
 // testAckRelease checks [storage.AckReleaser]: AckLeased and Release in
@@ -24,7 +26,7 @@ func ackReleaserOf(t *testing.T, s storage.Store) storage.AckReleaser {
 // nothing), touching only the leased instance's effects.
 func testAckRelease(t *testing.T, open opener) {
 	s := claimsOf(t, open.fresh(t))
-	ar := ackReleaserOf(t, s)
+	ar := optional[storage.AckReleaser](t, s)
 	ctx := context.Background()
 	mustCreate(t, s, storage.Instance{ID: "a"}, effects("a", "a/1", "a/2")...)
 	mustCreate(t, s, storage.Instance{ID: "b"}, effects("b", "b/1")...)
@@ -75,7 +77,7 @@ func testAckRelease(t *testing.T, open opener) {
 		before := snapshot(t, s2)
 		wantErr(t, "AckRelease in the first store with its old lease", ar.AckRelease(ctx, l1, "a/2"), storage.ErrFenced, `"a"`)
 		unchanged(t, s2, before, "a fenced AckRelease in the first store")
-		if err := ackReleaserOf(t, s2).AckRelease(ctx, l2, "a/2"); err != nil {
+		if err := optional[storage.AckReleaser](t, s2).AckRelease(ctx, l2, "a/2"); err != nil {
 			t.Fatalf("AckRelease in the second store: %v", err)
 		}
 		if got := outboxIDs(mustOutbox(t, s, all)); !slices.Equal(got, []string{"b/1"}) {
@@ -90,10 +92,7 @@ func testAckRelease(t *testing.T, open opener) {
 // none, then reported for an instance that has one.
 func testPendingWithDead(t *testing.T, open opener) {
 	s := claimsOf(t, open.fresh(t))
-	pd, ok := s.(storage.PendingWithDead)
-	if !ok {
-		t.Skip("the store does not implement storage.PendingWithDead")
-	}
+	pd := optional[storage.PendingWithDead](t, s)
 	ctx := context.Background()
 	mustCreate(t, s, storage.Instance{ID: "a"}, effects("a", "a/1", "a/2")...)
 	mustCreate(t, s, storage.Instance{ID: "b"}, effects("b", "b/1")...)

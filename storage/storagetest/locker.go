@@ -12,16 +12,6 @@ import (
 // must close: a store may notice a lost lock in the background.
 const lostWait = 10 * time.Second
 
-// lockerOf returns s as a Locker, skipping t if it is none.
-func lockerOf(t *testing.T, s storage.Store) storage.Locker {
-	t.Helper()
-	l, ok := s.(storage.Locker)
-	if !ok {
-		t.Skip("the store does not implement storage.Locker")
-	}
-	return l
-}
-
 // mustTryLock takes name through lk and fails t unless it got it.
 func mustTryLock(t *testing.T, what string, lk storage.Locker, name string) storage.Lock {
 	t.Helper()
@@ -71,10 +61,10 @@ func wantHeld(t *testing.T, what string, l storage.Lock) {
 // one store), Unlock idempotent and closing Lost, names independent.
 func testLocker(t *testing.T, open opener) {
 	s := open.fresh(t)
-	first := lockerOf(t, s)
+	first := optional[storage.Locker](t, s)
 	second := first
 	if open.share != nil {
-		second = lockerOf(t, open.second(t, s))
+		second = optional[storage.Locker](t, open.second(t, s))
 	}
 
 	l1 := mustTryLock(t, "first holder", first, "maintenance")
@@ -107,11 +97,11 @@ func testLocker(t *testing.T, open opener) {
 // closes, and the other store (with WithShared) gets the lock.
 func testLockerClose(t *testing.T, open opener) {
 	s := open.fresh(t)
-	first := lockerOf(t, s)
+	first := optional[storage.Locker](t, s)
 	holder, holderLocker := s, first
 	if open.share != nil {
 		holder = open.second(t, s)
-		holderLocker = lockerOf(t, holder)
+		holderLocker = optional[storage.Locker](t, holder)
 	}
 	l := mustTryLock(t, "holder", holderLocker, "maintenance")
 	if err := holder.Close(); err != nil {
