@@ -28,9 +28,7 @@ func testAckRelease(t *testing.T, open opener) {
 	s := claimsOf(t, open.fresh(t))
 	ar := optional[storage.AckReleaser](t, s)
 	ctx := context.Background()
-	mustCreate(t, s, storage.Instance{ID: "a"}, effects("a", "a/1", "a/2")...)
-	mustCreate(t, s, storage.Instance{ID: "b"}, effects("b", "b/1")...)
-	old, cur := stale(t, s, "a")
+	old, cur := leasedPair(t, s)
 	forged := cur
 	forged.Token++
 	before := snapshot(t, s)
@@ -94,9 +92,7 @@ func testPendingWithDead(t *testing.T, open opener) {
 	s := claimsOf(t, open.fresh(t))
 	pd := optional[storage.PendingWithDead](t, s)
 	ctx := context.Background()
-	mustCreate(t, s, storage.Instance{ID: "a"}, effects("a", "a/1", "a/2")...)
-	mustCreate(t, s, storage.Instance{ID: "b"}, effects("b", "b/1")...)
-	old, l := stale(t, s, "a")
+	old, l := leasedPair(t, s)
 	check := func(what string, wantIDs []string, wantDead bool) {
 		t.Helper()
 		got, dead, err := pd.PendingWithDead(ctx, l, 10)
@@ -127,4 +123,13 @@ func testPendingWithDead(t *testing.T, open opener) {
 		t.Fatalf("Requeue: %v", err)
 	}
 	check("the dead letter requeued", []string{"a/2", "a/1"}, false)
+}
+
+// leasedPair creates instance a with effects a/1 and a/2 and instance b
+// with b/1, and returns a superseded lease of a and its current one.
+func leasedPair(t *testing.T, s storage.Store) (old, cur storage.Lease) {
+	t.Helper()
+	mustCreate(t, s, storage.Instance{ID: "a"}, effects("a", "a/1", "a/2")...)
+	mustCreate(t, s, storage.Instance{ID: "b"}, effects("b", "b/1")...)
+	return stale(t, s, "a")
 }
