@@ -127,6 +127,42 @@ func BenchmarkFloor(b *testing.B) {
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
 		})
 	}
+	// The same durable write from 32 goroutines on 32 connections, each on
+	// its own row, as BenchmarkCommit's goroutines=32: what group commit
+	// and the two cores shared with the server allow a one-row write.
+	b.Run("update/goroutines=32", func(b *testing.B) {
+		s := openBench(b, 1)
+		ctx := b.Context()
+		cfg, err := pgxpool.ParseConfig(dsn())
+		if err != nil {
+			b.Fatal(err)
+		}
+		cfg.MaxConns = 32
+		pool, err := pgxpool.NewWithConfig(ctx, cfg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		defer pool.Close()
+		sql := fmt.Sprintf("UPDATE %s.instances SET version = version + 1 WHERE id = $1", pgx.Identifier{s.Schema()}.Sanitize())
+		var n atomic.Int64
+		b.ReportAllocs()
+		b.SetParallelism(max(1, 32/runtime.GOMAXPROCS(0)))
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			id := []byte(fmt.Sprintf("floor%d", n.Add(1)))
+			if _, err := s.Create(ctx, storage.Instance{ID: string(id)}, nil); err != nil {
+				b.Error(err)
+				return
+			}
+			for pb.Next() {
+				if _, err := pool.Exec(ctx, sql, id); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "ops/s")
+	})
 }
 
 // BenchmarkClaim claims and releases one instance among n that each have a
