@@ -3,23 +3,48 @@ package engine
 import (
 	"bytes"
 	"sync"
+	"unsafe"
 
 	"github.com/weftflow/weft/interp"
 )
 
-// Bounds of the record cache: how many instances it holds (as many as
-// Temporal's default sticky cache, so that the instances a busy engine
-// works on at once stay cached), the bytes of records and states it holds,
-// and the largest encoded record it keeps (bigger ones are loaded every
-// time).
+// Bounds of the record cache: the memory its entries hold (cost counts
+// what each keeps alive), and the largest encoded record it keeps (bigger
+// ones are loaded every time). An entry of a small parked workflow costs
+// about a kilobyte, so the cache holds some 30,000 of them: a busy engine
+// keeps the instances it works on at once. (It was bounded at 10,000
+// entries, as Temporal's sticky cache, whose entries are whole workflow
+// executions; with 20,000 instances in flight half the events loaded and
+// decoded their record.)
 const (
-	cacheEntries = 10_000
 	cacheBytes   = 32 << 20
 	cacheMaxData = 16 << 10
 )
 
-// cost is what an entry counts against cacheBytes.
-func (l *loaded) cost() int { return len(l.stored.Data) + len(l.rec.State) + 256 }
+// Sizes that cost counts per entry: its slot, its map entry (key header,
+// pointer and the map's control bytes, with room for the map's growth),
+// the decoded meta's threads and waits, and what the allocator rounds up
+// per allocation.
+const (
+	slotCost    = int(unsafe.Sizeof(slot{}))
+	mapCost     = 64
+	threadCost  = int(unsafe.Sizeof(interp.Thread{})) + 32 // and its ID and path
+	pendingCost = int(unsafe.Sizeof(interp.Pending{}))
+	allocCost   = 16
+)
+
+// cost is what an entry counts against cacheBytes: at least the memory
+// the cached record keeps alive (the record's bytes, its state when it is
+// apart from them, the decoded meta) and its slot. It depends only on l,
+// which is immutable once cached, so a put and its clear count the same.
+func (l *loaded) cost() int {
+	n := slotCost + mapCost + len(l.stored.ID) + cap(l.stored.Data) + len(l.rec.State) + 3*allocCost +
+		cap(l.meta.Threads)*threadCost + cap(l.meta.Recent)*8 + 2*allocCost
+	for i := range l.meta.Threads {
+		n += cap(l.meta.Threads[i].Waits)*pendingCost + allocCost
+	}
+	return n
+}
 
 // recordCache keeps, per instance, the record this engine committed or
 // loaded last, decoded, so that the next event of a busy instance skips the
@@ -119,9 +144,9 @@ func (c *recordCache) putHeld(il *slot, id string, l *loaded) {
 	p.rec, p.has = *l, true
 	c.n++
 	c.bytes += p.rec.cost()
-	if c.n > cacheEntries || c.bytes > cacheBytes { // (starting a range over the map costs, even to break at once)
+	if c.bytes > cacheBytes { // (starting a range over the map costs, even to break at once)
 		for k, old := range c.m { // evict entries, the map's choice
-			if c.n <= cacheEntries && c.bytes <= cacheBytes {
+			if c.bytes <= cacheBytes {
 				break
 			}
 			if old != p && old.has {

@@ -238,11 +238,22 @@ func TestCacheResultIsTheCallers(t *testing.T) {
 // The cache is bounded and keeps no finished instance.
 func TestCacheBounded(t *testing.T) {
 	v := newEnv(t, []*dsl.Definition{counterWF, doneWF})
-	for i := range engine.CacheEntries + 500 {
-		v.start(counterWF, "c"+strconv.Itoa(i), Count{})
+	// Start instances until the cache evicts, and 500 more.
+	started, full := 0, -1
+	for ; full < 0 || started < full+500; started++ {
+		v.start(counterWF, "c"+strconv.Itoa(started), Count{})
+		if full < 0 && engine.CachedRecords(v.e) < started+1 {
+			full = started
+		}
+		if got := engine.CachedBytes(v.e); got > engine.CacheBytes {
+			t.Fatalf("%d bytes cached after %d starts, bound %d", got, started+1, engine.CacheBytes)
+		}
 	}
-	if n := engine.CachedRecords(v.e); n > engine.CacheEntries || n < engine.CacheEntries-30 {
-		t.Fatalf("%d records cached after %d starts, want %d to %d", n, engine.CacheEntries+500, engine.CacheEntries-30, engine.CacheEntries)
+	// Each record costs about a kilobyte: the bound holds tens of
+	// thousands, and eviction stops as soon as the cache is within it.
+	if n, got := engine.CachedRecords(v.e), engine.CachedBytes(v.e); n < engine.CacheBytes/2048 || got < engine.CacheBytes-4096 {
+		t.Fatalf("%d records, %d bytes cached after %d starts (full at %d), want at least %d records and %d bytes",
+			n, got, started, full, engine.CacheBytes/2048, engine.CacheBytes-4096)
 	}
 	engine.ForgetRecords(v.e)
 	v.start(doneWF, "d", Count{})

@@ -12,5 +12,13 @@ func ForgetRecords(e *Engine) { e.cache.forget() }
 // CachedRecords reports how many records the engine's record cache holds.
 func CachedRecords(e *Engine) int { return e.cache.size() }
 
-// CacheEntries is the most records the record cache holds.
-const CacheEntries = cacheEntries
+// CachedBytes reports what the records the engine's record cache holds
+// count against its bound, CacheBytes.
+func CachedBytes(e *Engine) int {
+	e.cache.mu.Lock()
+	defer e.cache.mu.Unlock()
+	return e.cache.bytes
+}
+
+// CacheBytes is the most the records in the record cache may cost.
+const CacheBytes = cacheBytes

@@ -127,13 +127,15 @@ func TestRecordCacheModel(t *testing.T) {
 // Past its bounds the cache evicts, and what it still answers is right.
 func TestRecordCacheEvicts(t *testing.T) {
 	var c recordCache
-	n := cacheEntries + 500
+	// As many entries as would cost twice the bound.
+	one := (&loaded{stored: storage.Instance{ID: "i0", Data: []byte("i0")}}).cost()
+	n := 2 * cacheBytes / one
 	for i := range n {
 		id := "i" + strconv.Itoa(i)
 		c.put(id, &loaded{stored: storage.Instance{ID: id, Version: uint64(i), Data: []byte(id)}})
-	}
-	if c.size() > cacheEntries {
-		t.Fatalf("%d entries, bound %d", c.size(), cacheEntries)
+		if c.bytes > cacheBytes {
+			t.Fatalf("%d bytes cached, bound %d", c.bytes, cacheBytes)
+		}
 	}
 	hits := 0
 	for i := range n {
@@ -145,8 +147,11 @@ func TestRecordCacheEvicts(t *testing.T) {
 			}
 		}
 	}
-	if hits < cacheEntries-1 {
-		t.Fatalf("%d hits", hits)
+	// Eviction stops once the cache is within its bound: no more than one
+	// entry's cost below it.
+	last := "i" + strconv.Itoa(n-1)
+	if most := (&loaded{stored: storage.Instance{ID: last, Data: []byte(last)}}).cost(); hits != c.size() || c.bytes <= cacheBytes-most {
+		t.Fatalf("%d hits, %d cached costing %d, want them all within %d of %d", hits, c.size(), c.bytes, most, cacheBytes)
 	}
 	for i := range n {
 		c.drop("i" + strconv.Itoa(i))
