@@ -22,3 +22,18 @@ func CachedBytes(e *Engine) int {
 
 // CacheBytes is the most the records in the record cache may cost.
 const CacheBytes = cacheBytes
+
+// SetupsInFlight reports how many Setups the engine's hot path handed out
+// and has not yet recorded as acknowledged: a Teardown committed while its
+// Setup is among them is parked behind it.
+func SetupsInFlight(e *Engine) int {
+	e.hot.mu.Lock()
+	defer e.hot.mu.Unlock()
+	n := 0
+	for _, s := range e.hot.setups {
+		if !s.acked {
+			n++
+		}
+	}
+	return n
+}

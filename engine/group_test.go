@@ -66,10 +66,10 @@ func TestCommitEffectsShareAnAck(t *testing.T) {
 			t.Fatal(err)
 		}
 		// One send at a time, so that every Teardown finds its Setup
-		// acknowledged (the engine records it just after the Ack returns:
-		// the sleep is the margin).
+		// acknowledged: the store has the Ack, and the engine has recorded
+		// it (just after the Ack returns).
 		waitFor("send "+strconv.Itoa(i)+"'s effects", func() bool { return acked() == 1+2*i })
-		time.Sleep(50 * time.Millisecond)
+		waitFor("send "+strconv.Itoa(i)+"'s Setup recorded", func() bool { return engine.SetupsInFlight(e) == 0 })
 	}
 	if setups.Load() != sends+1 || teardowns.Load() != sends {
 		t.Fatalf("%d setups and %d teardowns, want %d and %d", setups.Load(), teardowns.Load(), sends+1, sends)
