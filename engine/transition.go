@@ -143,6 +143,10 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, il *slot, from
 		have, unverified = true, true
 	}
 	var res applied
+	if result == nil { // nothing reads the effects after the commit: they may live in a scratch
+		res.sc = e.getScratch()
+		defer e.scratch.Put(res.sc)
+	}
 	for try := 1; ; try++ {
 		op = "load"
 		cached := unverified
@@ -229,6 +233,7 @@ type applied struct {
 	host    []byte
 	quiet   bool                  // see quietEnd
 	journal *storage.JournalWrite // what the commit appends to the journal, or nil
+	sc      *interp.Scratch       // where Apply works, if the effects are done with when the transition returns
 }
 
 // attempt builds the event for the instance as l holds it and applies it
@@ -267,7 +272,7 @@ func (e *Engine) attempt(ctx context.Context, id string, l *loaded, ef eventFor,
 		return eventError(ev.Kind, id, &notDueError{at: ev.Time, id: id})
 	}
 	res := &out.Result
-	if err := e.applyInto(def, l.rec.State, &l.meta, &ev, id, res); err != nil {
+	if err := e.applyInto(def, l.rec.State, &l.meta, &ev, id, res, out.sc); err != nil {
 		return err
 	}
 	host := l.rec.Host // carried over unchanged by every other event
@@ -332,14 +337,26 @@ func (e *Engine) fresh(ctx context.Context, id string, l *loaded, err error) (ok
 // *TooLargeError, not as the corruption the interpreter calls it.
 func (e *Engine) apply(def *dsl.Definition, state []byte, meta interp.Meta, ev interp.Event, id string) (interp.Result, error) {
 	var res interp.Result
-	err := e.applyInto(def, state, &meta, &ev, id, &res)
+	err := e.applyInto(def, state, &meta, &ev, id, &res, nil)
 	return res, err
 }
 
+// getScratch returns a scratch for ApplyWith, for a transition whose
+// effects are done with (encoded for the outbox, handed to the hot path,
+// reported) before it returns it to e.scratch: the interpreter's buffers
+// were a third of the bytes a transition allocated.
+func (e *Engine) getScratch() *interp.Scratch {
+	if sc, ok := e.scratch.Get().(*interp.Scratch); ok {
+		return sc
+	}
+	return new(interp.Scratch)
+}
+
 // applyInto is apply into *res (large), with the meta and event by
-// pointer: a transition's attempt writes its result in place.
-func (e *Engine) applyInto(def *dsl.Definition, state []byte, meta *interp.Meta, ev *interp.Event, id string, res *interp.Result) (err error) {
-	if *res, err = interp.Apply(def, state, *meta, *ev); err != nil {
+// pointer: a transition's attempt writes its result in place. With a
+// scratch sc (from getScratch), res's effects live in it.
+func (e *Engine) applyInto(def *dsl.Definition, state []byte, meta *interp.Meta, ev *interp.Event, id string, res *interp.Result, sc *interp.Scratch) (err error) {
+	if *res, err = interp.ApplyWith(sc, def, state, *meta, *ev); err != nil {
 		*res = interp.Result{}
 		if !errors.Is(err, interp.ErrRejected) { // a handler's reply too large is the handler's error
 			if tl := tooLarge(id, "state", err); tl != nil {

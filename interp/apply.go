@@ -51,10 +51,11 @@ func Apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (res Result, 
 	if def == nil {
 		return Result{}, nilDefinition("Apply", meta)
 	}
-	return apply(def, state, meta, ev)
+	return apply(def, state, meta, ev, nil)
 }
 
-func apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, error) {
+// apply is Apply, with the machine's buffers in sc if it is not nil.
+func apply(def *dsl.Definition, state []byte, meta Meta, ev Event, sc *Scratch) (Result, error) {
 	t := ast.TreeOf(def)
 	// The machine lives on apply's stack (nothing keeps its address); the
 	// buffers it points into come in one allocation, made only once the
@@ -97,7 +98,7 @@ func apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, erro
 		// host sends many such events, and the state need not be decoded.
 		return Result{}, callbackError(CallbackError{Callback: ev.Callback, Reason: m.classify(ev.Callback)})
 	}
-	m.bufs = newBuffers(t)
+	m.bufs = newBuffers(t, sc)
 	m.queue = m.bufs.queue[:0]
 	if ev.Kind == EventStart && len(state) == 0 {
 		m.s = t.NewState()
@@ -232,14 +233,27 @@ type setupBuffers struct {
 	wide [effectsCap]Effect
 }
 
-// newBuffers returns the buffers of a transition of t.
-func newBuffers(t *ast.Tree) *buffers {
+// newBuffers returns the buffers of a transition of t: new ones, or sc's
+// emptied if sc is not nil.
+func newBuffers(t *ast.Tree, sc *Scratch) *buffers {
 	if !t.Setups {
-		b := new(plainBuffers)
+		var b *plainBuffers
+		if sc != nil {
+			b = &sc.plain
+			*b = plainBuffers{}
+		} else {
+			b = new(plainBuffers)
+		}
 		b.effects = b.one[:0]
 		return &b.buffers
 	}
-	b := new(setupBuffers)
+	var b *setupBuffers
+	if sc != nil {
+		b = &sc.setup
+		*b = setupBuffers{}
+	} else {
+		b = new(setupBuffers)
+	}
 	b.effects = b.wide[:0]
 	return &b.buffers
 }

@@ -53,6 +53,31 @@ func ExampleApply() {
 	// interp: instance finished: instance "g1" is completed
 }
 
+// A host applying many events reuses one Scratch: each call's effects
+// live in it until the next call, so the host handles them (or copies
+// them) first. State and meta are the result's own.
+func ExampleApplyWith() {
+	type tally struct{ N int }
+	def := dsl.MustCompile[tally]("tally", dsl.For("loop",
+		dsl.Wait("next", dsl.On("add", dsl.Signal(func(s *tally, by int) (int, error) { s.N += by; return s.N, nil })))))
+	now := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+
+	var sc interp.Scratch
+	r, _ := interp.ApplyWith(&sc, def, nil, interp.Meta{}, interp.Event{Kind: interp.EventStart, Time: now, Instance: "t1"})
+	for i := 1; i <= 3; i++ {
+		by, _ := codec.Marshal(i)
+		cb := r.Meta.Threads[0].Waits[0].Callback
+		r, _ = interp.ApplyWith(&sc, def, r.State, r.Meta, interp.Event{Kind: interp.EventCallback, Time: now, Callback: cb, Payload: by})
+		var total int
+		_ = codec.Unmarshal(r.Effects[0].Data, &total) // the reply, read before the next call
+		fmt.Println(r.Effects[0].Kind, total)
+	}
+	// Output:
+	// reply 1
+	// reply 3
+	// reply 6
+}
+
 // Apply never panics: a panic of the interpreter itself (here, the nil
 // definition a host bug would pass) comes back as an error matching
 // ErrInternal, naming the instance, with nothing changed.

@@ -29,7 +29,7 @@ func Restart(def *dsl.Definition, state []byte, prev Meta, ev Event) (res Result
 	if prev.Seq == 0 || !prev.Status.Finished() {
 		return Result{}, fmt.Errorf("%w: restart of instance %q, which is %s: only a finished run can be followed by a new one", ErrBadEvent, prev.Instance, prev.Status)
 	}
-	res, err = apply(def, state, Meta{}, ev)
+	res, err = apply(def, state, Meta{}, ev, nil)
 	if err != nil {
 		return Result{}, err
 	}

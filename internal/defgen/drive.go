@@ -100,6 +100,10 @@ type runner struct {
 	activities map[uint64][]byte // activity attempts pending, with their input
 	issued     map[uint64]bool   // every callback ID seen pending
 	events     map[string]*event // every event of the definition, by name
+
+	scratch             interp.Scratch // ApplyWith's, for the whole run
+	last                *interp.Result // ApplyWith's last accepted result
+	lastState, lastMeta []byte         // its state and encoded meta when returned
 }
 
 func (r *runner) index(ss []*stmt) {
@@ -392,11 +396,20 @@ func (r *runner) apply(label string, ev interp.Event, want error) {
 	stateBefore := bytes.Clone(r.state)
 	metaBefore := interp.EncodeMeta(r.meta)
 	spentBefore := r.d.spent.Load()
-	res1, err1 := r.safeApply(label, ev)
+	res1, err1 := r.safeApply(label, ev, nil)
 	spent := r.d.spent.Load() - spentBefore
-	res2, err2 := r.safeApply(label, ev)
+	// The second time through ApplyWith, in the run's one Scratch: it
+	// must answer as Apply does, however the calls before left it, and
+	// only the effects of its last result may live in it.
+	res2, err2 := r.safeApply(label, ev, &r.scratch)
 	if !bytes.Equal(stateBefore, r.state) || !bytes.Equal(metaBefore, interp.EncodeMeta(r.meta)) {
 		r.fatalf("%s: Apply modified its inputs", label)
+	}
+	if r.last != nil && (!bytes.Equal(r.last.State, r.lastState) || !bytes.Equal(interp.EncodeMeta(r.last.Meta), r.lastMeta)) {
+		r.fatalf("%s: ApplyWith changed the state or meta of the result it returned before", label)
+	}
+	if err2 == nil {
+		r.last, r.lastState, r.lastMeta = &res2, bytes.Clone(res2.State), interp.EncodeMeta(res2.Meta)
 	}
 	if (err1 == nil) != (err2 == nil) || (err1 != nil && err1.Error() != err2.Error()) {
 		r.fatalf("%s: nondeterministic error: %v, then %v", label, err1, err2)
@@ -442,8 +455,13 @@ func (r *runner) apply(label string, ev interp.Event, want error) {
 	r.accepted(label, ev, res1, spent)
 }
 
-func (r *runner) safeApply(label string, ev interp.Event) (res interp.Result, err error) {
+// safeApply applies ev with Apply, or with ApplyWith in sc if sc is not nil.
+func (r *runner) safeApply(label string, ev interp.Event, sc *interp.Scratch) (res interp.Result, err error) {
 	r.t.Helper()
+	if sc != nil {
+		r.guard("interp.ApplyWith on "+label, func() { res, err = interp.ApplyWith(sc, r.def, r.state, r.meta, ev) })
+		return res, err
+	}
 	r.guard("interp.Apply on "+label, func() { res, err = interp.Apply(r.def, r.state, r.meta, ev) })
 	return res, err
 }
