@@ -67,8 +67,6 @@ type Engine struct {
 	hot  hotPath    // effects committed here, handed to Run without a scan
 	acks acks       // acknowledgements of effects, written in batches
 
-	scratch sync.Pool // *interp.Scratch: the interpreter's memory for transitions (see applyInto)
-
 	wakeHub awaitHub // wake-ups from the store shared by Await calls (await.go)
 }
 

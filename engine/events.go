@@ -68,8 +68,8 @@ func (e *Engine) start(ctx context.Context, def *dsl.Definition, id string, stat
 	now := e.clock.Now()
 	ev := interp.Event{Kind: interp.EventStart, Time: now, Instance: id}
 	var res interp.Result // (applied in place: a Result is large to return)
-	sc := e.getScratch()  // res's effects are done with when start returns
-	defer e.scratch.Put(sc)
+	sc := getScratch()    // res's effects are done with when start returns
+	defer putScratch(sc)
 	if err := e.applyInto(def, state, &interp.Meta{}, &ev, id, &res, sc); err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	"github.com/weftflow/weft/codec"
@@ -143,9 +144,9 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, il *slot, from
 		have, unverified = true, true
 	}
 	var res applied
-	if result == nil { // nothing reads the effects after the commit: they may live in a scratch
-		res.sc = e.getScratch()
-		defer e.scratch.Put(res.sc)
+	if result == nil { // nothing reads the effects after the transition: they may live in a scratch
+		res.sc = getScratch()
+		defer putScratch(res.sc)
 	}
 	for try := 1; ; try++ {
 		op = "load"
@@ -341,16 +342,16 @@ func (e *Engine) apply(def *dsl.Definition, state []byte, meta interp.Meta, ev i
 	return res, err
 }
 
-// getScratch returns a scratch for ApplyWith, for a transition whose
-// effects are done with (encoded for the outbox, handed to the hot path,
-// reported) before it returns it to e.scratch: the interpreter's buffers
-// were a third of the bytes a transition allocated.
-func (e *Engine) getScratch() *interp.Scratch {
-	if sc, ok := e.scratch.Get().(*interp.Scratch); ok {
-		return sc
-	}
-	return new(interp.Scratch)
-}
+// scratches are the interpreter's memory for transitions whose effects
+// are done with (encoded for the outbox, handed to the hot path,
+// reported) before they return it: its buffers were a third of the bytes
+// a transition allocated. They are shared by every engine of the process
+// (the simulator makes an engine per host and restart).
+var scratches = sync.Pool{New: func() any { return new(interp.Scratch) }}
+
+// getScratch returns a scratch from scratches; putScratch returns it.
+func getScratch() *interp.Scratch   { return scratches.Get().(*interp.Scratch) }
+func putScratch(sc *interp.Scratch) { scratches.Put(sc) }
 
 // applyInto is apply into *res (large), with the meta and event by
 // pointer: a transition's attempt writes its result in place. With a

@@ -238,21 +238,29 @@ type setupBuffers struct {
 func newBuffers(t *ast.Tree, sc *Scratch) *buffers {
 	if !t.Setups {
 		var b *plainBuffers
-		if sc != nil {
-			b = &sc.plain
-			*b = plainBuffers{}
-		} else {
+		switch {
+		case sc == nil:
 			b = new(plainBuffers)
+		case sc.plain == nil:
+			b = new(plainBuffers)
+			sc.plain = b
+		default:
+			b = sc.plain
+			*b = plainBuffers{}
 		}
 		b.effects = b.one[:0]
 		return &b.buffers
 	}
 	var b *setupBuffers
-	if sc != nil {
-		b = &sc.setup
-		*b = setupBuffers{}
-	} else {
+	switch {
+	case sc == nil:
 		b = new(setupBuffers)
+	case sc.setup == nil:
+		b = new(setupBuffers)
+		sc.setup = b
+	default:
+		b = sc.setup
+		*b = setupBuffers{}
 	}
 	b.effects = b.wide[:0]
 	return &b.buffers

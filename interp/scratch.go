@@ -14,8 +14,8 @@ import "github.com/weftflow/weft/dsl"
 // next call with the same Scratch. A host that keeps effects longer copies
 // them, or calls [Apply].
 type Scratch struct {
-	plain plainBuffers
-	setup setupBuffers
+	plain *plainBuffers // made by the first call that needs them
+	setup *setupBuffers
 }
 
 // ApplyWith is [Apply] with the machine's memory in sc (a nil sc is
