@@ -74,8 +74,8 @@ func TestRecordCacheCostCoversHeap(t *testing.T) {
 	}
 }
 
-// Records that are large for their number stop at the byte bound, well
-// before the entry bound.
+// Large records fill the byte bound with few entries, and the cache
+// stays within it at every put.
 func TestRecordCacheByteBound(t *testing.T) {
 	var c recordCache
 	big := make([]byte, 8<<10)
