@@ -236,34 +236,34 @@ type setupBuffers struct {
 // newBuffers returns the buffers of a transition of t: new ones, or sc's
 // emptied if sc is not nil.
 func newBuffers(t *ast.Tree, sc *Scratch) *buffers {
+	var plain **plainBuffers
+	var setup **setupBuffers
+	if sc != nil {
+		plain, setup = &sc.plain, &sc.setup
+	}
 	if !t.Setups {
-		var b *plainBuffers
-		switch {
-		case sc == nil:
-			b = new(plainBuffers)
-		case sc.plain == nil:
-			b = new(plainBuffers)
-			sc.plain = b
-		default:
-			b = sc.plain
-			*b = plainBuffers{}
-		}
+		b := buffersIn(plain)
 		b.effects = b.one[:0]
 		return &b.buffers
 	}
-	var b *setupBuffers
-	switch {
-	case sc == nil:
-		b = new(setupBuffers)
-	case sc.setup == nil:
-		b = new(setupBuffers)
-		sc.setup = b
-	default:
-		b = sc.setup
-		*b = setupBuffers{}
-	}
+	b := buffersIn(setup)
 	b.effects = b.wide[:0]
 	return &b.buffers
+}
+
+// buffersIn returns the buffers *slot emptied (made first if *slot is
+// nil), or new ones if slot is nil.
+func buffersIn[B plainBuffers | setupBuffers](slot **B) *B {
+	switch {
+	case slot == nil:
+		return new(B)
+	case *slot == nil:
+		*slot = new(B)
+	default:
+		var empty B
+		**slot = empty
+	}
+	return *slot
 }
 
 // effectsCap is the capacity of a transition's effects once it has more
