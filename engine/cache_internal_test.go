@@ -24,7 +24,7 @@ func committedRecord(t testing.TB, id string) loaded {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inst, rec, _, err := encode(id, talliedWF.Name(), &res, nil)
+	inst, rec, _, err := encode(id, talliedWF.Name(), &res, nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}

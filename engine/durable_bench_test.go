@@ -75,9 +75,15 @@ func openMemory(*testing.B) benchStore { return benchStore{Store: memory.New()} 
 type benchMetrics struct {
 	engine.NopMetrics
 	transitions atomic.Int64
+	target      atomic.Int64  // transitions after which done is closed (see expectTransitions); 0: none
+	done        chan struct{} // the running's
 }
 
-func (m *benchMetrics) Transition(string, interp.EventKind) { m.transitions.Add(1) }
+func (m *benchMetrics) Transition(string, interp.EventKind) {
+	if n := m.transitions.Add(1); n == m.target.Load() {
+		close(m.done)
+	}
+}
 
 // running is an engine driven by Run in the background, with a finish hook
 // that signals when a number of instances have finished.
@@ -93,17 +99,26 @@ type running struct {
 
 func runEngine(b *testing.B, store storage.Store, def *dsl.Definition, opts ...engine.Option) *running {
 	b.Helper()
+	return runEngineHook(b, store, def, true, opts...)
+}
+
+// runEngineHook is runEngine with a finish hook, or if not hook without
+// one: the engine then keeps no end effects, and the caller learns that
+// the instances ended from the transitions counted (expectTransitions).
+func runEngineHook(b *testing.B, store storage.Store, def *dsl.Definition, hook bool, opts ...engine.Option) *running {
+	b.Helper()
 	r := &running{m: &benchMetrics{}, done: make(chan struct{})}
+	r.m.done = r.done
 	r.target.Store(-1)
-	opts = append([]engine.Option{
-		engine.WithMetrics(r.m),
-		engine.WithFinish(func(context.Context, engine.EffectInfo) error {
+	opts = append([]engine.Option{engine.WithMetrics(r.m)}, opts...)
+	if hook {
+		opts = append(opts, engine.WithFinish(func(context.Context, engine.EffectInfo) error {
 			if r.finished.Add(1) == r.target.Load() {
 				close(r.done)
 			}
 			return nil
-		}),
-	}, opts...)
+		}))
+	}
 	r.e = newEngine(b, store, opts...)
 	if err := r.e.Register(def); err != nil {
 		b.Fatal(err)
@@ -124,6 +139,16 @@ func runEngine(b *testing.B, store storage.Store, def *dsl.Definition, opts ...e
 func (r *running) expect(n int64) {
 	r.target.Store(n)
 	if r.finished.Load() >= n {
+		close(r.done)
+	}
+}
+
+// expectTransitions arms the signal for n transitions in all, for an
+// engine without a finish hook: the last transition of the last instance
+// ends it.
+func (r *running) expectTransitions(n int64) {
+	r.m.target.Store(n)
+	if r.m.transitions.Load() >= n {
 		close(r.done)
 	}
 }

@@ -24,6 +24,7 @@ type Engine struct {
 	workers   int
 	poll      time.Duration
 	finish    FinishFunc
+	noEnds    bool // WithoutEndEffects: a parentless instance's end needs no effect
 	backoff   backoff
 	metrics   Metrics
 	migrate   bool      // Run calls MigrateAll when it starts
@@ -105,6 +106,9 @@ func New(store storage.Store, opts ...Option) (*Engine, error) {
 		if err := o(e); err != nil {
 			return nil, err
 		}
+	}
+	if e.noEnds && e.finish != nil {
+		return nil, invalid("WithoutEndEffects", true, "an engine with a finish hook (WithFinish) needs its end effects")
 	}
 	return e, nil
 }

@@ -84,7 +84,8 @@ func (e *Engine) start(ctx context.Context, def *dsl.Definition, id string, stat
 			return err
 		}
 	}
-	inst, rec, effects, err := encode(id, def.Name(), &res, host)
+	end := e.keepsEnd(id, &res.Meta, host)
+	inst, rec, effects, err := encode(id, def.Name(), &res, host, end)
 	if err != nil {
 		return err
 	}
@@ -93,7 +94,7 @@ func (e *Engine) start(ctx context.Context, def *dsl.Definition, id string, stat
 	}
 	inst.Journal = jw
 	op = "create"
-	hot = e.claimHot(hotBuf[:0], def.Name(), res.Effects, effects, quietEnd(def, res.Meta))
+	hot = e.claimHot(hotBuf[:0], def.Name(), res.Effects, effects, quietEnd(def, res.Meta), end)
 	e.cache.drop(id) // whatever the outcome, only a confirmed record is cached
 	version, err := e.store.Create(ctx, inst, effects)
 	if err != nil {

@@ -115,8 +115,8 @@ func (h *hotPath) stop(w *work) {
 // returns them as jobs appended to buf, or nil if the hot path is off. (A
 // transition commits one or two effects as a rule: the caller's buf, on its
 // stack, saves an allocation per commit.) quiet is quietEnd of the
-// transition.
-func (e *Engine) claimHot(buf []job, workflow string, effects []interp.Effect, stored []storage.Effect, quiet bool) []job {
+// transition, and end is outboxEntries' for stored.
+func (e *Engine) claimHot(buf []job, workflow string, effects []interp.Effect, stored []storage.Effect, quiet, end bool) []job {
 	if len(stored) == 0 || !e.hot.running.Load() {
 		return nil
 	}
@@ -124,7 +124,7 @@ func (e *Engine) claimHot(buf []job, workflow string, effects []interp.Effect, s
 	i := 0
 	for k := range effects {
 		ef := &effects[k]
-		if !outbox.Kept(ef.Kind) {
+		if !kept(ef.Kind, end) {
 			continue
 		}
 		se := &stored[i]

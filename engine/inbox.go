@@ -183,7 +183,7 @@ func (e *Engine) startWithSignal(ctx context.Context, def *dsl.Definition, id st
 		}
 	}
 	op = "encode"
-	inst, rec, effects, err := encode(id, def.Name(), &res, host)
+	inst, rec, effects, err := encode(id, def.Name(), &res, host, true)
 	if err != nil {
 		return err
 	}
@@ -196,7 +196,7 @@ func (e *Engine) startWithSignal(ctx context.Context, def *dsl.Definition, id st
 		return err
 	}
 	op = "create"
-	hot = e.claimHot(hotBuf[:0], def.Name(), res.Effects, effects, quietEnd(def, res.Meta))
+	hot = e.claimHot(hotBuf[:0], def.Name(), res.Effects, effects, quietEnd(def, res.Meta), true)
 	e.cache.drop(id)
 	version, err := e.store.Create(ctx, inst, effects)
 	if err != nil {

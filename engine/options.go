@@ -129,6 +129,26 @@ func WithFinish(f FinishFunc) Option {
 	}
 }
 
+// WithoutEndEffects says that no process sharing the engine's store has a
+// finish hook ([WithFinish]), so that an instance's end needs no outbox
+// effect unless the instance is a child (its parent must hear of it).
+// The engine then commits such ends with no effect: no outbox entry, no
+// worker performing it, no acknowledgement (a quarter of the CPU of a
+// workflow that waits for a signal and ends). The end still wakes the
+// store's watchers, so [Engine.Await] in any process hears of it.
+//
+// By default an end is always an effect, even in an engine without a
+// hook: the process that performs it may be another one, with a hook (a
+// service's Run, after `weft terminate` ended an instance from the
+// command line). Set this option only when that cannot be; with a finish
+// hook it is invalid.
+func WithoutEndEffects() Option {
+	return func(e *Engine) error {
+		e.noEnds = true
+		return nil
+	}
+}
+
 // WithMigrateOnRun makes [Engine.Run] call [Engine.MigrateAll] when it
 // starts, so that after a deploy every instance written by an older
 // definition version is migrated at once rather than at its next event.

@@ -19,17 +19,18 @@ import (
 // each took two allocations of its own.
 func outboxEffects(id, workflow string, effects []interp.Effect) ([]storage.Effect, error) {
 	var buf [2]outbox.Entry
-	out, _, err := outboxEntries(id, workflow, effects, buf[:0])
+	out, _, err := outboxEntries(id, workflow, effects, buf[:0], true)
 	return out, err
 }
 
 // outboxEntries is outboxEffects that also returns the outbox entries it
-// encoded, appended to entries (a buffer), for the hot path's jobs.
-func outboxEntries(id, workflow string, effects []interp.Effect, entries []outbox.Entry) ([]storage.Effect, []outbox.Entry, error) {
+// encoded, appended to entries (a buffer), for the hot path's jobs. Unless
+// end, it leaves out the instance's end effect (see Engine.keepsEnd).
+func outboxEntries(id, workflow string, effects []interp.Effect, entries []outbox.Entry, end bool) ([]storage.Effect, []outbox.Entry, error) {
 	size, idSize := 0, 0
 	for i := range effects {
 		ef := &effects[i]
-		if !outbox.Kept(ef.Kind) {
+		if !kept(ef.Kind, end) {
 			continue
 		}
 		entries = append(entries, outbox.Of(workflow, ef))
@@ -47,7 +48,7 @@ func outboxEntries(id, workflow string, effects []interp.Effect, entries []outbo
 	k := 0
 	for i := range effects {
 		ef := &effects[i]
-		if !outbox.Kept(ef.Kind) {
+		if !kept(ef.Kind, end) {
 			continue
 		}
 		start := len(data)
@@ -68,6 +69,40 @@ func outboxEntries(id, workflow string, effects []interp.Effect, entries []outbo
 		out[i].ID, from = all[from:to], to
 	}
 	return out, entries, nil
+}
+
+// kept reports whether an effect of kind k goes to the outbox: as
+// outbox.Kept says, but an end effect (Completed, Failed, Canceled,
+// Terminated) only if end.
+func kept(k interp.EffectKind, end bool) bool {
+	return outbox.Kept(k) && (end || !ends(k))
+}
+
+// ends reports whether k is the effect of an instance's end.
+func ends(k interp.EffectKind) bool {
+	switch k {
+	case interp.EffectCompleted, interp.EffectFailed, interp.EffectCanceled, interp.EffectTerminated:
+		return true
+	}
+	return false
+}
+
+// keepsEnd reports whether the end effect of a transition to m, with the
+// record's host data host, goes to the outbox. Performing it calls the
+// finish hook of the process that performs it and tells a child's parent
+// that the child ended. With [WithoutEndEffects] (no process has a hook)
+// and no parent it would do nothing, and the engine keeps no effect that
+// nothing performs. The commit that ends the instance wakes the store's
+// watchers itself (storage.Commit.Wake), as the effect's did. A
+// transition that does not end the instance has no end effect (true).
+// Host data that does not decode keeps it: the parent link cannot be
+// ruled out.
+func (e *Engine) keepsEnd(id string, m *interp.Meta, host []byte) bool {
+	if !e.noEnds || !m.Status.Finished() {
+		return true
+	}
+	h, err := decodeHost(id, host)
+	return err != nil || h.Parent != nil
 }
 
 // infoOf is what a handler is told of the effect id of instance stored as oe.

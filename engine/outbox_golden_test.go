@@ -87,7 +87,7 @@ func runOutboxCase(t *testing.T, c outboxCase) (storage.Instance, []storage.Effe
 			}
 		}
 	}
-	inst, _, effects, err := encode("order-1", def.Name(), &r, nil)
+	inst, _, effects, err := encode("order-1", def.Name(), &r, nil, true)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -149,7 +149,7 @@ func (e *Engine) reuseID(ctx context.Context, def *dsl.Definition, id string, st
 		if err != nil {
 			return err
 		}
-		inst, rec, own, err := encode(id, def.Name(), &res, host)
+		inst, rec, own, err := encode(id, def.Name(), &res, host, true)
 		if err != nil {
 			return err
 		}
@@ -200,7 +200,7 @@ func (e *Engine) createFresh(ctx context.Context, def *dsl.Definition, id string
 	if err != nil {
 		return err
 	}
-	inst, rec, effects, err := encode(id, def.Name(), &res, host)
+	inst, rec, effects, err := encode(id, def.Name(), &res, host, true)
 	if err != nil {
 		return err
 	}

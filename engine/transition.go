@@ -171,7 +171,7 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, il *slot, from
 			return err
 		}
 		op = "encode"
-		inst, rec, effects, entries, err := encodeEntries(id, workflow, &res.Result, res.host, entryBuf[:0])
+		inst, rec, effects, entries, err := encodeEntries(id, workflow, &res.Result, res.host, entryBuf[:0], e.keepsEnd(id, &res.Meta, res.host))
 		if err != nil {
 			return err
 		}
@@ -182,7 +182,8 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, il *slot, from
 		op = "commit"
 		hot = e.claimHotEntries(hotBuf[:0], entries, effects, res.quiet)
 		e.cache.dropHeld(il, id) // whatever the outcome, only a confirmed record is cached
-		version, err := e.store.Commit(ctx, storage.Commit{Instance: inst, Expect: l.stored.Version, Effects: effects, Lease: ef.lease})
+		version, err := e.store.Commit(ctx, storage.Commit{Instance: inst, Expect: l.stored.Version, Effects: effects, Lease: ef.lease,
+			Wake: res.Meta.Status.Finished()}) // (for Await, whether or not its end effect is kept)
 		if err != nil {
 			e.unclaim(hot)
 			hot = nil
@@ -401,15 +402,16 @@ func conflictPause(ctx context.Context, try int, none bool) error {
 // (with the status and due time the store indexes) and the outbox entries.
 // host is the engine's own data for the instance (see hostData). It also
 // returns the record unencoded.
-func encode(id, workflow string, res *interp.Result, host []byte) (storage.Instance, codec.Record, []storage.Effect, error) {
+func encode(id, workflow string, res *interp.Result, host []byte, end bool) (storage.Instance, codec.Record, []storage.Effect, error) {
 	var buf [2]outbox.Entry
-	inst, rec, effects, _, err := encodeEntries(id, workflow, res, host, buf[:0])
+	inst, rec, effects, _, err := encodeEntries(id, workflow, res, host, buf[:0], end)
 	return inst, rec, effects, err
 }
 
 // encodeEntries is encode that also returns the outbox entries of the
-// effects, appended to entries (a buffer), as outboxEntries does.
-func encodeEntries(id, workflow string, res *interp.Result, host []byte, entries []outbox.Entry) (storage.Instance, codec.Record, []storage.Effect, []outbox.Entry, error) {
+// effects, appended to entries (a buffer), as outboxEntries does (end is
+// its).
+func encodeEntries(id, workflow string, res *interp.Result, host []byte, entries []outbox.Entry, end bool) (storage.Instance, codec.Record, []storage.Effect, []outbox.Entry, error) {
 	// The meta is written straight into the record (interp.AppendMeta
 	// writes only a meta within the decode limits; for one beyond them,
 	// EncodeRecord of EncodeMeta's bytes says what is wrong).
@@ -426,7 +428,7 @@ func encodeEntries(id, workflow string, res *interp.Result, host []byte, entries
 		}
 		return storage.Instance{}, codec.Record{}, nil, nil, opErr("", "", id, err)
 	}
-	effects, entries, err := outboxEntries(id, workflow, res.Effects, entries)
+	effects, entries, err := outboxEntries(id, workflow, res.Effects, entries, end)
 	if err != nil {
 		if tl := tooLarge(id, "effect", err); tl != nil {
 			return storage.Instance{}, codec.Record{}, nil, nil, tl

@@ -78,6 +78,11 @@ type Commit struct {
 	// nothing (see [Claims]). Hosts set it when they commit work they
 	// claimed, so that a process paused past its lease cannot commit late.
 	Lease *Lease
+	// Wake asks a store that is a [Waker] to wake its watchers after the
+	// commit even if it writes no effect and sets no due time soon. Hosts
+	// set it on a commit that ends an instance, so that a process waiting
+	// for that end (engine.Await) hears of it. Other stores ignore it.
+	Wake bool
 }
 
 // Due is an entry of the due index: an instance and the time it is due at.

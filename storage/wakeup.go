@@ -10,7 +10,8 @@ import "context"
 type Waker interface {
 	// Wakeups returns a channel that receives a value soon after any
 	// process using the same backing data commits work (an instance
-	// created or committed with effects, or due before long). Wake-ups are
+	// created or committed with effects, or due before long) or commits
+	// with [Commit.Wake] set (an instance's end). Wake-ups are
 	// coalesced: many commits may give one value, and a receiver that is
 	// slow misses none of the fact that work arrived (the channel holds
 	// one value). The channel is closed when ctx ends or the store is

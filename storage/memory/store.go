@@ -250,6 +250,9 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 	s.appendEffects(c.Effects)
 	s.appendJournal(id, c.Instance.Journal)
 	s.wakeAfter(len(c.Effects), stored.Due)
+	if c.Wake {
+		s.hub.wake()
+	}
 	return stored.Version, nil
 }
 

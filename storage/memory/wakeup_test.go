@@ -56,6 +56,21 @@ func TestWakeupsShared(t *testing.T) {
 			t.Fatalf("%s: two values for two commits; want them coalesced", name)
 		}
 	}
+	// A commit without work wakes no one, unless it asks to (an end).
+	if _, err := s.Commit(ctx, storage.Commit{Instance: storage.Instance{ID: "idle"}, Expect: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := received(w); got {
+		t.Fatal("woken by a Commit without effects, Due or Wake")
+	}
+	if _, err := s.Commit(ctx, storage.Commit{Instance: storage.Instance{ID: "idle", Status: "completed"}, Expect: 2, Wake: true}); err != nil {
+		t.Fatal(err)
+	}
+	for name, ch := range map[string]<-chan struct{}{"handle": w, "store": own} {
+		if got, _ := received(ch); !got {
+			t.Fatalf("%s: not woken by a commit with Wake", name)
+		}
+	}
 	cancel()
 	// The ctx's end is noticed by a goroutine of context.AfterFunc.
 	select {

@@ -254,6 +254,9 @@ func (s *Store) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 		return 0, s.fail(ctx, op, err)
 	case next.Valid:
 		s.wakeAfter(len(c.Effects), inst.Due)
+		if c.Wake {
+			s.requestWake()
+		}
 		return uint64(next.Int64), nil
 	case !stored.Valid:
 		return 0, fmt.Errorf("storage: %s: instance %w", op, storage.ErrNotFound)

@@ -107,6 +107,15 @@ func TestWakeups(t *testing.T) {
 		t.Fatal(err)
 	}
 	awaitWake(t, "after a commit due in a second", w)
+	v++
+
+	// A commit with neither effects nor a Due wakes when it asks to (an
+	// instance's end).
+	drain(w)
+	if _, err = writer.Commit(ctx, storage.Commit{Instance: storage.Instance{ID: "a", Status: "completed"}, Expect: v, Wake: true}); err != nil {
+		t.Fatal(err)
+	}
+	awaitWake(t, "after a commit with Wake", w)
 
 	wctx, cancel := context.WithCancel(ctx)
 	w2, err := listener.Wakeups(wctx)
