@@ -12,8 +12,15 @@ import (
 // Two engines, each with its own store (connection pool) on one
 // PostgreSQL schema, as two processes would be: one awaits instances the
 // other buffers events for and finishes. The awaiting engine polls at most
-// once a minute here, so it returns in time only by the store's wake-ups.
+// once a minute here, so it returns in time only by the store's wake-ups:
+// those of the end effects' commits, or WithoutEndEffects those of the
+// ending commits themselves (storage.Commit.Wake).
 func TestAwaitAcrossProcessesPostgres(t *testing.T) {
+	t.Run("end effects", func(t *testing.T) { awaitAcrossProcesses(t) })
+	t.Run("WithoutEndEffects", func(t *testing.T) { awaitAcrossProcesses(t, engine.WithoutEndEffects()) })
+}
+
+func awaitAcrossProcesses(t *testing.T, opts ...engine.Option) {
 	schema := pgtest.Schema(t, "engine_await_")
 	ctx := t.Context()
 	var engines [2]*engine.Engine
@@ -23,7 +30,7 @@ func TestAwaitAcrossProcessesPostgres(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
-		engines[i] = cartEngine(t, st, engine.WithPollInterval(time.Minute))
+		engines[i] = cartEngine(t, st, append([]engine.Option{engine.WithPollInterval(time.Minute)}, opts...)...)
 	}
 	driver, waiter := engines[0], engines[1]
 	if err := driver.SignalWithStart(ctx, cartWF, "c1", Cart{}, "item", item("tea", 3)); err != nil {

@@ -92,8 +92,8 @@ func ends(k interp.EffectKind) bool {
 // finish hook of the process that performs it and tells a child's parent
 // that the child ended. With [WithoutEndEffects] (no process has a hook)
 // and no parent it would do nothing, and the engine keeps no effect that
-// nothing performs. The commit that ends the instance wakes the store's
-// watchers itself (storage.Commit.Wake), as the effect's did. A
+// nothing performs; the commit that ends the instance then wakes the
+// store's watchers itself (storage.Commit.Wake), as the effect's would. A
 // transition that does not end the instance has no end effect (true).
 // Host data that does not decode keeps it: the parent link cannot be
 // ruled out.

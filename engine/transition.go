@@ -171,7 +171,8 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, il *slot, from
 			return err
 		}
 		op = "encode"
-		inst, rec, effects, entries, err := encodeEntries(id, workflow, &res.Result, res.host, entryBuf[:0], e.keepsEnd(id, &res.Meta, res.host))
+		end := e.keepsEnd(id, &res.Meta, res.host)
+		inst, rec, effects, entries, err := encodeEntries(id, workflow, &res.Result, res.host, entryBuf[:0], end)
 		if err != nil {
 			return err
 		}
@@ -183,7 +184,7 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, il *slot, from
 		hot = e.claimHotEntries(hotBuf[:0], entries, effects, res.quiet)
 		e.cache.dropHeld(il, id) // whatever the outcome, only a confirmed record is cached
 		version, err := e.store.Commit(ctx, storage.Commit{Instance: inst, Expect: l.stored.Version, Effects: effects, Lease: ef.lease,
-			Wake: res.Meta.Status.Finished()}) // (for Await, whether or not its end effect is kept)
+			Wake: !end}) // an end left out wakes watchers (Await) as its effect would have
 		if err != nil {
 			e.unclaim(hot)
 			hot = nil
