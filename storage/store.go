@@ -80,8 +80,9 @@ type Commit struct {
 	Lease *Lease
 	// Wake asks a store that is a [Waker] to wake its watchers after the
 	// commit even if it writes no effect and sets no due time soon. Hosts
-	// set it on a commit that ends an instance, so that a process waiting
-	// for that end (engine.Await) hears of it. Other stores ignore it.
+	// set it on a commit that ends an instance without an end effect
+	// (engine.WithoutEndEffects), so that a process waiting for that end
+	// (engine.Await) hears of it. Other stores ignore it.
 	Wake bool
 }
 
