@@ -95,7 +95,11 @@ func (e *Engine) start(ctx context.Context, def *dsl.Definition, id string, stat
 	inst.Journal = jw
 	op = "create"
 	hot = e.claimHot(hotBuf[:0], def.Name(), res.Effects, effects, quietEnd(def, res.Meta), end)
-	e.cache.drop(id) // whatever the outcome, only a confirmed record is cached
+	// No cached record needs dropping first: one is cached only for an
+	// instance that exists, and then Create changes nothing (and a record
+	// cached for an instance deleted since fails its next commit's
+	// compare-and-set, as any stale one does). A Start is then one map
+	// lookup of the cache, not two.
 	version, err := e.store.Create(ctx, inst, effects)
 	if err != nil {
 		e.unclaim(hot)
