@@ -53,6 +53,21 @@ func endEvery(t *testing.T, v *env) map[string]interp.Status {
 	}
 }
 
+// wantEndEffects checks that the outbox holds one effect, its end's, for
+// each instance of ends.
+func wantEndEffects(t *testing.T, v *env, ends map[string]interp.Status) {
+	t.Helper()
+	byInstance := map[string]int{}
+	for _, e := range v.outbox() {
+		byInstance[e.Instance]++
+	}
+	for id := range ends {
+		if byInstance[id] != 1 {
+			t.Errorf("%s: %d effects in the outbox, want its end's", id, byInstance[id])
+		}
+	}
+}
+
 // WithoutEndEffects: an instance's end (completed at its start or later,
 // canceled, terminated) leaves nothing in the outbox, since no process
 // has a hook to perform it for. Await still hears of every end.
@@ -79,15 +94,7 @@ func TestEndWithoutEndEffectsKeepsNoEffect(t *testing.T) {
 func TestEndWithoutHookKeepsItsEffectByDefault(t *testing.T) {
 	v := newEnv(t, []*dsl.Definition{endsAtOnce, endsOnSignal})
 	ends := endEvery(t, v)
-	byInstance := map[string]int{}
-	for _, e := range v.outbox() {
-		byInstance[e.Instance]++
-	}
-	for id := range ends {
-		if byInstance[id] != 1 {
-			t.Errorf("%s: %d effects in the outbox, want its end's", id, byInstance[id])
-		}
-	}
+	wantEndEffects(t, v, ends)
 }
 
 // WithoutEndEffects and a finish hook contradict each other.
@@ -115,15 +122,7 @@ func TestEndWithHookKeepsItsEffect(t *testing.T) {
 		return nil
 	}))
 	ends := endEvery(t, v)
-	byInstance := map[string]int{}
-	for _, e := range v.outbox() {
-		byInstance[e.Instance]++
-	}
-	for id := range ends {
-		if byInstance[id] != 1 {
-			t.Errorf("%s: %d effects in the outbox, want its end's", id, byInstance[id])
-		}
-	}
+	wantEndEffects(t, v, ends)
 	v.drain()
 	if out := v.outbox(); len(out) != 0 {
 		t.Fatalf("outbox after Drain: %+v", out)
