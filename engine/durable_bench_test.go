@@ -85,8 +85,9 @@ func (m *benchMetrics) Transition(string, interp.EventKind) {
 	}
 }
 
-// running is an engine driven by Run in the background, with a finish hook
-// that signals when a number of instances have finished.
+// running is an engine driven by Run in the background that signals when
+// a number of instances have finished: by its finish hook, or without one
+// by the transitions counted.
 type running struct {
 	e        *engine.Engine
 	def      *dsl.Definition // the definition registered, where a benchmark needs it
