@@ -36,7 +36,12 @@ func Check[S any](t rapid.TB, def *dsl.Definition, opts Options[S]) *Coverage {
 		t.Fatalf("simulate: Options are for state type %v, but workflow %q has state type %v", st, def.Name(), def.StateType())
 		return nil
 	}
-	cfg := opts.config()
+	return checkConfig(t, def, opts.config())
+}
+
+// checkConfig is Check with the options made into cfg.
+func checkConfig(t rapid.TB, def *dsl.Definition, cfg *config) *Coverage {
+	t.Helper()
 	tb := &reportTB{TB: t}
 	x := newExplorer(def, cfg)
 	limit := newBudget(t)

@@ -44,10 +44,14 @@ type simHost struct {
 func newHost(i int, def *dsl.Definition, opts *config, base storage.Store, clock *engine.FakeClock, r receiver) *simHost {
 	st := &hostStore{Store: base, host: i, r: r}
 	rc := &receiverOf{r: r, host: i}
+	end := engine.WithFinish(rc.finish)
+	if opts.noEnds {
+		end = engine.WithoutEndEffects()
+	}
 	e, err := engine.New(st, engine.WithClock(stillClock{clock}), engine.WithWorkers(1),
 		engine.WithLeases(hostName(i), leaseTTL), engine.WithMaxAttempts(0),
 		engine.WithRetryBackoff(time.Second, time.Minute),
-		engine.WithFinish(rc.finish), engine.WithActivityRunner(rc.activity), engine.WithChildRunner(rc), engine.WithoutConflictPause(),
+		end, engine.WithActivityRunner(rc.activity), engine.WithChildRunner(rc), engine.WithoutConflictPause(),
 		engine.WithJournal("", journal.Policy{})) // checked by InvJournal
 	if err != nil {
 		panic(err) // a store, clock and options of our own: cannot be invalid

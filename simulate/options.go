@@ -95,6 +95,7 @@ type config struct {
 	noCrashes, noDuplicates, noCancel bool
 	noEarly                           bool
 	noTerminate                       bool
+	noEnds                            bool // hosts run engine.WithoutEndEffects, with no finish hook (tests: checkConfig)
 	liveness                          int
 	hosts                             int
 	actions                           map[string]func(*rapid.T, *Sim)
