@@ -38,8 +38,10 @@ const (
 // apart from them, the decoded meta) and its slot. It depends only on l,
 // which is immutable once cached, so a put and its clear count the same.
 func (l *loaded) cost() int {
-	n := slotCost + mapCost + len(l.stored.ID) + cap(l.stored.Data) + len(l.rec.State) + 3*allocCost +
-		cap(l.meta.Threads)*threadCost + cap(l.meta.Recent)*8 + 2*allocCost
+	// Five allocations besides the slot: the ID, the record, the state,
+	// the threads and the recent callbacks; and one per thread's waits.
+	n := slotCost + mapCost + len(l.stored.ID) + cap(l.stored.Data) + len(l.rec.State) +
+		cap(l.meta.Threads)*threadCost + cap(l.meta.Recent)*8 + 5*allocCost
 	for i := range l.meta.Threads {
 		n += cap(l.meta.Threads[i].Waits)*pendingCost + allocCost
 	}

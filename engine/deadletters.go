@@ -104,7 +104,7 @@ func (e *Engine) deadBlocks(ctx context.Context, instance string) (map[uint64]bo
 // finishing effect, waits behind a dead letter of its instance.
 func (e *Engine) checkDeadAhead(ctx context.Context, j *job) error {
 	k := j.oe.Kind
-	if j.bad != nil || j.noDead || (k != interp.EffectTeardown && k != interp.EffectEndChild && k != interp.EffectCompleted && k != interp.EffectFailed && k != interp.EffectCanceled && k != interp.EffectTerminated) {
+	if j.bad != nil || j.noDead || (k != interp.EffectTeardown && k != interp.EffectEndChild && !outbox.Ends(k)) {
 		return nil
 	}
 	blocks, err := e.deadBlocks(ctx, j.effect.Instance)

@@ -161,7 +161,7 @@ func (e *Engine) scanOutbox(ctx context.Context, now time.Time, exec func(job) b
 			se := j.effect
 			k := j.oe.Kind
 			ordered := orderedKind(k)
-			finishing := k == interp.EffectCompleted || k == interp.EffectFailed || k == interp.EffectCanceled || k == interp.EffectTerminated
+			finishing := outbox.Ends(k)
 			if first, ok := blocked[orderKey{se.Instance, j.oe.Callback}]; ordered && ok {
 				if !e.work.busy(j.key) { // (a Teardown the hot path holds for its Setup is busy)
 					behind.effect(first)

@@ -88,6 +88,30 @@ func TestEndWithoutEndEffectsKeepsNoEffect(t *testing.T) {
 	}
 }
 
+// WithoutEndEffects on the other ways an instance starts: with a signal
+// (ending at once), and over a running instance of its ID, which ends
+// (terminated) in the commit that starts the new run, itself ending at
+// once. No end is an effect, and Await hears of each.
+func TestEndWithoutEndEffectsSignalWithStartAndReuse(t *testing.T) {
+	v := newEnv(t, []*dsl.Definition{endsAtOnce, endsOnSignal}, engine.WithoutEndEffects())
+	if err := v.e.SignalWithStart(v.ctx, endsOnSignal, "sws", Ends{}, "go", "yes"); err != nil {
+		t.Fatal(err)
+	}
+	v.start(endsOnSignal, "r", Ends{})
+	if err := v.e.Start(v.ctx, endsAtOnce, "r", Ends{}, engine.WithIDReuse(engine.IDReuseTerminateRunning)); err != nil {
+		t.Fatal(err)
+	}
+	if out := v.outbox(); len(out) != 0 {
+		t.Fatalf("outbox after the ends: %+v", out)
+	}
+	for _, id := range []string{"sws", "r"} {
+		v.wantStatus(id, interp.StatusCompleted)
+		if err := v.e.Await(v.ctx, id, nil); err != nil {
+			t.Errorf("Await %s: %v", id, err)
+		}
+	}
+}
+
 // By default, an engine with no hook of its own keeps every end's effect:
 // another process sharing the store may have one (a service's Run, after
 // `weft terminate` ended an instance from the command line).
@@ -182,31 +206,31 @@ func TestEndWithoutEndEffectsUnderLeases(t *testing.T) {
 		hosts = append(hosts, host{e, st})
 	}
 	ctx := t.Context()
-	const n = 20
+	const n = 200
 	for i := range n {
-		if err := hosts[i%2].e.Start(ctx, yielding, fmt.Sprintf("w%02d", i), W1{}); err != nil {
+		if err := hosts[i%2].e.Start(ctx, yielding, fmt.Sprintf("w%03d", i), W1{}); err != nil {
 			t.Fatal(err)
 		}
-		if err := hosts[i%2].e.Start(ctx, endsOnSignal, fmt.Sprintf("s%02d", i), Ends{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	runDueAll(t, hosts)
-	for i := range n {
-		if err := hosts[(i+1)%2].e.Send(ctx, fmt.Sprintf("s%02d", i), "go", "yes", nil); err != nil {
+		if err := hosts[i%2].e.Start(ctx, endsOnSignal, fmt.Sprintf("s%03d", i), Ends{}); err != nil {
 			t.Fatal(err)
 		}
 	}
 	runDueAll(t, hosts)
 	for i := range n {
-		for _, id := range []string{fmt.Sprintf("w%02d", i), fmt.Sprintf("s%02d", i)} {
+		if err := hosts[(i+1)%2].e.Send(ctx, fmt.Sprintf("s%03d", i), "go", "yes", nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runDueAll(t, hosts)
+	for i := range n {
+		for _, id := range []string{fmt.Sprintf("w%03d", i), fmt.Sprintf("s%03d", i)} {
 			inst, err := hosts[0].e.Get(ctx, id)
 			if err != nil || inst.Meta.Status != interp.StatusCompleted {
 				t.Fatalf("%s: %v, %v", id, inst.Meta.Status, err)
 			}
 		}
 	}
-	if out, err := m.Outbox(ctx, 100); err != nil || len(out) != 0 {
+	if out, err := m.Outbox(ctx, 1000); err != nil || len(out) != 0 {
 		t.Fatalf("outbox %+v, %v", out, err)
 	}
 	if next, err := m.NextWork(ctx, clock.Now().Add(time.Hour)); err != nil || !next.IsZero() {

@@ -183,7 +183,8 @@ func (e *Engine) startWithSignal(ctx context.Context, def *dsl.Definition, id st
 		}
 	}
 	op = "encode"
-	inst, rec, effects, err := encode(id, def.Name(), &res, host, true)
+	end := e.keepsEnd(id, &res.Meta, host)
+	inst, rec, effects, err := encode(id, def.Name(), &res, host, end)
 	if err != nil {
 		return err
 	}
@@ -196,8 +197,8 @@ func (e *Engine) startWithSignal(ctx context.Context, def *dsl.Definition, id st
 		return err
 	}
 	op = "create"
-	hot = e.claimHot(hotBuf[:0], def.Name(), res.Effects, effects, quietEnd(def, res.Meta), true)
-	e.cache.drop(id)
+	hot = e.claimHot(hotBuf[:0], def.Name(), res.Effects, effects, quietEnd(def, res.Meta), end)
+	// No cached record to drop first: see start.
 	version, err := e.store.Create(ctx, inst, effects)
 	if err != nil {
 		e.unclaim(hot)

@@ -16,16 +16,16 @@ import (
 // outboxEffects encodes the effects of one transition that go to the outbox.
 // The effects' Data share one buffer and their IDs one string: a
 // transition to a wait with a setup commits a Teardown and a Setup, and
-// each took two allocations of its own.
-func outboxEffects(id, workflow string, effects []interp.Effect) ([]storage.Effect, error) {
+// each took two allocations of its own. Unless end, the instance's end
+// effect is left out (see Engine.keepsEnd).
+func outboxEffects(id, workflow string, effects []interp.Effect, end bool) ([]storage.Effect, error) {
 	var buf [2]outbox.Entry
-	out, _, err := outboxEntries(id, workflow, effects, buf[:0], true)
+	out, _, err := outboxEntries(id, workflow, effects, buf[:0], end)
 	return out, err
 }
 
 // outboxEntries is outboxEffects that also returns the outbox entries it
-// encoded, appended to entries (a buffer), for the hot path's jobs. Unless
-// end, it leaves out the instance's end effect (see Engine.keepsEnd).
+// encoded, appended to entries (a buffer), for the hot path's jobs.
 func outboxEntries(id, workflow string, effects []interp.Effect, entries []outbox.Entry, end bool) ([]storage.Effect, []outbox.Entry, error) {
 	size, idSize := 0, 0
 	for i := range effects {
@@ -75,16 +75,7 @@ func outboxEntries(id, workflow string, effects []interp.Effect, entries []outbo
 // outbox.Kept says, but an end effect (Completed, Failed, Canceled,
 // Terminated) only if end.
 func kept(k interp.EffectKind, end bool) bool {
-	return outbox.Kept(k) && (end || !ends(k))
-}
-
-// ends reports whether k is the effect of an instance's end.
-func ends(k interp.EffectKind) bool {
-	switch k {
-	case interp.EffectCompleted, interp.EffectFailed, interp.EffectCanceled, interp.EffectTerminated:
-		return true
-	}
-	return false
+	return outbox.Kept(k) && (end || !outbox.Ends(k))
 }
 
 // keepsEnd reports whether the end effect of a transition to m, with the

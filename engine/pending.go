@@ -56,7 +56,7 @@ func (e *Engine) performPending(ctx context.Context, h *heldLease) (w Work, ende
 		oe, bad := outbox.Decode(*se)
 		k := oe.Kind
 		ordered := bad == nil && orderedKind(k)
-		finishing := bad == nil && (k == interp.EffectCompleted || k == interp.EffectFailed || k == interp.EffectCanceled || k == interp.EffectTerminated)
+		finishing := bad == nil && outbox.Ends(k)
 		if ordered && blocked[oe.Callback] || finishing && blocked[0] {
 			continue
 		}

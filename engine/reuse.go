@@ -117,6 +117,7 @@ func (e *Engine) reuseID(ctx context.Context, def *dsl.Definition, id string, st
 		prev := l.meta
 		var effects []storage.Effect
 		var emitted []interp.Effect
+		ends := true // every end (the old run's, the new run's) is in effects
 		if !prev.Status.Finished() {
 			if policy != IDReuseTerminateRunning {
 				return fmt.Errorf("%w: %q is %s, and the ID reuse policy (%s) allows a new run only after it finished",
@@ -130,9 +131,11 @@ func (e *Engine) reuseID(ctx context.Context, def *dsl.Definition, id string, st
 			if err != nil {
 				return err
 			}
-			if effects, err = outboxEffects(id, l.rec.Workflow, term.Effects); err != nil {
+			end := e.keepsEnd(id, &term.Meta, l.rec.Host)
+			if effects, err = outboxEffects(id, l.rec.Workflow, term.Effects, end); err != nil {
 				return err
 			}
+			ends = end
 			prev, emitted = term.Meta, term.Effects
 		}
 		res, err := interp.Restart(def, state, prev, interp.Event{Kind: interp.EventStart, Time: now, Instance: id})
@@ -149,10 +152,12 @@ func (e *Engine) reuseID(ctx context.Context, def *dsl.Definition, id string, st
 		if err != nil {
 			return err
 		}
-		inst, rec, own, err := encode(id, def.Name(), &res, host, true)
+		end := e.keepsEnd(id, &res.Meta, host)
+		inst, rec, own, err := encode(id, def.Name(), &res, host, end)
 		if err != nil {
 			return err
 		}
+		ends = ends && end
 		effects = append(effects, own...)
 		// The journal goes on: a start entry on an instance that ran
 		// before is a new run of its ID (after a termination, when the
@@ -166,7 +171,8 @@ func (e *Engine) reuseID(ctx context.Context, def *dsl.Definition, id string, st
 		if effects, err = e.withWakeups(id, def.Name(), l.meta.Due, &res, effects); err != nil {
 			return err
 		}
-		version, err := e.store.Commit(ctx, storage.Commit{Instance: inst, Expect: l.stored.Version, Effects: effects})
+		version, err := e.store.Commit(ctx, storage.Commit{Instance: inst, Expect: l.stored.Version, Effects: effects,
+			Wake: !ends}) // an end left out wakes watchers (Await), as in transitionLocked
 		if errors.Is(err, storage.ErrConflict) && try < maxConflicts {
 			e.metrics.Conflict(def.Name())
 			if err := conflictPause(ctx, try, e.noConflictPause); err != nil {
@@ -200,7 +206,7 @@ func (e *Engine) createFresh(ctx context.Context, def *dsl.Definition, id string
 	if err != nil {
 		return err
 	}
-	inst, rec, effects, err := encode(id, def.Name(), &res, host, true)
+	inst, rec, effects, err := encode(id, def.Name(), &res, host, e.keepsEnd(id, &res.Meta, host))
 	if err != nil {
 		return err
 	}

@@ -46,12 +46,8 @@ type Result struct {
 // anywhere else (a bug in weft, met by some input) is recovered at this
 // boundary and returned as an *[InternalError] matching [ErrInternal], with
 // nothing changed, so a host serving many instances loses only this event.
-func Apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (res Result, err error) {
-	defer barrier("Apply", def, meta, &res, &err)
-	if def == nil {
-		return Result{}, nilDefinition("Apply", meta)
-	}
-	return apply(def, state, meta, ev, nil)
+func Apply(def *dsl.Definition, state []byte, meta Meta, ev Event) (Result, error) {
+	return ApplyWith(nil, def, state, meta, ev)
 }
 
 // apply is Apply, with the machine's buffers in sc if it is not nil.

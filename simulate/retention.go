@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 	"pgregory.net/rapid"
@@ -156,7 +157,10 @@ func (w *world) checkRetention(host int, keep time.Duration, rep engine.GCReport
 		if !w.acked[id] {
 			unacked = append(unacked, fmt.Sprintf("%s (%s at %q)", id, e.Kind, e.Path))
 		}
-		if isEnd(e.Kind) && w.performed[id] == 0 {
+		// An end is performed (its finish hook) before it is acknowledged;
+		// other effects may be acknowledged unperformed (an activity
+		// attempt canceled before it ran, say).
+		if outbox.Ends(e.Kind) && w.performed[id] == 0 {
 			unperformed = append(unperformed, fmt.Sprintf("%s (%s at %q)", id, e.Kind, e.Path))
 		}
 	}
@@ -253,18 +257,6 @@ func (w *world) goneChecks() {
 			return
 		}
 	}
-}
-
-// isEnd reports whether k is the effect of an instance's end, which a
-// host performs (its finish hook) before acknowledging it. Other effects
-// may be acknowledged unperformed: an activity attempt canceled before
-// it ran, say.
-func isEnd(k interp.EffectKind) bool {
-	switch k {
-	case interp.EffectCompleted, interp.EffectFailed, interp.EffectCanceled, interp.EffectTerminated:
-		return true
-	}
-	return false
 }
 
 // gcOutcome shows a GC's report in a trace line, formatted only when a

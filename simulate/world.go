@@ -325,7 +325,7 @@ func (w *world) foldFrom(state []byte, ev interp.Event, host *hostAnswer, first 
 		if _, dup := w.effects[id]; dup {
 			w.fail(InvEffects, e.Path, "effect ID %s was issued twice", id)
 		}
-		if outbox.Kept(e.Kind) && !(w.opts.noEnds && isEnd(e.Kind)) { // (the model's instance has no parent)
+		if outbox.Kept(e.Kind) && !(w.opts.noEnds && outbox.Ends(e.Kind)) { // (the model's instance has no parent)
 			w.effects[id] = e
 		}
 	}

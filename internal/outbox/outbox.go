@@ -63,6 +63,16 @@ func Kept(k interp.EffectKind) bool {
 	return false
 }
 
+// Ends reports whether k is the effect of an instance's end: Completed,
+// Failed, Canceled or Terminated.
+func Ends(k interp.EffectKind) bool {
+	switch k {
+	case interp.EffectCompleted, interp.EffectFailed, interp.EffectCanceled, interp.EffectTerminated:
+		return true
+	}
+	return false
+}
+
 // Of is the outbox entry of effect *ef of an instance of workflow. (By
 // pointer: an Effect is large, and a commit makes an entry of each.)
 func Of(workflow string, ef *interp.Effect) Entry {
