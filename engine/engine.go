@@ -61,6 +61,10 @@ type Engine struct {
 	cache   recordCache   // the records last committed or loaded here; checked by the store before use
 	kick    chan struct{} // a wake-up for the run loop: something was committed or finished
 	rescan  atomic.Bool   // the run loop must read the store again before it sleeps
+	// sleepsUntil is when the run loop reads the store next (Unix ns, on
+	// the engine's clock) while it waits for that; 0 while it reads, or
+	// with no loop. A commit due later needs no wake-up (see dueWakes).
+	sleepsUntil atomic.Int64
 	driving atomic.Bool   // Run or Drain is active
 
 	work work       // in-flight jobs, retry times and running activity attempts
@@ -174,6 +178,21 @@ func (e *Engine) definitionOf(workflow, id string) (*dsl.Definition, error) {
 func (e *Engine) wake() {
 	e.rescan.Store(true)
 	e.signal()
+}
+
+// dueWakes reports whether a commit that made an instance due at due
+// must wake the run loop: unless the loop sleeps until a read of the
+// store that is no later. The loop clears sleepsUntil before it reads, so
+// a commit it may have missed finds 0 here, or a deadline published after
+// that read (and wakes it if due is earlier). A wake-up per Start of an
+// instance whose timer is a day away made the loop read the store once per
+// Start, alongside the caller.
+func (e *Engine) dueWakes(due time.Time) bool {
+	if due.IsZero() {
+		return false
+	}
+	until := e.sleepsUntil.Load()
+	return until == 0 || due.UnixNano() < until
 }
 
 // signal wakes the run loop without asking for a read of the store: for

@@ -170,7 +170,7 @@ func (e *Engine) unclaim(jobs []job) {
 // the run loop if it has work. ctx is the committing transition's: if it
 // is a Run worker's (a *carrier), the worker may take a job itself.
 func (e *Engine) committed(ctx context.Context, jobs []job, effects bool, due time.Time) {
-	needPass := !due.IsZero() // the due index changed
+	needPass := e.dueWakes(due) // the due index changed, before the loop's next read
 	if effects {
 		if jobs == nil || !e.handOff(ctx, jobs) {
 			e.unclaim(jobs)

@@ -385,6 +385,7 @@ func (e *Engine) runShared(ctx context.Context) error {
 			}
 			continue
 		}
+		e.sleepsUntil.Store(0) // (before the read: see dueWakes)
 		leases, err := e.store.Claim(ctx, storage.ClaimRequest{Owner: conf.owner, Now: e.clock.Now(), TTL: conf.ttl, Limit: free})
 		if ctx.Err() != nil {
 			return nil
@@ -421,6 +422,7 @@ func (e *Engine) runShared(ctx context.Context) error {
 				deadline = soonest
 			}
 		}
+		e.sleepsUntil.Store(deadline.UnixNano())
 		tick, stop := timerAt(e.clock, deadline)
 		select {
 		case <-ctx.Done():

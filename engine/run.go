@@ -48,6 +48,7 @@ func (e *Engine) Run(ctx context.Context) error {
 		stop := e.startRetention(ctx)
 		defer stop()
 	}
+	defer e.sleepsUntil.Store(0)
 	if e.shared != nil {
 		return e.runShared(ctx)
 	}
@@ -132,6 +133,7 @@ func (e *Engine) Run(ctx context.Context) error {
 			return nil
 		}
 		if e.rescan.Swap(false) || !e.clock.Now().Before(deadline) {
+			e.sleepsUntil.Store(0) // (before the read: see dueWakes)
 			now := e.clock.Now()
 			next, err := e.pass(ctx, now, e.poll, submit)
 			if ctx.Err() != nil {
@@ -150,6 +152,7 @@ func (e *Engine) Run(ctx context.Context) error {
 					deadline = soonest
 				}
 			}
+			e.sleepsUntil.Store(deadline.UnixNano())
 			continue
 		}
 		tick, stop := timerAt(e.clock, deadline)
