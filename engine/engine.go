@@ -58,14 +58,14 @@ type Engine struct {
 	children   ChildRunner             // WithChildRunner; nil: children start in the store
 	handlers   map[string]SetupHandler // nil until the first Handle
 
-	cache  recordCache   // the records last committed or loaded here; checked by the store before use
-	kick   chan struct{} // a wake-up for the run loop: something was committed or finished
-	rescan atomic.Bool   // the run loop must read the store again before it sleeps
+	cache   recordCache   // the records last committed or loaded here; checked by the store before use
+	kick    chan struct{} // a wake-up for the run loop: something was committed or finished
+	rescan  atomic.Bool   // the run loop must read the store again before it sleeps
+	driving atomic.Bool   // Run or Drain is active
 	// sleepsUntil is when the run loop reads the store next (Unix ns, on
 	// the engine's clock) while it waits for that; 0 while it reads, or
 	// with no loop. A commit due later needs no wake-up (see dueWakes).
 	sleepsUntil atomic.Int64
-	driving     atomic.Bool // Run or Drain is active
 
 	work work       // in-flight jobs, retry times and running activity attempts
 	seen seenOutbox // outbox entries decoded by the driver's last scan
