@@ -55,32 +55,6 @@ type parentLink struct {
 	Callback uint64 `cbor:"2,keyasint"`
 }
 
-// checkChildren reports a definition among defs whose Child statements
-// start a workflow that is neither registered nor in defs.
-func (e *Engine) checkChildren(defs []*dsl.Definition) error {
-	for _, d := range defs {
-		for _, c := range d.Children() {
-			if !namedIn(defs, c.Name()) && e.defs[c.Name()] == nil {
-				return fmt.Errorf("%w: workflow %q starts child workflow %q: register it first or with it", ErrUnregistered, d.Name(), c.Name())
-			}
-			if e.childNames == nil {
-				e.childNames = map[string]bool{}
-			}
-			e.childNames[c.Name()] = true
-		}
-	}
-	return nil
-}
-
-// isChildWorkflow reports whether some registered definition starts
-// instances of workflow as children: only their ends are looked up for a
-// parent to tell.
-func (e *Engine) isChildWorkflow(workflow string) bool {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	return e.childNames[workflow]
-}
-
 // startChild performs a start-child effect of instance parent. A start
 // retried after a crash finds the child it started (same parent link) and
 // succeeds. A child that cannot be started for good (its ID is invalid or

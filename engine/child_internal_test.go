@@ -69,3 +69,33 @@ func TestStartChildRetryIsIdempotent(t *testing.T) {
 		t.Fatalf("unregistered child: %v", err)
 	}
 }
+
+// Register registers all or none: a call that fails leaves no trace, not
+// even which workflows are some definition's children (it used to mark the
+// children of the definitions it had checked before the one that failed).
+func TestRegisterFailsWhole(t *testing.T) {
+	start := func(name string, kid *dsl.Definition) *dsl.Definition {
+		return dsl.MustCompile[retryKid](name, dsl.Child(kid.Name(), kid,
+			func(s *retryKid) retryKid { return *s },
+			func(*retryKid, string, error) error { return nil }))
+	}
+	waits := dsl.Wait("w", dsl.On("go", dsl.Signal(func(s *retryKid, n int) (int, error) { return n, nil })))
+	kid := dsl.MustCompile[retryKid]("kid", waits)
+	orphan := dsl.MustCompile[retryKid]("orphan", waits)
+	e, err := New(memory.New())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Register(kid); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Register(start("p1", kid), start("p2", orphan)); !errors.Is(err, ErrUnregistered) {
+		t.Fatalf("register with an unregistered child: %v, want ErrUnregistered", err)
+	}
+	if e.isChildWorkflow("kid") || e.definition("p1") != nil {
+		t.Fatal("a failed Register left p1 registered or kid marked as a child")
+	}
+	if err := e.Register(start("p1", kid)); err != nil || !e.isChildWorkflow("kid") {
+		t.Fatalf("register p1 alone: %v; kid a child: %v", err, e.isChildWorkflow("kid"))
+	}
+}

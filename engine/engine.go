@@ -50,13 +50,9 @@ type Engine struct {
 	journalAll    journal.Policy
 	hasJournalAll bool
 
-	mu   sync.RWMutex
-	defs map[string]*dsl.Definition // nil until the first Register
-	// childNames are the workflows some registered definition starts as
-	// children (child.go); nil until there is one.
-	childNames map[string]bool
-	children   ChildRunner             // WithChildRunner; nil: children start in the store
-	handlers   map[string]SetupHandler // nil until the first Handle
+	mu       sync.Mutex               // held by Register and Handle while they publish a new registry
+	reg      atomic.Pointer[registry] // the definitions and handlers (registry.go)
+	children ChildRunner              // WithChildRunner; nil: children start in the store
 
 	cache   recordCache   // the records last committed or loaded here; checked by the store before use
 	kick    chan struct{} // a wake-up for the run loop: something was committed or finished
@@ -103,6 +99,7 @@ func New(store storage.Store, opts ...Option) (*Engine, error) {
 		maxAttempts: DefaultMaxAttempts,
 		kick:        make(chan struct{}, 1),
 	}
+	e.reg.Store(&registry{})
 	for i, o := range opts {
 		if o == nil {
 			return nil, invalid(fmt.Sprintf("option %d", i), nil, "an option must not be nil")
@@ -130,39 +127,12 @@ func (e *Engine) Register(defs ...*dsl.Definition) error {
 			return errors.New("engine: register: nil definition")
 		}
 	}
-	for i, d := range defs {
-		if e.defs[d.Name()] != nil || namedIn(defs[:i], d.Name()) {
-			return fmt.Errorf("%w: %q", ErrDuplicate, d.Name())
-		}
-	}
-	if err := e.checkChildren(defs); err != nil {
+	next := e.reg.Load().clone()
+	if err := next.add(defs); err != nil {
 		return err
 	}
-	if e.defs == nil {
-		e.defs = make(map[string]*dsl.Definition, len(defs))
-	}
-	for _, d := range defs {
-		e.defs[d.Name()] = d
-	}
+	e.reg.Store(next)
 	return nil
-}
-
-// namedIn reports whether one of defs is named name. (Definitions are
-// registered a few at a time: a scan costs less than building a set.)
-func namedIn(defs []*dsl.Definition, name string) bool {
-	for _, d := range defs {
-		if d.Name() == name {
-			return true
-		}
-	}
-	return false
-}
-
-// definition returns the registered definition named name.
-func (e *Engine) definition(name string) *dsl.Definition {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	return e.defs[name]
 }
 
 // definitionOf returns the definition of an instance's workflow.

@@ -99,19 +99,15 @@ func (e *Engine) Handle(typ string, h SetupHandler) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.handlers[typ] != nil {
+	if e.reg.Load().handlers[typ] != nil {
 		panic(fmt.Sprintf("engine: Handle: type %q already has a handler", typ))
 	}
-	if e.handlers == nil {
-		e.handlers = map[string]SetupHandler{}
+	next := e.reg.Load().clone()
+	if next.handlers == nil {
+		next.handlers = map[string]SetupHandler{}
 	}
-	e.handlers[typ] = h
-}
-
-func (e *Engine) handler(typ string) SetupHandler {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	return e.handlers[typ]
+	next.handlers[typ] = h
+	e.reg.Store(next)
 }
 
 // setupOrTeardown performs a Setup or Teardown effect with its handler.

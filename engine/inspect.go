@@ -10,10 +10,9 @@ import (
 // Definitions returns the registered definitions, sorted by name: for
 // tools that show an engine's workflows (package inspector).
 func (e *Engine) Definitions() []*dsl.Definition {
-	e.mu.RLock()
-	defer e.mu.RUnlock()
-	out := make([]*dsl.Definition, 0, len(e.defs))
-	for _, d := range e.defs {
+	defs := e.reg.Load().defs
+	out := make([]*dsl.Definition, 0, len(defs))
+	for _, d := range defs {
 		out = append(out, d)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name() < out[j].Name() })
