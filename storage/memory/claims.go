@@ -117,11 +117,12 @@ func (s *Store) work(now time.Time) []dueKey {
 			first[id] = at
 		}
 	}
+	until := now.UnixMicro()
 	s.due.scan(func(k dueKey) bool {
-		if k.at.After(now) {
+		if k.at > until {
 			return false
 		}
-		note(k.id, k.at)
+		note(k.id, k.time())
 		return true
 	})
 	s.cl.ready.scan(func(p *pendingEffect) bool {
@@ -133,7 +134,7 @@ func (s *Store) work(now time.Time) []dueKey {
 	})
 	out := make([]dueKey, 0, len(first))
 	for id, at := range first {
-		out = append(out, dueKey{at: at, id: id})
+		out = append(out, keyAt(at, id))
 	}
 	slices.SortFunc(out, compareDue)
 	return out
@@ -489,7 +490,7 @@ func (s *Store) NextWork(ctx context.Context, now time.Time) (time.Time, error) 
 	}
 	// (Scans, not range loops over iterators: their closures would take
 	// consider and best to the heap at every call.)
-	s.due.scan(func(k dueKey) bool { return consider(k.id, k.at) })
+	s.due.scan(func(k dueKey) bool { return consider(k.id, k.time()) })
 	s.cl.ready.scan(func(p *pendingEffect) bool { return consider(p.effect.Instance, p.effect.NotBefore) })
 	return best, nil
 }

@@ -103,7 +103,7 @@ func (s *Store) Find(ctx context.Context, q storage.Query) (storage.Page, error)
 	}
 	var ids []string
 	if q.Order == storage.ByDue {
-		s.due.scanFrom(func(k dueKey) bool { return c.Before(storage.ByDue, k.at, k.id) }, func(k dueKey) bool {
+		s.due.scanFrom(func(k dueKey) bool { return c.Before(storage.ByDue, k.time(), k.id) }, func(k dueKey) bool {
 			if len(ids) > q.Limit {
 				return false
 			}
@@ -203,7 +203,7 @@ func (s *Store) Delete(ctx context.Context, id string, expect uint64) error {
 	delete(s.instances, id)
 	s.ids.remove(id)
 	if !inst.Due.IsZero() {
-		s.due.delete(dueKey{inst.Due, id})
+		s.due.delete(keyAt(inst.Due, id))
 	}
 	s.kindRemove(kind{inst.Workflow, inst.Status}, id)
 	delete(s.journals, id) // the journal goes with its instance

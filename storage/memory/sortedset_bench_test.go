@@ -106,7 +106,7 @@ func BenchmarkSortedSetDue(b *testing.B) {
 	at := time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC)
 	keys := make([]dueKey, 20000)
 	for i := range keys {
-		keys[i] = dueKey{at: at, id: strconv.Itoa(i)}
+		keys[i] = keyAt(at, strconv.Itoa(i))
 	}
 	for _, chunk := range []int{maxChunk, dueChunk} {
 		b.Run(strconv.Itoa(chunk), func(b *testing.B) {
