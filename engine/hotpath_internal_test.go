@@ -41,6 +41,45 @@ func TestMarkEndedMatchesCodec(t *testing.T) {
 			if err != nil || h.Ended != at.UnixNano() || h.Keys != nil || h.Parent != nil {
 				t.Fatalf("decoded %+v, %v", h, err)
 			}
+			if at.UnixNano() != 0 && !endedOnly(got) {
+				t.Fatalf("endedOnly(%x) is false", got)
+			}
+			for n := range len(got) {
+				if endedOnly(got[:n]) {
+					t.Fatalf("endedOnly(%x), cut short, is true", got[:n])
+				}
+			}
+		}
+	})
+}
+
+// endedOnly is true only for host data that is a map of the end time
+// alone: never for any with a parent link or a kept key, whatever its end
+// time, nor for bytes that are not such a map.
+func TestEndedOnlyMeansNoParent(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		h := hostData{Ended: rapid.Int64().Draw(t, "ended")}
+		if rapid.Bool().Draw(t, "parent") {
+			h.Parent = &parentLink{ID: rapid.StringN(1, 8, -1).Draw(t, "parent id"), Callback: rapid.Uint64().Draw(t, "callback")}
+		}
+		if rapid.Bool().Draw(t, "key") {
+			h.Keys = []keptKey{{Key: "k", Event: "e", Callback: 1}}
+		}
+		b, err := codec.Marshal(h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := h.Parent == nil && h.Keys == nil && h.Ended != 0; endedOnly(b) != want {
+			t.Fatalf("endedOnly(%x) for %+v: %v, want %v", b, h, !want, want)
+		}
+		junk := rapid.SliceOfN(rapid.Byte(), 0, 12).Draw(t, "junk")
+		if rapid.Bool().Draw(t, "like a map of the end time") {
+			junk = append([]byte{0xa1, 2}, junk...)
+		}
+		if endedOnly(junk) {
+			if d, err := decodeHost("i", junk); err != nil || d.Parent != nil || d.Keys != nil {
+				t.Fatalf("endedOnly(%x) but it decodes to %+v, %v", junk, d, err)
+			}
 		}
 	})
 }

@@ -92,6 +92,9 @@ func (e *Engine) keepsEnd(id string, m *interp.Meta, host []byte) bool {
 	if !e.noEnds || !m.Status.Finished() {
 		return true
 	}
+	if endedOnly(host) {
+		return false
+	}
 	h, err := decodeHost(id, host)
 	return err != nil || h.Parent != nil
 }

@@ -129,6 +129,25 @@ func markEnded(id string, host []byte, at time.Time) ([]byte, error) {
 	return b, nil
 }
 
+// endedOnly reports whether host is exactly what markEnded writes by hand
+// for an instance that had no host data: a map of one pair, the end time,
+// so no parent link. The end of every parentless instance looks that up
+// (keepsEnd), and a decode of the host data cost it an allocation.
+func endedOnly(host []byte) bool {
+	if len(host) < 3 || host[0] != 0xa1 || host[1] != 2 || host[2]>>5 > 1 {
+		return false // not {2: an integer}
+	}
+	size := 0 // of the integer's head beyond its first byte
+	switch info := host[2] & 0x1f; {
+	case info < 24:
+	case info <= 27:
+		size = 1 << (info - 24)
+	default:
+		return false
+	}
+	return len(host) == 3+size
+}
+
 // startHost is the host data of a new run whose start transition gave
 // res at time at: its end time if the run finished at once, else none.
 func startHost(id string, res interp.Result, at time.Time) ([]byte, error) {

@@ -77,6 +77,9 @@ func WithIDReuse(p IDReusePolicy) StartOption {
 }
 
 func startOpts(opts []StartOption) (startOptions, error) {
+	if len(opts) == 0 {
+		return startOptions{}, nil // (before so, which the calls below move to the heap)
+	}
 	var so startOptions
 	for _, o := range opts {
 		if o != nil {
