@@ -187,6 +187,8 @@ type totals struct {
 	transactions, write uint64
 	mallocs             uint64
 	cpu                 time.Duration // of the whole process, while measured
+	xcore               time.Duration // the sum of coreRoundTrip before each iteration
+	probes              int
 }
 
 func (t *totals) report(b *testing.B) {
@@ -200,6 +202,9 @@ func (t *totals) report(b *testing.B) {
 	if t.transactions > 0 {
 		b.ReportMetric(float64(t.write)/float64(t.transactions), "commits/fsync")
 	}
+	if t.xcore > 0 {
+		b.ReportMetric(float64(t.xcore.Nanoseconds())/float64(t.probes), "xcore-ns")
+	}
 }
 
 // measure runs one iteration of a workload: body starts instances and
@@ -211,6 +216,8 @@ func (t *totals) measure(b *testing.B, store benchStore, r *running, n int, body
 		before = store.bolt.Stats()
 	}
 	tr0 := r.m.transitions.Load()
+	t.xcore += coreRoundTrip()
+	t.probes++
 	var ms0, ms1 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
 	b.StartTimer()

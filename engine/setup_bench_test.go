@@ -79,6 +79,7 @@ func benchSends(b *testing.B, store storage.Store, def *dsl.Definition, clients 
 	if s, ok := store.(benchStore); ok && s.bolt != nil {
 		tx0 = s.bolt.Stats().Transactions
 	}
+	xcore := coreRoundTrip()
 	cpu0 := cpuTime()
 	b.ResetTimer()
 	var next atomic.Int64
@@ -106,6 +107,9 @@ func benchSends(b *testing.B, store storage.Store, def *dsl.Definition, clients 
 	b.StopTimer()
 	// The machine may be shared: CPU time per op is steadier than wall time.
 	b.ReportMetric(float64(cpuTime()-cpu0)/float64(b.N), "cpu-ns/op")
+	if xcore > 0 {
+		b.ReportMetric(float64(xcore.Nanoseconds()), "xcore-ns") // (see coreRoundTrip)
+	}
 	if s, ok := store.(benchStore); ok && s.bolt != nil {
 		// Write transactions (fsyncs) per send, acknowledgements included.
 		b.ReportMetric(float64(s.bolt.Stats().Transactions-tx0)/float64(b.N), "tx/op")
