@@ -16,23 +16,23 @@ import (
 func TestWithoutEndEffects(t *testing.T) {
 	t.Run("pizza", func(t *testing.T) {
 		cfg := Options[pizza.Order]{
-			Input: func(t *rapid.T) pizza.Order { return pizza.Order{Customer: "bo"} },
+			WithoutEndEffects: true,
+			Input:             func(t *rapid.T) pizza.Order { return pizza.Order{Customer: "bo"} },
 			Payloads: map[string]func(*rapid.T) any{
 				"add": func(t *rapid.T) any {
 					return pizza.Add{Item: rapid.SampledFrom([]string{"margherita", "funghi", " "}).Draw(t, "item")}
 				},
 			},
 		}.config()
-		cfg.noEnds = true
 		checkConfig(t, pizza.Workflow, cfg)
 	})
 	t.Run("approval", func(t *testing.T) { // waits with a setup and a teardown
 		cfg := Options[approval.Request]{
+			WithoutEndEffects: true,
 			Input: func(t *rapid.T) approval.Request {
 				return approval.Request{ID: "r", User: rapid.SampledFrom([]string{"", "ada"}).Draw(t, "user"), Amount: rapid.IntRange(0, 500).Draw(t, "amount")}
 			},
 		}.config()
-		cfg.noEnds = true
 		checkConfig(t, approval.Workflow, cfg)
 	})
 }

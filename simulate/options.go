@@ -52,6 +52,12 @@ type Options[S any] struct {
 	// the instance ends at once, running no workflow code, its open setups
 	// torn down).
 	NoTerminate bool
+	// WithoutEndEffects makes every host engine.WithoutEndEffects, with
+	// no finish hook, as the hosts of a service that has none: the end of
+	// an instance with no parent is then a commit with no effect, and the
+	// simulator expects none (a child's end stays an effect, which tells
+	// its parent).
+	WithoutEndEffects bool
 	// LivenessSteps bounds the liveness phase (default 200 deliveries).
 	LivenessSteps int
 
@@ -95,7 +101,7 @@ type config struct {
 	noCrashes, noDuplicates, noCancel bool
 	noEarly                           bool
 	noTerminate                       bool
-	noEnds                            bool // hosts run engine.WithoutEndEffects, with no finish hook (tests: checkConfig)
+	noEnds                            bool // hosts run engine.WithoutEndEffects, with no finish hook
 	liveness                          int
 	hosts                             int
 	actions                           map[string]func(*rapid.T, *Sim)
@@ -107,7 +113,7 @@ type config struct {
 
 func (o Options[S]) config() *config {
 	c := &config{payloads: o.Payloads, activities: o.Activities, resting: o.Resting, upgrade: o.Upgrade, noCrashes: o.NoCrashes,
-		noDuplicates: o.NoDuplicates, noCancel: o.NoCancel, noEarly: o.NoEarlySends, noTerminate: o.NoTerminate,
+		noDuplicates: o.NoDuplicates, noCancel: o.NoCancel, noEarly: o.NoEarlySends, noTerminate: o.NoTerminate, noEnds: o.WithoutEndEffects,
 		liveness: o.LivenessSteps, actions: o.Actions,
 		store: o.Store, host: o.Host}
 	if c.liveness <= 0 {
