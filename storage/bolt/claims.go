@@ -151,7 +151,7 @@ func (w *txState) indexEffect(e encodedEffect, seq []byte) error {
 func (w *txState) unindexEffect(id, seq []byte, keep bool) (retryRecord, error) {
 	var rr retryRecord
 	retry := w.tx.Bucket(bucketRetry)
-	if v := retry.Get(id); v != nil {
+	if v := w.get(retry, id); v != nil {
 		var err error
 		if rr, err = decodeRetry(id, v); err != nil {
 			return rr, err
@@ -162,7 +162,7 @@ func (w *txState) unindexEffect(id, seq []byte, keep bool) (retryRecord, error) 
 			}
 		}
 	}
-	inst, err := effectInstance(seq, w.outbox.Get(seq))
+	inst, err := effectInstance(seq, w.get(w.outbox, seq))
 	if err != nil {
 		return rr, err
 	}
@@ -346,7 +346,7 @@ func (s *Store) Acquire(ctx context.Context, id string, req storage.ClaimRequest
 	defer s.mu.RUnlock()
 	var out storage.Lease
 	_, err := s.write(&request{ctx: ctx, op: opName{verb: op}, apply: func(w *txState) (uint64, error) {
-		if w.instances.Get(key) == nil {
+		if w.get(w.instances, key) == nil {
 			return 0, fmt.Errorf("storage: %s: instance %w", op, storage.ErrNotFound)
 		}
 		r, err := leaseAt(w.tx, key)
@@ -570,11 +570,11 @@ func (s *Store) ackLeased(ctx context.Context, l storage.Lease, release bool, id
 		// Check first: nothing may be written before the last error.
 		var keys, seqs [][]byte
 		for _, id := range ids {
-			seq := w.effects.Get([]byte(id))
+			seq := w.get(w.effects, []byte(id))
 			if seq == nil {
 				continue
 			}
-			owner, err := effectInstance(seq, w.outbox.Get(seq))
+			owner, err := effectInstance(seq, w.get(w.outbox, seq))
 			if err != nil {
 				return 0, err
 			}
@@ -617,9 +617,9 @@ func leasedEffect(w *txState, op string, l storage.Lease, id []byte) ([]byte, er
 	if _, err := fence(w.tx, op, l); err != nil {
 		return nil, err
 	}
-	seq := w.effects.Get(id)
+	seq := w.get(w.effects, id)
 	if seq != nil {
-		owner, err := effectInstance(seq, w.outbox.Get(seq))
+		owner, err := effectInstance(seq, w.get(w.outbox, seq))
 		if err != nil {
 			return nil, err
 		}
@@ -675,12 +675,12 @@ func (s *Store) DeadLetter(ctx context.Context, l storage.Lease, id string, r st
 		if err != nil {
 			return 0, err
 		}
-		v := make([]byte, 0, 3*binary.MaxVarintLen64+len(rr.lastError)+len(w.outbox.Get(seq)))
+		v := make([]byte, 0, 3*binary.MaxVarintLen64+len(rr.lastError)+len(w.get(w.outbox, seq)))
 		v = binary.AppendUvarint(v, binary.BigEndian.Uint64(seq))
 		v = binary.AppendUvarint(v, rr.attempts)
 		v = binary.AppendUvarint(v, rr.notBefore)
 		v = appendString(v, rr.lastError)
-		v = append(v, w.outbox.Get(seq)...)
+		v = append(v, w.get(w.outbox, seq)...)
 		if tooLarge(v) {
 			return 0, checkSize(opName{verb: op}, fmt.Sprintf("dead letter %q", id), v)
 		}
@@ -765,7 +765,7 @@ func (s *Store) Requeue(ctx context.Context, ids ...string) (int, error) {
 			if v == nil || slices.ContainsFunc(found, func(e storage.Effect) bool { return e.ID == id }) {
 				continue
 			}
-			if w.effects.Get([]byte(id)) != nil {
+			if w.get(w.effects, []byte(id)) != nil {
 				// An older weft, which does not know dead letters, reused
 				// the ID: the dead letter waits until that effect is gone.
 				continue

@@ -448,7 +448,7 @@ func (s *Store) Delete(ctx context.Context, id string, expect uint64) error {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	_, err := s.write(&request{ctx: ctx, op: opName{verb: op}, apply: func(w *txState) (uint64, error) {
-		v := w.instances.Get(key)
+		v := w.get(w.instances, key)
 		if v == nil {
 			return 0, fmt.Errorf("storage: %s: instance %w", op, storage.ErrNotFound)
 		}
