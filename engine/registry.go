@@ -74,6 +74,7 @@ func (e *Engine) isChildWorkflow(workflow string) bool {
 	return e.reg.Load().childNames[workflow]
 }
 
+// handler returns the handler registered for event type typ, or nil.
 func (e *Engine) handler(typ string) SetupHandler {
 	return e.reg.Load().handlers[typ]
 }
