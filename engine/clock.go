@@ -2,6 +2,7 @@ package engine
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -59,8 +60,8 @@ func timerAt(c Clock, deadline time.Time) (<-chan time.Time, func()) {
 // again. It is safe for concurrent use; timers (used by [Engine.Run]) fire
 // when the clock is moved to or past their deadline.
 type FakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
+	mu     sync.Mutex // over timers, and every move of now
+	now    atomic.Pointer[time.Time]
 	timers map[*fakeTimer]struct{}
 }
 
@@ -71,21 +72,28 @@ type fakeTimer struct {
 
 // NewFakeClock returns a FakeClock reading t0.
 func NewFakeClock(t0 time.Time) *FakeClock {
-	return &FakeClock{now: t0, timers: map[*fakeTimer]struct{}{}}
+	c := &FakeClock{timers: map[*fakeTimer]struct{}{}}
+	c.now.Store(&t0)
+	return c
 }
 
 // Now returns the clock's time.
+//
+// It takes no lock: an engine reads its clock several times a transition,
+// and workers on two cores taking one lock for it moved the lock's cache
+// line from core to core each time.
 func (c *FakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
+	if now := c.now.Load(); now != nil {
+		return *now
+	}
+	return time.Time{} // (a zero FakeClock, not made by NewFakeClock)
 }
 
 // Timer implements [Clock].
 func (c *FakeClock) Timer(d time.Duration) (<-chan time.Time, func()) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.timerAt(c.now.Add(d))
+	return c.timerAt(c.Now().Add(d))
 }
 
 // TimerAt returns a channel that receives the clock's time once the clock
@@ -102,8 +110,8 @@ func (c *FakeClock) TimerAt(deadline time.Time) (<-chan time.Time, func()) {
 
 func (c *FakeClock) timerAt(at time.Time) (<-chan time.Time, func()) {
 	t := &fakeTimer{at: at, c: make(chan time.Time, 1)}
-	if !at.After(c.now) {
-		t.c <- c.now
+	if now := c.Now(); !at.After(now) {
+		t.c <- now
 		return t.c, func() {}
 	}
 	c.timers[t] = struct{}{}
@@ -118,7 +126,7 @@ func (c *FakeClock) timerAt(at time.Time) (<-chan time.Time, func()) {
 func (c *FakeClock) Advance(d time.Duration) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.set(c.now.Add(d))
+	c.set(c.Now().Add(d))
 }
 
 // Set moves the clock to t, which may be before its current time (a clock
@@ -130,7 +138,7 @@ func (c *FakeClock) Set(t time.Time) {
 }
 
 func (c *FakeClock) set(t time.Time) {
-	c.now = t
+	c.now.Store(&t)
 	for tm := range c.timers {
 		if !tm.at.After(t) {
 			tm.c <- t
