@@ -85,10 +85,13 @@ func WithLogger(l *slog.Logger) Option {
 // A worker spends most of its time waiting: for the store to commit a
 // transition, or for an activity or handler. A store with group commit
 // (storage/bolt) shares one fsync among all commits in flight, so durable
-// throughput grows with the number of workers: on a 2-core machine whose
-// disk does 3,500 fsyncs/s, 8 workers give about 6,500 checkpointed
-// transitions/s and 128 about 45,000 (docs/performance-durable.md). The number also bounds how many
-// activities and handlers run at once.
+// throughput grows with the number of workers while instances wait for
+// them: on a 2-core machine whose disk does 3,500–3,900 fsyncs/s, with
+// 1,000 instances in flight, 8 workers give about 6,500 checkpointed
+// transitions/s, 128 about 50,000 and 512 about 65,000
+// (docs/performance-durable.md). On the memory store, whose commits wait
+// for no disk, more workers than the default only queue on its lock. The
+// number also bounds how many activities and handlers run at once.
 func WithWorkers(n int) Option {
 	return func(e *Engine) error {
 		if n < 1 {
