@@ -90,10 +90,16 @@ func (e *Engine) guard(op string, f func() error) (err error) {
 // scanDue resumes instances whose due time has passed.
 func (e *Engine) scanDue(ctx context.Context, now time.Time, horizon time.Duration, exec func(job) bool, soon func(time.Time)) error {
 	// Pages read on from the last entry (storage.Pages): a page whose
-	// entries are all in flight is not read again. Each page is twice the
-	// last, and a pass reads at most about lastBatch entries.
+	// entries are all in flight is not read again, and the next page is
+	// twice as large. A pass goes on reading while it finds work, up to
+	// maxHanded instances handed out or about lastBatch entries read; the
+	// next pass reads from the top again. (A pass that stopped at its first
+	// page with work read every instance in flight again for each page's
+	// worth of work: with 512 workers, W4's 20,000 timers firing at once
+	// went three times slower than with 128.)
 	var after storage.Due
-	for limit, read := firstBatch, 0; ; limit *= 2 {
+	handed := 0
+	for limit, read := firstBatch, 0; ; {
 		due, err := storage.DueAfter(ctx, e.store, now.Add(horizon), after, limit)
 		if err != nil {
 			return fmt.Errorf("engine: %w", err)
@@ -117,14 +123,22 @@ func (e *Engine) scanDue(ctx context.Context, now time.Time, horizon time.Durati
 			}
 			started++
 		}
-		if started > 0 || sawLater || len(due) < limit || read >= lastBatch {
+		handed += started
+		if sawLater || len(due) < limit || read >= lastBatch || handed >= maxHanded {
 			if !sawLater && len(due) == limit {
 				e.rescan.Store(true) // more may be due past this page: the next pass reads on
 			}
 			return nil
 		}
+		if started == 0 {
+			limit *= 2
+		}
 	}
 }
+
+// maxHanded bounds the due instances one pass hands out: between passes,
+// the run loop hands out the effects the hot path queued.
+const maxHanded = 4096
 
 // orderKey says which earlier effects an effect must wait for. Effects of
 // one pending wait (same instance and callback: its Setup and Teardown) are
