@@ -175,8 +175,19 @@ type chainState struct{ N int }
 // and leave nothing due: 300 timers firing at once take a few reads of
 // the due index, not one per resume.
 func TestResumesAskForNoPass(t *testing.T) {
-	ctx := context.Background()
 	const n = 300
+	if reads, _ := timerBurst(t, n); reads > 10 {
+		t.Errorf("%d reads of the due index to resume %d instances, want at most 10", reads, n)
+	}
+}
+
+// timerBurst starts n instances waiting for an hour's timer on a fake
+// clock, runs them with Run (and opts), fires every timer at once and
+// waits for them to finish. It returns the reads of the due index that
+// took, and the entries they returned.
+func timerBurst(t *testing.T, n int, opts ...Option) (reads, entries int64) {
+	t.Helper()
+	ctx := context.Background()
 	def := dsl.MustCompile[chainState]("timer", dsl.Wait("hour",
 		dsl.On("elapsed", dsl.After(time.Hour), dsl.Return(true))))
 	clock := NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
@@ -184,12 +195,12 @@ func TestResumesAskForNoPass(t *testing.T) {
 	c := &countingReads{Store: mem, mem: mem}
 	done := make(chan struct{})
 	var finished atomic.Int64
-	e, err := New(c, WithClock(clock), WithPollInterval(time.Hour), WithFinish(func(context.Context, EffectInfo) error {
-		if finished.Add(1) == n {
+	e, err := New(c, append([]Option{WithClock(clock), WithPollInterval(time.Hour), WithFinish(func(context.Context, EffectInfo) error {
+		if finished.Add(1) == int64(n) {
 			close(done)
 		}
 		return nil
-	}))
+	})}, opts...)...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,21 +219,19 @@ func TestResumesAskForNoPass(t *testing.T) {
 	for c.dueReads.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
-	before := c.dueReads.Load()
+	readsBefore, entriesBefore := c.dueReads.Load(), c.dueEntries.Load()
 	clock.Advance(time.Hour)
 	select {
 	case <-done:
 	case <-time.After(time.Minute):
 		t.Fatalf("%d of %d instances finished", finished.Load(), n)
 	}
-	reads := c.dueReads.Load() - before
+	reads, entries = c.dueReads.Load()-readsBefore, c.dueEntries.Load()-entriesBefore
 	cancel()
 	if err := <-ran; err != nil {
 		t.Fatal(err)
 	}
-	if reads > 10 {
-		t.Errorf("%d reads of the due index to resume %d instances, want at most 10", reads, n)
-	}
+	return reads, entries
 }
 
 // countingReads counts the reads of a store's due index, and the entries
@@ -255,50 +264,8 @@ func (s *countingReads) OutboxAfter(ctx context.Context, after uint64, limit int
 // flight again for every page's worth: with 512 workers, W4 went three
 // times slower than with 128.)
 func TestTimerBurstReadsDueEntriesOnce(t *testing.T) {
-	ctx := context.Background()
 	const n = 5000
-	def := dsl.MustCompile[chainState]("timer", dsl.Wait("hour",
-		dsl.On("elapsed", dsl.After(time.Hour), dsl.Return(true))))
-	clock := NewFakeClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	mem := memory.New()
-	c := &countingReads{Store: mem, mem: mem}
-	done := make(chan struct{})
-	var finished atomic.Int64
-	e, err := New(c, WithClock(clock), WithPollInterval(time.Hour), WithWorkers(512), WithFinish(func(context.Context, EffectInfo) error {
-		if finished.Add(1) == n {
-			close(done)
-		}
-		return nil
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := e.Register(def); err != nil {
-		t.Fatal(err)
-	}
-	for i := range n {
-		if err := e.Start(ctx, def, strconv.Itoa(i), chainState{}); err != nil {
-			t.Fatal(err)
-		}
-	}
-	rctx, cancel := context.WithCancel(ctx)
-	ran := make(chan error)
-	go func() { ran <- e.Run(rctx) }()
-	for c.dueReads.Load() == 0 {
-		time.Sleep(time.Millisecond)
-	}
-	before := c.dueEntries.Load()
-	clock.Advance(time.Hour)
-	select {
-	case <-done:
-	case <-time.After(time.Minute):
-		t.Fatalf("%d of %d instances finished", finished.Load(), n)
-	}
-	read := c.dueEntries.Load() - before
-	cancel()
-	if err := <-ran; err != nil {
-		t.Fatal(err)
-	}
+	_, read := timerBurst(t, n, WithWorkers(512))
 	t.Logf("%d due entries read to resume %d instances", read, n)
 	if read > 2*n {
 		t.Errorf("%d due entries read to resume %d instances, want at most %d", read, n, 2*n)
