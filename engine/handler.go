@@ -99,10 +99,11 @@ func (e *Engine) Handle(typ string, h SetupHandler) {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	if e.reg.Load().handlers[typ] != nil {
+	reg := e.reg.Load()
+	if reg.handlers[typ] != nil {
 		panic(fmt.Sprintf("engine: Handle: type %q already has a handler", typ))
 	}
-	next := e.reg.Load().clone()
+	next := reg.clone()
 	if next.handlers == nil {
 		next.handlers = map[string]SetupHandler{}
 	}

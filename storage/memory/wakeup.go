@@ -100,11 +100,11 @@ func (s *Store) wakeAfter(effects int, due time.Time) {
 
 // Wakeups implements [storage.Waker]: every Create or Commit that writes
 // effects or sets a Due, every Commit with Wake set, and every Requeue
-// that moves an effect, on the
-// store or any of its [Store.Share] handles, puts a value in the channels
-// of all of them. The channel is closed when ctx ends, when the handle
-// that made it is closed, or when the store is closed. It fails with
-// [storage.ErrClosed] on a closed store and with ctx's error.
+// that moves an effect, on the store or any of its [Store.Share] handles,
+// puts a value in the channels of all of them. The channel is closed when
+// ctx ends, when the handle that made it is closed, or when the store is
+// closed. It fails with [storage.ErrClosed] on a closed store and with
+// ctx's error.
 func (s *Store) Wakeups(ctx context.Context) (<-chan struct{}, error) {
 	return s.wakeups(ctx, s)
 }
