@@ -164,6 +164,14 @@ type Store struct {
 	transactions atomic.Uint64
 	writes       atomic.Uint64
 
+	// readers is set once the claims indexes have been read (or are about
+	// to be): from then on every write transaction keeps them. See
+	// keyUnindexed.
+	readers atomic.Bool
+	// current says whether the claims indexes were current in the file
+	// after the last write transaction (no keyUnindexed).
+	current atomic.Bool
+
 	locks *locktable.Table // TryLock's (locker.go)
 }
 
@@ -304,6 +312,11 @@ func Open(path string, opts ...Option) (*Store, error) {
 		writerDone: make(chan struct{}),
 		locks:      locktable.New(),
 	}
+	// (If this read fails, current stays false: the first reader of the
+	// claims indexes then writes a rebuild that finds nothing to do.)
+	_ = guard(func() error {
+		return db.View(func(tx *bbolt.Tx) error { s.current.Store(!unindexed(tx)); return nil })
+	})
 	go s.writeLoop()
 	return s, nil
 }

@@ -134,16 +134,18 @@ func effectInstance(seq, v []byte) ([]byte, error) {
 
 // indexEffect adds the claims entries of an effect appended at seq.
 func (w *txState) indexEffect(e encodedEffect, seq []byte) error {
+	if e.notBefore != 0 { // (state, not an index: kept always)
+		if err := w.put(w.tx.Bucket(bucketRetry), e.id, retryRecord{notBefore: e.notBefore}.encode()); err != nil {
+			return err
+		}
+	}
+	if ok, err := w.indexing(); !ok || err != nil {
+		return err
+	}
 	if err := w.put(w.tx.Bucket(bucketReady), readyKey(e.notBefore, seq), e.instance); err != nil {
 		return err
 	}
-	if err := w.put(w.tx.Bucket(bucketByInstance), byInstanceKey(e.instance, seq), nil); err != nil {
-		return err
-	}
-	if e.notBefore != 0 {
-		return w.put(w.tx.Bucket(bucketRetry), e.id, retryRecord{notBefore: e.notBefore}.encode())
-	}
-	return nil
+	return w.put(w.tx.Bucket(bucketByInstance), byInstanceKey(e.instance, seq), nil)
 }
 
 // unindexEffect removes the claims entries of the outbox effect id at seq,
@@ -161,6 +163,9 @@ func (w *txState) unindexEffect(id, seq []byte, keep bool) (retryRecord, error) 
 				return rr, err
 			}
 		}
+	}
+	if ok, err := w.indexing(); !ok || err != nil {
+		return rr, err
 	}
 	inst, err := effectInstance(seq, w.get(w.outbox, seq))
 	if err != nil {
@@ -229,8 +234,10 @@ type workItem struct {
 
 // scanWork calls f with every instance's work, in time order per index
 // (first the due index, then the ready index), from the earliest, while f
-// returns true. Zero-time ready effects come as the zero time.
-func scanWork(tx *bbolt.Tx, f func(id string, at time.Time) bool) error {
+// returns true. Zero-time ready effects come as the zero time. Without
+// current claims indexes (an old file, or one whose indexes are not
+// current, opened read-only) it takes every outbox effect as ready now.
+func scanWork(tx *bbolt.Tx, current bool, f func(id string, at time.Time) bool) error {
 	c := tx.Bucket(bucketDue).Cursor()
 	for k, _ := c.First(); k != nil; k, _ = c.Next() {
 		d, err := parseDueKey(k)
@@ -242,13 +249,16 @@ func scanWork(tx *bbolt.Tx, f func(id string, at time.Time) bool) error {
 		}
 	}
 	ready := tx.Bucket(bucketReady)
-	if ready == nil { // an old file opened read-only: every effect is ready
-		if k, v := tx.Bucket(bucketOutbox).Cursor().First(); k != nil {
+	if ready == nil || !current { // read-only: every effect is taken as ready now
+		c := tx.Bucket(bucketOutbox).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
 			inst, err := effectInstance(k, v)
 			if err != nil {
 				return err
 			}
-			f(string(inst), time.Time{})
+			if !f(string(inst), time.Time{}) {
+				break
+			}
 		}
 		return nil
 	}
@@ -275,11 +285,17 @@ func (s *Store) Claim(ctx context.Context, req storage.ClaimRequest) ([]storage.
 	}
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	if err := s.readIndexes(ctx, op); err != nil {
+		return nil, err
+	}
 	var out []storage.Lease
 	_, err := s.write(&request{ctx: ctx, op: opName{verb: op}, apply: func(w *txState) (uint64, error) {
 		out = nil
+		if err := w.reindex(); err != nil {
+			return 0, err
+		}
 		first := make(map[string]time.Time)
-		err := scanWork(w.tx, func(id string, at time.Time) bool {
+		err := scanWork(w.tx, true, func(id string, at time.Time) bool {
 			if at.After(req.Now) {
 				return false
 			}
@@ -469,7 +485,8 @@ func (s *Store) PendingWithDead(ctx context.Context, l storage.Lease, limit int)
 	defer s.mu.RUnlock()
 	var out []storage.Effect
 	dead := false
-	err := s.checkedView(ctx, op, func(tx *bbolt.Tx) error {
+	err := s.indexedView(ctx, op, func(tx *bbolt.Tx, current bool) error {
+		out, dead = nil, false
 		if _, err := fence(tx, op, l); err != nil {
 			return err
 		}
@@ -477,12 +494,9 @@ func (s *Store) PendingWithDead(ctx context.Context, l storage.Lease, limit int)
 			k, _ := b.Cursor().First()
 			dead = k != nil
 		}
-		prefix := instancePrefix([]byte(l.Instance))
 		outbox, retry := tx.Bucket(bucketOutbox), &retryStates{tx: tx}
-		c := tx.Bucket(bucketByInstance).Cursor()
-		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Next() {
-			seq := k[len(prefix):]
-			e, err := decodeEffect(seq, outbox.Get(seq))
+		add := func(seq, v []byte) error {
+			e, err := decodeEffect(seq, v)
 			if err != nil {
 				return err
 			}
@@ -490,6 +504,30 @@ func (s *Store) PendingWithDead(ctx context.Context, l storage.Lease, limit int)
 				return err
 			}
 			out = append(out, e)
+			return nil
+		}
+		if !current { // read-only, with indexes not current: read the whole outbox
+			c := outbox.Cursor()
+			for k, v := c.First(); k != nil && len(out) < limit; k, v = c.Next() {
+				inst, err := effectInstance(k, v)
+				if err != nil {
+					return err
+				}
+				if string(inst) == l.Instance {
+					if err := add(k, v); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		}
+		prefix := instancePrefix([]byte(l.Instance))
+		c := tx.Bucket(bucketByInstance).Cursor()
+		for k, _ := c.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && len(out) < limit; k, _ = c.Next() {
+			seq := k[len(prefix):]
+			if err := add(seq, outbox.Get(seq)); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
@@ -809,8 +847,9 @@ func (s *Store) NextWork(ctx context.Context, now time.Time) (time.Time, error) 
 	defer s.mu.RUnlock()
 	var best time.Time
 	var ferr error
-	err := s.checkedView(ctx, op, func(tx *bbolt.Tx) error {
-		err := scanWork(tx, func(id string, t time.Time) bool {
+	err := s.indexedView(ctx, op, func(tx *bbolt.Tx, current bool) error {
+		best, ferr = time.Time{}, nil
+		err := scanWork(tx, current, func(id string, t time.Time) bool {
 			if !best.IsZero() && (!t.Before(best) || !best.After(now)) {
 				return false
 			}
@@ -842,14 +881,24 @@ func (s *Store) NextWork(ctx context.Context, now time.Time) (time.Time, error) 
 }
 
 // claimsConsistent reports whether the claims buckets exist and the ready
-// and byInstance indexes hold exactly one entry per outbox effect, at its
-// retry state's not-before time.
+// and byInstance indexes either agree with the outbox or are marked as not
+// kept (keyUnindexed).
 func claimsConsistent(tx *bbolt.Tx) (bool, error) {
 	for _, name := range claimBuckets {
 		if tx.Bucket(name) == nil {
 			return false, nil
 		}
 	}
+	if unindexed(tx) {
+		return true, nil // not kept, and known not to be (see keyUnindexed)
+	}
+	return indexesAgree(tx)
+}
+
+// indexesAgree reports whether the ready and byInstance indexes hold
+// exactly one entry per outbox effect, at its retry state's not-before
+// time (the check an older weft makes, which knows no keyUnindexed).
+func indexesAgree(tx *bbolt.Tx) (bool, error) {
 	ready, byInst, retry := tx.Bucket(bucketReady), tx.Bucket(bucketByInstance), tx.Bucket(bucketRetry)
 	n := 0
 	c := tx.Bucket(bucketOutbox).Cursor()

@@ -54,10 +54,18 @@
 //	pending  uvarint length ++ instance ID ++ sequence number -> empty
 //
 // A lease record outlives its release, so that tokens only grow, across
-// reopenings too. ready and pending index the outbox for Claim and
-// Pending; every read-write Open checks them against the outbox and
-// rebuilds them if they disagree (as after writes by an older weft that did
-// not know them). The store is single-process: its claims are linearizable
+// reopenings too. ready and pending index the outbox for Claim, Pending,
+// NextWork and Delete, and only those read them: a Store keeps them from
+// the first such call after Open on. Until then its writes leave them
+// alone and mark the file as not keeping them (the key "unindexed" in
+// meta), and the first reader rebuilds them from the outbox in a write
+// of its own; an engine running alone on the file without leases, which
+// reads neither, saves two index writes for every effect committed and
+// two for every one acknowledged. Every read-write Open checks an unmarked
+// file's indexes against the outbox and rebuilds them if they disagree (as
+// after writes by an older weft that did not know them); an older weft
+// does the same with a marked file, whose indexes it does not trust
+// either. The store is single-process: its claims are linearizable
 // within the process that holds the file lock, and the caller's clock
 // decides expiry and readiness.
 //

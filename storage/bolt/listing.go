@@ -447,6 +447,9 @@ func (s *Store) Delete(ctx context.Context, id string, expect uint64) error {
 	key := []byte(id)
 	s.mu.RLock()
 	defer s.mu.RUnlock()
+	if err := s.readIndexes(ctx, op); err != nil { // Delete reads the byInstance index
+		return err
+	}
 	_, err := s.write(&request{ctx: ctx, op: opName{verb: op}, apply: func(w *txState) (uint64, error) {
 		v := w.get(w.instances, key)
 		if v == nil {
@@ -458,6 +461,9 @@ func (s *Store) Delete(ctx context.Context, id string, expect uint64) error {
 		}
 		if version != expect {
 			return 0, fmt.Errorf("storage: %s: %w (expected %d, stored %d)", op, storage.ErrConflict, expect, version)
+		}
+		if err := w.reindex(); err != nil {
+			return 0, err
 		}
 		prefix := instancePrefix(key)
 		if k, _ := w.tx.Bucket(bucketByInstance).Cursor().Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) {

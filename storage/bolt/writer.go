@@ -44,6 +44,8 @@ type txState struct {
 
 	seq      uint64 // the last outbox sequence used
 	seqDirty bool
+	index    bool   // the transaction keeps the claims indexes (see keyUnindexed)
+	marked   bool   // the file says its claims indexes are not current
 	writes   int    // number of Put and Delete calls so far
 	delKey   []byte // a buffer for keys to delete (see del)
 	cursors  []bucketCursor
@@ -84,6 +86,8 @@ func (s *Store) begin() (w *txState, err error) {
 		return nil, fmt.Errorf("bolt: %s: %w: bad outbox sequence", s.path, ErrCorrupt)
 	}
 	w.seq = binary.BigEndian.Uint64(v)
+	w.marked = w.get(w.meta, keyUnindexed) != nil
+	w.index = s.readers.Load() && !w.marked
 	return w, nil
 }
 
@@ -288,6 +292,7 @@ func (s *Store) runBatch(batch []*request) {
 			return
 		}
 		s.transactions.Add(1)
+		s.current.Store(!w.marked)
 		n := uint64(0)
 		for _, r := range live {
 			if r.err == nil {
