@@ -950,3 +950,80 @@ func testSharedTakeover(t *testing.T, open opener) {
 		t.Fatalf("Load in the closed second store = %v, want ErrClosed", err)
 	}
 }
+
+// testClaimsReadLate: effects written, acknowledged and moved by Retry
+// before anything reads the claims (a store may build its claims indexes
+// only when first read, as bolt and memory do): whichever reader comes
+// first, through whichever store of WithShared, it sees exactly the
+// effects in the outbox, and so does every reader after it.
+func testClaimsReadLate(t *testing.T, open opener) {
+	ctx := context.Background()
+	for _, first := range []string{"Claim", "Pending", "NextWork", "Delete"} {
+		for _, shared := range []bool{false, true} {
+			if shared && open.share == nil {
+				continue
+			}
+			t.Run(fmt.Sprintf("%s/shared=%v", first, shared), func(t *testing.T) {
+				w := claimsOf(t, open.fresh(t))
+				r := w
+				if shared {
+					r = open.share(t, w)
+				}
+				mustCreate(t, w, storage.Instance{ID: "a"}, effects("a", "a/1", "a/2")...)
+				mustCreate(t, w, storage.Instance{ID: "b", Status: "completed"}, effects("b", "b/1")...)
+				mustCreate(t, w, storage.Instance{ID: "c"}, effects("c", "c/1")...)
+				mustCommit(t, w, 1, storage.Instance{ID: "c"}, effects("c", "c/2", "c/3")...)
+				mustAck(t, w, "a/1", "c/1", "c/2")
+				switch first {
+				case "Claim":
+					wantLeased(t, "the first Claim", mustClaim(t, r, claimReq("p", now(), time.Hour, 10)), "a", "b", "c")
+				case "Pending":
+					l := mustAcquire(t, r, "c", claimReq("p", now(), time.Hour, 0))
+					if got := effectIDs(mustPending(t, r, l)); !slices.Equal(got, []string{"c/3"}) {
+						t.Fatalf("the first Pending(c) = %v, want [c/3]", got)
+					}
+				case "NextWork":
+					at := now()
+					if next, err := r.NextWork(ctx, at); err != nil || next.After(at) || next.IsZero() {
+						t.Fatalf("the first NextWork(%v) = %v, %v; want work now", at, next, err)
+					}
+				case "Delete":
+					wantErr(t, "the first Delete, of an instance with an effect", r.Delete(ctx, "b", 1), storage.ErrHasEffects, "b")
+				}
+				// Whatever came first, every reader now agrees with the outbox.
+				mustAck(t, w, "b/1")
+				mustCommit(t, w, 1, storage.Instance{ID: "a"}, effects("a", "a/3")...)
+				for _, c := range []struct {
+					id   string
+					want []string
+				}{{"a", []string{"a/2", "a/3"}}, {"b", nil}, {"c", []string{"c/3"}}} {
+					l, err := r.Acquire(ctx, c.id, claimReq("q", now(), time.Hour, 0))
+					if errors.Is(err, storage.ErrLeased) { // (leased by the first Claim)
+						continue
+					}
+					if err != nil {
+						t.Fatalf("Acquire(%s): %v", c.id, err)
+					}
+					if got := effectIDs(mustPending(t, r, l)); !slices.Equal(got, c.want) {
+						t.Fatalf("Pending(%s) = %v, want %v", c.id, got, c.want)
+					}
+					if err := r.Release(ctx, l); err != nil {
+						t.Fatalf("Release(%s): %v", c.id, err)
+					}
+				}
+				if err := r.Delete(ctx, "b", 1); err != nil {
+					t.Fatalf("Delete(b) once its effect is acknowledged: %v", err)
+				}
+			})
+		}
+	}
+}
+
+// effectIDs returns the IDs of effs, in order.
+func effectIDs(effs []storage.Effect) []string {
+	var out []string
+	for _, e := range effs {
+		out = append(out, e.ID)
+	}
+	return out
+}

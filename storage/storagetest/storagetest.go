@@ -39,7 +39,10 @@
 // are claimed, that an instance has one live lease at a time, expiry and
 // takeover, that fence tokens only grow (across reopening too), that every
 // fenced write with a stale lease fails with [storage.ErrFenced] and writes
-// nothing, retry state, NotBefore, dead letters and NextWork. Adapters that
+// nothing, retry state, NotBefore, dead letters and NextWork, and that
+// effects written and acknowledged before anything read the claims are
+// what the first reader (Claim, Pending, NextWork or Delete) sees, for a
+// store that builds its claims indexes only when first read. Adapters that
 // can open their data twice (a database server) should pass [WithShared]:
 // the suite then races two stores on the same data for the same work. Tests
 // that set the time skip stores whose own clock decides
@@ -227,6 +230,7 @@ var tests = []struct {
 	{"NextWork", testNextWork},
 	{"ClaimsInvalid", testClaimsInvalid},
 	{"ClaimsAfterReopen", testClaimsAfterReopen},
+	{"ClaimsReadLate", testClaimsReadLate},
 	{"ConcurrentClaims", testConcurrentClaims},
 	{"SharedClaims", testSharedClaims},
 	{"SharedTakeover", testSharedTakeover},
