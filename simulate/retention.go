@@ -222,14 +222,19 @@ func (w *world) storedEffects() {
 		w.fail(InvEffects, "", "the dead letters cannot be read: %v", err)
 		return
 	}
+	activities := map[uint64]bool{} // callbacks of run-activity effects held (as missingEffects)
 	for _, e := range append(out, dead...) {
 		if e.Instance == instanceID {
 			held[e.ID] = true
+			if oe, err := outbox.Decode(e); err == nil && oe.Kind == interp.EffectRunActivity {
+				activities[oe.Callback] = true
+			}
 		}
 	}
 	var lost []string
 	for _, id := range sortedKeys(w.effects) {
-		if e := w.effects[id]; !w.acked[id] && !held[id] {
+		e := w.effects[id]
+		if !w.acked[id] && !held[id] && !(e.Kind == interp.EffectRunActivity && activities[e.Callback]) {
 			lost = append(lost, fmt.Sprintf("%s (%s at %q)", id, e.Kind, e.Path))
 		}
 	}
