@@ -95,7 +95,7 @@ func (w *world) collect(host int, keep, wait time.Duration) {
 		if w.checkJournal(); w.failure != nil {
 			return
 		}
-		if w.storedEffects(); w.failure != nil {
+		if w.checkOutboxKept("before the GC"); w.failure != nil {
 			return
 		}
 	}
@@ -203,44 +203,6 @@ func (w *world) checkRetention(host int, keep time.Duration, rep engine.GCReport
 		if w.listAndCheck(host, q); w.failure != nil {
 			return
 		}
-	}
-}
-
-// storedEffects checks, before a GC, that every effect the model expects
-// and no host acknowledged is in the outbox or among the dead letters: one
-// that is in neither was lost by the store (or never written), which a GC
-// deleting the instance would otherwise report as its own fault.
-func (w *world) storedEffects() {
-	held := map[string]bool{}
-	out, err := w.store.Outbox(w.ctx, 1000)
-	if err != nil {
-		w.fail(InvEffects, "", "the outbox cannot be read: %v", err)
-		return
-	}
-	dead, err := w.store.DeadLetters(w.ctx, "", 1000)
-	if err != nil {
-		w.fail(InvEffects, "", "the dead letters cannot be read: %v", err)
-		return
-	}
-	activities := map[uint64]bool{} // callbacks of run-activity effects held (as missingEffects)
-	for _, e := range append(out, dead...) {
-		if e.Instance == instanceID {
-			held[e.ID] = true
-			if oe, err := outbox.Decode(e); err == nil && oe.Kind == interp.EffectRunActivity {
-				activities[oe.Callback] = true
-			}
-		}
-	}
-	var lost []string
-	for _, id := range sortedKeys(w.effects) {
-		e := w.effects[id]
-		if !w.acked[id] && !held[id] && !(e.Kind == interp.EffectRunActivity && activities[e.Callback]) {
-			lost = append(lost, fmt.Sprintf("%s (%s at %q)", id, e.Kind, e.Path))
-		}
-	}
-	if len(lost) > 0 {
-		w.fail(InvEffects, "", "committed effects that no host acknowledged are neither in the outbox nor among the dead letters: %s; the store lost them",
-			strings.Join(lost, ", "))
 	}
 }
 

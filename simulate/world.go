@@ -498,25 +498,26 @@ func (w *world) crash(i int) {
 		}
 	}
 	if w.failure == nil {
-		w.checkOutboxKept()
+		w.checkOutboxKept("after the crash")
 	}
 }
 
-// checkOutboxKept checks, after a crash, that every effect the model's
-// instance committed and no host acknowledged is still in the store: in
-// the outbox or among the dead letters. A store that loses outbox entries
-// on a crash is caught here, at the crash, rather than by whatever later
-// trips over the loss (a GC deleting the instance, say).
-func (w *world) checkOutboxKept() {
+// checkOutboxKept checks, after a crash and before a GC (when, for the
+// report), that every effect the model's instance committed and no host
+// acknowledged is still in the store: in the outbox or among the dead
+// letters. A store that loses outbox entries is caught there, rather than
+// by whatever later trips over the loss (a GC deleting the instance,
+// which would otherwise be reported as the GC's fault).
+func (w *world) checkOutboxKept(when string) {
 	kept := map[string]bool{}
 	out, err := w.store.Outbox(w.ctx, 1000)
 	if err != nil {
-		w.fail(InvEffects, "", "after the crash the outbox cannot be read: %v", err)
+		w.fail(InvEffects, "", "%s the outbox cannot be read: %v", when, err)
 		return
 	}
 	dead, err := w.store.DeadLetters(w.ctx, "", 1000)
 	if err != nil {
-		w.fail(InvEffects, "", "after the crash the dead letters cannot be read: %v", err)
+		w.fail(InvEffects, "", "%s the dead letters cannot be read: %v", when, err)
 		return
 	}
 	for _, e := range append(out, dead...) {
@@ -532,7 +533,7 @@ func (w *world) checkOutboxKept() {
 	}
 	if len(lost) > 0 {
 		sort.Strings(lost)
-		w.fail(InvEffects, "", "after the crash the store no longer holds effects no host acknowledged: %s", strings.Join(lost, ", "))
+		w.fail(InvEffects, "", "%s the store no longer holds effects no host acknowledged: %s", when, strings.Join(lost, ", "))
 	}
 }
 
