@@ -14,7 +14,7 @@ import (
 // keeping them costs two writes for every effect committed and two for
 // every effect acknowledged, in buckets no other write of the transaction
 // touches: a fifth of the writer's work for a send that commits a setup
-// and a teardown, 15–20% of the CPU of a workflow of activities
+// and a teardown, 11–18% of the CPU of a workflow of activities
 // (docs/performance-durable.md).
 //
 // So a Store keeps them only once something has read them since Open.
