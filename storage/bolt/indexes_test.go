@@ -3,6 +3,7 @@ package bolt
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
@@ -169,9 +170,11 @@ func TestIndexesReadOnlyUnindexed(t *testing.T) {
 // read, Pending and Claim agree with the outbox, and whenever the file is
 // not marked, the indexes agree with it.
 func TestIndexesProperty(t *testing.T) {
+	dir, runs := t.TempDir(), 0
 	rapid.Check(t, func(rt *rapid.T) {
 		ctx := context.Background()
-		path := filepath.Join(t.TempDir(), rapid.StringMatching(`[a-z]{8}`).Draw(rt, "file")+".db")
+		runs++
+		path := filepath.Join(dir, fmt.Sprintf("run-%d.db", runs))
 		s, err := Open(path, WithUnsafeNoSync())
 		if err != nil {
 			rt.Fatal(err)
@@ -188,7 +191,7 @@ func TestIndexesProperty(t *testing.T) {
 				var effs []string
 				for range rapid.IntRange(0, 3).Draw(rt, "effects") {
 					n++
-					e := id + "/" + string(rune('a'+n%26)) + "-" + time.Duration(n).String()
+					e := fmt.Sprintf("%s/%d", id, n)
 					effs = append(effs, e)
 					outbox[e] = id
 				}
