@@ -85,12 +85,19 @@ func (s *Store) readIndexes(ctx context.Context, op string) error {
 	if s.current.Load() {
 		return nil
 	}
-	if _, err := s.write(&request{ctx: ctx, op: opName{verb: op}, apply: func(w *txState) (uint64, error) {
-		return 0, w.reindex()
-	}}); err != nil {
-		return fmt.Errorf("storage: %s: %w", op, err)
-	}
-	return nil
+	return s.writeIndexes(ctx, op)
+}
+
+// writeIndexes makes the claims indexes current in a write of its own.
+// Its errors name op, as the write that needed them would have.
+func (s *Store) writeIndexes(ctx context.Context, op string) error {
+	_, err := s.write(&request{ctx: ctx, op: opName{verb: op}, apply: func(w *txState) (uint64, error) {
+		if err := w.reindex(); err != nil {
+			return 0, fmt.Errorf("storage: %s: %w", op, err)
+		}
+		return 0, nil
+	}})
+	return err
 }
 
 // indexedView is checkedView for a read of the claims indexes: it makes
@@ -115,10 +122,8 @@ func (s *Store) indexedView(ctx context.Context, op string, f func(tx *bbolt.Tx,
 		// Marked: rebuild in the writer. Every transaction after this one
 		// keeps the indexes (readers is set), so the next view sees them
 		// current.
-		if _, err := s.write(&request{ctx: ctx, op: opName{verb: op}, apply: func(w *txState) (uint64, error) {
-			return 0, w.reindex()
-		}}); err != nil {
-			return fmt.Errorf("storage: %s: %w", op, err)
+		if err := s.writeIndexes(ctx, op); err != nil {
+			return err
 		}
 	}
 }

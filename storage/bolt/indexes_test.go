@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -282,4 +283,20 @@ func TestIndexesProperty(t *testing.T) {
 			}
 		}
 	})
+}
+
+// The write a first reader makes for the indexes fails as the reader
+// would have: on a read-only store, Claim and Delete name themselves once.
+func TestIndexesReadOnlyWrites(t *testing.T) {
+	ctx := context.Background()
+	path := writeFile(t) // marked
+	ro := openAt(t, path, WithReadOnly())
+	_, err := ro.Claim(ctx, storage.ClaimRequest{Owner: "p", Now: time.Now(), TTL: time.Minute, Limit: 1})
+	if !errors.Is(err, ErrReadOnly) || strings.Count(err.Error(), "storage: claim") != 1 {
+		t.Fatalf("read-only Claim: %v; want ErrReadOnly, named once", err)
+	}
+	err = ro.Delete(ctx, "a", 1)
+	if !errors.Is(err, ErrReadOnly) || strings.Count(err.Error(), `storage: delete "a"`) != 1 {
+		t.Fatalf("read-only Delete: %v; want ErrReadOnly, named once", err)
+	}
 }
