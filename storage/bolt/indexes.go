@@ -114,7 +114,8 @@ func (s *Store) indexedView(ctx context.Context, op string, f func(tx *bbolt.Tx,
 			if stale = unindexed(tx) && !s.readOnly; stale {
 				return nil
 			}
-			return f(tx, !unindexed(tx))
+			// (A file older than claims, opened read-only, has no indexes.)
+			return f(tx, !unindexed(tx) && tx.Bucket(bucketReady) != nil && tx.Bucket(bucketByInstance) != nil)
 		})
 		if err != nil || !stale {
 			return err
