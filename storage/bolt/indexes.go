@@ -77,7 +77,8 @@ func unindexed(tx *bbolt.Tx) bool {
 // its own if the file is marked, so that the reading write does not
 // rebuild them itself (a rebuild is written; a request that fails after
 // writing aborts its whole batch). The reading write still calls
-// txState.reindex, for a transaction begun before s.readers was set.
+// txState.reindex: a transaction begun before s.readers was set may have
+// marked the file since current was read.
 func (s *Store) readIndexes(ctx context.Context, op string) error {
 	if !s.readers.Load() {
 		s.readers.Store(true)
