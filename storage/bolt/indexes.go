@@ -112,11 +112,12 @@ func (s *Store) indexedView(ctx context.Context, op string, f func(tx *bbolt.Tx,
 	for {
 		stale := false
 		err := s.checkedView(ctx, op, func(tx *bbolt.Tx) error {
-			if stale = unindexed(tx) && !s.readOnly; stale {
+			marked := unindexed(tx)
+			if stale = marked && !s.readOnly; stale {
 				return nil
 			}
 			// (A file older than claims, opened read-only, has no indexes.)
-			return f(tx, !unindexed(tx) && tx.Bucket(bucketReady) != nil && tx.Bucket(bucketByInstance) != nil)
+			return f(tx, !marked && tx.Bucket(bucketReady) != nil && tx.Bucket(bucketByInstance) != nil)
 		})
 		if err != nil || !stale {
 			return err

@@ -167,11 +167,13 @@ func TestIndexesReadOnlyUnindexed(t *testing.T) {
 	}
 }
 
-// The indexes under random writes, reopens and reads: whenever they are
-// read, Pending and Claim agree with the outbox, and whenever the file is
-// not marked, the indexes agree with it.
+// The indexes under random writes, acknowledgements, retries, deletes,
+// reopens and reads, over up to a dozen instances: whenever they are
+// read, Pending, Claim and Delete agree with a model of the outbox, and
+// whenever the file is not marked, the indexes agree with the outbox.
 func TestIndexesProperty(t *testing.T) {
 	dir, runs := t.TempDir(), 0
+	far := time.Date(9000, 1, 1, 0, 0, 0, 0, time.UTC)
 	rapid.Check(t, func(rt *rapid.T) {
 		ctx := context.Background()
 		runs++
@@ -181,25 +183,40 @@ func TestIndexesProperty(t *testing.T) {
 			rt.Fatal(err)
 		}
 		defer func() { s.Close() }()
-		ids := []string{"a", "b", "c"}
+		var ids []string
+		for i := range rapid.IntRange(1, 12).Draw(rt, "instances") {
+			ids = append(ids, fmt.Sprintf("i%d", i))
+		}
 		versions := map[string]uint64{}
 		outbox := map[string]string{} // effect -> instance
+		delayed := map[string]bool{}  // effects retried to a far not-before time
+		lease := func(id string) storage.Lease {
+			l, err := s.Acquire(ctx, id, storage.ClaimRequest{Owner: "p", Now: time.Now(), TTL: time.Minute})
+			if err != nil {
+				rt.Fatal(err)
+			}
+			return l
+		}
 		n := 0
-		for i, steps := 0, rapid.IntRange(1, 40).Draw(rt, "steps"); i < steps; i++ {
+		for i, steps := 0, rapid.IntRange(1, 60).Draw(rt, "steps"); i < steps; i++ {
 			id := rapid.SampledFrom(ids).Draw(rt, "instance")
-			switch rapid.IntRange(0, 5).Draw(rt, "op") {
+			switch rapid.IntRange(0, 7).Draw(rt, "op") {
 			case 0: // write effects
-				var effs []string
+				var effs []storage.Effect
 				for range rapid.IntRange(0, 3).Draw(rt, "effects") {
 					n++
-					e := fmt.Sprintf("%s/%d", id, n)
+					e := storage.Effect{ID: fmt.Sprintf("%s/%d", id, n), Instance: id}
+					if rapid.IntRange(0, 3).Draw(rt, "not before") == 0 { // delayed from the start
+						e.NotBefore = far
+						delayed[e.ID] = true
+					}
 					effs = append(effs, e)
-					outbox[e] = id
+					outbox[e.ID] = id
 				}
 				if versions[id] == 0 {
-					_, err = s.Create(ctx, storage.Instance{ID: id}, effectsOf(id, effs...))
+					_, err = s.Create(ctx, storage.Instance{ID: id}, effs)
 				} else {
-					_, err = s.Commit(ctx, storage.Commit{Instance: storage.Instance{ID: id}, Expect: versions[id], Effects: effectsOf(id, effs...)})
+					_, err = s.Commit(ctx, storage.Commit{Instance: storage.Instance{ID: id}, Expect: versions[id], Effects: effs})
 				}
 				if err != nil {
 					rt.Fatal(err)
@@ -207,7 +224,7 @@ func TestIndexesProperty(t *testing.T) {
 				versions[id]++
 			case 1: // acknowledge some
 				var acked []string
-				for e := range outbox {
+				for _, e := range sortedKeys(outbox) {
 					if rapid.Bool().Draw(rt, "ack "+e) {
 						acked = append(acked, e)
 					}
@@ -217,6 +234,7 @@ func TestIndexesProperty(t *testing.T) {
 				}
 				for _, e := range acked {
 					delete(outbox, e)
+					delete(delayed, e)
 				}
 			case 2: // reopen
 				if err := s.Close(); err != nil {
@@ -229,10 +247,7 @@ func TestIndexesProperty(t *testing.T) {
 				if versions[id] == 0 {
 					continue
 				}
-				l, err := s.Acquire(ctx, id, storage.ClaimRequest{Owner: "p", Now: time.Now(), TTL: time.Minute})
-				if err != nil {
-					rt.Fatal(err)
-				}
+				l := lease(id)
 				effs, err := s.Pending(ctx, l, 1000)
 				if err != nil {
 					rt.Fatal(err)
@@ -240,22 +255,23 @@ func TestIndexesProperty(t *testing.T) {
 				var got, want []string
 				for _, e := range effs {
 					got = append(got, e.ID)
+					if e.NotBefore.Equal(far) != delayed[e.ID] {
+						rt.Fatalf("Pending(%s): %s not before %v; delayed %v", id, e.ID, e.NotBefore, delayed[e.ID])
+					}
 				}
 				for e, inst := range outbox {
 					if inst == id {
 						want = append(want, e)
 					}
 				}
-				slices.Sort(got)
-				slices.Sort(want)
-				if !slices.Equal(got, want) {
+				if !sameSet(got, want) {
 					rt.Fatalf("Pending(%s) = %v, want %v", id, got, want)
 				}
 				if err := s.Release(ctx, l); err != nil {
 					rt.Fatal(err)
 				}
-			case 4: // claim what has work
-				ls, err := s.Claim(ctx, storage.ClaimRequest{Owner: "p", Now: time.Now(), TTL: time.Minute, Limit: 10})
+			case 4: // claim what has work now
+				ls, err := s.Claim(ctx, storage.ClaimRequest{Owner: "p", Now: time.Now(), TTL: time.Minute, Limit: 100})
 				if err != nil {
 					rt.Fatal(err)
 				}
@@ -263,26 +279,77 @@ func TestIndexesProperty(t *testing.T) {
 				for _, l := range ls {
 					got = append(got, l.Instance)
 				}
-				for _, inst := range outbox {
-					if !slices.Contains(want, inst) {
+				for e, inst := range outbox {
+					if !delayed[e] && !slices.Contains(want, inst) {
 						want = append(want, inst)
 					}
 				}
-				slices.Sort(got)
-				slices.Sort(want)
-				if !slices.Equal(got, want) {
-					rt.Fatalf("Claim = %v, want the instances with effects %v", got, want)
+				if !sameSet(got, want) {
+					rt.Fatalf("Claim = %v, want the instances with effects ready now %v", got, want)
 				}
 				if err := s.Release(ctx, ls...); err != nil {
 					rt.Fatal(err)
 				}
-			case 5: // nothing but a check
+			case 5: // retry one effect to a far not-before time
+				var mine []string
+				for _, e := range sortedKeys(outbox) {
+					if outbox[e] == id {
+						mine = append(mine, e)
+					}
+				}
+				if len(mine) == 0 {
+					continue
+				}
+				e := rapid.SampledFrom(mine).Draw(rt, "retried")
+				l := lease(id)
+				if err := s.Retry(ctx, l, e, storage.RetryState{Attempts: 1, NotBefore: far, LastError: "x"}); err != nil {
+					rt.Fatal(err)
+				}
+				if err := s.Release(ctx, l); err != nil {
+					rt.Fatal(err)
+				}
+				delayed[e] = true
+			case 6: // delete: refused while the instance has effects
+				if versions[id] == 0 {
+					continue
+				}
+				has := false
+				for _, inst := range outbox {
+					has = has || inst == id
+				}
+				err := s.Delete(ctx, id, versions[id])
+				switch {
+				case has && !errors.Is(err, storage.ErrHasEffects):
+					rt.Fatalf("Delete(%s), with effects in the outbox: %v; want ErrHasEffects", id, err)
+				case !has && err != nil:
+					rt.Fatalf("Delete(%s), with no effects: %v", id, err)
+				case !has:
+					delete(versions, id)
+				}
+			case 7: // nothing but a check
 			}
 			if marked, agree := indexState(rt, s); !marked && !agree {
 				rt.Fatalf("the file is not marked, but its claims indexes disagree with the outbox")
 			}
 		}
 	})
+}
+
+// sameSet reports whether a and b hold the same strings, in any order.
+func sameSet(a, b []string) bool {
+	a, b = slices.Clone(a), slices.Clone(b)
+	slices.Sort(a)
+	slices.Sort(b)
+	return slices.Equal(a, b)
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys
 }
 
 // The write a first reader makes for the indexes fails as the reader
