@@ -101,10 +101,25 @@ func TestParkedTeardownTakesItsCommit(t *testing.T) {
 	store := &ackLog{Store: memory.New()}
 	e := newEngine(t, store)
 	var setups, teardowns atomic.Int64
+	var mu sync.Mutex
+	setupIDs := map[int64]engine.EffectInfo{} // by the order performed
+	teardownIDs := map[uint64]string{}        // by callback
 	entered, release := make(chan struct{}), make(chan struct{})
+	hold := holdSecondSetup(&setups, entered, release)
 	ctx := runCounters(t, e, engine.SetupFuncs{
-		SetupFunc:    holdSecondSetup(&setups, entered, release),
-		TeardownFunc: func(context.Context, engine.EffectInfo) error { teardowns.Add(1); return nil },
+		SetupFunc: func(ctx context.Context, info engine.EffectInfo) error {
+			mu.Lock()
+			setupIDs[setups.Load()+1] = info // (Setups run one at a time here)
+			mu.Unlock()
+			return hold(ctx, info)
+		},
+		TeardownFunc: func(_ context.Context, info engine.EffectInfo) error {
+			mu.Lock()
+			teardownIDs[info.Callback] = info.ID
+			mu.Unlock()
+			teardowns.Add(1)
+			return nil
+		},
 	}, "c")
 	waitFor(t, func() bool { return setups.Load() == 1 })
 	if err := e.Send(ctx, "c", "inc", 1, nil); err != nil {
@@ -128,14 +143,21 @@ func TestParkedTeardownTakesItsCommit(t *testing.T) {
 	if setups.Load() != 3 || teardowns.Load() != 2 {
 		t.Fatalf("%d setups and %d teardowns, want 3 and 2", setups.Load(), teardowns.Load())
 	}
+	mu.Lock()
+	teardown := teardownIDs[setupIDs[2].Callback] // of the wait the held Setup set up
+	setup := setupIDs[3].ID
+	mu.Unlock()
+	if teardown == "" || setup == "" {
+		t.Fatalf("the second send's Teardown (%q) or Setup (%q) not seen", teardown, setup)
+	}
 	store.mu.Lock()
 	defer store.mu.Unlock()
 	for _, c := range store.calls {
-		if len(c) == 2 {
+		if slices.Contains(c, teardown) && slices.Contains(c, setup) {
 			return
 		}
 	}
-	t.Errorf("the second send's Teardown and Setup were not acknowledged together; Acks: %q", store.calls)
+	t.Errorf("the second send's Teardown %s and Setup %s were not acknowledged together; Acks: %q", teardown, setup, store.calls)
 }
 
 // TestSendChainYields checks that a worker performing a chain of one

@@ -508,8 +508,12 @@ func testJournalModel(t *testing.T, open opener) {
 	ids := []string{"a", "a\x00", "b"}
 	genID := rapid.SampledFrom(ids)
 	genKeep := rapid.Custom(func(t *rapid.T) storage.JournalKeep {
-		k := storage.JournalKeep{Last: rapid.IntRange(0, 5).Draw(t, "last")}
-		if rapid.Bool().Draw(t, "since") {
+		// Last mostly 2 or 3 (Last 1 keeps what Last 0 does: the newest
+		// entry), Since mostly unset and bases often (below), so that
+		// which entries Last keeps decides the cut: a store off by one
+		// there fails within a few checks.
+		k := storage.JournalKeep{Last: rapid.SampledFrom([]int{2, 3, 2, 3, 0, 1, 4, 5}).Draw(t, "last")}
+		if rapid.IntRange(0, 3).Draw(t, "since") == 0 {
 			k.Since = genTime.Draw(t, "since")
 		}
 		return k
@@ -534,7 +538,7 @@ func testJournalModel(t *testing.T, open opener) {
 				seq = rapid.Uint64Range(1, last).Draw(rt, "stale")
 			}
 			e := storage.JournalEntry{Seq: seq, Time: genTime.Draw(rt, "time"), Data: genData.Draw(rt, "data")}
-			if rapid.IntRange(0, 2).Draw(rt, "base") == 0 {
+			if rapid.Bool().Draw(rt, "base") {
 				e.Base = rapid.SliceOfN(rapid.Byte(), 1, 8).Draw(rt, "base")
 			}
 			w := &storage.JournalWrite{Entry: e}
