@@ -80,13 +80,20 @@ func unindexed(tx *bbolt.Tx) bool {
 // txState.reindex: a transaction begun before s.readers was set may have
 // marked the file since current was read.
 func (s *Store) readIndexes(ctx context.Context, op string) error {
-	if !s.readers.Load() {
-		s.readers.Store(true)
-	}
+	s.keepIndexes()
 	if s.current.Load() {
 		return nil
 	}
 	return s.writeIndexes(ctx, op)
+}
+
+// keepIndexes makes every write transaction that begins from here keep
+// the claims indexes. (It sets s.readers once: a load is cheaper than a
+// store on every read.)
+func (s *Store) keepIndexes() {
+	if !s.readers.Load() {
+		s.readers.Store(true)
+	}
 }
 
 // writeIndexes makes the claims indexes current in a write of its own.
@@ -106,9 +113,7 @@ func (s *Store) writeIndexes(ctx context.Context, op string) error {
 // reads in a view that shows them current. A read-only store cannot
 // rebuild them: f gets current false and must not trust them.
 func (s *Store) indexedView(ctx context.Context, op string, f func(tx *bbolt.Tx, current bool) error) error {
-	if !s.readers.Load() {
-		s.readers.Store(true) // the transactions that begin from here keep the indexes
-	}
+	s.keepIndexes()
 	for {
 		stale := false
 		err := s.checkedView(ctx, op, func(tx *bbolt.Tx) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -224,7 +225,7 @@ func TestIndexesProperty(t *testing.T) {
 				versions[id]++
 			case 1: // acknowledge some
 				var acked []string
-				for _, e := range sortedKeys(outbox) {
+				for _, e := range slices.Sorted(maps.Keys(outbox)) {
 					if rapid.Bool().Draw(rt, "ack "+e) {
 						acked = append(acked, e)
 					}
@@ -292,7 +293,7 @@ func TestIndexesProperty(t *testing.T) {
 				}
 			case 5: // retry one effect to a far not-before time
 				var mine []string
-				for _, e := range sortedKeys(outbox) {
+				for _, e := range slices.Sorted(maps.Keys(outbox)) {
 					if outbox[e] == id {
 						mine = append(mine, e)
 					}
@@ -341,15 +342,6 @@ func sameSet(a, b []string) bool {
 	slices.Sort(a)
 	slices.Sort(b)
 	return slices.Equal(a, b)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // The write a first reader makes for the indexes fails as the reader

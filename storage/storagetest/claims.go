@@ -951,9 +951,9 @@ func testSharedTakeover(t *testing.T, open opener) {
 	}
 }
 
-// testClaimsReadLate: effects written, acknowledged and moved by Retry
-// before anything reads the claims (a store may build its claims indexes
-// only when first read, as bolt and memory do): whichever reader comes
+// testClaimsReadLate: effects written, acknowledged and committed before
+// anything reads the claims (a store may build its claims indexes only
+// when first read, as bolt does): whichever reader comes
 // first, through whichever store of WithShared, it sees exactly the
 // effects in the outbox, and so does every reader after it.
 func testClaimsReadLate(t *testing.T, open opener) {
@@ -979,7 +979,7 @@ func testClaimsReadLate(t *testing.T, open opener) {
 					wantLeased(t, "the first Claim", mustClaim(t, r, claimReq("p", now(), time.Hour, 10)), "a", "b", "c")
 				case "Pending":
 					l := mustAcquire(t, r, "c", claimReq("p", now(), time.Hour, 0))
-					if got := effectIDs(mustPending(t, r, l)); !slices.Equal(got, []string{"c/3"}) {
+					if got := outboxIDs(mustPending(t, r, l)); !slices.Equal(got, []string{"c/3"}) {
 						t.Fatalf("the first Pending(c) = %v, want [c/3]", got)
 					}
 				case "NextWork":
@@ -1004,7 +1004,7 @@ func testClaimsReadLate(t *testing.T, open opener) {
 					if err != nil {
 						t.Fatalf("Acquire(%s): %v", c.id, err)
 					}
-					if got := effectIDs(mustPending(t, r, l)); !slices.Equal(got, c.want) {
+					if got := outboxIDs(mustPending(t, r, l)); !slices.Equal(got, c.want) {
 						t.Fatalf("Pending(%s) = %v, want %v", c.id, got, c.want)
 					}
 					if err := r.Release(ctx, l); err != nil {
@@ -1017,13 +1017,4 @@ func testClaimsReadLate(t *testing.T, open opener) {
 			})
 		}
 	}
-}
-
-// effectIDs returns the IDs of effs, in order.
-func effectIDs(effs []storage.Effect) []string {
-	var out []string
-	for _, e := range effs {
-		out = append(out, e.ID)
-	}
-	return out
 }
