@@ -99,6 +99,7 @@ func New(store storage.Store, opts ...Option) (*Engine, error) {
 		maxAttempts: DefaultMaxAttempts,
 		kick:        make(chan struct{}, 1),
 	}
+	e.hot.queueLimit, e.hot.setupLimit = maxQueued, maxSetups
 	e.reg.Store(&registry{})
 	for i, o := range opts {
 		if o == nil {

@@ -37,3 +37,10 @@ func SetupsInFlight(e *Engine) int {
 	}
 	return n
 }
+
+// SetHotLimits lowers how many effects e's hot path queues for Run's
+// workers and how many Setups it remembers until their Teardown (4,096
+// each), before Run: beyond them, effects go to passes over the outbox.
+func SetHotLimits(e *Engine, queued, setups int) {
+	e.hot.queueLimit, e.hot.setupLimit = queued, setups
+}

@@ -55,6 +55,11 @@ const (
 type hotPath struct {
 	running atomic.Bool // on, for a look without the lock
 
+	// The bounds, maxQueued and maxSetups (set by New), lower in tests
+	// that make the hot path overflow to passes, as a sender ahead of the
+	// workers on a busy core does.
+	queueLimit, setupLimit int
+
 	mu     sync.Mutex
 	on     bool                  // Run is driving
 	jobs   chan<- job            // Run's workers, while on
@@ -200,7 +205,7 @@ func (e *Engine) handOff(ctx context.Context, jobs []job) bool {
 	h := &e.hot
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	if !h.on || len(h.queue) >= maxQueued {
+	if !h.on || len(h.queue) >= h.queueLimit {
 		return false // (too many waiting for a worker: a pass finds these)
 	}
 	now := e.clock.Now()
@@ -291,7 +296,7 @@ func (h *hotPath) ready(j *job, now time.Time, room int) (int, *job) {
 	key := orderKey{j.effect.Instance, j.oe.Callback}
 	switch j.oe.Kind {
 	case interp.EffectSetup:
-		if len(h.setups) < maxSetups {
+		if len(h.setups) < h.setupLimit {
 			h.setups[key] = hotSetup{}
 		}
 		return goNow, nil

@@ -92,6 +92,25 @@ func (l *ledger) perform(kind string, info engine.EffectInfo) error {
 // succeeded, every instance's end after all its setups and teardowns, and
 // no effect that succeeded is performed again.
 func TestEffectOrderUnderRun(t *testing.T) {
+	effectOrderUnderRun(t, func(*engine.Engine) {})
+}
+
+// The same when the hot path overflows: when Run's workers fall behind
+// the senders (one busy core), the queue for the run loop fills and the
+// Setups the hot path remembers reach their bound; the effects beyond go
+// to passes, and a Teardown whose Setup a pass performed goes to a pass
+// too. At 0, every commit's effects overflow (and no Setup is
+// remembered); at 1 and 2, hot and pass-performed effects of one
+// instance interleave.
+func TestEffectOrderUnderRunOverflowing(t *testing.T) {
+	for _, l := range []struct{ queued, setups int }{{0, 4096}, {4096, 0}, {1, 1}, {2, 0}, {0, 2}} {
+		t.Run(fmt.Sprintf("queued=%d,setups=%d", l.queued, l.setups), func(t *testing.T) {
+			effectOrderUnderRun(t, func(e *engine.Engine) { engine.SetHotLimits(e, l.queued, l.setups) })
+		})
+	}
+}
+
+func effectOrderUnderRun(t *testing.T, limit func(*engine.Engine)) {
 	const instances = 24
 	l := newLedger()
 	e := newEngine(t, memory.New(),
@@ -99,6 +118,7 @@ func TestEffectOrderUnderRun(t *testing.T) {
 		engine.WithPollInterval(3*time.Millisecond),
 		engine.WithWorkers(8),
 		engine.WithFinish(func(_ context.Context, info engine.EffectInfo) error { return l.perform("finish", info) }))
+	limit(e)
 	if err := e.Register(roundsWF); err != nil {
 		t.Fatal(err)
 	}
