@@ -44,3 +44,16 @@ func SetupsInFlight(e *Engine) int {
 func SetHotLimits(e *Engine, queued, setups int) {
 	e.hot.queueLimit, e.hot.setupLimit = queued, setups
 }
+
+// HotHeld reports the jobs e's hot path holds for Run's workers: queued
+// for the run loop, and Teardowns parked behind their Setups.
+func HotHeld(e *Engine) (queued, parked int) {
+	e.hot.mu.Lock()
+	defer e.hot.mu.Unlock()
+	for _, s := range e.hot.setups {
+		if s.teardown != nil {
+			parked++
+		}
+	}
+	return len(e.hot.queue), parked
+}

@@ -7,6 +7,7 @@ import (
 	"hash/fnv"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -172,6 +173,106 @@ func effectOrderUnderRun(t *testing.T, limit func(*engine.Engine)) {
 	}
 	for i := range instances {
 		id := "r" + strconv.Itoa(i)
+		if len(l.seen[id]) != 12 || l.open[id] != 0 || l.finish[id] != 1 {
+			t.Errorf("%s: %d setups, %d not torn down, finished %d times", id, len(l.seen[id]), l.open[id], l.finish[id])
+		}
+	}
+}
+
+// Run stopping while its hot path holds jobs (queued for a worker, and
+// Teardowns parked behind Setups in flight) releases their claims, so
+// that the next Run performs them from the outbox, in order and once.
+func TestRunStopsWithJobsQueuedAndParked(t *testing.T) {
+	l := newLedger()
+	entered, release := make(chan struct{}), make(chan struct{})
+	var blocked atomic.Bool
+	e := newEngine(t, memory.New(),
+		engine.WithRetryBackoff(time.Millisecond, 4*time.Millisecond),
+		engine.WithPollInterval(3*time.Millisecond),
+		engine.WithWorkers(1),
+		engine.WithFinish(func(_ context.Context, info engine.EffectInfo) error { return l.perform("finish", info) }))
+	if err := e.Register(roundsWF); err != nil {
+		t.Fatal(err)
+	}
+	e.Handle("tally", engine.SetupFuncs{
+		SetupFunc: func(ctx context.Context, info engine.EffectInfo) error {
+			if blocked.CompareAndSwap(false, true) { // the first Setup holds the only worker
+				close(entered)
+				select {
+				case <-release:
+				case <-ctx.Done():
+					return ctx.Err()
+				}
+			}
+			return l.perform("setup", info)
+		},
+		TeardownFunc: func(_ context.Context, info engine.EffectInfo) error { return l.perform("teardown", info) },
+	})
+	ctx := t.Context()
+	if err := e.Start(ctx, roundsWF, "a", Count{}); err != nil { // its Setup is found by Run's first pass
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error)
+	go func() { done <- e.Run(runCtx) }()
+	<-entered
+	// b's Setup is handed out by the hot path and queued (no worker is
+	// idle), then taken by the run loop, which waits to hand it to the
+	// worker; then b's next Teardown parks behind it, a's Teardowns go to
+	// passes (a pass performed its Setup), and the Setups of both are
+	// queued until Run stops.
+	if err := e.Start(ctx, roundsWF, "b", Count{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, func() bool { queued, _ := engine.HotHeld(e); return queued == 0 })
+	for range 3 {
+		for _, id := range []string{"a", "b"} {
+			if err := e.Send(ctx, id, "inc", 1, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if queued, parked := engine.HotHeld(e); queued == 0 || parked == 0 {
+		t.Fatalf("the hot path holds %d queued and %d parked jobs, want some of each", queued, parked)
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	if queued, parked := engine.HotHeld(e); queued != 0 || parked != 0 {
+		t.Fatalf("after Run: %d queued and %d parked jobs held, want none", queued, parked)
+	}
+
+	close(release)
+	runCtx, stop = context.WithCancel(ctx)
+	go func() { done <- e.Run(runCtx) }()
+	for range 9 {
+		for _, id := range []string{"a", "b"} {
+			if err := e.Send(ctx, id, "inc", 1, nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	waitFor(t, func() bool {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return len(l.finish) == 2
+	})
+	stop()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, b := range l.bad {
+		t.Error(b)
+	}
+	for id, n := range l.done {
+		if n != 1 {
+			t.Errorf("effect %s succeeded %d times", id, n)
+		}
+	}
+	for _, id := range []string{"a", "b"} {
 		if len(l.seen[id]) != 12 || l.open[id] != 0 || l.finish[id] != 1 {
 			t.Errorf("%s: %d setups, %d not torn down, finished %d times", id, len(l.seen[id]), l.open[id], l.finish[id])
 		}
