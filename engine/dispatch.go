@@ -302,7 +302,7 @@ func (e *Engine) passAfter(j job, progress bool, err error) bool {
 	if err != nil || !progress || j.effect != nil {
 		return true
 	}
-	return e.work.unswept.Load() >= sweepEvery && !e.work.sweepFinished()
+	return e.work.crowded()
 }
 
 // recoveredJob turns a panic while running j into a *PanicError and
@@ -505,6 +505,7 @@ type work struct {
 	inflight jobMap[bool] // job key -> finished; finished entries are dropped by the next sweep
 	done     []jobKey     // the finished entries of inflight
 	unswept  atomic.Int64 // len(done), for a look without the lock
+	sweepAt  int64        // sweepEvery (set by New), lower in tests
 	retry    jobMap[retryState]
 	passing  bool     // a pass is between its sweep and its end
 	running  attempts // the running activity attempts, under a lock of their own (activity.go)
@@ -555,6 +556,13 @@ func (m *jobMap[V]) deleteIf(f func(V) bool) {
 // sweepEvery is how many finished jobs make the hot path sweep the table
 // (see sweepFinished): it must not grow between passes.
 const sweepEvery = 4096
+
+// crowded sweeps the finished jobs from the table once there are
+// sweepEvery of them, and reports whether it could not because a pass is
+// under way: then the next pass must (it sweeps first).
+func (w *work) crowded() bool {
+	return w.unswept.Load() >= w.sweepAt && !w.sweepFinished()
+}
 
 type retryState struct {
 	failures int

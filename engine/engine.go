@@ -100,6 +100,7 @@ func New(store storage.Store, opts ...Option) (*Engine, error) {
 		kick:        make(chan struct{}, 1),
 	}
 	e.hot.queueLimit, e.hot.setupLimit = maxQueued, maxSetups
+	e.work.sweepAt = sweepEvery
 	e.reg.Store(&registry{})
 	for i, o := range opts {
 		if o == nil {

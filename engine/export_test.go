@@ -45,6 +45,10 @@ func SetHotLimits(e *Engine, queued, setups int) {
 	e.hot.queueLimit, e.hot.setupLimit = queued, setups
 }
 
+// SetSweepEvery lowers how many finished jobs make e's workers sweep its
+// work table without a pass (4,096), before Run.
+func SetSweepEvery(e *Engine, n int) { e.work.sweepAt = int64(n) }
+
 // HotHeld reports the jobs e's hot path holds for Run's workers: queued
 // for the run loop, and Teardowns parked behind their Setups.
 func HotHeld(e *Engine) (queued, parked int) {

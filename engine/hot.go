@@ -510,7 +510,7 @@ func (e *Engine) hotDone(jobs []job, errs []error, next []job) (_ []job, needPas
 			}
 		}
 	}
-	needPass = needPass || e.work.unswept.Load() >= sweepEvery && !e.work.sweepFinished()
+	needPass = needPass || e.work.crowded()
 	return next, needPass
 }
 
