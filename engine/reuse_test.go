@@ -16,6 +16,7 @@ import (
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/internal/pgtest"
 	"github.com/weftflow/weft/interp"
+	"github.com/weftflow/weft/journal"
 	"github.com/weftflow/weft/storage"
 	"github.com/weftflow/weft/storage/memory"
 	"github.com/weftflow/weft/storage/postgres"
@@ -324,5 +325,128 @@ func TestIDReuseAfterFinishedConflict(t *testing.T) {
 	}
 	if s, err := engine.Query[Approval](ctx, fast, "a"); err != nil || s.User != "fast" {
 		t.Errorf("state %+v, %v; want the fast start's", s, err)
+	}
+}
+
+// vanishing is a store on which, once armed, the next Create that finds
+// its ID taken is answered so only after the instance there was deleted,
+// as a retention sweep may between the two: Start then has no run to
+// replace. If meanwhile is set, it runs just before the Create after
+// that (another process starting the ID first, say).
+type vanishing struct {
+	storage.Store
+	armed     atomic.Bool
+	meanwhile func()
+}
+
+func (s *vanishing) Create(ctx context.Context, inst storage.Instance, effects []storage.Effect) (uint64, error) {
+	if f := s.meanwhile; f != nil && !s.armed.Load() {
+		s.meanwhile = nil
+		f()
+	}
+	v, err := s.Store.Create(ctx, inst, effects)
+	if errors.Is(err, storage.ErrExists) && s.armed.CompareAndSwap(true, false) {
+		old, lerr := s.Store.Load(ctx, inst.ID)
+		if lerr == nil {
+			lerr = s.Store.(storage.Retention).Delete(ctx, inst.ID, old.Version)
+		}
+		if lerr != nil {
+			return 0, fmt.Errorf("vanishing: delete %q: %w", inst.ID, lerr)
+		}
+	}
+	return v, err
+}
+
+// A finished instance deleted between Start's failed Create and its load
+// of the run to replace: with a reuse policy, Start creates the instance
+// after all, a first run in every way; and if another process created it
+// in the meantime, Start reports that run as it would any running one.
+func TestIDReuseOfADeletedInstance(t *testing.T) {
+	for name, open := range terminateStores(t) {
+		t.Run(name, func(t *testing.T) {
+			l := &endLog{}
+			clock := engine.NewFakeClock(t0)
+			store := &vanishing{Store: open()}
+			e := newEngine(t, store, engine.WithClock(clock), engine.WithFinish(l.finish), engine.WithJournal("", journal.Policy{}))
+			other := newEngine(t, store.Store, engine.WithClock(clock), engine.WithJournal("", journal.Policy{}))
+			for _, e := range []*engine.Engine{e, other} {
+				if err := e.Register(requestWF); err != nil {
+					t.Fatal(err)
+				}
+				e.Handle("ask-manager", l)
+			}
+			ctx := t.Context()
+			reuse := engine.WithIDReuse(engine.IDReuseAfterFinished)
+			finish := func(id string) {
+				t.Helper()
+				if err := e.Send(ctx, id, "answer", "yes", nil); err != nil {
+					t.Fatal(err)
+				}
+				if err := e.Drain(ctx); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, id := range []string{"r", "s"} {
+				if err := e.Start(ctx, requestWF, id, Request{User: "ada"}); err != nil {
+					t.Fatal(err)
+				}
+				finish(id)
+			}
+			clock.Advance(time.Hour)
+
+			store.armed.Store(true)
+			if err := e.Start(ctx, requestWF, "r", Request{User: "bo"}, reuse); err != nil {
+				t.Fatalf("start over a deleted instance: %v", err)
+			}
+			if store.armed.Load() {
+				t.Fatal("the store was not asked to create a taken ID: the test tests nothing")
+			}
+			inst, err := e.Get(ctx, "r")
+			if err != nil {
+				t.Fatal(err)
+			}
+			s, err := engine.Query[Request](ctx, e, "r")
+			if err != nil || s.User != "bo" {
+				t.Errorf("state %+v, %v: want the new input", s, err)
+			}
+			if inst.Version != 1 || inst.Meta.Status != interp.StatusRunning || !inst.Meta.Started.Equal(t0.Add(time.Hour)) {
+				t.Errorf("after the start: version %d, %s, started %v; want a first run at version 1", inst.Version, inst.Meta.Status, inst.Meta.Started)
+			}
+			h, err := e.History(ctx, "r", 0, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(h) != 1 || h[0].Event.Kind != "start" || h[0].Seq != 1 {
+				t.Errorf("journal %v, want the new run's start alone (the deleted run's went with it)", h)
+			}
+			finish("r")
+			if got, err := e.Get(ctx, "r"); err != nil || got.Meta.Status != interp.StatusCompleted {
+				t.Fatalf("the new run after its answer: %v, %v", got.Meta.Status, err)
+			}
+
+			// Deleted, then started by another process before this one
+			// creates it: that run is running, so the policy refuses.
+			store.meanwhile = func() {
+				if err := other.Start(ctx, requestWF, "s", Request{User: "other"}); err != nil {
+					t.Errorf("the other process's start: %v", err)
+				}
+			}
+			store.armed.Store(true)
+			err = e.Start(ctx, requestWF, "s", Request{User: "bo"}, reuse)
+			if wantErr(t, err, engine.ErrExists); !strings.Contains(fmt.Sprint(err), "is running") {
+				t.Errorf("start: %v; want the policy's refusal of the other process's running run", err)
+			}
+			if s, err := engine.Query[Request](ctx, e, "s"); err != nil || s.User != "other" {
+				t.Errorf("state %+v, %v: want the other process's run", s, err)
+			}
+			if err := e.Drain(ctx); err != nil {
+				t.Fatal(err)
+			}
+			want := "setup r cb1\nteardown r cb1\ncompleted r \"\"\nsetup s cb1\nteardown s cb1\ncompleted s \"\"\n" +
+				"setup r cb1\nteardown r cb1\ncompleted r \"\"\nsetup s cb1"
+			if diff := cmp.Diff(want, l.String()); diff != "" {
+				t.Errorf("effects (-want +got):\n%s", diff)
+			}
+		})
 	}
 }
