@@ -61,3 +61,11 @@ func HotHeld(e *Engine) (queued, parked int) {
 	}
 	return len(e.hot.queue), parked
 }
+
+// ArmedTimers reports how many of c's timers wait for the clock to move:
+// a test waits for a goroutine to arm its timer before it advances c.
+func ArmedTimers(c *FakeClock) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.timers)
+}

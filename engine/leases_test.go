@@ -167,14 +167,22 @@ func TestLeasesExactlyOnce(t *testing.T) {
 // runs out as if its process were stopped.
 type pausing struct {
 	storage.Store
-	paused atomic.Bool
+	paused  atomic.Bool
+	renewed chan error // if not nil, gets each Renew's outcome
 }
 
 func (p *pausing) Renew(ctx context.Context, l storage.Lease, now time.Time, ttl time.Duration) (storage.Lease, error) {
-	if p.paused.Load() {
-		return storage.Lease{}, errors.New("paused")
+	var (
+		nl  storage.Lease
+		err = errors.New("paused")
+	)
+	if !p.paused.Load() {
+		nl, err = p.Store.Renew(ctx, l, now, ttl)
 	}
-	return p.Store.Renew(ctx, l, now, ttl)
+	if p.renewed != nil {
+		p.renewed <- err
+	}
+	return nl, err
 }
 
 // TestZombieIsFenced stops a host in the middle of a setup until its
@@ -195,6 +203,7 @@ func TestZombieIsFenced(t *testing.T) {
 		e.Handle("ask-manager", log)
 		return e
 	}
+	zombieStore.renewed = make(chan error, 8)
 	zombie, other := mk(zombieStore, "zombie"), mk(m.Share(), "other")
 	ctx := t.Context()
 	if err := zombie.Start(ctx, requestWF, "r", Request{User: "u"}); err != nil {
@@ -218,8 +227,14 @@ func TestZombieIsFenced(t *testing.T) {
 		done <- w
 	}()
 	<-inSetup
+	// The zombie's renewals (every 20s) fail from now on: wait for its
+	// renewal timer, so that the move past the lease fires it.
+	waitFor(t, func() bool { return engine.ArmedTimers(clock) == 1 })
 	zombieStore.paused.Store(true)
 	clock.Advance(2 * time.Minute) // past the lease
+	if err := within(t, zombieStore.renewed, "the zombie's renewal"); err == nil {
+		t.Fatal("the zombie renewed its lease while paused")
+	}
 	w, err := other.ProcessInstance(ctx, "r")
 	if err != nil || w.Effects != 1 {
 		t.Fatalf("takeover: %+v, %v; want the setup performed", w, err)
@@ -388,5 +403,163 @@ func TestRunWithLeases(t *testing.T) {
 		if got := strings.Join(log.of(id), " "); got != "setup teardown finish" {
 			t.Errorf("%s: %q", id, got)
 		}
+	}
+}
+
+// slowSetup is the setup handler of "ask-manager" for the lease renewal
+// tests: each setup tells entered it began and waits for release or for
+// its context to end, and then reports the context's error, if any, on
+// ended.
+type slowSetup struct {
+	entered, release chan struct{}
+	ended            chan error
+	fences           chan uint64
+}
+
+// workDone is what RunDue or ProcessInstance returned, from a goroutine.
+type workDone struct {
+	w   engine.Work
+	err error
+}
+
+func newSlowSetup() *slowSetup {
+	return &slowSetup{entered: make(chan struct{}, 4), release: make(chan struct{}), ended: make(chan error, 4), fences: make(chan uint64, 4)}
+}
+
+func (s *slowSetup) Setup(ctx context.Context, info engine.EffectInfo) error {
+	s.fences <- info.Fence
+	s.entered <- struct{}{}
+	select {
+	case <-s.release:
+		s.ended <- nil
+		return nil
+	case <-ctx.Done():
+		s.ended <- ctx.Err()
+		return ctx.Err()
+	}
+}
+
+func (s *slowSetup) Teardown(context.Context, engine.EffectInfo) error { return nil }
+
+// A host whose effect runs for longer than its lease renews the lease
+// every third of its time to live: another host finds the instance
+// leased, two TTLs later, and the effect is performed once.
+func TestLeaseRenewedWhileWorking(t *testing.T) {
+	clock := engine.NewFakeClock(t0)
+	m := memory.New()
+	worker := &pausing{Store: m, renewed: make(chan error, 16)}
+	setup := newSlowSetup()
+	mk := func(st storage.Store, owner string) *engine.Engine {
+		e := newEngine(t, st, engine.WithClock(clock), engine.WithLeases(owner, time.Minute))
+		if err := e.Register(requestWF); err != nil {
+			t.Fatal(err)
+		}
+		e.Handle("ask-manager", setup)
+		return e
+	}
+	a, b := mk(worker, "a"), mk(m.Share(), "b")
+	ctx := t.Context()
+	if err := a.Start(ctx, requestWF, "r", Request{User: "u"}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan workDone, 1)
+	go func() { w, err := a.RunDue(ctx, 1); done <- workDone{w, err} }()
+	within(t, setup.entered, "a's setup")
+	for i := range 6 { // 2 minutes, twice the TTL
+		waitFor(t, func() bool { return engine.ArmedTimers(clock) == 1 })
+		clock.Advance(20 * time.Second)
+		if err := within(t, worker.renewed, "a renewal"); err != nil {
+			t.Fatalf("renewal %d: %v", i+1, err)
+		}
+	}
+	// The lease a took at t0 ran out at t0+1m; renewed, it lasts to t0+3m.
+	if w, err := b.ProcessInstance(ctx, "r"); !errors.Is(err, storage.ErrLeased) || w.Effects != 0 {
+		close(setup.release)
+		t.Fatalf("b on the instance a works on: %+v, %v; want ErrLeased and nothing done", w, err)
+	}
+	close(setup.release)
+	if d := within(t, done, "a's work"); d.err != nil || d.w.Effects != 1 {
+		t.Fatalf("a's work: %+v, %v; want the setup performed and acknowledged", d.w, d.err)
+	}
+	if err := within(t, setup.ended, "the end of the setup"); err != nil {
+		t.Fatalf("the setup's context ended: %v", err)
+	}
+	if f := within(t, setup.fences, "the setup's fence"); f != 1 || len(setup.fences) != 0 {
+		t.Fatalf("setup performed under fence %d and %d more times, want once under 1", f, len(setup.fences))
+	}
+}
+
+// A host whose renewal is refused because another host took the instance
+// over (its renewals failed until the lease ran out) stops the work on
+// it: the effect's context ends, RunDue reports no error and nothing
+// done, and the new holder's acknowledgement stands.
+func TestLeaseLostWhenRenewalIsFenced(t *testing.T) {
+	clock := engine.NewFakeClock(t0)
+	m := memory.New()
+	zombie := &pausing{Store: m, renewed: make(chan error, 16)}
+	setup := newSlowSetup()
+	mk := func(st storage.Store, owner string) *engine.Engine {
+		e := newEngine(t, st, engine.WithClock(clock), engine.WithLeases(owner, time.Minute))
+		if err := e.Register(requestWF); err != nil {
+			t.Fatal(err)
+		}
+		e.Handle("ask-manager", setup)
+		return e
+	}
+	a, b := mk(zombie, "a"), mk(m.Share(), "b")
+	ctx := t.Context()
+	if err := a.Start(ctx, requestWF, "r", Request{User: "u"}); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan workDone, 1)
+	go func() { w, err := a.RunDue(ctx, 1); done <- workDone{w, err} }()
+	within(t, setup.entered, "a's setup")
+	waitFor(t, func() bool { return engine.ArmedTimers(clock) == 1 })
+	zombie.paused.Store(true)
+	clock.Advance(2 * time.Minute) // past a's lease: its renewal fails
+	if err := within(t, zombie.renewed, "a's renewal"); err == nil {
+		t.Fatal("a renewed its lease while paused")
+	}
+	bDone := make(chan workDone, 1)
+	go func() { w, err := b.ProcessInstance(ctx, "r"); bDone <- workDone{w, err} }()
+	within(t, setup.entered, "b's setup") // under the next fence
+	zombie.paused.Store(false)
+	waitFor(t, func() bool { return engine.ArmedTimers(clock) == 2 }) // a's next renewal, and b's
+	clock.Advance(20 * time.Second)
+	for {
+		err := within(t, zombie.renewed, "a's renewal")
+		if errors.Is(err, storage.ErrFenced) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("a's renewal: %v, want ErrFenced", err)
+		}
+	}
+	if err := within(t, setup.ended, "the end of a's setup"); !errors.Is(err, context.Canceled) {
+		t.Fatalf("a's setup ended with %v, want its context canceled", err)
+	}
+	if d := within(t, done, "a's work"); d.err != nil || d.w.Effects != 0 {
+		t.Fatalf("a's work after losing its lease: %+v, %v; want nothing done and no error", d.w, d.err)
+	}
+	close(setup.release)
+	if d := within(t, bDone, "b's work"); d.err != nil || d.w.Effects != 1 {
+		t.Fatalf("b's work: %+v, %v; want the setup performed", d.w, d.err)
+	}
+	fences := []uint64{within(t, setup.fences, "a's fence"), within(t, setup.fences, "b's fence")}
+	if fences[0] != 1 || fences[1] != 2 {
+		t.Fatalf("setup performed under fences %v, want [1 2]", fences)
+	}
+}
+
+// within receives from ch, failing the test after 10s: a renewal that
+// never comes must fail a test, not hang it.
+func within[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+		panic("unreachable")
 	}
 }
