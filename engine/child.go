@@ -145,10 +145,17 @@ func (e *Engine) deliverChild(ctx context.Context, link parentLink, o interp.Chi
 	return err
 }
 
-// childEnded is the part of a finishing effect of instance id that
-// concerns a parent: if id is a child, its end goes to the parent.
-func (e *Engine) childEnded(ctx context.Context, id, workflow string) error {
-	if !e.isChildWorkflow(workflow) {
+// childEnded is the part of a finishing effect oe of instance id that
+// concerns a parent: if id is a child, its end goes to the parent. The
+// entry carries the end and, since outbox key 15, the parent link: the
+// child's ID may hold a new run by now (ID reuse), whose record knows
+// neither. An entry written before has only the end, and the record the
+// link.
+func (e *Engine) childEnded(ctx context.Context, id string, oe *outbox.Entry) error {
+	if oe.Parent != "" {
+		return e.deliverChild(ctx, parentLink{ID: oe.Parent, Callback: oe.ParentCallback}, endOutcome(oe))
+	}
+	if !e.isChildWorkflow(oe.Workflow) {
 		return nil
 	}
 	l, err := e.load(ctx, id)
@@ -163,11 +170,27 @@ func (e *Engine) childEnded(ctx context.Context, id, workflow string) error {
 		return err
 	}
 	if !l.meta.Status.Finished() {
-		// A new run of the ID (ID reuse) replaced the child: its end
-		// was delivered with the old run's effect.
+		// A new run of the ID (ID reuse) replaced the child: it is not
+		// the parent's child.
 		return nil
 	}
 	return e.deliverChild(ctx, *h.Parent, interp.ChildOutcomeOf(l.meta))
+}
+
+// endOutcome is the outcome of a child whose end effect is oe, as
+// interp.ChildOutcomeOf says it from the child's meta: the interpreter's
+// end effects carry the output (Completed), the failure (Failed) and the
+// reason (Terminated).
+func endOutcome(oe *outbox.Entry) interp.ChildOutcome {
+	switch oe.Kind {
+	case interp.EffectCompleted:
+		return interp.ChildOutcome{Status: interp.StatusCompleted, Output: oe.Data}
+	case interp.EffectFailed:
+		return interp.ChildOutcome{Status: interp.StatusFailed, Error: oe.Error, Path: oe.Path}
+	case interp.EffectTerminated:
+		return interp.ChildOutcome{Status: interp.StatusTerminated, Error: oe.Error}
+	}
+	return interp.ChildOutcome{Status: interp.StatusCanceled}
 }
 
 // endChild performs an end-child effect: the parent stopped waiting for

@@ -5,12 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/internal/pgtest"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
@@ -416,5 +418,105 @@ func TestChildNotStartedForAParentThatEnded(t *testing.T) {
 	}
 	if left, err := e.Store().Outbox(t.Context(), 10); err != nil || len(left) != 0 {
 		t.Fatalf("outbox: %v, %v", left, err)
+	}
+}
+
+// A child's end reaches its parent even when the child's ID holds a new
+// run by the time the end effect is performed: the effect carries the
+// parent link and the end. With IDReuseAfterFinished the child finished
+// and its end waits in the outbox; with IDReuseTerminateRunning the
+// child is terminated and its ID restarted in one commit. (Before, the
+// effect read both from the record, which by then was the new run's, and
+// the parent waited forever.)
+func TestChildEndAfterItsIDIsReused(t *testing.T) {
+	for _, c := range []struct {
+		policy engine.IDReusePolicy
+		finish bool  // the child finishes before its ID is reused
+		want   Order // the parent's output
+	}{
+		{engine.IDReuseAfterFinished, true, Order{Item: "tea", Packed: "packed tea"}},
+		{engine.IDReuseTerminateRunning, false, Order{Item: "tea", Problem: "terminated: " + engine.ReuseTerminateReason}},
+	} {
+		t.Run(c.policy.String(), func(t *testing.T) {
+			eachStore(t, func(t *testing.T, st storage.Store) {
+				e := childEngine(t, st)
+				ctx := t.Context()
+				if err := e.Start(ctx, orderCancel, "o1", Order{Item: "tea"}); err != nil {
+					t.Fatal(err)
+				}
+				mustDrain(t, e)
+				if c.finish {
+					if err := e.Send(ctx, pickOfO1, "pack", false, nil); err != nil {
+						t.Fatal(err)
+					}
+					if got := status(t, e, pickOfO1); got != interp.StatusCompleted {
+						t.Fatalf("child %s, want completed with its end not yet performed", got)
+					}
+				}
+				if err := e.Start(ctx, pickWF, pickOfO1, Pick{Item: "other"}, engine.WithIDReuse(c.policy)); err != nil {
+					t.Fatalf("start over the child: %v", err)
+				}
+				mustDrain(t, e)
+				if got := status(t, e, "o1"); got != interp.StatusCompleted {
+					t.Fatalf("parent %s after its child's end was performed, want completed", got)
+				}
+				if o := awaitOrder(t, e, "o1"); o != c.want {
+					t.Fatalf("parent output %+v, want %+v", o, c.want)
+				}
+				if got := status(t, e, pickOfO1); got != interp.StatusRunning {
+					t.Fatalf("the new run of the child's ID: %s, want running", got)
+				}
+			})
+		})
+	}
+}
+
+// withoutParentLinks is a store that strips the parent link from the end
+// effects it is given, as an engine written before outbox key 15 left
+// them.
+type withoutParentLinks struct{ storage.Store }
+
+func (s withoutParentLinks) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
+	effects := slices.Clone(c.Effects)
+	for i, se := range effects {
+		oe, err := outbox.Decode(se)
+		if err != nil {
+			return 0, err
+		}
+		if oe.Parent == "" {
+			continue
+		}
+		oe.Parent, oe.ParentCallback = "", 0
+		if effects[i].Data, err = oe.Encode(); err != nil {
+			return 0, err
+		}
+	}
+	c.Effects = effects
+	return s.Store.Commit(ctx, c)
+}
+
+// An end effect written without the parent link (by an earlier version)
+// still reaches the parent: the link is read from the child's record.
+func TestChildEndWithoutItsParentLink(t *testing.T) {
+	strip := withoutParentLinks{memory.New()}
+	e := childEngine(t, strip)
+	ctx := t.Context()
+	if err := e.Start(ctx, orderCancel, "o1", Order{Item: "tea"}); err != nil {
+		t.Fatal(err)
+	}
+	mustDrain(t, e)
+	if err := e.Send(ctx, pickOfO1, "pack", true, nil); err != nil {
+		t.Fatal(err)
+	}
+	left, err := strip.Outbox(ctx, 10)
+	if err != nil || len(left) != 1 {
+		t.Fatalf("outbox %v, %v; want the child's end", left, err)
+	}
+	if oe, err := outbox.Decode(left[0]); err != nil || oe.Kind != interp.EffectFailed || oe.Parent != "" {
+		t.Fatalf("the child's end %+v, %v; want a failure without a parent link", oe, err)
+	}
+	mustDrain(t, e)
+	if o := awaitOrder(t, e, "o1"); o.Problem != "failed: no stock" {
+		t.Fatalf("parent output %+v", o)
 	}
 }

@@ -473,7 +473,7 @@ func (e *Engine) effect(ctx context.Context, j *job) error {
 			err = protect(info, func() error { return e.finish(hctx, info) })
 		}
 		if err == nil {
-			err = e.childEnded(ctx, info.Instance, oe.Workflow)
+			err = e.childEnded(ctx, info.Instance, oe)
 		}
 	case interp.EffectStartChild:
 		if e.children != nil {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/internal/decode"
+	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -85,7 +86,8 @@ func (e *Engine) start(ctx context.Context, def *dsl.Definition, id string, stat
 		}
 	}
 	end := e.keepsEnd(id, &res.Meta, host)
-	inst, rec, effects, err := encode(id, def.Name(), &res, host, end)
+	var entryBuf [2]outbox.Entry // the outbox entries of the commit, for its jobs
+	inst, rec, effects, entries, err := encodeEntries(id, def.Name(), &res, host, entryBuf[:0], end)
 	if err != nil {
 		return err
 	}
@@ -94,7 +96,7 @@ func (e *Engine) start(ctx context.Context, def *dsl.Definition, id string, stat
 	}
 	inst.Journal = jw
 	op = "create"
-	hot = e.claimHot(hotBuf[:0], def.Name(), res.Effects, effects, quietEnd(def, res.Meta), end)
+	hot = e.claimHot(hotBuf[:0], entries, effects, quietEnd(def, res.Meta))
 	// No cached record needs dropping first: one is cached only for an
 	// instance that exists, and then Create changes nothing (and a record
 	// cached for an instance deleted since fails its next commit's

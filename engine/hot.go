@@ -116,36 +116,12 @@ func (h *hotPath) stop(w *work) {
 }
 
 // claimHot claims the outbox entries of a transition about to be committed
-// (stored, encoded from the kept effects in effects, in order) and
-// returns them as jobs appended to buf, or nil if the hot path is off. (A
-// transition commits one or two effects as a rule: the caller's buf, on its
-// stack, saves an allocation per commit.) quiet is quietEnd of the
-// transition, and end is outboxEntries' for stored.
-func (e *Engine) claimHot(buf []job, workflow string, effects []interp.Effect, stored []storage.Effect, quiet, end bool) []job {
-	if len(stored) == 0 || !e.hot.running.Load() {
-		return nil
-	}
-	jobs := buf[:0]
-	i := 0
-	for k := range effects {
-		ef := &effects[k]
-		if !kept(ef.Kind, end) {
-			continue
-		}
-		se := &stored[i]
-		i++
-		jobs = append(jobs, job{key: jobKey{id: se.ID}, effect: se, oe: outbox.Of(workflow, ef), hot: true, quiet: quiet})
-	}
-	if !e.work.claimAll(jobs) { // cannot happen: the IDs are new
-		return nil
-	}
-	return jobs
-}
-
-// claimHotEntries is claimHot for a caller that has the outbox entries of
-// the stored effects (outboxEffects made them): one entry for each of the
-// first len(entries) effects of stored.
-func (e *Engine) claimHotEntries(buf []job, entries []outbox.Entry, stored []storage.Effect, quiet bool) []job {
+// and returns them as jobs appended to buf, or nil if the hot path is off.
+// entries are the entries of the first len(entries) effects of stored, as
+// encodeEntries made them. (A transition commits one or two effects as a
+// rule: the caller's buf, on its stack, saves an allocation per commit.)
+// quiet is quietEnd of the transition.
+func (e *Engine) claimHot(buf []job, entries []outbox.Entry, stored []storage.Effect, quiet bool) []job {
 	if len(stored) == 0 || !e.hot.running.Load() {
 		return nil
 	}

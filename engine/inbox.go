@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 )
@@ -184,7 +185,8 @@ func (e *Engine) startWithSignal(ctx context.Context, def *dsl.Definition, id st
 	}
 	op = "encode"
 	end := e.keepsEnd(id, &res.Meta, host)
-	inst, rec, effects, err := encode(id, def.Name(), &res, host, end)
+	var entryBuf [2]outbox.Entry // the outbox entries of the commit, for its jobs
+	inst, rec, effects, entries, err := encodeEntries(id, def.Name(), &res, host, entryBuf[:0], end)
 	if err != nil {
 		return err
 	}
@@ -197,7 +199,7 @@ func (e *Engine) startWithSignal(ctx context.Context, def *dsl.Definition, id st
 		return err
 	}
 	op = "create"
-	hot = e.claimHot(hotBuf[:0], def.Name(), res.Effects, effects, quietEnd(def, res.Meta), end)
+	hot = e.claimHot(hotBuf[:0], entries, effects, quietEnd(def, res.Meta))
 	// No cached record to drop first: see start.
 	version, err := e.store.Create(ctx, inst, effects)
 	if err != nil {

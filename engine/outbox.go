@@ -17,16 +17,18 @@ import (
 // The effects' Data share one buffer and their IDs one string: a
 // transition to a wait with a setup commits a Teardown and a Setup, and
 // each took two allocations of its own. Unless end, the instance's end
-// effect is left out (see Engine.keepsEnd).
-func outboxEffects(id, workflow string, effects []interp.Effect, end bool) ([]storage.Effect, error) {
+// effect is left out (see Engine.keepsEnd). host is the record's host data
+// as the transition leaves it: a child's end effect carries its parent
+// link from there.
+func outboxEffects(id, workflow string, effects []interp.Effect, host []byte, end bool) ([]storage.Effect, error) {
 	var buf [2]outbox.Entry
-	out, _, err := outboxEntries(id, workflow, effects, buf[:0], end)
+	out, _, err := outboxEntries(id, workflow, effects, host, buf[:0], end)
 	return out, err
 }
 
 // outboxEntries is outboxEffects that also returns the outbox entries it
 // encoded, appended to entries (a buffer), for the hot path's jobs.
-func outboxEntries(id, workflow string, effects []interp.Effect, entries []outbox.Entry, end bool) ([]storage.Effect, []outbox.Entry, error) {
+func outboxEntries(id, workflow string, effects []interp.Effect, host []byte, entries []outbox.Entry, end bool) ([]storage.Effect, []outbox.Entry, error) {
 	size, idSize := 0, 0
 	for i := range effects {
 		ef := &effects[i]
@@ -34,6 +36,9 @@ func outboxEntries(id, workflow string, effects []interp.Effect, entries []outbo
 			continue
 		}
 		entries = append(entries, outbox.Of(workflow, ef))
+		if outbox.Ends(ef.Kind) {
+			withParent(id, &entries[len(entries)-1], host)
+		}
 		size += entries[len(entries)-1].Size()
 		idSize += len(ef.ID.Instance) + 2 + 20 + 10 // "instance/seq/index", at most
 	}
@@ -69,6 +74,19 @@ func outboxEntries(id, workflow string, effects []interp.Effect, entries []outbo
 		out[i].ID, from = all[from:to], to
 	}
 	return out, entries, nil
+}
+
+// withParent puts the parent link of a child, from its host data, into
+// the entry of its end effect (see outbox.Entry.Parent). Host data that
+// does not decode leaves the entry without: performing it then reads the
+// link from the record, as for entries written before they carried it.
+func withParent(id string, oe *outbox.Entry, host []byte) {
+	if len(host) == 0 || endedOnly(host) {
+		return
+	}
+	if h, err := decodeHost(id, host); err == nil && h.Parent != nil {
+		oe.Parent, oe.ParentCallback = h.Parent.ID, h.Parent.Callback
+	}
 }
 
 // kept reports whether an effect of kind k goes to the outbox: as

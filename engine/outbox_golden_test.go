@@ -56,6 +56,7 @@ type outboxCase struct {
 	events func(meta interp.Meta) []interp.Event // after the start
 	state  []byte                                // initial state
 	def    func() *dsl.Definition                // nil: goldenOrderDef
+	host   []byte                                // the record's host data (a child's parent link)
 }
 
 func stateOf(t *testing.T, s goldenOrder) []byte {
@@ -87,7 +88,7 @@ func runOutboxCase(t *testing.T, c outboxCase) (storage.Instance, []storage.Effe
 			}
 		}
 	}
-	inst, _, effects, err := encode("order-1", def.Name(), &r, nil, true)
+	inst, _, effects, err := encode("order-1", def.Name(), &r, c.host, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -121,8 +122,25 @@ func outboxCases(t *testing.T) []outboxCase {
 		}, state: stateOf(t, goldenOrder{N: -1})},
 		{name: "child", def: goldenParentDef},
 		{name: "child-canceled", def: goldenParentDef, events: func(interp.Meta) []interp.Event { return []interp.Event{{Kind: interp.EventCancel}} }},
+		// A child's end carries its parent link (outbox keys 15 and 16).
+		{name: "child-end", def: goldenChildDef, host: childHost},
 	}
 }
+
+// goldenChildDef is a child that completes at its start.
+func goldenChildDef() *dsl.Definition {
+	return dsl.MustCompile[goldenOrder]("golden-pick", dsl.Return("picked"))
+}
+
+// childHost is the host data of a child of instance "parent-1" waiting at
+// callback 3.
+var childHost = func() []byte {
+	b, err := codec.Marshal(hostData{Parent: &parentLink{ID: "parent-1", Callback: 3}})
+	if err != nil {
+		panic(err)
+	}
+	return b
+}()
 
 // goldenParentDef starts a child workflow and waits for it.
 func goldenParentDef() *dsl.Definition {
@@ -148,6 +166,7 @@ func renderOutbox(se storage.Effect, oe outbox.Entry) string {
 		{"attempt", oe.Attempt, oe.Attempt == 0}, {"timeout", oe.AttemptTimeout(), oe.Timeout == 0},
 		{"error", oe.Error, oe.Error == ""},
 		{"child", oe.Child, oe.Child == ""}, {"on-parent-end", dsl.ParentEndPolicy(oe.OnEnd), oe.OnEnd == 0},
+		{"parent", oe.Parent, oe.Parent == ""}, {"parent-callback", oe.ParentCallback, oe.ParentCallback == 0},
 	} {
 		if !f.zero {
 			fmt.Fprintf(&b, "\n%s=%q", f.name, fmt.Sprint(f.v))

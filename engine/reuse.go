@@ -135,7 +135,7 @@ func (e *Engine) reuseID(ctx context.Context, def *dsl.Definition, id string, st
 				return err
 			}
 			end := e.keepsEnd(id, &term.Meta, l.rec.Host)
-			if effects, err = outboxEffects(id, l.rec.Workflow, term.Effects, end); err != nil {
+			if effects, err = outboxEffects(id, l.rec.Workflow, term.Effects, l.rec.Host, end); err != nil {
 				return err
 			}
 			ends = end

@@ -181,7 +181,7 @@ func (e *Engine) transitionLocked(ctx context.Context, id string, il *slot, from
 		}
 		inst.Journal = res.journal
 		op = "commit"
-		hot = e.claimHotEntries(hotBuf[:0], entries, effects, res.quiet)
+		hot = e.claimHot(hotBuf[:0], entries, effects, res.quiet)
 		e.cache.dropHeld(il, id) // whatever the outcome, only a confirmed record is cached
 		version, err := e.store.Commit(ctx, storage.Commit{Instance: inst, Expect: l.stored.Version, Effects: effects, Lease: ef.lease,
 			Wake: !end}) // an end left out wakes watchers (Await) as its effect would have
@@ -429,7 +429,7 @@ func encodeEntries(id, workflow string, res *interp.Result, host []byte, entries
 		}
 		return storage.Instance{}, codec.Record{}, nil, nil, opErr("", "", id, err)
 	}
-	effects, entries, err := outboxEntries(id, workflow, res.Effects, entries, end)
+	effects, entries, err := outboxEntries(id, workflow, res.Effects, host, entries, end)
 	if err != nil {
 		if tl := tooLarge(id, "effect", err); tl != nil {
 			return storage.Instance{}, codec.Record{}, nil, nil, tl

@@ -3,7 +3,10 @@ package outbox_test
 import (
 	"bytes"
 	"math"
+	"reflect"
 	"testing"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/internal/outbox"
@@ -34,6 +37,9 @@ func TestOutboxEncodeMatchesCodec(t *testing.T) {
 			Error:    text.Draw(t, "error"),
 			Child:    text.Draw(t, "child"),
 			OnEnd:    rapid.Uint8().Draw(t, "on-end"),
+
+			Parent:         text.Draw(t, "parent"),
+			ParentCallback: num.Draw(t, "parent-callback"),
 		}
 		got, err := oe.Encode()
 		if err != nil {
@@ -65,10 +71,16 @@ func TestOutboxEncodeMatchesCodec(t *testing.T) {
 		if len(oe.Data) == 0 {
 			oe.Data = nil
 		}
-		if back.Kind != oe.Kind || back.Workflow != oe.Workflow || back.Callback != oe.Callback || back.At != oe.At ||
-			back.Timeout != oe.Timeout || back.Attempt != oe.Attempt || !bytes.Equal(back.Data, oe.Data) || back.Error != oe.Error ||
-			back.Child != oe.Child || back.OnEnd != oe.OnEnd {
-			t.Fatalf("round trip: %+v, want %+v", back, oe)
+		if diff := cmp.Diff(oe, back); diff != "" {
+			t.Fatalf("round trip (-want +got):\n%s", diff)
 		}
 	})
+}
+
+// The property above draws every field of Entry: a field added to Entry
+// must be drawn there too, or the hand-written encoder may forget it.
+func TestOutboxEncodeTestDrawsEveryField(t *testing.T) {
+	if n := reflect.TypeFor[outbox.Entry]().NumField(); n != 16 {
+		t.Fatalf("outbox.Entry has %d fields, TestOutboxEncodeMatchesCodec draws 16: draw the new ones", n)
+	}
 }

@@ -40,6 +40,13 @@ type Entry struct {
 	Error    string            `cbor:"12,keyasint,omitempty"`
 	Child    string            `cbor:"13,keyasint,omitempty"` // StartChild, EndChild: the child's instance ID
 	OnEnd    uint8             `cbor:"14,keyasint,omitempty"` // EndChild: the dsl.ParentEndPolicy
+	// The end effect of a child: the parent instance and its callback
+	// waiting for the child's end, so that the end reaches the parent
+	// even if the child's ID holds a new run by the time it is performed
+	// (ID reuse). Entries written before these keys existed have neither;
+	// the engine then reads the parent link from the child's record.
+	Parent         string `cbor:"15,keyasint,omitempty"`
+	ParentCallback uint64 `cbor:"16,keyasint,omitempty"`
 }
 
 // Wakeup is the engine's own effect kind for wake-ups (engine/scheduler.go),
@@ -128,10 +135,11 @@ func (e *Entry) Encode() ([]byte, error) {
 // Size is at least the length of the entry's encoding: a buffer of the
 // sizes of several entries takes them all without growing (see Append).
 func (e *Entry) Size() int {
-	return 1 + // map head (at most 14 pairs)
+	return 1 + // map head (at most 16 pairs)
 		1 + headLen(uint64(e.Kind)) + 1 + headLen(e.Callback) + 1 + 9 + 1 + headLen(uint64(e.Attempt)) + 1 + 9 +
 		textLen(e.Workflow) + textLen(e.Thread) + textLen(e.Path) + textLen(e.Event) + textLen(e.Type) +
-		1 + headLen(uint64(len(e.Data))) + len(e.Data) + textLen(e.Error) + textLen(e.Child) + 1 + 2
+		1 + headLen(uint64(len(e.Data))) + len(e.Data) + textLen(e.Error) + textLen(e.Child) + 1 + 2 +
+		textLen(e.Parent) + 1 + headLen(e.ParentCallback)
 }
 
 // Append appends Encode's bytes to b, so that the entries of one commit
@@ -159,7 +167,7 @@ func (e *Entry) appendTo(b []byte) []byte {
 	pairs := 1
 	for _, present := range []bool{e.Workflow != "", e.Thread != "", e.Path != "", e.Event != "", e.Type != "",
 		e.Callback != 0, e.At != 0, e.Attempt != 0, e.Timeout != 0, len(e.Data) > 0, e.Error != "",
-		e.Child != "", e.OnEnd != 0} {
+		e.Child != "", e.OnEnd != 0, e.Parent != "", e.ParentCallback != 0} {
 		if present {
 			pairs++
 		}
@@ -183,5 +191,7 @@ func (e *Entry) appendTo(b []byte) []byte {
 	b = appendTextField(b, 12, e.Error)
 	b = appendTextField(b, 13, e.Child)
 	b = appendUintField(b, 14, uint64(e.OnEnd), false)
+	b = appendTextField(b, 15, e.Parent)
+	b = appendUintField(b, 16, e.ParentCallback, false)
 	return b
 }
