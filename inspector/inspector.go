@@ -75,7 +75,7 @@ func New(e *engine.Engine, opts ...Option) (http.Handler, error) {
 	h.mux.HandleFunc("GET /diagram.svg", h.diagramSVG)
 	h.mux.HandleFunc("GET /upgrade", h.upgrade)
 	assets, _ := fs.Sub(assetFS, "assets")
-	h.mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(assets)))
+	h.mux.Handle("GET /assets/", http.StripPrefix("/assets/", http.FileServerFS(assetFiles{assets})))
 	if h.cfg.authorize != nil {
 		h.mux.HandleFunc("POST /send", h.action(ActionSend, h.send))
 		h.mux.HandleFunc("POST /cancel", h.action(ActionCancel, h.cancel))
@@ -83,6 +83,18 @@ func New(e *engine.Engine, opts ...Option) (http.Handler, error) {
 		h.mux.HandleFunc("POST /requeue", h.action(ActionRequeue, h.requeue))
 	}
 	return h, nil
+}
+
+// assetFiles are the embedded assets, where a name that is not a valid
+// path (not UTF-8, say) names no file: fs.Sub reports it as fs.ErrInvalid,
+// which http.FileServerFS answers with a server error.
+type assetFiles struct{ fs.FS }
+
+func (a assetFiles) Open(name string) (fs.File, error) {
+	if !fs.ValidPath(name) {
+		return nil, &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+	}
+	return a.FS.Open(name)
 }
 
 // ServeHTTP serves the pages, with headers that keep them from being
