@@ -9,6 +9,7 @@ import (
 
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/journal"
 	"github.com/weftflow/weft/storage/memory"
 )
@@ -126,6 +127,25 @@ func TestReplayFindsDivergence(t *testing.T) {
 	_, div, err = journal.ReplayStored(ctx, store, renamed, "o")
 	if err != nil || div == nil || div.Reason != "no such wait" || div.Seq != 2 {
 		t.Fatalf("renamed: divergence %v, error %v; want no such wait at entry 2", div, err)
+	}
+
+	// v5 renamed the wait (loop/next is now loop/await) with no
+	// migration. Started by v5 too, the order behaves alike (effects are
+	// compared by kind, event and thread); started by v1, as a deploy
+	// meets it, the order parked at loop/next has lost its position.
+	moved := dsl.MustCompile[Order]("order", dsl.For("loop",
+		dsl.Wait("await",
+			dsl.On("pay", dsl.Signal(pay)),
+			dsl.On("ship", dsl.Signal(ship), dsl.Return(true)))), dsl.Version(2))
+	if n, div, err := journal.ReplayStored(ctx, store, moved, "o"); err != nil || div != nil || n != 5 {
+		t.Fatalf("moved, started by itself: replayed %d, divergence %v, error %v; want 5 alike", n, div, err)
+	}
+	_, div, err = journal.ReplayStored(ctx, store, moved, "o", journal.StartedBy(orderV1))
+	if err != nil || div == nil || div.Reason != "position lost" || div.Seq != 2 || !errors.Is(div.Err, interp.ErrPositionLost) {
+		t.Fatalf("moved: divergence %v, error %v; want position lost at entry 2", div, err)
+	}
+	if msg := div.Error(); !strings.HasPrefix(msg, "entry #2: position lost: ") || !strings.Contains(msg, "loop/next") {
+		t.Errorf("moved: divergence reads %q, want the entry, the reason and the lost position", msg)
 	}
 }
 
