@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/internal/outbox"
@@ -19,6 +20,7 @@ import (
 	"github.com/weftflow/weft/storage/bolt"
 	"github.com/weftflow/weft/storage/memory"
 	"github.com/weftflow/weft/storage/postgres"
+	"pgregory.net/rapid"
 )
 
 // Pick is a child workflow's state: it waits for "pack" (true: fail).
@@ -519,4 +521,153 @@ func TestChildEndWithoutItsParentLink(t *testing.T) {
 	if o := awaitOrder(t, e, "o1"); o.Problem != "failed: no stock" {
 		t.Fatalf("parent output %+v", o)
 	}
+}
+
+// childModel is what TestChildReuseProperty expects of one parent, its
+// child (the first run of the child's ID) and the runs started over it.
+type childModel struct {
+	parent     string
+	childID    string
+	item       string
+	childEnd   string // the first run's end once it ended: "packed", "failed", "terminated", "canceled"
+	delivered  bool   // a Drain since the first run ended delivered its end
+	canceled   bool   // the parent was canceled while it waited (the end-child effect cancels the first run at the next Drain)
+	runs       int    // runs of the child's ID after the first
+	lastEnded  bool   // the last run of the ID has ended
+	lastStatus interp.Status
+}
+
+// Children whose IDs are reused (both policies) while their ends are in
+// flight, packed, failed, and parents canceled, in random orders: every
+// parent ends with its own child's end (or canceled, if canceled first,
+// its child then canceled by the policy), and a later run of the child's
+// ID is neither delivered to the parent nor canceled with it.
+func TestChildReuseProperty(t *testing.T) {
+	rapid.Check(t, func(rt *rapid.T) {
+		e := childEngine(t, memory.New())
+		ctx := t.Context()
+		n := rapid.IntRange(1, 4).Draw(rt, "parents")
+		models := make([]*childModel, n)
+		for i := range models {
+			m := &childModel{parent: fmt.Sprintf("o%d", i), item: fmt.Sprintf("item-%d", i)}
+			m.childID = interp.DefaultChildID(m.parent, "pick", 1)
+			models[i] = m
+			if err := e.Start(ctx, orderCancel, m.parent, Order{Item: m.item}); err != nil {
+				rt.Fatal(err)
+			}
+		}
+		mustDrain(t, e) // the children start
+		for i := range models {
+			models[i].lastStatus = interp.StatusRunning
+		}
+		steps := rapid.IntRange(1, 30).Draw(rt, "steps")
+		for range steps {
+			m := models[rapid.IntRange(0, n-1).Draw(rt, "which")]
+			parentWaits := !m.canceled && !m.delivered
+			switch rapid.SampledFrom([]string{"pack", "fail", "reuse", "reuse-terminate", "cancel-parent", "drain"}).Draw(rt, "action") {
+			case "pack", "fail":
+				fail := rapid.Bool().Draw(rt, "fail-it")
+				err := e.Send(ctx, m.childID, "pack", fail, nil)
+				if m.lastEnded {
+					if err == nil {
+						rt.Fatalf("pack to the ended run of %s was accepted", m.childID)
+					}
+					continue
+				}
+				if err != nil {
+					rt.Fatalf("pack %s: %v", m.childID, err)
+				}
+				m.lastEnded = true
+				m.lastStatus = map[bool]interp.Status{false: interp.StatusCompleted, true: interp.StatusFailed}[fail]
+				if m.runs == 0 {
+					m.childEnd = map[bool]string{false: "packed", true: "failed"}[fail]
+				}
+			case "reuse", "reuse-terminate":
+				policy := engine.IDReuseAfterFinished
+				if rapid.Bool().Draw(rt, "terminate") {
+					policy = engine.IDReuseTerminateRunning
+				}
+				err := e.Start(ctx, pickWF, m.childID, Pick{Item: "again"}, engine.WithIDReuse(policy))
+				if !m.lastEnded && policy == engine.IDReuseAfterFinished {
+					if !errors.Is(err, engine.ErrExists) {
+						rt.Fatalf("reuse of the running %s: %v, want ErrExists", m.childID, err)
+					}
+					continue
+				}
+				if err != nil {
+					rt.Fatalf("reuse %s (%s): %v", m.childID, policy, err)
+				}
+				if !m.lastEnded && m.runs == 0 {
+					m.childEnd = "terminated"
+				}
+				m.runs++
+				m.lastEnded, m.lastStatus = false, interp.StatusRunning
+			case "cancel-parent":
+				err := e.Cancel(ctx, m.parent)
+				if !parentWaits {
+					if err == nil && !m.canceled {
+						rt.Fatalf("cancel of the ended parent %s was accepted", m.parent)
+					}
+					continue
+				}
+				if err != nil {
+					rt.Fatalf("cancel %s: %v", m.parent, err)
+				}
+				m.canceled = true
+			case "drain":
+				mustDrain(t, e)
+				for _, m := range models {
+					if m.canceled && m.runs == 0 && !m.lastEnded {
+						// The policy (CancelChild): the end-child
+						// effect cancels the first run if it still runs.
+						m.childEnd = "canceled"
+						m.lastEnded, m.lastStatus = true, interp.StatusCanceled
+					}
+					if m.childEnd != "" && !m.canceled {
+						m.delivered = true
+					}
+				}
+			}
+		}
+		mustDrain(t, e)
+		for _, m := range models {
+			if m.canceled && m.runs == 0 && !m.lastEnded {
+				m.lastEnded, m.lastStatus = true, interp.StatusCanceled
+			}
+			inst, err := e.Get(ctx, m.parent)
+			if err != nil {
+				rt.Fatal(err)
+			}
+			var o Order
+			if err := codec.Unmarshal(inst.State, &o); err != nil {
+				rt.Fatal(err)
+			}
+			switch {
+			case m.canceled:
+				if inst.Meta.Status != interp.StatusCanceled {
+					rt.Fatalf("%s: %s, want canceled", m.parent, inst.Meta.Status)
+				}
+			case m.childEnd == "":
+				if inst.Meta.Status != interp.StatusRunning {
+					rt.Fatalf("%s: %s, want still waiting for its child", m.parent, inst.Meta.Status)
+				}
+			default:
+				want := map[string]Order{
+					"packed":     {Item: m.item, Packed: "packed " + m.item},
+					"failed":     {Item: m.item, Problem: "failed: no stock"},
+					"terminated": {Item: m.item, Problem: "terminated: " + engine.ReuseTerminateReason},
+				}[m.childEnd]
+				if inst.Meta.Status != interp.StatusCompleted || o != want {
+					rt.Fatalf("%s: %s with %+v, want completed with %+v (its child %s)", m.parent, inst.Meta.Status, o, want, m.childEnd)
+				}
+			}
+			child, err := e.Get(ctx, m.childID)
+			if err != nil {
+				rt.Fatal(err)
+			}
+			if child.Meta.Status != m.lastStatus {
+				rt.Fatalf("%s (%d runs after the first): %s, want %s", m.childID, m.runs, child.Meta.Status, m.lastStatus)
+			}
+		}
+	})
 }
