@@ -89,6 +89,7 @@ const (
 	evActivityOK
 	evActivityFailed
 	evCancel
+	evTerminate
 	evEnd
 	evChildEnd // a child's end reaches the parent (name: the child's status); counted, not a goal
 )
@@ -113,6 +114,8 @@ func (k eventKey) String() string {
 		return fmt.Sprintf("activity %q fails", k.path)
 	case evCancel:
 		return fmt.Sprintf("cancel at %q", k.path)
+	case evTerminate:
+		return fmt.Sprintf("terminate at %q", k.path)
 	case evChildEnd:
 		return fmt.Sprintf("child at %q %s", k.path, k.name)
 	}
@@ -172,8 +175,12 @@ func newExplorer(def *dsl.Definition, opts *config) *explorer {
 					add(eventKey{evActivityOK, "", path})
 					add(eventKey{evActivityFailed, "", path})
 				}
-				if !cleanup && !opts.noCancel && (kind == dsl.KindWait || kind == dsl.KindCall || kind == dsl.KindWaitFor || kind == dsl.KindJoin) {
+				waits := kind == dsl.KindWait || kind == dsl.KindCall || kind == dsl.KindWaitFor || kind == dsl.KindJoin
+				if waits && !cleanup && !opts.noCancel {
 					add(eventKey{evCancel, "", path})
+				}
+				if waits && !opts.noTerminate { // (a canceling instance can be terminated in its cleanup)
+					add(eventKey{evTerminate, "", path})
 				}
 				return true
 			}
@@ -308,10 +315,14 @@ func (w *world) observe(pre interp.Meta, ev interp.Event, post interp.Meta) {
 				}
 			}
 		}
-	case interp.EventCancel:
+	case interp.EventCancel, interp.EventTerminate:
+		k := evCancel
+		if ev.Kind == interp.EventTerminate {
+			k = evTerminate
+		}
 		for _, th := range pre.Threads {
 			if th.Phase == interp.PhaseWaiting {
-				w.visits[eventKey{evCancel, "", th.Path}]++
+				w.visits[eventKey{k, "", th.Path}]++
 			}
 		}
 	}

@@ -219,8 +219,8 @@
 //     stored a different instance (or transition effects) after some step;
 //     catches hidden inputs that only a new process sees, such as a
 //     package variable set at startup.
-//   - [InvRejectedChange]: the host rejected an event, without crashing,
-//     but the store applied it.
+//   - [InvRejectedChange]: the host rejected an event or the start,
+//     without crashing, but the store applied it.
 //   - [InvDueIndex]: after a commit or a crash, the stored Instance.Due or
 //     the store's due index (Store.DueBefore) disagrees with the due time
 //     of the committed meta; catches stores that lose due entries, on a
@@ -232,14 +232,17 @@
 //     the parent nor was followed by one end-child by its policy.
 //   - [InvTerminate]: a terminate ran workflow code (the state changed),
 //     left a thread or a due time, did not record who and why, or emitted
-//     other effects than the teardowns of the open waits and the end.
+//     other effects than the teardowns of the open waits and the end; or
+//     the host committed something else for it than the interpreter's
+//     termination (no hidden input can change a terminate, which runs no
+//     workflow code).
 //   - [InvQuery]: a query handler (dsl.Query), run on a host by the query
 //     action, failed (it panicked on a state the run reached) or changed
 //     the stored instance.
 //   - [InvSignalWithStart]: a run that began with Engine.SignalWithStart (drawn,
 //     unless NoEarlySends) was refused where the interpreter accepts the
 //     event after the start, accepted where it refuses it, or left an
-//     instance behind after a refusal.
+//     instance behind after a refusal or a reported failure.
 //   - [InvAwait], [InvIDReuse]: at the end of a run, Engine.Await (or the
 //     Host wrapper's Await) did not tell how the instance ended, or a Start
 //     of its ID was not refused with engine.ErrExists.

@@ -108,9 +108,11 @@ func ExampleCoverage() {
 	// deliver close at "open/activity"
 	// timer stale at "open/activity"
 	// cancel at "open/activity"
+	// terminate at "open/activity"
 	// activity "notify" succeeds
 	// activity "notify" fails
 	// cancel at "notify"
+	// terminate at "notify"
 	// end completed
 	// end failed
 	// end canceled

@@ -104,6 +104,10 @@ func (w *world) startWithSignal(src source, input any) {
 		w.start(input)
 		return
 	case err != nil:
+		if _, lerr := w.store.Load(w.ctx, instanceID); lerr == nil {
+			w.fail(InvSignalWithStart, "", "signal-with-start %s(%+v) was reported failed (%v), yet the store holds the instance", on.Name(), v, err)
+			return
+		}
 		w.fail(InvSignalWithStart, "", "signal-with-start %s(%+v) does not start the instance: %v", on.Name(), v, err)
 		return
 	}

@@ -167,8 +167,8 @@ func (a *actions) goalReady() bool {
 		return a.goalWaits(interp.Timer)
 	case evActivityOK, evActivityFailed:
 		return len(a.goalActivities()) > 0
-	case evCancel:
-		if w.meta.Status != interp.StatusRunning {
+	case evCancel, evTerminate:
+		if w.meta.Status != interp.StatusRunning && (g.kind == evCancel || w.meta.Status != interp.StatusCanceling) {
 			return false
 		}
 		for _, th := range w.current().Threads {
@@ -322,6 +322,8 @@ func (a *actions) pursue(src source) {
 		a.finishGoalActivity(src, pick(src, a.goalActivities(), "goal activity"), pick(src, []string{"error", "timeout"}, "goal outcome"))
 	case evCancel:
 		w.apply(interp.Event{Kind: interp.EventCancel}, noCrash, say("cancel (the run's goal: %s)", g))
+	case evTerminate:
+		w.apply(interp.Event{Kind: interp.EventTerminate, Reason: "simulated", By: "simulator"}, noCrash, say("terminate (the run's goal: %s)", g))
 	}
 }
 

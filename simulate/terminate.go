@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/interp"
 	"pgregory.net/rapid"
@@ -74,4 +75,17 @@ func (w *world) checkTerminate(state []byte, r interp.Result) {
 	if !slices.Equal(want, got) {
 		w.fail(InvTerminate, "", "a Terminate emitted %v, want the teardowns of the open waits and the end: %v", got, want)
 	}
+}
+
+// checkTerminateStored checks what the host committed for an accepted
+// Terminate against the model's termination: a Terminate runs no workflow
+// code, so no hidden input can make the two differ, and a difference is
+// the host's (it applied another event, or changed the result), not
+// nondeterminism.
+func (w *world) checkTerminateStored(rec codec.Record) {
+	if bytes.Equal(rec.State, w.state) && bytes.Equal(rec.Meta, w.metaB) {
+		return
+	}
+	w.fail(InvTerminate, "", "the host committed, for a Terminate, something other than the termination (-model +stored):\n%s%s",
+		w.stateDiff(w.state, rec.State), metaDiff(w.meta, w.storedMeta(rec)))
 }

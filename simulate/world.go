@@ -246,6 +246,10 @@ func (w *world) start(input any) {
 	}
 	ev := interp.Event{Kind: interp.EventStart, Time: w.clock.Now(), Instance: instanceID}
 	if err := w.hosts[0].api.Start(w.ctx, w.def, instanceID, input); err != nil {
+		if _, lerr := w.store.Load(w.ctx, instanceID); lerr == nil {
+			w.fail(InvRejectedChange, "", "the host rejected the start (%v) but the store created the instance", err)
+			return
+		}
 		w.fail(InvLiveness, "", "the instance does not start: %v", err)
 		return
 	}
@@ -447,6 +451,9 @@ func (w *world) apply(ev interp.Event, crash crashPoint, label text) (applied bo
 	}
 	if crashed || errors.Is(err, ErrCrash) {
 		w.crash(via)
+	}
+	if w.failure == nil && applied && host.ok && ev.Kind == interp.EventTerminate {
+		w.checkTerminateStored(rec)
 	}
 	if w.failure == nil {
 		w.compareWith(si, rec, host, applied) // the crash changed nothing in the store
