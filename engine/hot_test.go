@@ -87,6 +87,28 @@ func (l *ledger) perform(kind string, info engine.EffectInfo) error {
 	return nil
 }
 
+// check fails t for every order the ledger saw broken, every effect that
+// succeeded more than once, and every instance of ids (a rounds instance)
+// without its 12 setups, each torn down, and one finish.
+func (l *ledger) check(t *testing.T, ids ...string) {
+	t.Helper()
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, b := range l.bad {
+		t.Error(b)
+	}
+	for id, n := range l.done {
+		if n != 1 {
+			t.Errorf("effect %s succeeded %d times", id, n)
+		}
+	}
+	for _, id := range ids {
+		if len(l.seen[id]) != 12 || l.open[id] != 0 || l.finish[id] != 1 {
+			t.Errorf("%s: %d setups, %d not torn down, finished %d times", id, len(l.seen[id]), l.open[id], l.finish[id])
+		}
+	}
+}
+
 // Under Run, effects committed by Send are handed out from memory (the
 // hot path) and, after failures and at polls, found by passes over the
 // outbox. Whichever way, the order holds: every Teardown after its Setup
@@ -180,22 +202,11 @@ func effectOrderUnderRun(t *testing.T, limit func(*engine.Engine)) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, b := range l.bad {
-		t.Error(b)
+	ids := make([]string, instances)
+	for i := range ids {
+		ids[i] = "r" + strconv.Itoa(i)
 	}
-	for id, n := range l.done {
-		if n != 1 {
-			t.Errorf("effect %s succeeded %d times", id, n)
-		}
-	}
-	for i := range instances {
-		id := "r" + strconv.Itoa(i)
-		if len(l.seen[id]) != 12 || l.open[id] != 0 || l.finish[id] != 1 {
-			t.Errorf("%s: %d setups, %d not torn down, finished %d times", id, len(l.seen[id]), l.open[id], l.finish[id])
-		}
-	}
+	l.check(t, ids...)
 }
 
 // Run stopping while its hot path holds jobs (queued for a worker, and
@@ -281,19 +292,5 @@ func TestRunStopsWithJobsQueuedAndParked(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatal(err)
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, b := range l.bad {
-		t.Error(b)
-	}
-	for id, n := range l.done {
-		if n != 1 {
-			t.Errorf("effect %s succeeded %d times", id, n)
-		}
-	}
-	for _, id := range []string{"a", "b"} {
-		if len(l.seen[id]) != 12 || l.open[id] != 0 || l.finish[id] != 1 {
-			t.Errorf("%s: %d setups, %d not torn down, finished %d times", id, len(l.seen[id]), l.open[id], l.finish[id])
-		}
-	}
+	l.check(t, "a", "b")
 }

@@ -441,30 +441,49 @@ func (s *slowSetup) Setup(ctx context.Context, info engine.EffectInfo) error {
 
 func (s *slowSetup) Teardown(context.Context, engine.EffectInfo) error { return nil }
 
-// A host whose effect runs for longer than its lease renews the lease
-// every third of its time to live: another host finds the instance
-// leased, two TTLs later, and the effect is performed once.
-func TestLeaseRenewedWhileWorking(t *testing.T) {
-	clock := engine.NewFakeClock(t0)
+// renewing is the start of the lease renewal tests: host a (on store,
+// whose renewals can be paused) and host b share a memory store under a
+// fake clock, with leases of a minute; a runs RunDue on instance "r" (its
+// outcome goes to done) and is in the setup, which waits for
+// setup.release.
+type renewing struct {
+	clock *engine.FakeClock
+	store *pausing
+	setup *slowSetup
+	b     *engine.Engine
+	done  chan workDone
+}
+
+func startRenewing(t *testing.T) renewing {
+	t.Helper()
 	m := memory.New()
-	worker := &pausing{Store: m, renewed: make(chan error, 16)}
-	setup := newSlowSetup()
+	r := renewing{clock: engine.NewFakeClock(t0), store: &pausing{Store: m, renewed: make(chan error, 16)},
+		setup: newSlowSetup(), done: make(chan workDone, 1)}
 	mk := func(st storage.Store, owner string) *engine.Engine {
-		e := newEngine(t, st, engine.WithClock(clock), engine.WithLeases(owner, time.Minute))
+		e := newEngine(t, st, engine.WithClock(r.clock), engine.WithLeases(owner, time.Minute))
 		if err := e.Register(requestWF); err != nil {
 			t.Fatal(err)
 		}
-		e.Handle("ask-manager", setup)
+		e.Handle("ask-manager", r.setup)
 		return e
 	}
-	a, b := mk(worker, "a"), mk(m.Share(), "b")
+	a := mk(r.store, "a")
+	r.b = mk(m.Share(), "b")
 	ctx := t.Context()
 	if err := a.Start(ctx, requestWF, "r", Request{User: "u"}); err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan workDone, 1)
-	go func() { w, err := a.RunDue(ctx, 1); done <- workDone{w, err} }()
-	within(t, setup.entered, "a's setup")
+	go func() { w, err := a.RunDue(ctx, 1); r.done <- workDone{w, err} }()
+	within(t, r.setup.entered, "a's setup")
+	return r
+}
+
+// A host whose effect runs for longer than its lease renews the lease
+// every third of its time to live: another host finds the instance
+// leased, two TTLs later, and the effect is performed once.
+func TestLeaseRenewedWhileWorking(t *testing.T) {
+	r := startRenewing(t)
+	clock, worker, setup, b, done := r.clock, r.store, r.setup, r.b, r.done
 	for i := range 6 { // 2 minutes, twice the TTL
 		waitFor(t, func() bool { return engine.ArmedTimers(clock) == 1 })
 		clock.Advance(20 * time.Second)
@@ -473,7 +492,7 @@ func TestLeaseRenewedWhileWorking(t *testing.T) {
 		}
 	}
 	// The lease a took at t0 ran out at t0+1m; renewed, it lasts to t0+3m.
-	if w, err := b.ProcessInstance(ctx, "r"); !errors.Is(err, storage.ErrLeased) || w.Effects != 0 {
+	if w, err := b.ProcessInstance(t.Context(), "r"); !errors.Is(err, storage.ErrLeased) || w.Effects != 0 {
 		close(setup.release)
 		t.Fatalf("b on the instance a works on: %+v, %v; want ErrLeased and nothing done", w, err)
 	}
@@ -494,26 +513,9 @@ func TestLeaseRenewedWhileWorking(t *testing.T) {
 // it: the effect's context ends, RunDue reports no error and nothing
 // done, and the new holder's acknowledgement stands.
 func TestLeaseLostWhenRenewalIsFenced(t *testing.T) {
-	clock := engine.NewFakeClock(t0)
-	m := memory.New()
-	zombie := &pausing{Store: m, renewed: make(chan error, 16)}
-	setup := newSlowSetup()
-	mk := func(st storage.Store, owner string) *engine.Engine {
-		e := newEngine(t, st, engine.WithClock(clock), engine.WithLeases(owner, time.Minute))
-		if err := e.Register(requestWF); err != nil {
-			t.Fatal(err)
-		}
-		e.Handle("ask-manager", setup)
-		return e
-	}
-	a, b := mk(zombie, "a"), mk(m.Share(), "b")
+	r := startRenewing(t)
+	clock, zombie, setup, b, done := r.clock, r.store, r.setup, r.b, r.done
 	ctx := t.Context()
-	if err := a.Start(ctx, requestWF, "r", Request{User: "u"}); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan workDone, 1)
-	go func() { w, err := a.RunDue(ctx, 1); done <- workDone{w, err} }()
-	within(t, setup.entered, "a's setup")
 	waitFor(t, func() bool { return engine.ArmedTimers(clock) == 1 })
 	zombie.paused.Store(true)
 	clock.Advance(2 * time.Minute) // past a's lease: its renewal fails
