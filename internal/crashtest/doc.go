@@ -102,7 +102,8 @@
 // first delivery) and how often a process stopped work on a lost lease.
 //
 // TestKill9PostgresNoFaults runs the three processes without kills or
-// stops, and there must be no duplicate delivery at all. Both tests need
+// stops, with 10 s leases (so that a loaded machine's slow renewals lose
+// none), and there must be no duplicate delivery at all. Both tests need
 // a server: WEFT_POSTGRES_DSN, by default
 // postgres://postgres@127.0.0.1:5432/test; they skip without one, and
 // fail under CI=true. The schema is dropped at the end.
@@ -133,6 +134,7 @@
 // The default TestKill9 takes a few seconds, about ten with -race on two
 // cores; each kill adds a quarter to half a second. TestKill9Postgres
 // takes about 40 s with -race on two cores (its 200 kills take about
-// 35 s), about 15 s with -short; TestKill9PostgresNoFaults about 6 s. The whole
+// 35 s), about 15 s with -short; TestKill9PostgresNoFaults about 12 s (it
+// waits a lease's time for leftover leases). The whole
 // package takes about 80 s with -race on two cores.
 package crashtest
