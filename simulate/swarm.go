@@ -168,7 +168,10 @@ func (a *actions) goalReady() bool {
 	case evActivityOK, evActivityFailed:
 		return len(a.goalActivities()) > 0
 	case evCancel, evTerminate:
-		if w.meta.Status != interp.StatusRunning && (g.kind == evCancel || w.meta.Status != interp.StatusCanceling) {
+		// A cancel needs a running instance; a terminate also ends one
+		// that is canceling (in its cleanup).
+		canceling := g.kind == evTerminate && w.meta.Status == interp.StatusCanceling
+		if w.meta.Status != interp.StatusRunning && !canceling {
 			return false
 		}
 		for _, th := range w.current().Threads {
