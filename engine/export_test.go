@@ -49,6 +49,10 @@ func SetHotLimits(e *Engine, queued, setups int) {
 // work table without a pass (4,096), before Run.
 func SetSweepEvery(e *Engine, n int) { e.work.sweepAt = int64(n) }
 
+// HotPathOn reports whether Run drives e's hot path: a commit's effects
+// are claimed for Run's workers before the commit.
+func HotPathOn(e *Engine) bool { return e.hot.running.Load() }
+
 // HotHeld reports the jobs e's hot path holds for Run's workers: queued
 // for the run loop, and Teardowns parked behind their Setups.
 func HotHeld(e *Engine) (queued, parked int) {

@@ -70,8 +70,9 @@ type startOptions struct {
 //
 // After an [ErrOutcomeUnknown] from a Start with IDReuseTerminateRunning,
 // do not simply Start again: if the first Start committed, the second
-// would terminate the run it started. [Engine.Get] the instance and look
-// at Meta.Started first.
+// would terminate the run it started (and under IDReuseAfterFinished,
+// replace it if it has finished since). [Engine.Get] the instance and
+// look at Meta.Started first.
 func WithIDReuse(p IDReusePolicy) StartOption {
 	return func(o *startOptions) { o.reuse = p }
 }

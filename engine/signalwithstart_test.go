@@ -1,0 +1,165 @@
+package engine_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/interp"
+	"github.com/weftflow/weft/storage"
+	"github.com/weftflow/weft/storage/memory"
+)
+
+// Every refusal of SignalWithStart on a missing instance is typed and
+// creates nothing.
+func TestSignalWithStartRefusals(t *testing.T) {
+	const limit = 1 << 10
+	ctx := t.Context()
+	st := memory.New()
+	e := cartEngine(t, st, engine.WithMaxPayload(limit))
+	other := dsl.MustCompile[Cart]("other-cart", dsl.Wait("w", dsl.On("item", dsl.Signal(func(*Cart, Line) (int, error) { return 0, nil }))))
+	// picky's first wait takes the item, and its handler refuses some.
+	picky := dsl.MustCompile[Cart]("picky-cart", dsl.Wait("w", dsl.On("item", dsl.Signal(func(_ *Cart, l Line) (int, error) {
+		if l.Price < 0 {
+			return 0, errors.New("negative price")
+		}
+		return l.Price, nil
+	}))))
+	if err := e.Register(picky); err != nil {
+		t.Fatal(err)
+	}
+	big := strings.Repeat("x", limit)
+	for _, c := range []struct {
+		name string
+		id   string
+		err  error
+		call func(id string) error
+	}{
+		{"unregistered", "c", engine.ErrUnregistered, func(id string) error {
+			return e.SignalWithStart(ctx, other, id, Cart{}, "item", item("tea", 1))
+		}},
+		{"empty ID", "", engine.ErrInvalidID, func(id string) error {
+			return e.SignalWithStart(ctx, cartWF, id, Cart{}, "item", item("tea", 1))
+		}},
+		{"empty key", "c", engine.ErrInvalidKey, func(id string) error {
+			return e.SignalWithStart(ctx, cartWF, id, Cart{}, "item", item("tea", 1), engine.IdempotencyKey(""))
+		}},
+		{"input of another type", "c", engine.ErrStateType, func(id string) error {
+			return e.SignalWithStart(ctx, cartWF, id, Line{}, "item", item("tea", 1))
+		}},
+		{"input too large", "c", engine.ErrTooLarge, func(id string) error {
+			return e.SignalWithStart(ctx, cartWF, id, Cart{Lines: []string{big}}, "item", item("tea", 1))
+		}},
+		{"payload too large", "c", engine.ErrTooLarge, func(id string) error {
+			return e.SignalWithStart(ctx, cartWF, id, Cart{}, "item", item(big, 1))
+		}},
+		{"refused by the handler", "c", interp.ErrRejected, func(id string) error {
+			return e.SignalWithStart(ctx, picky, id, Cart{}, "item", item("tea", -1))
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			wantErr(t, c.call(c.id), c.err)
+			if _, err := st.Load(ctx, "c"); !errors.Is(err, storage.ErrNotFound) {
+				t.Fatalf("a refused signal-with-start left an instance: %v", err)
+			}
+		})
+	}
+}
+
+// ReportBuffered says whether the event the new instance got was buffered
+// (its first wait does not take it) or delivered.
+func TestSignalWithStartReportBuffered(t *testing.T) {
+	ctx := t.Context()
+	e := cartEngine(t, memory.New())
+	for _, c := range []struct {
+		id, event string
+		payload   any
+		buffered  bool
+	}{{"a", "open", true, false}, {"b", "item", item("tea", 1), true}} {
+		buffered := !c.buffered
+		if err := e.SignalWithStart(ctx, cartWF, c.id, Cart{}, c.event, c.payload, engine.ReportBuffered(&buffered)); err != nil {
+			t.Fatal(err)
+		}
+		if buffered != c.buffered {
+			t.Errorf("%s to a new instance: buffered %v, want %v", c.event, buffered, c.buffered)
+		}
+		inst, err := e.Get(ctx, c.id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := len(inst.Meta.Inbox) == 1; got != c.buffered {
+			t.Errorf("%s: inbox %+v", c.event, inst.Meta.Inbox)
+		}
+	}
+}
+
+// A keyed SignalWithStart whose Create's outcome is unknown, retried with
+// the same key, applies the event once: the retry creates the instance
+// (the Create was lost) or finds the key (it was applied).
+func TestSignalWithStartUnknownOutcome(t *testing.T) {
+	for _, fault := range []outcome{writeLost, writeApplied} {
+		t.Run(fault.String(), func(t *testing.T) {
+			v, fs := newFaultyEnv(t, journalWF)
+			fs.then(fault)
+			call := func() error {
+				return v.e.SignalWithStart(v.ctx, journalWF, "j", Journal{}, "item", "tea", engine.IdempotencyKey("k"))
+			}
+			u := wantUnknown(t, call(), "signal-with-start")
+			if u.Instance != "j" || u.Event != "item" || u.Key != "k" {
+				t.Fatalf("OutcomeUnknownError %+v: want the instance, the event and the key", u)
+			}
+			if err := call(); err != nil {
+				t.Fatalf("retry after a %s create: %v", fault, err)
+			}
+			if got := v.items("j"); len(got) != 1 || got[0] != "tea" {
+				t.Fatalf("items %q after the retry, want the event once", got)
+			}
+		})
+	}
+}
+
+// A store that panics in the Create of a SignalWithStart, under Run (so
+// that the effects were claimed for the hot path): a *PanicError, nothing
+// created, and once the store behaves the instance starts and its setup is
+// performed once.
+func TestSignalWithStartStorePanic(t *testing.T) {
+	mem := memory.New()
+	bomb := &bombStore{Store: mem, bad: "b"}
+	v := &env{t: t, ctx: t.Context(), store: mem, clock: engine.NewFakeClock(t0)}
+	v.e = newEngine(t, bomb, engine.WithClock(v.clock))
+	if err := v.e.Register(blobWF); err != nil {
+		t.Fatal(err)
+	}
+	var setups atomic.Int64
+	v.e.Handle("grow", engine.SetupFuncs{SetupFunc: func(context.Context, engine.EffectInfo) error { setups.Add(1); return nil }})
+	ctx, cancel := context.WithCancel(v.ctx)
+	ran := make(chan error, 1)
+	go func() { ran <- v.e.Run(ctx) }()
+	for !engine.HotPathOn(v.e) {
+		time.Sleep(time.Millisecond)
+	}
+	bomb.arm("Create", 1)
+	wantErr(t, v.e.SignalWithStart(v.ctx, blobWF, "b", Blob{}, "inc", 1), engine.ErrPanic)
+	if _, err := mem.Load(v.ctx, "b"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("a panicking Create left an instance: %v", err)
+	}
+	if err := v.e.SignalWithStart(v.ctx, blobWF, "b", Blob{Data: bytes.Repeat([]byte{1}, 3)}, "inc", 1); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+	v.drain()
+	// The start's setup and, after "inc" left the wait, its teardown and
+	// the next wait's setup: two setups, each performed once.
+	if got := setups.Load(); got != 2 {
+		t.Fatalf("%d setups performed, want 2", got)
+	}
+}
