@@ -222,12 +222,15 @@ func (w *world) perform(host int, info engine.EffectInfo) error {
 
 // endAfterAll checks, as the instance's end is performed, that every setup
 // and teardown it emitted was performed before: one still in the outbox
-// was passed over; one gone from it unperformed was lost.
+// was passed over; one gone from it unperformed was lost. (A new run over
+// the instance's ID, reuse.go, emits effects after the old run's end: the
+// end waits only for those committed before it.)
 func (w *world) endAfterAll(info engine.EffectInfo) {
+	end := w.effects[info.ID].ID.Seq
 	var inOutbox map[string]bool
 	for _, id := range sortedKeys(w.effects) {
 		e := w.effects[id]
-		if (e.Kind != interp.EffectSetup && e.Kind != interp.EffectTeardown) || w.performed[id] > 0 {
+		if (e.Kind != interp.EffectSetup && e.Kind != interp.EffectTeardown) || w.performed[id] > 0 || e.ID.Seq > end {
 			continue
 		}
 		if inOutbox == nil {

@@ -129,6 +129,12 @@
 //     and its writes must be fenced;
 //   - cancel the instance;
 //   - terminate the instance (engine.Terminate; rarely, as it ends the run);
+//   - new run (while the instance runs): a host's engine.Start of its ID
+//     with engine.IDReuseAfterFinished, which must be refused, or (rarely)
+//     with engine.IDReuseTerminateRunning, which ends the run and begins
+//     another in one commit; the run goes on with the new one (and, as the
+//     run ends, a finished instance gets a new run and that one is
+//     terminated for a third: see [InvNewRun]);
 //   - upgrade the definition to [Options.Upgrade] (once per run; every host
 //     restarts with it);
 //   - list: a host's engine pages through engine.Engine.Find by workflow
@@ -245,7 +251,16 @@
 //     instance behind after a refusal or a reported failure.
 //   - [InvAwait], [InvIDReuse]: at the end of a run, Engine.Await (or the
 //     Host wrapper's Await) did not tell how the instance ended, or a Start
-//     of its ID was not refused with engine.ErrExists.
+//     of its ID was not refused with engine.ErrExists (under the default
+//     policy, or with IDReuseAfterFinished while it runs).
+//   - [InvNewRun]: a Start of the instance's ID with a reuse policy
+//     reported a new run the store does not have, refused one the
+//     interpreter starts, or stored one numbered otherwise than the old
+//     run's continuation (interp.Restart); the new run's effects must
+//     also be exactly the model's in the outbox (else [InvEffects]), under
+//     IDs the old run never issued, its state and meta the model's (else,
+//     as for the first start, [InvDeterminism]), and the old run's end
+//     comes after its own setups and teardowns, not the new run's.
 //   - [InvListing]: a listing (Find) does not show the instance under
 //     exactly the status of its last committed meta, or shows it under
 //     another, at another version, out of order, twice, or by due time

@@ -50,7 +50,8 @@ type Options[S any] struct {
 	NoEarlySends bool
 	// NoTerminate turns off the terminate action (an engine.Terminate:
 	// the instance ends at once, running no workflow code, its open setups
-	// torn down).
+	// torn down), and the new runs that terminate a running instance
+	// (engine.IDReuseTerminateRunning).
 	NoTerminate bool
 	// WithoutEndEffects makes every host engine.WithoutEndEffects, with
 	// no finish hook, as the hosts of a service that has none: the end of

@@ -25,8 +25,11 @@ type step struct {
 	Event interp.Event // event: what was applied (Time included); start: the signal-with-start event, if any
 	Crash crashPoint   // event: where the host crashed
 	Label text
-	Host  int       // event, dispatch: the host
+	Host  int       // event, dispatch, new run: the host
 	To    time.Time // clock: where the clock moved
+	// new run: the ID reuse policy of the Start (Input is its input,
+	// Event its start event)
+	Reuse engine.IDReusePolicy
 
 	// dispatch: ProcessInstance (else RunDue), the write at which the host
 	// died (0: none), whether it stalled past its lease for host Other to
@@ -55,6 +58,7 @@ const (
 	stepDispatch
 	stepClock
 	stepSwap
+	stepNewRun
 )
 
 // replay runs a passing run's steps again on a fresh store and a fresh
@@ -114,6 +118,13 @@ func replay(def *dsl.Definition, opts *config, steps []step) *Violation {
 			if r.problem != "" {
 				return r.diverged(i, s, r.problem)
 			}
+		case stepNewRun:
+			r.moveClock(s.Event.Time)
+			v := reflect.New(r.def.StateType()) // (the deployed definition's, after an upgrade)
+			if err := decode.Into("state", s.Input, v.Interface()); err != nil {
+				return &Violation{Invariant: InvReplay, Detail: fmt.Sprintf("the recorded start state does not decode: %v", err)}
+			}
+			_ = r.hosts[s.Host].e.Start(r.ctx, r.def, instanceID, v.Elem().Interface(), engine.WithIDReuse(s.Reuse)) // (refused or not, as in the run: compare says)
 		case stepClock:
 			r.moveClock(s.To)
 		case stepSwap:
@@ -220,6 +231,8 @@ func (r *replayer) diverged(i int, s *step, detail string) *Violation {
 	switch s.Kind {
 	case stepStart:
 		what = "start"
+	case stepNewRun:
+		what = "new run (" + s.Reuse.String() + ")"
 	case stepDispatch:
 		what = "dispatch"
 	}

@@ -25,7 +25,7 @@ func (a *actions) terminate(rt *rapid.T) {
 	a.w.apply(interp.Event{Kind: interp.EventTerminate, Reason: "simulated", By: "simulator"}, noCrash, say("terminate"))
 }
 
-// checkTerminate checks an accepted Terminate against the model's meta
+// checkTerminate checks an accepted Terminate ev against the model's meta
 // before it (w.meta) and the state it was applied to: no workflow code ran
 // (the state is the same bytes, no thread is left, nothing is due), the
 // instance is terminated with who and why recorded, and its effects are
@@ -34,13 +34,13 @@ func (a *actions) terminate(rt *rapid.T) {
 // event still buffered in the inbox, and then the end. That each
 // teardown is then performed once, after its setup, and before the end,
 // is checked by the receivers (InvSetupTeardown, InvEffects).
-func (w *world) checkTerminate(state []byte, r interp.Result) {
+func (w *world) checkTerminate(state []byte, ev interp.Event, r interp.Result) {
 	m := r.Meta
 	switch {
 	case !bytes.Equal(r.State, state):
 		w.fail(InvTerminate, "", "the state changed (-before +after):\n%s", w.stateDiff(state, r.State))
 		return
-	case m.Status != interp.StatusTerminated || m.Terminated == nil || m.Terminated.Reason != "simulated" || m.Terminated.By != "simulator":
+	case m.Status != interp.StatusTerminated || m.Terminated == nil || m.Terminated.Reason != ev.Reason || m.Terminated.By != ev.By:
 		w.fail(InvTerminate, "", "after a Terminate the instance is %s, its termination recorded as %+v", m.Status, m.Terminated)
 		return
 	case len(m.Threads) != 0 || !m.Due.IsZero() || len(m.Inbox) != 0:

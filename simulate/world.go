@@ -334,7 +334,7 @@ func (w *world) foldFrom(state []byte, ev interp.Event, host *hostAnswer, first 
 		}
 	}
 	if ev.Kind == interp.EventTerminate {
-		w.checkTerminate(state, r1)
+		w.checkTerminate(state, ev, r1)
 	}
 	w.countChildEnd(w.meta, ev)
 	w.observe(w.meta, ev, r1.Meta)
