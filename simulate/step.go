@@ -25,7 +25,7 @@ type step struct {
 	Event interp.Event // event: what was applied (Time included); start: the signal-with-start event, if any
 	Crash crashPoint   // event: where the host crashed
 	Label text
-	Host  int       // event, dispatch, new run: the host
+	Host  int       // event, dispatch, new run, restart: the host
 	To    time.Time // clock: where the clock moved
 	// new run: the ID reuse policy of the Start (Input is its input,
 	// Event its start event)
@@ -59,6 +59,7 @@ const (
 	stepClock
 	stepSwap
 	stepNewRun
+	stepRestart // a host crashes between events
 )
 
 // replay runs a passing run's steps again on a fresh store and a fresh
@@ -125,6 +126,8 @@ func replay(def *dsl.Definition, opts *config, steps []step) *Violation {
 				return &Violation{Invariant: InvReplay, Detail: fmt.Sprintf("the recorded start state does not decode: %v", err)}
 			}
 			_ = r.hosts[s.Host].e.Start(r.ctx, r.def, instanceID, v.Elem().Interface(), engine.WithIDReuse(s.Reuse)) // (refused or not, as in the run: compare says)
+		case stepRestart:
+			r.crash(s.Host)
 		case stepClock:
 			r.moveClock(s.To)
 		case stepSwap:

@@ -106,6 +106,7 @@ type world struct {
 	token   uint64       // the highest fence token a host obtained
 
 	crashes     int    // simulated crashes so far
+	dueCrashes  int    // of which while the instance had something due
 	invariantOK []byte // the last state Options.Invariant passed
 	lastData    []byte // the record loaded last, and decoded
 	lastRec     codec.Record
@@ -493,9 +494,21 @@ func (l *eventLine) String() string {
 	return l.label.String() + ": " + outcome
 }
 
+// crashBetween crashes host i between events (why says why, for the
+// trace), and records it for the replay, which crashes its host i there
+// too.
+func (w *world) crashBetween(i int, why string) {
+	w.steps = append(w.steps, step{Kind: stepRestart, Host: i})
+	w.say("host %d restarts %s", i, why)
+	w.crash(i)
+}
+
 // crash loses everything host i had in memory: it restarts over the store.
 func (w *world) crash(i int) {
 	w.crashes++
+	if !w.meta.Due.IsZero() {
+		w.dueCrashes++
+	}
 	crashStore(w.store)
 	w.restartHost(i)
 	if w.failure == nil {
