@@ -167,6 +167,13 @@ func run(rt *rapid.T, def *dsl.Definition, opts *config, tb *reportTB, x *explor
 	w.check(rt)
 	w.checkLifecycle()
 	w.check(rt)
+	// New runs over the ID (reuse.go) in one run in four: they cost a
+	// quarter of a check, and a hundred checks still start some twenty
+	// five.
+	if ints(0, 3).Draw(rt, "new runs as the run ends") == 0 {
+		w.checkNewRun()
+		w.check(rt)
+	}
 	// The same steps on a fresh host must store the same bytes after every
 	// step (FoundationDB's unseed check): nothing outside the recorded
 	// inputs may matter.

@@ -132,8 +132,8 @@
 //   - new run (while the instance runs): a host's engine.Start of its ID
 //     with engine.IDReuseAfterFinished, which must be refused, or (rarely)
 //     with engine.IDReuseTerminateRunning, which ends the run and begins
-//     another in one commit; the run goes on with the new one (and, as the
-//     run ends, a finished instance gets a new run and that one is
+//     another in one commit; the run goes on with the new one (and, as one
+//     run in four ends, a finished instance gets a new run and that one is
 //     terminated for a third: see [InvNewRun]);
 //   - upgrade the definition to [Options.Upgrade] (once per run; every host
 //     restarts with it);

@@ -258,8 +258,6 @@ func (w *world) checkLifecycle() {
 		w.fail(InvIDReuse, "", "Start of the taken ID returned %v, not engine.ErrExists", serr)
 	case lerr != nil || after.Version != si.Version || !bytes.Equal(after.Data, si.Data):
 		w.fail(InvIDReuse, "", "the refused Start of the taken ID changed the stored instance")
-	default:
-		w.checkNewRun() // (reuse.go)
 	}
 }
 

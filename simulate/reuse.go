@@ -18,7 +18,7 @@ import (
 // ID reuse (engine.WithIDReuse): a Start of the instance's ID with the
 // run's input, through a host's engine (not Options.Host: the Host
 // interface has no start options), in the middle of a run (the "new run"
-// action) and once more as the run ends (checkLifecycle):
+// action) and once more as one run in four ends (checkNewRun):
 //
 //   - over a finished run, with IDReuseAfterFinished, it must commit the
 //     new run interp.Restart makes of it;
@@ -56,11 +56,17 @@ func (a *actions) newRun(rt *rapid.T) {
 	a.w.startOver(policy)
 }
 
-// checkNewRun is the check as the run ends: a Start with
+// checkNewRun is the check as a run ends, after checkLifecycle: a Start with
 // IDReuseAfterFinished (a new run over a finished instance, refused over a
 // running one), then one with IDReuseTerminateRunning over whatever is
 // there then (unless NoTerminate), then the journal.
 func (w *world) checkNewRun() {
+	if w.failure != nil {
+		return
+	}
+	if _, err := w.store.Load(w.ctx, instanceID); err != nil {
+		return // deleted by retention: nothing to start over
+	}
 	for _, p := range []engine.IDReusePolicy{engine.IDReuseAfterFinished, engine.IDReuseTerminateRunning} {
 		if w.failure != nil || p == engine.IDReuseTerminateRunning && w.opts.noTerminate {
 			break
