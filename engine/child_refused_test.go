@@ -31,16 +31,7 @@ func TestChildNotStartable(t *testing.T) {
 		{"state over the state limit", []engine.Option{engine.WithMaxState(limit), engine.WithMaxPayload(4 * limit)}, "", 2 * limit, "state too large"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			child := dsl.Child("pick", pickWF, func(s *Order) Pick { return Pick{Item: strings.Repeat(s.Item, c.size)} },
-				func(s *Order, out string, err error) error {
-					var ce *dsl.ChildError
-					if errors.As(err, &ce) {
-						s.Problem = ce.Status + ": " + ce.Message
-						return nil
-					}
-					s.Packed = out
-					return err
-				})
+			child := dsl.Child("pick", pickWF, func(s *Order) Pick { return Pick{Item: strings.Repeat(s.Item, c.size)} }, keepPick)
 			if c.id != "" {
 				child = child.ID(func(*Order) string { return c.id })
 			}

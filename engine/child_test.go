@@ -42,19 +42,21 @@ var pickWF = dsl.MustCompile[Pick]("pick", dsl.S(
 	dsl.ReturnWith(func(s *Pick) string { return "packed " + s.Item }),
 ))
 
+// keepPick keeps a pick child's output, or handles its failure.
+func keepPick(s *Order, out string, err error) error {
+	var ce *dsl.ChildError
+	if errors.As(err, &ce) {
+		s.Problem = ce.Status + ": " + ce.Message
+		return nil
+	}
+	s.Packed = out
+	return err
+}
+
 // orderWF starts a pick child and keeps its output, or handles its failure.
 func orderWF(name string, policy dsl.ParentEndPolicy) *dsl.Definition {
 	return dsl.MustCompile[Order](name, dsl.S(
-		dsl.Child("pick", pickWF, func(s *Order) Pick { return Pick{Item: s.Item} },
-			func(s *Order, out string, err error) error {
-				var ce *dsl.ChildError
-				if errors.As(err, &ce) {
-					s.Problem = ce.Status + ": " + ce.Message
-					return nil
-				}
-				s.Packed = out
-				return err
-			}).OnParentEnd(policy),
+		dsl.Child("pick", pickWF, func(s *Order) Pick { return Pick{Item: s.Item} }, keepPick).OnParentEnd(policy),
 		dsl.ReturnWith(func(s *Order) Order { return *s }),
 	))
 }

@@ -31,6 +31,19 @@ type bombStore struct {
 	armed map[string]int // method -> panics left (-1: forever)
 }
 
+// newBombEnv is an env whose engine runs on a bombStore over the env's
+// store, set off by instance bad, with defs registered.
+func newBombEnv(t *testing.T, bad string, defs ...*dsl.Definition) (*env, *bombStore) {
+	t.Helper()
+	v := newEnv(t, defs)
+	bomb := &bombStore{Store: v.store, bad: bad}
+	v.e = newEngine(t, bomb, engine.WithClock(v.clock))
+	if err := v.e.Register(defs...); err != nil {
+		t.Fatal(err)
+	}
+	return v, bomb
+}
+
 func (s *bombStore) arm(method string, times int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()

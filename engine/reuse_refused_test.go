@@ -7,7 +7,6 @@ import (
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/interp"
-	"github.com/weftflow/weft/storage/memory"
 )
 
 // reuseCases are the two ways a Start replaces a run: over a finished one
@@ -130,13 +129,7 @@ func TestIDReuseUnknownOutcome(t *testing.T) {
 func TestIDReuseStorePanic(t *testing.T) {
 	for _, c := range reuseCases {
 		t.Run(c.name, func(t *testing.T) {
-			mem := memory.New()
-			bomb := &bombStore{Store: mem, bad: "j"}
-			v := &env{t: t, ctx: t.Context(), store: mem, clock: engine.NewFakeClock(t0)}
-			v.e = newEngine(t, bomb, engine.WithClock(v.clock))
-			if err := v.e.Register(journalWF); err != nil {
-				t.Fatal(err)
-			}
+			v, bomb := newBombEnv(t, "j", journalWF)
 			v.start(journalWF, "j", Journal{Items: []string{"old"}})
 			if c.finish {
 				if err := v.e.Cancel(v.ctx, "j"); err != nil {

@@ -129,13 +129,8 @@ func TestSignalWithStartUnknownOutcome(t *testing.T) {
 // created, and once the store behaves the instance starts and its setup is
 // performed once.
 func TestSignalWithStartStorePanic(t *testing.T) {
-	mem := memory.New()
-	bomb := &bombStore{Store: mem, bad: "b"}
-	v := &env{t: t, ctx: t.Context(), store: mem, clock: engine.NewFakeClock(t0)}
-	v.e = newEngine(t, bomb, engine.WithClock(v.clock))
-	if err := v.e.Register(blobWF); err != nil {
-		t.Fatal(err)
-	}
+	v, bomb := newBombEnv(t, "b", blobWF)
+	mem := v.store
 	var setups atomic.Int64
 	v.e.Handle("grow", engine.SetupFuncs{SetupFunc: func(context.Context, engine.EffectInfo) error { setups.Add(1); return nil }})
 	ctx, cancel := context.WithCancel(v.ctx)

@@ -31,22 +31,42 @@ func newRun(ctx context.Context, s storage.Store, c storage.Commit) bool {
 	return !was.Started.Equal(now.Started) || now.Seq == was.Seq+2
 }
 
-// freshSlate is a storage adapter that, writing a new run over an old
-// one, drops the outbox entries of the commit, as one that clears an
-// instance's outbox when its record is replaced would: the new run's
-// setup, or the old run's termination, is never performed.
-type freshSlate struct{ storage.Store }
+// newRunEffects is a storage adapter that, writing a new run over an old
+// one, writes only the effects keep leaves of the commit's.
+type newRunEffects struct {
+	storage.Store
+	keep func([]storage.Effect) []storage.Effect // the bug
+}
 
-func (s freshSlate) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
+func (s newRunEffects) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
 	if newRun(ctx, s.Store, c) {
-		c.Effects = nil // the bug
+		c.Effects = s.keep(c.Effects)
 	}
 	return s.Store.Commit(ctx, c)
 }
 
+// An adapter that clears an instance's outbox when its record is
+// replaced: the new run's setup, or the old run's termination, is never
+// performed.
 func TestAdapterDropsANewRunsEffects(t *testing.T) {
+	none := func([]storage.Effect) []storage.Effect { return nil }
 	wantCaught(t, simulate.InvEffects, func(r *simulate.Recorder) {
-		simulate.Check(r, askWF, simulate.Options[request]{Store: func(s storage.Store) storage.Store { return freshSlate{s} }})
+		simulate.Check(r, askWF, simulate.Options[request]{Store: func(s storage.Store) storage.Store { return newRunEffects{s, none} }})
+	})
+}
+
+// An adapter that, writing a new run over a running one
+// (IDReuseTerminateRunning), drops the first of the commit's effects, the
+// old run's termination's: its open setup is never torn down.
+func TestAdapterDropsATerminatedRunsEffects(t *testing.T) {
+	notFirst := func(es []storage.Effect) []storage.Effect {
+		if len(es) > 1 {
+			return es[1:]
+		}
+		return es
+	}
+	wantCaught(t, simulate.InvEffects, func(r *simulate.Recorder) {
+		simulate.Check(r, askWF, simulate.Options[request]{Store: func(s storage.Store) storage.Store { return newRunEffects{s, notFirst} }})
 	})
 }
 
@@ -64,23 +84,5 @@ func (s keepsOld) Commit(ctx context.Context, c storage.Commit) (uint64, error) 
 func TestAdapterKeepsTheOldRun(t *testing.T) {
 	wantCaught(t, simulate.InvNewRun, func(r *simulate.Recorder) {
 		simulate.Check(r, askWF, simulate.Options[request]{Store: func(s storage.Store) storage.Store { return keepsOld{s} }})
-	})
-}
-
-// unterminated is a storage adapter that, writing a new run over a running
-// one (IDReuseTerminateRunning), drops the old run's termination effects,
-// which the commit holds first: its open setups are never torn down.
-type unterminated struct{ storage.Store }
-
-func (s unterminated) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
-	if newRun(ctx, s.Store, c) && len(c.Effects) > 1 {
-		c.Effects = c.Effects[1:] // the bug
-	}
-	return s.Store.Commit(ctx, c)
-}
-
-func TestAdapterDropsATerminatedRunsEffects(t *testing.T) {
-	wantCaught(t, simulate.InvEffects, func(r *simulate.Recorder) {
-		simulate.Check(r, askWF, simulate.Options[request]{Store: func(s storage.Store) storage.Store { return unterminated{s} }})
 	})
 }
