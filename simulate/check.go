@@ -112,8 +112,9 @@ func run(rt *rapid.T, def *dsl.Definition, opts *config, tb *reportTB, x *explor
 	if !opts.noTerminate {
 		kinds = append(kinds, kind{name: "terminate", act: a.terminate})
 	}
-	// (A finished instance gets its new run as the run ends, leaving its
-	// last actions to those that look at a finished one: gc, list.)
+	// (A finished instance gets its new runs as one run in four ends,
+	// below, leaving its last actions to those that look at a finished
+	// one: gc, list.)
 	kinds = append(kinds, kind{name: "new run", act: a.newRun, ready: func() bool { return !a.w.meta.Status.Finished() }})
 	if len(def.Queries()) > 0 || (opts.upgrade != nil && len(opts.upgrade.Queries()) > 0) {
 		kinds = append(kinds, kind{name: "query", act: a.query, ready: func() bool { return len(a.w.def.Queries()) > 0 }, light: true})
