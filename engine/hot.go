@@ -39,7 +39,8 @@ import (
 //
 // and asks for a pass for the rest (a finishing effect of an instance that
 // had setups; a Teardown of a Setup handed out by a pass, or by another
-// process; an activity not yet due).
+// process, or committed with it, by a SignalWithStart whose event leaves
+// the wait the start opened; an activity not yet due).
 //
 // The effects of a commit are claimed in the work table before the commit
 // (their IDs are known by then), so no pass can hand them out: a pass that
@@ -192,6 +193,16 @@ func (e *Engine) handOff(ctx context.Context, jobs []job) bool {
 	var parked *job // the first Teardown parked behind its Setup
 	for i := range jobs {
 		j := &jobs[i]
+		if j.oe.Kind == interp.EffectTeardown && setupIn(jobs[:i], j) {
+			// Its Setup is in this commit (a SignalWithStart whose event
+			// leaves the wait the start opened): parked behind it, it
+			// would hold the Setup in its own group. A pass orders it
+			// after the Setup's acknowledgement.
+			delete(h.setups, orderKey{j.effect.Instance, j.oe.Callback})
+			e.work.release(j.key)
+			needPass = true
+			continue
+		}
 		switch go_, p := h.ready(j, now, len(jobs)-1); go_ {
 		case goNow:
 			if n != i {
@@ -254,6 +265,18 @@ func (e *Engine) handOff(ctx context.Context, jobs []job) bool {
 		e.signal()
 	}
 	return true
+}
+
+// setupIn reports whether the Setup of Teardown t is among jobs (earlier
+// jobs of its commit; those handOff moved are there twice, which changes
+// nothing here).
+func setupIn(jobs []job, t *job) bool {
+	for i := range jobs {
+		if j := &jobs[i]; j.oe.Kind == interp.EffectSetup && j.oe.Callback == t.oe.Callback && j.effect.Instance == t.effect.Instance {
+			return true
+		}
+	}
+	return false
 }
 
 // What handOff does with a job of a commit (see hotPath.ready).

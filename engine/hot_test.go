@@ -109,9 +109,9 @@ func (l *ledger) check(t *testing.T, ids ...string) {
 	}
 }
 
-// Under Run, effects committed by Send are handed out from memory (the
-// hot path) and, after failures and at polls, found by passes over the
-// outbox. Whichever way, the order holds: every Teardown after its Setup
+// Under Run, effects committed by Send and SignalWithStart are handed out
+// from memory (the hot path) and, after failures and at polls, found by
+// passes over the outbox. Whichever way, the order holds: every Teardown after its Setup
 // succeeded, every instance's end after all its setups and teardowns, and
 // no effect that succeeded is performed again.
 func TestEffectOrderUnderRun(t *testing.T) {
@@ -175,11 +175,21 @@ func effectOrderUnderRun(t *testing.T, limit func(*engine.Engine)) {
 	for i := range instances {
 		id := "r" + strconv.Itoa(i)
 		wg.Go(func() {
-			if err := e.Start(t.Context(), roundsWF, id, Count{}); err != nil {
+			// Every other instance begins with a SignalWithStart whose
+			// event leaves the wait its start opened: its first commit
+			// holds a Setup and that Setup's Teardown.
+			sends := 12
+			if i%2 == 1 {
+				if err := e.SignalWithStart(t.Context(), roundsWF, id, Count{}, "inc", 1); err != nil {
+					t.Error(err)
+					return
+				}
+				sends--
+			} else if err := e.Start(t.Context(), roundsWF, id, Count{}); err != nil {
 				t.Error(err)
 				return
 			}
-			for range 12 {
+			for range sends {
 				if err := e.Send(t.Context(), id, "inc", 1, nil); err != nil {
 					t.Error(err)
 					return
