@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 )
 
 // acks groups the acknowledgements of effects that workers finish at the
@@ -35,10 +36,34 @@ var errLead = errors.New("engine: lead the next batch of acknowledgements")
 
 var ackRequests = sync.Pool{New: func() any { return &ackRequest{done: make(chan error, 1)} }}
 
+// stopAckTimeout bounds the acknowledgements of effects that succeeded as
+// Run was stopping (see ackContext).
+const stopAckTimeout = 5 * time.Second
+
+// ackContext returns the context Run's workers acknowledge effects with:
+// it outlives ctx by stopAckTimeout. A handler that did its work as Run
+// stopped is then acknowledged, instead of performed again by the next
+// Run after every graceful stop (an acknowledgement of a batch, written
+// by one worker for several, began before the stop more often than not);
+// a store that does not answer still cannot hold Run's return for long.
+// Call stop once the workers have returned.
+func ackContext(ctx context.Context) (_ context.Context, stop func()) {
+	actx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	after := context.AfterFunc(ctx, func() { time.AfterFunc(stopAckTimeout, cancel) })
+	return actx, func() {
+		after()
+		cancel()
+	}
+}
+
 // ack removes effects ids (one, or those of a group of jobs a worker
 // performed together) from the outbox, in a batch with the
-// acknowledgements of other workers.
+// acknowledgements of other workers. Under Run (ctx is a worker's
+// carrier) the write outlives Run's context by a bound (see ackContext).
 func (e *Engine) ack(ctx context.Context, ids ...string) error {
+	if c, ok := ctx.(*carrier); ok && c.acks != nil {
+		ctx = c.acks
+	}
 	a := &e.acks
 	req := ackRequests.Get().(*ackRequest)
 	defer ackRequests.Put(req)

@@ -564,9 +564,10 @@ const maxCarry = 8
 // any other.
 type carrier struct {
 	context.Context
-	open  bool // a job may be left to the worker now
-	next  job  // the job left to it, if next.effect is not nil
-	taken int  // jobs taken since the worker last took one from Run's queue
+	acks  context.Context // what effects are acknowledged with (see ackContext)
+	open  bool            // a job may be left to the worker now
+	next  job             // the job left to it, if next.effect is not nil
+	taken int             // jobs taken since the worker last took one from Run's queue
 }
 
 // ackFree reports whether delaying the acknowledgement of an effect of

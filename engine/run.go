@@ -29,7 +29,9 @@ const minWait = time.Millisecond
 // returns nil. Work cut short is not lost: an effect is acknowledged only
 // after it succeeded and a transition commits atomically or not at all, so
 // whatever was interrupted is found again by the next Run, here or in
-// another process. Run returns [ErrRunning] if the engine is already being
+// another process. A handler that returns success after ctx ended is
+// still acknowledged (the write gets up to 5 seconds of its own), so a
+// graceful stop does not make the next Run perform it again. Run returns [ErrRunning] if the engine is already being
 // driven by Run or [Engine.Drain].
 //
 // With a retention period ([WithRetention], [WithWorkflowRetention]) Run
@@ -53,6 +55,8 @@ func (e *Engine) Run(ctx context.Context) error {
 		return e.runShared(ctx)
 	}
 
+	acks, stopAcks := ackContext(ctx)
+	defer stopAcks() // after the workers have returned
 	jobs := make(chan job)
 	e.hot.start(jobs)
 	defer e.hot.stop(&e.work) // after the workers have returned (defers run last first)
@@ -60,7 +64,7 @@ func (e *Engine) Run(ctx context.Context) error {
 	for range e.workers {
 		wg.Go(func() {
 			var (
-				c     = &carrier{Context: ctx} // this worker, to the transitions it makes
+				c     = &carrier{Context: ctx, acks: acks} // this worker, to the transitions it makes
 				batch []job
 				next  []job // the next round of batch
 				errs  []error

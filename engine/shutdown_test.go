@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage/bolt"
+	"github.com/weftflow/weft/storage/memory"
 )
 
 // Job is a workflow with every kind of work Run does: budget-yield
@@ -240,5 +242,46 @@ func TestRunStopMidWorkThenRestart(t *testing.T) {
 		if len(setups) == 0 || setups[0] != setups[len(setups)-1] || len(teardowns) != 1 {
 			t.Fatalf("%s: setups %q, teardowns %q", id, setups, teardowns)
 		}
+	}
+}
+
+// A handler that finishes its work as Run stops (it returns success after
+// Run's context ended) is acknowledged: the next Run does not perform it
+// again. Without this, every graceful stop (a deploy) performed again
+// whatever handlers were finishing.
+func TestRunStopAcknowledgesWhatSucceeded(t *testing.T) {
+	store := memory.New()
+	e := newEngine(t, store)
+	if err := e.Register(requestWF); err != nil {
+		t.Fatal(err)
+	}
+	var setups atomic.Int32
+	entered := make(chan struct{}, 1)
+	e.Handle("ask-manager", engine.SetupFuncs{SetupFunc: func(ctx context.Context, _ engine.EffectInfo) error {
+		if setups.Add(1) == 1 {
+			entered <- struct{}{}
+			<-ctx.Done() // Run stops while the work is done
+		}
+		return nil
+	}})
+	if err := e.Start(t.Context(), requestWF, "r1", Request{}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, stop := context.WithCancel(t.Context())
+	ran := make(chan error, 1)
+	go func() { ran <- e.Run(ctx) }()
+	<-entered
+	stop()
+	if err := <-ran; err != nil {
+		t.Fatal(err)
+	}
+	if left, err := store.Outbox(t.Context(), 10); err != nil || len(left) != 0 {
+		t.Fatalf("after the stop the outbox holds %v (%v): the setup that succeeded was not acknowledged", effectIDs(left), err)
+	}
+	if err := e.Drain(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	if n := setups.Load(); n != 1 {
+		t.Fatalf("the setup was performed %d times", n)
 	}
 }

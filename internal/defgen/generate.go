@@ -19,6 +19,10 @@ type Config struct {
 	// MaxStmts bounds the statements generated (default 60); past it only
 	// leaves are drawn, so the tree closes quickly.
 	MaxStmts int
+	// Setups favors waits, and events with a setup and a teardown in them,
+	// for tests of how effects are performed rather than of the
+	// interpreter.
+	Setups bool
 }
 
 func (c Config) withDefaults() Config {
@@ -172,6 +176,9 @@ func (g *gen) stmt(c ctx, depth int, names map[string]bool, label string) *stmt 
 	compound := depth < g.cfg.MaxDepth-1 && g.stmts < g.cfg.MaxStmts
 	if compound {
 		kinds = append(kinds, KIf, KSwitch, KFor, KWhile, KWait, KWait, KSection, KGoEach)
+		if g.cfg.Setups {
+			kinds = append(kinds, KWait, KWait, KWait)
+		}
 		// A Go run twice while its thread runs fails the workflow ("already
 		// running"): fine now and then, but not in most loops and threads.
 		if !(c.inLoop || c.thread) || chance(g.t, label+" static go", 10) {
@@ -259,6 +266,9 @@ func (g *gen) stmt(c ctx, depth int, names map[string]bool, label string) *stmt 
 		s.name = g.name("wait")
 		g.kind(KWait)
 		triggers := []Kind{KAfter, KAt, KSignal, KCustom, KCustomSetup}
+		if g.cfg.Setups {
+			triggers = append(triggers, KCustomSetup, KCustomSetup, KCustomSetup)
+		}
 		for i := range rapid.IntRange(1, 4).Draw(g.t, label+" events") {
 			l := fmt.Sprintf("%s ev%d", label, i)
 			e := &event{kind: rapid.SampledFrom(triggers).Draw(g.t, l), name: g.name("ev")}

@@ -1,0 +1,460 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"maps"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+
+	"github.com/weftflow/weft/dsl"
+	"github.com/weftflow/weft/engine"
+	"github.com/weftflow/weft/internal/defgen"
+	"github.com/weftflow/weft/interp"
+	"github.com/weftflow/weft/storage"
+	"github.com/weftflow/weft/storage/bolt"
+	"github.com/weftflow/weft/storage/memory"
+)
+
+// TestRunProperty drives generated definitions (internal/defgen: every
+// statement kind, threads, timers, activities, waits with setups) under
+// engine.Run, the way a service does: clients start instances (some with
+// SignalWithStart), send events, cancel, terminate and start new runs over
+// finished or running IDs, from one goroutine per instance, while the
+// clock moves and handlers fail first attempts. Run's hot path hands out
+// what these commits hold, with its bounds drawn (so that it overflows to
+// passes) and its work table swept often or not. Then every instance is
+// terminated, and Run alone (no Drain) must perform every effect left:
+//
+//   - each Setup, Teardown and end effect succeeds exactly once;
+//   - a Teardown follows its Setup;
+//   - an end effect follows every Setup and Teardown committed before it
+//     (the run's own, and an earlier run's over the same ID);
+//   - each run's end is performed, and the outbox ends empty.
+//
+// Run is also stopped and started again at times (what it held goes back
+// to the outbox), and the store is memory or bbolt.
+//
+// The simulator checks the same orders through RunDue and
+// ProcessInstance; this is where Run's own hand-offs are checked on
+// workflows no example has.
+func TestRunProperty(t *testing.T) {
+	dir := t.TempDir()
+	n := 0
+	rapid.Check(t, func(rt *rapid.T) {
+		n++
+		runProperty(rt, filepath.Join(dir, fmt.Sprintf("run-%d.db", n)))
+	})
+}
+
+// runOp is one client call of a run property script.
+type runOp struct {
+	kind    string // send, advance, cancel, terminate, reuse, replace, restart
+	event   string
+	payload int
+	pick    int // which of the events waited for when sent, if < 12; else event
+	by      time.Duration
+}
+
+func (o runOp) String() string {
+	switch o.kind {
+	case "send":
+		return fmt.Sprintf("send %s %d", o.event, o.payload)
+	case "advance":
+		return "advance " + o.by.String()
+	}
+	return o.kind
+}
+
+// runProperty is TestRunProperty's property; path is where a bbolt store
+// goes, if one is drawn.
+func runProperty(rt *rapid.T, path string) {
+	def := defgen.Generator(defgen.Config{Setups: true}).Draw(rt, "definition")
+	events := slices.Sorted(maps.Keys(defgen.SimOptions(def).Payloads))
+	workers := rapid.SampledFrom([]int{1, 2, 8}).Draw(rt, "workers")
+	limits := rapid.SampledFrom([][2]int{{4096, 4096}, {0, 4096}, {1, 1}, {2, 0}}).Draw(rt, "hot limits")
+	sweep := rapid.SampledFrom([]int{0, 1, 2}).Draw(rt, "sweep every")
+
+	ids := make([]string, rapid.IntRange(1, 5).Draw(rt, "instances"))
+	withSignal := make([]bool, len(ids))
+	scripts := make([][]runOp, len(ids))
+	for i := range ids {
+		ids[i] = "g" + strconv.Itoa(i)
+		withSignal[i] = len(events) > 0 && rapid.Bool().Draw(rt, "SignalWithStart")
+		for range rapid.IntRange(0, 40).Draw(rt, "calls") {
+			op := runOp{kind: rapid.SampledFrom([]string{"send", "send", "send", "send", "advance", "advance", "cancel", "terminate", "reuse", "replace", "restart"}).Draw(rt, "call")}
+			switch op.kind {
+			case "send":
+				if len(events) == 0 {
+					continue
+				}
+				op.event = rapid.SampledFrom(events).Draw(rt, "event")
+				op.payload = rapid.IntRange(-2, 14).Draw(rt, "payload")
+				op.pick = rapid.IntRange(0, 15).Draw(rt, "pick")
+			case "advance":
+				op.by = rapid.SampledFrom([]time.Duration{time.Second, time.Minute, time.Hour, 24 * time.Hour}).Draw(rt, "by")
+			}
+			scripts[i] = append(scripts[i], op)
+		}
+	}
+
+	ctx := context.Background()
+	clock := engine.NewFakeClock(defgen.Epoch)
+	l := newRunLedger()
+	var store storage.Store = memory.New()
+	if rapid.IntRange(0, 3).Draw(rt, "bbolt") == 0 {
+		b, err := bolt.Open(path, bolt.WithUnsafeNoSync())
+		if err != nil {
+			rt.Fatal(err)
+		}
+		defer b.Close()
+		store = b
+	}
+	e, err := engine.New(store, engine.WithClock(clock), engine.WithWorkers(workers),
+		engine.WithRetryBackoff(time.Second, 4*time.Second),
+		engine.WithFinish(func(_ context.Context, info engine.EffectInfo) error { return l.perform("finish", info) }))
+	if err != nil {
+		rt.Fatal(err)
+	}
+	engine.SetHotLimits(e, limits[0], limits[1])
+	if sweep > 0 {
+		engine.SetSweepEvery(e, sweep)
+	}
+	if err := e.Register(def.Definition); err != nil {
+		rt.Fatal(err)
+	}
+	for _, typ := range setupTypes(def.Definition) {
+		e.Handle(typ, engine.SetupFuncs{
+			SetupFunc:    func(_ context.Context, info engine.EffectInfo) error { return l.perform("setup", info) },
+			TeardownFunc: func(_ context.Context, info engine.EffectInfo) error { return l.perform("teardown", info) },
+		})
+	}
+	run := &runner{e: e}
+	run.start()
+	defer run.stop()
+
+	// Each client's calls, in order; an error no client should see is
+	// reported as the property's failure.
+	runs := make([]int, len(ids)) // runs started, by instance
+	problems := make([][]string, len(ids))
+	var wg sync.WaitGroup
+	for i, id := range ids {
+		wg.Go(func() {
+			fail := func(what string, err error) {
+				problems[i] = append(problems[i], fmt.Sprintf("%s: %s: %v", id, what, err))
+			}
+			started := false
+			if withSignal[i] {
+				err := e.SignalWithStart(ctx, def.Definition, id, defgen.State{}, events[i%len(events)], 12)
+				switch {
+				case err == nil:
+					started = true
+				case errors.Is(err, interp.ErrRejected), errors.Is(err, interp.ErrFinished):
+					// Refused, or the start ended the instance: either way
+					// it is started below if it does not exist.
+					_, err := e.Get(ctx, id)
+					started = err == nil
+				default:
+					fail("SignalWithStart", err)
+					return
+				}
+			}
+			if !started {
+				if err := e.Start(ctx, def.Definition, id, defgen.State{}); err != nil {
+					fail("start", err)
+					return
+				}
+			}
+			runs[i] = 1
+			for _, op := range scripts[i] {
+				var err error
+				switch op.kind {
+				case "send":
+					err = e.Send(ctx, id, waitedFor(ctx, e, id, op), op.payload, nil)
+				case "advance":
+					clock.Advance(op.by)
+				case "cancel":
+					err = e.Cancel(ctx, id)
+				case "terminate":
+					err = e.Terminate(ctx, id, "the script")
+				case "reuse":
+					if err = e.Start(ctx, def.Definition, id, defgen.State{}, engine.WithIDReuse(engine.IDReuseAfterFinished)); err == nil {
+						runs[i]++
+					}
+				case "restart":
+					if err = run.stop(); err == nil {
+						run.start()
+					}
+				case "replace":
+					if err = e.Start(ctx, def.Definition, id, defgen.State{}, engine.WithIDReuse(engine.IDReuseTerminateRunning)); err == nil {
+						runs[i]++
+					}
+				}
+				if op.kind == "cancel" && errors.Is(err, interp.ErrBadEvent) {
+					err = nil // already canceling
+				}
+				if err != nil && !expectedRefusal(err) {
+					fail(op.String(), err)
+				}
+			}
+			if err := e.Terminate(ctx, id, "the end"); err != nil && !errors.Is(err, interp.ErrFinished) {
+				fail("the last terminate", err)
+			}
+		})
+	}
+	wg.Wait()
+	for _, p := range problems {
+		for _, s := range p {
+			rt.Error(s)
+		}
+	}
+	if rt.Failed() {
+		return
+	}
+
+	// Run alone must now perform what is left: the clock moves only for
+	// retries of failed first attempts.
+	want := 0
+	for _, n := range runs {
+		want += n
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		left, err := store.Outbox(ctx, 10)
+		if err != nil {
+			rt.Fatal(err)
+		}
+		if len(left) == 0 && l.finished() == want {
+			break
+		}
+		if time.Now().After(deadline) {
+			rt.Fatalf("Run has not performed everything after 20 s: %d of %d ends performed, outbox holds %s", l.finished(), want, effectIDs(left))
+		}
+		clock.Advance(time.Second)
+		time.Sleep(200 * time.Microsecond)
+	}
+	if err := run.stop(); err != nil {
+		rt.Fatalf("Run: %v", err)
+	}
+	for i, id := range ids {
+		inst, err := e.Get(ctx, id)
+		if err != nil || !inst.Meta.Status.Finished() {
+			rt.Fatalf("%s after its last terminate: %v, %v", id, inst.Meta.Status, err)
+		}
+		if got := l.ends(id); got != runs[i] {
+			rt.Errorf("%s: %d runs started, %d ends performed", id, runs[i], got)
+		}
+	}
+	l.check(rt)
+}
+
+// runner runs an engine's Run, which clients may stop and start again.
+type runner struct {
+	e      *engine.Engine
+	mu     sync.Mutex
+	cancel context.CancelFunc // nil: stopped
+	ran    chan error
+}
+
+func (r *runner) start() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cancel != nil {
+		return
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	r.cancel, r.ran = stop, make(chan error, 1)
+	go func() { r.ran <- r.e.Run(ctx) }()
+}
+
+// stop stops Run and returns its error; a stopped Run gives nil.
+func (r *runner) stop() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.cancel == nil {
+		return nil
+	}
+	r.cancel()
+	r.cancel = nil
+	return <-r.ran
+}
+
+// waitedFor is the event op sends to instance id: most of the time one
+// of those its threads wait for now, else the one drawn (which is buffered
+// if no thread waits for it).
+func waitedFor(ctx context.Context, e *engine.Engine, id string, op runOp) string {
+	inst, err := e.Get(ctx, id)
+	if err != nil || op.pick >= 12 {
+		return op.event
+	}
+	var names []string
+	for _, th := range inst.Meta.Threads {
+		for _, p := range th.Waits {
+			if p.Kind == interp.Custom {
+				names = append(names, p.Event)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return op.event
+	}
+	return names[op.pick%len(names)]
+}
+
+// expectedRefusal reports whether err is a refusal a client of a
+// generated workflow can be given: the event is rejected, unknown, not
+// waited for with a full inbox, the instance is finished (or being
+// canceled), or its ID is taken by a running instance.
+func expectedRefusal(err error) bool {
+	for _, want := range []error{interp.ErrRejected, interp.ErrUnknownEvent, interp.ErrInboxFull, interp.ErrFinished, engine.ErrExists} {
+		if errors.Is(err, want) {
+			return true
+		}
+	}
+	return false
+}
+
+// setupTypes lists the custom event types of def, each once.
+func setupTypes(def *dsl.Definition) []string {
+	seen := map[string]bool{}
+	for _, p := range def.Positions() {
+		n, _ := def.Lookup(p)
+		for _, on := range n.Arms() {
+			if on.Trigger() == dsl.TriggerCustom {
+				seen[on.EventType()] = true
+			}
+		}
+	}
+	return slices.Sorted(maps.Keys(seen))
+}
+
+func effectIDs(effects []storage.Effect) string {
+	ids := make([]string, len(effects))
+	for i, ef := range effects {
+		ids[i] = ef.ID
+	}
+	return strings.Join(ids, ", ")
+}
+
+// runLedger records, in one order, every Setup, Teardown and end effect
+// performed, and fails the first attempt of about one effect in three.
+type runLedger struct {
+	mu       sync.Mutex
+	tick     int
+	attempts map[string]int
+	done     map[string][]performed // effect ID -> its successful performances
+}
+
+type performed struct {
+	kind string
+	info engine.EffectInfo
+	tick int
+}
+
+func newRunLedger() *runLedger {
+	return &runLedger{attempts: map[string]int{}, done: map[string][]performed{}}
+}
+
+func (l *runLedger) perform(kind string, info engine.EffectInfo) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	h := fnv.New32a()
+	h.Write([]byte(info.ID))
+	if l.attempts[info.ID]++; l.attempts[info.ID] == 1 && h.Sum32()%3 == 0 {
+		return errors.New("the receiver is down")
+	}
+	l.tick++
+	l.done[info.ID] = append(l.done[info.ID], performed{kind, info, l.tick})
+	return nil
+}
+
+// finished counts the end effects performed.
+func (l *runLedger) finished() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, ps := range l.done {
+		if ps[0].kind == "finish" {
+			n++
+		}
+	}
+	return n
+}
+
+// ends counts the end effects of instance id performed.
+func (l *runLedger) ends(id string) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	n := 0
+	for _, ps := range l.done {
+		if ps[0].kind == "finish" && ps[0].info.Instance == id {
+			n++
+		}
+	}
+	return n
+}
+
+// effectOrder is an effect ID's place in its instance's outbox: the
+// commit's sequence number, then the effect's index in it.
+func effectOrder(rt *rapid.T, id string) [2]uint64 {
+	parts := strings.Split(id, "/")
+	if len(parts) < 3 {
+		rt.Fatalf("effect ID %q is not instance/seq/index", id)
+	}
+	seq, err1 := strconv.ParseUint(parts[len(parts)-2], 10, 64)
+	index, err2 := strconv.ParseUint(parts[len(parts)-1], 10, 64)
+	if err1 != nil || err2 != nil {
+		rt.Fatalf("effect ID %q is not instance/seq/index", id)
+	}
+	return [2]uint64{seq, index}
+}
+
+func (l *runLedger) check(rt *rapid.T) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	setups := map[string]performed{} // instance/callback -> its Setup
+	var all []performed
+	for id, ps := range l.done {
+		if len(ps) != 1 {
+			rt.Errorf("effect %s (%s) succeeded %d times", id, ps[0].kind, len(ps))
+		}
+		p := ps[0]
+		all = append(all, p)
+		if p.kind == "setup" {
+			setups[fmt.Sprintf("%s/%d", p.info.Instance, p.info.Callback)] = p
+		}
+	}
+	for _, p := range all {
+		if p.kind != "teardown" {
+			continue
+		}
+		s, ok := setups[fmt.Sprintf("%s/%d", p.info.Instance, p.info.Callback)]
+		if !ok || s.tick > p.tick {
+			rt.Errorf("teardown %s of callback %d performed before its setup", p.info.ID, p.info.Callback)
+		}
+	}
+	for _, end := range all {
+		if end.kind != "finish" {
+			continue
+		}
+		at := effectOrder(rt, end.info.ID)
+		for _, p := range all {
+			if p.kind == "finish" || p.info.Instance != end.info.Instance {
+				continue
+			}
+			o := effectOrder(rt, p.info.ID)
+			if (o[0] < at[0] || o[0] == at[0] && o[1] < at[1]) && p.tick > end.tick {
+				rt.Errorf("end %s performed before %s %s, committed before it", end.info.ID, p.kind, p.info.ID)
+			}
+		}
+	}
+}
