@@ -388,6 +388,9 @@ func (e *Engine) runShared(ctx context.Context) error {
 		e.sleepsUntil.Store(0) // (before the read: see dueWakes)
 		leases, err := e.store.Claim(ctx, storage.ClaimRequest{Owner: conf.owner, Now: e.clock.Now(), TTL: conf.ttl, Limit: free})
 		if ctx.Err() != nil {
+			// Claimed as Run stopped: released, not left to hold their
+			// instances from every process until they expire.
+			e.release(ctx, leases...)
 			return nil
 		}
 		if err != nil {

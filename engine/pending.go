@@ -51,6 +51,7 @@ func (e *Engine) performPending(ctx context.Context, h *heldLease) (w Work, ende
 	blocked := map[uint64]bool{} // callbacks (0: the whole instance) whose later effects wait
 	var acked []string
 	finished := false
+	var failed error // a write that failed: what succeeded before it is still acknowledged
 	for i := range effects {
 		se := &effects[i]
 		oe, bad := outbox.Decode(*se)
@@ -70,17 +71,26 @@ func (e *Engine) performPending(ctx context.Context, h *heldLease) (w Work, ende
 		l := h.get()
 		j := job{key: jobKey{id: se.ID}, effect: se, oe: oe, bad: bad, lease: &l, noDead: noDead}
 		err := e.effectContained(ctx, &j)
-		if ctx.Err() != nil {
-			break // stopping, or the lease was lost: the effect runs again elsewhere
+		// Stopping, or the lease was lost: what did not succeed runs again
+		// (here, or in the lease's next holder); what did is acknowledged
+		// below (under a lost lease, the store refuses it).
+		stopping := ctx.Err() != nil
+		if err == nil || !stopping {
+			e.metrics.Effect(oe.Workflow, k, err)
 		}
-		e.metrics.Effect(oe.Workflow, k, err)
 		if err == nil {
 			finished = finished || finishing
 			acked = append(acked, se.ID)
 			if k == interp.EffectRunActivity {
 				w.Transitions++ // its result was committed (or no longer wanted)
 			}
+			if stopping {
+				break
+			}
 			continue
+		}
+		if stopping {
+			break
 		}
 		if ordered {
 			blocked[oe.Callback], blocked[0] = true, true
@@ -89,14 +99,16 @@ func (e *Engine) performPending(ctx context.Context, h *heldLease) (w Work, ende
 			// Not an attempt: it goes with what it waits behind.
 			r := storage.RetryState{Attempts: se.Attempts, NotBefore: e.clock.Now(), LastError: err.Error()}
 			if err := e.store.DeadLetter(ctx, l, se.ID, r); err != nil {
-				return w, notEnded, fmt.Errorf("engine: dead-letter effect %s: %w", se.ID, err)
+				failed = fmt.Errorf("engine: dead-letter effect %s: %w", se.ID, err)
+				break
 			}
 			w.DeadLetters++
 			continue
 		}
 		dead, ferr := e.failedAttempt(ctx, l, se, err)
 		if ferr != nil {
-			return w, notEnded, ferr
+			failed = ferr
+			break
 		}
 		if dead {
 			noDead = false
@@ -116,9 +128,12 @@ func (e *Engine) performPending(ctx context.Context, h *heldLease) (w Work, ende
 			err = e.store.AckLeased(actx, h.get(), acked...)
 		}
 		if err != nil {
-			return w, notEnded, fmt.Errorf("engine: acknowledge effects: %w", err)
+			return w, notEnded, errors.Join(failed, fmt.Errorf("engine: acknowledge effects: %w", err))
 		}
 		w.Effects += len(acked)
+	}
+	if failed != nil {
+		return w, notEnded, failed
 	}
 	return w, ended, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"hash/fnv"
+	"log/slog"
 	"maps"
 	"path/filepath"
 	"slices"
@@ -42,7 +43,17 @@ import (
 //   - each run's end is performed, and the outbox ends empty.
 //
 // Run is also stopped and started again at times (what it held goes back
-// to the outbox), and the store is memory or bbolt.
+// to the outbox), the store is memory or bbolt, and one time in three two
+// engines made WithLeases share it (Run's shared path: claims, leases,
+// performPending) instead of one engine alone (the hot path).
+//
+// It found three bugs on its first runs, each with a test of its own
+// now: acknowledgements written with the stopping Run's context
+// (TestRunStopAcknowledgesWhatSucceeded), a lease's successes left
+// unacknowledged after a later write failed
+// (TestLeasedSuccessAcknowledgedDespiteALaterFailure), and leases claimed
+// as Run stopped held until they expired
+// (TestRunReleasesWhatItClaimedAsItStopped).
 //
 // The simulator checks the same orders through RunDue and
 // ProcessInstance; this is where Run's own hand-offs are checked on
@@ -83,6 +94,14 @@ func runProperty(rt *rapid.T, path string) {
 	workers := rapid.SampledFrom([]int{1, 2, 8}).Draw(rt, "workers")
 	limits := rapid.SampledFrom([][2]int{{4096, 4096}, {0, 4096}, {1, 1}, {2, 0}}).Draw(rt, "hot limits")
 	sweep := rapid.SampledFrom([]int{0, 1, 2}).Draw(rt, "sweep every")
+	// Two processes share the store under leases (Run's shared path), or
+	// one runs alone (its hot path). Leases are not lost to the clock: it
+	// moves by at most a minute at a time, against hours of time to live.
+	shared := rapid.IntRange(0, 2).Draw(rt, "shared") == 0
+	advances := []time.Duration{time.Second, time.Minute, time.Hour, 24 * time.Hour}
+	if shared {
+		advances = advances[:2]
+	}
 
 	ids := make([]string, rapid.IntRange(1, 5).Draw(rt, "instances"))
 	withSignal := make([]bool, len(ids))
@@ -101,7 +120,7 @@ func runProperty(rt *rapid.T, path string) {
 				op.payload = rapid.IntRange(-2, 14).Draw(rt, "payload")
 				op.pick = rapid.IntRange(0, 15).Draw(rt, "pick")
 			case "advance":
-				op.by = rapid.SampledFrom([]time.Duration{time.Second, time.Minute, time.Hour, 24 * time.Hour}).Draw(rt, "by")
+				op.by = rapid.SampledFrom(advances).Draw(rt, "by")
 			}
 			scripts[i] = append(scripts[i], op)
 		}
@@ -110,7 +129,8 @@ func runProperty(rt *rapid.T, path string) {
 	ctx := context.Background()
 	clock := engine.NewFakeClock(defgen.Epoch)
 	l := newRunLedger()
-	var store storage.Store = memory.New()
+	m := memory.New()
+	var store storage.Store = m
 	if rapid.IntRange(0, 3).Draw(rt, "bbolt") == 0 {
 		b, err := bolt.Open(path, bolt.WithUnsafeNoSync())
 		if err != nil {
@@ -119,62 +139,64 @@ func runProperty(rt *rapid.T, path string) {
 		defer b.Close()
 		store = b
 	}
-	e, err := engine.New(store, engine.WithClock(clock), engine.WithWorkers(workers),
-		engine.WithRetryBackoff(time.Second, 4*time.Second),
-		engine.WithFinish(func(_ context.Context, info engine.EffectInfo) error { return l.perform("finish", info) }))
-	if err != nil {
-		rt.Fatal(err)
+	engines := []*engine.Engine{newRunEngine(rt, store, def.Definition, l, clock, workers, nil)}
+	if shared {
+		handle := func() storage.Store {
+			if store == m {
+				return m.Share()
+			}
+			return store
+		}
+		engines = []*engine.Engine{
+			newRunEngine(rt, handle(), def.Definition, l, clock, workers, engine.WithLeases("p0", 100*time.Hour)),
+			newRunEngine(rt, handle(), def.Definition, l, clock, workers, engine.WithLeases("p1", 100*time.Hour)),
+		}
 	}
-	engine.SetHotLimits(e, limits[0], limits[1])
-	if sweep > 0 {
-		engine.SetSweepEvery(e, sweep)
+	runs := make([]*runner, len(engines))
+	for i, e := range engines {
+		engine.SetHotLimits(e, limits[0], limits[1])
+		if sweep > 0 {
+			engine.SetSweepEvery(e, sweep)
+		}
+		runs[i] = &runner{e: e}
+		runs[i].start()
+		defer runs[i].stop()
 	}
-	if err := e.Register(def.Definition); err != nil {
-		rt.Fatal(err)
-	}
-	for _, typ := range setupTypes(def.Definition) {
-		e.Handle(typ, engine.SetupFuncs{
-			SetupFunc:    func(_ context.Context, info engine.EffectInfo) error { return l.perform("setup", info) },
-			TeardownFunc: func(_ context.Context, info engine.EffectInfo) error { return l.perform("teardown", info) },
-		})
-	}
-	run := &runner{e: e}
-	run.start()
-	defer run.stop()
 
 	// Each client's calls, in order; an error no client should see is
 	// reported as the property's failure.
-	runs := make([]int, len(ids)) // runs started, by instance
+	started := make([]int, len(ids)) // runs started, by instance
 	problems := make([][]string, len(ids))
 	var wg sync.WaitGroup
 	for i, id := range ids {
+		e, run := engines[i%len(engines)], runs[i%len(engines)]
 		wg.Go(func() {
 			fail := func(what string, err error) {
 				problems[i] = append(problems[i], fmt.Sprintf("%s: %s: %v", id, what, err))
 			}
-			started := false
+			begun := false
 			if withSignal[i] {
 				err := e.SignalWithStart(ctx, def.Definition, id, defgen.State{}, events[i%len(events)], 12)
 				switch {
 				case err == nil:
-					started = true
+					begun = true
 				case errors.Is(err, interp.ErrRejected), errors.Is(err, interp.ErrFinished):
 					// Refused, or the start ended the instance: either way
 					// it is started below if it does not exist.
 					_, err := e.Get(ctx, id)
-					started = err == nil
+					begun = err == nil
 				default:
 					fail("SignalWithStart", err)
 					return
 				}
 			}
-			if !started {
+			if !begun {
 				if err := e.Start(ctx, def.Definition, id, defgen.State{}); err != nil {
 					fail("start", err)
 					return
 				}
 			}
-			runs[i] = 1
+			started[i] = 1
 			for _, op := range scripts[i] {
 				var err error
 				switch op.kind {
@@ -188,7 +210,7 @@ func runProperty(rt *rapid.T, path string) {
 					err = e.Terminate(ctx, id, "the script")
 				case "reuse":
 					if err = e.Start(ctx, def.Definition, id, defgen.State{}, engine.WithIDReuse(engine.IDReuseAfterFinished)); err == nil {
-						runs[i]++
+						started[i]++
 					}
 				case "restart":
 					if err = run.stop(); err == nil {
@@ -196,7 +218,7 @@ func runProperty(rt *rapid.T, path string) {
 					}
 				case "replace":
 					if err = e.Start(ctx, def.Definition, id, defgen.State{}, engine.WithIDReuse(engine.IDReuseTerminateRunning)); err == nil {
-						runs[i]++
+						started[i]++
 					}
 				}
 				if op.kind == "cancel" && errors.Is(err, interp.ErrBadEvent) {
@@ -224,7 +246,7 @@ func runProperty(rt *rapid.T, path string) {
 	// Run alone must now perform what is left: the clock moves only for
 	// retries of failed first attempts.
 	want := 0
-	for _, n := range runs {
+	for _, n := range started {
 		want += n
 	}
 	deadline := time.Now().Add(20 * time.Second)
@@ -237,24 +259,53 @@ func runProperty(rt *rapid.T, path string) {
 			break
 		}
 		if time.Now().After(deadline) {
-			rt.Fatalf("Run has not performed everything after 20 s: %d of %d ends performed, outbox holds %s", l.finished(), want, effectIDs(left))
+			rt.Fatalf("Run has not performed everything after 20 s: %d of %d ends performed, outbox holds %s; the engines logged:\n%s",
+				l.finished(), want, effectIDs(left), l.lastLogs())
 		}
 		clock.Advance(time.Second)
 		time.Sleep(200 * time.Microsecond)
 	}
-	if err := run.stop(); err != nil {
-		rt.Fatalf("Run: %v", err)
+	for _, run := range runs {
+		if err := run.stop(); err != nil {
+			rt.Fatalf("Run: %v", err)
+		}
 	}
+	e := engines[0]
 	for i, id := range ids {
 		inst, err := e.Get(ctx, id)
 		if err != nil || !inst.Meta.Status.Finished() {
 			rt.Fatalf("%s after its last terminate: %v, %v", id, inst.Meta.Status, err)
 		}
-		if got := l.ends(id); got != runs[i] {
-			rt.Errorf("%s: %d runs started, %d ends performed", id, runs[i], got)
+		if got := l.ends(id); got != started[i] {
+			rt.Errorf("%s: %d runs started, %d ends performed", id, started[i], got)
 		}
 	}
 	l.check(rt)
+}
+
+// newRunEngine makes an engine of the run property, with handlers that
+// perform through l.
+func newRunEngine(rt *rapid.T, store storage.Store, def *dsl.Definition, l *runLedger, clock *engine.FakeClock, workers int, opt engine.Option) *engine.Engine {
+	opts := []engine.Option{engine.WithClock(clock), engine.WithWorkers(workers), engine.WithLogger(slog.New(slog.NewTextHandler(l, nil))),
+		engine.WithRetryBackoff(time.Second, 4*time.Second),
+		engine.WithFinish(func(_ context.Context, info engine.EffectInfo) error { return l.perform("finish", info) })}
+	if opt != nil {
+		opts = append(opts, opt)
+	}
+	e, err := engine.New(store, opts...)
+	if err != nil {
+		rt.Fatal(err)
+	}
+	if err := e.Register(def); err != nil {
+		rt.Fatal(err)
+	}
+	for _, typ := range setupTypes(def) {
+		e.Handle(typ, engine.SetupFuncs{
+			SetupFunc:    func(_ context.Context, info engine.EffectInfo) error { return l.perform("setup", info) },
+			TeardownFunc: func(_ context.Context, info engine.EffectInfo) error { return l.perform("teardown", info) },
+		})
+	}
+	return e
 }
 
 // runner runs an engine's Run, which clients may stop and start again.
@@ -349,6 +400,7 @@ func effectIDs(effects []storage.Effect) string {
 // performed, and fails the first attempt of about one effect in three.
 type runLedger struct {
 	mu       sync.Mutex
+	logs     strings.Builder // the engines' warnings, for a failure's report
 	tick     int
 	attempts map[string]int
 	done     map[string][]performed // effect ID -> its successful performances
@@ -362,6 +414,21 @@ type performed struct {
 
 func newRunLedger() *runLedger {
 	return &runLedger{attempts: map[string]int{}, done: map[string][]performed{}}
+}
+
+// Write takes the engines' log lines.
+func (l *runLedger) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.logs.Write(p)
+}
+
+// lastLogs is the end of the engines' log.
+func (l *runLedger) lastLogs() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := l.logs.String()
+	return s[max(0, len(s)-4000):]
 }
 
 func (l *runLedger) perform(kind string, info engine.EffectInfo) error {

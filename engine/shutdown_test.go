@@ -14,6 +14,7 @@ import (
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/interp"
+	"github.com/weftflow/weft/storage"
 	"github.com/weftflow/weft/storage/bolt"
 	"github.com/weftflow/weft/storage/memory"
 )
@@ -284,4 +285,89 @@ func TestRunStopAcknowledgesWhatSucceeded(t *testing.T) {
 	if n := setups.Load(); n != 1 {
 		t.Fatalf("the setup was performed %d times", n)
 	}
+}
+
+// pairWF waits on two custom events with setups of two types: its start
+// commits two Setups, ready together.
+var pairWF = dsl.MustCompile[Request]("pair", dsl.Wait("both",
+	dsl.On("a", dsl.Custom[Request, string, string]("good", manager{})),
+	dsl.On("b", dsl.Custom[Request, string, string]("bad", manager{})),
+))
+
+// failingRetry is a store whose Retry (recording a failed attempt) fails.
+type failingRetry struct{ storage.Store }
+
+func (failingRetry) Retry(context.Context, storage.Lease, string, storage.RetryState) error {
+	return errors.New("the store is unreachable")
+}
+
+// Under a lease, an effect that succeeded is acknowledged even when a
+// later write of the same round fails (here the record of another
+// effect's failed attempt; as Run stops, any write can fail): else the
+// lease's next holder performs it again.
+func TestLeasedSuccessAcknowledgedDespiteALaterFailure(t *testing.T) {
+	store := memory.New()
+	e := newEngine(t, failingRetry{store}, engine.WithLeases("p", time.Minute))
+	if err := e.Register(pairWF); err != nil {
+		t.Fatal(err)
+	}
+	var good atomic.Int32
+	e.Handle("good", engine.SetupFuncs{SetupFunc: func(context.Context, engine.EffectInfo) error { good.Add(1); return nil }})
+	e.Handle("bad", engine.SetupFuncs{SetupFunc: func(context.Context, engine.EffectInfo) error { return errors.New("down") }})
+	if err := e.Start(t.Context(), pairWF, "p1", Request{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.ProcessInstance(t.Context(), "p1"); err == nil {
+		t.Fatal("ProcessInstance hid the failed write")
+	}
+	left, err := store.Outbox(t.Context(), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if good.Load() != 1 || len(left) != 1 {
+		t.Fatalf("good setup performed %d times, outbox holds %s: want it performed once and acknowledged", good.Load(), effectIDs(left))
+	}
+}
+
+// stopOnClaim is a store that cancels Run's context right after a Claim
+// succeeds, as a stop landing during the claim does.
+type stopOnClaim struct {
+	storage.Store
+	stop    context.CancelFunc
+	claimed atomic.Int32
+}
+
+func (s *stopOnClaim) Claim(ctx context.Context, req storage.ClaimRequest) ([]storage.Lease, error) {
+	ls, err := s.Store.Claim(ctx, req)
+	if len(ls) > 0 && s.claimed.Add(1) == 1 {
+		s.stop()
+	}
+	return ls, err
+}
+
+// Leases that Run claimed as it stopped are released, not left to hold
+// their instances from every process until they expire.
+func TestRunReleasesWhatItClaimedAsItStopped(t *testing.T) {
+	m := memory.New()
+	ctx, stop := context.WithCancel(t.Context())
+	s := &stopOnClaim{Store: m.Share(), stop: stop}
+	e := newEngine(t, s, engine.WithLeases("p", time.Hour))
+	if err := e.Register(requestWF); err != nil {
+		t.Fatal(err)
+	}
+	e.Handle("ask-manager", engine.SetupFuncs{})
+	if err := e.Start(t.Context(), requestWF, "r1", Request{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s.claimed.Load() == 0 {
+		t.Fatal("Run claimed nothing")
+	}
+	l, err := m.Share().Acquire(t.Context(), "r1", storage.ClaimRequest{Owner: "other", Now: time.Now(), TTL: time.Minute, Limit: 1})
+	if err != nil {
+		t.Fatalf("another process cannot lease r1 after Run stopped: %v", err)
+	}
+	_ = m.Release(t.Context(), l)
 }
