@@ -231,9 +231,18 @@ func (e *Engine) runActivity(ctx context.Context, info EffectInfo, oe *outbox.En
 	}
 	out, runErr := e.runAttempt(actx, def, info, oe)
 	if ctx.Err() != nil {
-		// The engine is stopping: the attempt was abandoned, not failed.
-		// The effect stays in the outbox and runs again after a restart.
-		return fmt.Errorf("engine: activity %s abandoned: %w", info.ID, ctx.Err())
+		if runErr != nil {
+			// The engine is stopping: the attempt was abandoned, not
+			// failed. The effect stays in the outbox and runs again after
+			// a restart.
+			return fmt.Errorf("engine: activity %s abandoned: %w", info.ID, ctx.Err())
+		}
+		// It succeeded as the engine stopped: its result is delivered
+		// (with stopAckTimeout for the commit), not thrown away to run
+		// the activity again.
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopAckTimeout)
+		defer cancel()
+		ctx = dctx
 	}
 	e.metrics.Activity(oe.Workflow, oe.Path, runErr)
 	if a.canceledByEffect() {

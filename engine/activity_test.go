@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -250,5 +251,39 @@ func TestActivityStoppedWhenUnwanted(t *testing.T) {
 	}
 	if inst := v.wantStatus("p", interp.StatusCanceled); inst.Meta.Output != nil {
 		t.Fatalf("output %q", inst.Meta.Output)
+	}
+}
+
+// An attempt that succeeds as the engine stops (it ignores its context's
+// end, or finished just then) has its result delivered: the activity is
+// not run again after the restart.
+func TestActivityFinishedAsRunStopsIsDelivered(t *testing.T) {
+	var calls atomic.Int32
+	started := make(chan struct{}, 1)
+	wf := dsl.MustCompile[Payment]("payment", dsl.S(
+		dsl.Call("charge", func(ctx context.Context, p Payment) (string, error) {
+			if calls.Add(1) == 1 {
+				started <- struct{}{}
+				<-ctx.Done() // the stop lands while the charge goes through
+			}
+			return "receipt", nil
+		}, func(s *Payment, r string) { s.Receipt = r }),
+		dsl.ReturnWith(func(s *Payment) string { return s.Receipt }),
+	))
+	v := newEnv(t, []*dsl.Definition{wf})
+	v.start(wf, "p", Payment{Amount: 1})
+	ctx, cancel := context.WithCancel(v.ctx)
+	done := make(chan error)
+	go func() { done <- v.e.Run(ctx) }()
+	<-started
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("run: %v", err)
+	}
+	if err := v.engine([]*dsl.Definition{wf}).Drain(v.ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := output[string](t, v.wantStatus("p", interp.StatusCompleted)); got != "receipt" || calls.Load() != 1 {
+		t.Fatalf("output %q after %d calls, want the first call's receipt", got, calls.Load())
 	}
 }

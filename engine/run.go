@@ -30,8 +30,9 @@ const minWait = time.Millisecond
 // after it succeeded and a transition commits atomically or not at all, so
 // whatever was interrupted is found again by the next Run, here or in
 // another process. A handler that returns success after ctx ended is
-// still acknowledged (the write gets up to 5 seconds of its own), so a
-// graceful stop does not make the next Run perform it again. Run returns [ErrRunning] if the engine is already being
+// still acknowledged, and an activity's result delivered (the writes get
+// up to 5 seconds of their own), so a graceful stop does not make the
+// next Run perform them again. Run returns [ErrRunning] if the engine is already being
 // driven by Run or [Engine.Drain].
 //
 // With a retention period ([WithRetention], [WithWorkflowRetention]) Run
