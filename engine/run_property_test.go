@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"hash/fnv"
 	"log/slog"
@@ -20,10 +21,12 @@ import (
 	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/internal/defgen"
+	"github.com/weftflow/weft/internal/pgtest"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
 	"github.com/weftflow/weft/storage/bolt"
 	"github.com/weftflow/weft/storage/memory"
+	"github.com/weftflow/weft/storage/postgres"
 )
 
 // TestRunProperty drives generated definitions (internal/defgen: every
@@ -63,8 +66,40 @@ func TestRunProperty(t *testing.T) {
 	n := 0
 	rapid.Check(t, func(rt *rapid.T) {
 		n++
-		runProperty(rt, filepath.Join(dir, fmt.Sprintf("run-%d.db", n)))
+		runProperty(rt, runPlace{bolt: filepath.Join(dir, fmt.Sprintf("run-%d.db", n)), prefix: "g"})
 	})
+}
+
+// TestRunPropertyPostgres is TestRunProperty with two engines, each with
+// its own connection pool, sharing one PostgreSQL schema under leases,
+// as replicas of a service do. A check costs about a second and a half
+// of round trips here: unless -rapid.checks is given, it makes 25.
+func TestRunPropertyPostgres(t *testing.T) {
+	schema := pgtest.Schema(t, "engine_runprop_")
+	if checks := flag.Lookup("rapid.checks"); checks.Value.String() == checks.DefValue {
+		if err := checks.Value.Set("25"); err != nil {
+			t.Fatal(err)
+		}
+		defer func() { _ = checks.Value.Set(checks.DefValue) }()
+	}
+	n := 0
+	rapid.Check(t, func(rt *rapid.T) {
+		n++
+		runProperty(rt, runPlace{prefix: fmt.Sprintf("k%d-g", n), postgres: func() storage.Store {
+			st, err := postgres.Open(context.Background(), pgtest.DSN(), postgres.WithSchema(schema))
+			if err != nil {
+				rt.Fatal(err)
+			}
+			return st
+		}})
+	})
+}
+
+// runPlace is where a run property check keeps its instances.
+type runPlace struct {
+	bolt     string               // the path of a bbolt file, if one is drawn
+	postgres func() storage.Store // if not nil, opens a process's handle of a PostgreSQL store: two engines share it
+	prefix   string               // of the instance IDs (apart from earlier checks' in the same store)
 }
 
 // runOp is one client call of a run property script.
@@ -86,9 +121,8 @@ func (o runOp) String() string {
 	return o.kind
 }
 
-// runProperty is TestRunProperty's property; path is where a bbolt store
-// goes, if one is drawn.
-func runProperty(rt *rapid.T, path string) {
+// runProperty is TestRunProperty's property.
+func runProperty(rt *rapid.T, place runPlace) {
 	def := defgen.Generator(defgen.Config{Setups: true}).Draw(rt, "definition")
 	events := slices.Sorted(maps.Keys(defgen.SimOptions(def).Payloads))
 	workers := rapid.SampledFrom([]int{1, 2, 8}).Draw(rt, "workers")
@@ -97,7 +131,7 @@ func runProperty(rt *rapid.T, path string) {
 	// Two processes share the store under leases (Run's shared path), or
 	// one runs alone (its hot path). Leases are not lost to the clock: it
 	// moves by at most a minute at a time, against hours of time to live.
-	shared := rapid.IntRange(0, 2).Draw(rt, "shared") == 0
+	shared := place.postgres != nil || rapid.IntRange(0, 2).Draw(rt, "shared") == 0
 	advances := []time.Duration{time.Second, time.Minute, time.Hour, 24 * time.Hour}
 	if shared {
 		advances = advances[:2]
@@ -107,7 +141,7 @@ func runProperty(rt *rapid.T, path string) {
 	withSignal := make([]bool, len(ids))
 	scripts := make([][]runOp, len(ids))
 	for i := range ids {
-		ids[i] = "g" + strconv.Itoa(i)
+		ids[i] = place.prefix + strconv.Itoa(i)
 		withSignal[i] = len(events) > 0 && rapid.Bool().Draw(rt, "SignalWithStart")
 		for range rapid.IntRange(0, 40).Draw(rt, "calls") {
 			op := runOp{kind: rapid.SampledFrom([]string{"send", "send", "send", "send", "advance", "advance", "cancel", "terminate", "reuse", "replace", "restart"}).Draw(rt, "call")}
@@ -131,22 +165,30 @@ func runProperty(rt *rapid.T, path string) {
 	l := newRunLedger()
 	m := memory.New()
 	var store storage.Store = m
-	if rapid.IntRange(0, 3).Draw(rt, "bbolt") == 0 {
-		b, err := bolt.Open(path, bolt.WithUnsafeNoSync())
+	handle := func() storage.Store { return m.Share() }
+	switch {
+	case place.postgres != nil:
+		s0, s1 := place.postgres(), place.postgres()
+		defer s0.Close()
+		defer s1.Close()
+		store = s0
+		handles := []storage.Store{s0, s1}
+		handle = func() storage.Store {
+			h := handles[0]
+			handles = handles[1:]
+			return h
+		}
+	case rapid.IntRange(0, 3).Draw(rt, "bbolt") == 0:
+		b, err := bolt.Open(place.bolt, bolt.WithUnsafeNoSync())
 		if err != nil {
 			rt.Fatal(err)
 		}
 		defer b.Close()
 		store = b
+		handle = func() storage.Store { return b }
 	}
 	engines := []*engine.Engine{newRunEngine(rt, store, def.Definition, l, clock, workers, nil)}
 	if shared {
-		handle := func() storage.Store {
-			if store == m {
-				return m.Share()
-			}
-			return store
-		}
 		engines = []*engine.Engine{
 			newRunEngine(rt, handle(), def.Definition, l, clock, workers, engine.WithLeases("p0", 100*time.Hour)),
 			newRunEngine(rt, handle(), def.Definition, l, clock, workers, engine.WithLeases("p1", 100*time.Hour)),
