@@ -32,8 +32,8 @@ const minWait = time.Millisecond
 // another process. A handler that returns success after ctx ended is
 // still acknowledged, and an activity's result delivered (the writes get
 // up to 5 seconds of their own), so a graceful stop does not make the
-// next Run perform them again. Run returns [ErrRunning] if the engine is already being
-// driven by Run or [Engine.Drain].
+// next Run perform them again. Run returns [ErrRunning] if the engine is
+// already being driven by Run or [Engine.Drain].
 //
 // With a retention period ([WithRetention], [WithWorkflowRetention]) Run
 // also calls [Engine.GC] in the background, at once and then every
