@@ -131,7 +131,7 @@ func (w *world) startOver(policy engine.IDReusePolicy) {
 	}
 	if !applied {
 		// Refused: the interpreter must refuse the new run too.
-		if _, err := w.restarted(in, term, ev); err == nil {
+		if _, _, err := w.restarted(in, term, ev); err == nil {
 			w.fail(InvNewRun, "", "Start with %s over the %s instance was refused (%v); the interpreter starts the new run", policy, was, serr)
 		}
 		return
@@ -156,23 +156,22 @@ func (w *world) startOver(policy engine.IDReusePolicy) {
 }
 
 // restarted is the model's new run: the termination of the old run, if
-// term is not nil, then interp.Restart with the encoded input in.
-func (w *world) restarted(in []byte, term *interp.Event, ev interp.Event) (interp.Result, error) {
+// term is not nil, then interp.Restart with the encoded input in. It
+// returns the new run, its effects after the termination's, and the
+// termination itself (zero without term).
+func (w *world) restarted(in []byte, term *interp.Event, ev interp.Event) (r, t interp.Result, err error) {
 	prev := w.meta
-	var ended []interp.Effect
 	if term != nil {
-		t, err := interp.Apply(w.def, w.state, w.meta, *term)
-		if err != nil {
-			return interp.Result{}, err
+		if t, err = interp.Apply(w.def, w.state, w.meta, *term); err != nil {
+			return r, t, err
 		}
-		prev, ended = t.Meta, t.Effects
+		prev = t.Meta
 	}
-	r, err := interp.Restart(w.def, in, prev, ev)
-	if err != nil {
-		return interp.Result{}, err
+	if r, err = interp.Restart(w.def, in, prev, ev); err != nil {
+		return r, t, err
 	}
-	r.Effects = append(ended, r.Effects...)
-	return r, nil
+	r.Effects = append(slices.Clip(t.Effects), r.Effects...)
+	return r, t, nil
 }
 
 // foldNewRun makes the model's instance the new run the store committed,
@@ -180,8 +179,8 @@ func (w *world) restarted(in []byte, term *interp.Event, ev interp.Event) (inter
 // not nil, checked as a Terminate is) and the new run's start, made twice
 // and compared, as fold does.
 func (w *world) foldNewRun(in []byte, term *interp.Event, ev interp.Event) ([]interp.Effect, bool) {
-	r1, err1 := w.restarted(in, term, ev)
-	r2, err2 := w.restarted(in, term, ev)
+	r1, t1, err1 := w.restarted(in, term, ev)
+	r2, _, err2 := w.restarted(in, term, ev)
 	switch {
 	case (err1 == nil) != (err2 == nil) || err1 == nil && (!bytes.Equal(r1.State, r2.State) ||
 		!bytes.Equal(interp.EncodeMeta(r1.Meta), interp.EncodeMeta(r2.Meta)) || !effectsEqual(r1.Effects, r2.Effects)):
@@ -193,11 +192,10 @@ func (w *world) foldNewRun(in []byte, term *interp.Event, ev interp.Event) ([]in
 		return nil, false
 	}
 	if term != nil {
-		t, _ := interp.Apply(w.def, w.state, w.meta, *term) // (accepted just now, by restarted)
-		if w.checkTerminate(w.state, *term, t); w.failure != nil {
+		if w.checkTerminate(w.state, *term, t1); w.failure != nil {
 			return nil, false
 		}
-		w.observe(w.meta, *term, t.Meta)
+		w.observe(w.meta, *term, t1.Meta)
 	}
 	for _, e := range r1.Effects {
 		id := e.ID.String()

@@ -86,3 +86,29 @@ func TestAdapterKeepsTheOldRun(t *testing.T) {
 		simulate.Check(r, askWF, simulate.Options[request]{Store: func(s storage.Store) storage.Store { return keepsOld{s} }})
 	})
 }
+
+// renumbers is a storage adapter that writes a new run over an old one
+// with its meta's sequence number one short: the new run's transitions
+// (and effect IDs) would repeat the old run's numbers.
+type renumbers struct{ storage.Store }
+
+func (s renumbers) Commit(ctx context.Context, c storage.Commit) (uint64, error) {
+	if newRun(ctx, s.Store, c) {
+		if rec, err := codec.DecodeRecord(c.Instance.Data); err == nil {
+			if m, err := interp.DecodeMeta(rec.Meta); err == nil {
+				m.Seq-- // the bug
+				rec.Meta = interp.EncodeMeta(m)
+				if data, err := codec.EncodeRecord(rec); err == nil {
+					c.Instance.Data = data
+				}
+			}
+		}
+	}
+	return s.Store.Commit(ctx, c)
+}
+
+func TestAdapterRenumbersANewRun(t *testing.T) {
+	wantCaught(t, simulate.InvNewRun, func(r *simulate.Recorder) {
+		simulate.Check(r, askWF, simulate.Options[request]{Store: func(s storage.Store) storage.Store { return renumbers{s} }})
+	})
+}
