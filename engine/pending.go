@@ -121,7 +121,12 @@ func (e *Engine) performPending(ctx context.Context, h *heldLease) (w Work, ende
 		ended = endedHeld
 	}
 	if len(acked) > 0 {
-		actx := context.WithoutCancel(ctx)
+		// Even as the work stops (see Run), within stopAckTimeout then.
+		actx, cancel := context.WithoutCancel(ctx), context.CancelFunc(func() {})
+		if ctx.Err() != nil {
+			actx, cancel = context.WithTimeout(actx, stopAckTimeout)
+		}
+		defer cancel()
 		if ar, ok := e.store.(storage.AckReleaser); ok && ended == endedHeld {
 			err, ended = ar.AckRelease(actx, h.get(), acked...), endedReleased
 		} else {
