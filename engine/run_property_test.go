@@ -47,7 +47,8 @@ import (
 //   - each run's end is performed, and the outbox ends empty.
 //
 // Run is also stopped and started again at times (what it held goes back
-// to the outbox), the store is memory or bbolt, and one time in three two
+// to the outbox), every process is deployed again with the definition as
+// versions 2 and 3 (instances move on under the new version), the store is memory or bbolt, and one time in three two
 // engines made WithLeases share it (Run's shared path: claims, leases,
 // performPending) instead of one engine alone (the hot path). One check
 // in two makes the store fail some writes (before or after making them:
@@ -110,7 +111,7 @@ type runPlace struct {
 
 // runOp is one client call of a run property script.
 type runOp struct {
-	kind    string // send, advance, cancel, terminate, reuse, replace, restart
+	kind    string // send, advance, cancel, terminate, reuse, replace, restart, deploy
 	event   string
 	payload int
 	pick    int // which of the events waited for when sent, if < 12; else event
@@ -154,7 +155,7 @@ func runProperty(rt *rapid.T, place runPlace) {
 		ids[i] = place.prefix + strconv.Itoa(i)
 		withSignal[i] = len(events) > 0 && rapid.Bool().Draw(rt, "SignalWithStart")
 		for range rapid.IntRange(0, 40).Draw(rt, "calls") {
-			op := runOp{kind: rapid.SampledFrom([]string{"send", "send", "send", "send", "advance", "advance", "cancel", "terminate", "reuse", "replace", "restart"}).Draw(rt, "call")}
+			op := runOp{kind: rapid.SampledFrom([]string{"send", "send", "send", "send", "advance", "advance", "cancel", "terminate", "reuse", "replace", "restart", "deploy"}).Draw(rt, "call")}
 			switch op.kind {
 			case "send":
 				if len(events) == 0 {
@@ -202,7 +203,17 @@ func runProperty(rt *rapid.T, place runPlace) {
 		store = &faulty{Store: store, every: faults}
 		handle = func() storage.Store { return &faulty{Store: plain(), every: faults} }
 	}
-	engines := []*engine.Engine{newRunEngine(rt, store, def.Definition, l, clock, workers, nil)}
+	// The definition as deployed: version 1, then the same again as
+	// versions 2 and 3 (a deploy that changes nothing must change nothing).
+	defs := []*dsl.Definition{def.Definition}
+	for v := 2; v <= 3; v++ {
+		d, err := def.Upgraded(v)
+		if err != nil {
+			rt.Fatal(err)
+		}
+		defs = append(defs, d)
+	}
+	f := &fleet{defs: defs, stores: []storage.Store{store}, opts: []engine.Option{nil}}
 	if shared {
 		// An instance whose work failed keeps its lease until it expires
 		// (the backoff of its retry): under faults, leases last a minute,
@@ -212,21 +223,23 @@ func runProperty(rt *rapid.T, place runPlace) {
 		if faults > 0 {
 			ttl = time.Minute
 		}
-		engines = []*engine.Engine{
-			newRunEngine(rt, handle(), def.Definition, l, clock, workers, engine.WithLeases("p0", ttl)),
-			newRunEngine(rt, handle(), def.Definition, l, clock, workers, engine.WithLeases("p1", ttl)),
-		}
+		f.stores = []storage.Store{handle(), handle()}
+		f.opts = []engine.Option{engine.WithLeases("p0", ttl), engine.WithLeases("p1", ttl)}
 	}
-	runs := make([]*runner, len(engines))
-	for i, e := range engines {
-		engine.SetHotLimits(e, limits[0], limits[1])
-		if sweep > 0 {
-			engine.SetSweepEvery(e, sweep)
+	f.make = func(store storage.Store, def *dsl.Definition, opt engine.Option) (*engine.Engine, error) {
+		e, err := newRunEngine(store, def, l, clock, workers, opt)
+		if err == nil {
+			engine.SetHotLimits(e, limits[0], limits[1])
+			if sweep > 0 {
+				engine.SetSweepEvery(e, sweep)
+			}
 		}
-		runs[i] = &runner{e: e}
-		runs[i].start()
-		defer runs[i].stop()
+		return e, err
 	}
+	if err := f.start(); err != nil {
+		rt.Fatal(err)
+	}
+	defer f.stop()
 
 	// Each client's calls, in order; an error no client should see is
 	// reported as the property's failure.
@@ -234,14 +247,15 @@ func runProperty(rt *rapid.T, place runPlace) {
 	problems := make([][]string, len(ids))
 	var wg sync.WaitGroup
 	for i, id := range ids {
-		e, run := engines[i%len(engines)], runs[i%len(engines)]
+		slot := i % len(f.stores)
 		wg.Go(func() {
 			fail := func(what string, err error) {
 				problems[i] = append(problems[i], fmt.Sprintf("%s: %s: %v", id, what, err))
 			}
+			e, _, def := f.get(slot) // (before any deploy)
 			begun := false
 			if withSignal[i] {
-				err := e.SignalWithStart(ctx, def.Definition, id, defgen.State{}, events[i%len(events)], 12)
+				err := e.SignalWithStart(ctx, def, id, defgen.State{}, events[i%len(events)], 12)
 				switch {
 				case err == nil:
 					begun = true
@@ -257,7 +271,7 @@ func runProperty(rt *rapid.T, place runPlace) {
 				}
 			}
 			for !begun {
-				err := e.Start(ctx, def.Definition, id, defgen.State{})
+				err := e.Start(ctx, def, id, defgen.State{})
 				switch {
 				case err == nil, errors.Is(err, engine.ErrExists):
 					begun = true // (exists: a failed try was made after all)
@@ -269,6 +283,8 @@ func runProperty(rt *rapid.T, place runPlace) {
 			started[i] = 1
 			for _, op := range scripts[i] {
 				var err error
+				f.mu.RLock()
+				e, run, def := f.engines[slot], f.runs[slot], f.defs[f.deploys]
 				switch op.kind {
 				case "send":
 					err = e.Send(ctx, id, waitedFor(ctx, e, id, op), op.payload, nil)
@@ -279,7 +295,7 @@ func runProperty(rt *rapid.T, place runPlace) {
 				case "terminate":
 					err = e.Terminate(ctx, id, "the script")
 				case "reuse":
-					if err = e.Start(ctx, def.Definition, id, defgen.State{}, engine.WithIDReuse(engine.IDReuseAfterFinished)); err == nil {
+					if err = e.Start(ctx, def, id, defgen.State{}, engine.WithIDReuse(engine.IDReuseAfterFinished)); err == nil {
 						started[i]++
 					}
 				case "restart":
@@ -287,9 +303,13 @@ func runProperty(rt *rapid.T, place runPlace) {
 						run.start()
 					}
 				case "replace":
-					if err = e.Start(ctx, def.Definition, id, defgen.State{}, engine.WithIDReuse(engine.IDReuseTerminateRunning)); err == nil {
+					if err = e.Start(ctx, def, id, defgen.State{}, engine.WithIDReuse(engine.IDReuseTerminateRunning)); err == nil {
 						started[i]++
 					}
+				}
+				f.mu.RUnlock()
+				if op.kind == "deploy" {
+					err = f.deploy()
 				}
 				if op.kind == "cancel" && errors.Is(err, interp.ErrBadEvent) {
 					err = nil // already canceling
@@ -298,6 +318,7 @@ func runProperty(rt *rapid.T, place runPlace) {
 					fail(op.String(), err)
 				}
 			}
+			e, _, _ = f.get(slot)
 			for {
 				err := e.Terminate(ctx, id, "the end")
 				if err == nil || errors.Is(err, interp.ErrFinished) {
@@ -342,12 +363,10 @@ func runProperty(rt *rapid.T, place runPlace) {
 		clock.Advance(time.Second)
 		time.Sleep(200 * time.Microsecond)
 	}
-	for _, run := range runs {
-		if err := run.stop(); err != nil {
-			rt.Fatalf("Run: %v", err)
-		}
+	if err := f.stop(); err != nil {
+		rt.Fatalf("Run: %v", err)
 	}
-	e := engines[0]
+	e := f.engines[0]
 	for i, id := range ids {
 		inst, err := e.Get(ctx, id)
 		if err != nil || !inst.Meta.Status.Finished() {
@@ -364,7 +383,7 @@ func runProperty(rt *rapid.T, place runPlace) {
 
 // newRunEngine makes an engine of the run property, with handlers that
 // perform through l.
-func newRunEngine(rt *rapid.T, store storage.Store, def *dsl.Definition, l *runLedger, clock *engine.FakeClock, workers int, opt engine.Option) *engine.Engine {
+func newRunEngine(store storage.Store, def *dsl.Definition, l *runLedger, clock *engine.FakeClock, workers int, opt engine.Option) (*engine.Engine, error) {
 	opts := []engine.Option{engine.WithClock(clock), engine.WithWorkers(workers), engine.WithLogger(slog.New(slog.NewTextHandler(l, nil))),
 		engine.WithRetryBackoff(time.Second, 4*time.Second),
 		engine.WithFinish(func(_ context.Context, info engine.EffectInfo) error { return l.perform("finish", info) })}
@@ -373,10 +392,10 @@ func newRunEngine(rt *rapid.T, store storage.Store, def *dsl.Definition, l *runL
 	}
 	e, err := engine.New(store, opts...)
 	if err != nil {
-		rt.Fatal(err)
+		return nil, err
 	}
 	if err := e.Register(def); err != nil {
-		rt.Fatal(err)
+		return nil, err
 	}
 	for _, typ := range setupTypes(def) {
 		e.Handle(typ, engine.SetupFuncs{
@@ -384,7 +403,68 @@ func newRunEngine(rt *rapid.T, store storage.Store, def *dsl.Definition, l *runL
 			TeardownFunc: func(_ context.Context, info engine.EffectInfo) error { return l.perform("teardown", info) },
 		})
 	}
-	return e
+	return e, nil
+}
+
+// fleet is the run property's processes: an engine each, on its handle
+// of the store, with its Run; a deploy replaces them all with engines of
+// the next version.
+type fleet struct {
+	mu      sync.RWMutex // clients hold it shared for a call, a deploy alone
+	defs    []*dsl.Definition
+	deploys int // defs[deploys] is deployed
+	stores  []storage.Store
+	opts    []engine.Option // by process
+	make    func(storage.Store, *dsl.Definition, engine.Option) (*engine.Engine, error)
+	engines []*engine.Engine
+	runs    []*runner
+}
+
+// get returns process i's engine and Run, and the deployed definition.
+func (f *fleet) get(i int) (*engine.Engine, *runner, *dsl.Definition) {
+	f.mu.RLock()
+	defer f.mu.RUnlock()
+	return f.engines[i], f.runs[i], f.defs[f.deploys]
+}
+
+// start makes the processes' engines and starts their Runs.
+func (f *fleet) start() error {
+	f.engines, f.runs = make([]*engine.Engine, len(f.stores)), make([]*runner, len(f.stores))
+	for i, st := range f.stores {
+		e, err := f.make(st, f.defs[f.deploys], f.opts[i])
+		if err != nil {
+			return err
+		}
+		f.engines[i], f.runs[i] = e, &runner{e: e}
+	}
+	for _, r := range f.runs {
+		r.start()
+	}
+	return nil
+}
+
+// stop stops every Run.
+func (f *fleet) stop() error {
+	var errs []error
+	for _, r := range f.runs {
+		errs = append(errs, r.stop())
+	}
+	return errors.Join(errs...)
+}
+
+// deploy stops every process and starts them again with the next
+// version (the last one stays).
+func (f *fleet) deploy() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.deploys == len(f.defs)-1 {
+		return nil
+	}
+	if err := f.stop(); err != nil {
+		return err
+	}
+	f.deploys++
+	return f.start()
 }
 
 // runner runs an engine's Run, which clients may stop and start again.
