@@ -57,7 +57,9 @@ func (e *Engine) migrateOnRun(ctx context.Context) {
 	if lk, ok := e.store.(storage.Locker); ok {
 		l, held, err := lk.TryLock(ctx, migrateLock)
 		if err != nil {
-			e.log.Error("engine: taking the migration lock failed; not migrating", "err", err)
+			if ctx.Err() == nil { // (else Run is stopping already: nothing failed)
+				e.log.Error("engine: taking the migration lock failed; not migrating", "err", err)
+			}
 			return
 		}
 		if !held {
@@ -67,7 +69,7 @@ func (e *Engine) migrateOnRun(ctx context.Context) {
 		defer l.Unlock()
 	}
 	n, err := e.MigrateAll(ctx)
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
 		e.log.Error("migrating instances of older definition versions", "migrated", n, "err", err)
 	} else if n > 0 {
 		e.log.Info("migrated instances of older definition versions", "migrated", n)
