@@ -396,7 +396,7 @@ func runProperty(rt *rapid.T, place runPlace) {
 // newRunEngine makes an engine of the run property, with handlers that
 // perform through l.
 func newRunEngine(store storage.Store, def *dsl.Definition, l *runLedger, clock *engine.FakeClock, workers int, more ...engine.Option) (*engine.Engine, error) {
-	opts := []engine.Option{engine.WithClock(clock), engine.WithWorkers(workers), engine.WithLogger(slog.New(slog.NewTextHandler(l, nil))),
+	opts := []engine.Option{engine.WithClock(clock), engine.WithWorkers(workers), engine.WithLogger(slog.New(slog.NewTextHandler(&l.logs, nil))),
 		engine.WithRetryBackoff(time.Second, 4*time.Second),
 		engine.WithFinish(func(_ context.Context, info engine.EffectInfo) error { return l.perform("finish", info) })}
 	for _, o := range more {
@@ -633,7 +633,7 @@ func effectIDs(effects []storage.Effect) string {
 // performed, and fails the first attempt of about one effect in three.
 type runLedger struct {
 	mu       sync.Mutex
-	logs     strings.Builder // the engines' warnings, for a failure's report
+	logs     syncBuffer // the engines' warnings, for a failure's report
 	tick     int
 	attempts map[string]int
 	done     map[string][]performed // effect ID -> its successful performances
@@ -649,17 +649,8 @@ func newRunLedger() *runLedger {
 	return &runLedger{attempts: map[string]int{}, done: map[string][]performed{}}
 }
 
-// Write takes the engines' log lines.
-func (l *runLedger) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.logs.Write(p)
-}
-
 // lastLogs is the end of the engines' log.
 func (l *runLedger) lastLogs() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	s := l.logs.String()
 	return s[max(0, len(s)-4000):]
 }
