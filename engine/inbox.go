@@ -91,7 +91,9 @@ func (e *Engine) reportDropped(id, workflow string, effects []interp.Effect) {
 // the event (an existing instance that has finished gives
 // interp.ErrFinished: it is not started again). When the event is refused
 // (an unknown event name, a handler that refuses the payload, a full
-// inbox) a new instance is not created either.
+// inbox) a new instance is not created either; nor when the new instance
+// would end at its start, before any wait could take the event
+// (interp.ErrFinished).
 func (e *Engine) SignalWithStart(ctx context.Context, def *dsl.Definition, id string, input any, event string, payload any, opts ...SendOption) error {
 	if err := e.registered(def); err != nil {
 		return err

@@ -232,3 +232,23 @@ func TestSignalWithStartLeavingItsWaitUnderRun(t *testing.T) {
 		}
 	})
 }
+
+// A new instance that would end at its start, before any wait could take
+// the event, is not created: the caller gets interp.ErrFinished, and the
+// ID stays free.
+func TestSignalWithStartEndingAtStartCreatesNothing(t *testing.T) {
+	quick := dsl.MustCompile[Count]("quick", dsl.Step("count", func(s *Count) error { s.N++; return nil }))
+	e := newEngine(t, memory.New())
+	if err := e.Register(quick); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.SignalWithStart(t.Context(), quick, "q", Count{}, "inc", 1); !errors.Is(err, interp.ErrFinished) {
+		t.Fatalf("SignalWithStart: %v, want interp.ErrFinished", err)
+	}
+	if _, err := e.Get(t.Context(), "q"); !errors.Is(err, storage.ErrNotFound) {
+		t.Fatalf("Get after the refused SignalWithStart: %v, want storage.ErrNotFound", err)
+	}
+	if err := e.Start(t.Context(), quick, "q", Count{}); err != nil {
+		t.Fatalf("the ID is not free: %v", err)
+	}
+}
