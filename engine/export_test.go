@@ -73,3 +73,6 @@ func ArmedTimers(c *FakeClock) int {
 	defer c.mu.Unlock()
 	return len(c.timers)
 }
+
+// CmpEffectIDs orders the IDs of one instance's effects as it emitted them.
+var CmpEffectIDs = cmpEffectIDs

@@ -156,12 +156,21 @@ func runProperty(rt *rapid.T, place runPlace) {
 	// (an unknown outcome). Effects are then at least once, not exactly.
 	faults := rapid.SampledFrom([]int64{0, 0, 0, 5, 11, 23}).Draw(rt, "faults")
 
+	// A SignalWithStart most often sends an event a wait of the start
+	// takes: with a setup, its Setup and Teardown are then in one Create.
+	opened := openedAtStart(def.Definition)
 	ids := make([]string, rapid.IntRange(1, 5).Draw(rt, "instances"))
-	withSignal := make([]bool, len(ids))
+	withSignal := make([]string, len(ids)) // the SignalWithStart's event, if any
 	scripts := make([][]runOp, len(ids))
 	for i := range ids {
 		ids[i] = place.prefix + strconv.Itoa(i)
-		withSignal[i] = len(events) > 0 && rapid.Bool().Draw(rt, "SignalWithStart")
+		switch {
+		case len(events) == 0 || rapid.IntRange(0, 3).Draw(rt, "SignalWithStart") == 0:
+		case len(opened) > 0 && rapid.IntRange(0, 3).Draw(rt, "to a wait of the start") > 0:
+			withSignal[i] = rapid.SampledFrom(opened).Draw(rt, "event")
+		default:
+			withSignal[i] = rapid.SampledFrom(events).Draw(rt, "event")
+		}
 		for range rapid.IntRange(0, 40).Draw(rt, "calls") {
 			op := runOp{kind: rapid.SampledFrom([]string{"send", "send", "send", "send", "advance", "advance", "cancel", "terminate", "reuse", "replace", "restart", "deploy"}).Draw(rt, "call")}
 			switch op.kind {
@@ -262,8 +271,8 @@ func runProperty(rt *rapid.T, place runPlace) {
 			}
 			e, _, def := f.get(slot) // (before any deploy)
 			begun := false
-			if withSignal[i] {
-				err := e.SignalWithStart(ctx, def, id, defgen.State{}, events[i%len(events)], 12)
+			if withSignal[i] != "" {
+				err := e.SignalWithStart(ctx, def, id, defgen.State{}, withSignal[i], 12)
 				switch {
 				case err == nil:
 					begun = true
@@ -361,7 +370,7 @@ func runProperty(rt *rapid.T, place runPlace) {
 		if err != nil {
 			rt.Fatal(err)
 		}
-		if len(left) == 0 && (faults > 0 || l.finished() == want) {
+		if len(left) == 0 && (faults > 0 || l.ends("") == want) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -370,7 +379,7 @@ func runProperty(rt *rapid.T, place runPlace) {
 				runs = append(runs, fmt.Sprintf("%s %d/%d", id, l.ends(id), started[i]))
 			}
 			rt.Fatalf("Run has not performed everything after 20 s: %d of %d ends performed (%s), outbox holds %s; the engines logged:\n%s",
-				l.finished(), want, strings.Join(runs, ", "), effectIDs(left), l.lastLogs())
+				l.ends(""), want, strings.Join(runs, ", "), effectIDs(left), l.lastLogs())
 		}
 		clock.Advance(time.Second)
 		time.Sleep(200 * time.Microsecond)
@@ -510,6 +519,31 @@ func (r *runner) stop() error {
 	r.cancel()
 	r.cancel = nil
 	return <-r.ran
+}
+
+// openedAtStart lists the custom events the waits that def's start opens
+// take (the start of a zero state, as the property's); those with a setup
+// only, if there are some.
+func openedAtStart(def *dsl.Definition) []string {
+	res, err := interp.Apply(def, nil, interp.Meta{}, interp.Event{Kind: interp.EventStart, Instance: "probe", Time: defgen.Epoch})
+	if err != nil {
+		return nil
+	}
+	var names, setups []string
+	for _, th := range res.Meta.Threads {
+		for _, p := range th.Waits {
+			if p.Kind == interp.Custom {
+				names = append(names, p.Event)
+				if p.Setup {
+					setups = append(setups, p.Event)
+				}
+			}
+		}
+	}
+	if len(setups) > 0 {
+		return setups
+	}
+	return names
 }
 
 // waitedFor is the event op sends to instance id: most of the time one
@@ -668,45 +702,17 @@ func (l *runLedger) perform(kind string, info engine.EffectInfo) error {
 	return nil
 }
 
-// finished counts the end effects performed.
-func (l *runLedger) finished() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	n := 0
-	for _, ps := range l.done {
-		if ps[0].kind == "finish" {
-			n++
-		}
-	}
-	return n
-}
-
-// ends counts the end effects of instance id performed.
+// ends counts the end effects performed of instance id ("": of all).
 func (l *runLedger) ends(id string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	n := 0
 	for _, ps := range l.done {
-		if ps[0].kind == "finish" && ps[0].info.Instance == id {
+		if ps[0].kind == "finish" && (id == "" || ps[0].info.Instance == id) {
 			n++
 		}
 	}
 	return n
-}
-
-// effectOrder is an effect ID's place in its instance's outbox: the
-// commit's sequence number, then the effect's index in it.
-func effectOrder(rt *rapid.T, id string) [2]uint64 {
-	parts := strings.Split(id, "/")
-	if len(parts) < 3 {
-		rt.Fatalf("effect ID %q is not instance/seq/index", id)
-	}
-	seq, err1 := strconv.ParseUint(parts[len(parts)-2], 10, 64)
-	index, err2 := strconv.ParseUint(parts[len(parts)-1], 10, 64)
-	if err1 != nil || err2 != nil {
-		rt.Fatalf("effect ID %q is not instance/seq/index", id)
-	}
-	return [2]uint64{seq, index}
 }
 
 // check checks the orders of the first performances, and with once that
@@ -739,13 +745,11 @@ func (l *runLedger) check(rt *rapid.T, once bool) {
 		if end.kind != "finish" {
 			continue
 		}
-		at := effectOrder(rt, end.info.ID)
 		for _, p := range all {
 			if p.kind == "finish" || p.info.Instance != end.info.Instance {
 				continue
 			}
-			o := effectOrder(rt, p.info.ID)
-			if (o[0] < at[0] || o[0] == at[0] && o[1] < at[1]) && p.tick > end.tick {
+			if engine.CmpEffectIDs(p.info.ID, end.info.ID) < 0 && p.tick > end.tick {
 				rt.Errorf("end %s performed before %s %s, committed before it", end.info.ID, p.kind, p.info.ID)
 			}
 		}
