@@ -106,6 +106,18 @@ func (e *Engine) start(ctx context.Context, def *dsl.Definition, id string, stat
 	if err != nil {
 		e.unclaim(hot)
 		hot = nil
+		if errors.Is(err, storage.ErrDeleted) {
+			// Retention deleted an instance with this ID: start over
+			// its tombstone, off the hot path (tombstone.go).
+			op = "start over a tombstone"
+			d, derr := deletedBy(id, err)
+			if derr != nil {
+				return derr
+			}
+			if err = e.createFresh(ctx, def, id, state, host, d); err == nil || !errors.Is(err, storage.ErrExists) {
+				return err
+			}
+		}
 		if errors.Is(err, storage.ErrExists) {
 			if so.reuse != IDReuseRefuse {
 				op = "reuse"

@@ -140,6 +140,24 @@ func (e *Engine) startWithSignal(ctx context.Context, def *dsl.Definition, id st
 	if err != nil {
 		return opErr(fmt.Sprintf("signal-with-start %q", event), "to", id, err)
 	}
+	var d *deleted // the tombstone of a deleted instance with the ID, once met (tombstone.go)
+	for try := 1; ; try++ {
+		err := e.createWithSignal(ctx, def, id, state, event, b, &so, key, d)
+		if !errors.Is(err, storage.ErrDeleted) {
+			return err
+		}
+		if try >= maxConflicts { // deleted, created and deleted again, over and over
+			return outcomeUnknown(opErr("signal-with-start", "", id, err), OutcomeUnknownError{Op: "signal-with-start", Instance: id, Event: event, Key: so.key})
+		}
+		if d, err = deletedBy(id, err); err != nil {
+			return err
+		}
+	}
+}
+
+// createWithSignal is one attempt of startWithSignal, over the tombstone
+// d if not nil. It returns a storage.DeletedError as it is.
+func (e *Engine) createWithSignal(ctx context.Context, def *dsl.Definition, id string, state []byte, event string, b []byte, so *sendOptions, key *sendKey, d *deleted) (err error) {
 	op := "apply"
 	var hot []job
 	var hotBuf [2]job
@@ -150,7 +168,7 @@ func (e *Engine) startWithSignal(ctx context.Context, def *dsl.Definition, id st
 		}
 	}()
 	now := e.clock.Now()
-	started, err := e.apply(def, state, interp.Meta{}, interp.Event{Kind: interp.EventStart, Time: now, Instance: id}, id)
+	started, err := e.startAfter(d, def, state, interp.Event{Kind: interp.EventStart, Time: now, Instance: id}, id)
 	if err != nil {
 		return err
 	}
@@ -196,10 +214,12 @@ func (e *Engine) startWithSignal(ctx context.Context, def *dsl.Definition, id st
 		return err
 	}
 	// One commit, one journal entry: the signal, with the start it came with.
-	if inst.Journal, err = e.journalWrite(id, def, &interp.Meta{}, nil, &ev, &res,
+	before := d.numbering()
+	if inst.Journal, err = e.journalWrite(id, def, &before, nil, &ev, &res,
 		&journalStart{event: interp.Event{Kind: interp.EventStart, Time: now, Instance: id, Payload: state}, meta: started.Meta}); err != nil {
 		return err
 	}
+	d.over(&inst)
 	op = "create"
 	hot = e.claimHot(hotBuf[:0], entries, effects, quietEnd(def, res.Meta))
 	// No cached record to drop first: see start.
@@ -209,6 +229,9 @@ func (e *Engine) startWithSignal(ctx context.Context, def *dsl.Definition, id st
 		hot = nil
 		if errors.Is(err, storage.ErrExists) {
 			return &alsoError{err: opErr("signal-with-start", "", id, err), sentinel: ErrExists}
+		}
+		if errors.Is(err, storage.ErrDeleted) {
+			return err // (startWithSignal starts over the tombstone)
 		}
 		return outcomeUnknown(opErr("signal-with-start", "", id, err), OutcomeUnknownError{Op: "signal-with-start", Instance: id, Event: event, Key: so.key})
 	}

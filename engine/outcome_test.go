@@ -45,6 +45,13 @@ func (s *faultyStore) then(o ...outcome) {
 	s.plan = append(s.plan, o...)
 }
 
+// replan replaces the faults still planned with o.
+func (s *faultyStore) replan(o ...outcome) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.plan = append(s.plan[:0], o...)
+}
+
 func (s *faultyStore) next() outcome {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -402,7 +409,10 @@ func TestPropertyRetryAfterUnknownOutcome(t *testing.T) {
 		for i := range n {
 			item := fmt.Sprint("item-", i)
 			keyed := rapid.Bool().Draw(rt, "keyed")
-			fs.then(rapid.SliceOfN(genOutcome, 0, 4).Draw(rt, "faults")...)
+			// This event's faults only: an event applied by a retry that
+			// wrote nothing (a duplicate callback) leaves some unused,
+			// and those piled up past the attempts allowed below.
+			fs.replan(rapid.SliceOfN(genOutcome, 0, 4).Draw(rt, "faults")...)
 			applied := false // by a retry's answer
 			var first *engine.OutcomeUnknownError
 			for attempt := 0; !applied; attempt++ {

@@ -61,7 +61,10 @@ func (r *retention) of(workflow string) time.Duration {
 // in [Engine.GC]; an instance whose effects are not all performed is kept
 // until they are (see [Engine.GC]). d must be positive. Without it (and
 // without [WithWorkflowRetention]) finished instances are kept forever,
-// the default: see docs/lifecycle.md for why.
+// the default: see docs/lifecycle.md for why. A deleted instance leaves a
+// tombstone with its numbering: an instance started again with its ID
+// continues it, so its effect IDs and callbacks are new (as for
+// [WithIDReuse]).
 func WithRetention(d time.Duration) Option {
 	return func(e *Engine) error {
 		if d <= 0 {
@@ -310,7 +313,11 @@ func (e *Engine) expire(ctx context.Context, si storage.Instance, rep *GCReport)
 	if now.Before(time.Unix(0, h.Ended).Add(keep)) {
 		return nil
 	}
-	err = e.store.Delete(ctx, si.ID, si.Version)
+	tomb, err := tombstoneOf(si.ID, l.rec.Workflow, &l.meta) // what a new instance with its ID continues (tombstone.go)
+	if err != nil {
+		return err
+	}
+	err = e.store.Delete(ctx, si.ID, si.Version, tomb)
 	e.cache.drop(si.ID)
 	switch {
 	case err == nil:

@@ -108,7 +108,7 @@ func (e *Engine) reuseID(ctx context.Context, def *dsl.Definition, id string, st
 		l, err := e.load(ctx, id)
 		if errors.Is(err, storage.ErrNotFound) && try < maxConflicts {
 			// Deleted since the Create failed: create it after all.
-			err = e.createFresh(ctx, def, id, state)
+			err = e.createFresh(ctx, def, id, state, nil, nil)
 			if !errors.Is(err, storage.ErrExists) {
 				return err
 			}
@@ -199,16 +199,38 @@ func (e *Engine) reuseID(ctx context.Context, def *dsl.Definition, id string, st
 }
 
 // createFresh creates instance id of def as a first Start does, without
-// the hot path: for reuseID, when the instance it was to replace is gone.
-func (e *Engine) createFresh(ctx context.Context, def *dsl.Definition, id string, state []byte) error {
+// the hot path, with the host data the record starts with (see start): for
+// reuseID, when the instance it was to replace is gone, and for start,
+// over the tombstone d of a deleted instance with the ID (tombstone.go),
+// or over the one it meets. It fails with the store's ErrExists when the
+// ID is taken.
+func (e *Engine) createFresh(ctx context.Context, def *dsl.Definition, id string, state, host []byte, d *deleted) error {
+	for try := 1; ; try++ {
+		err := e.createOnce(ctx, def, id, state, host, d)
+		if !errors.Is(err, storage.ErrDeleted) {
+			return err
+		}
+		if try >= maxConflicts { // deleted, created and deleted again, over and over
+			return outcomeUnknown(opErr("start", "", id, err), OutcomeUnknownError{Op: "start", Instance: id})
+		}
+		if d, err = deletedBy(id, err); err != nil {
+			return err
+		}
+	}
+}
+
+// createOnce is one attempt of createFresh; it returns the store's
+// ErrExists and DeletedError as they are.
+func (e *Engine) createOnce(ctx context.Context, def *dsl.Definition, id string, state, host []byte, d *deleted) error {
 	ev := interp.Event{Kind: interp.EventStart, Time: e.clock.Now(), Instance: id}
-	res, err := e.apply(def, state, interp.Meta{}, ev, id)
+	res, err := e.startAfter(d, def, state, ev, id)
 	if err != nil {
 		return err
 	}
-	host, err := startHost(id, res, ev.Time) // for retention (retention.go)
-	if err != nil {
-		return err
+	if res.Meta.Status.Finished() { // for retention (retention.go)
+		if host, err = markEnded(id, host, ev.Time); err != nil {
+			return err
+		}
 	}
 	inst, rec, effects, err := encode(id, def.Name(), &res, host, e.keepsEnd(id, &res.Meta, host))
 	if err != nil {
@@ -218,11 +240,13 @@ func (e *Engine) createFresh(ctx context.Context, def *dsl.Definition, id string
 		return err
 	}
 	ev.Payload = state // the input, as the journal keeps it
-	if inst.Journal, err = e.journalWrite(id, def, &interp.Meta{}, nil, &ev, &res, nil); err != nil {
+	before := d.numbering()
+	if inst.Journal, err = e.journalWrite(id, def, &before, nil, &ev, &res, nil); err != nil {
 		return err
 	}
+	d.over(&inst)
 	version, err := e.store.Create(ctx, inst, effects)
-	if errors.Is(err, storage.ErrExists) {
+	if errors.Is(err, storage.ErrExists) || errors.Is(err, storage.ErrDeleted) {
 		return err
 	}
 	if err != nil {

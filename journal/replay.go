@@ -99,7 +99,10 @@ func Replay(def *dsl.Definition, id string, base []byte, entries []Entry, opts .
 		}
 		var started []interp.Effect // a signal-with-start's start effects
 		if en.Start != nil {
-			if len(base) > 0 || i > 0 {
+			// A signal-with-start: the instance's first entry, or the
+			// first after a snapshot of a finished instance (the
+			// tombstone of one deleted by retention).
+			if i > 0 || (len(base) > 0 && !meta.Status.Finished()) {
 				return i, nil, fmt.Errorf("journal: replay %q: entry #%d starts the instance, but it has started", id, en.Seq)
 			}
 			st := Entry{Seq: 1, At: en.At, Event: *en.Start}
@@ -108,7 +111,14 @@ func Replay(def *dsl.Definition, id string, base []byte, entries []Entry, opts .
 				div.Seq = en.Seq
 				return i, div, nil
 			}
-			res, err := interp.Apply(o.starter(def, en.Version), sev.Payload, meta, interp.Event{Kind: interp.EventStart, Time: sev.Time, Instance: id})
+			startEv := interp.Event{Kind: interp.EventStart, Time: sev.Time, Instance: id}
+			var res interp.Result
+			var err error
+			if meta.Seq > 0 {
+				res, err = interp.Restart(o.starter(def, en.Version), sev.Payload, meta, startEv)
+			} else {
+				res, err = interp.Apply(o.starter(def, en.Version), sev.Payload, meta, startEv)
+			}
 			if err != nil {
 				return i, &Divergence{Seq: en.Seq, Reason: "rejected", Err: err}, nil
 			}

@@ -271,8 +271,11 @@
 //   - [InvRetention]: a GC deleted the instance while it was running,
 //     before its retention ended, with effects never acknowledged (in the
 //     outbox or dead-lettered: lost with it) or its end unperformed; left
-//     its journal, due entry or effects behind; or kept an instance whose
-//     retention had ended although it had no effect left.
+//     its journal, due entry or effects behind; left no tombstone (a
+//     Create of the ID that does not name it must fail with a
+//     storage.DeletedError holding the instance's version and numbering);
+//     or kept an instance whose retention had ended although it had no
+//     effect left.
 //
 // # Liveness
 //

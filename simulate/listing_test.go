@@ -50,8 +50,8 @@ func (s *watchedStore) Count(ctx context.Context, f storage.Filter) (map[string]
 	return s.Store.Count(ctx, f)
 }
 
-func (s *watchedStore) Delete(ctx context.Context, id string, expect uint64) error {
-	err := s.Store.Delete(ctx, id, expect)
+func (s *watchedStore) Delete(ctx context.Context, id string, expect uint64, tombstone []byte) error {
+	err := s.Store.Delete(ctx, id, expect, tombstone)
 	if err == nil && id == "sim" {
 		s.mu.Lock()
 		s.deletes++
@@ -116,7 +116,7 @@ func TestListAndGCActions(t *testing.T) {
 // has effects: GC would keep finished instances forever.
 type refusingDelete struct{ storage.Store }
 
-func (r refusingDelete) Delete(ctx context.Context, id string, expect uint64) error {
+func (r refusingDelete) Delete(ctx context.Context, id string, expect uint64, tombstone []byte) error {
 	if _, err := r.Store.Load(ctx, id); err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/weftflow/weft/codec"
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/internal/outbox"
 	"github.com/weftflow/weft/interp"
@@ -203,6 +204,36 @@ func (w *world) checkRetention(host int, keep time.Duration, rep engine.GCReport
 		if w.listAndCheck(host, q); w.failure != nil {
 			return
 		}
+	}
+	w.checkTombstone()
+}
+
+// checkTombstone checks what the deletion left: a Create of the ID that
+// does not name the tombstone fails with the deleted instance's version
+// and numbering, so that an instance started again with the ID continues
+// them (its effect IDs and callbacks are new). The probe writes nothing
+// to a store that keeps its tombstones.
+func (w *world) checkTombstone() {
+	_, err := w.store.Create(w.ctx, storage.Instance{ID: instanceID, Workflow: w.def.Name(), Status: "probe"}, nil)
+	var de *storage.DeletedError
+	if !errors.As(err, &de) {
+		w.fail(InvRetention, "", "the instance was deleted, but it left no tombstone: a Create of its ID gave %v, not a storage.DeletedError; "+
+			"an instance started again with the ID would repeat its effect IDs", err)
+		return
+	}
+	var m interp.Meta
+	rec, err := codec.DecodeRecord(de.Tombstone)
+	if err == nil {
+		m, err = interp.DecodeMeta(rec.Meta)
+	}
+	switch {
+	case err != nil:
+		w.fail(InvRetention, "", "the deleted instance's tombstone does not decode: %v", err)
+	case de.Version != w.version:
+		w.fail(InvRetention, "", "the deleted instance's tombstone is at version %d, the instance was at %d", de.Version, w.version)
+	case m.Seq != w.meta.Seq || m.NextCallback != w.meta.NextCallback:
+		w.fail(InvRetention, "", "the deleted instance's tombstone holds transition %d and callback %d, the instance was at %d and %d: "+
+			"an instance started again with the ID would repeat its numbering", m.Seq, m.NextCallback, w.meta.Seq, w.meta.NextCallback)
 	}
 }
 

@@ -23,7 +23,11 @@
 // instance, computes, and commits with Expect set to the version it loaded;
 // if another writer got there first it receives [ErrConflict] and must reload.
 // Instances are deleted only by [Retention.Delete], which a host calls for
-// instances that ended, and which refuses while they have effects left.
+// instances that ended, and which refuses while they have effects left. A
+// deleted instance leaves a tombstone (its version and a few bytes of the
+// host's), and a Create of its ID must name it: the new instance's
+// versions follow the deleted one's, and its host continues its own
+// numbering from the tombstone ([DeletedError]).
 //
 // Every write also appends effects to the outbox. [Store.Outbox] reads the
 // oldest unacknowledged effects without removing them; the host dispatches
@@ -273,5 +277,8 @@
 //     and decode [Query.After] with [Query.Validate].
 //   - Make [Retention.Delete] check the version and both the outbox and
 //     the dead letters in the transaction that deletes, and keep the
-//     instance's last fence token.
+//     instance's last fence token and its tombstone. Make Create read the
+//     tombstone in the transaction that creates, so that a Create racing
+//     a Delete of the same ID either finds the instance (ErrExists) or
+//     sees its tombstone.
 package storage

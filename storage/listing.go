@@ -44,15 +44,24 @@ type Retention interface {
 	// it has no effect left, neither in the outbox nor in the dead
 	// letters: the caller loaded it at that version and decided it may go
 	// (a host deletes only instances it saw finished). It removes the
-	// record and its due entry; the instance's last fence token stays, so
-	// that if the ID is created again its leases still get greater tokens
-	// than any lease of the deleted instance (see [Claims]).
+	// record, its due entry and its journal, and leaves a tombstone in
+	// their place: the deleted instance's version and the bytes
+	// tombstone, which the host chooses (weft's engine keeps there the
+	// numbering that a new instance with the ID continues, so that its
+	// effect IDs are not the deleted one's). A later [Store.Create] of the
+	// ID must name that version, so that the host reads the tombstone
+	// first (see [DeletedError]); the new instance's versions follow the
+	// deleted one's, so that a write based on the deleted instance never
+	// applies to it. The instance's last fence token stays too, so that
+	// the new instance's leases get greater tokens than any lease of the
+	// deleted one (see [Claims]). A store keeps a tombstone for as long as
+	// it keeps its data: one small entry per deleted ID, like a lease's.
 	//
 	// It fails with ErrNotFound if the instance does not exist,
 	// ErrConflict if its version differs from expect and [ErrHasEffects]
 	// if it still has effects, in that order of precedence, and writes
 	// nothing then.
-	Delete(ctx context.Context, id string, expect uint64) error
+	Delete(ctx context.Context, id string, expect uint64, tombstone []byte) error
 }
 
 // Filter selects instances by what stores index. Empty fields match every

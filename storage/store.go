@@ -16,8 +16,10 @@ type Instance struct {
 	// Workflow is the name of the workflow definition, kept for listing.
 	Workflow string
 	// Version is the compare-and-set version, set by the store: 1 after
-	// Create and one more after every successful Commit. It is ignored on
-	// input.
+	// Create (one more than a deleted instance's with the ID: see
+	// [Retention.Delete]) and one more after every successful Commit. It is
+	// ignored on input, except by a Create over a deleted instance's
+	// tombstone.
 	Version uint64
 	// Status is an opaque status kept for listing ("running", "completed", ...).
 	Status string
@@ -106,9 +108,16 @@ type Store interface {
 	Listing   // Find and Count (listing.go)
 	Retention // Delete (listing.go)
 
-	// Create stores a new instance at version 1 together with its first
-	// effects, atomically, and returns 1. It fails with ErrExists if the ID
-	// is taken or an effect ID is already in the outbox.
+	// Create stores a new instance together with its first effects,
+	// atomically, and returns its version: 1 for an ID never used. For
+	// the ID of a deleted instance (see [Retention.Delete]) it applies
+	// only if inst.Version names the deleted instance's version, which
+	// the host learns from the [DeletedError] of a Create that did not,
+	// and stores the instance at the version after it; otherwise
+	// inst.Version is ignored. It fails with ErrExists if the ID is
+	// taken, a *DeletedError (wrapping [ErrDeleted]) if the ID's tombstone
+	// was not named, and ErrExists if an effect ID is already in the
+	// outbox, in that order of precedence.
 	Create(ctx context.Context, inst Instance, effects []Effect) (version uint64, err error)
 
 	// Load returns the instance with the given ID, or ErrNotFound.

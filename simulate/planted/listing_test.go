@@ -2,6 +2,7 @@ package planted_test
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"strconv"
 	"sync"
@@ -110,7 +111,7 @@ func TestAdapterListsUnderAStaleStatus(t *testing.T) {
 // to the outbox would, losing effects never performed.
 type cascadingDelete struct{ storage.Store }
 
-func (c cascadingDelete) Delete(ctx context.Context, id string, expect uint64) error {
+func (c cascadingDelete) Delete(ctx context.Context, id string, expect uint64, tombstone []byte) error {
 	out, err := c.Store.Outbox(ctx, 1000)
 	if err != nil {
 		return err
@@ -124,7 +125,7 @@ func (c cascadingDelete) Delete(ctx context.Context, id string, expect uint64) e
 	if err := c.Store.Ack(ctx, ids...); err != nil {
 		return err
 	}
-	return c.Store.Delete(ctx, id, expect)
+	return c.Store.Delete(ctx, id, expect, tombstone)
 }
 
 func TestAdapterDeletesAnInstanceWithEffectsLeft(t *testing.T) {
@@ -132,6 +133,32 @@ func TestAdapterDeletesAnInstanceWithEffectsLeft(t *testing.T) {
 		wantCaught(t, simulate.InvRetention, func(tb *simulate.Recorder) {
 			simulate.Check(tb, closeWF, simulate.Options[request]{
 				Store: func(s storage.Store) storage.Store { return cascadingDelete{s} },
+			})
+		})
+	})
+}
+
+// forgetfulTombstones is a storage adapter that keeps no tombstones: a
+// Create of a deleted instance's ID goes ahead as for an ID never used,
+// and an instance started again with the ID would repeat the deleted
+// one's effect IDs.
+type forgetfulTombstones struct{ storage.Store }
+
+func (f forgetfulTombstones) Create(ctx context.Context, inst storage.Instance, effects []storage.Effect) (uint64, error) {
+	v, err := f.Store.Create(ctx, inst, effects)
+	var de *storage.DeletedError
+	if errors.As(err, &de) { // the bug: as if there were none
+		inst.Version = de.Version
+		return f.Store.Create(ctx, inst, effects)
+	}
+	return v, err
+}
+
+func TestAdapterForgetsTombstones(t *testing.T) {
+	forSeeds(t, func(t *testing.T) {
+		wantCaught(t, simulate.InvRetention, func(tb *simulate.Recorder) {
+			simulate.Check(tb, closeWF, simulate.Options[request]{
+				Store: func(s storage.Store) storage.Store { return forgetfulTombstones{s} },
 			})
 		})
 	})

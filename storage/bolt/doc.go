@@ -104,7 +104,12 @@
 // read-write Open that finds another ID there (an older weft wrote last)
 // or no buckets rebuilds them from the instances, after checking every
 // page. Delete keeps the instance's lease record (released), so that a
-// re-created instance's tokens still grow.
+// re-created instance's tokens still grow, and leaves its tombstone:
+//
+//	tombstones  instance ID -> uvarint version ++ the host's tombstone
+//
+// made by the first Delete (files that never deleted have no such bucket),
+// and read by Create in the transaction that creates.
 //
 // # Durability
 //

@@ -122,7 +122,7 @@ func TestIndexesFirstReader(t *testing.T) {
 			}
 		}},
 		{"Delete", func(t *testing.T, s *Store) {
-			if err := s.Delete(ctx, "b", 1); !errors.Is(err, storage.ErrHasEffects) {
+			if err := s.Delete(ctx, "b", 1, nil); !errors.Is(err, storage.ErrHasEffects) {
 				t.Fatalf("Delete(b), with an effect in the outbox: %v; want ErrHasEffects", err)
 			}
 		}},
@@ -189,8 +189,9 @@ func TestIndexesProperty(t *testing.T) {
 			ids = append(ids, fmt.Sprintf("i%d", i))
 		}
 		versions := map[string]uint64{}
-		outbox := map[string]string{} // effect -> instance
-		delayed := map[string]bool{}  // effects retried to a far not-before time
+		deleted := map[string]uint64{} // the version of each deleted ID's tombstone
+		outbox := map[string]string{}  // effect -> instance
+		delayed := map[string]bool{}   // effects retried to a far not-before time
 		lease := func(id string) storage.Lease {
 			l, err := s.Acquire(ctx, id, storage.ClaimRequest{Owner: "p", Now: time.Now(), TTL: time.Minute})
 			if err != nil {
@@ -214,15 +215,16 @@ func TestIndexesProperty(t *testing.T) {
 					effs = append(effs, e)
 					outbox[e.ID] = id
 				}
+				var v uint64
 				if versions[id] == 0 {
-					_, err = s.Create(ctx, storage.Instance{ID: id}, effs)
+					v, err = s.Create(ctx, storage.Instance{ID: id, Version: deleted[id]}, effs)
 				} else {
-					_, err = s.Commit(ctx, storage.Commit{Instance: storage.Instance{ID: id}, Expect: versions[id], Effects: effs})
+					v, err = s.Commit(ctx, storage.Commit{Instance: storage.Instance{ID: id}, Expect: versions[id], Effects: effs})
 				}
 				if err != nil {
 					rt.Fatal(err)
 				}
-				versions[id]++
+				versions[id] = v
 			case 1: // acknowledge some
 				var acked []string
 				for _, e := range slices.Sorted(maps.Keys(outbox)) {
@@ -318,13 +320,14 @@ func TestIndexesProperty(t *testing.T) {
 				for _, inst := range outbox {
 					has = has || inst == id
 				}
-				err := s.Delete(ctx, id, versions[id])
+				err := s.Delete(ctx, id, versions[id], nil)
 				switch {
 				case has && !errors.Is(err, storage.ErrHasEffects):
 					rt.Fatalf("Delete(%s), with effects in the outbox: %v; want ErrHasEffects", id, err)
 				case !has && err != nil:
 					rt.Fatalf("Delete(%s), with no effects: %v", id, err)
 				case !has:
+					deleted[id] = versions[id] // its tombstone's version
 					delete(versions, id)
 				}
 			case 7: // nothing but a check
@@ -354,7 +357,7 @@ func TestIndexesReadOnlyWrites(t *testing.T) {
 	if !errors.Is(err, ErrReadOnly) || strings.Count(err.Error(), "storage: claim") != 1 {
 		t.Fatalf("read-only Claim: %v; want ErrReadOnly, named once", err)
 	}
-	err = ro.Delete(ctx, "a", 1)
+	err = ro.Delete(ctx, "a", 1, nil)
 	if !errors.Is(err, ErrReadOnly) || strings.Count(err.Error(), `storage: delete "a"`) != 1 {
 		t.Fatalf("read-only Delete: %v; want ErrReadOnly, named once", err)
 	}

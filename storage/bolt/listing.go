@@ -435,8 +435,9 @@ func countByScan(tx *bbolt.Tx, f storage.Filter, out map[string]int) error {
 }
 
 // Delete implements [storage.Retention.Delete]. Besides the instance's own
-// keys it reads the dead letters, all of them.
-func (s *Store) Delete(ctx context.Context, id string, expect uint64) error {
+// keys it reads the dead letters, all of them. It leaves the instance's
+// tombstone in the tombstones bucket.
+func (s *Store) Delete(ctx context.Context, id string, expect uint64, tombstone []byte) error {
 	op := fmt.Sprintf("delete %q", id)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("storage: %s: %w", op, err)
@@ -507,6 +508,9 @@ func (s *Store) Delete(ctx context.Context, id string, expect uint64) error {
 			}
 		}
 		if err := w.deleteJournal(key); err != nil { // the journal goes with its instance
+			return 0, err
+		}
+		if err := w.bury(key, version, tombstone); err != nil {
 			return 0, err
 		}
 		return 0, w.unlisted(kindKey(wf, st), id)

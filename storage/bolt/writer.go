@@ -499,6 +499,7 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 	if err := storage.ValidateEffects(inst.ID, effects); err != nil {
 		return 0, err
 	}
+	named := inst.Version // the tombstone's, if the ID has one
 	inst.Version = 1
 	inst.Due = storage.NormalizeDue(inst.Due)
 	id := []byte(inst.ID)
@@ -528,6 +529,15 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 		if w.get(w.instances, id) != nil {
 			return 0, fmt.Errorf("storage: %s: instance %w", op, storage.ErrExists)
 		}
+		record, version := record, uint64(1)
+		if tv, tomb, ok, err := w.tombstone(id); err != nil {
+			return 0, fmt.Errorf("storage: %s: %w", op, err)
+		} else if ok {
+			if record, err = createOver(instID, record, named, tv, tomb); err != nil {
+				return 0, err
+			}
+			version = tv + 1
+		}
 		if err := w.checkEffects(effs); err != nil {
 			return 0, fmt.Errorf("storage: %s: %w", op, err)
 		}
@@ -548,7 +558,7 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 		if err := w.listed(kind, instID); err != nil {
 			return 0, err
 		}
-		return 1, w.appendEffects(effs)
+		return version, w.appendEffects(effs)
 	}})
 }
 

@@ -587,11 +587,11 @@ func (h *handle) Count(ctx context.Context, f storage.Filter) (map[string]int, e
 	return h.Store.Count(ctx, f)
 }
 
-func (h *handle) Delete(ctx context.Context, id string, expect uint64) error {
+func (h *handle) Delete(ctx context.Context, id string, expect uint64, tombstone []byte) error {
 	if err := h.err("delete"); err != nil {
 		return err
 	}
-	return h.Store.Delete(ctx, id, expect)
+	return h.Store.Delete(ctx, id, expect, tombstone)
 }
 
 func (h *handle) Claim(ctx context.Context, req storage.ClaimRequest) ([]storage.Lease, error) {

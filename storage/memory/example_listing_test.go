@@ -36,7 +36,7 @@ func ExampleStore_Find() {
 		q.After = page.Next
 	}
 
-	if err := s.Delete(ctx, "order-1", 1); err != nil { // completed, version 1, no effects
+	if err := s.Delete(ctx, "order-1", 1, nil); err != nil { // completed, version 1, no effects
 		panic(err)
 	}
 	counts, err := s.Count(ctx, storage.Filter{Workflow: "order"})

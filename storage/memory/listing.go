@@ -1,6 +1,7 @@
 package memory
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -169,7 +170,10 @@ func (s *Store) Count(ctx context.Context, f storage.Filter) (map[string]int, er
 
 // Delete implements [storage.Retention.Delete]. It costs O(log n) plus
 // O(d) for d dead letters in the store.
-func (s *Store) Delete(ctx context.Context, id string, expect uint64) error {
+//
+// The store keeps a tombstone per deleted ID (see [storage.DeletedError]):
+// its version and a copy of the host's bytes.
+func (s *Store) Delete(ctx context.Context, id string, expect uint64, tombstone []byte) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("storage: delete %q: %w", id, err)
 	}
@@ -207,8 +211,19 @@ func (s *Store) Delete(ctx context.Context, id string, expect uint64) error {
 	}
 	s.kindRemove(kind{inst.Workflow, inst.Status}, id)
 	delete(s.journals, id) // the journal goes with its instance
+	s.tombstones[id] = tombstoneOf(inst.Version, tombstone)
 	if r := s.cl.leases[id]; r != nil {
 		r.held = false // the token stays, so that a new instance with this ID gets greater ones
 	}
 	return nil
+}
+
+// tombstone is what Delete keeps of a deleted instance.
+type tombstone struct {
+	version uint64
+	data    []byte
+}
+
+func tombstoneOf(version uint64, data []byte) tombstone {
+	return tombstone{version: version, data: bytes.Clone(data)}
 }

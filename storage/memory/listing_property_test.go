@@ -28,6 +28,7 @@ func TestListingMatchesModel(t *testing.T) {
 		s := memory.New()
 		defer s.Close()
 		model := map[string]storage.Instance{}
+		deleted := map[string]uint64{} // the version of each ID's tombstone
 		universe := rapid.SampledFrom([]int{10, 2000}).Draw(t, "universe")
 		idGen := rapid.Custom(func(t *rapid.T) string {
 			return fmt.Sprintf("id-%d", rapid.IntRange(0, universe-1).Draw(t, "i"))
@@ -39,11 +40,12 @@ func TestListingMatchesModel(t *testing.T) {
 			if _, ok := model[id]; ok {
 				return
 			}
-			inst := storage.Instance{ID: id, Workflow: w, Status: st}
-			if _, err := s.Create(ctx, inst, nil); err != nil {
+			inst := storage.Instance{ID: id, Workflow: w, Status: st, Version: deleted[id]}
+			v, err := s.Create(ctx, inst, nil)
+			if err != nil {
 				t.Fatal(err)
 			}
-			inst.Version = 1
+			inst.Version = v
 			model[id] = inst
 		}
 		commit := func(id, w, st string) {
@@ -64,10 +66,11 @@ func TestListingMatchesModel(t *testing.T) {
 			if !ok {
 				return
 			}
-			if err := s.Delete(ctx, id, inst.Version); err != nil {
+			if err := s.Delete(ctx, id, inst.Version, nil); err != nil {
 				t.Fatal(err)
 			}
 			delete(model, id)
+			deleted[id] = inst.Version
 		}
 		t.Repeat(map[string]func(*rapid.T){
 			"create": func(t *rapid.T) {
@@ -217,9 +220,10 @@ func TestConcurrentReadsAfterWrites(t *testing.T) {
 			}
 		}()
 	}
+	deleted := map[string]uint64{} // the version of each ID's tombstone
 	for i := range 2000 {
 		id := fmt.Sprintf("i%d", i%500)
-		inst := storage.Instance{ID: id, Workflow: "w", Status: "waiting"}
+		inst := storage.Instance{ID: id, Workflow: "w", Status: "waiting", Version: deleted[id]}
 		v, err := s.Create(ctx, inst, nil)
 		if err != nil {
 			continue // created before and not yet deleted
@@ -231,9 +235,10 @@ func TestConcurrentReadsAfterWrites(t *testing.T) {
 			}
 		}
 		if i%3 == 0 {
-			if err := s.Delete(ctx, id, v); err != nil {
+			if err := s.Delete(ctx, id, v, nil); err != nil {
 				t.Fatal(err)
 			}
+			deleted[id] = v
 		}
 	}
 	wg.Wait()

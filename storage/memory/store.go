@@ -84,6 +84,8 @@ type Store struct {
 
 	journals map[string]*journal // by instance ID, for instances with entries (journal.go)
 
+	tombstones map[string]tombstone // deleted instances, by ID (listing.go)
+
 	// Shared with every Share handle, with locks of their own: the
 	// Wakeups channels (wakeup.go) and the named locks (locker.go).
 	hub   *wakeHub
@@ -143,14 +145,15 @@ var _ storage.Store = (*Store)(nil)
 // New returns an empty store.
 func New() *Store {
 	s := &Store{
-		instances: make(map[string]*storage.Instance),
-		due:       newSortedSetChunks(compareDue, dueChunk),
-		byKind:    make(map[kind]*idIndex),
-		pending:   make(map[string]*pendingEffect),
-		cl:        newClaimState(),
-		journals:  make(map[string]*journal),
-		hub:       newWakeHub(),
-		locks:     locktable.New(),
+		instances:  make(map[string]*storage.Instance),
+		due:        newSortedSetChunks(compareDue, dueChunk),
+		byKind:     make(map[kind]*idIndex),
+		pending:    make(map[string]*pendingEffect),
+		cl:         newClaimState(),
+		journals:   make(map[string]*journal),
+		tombstones: make(map[string]tombstone),
+		hub:        newWakeHub(),
+		locks:      locktable.New(),
 	}
 	s.ids = newIDIndex(func(id string) bool {
 		_, ok := s.instances[id]
@@ -179,6 +182,13 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 	if _, ok := s.instances[inst.ID]; ok {
 		return 0, fmt.Errorf("storage: create %q: instance %w", inst.ID, storage.ErrExists)
 	}
+	version := uint64(1)
+	if t, ok := s.tombstones[inst.ID]; ok {
+		if inst.Version != t.version {
+			return 0, &storage.DeletedError{ID: inst.ID, Version: t.version, Tombstone: bytes.Clone(t.data)}
+		}
+		version = t.version + 1
+	}
 	if err := s.checkEffectIDs("create", inst.ID, effects); err != nil {
 		return 0, err
 	}
@@ -187,7 +197,7 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 	}
 
 	stored := clone(inst)
-	stored.Version = 1
+	stored.Version = version
 	s.instances[stored.ID] = &stored
 	s.ids.add(stored.ID)
 	if !stored.Due.IsZero() {
@@ -197,7 +207,7 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 	s.appendEffects(effects)
 	s.appendJournal(stored.ID, inst.Journal)
 	s.wakeAfter(len(effects), stored.Due)
-	return 1, nil
+	return version, nil
 }
 
 // Load implements [storage.Store.Load].

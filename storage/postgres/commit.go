@@ -17,31 +17,57 @@ import (
 // instance's row is locked: effects of one instance follow its versions. A
 // taken effect ID fails the whole statement on the outbox's unique index.
 
-// createSQL returns the create statement. Without effects it has no
-// outbox insert and its effects_at is NULL, and it takes the record's
-// parameters only ($1..$5), as commitSQL does for the same reason.
+// createSQL returns the create statement. Its parameters are the record's
+// ($1..$5) and the version the Create names ($6); with effects, their IDs,
+// payloads and not-before times are the arrays $7, $8 and $9, the places
+// commitSQL gives them. Without effects it has no outbox insert and its
+// effects_at is NULL, as commitSQL does for the same reason.
 func createSQL(schema string, effects bool) string { return createWith(schema, effects, "") }
 
 // createWith is the create statement with more CTEs after the outbox
 // insert (the journal's: see createJournalSQL).
+//
+// The statement reads, in its snapshot, whether the instance's row exists
+// and the ID's tombstone (migration 7), and inserts the row only if it
+// does not exist and the tombstone is absent or named by $6, at the
+// version after the tombstone's (1 without one). It returns the version
+// inserted (NULL if none), whether the row existed, and the tombstone.
+//
+// The existence check closes the race with a Delete of the ID: an INSERT
+// ON CONFLICT DO NOTHING that meets the row of an uncommitted Delete waits
+// for it and then inserts, while the tombstone that Delete wrote is not in
+// the statement's snapshot. A row in the snapshot, live or being deleted,
+// makes the Create fail with ErrExists; without one, a Delete of the row
+// committed before the snapshot, so its tombstone is in it. A row another
+// Create inserted after the snapshot is met by ON CONFLICT: nothing is
+// inserted, and that too is ErrExists. One case stays open: a row that
+// another Create inserted and a Delete removed, both committing between
+// this statement's snapshot and its insert, is neither in the snapshot nor
+// a conflict, and its tombstone is not in the snapshot, so the insert
+// goes ahead at the version the snapshot's tombstone gives.
 func createWith(schema string, effects bool, more string) string {
 	effectsAt, eff := "NULL", ""
 	if effects {
-		effectsAt = effectsAtSQL("$8")
+		effectsAt = effectsAtSQL("$9")
 		eff = `, eff AS (
     INSERT INTO ` + schema + `.outbox (id, instance, data, not_before)
     SELECT e.id, ins.id, e.data, e.not_before
-      FROM ins, unnest($6::bytea[], $7::bytea[], $8::timestamptz[]) WITH ORDINALITY AS e(id, data, not_before, ord)
+      FROM ins, unnest($7::bytea[], $8::bytea[], $9::timestamptz[]) WITH ORDINALITY AS e(id, data, not_before, ord)
      ORDER BY e.ord
 )`
 	}
-	return `WITH ins AS (
+	return `WITH pre AS (
+    SELECT EXISTS (SELECT 1 FROM ` + schema + `.instances WHERE id = $1) AS live, t.version, t.data
+      FROM (VALUES (1)) AS one (x) LEFT JOIN ` + schema + `.tombstones t ON t.id = $1
+), ins AS (
     INSERT INTO ` + schema + `.instances (id, version, workflow, status, due, data, effects_at)
-    VALUES ($1, 1, $2, $3, $4, $5, ` + effectsAt + `)
+    SELECT $1, coalesce(pre.version, 0) + 1, $2, $3, $4, $5, ` + effectsAt + `
+      FROM pre
+     WHERE NOT pre.live AND (pre.version IS NULL OR pre.version = $6::bigint)
     ON CONFLICT (id) DO NOTHING
-    RETURNING id
+    RETURNING id, version
 )` + eff + more + `
-SELECT count(*) FROM ins`
+SELECT (SELECT version FROM ins), pre.live, pre.version, pre.data FROM pre`
 }
 
 // effectsAtSQL is the earliest of the not-before times in the array param
@@ -144,8 +170,15 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 		return 0, err
 	}
 	defer conn.Release()
-	var created int64
-	args := append(make([]any, 0, 12), []byte(inst.ID), []byte(inst.Workflow), []byte(inst.Status), dueParam(inst), inst.Data)
+	var (
+		created, tomb pgtype.Int8 // the version inserted; the tombstone's
+		live          bool        // the row existed in the statement's snapshot
+		tombData      []byte
+	)
+	// Room for every parameter (record, named version, effects and
+	// journal entry), so that args is allocated once.
+	args := append(make([]any, 0, 13), []byte(inst.ID), []byte(inst.Workflow), []byte(inst.Status), dueParam(inst), inst.Data,
+		tokenParam(inst.Version)) // versions are positive bigints: -1 names no tombstone
 	eff := 0 // which variant of the statement: without or with effects
 	if len(effects) > 0 {
 		ids, data, notBefore := effectColumns(effects)
@@ -157,17 +190,23 @@ func (s *Store) Create(ctx context.Context, inst storage.Instance, effects []sto
 		// No Keep: the entry is the new instance's only one.
 		query, args = s.jq.create[eff], append(args, journalParams(&storage.JournalWrite{Entry: inst.Journal.Entry})...)
 	}
-	err = conn.QueryRow(ctx, query, args...).Scan(&created)
+	err = conn.QueryRow(ctx, query, args...).Scan(&created, &live, &tomb, &tombData)
 	switch {
 	case isEffectIDTaken(err):
+		// The outbox insert runs only after the record's, which the
+		// instance and the tombstone allowed: ErrExists is the right
+		// answer by the contract's order.
 		return 0, fmt.Errorf("storage: %s: %s: %w", op, takenEffect(err), storage.ErrExists)
 	case err != nil:
 		return 0, s.failWrite(ctx, op, err)
-	case created == 0:
-		return 0, fmt.Errorf("storage: %s: instance %w", op, storage.ErrExists)
+	case created.Valid:
+		s.wakeAfter(len(effects), inst.Due)
+		return uint64(created.Int64), nil
+	case !live && tomb.Valid && uint64(tomb.Int64) != inst.Version:
+		return 0, &storage.DeletedError{ID: inst.ID, Version: uint64(tomb.Int64), Tombstone: tombData}
 	}
-	s.wakeAfter(len(effects), inst.Due)
-	return 1, nil
+	// The row existed in the snapshot, or a concurrent Create inserted it.
+	return 0, fmt.Errorf("storage: %s: instance %w", op, storage.ErrExists)
 }
 
 // Commit implements [storage.Store.Commit]. An error wrapping

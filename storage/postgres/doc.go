@@ -97,7 +97,7 @@
 // # Journal
 //
 // Journals ([storage.Journal]) are kept in the table journal (migration
-// 5), one row per entry keyed by (instance, seq). Create and Commit with
+// 6), one row per entry keyed by (instance, seq). Create and Commit with
 // an entry stay one statement: a CTE inserts the entry from the row the
 // record write returns, the Commit's UPDATE carries the Seq check (the
 // entry must come after the journal's newest row, which the statement
@@ -126,6 +126,15 @@
 // (status, id) for [Store.Find] and [Store.Count], and dead letters by
 // instance for [Store.Delete], which deletes in one statement under the
 // instance's row lock and keeps its lease row (released) for the token.
+// The same statement upserts the ID's row in the table tombstones
+// (migration 7): the deleted instance's version and the host's bytes.
+// Create reads that row, and whether the instance's row exists, in the
+// snapshot of its one statement, and inserts only if the row does not
+// exist and the tombstone is absent or named, at the tombstone's version
+// plus one; so a Create racing the Delete of its ID finds the row
+// ([storage.ErrExists]) or the tombstone ([storage.DeletedError]),
+// unless the ID is both created and deleted by others while its statement
+// runs (docs/storage-postgres.md, Tombstones).
 //
 // # Tests
 //

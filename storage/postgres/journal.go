@@ -102,13 +102,13 @@ func cutSQL(entries, last, since string) string {
         (SELECT min(seq) FROM ` + entries + ` WHERE time >= ` + since + `)))`
 }
 
-// createJournalSQL is createSQL appending the entry $9.. ($6.. without
-// effects; no Keep: the entry is the new instance's only one, and the Seq
-// check has nothing to compare with).
+// createJournalSQL is createSQL appending the entry $10.. ($7.. without
+// effects, after the named version $6; no Keep: the entry is the new
+// instance's only one, and the Seq check has nothing to compare with).
 func createJournalSQL(schema string, effects bool) string {
-	n := 6
+	n := 7
 	if effects {
-		n = 9
+		n = 10
 	}
 	return createWith(schema, effects, journalCTEs(schema, "ins", n, false))
 }

@@ -181,7 +181,9 @@ func (s *Store) Count(ctx context.Context, f storage.Filter) (map[string]int, er
 
 // deleteSQL locks the instance's row, and deletes it if its version is $2
 // and no effect of it is in the outbox or the dead letters; its lease row
-// stays, released, for the token. Effects join an instance only in writes
+// stays, released, for the token, and its tombstone (migration 7) takes
+// the deleted row's version and the bytes $3, replacing the tombstone of
+// an earlier deletion of the ID. Effects join an instance only in writes
 // that also bump its version (Create, Commit), which the row lock orders
 // with this one, so the version check covers effects committed meanwhile.
 func deleteSQL(schema string) string {
@@ -193,7 +195,11 @@ func deleteSQL(schema string) string {
 ), del AS (
     DELETE FROM ` + schema + `.instances i USING target t
      WHERE i.id = t.id AND t.version = $2 AND NOT t.busy
-    RETURNING i.id
+    RETURNING i.id, i.version
+), tomb AS (
+    INSERT INTO ` + schema + `.tombstones (id, version, data)
+    SELECT del.id, del.version, $3::bytea FROM del
+    ON CONFLICT (id) DO UPDATE SET version = excluded.version, data = excluded.data
 ), rel AS (
     UPDATE ` + schema + `.leases l SET held = false FROM del WHERE l.instance = del.id
 ), journal AS (
@@ -203,7 +209,7 @@ SELECT t.version, t.busy, EXISTS (SELECT 1 FROM del) FROM target t`
 }
 
 // Delete implements [storage.Retention.Delete] in one statement.
-func (s *Store) Delete(ctx context.Context, id string, expect uint64) error {
+func (s *Store) Delete(ctx context.Context, id string, expect uint64, tombstone []byte) error {
 	op := fmt.Sprintf("delete %q", id)
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("storage: %s: %w", op, err)
@@ -218,7 +224,7 @@ func (s *Store) Delete(ctx context.Context, id string, expect uint64) error {
 		version       int64
 		busy, deleted bool
 	)
-	err := s.pool.QueryRow(ctx, deleteSQL(quote(s.schema)), []byte(id), tokenParam(expect)).Scan(&version, &busy, &deleted)
+	err := s.pool.QueryRow(ctx, deleteSQL(quote(s.schema)), []byte(id), tokenParam(expect), nonEmpty(tombstone)).Scan(&version, &busy, &deleted)
 	switch {
 	case errors.Is(err, pgx.ErrNoRows):
 		return fmt.Errorf("storage: %s: instance %w", op, storage.ErrNotFound)

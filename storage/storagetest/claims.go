@@ -988,7 +988,7 @@ func testClaimsReadLate(t *testing.T, open opener) {
 						t.Fatalf("the first NextWork(%v) = %v, %v; want work now", at, next, err)
 					}
 				case "Delete":
-					wantErr(t, "the first Delete, of an instance with an effect", r.Delete(ctx, "b", 1), storage.ErrHasEffects, "b")
+					wantErr(t, "the first Delete, of an instance with an effect", r.Delete(ctx, "b", 1, nil), storage.ErrHasEffects, "b")
 				}
 				// Whatever came first, every reader now agrees with the outbox.
 				mustAck(t, w, "b/1")
@@ -1011,7 +1011,7 @@ func testClaimsReadLate(t *testing.T, open opener) {
 						t.Fatalf("Release(%s): %v", c.id, err)
 					}
 				}
-				if err := r.Delete(ctx, "b", 1); err != nil {
+				if err := r.Delete(ctx, "b", 1, nil); err != nil {
 					t.Fatalf("Delete(b) once its effect is acknowledged: %v", err)
 				}
 			})

@@ -4,8 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
-	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -286,7 +284,6 @@ func TestClaimsFaultChild(t *testing.T) {
 // TestSuiteFailsBrokenClaims checks that the suite fails each planted
 // claims fault, in at least the subtests that check the broken promise.
 func TestSuiteFailsBrokenClaims(t *testing.T) {
-	failed := regexp.MustCompile(`--- FAIL: TestClaimsFaultChild/(\w+)`)
 	for _, tc := range []struct {
 		fault claimFault
 		must  []string // subtests that must fail
@@ -300,29 +297,11 @@ func TestSuiteFailsBrokenClaims(t *testing.T) {
 	} {
 		t.Run(string(tc.fault), func(t *testing.T) {
 			t.Parallel()
-			cmd := exec.Command(os.Args[0], "-test.run=^TestClaimsFaultChild$", "-test.count=1",
-				"-rapid.checks=100", "-rapid.nofailfile")
-			cmd.Env = append(os.Environ(), envClaimsFault+"="+string(tc.fault))
-			out, err := cmd.CombinedOutput()
-			if err == nil {
-				t.Fatalf("the suite passed a store whose claims break (%s):\n%s", tc.fault, out)
-			}
-			if _, ok := err.(*exec.ExitError); !ok {
-				t.Fatalf("running the suite: %v", err)
-			}
-			var got []string
-			for _, m := range failed.FindAllSubmatch(out, -1) {
-				got = append(got, string(m[1]))
-			}
-			for _, name := range tc.must {
-				if !slices.Contains(got, name) {
-					t.Errorf("subtest %s passed; failed: %v", name, got)
-				}
-			}
+			got, out := failedInChild(t, "TestClaimsFaultChild", "^TestClaimsFaultChild$", envClaimsFault, string(tc.fault), "-rapid.checks=100")
+			wantFailed(t, got, tc.must, anyOther)
 			if !bytes.Contains(out, []byte(tc.says)) {
 				t.Errorf("no failure says %q:\n%s", tc.says, out)
 			}
-			t.Logf("failed subtests: %v", got)
 		})
 	}
 }

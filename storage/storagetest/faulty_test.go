@@ -6,10 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
-	"regexp"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -229,7 +226,6 @@ func TestFaultChild(t *testing.T) {
 // the suite fails each, in the subtests that check the due index, with
 // messages that name it.
 func TestSuiteFailsLossyDueIndex(t *testing.T) {
-	failed := regexp.MustCompile(`--- FAIL: TestFaultChild/(\w+)`)
 	for _, tc := range []struct {
 		fault fault
 		must  []string // subtests that must fail
@@ -241,35 +237,11 @@ func TestSuiteFailsLossyDueIndex(t *testing.T) {
 	} {
 		t.Run(string(tc.fault), func(t *testing.T) {
 			t.Parallel()
-			cmd := exec.Command(os.Args[0], "-test.run=^TestFaultChild$", "-test.count=1", "-rapid.checks=50", "-rapid.nofailfile")
-			cmd.Env = append(os.Environ(), envFault+"="+string(tc.fault))
-			// Under the race detector a process sleeps a second at exit unless told not to.
-			cmd.Env = append(cmd.Env, "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
-			out, err := cmd.CombinedOutput()
-			if err == nil {
-				t.Fatalf("the suite passed a store whose due index drops entries (%s):\n%s", tc.fault, out)
-			}
-			if _, ok := err.(*exec.ExitError); !ok {
-				t.Fatalf("running the suite: %v", err)
-			}
-			var got []string
-			for _, m := range failed.FindAllSubmatch(out, -1) {
-				got = append(got, string(m[1]))
-			}
-			for _, name := range tc.must {
-				if !slices.Contains(got, name) {
-					t.Errorf("subtest %s passed; failed: %v", name, got)
-				}
-			}
-			for _, name := range got {
-				if !slices.Contains(tc.must, name) && !slices.Contains(tc.may, name) {
-					t.Errorf("subtest %s failed, which does not check the due index", name)
-				}
-			}
+			got, out := failedInChild(t, "TestFaultChild", "^TestFaultChild$", envFault, string(tc.fault), "-rapid.checks=50")
+			wantFailed(t, got, tc.must, tc.may)
 			if !bytes.Contains(out, []byte("due index")) {
 				t.Errorf("no failure names the due index:\n%s", out)
 			}
-			t.Logf("failed subtests: %v", got)
 		})
 	}
 }

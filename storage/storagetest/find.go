@@ -2,8 +2,11 @@ package storagetest
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"runtime"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -280,9 +283,9 @@ func testFindInvalid(t *testing.T, open opener) {
 	unchanged(t, s, before, "invalid Finds")
 }
 
-func mustDelete(t tb, s storage.Store, id string, expect uint64) {
+func mustDelete(t tb, s storage.Store, id string, expect uint64, tombstone []byte) {
 	t.Helper()
-	if err := s.Delete(context.Background(), id, expect); err != nil {
+	if err := s.Delete(context.Background(), id, expect, tombstone); err != nil {
 		t.Fatalf("Delete(%q, %d): %v", id, expect, err)
 	}
 }
@@ -295,11 +298,11 @@ func testDelete(t *testing.T, open opener) {
 	mustCreate(t, s, storage.Instance{ID: "dead", Workflow: "w", Status: "failed"}, effects("dead", "dead/1")...)
 
 	before := snapshot(t, s)
-	wantErr(t, "Delete of a missing instance", s.Delete(ctx, "nope", 1), storage.ErrNotFound, "nope")
-	wantErr(t, "Delete with a stale version", s.Delete(ctx, "keep", 2), storage.ErrConflict, "keep")
-	wantErr(t, "Delete with an effect in the outbox", s.Delete(ctx, "done", 1), storage.ErrHasEffects, "done")
-	wantErr(t, "Delete with a stale version and an effect", s.Delete(ctx, "done", 3), storage.ErrConflict, "done")
-	wantErr(t, "Delete of an empty ID", s.Delete(ctx, "", 1), storage.ErrInvalid, "")
+	wantErr(t, "Delete of a missing instance", s.Delete(ctx, "nope", 1, nil), storage.ErrNotFound, "nope")
+	wantErr(t, "Delete with a stale version", s.Delete(ctx, "keep", 2, nil), storage.ErrConflict, "keep")
+	wantErr(t, "Delete with an effect in the outbox", s.Delete(ctx, "done", 1, nil), storage.ErrHasEffects, "done")
+	wantErr(t, "Delete with a stale version and an effect", s.Delete(ctx, "done", 3, nil), storage.ErrConflict, "done")
+	wantErr(t, "Delete of an empty ID", s.Delete(ctx, "", 1, nil), storage.ErrInvalid, "")
 	unchanged(t, s, before, "refused Deletes")
 
 	// A dead letter holds the instance too, until it is requeued and acknowledged.
@@ -307,16 +310,16 @@ func testDelete(t *testing.T, open opener) {
 	if err := s.DeadLetter(ctx, l, "dead/1", storage.RetryState{Attempts: 3, LastError: "boom"}); err != nil {
 		t.Fatalf("DeadLetter: %v", err)
 	}
-	wantErr(t, "Delete with a dead letter", s.Delete(ctx, "dead", 1), storage.ErrHasEffects, "dead")
+	wantErr(t, "Delete with a dead letter", s.Delete(ctx, "dead", 1, nil), storage.ErrHasEffects, "dead")
 	if n, err := s.Requeue(ctx, "dead/1"); err != nil || n != 1 {
 		t.Fatalf("Requeue = %d, %v", n, err)
 	}
-	wantErr(t, "Delete with a requeued effect", s.Delete(ctx, "dead", 1), storage.ErrHasEffects, "dead")
+	wantErr(t, "Delete with a requeued effect", s.Delete(ctx, "dead", 1, nil), storage.ErrHasEffects, "dead")
 	mustAck(t, s, "dead/1", "done/1")
 
-	mustDelete(t, s, "done", 1)
-	mustDelete(t, s, "dead", 1)
-	wantErr(t, "a second Delete", s.Delete(ctx, "done", 1), storage.ErrNotFound, "done")
+	mustDelete(t, s, "done", 1, nil)
+	mustDelete(t, s, "dead", 1, []byte("dead"))
+	wantErr(t, "a second Delete", s.Delete(ctx, "done", 1, nil), storage.ErrNotFound, "done")
 	_, aerr := s.Acquire(ctx, "dead", claimReq("p", now(), time.Minute, 1)) // its lease was live when it was deleted
 	wantErr(t, "Acquire of a deleted instance", aerr, storage.ErrNotFound, "dead")
 	if _, err := s.Load(ctx, "done"); err == nil {
@@ -337,20 +340,140 @@ func testDelete(t *testing.T, open opener) {
 		t.Errorf("Claim after Deletes = %+v, want only keep", got)
 	}
 
-	// The ID can be used again, from version 1, and its leases fence
-	// those of the deleted instance.
-	mustCreate(t, s, storage.Instance{ID: "dead", Workflow: "w2", Status: "running"})
+	// The ID can be used again, naming the deleted instance's version,
+	// and its leases fence those of the deleted instance.
+	if v, err := s.Create(ctx, storage.Instance{ID: "dead", Workflow: "w2", Status: "running", Version: 1}, nil); err != nil || v != 2 {
+		t.Fatalf("Create of a deleted ID naming its version = %d, %v; want version 2", v, err)
+	}
 	l2 := mustAcquire(t, s, "dead", claimReq("p", now(), time.Minute, 1))
 	if l2.Token <= l.Token {
 		t.Errorf("a lease of a re-created instance has token %d, not more than %d of the deleted one's", l2.Token, l.Token)
 	}
-	_, err := s.Commit(ctx, storage.Commit{Instance: storage.Instance{ID: "dead", Workflow: "w2", Status: "x"}, Expect: 1, Lease: &l})
+	_, err := s.Commit(ctx, storage.Commit{Instance: storage.Instance{ID: "dead", Workflow: "w2", Status: "x"}, Expect: 2, Lease: &l})
 	wantErr(t, "Commit with a lease of the deleted instance", err, storage.ErrFenced, "dead")
 
 	s = open.again(t, s)
 	checkFinds(t, s, filtersOver([]string{"w", "w2"}, []string{"running"}, nil), []int{1, 10})
-	if got := mustLoad(t, s, "dead"); got.Version != 1 || got.Workflow != "w2" {
+	if got := mustLoad(t, s, "dead"); got.Version != 2 || got.Workflow != "w2" {
 		t.Errorf("re-created instance after reopening = %+v", got)
+	}
+}
+
+// testTombstone checks what Delete leaves of an instance: a Create of its
+// ID must name its version, learned from the DeletedError that carries the
+// host's tombstone, and the new instance's versions follow the deleted
+// one's, across reopening.
+func testTombstone(t *testing.T, open opener) {
+	s := open.fresh(t)
+	ctx := context.Background()
+	mustCreate(t, s, storage.Instance{ID: "t", Workflow: "w", Status: "running"})
+	mustCommit(t, s, 1, storage.Instance{ID: "t", Workflow: "w", Status: "running"})
+	mustCommit(t, s, 2, storage.Instance{ID: "t", Workflow: "w", Status: "completed"})
+	mustCreate(t, s, storage.Instance{ID: "other", Workflow: "w", Status: "running"}, effects("other", "taken")...)
+	mustDelete(t, s, "t", 3, []byte("numbering 1"))
+
+	wantDeleted := func(what string, err error, version uint64, tomb string) {
+		t.Helper()
+		var de *storage.DeletedError
+		switch {
+		case !errors.Is(err, storage.ErrDeleted):
+			t.Fatalf("%s: error %v, want one wrapping storage.ErrDeleted: the tombstone Delete left is lost", what, err)
+		case !errors.As(err, &de):
+			t.Fatalf("%s: error %v is not a *storage.DeletedError", what, err)
+		case de.ID != "t" || de.Version != version || string(de.Tombstone) != tomb:
+			t.Fatalf("%s: %+v, want ID %q, version %d, tombstone %q", what, *de, "t", version, tomb)
+		}
+	}
+	before := snapshot(t, s)
+	for _, v := range []uint64{0, 1, 2, 4} {
+		_, err := s.Create(ctx, storage.Instance{ID: "t", Workflow: "w", Status: "running", Version: v}, effects("t", "t/1"))
+		wantDeleted(fmt.Sprintf("Create of a deleted ID with Version %d", v), err, 3, "numbering 1")
+	}
+	_, err := s.Create(ctx, storage.Instance{ID: "t", Workflow: "w", Status: "running"}, effects("t", "taken"))
+	wantDeleted("Create of a deleted ID, not naming it, with a taken effect ID", err, 3, "numbering 1")
+	_, err = s.Create(ctx, storage.Instance{ID: "t", Workflow: "w", Status: "running", Version: 3}, effects("t", "taken"))
+	wantErr(t, "Create naming the tombstone, with a taken effect ID", err, storage.ErrExists, "t")
+	_, err = s.Commit(ctx, storage.Commit{Instance: storage.Instance{ID: "t", Workflow: "w", Status: "x"}, Expect: 3})
+	wantErr(t, "Commit of a deleted instance", err, storage.ErrNotFound, "t")
+	wantErr(t, "Delete of a deleted instance", s.Delete(ctx, "t", 3, nil), storage.ErrNotFound, "t")
+	unchanged(t, s, before, "Creates over a tombstone that did not name it")
+
+	v, err := s.Create(ctx, storage.Instance{ID: "t", Workflow: "w2", Status: "running", Version: 3}, effects("t", "t/1"))
+	if err != nil || v != 4 {
+		t.Fatalf("Create naming the tombstone = %d, %v; want version 4", v, err)
+	}
+	if got := mustLoad(t, s, "t"); got.Version != 4 || got.Workflow != "w2" {
+		t.Fatalf("the re-created instance = %+v, want version 4 of w2", got)
+	}
+	_, err = s.Create(ctx, storage.Instance{ID: "t", Workflow: "w", Status: "running", Version: 3}, nil)
+	wantErr(t, "Create of a live ID naming its old tombstone", err, storage.ErrExists, "t")
+	_, err = s.Commit(ctx, storage.Commit{Instance: storage.Instance{ID: "t", Workflow: "w2", Status: "x"}, Expect: 3})
+	wantErr(t, "Commit based on the deleted instance", err, storage.ErrConflict, "t")
+	wantErr(t, "Delete based on the deleted instance", s.Delete(ctx, "t", 3, nil), storage.ErrConflict, "t")
+	mustAck(t, s, "t/1")
+	mustCommit(t, s, 4, storage.Instance{ID: "t", Workflow: "w2", Status: "completed"})
+
+	// A second deletion replaces the tombstone; an empty one is kept as
+	// empty; both survive reopening.
+	mustDelete(t, s, "t", 5, []byte("numbering 2"))
+	mustCreate(t, s, storage.Instance{ID: "e", Workflow: "w", Status: "done"})
+	mustDelete(t, s, "e", 1, nil)
+	s = open.again(t, s)
+	_, err = s.Create(ctx, storage.Instance{ID: "t", Workflow: "w", Status: "running", Version: 3}, nil)
+	wantDeleted("Create naming the first tombstone, after reopening", err, 5, "numbering 2")
+	_, err = s.Create(ctx, storage.Instance{ID: "e", Workflow: "w", Status: "running"}, nil)
+	var de *storage.DeletedError
+	if !errors.As(err, &de) || de.Version != 1 || len(de.Tombstone) != 0 {
+		t.Fatalf("Create over an empty tombstone after reopening: %v (%+v), want a DeletedError at version 1 with no bytes", err, de)
+	}
+	if v, err := s.Create(ctx, storage.Instance{ID: "t", Workflow: "w", Status: "running", Version: 5}, nil); err != nil || v != 6 {
+		t.Fatalf("Create naming the second tombstone after reopening = %d, %v; want version 6", v, err)
+	}
+	checkFinds(t, s, filtersOver([]string{"w", "w2"}, []string{"running", "completed"}, nil), []int{1, 10})
+}
+
+// testTombstoneRace races Create with the Delete of the same ID: a Create
+// that does not name a tombstone either finds the instance (ErrExists) or
+// the tombstone (ErrDeleted), never creates it at version 1; one that
+// names it finds the instance or creates the next version.
+func testTombstoneRace(t *testing.T, open opener) {
+	s := open.fresh(t)
+	ctx := context.Background()
+	for i := range 80 {
+		id := fmt.Sprintf("r%02d", i)
+		mustCreate(t, s, storage.Instance{ID: id, Workflow: "w", Status: "completed"})
+		named := uint64(0)
+		if i%2 == 1 {
+			named = 1
+		}
+		errs := make(chan error, 1)
+		var v uint64
+		var cerr error
+		start := make(chan struct{})
+		var wg sync.WaitGroup
+		wg.Go(func() {
+			<-start
+			errs <- s.Delete(ctx, id, 1, []byte(id))
+		})
+		wg.Go(func() {
+			<-start
+			if i%4 >= 2 {
+				runtime.Gosched() // (so that either may go first)
+			}
+			v, cerr = s.Create(ctx, storage.Instance{ID: id, Workflow: "w", Status: "running", Version: named}, nil)
+		})
+		close(start)
+		wg.Wait()
+		if err := <-errs; err != nil {
+			t.Fatalf("%s: Delete: %v", id, err)
+		}
+		switch {
+		case errors.Is(cerr, storage.ErrExists):
+		case named == 0 && errors.Is(cerr, storage.ErrDeleted):
+		case named == 1 && cerr == nil && v == 2:
+		default:
+			t.Fatalf("%s: Create (naming version %d) racing Delete = version %d, %v: it saw neither the instance nor its tombstone", id, named, v, cerr)
+		}
 	}
 }
 
@@ -362,7 +485,7 @@ func testDeleteRace(t *testing.T, open opener) {
 		id := fmt.Sprintf("r%02d", i)
 		mustCreate(t, s, storage.Instance{ID: id, Workflow: "w", Status: "completed"})
 		errs := make(chan error, 2)
-		go func() { errs <- s.Delete(ctx, id, 1) }()
+		go func() { errs <- s.Delete(ctx, id, 1, nil) }()
 		go func() {
 			_, err := s.Commit(ctx, storage.Commit{Instance: storage.Instance{ID: id, Workflow: "w", Status: "running"}, Expect: 1, Effects: effects(id, id+"/1")})
 			errs <- err
@@ -396,6 +519,6 @@ func listingCalls(s storage.Store) []opCase {
 			_, err := s.Count(ctx, storage.Filter{})
 			return err
 		}},
-		{"Delete", func(ctx context.Context) error { return s.Delete(ctx, "a", 1) }},
+		{"Delete", func(ctx context.Context) error { return s.Delete(ctx, "a", 1, nil) }},
 	}
 }

@@ -824,10 +824,12 @@ func testJournalDeleted(t *testing.T, open opener) {
 	mustCommit(t, s, 1, storage.Instance{ID: "gone", Workflow: "w", Status: "completed", Data: []byte("g2"), Journal: write(withBase(entry(2)), nil)})
 	mustCreate(t, s, storage.Instance{ID: "kept", Workflow: "w", Data: []byte("k1"), Journal: write(entry(1), nil)})
 	mustCreate(t, s, storage.Instance{ID: "gone2", Workflow: "w", Data: []byte("x1"), Journal: write(entry(1), nil)}) // a prefix of no other ID's key, but close
-	mustDelete(t, s, "gone", 2)
+	mustDelete(t, s, "gone", 2, []byte("tomb"))
 	wantJournal(t, s, "gone", "after Delete", nil)
 	wantJournal(t, s, "kept", "after another instance's Delete", storedEntries(entry(1)))
 	wantJournal(t, s, "gone2", "after another instance's Delete", storedEntries(entry(1)))
-	mustCreate(t, s, storage.Instance{ID: "gone", Workflow: "w", Data: []byte("g1"), Journal: write(entry(1), nil)})
+	if _, err := s.Create(context.Background(), storage.Instance{ID: "gone", Workflow: "w", Version: 2, Data: []byte("g1"), Journal: write(entry(1), nil)}, nil); err != nil {
+		t.Fatalf("Create of the deleted ID: %v", err)
+	}
 	wantJournal(t, s, "gone", "after the ID was created again", storedEntries(entry(1)))
 }

@@ -4,10 +4,6 @@ import (
 	"bytes"
 	"context"
 	"os"
-	"os/exec"
-	"regexp"
-	"slices"
-	"strings"
 	"testing"
 
 	"github.com/weftflow/weft/storage"
@@ -98,7 +94,6 @@ func TestJournalFaultChild(t *testing.T) {
 // append the entry of a failed Commit, and checks that the sections fail
 // each.
 func TestSuiteFailsFaultyJournal(t *testing.T) {
-	failed := regexp.MustCompile(`--- FAIL: TestJournalFaultChild/(\w+)`)
 	for _, tc := range []struct {
 		fault journalFault
 		must  []string // subtests that must fail
@@ -111,34 +106,11 @@ func TestSuiteFailsFaultyJournal(t *testing.T) {
 	} {
 		t.Run(string(tc.fault), func(t *testing.T) {
 			t.Parallel()
-			cmd := exec.Command(os.Args[0], "-test.run=^TestJournalFaultChild$/^Journal", "-test.count=1", "-rapid.checks=50", "-rapid.nofailfile")
-			cmd.Env = append(os.Environ(), envJournalFault+"="+string(tc.fault))
-			cmd.Env = append(cmd.Env, "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
-			out, err := cmd.CombinedOutput()
-			if err == nil {
-				t.Fatalf("the suite passed a store whose journal is faulty (%s):\n%s", tc.fault, out)
-			}
-			if _, ok := err.(*exec.ExitError); !ok {
-				t.Fatalf("running the suite: %v", err)
-			}
-			var got []string
-			for _, m := range failed.FindAllSubmatch(out, -1) {
-				got = append(got, string(m[1]))
-			}
-			for _, name := range tc.must {
-				if !slices.Contains(got, name) {
-					t.Errorf("subtest %s passed; failed: %v", name, got)
-				}
-			}
-			for _, name := range got {
-				if !slices.Contains(tc.must, name) && !slices.Contains(tc.may, name) {
-					t.Errorf("subtest %s failed, which it should not for this fault", name)
-				}
-			}
+			got, out := failedInChild(t, "TestJournalFaultChild", "^TestJournalFaultChild$/^Journal", envJournalFault, string(tc.fault), "-rapid.checks=50")
+			wantFailed(t, got, tc.must, tc.may)
 			if !bytes.Contains(out, []byte("journal")) {
 				t.Errorf("no failure names the journal:\n%s", out)
 			}
-			t.Logf("failed subtests: %v", got)
 		})
 	}
 }

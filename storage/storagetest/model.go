@@ -1,6 +1,7 @@
 package storagetest
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -21,6 +22,13 @@ type model struct {
 	outbox    []storage.Effect            // pending, oldest first
 	dead      []storage.Effect            // dead letters, by ID
 	leases    map[string]*modelLease      // by instance
+	tombs     map[string]modelTomb        // deleted instances, by ID
+}
+
+// modelTomb is what Delete keeps of a deleted instance.
+type modelTomb struct {
+	version uint64
+	data    []byte
 }
 
 // modelLease is an instance's last lease and whether it is current.
@@ -153,12 +161,19 @@ func (m *model) create(inst storage.Instance, effs []storage.Effect) error {
 	if _, ok := m.instances[inst.ID]; ok {
 		return storage.ErrExists
 	}
+	version := uint64(1)
+	if t, ok := m.tombs[inst.ID]; ok {
+		if inst.Version != t.version {
+			return storage.ErrDeleted
+		}
+		version = t.version + 1
+	}
 	for _, e := range effs {
 		if m.pendingID(e.ID) {
 			return storage.ErrExists
 		}
 	}
-	inst.Version = 1
+	inst.Version = version
 	inst.Due = storage.NormalizeDue(inst.Due)
 	m.instances[inst.ID] = inst
 	m.outbox = append(m.outbox, stored(effs)...)
@@ -292,7 +307,7 @@ func testModel(t *testing.T, open opener) {
 	rapid.Check(t, func(rt *rapid.T) {
 		s := open.forCheck(t, rt)
 		ctx := context.Background()
-		m := &model{instances: make(map[string]storage.Instance), leases: make(map[string]*modelLease)}
+		m := &model{instances: make(map[string]storage.Instance), leases: make(map[string]*modelLease), tombs: make(map[string]modelTomb)}
 		// now is the claimers' clock: it moves forward by steps that make
 		// leases expire and effects become ready. issued is every lease
 		// the store handed out, current or stale, for fenced calls.
@@ -320,12 +335,20 @@ func testModel(t *testing.T, open opener) {
 		actions := map[string]func(*rapid.T){
 			"create": func(rt *rapid.T) {
 				inst := genInstance(rt, genInstanceID.Draw(rt, "id"))
+				if t, ok := m.tombs[inst.ID]; ok && rapid.IntRange(0, 3).Draw(rt, "name the tombstone") > 0 {
+					inst.Version = t.version // usually as a host does once told of it
+				}
 				effs := genEffects(rt, inst.ID)
+				tomb := m.tombs[inst.ID] // (before create, which may replace it)
 				want := m.create(inst, effs)
 				v, err := s.Create(ctx, inst, effs)
 				checkErr(rt, "Create", err, want)
-				if err == nil && v != 1 {
-					rt.Fatalf("Create = version %d, want 1", v)
+				if err == nil && v != m.instances[inst.ID].Version {
+					rt.Fatalf("Create = version %d, want %d", v, m.instances[inst.ID].Version)
+				}
+				var de *storage.DeletedError
+				if errors.Is(want, storage.ErrDeleted) && (!errors.As(err, &de) || de.ID != inst.ID || de.Version != tomb.version || !bytes.Equal(de.Tombstone, tomb.data)) {
+					rt.Fatalf("Create over a tombstone: error %v (%+v), want a *DeletedError of %q at version %d with tombstone %q", err, de, inst.ID, tomb.version, tomb.data)
 				}
 			},
 			"commit": func(rt *rapid.T) {

@@ -38,9 +38,9 @@ func (m *model) find(q storage.Query, c storage.Cursor) storage.Page {
 	return p
 }
 
-// remove returns the error Delete(id, expect) must fail with (nil if it
-// must succeed) and applies it to the model if it succeeds.
-func (m *model) remove(id string, expect uint64) error {
+// remove returns the error Delete(id, expect, tomb) must fail with (nil if
+// it must succeed) and applies it to the model if it succeeds.
+func (m *model) remove(id string, expect uint64, tomb []byte) error {
 	inst, ok := m.instances[id]
 	switch {
 	case !ok:
@@ -52,6 +52,7 @@ func (m *model) remove(id string, expect uint64) error {
 		return storage.ErrHasEffects
 	}
 	delete(m.instances, id)
+	m.tombs[id] = modelTomb{version: inst.Version, data: tomb}
 	if r := m.leases[id]; r != nil {
 		r.held = false // the token stays
 	}
@@ -99,7 +100,8 @@ func addListingActions(actions map[string]func(*rapid.T), sp *storage.Store, m *
 		if cur, ok := m.instances[id]; ok && rapid.IntRange(0, 3).Draw(rt, "fresh") > 0 {
 			expect = cur.Version
 		}
-		want := m.remove(id, expect)
-		checkErr(rt, "Delete", (*sp).Delete(ctx, id, expect), want)
+		tomb := genData.Draw(rt, "tombstone")
+		want := m.remove(id, expect, tomb)
+		checkErr(rt, "Delete", (*sp).Delete(ctx, id, expect, tomb), want)
 	}
 }

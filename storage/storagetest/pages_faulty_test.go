@@ -3,10 +3,7 @@ package storagetest_test
 import (
 	"context"
 	"os"
-	"os/exec"
-	"regexp"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -67,24 +64,10 @@ func TestPagesFaultChild(t *testing.T) {
 // TestSuiteFailsWrongPages checks that the suite fails each planted
 // Pages bug in its Pages test, and in no other.
 func TestSuiteFailsWrongPages(t *testing.T) {
-	failed := regexp.MustCompile(`--- FAIL: TestPagesFaultChild/(\w+)`)
 	for _, f := range []string{dueRepeats, outboxSkips} {
 		t.Run(f, func(t *testing.T) {
 			t.Parallel()
-			cmd := exec.Command(os.Args[0], "-test.run=^TestPagesFaultChild$", "-test.count=1", "-rapid.nofailfile")
-			cmd.Env = append(os.Environ(), envPagesFault+"="+f)
-			cmd.Env = append(cmd.Env, "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
-			out, err := cmd.CombinedOutput()
-			if err == nil {
-				t.Fatalf("the suite passed a store whose pages are off by one (%s):\n%s", f, out)
-			}
-			if _, ok := err.(*exec.ExitError); !ok {
-				t.Fatalf("running the suite: %v", err)
-			}
-			var got []string
-			for _, m := range failed.FindAllSubmatch(out, -1) {
-				got = append(got, string(m[1]))
-			}
+			got, out := failedInChild(t, "TestPagesFaultChild", "^TestPagesFaultChild$", envPagesFault, f)
 			if !slices.Equal(got, []string{"Pages"}) {
 				t.Errorf("failed subtests %v, want [Pages]:\n%s", got, out)
 			}

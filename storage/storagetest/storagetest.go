@@ -53,8 +53,12 @@
 // and several page sizes, with byte IDs, workflows and statuses holding
 // NUL and 0xff, over a thousand instances, and while statuses change
 // between pages; Delete's conditions (version, effects in the outbox or
-// dead letters), its precedence of errors, a race with Commit, and that a
-// re-created ID's leases fence the deleted instance's.
+// dead letters), its precedence of errors, a race with Commit, that a
+// re-created ID's leases fence the deleted instance's, and the tombstone
+// Delete leaves: a Create of the ID must name it ([storage.DeletedError]),
+// versions continue, a second deletion replaces it, it survives
+// reopening, and a Create racing a Delete of its ID sees the instance or
+// the tombstone.
 //
 // Stores that implement [storage.Locker] are checked for it too: one holder
 // of a name at a time (across the two stores of [WithShared] when given),
@@ -212,6 +216,8 @@ var tests = []struct {
 	{"FindInvalid", testFindInvalid},
 	{"Delete", testDelete},
 	{"DeleteRace", testDeleteRace},
+	{"Tombstone", testTombstone},
+	{"TombstoneRace", testTombstoneRace},
 	{"NoAliasing", testNoAliasing},
 	{"ContextCanceled", testContextCanceled},
 	{"ClaimOnlyWork", testClaimOnlyWork},
