@@ -17,7 +17,7 @@
 //
 // A store holds instances, each identified by a unique ID (non-empty, at most
 // [MaxIDLen] bytes, any bytes, ordered byte-wise). [Store.Create] stores a new
-// instance at version 1. [Store.Commit] replaces an instance's contents if its
+// instance at version 1 (after a deleted one's: see below). [Store.Commit] replaces an instance's contents if its
 // stored version equals [Commit.Expect], and bumps the version by one. This
 // compare-and-set is the only concurrency control: a writer loads an
 // instance, computes, and commits with Expect set to the version it loaded;
