@@ -33,10 +33,11 @@ type Engine struct {
 	runner          ActivityRunner // wraps activity attempts (activityrunner.go); nil: run the definition's function
 	noConflictPause bool           // retry at once after a commit conflict (WithoutConflictPause)
 
-	shared      *leaseConf   // Run and Drain work through leases (leases.go); nil: this process alone
-	maxAttempts int          // tries of an effect before it is dead-lettered; 0: no limit
-	scheduler   Scheduler    // hands wake-ups to a delayed-call service (scheduler.go); nil: none
-	dead        atomic.Int32 // what this engine knows of dead letters in the store (deadletters.go)
+	shared      *leaseConf    // Run and Drain work through leases (leases.go); nil: this process alone
+	leaseFails  leaseFailures // consecutive failures of the work on leased instances (leasebackoff.go)
+	maxAttempts int           // tries of an effect before it is dead-lettered; 0: no limit
+	scheduler   Scheduler     // hands wake-ups to a delayed-call service (scheduler.go); nil: none
+	dead        atomic.Int32  // what this engine knows of dead letters in the store (deadletters.go)
 
 	maxPayload int // bytes of an encoded payload or start input
 	maxState   int // bytes of an encoded state

@@ -165,8 +165,14 @@ func (e *Engine) RunDue(ctx context.Context, limit int) (Work, error) {
 	var release []storage.Lease // in one call (see workLease for the others)
 	for i, o := range works {
 		w.add(o)
-		if errs[i] == nil && !released[i] {
+		switch {
+		case errs[i] != nil:
+			e.holdFailed(ctx, done[i])
+		case !released[i]:
 			release = append(release, done[i])
+			fallthrough
+		default:
+			e.leaseFails.succeeded(leases[i].Instance)
 		}
 	}
 	e.release(ctx, release...)
@@ -218,11 +224,18 @@ func (h *heldLease) set(l storage.Lease) {
 }
 
 // processLease works on a leased instance (see workLease) and releases
-// the lease, unless the work failed.
+// the lease, unless the work failed: then it holds it for the instance's
+// backoff (leasebackoff.go).
 func (e *Engine) processLease(ctx context.Context, l storage.Lease) (Work, error) {
 	w, last, released, err := e.workLease(ctx, l)
-	if err == nil && !released {
+	switch {
+	case err != nil:
+		e.holdFailed(ctx, last)
+	case !released:
 		e.release(ctx, last)
+		fallthrough
+	default:
+		e.leaseFails.succeeded(l.Instance)
 	}
 	return w, err
 }
@@ -244,10 +257,9 @@ func (e *Engine) release(ctx context.Context, ls ...storage.Lease) {
 // caller to release unless released says it was (with the last
 // acknowledgement, see performPending). Losing the lease (it was taken
 // over: this process was too slow) ends the work without an error: the
-// new holder does it. After
-// an error the caller keeps the lease until it expires: that is the
-// backoff of an instance whose resume fails (else it is claimed again at
-// once).
+// new holder does it. After an error the caller keeps the lease for the
+// instance's backoff, else it would be claimed again at once (see
+// leasebackoff.go).
 func (e *Engine) workLease(ctx context.Context, l storage.Lease) (w Work, last storage.Lease, released bool, err error) {
 	w.Instances = 1
 	h := &heldLease{l: l}

@@ -243,12 +243,13 @@ func runProperty(rt *rapid.T, place runPlace) {
 	}
 	f := &fleet{defs: defs, stores: []storage.Store{store}, opts: []engine.Option{nil}}
 	if shared {
-		// An instance whose work failed keeps its lease until it expires
-		// (the backoff of its retry): under faults, leases last a minute,
-		// and may expire mid-work as the clock moves (a process that
-		// paused: effects are performed again, in order).
+		// An instance whose work failed keeps its lease for a backoff, a
+		// second and more, up to the TTL. Under faults, leases last a
+		// minute half the time, and may expire mid-work as the clock
+		// moves (a process that paused: effects are performed again, in
+		// order); else the backoff alone brings a failed instance back.
 		ttl := 100 * time.Hour
-		if faults > 0 {
+		if faults > 0 && rapid.Bool().Draw(rt, "short leases") {
 			ttl = time.Minute
 		}
 		f.stores = []storage.Store{handle(), handle()}
