@@ -24,13 +24,28 @@ func (w *txState) tombstone(id []byte) (version uint64, data []byte, ok bool, er
 	if v == nil {
 		return 0, nil, false, nil
 	}
+	if version, data, err = decodeTombstone(v); err != nil {
+		return 0, nil, false, fmt.Errorf("tombstone of %q: %w", id, err)
+	}
+	return version, data, true, nil
+}
+
+// encodeTombstone is the value of a tombstone: the version the instance
+// was deleted at and the host's bytes.
+func encodeTombstone(version uint64, tombstone []byte) []byte {
+	return append(binary.AppendUvarint(make([]byte, 0, binary.MaxVarintLen64+len(tombstone)), version), tombstone...)
+}
+
+// decodeTombstone reads a value written by encodeTombstone; data is a
+// copy.
+func decodeTombstone(v []byte) (version uint64, data []byte, err error) {
 	r := reader{b: v}
 	version = r.uvarint()
 	data = bytes.Clone(r.rest())
 	if r.err != nil || version == 0 {
-		return 0, nil, false, fmt.Errorf("tombstone of %q: %w: version %d (%v)", id, ErrCorrupt, version, r.err)
+		return 0, nil, fmt.Errorf("%w: version %d (%v)", ErrCorrupt, version, r.err)
 	}
-	return version, data, true, nil
+	return version, data, nil
 }
 
 // bury writes instance id's tombstone in w: the version it was deleted at
@@ -40,7 +55,7 @@ func (w *txState) bury(id []byte, version uint64, tombstone []byte) error {
 	if err != nil {
 		return err
 	}
-	return w.put(b, id, append(binary.AppendUvarint(make([]byte, 0, binary.MaxVarintLen64+len(tombstone)), version), tombstone...))
+	return w.put(b, id, encodeTombstone(version, tombstone))
 }
 
 // createOver is the record of an instance created over a tombstone at
