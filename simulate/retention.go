@@ -145,6 +145,7 @@ func (w *world) checkRetention(host int, keep time.Duration, rep engine.GCReport
 		return
 	}
 	w.ret.gone = true
+	w.journalLog, w.journalOK = nil, nil // the journal goes with the instance
 	w.say("the instance is deleted")
 	switch {
 	case !w.meta.Status.Finished():

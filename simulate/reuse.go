@@ -18,7 +18,8 @@ import (
 // ID reuse (engine.WithIDReuse): a Start of the instance's ID with the
 // run's input, through a host's engine (not Options.Host: the Host
 // interface has no start options), in the middle of a run (the "new run"
-// action) and once more as one run in four ends (checkNewRun):
+// action) and once more as one run in four ends (checkNewRun), also after
+// retention deleted the instance (over its tombstone):
 //
 //   - over a finished run, with IDReuseAfterFinished, it must commit the
 //     new run interp.Restart makes of it;
@@ -65,7 +66,10 @@ func (w *world) checkNewRun() {
 		return
 	}
 	if _, err := w.store.Load(w.ctx, instanceID); err != nil {
-		return // deleted by retention: nothing to start over
+		if w.ret.gone && errors.Is(err, storage.ErrNotFound) {
+			w.startOverDeleted()
+		}
+		return
 	}
 	for _, p := range []engine.IDReusePolicy{engine.IDReuseAfterFinished, engine.IDReuseTerminateRunning} {
 		if w.failure != nil || p == engine.IDReuseTerminateRunning && w.opts.noTerminate {
@@ -74,6 +78,24 @@ func (w *world) checkNewRun() {
 		w.startOver(p)
 	}
 	if w.failure == nil {
+		w.checkJournal()
+	}
+}
+
+// startOverDeleted starts the ID again after retention deleted its
+// instance: over the tombstone, the new instance must continue the deleted
+// one's numbering exactly as a new run over the finished instance would,
+// with no effect ID the deleted instance had. The start is checked
+// against the model (made twice, as every new run) but not replayed: the
+// replay does not collect, and over the instance it kept the engine would
+// take another path (a commit, not a create).
+func (w *world) startOverDeleted() {
+	w.say("start the ID again after its instance was deleted")
+	steps := len(w.steps)
+	w.startOver(engine.IDReuseAfterFinished)
+	w.steps = w.steps[:steps]
+	if w.failure == nil {
+		w.ret.gone = false
 		w.checkJournal()
 	}
 }

@@ -112,3 +112,32 @@ func TestAdapterRenumbersANewRun(t *testing.T) {
 		simulate.Check(r, askWF, simulate.Options[request]{Store: func(s storage.Store) storage.Store { return renumbers{s} }})
 	})
 }
+
+// renumbersOverATombstone is a storage adapter that writes an instance
+// created over a deleted one's tombstone with its meta's sequence number
+// one short: the ID started again after retention would repeat the
+// deleted instance's numbers.
+type renumbersOverATombstone struct{ storage.Store }
+
+func (s renumbersOverATombstone) Create(ctx context.Context, inst storage.Instance, effects []storage.Effect) (uint64, error) {
+	if inst.Version != 0 { // names a tombstone
+		if rec, err := codec.DecodeRecord(inst.Data); err == nil {
+			if m, err := interp.DecodeMeta(rec.Meta); err == nil {
+				m.Seq-- // the bug
+				rec.Meta = interp.EncodeMeta(m)
+				if data, err := codec.EncodeRecord(rec); err == nil {
+					inst.Data = data
+				}
+			}
+		}
+	}
+	return s.Store.Create(ctx, inst, effects)
+}
+
+func TestAdapterRenumbersAnInstanceOverATombstone(t *testing.T) {
+	forSeeds(t, func(t *testing.T) {
+		wantCaught(t, simulate.InvNewRun, func(r *simulate.Recorder) {
+			simulate.Check(r, closeWF, simulate.Options[request]{Store: func(s storage.Store) storage.Store { return renumbersOverATombstone{s} }})
+		})
+	})
+}
