@@ -88,21 +88,29 @@ func (c hostCase) check(t *testing.T) {
 			{Name: c.section, Text: c.render(h)},
 		},
 	}
+	checkGolden(t, c.name, now, f, c.read)
+}
+
+// checkGolden compares now, what the engine writes today, with golden
+// name in hostGoldenDir, which read checks with the current code (or
+// writes f, with -update).
+func checkGolden(t *testing.T, name string, now []byte, f golden.File, read func(raw []byte, want golden.File) []string) {
+	t.Helper()
 	if *golden.Update {
-		if raw, want, err := golden.Files(hostGoldenDir, c.name, ".cbor"); err == nil &&
-			!golden.MayOverwrite(t, c.name, c.read(raw, want)) {
+		if raw, want, err := golden.Files(hostGoldenDir, name, ".cbor"); err == nil &&
+			!golden.MayOverwrite(t, name, read(raw, want)) {
 			return
 		}
-		golden.Write(t, hostGoldenDir, c.name, ".cbor", now, f)
+		golden.Write(t, hostGoldenDir, name, ".cbor", now, f)
 		return
 	}
-	raw, want, err := golden.Files(hostGoldenDir, c.name, ".cbor")
+	raw, want, err := golden.Files(hostGoldenDir, name, ".cbor")
 	if err != nil {
 		t.Fatalf("%v (a new case is written with -update; see docs/format.md)", err)
 	}
-	golden.Fail(t, c.name, c.read(raw, want))
-	if problems := golden.Compare("host data written now", raw, now); len(problems) > 0 {
-		t.Errorf("golden %s: the engine now stores something else:\n  %s\n%s", c.name, strings.Join(problems, "\n  "), golden.Rule)
+	golden.Fail(t, name, read(raw, want))
+	if problems := golden.Compare("what is written now", raw, now); len(problems) > 0 {
+		t.Errorf("golden %s: the engine now stores something else:\n  %s\n%s", name, strings.Join(problems, "\n  "), golden.Rule)
 	}
 }
 

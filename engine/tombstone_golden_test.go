@@ -2,7 +2,6 @@ package engine
 
 import (
 	"fmt"
-	"strings"
 	"testing"
 
 	"github.com/weftflow/weft/internal/golden"
@@ -61,20 +60,5 @@ func TestTombstoneGolden(t *testing.T) {
 			{Name: "tombstone", Text: renderTombstone(d)},
 		},
 	}
-	if *golden.Update {
-		if raw, want, err := golden.Files(hostGoldenDir, name, ".cbor"); err == nil &&
-			!golden.MayOverwrite(t, name, readTombstone(raw, want)) {
-			return
-		}
-		golden.Write(t, hostGoldenDir, name, ".cbor", now, f)
-		return
-	}
-	raw, want, err := golden.Files(hostGoldenDir, name, ".cbor")
-	if err != nil {
-		t.Fatalf("%v (a new case is written with -update; see docs/format.md)", err)
-	}
-	golden.Fail(t, name, readTombstone(raw, want))
-	if problems := golden.Compare("tombstone written now", raw, now); len(problems) > 0 {
-		t.Errorf("golden %s: the engine now stores something else:\n  %s\n%s", name, strings.Join(problems, "\n  "), golden.Rule)
-	}
+	checkGolden(t, name, now, f, readTombstone)
 }
