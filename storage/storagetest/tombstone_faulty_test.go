@@ -43,13 +43,13 @@ type buriedSet struct {
 }
 
 func (f *forgetful) Delete(ctx context.Context, id string, expect uint64, tombstone []byte) error {
-	err := f.handle.Store.Delete(ctx, id, expect, tombstone)
-	if err == nil {
-		f.buried.mu.Lock()
-		f.buried.recent[id] = true
-		f.buried.mu.Unlock()
-	}
-	return err
+	// Marked first: a Create racing the Delete may meet the tombstone as
+	// soon as the store writes it (a Delete that fails leaves none, and
+	// the mark then changes nothing).
+	f.buried.mu.Lock()
+	f.buried.recent[id] = true
+	f.buried.mu.Unlock()
+	return f.handle.Store.Delete(ctx, id, expect, tombstone)
 }
 
 func (f *forgetful) Create(ctx context.Context, inst storage.Instance, effects []storage.Effect) (uint64, error) {
