@@ -132,9 +132,11 @@
 // snapshot of its one statement, and inserts only if the row does not
 // exist and the tombstone is absent or named, at the tombstone's version
 // plus one; so a Create racing the Delete of its ID finds the row
-// ([storage.ErrExists]) or the tombstone ([storage.DeletedError]),
-// unless the ID is both created and deleted by others while its statement
-// runs (docs/storage-postgres.md, Tombstones).
+// ([storage.ErrExists]) or the tombstone ([storage.DeletedError]). If the
+// ID is both created and deleted by others while its statement runs, a
+// trigger on instances (migration 8) reads the tombstone again after the
+// insert and fails the statement, and Create returns the DeletedError
+// (docs/storage-postgres.md, Tombstones).
 //
 // # Tests
 //

@@ -172,6 +172,7 @@ type queries struct {
 	dueBefore     string
 	dueAfter      string
 	outboxAfter   string
+	buried        string
 }
 
 func newQueries(schema string) queries {
@@ -189,5 +190,6 @@ func newQueries(schema string) queries {
 		dueBefore:     dueBeforeSQL(schema),
 		dueAfter:      dueAfterSQL(schema),
 		outboxAfter:   outboxAfterSQL(schema),
+		buried:        buriedSQL(schema),
 	}
 }
