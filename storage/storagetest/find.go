@@ -435,7 +435,12 @@ func testTombstone(t *testing.T, open opener) {
 // testTombstoneRace races Create with the Delete of the same ID: a Create
 // that does not name a tombstone either finds the instance (ErrExists) or
 // the tombstone (ErrDeleted), never creates it at version 1; one that
-// names it finds the instance or creates the next version.
+// names it finds the instance or creates the next version. Then three
+// parties: two Creates naming the same tombstone, one of them followed by
+// a Delete of what it made. The other Create may win (and the first then
+// finds its instance), or find the first's instance, or the new
+// tombstone; both never succeed, which a store that reads the tombstone
+// only once, before another Create and Delete both commit, would allow.
 func testTombstoneRace(t *testing.T, open opener) {
 	s := open.fresh(t)
 	ctx := context.Background()
@@ -446,14 +451,15 @@ func testTombstoneRace(t *testing.T, open opener) {
 		if i%2 == 1 {
 			named = 1
 		}
-		errs := make(chan error, 1)
-		var v uint64
-		var cerr error
+		var (
+			v          uint64
+			derr, cerr error
+			wg         sync.WaitGroup
+		)
 		start := make(chan struct{})
-		var wg sync.WaitGroup
 		wg.Go(func() {
 			<-start
-			errs <- s.Delete(ctx, id, 1, []byte(id))
+			derr = s.Delete(ctx, id, 1, []byte(id))
 		})
 		wg.Go(func() {
 			<-start
@@ -464,8 +470,8 @@ func testTombstoneRace(t *testing.T, open opener) {
 		})
 		close(start)
 		wg.Wait()
-		if err := <-errs; err != nil {
-			t.Fatalf("%s: Delete: %v", id, err)
+		if derr != nil {
+			t.Fatalf("%s: Delete: %v", id, derr)
 		}
 		switch {
 		case errors.Is(cerr, storage.ErrExists):
@@ -473,6 +479,53 @@ func testTombstoneRace(t *testing.T, open opener) {
 		case named == 1 && cerr == nil && v == 2:
 		default:
 			t.Fatalf("%s: Create (naming version %d) racing Delete = version %d, %v: it saw neither the instance nor its tombstone", id, named, v, cerr)
+		}
+	}
+
+	for i := range 80 {
+		id := fmt.Sprintf("t%02d", i)
+		mustCreate(t, s, storage.Instance{ID: id, Workflow: "w", Status: "completed"})
+		mustDelete(t, s, id, 1, nil)
+		var (
+			va, vb     uint64
+			aerr, berr error
+			derr       error
+			wg         sync.WaitGroup
+		)
+		start := make(chan struct{})
+		wg.Go(func() { // a Create, then a Delete of what it made
+			<-start
+			if vb, berr = s.Create(ctx, storage.Instance{ID: id, Workflow: "w", Status: "completed", Version: 1}, nil); berr == nil {
+				derr = s.Delete(ctx, id, vb, []byte("b"))
+			}
+		})
+		wg.Go(func() {
+			<-start
+			if i%2 == 1 {
+				runtime.Gosched()
+			}
+			va, aerr = s.Create(ctx, storage.Instance{ID: id, Workflow: "w", Status: "running", Version: 1}, nil)
+		})
+		close(start)
+		wg.Wait()
+		if derr != nil {
+			t.Fatalf("%s: Delete of the racing Create's instance: %v", id, derr)
+		}
+		var de *storage.DeletedError
+		switch {
+		case aerr == nil && berr == nil:
+			t.Fatalf("%s: two Creates naming the same tombstone both succeeded (versions %d and %d): one passed over the other's instance or its tombstone", id, va, vb)
+		case aerr == nil:
+			if !errors.Is(berr, storage.ErrExists) {
+				t.Fatalf("%s: the other Create, racing the one that won, = %v; want ErrExists", id, berr)
+			}
+			if inst, err := s.Load(ctx, id); err != nil || inst.Version != 2 || inst.Status != "running" || va != 2 {
+				t.Fatalf("%s: the Create that won = version %d; Load = %+v, %v; want it stored at version 2", id, va, inst, err)
+			}
+		case errors.Is(aerr, storage.ErrExists):
+		case errors.As(aerr, &de) && de.Version == 2 && string(de.Tombstone) == "b":
+		default:
+			t.Fatalf("%s: Create racing another Create and its Delete = %v, want success, ErrExists or the new tombstone (version 2, %q)", id, aerr, "b")
 		}
 	}
 }
