@@ -110,7 +110,9 @@ func (w *world) collect(host int, keep, wait time.Duration) {
 		w.fail(InvRetention, "", "GC failed: %v", err)
 		return
 	}
+	w.steps = append(w.steps, step{Kind: stepCollect, Keep: keep})
 	w.checkRetention(host, keep, rep)
+	w.steps[len(w.steps)-1].Gone = w.ret.gone
 }
 
 // checkRetention checks the store after a GC with retention keep: the

@@ -86,14 +86,11 @@ func (w *world) checkNewRun() {
 // instance: over the tombstone, the new instance must continue the deleted
 // one's numbering exactly as a new run over the finished instance would,
 // with no effect ID the deleted instance had. The start is checked
-// against the model (made twice, as every new run) but not replayed: the
-// replay does not collect, and over the instance it kept the engine would
-// take another path (a commit, not a create).
+// against the model (made twice, as every new run), and replayed after the
+// replay's own GC (replayer.collect) deleted the instance there too.
 func (w *world) startOverDeleted() {
 	w.say("start the ID again after its instance was deleted")
-	steps := len(w.steps)
 	w.startOver(engine.IDReuseAfterFinished)
-	w.steps = w.steps[:steps]
 	if w.failure == nil {
 		w.ret.gone = false
 		w.checkJournal()

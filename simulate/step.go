@@ -30,6 +30,10 @@ type step struct {
 	// new run: the ID reuse policy of the Start (Input is its input,
 	// Event its start event)
 	Reuse engine.IDReusePolicy
+	// collect: the retention period of the GC, and whether it deleted
+	// the instance
+	Keep time.Duration
+	Gone bool
 
 	// dispatch: ProcessInstance (else RunDue), the write at which the host
 	// died (0: none), whether it stalled past its lease for host Other to
@@ -60,6 +64,7 @@ const (
 	stepSwap
 	stepNewRun
 	stepRestart // a host crashes between events
+	stepCollect // a GC with retention (retention.go)
 )
 
 // replay runs a passing run's steps again on a fresh store and a fresh
@@ -128,6 +133,10 @@ func replay(def *dsl.Definition, opts *config, steps []step) *Violation {
 			_ = r.hosts[s.Host].e.Start(r.ctx, r.def, instanceID, v.Elem().Interface(), engine.WithIDReuse(s.Reuse)) // (refused or not, as in the run: compare says)
 		case stepRestart:
 			r.crash(s.Host)
+		case stepCollect:
+			if v := r.collect(i, s); v != nil {
+				return v
+			}
 		case stepClock:
 			r.moveClock(s.To)
 		case stepSwap:
@@ -175,6 +184,27 @@ func (r *replayer) moveClock(t time.Time) {
 	if t.After(r.clock.Now()) {
 		r.clock.Set(t)
 	}
+}
+
+// collect runs the GC of step i as the run did (see world.collect): the
+// instance must be deleted, or kept, as it was in the run. The start over
+// a deleted instance that may follow is then replayed over the tombstone.
+func (r *replayer) collect(i int, s *step) *Violation {
+	e, err := engine.New(r.store, engine.WithClock(stillClock{r.clock}), engine.WithRetention(s.Keep))
+	if err != nil {
+		panic(err) // as in world.collect
+	}
+	_, _ = e.GC(r.ctx) // (what it did is what the run's did: checked below)
+	_, err = r.store.Load(r.ctx, instanceID)
+	switch gone := errors.Is(err, storage.ErrNotFound); {
+	case err != nil && !gone:
+		return r.diverged(i, s, fmt.Sprintf("after the GC the instance cannot be loaded: %v", err))
+	case gone && !s.Gone:
+		return r.diverged(i, s, "the replay's GC deleted the instance, which the run's kept")
+	case !gone && s.Gone:
+		return r.diverged(i, s, "the replay's GC kept the instance, which the run's deleted")
+	}
+	return nil
 }
 
 // pauseHere stalls host as the run did.
@@ -238,6 +268,8 @@ func (r *replayer) diverged(i int, s *step, detail string) *Violation {
 		what = "new run (" + s.Reuse.String() + ")"
 	case stepDispatch:
 		what = "dispatch"
+	case stepCollect:
+		what = "collect"
 	}
 	return &Violation{Invariant: InvReplay, Detail: fmt.Sprintf(
 		"replaying the run's steps on fresh hosts diverged at step %d (%s): %s", i+1, what, detail)}

@@ -164,6 +164,39 @@ func TestAdapterForgetsTombstones(t *testing.T) {
 	})
 }
 
+// lastStanding is a storage adapter that refuses to delete the store's
+// last instance (as a delete that also drops an index emptied by it, and
+// fails when there is none, would). No run meets the bug: the gc action
+// puts the listing's other instances in the run's store, a running one
+// among them. The replay's store holds the simulated instance alone, so
+// only the replay of a GC (an input the run's steps record) finds it.
+type lastStanding struct{ storage.Store }
+
+func (l lastStanding) Delete(ctx context.Context, id string, expect uint64, tombstone []byte) error {
+	counts, err := l.Store.Count(ctx, storage.Filter{})
+	if err != nil {
+		return err
+	}
+	n := 0
+	for _, c := range counts {
+		n += c
+	}
+	if n <= 1 {
+		return errors.New("planted: the store's last instance cannot be deleted")
+	}
+	return l.Store.Delete(ctx, id, expect, tombstone)
+}
+
+func TestAdapterCannotDeleteTheLastInstance(t *testing.T) {
+	forSeeds(t, func(t *testing.T) {
+		wantCaught(t, simulate.InvReplay, func(tb *simulate.Recorder) {
+			simulate.Check(tb, closeWF, simulate.Options[request]{
+				Store: func(s storage.Store) storage.Store { return lastStanding{s} },
+			})
+		})
+	})
+}
+
 // The correct adapter passes the same checks.
 func TestListingAndRetentionPassOnTheMemoryStore(t *testing.T) {
 	forSeeds(t, func(t *testing.T) {
