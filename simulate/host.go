@@ -74,8 +74,17 @@ func (f *faultStore) crash() {
 }
 
 // engineHost is an engine as a Host: Start with the default options; it
-// also has the engine's Await and Query, for wrappers to call.
+// also has the engine's Await, Query and SignalWithStart, and its Start
+// with options as StartWith, for wrappers to call.
 type engineHost struct{ e *engine.Engine }
+
+func (h engineHost) StartWith(ctx context.Context, def *dsl.Definition, id string, input any, opts ...engine.StartOption) error {
+	return h.e.Start(ctx, def, id, input, opts...)
+}
+
+func (h engineHost) SignalWithStart(ctx context.Context, def *dsl.Definition, id string, input any, event string, payload any, opts ...engine.SendOption) error {
+	return h.e.SignalWithStart(ctx, def, id, input, event, payload, opts...)
+}
 
 func (h engineHost) Await(ctx context.Context, id string, out any) error {
 	return h.e.Await(ctx, id, out)

@@ -10,6 +10,7 @@ import (
 	"github.com/fxamacker/cbor/v2"
 	"github.com/google/go-cmp/cmp"
 	"github.com/weftflow/weft/codec"
+	"github.com/weftflow/weft/dsl"
 	"github.com/weftflow/weft/engine"
 	"github.com/weftflow/weft/interp"
 	"github.com/weftflow/weft/storage"
@@ -73,7 +74,7 @@ func (w *world) startWithSignal(src source, input any) {
 		}
 	}
 	signalled, refused := interp.Apply(w.def, started.State, started.Meta, sig)
-	err = w.hosts[0].e.SignalWithStart(w.ctx, w.def, instanceID, input, on.Name(), v)
+	err = signalWithStartVia(w.hosts[0]).SignalWithStart(w.ctx, w.def, instanceID, input, on.Name(), v)
 	if (refused == nil) != (err == nil || !errors.Is(err, interp.ErrRejected)) {
 		// The host and the model disagree on the event: if the
 		// interpreter itself answers otherwise on a second try, something
@@ -141,13 +142,20 @@ func (w *world) startWithSignal(src source, input any) {
 	si, rec := w.load()
 	if w.failure == nil {
 		w.record(si)
+		if m := w.storedMeta(rec); w.failure == nil && si.Version == 1 && m.Seq == started.Meta.Seq {
+			// Not a hidden input: one transition committed where the
+			// accepted signal-with-start makes two.
+			w.fail(InvSignalWithStart, "", "signal-with-start %s(%+v) was accepted, yet the store holds the start alone (meta sequence %d, want %d): the event was lost, where it must be committed with the start",
+				on.Name(), v, m.Seq, w.meta.Seq)
+			return
+		}
 		w.compareWith(si, rec, nil, true)
 	}
 }
 
 // signalWithStart replays a run's signal-with-start.
 func (r *replayer) signalWithStart(input any, sig interp.Event) error {
-	return r.hosts[0].e.SignalWithStart(r.ctx, r.def, instanceID, input, sig.Name, cbor.RawMessage(sig.Payload))
+	return signalWithStartVia(r.hosts[0]).SignalWithStart(r.ctx, r.def, instanceID, input, sig.Name, cbor.RawMessage(sig.Payload))
 }
 
 // query runs one of the definition's query handlers on a host.
@@ -274,9 +282,11 @@ func (w *world) startInput() (any, bool) {
 	return reflect.New(w.def.StateType()).Elem().Interface(), false
 }
 
-// awaiter and querier are what a Host (Options.Host) may also implement
-// for the simulator to await and query instances through it; it uses the
-// engine's otherwise.
+// awaiter, querier, startWither and signalStarter are what a Host
+// (Options.Host) may also implement for the simulator to await and query
+// instances, start new runs over a taken ID (Start with
+// engine.WithIDReuse, which Host.Start has no room for) and
+// signal-with-start through it; it uses the engine's otherwise.
 type (
 	awaiter interface {
 		Await(ctx context.Context, id string, out any) error
@@ -284,7 +294,27 @@ type (
 	querier interface {
 		Query(ctx context.Context, id, name string, out any) error
 	}
+	startWither interface {
+		StartWith(ctx context.Context, def *dsl.Definition, id string, input any, opts ...engine.StartOption) error
+	}
+	signalStarter interface {
+		SignalWithStart(ctx context.Context, def *dsl.Definition, id string, input any, event string, payload any, opts ...engine.SendOption) error
+	}
 )
+
+func startWithVia(h *simHost) startWither {
+	if s, ok := h.api.(startWither); ok {
+		return s
+	}
+	return engineHost{h.e}
+}
+
+func signalWithStartVia(h *simHost) signalStarter {
+	if s, ok := h.api.(signalStarter); ok {
+		return s
+	}
+	return h.e
+}
 
 func awaitVia(h *simHost) awaiter {
 	if a, ok := h.api.(awaiter); ok {

@@ -73,9 +73,12 @@ type Options[S any] struct {
 	// Host wraps each simulated host (an engine) for the events the
 	// simulator sends it (Start and Apply), to check a host's behaviour.
 	// Dispatch (RunDue, ProcessInstance) is always the engine's own. The
-	// Host given to the wrapper also has the engine's Await and Query
-	// methods; a wrapper that has them too is awaited and queried through
-	// them (InvAwait, InvQuery), otherwise the engine is.
+	// Host given to the wrapper also has the engine's Await, Query and
+	// SignalWithStart methods, and its Start with options as StartWith; a
+	// wrapper that has them too is awaited and queried through them
+	// (InvAwait, InvQuery), starts its runs with an event and new runs
+	// over a taken ID through them (InvSignalWithStart, InvNewRun,
+	// InvIDReuse), otherwise the engine does.
 	Host func(Host) Host
 }
 

@@ -16,9 +16,9 @@ import (
 )
 
 // ID reuse (engine.WithIDReuse): a Start of the instance's ID with the
-// run's input, through a host's engine (not Options.Host: the Host
-// interface has no start options), in the middle of a run (the "new run"
-// action) and once more as one run in four ends (checkNewRun), also after
+// run's input, through a host (its Options.Host wrapper if that has
+// StartWith, which takes the engine's start options; Host.Start has no
+// room for them), in the middle of a run (the "new run" action) and once more as one run in four ends (checkNewRun), also after
 // retention deleted the instance (over its tombstone):
 //
 //   - over a finished run, with IDReuseAfterFinished, it must commit the
@@ -114,7 +114,7 @@ func (w *world) startOver(policy engine.IDReusePolicy) {
 	was := w.meta.Status
 	via := w.via
 	w.steps = append(w.steps, step{Kind: stepNewRun, Input: in, Event: ev, Host: via, Reuse: policy})
-	serr := w.hosts[via].e.Start(w.ctx, w.def, instanceID, input, engine.WithIDReuse(policy))
+	serr := startWithVia(w.hosts[via]).StartWith(w.ctx, w.def, instanceID, input, engine.WithIDReuse(policy))
 	si, rec := w.load()
 	if w.failure != nil {
 		return

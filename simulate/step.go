@@ -130,7 +130,7 @@ func replay(def *dsl.Definition, opts *config, steps []step) *Violation {
 			if err := decode.Into("state", s.Input, v.Interface()); err != nil {
 				return &Violation{Invariant: InvReplay, Detail: fmt.Sprintf("the recorded start state does not decode: %v", err)}
 			}
-			_ = r.hosts[s.Host].e.Start(r.ctx, r.def, instanceID, v.Elem().Interface(), engine.WithIDReuse(s.Reuse)) // (refused or not, as in the run: compare says)
+			_ = startWithVia(r.hosts[s.Host]).StartWith(r.ctx, r.def, instanceID, v.Elem().Interface(), engine.WithIDReuse(s.Reuse)) // (refused or not, as in the run: compare says)
 		case stepRestart:
 			r.crash(s.Host)
 		case stepCollect:
