@@ -11,8 +11,10 @@ import (
 )
 
 // Host is what the simulator drives: an *engine.Engine (its Start with no
-// options, its Apply). A host
-// must return nil only after the event is committed.
+// options, its Apply). A host must return nil only after the event is
+// committed. A wrapper of it (Options.Host) may also have the engine's
+// Await, Query and SignalWithStart, and StartWith (the engine's Start
+// with options); the simulator then calls them too.
 type Host interface {
 	Start(ctx context.Context, def *dsl.Definition, id string, input any) error
 	Apply(ctx context.Context, id string, ev interp.Event) (interp.Result, error)
