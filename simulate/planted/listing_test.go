@@ -96,13 +96,7 @@ func (s *staleStatus) Count(ctx context.Context, f storage.Filter) (map[string]i
 }
 
 func TestAdapterListsUnderAStaleStatus(t *testing.T) {
-	forSeeds(t, func(t *testing.T) {
-		wantCaught(t, simulate.InvListing, func(tb *simulate.Recorder) {
-			simulate.Check(tb, closeWF, simulate.Options[request]{
-				Store: func(s storage.Store) storage.Store { return &staleStatus{Store: s, created: map[string]string{}} },
-			})
-		})
-	})
+	adapterCaught(t, simulate.InvListing, func(s storage.Store) storage.Store { return &staleStatus{Store: s, created: map[string]string{}} })
 }
 
 // cascadingDelete is a storage adapter whose Delete does not refuse an
@@ -129,13 +123,7 @@ func (c cascadingDelete) Delete(ctx context.Context, id string, expect uint64, t
 }
 
 func TestAdapterDeletesAnInstanceWithEffectsLeft(t *testing.T) {
-	forSeeds(t, func(t *testing.T) {
-		wantCaught(t, simulate.InvRetention, func(tb *simulate.Recorder) {
-			simulate.Check(tb, closeWF, simulate.Options[request]{
-				Store: func(s storage.Store) storage.Store { return cascadingDelete{s} },
-			})
-		})
-	})
+	adapterCaught(t, simulate.InvRetention, func(s storage.Store) storage.Store { return cascadingDelete{s} })
 }
 
 // forgetfulTombstones is a storage adapter that keeps no tombstones: a
@@ -155,13 +143,7 @@ func (f forgetfulTombstones) Create(ctx context.Context, inst storage.Instance, 
 }
 
 func TestAdapterForgetsTombstones(t *testing.T) {
-	forSeeds(t, func(t *testing.T) {
-		wantCaught(t, simulate.InvRetention, func(tb *simulate.Recorder) {
-			simulate.Check(tb, closeWF, simulate.Options[request]{
-				Store: func(s storage.Store) storage.Store { return forgetfulTombstones{s} },
-			})
-		})
-	})
+	adapterCaught(t, simulate.InvRetention, func(s storage.Store) storage.Store { return forgetfulTombstones{s} })
 }
 
 // lastStanding is a storage adapter that refuses to delete the store's
@@ -188,19 +170,23 @@ func (l lastStanding) Delete(ctx context.Context, id string, expect uint64, tomb
 }
 
 func TestAdapterCannotDeleteTheLastInstance(t *testing.T) {
-	forSeeds(t, func(t *testing.T) {
-		wantCaught(t, simulate.InvReplay, func(tb *simulate.Recorder) {
-			simulate.Check(tb, closeWF, simulate.Options[request]{
-				Store: func(s storage.Store) storage.Store { return lastStanding{s} },
-			})
-		})
-	})
+	adapterCaught(t, simulate.InvReplay, func(s storage.Store) storage.Store { return lastStanding{s} })
 }
 
 // The correct adapter passes the same checks.
 func TestListingAndRetentionPassOnTheMemoryStore(t *testing.T) {
 	forSeeds(t, func(t *testing.T) {
 		simulate.Check(t, closeWF, simulate.Options[request]{})
+	})
+}
+
+// adapterCaught checks, in each of forSeeds' seeds, that the simulator
+// catches the storage adapter wrap under closeWF with invariant inv.
+func adapterCaught(t *testing.T, inv string, wrap func(storage.Store) storage.Store) {
+	forSeeds(t, func(t *testing.T) {
+		wantCaught(t, inv, func(tb *simulate.Recorder) {
+			simulate.Check(tb, closeWF, simulate.Options[request]{Store: wrap})
+		})
 	})
 }
 
