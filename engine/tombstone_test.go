@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,13 +154,105 @@ func TestEffectIDsNeverRepeatAcrossDeletions(t *testing.T) {
 	}
 }
 
+// Starts race over tombstones: two engines sharing a store start the same
+// deleted IDs at once, by Start, SignalWithStart and Start with
+// IDReuseAfterFinished, several goroutines per ID. Each call succeeds or
+// is refused for a reason of its own (the ID is taken, or its instance
+// already finished); none leaks the store's DeletedError or a conflict,
+// every ID ends with one instance, and no effect ID is written twice, on
+// every store.
+func TestConcurrentStartsOverTombstones(t *testing.T) {
+	for name, open := range terminateStores(t) {
+		t.Run(name, func(t *testing.T) {
+			s := &writtenIDs{seen: map[string]int{}}
+			s.Store = open()
+			clock := engine.NewFakeClock(t0)
+			var engines []*engine.Engine
+			for range 2 {
+				e := newEngine(t, s, engine.WithClock(clock), engine.WithFinish((&endLog{}).finish), engine.WithRetention(time.Minute))
+				if err := e.Register(requestWF); err != nil {
+					t.Fatal(err)
+				}
+				e.Handle("ask-manager", &endLog{})
+				engines = append(engines, e)
+			}
+			ctx := t.Context()
+			const ids, racers = 12, 4
+			for round := range 3 {
+				var wg sync.WaitGroup
+				errs := make(chan error, ids*racers)
+				for i := range ids {
+					id := fmt.Sprintf("id%02d", i)
+					for r := range racers {
+						e := engines[(i+r)%2]
+						wg.Go(func() {
+							var err error
+							switch (round + r) % 3 {
+							case 0:
+								err = e.Start(ctx, requestWF, id, Request{User: "u"})
+							case 1:
+								err = e.SignalWithStart(ctx, requestWF, id, Request{User: "u"}, "answer", "now")
+							case 2:
+								err = e.Start(ctx, requestWF, id, Request{User: "u"}, engine.WithIDReuse(engine.IDReuseAfterFinished))
+							}
+							switch {
+							case err == nil, errors.Is(err, engine.ErrExists), errors.Is(err, interp.ErrFinished):
+							default:
+								errs <- fmt.Errorf("round %d, %s, racer %d: %w", round, id, r, err)
+							}
+						})
+					}
+				}
+				wg.Wait()
+				close(errs)
+				for err := range errs {
+					t.Error(err)
+				}
+				if t.Failed() {
+					return
+				}
+				for i := range ids {
+					id := fmt.Sprintf("id%02d", i)
+					inst, err := engines[0].Get(ctx, id)
+					if err != nil {
+						t.Fatalf("round %d: %s after the race: %v", round, id, err)
+					}
+					if inst.Meta.Status == interp.StatusRunning {
+						if err := engines[1].Send(ctx, id, "answer", "yes", nil); err != nil {
+							t.Fatalf("round %d: %s: %v", round, id, err)
+						}
+					}
+				}
+				for _, e := range engines {
+					if err := e.Drain(ctx); err != nil {
+						t.Fatal(err)
+					}
+				}
+				clock.Advance(time.Hour)
+				if rep, err := engines[round%2].GC(ctx); err != nil || rep.Deleted != ids {
+					t.Fatalf("round %d: GC = %+v, %v; want %d deletions", round, rep, err, ids)
+				}
+			}
+			if rep := s.repeats(); rep != "" {
+				t.Fatalf("effect IDs written more than once: %s", rep)
+			}
+			if len(s.seen) < 3*ids*2 { // a setup and an end at least, per ID and round
+				t.Fatalf("%d effect IDs written: the test saw too few", len(s.seen))
+			}
+		})
+	}
+}
+
 // writtenIDs is a store that counts the effect IDs written to it.
 type writtenIDs struct {
 	storage.Store
+	mu   sync.Mutex
 	seen map[string]int
 }
 
 func (s *writtenIDs) note(effects []storage.Effect) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	for _, e := range effects {
 		s.seen[e.ID]++
 	}
