@@ -80,22 +80,23 @@ func (c hostCase) check(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f := golden.File{
-		Header: c.header,
-		Sections: []golden.Section{
-			{Name: "hex", Text: golden.Hex(now)},
-			{Name: "diagnostic", Text: golden.Diag(now)},
-			{Name: c.section, Text: c.render(h)},
-		},
-	}
-	checkGolden(t, c.name, now, f, c.read)
+	checkGolden(t, c.name, now, c.header, c.section, c.render(h), c.read)
 }
 
 // checkGolden compares now, what the engine writes today, with golden
-// name in hostGoldenDir, which read checks with the current code (or
-// writes f, with -update).
-func checkGolden(t *testing.T, name string, now []byte, f golden.File, read func(raw []byte, want golden.File) []string) {
+// name in hostGoldenDir, which read checks with the current code (or,
+// with -update, writes it: header, then now in hex and CBOR diagnostic
+// notation, then rendered as section).
+func checkGolden(t *testing.T, name string, now []byte, header, section, rendered string, read func(raw []byte, want golden.File) []string) {
 	t.Helper()
+	f := golden.File{
+		Header: header,
+		Sections: []golden.Section{
+			{Name: "hex", Text: golden.Hex(now)},
+			{Name: "diagnostic", Text: golden.Diag(now)},
+			{Name: section, Text: rendered},
+		},
+	}
 	if *golden.Update {
 		if raw, want, err := golden.Files(hostGoldenDir, name, ".cbor"); err == nil &&
 			!golden.MayOverwrite(t, name, read(raw, want)) {
