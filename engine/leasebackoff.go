@@ -51,9 +51,7 @@ func (f *leaseFailures) failed(id string, ttl time.Duration) time.Duration {
 func (f *leaseFailures) succeeded(id string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.n) > 0 {
-		delete(f.n, id)
-	}
+	delete(f.n, id) // (a no-op on the nil map of a process that never failed)
 }
 
 // holdFailed keeps the lease l of an instance whose work failed for its

@@ -165,15 +165,14 @@ func (e *Engine) RunDue(ctx context.Context, limit int) (Work, error) {
 	var release []storage.Lease // in one call (see workLease for the others)
 	for i, o := range works {
 		w.add(o)
-		switch {
-		case errs[i] != nil:
+		if errs[i] != nil {
 			e.holdFailed(ctx, done[i])
-		case !released[i]:
-			release = append(release, done[i])
-			fallthrough
-		default:
-			e.leaseFails.succeeded(leases[i].Instance)
+			continue
 		}
+		if !released[i] {
+			release = append(release, done[i])
+		}
+		e.leaseFails.succeeded(leases[i].Instance)
 	}
 	e.release(ctx, release...)
 	next, err := e.store.NextWork(ctx, e.clock.Now())
@@ -228,16 +227,15 @@ func (h *heldLease) set(l storage.Lease) {
 // backoff (leasebackoff.go).
 func (e *Engine) processLease(ctx context.Context, l storage.Lease) (Work, error) {
 	w, last, released, err := e.workLease(ctx, l)
-	switch {
-	case err != nil:
+	if err != nil {
 		e.holdFailed(ctx, last)
-	case !released:
-		e.release(ctx, last)
-		fallthrough
-	default:
-		e.leaseFails.succeeded(l.Instance)
+		return w, err
 	}
-	return w, err
+	if !released {
+		e.release(ctx, last)
+	}
+	e.leaseFails.succeeded(l.Instance)
+	return w, nil
 }
 
 // release releases leases, in one call to the store.

@@ -18,8 +18,9 @@ import (
 // ID reuse (engine.WithIDReuse): a Start of the instance's ID with the
 // run's input, through a host (its Options.Host wrapper if that has
 // StartWith, which takes the engine's start options; Host.Start has no
-// room for them), in the middle of a run (the "new run" action) and once more as one run in four ends (checkNewRun), also after
-// retention deleted the instance (over its tombstone):
+// room for them), in the middle of a run (the "new run" action) and once
+// more as one run in four ends (checkNewRun), also after retention
+// deleted the instance (over its tombstone):
 //
 //   - over a finished run, with IDReuseAfterFinished, it must commit the
 //     new run interp.Restart makes of it;
